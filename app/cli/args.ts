@@ -1,0 +1,128 @@
+// Command-line parsing with no dependency: resumescope has few options and wants exact errors.
+
+export interface AnalyzeArgs {
+  command: 'analyze';
+  inputs: string[];
+  json: string | null;
+  ndjson: string | null;
+  csv: string | null;
+  report: string | null;
+  pcapngOut: string | null;
+  pcapngFilter: string | null;
+  progress: 'auto' | 'always' | 'never';
+  quiet: boolean;
+}
+
+export interface UiArgs {
+  command: 'ui';
+  inputs: string[];
+  port: number;
+  open: boolean;
+}
+
+export type Args = AnalyzeArgs | UiArgs | { command: 'help'; topic?: string } | { command: 'version' };
+
+export class UsageError extends Error {}
+
+export const HELP = `resumescope — why TLS session resumption fails, from packet captures
+
+Usage:
+  resumescope analyze <capture files or folders…> [options]
+  resumescope ui [capture files…] [--port N] [--no-open]
+  resumescope --help | --version
+
+analyze reads pcap / pcapng captures (also .gz; "-" reads stdin), follows every
+TLS connection and session, and prints a summary. Several files are one analysis.
+
+Options for analyze:
+  --json FILE          write the whole analysis as one JSON document (docs/schema.json)
+  --ndjson FILE        stream one JSON connection record per line
+  --csv FILE           write connections as a flat CSV table
+  --report FILE        write a self-contained HTML report
+  --pcapng-out FILE    write the packets of failed/aborted connections as annotated pcapng
+  --pcapng-filter EXPR which connections --pcapng-out keeps: failed (default), aborted,
+                       rejected, all, reason=<reason>, server=<ip[:port]>; comma-separated = any
+  --progress           always show the progress bar on stderr
+  --no-progress        never show it (default: only when stderr is a terminal)
+  -q, --quiet          print no summary
+  -h, --help           this text
+  -V, --version        the version
+
+Exit status: 0 all input analysed (anomalies are warnings); 1 some input could not
+be read but some could; 2 bad usage, or nothing could be read.
+`;
+
+export function parseArgs(argv: string[]): Args {
+  if (argv.length === 0) return { command: 'help' };
+  const [first, ...rest] = argv;
+  if (first === '-h' || first === '--help' || first === 'help') return { command: 'help' };
+  if (first === '-V' || first === '--version') return { command: 'version' };
+  if (first === 'ui') return parseUi(rest);
+  if (first === 'analyze') return parseAnalyze(rest);
+  throw new UsageError(`unknown command "${first}" (try: resumescope analyze <capture>)`);
+}
+
+function parseAnalyze(argv: string[]): AnalyzeArgs | { command: 'help' } {
+  const args: AnalyzeArgs = {
+    command: 'analyze', inputs: [], json: null, ndjson: null, csv: null, report: null,
+    pcapngOut: null, pcapngFilter: null, progress: 'auto', quiet: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = (): string => {
+      const [flag, inline] = splitInline(arg);
+      if (inline !== null) return inline;
+      const next = argv[++i];
+      if (next === undefined || (next.startsWith('--') && next !== '-')) throw new UsageError(`${flag} needs a value`);
+      return next;
+    };
+    const flag = splitInline(arg)[0];
+    switch (flag) {
+      case '--json': args.json = value(); break;
+      case '--ndjson': args.ndjson = value(); break;
+      case '--csv': args.csv = value(); break;
+      case '--report': args.report = value(); break;
+      case '--pcapng-out': args.pcapngOut = value(); break;
+      case '--pcapng-filter': args.pcapngFilter = value(); break;
+      case '--progress': args.progress = 'always'; break;
+      case '--no-progress': args.progress = 'never'; break;
+      case '-q': case '--quiet': args.quiet = true; break;
+      case '-h': case '--help': return { command: 'help' };
+      default:
+        if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`);
+        args.inputs.push(arg);
+    }
+  }
+  if (args.inputs.length === 0) throw new UsageError('analyze needs at least one capture file or folder');
+  if (args.inputs.filter((p) => p === '-').length > 1) throw new UsageError('stdin ("-") can be read only once');
+  return args;
+}
+
+function parseUi(argv: string[]): UiArgs | { command: 'help' } {
+  const args: UiArgs = { command: 'ui', inputs: [], port: 0, open: true };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = splitInline(arg);
+    switch (flag) {
+      case '--port': {
+        const text = inline ?? argv[++i];
+        const port = Number(text);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port needs a number 0-65535, not "${text ?? ''}"`);
+        args.port = port;
+        break;
+      }
+      case '--no-open': args.open = false; break;
+      case '-h': case '--help': return { command: 'help' };
+      default:
+        if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
+        args.inputs.push(arg);
+    }
+  }
+  return args;
+}
+
+function splitInline(arg: string): [string, string | null] {
+  const eq = arg.indexOf('=');
+  if (arg.startsWith('--') && eq > 0) return [arg.slice(0, eq), arg.slice(eq + 1)];
+  return [arg, null];
+}

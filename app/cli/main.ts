@@ -1,0 +1,157 @@
+import { buildDocument, addToTotals, emptyTotals, TOOL_VERSION, type Totals } from '../../parser/report/document.js';
+import type { AnalysisDocument, CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
+import { analyzeFiles, resolveInputs, type AnalyzeProgress, type InputProblem } from '../node/analyze-files.js';
+import { HELP, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
+import { csvHeader, csvRow, OutputFile } from './writers.js';
+import { writeFile } from 'node:fs/promises';
+
+export const EXIT_OK = 0;
+export const EXIT_PARTIAL = 1;
+export const EXIT_FAILED = 2;
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  stderrIsTty: boolean;
+}
+
+const defaultIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  stderrIsTty: process.stderr.isTTY === true,
+};
+
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    switch (args.command) {
+      case 'help':
+        io.stdout(HELP);
+        return EXIT_OK;
+      case 'version':
+        io.stdout(`resumescope ${TOOL_VERSION}\n`);
+        return EXIT_OK;
+      case 'analyze':
+        return await runAnalyze(args, io);
+      case 'ui': {
+        const { runUi } = await import('../server/ui-server.js');
+        return await runUi(args, io);
+      }
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`resumescope: ${e.message}\nTry "resumescope --help".\n`);
+      return EXIT_FAILED;
+    }
+    return internalError(e, io);
+  }
+}
+
+export function internalError(e: unknown, io: CliIo): number {
+  const detail = e instanceof Error ? e.message : String(e);
+  io.stderr(`resumescope: internal error (a bug in resumescope): ${detail}\n` +
+    'Please report it with the capture that caused it. Set RESUMESCOPE_DEBUG=1 for details.\n');
+  if (process.env.RESUMESCOPE_DEBUG && e instanceof Error && e.stack) io.stderr(e.stack + '\n');
+  return EXIT_FAILED;
+}
+
+/** Everything one analyze run produces, for the CLI, the UI server and tests. */
+export interface RunResult {
+  document: AnalysisDocument;
+  problems: InputProblem[];
+  totals: Totals;
+}
+
+export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> {
+  const { files, problems } = await resolveInputs(args.inputs);
+  for (const p of problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
+  if (files.length === 0) return EXIT_FAILED;
+
+  const ndjson = args.ndjson ? new OutputFile(args.ndjson) : null;
+  const csv = args.csv ? new OutputFile(args.csv) : null;
+  csv?.write(csvHeader());
+  const connections: ConnectionRecord[] = [];
+  const totals = emptyTotals();
+  const progress = new ProgressBar(io, args.progress === 'always' || (args.progress === 'auto' && io.stderrIsTty));
+
+  const result = await analyzeFiles(files, {
+    onConnection: (record) => {
+      connections.push(record);
+      addToTotals(totals, record);
+    },
+    onProgress: (p) => progress.update(p),
+    betweenChunks: async () => {
+      if (ndjson) await ndjson.drained();
+    },
+  });
+  progress.done();
+  for (const p of result.problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
+  const allProblems = [...problems, ...result.problems];
+  const readable = result.captures.filter((c) => c.error === undefined);
+  if (readable.length === 0) {
+    await ndjson?.close();
+    await csv?.close();
+    return EXIT_FAILED;
+  }
+
+  const document = buildDocument(result.captures, connections);
+  for (const c of document.connections) {
+    ndjson?.write(JSON.stringify(c) + '\n');
+    csv?.write(csvRow(c));
+  }
+  await ndjson?.close();
+  await csv?.close();
+  if (args.json) await writeFile(args.json, JSON.stringify(document, null, 1) + '\n');
+
+  if (!args.quiet) io.stdout(formatSummary(document.captures, totals));
+  for (const [flag, path] of [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv]] as const) {
+    if (path && !args.quiet) io.stdout(`wrote ${path} (${flag.slice(2)})\n`);
+  }
+  return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
+}
+
+export function formatSummary(captures: CaptureSummary[], t: Totals): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const pct = (a: number, b: number) => (b === 0 ? '—' : `${((100 * a) / b).toFixed(1)}%`);
+  const bytes = captures.reduce((s, c) => s + c.bytes, 0);
+  const packets = captures.reduce((s, c) => s + c.packets, 0);
+  const anomalies = captures.reduce((s, c) => s + c.anomalies.length, 0);
+  const lines = [
+    `resumescope ${TOOL_VERSION}: ${captures.length} capture file${captures.length === 1 ? '' : 's'}, ${n(packets)} packets, ${(bytes / 1e6).toFixed(1)} MB`,
+    `TLS connections     ${n(t.connections)}  (handshake complete ${n(t.complete)}, aborted ${n(t.aborted)}, incomplete ${n(t.incomplete)})`,
+    `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${pct(t.accepted, t.offers)}), rejected ${n(t.rejected)}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}`,
+  ];
+  if (t.aborted > 0) {
+    const stages = Object.entries(t.abortedByStage).map(([stage, count]) => `${stage} ${n(count)}`).join(', ');
+    lines.push(`aborted handshakes  ${n(t.aborted)}  by client ${n(t.abortedBy.client)}, by server ${n(t.abortedBy.server)}; ${stages}`);
+  }
+  const versions = Object.entries(t.byVersion).sort((a, b) => b[1] - a[1]).map(([v, c]) => `${v} ${n(c)}`).join(', ');
+  if (versions) lines.push(`versions            ${versions}`);
+  if (anomalies > 0) lines.push(`capture anomalies   ${n(anomalies)} (see "anomalies" in the JSON output)`);
+  return lines.join('\n') + '\n';
+}
+
+class ProgressBar {
+  private last = 0;
+  private shown = false;
+  constructor(private readonly io: CliIo, private readonly enabled: boolean) {}
+
+  update(p: AnalyzeProgress): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    if (now - this.last < 100) return;
+    this.last = now;
+    const fraction = p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : 0;
+    const width = 30;
+    const filled = Math.round(fraction * width);
+    const bar = '#'.repeat(filled) + '.'.repeat(width - filled);
+    const mb = (x: number) => (x / 1e6).toFixed(1);
+    const name = p.file.length > 40 ? '…' + p.file.slice(-39) : p.file;
+    this.io.stderr(`\r[${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${mb(p.bytesDone)}/${mb(p.bytesTotal)} MB  ${name} (${p.fileIndex + 1}/${p.fileCount})\x1b[K`);
+    this.shown = true;
+  }
+
+  done(): void {
+    if (this.shown) this.io.stderr('\r\x1b[K');
+  }
+}

@@ -1,0 +1,198 @@
+// Node side of reading captures: files, folders, stdin and .gz → the portable Analysis.
+import { promises as fs } from 'node:fs';
+import { basename, join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { Analysis, NotACaptureError, sniffFormat } from '../../parser/analysis.js';
+import type { CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
+
+const CAPTURE_NAME = /\.(pcap|pcapng|cap|ntar|dmp|pcap\d*)(\.gz)?$/i;
+const CHUNK_SIZE = 1 << 20;
+
+export interface InputFile {
+  /** Path as given (or "-" for stdin). */
+  path: string;
+  size: number;
+}
+
+export interface InputProblem {
+  path: string;
+  reason: string;
+}
+
+/** Expand folders (recursively, capture-looking names only) and check every path. */
+export async function resolveInputs(paths: string[]): Promise<{ files: InputFile[]; problems: InputProblem[] }> {
+  const files: InputFile[] = [];
+  const problems: InputProblem[] = [];
+  for (const path of paths) {
+    if (path === '-') {
+      files.push({ path, size: 0 });
+      continue;
+    }
+    try {
+      const stat = await fs.stat(path);
+      if (stat.isDirectory()) {
+        const found = await listCaptures(path);
+        if (found.length === 0) problems.push({ path, reason: 'folder holds no capture files (*.pcap, *.pcapng, *.cap, optionally .gz)' });
+        files.push(...found);
+      } else if (stat.isFile()) {
+        await fs.access(path, fs.constants.R_OK);
+        files.push({ path, size: stat.size });
+      } else {
+        problems.push({ path, reason: 'not a regular file' });
+      }
+    } catch (e) {
+      problems.push({ path, reason: describeFsError(e) });
+    }
+  }
+  return { files, problems };
+}
+
+async function listCaptures(folder: string): Promise<InputFile[]> {
+  const out: InputFile[] = [];
+  const entries = await fs.readdir(folder, { withFileTypes: true });
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
+    const full = join(folder, entry.name);
+    if (entry.isDirectory()) out.push(...(await listCaptures(full)));
+    else if (entry.isFile() && CAPTURE_NAME.test(entry.name)) out.push({ path: full, size: (await fs.stat(full)).size });
+  }
+  return out;
+}
+
+export function describeFsError(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  switch (code) {
+    case 'ENOENT': return 'no such file or folder';
+    case 'EACCES':
+    case 'EPERM': return 'permission denied';
+    case 'EISDIR': return 'is a folder';
+    default: return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/** Time of the first packet, read from the file's first megabyte: orders the files of one run. */
+export async function firstPacketTime(path: string): Promise<number> {
+  if (path === '-') return 0;
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(path, 'r');
+    const buffer = new Uint8Array(CHUNK_SIZE);
+    const { bytesRead } = await handle.read(buffer, 0, CHUNK_SIZE, 0);
+    let head = buffer.subarray(0, bytesRead);
+    if (sniffFormat(head) === 'gzip') return Infinity;
+    let first = Infinity;
+    const probe = new Analysis(() => {});
+    const ingest = probe.openFile(basename(path));
+    try {
+      ingest.push(head);
+    } catch {
+      return Infinity;
+    }
+    first = ingest.summary.firstTime ?? Infinity;
+    head = new Uint8Array(0);
+    return first;
+  } catch {
+    return Infinity;
+  } finally {
+    await handle?.close();
+  }
+}
+
+export interface AnalyzeProgress {
+  file: string;
+  fileIndex: number;
+  fileCount: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface AnalyzeOptions {
+  onConnection: (record: ConnectionRecord) => void;
+  onProgress?: (progress: AnalyzeProgress) => void;
+  /** Checked between chunks: return true to stop early. */
+  cancelled?: () => boolean;
+  /** Awaited between chunks (output back-pressure). */
+  betweenChunks?: () => Promise<void>;
+}
+
+export interface AnalyzeResult {
+  captures: CaptureSummary[];
+  problems: InputProblem[];
+}
+
+/** Analyse the files as one run, in order of their first packet. */
+export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions): Promise<AnalyzeResult> {
+  const problems: InputProblem[] = [];
+  const analysis = new Analysis(options.onConnection);
+  const times = await Promise.all(inputs.map((f) => firstPacketTime(f.path)));
+  const ordered = inputs.map((f, i) => ({ f, t: times[i]! })).sort((a, b) => a.t - b.t).map((x) => x.f);
+  const bytesTotal = ordered.reduce((sum, f) => sum + f.size, 0);
+  let bytesBefore = 0;
+  for (let i = 0; i < ordered.length; i++) {
+    const input = ordered[i]!;
+    if (options.cancelled?.()) break;
+    const name = input.path === '-' ? '<stdin>' : input.path;
+    let ingest: ReturnType<Analysis['openFile']> | null = null;
+    const counter = { bytes: 0 };
+    try {
+      const raw = countBytes(rawChunks(input.path), counter);
+      const first = await raw.next();
+      const head = first.done ? null : first.value;
+      const gz = head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+      ingest = analysis.openFile(name, gz);
+      const all = prepend(head, raw);
+      const source: AsyncIterable<Uint8Array> = gz ? Readable.from(all).pipe(createGunzip()) : all;
+      for await (const chunk of source) {
+        ingest.push(chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer));
+        options.onProgress?.({ file: name, fileIndex: i, fileCount: ordered.length, bytesDone: bytesBefore + counter.bytes, bytesTotal });
+        if (options.cancelled?.()) break;
+        if (options.betweenChunks) await options.betweenChunks();
+      }
+      ingest.finish();
+    } catch (e) {
+      const reason = e instanceof NotACaptureError ? e.message : describeFsError(e);
+      if (ingest && ingest.summary.packets > 0) {
+        // Keep what could be read: the damage is an anomaly of this capture, not a lost file.
+        ingest.summary.anomalies.push({ kind: 'malformed', code: 'read-error', message: reason, file: name });
+      } else {
+        problems.push({ path: name, reason });
+        if (ingest) ingest.summary.error = reason;
+      }
+    }
+    bytesBefore += input.size;
+  }
+  analysis.finish();
+  return { captures: analysis.captures, problems };
+}
+
+async function* rawChunks(path: string): AsyncGenerator<Uint8Array> {
+  if (path === '-') {
+    for await (const chunk of process.stdin) yield chunk as Uint8Array;
+    return;
+  }
+  const handle = await fs.open(path, 'r');
+  try {
+    for (;;) {
+      // A fresh buffer per chunk: the analysis may hold views into it until the next push.
+      const buffer = new Uint8Array(CHUNK_SIZE);
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK_SIZE, null);
+      if (bytesRead === 0) return;
+      yield bytesRead === CHUNK_SIZE ? buffer : buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* countBytes(source: AsyncGenerator<Uint8Array>, counter: { bytes: number }): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    counter.bytes += chunk.length;
+    yield chunk;
+  }
+}
+
+async function* prepend(head: Uint8Array | null, rest: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  if (head !== null) yield head;
+  yield* rest;
+}

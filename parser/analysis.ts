@@ -1,0 +1,168 @@
+import { Frame } from './capture/frame.js';
+import { isPcapMagic, PcapReader } from './capture/pcap-reader.js';
+import { isPcapngMagic, PcapngReader } from './capture/pcapng-reader.js';
+import type { CaptureReader } from './capture/frame.js';
+import { decodeFrame, DecodeResult, TcpPacket } from './net/decode-packet.js';
+import { linkTypeName } from './capture/frame.js';
+import type { Anomaly, CaptureSummary, ConnectionRecord } from './report/types.js';
+import { FlowTable } from './tcp/flow-table.js';
+
+/** Per-file anomalies beyond this many are counted, not listed. */
+const MAX_FILE_ANOMALIES = 200;
+
+export class NotACaptureError extends Error {}
+
+export type CaptureFormat = 'pcap' | 'pcapng' | 'gzip' | 'unknown';
+
+/** What kind of file these first bytes start (at least 4 bytes for a verdict). */
+export function sniffFormat(head: Uint8Array): CaptureFormat {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (isPcapMagic(head)) return 'pcap';
+  if (isPcapngMagic(head)) return 'pcapng';
+  return 'unknown';
+}
+
+/**
+ * One analysis over any number of capture files: frames → packets → TCP flows →
+ * TLS → connection records, pushed to `onConnection` as each connection ends.
+ * Files are fed one after another; a connection may continue across files.
+ */
+export class Analysis {
+  readonly captures: CaptureSummary[] = [];
+  private readonly flows: FlowTable;
+  private readonly packet = new TcpPacket();
+
+  constructor(onConnection: (record: ConnectionRecord) => void) {
+    this.flows = new FlowTable(onConnection);
+  }
+
+  get liveFlows(): number {
+    return this.flows.liveFlows;
+  }
+
+  /** Start reading a file; push its (decompressed) bytes in order, then call finish(). */
+  openFile(fileName: string, compressed = false): CaptureIngest {
+    const summary: CaptureSummary = {
+      file: fileName, format: 'unknown', compressed, linkTypes: [], packets: 0, bytes: 0,
+      firstTime: null, lastTime: null, anomalies: [],
+    };
+    this.captures.push(summary);
+    return new CaptureIngest(summary, this.flows, this.packet);
+  }
+
+  /** No more input: every open connection produces its record. */
+  finish(): void {
+    this.flows.finishAll();
+  }
+}
+
+export class CaptureIngest {
+  private reader: CaptureReader | null = null;
+  private head: Uint8Array | null = null;
+  private anomalyOverflow = 0;
+  private fragmentsReported = 0;
+  private truncationsReported = 0;
+
+  constructor(
+    readonly summary: CaptureSummary,
+    private readonly flows: FlowTable,
+    private readonly packet: TcpPacket,
+  ) {}
+
+  /** Feed the next chunk of the file. Throws NotACaptureError when the first bytes are no capture. */
+  push(chunk: Uint8Array): void {
+    this.summary.bytes += chunk.length;
+    if (this.reader === null) {
+      const head = this.head === null ? chunk : concat(this.head, chunk);
+      if (head.length < 4) {
+        this.head = head;
+        return;
+      }
+      this.head = null;
+      this.reader = this.createReader(head);
+      this.reader.push(head);
+      return;
+    }
+    this.reader.push(chunk);
+  }
+
+  finish(): void {
+    if (this.reader === null) {
+      if (this.summary.bytes === 0) throw new NotACaptureError('empty file');
+      throw new NotACaptureError(`too short to be a capture (${this.summary.bytes} bytes)`);
+    }
+    this.reader.finish();
+    this.summary.linkTypes = [...this.reader.linkTypes].map(linkTypeName);
+    if (this.anomalyOverflow > 0) {
+      this.summary.anomalies.push({ kind: 'malformed', code: 'more-anomalies', message: `${this.anomalyOverflow} more anomalies not listed`, file: this.summary.file });
+    }
+  }
+
+  private createReader(head: Uint8Array): CaptureReader {
+    const format = sniffFormat(head);
+    const onFrame = (frame: Frame) => this.onFrame(frame);
+    const onAnomaly = (a: Anomaly) => this.addAnomaly(a);
+    if (format === 'pcap') {
+      const reader = new PcapReader(onFrame, onAnomaly, this.summary.file);
+      this.summary.format = 'pcap';
+      return wrapFormat(reader, this.summary);
+    }
+    if (format === 'pcapng') {
+      this.summary.format = 'pcapng';
+      return new PcapngReader(onFrame, onAnomaly, this.summary.file);
+    }
+    if (format === 'gzip') throw new NotACaptureError('gzip data must be decompressed before analysis');
+    throw new NotACaptureError(`not a pcap or pcapng capture (starts with ${[...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+  }
+
+  private addAnomaly(a: Anomaly): void {
+    if (this.summary.anomalies.length < MAX_FILE_ANOMALIES) this.summary.anomalies.push(a);
+    else this.anomalyOverflow++;
+  }
+
+  private onFrame(frame: Frame): void {
+    const summary = this.summary;
+    summary.packets++;
+    if (summary.firstTime === null || frame.time < summary.firstTime) summary.firstTime = frame.time;
+    if (summary.lastTime === null || frame.time > summary.lastTime) summary.lastTime = frame.time;
+    const result = decodeFrame(frame.linkType, frame.data, frame.originalLength, this.packet);
+    if (result === DecodeResult.Tcp) {
+      this.flows.onPacket(this.packet, frame.time, frame.number, summary.file);
+      return;
+    }
+    switch (result) {
+      case DecodeResult.Fragment:
+        if (this.fragmentsReported++ < 5) this.addAnomaly({ kind: 'malformed', code: 'ip-fragment', message: 'IP fragment not reassembled', file: summary.file, frame: frame.number, offset: frame.fileOffset });
+        return;
+      case DecodeResult.Truncated:
+        if (this.truncationsReported++ < 5) this.addAnomaly({ kind: 'truncated', code: 'snaplen-headers', message: 'frame cut by snaplen before the end of its headers', file: summary.file, frame: frame.number, offset: frame.fileOffset });
+        return;
+      case DecodeResult.Malformed:
+        this.addAnomaly({ kind: 'malformed', code: 'bad-headers', message: 'malformed link, IP or TCP header', file: summary.file, frame: frame.number, offset: frame.fileOffset });
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+function wrapFormat(reader: PcapReader, summary: CaptureSummary): CaptureReader {
+  // The nanosecond variant is only known once the header was read.
+  return {
+    get format() { return reader.format; },
+    get linkTypes() { return reader.linkTypes; },
+    get frames() { return reader.frames; },
+    push(chunk: Uint8Array) {
+      reader.push(chunk);
+      summary.format = reader.format;
+    },
+    finish() { reader.finish(); },
+  };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,122 @@
+import type { Anomaly } from '../report/types.js';
+import { ChunkJoiner, Frame, type AnomalySink, type CaptureReader, type FrameSink } from './frame.js';
+
+// Classic libpcap format: https://www.tcpdump.org/manpages/pcap-savefile.5.html
+// (draft-ietf-opsawg-pcap §4 file header, §5 packet record).
+export const PCAP_MAGIC_MICRO = 0xa1b2c3d4;
+export const PCAP_MAGIC_NANO = 0xa1b23c4d;
+const FILE_HEADER_LENGTH = 24;
+const RECORD_HEADER_LENGTH = 16;
+/** Largest record we believe without proof; libpcap itself refuses > 256 KiB unless snaplen says more. */
+const MAX_SANE_RECORD = 262144;
+const MAX_RECORD_CAP = 16 * 1024 * 1024;
+
+export function isPcapMagic(head: Uint8Array): boolean {
+  if (head.length < 4) return false;
+  const big = ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0;
+  const little = ((head[3]! << 24) | (head[2]! << 16) | (head[1]! << 8) | head[0]!) >>> 0;
+  return big === PCAP_MAGIC_MICRO || big === PCAP_MAGIC_NANO || little === PCAP_MAGIC_MICRO || little === PCAP_MAGIC_NANO;
+}
+
+export class PcapReader implements CaptureReader {
+  format: 'pcap' | 'pcap-ns' = 'pcap';
+  readonly linkTypes = new Set<number>();
+  frames = 0;
+
+  private readonly joiner = new ChunkJoiner();
+  private readonly frame = new Frame();
+  private headerRead = false;
+  private littleEndian = true;
+  private fractionsPerSecond = 1e6;
+  private linkType = 1;
+  private recordLimit = MAX_SANE_RECORD;
+  private lastTime = 0;
+  private resyncing = false;
+
+  constructor(
+    private readonly onFrame: FrameSink,
+    private readonly onAnomaly: AnomalySink,
+    private readonly fileName: string,
+  ) {}
+
+  push(chunk: Uint8Array): void {
+    const buf = this.joiner.join(chunk);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let pos = 0;
+    if (!this.headerRead) {
+      if (buf.length < FILE_HEADER_LENGTH) {
+        this.joiner.keep(buf, 0);
+        return;
+      }
+      this.readFileHeader(view);
+      pos = FILE_HEADER_LENGTH;
+    }
+    const le = this.littleEndian;
+    const frame = this.frame;
+    while (buf.length - pos >= RECORD_HEADER_LENGTH) {
+      const seconds = view.getUint32(pos, le);
+      const fraction = view.getUint32(pos + 4, le);
+      const capturedLength = view.getUint32(pos + 8, le);
+      const originalLength = view.getUint32(pos + 12, le);
+      if (!this.plausibleRecord(seconds, fraction, capturedLength, originalLength)) {
+        if (!this.resyncing) {
+          this.report('malformed', 'pcap-bad-record', `implausible packet record header (captured length ${capturedLength}); scanning for the next sane record`, this.joiner.baseOffset + pos);
+          this.resyncing = true;
+        }
+        pos += 1;
+        continue;
+      }
+      if (buf.length - pos - RECORD_HEADER_LENGTH < capturedLength) break;
+      this.resyncing = false;
+      const dataStart = pos + RECORD_HEADER_LENGTH;
+      frame.time = seconds + fraction / this.fractionsPerSecond;
+      frame.linkType = this.linkType;
+      frame.data = buf.subarray(dataStart, dataStart + capturedLength);
+      frame.originalLength = Math.max(originalLength, capturedLength);
+      frame.number = ++this.frames;
+      frame.fileOffset = this.joiner.baseOffset + pos;
+      frame.interfaceId = 0;
+      this.lastTime = seconds;
+      this.onFrame(frame);
+      pos = dataStart + capturedLength;
+    }
+    this.joiner.keep(buf, pos);
+  }
+
+  finish(): void {
+    if (!this.headerRead && this.joiner.pendingBytes > 0) {
+      this.report('malformed', 'pcap-short-header', 'file ends inside the pcap file header', 0);
+    } else if (this.joiner.pendingBytes > 0) {
+      this.report('truncated', 'file-cut-short', `the capture file ends in the middle of a packet record (${this.joiner.pendingBytes} bytes left over)`, this.joiner.baseOffset);
+    }
+  }
+
+  private readFileHeader(view: DataView): void {
+    const magicLE = view.getUint32(0, true);
+    this.littleEndian = magicLE === PCAP_MAGIC_MICRO || magicLE === PCAP_MAGIC_NANO;
+    const magic = view.getUint32(0, this.littleEndian);
+    if (magic === PCAP_MAGIC_NANO) {
+      this.format = 'pcap-ns';
+      this.fractionsPerSecond = 1e9;
+    }
+    const snaplen = view.getUint32(16, this.littleEndian);
+    // The upper bits of the link-type field carry FCS information (pcap-savefile(5)).
+    this.linkType = view.getUint32(20, this.littleEndian) & 0x0fffffff;
+    this.linkTypes.add(this.linkType);
+    this.recordLimit = Math.min(MAX_RECORD_CAP, Math.max(MAX_SANE_RECORD, snaplen));
+    this.headerRead = true;
+  }
+
+  private plausibleRecord(seconds: number, fraction: number, capturedLength: number, originalLength: number): boolean {
+    if (capturedLength > this.recordLimit) return false;
+    if (fraction >= this.fractionsPerSecond) return false;
+    if (originalLength < capturedLength && originalLength !== 0) return false;
+    // While hunting for a record after damage, also insist on a time near the last good one.
+    if (this.resyncing && this.lastTime !== 0 && Math.abs(seconds - this.lastTime) > 86400) return false;
+    return true;
+  }
+
+  private report(kind: Anomaly['kind'], code: string, message: string, offset: number): void {
+    this.onAnomaly({ kind, code, message, file: this.fileName, frame: this.frames + 1, offset });
+  }
+}

@@ -1,0 +1,215 @@
+import type { Anomaly } from '../report/types.js';
+import { ChunkJoiner, Frame, type AnomalySink, type CaptureReader, type FrameSink } from './frame.js';
+
+// pcapng: draft-ietf-opsawg-pcapng (§4 general block structure, §4.1 SHB, §4.2 IDB,
+// §4.3 EPB, §4.4 SPB, Appendix A obsolete Packet Block).
+export const BLOCK_SECTION_HEADER = 0x0a0d0d0a;
+const BLOCK_INTERFACE_DESCRIPTION = 0x00000001;
+const BLOCK_PACKET_OBSOLETE = 0x00000002;
+const BLOCK_SIMPLE_PACKET = 0x00000003;
+const BLOCK_ENHANCED_PACKET = 0x00000006;
+const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+const OPTION_IF_TSRESOL = 9;
+const OPTION_IF_TSOFFSET = 14;
+/** A block larger than this is treated as damage rather than waited for. */
+const MAX_BLOCK_LENGTH = 64 * 1024 * 1024;
+
+interface InterfaceInfo {
+  linkType: number;
+  snapLength: number;
+  unitsPerSecond: number;
+  offsetSeconds: number;
+}
+
+export function isPcapngMagic(head: Uint8Array): boolean {
+  return head.length >= 4 && head[0] === 0x0a && head[1] === 0x0d && head[2] === 0x0d && head[3] === 0x0a;
+}
+
+export class PcapngReader implements CaptureReader {
+  readonly format = 'pcapng' as const;
+  readonly linkTypes = new Set<number>();
+  frames = 0;
+
+  private readonly joiner = new ChunkJoiner();
+  private readonly frame = new Frame();
+  private littleEndian = true;
+  private interfaces: InterfaceInfo[] = [];
+  private resyncing = false;
+  private sawSection = false;
+
+  constructor(
+    private readonly onFrame: FrameSink,
+    private readonly onAnomaly: AnomalySink,
+    private readonly fileName: string,
+  ) {}
+
+  push(chunk: Uint8Array): void {
+    const buf = this.joiner.join(chunk);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let pos = 0;
+    while (buf.length - pos >= 12) {
+      let blockType = view.getUint32(pos, this.littleEndian);
+      if (blockType === BLOCK_SECTION_HEADER || (buf[pos] === 0x0a && buf[pos + 1] === 0x0d && buf[pos + 2] === 0x0d && buf[pos + 3] === 0x0a)) {
+        // The SHB's own byte-order magic decides how the rest of the section is read (§4.1).
+        const magicLE = view.getUint32(pos + 8, true);
+        if (magicLE === BYTE_ORDER_MAGIC) this.littleEndian = true;
+        else if (view.getUint32(pos + 8, false) === BYTE_ORDER_MAGIC) this.littleEndian = false;
+        else {
+          this.damaged(pos, 'section header block with an unknown byte-order magic');
+          pos += 1;
+          continue;
+        }
+        blockType = BLOCK_SECTION_HEADER;
+      }
+      const blockLength = view.getUint32(pos + 4, this.littleEndian);
+      if (blockLength < 12 || blockLength % 4 !== 0 || blockLength > MAX_BLOCK_LENGTH || (!this.sawSection && blockType !== BLOCK_SECTION_HEADER)) {
+        this.damaged(pos, `block of type 0x${blockType.toString(16)} with impossible length ${blockLength}`);
+        pos += 1;
+        continue;
+      }
+      if (buf.length - pos < blockLength) break;
+      const trailer = view.getUint32(pos + blockLength - 4, this.littleEndian);
+      if (trailer !== blockLength) {
+        this.damaged(pos, `block length ${blockLength} does not match its trailing copy ${trailer}`);
+        pos += 1;
+        continue;
+      }
+      this.resyncing = false;
+      this.readBlock(buf, view, pos, blockType, blockLength);
+      pos += blockLength;
+    }
+    this.joiner.keep(buf, pos);
+  }
+
+  finish(): void {
+    if (this.joiner.pendingBytes > 0) {
+      this.report('truncated', 'file-cut-short', `the capture file ends in the middle of a block (${this.joiner.pendingBytes} bytes left over)`, this.joiner.baseOffset);
+    }
+  }
+
+  private readBlock(buf: Uint8Array, view: DataView, pos: number, blockType: number, blockLength: number): void {
+    const le = this.littleEndian;
+    switch (blockType) {
+      case BLOCK_SECTION_HEADER:
+        // Interface IDs are scoped to their section (§4.1).
+        this.interfaces = [];
+        this.sawSection = true;
+        return;
+      case BLOCK_INTERFACE_DESCRIPTION: {
+        if (blockLength < 20) return this.damaged(pos, 'interface description block too short');
+        const info: InterfaceInfo = {
+          linkType: view.getUint16(pos + 8, le),
+          snapLength: view.getUint32(pos + 12, le),
+          unitsPerSecond: 1e6,
+          offsetSeconds: 0,
+        };
+        this.readInterfaceOptions(buf, view, pos + 16, pos + blockLength - 4, info);
+        this.interfaces.push(info);
+        this.linkTypes.add(info.linkType);
+        return;
+      }
+      case BLOCK_ENHANCED_PACKET: {
+        if (blockLength < 32) return this.damaged(pos, 'enhanced packet block too short');
+        const interfaceId = view.getUint32(pos + 8, le);
+        const high = view.getUint32(pos + 12, le);
+        const low = view.getUint32(pos + 16, le);
+        let capturedLength = view.getUint32(pos + 20, le);
+        const originalLength = view.getUint32(pos + 24, le);
+        const room = blockLength - 32;
+        if (capturedLength > room) {
+          this.report('malformed', 'pcapng-bad-packet-length', `captured length ${capturedLength} exceeds its block; keeping ${room} bytes`, this.joiner.baseOffset + pos);
+          capturedLength = room;
+        }
+        this.emit(buf, pos + 28, capturedLength, originalLength, interfaceId, high, low, pos);
+        return;
+      }
+      case BLOCK_SIMPLE_PACKET: {
+        // §4.4: no timestamp and no captured length; the interface is the first one.
+        if (blockLength < 16) return this.damaged(pos, 'simple packet block too short');
+        const originalLength = view.getUint32(pos + 8, le);
+        const iface = this.interfaces[0];
+        const snap = iface && iface.snapLength > 0 ? iface.snapLength : Infinity;
+        const capturedLength = Math.min(originalLength, snap, blockLength - 16);
+        this.emit(buf, pos + 12, capturedLength, originalLength, 0, -1, -1, pos);
+        return;
+      }
+      case BLOCK_PACKET_OBSOLETE: {
+        if (blockLength < 32) return this.damaged(pos, 'packet block too short');
+        const interfaceId = view.getUint16(pos + 8, le);
+        const high = view.getUint32(pos + 12, le);
+        const low = view.getUint32(pos + 16, le);
+        const capturedLength = Math.min(view.getUint32(pos + 20, le), blockLength - 32);
+        const originalLength = view.getUint32(pos + 24, le);
+        this.emit(buf, pos + 28, capturedLength, originalLength, interfaceId, high, low, pos);
+        return;
+      }
+      default:
+        // Name resolution, statistics, decryption secrets, custom blocks: not needed here.
+        return;
+    }
+  }
+
+  private emit(buf: Uint8Array, start: number, capturedLength: number, originalLength: number, interfaceId: number, high: number, low: number, blockPos: number): void {
+    const frame = this.frame;
+    frame.number = ++this.frames;
+    const iface = this.interfaces[interfaceId];
+    if (!iface) {
+      this.report('malformed', 'pcapng-unknown-interface', `packet refers to interface ${interfaceId}, which no interface description block declared`, this.joiner.baseOffset + blockPos);
+      return;
+    }
+    frame.linkType = iface.linkType;
+    frame.interfaceId = interfaceId;
+    if (high < 0) frame.time = 0; // simple packet blocks carry no timestamp
+    else frame.time = timestampSeconds(high, low, iface.unitsPerSecond) + iface.offsetSeconds;
+    frame.data = buf.subarray(start, start + capturedLength);
+    frame.originalLength = Math.max(originalLength, capturedLength);
+    frame.fileOffset = this.joiner.baseOffset + blockPos;
+    this.onFrame(frame);
+  }
+
+  private readInterfaceOptions(buf: Uint8Array, view: DataView, pos: number, end: number, info: InterfaceInfo): void {
+    const le = this.littleEndian;
+    while (pos + 4 <= end) {
+      const code = view.getUint16(pos, le);
+      const length = view.getUint16(pos + 2, le);
+      if (code === 0) break;
+      const value = pos + 4;
+      if (value + length > end) break;
+      if (code === OPTION_IF_TSRESOL && length >= 1) {
+        const resolution = buf[value]!;
+        const exponent = resolution & 0x7f;
+        // §4.2: high bit clear → negative power of 10, set → negative power of 2.
+        info.unitsPerSecond = resolution & 0x80 ? 2 ** exponent : 10 ** exponent;
+        if (!Number.isFinite(info.unitsPerSecond) || info.unitsPerSecond < 1) info.unitsPerSecond = 1e6;
+      } else if (code === OPTION_IF_TSOFFSET && length >= 8) {
+        const high = view.getInt32(value + (le ? 4 : 0), le);
+        const low = view.getUint32(value + (le ? 0 : 4), le);
+        info.offsetSeconds = high * 4294967296 + low;
+      }
+      pos = value + ((length + 3) & ~3);
+    }
+  }
+
+  private damaged(pos: number, message: string): void {
+    if (!this.resyncing) {
+      this.report('malformed', 'pcapng-bad-block', `${message}; scanning for the next sane block`, this.joiner.baseOffset + pos);
+      this.resyncing = true;
+    }
+  }
+
+  private report(kind: Anomaly['kind'], code: string, message: string, offset: number): void {
+    this.onAnomaly({ kind, code, message, file: this.fileName, frame: this.frames + 1, offset });
+  }
+}
+
+/** Seconds of a 64-bit pcapng timestamp (§4.3), exact in whole seconds even at nanosecond resolution. */
+export function timestampSeconds(high: number, low: number, unitsPerSecond: number): number {
+  const total = high * 4294967296 + low;
+  if (total <= Number.MAX_SAFE_INTEGER) {
+    const whole = Math.floor(total / unitsPerSecond);
+    return whole + (total - whole * unitsPerSecond) / unitsPerSecond;
+  }
+  const big = (BigInt(high) << 32n) | BigInt(low);
+  const units = BigInt(Math.round(unitsPerSecond));
+  return Number(big / units) + Number(big % units) / unitsPerSecond;
+}

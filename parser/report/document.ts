@@ -1,0 +1,62 @@
+import { SCHEMA_VERSION, type AnalysisDocument, type CaptureSummary, type ConnectionRecord } from './types.js';
+
+export const TOOL_VERSION = '0.1.0';
+
+/** Connections in the order a reader expects: by first packet, then id. */
+export function sortConnections(connections: ConnectionRecord[]): ConnectionRecord[] {
+  return connections.sort((a, b) => a.startTime - b.startTime || a.id - b.id);
+}
+
+export function buildDocument(captures: CaptureSummary[], connections: ConnectionRecord[], extra: Record<string, unknown> = {}): AnalysisDocument {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: 'resumescope', version: TOOL_VERSION },
+    captures,
+    connections: sortConnections(connections),
+    ...extra,
+  };
+}
+
+export interface Totals {
+  connections: number;
+  offers: number;
+  accepted: number;
+  rejected: number;
+  unanswered: number;
+  notOffered: number;
+  resumed: number;
+  complete: number;
+  aborted: number;
+  incomplete: number;
+  abortedByStage: Record<string, number>;
+  abortedBy: { client: number; server: number };
+  byVersion: Record<string, number>;
+}
+
+export function emptyTotals(): Totals {
+  return {
+    connections: 0, offers: 0, accepted: 0, rejected: 0, unanswered: 0, notOffered: 0, resumed: 0,
+    complete: 0, aborted: 0, incomplete: 0, abortedByStage: {}, abortedBy: { client: 0, server: 0 }, byVersion: {},
+  };
+}
+
+/** Running counts over connection records (streaming-friendly). */
+export function addToTotals(t: Totals, c: ConnectionRecord): void {
+  t.connections++;
+  switch (c.resumption) {
+    case 'accepted': t.offers++; t.accepted++; break;
+    case 'rejected': t.offers++; t.rejected++; break;
+    case 'unanswered': t.offers++; t.unanswered++; break;
+    default: t.notOffered++;
+  }
+  if (c.resumed) t.resumed++;
+  if (c.handshake === 'complete') t.complete++;
+  else if (c.handshake === 'aborted') t.aborted++;
+  else t.incomplete++;
+  if (c.abort) {
+    t.abortedByStage[c.abort.stage] = (t.abortedByStage[c.abort.stage] ?? 0) + 1;
+    t.abortedBy[c.abort.by]++;
+  }
+  const v = c.version ?? 'unknown';
+  t.byVersion[v] = (t.byVersion[v] ?? 0) + 1;
+}

@@ -1,0 +1,135 @@
+/**
+ * The output contract (schemaVersion 1). Key names here are public: users' scripts
+ * depend on them. docs/schema.json describes the same shape as a JSON Schema.
+ */
+
+export const SCHEMA_VERSION = 1;
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+/** One of the four kinds of trouble, as Wireshark sorts them. */
+export type AnomalyKind =
+  | 'truncated' // capture cut short by snaplen: not an error
+  | 'gap' // bytes missing from a TCP stream (lost or not captured)
+  | 'malformed' // protocol data that does not parse
+  | 'internal'; // a bug in resumescope: please send the capture
+
+export interface Anomaly {
+  kind: AnomalyKind;
+  /** Short machine code, e.g. "tcp-gap", "tls-bad-record", "pcapng-bad-block". */
+  code: string;
+  message: string;
+  file?: string;
+  /** 1-based frame number within its file, when the trouble belongs to a frame. */
+  frame?: number;
+  /** Byte offset within the capture file. */
+  offset?: number;
+}
+
+export type Resumption = 'not-offered' | 'accepted' | 'rejected' | 'unanswered';
+export type ResumedBy = 'session-id' | 'ticket' | 'psk';
+export type HandshakeState = 'complete' | 'aborted' | 'incomplete';
+export type AbortStage =
+  | 'before-client-hello'
+  | 'after-client-hello'
+  | 'after-server-hello'
+  | 'after-client-finished';
+
+export interface Abort {
+  by: 'client' | 'server';
+  how: 'rst' | 'fin';
+  stage: AbortStage;
+  time: number;
+  /** Frame number (within `file`) of the RST or FIN that ended the handshake. */
+  frame: number;
+  file: string;
+}
+
+export interface Offer {
+  /** Non-empty, non-zero legacy session ID offered by the client (hex), else null. */
+  sessionId: string | null;
+  /** A non-empty SessionTicket extension (RFC 5077) was offered. */
+  ticket: boolean;
+  /** A TLS 1.3 pre_shared_key extension (RFC 8446 §4.2.11) was offered. */
+  psk: boolean;
+}
+
+/** One record per TLS connection. */
+export interface ConnectionRecord {
+  id: number;
+  client: Endpoint;
+  server: Endpoint;
+  /** Epoch seconds of the connection's first packet. */
+  startTime: number;
+  clientHelloTime: number | null;
+  serverHelloTime: number | null;
+  endTime: number;
+  sni: string | null;
+  /** Protocol chosen by the server (RFC 7301), else the client's first offer is not reported. */
+  alpn: string | null;
+  /** Negotiated version, e.g. "TLS 1.2"; null without a ServerHello. */
+  version: string | null;
+  /** IANA cipher suite name, or "0xC02F" when unknown. */
+  cipher: string | null;
+  offer: Offer;
+  serverSessionId: string | null;
+  resumption: Resumption;
+  resumedBy: ResumedBy | null;
+  resumed: boolean;
+  established: boolean;
+  handshake: HandshakeState;
+  abort: Abort | null;
+  /** Zeek ssl_history letters: client upper case, server lower case. */
+  history: string;
+  anomalies: Anomaly[];
+  /** Details beyond the contract, useful for fingerprints and drill-down. */
+  clientHelloVersion: string | null;
+  helloRetry: boolean;
+  ticketIssued: boolean;
+  /** Lifetime hint of the first NewSessionTicket (seconds), when visible in clear (TLS <= 1.2). */
+  ticketLifetimeHint: number | null;
+  /** Hex of the ticket the server issued in clear (TLS <= 1.2), shortened to 64 hex digits. */
+  issuedTicket: string | null;
+  /** Hex of the ticket the client offered (shortened to 64 hex digits). */
+  offeredTicket: string | null;
+  /** First TLS 1.3 PSK identity offered (hex, shortened to 64 hex digits). */
+  offeredPskIdentity: string | null;
+  certificateSeen: boolean;
+  alerts: { by: 'client' | 'server'; level: number; description: number; time: number }[];
+  /** JA4-style client fingerprint (part a + sorted cipher and extension hashes, unhashed prefix). */
+  clientFingerprint: string | null;
+  file: string;
+  /** Frame number (in `file`) of the connection's first packet. */
+  firstFrame: number;
+  packets: number;
+  /** Wireshark display filter that isolates this connection. */
+  wiresharkFilter: string;
+  // Filled by the diagnosis stage (issue 4); null until then.
+  reason?: string | null;
+  session?: unknown;
+}
+
+export interface CaptureSummary {
+  file: string;
+  format: 'pcap' | 'pcap-ns' | 'pcapng' | 'unknown';
+  compressed: boolean;
+  linkTypes: string[];
+  packets: number;
+  bytes: number;
+  firstTime: number | null;
+  lastTime: number | null;
+  anomalies: Anomaly[];
+  /** Set when the file could not be read at all. */
+  error?: string;
+}
+
+export interface AnalysisDocument {
+  schemaVersion: number;
+  tool: { name: 'resumescope'; version: string };
+  captures: CaptureSummary[];
+  connections: ConnectionRecord[];
+  [extra: string]: unknown;
+}

@@ -1,0 +1,344 @@
+import type { Abort, AbortStage, Anomaly, ConnectionRecord, Endpoint, Offer, ResumedBy, Resumption } from '../report/types.js';
+import { CIPHER_SUITE_NAMES } from '../tls/cipher-suites.js';
+import {
+  isGrease, parseClientHello, parseNewSessionTicket12, parseServerHello, parseSslv2ClientHello,
+  versionName, type ClientHello, type ServerHello,
+} from '../tls/hello.js';
+import {
+  CONTENT_APPLICATION_DATA, HS_CERTIFICATE, HS_CLIENT_HELLO, HS_CLIENT_KEY_EXCHANGE, HS_NEW_SESSION_TICKET,
+  HS_SERVER_HELLO, HS_SERVER_KEY_EXCHANGE, TlsStream, type TlsStreamListener,
+} from '../tls/tls-stream.js';
+
+/** Zeek ssl_history letters per handshake type (scripts/base/protocols/ssl/main.zeek). */
+const HISTORY_LETTER: Record<number, string> = {
+  0: 'h', 1: 'c', 2: 's', 3: 'v', 4: 't', 5: 'e', 6: 'j', 8: 'o', 11: 'x', 12: 'k', 13: 'r', 14: 'n',
+  15: 'y', 16: 'g', 20: 'f', 21: 'w', 22: 'u', 23: 'a', 24: 'p', 254: 'm',
+};
+const MAX_HISTORY = 100;
+const MAX_ANOMALIES = 20;
+
+type Side = 0 | 1;
+
+/**
+ * The TLS view of one TCP connection: both directions' TLS streams and the facts
+ * they produce, turned into one ConnectionRecord by toRecord().
+ */
+export class TlsConnection implements TlsStreamListener {
+  readonly streams: [TlsStream, TlsStream];
+  /** Which side (0 = first sender of the TCP connection) is the TLS client; -1 while unknown. */
+  clientSide: -1 | 0 | 1 = -1;
+  synSide: -1 | 0 | 1 = -1;
+
+  clientHello: ClientHello | null = null;
+  clientHelloCount = 0;
+  clientHelloTime: number | null = null;
+  serverHello: ServerHello | null = null;
+  serverHelloTime: number | null = null;
+  helloRetry = false;
+  tls13 = false;
+  certificateSeen = false;
+  serverKeyExchangeSeen = false;
+  clientKeyExchangeSeen = false;
+  private readonly ccsTime: [number, number] = [-1, -1];
+  private readonly encryptedRecords: [number, number] = [0, 0];
+  clientFinished = false;
+  established = false;
+  /** The server's ChangeCipherSpec came straight after its ServerHello (abbreviated handshake). */
+  abbreviated = false;
+  ticketIssued = false;
+  ticketLifetimeHint: number | null = null;
+  issuedTicket: string | null = null;
+  readonly alerts: ConnectionRecord['alerts'] = [];
+  private history = '';
+  private historySides = '';
+  readonly anomalies: Anomaly[] = [];
+  handshakeTrouble = false;
+  /** Set when the handshake is over (established) or hopeless: the owner may stop reassembling. */
+  done = false;
+
+  constructor(private readonly fileName: string) {
+    this.streams = [new TlsStream(0, this), new TlsStream(1, this)];
+  }
+
+  get sawTls(): boolean {
+    return this.clientHello !== null || this.serverHello !== null;
+  }
+
+  anomaly(a: Anomaly): void {
+    if (this.anomalies.length < MAX_ANOMALIES) this.anomalies.push(a);
+  }
+
+  private addHistory(side: Side, letter: string): void {
+    if (this.history.length >= MAX_HISTORY) return;
+    this.history += letter;
+    this.historySides += side;
+  }
+
+  private isClient(side: Side): boolean {
+    return this.clientSide === side;
+  }
+
+  // ---- TlsStreamListener ----
+
+  onHandshakeMessage(side: Side, type: number, bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
+    if (type === HS_CLIENT_HELLO) {
+      const parsed = parseClientHello(bytes, start, end);
+      this.addClientHello(side, parsed, time, frame);
+      return;
+    }
+    if (type === HS_SERVER_HELLO) {
+      if (this.clientSide < 0) this.clientSide = side === 0 ? 1 : 0;
+      const parsed = parseServerHello(bytes, start, end);
+      if (!parsed.ok) {
+        this.malformed(parsed.error, frame);
+        this.addHistory(side, 's');
+        return;
+      }
+      const hello = parsed.value;
+      this.addHistory(side, hello.helloRetryRequest ? 'j' : 's');
+      if (hello.helloRetryRequest) {
+        this.helloRetry = true;
+        return;
+      }
+      if (this.serverHello !== null) return; // renegotiation: the first handshake decides
+      this.serverHello = hello;
+      this.serverHelloTime = time;
+      this.tls13 = hello.selectedVersion === 0x0304 || (hello.selectedVersion >> 8) === 0x7f;
+      // RFC 8446 §2: everything the server sends after its ServerHello is encrypted.
+      if (this.tls13) this.streams[side].encrypting = true;
+      return;
+    }
+    this.addHistory(side, HISTORY_LETTER[type] ?? 'z');
+    const fromServer = this.clientSide >= 0 && !this.isClient(side);
+    switch (type) {
+      case HS_CERTIFICATE:
+        if (fromServer) this.certificateSeen = true;
+        break;
+      case HS_SERVER_KEY_EXCHANGE:
+        if (fromServer) this.serverKeyExchangeSeen = true;
+        break;
+      case HS_CLIENT_KEY_EXCHANGE:
+        if (!fromServer) this.clientKeyExchangeSeen = true;
+        break;
+      case HS_NEW_SESSION_TICKET: {
+        if (!fromServer) break;
+        this.ticketIssued = true;
+        const ticket = parseNewSessionTicket12(bytes, start, end);
+        if (ticket.ok && this.ticketLifetimeHint === null) {
+          this.ticketLifetimeHint = ticket.value.lifetimeHint;
+          this.issuedTicket = ticket.value.ticketPrefix || null;
+        } else if (!ticket.ok) this.malformed(ticket.error, frame);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  onSslv2ClientHello(side: Side, bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
+    this.addClientHello(side, parseSslv2ClientHello(bytes, start, end), time, frame);
+  }
+
+  private addClientHello(side: Side, parsed: ReturnType<typeof parseClientHello>, time: number, frame: number): void {
+    if (this.clientSide < 0) this.clientSide = side;
+    this.addHistory(side, 'c');
+    if (!parsed.ok) {
+      this.malformed(parsed.error, frame);
+      return;
+    }
+    this.clientHelloCount++;
+    // After a HelloRetryRequest the second ClientHello is the one answered (RFC 8446 §4.1.4).
+    if (this.serverHello === null) {
+      this.clientHello = parsed.value;
+      if (this.clientHelloTime === null) this.clientHelloTime = time;
+    }
+  }
+
+  onChangeCipherSpec(side: Side, time: number, _frame: number): void {
+    this.addHistory(side, 'i');
+    if (this.ccsTime[side] >= 0) return;
+    this.ccsTime[side] = time;
+    // A CCS before the ServerHello (after a HelloRetryRequest) or in TLS 1.3 is the
+    // middlebox-compatibility one (RFC 8446 Appendix D.4): no change of state.
+    if (this.tls13 || this.serverHello === null) return;
+    this.streams[side].encrypting = true;
+    if (!this.isClient(side) && this.serverHello !== null && !this.certificateSeen && !this.serverKeyExchangeSeen) {
+      this.abbreviated = true;
+    }
+  }
+
+  onAlert(side: Side, level: number, description: number, time: number, _frame: number): void {
+    this.addHistory(side, 'l');
+    if (this.alerts.length < 8) this.alerts.push({ by: this.isClient(side) ? 'client' : 'server', level, description, time });
+  }
+
+  onEncryptedRecord(side: Side, contentType: number, _time: number, _frame: number): void {
+    if (this.serverHello === null) return; // 0-RTT early data or a mid-stream start
+    this.encryptedRecords[side]++;
+    const client = this.isClient(side);
+    if (this.tls13) {
+      // The client's first encrypted record after the ServerHello is its Finished (RFC 8446 §4.4.4).
+      if (client && (contentType === CONTENT_APPLICATION_DATA || contentType === 22)) this.clientFinished = true;
+    } else if (client && this.ccsTime[side] >= 0) {
+      this.clientFinished = true;
+    }
+    const serverSide: Side = this.clientSide === 0 ? 1 : 0;
+    const serverDone = this.tls13 ? this.encryptedRecords[serverSide] > 0 : this.ccsTime[serverSide] >= 0 && this.encryptedRecords[serverSide] > 0;
+    if (this.clientFinished && serverDone && !this.established) {
+      this.established = true;
+      this.done = true;
+    }
+  }
+
+  onStreamTrouble(_side: Side, kind: 'gap' | 'malformed', code: string, message: string, frame: number): void {
+    if (!this.established) this.handshakeTrouble = true;
+    this.anomaly({ kind, code, message, file: this.fileName, frame });
+  }
+
+  private malformed(message: string, frame: number): void {
+    this.handshakeTrouble = true;
+    this.anomaly({ kind: 'malformed', code: 'tls-malformed-hello', message, file: this.fileName, frame });
+  }
+
+  // ---- record ----
+
+  /** The stage a handshake stopped at, for an RST or FIN before it was established. */
+  abortStage(): AbortStage {
+    if (this.clientHello === null && this.clientHelloCount === 0 && this.serverHello === null) return 'before-client-hello';
+    if (this.serverHello === null) return 'after-client-hello';
+    if (!this.clientFinished) return 'after-server-hello';
+    return 'after-client-finished';
+  }
+
+  historyString(): string {
+    let out = '';
+    for (let i = 0; i < this.history.length; i++) {
+      const letter = this.history[i]!;
+      const side = this.historySides.charCodeAt(i) - 48;
+      out += side === this.clientSide ? letter.toUpperCase() : letter;
+    }
+    return out;
+  }
+
+  toRecord(base: {
+    id: number; endpoints: [Endpoint, Endpoint]; startTime: number; endTime: number; firstFrame: number;
+    packets: number; abort: Abort | null; endedCleanly: boolean; extraAnomalies: Anomaly[];
+  }): ConnectionRecord {
+    const clientIndex = this.clientSide === 1 ? 1 : this.clientSide === 0 ? 0 : this.synSide === 1 ? 1 : 0;
+    const client = base.endpoints[clientIndex];
+    const server = base.endpoints[clientIndex === 0 ? 1 : 0];
+    const ch = this.clientHello;
+    const sh = this.serverHello;
+
+    const sessionId = ch && ch.sessionId.length > 0 && !/^0+$/.test(ch.sessionId) ? ch.sessionId : null;
+    const offer: Offer = {
+      sessionId,
+      ticket: ch !== null && ch.sessionTicketLength > 0,
+      psk: ch !== null && ch.pskIdentities.length > 0,
+    };
+    // A TLS 1.3 client fills legacy_session_id with random bytes for middlebox
+    // compatibility (RFC 8446 §4.1.2, Appendix D.4): that alone is no offer when 1.3 is
+    // negotiated, or when a 1.3-capable client got no answer.
+    const clientSupports13 = ch !== null && ch.supportedVersions.includes(0x0304);
+    const sessionIdCounts = offer.sessionId !== null && (sh === null ? !clientSupports13 : !this.tls13);
+    const offered = sessionIdCounts || offer.ticket || offer.psk;
+
+    let resumption: Resumption = 'not-offered';
+    let resumedBy: ResumedBy | null = null;
+    if (offered) {
+      if (sh === null) resumption = 'unanswered';
+      else {
+        if (this.tls13) {
+          // RFC 8446 §2.2: only the server's pre_shared_key accepts; an echoed legacy ID does not.
+          if (sh.pskAccepted && offer.psk) resumedBy = 'psk';
+        } else {
+          const echoed = offer.sessionId !== null && sh.sessionId === offer.sessionId;
+          // RFC 5077 §3.4: an accepted ticket is followed by the abbreviated handshake.
+          if (offer.ticket && (this.abbreviated || (echoed && !this.certificateSeen))) resumedBy = 'ticket';
+          else if (echoed) resumedBy = 'session-id';
+        }
+        resumption = resumedBy !== null ? 'accepted' : 'rejected';
+      }
+    }
+
+    const negotiated = sh ? (sh.selectedVersion !== 0 ? sh.selectedVersion : sh.legacyVersion) : 0;
+    const anomalies = [...this.anomalies, ...base.extraAnomalies];
+    if (ch === null && sh !== null) {
+      anomalies.push({ kind: 'gap', code: 'no-client-hello', message: 'the ClientHello was not captured (the capture starts mid-connection or lost it)', file: this.fileName, frame: base.firstFrame });
+    }
+    const handshake = this.established ? 'complete' : base.abort !== null ? 'aborted' : 'incomplete';
+    return {
+      id: base.id,
+      client,
+      server,
+      startTime: base.startTime,
+      clientHelloTime: this.clientHelloTime,
+      serverHelloTime: this.serverHelloTime,
+      endTime: base.endTime,
+      sni: ch?.serverName ?? null,
+      alpn: sh?.alpn ?? null,
+      version: sh ? versionName(negotiated) : null,
+      cipher: sh ? cipherName(sh.cipherSuite) : null,
+      offer,
+      serverSessionId: sh && sh.sessionId.length > 0 ? sh.sessionId : null,
+      resumption,
+      resumedBy,
+      resumed: resumedBy !== null && this.established,
+      established: this.established,
+      handshake,
+      abort: this.established ? null : base.abort,
+      history: this.historyString(),
+      anomalies,
+      clientHelloVersion: ch ? versionName(ch.legacyVersion) : null,
+      helloRetry: this.helloRetry,
+      ticketIssued: this.ticketIssued,
+      ticketLifetimeHint: this.ticketLifetimeHint,
+      issuedTicket: this.issuedTicket,
+      offeredTicket: ch && ch.sessionTicketLength > 0 ? ch.sessionTicketPrefix : null,
+      offeredPskIdentity: ch && ch.pskIdentities.length > 0 ? ch.pskIdentities[0]! : null,
+      certificateSeen: this.certificateSeen,
+      alerts: this.alerts,
+      clientFingerprint: ch ? clientFingerprint(ch) : null,
+      file: this.fileName,
+      firstFrame: base.firstFrame,
+      packets: base.packets,
+      wiresharkFilter: wiresharkFilter(client, server),
+    };
+  }
+}
+
+export function cipherName(suite: number): string {
+  return CIPHER_SUITE_NAMES.get(suite) ?? `0x${suite.toString(16).padStart(4, '0').toUpperCase()}`;
+}
+
+export function wiresharkFilter(client: Endpoint, server: Endpoint): string {
+  const field = client.ip.includes(':') ? 'ipv6.addr' : 'ip.addr';
+  return `${field}==${client.ip} && tcp.port==${client.port} && ${field}==${server.ip} && tcp.port==${server.port}`;
+}
+
+/**
+ * JA4-style fingerprint (FoxIO JA4 part a, then FNV-1a digests of the sorted
+ * cipher and extension lists instead of truncated SHA-256): groups clients by TLS stack.
+ */
+export function clientFingerprint(ch: ClientHello): string {
+  const versions = ch.supportedVersions.filter((v) => !isGrease(v));
+  const top = versions.length > 0 ? Math.max(...versions) : ch.legacyVersion;
+  const version = top === 0x0304 ? '13' : top === 0x0303 ? '12' : top === 0x0302 ? '11' : top === 0x0301 ? '10' : top === 0x0300 ? 's3' : '00';
+  const ciphers = ch.cipherSuites.filter((c) => !isGrease(c));
+  const extensions = ch.extensions.filter((e) => !isGrease(e));
+  const alpn = ch.alpn[0] ?? '';
+  const alpnCode = alpn.length === 0 ? '00' : alpn[0]! + alpn[alpn.length - 1]!;
+  const partA = `t${version}${ch.serverName !== null ? 'd' : 'i'}${String(Math.min(99, ciphers.length)).padStart(2, '0')}${String(Math.min(99, extensions.length)).padStart(2, '0')}${alpnCode}`;
+  const sortedCiphers = [...ciphers].sort((a, b) => a - b).join(',');
+  const sortedExtensions = extensions.filter((e) => e !== 0 && e !== 16).sort((a, b) => a - b).join(',');
+  return `${partA}_${fnv1a(sortedCiphers)}_${fnv1a(sortedExtensions + '_' + ch.signatureAlgorithms.join(','))}`;
+}
+
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
+}

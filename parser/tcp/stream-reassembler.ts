@@ -1,0 +1,156 @@
+// In-order delivery of one direction of a TCP connection (RFC 9293 §3.4 sequence
+// numbers, modulo 2^32). Retransmissions and overlaps are trimmed, out-of-order
+// segments wait, and bytes that never arrive become an explicit gap: the
+// consumer is told how many bytes are missing, never handed glued data.
+
+export interface StreamConsumer {
+  onData(bytes: Uint8Array, time: number, frame: number): void;
+  onGap(length: number, time: number, frame: number, cause: 'lost' | 'snaplen'): void;
+}
+
+interface PendingSegment {
+  sequence: number;
+  data: Uint8Array;
+  /** Bytes on the wire after `data` that the capture did not keep (snaplen). */
+  missing: number;
+  fin: boolean;
+  time: number;
+  frame: number;
+}
+
+/** Out-of-order data held before we give up waiting and declare a gap. */
+const MAX_PENDING_BYTES = 1 << 20;
+const MAX_PENDING_SEGMENTS = 512;
+
+/** Signed distance a - b in sequence space. */
+export function sequenceDelta(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+export class StreamReassembler {
+  /** Next expected sequence number, or -1 before anything was seen in this direction. */
+  nextSequence = -1;
+  finished = false;
+  /** Set by the owner when no more payload is wanted (handshake seen): stops buffering. */
+  private active = true;
+  private pending: PendingSegment[] = [];
+  private pendingBytes = 0;
+  bytesDelivered = 0;
+  bytesMissing = 0;
+
+  constructor(private readonly consumer: StreamConsumer) {}
+
+  stop(): void {
+    this.active = false;
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  onSyn(sequence: number): void {
+    if (this.nextSequence < 0) this.nextSequence = (sequence + 1) >>> 0;
+  }
+
+  onSegment(sequence: number, payload: Uint8Array, missing: number, fin: boolean, time: number, frame: number): void {
+    if (this.nextSequence < 0) this.nextSequence = sequence;
+    if (!this.active) return;
+    if (payload.length === 0 && missing === 0 && !fin) return;
+    const delta = sequenceDelta(sequence, this.nextSequence);
+    if (delta <= 0) {
+      this.deliver(sequence, payload, missing, fin, time, frame);
+      this.drainPending();
+      return;
+    }
+    // Ahead of what we expect: hold a copy (the frame buffer is reused).
+    if (this.pending.length >= MAX_PENDING_SEGMENTS || this.pendingBytes + payload.length > MAX_PENDING_BYTES) {
+      this.skipToFirstPending(time, frame);
+    }
+    this.insertPending({ sequence, data: payload.slice(), missing, fin, time, frame });
+  }
+
+  /**
+   * The peer acknowledged `ack`: every byte before it was sent. If we hold
+   * nothing for the hole, those bytes were not captured.
+   */
+  onPeerAcknowledgment(ack: number, time: number, frame: number): void {
+    if (!this.active || this.nextSequence < 0 || this.finished) return;
+    if (sequenceDelta(ack, this.nextSequence) <= 0) return;
+    const first = this.pending[0];
+    const holeEnd = first && sequenceDelta(first.sequence, ack) < 0 ? first.sequence : ack;
+    const hole = sequenceDelta(holeEnd, this.nextSequence);
+    // An ACK may also cover our FIN (one sequence number): not a data gap.
+    if (hole <= 1 && !first) return;
+    if (hole > 0) this.gap(hole, time, frame, 'lost');
+    this.drainPending();
+  }
+
+  /** End of capture (or connection replaced): deliver what waits, with gaps between. */
+  flush(time: number, frame: number): void {
+    while (this.active && this.pending.length > 0) {
+      this.skipToFirstPending(time, frame);
+      this.drainPending();
+    }
+  }
+
+  private skipToFirstPending(time: number, frame: number): void {
+    const first = this.pending[0];
+    if (!first) return;
+    const hole = sequenceDelta(first.sequence, this.nextSequence);
+    if (hole > 0) this.gap(hole, time, frame, 'lost');
+  }
+
+  private gap(length: number, time: number, frame: number, cause: 'lost' | 'snaplen'): void {
+    this.nextSequence = (this.nextSequence + length) >>> 0;
+    this.bytesMissing += length;
+    this.consumer.onGap(length, time, frame, cause);
+  }
+
+  private deliver(sequence: number, payload: Uint8Array, missing: number, fin: boolean, time: number, frame: number): void {
+    const skip = -sequenceDelta(sequence, this.nextSequence);
+    const total = payload.length + missing;
+    if (skip < total) {
+      if (skip < payload.length) {
+        const fresh = skip === 0 ? payload : payload.subarray(skip);
+        this.nextSequence = (this.nextSequence + fresh.length) >>> 0;
+        this.bytesDelivered += fresh.length;
+        this.consumer.onData(fresh, time, frame);
+        if (!this.active) return;
+      }
+      const missingLeft = total - Math.max(skip, payload.length);
+      if (missingLeft > 0) this.gap(missingLeft, time, frame, 'snaplen');
+    }
+    if (fin && skip <= total && !this.finished) {
+      this.finished = true;
+      this.nextSequence = (this.nextSequence + 1) >>> 0;
+    }
+  }
+
+  private drainPending(): void {
+    while (this.active && this.pending.length > 0) {
+      const first = this.pending[0]!;
+      if (sequenceDelta(first.sequence, this.nextSequence) > 0) return;
+      this.pending.shift();
+      this.pendingBytes -= first.data.length;
+      this.deliver(first.sequence, first.data, first.missing, first.fin, first.time, first.frame);
+    }
+  }
+
+  private insertPending(segment: PendingSegment): void {
+    const list = this.pending;
+    let i = list.length;
+    while (i > 0 && sequenceDelta(list[i - 1]!.sequence, segment.sequence) > 0) i--;
+    // Same start as one we hold: keep the longer (a retransmission may carry more).
+    const previous = list[i - 1];
+    if (previous && previous.sequence === segment.sequence) {
+      if (previous.data.length >= segment.data.length) return;
+      this.pendingBytes -= previous.data.length;
+      list[i - 1] = segment;
+    } else {
+      list.splice(i, 0, segment);
+    }
+    this.pendingBytes += segment.data.length;
+  }
+}

@@ -1,0 +1,301 @@
+// One direction of a TLS conversation: finds where TLS starts in the byte stream,
+// splits it into records (RFC 5246 §6.2.1, RFC 8446 §5.1) and plaintext handshake
+// records into messages (RFC 5246 §7.4; a message may span records and a record
+// may hold several messages: TCP segments and TLS records are orthogonal).
+
+export const CONTENT_CHANGE_CIPHER_SPEC = 20;
+export const CONTENT_ALERT = 21;
+export const CONTENT_HANDSHAKE = 22;
+export const CONTENT_APPLICATION_DATA = 23;
+export const CONTENT_HEARTBEAT = 24;
+
+export const HS_CLIENT_HELLO = 1;
+export const HS_SERVER_HELLO = 2;
+export const HS_NEW_SESSION_TICKET = 4;
+export const HS_CERTIFICATE = 11;
+export const HS_SERVER_KEY_EXCHANGE = 12;
+export const HS_SERVER_HELLO_DONE = 14;
+export const HS_CLIENT_KEY_EXCHANGE = 16;
+export const HS_FINISHED = 20;
+
+/** RFC 8446 §5.1: 2^14 plus expansion; RFC 5246 §6.2.3 allows 2^14 + 2048 for ciphertext. */
+const MAX_RECORD_LENGTH = 16384 + 2048 + 256;
+/** How far into a stream we look for the first TLS record (proxies: HTTP CONNECT, SOCKS, STARTTLS). */
+const MAX_DETECT_BYTES = 16384;
+/** Hello and ticket messages are kept whole to parse them; bigger ones (certificates) are skipped. */
+const MAX_BUFFERED_MESSAGE = 1 << 18;
+
+export interface TlsStreamListener {
+  onHandshakeMessage(side: 0 | 1, type: number, bytes: Uint8Array, bodyStart: number, bodyEnd: number, time: number, frame: number): void;
+  onSslv2ClientHello(side: 0 | 1, bytes: Uint8Array, start: number, end: number, time: number, frame: number): void;
+  onChangeCipherSpec(side: 0 | 1, time: number, frame: number): void;
+  onAlert(side: 0 | 1, level: number, description: number, time: number, frame: number): void;
+  /** A record this side sent after it started encrypting (Finished, application data, encrypted alerts). */
+  onEncryptedRecord(side: 0 | 1, contentType: number, time: number, frame: number): void;
+  onStreamTrouble(side: 0 | 1, kind: 'gap' | 'malformed', code: string, message: string, frame: number): void;
+}
+
+const enum Mode {
+  Detect,
+  RecordHeader,
+  RecordBody,
+  NotTls,
+  Lost,
+}
+
+export class TlsStream {
+  private mode = Mode.Detect;
+  private detectBuffer: Uint8Array | null = null;
+  private detectedBytes = 0;
+  /** Partial record header (5 bytes). */
+  private header = new Uint8Array(5);
+  private headerFill = 0;
+  private recordType = 0;
+  private recordRemaining = 0;
+  private recordDamaged = false;
+  /** This side has switched to encrypted records (after its CCS, or TLS 1.3 server after ServerHello). */
+  encrypting = false;
+  sawTls = false;
+
+  // Handshake message assembly across records.
+  private messageHeader = new Uint8Array(4);
+  private messageHeaderFill = 0;
+  private messageType = -1;
+  private messageRemaining = 0;
+  private messageBuffer: Uint8Array | null = null;
+  private messageFill = 0;
+  private messageDamaged = false;
+
+  constructor(
+    readonly side: 0 | 1,
+    private readonly listener: TlsStreamListener,
+  ) {}
+
+  get isTls(): boolean {
+    return this.mode !== Mode.NotTls && this.mode !== Mode.Detect;
+  }
+
+  get gaveUp(): boolean {
+    return this.mode === Mode.NotTls || this.mode === Mode.Lost;
+  }
+
+  push(bytes: Uint8Array, time: number, frame: number): void {
+    let pos = 0;
+    if (this.mode === Mode.Detect) {
+      pos = this.detect(bytes, time, frame);
+      if (pos < 0) return;
+    }
+    while (pos < bytes.length) {
+      switch (this.mode) {
+        case Mode.RecordHeader: {
+          const take = Math.min(5 - this.headerFill, bytes.length - pos);
+          this.header.set(bytes.subarray(pos, pos + take), this.headerFill);
+          this.headerFill += take;
+          pos += take;
+          if (this.headerFill === 5) this.startRecord(frame);
+          break;
+        }
+        case Mode.RecordBody: {
+          const take = Math.min(this.recordRemaining, bytes.length - pos);
+          this.recordBody(bytes, pos, pos + take, time, frame);
+          pos += take;
+          this.recordRemaining -= take;
+          if (this.recordRemaining === 0) this.endRecord(time, frame);
+          break;
+        }
+        default:
+          return;
+      }
+    }
+  }
+
+  /** Bytes missing from the stream. Inside a record body the framing survives; elsewhere it is lost. */
+  gap(length: number, frame: number): void {
+    if (this.mode === Mode.Detect) {
+      // Nothing decided yet: keep looking after the hole (the ClientHello may follow).
+      this.detectBuffer = null;
+      return;
+    }
+    if (this.mode === Mode.RecordBody && length <= this.recordRemaining) {
+      this.recordDamaged = true;
+      this.recordRemaining -= length;
+      if (this.recordType === CONTENT_HANDSHAKE && !this.encrypting) this.messageDamaged = true;
+      this.listener.onStreamTrouble(this.side, 'gap', 'tcp-gap-in-record', `${length} bytes missing inside a TLS record`, frame);
+      if (this.recordRemaining === 0) this.endRecord(0, frame);
+      return;
+    }
+    if (this.mode === Mode.RecordHeader || this.mode === Mode.RecordBody) {
+      this.listener.onStreamTrouble(this.side, 'gap', 'tcp-gap-lost-sync', `${length} bytes missing across TLS record boundaries; stopped parsing this direction`, frame);
+      this.mode = Mode.Lost;
+    }
+  }
+
+  /** Find the first TLS record; returns the offset where records start, or -1 to wait for more. */
+  private detect(bytes: Uint8Array, time: number, frame: number): number {
+    this.detectedBytes += bytes.length;
+    let data = bytes;
+    let base = 0;
+    if (this.detectBuffer !== null) {
+      data = new Uint8Array(this.detectBuffer.length + bytes.length);
+      data.set(this.detectBuffer, 0);
+      data.set(bytes, this.detectBuffer.length);
+      base = this.detectBuffer.length;
+    }
+    for (let i = 0; i + 6 <= data.length; i++) {
+      const kind = looksLikeTlsStart(data, i);
+      if (kind === 0) continue;
+      this.detectBuffer = null;
+      if (kind === 2) {
+        // SSL 2.0 compatible ClientHello: 2-byte header with the high bit set (RFC 5246 Appendix E.2).
+        const length = ((data[i]! & 0x7f) << 8) | data[i + 1]!;
+        if (data.length - i - 2 < length) return this.keepDetecting(data, base);
+        this.sawTls = true;
+        this.listener.onSslv2ClientHello(this.side, data, i + 2, i + 2 + length, time, frame);
+        this.mode = Mode.RecordHeader;
+        this.replay(data, i + 2 + length, time, frame);
+        return -1;
+      }
+      this.sawTls = true;
+      this.mode = Mode.RecordHeader;
+      if (data !== bytes) {
+        this.replay(data, i, time, frame);
+        return -1;
+      }
+      return i;
+    }
+    return this.keepDetecting(data, base);
+  }
+
+  private keepDetecting(data: Uint8Array, _base: number): number {
+    if (this.detectedBytes >= MAX_DETECT_BYTES) {
+      this.mode = Mode.NotTls;
+      this.detectBuffer = null;
+      return -1;
+    }
+    // Keep only a short tail: a header may straddle chunks, and the count bounds the search.
+    this.detectBuffer = data.length > 5 ? data.slice(data.length - 5) : data.slice();
+    return -1;
+  }
+
+  private replay(data: Uint8Array, from: number, time: number, frame: number): void {
+    if (from < data.length) this.push(data.subarray(from), time, frame);
+  }
+
+  private startRecord(frame: number): void {
+    const h = this.header;
+    const type = h[0]!;
+    const length = (h[3]! << 8) | h[4]!;
+    this.headerFill = 0;
+    if (type < CONTENT_CHANGE_CIPHER_SPEC || type > CONTENT_HEARTBEAT || h[1] !== 3 || length > MAX_RECORD_LENGTH) {
+      this.listener.onStreamTrouble(this.side, 'malformed', 'tls-bad-record', `not a TLS record header (type ${type}, version 0x${((h[1]! << 8) | h[2]!).toString(16)}, length ${length}); stopped parsing this direction`, frame);
+      this.mode = Mode.Lost;
+      return;
+    }
+    this.recordType = type;
+    this.recordRemaining = length;
+    this.recordDamaged = false;
+    this.mode = Mode.RecordBody;
+    if (length === 0) this.endRecord(0, frame);
+  }
+
+  private recordBody(bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
+    switch (this.recordType) {
+      case CONTENT_HANDSHAKE:
+        if (!this.encrypting) this.handshakeBytes(bytes, start, end, time, frame);
+        return;
+      case CONTENT_ALERT:
+        // RFC 5246 §7.2: level(1) description(1), in clear only before encryption.
+        if (!this.encrypting && end - start >= 2 && this.recordRemaining >= 2) {
+          this.listener.onAlert(this.side, bytes[start]!, bytes[start + 1]!, time, frame);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  private endRecord(time: number, frame: number): void {
+    const type = this.recordType;
+    this.mode = Mode.RecordHeader;
+    if (type === CONTENT_CHANGE_CIPHER_SPEC) {
+      this.listener.onChangeCipherSpec(this.side, time, frame);
+      return;
+    }
+    if (this.encrypting || type === CONTENT_APPLICATION_DATA) {
+      this.listener.onEncryptedRecord(this.side, type, time, frame);
+    }
+  }
+
+  private handshakeBytes(bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
+    let pos = start;
+    while (pos < end) {
+      if (this.messageType < 0) {
+        const take = Math.min(4 - this.messageHeaderFill, end - pos);
+        this.messageHeader.set(bytes.subarray(pos, pos + take), this.messageHeaderFill);
+        this.messageHeaderFill += take;
+        pos += take;
+        if (this.messageHeaderFill < 4) return;
+        const mh = this.messageHeader;
+        this.messageType = mh[0]!;
+        this.messageRemaining = (mh[1]! << 16) | (mh[2]! << 8) | mh[3]!;
+        this.messageHeaderFill = 0;
+        this.messageFill = 0;
+        this.messageDamaged = this.recordDamaged;
+        const wanted = this.wantsBody(this.messageType);
+        if (wanted && this.messageRemaining <= MAX_BUFFERED_MESSAGE) {
+          this.messageBuffer = new Uint8Array(this.messageRemaining);
+        } else {
+          if (wanted) this.listener.onStreamTrouble(this.side, 'malformed', 'tls-huge-message', `handshake message of type ${this.messageType} claims ${this.messageRemaining} bytes`, frame);
+          this.messageBuffer = null;
+        }
+        if (this.messageRemaining === 0) this.endMessage(time, frame);
+        continue;
+      }
+      const take = Math.min(this.messageRemaining, end - pos);
+      if (this.messageBuffer !== null) this.messageBuffer.set(bytes.subarray(pos, pos + take), this.messageFill);
+      this.messageFill += take;
+      this.messageRemaining -= take;
+      pos += take;
+      if (this.messageRemaining === 0) this.endMessage(time, frame);
+    }
+  }
+
+  private wantsBody(type: number): boolean {
+    return type === HS_CLIENT_HELLO || type === HS_SERVER_HELLO || type === HS_NEW_SESSION_TICKET;
+  }
+
+  private endMessage(time: number, frame: number): void {
+    const type = this.messageType;
+    const buffer = this.messageBuffer ?? EMPTY;
+    const damaged = this.messageDamaged;
+    this.messageType = -1;
+    this.messageBuffer = null;
+    if (damaged && this.wantsBody(type)) {
+      this.listener.onStreamTrouble(this.side, 'gap', 'tls-message-incomplete', `handshake message of type ${type} lost bytes in a gap`, frame);
+      return;
+    }
+    this.listener.onHandshakeMessage(this.side, type, buffer, 0, buffer === EMPTY ? 0 : buffer.length, time, frame);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * 1: a TLS handshake record carrying a ClientHello or ServerHello starts at i;
+ * 2: an SSL 2.0 compatible ClientHello starts at i; 0: neither.
+ */
+export function looksLikeTlsStart(data: Uint8Array, i: number): 0 | 1 | 2 {
+  const b0 = data[i]!;
+  if (b0 === CONTENT_HANDSHAKE) {
+    if (data[i + 1] !== 3 || data[i + 2]! > 4) return 0;
+    const length = (data[i + 3]! << 8) | data[i + 4]!;
+    const messageType = data[i + 5];
+    return length >= 4 && length <= MAX_RECORD_LENGTH && (messageType === HS_CLIENT_HELLO || messageType === HS_SERVER_HELLO) ? 1 : 0;
+  }
+  // SSLv2 record: 2-byte length with high bit, msg_type 1, version 0x0002 or 0x03xx.
+  if (i === 0 && (b0 & 0x80) !== 0 && data[i + 2] === 1 && (data[i + 3] === 3 || (data[i + 3] === 0 && data[i + 4] === 2))) {
+    const length = ((b0 & 0x7f) << 8) | data[i + 1]!;
+    return length >= 9 ? 2 : 0;
+  }
+  return 0;
+}

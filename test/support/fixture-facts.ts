@@ -1,0 +1,98 @@
+/**
+ * What each recorded capture in fixtures/captures/ is known to contain.
+ *
+ * Derived from how fixtures/record/record.sh records it (see
+ * fixtures/captures/PROVENANCE.md) and verified against tshark by
+ * test/tshark-oracle.test.ts. Connections are listed in TCP stream order.
+ */
+
+/** How a resumption was achieved. */
+export type ExpectedResumedBy = 'session-id' | 'ticket' | 'psk';
+
+/** Expected facts about one TCP connection of a fixture. */
+export interface ExpectedConnection {
+  /** The server accepted a resumption (TLS 1.3: PSK; TLS 1.2: abbreviated handshake). */
+  resumed: boolean;
+  /** Set exactly when `resumed`. */
+  resumedBy?: ExpectedResumedBy;
+  /** Negotiated protocol version, as in TsharkConnection.version. */
+  version: 'TLS 1.2' | 'TLS 1.3';
+  /** The ClientHello offered something to resume (session ID, ticket or PSK). */
+  offered: boolean;
+  /** The server answered the first ClientHello with a HelloRetryRequest. */
+  helloRetry?: boolean;
+  /** Who sent the first TCP RST of the connection, if anyone. */
+  rstBy?: 'client' | 'server';
+}
+
+/** File-level facts of a fixture. */
+export interface ExpectedFile {
+  /** pcap (microsecond or nanosecond magic) or pcapng. */
+  format: 'pcap' | 'pcap-ns' | 'pcapng';
+  /** Link-layer header type number (LINKTYPE_*): 1 Ethernet, 113 Linux SLL, 276 Linux SLL2. */
+  linkType: 1 | 113 | 276;
+  /** IP version of every connection. */
+  ipVersion: 4 | 6;
+  /** TCP port of the server in every connection. */
+  serverPort: number;
+}
+
+/** Every connection of every fixture also carries this SNI. */
+export const FIXTURE_SNI = 'resumescope.test';
+
+const full12: ExpectedConnection = { resumed: false, version: 'TLS 1.2', offered: false };
+const full13: ExpectedConnection = { resumed: false, version: 'TLS 1.3', offered: false };
+const sid12: ExpectedConnection = { resumed: true, resumedBy: 'session-id', version: 'TLS 1.2', offered: true };
+
+/** file name (in fixtures/captures/) → connections in TCP stream order. */
+export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
+  'tls12-full.pcap': [full12],
+  'tls12-session-id-resume.pcap': [full12, sid12, sid12],
+  'tls12-ticket-resume.pcapng': [
+    full12,
+    { resumed: true, resumedBy: 'ticket', version: 'TLS 1.2', offered: true },
+  ],
+  'tls13-psk-resume.pcap': [full13, { resumed: true, resumedBy: 'psk', version: 'TLS 1.3', offered: true }],
+  'tls12-rejected-after-restart.pcap': [full12, { resumed: false, version: 'TLS 1.2', offered: true }],
+  'tls12-rst-after-server-hello.pcap': [full12, { ...sid12, rstBy: 'client' }, sid12],
+  'tls13-hello-retry.pcap': [{ ...full13, helloRetry: true }],
+  'tls12-ipv6.pcap': [full12],
+  'tls-sll-any.pcap': [full13],
+  'tls-sll1-any.pcap': [full12],
+  'tls12-nanosecond.pcap': [full12],
+  'nginx-curl-resume.pcap': [
+    { ...full12, rstBy: 'server' },
+    { ...sid12, rstBy: 'server' },
+    { ...sid12, rstBy: 'server' },
+  ],
+};
+
+/** file name → file-level facts. */
+export const FIXTURE_FILES: Record<string, ExpectedFile> = {
+  'tls12-full.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44301 },
+  'tls12-session-id-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44302 },
+  'tls12-ticket-resume.pcapng': { format: 'pcapng', linkType: 1, ipVersion: 4, serverPort: 44303 },
+  'tls13-psk-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44304 },
+  'tls12-rejected-after-restart.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44305 },
+  'tls12-rst-after-server-hello.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44306 },
+  'tls13-hello-retry.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44307 },
+  'tls12-ipv6.pcap': { format: 'pcap', linkType: 1, ipVersion: 6, serverPort: 44308 },
+  'tls-sll-any.pcap': { format: 'pcap', linkType: 276, ipVersion: 4, serverPort: 44309 },
+  'tls-sll1-any.pcap': { format: 'pcap', linkType: 113, ipVersion: 4, serverPort: 44310 },
+  'tls12-nanosecond.pcap': { format: 'pcap-ns', linkType: 1, ipVersion: 4, serverPort: 44311 },
+  'nginx-curl-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44312 },
+};
+
+/**
+ * The one-line outcome used in PROVENANCE.md's per-connection tables, derived
+ * from the facts so the document and the table cannot drift apart.
+ */
+export function outcomeLabel(c: ExpectedConnection): string {
+  let s: string;
+  if (c.resumed) s = `resumed by ${c.resumedBy}`;
+  else if (c.offered) s = 'offer rejected, full handshake';
+  else s = 'full handshake';
+  if (c.helloRetry) s = `HelloRetryRequest, ${s}`;
+  if (c.rstBy) s += `, then RST by ${c.rstBy}`;
+  return s;
+}

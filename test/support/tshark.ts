@@ -1,0 +1,513 @@
+/**
+ * tshark as an independent oracle for the analyzer's per-connection facts.
+ *
+ * `tsharkConnectionFacts(file)` runs `tshark -r FILE -T pdml` once (PDML is
+ * used rather than `-T fields`/`-T json` because it keeps the message tree,
+ * so several handshake messages in one frame never get mixed up, and it
+ * carries the `showname` text that holds the cipher-suite name) and reduces
+ * the dissection to one {@link TsharkConnection} per TCP stream.
+ *
+ * Only plaintext handshake data can be seen: TLS 1.3 EncryptedExtensions
+ * (ALPN), certificates and NewSessionTickets are encrypted and therefore not
+ * reported for TLS 1.3 connections.
+ */
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** One end of a TCP connection. */
+export interface TsharkEndpoint {
+  /** Textual address as tshark prints it: "127.0.0.1", "::1". */
+  ip: string;
+  port: number;
+}
+
+/** How a resumption was achieved (see {@link TsharkConnection.resumedBy}). */
+export type ResumedBy = 'session-id' | 'ticket' | 'psk';
+
+/** Facts tshark reports about one TCP connection (one `tcp.stream`). */
+export interface TsharkConnection {
+  /** tshark's `tcp.stream` index (0-based, in order of first packet). */
+  tcpStream: number;
+  /**
+   * The side that sent the SYN (without ACK); when the capture starts after
+   * the SYN, the sender of the first ClientHello; else the receiver of the
+   * SYN+ACK; else the source of the first packet seen.
+   */
+  client: TsharkEndpoint;
+  /** The other side. */
+  server: TsharkEndpoint;
+  /** server_name (SNI) host name of the first ClientHello that has one. */
+  sni: string | null;
+  /** Number of ClientHello messages (2 after a HelloRetryRequest). */
+  clientHelloCount: number;
+  /**
+   * Number of handshake messages of type server_hello (2) as on the wire,
+   * INCLUDING a HelloRetryRequest (which is a ServerHello with the special
+   * random value). A HRR connection that completes has 2.
+   */
+  serverHelloCount: number;
+  /** Frame numbers (1-based, as tshark's frame.number) of the ClientHellos. */
+  clientHelloFrames: number[];
+  /** Frame numbers of the ServerHellos, HelloRetryRequest included. */
+  serverHelloFrames: number[];
+  /** The server sent a HelloRetryRequest. */
+  helloRetry: boolean;
+  /**
+   * legacy_session_id of the last ClientHello: lower-case hex without
+   * separators; null when empty or all zero. Note that a TLS 1.3-capable
+   * client in middlebox-compatibility mode sends a random 32-byte value here
+   * that is not a resumption offer (see {@link resumptionOffered}).
+   */
+  offeredSessionId: string | null;
+  /** The last ClientHello has a non-empty session_ticket (35) extension. */
+  ticketOffered: boolean;
+  /** The last ClientHello has a pre_shared_key (41) extension. */
+  pskOffered: boolean;
+  /** The last ClientHello's supported_versions (43) lists TLS 1.3 (0x0304). */
+  clientOffersTls13: boolean;
+  /**
+   * The client offered to resume: pskOffered || ticketOffered ||
+   * (offeredSessionId !== null && !clientOffersTls13). A session ID alone in
+   * a ClientHello that offers TLS 1.3 is taken to be the middlebox-compat
+   * random value, not an offer.
+   */
+  resumptionOffered: boolean;
+  /** session_id of the (non-HRR) ServerHello; same format as offeredSessionId. */
+  serverSessionId: string | null;
+  /**
+   * Negotiated version of the (non-HRR) ServerHello: "TLS 1.3" etc., from its
+   * supported_versions extension when present, else its legacy version;
+   * unknown values as "0x%04x". null without a ServerHello.
+   */
+  version: string | null;
+  /** IANA name of the chosen cipher suite, e.g. "TLS_AES_256_GCM_SHA384". */
+  cipher: string | null;
+  /** Numeric id of the chosen cipher suite, e.g. 0x1302. */
+  cipherId: number | null;
+  /**
+   * ALPN protocol chosen by the server, from the ServerHello (TLS <= 1.2
+   * only: in TLS 1.3 it is in the encrypted EncryptedExtensions, so null).
+   */
+  alpn: string | null;
+  /** The (non-HRR) ServerHello has a pre_shared_key (41) extension. */
+  pskAccepted: boolean;
+  /** The server sent a plaintext NewSessionTicket (TLS <= 1.2 only). */
+  ticketIssued: boolean;
+  /** The server sent a plaintext Certificate message (TLS <= 1.2 only). */
+  serverCertificateSeen: boolean;
+  /**
+   * TLS <= 1.2 abbreviated handshake shape: the server sent ChangeCipherSpec
+   * after its ServerHello with no Certificate in between.
+   */
+  abbreviatedHandshake: boolean;
+  /**
+   * The server accepted a resumption. TLS 1.3: the ServerHello has
+   * pre_shared_key. TLS <= 1.2: the offered non-empty session ID equals the
+   * server's, OR {@link abbreviatedHandshake}. Says nothing about whether the
+   * handshake then completed (see rstBy).
+   */
+  resumed: boolean;
+  /**
+   * How the resumption happened, null when not resumed: "psk" for TLS 1.3;
+   * for TLS <= 1.2 "ticket" when the client offered a ticket (RFC 5077: the
+   * echoed session ID is then client-chosen), else "session-id".
+   */
+  resumedBy: ResumedBy | null;
+  /** Who sent the first TCP RST of the connection, null if none. */
+  rstBy: 'client' | 'server' | null;
+}
+
+const HRR_RANDOM = 'cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c';
+
+const VERSION_NAMES: Record<number, string> = {
+  0x0300: 'SSL 3.0',
+  0x0301: 'TLS 1.0',
+  0x0302: 'TLS 1.1',
+  0x0303: 'TLS 1.2',
+  0x0304: 'TLS 1.3',
+};
+
+/** Frames tshark has to show us; everything else is irrelevant. */
+const DISPLAY_FILTER =
+  'tls.handshake.type || tls.record.content_type == 20 || tcp.flags.reset == 1 || tcp.flags.syn == 1';
+
+let availableCache: boolean | undefined;
+
+/** True when a working `tshark` is on PATH. */
+export function tsharkAvailable(): boolean {
+  if (availableCache === undefined) {
+    try {
+      execFileSync('tshark', ['--version'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000 });
+      availableCache = true;
+    } catch {
+      availableCache = false;
+    }
+  }
+  return availableCache;
+}
+
+/** First line of `tshark --version`, e.g. "TShark (Wireshark) 4.0.17 (...)". */
+export function tsharkVersion(): string {
+  return execFileSync('tshark', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    .split('\n')[0]!
+    .trim();
+}
+
+// ---------------------------------------------------------------- PDML
+
+interface PdmlNode {
+  tag: 'packet' | 'proto' | 'field';
+  name: string;
+  show: string | undefined;
+  showname: string | undefined;
+  value: string | undefined;
+  children: PdmlNode[];
+}
+
+const ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
+
+function unescapeXml(s: string): string {
+  if (!s.includes('&')) return s;
+  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (m, e: string) => {
+    if (e.startsWith('#x')) return String.fromCodePoint(parseInt(e.slice(2), 16));
+    if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10));
+    return ENTITIES[e] ?? m;
+  });
+}
+
+function parseAttrs(src: string): Map<string, string> {
+  const attrs = new Map<string, string>();
+  const re = /([\w.:-]+)="([^"]*)"/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(src)) !== null) attrs.set(m[1]!, unescapeXml(m[2]!));
+  return attrs;
+}
+
+/** Calls `onPacket` for every <packet> of a PDML document, in order. */
+function parsePdml(xml: string, onPacket: (packet: PdmlNode) => void): void {
+  const re = /<(\/?)(packet|proto|field)\b((?:\s+[\w.:-]+="[^"]*")*)\s*(\/?)>/g;
+  const stack: PdmlNode[] = [];
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(xml)) !== null) {
+    const closing = m[1] === '/';
+    const tag = m[2] as PdmlNode['tag'];
+    if (closing) {
+      const node = stack.pop();
+      if (node === undefined || node.tag !== tag) throw new Error(`malformed PDML near offset ${m.index}`);
+      if (tag === 'packet') onPacket(node);
+      continue;
+    }
+    const attrs = parseAttrs(m[3] ?? '');
+    const node: PdmlNode = {
+      tag,
+      name: attrs.get('name') ?? '',
+      show: attrs.get('show'),
+      showname: attrs.get('showname'),
+      value: attrs.get('value'),
+      children: [],
+    };
+    stack[stack.length - 1]?.children.push(node);
+    if (m[4] !== '/') stack.push(node);
+    else if (tag === 'packet') onPacket(node);
+  }
+  if (stack.length !== 0) throw new Error('truncated PDML');
+}
+
+/** First descendant (depth-first, document order) named `name`. */
+function find(node: PdmlNode, name: string): PdmlNode | undefined {
+  for (const c of node.children) {
+    if (c.name === name) return c;
+    const d = find(c, name);
+    if (d) return d;
+  }
+  return undefined;
+}
+
+/** All descendants named `name`, document order. */
+function findAll(node: PdmlNode, name: string, out: PdmlNode[] = []): PdmlNode[] {
+  for (const c of node.children) {
+    if (c.name === name) out.push(c);
+    findAll(c, name, out);
+  }
+  return out;
+}
+
+function child(node: PdmlNode, name: string): PdmlNode | undefined {
+  return node.children.find((c) => c.name === name);
+}
+
+// ---------------------------------------------------------------- reduction
+
+interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+const sameEndpoint = (a: Endpoint, b: Endpoint): boolean => a.ip === b.ip && a.port === b.port;
+
+interface Extension {
+  type: number;
+  len: number;
+  node: PdmlNode;
+}
+
+/** Extensions of a ClientHello/ServerHello handshake node. */
+function extensionsOf(hs: PdmlNode): Extension[] {
+  const exts: Extension[] = [];
+  const visit = (n: PdmlNode): void => {
+    for (const c of n.children) {
+      const t = child(c, 'tls.handshake.extension.type');
+      if (t !== undefined) {
+        const len = child(c, 'tls.handshake.extension.len');
+        exts.push({ type: Number(t.show), len: Number(len?.show ?? 0), node: c });
+      } else if (c.name === '') {
+        visit(c);
+      }
+    }
+  };
+  visit(hs);
+  return exts;
+}
+
+/** Hex of a bytes field's `value`, lower case; null when absent, empty or all zero. */
+function idHex(node: PdmlNode | undefined): string | null {
+  const v = (node?.value ?? node?.show ?? '').replace(/:/g, '').toLowerCase();
+  if (v === '' || /^0+$/.test(v)) return null;
+  return v;
+}
+
+function parseNum(s: string | undefined): number {
+  if (s === undefined) return NaN;
+  return s.startsWith('0x') ? parseInt(s.slice(2), 16) : Number(s);
+}
+
+type EventKind = 'syn' | 'synack' | 'rst' | 'ch' | 'sh' | 'cert' | 'nst' | 'ccs';
+
+interface StreamEvent {
+  kind: EventKind;
+  frame: number;
+  src: Endpoint;
+  dst: Endpoint;
+  hs?: PdmlNode;
+}
+
+interface StreamAcc {
+  tcpStream: number;
+  events: StreamEvent[];
+}
+
+function versionName(v: number): string {
+  return VERSION_NAMES[v] ?? `0x${v.toString(16).padStart(4, '0')}`;
+}
+
+function reduceStream(acc: StreamAcc): TsharkConnection {
+  const ev = acc.events;
+  const first = ev[0]!;
+  const syn = ev.find((e) => e.kind === 'syn');
+  const firstCh = ev.find((e) => e.kind === 'ch');
+  const synack = ev.find((e) => e.kind === 'synack');
+  let client: Endpoint;
+  let server: Endpoint;
+  if (syn) [client, server] = [syn.src, syn.dst];
+  else if (firstCh) [client, server] = [firstCh.src, firstCh.dst];
+  else if (synack) [client, server] = [synack.dst, synack.src];
+  else [client, server] = [first.src, first.dst];
+  const fromClient = (e: StreamEvent): boolean => sameEndpoint(e.src, client);
+
+  const chs = ev.filter((e) => e.kind === 'ch' && fromClient(e));
+  const shs = ev.filter((e) => e.kind === 'sh' && !fromClient(e));
+
+  const conn: TsharkConnection = {
+    tcpStream: acc.tcpStream,
+    client: { ...client },
+    server: { ...server },
+    sni: null,
+    clientHelloCount: chs.length,
+    serverHelloCount: shs.length,
+    clientHelloFrames: chs.map((e) => e.frame),
+    serverHelloFrames: shs.map((e) => e.frame),
+    helloRetry: false,
+    offeredSessionId: null,
+    ticketOffered: false,
+    pskOffered: false,
+    clientOffersTls13: false,
+    resumptionOffered: false,
+    serverSessionId: null,
+    version: null,
+    cipher: null,
+    cipherId: null,
+    alpn: null,
+    pskAccepted: false,
+    ticketIssued: false,
+    serverCertificateSeen: false,
+    abbreviatedHandshake: false,
+    resumed: false,
+    resumedBy: null,
+    rstBy: null,
+  };
+
+  for (const ch of chs) {
+    const name = find(ch.hs!, 'tls.handshake.extensions_server_name');
+    if (name?.show) {
+      conn.sni = name.show;
+      break;
+    }
+  }
+  const lastCh = chs[chs.length - 1];
+  if (lastCh) {
+    const hs = lastCh.hs!;
+    conn.offeredSessionId = idHex(child(hs, 'tls.handshake.session_id'));
+    for (const ext of extensionsOf(hs)) {
+      if (ext.type === 35 && ext.len > 0) conn.ticketOffered = true;
+      if (ext.type === 41) conn.pskOffered = true;
+      if (ext.type === 43) {
+        conn.clientOffersTls13 = findAll(ext.node, 'tls.handshake.extensions.supported_version').some(
+          (n) => parseNum(n.show) === 0x0304,
+        );
+      }
+    }
+    conn.resumptionOffered =
+      conn.pskOffered || conn.ticketOffered || (conn.offeredSessionId !== null && !conn.clientOffersTls13);
+  }
+
+  // The real ServerHello: the first one whose random is not the HRR value.
+  let serverHello: StreamEvent | undefined;
+  for (const sh of shs) {
+    const random = idHex(child(sh.hs!, 'tls.handshake.random'));
+    if (random === HRR_RANDOM) {
+      conn.helloRetry = true;
+    } else if (serverHello === undefined) {
+      serverHello = sh;
+    }
+  }
+  if (serverHello) {
+    const hs = serverHello.hs!;
+    conn.serverSessionId = idHex(child(hs, 'tls.handshake.session_id'));
+    let version = parseNum(child(hs, 'tls.handshake.version')?.show);
+    for (const ext of extensionsOf(hs)) {
+      if (ext.type === 43) {
+        const sv = find(ext.node, 'tls.handshake.extensions.supported_version');
+        if (sv) version = parseNum(sv.show);
+      }
+      if (ext.type === 41) conn.pskAccepted = true;
+      if (ext.type === 16) conn.alpn = find(ext.node, 'tls.handshake.extensions_alpn_str')?.show ?? null;
+    }
+    conn.version = Number.isNaN(version) ? null : versionName(version);
+    const cs = child(hs, 'tls.handshake.ciphersuite');
+    if (cs) {
+      conn.cipherId = parseNum(cs.show);
+      const m = /^Cipher Suite:\s*(.*?)\s*\(0x[0-9a-fA-F]+\)\s*$/.exec(cs.showname ?? '');
+      conn.cipher = m?.[1] || null;
+    }
+
+    // Server messages after the real ServerHello, in order.
+    const after = ev.slice(ev.indexOf(serverHello) + 1).filter((e) => !fromClient(e));
+    conn.ticketIssued = after.some((e) => e.kind === 'nst');
+    conn.serverCertificateSeen = after.some((e) => e.kind === 'cert');
+    if (conn.version !== 'TLS 1.3') {
+      for (const e of after) {
+        if (e.kind === 'cert' || e.kind === 'sh') break;
+        if (e.kind === 'ccs') {
+          conn.abbreviatedHandshake = true;
+          break;
+        }
+      }
+    }
+
+    if (conn.version === 'TLS 1.3') {
+      conn.resumed = conn.pskAccepted;
+      if (conn.resumed) conn.resumedBy = 'psk';
+    } else {
+      conn.resumed =
+        (conn.offeredSessionId !== null && conn.offeredSessionId === conn.serverSessionId) ||
+        conn.abbreviatedHandshake;
+      if (conn.resumed) conn.resumedBy = conn.ticketOffered ? 'ticket' : 'session-id';
+    }
+  }
+
+  const rst = ev.find((e) => e.kind === 'rst');
+  if (rst) conn.rstBy = fromClient(rst) ? 'client' : 'server';
+  return conn;
+}
+
+const cache = new Map<string, { key: string; facts: TsharkConnection[] }>();
+
+/**
+ * Per-TCP-stream TLS facts of a pcap/pcapng file according to tshark, in
+ * tcp.stream order. Streams appear when at least one of their packets is a
+ * SYN, a RST, a ChangeCipherSpec or a plaintext handshake message. Results
+ * are cached per path (invalidated when size or mtime change).
+ */
+export function tsharkConnectionFacts(file: string): TsharkConnection[] {
+  const path = resolve(file);
+  const st = statSync(path);
+  const key = `${st.size}:${st.mtimeMs}`;
+  const hit = cache.get(path);
+  if (hit && hit.key === key) return hit.facts.map((c) => structuredClone(c));
+
+  const xml = execFileSync(
+    'tshark',
+    ['-n', '-r', path, '-Y', DISPLAY_FILTER, '-T', 'pdml', '-J', 'ip ipv6 tcp tls'],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 },
+  );
+
+  const streams = new Map<number, StreamAcc>();
+  parsePdml(xml, (packet) => {
+    let frame = NaN;
+    let ipProto: PdmlNode | undefined;
+    let tcp: PdmlNode | undefined;
+    const tlsProtos: PdmlNode[] = [];
+    for (const p of packet.children) {
+      if (p.tag !== 'proto') continue;
+      if (p.name === 'geninfo') frame = Number(child(p, 'num')?.show);
+      else if ((p.name === 'ip' || p.name === 'ipv6') && tcp === undefined) ipProto = p;
+      else if (p.name === 'tcp' && tcp === undefined) tcp = p;
+      else if (p.name === 'tls' && tcp !== undefined) tlsProtos.push(p);
+    }
+    if (tcp === undefined || ipProto === undefined) return;
+    const v4 = ipProto.name === 'ip';
+    const srcIp = child(ipProto, v4 ? 'ip.src' : 'ipv6.src')?.show;
+    const dstIp = child(ipProto, v4 ? 'ip.dst' : 'ipv6.dst')?.show;
+    const streamNo = Number(child(tcp, 'tcp.stream')?.show);
+    if (srcIp === undefined || dstIp === undefined || Number.isNaN(streamNo)) return;
+    const src = { ip: srcIp, port: Number(child(tcp, 'tcp.srcport')?.show) };
+    const dst = { ip: dstIp, port: Number(child(tcp, 'tcp.dstport')?.show) };
+    let acc = streams.get(streamNo);
+    if (!acc) {
+      acc = { tcpStream: streamNo, events: [] };
+      streams.set(streamNo, acc);
+    }
+    const push = (kind: EventKind, hs?: PdmlNode): void => {
+      acc!.events.push(hs ? { kind, frame, src, dst, hs } : { kind, frame, src, dst });
+    };
+    const flag = (n: string): boolean => find(tcp!, n)?.show === '1';
+    if (flag('tcp.flags.syn')) push(flag('tcp.flags.ack') ? 'synack' : 'syn');
+
+    for (const tls of tlsProtos) {
+      for (const record of findAll(tls, 'tls.record')) {
+        const ct = Number(child(record, 'tls.record.content_type')?.show);
+        if (ct === 20) {
+          push('ccs');
+          continue;
+        }
+        if (ct !== 22) continue;
+        for (const hs of record.children.filter((c) => c.name === 'tls.handshake')) {
+          const type = Number(child(hs, 'tls.handshake.type')?.show);
+          if (type === 1) push('ch', hs);
+          else if (type === 2) push('sh', hs);
+          else if (type === 4) push('nst', hs);
+          else if (type === 11) push('cert', hs);
+        }
+      }
+    }
+    if (flag('tcp.flags.reset')) push('rst');
+  });
+
+  const facts = [...streams.values()]
+    .filter((s) => s.events.length > 0)
+    .sort((a, b) => a.tcpStream - b.tcpStream)
+    .map(reduceStream);
+  cache.set(path, { key, facts });
+  return facts.map((c) => structuredClone(c));
+}
