@@ -4,6 +4,7 @@ import { analyzeFiles, resolveInputs, type AnalyzeProgress, type InputProblem } 
 import { HELP, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { csvHeader, csvRow, OutputFile } from './writers.js';
 import { writeFile } from 'node:fs/promises';
+import { diagnose, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -94,7 +95,10 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     return EXIT_FAILED;
   }
 
-  const document = buildDocument(result.captures, connections);
+  const diagnosis = diagnose(connections);
+  const document = buildDocument(result.captures, connections, {
+    servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions,
+  });
   for (const c of document.connections) {
     ndjson?.write(JSON.stringify(c) + '\n');
     csv?.write(csvRow(c));
@@ -103,7 +107,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   await csv?.close();
   if (args.json) await writeFile(args.json, JSON.stringify(document, null, 1) + '\n');
 
-  if (!args.quiet) io.stdout(formatSummary(document.captures, totals));
+  if (!args.quiet) io.stdout(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis));
   for (const [flag, path] of [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv]] as const) {
     if (path && !args.quiet) io.stdout(`wrote ${path} (${flag.slice(2)})\n`);
   }
@@ -154,4 +158,30 @@ class ProgressBar {
   done(): void {
     if (this.shown) this.io.stderr('\r\x1b[K');
   }
+}
+
+export function formatDiagnosis(d: Diagnosis): string {
+  const lines: string[] = [];
+  const servers = d.servers.filter((s) => s.offers > 0).slice(0, 5);
+  for (const s of servers) {
+    const p = s.cachePolicy;
+    const limit = (e: { seconds: number | null; low: number | null; confidence: number }, unit: (x: number) => string) =>
+      e.seconds !== null ? `${unit(e.seconds)} (confidence ${e.confidence})` : e.low !== null ? `not reached (≥ ${unit(e.low)})` : 'unknown';
+    const parts = [
+      `idle timeout ${limit(p.idleTimeout, formatDuration)}`,
+      `lifetime ${limit(p.lifetime, formatDuration)}`,
+      `capacity ${limit(p.capacity, (x) => `${Math.round(x).toLocaleString('en-US')} sessions`)}`,
+    ];
+    if (p.purgeOnAbort.detected) parts.push('purges sessions on abort');
+    if (p.sharedCache.shared === false) parts.push(`no shared cache${p.sharedCache.backends ? ` (~${p.sharedCache.backends} backends)` : ''}`);
+    if (p.flushes.length > 0) parts.push(`${p.flushes.length} flush${p.flushes.length > 1 ? 'es' : ''}`);
+    lines.push(`cache policy ${s.group}: ${parts.join('; ')}`);
+  }
+  const top = d.findings.slice(0, 5);
+  if (top.length > 0) {
+    lines.push('findings:');
+    for (const f of top) lines.push(`  [${f.severity}] ${f.title}`);
+    if (d.findings.length > top.length) lines.push(`  … ${d.findings.length - top.length} more in the JSON output`);
+  }
+  return lines.length > 0 ? lines.join('\n') + '\n' : '';
 }

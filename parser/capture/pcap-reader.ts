@@ -100,8 +100,11 @@ export class PcapReader implements CaptureReader {
       this.fractionsPerSecond = 1e9;
     }
     const snaplen = view.getUint32(16, this.littleEndian);
-    // The upper bits of the link-type field carry FCS information (pcap-savefile(5)).
-    this.linkType = view.getUint32(20, this.littleEndian) & 0x0fffffff;
+    // The upper bits of the link-type field carry FCS information (pcap-savefile(5)):
+    // bits 28-31 the FCS length and bit 26 (0x04000000) the "FCS length present" flag.
+    // Keep only the link type, as libpcap's LT_LINKTYPE() does (mask 0x03FFFFFF);
+    // masking with 0x0FFFFFFF kept the flag and turned e.g. Ethernet into 0x04000001.
+    this.linkType = view.getUint32(20, this.littleEndian) & 0x03ffffff;
     this.linkTypes.add(this.linkType);
     this.recordLimit = Math.min(MAX_RECORD_CAP, Math.max(MAX_SANE_RECORD, snaplen));
     this.headerRead = true;

@@ -105,10 +105,14 @@ export interface ConnectionRecord {
   /** Frame number (in `file`) of the connection's first packet. */
   firstFrame: number;
   packets: number;
+  /** TCP payload bytes of both directions up to the end of the handshake. */
+  handshakeBytes: number;
   /** Wireshark display filter that isolates this connection. */
   wiresharkFilter: string;
   // Filled by the diagnosis stage (issue 4); null until then.
   reason?: string | null;
+  /** Plain-words evidence for `reason`. */
+  reasonDetail?: string;
   session?: unknown;
 }
 

@@ -222,7 +222,7 @@ export class TlsConnection implements TlsStreamListener {
 
   toRecord(base: {
     id: number; endpoints: [Endpoint, Endpoint]; startTime: number; endTime: number; firstFrame: number;
-    packets: number; abort: Abort | null; endedCleanly: boolean; extraAnomalies: Anomaly[];
+    packets: number; handshakeBytes: number; abort: Abort | null; endedCleanly: boolean; extraAnomalies: Anomaly[];
   }): ConnectionRecord {
     const clientIndex = this.clientSide === 1 ? 1 : this.clientSide === 0 ? 0 : this.synSide === 1 ? 1 : 0;
     const client = base.endpoints[clientIndex];
@@ -302,6 +302,7 @@ export class TlsConnection implements TlsStreamListener {
       file: this.fileName,
       firstFrame: base.firstFrame,
       packets: base.packets,
+      handshakeBytes: base.handshakeBytes,
       wiresharkFilter: wiresharkFilter(client, server),
     };
   }

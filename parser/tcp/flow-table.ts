@@ -78,7 +78,7 @@ export class TcpFlow {
     for (const r of this.reassemblers) r.flush(this.lastTime, 0);
     return this.tls.toRecord({
       id, endpoints: this.endpoints, startTime: this.startTime, endTime: this.endTime, firstFrame: this.firstFrame,
-      packets: this.packets, abort: this.abort, endedCleanly: this.closed, extraAnomalies: [...this.anomalies, ...extra],
+      packets: this.packets, handshakeBytes: this.reassemblers[0].bytesDelivered + this.reassemblers[1].bytesDelivered, abort: this.abort, endedCleanly: this.closed, extraAnomalies: [...this.anomalies, ...extra],
     });
   }
 }

@@ -1,0 +1,406 @@
+import type { ConnectionRecord } from '../report/types.js';
+import { offerTime, SessionTable, type OfferFacts, type ServerGroup, type TrackedSession } from '../session/session-table.js';
+import { estimateLimit, round2, type Estimate, type Sample } from './threshold.js';
+import { buildFindings, type Finding, type WhatIf } from './findings.js';
+
+// Why each failed resumption failed, and what the servers' session caches must be
+// doing for the traffic to look like this. One estimator per cause; each rejection
+// gets the first cause that explains it, in the order of how certain the evidence is.
+
+export type Reason =
+  | 'idle-timeout' | 'lifetime' | 'capacity' | 'purged-after-abort' | 'other-backend' | 'flush'
+  | 'issued-before-capture' | 'unexplained' | 'client-forgot';
+
+export interface CachePolicy {
+  idleTimeout: Estimate;
+  lifetime: Estimate;
+  capacity: Estimate & { entries: number | null };
+  purgeOnAbort: { detected: boolean; confidence: number; evidence: number[]; rejectedAfterAbort: number; offersAfterAbort: number; baseRejectionRate: number | null };
+  sharedCache: { shared: boolean | null; backends: number | null; confidence: number; crossAddressOffers: number; crossAddressRejected: number; evidence: number[] };
+  flushes: { time: number; low: number; sessionsLost: number; evidence: number[] }[];
+  tickets: { offers: number; accepted: number; rejected: number; lifetimeHint: number | null; rejectedWithinHint: number };
+}
+
+export interface ServerSummary {
+  group: string;
+  sni: string | null;
+  port: number;
+  addresses: { address: string; connections: number }[];
+  connections: number;
+  offers: number;
+  accepted: number;
+  rejected: number;
+  sessionsIssued: number;
+  reasons: Partial<Record<Reason, number>>;
+  cachePolicy: CachePolicy;
+}
+
+export interface ClientStack {
+  fingerprint: string;
+  clients: number;
+  connections: number;
+  reconnections: number;
+  offered: number;
+  forgot: number;
+  forgetShare: number | null;
+  neverOffers: boolean;
+}
+
+export interface ClientsSummary {
+  clients: number;
+  reconnections: number;
+  forgot: number;
+  forgetShare: number | null;
+  stacks: ClientStack[];
+}
+
+export interface SessionView {
+  role: 'offer' | 'issue';
+  kind: 'session-id' | 'ticket' | 'psk';
+  known: boolean;
+  issuedBy: number | null;
+  issuedAt: number | null;
+  age: number | null;
+  reuseGap: number | null;
+  churn: number | null;
+  abortedBy: number | null;
+  crossAddress: boolean;
+  issuer: string | null;
+}
+
+export interface Diagnosis {
+  servers: ServerSummary[];
+  clients: ClientsSummary;
+  findings: Finding[];
+  whatIf: WhatIf[];
+  sessions: { distinct: number; offers: number };
+}
+
+const CAPACITY_NICE = [
+  50, 100, 128, 200, 250, 256, 300, 400, 500, 512, 1000, 1024, 2000, 2048, 2500, 4096, 5000, 8192, 10000, 16384,
+  20000, 32768, 50000, 65536, 100000, 131072, 200000, 262144, 500000, 1000000,
+];
+
+/** Diagnose every connection (sets `reason` and `session` on each) and infer each group's cache policy. */
+export function diagnose(connections: ConnectionRecord[]): Diagnosis {
+  const ordered = [...connections].sort((a, b) => offerTime(a) - offerTime(b) || a.id - b.id);
+  const table = new SessionTable();
+  const factsById = new Map<number, OfferFacts>();
+  const clientState = new ClientMemory();
+  const forgotten: { c: ConnectionRecord; group: ServerGroup; held: TrackedSession; gap: number }[] = [];
+
+  for (const c of ordered) {
+    c.reason = null;
+    c.session = null;
+    const group = table.group(c);
+    // Before the table learns from c: what did this client hold for this group?
+    const held = clientState.latest(c, group);
+    const facts = table.add(c);
+    if (facts) factsById.set(c.id, facts);
+    const time = offerTime(c);
+    const offeredNothing = c.resumption === 'not-offered' && c.clientHelloTime !== null;
+    if (held && (offeredNothing || (facts && facts.session !== held && facts.session !== null && !facts.accepted))) {
+      forgotten.push({ c, group, held, gap: time - held.lastUse });
+    }
+    const now = table.heldAfter.get(c.id);
+    if (now) clientState.remember(c, group, now);
+    if (facts) c.session = sessionView('offer', facts);
+    else if (now && now.issuedBy === c.id) c.session = issueView(now);
+  }
+
+  const byGroup = new Map<ServerGroup, OfferFacts[]>();
+  for (const f of table.offers) {
+    let list = byGroup.get(f.group);
+    if (!list) byGroup.set(f.group, (list = []));
+    list.push(f);
+  }
+
+  const servers: ServerSummary[] = [];
+  for (const group of table.groups.values()) {
+    const offers = byGroup.get(group) ?? [];
+    const { policy, reasons } = inferGroup(offers);
+    const counts: Partial<Record<Reason, number>> = {};
+    for (const [facts, reason] of reasons) {
+      facts.connection.reason = reason.reason;
+      facts.connection.reasonDetail = reason.detail;
+      counts[reason.reason] = (counts[reason.reason] ?? 0) + 1;
+    }
+    servers.push({
+      group: group.key,
+      sni: group.sni,
+      port: group.port,
+      addresses: [...group.addresses].map(([address, n]) => ({ address: address.replace('|', ':'), connections: n })),
+      connections: group.connections,
+      offers: offers.length,
+      accepted: offers.filter((f) => f.accepted).length,
+      rejected: offers.filter((f) => !f.accepted).length,
+      sessionsIssued: group.issued,
+      reasons: counts,
+      cachePolicy: policy,
+    });
+  }
+
+  // A client that offered nothing, or an older session, while it held one the server would
+  // still have taken (used within the longest gap the group is seen to accept).
+  const forgotIds = new Set<number>();
+  for (const { c, group, gap } of forgotten) {
+    const server = servers.find((s) => s.group === group.key);
+    const provenValid = server?.cachePolicy.idleTimeout.low ?? null;
+    if (provenValid === null || gap > provenValid) continue;
+    c.reason = 'client-forgot';
+    c.reasonDetail =
+      `the client held a session last used ${formatDuration(gap)} earlier (the server accepts gaps up to ${formatDuration(provenValid)}) but ${c.resumption === 'not-offered' ? 'offered nothing' : 'offered an older one'}`;
+    forgotIds.add(c.id);
+    if (server) server.reasons['client-forgot'] = (server.reasons['client-forgot'] ?? 0) + 1;
+  }
+
+  const clients = summarizeClients(ordered, forgotIds, table);
+  servers.sort((a, b) => b.connections - a.connections);
+  const { findings, whatIf } = buildFindings(servers, clients, connections, factsById);
+  return { servers, clients, findings, whatIf, sessions: { distinct: table.sessionCount, offers: table.offers.length } };
+}
+
+interface Verdict {
+  reason: Reason;
+  detail: string;
+}
+
+/** Infer one group's cache policy from its offers, and the reason for each rejection. */
+export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons: Map<OfferFacts, Verdict> } {
+  const reasons = new Map<OfferFacts, Verdict>();
+  const rejected = offers.filter((f) => !f.accepted);
+  const known = offers.filter((f) => f.known);
+
+  // 1. Origin unknown: the session was issued before the capture began.
+  for (const f of rejected) {
+    if (!f.known) reasons.set(f, { reason: 'issued-before-capture', detail: `the offered ${f.kind} was never seen issued or used in the capture` });
+  }
+
+  // 2. Offered to another address than the issuer: does that address share the cache?
+  const cross = known.filter((f) => f.crossAddress);
+  const crossRejected = cross.filter((f) => !f.accepted);
+  const sharedAcross = cross.length >= 3 ? crossRejected.length / cross.length < 0.5 : null;
+  if (sharedAcross === false) {
+    for (const f of crossRejected) {
+      reasons.set(f, { reason: 'other-backend', detail: `issued by ${f.issuer!.replace('|', ':')} (connection ${f.session!.issuedBy}), offered to ${f.serverAddress.replace('|', ':')}, which does not share its cache` });
+    }
+  }
+
+  // 3. Purge on abort: sessions touched by an aborted handshake, rejected far above the base rate.
+  const afterAbort = known.filter((f) => f.abortedBy !== null);
+  const notAborted = known.filter((f) => f.abortedBy === null && !reasons.has(f));
+  const abortRejected = afterAbort.filter((f) => !f.accepted);
+  const baseRate = notAborted.length > 0 ? notAborted.filter((f) => !f.accepted).length / notAborted.length : null;
+  const abortRate = afterAbort.length > 0 ? abortRejected.length / afterAbort.length : 0;
+  const purgeDetected = afterAbort.length >= 3 && abortRate >= 0.8 && abortRate - (baseRate ?? 0) >= 0.4;
+  const purgeConfidence = purgeDetected ? round2((1 - Math.exp(-afterAbort.length / 4)) * (abortRate - (baseRate ?? 0))) : afterAbort.length >= 3 ? round2((1 - Math.exp(-afterAbort.length / 4)) * (1 - abortRate)) : 0;
+  if (purgeDetected) {
+    for (const f of abortRejected) {
+      if (!reasons.has(f)) reasons.set(f, { reason: 'purged-after-abort', detail: `connection ${f.abortedBy} offered this session and was aborted before its handshake finished; the server dropped the session` });
+    }
+  }
+
+  // 4. Time and size limits, fitted on what is not yet explained. The limit that explains
+  // its rejections with the fewest exceptions goes first (idle time, age and churn all grow
+  // with time, so the wrong one fits too, only worse).
+  const open = () => known.filter((f) => f.accepted || !reasons.has(f));
+  type Limit = 'idle-timeout' | 'lifetime' | 'capacity';
+  const measure: Record<Limit, (f: OfferFacts) => number | null> = {
+    'idle-timeout': (f) => f.reuseGap,
+    lifetime: (f) => f.age,
+    capacity: (f) => f.churn,
+  };
+  const fit = (limit: Limit): Estimate => estimateLimit(
+    open().filter((f) => measure[limit](f) !== null).map((f) => ({ x: measure[limit](f)!, accepted: f.accepted })),
+    limit === 'capacity' ? CAPACITY_NICE : undefined,
+  );
+  const estimates: Record<Limit, Estimate> = { 'idle-timeout': fit('idle-timeout'), lifetime: fit('lifetime'), capacity: fit('capacity') };
+  const applied = new Set<Limit>();
+  for (let round = 0; round < 3; round++) {
+    const pending = (Object.keys(estimates) as Limit[]).filter((l) => !applied.has(l));
+    for (const l of pending) estimates[l] = fit(l);
+    const valid = pending.filter((l) => estimates[l].seconds !== null);
+    if (valid.length === 0) break;
+    const score = (l: Limit) => estimates[l].exceptions / (estimates[l].rejectedAbove + estimates[l].acceptedBelow);
+    const best = valid.sort((x, y) => score(x) - score(y) || estimates[y].rejectedAbove - estimates[x].rejectedAbove)[0]!;
+    applied.add(best);
+    const e = estimates[best];
+    for (const f of rejected) {
+      const x = measure[best](f);
+      if (reasons.has(f) || x === null || x <= e.low!) continue;
+      const detail = best === 'idle-timeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(e.seconds!)}`
+        : best === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(e.seconds!)}`
+        : `${x} newer sessions were issued since (inferred cache size ${e.seconds})`;
+      reasons.set(f, { reason: best, detail });
+    }
+  }
+  const idleTimeout = estimates['idle-timeout'];
+  const lifetime = estimates.lifetime;
+  const capacity = { ...estimates.capacity, entries: estimates.capacity.seconds };
+
+  // 5. Flushes: a moment after which every older session is rejected.
+  const flushes = findFlushes(open(), reasons);
+
+  // 6. Rejections that no time, size or event explains, at a steady rate: several backends
+  // behind one address without a shared cache (random balancing accepts ~1/k).
+  const remaining = open();
+  const unexplained = remaining.filter((f) => !f.accepted);
+  let backends: number | null = null;
+  let sharedConfidence = 0;
+  let shared: boolean | null = sharedAcross;
+  if (remaining.length >= 12 && unexplained.length >= 4) {
+    const acceptRate = (remaining.length - unexplained.length) / remaining.length;
+    if (acceptRate > 0.05 && acceptRate < 0.85) {
+      backends = Math.max(2, Math.round(1 / acceptRate));
+      shared = false;
+      sharedConfidence = round2((1 - Math.exp(-unexplained.length / 8)) * Math.min(1, (1 - acceptRate) * 2));
+      for (const f of unexplained) {
+        reasons.set(f, { reason: 'other-backend', detail: `rejected at a steady rate (${Math.round((1 - acceptRate) * 100)}% of offers, independent of idle time): about ${backends} backends behind ${f.serverAddress.replace('|', ':')} without a shared cache` });
+      }
+    }
+  }
+  if (sharedAcross !== null) {
+    sharedConfidence = Math.max(sharedConfidence, round2((1 - Math.exp(-cross.length / 4)) * Math.abs(1 - 2 * (crossRejected.length / cross.length))));
+    if (sharedAcross === false && backends === null) backends = new Set(cross.map((f) => f.serverAddress).concat(cross.map((f) => f.issuer!))).size;
+  } else if (shared === null && remaining.length >= 12 && unexplained.length === 0) {
+    shared = true;
+    sharedConfidence = round2(1 - Math.exp(-remaining.length / 20));
+  }
+  for (const f of rejected) if (!reasons.has(f)) reasons.set(f, { reason: 'unexplained', detail: 'no cache limit, event or backend change inferred from the traffic explains this rejection' });
+
+  const ticketOffers = offers.filter((f) => f.kind === 'ticket');
+  const hints = ticketOffers.map((f) => f.connection.ticketLifetimeHint).filter((h): h is number => h !== null);
+  const policy: CachePolicy = {
+    idleTimeout,
+    lifetime,
+    capacity,
+    purgeOnAbort: {
+      detected: purgeDetected,
+      confidence: purgeConfidence,
+      evidence: afterAbort.slice(0, 20).map((f) => f.abortedBy!),
+      rejectedAfterAbort: abortRejected.length,
+      offersAfterAbort: afterAbort.length,
+      baseRejectionRate: baseRate === null ? null : round2(baseRate),
+    },
+    sharedCache: {
+      shared, backends, confidence: sharedConfidence, crossAddressOffers: cross.length, crossAddressRejected: crossRejected.length,
+      evidence: crossRejected.slice(0, 20).map((f) => f.connection.id),
+    },
+    flushes,
+    tickets: {
+      offers: ticketOffers.length,
+      accepted: ticketOffers.filter((f) => f.accepted).length,
+      rejected: ticketOffers.filter((f) => !f.accepted).length,
+      lifetimeHint: hints.length > 0 ? Math.max(...hints) : null,
+      rejectedWithinHint: ticketOffers.filter((f) => !f.accepted && f.age !== null && hints.length > 0 && f.age < Math.max(...hints)).length,
+    },
+  };
+  return { policy, reasons };
+}
+
+/**
+ * Flush: a time F such that offers of sessions last used before F and made after F are
+ * all rejected, while such offers straddling no F are accepted. Greedy, one flush at a time.
+ */
+function findFlushes(offers: OfferFacts[], reasons: Map<OfferFacts, Verdict>): CachePolicy['flushes'] {
+  const flushes: CachePolicy['flushes'] = [];
+  const lastUseOf = (f: OfferFacts) => f.time - (f.reuseGap ?? 0);
+  for (let round = 0; round < 10; round++) {
+    const candidates = offers.filter((f) => !f.accepted && !reasons.has(f) && f.reuseGap !== null);
+    if (candidates.length < 3) break;
+    const accepted = offers.filter((f) => f.accepted && f.reuseGap !== null);
+    // Candidate moments: just before each unexplained rejection (the earliest after a flush bounds it).
+    const times = [...new Set(candidates.map((f) => f.time))].sort((a, b) => a - b);
+    const step = Math.max(1, Math.floor(times.length / 400));
+    let best: { time: number; explained: OfferFacts[] } | null = null;
+    for (let i = 0; i < times.length; i += step) {
+      const t = times[i]!;
+      const explained = candidates.filter((f) => lastUseOf(f) < t && f.time >= t);
+      if (explained.length < 3 || (best && explained.length <= best.explained.length)) continue;
+      const contradicting = accepted.filter((f) => lastUseOf(f) < t && f.time >= t).length;
+      if (contradicting > explained.length * 0.05) continue;
+      best = { time: t, explained };
+    }
+    if (!best) break;
+    // The flush lies after the last use of every explained session and before the first rejection.
+    const low = Math.max(...best.explained.map(lastUseOf), ...accepted.filter((f) => f.time < best!.time).map((f) => f.time));
+    const time = Math.min(...best.explained.map((f) => f.time));
+    for (const f of best.explained) {
+      reasons.set(f, { reason: 'flush', detail: `last used ${formatDuration(f.time - lastUseOf(f))} earlier, before the cache was emptied between ${isoTime(low)} and ${isoTime(time)}` });
+    }
+    flushes.push({ time, low, sessionsLost: new Set(best.explained.map((f) => f.session)).size, evidence: best.explained.slice(0, 20).map((f) => f.connection.id) });
+  }
+  return flushes.sort((a, b) => a.time - b.time);
+}
+
+function sessionView(role: 'offer', f: OfferFacts): SessionView {
+  return {
+    role, kind: f.kind, known: f.known,
+    issuedBy: f.session && f.session.issuedBy >= 0 ? f.session.issuedBy : null,
+    issuedAt: f.session && f.session.issuedBy >= 0 ? f.session.issuedAt : null,
+    age: f.age, reuseGap: f.reuseGap, churn: f.churn, abortedBy: f.abortedBy, crossAddress: f.crossAddress,
+    issuer: f.issuer ? f.issuer.replace('|', ':') : null,
+  };
+}
+
+function issueView(s: TrackedSession): SessionView {
+  return {
+    role: 'issue', kind: s.kind, known: true, issuedBy: s.issuedBy, issuedAt: s.issuedAt, age: 0, reuseGap: null,
+    churn: null, abortedBy: null, crossAddress: false, issuer: s.issuer.replace('|', ':'),
+  };
+}
+
+/** The latest session each client (address + TLS stack) holds with each group. */
+class ClientMemory {
+  private readonly held = new Map<string, TrackedSession>();
+  private key(c: ConnectionRecord, group: ServerGroup): string {
+    return `${c.client.ip}|${c.clientFingerprint ?? ''}|${group.key}`;
+  }
+  latest(c: ConnectionRecord, group: ServerGroup): TrackedSession | undefined {
+    return this.held.get(this.key(c, group));
+  }
+  remember(c: ConnectionRecord, group: ServerGroup, s: TrackedSession): void {
+    this.held.set(this.key(c, group), s);
+  }
+}
+
+function summarizeClients(ordered: ConnectionRecord[], forgot: Set<number>, table: SessionTable): ClientsSummary {
+  void table;
+  const stacks = new Map<string, { clients: Set<string>; connections: number; reconnections: number; offered: number; forgot: number }>();
+  const seen = new Set<string>();
+  let reconnections = 0;
+  for (const c of ordered) {
+    if (c.clientHelloTime === null) continue;
+    const fingerprint = c.clientFingerprint ?? 'unknown';
+    let s = stacks.get(fingerprint);
+    if (!s) stacks.set(fingerprint, (s = { clients: new Set(), connections: 0, reconnections: 0, offered: 0, forgot: 0 }));
+    s.clients.add(c.client.ip);
+    s.connections++;
+    const key = `${c.client.ip}|${fingerprint}|${c.sni ?? c.server.ip}|${c.server.port}`;
+    if (seen.has(key)) {
+      s.reconnections++;
+      reconnections++;
+      if (c.resumption !== 'not-offered') s.offered++;
+      if (forgot.has(c.id)) s.forgot++;
+    } else seen.add(key);
+  }
+  const list: ClientStack[] = [...stacks].map(([fingerprint, s]) => ({
+    fingerprint, clients: s.clients.size, connections: s.connections, reconnections: s.reconnections, offered: s.offered,
+    forgot: s.forgot, forgetShare: s.reconnections > 0 ? round2(s.forgot / s.reconnections) : null,
+    neverOffers: s.reconnections >= 3 && s.offered === 0,
+  })).sort((a, b) => b.connections - a.connections);
+  return { clients: new Set(ordered.map((c) => c.client.ip)).size, reconnections, forgot: forgot.size, forgetShare: reconnections > 0 ? round2(forgot.size / reconnections) : null, stacks: list };
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return String(seconds);
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(s / 3600);
+  return `${h}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export function isoTime(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
+}

@@ -1,0 +1,185 @@
+import type { ConnectionRecord } from '../report/types.js';
+import type { OfferFacts } from '../session/session-table.js';
+import type { ClientsSummary, ServerSummary } from './diagnose.js';
+import { formatDuration, isoTime } from './diagnose.js';
+
+// Findings in plain words a support engineer can paste into a ticket, and what-if
+// replays: the capture's offers under another policy.
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+export interface Finding {
+  code: string;
+  severity: Severity;
+  title: string;
+  detail: string;
+  group: string | null;
+  /** Connection ids that show it (at most 50). */
+  evidence: number[];
+  wiresharkFilter: string;
+}
+
+export interface WhatIf {
+  group: string;
+  scenario: string;
+  description: string;
+  fullHandshakesAvoided: number;
+  bytesSaved: number;
+  roundTripsSaved: number;
+}
+
+const MAX_EVIDENCE = 50;
+
+export function buildFindings(servers: ServerSummary[], clients: ClientsSummary, connections: ConnectionRecord[], facts: Map<number, OfferFacts>): { findings: Finding[]; whatIf: WhatIf[] } {
+  const findings: Finding[] = [];
+  const whatIf: WhatIf[] = [];
+  const byId = new Map(connections.map((c) => [c.id, c]));
+  const n = (x: number) => x.toLocaleString('en-US');
+  const savings = handshakeSavings(connections);
+
+  for (const server of servers) {
+    const policy = server.cachePolicy;
+    const withReason = (reason: string) => connections.filter((c) => c.reason === reason && groupOf(c, facts) === server.group);
+    const severityFor = (count: number): Severity => (server.offers > 0 && count / server.offers >= 0.1 ? 'critical' : count / Math.max(1, server.offers) >= 0.02 ? 'warning' : 'info');
+    const add = (code: string, list: ConnectionRecord[], title: string, detail: string, severity = severityFor(list.length)) => {
+      findings.push({ code, severity, title, detail, group: server.group, evidence: list.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(list) });
+    };
+    const replay = (scenario: string, description: string, avoided: ConnectionRecord[]) => {
+      if (avoided.length === 0) return;
+      const s = savings(avoided);
+      whatIf.push({ group: server.group, scenario, description, fullHandshakesAvoided: avoided.length, bytesSaved: s.bytes, roundTripsSaved: s.roundTrips });
+    };
+
+    const idle = withReason('idle-timeout');
+    if (idle.length > 0 && policy.idleTimeout.seconds !== null) {
+      const t = policy.idleTimeout.seconds;
+      const longer = Math.max(1800, t * 2);
+      const wouldResume = idle.filter((c) => gapOf(c, facts) <= longer);
+      add('idle-timeout', idle, `Sessions are dropped after ${formatDuration(t)} idle on ${server.group}`,
+        `${n(idle.length)} of ${n(server.offers)} offers were rejected after more than ${formatDuration(policy.idleTimeout.low!)} idle (accepted up to ${formatDuration(policy.idleTimeout.low!)}, rejected from ${formatDuration(policy.idleTimeout.high!)}); raising the idle timeout to ${formatDuration(longer)} would have resumed ${n(wouldResume.length)} of them.`);
+      replay(`idle-timeout=${longer}`, `idle timeout ${formatDuration(longer)} instead of ${formatDuration(t)}`, wouldResume);
+    }
+    const life = withReason('lifetime');
+    if (life.length > 0 && policy.lifetime.seconds !== null) {
+      const t = policy.lifetime.seconds;
+      const wouldResume = life.filter((c) => ageOf(c, facts) <= t * 2);
+      add('lifetime', life, `Sessions expire ${formatDuration(t)} after they were issued on ${server.group}`,
+        `${n(life.length)} of ${n(server.offers)} offers were rejected because the session was older than ${formatDuration(policy.lifetime.low!)}; a lifetime of ${formatDuration(t * 2)} would have resumed ${n(wouldResume.length)} of them.`);
+      replay(`lifetime=${t * 2}`, `session lifetime ${formatDuration(t * 2)} instead of ${formatDuration(t)}`, wouldResume);
+    }
+    const capacity = withReason('capacity');
+    if (capacity.length > 0 && policy.capacity.entries !== null) {
+      const size = policy.capacity.entries;
+      const wouldResume = capacity.filter((c) => churnOf(c, facts) < size * 4);
+      add('capacity', capacity, `The session cache of ${server.group} holds only about ${n(size)} sessions`,
+        `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.low! + 1)} or more newer sessions had been issued (oldest evicted first); a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.`);
+      replay(`capacity=${size * 4}`, `cache of ${n(size * 4)} sessions instead of ${n(size)}`, wouldResume);
+    }
+    const purged = withReason('purged-after-abort');
+    if (purged.length > 0) {
+      add('purge-on-abort', purged, `${server.group} drops a session when a handshake using it is reset`,
+        `${n(policy.purgeOnAbort.rejectedAfterAbort)} of ${n(policy.purgeOnAbort.offersAfterAbort)} sessions offered after an aborted handshake were rejected, against ${policy.purgeOnAbort.baseRejectionRate === null ? 'no' : Math.round(policy.purgeOnAbort.baseRejectionRate * 100) + '%'} of other offers (the IE 6/7 case: the browser resets connections still in the handshake). Keeping sessions on abort would have resumed ${n(purged.length)}.`);
+      replay('no-purge-on-abort', 'keep sessions when a handshake is aborted', purged);
+    }
+    const backend = withReason('other-backend');
+    if (backend.length > 0) {
+      const k = policy.sharedCache.backends;
+      add('no-shared-cache', backend, `Backends of ${server.group} do not share a session cache${k ? ` (about ${k} backends)` : ''}`,
+        `${n(backend.length)} of ${n(server.offers)} offers reached a backend that had not issued the session and were rejected; a shared cache (or session-sticky balancing) would have resumed them.`);
+      replay('shared-cache', 'one session cache shared by all backends', backend);
+    }
+    const flushed = withReason('flush');
+    for (const f of policy.flushes) {
+      const list = flushed.filter((c) => f.evidence.includes(c.id) || ((c.clientHelloTime ?? 0) >= f.time && (c.clientHelloTime ?? 0) - gapOf(c, facts) < f.time));
+      add('flush', list, `The session cache of ${server.group} was emptied at ${isoTime(f.time)}`,
+        `Every session last used before ${isoTime(f.time)} (and after ${isoTime(f.low)}) was rejected afterwards: ${n(f.sessionsLost)} sessions lost. Look for a restart, reload or ticket-key rotation at that moment.`, 'warning');
+    }
+    if (flushed.length > 0) replay('no-flush', 'no cache flush or key rotation', flushed);
+    const before = withReason('issued-before-capture');
+    if (before.length > 0) {
+      add('issued-before-capture', before, `${n(before.length)} rejected offers on ${server.group} are for sessions issued before the capture began`,
+        'Their history is not in the capture, so their idle time and age are unknown. A longer capture (or one that starts earlier) would tell why they were rejected.', 'info');
+    }
+    const unexplained = withReason('unexplained');
+    if (unexplained.length > 0) {
+      add('unexplained', unexplained, `${n(unexplained.length)} rejections on ${server.group} fit no inferred cause`,
+        'No idle timeout, lifetime, cache size, abort, flush or backend change inferred from this capture explains them. Look at these connections one by one.', 'warning');
+    }
+  }
+
+  const forgot = connections.filter((c) => c.reason === 'client-forgot');
+  if (forgot.length > 0) {
+    const worst = clients.stacks.filter((s) => s.forgot > 0).sort((a, b) => (b.forgetShare ?? 0) - (a.forgetShare ?? 0))[0];
+    findings.push({
+      code: 'client-forgets', severity: forgot.length / Math.max(1, clients.reconnections) >= 0.1 ? 'critical' : 'warning',
+      title: `Clients forget sessions the server would still resume`,
+      detail: `${n(forgot.length)} of ${n(clients.reconnections)} reconnections offered nothing (or an older session) although the client held a session the server was still accepting${worst ? `; the TLS stack ${worst.fingerprint} forgets in ${Math.round((worst.forgetShare ?? 0) * 100)}% of its reconnections` : ''}. The client's own session cache is being purged (seed 002: Windows XP purges it a few minutes after boot).`,
+      group: null, evidence: forgot.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(forgot),
+    });
+  }
+  for (const stack of clients.stacks) {
+    if (!stack.neverOffers) continue;
+    const list = connections.filter((c) => c.clientFingerprint === stack.fingerprint);
+    findings.push({
+      code: 'client-never-offers', severity: 'info', title: `TLS stack ${stack.fingerprint} never offers a session`,
+      detail: `${n(stack.reconnections)} reconnections from ${n(stack.clients)} clients with this ClientHello fingerprint never offered a session ID, ticket or PSK: every one is a full handshake.`,
+      group: null, evidence: list.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(list),
+    });
+  }
+
+  const aborted = connections.filter((c) => c.abort !== null);
+  if (aborted.length > 0) {
+    const afterServerHello = aborted.filter((c) => c.abort!.stage === 'after-server-hello' && c.abort!.by === 'client' && c.abort!.how === 'rst');
+    const main = afterServerHello.length >= aborted.length / 2 ? afterServerHello : aborted;
+    findings.push({
+      code: 'aborted-handshakes', severity: aborted.length / connections.length >= 0.05 ? 'warning' : 'info',
+      title: `${n(aborted.length)} handshakes were aborted`,
+      detail: `${n(afterServerHello.length)} were reset by the client right after the ServerHello (browsers that navigate away mid-load do this; some servers then drop the session). By stage: ${stageCounts(aborted)}.`,
+      group: null, evidence: main.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(main),
+    });
+  }
+  const order: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+  findings.sort((a, b) => order[a.severity] - order[b.severity] || b.evidence.length - a.evidence.length);
+  whatIf.sort((a, b) => b.fullHandshakesAvoided - a.fullHandshakesAvoided);
+  return { findings, whatIf };
+}
+
+function stageCounts(list: ConnectionRecord[]): string {
+  const counts = new Map<string, number>();
+  for (const c of list) {
+    const key = `${c.abort!.stage} (${c.abort!.by} ${c.abort!.how.toUpperCase()})`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
+function groupOf(c: ConnectionRecord, facts: Map<number, OfferFacts>): string | null {
+  return facts.get(c.id)?.group.key ?? null;
+}
+function gapOf(c: ConnectionRecord, facts: Map<number, OfferFacts>): number {
+  return facts.get(c.id)?.reuseGap ?? Infinity;
+}
+function ageOf(c: ConnectionRecord, facts: Map<number, OfferFacts>): number {
+  return facts.get(c.id)?.age ?? Infinity;
+}
+function churnOf(c: ConnectionRecord, facts: Map<number, OfferFacts>): number {
+  return facts.get(c.id)?.churn ?? Infinity;
+}
+
+/** Bytes and round trips an abbreviated handshake saves over a full one, from this capture's own handshakes. */
+function handshakeSavings(connections: ConnectionRecord[]): (avoided: ConnectionRecord[]) => { bytes: number; roundTrips: number } {
+  const mean = (list: number[]) => (list.length === 0 ? 0 : list.reduce((a, b) => a + b, 0) / list.length);
+  const full = mean(connections.filter((c) => c.established && !c.resumed).map((c) => c.handshakeBytes));
+  const resumed = mean(connections.filter((c) => c.resumed).map((c) => c.handshakeBytes));
+  const perHandshake = resumed > 0 && full > resumed ? full - resumed : 0;
+  return (avoided) => ({
+    bytes: Math.round(perHandshake * avoided.length),
+    // RFC 5246 §7.3: the abbreviated handshake takes one round trip less; TLS 1.3 PSK saves none (no 0-RTT here).
+    roundTrips: avoided.filter((c) => c.version !== 'TLS 1.3').length,
+  });
+}
+
+/** A display filter for up to 20 of the connections (Wireshark's filter length stays usable). */
+export function filterFor(list: ConnectionRecord[]): string {
+  return list.slice(0, 20).map((c) => `(${c.wiresharkFilter})`).join(' || ');
+}
