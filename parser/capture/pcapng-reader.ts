@@ -11,6 +11,17 @@ const BLOCK_ENHANCED_PACKET = 0x00000006;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 const OPTION_IF_TSRESOL = 9;
 const OPTION_IF_TSOFFSET = 14;
+/**
+ * Block types registered by the pcapng draft (§10.1): SHB, 1-10 (IDB, PB, SPB, NRB,
+ * ISB, EPB, IRIG, ARINC 429, systemd journal, DSB) and the two custom block types.
+ * Only used while resyncing after damage: there, an arbitrary 4-byte window that
+ * happens to be followed by a plausible length (say, the high word of a µs
+ * timestamp) made the reader wait for megabytes that never form a block, so
+ * every later block was lost. Requiring a known type makes such windows rare.
+ */
+function isKnownBlockType(type: number): boolean {
+  return type === BLOCK_SECTION_HEADER || (type >= 1 && type <= 0x0a) || type === 0x00000bad || type === 0x40000bad;
+}
 /** A block larger than this is treated as damage rather than waited for. */
 const MAX_BLOCK_LENGTH = 64 * 1024 * 1024;
 
@@ -36,6 +47,8 @@ export class PcapngReader implements CaptureReader {
   private interfaces: InterfaceInfo[] = [];
   private resyncing = false;
   private sawSection = false;
+  /** finish() is draining what is left: a resync candidate that does not fit will never fit. */
+  private ending = false;
 
   constructor(
     private readonly onFrame: FrameSink,
@@ -62,12 +75,20 @@ export class PcapngReader implements CaptureReader {
         blockType = BLOCK_SECTION_HEADER;
       }
       const blockLength = view.getUint32(pos + 4, this.littleEndian);
-      if (blockLength < 12 || blockLength % 4 !== 0 || blockLength > MAX_BLOCK_LENGTH || (!this.sawSection && blockType !== BLOCK_SECTION_HEADER)) {
+      if ((this.resyncing && !isKnownBlockType(blockType)) || blockLength < 12 || blockLength % 4 !== 0 || blockLength > MAX_BLOCK_LENGTH || (!this.sawSection && blockType !== BLOCK_SECTION_HEADER)) {
         this.damaged(pos, `block of type 0x${blockType.toString(16)} with impossible length ${blockLength}`);
         pos += 1;
         continue;
       }
-      if (buf.length - pos < blockLength) break;
+      if (buf.length - pos < blockLength) {
+        // At the end of the file, a candidate found while resyncing that runs past
+        // the end was never a block: keep scanning instead of losing what follows.
+        if (this.ending && this.resyncing) {
+          pos += 1;
+          continue;
+        }
+        break;
+      }
       const trailer = view.getUint32(pos + blockLength - 4, this.littleEndian);
       if (trailer !== blockLength) {
         this.damaged(pos, `block length ${blockLength} does not match its trailing copy ${trailer}`);
@@ -82,6 +103,10 @@ export class PcapngReader implements CaptureReader {
   }
 
   finish(): void {
+    if (this.resyncing && this.joiner.pendingBytes > 0) {
+      this.ending = true;
+      this.push(new Uint8Array(0));
+    }
     if (this.joiner.pendingBytes > 0) {
       this.report('truncated', 'file-cut-short', `the capture file ends in the middle of a block (${this.joiner.pendingBytes} bytes left over)`, this.joiner.baseOffset);
     }
@@ -154,7 +179,8 @@ export class PcapngReader implements CaptureReader {
     frame.number = ++this.frames;
     const iface = this.interfaces[interfaceId];
     if (!iface) {
-      this.report('malformed', 'pcapng-unknown-interface', `packet refers to interface ${interfaceId}, which no interface description block declared`, this.joiner.baseOffset + blockPos);
+      // This packet already took its frame number: report that number, not the next one.
+      this.report('malformed', 'pcapng-unknown-interface', `packet refers to interface ${interfaceId}, which no interface description block declared`, this.joiner.baseOffset + blockPos, frame.number);
       return;
     }
     frame.linkType = iface.linkType;
@@ -197,8 +223,8 @@ export class PcapngReader implements CaptureReader {
     }
   }
 
-  private report(kind: Anomaly['kind'], code: string, message: string, offset: number): void {
-    this.onAnomaly({ kind, code, message, file: this.fileName, frame: this.frames + 1, offset });
+  private report(kind: Anomaly['kind'], code: string, message: string, offset: number, frame = this.frames + 1): void {
+    this.onAnomaly({ kind, code, message, file: this.fileName, frame, offset });
   }
 }
 

@@ -190,6 +190,21 @@ describe('PcapngReader', () => {
     expect(frames[1]!.fileOffset).toBe(head.length + p1.length + broken.length);
   });
 
+  it('while resyncing, a fake block header claiming more bytes than the file has does not swallow later blocks', () => {
+    const head = concat(shb(), idb({ linkType: 1 }));
+    const p1 = epb({ interfaceId: 0, timestamp: 1n, data: D1 });
+    const broken = epb({ interfaceId: 0, timestamp: 2n, data: D2, trailerOverride: 8 });
+    // Looks like an EPB header (known type 6) of 4096 bytes: it never completes.
+    const fake = Uint8Array.of(6, 0, 0, 0, 0, 0x10, 0, 0);
+    const p3 = epb({ interfaceId: 0, timestamp: 3n, data: D3 });
+    for (const chunks of [[concat(head, p1, broken, fake, p3)], bytewise(concat(head, p1, broken, fake, p3))]) {
+      const { frames, anomalies } = read(chunks);
+      expect(frames.map((f) => f.data)).toEqual([hexOf(D1), hexOf(D3)]);
+      expect(frames[1]!.fileOffset).toBe(head.length + p1.length + broken.length + fake.length);
+      expect(anomalies.map((a) => a.code)).toEqual(['pcapng-bad-block']);
+    }
+  });
+
   it('reports a block before any SHB', () => {
     const { frames, anomalies } = read([concat(idb({ linkType: 1 }), shb(), idb({ linkType: 1 }), epb({ interfaceId: 0, timestamp: 1n, data: D1 }))]);
     expect(anomalies.map((a) => a.code)).toEqual(['pcapng-bad-block']);
