@@ -64,41 +64,49 @@ function ip(b: Uint8Array, p: number): string {
   return `${b[p]}.${b[p + 1]}.${b[p + 2]}.${b[p + 3]}`;
 }
 
+/** Cheap assertions for the per-frame hot loops (expect() per field is slow). */
+function ok(cond: boolean, what: string): void {
+  if (!cond) throw new Error(`assertion failed: ${what}`);
+}
+function eq(actual: unknown, expected: unknown, what = ''): void {
+  if (actual !== expected) throw new Error(`expected ${String(expected)}, got ${String(actual)} ${what}`);
+}
+
 function readPcap(bytes: Uint8Array): Seg[] {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  expect(bytes.length).toBeGreaterThanOrEqual(24);
-  expect(dv.getUint32(0, true)).toBe(0xa1b2c3d4);
-  expect(dv.getUint16(4, true)).toBe(2);
-  expect(dv.getUint16(6, true)).toBe(4);
-  expect(dv.getUint32(16, true)).toBeGreaterThanOrEqual(65535); // snaplen
-  expect(dv.getUint32(20, true)).toBe(1); // LINKTYPE_ETHERNET
+  ok(bytes.length >= 24, 'bytes.length >= 24');
+  eq(dv.getUint32(0, true), 0xa1b2c3d4);
+  eq(dv.getUint16(4, true), 2);
+  eq(dv.getUint16(6, true), 4);
+  ok(dv.getUint32(16, true) >= 65535, 'dv.getUint32(16, true) >= 65535'); // snaplen
+  eq(dv.getUint32(20, true), 1); // LINKTYPE_ETHERNET
   const segs: Seg[] = [];
   let p = 24;
   let lastTs = -1;
   while (p < bytes.length) {
-    expect(p + 16).toBeLessThanOrEqual(bytes.length);
+    ok(p + 16 <= bytes.length, 'p + 16 <= bytes.length');
     const ts = dv.getUint32(p, true) * 1e6 + dv.getUint32(p + 4, true);
-    expect(dv.getUint32(p + 4, true)).toBeLessThan(1e6);
+    ok(dv.getUint32(p + 4, true) < 1e6, 'dv.getUint32(p + 4, true) < 1e6');
     const incl = dv.getUint32(p + 8, true);
     const orig = dv.getUint32(p + 12, true);
-    expect(incl).toBe(orig);
-    expect(p + 16 + incl).toBeLessThanOrEqual(bytes.length);
-    expect(ts).toBeGreaterThanOrEqual(lastTs);
+    eq(incl, orig);
+    ok(p + 16 + incl <= bytes.length, 'p + 16 + incl <= bytes.length');
+    ok(ts >= lastTs, 'ts >= lastTs');
     lastTs = ts;
     const f = p + 16;
-    expect(dv.getUint16(f + 12)).toBe(0x0800);
+    eq(dv.getUint16(f + 12), 0x0800);
     const i = f + 14;
-    expect(bytes[i]).toBe(0x45);
+    eq(bytes[i], 0x45);
     const ipLen = dv.getUint16(i + 2);
-    expect(14 + ipLen).toBe(incl); // recorded length matches the bytes
+    eq(14 + ipLen, incl); // recorded length matches the bytes
     let sum = 0;
     for (let k = 0; k < 20; k += 2) sum += dv.getUint16(i + k);
     while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-    expect(sum).toBe(0xffff); // IPv4 header checksum
-    expect(bytes[i + 9]).toBe(6);
+    eq(sum, 0xffff); // IPv4 header checksum
+    eq(bytes[i + 9], 6);
     const t = i + 20;
     const thl = (bytes[t + 12]! >> 4) * 4;
-    expect(thl).toBeGreaterThanOrEqual(20);
+    ok(thl >= 20, 'thl >= 20');
     segs.push({
       frame: segs.length + 1,
       ts,
@@ -137,9 +145,9 @@ function checkTcp(segs: Seg[]): Flow[] {
     const fromClient = s.dport === 443;
     const cKey = fromClient ? `${s.src}:${s.sport}>${s.dst}` : `${s.dst}:${s.dport}>${s.src}`;
     if (isSyn) {
-      expect(fromClient).toBe(true);
+      eq(fromClient, true);
       const prev = flows.get(cKey);
-      if (prev) expect(prev.closed || (prev.finC && prev.finS)).toBe(true); // port reuse only after close
+      if (prev) eq(prev.closed || (prev.finC && prev.finS), true); // port reuse only after close
       const f: Flow = {
         client: `${s.src}:${s.sport}`,
         server: s.dst,
@@ -156,24 +164,24 @@ function checkTcp(segs: Seg[]): Flow[] {
       continue;
     }
     const f = flows.get(cKey);
-    expect(f, `segment in frame ${s.frame} without SYN`).toBeDefined();
+    ok(f !== undefined, `segment in frame ${s.frame} without SYN`);
     if (!f) continue;
-    expect(f.closed).toBe(false);
+    eq(f.closed, false);
     if (!fromClient && (s.flags & SYN) !== 0) {
-      expect(s.ack).toBe(f.next.c);
+      eq(s.ack, f.next.c);
       f.next.s = (s.seq + 1) >>> 0;
       continue;
     }
-    expect(f.next.s).not.toBeNull();
+    ok(f.next.s !== null, 'data before SYN-ACK');
     if (fromClient) {
-      expect(s.seq, `client seq in frame ${s.frame}`).toBe(f.next.c);
-      expect(s.ack).toBe(f.next.s);
+      eq(s.seq, f.next.c, `client seq in frame ${s.frame}`);
+      eq(s.ack, f.next.s);
       f.next.c = (f.next.c + s.payload.length + (s.flags & FIN ? 1 : 0)) >>> 0;
       if (s.payload.length) f.clientData.push(s.payload);
       if (s.flags & RST) f.closed = true;
     } else {
-      expect(s.seq, `server seq in frame ${s.frame}`).toBe(f.next.s);
-      expect(s.ack).toBe(f.next.c);
+      eq(s.seq, f.next.s, `server seq in frame ${s.frame}`);
+      eq(s.ack, f.next.c);
       f.next.s = (f.next.s! + s.payload.length + (s.flags & FIN ? 1 : 0)) >>> 0;
       if (s.payload.length) f.serverData.push(s.payload);
     }
@@ -183,7 +191,7 @@ function checkTcp(segs: Seg[]): Flow[] {
     }
   }
   // Every connection ends: an RST, or a FIN from both sides.
-  for (const f of all) expect(f.closed || (f.finC && f.finS)).toBe(true);
+  for (const f of all) eq(f.closed || (f.finC && f.finS), true);
   return all;
 }
 

@@ -85,6 +85,7 @@ const CAPACITY_NICE = [
 export function diagnose(connections: ConnectionRecord[]): Diagnosis {
   const ordered = [...connections].sort((a, b) => offerTime(a) - offerTime(b) || a.id - b.id);
   const table = new SessionTable();
+  for (const c of ordered) table.captureStart = Math.min(table.captureStart, c.startTime);
   const factsById = new Map<number, OfferFacts>();
   const clientState = new ClientMemory();
   const forgotten: { c: ConnectionRecord; group: ServerGroup; held: TrackedSession; gap: number }[] = [];
@@ -171,11 +172,6 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
   const rejected = offers.filter((f) => !f.accepted);
   const known = offers.filter((f) => f.known);
 
-  // 1. Origin unknown: the session was issued before the capture began.
-  for (const f of rejected) {
-    if (!f.known) reasons.set(f, { reason: 'issued-before-capture', detail: `the offered ${f.kind} was never seen issued or used in the capture` });
-  }
-
   // 2. Offered to another address than the issuer: does that address share the cache?
   const cross = known.filter((f) => f.crossAddress);
   const crossRejected = cross.filter((f) => !f.accepted);
@@ -187,12 +183,14 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
   }
 
   // 3. Purge on abort: sessions touched by an aborted handshake, rejected far above the base rate.
-  const afterAbort = known.filter((f) => f.abortedBy !== null);
+  const afterAbort = offers.filter((f) => f.abortedBy !== null);
   const notAborted = known.filter((f) => f.abortedBy === null && !reasons.has(f));
   const abortRejected = afterAbort.filter((f) => !f.accepted);
   const baseRate = notAborted.length > 0 ? notAborted.filter((f) => !f.accepted).length / notAborted.length : null;
   const abortRate = afterAbort.length > 0 ? abortRejected.length / afterAbort.length : 0;
-  const purgeDetected = afterAbort.length >= 3 && abortRate >= 0.8 && abortRate - (baseRate ?? 0) >= 0.4;
+  // Significant when so many rejections after aborts are unlikely at the base rate (binomial tail < 1%).
+  const purgeDetected = afterAbort.length >= 2 && abortRate >= 0.8 && abortRate - (baseRate ?? 0) >= 0.4 &&
+    binomialTail(abortRejected.length, afterAbort.length, Math.max(baseRate ?? 0, 0.01)) < 0.01;
   const purgeConfidence = purgeDetected ? round2((1 - Math.exp(-afterAbort.length / 4)) * (abortRate - (baseRate ?? 0))) : afterAbort.length >= 3 ? round2((1 - Math.exp(-afterAbort.length / 4)) * (1 - abortRate)) : 0;
   if (purgeDetected) {
     for (const f of abortRejected) {
@@ -200,7 +198,10 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
     }
   }
 
-  // 4. Time and size limits, fitted on what is not yet explained. The limit that explains
+  // 4. Flushes: a moment after which every older session is rejected.
+  const flushes = findFlushes(known.filter((f) => f.accepted || !reasons.has(f)), reasons);
+
+  // 5. Time and size limits, fitted on what is not yet explained. The limit that explains
   // its rejections with the fewest exceptions goes first (idle time, age and churn all grow
   // with time, so the wrong one fits too, only worse).
   const open = () => known.filter((f) => f.accepted || !reasons.has(f));
@@ -238,9 +239,6 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
   const lifetime = estimates.lifetime;
   const capacity = { ...estimates.capacity, entries: estimates.capacity.seconds };
 
-  // 5. Flushes: a moment after which every older session is rejected.
-  const flushes = findFlushes(open(), reasons);
-
   // 6. Rejections that no time, size or event explains, at a steady rate: several backends
   // behind one address without a shared cache (random balancing accepts ~1/k).
   const remaining = open();
@@ -265,6 +263,19 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
   } else if (shared === null && remaining.length >= 12 && unexplained.length === 0) {
     shared = true;
     sharedConfidence = round2(1 - Math.exp(-remaining.length / 20));
+  }
+  // Sessions never seen before: idle at least since the capture began. When even that
+  // lower bound passes an inferred limit, the limit explains it; otherwise nothing can.
+  for (const f of rejected) {
+    if (reasons.has(f) || f.known) continue;
+    const since = f.sinceCaptureStart;
+    if (since !== null && idleTimeout.high !== null && idleTimeout.seconds !== null && since > idleTimeout.high) {
+      reasons.set(f, { reason: 'idle-timeout', detail: `issued before the capture, so idle at least ${formatDuration(since)} > inferred idle timeout ${formatDuration(idleTimeout.seconds)}` });
+    } else if (since !== null && lifetime.high !== null && lifetime.seconds !== null && since > lifetime.high) {
+      reasons.set(f, { reason: 'lifetime', detail: `issued before the capture, so at least ${formatDuration(since)} old > inferred lifetime ${formatDuration(lifetime.seconds)}` });
+    } else {
+      reasons.set(f, { reason: 'issued-before-capture', detail: `the offered ${f.kind} was never seen issued or used in the capture` });
+    }
   }
   for (const f of rejected) if (!reasons.has(f)) reasons.set(f, { reason: 'unexplained', detail: 'no cache limit, event or backend change inferred from the traffic explains this rejection' });
 
@@ -309,6 +320,7 @@ function findFlushes(offers: OfferFacts[], reasons: Map<OfferFacts, Verdict>): C
     const candidates = offers.filter((f) => !f.accepted && !reasons.has(f) && f.reuseGap !== null);
     if (candidates.length < 3) break;
     const accepted = offers.filter((f) => f.accepted && f.reuseGap !== null);
+    const baseRate = Math.max(0.01, candidates.length / Math.max(1, candidates.length + accepted.length));
     // Candidate moments: just before each unexplained rejection (the earliest after a flush bounds it).
     const times = [...new Set(candidates.map((f) => f.time))].sort((a, b) => a - b);
     const step = Math.max(1, Math.floor(times.length / 400));
@@ -319,6 +331,9 @@ function findFlushes(offers: OfferFacts[], reasons: Map<OfferFacts, Verdict>): C
       if (explained.length < 3 || (best && explained.length <= best.explained.length)) continue;
       const contradicting = accepted.filter((f) => lastUseOf(f) < t && f.time >= t).length;
       if (contradicting > explained.length * 0.05) continue;
+      // So many rejections in a row must be unlikely at the usual rejection rate: many
+      // moments are tried, hence the strict bound.
+      if (binomialTail(explained.length, explained.length + contradicting, baseRate) > 1e-4) continue;
       best = { time: t, explained };
     }
     if (!best) break;
@@ -403,4 +418,15 @@ export function formatDuration(seconds: number): string {
 
 export function isoTime(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** P(X >= k) for X ~ Binomial(n, p). */
+export function binomialTail(k: number, n: number, p: number): number {
+  let total = 0;
+  let term = Math.pow(1 - p, n); // P(X = 0)
+  for (let i = 0; i <= n; i++) {
+    if (i >= k) total += term;
+    term = (term * (n - i) * p) / ((i + 1) * (1 - p));
+  }
+  return Math.min(1, total);
 }

@@ -56,6 +56,8 @@ export interface OfferFacts {
   churn: number | null;
   /** Id of an aborted handshake that offered this session since its last success. */
   abortedBy: number | null;
+  /** Seconds from the start of the capture: a lower bound of idle time and age for an unknown session. */
+  sinceCaptureStart: number | null;
   /** Offered to another server address than the one that issued it. */
   crossAddress: boolean;
   issuer: string | null;
@@ -80,6 +82,10 @@ export class SessionTable {
   readonly groups = new Map<string, ServerGroup>();
   private readonly sessions = new Map<string, TrackedSession>();
   readonly offers: OfferFacts[] = [];
+  /** Sessions of unknown origin that an aborted handshake offered: key → that connection's id. */
+  private readonly abortedUnknown = new Map<string, number>();
+  /** Time of the first packet of the analysis: unknown sessions are at least this old. */
+  captureStart = Infinity;
   /** Per connection id: the session it ended up holding (issued or resumed), for the client view. */
   readonly heldAfter = new Map<number, TrackedSession>();
 
@@ -120,12 +126,17 @@ export class SessionTable {
         age: session && session.issuedBy >= 0 ? time - session.issuedAt : null,
         reuseGap: session ? time - session.lastUse : null,
         churn: session && session.issuedBy >= 0 ? session.group.issued - session.issueIndex : null,
-        abortedBy: session && session.abortedBy >= 0 && session.abortedAt >= session.lastUse ? session.abortedBy : null,
+        abortedBy: session && session.abortedBy >= 0 && session.abortedAt >= session.lastUse ? session.abortedBy
+          : session === undefined && key !== null ? this.abortedUnknown.get(key) ?? null : null,
+        sinceCaptureStart: Number.isFinite(this.captureStart) ? time - this.captureStart : null,
         crossAddress: session !== undefined && session.issuer !== address,
         issuer: session?.issuer ?? null,
         serverAddress: address,
       };
       if (c.resumption !== 'unanswered') this.offers.push(facts);
+      if (session === undefined && key !== null && c.handshake === 'aborted') {
+        this.abortedUnknown.set(key, c.id);
+      }
       if (session === undefined && key !== null && c.resumed) {
         // First sight of a session issued before the capture: remember it from now on.
         const adopted = new TrackedSession(kind, -1, time, address, group, group.issued, time);

@@ -1,0 +1,257 @@
+// TLS record framing (RFC 5246 §6.2.1, RFC 8446 §5.1) and handshake message
+// assembly (RFC 5246 §7.4: messages may span records, records may hold several).
+import { describe, expect, it } from 'vitest';
+import { parseClientHello, parseSslv2ClientHello } from '../../parser/tls/hello.js';
+import { TlsStream, type TlsStreamListener } from '../../parser/tls/tls-stream.js';
+import {
+  ascii, bytewise, ccsRecord, clientHelloBody, clientHelloRecord, concat, CT, encryptedRecord, ext, fill, handshake, HS,
+  serverHelloRecord, splitAt, tlsRecord, u16be,
+} from './bytes.js';
+
+type Ev =
+  | { ev: 'hs'; type: number; body: string; frame: number }
+  | { ev: 'v2'; body: string }
+  | { ev: 'ccs' }
+  | { ev: 'alert'; level: number; description: number }
+  | { ev: 'enc'; type: number }
+  | { ev: 'trouble'; kind: string; code: string };
+
+function recorder(): { listener: TlsStreamListener; events: Ev[] } {
+  const events: Ev[] = [];
+  const listener: TlsStreamListener = {
+    onHandshakeMessage: (_s, type, bytes, start, end, _t, frame) => events.push({ ev: 'hs', type, body: Buffer.from(bytes.subarray(start, end)).toString('hex'), frame }),
+    onSslv2ClientHello: (_s, bytes, start, end) => events.push({ ev: 'v2', body: Buffer.from(bytes.subarray(start, end)).toString('hex') }),
+    onChangeCipherSpec: () => events.push({ ev: 'ccs' }),
+    onAlert: (_s, level, description) => events.push({ ev: 'alert', level, description }),
+    onEncryptedRecord: (_s, type) => events.push({ ev: 'enc', type }),
+    onStreamTrouble: (_s, kind, code) => events.push({ ev: 'trouble', kind, code }),
+  };
+  return { listener, events };
+}
+
+function run(chunks: Uint8Array[]): { stream: TlsStream; events: Ev[] } {
+  const { listener, events } = recorder();
+  const stream = new TlsStream(0, listener);
+  chunks.forEach((c, i) => stream.push(c, i, i + 1));
+  return { stream, events };
+}
+
+const hx = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const CH_BODY = clientHelloBody({ sessionId: fill(32, 0x33), extensions: [ext.serverName('example.com'), ext.alpn(['h2'])] });
+const CH_RECORD = tlsRecord(CT.handshake, handshake(HS.clientHello, CH_BODY), 0x0301);
+
+describe('TlsStream', () => {
+  it('parses a ClientHello record delivered in one piece', () => {
+    const { stream, events } = run([CH_RECORD]);
+    expect(events).toEqual([{ ev: 'hs', type: 1, body: hx(CH_BODY), frame: 1 }]);
+    expect(stream.isTls).toBe(true);
+    expect(stream.sawTls).toBe(true);
+    expect(stream.gaveUp).toBe(false);
+  });
+
+  it('a record split across many pushes (one byte at a time) gives the same message', () => {
+    const flight = concat(CH_RECORD, ccsRecord(), encryptedRecord(CT.handshake, 40));
+    const { events } = run(bytewise(flight));
+    const hs = events.filter((e) => e.ev === 'hs');
+    expect(hs).toHaveLength(1);
+    expect((hs[0] as { body: string }).body).toBe(hx(CH_BODY));
+    // The message completes with its last byte: the frame of that byte.
+    expect((hs[0] as { frame: number }).frame).toBe(CH_RECORD.length);
+    expect(events.filter((e) => e.ev !== 'hs')).toEqual([{ ev: 'ccs' }]);
+  });
+
+  it('two handshake messages in one record', () => {
+    const cert = handshake(HS.certificate, fill(300, 0x30));
+    const done = handshake(HS.serverHelloDone, []);
+    const sh = serverHelloRecord();
+    const { events } = run([concat(sh, tlsRecord(CT.handshake, concat(cert, done)))]);
+    expect(events.map((e) => (e.ev === 'hs' ? e.type : e.ev))).toEqual([2, 11, 14]);
+    // Bodies of messages not needed (Certificate) are skipped, not buffered.
+    expect((events[1] as { body: string }).body).toBe('');
+  });
+
+  it('one ClientHello spread across two records (split inside the message header and body)', () => {
+    const message = handshake(HS.clientHello, CH_BODY);
+    for (const cut of [2, 40]) {
+      const records = concat(tlsRecord(CT.handshake, message.subarray(0, cut), 0x0301), tlsRecord(CT.handshake, message.subarray(cut)));
+      const { events } = run([records]);
+      expect(events).toEqual([{ ev: 'hs', type: 1, body: hx(CH_BODY), frame: 1 }]);
+    }
+  });
+
+  it('finds TLS after an HTTP CONNECT response (not at byte 0)', () => {
+    const proxy = ascii('HTTP/1.1 200 Connection established\r\nProxy-Agent: test\r\n\r\n');
+    const { events, stream } = run([concat(proxy, serverHelloRecord())]);
+    expect(events.map((e) => (e.ev === 'hs' ? e.type : e.ev))).toEqual([2]);
+    expect(stream.isTls).toBe(true);
+    // Also when the start of the record straddles pushes.
+    const split = run(splitAt(concat(proxy, CH_RECORD), [proxy.length + 2, proxy.length + 4]));
+    expect(split.events).toEqual([{ ev: 'hs', type: 1, body: hx(CH_BODY), frame: 3 }]);
+  });
+
+  it('finds TLS after a preamble delivered byte by byte', () => {
+    const { events } = run(bytewise(concat(ascii('SSH?no\r\n'), CH_RECORD)));
+    expect(events.filter((e) => e.ev === 'hs')).toHaveLength(1);
+  });
+
+  it('gives up on a stream with no TLS in the first 16 KiB', () => {
+    const line = ascii('GET / HTTP/1.1\r\nHost: example.com\r\n\r\n');
+    const chunks: Uint8Array[] = [];
+    for (let total = 0; total < 17000; total += line.length) chunks.push(line);
+    const { stream, events } = run(chunks);
+    expect(stream.gaveUp).toBe(true);
+    expect(stream.isTls).toBe(false);
+    expect(stream.sawTls).toBe(false);
+    // A ClientHello after giving up is not looked at.
+    stream.push(CH_RECORD, 0, 99);
+    expect(events).toEqual([]);
+  });
+
+  it('does not give up before 16 KiB', () => {
+    const { stream, events } = run([fill(16000, 0x41), CH_RECORD]);
+    expect(stream.gaveUp).toBe(false);
+    expect(events).toHaveLength(1);
+  });
+
+  describe('SSL 2.0 compatible ClientHello (RFC 5246 Appendix E.2)', () => {
+    // msg_type 1, version 0x0301, cipher_spec_length 9, session_id_length 16, challenge_length 16
+    const specs = concat([0x00, 0x00, 0x2f], [0x01, 0x00, 0x80] /* SSL2_RC4_128_WITH_MD5 */, [0x00, 0x00, 0x35]);
+    const sessionId = fill(16, 0x5a);
+    const challenge = fill(16, 0xc7);
+    const body = concat([1], u16be(0x0301), u16be(specs.length), u16be(sessionId.length), u16be(challenge.length), specs, sessionId, challenge);
+    const record = concat(u16be(0x8000 | body.length), body);
+
+    it('is detected and parsed (session id, TLS cipher suites only)', () => {
+      const { events, stream } = run([record]);
+      expect(events).toEqual([{ ev: 'v2', body: hx(body) }]);
+      expect(stream.isTls).toBe(true);
+      const v2 = events[0] as { body: string };
+      const bytes = Buffer.from(v2.body, 'hex');
+      const parsed = parseSslv2ClientHello(bytes, 0, bytes.length);
+      expect(parsed.ok).toBe(true);
+      if (!parsed.ok) return;
+      expect(parsed.value.sslv2Compatible).toBe(true);
+      expect(parsed.value.legacyVersion).toBe(0x0301);
+      expect(parsed.value.cipherSuites).toEqual([0x002f, 0x0035]);
+      expect(parsed.value.sessionId).toBe('5a'.repeat(16));
+    });
+
+    it('TLS records that follow it are parsed', () => {
+      const { events } = run([concat(record, tlsRecord(CT.alert, [2, 40]))]);
+      expect(events.map((e) => e.ev)).toEqual(['v2', 'alert']);
+    });
+
+    it('is parsed when its record spans two TCP segments', () => {
+      const { events } = run(splitAt(record, [20]));
+      expect(events).toEqual([{ ev: 'v2', body: hx(body) }]);
+    });
+
+    it('a cipher_spec_length that is not a multiple of 3 is rejected, not thrown', () => {
+      const bad = concat([1], u16be(0x0301), u16be(4), u16be(0), u16be(16), fill(4), fill(16));
+      const parsed = parseSslv2ClientHello(bad, 0, bad.length);
+      expect(parsed.ok).toBe(false);
+    });
+  });
+
+  it('a gap inside a record body keeps the record framing', () => {
+    const { listener, events } = recorder();
+    const stream = new TlsStream(1, listener);
+    const app = encryptedRecord(CT.applicationData, 100);
+    stream.push(serverHelloRecord(), 0, 1);
+    stream.push(app.subarray(0, 30), 0, 2);
+    stream.gap(50, 3); // bytes 30..79 of the application data record lost
+    stream.push(app.subarray(80), 0, 4);
+    stream.push(tlsRecord(CT.alert, [1, 0]), 0, 5);
+    expect(events).toEqual([
+      { ev: 'hs', type: 2, body: expect.any(String), frame: 1 },
+      { ev: 'trouble', kind: 'gap', code: 'tcp-gap-in-record' },
+      { ev: 'enc', type: 23 },
+      { ev: 'alert', level: 1, description: 0 },
+    ]);
+    expect(stream.gaveUp).toBe(false);
+  });
+
+  it('a hello that lost bytes in a gap is reported incomplete, not parsed', () => {
+    const { listener, events } = recorder();
+    const stream = new TlsStream(0, listener);
+    stream.push(CH_RECORD.subarray(0, 50), 0, 1);
+    stream.gap(10, 2);
+    stream.push(CH_RECORD.subarray(60), 0, 3);
+    expect(events.map((e) => ('code' in e ? e.code : e.ev))).toEqual(['tcp-gap-in-record', 'tls-message-incomplete']);
+  });
+
+  it('after a gap inside a handshake message, the next record\'s messages are still framed', () => {
+    // Server flight: ServerHello in one record (bytes lost inside it), then
+    // Certificate + ServerHelloDone in the next. The hole is inside the ServerHello
+    // message, so the handshake layer must skip it too and resume at the next record.
+    const { listener, events } = recorder();
+    const stream = new TlsStream(1, listener);
+    const sh = serverHelloRecord({ sessionId: fill(32, 1) });
+    stream.push(sh.subarray(0, 20), 0, 1);
+    stream.gap(30, 2);
+    stream.push(sh.subarray(50), 0, 3);
+    stream.push(tlsRecord(CT.handshake, concat(handshake(HS.certificate, fill(64, 0x30)), handshake(HS.serverHelloDone, []))), 0, 4);
+    expect(events.filter((e) => e.ev === 'hs').map((e) => (e as { type: number }).type)).toEqual([11, 14]);
+    expect(events.filter((e) => e.ev === 'trouble').map((e) => (e as { code: string }).code)).toEqual(['tcp-gap-in-record', 'tls-message-incomplete']);
+  });
+
+  it('a gap across a record header stops parsing this direction', () => {
+    const { listener, events } = recorder();
+    const stream = new TlsStream(0, listener);
+    stream.push(CH_RECORD, 0, 1);
+    stream.push(ccsRecord().subarray(0, 3), 0, 2);
+    stream.gap(10, 3);
+    expect(stream.gaveUp).toBe(true);
+    stream.push(tlsRecord(CT.alert, [2, 40]), 0, 4);
+    expect(events.map((e) => ('code' in e ? `${e.kind}:${e.code}` : e.ev))).toEqual(['hs', 'gap:tcp-gap-lost-sync']);
+  });
+
+  it('a gap longer than the rest of the record loses sync', () => {
+    const { listener, events } = recorder();
+    const stream = new TlsStream(0, listener);
+    stream.push(CH_RECORD.subarray(0, 30), 0, 1);
+    stream.gap(CH_RECORD.length, 2);
+    expect(stream.gaveUp).toBe(true);
+    expect(events.map((e) => ('code' in e ? e.code : e.ev))).toEqual(['tcp-gap-lost-sync']);
+  });
+
+  it('a gap before TLS was found keeps looking', () => {
+    const { listener, events } = recorder();
+    const stream = new TlsStream(0, listener);
+    stream.push(ascii('junk'), 0, 1);
+    stream.gap(100, 2);
+    stream.push(CH_RECORD, 0, 3);
+    expect(events.map((e) => e.ev)).toEqual(['hs']);
+  });
+
+  it('a bad record header is a malformed trouble report and stops parsing', () => {
+    const { stream, events } = run([concat(CH_RECORD, [0x99, 0x03, 0x03, 0x00, 0x05], fill(5), tlsRecord(CT.alert, [2, 40]))]);
+    expect(events.map((e) => ('code' in e ? `${e.kind}:${e.code}` : e.ev))).toEqual(['hs', 'malformed:tls-bad-record']);
+    expect(stream.gaveUp).toBe(true);
+  });
+
+  it('a record longer than 2^14 + 2048 + 256 is a bad record header', () => {
+    const { events } = run([concat(CH_RECORD, [23, 3, 3], u16be(0x4a00))]);
+    expect(events.map((e) => ('code' in e ? e.code : e.ev))).toEqual(['hs', 'tls-bad-record']);
+  });
+
+  it('after its CCS a side is encrypting: its handshake records are reported as encrypted', () => {
+    const { listener, events } = recorder();
+    const stream = new TlsStream(0, listener);
+    stream.push(concat(CH_RECORD, ccsRecord()), 0, 1);
+    stream.encrypting = true; // what the connection does on CCS in TLS 1.2
+    stream.push(concat(encryptedRecord(CT.handshake, 40), encryptedRecord(CT.alert, 26), encryptedRecord(CT.applicationData, 10)), 0, 2);
+    expect(events.map((e) => (e.ev === 'enc' ? `enc${e.type}` : e.ev))).toEqual(['hs', 'ccs', 'enc22', 'enc21', 'enc23']);
+  });
+
+  it('a clear alert gives level and description', () => {
+    const { events } = run([concat(CH_RECORD, tlsRecord(CT.alert, [2, 70]))]);
+    expect(events[1]).toEqual({ ev: 'alert', level: 2, description: 70 });
+  });
+
+  it('sanity: the ClientHello body built here parses', () => {
+    const parsed = parseClientHello(CH_BODY, 0, CH_BODY.length);
+    expect(parsed.ok && parsed.value.serverName).toBe('example.com');
+    expect(clientHelloRecord().length).toBeGreaterThan(40);
+  });
+});
