@@ -575,7 +575,12 @@ describe('simulator: tls-bytes', () => {
 });
 
 const TSHARK = '/usr/bin/tshark';
-describe.skipIf(!existsSync(TSHARK))('simulator: tshark reads the captures', () => {
+// tshark is required (npm test installs it): its view of the captures is the check.
+describe('simulator: tshark reads the captures', () => {
+  it('tshark is installed', () => {
+    expect(existsSync(TSHARK)).toBe(true);
+  });
+
   const tshark = (args: string[]): string =>
     execFileSync(TSHARK, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 28 });
 

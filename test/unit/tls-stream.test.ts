@@ -70,13 +70,28 @@ describe('TlsStream', () => {
     expect((events[1] as { body: string }).body).toBe('');
   });
 
-  it('one ClientHello spread across two records (split inside the message header and body)', () => {
+  it('one ClientHello spread across two records', () => {
     const message = handshake(HS.clientHello, CH_BODY);
-    for (const cut of [2, 40]) {
-      const records = concat(tlsRecord(CT.handshake, message.subarray(0, cut), 0x0301), tlsRecord(CT.handshake, message.subarray(cut)));
-      const { events } = run([records]);
-      expect(events).toEqual([{ ev: 'hs', type: 1, body: hx(CH_BODY), frame: 1 }]);
-    }
+    const records = concat(tlsRecord(CT.handshake, message.subarray(0, 40), 0x0301), tlsRecord(CT.handshake, message.subarray(40)));
+    const { events } = run([records]);
+    expect(events).toEqual([{ ev: 'hs', type: 1, body: hx(CH_BODY), frame: 1 }]);
+    // Also when the message header itself is split between the records, once TLS was found.
+    const after = run([concat(serverHelloRecord(), tlsRecord(CT.handshake, message.subarray(0, 2)), tlsRecord(CT.handshake, message.subarray(2)))]);
+    expect(after.events.map((e) => (e.ev === 'hs' ? e.type : e.ev))).toEqual([2, 1]);
+  });
+
+  it('finds a ClientHello fragmented into tiny records (first record < 4 bytes, as DPI-evasion tools send)', () => {
+    // RFC 8446 §5.1 / RFC 5246 §6.2.1: a handshake message may be split over any
+    // number of non-empty records. Tools that dodge SNI filtering send 1-3 byte records.
+    const message = handshake(HS.clientHello, CH_BODY);
+    const records = concat(
+      tlsRecord(CT.handshake, message.subarray(0, 2), 0x0301),
+      tlsRecord(CT.handshake, message.subarray(2, 5)),
+      tlsRecord(CT.handshake, message.subarray(5)),
+    );
+    const { events, stream } = run([records]);
+    expect(stream.isTls).toBe(true);
+    expect(events).toEqual([{ ev: 'hs', type: 1, body: hx(CH_BODY), frame: 1 }]);
   });
 
   it('finds TLS after an HTTP CONNECT response (not at byte 0)', () => {

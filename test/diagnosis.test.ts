@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { simulateAndAnalyze } from './support/pipeline.js';
+import { compareWithTruth } from './tools/compare-truth.js';
+import type { ServerSummary } from '../parser/diagnose/diagnose.js';
+import type { PresetName } from '../fixtures/simulator/presets.js';
+
+// The farm simulator writes captures whose cache policy and per-connection reasons are
+// known; the analysis must find them from the packets alone.
+
+function run(preset: PresetName) {
+  const result = simulateAndAnalyze(preset);
+  const comparison = compareWithTruth(result.document, result.truth);
+  const servers = result.document.servers as ServerSummary[];
+  return { ...result, comparison, servers, server: servers[0]! };
+}
+
+describe('diagnosis on simulated farms with a known policy', () => {
+  it('idle timeout: infers 300 s and calls every rejection idle-timeout', () => {
+    const { comparison, server, diagnosis } = run('idle-timeout');
+    expect(comparison.unmatched).toBe(0);
+    expect(comparison.outcomeAgreement).toBe(1);
+    expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.98);
+    const idle = server.cachePolicy.idleTimeout;
+    expect(idle.seconds).toBe(300);
+    expect(idle.low!).toBeLessThanOrEqual(300);
+    expect(idle.high!).toBeGreaterThan(300);
+    expect(idle.high! - idle.low!).toBeLessThan(30);
+    expect(idle.confidence).toBeGreaterThan(0.8);
+    // The capture is shorter than the 10 h lifetime: not shown, only a lower bound.
+    expect(server.cachePolicy.lifetime.seconds).toBeNull();
+    expect(server.cachePolicy.lifetime.low).toBeGreaterThan(600);
+    expect(server.cachePolicy.capacity.entries).toBeNull();
+    expect(diagnosis.findings[0]!.code).toBe('idle-timeout');
+    expect(diagnosis.findings[0]!.title).toContain('5m00s');
+  });
+
+  it('FIFO capacity: infers the cache size from churn at rejection', () => {
+    const { comparison, server, truth } = run('fifo-capacity');
+    expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.98);
+    const size = truth.services[0]!.policy.capacity!;
+    expect(server.cachePolicy.capacity.entries).not.toBeNull();
+    expect(Math.abs(server.cachePolicy.capacity.entries! - size) / size).toBeLessThanOrEqual(0.05);
+    expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
+  });
+
+  it('purge on abort: client RSTs after the ServerHello, later offers of that session rejected', () => {
+    const { comparison, server, connections } = run('purge-on-abort');
+    expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.98);
+    expect(server.cachePolicy.purgeOnAbort.detected).toBe(true);
+    expect(server.cachePolicy.purgeOnAbort.confidence).toBeGreaterThan(0.5);
+    const aborted = connections.filter((c) => c.handshake === 'aborted');
+    expect(aborted.length).toBeGreaterThan(10);
+    for (const c of aborted) expect(c.abort).toMatchObject({ by: 'client', how: 'rst', stage: 'after-server-hello' });
+    const purged = connections.filter((c) => c.reason === 'purged-after-abort');
+    // Each purged rejection names the aborted connection that touched its session.
+    for (const c of purged) expect(aborted.map((a) => a.id)).toContain((c.session as { abortedBy: number }).abortedBy);
+  });
+
+  it('load balancer without a shared cache: ~3 backends behind one VIP', () => {
+    const { comparison, server, truth } = run('lb-no-shared-cache');
+    expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.95);
+    expect(server.cachePolicy.sharedCache.shared).toBe(false);
+    expect(server.cachePolicy.sharedCache.backends).toBe(truth.services[0]!.backends);
+  });
+
+  it('flush: finds the moment the cache was emptied', () => {
+    const { comparison, server, truth } = run('flush');
+    expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.95);
+    const flushes = server.cachePolicy.flushes;
+    expect(flushes).toHaveLength(truth.services[0]!.flushTimes.length);
+    const trueTime = truth.services[0]!.flushTimes[0]!;
+    expect(flushes[0]!.low).toBeLessThanOrEqual(trueTime + 0.001);
+    expect(flushes[0]!.time).toBeGreaterThanOrEqual(trueTime);
+    expect(flushes[0]!.time - trueTime).toBeLessThan(120);
+    expect(server.cachePolicy.lifetime.seconds).toBeNull();
+  });
+
+  it('clients that forget: full handshakes although the session was still good', () => {
+    const { comparison, diagnosis, truth } = run('client-forgets');
+    expect(comparison.confusion['client-forgot']?.['client-forgot'] ?? 0).toBe(truth.totals.byReason['client-forgot']);
+    expect(diagnosis.clients.forgot).toBe(truth.totals.byReason['client-forgot']);
+    expect(diagnosis.findings.some((f) => f.code === 'client-forgets')).toBe(true);
+  });
+
+  it('ticket-key rotation: tickets rejected after each rotation moment', () => {
+    const { comparison, server, truth } = run('ticket-rotation');
+    expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.95);
+    expect(server.cachePolicy.tickets.offers).toBeGreaterThan(100);
+    expect(server.cachePolicy.flushes.length).toBe(truth.services[0]!.ticketKeyRotationTimes.length);
+  });
+
+  it('TLS 1.3 PSK: idle timeout inferred from PSK offers', () => {
+    const { comparison, server, truth } = run('tls13-psk');
+    expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.95);
+    expect(server.cachePolicy.idleTimeout.seconds).toBe(truth.services[0]!.policy.idleTimeout);
+  });
+
+  it('mixed farm: each service gets its own problem', () => {
+    const { comparison, servers } = run('mixed');
+    expect(comparison.outcomeAgreement).toBe(1);
+    const by = (sni: string) => servers.find((s) => s.sni === sni)!.cachePolicy;
+    expect(by('shop.mixed.test').idleTimeout.seconds).toBe(300);
+    expect(by('api.mixed.test').sharedCache.shared).toBe(false);
+    expect(by('login.mixed.test').purgeOnAbort.detected).toBe(true);
+    expect(by('cdn.mixed.test').flushes.length).toBeGreaterThan(0);
+    // Sessions issued before the capture cannot all be explained: most reasons still agree.
+    expect(comparison.reasonAgreement).toBeGreaterThan(0.7);
+  });
+});

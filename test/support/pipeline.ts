@@ -1,0 +1,40 @@
+// Runs the whole portable pipeline in memory (no files): simulator → Analysis → diagnose.
+import { Analysis } from '../../parser/analysis.js';
+import { diagnose, type Diagnosis } from '../../parser/diagnose/diagnose.js';
+import { buildDocument } from '../../parser/report/document.js';
+import type { AnalysisDocument, ConnectionRecord } from '../../parser/report/types.js';
+import { simulateFarm, type GroundTruth } from '../../fixtures/simulator/farm.js';
+import { presetConfig, type PresetName } from '../../fixtures/simulator/presets.js';
+
+export interface PipelineResult {
+  document: AnalysisDocument;
+  diagnosis: Diagnosis;
+  connections: ConnectionRecord[];
+}
+
+/** Analyse capture bytes given as chunks (as a file reader would deliver them). */
+export function analyzeChunks(fileName: string, chunks: Iterable<Uint8Array>): PipelineResult {
+  const connections: ConnectionRecord[] = [];
+  const analysis = new Analysis((c) => connections.push(c));
+  const ingest = analysis.openFile(fileName);
+  for (const chunk of chunks) ingest.push(chunk);
+  ingest.finish();
+  analysis.finish();
+  const diagnosis = diagnose(connections);
+  const document = buildDocument(analysis.captures, connections, {
+    servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf,
+  });
+  return { document, diagnosis, connections };
+}
+
+/** Simulate a preset and analyse it as it is written. */
+export function simulateAndAnalyze(preset: PresetName, scale = 1, seed = 1): PipelineResult & { truth: GroundTruth; bytes: number } {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  const truth = simulateFarm(presetConfig(preset, scale, seed), (chunk) => {
+    // The writer may reuse its buffer: keep a copy.
+    chunks.push(chunk.slice());
+    bytes += chunk.length;
+  });
+  return { ...analyzeChunks(`${preset}.pcap`, chunks), truth, bytes };
+}
