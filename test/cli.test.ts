@@ -1,0 +1,163 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import Ajv2020 from 'ajv/dist/2020.js';
+
+// The CLI as users run it: exit codes, one-line errors, outputs that match the schema.
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'resumescope.js');
+const CAPTURES = join(ROOT, 'fixtures', 'captures');
+let work: string;
+
+function cli(args: string[], input?: Buffer) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: work, input, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'resumescope-cli-'));
+});
+
+describe('resumescope CLI', () => {
+  it('--help and --version', () => {
+    const help = cli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('resumescope analyze <capture files or folders…>');
+    expect(help.stdout).toContain('--ndjson FILE');
+    const version = cli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^resumescope \d+\.\d+\.\d+\n$/);
+  });
+
+  it('bad usage exits 2 with a one-line reason', () => {
+    for (const args of [['analyze'], ['analyze', '--bogus', 'x.pcap'], ['frobnicate'], ['analyze', 'x.pcap', '--json']]) {
+      const r = cli(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr.split('\n')[0]).toMatch(/^resumescope: /);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // never a stack trace
+    }
+  });
+
+  it('analyses a capture: summary on stdout, JSON/NDJSON/CSV that agree and match the schema', () => {
+    const json = join(work, 'out.json');
+    const ndjson = join(work, 'out.ndjson');
+    const csv = join(work, 'out.csv');
+    const r = cli(['analyze', join(CAPTURES, 'tls12-session-id-resume.pcap'), '--json', json, '--ndjson', ndjson, '--csv', csv]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/TLS connections\s+3 /);
+    expect(r.stdout).toMatch(/resumption offers\s+2\s+accepted 2/);
+    const doc = JSON.parse(readFileSync(json, 'utf8'));
+    const schema = JSON.parse(readFileSync(join(ROOT, 'docs', 'schema.json'), 'utf8'));
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    const validate = ajv.compile(schema);
+    expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+    expect(doc.schemaVersion).toBe(1);
+    expect(doc.connections.map((c: { resumption: string }) => c.resumption)).toEqual(['not-offered', 'accepted', 'accepted']);
+    const lines = readFileSync(ndjson, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((c) => c.id)).toEqual(doc.connections.map((c: { id: number }) => c.id));
+    const rows = readFileSync(csv, 'utf8').trim().split('\n');
+    expect(rows[0]!.split(',')).toContain('offer.sessionId');
+    expect(rows).toHaveLength(4);
+    const header = rows[0]!.split(',');
+    expect(rows[2]!.split(',')[header.indexOf('resumedBy')]).toBe('session-id');
+  });
+
+  it('several files and folders are one analysis, whatever order they are given in', () => {
+    const a = join(CAPTURES, 'tls12-full.pcap');
+    const b = join(CAPTURES, 'tls13-psk-resume.pcap');
+    const one = join(work, 'ab.json');
+    const two = join(work, 'ba.json');
+    expect(cli(['analyze', a, b, '--json', one, '-q']).code).toBe(0);
+    expect(cli(['analyze', b, a, '--json', two, '-q']).code).toBe(0);
+    const strip = (p: string) => JSON.parse(readFileSync(p, 'utf8')).connections.map((c: { client: unknown; resumption: string }) => [c.client, c.resumption]);
+    expect(strip(one)).toEqual(strip(two));
+    const folder = cli(['analyze', CAPTURES, '-q', '--json', join(work, 'folder.json')]);
+    expect(folder.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(work, 'folder.json'), 'utf8')).captures.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('reads gzip captures and stdin', () => {
+    const gz = join(work, 'full.pcap.gz');
+    writeFileSync(gz, gzipSync(readFileSync(join(CAPTURES, 'tls12-full.pcap'))));
+    const r = cli(['analyze', gz, '--json', join(work, 'gz.json')]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(readFileSync(join(work, 'gz.json'), 'utf8'));
+    expect(doc.captures[0].compressed).toBe(true);
+    expect(doc.connections).toHaveLength(1);
+    const stdin = cli(['analyze', '-', '--json', join(work, 'stdin.json')], readFileSync(join(CAPTURES, 'tls12-full.pcap')));
+    expect(stdin.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(work, 'stdin.json'), 'utf8')).connections).toHaveLength(1);
+  });
+
+  it('not a capture: exit 2 and one line naming the file and why', () => {
+    const text = join(work, 'notes.txt');
+    writeFileSync(text, 'hello, this is not a capture\n');
+    const empty = join(work, 'empty.pcap');
+    writeFileSync(empty, '');
+    const random = join(work, 'random.pcap');
+    writeFileSync(random, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff)));
+    const emptyDir = join(work, 'empty-dir');
+    mkdirSync(emptyDir, { recursive: true });
+    for (const [path, why] of [[text, /not a pcap or pcapng capture/], [empty, /empty file/], [random, /not a pcap or pcapng/], [join(work, 'missing.pcap'), /no such file/], [emptyDir, /holds no capture files/]] as const) {
+      const r = cli(['analyze', path]);
+      expect(r.code, path).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(path);
+      expect(lines[0]).toMatch(why);
+    }
+  });
+
+  it('some good and some bad files: the good ones are analysed, exit 1', () => {
+    const text = join(work, 'bad.pcap');
+    writeFileSync(text, 'garbage garbage garbage');
+    const r = cli(['analyze', text, join(CAPTURES, 'tls12-full.pcap'), '--json', join(work, 'mixed.json')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('bad.pcap');
+    expect(r.stdout).toMatch(/TLS connections\s+1 /);
+    expect(JSON.parse(readFileSync(join(work, 'mixed.json'), 'utf8')).connections).toHaveLength(1);
+  });
+
+  it('a file without read permission is reported, not thrown', () => {
+    if (process.getuid?.() === 0) {
+      // root may read any file; /proc/self/mem still refuses a plain read (EIO).
+      const r = cli(['analyze', '/proc/self/mem']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('/proc/self/mem');
+      return;
+    }
+    const locked = join(work, 'locked.pcap');
+    copyFileSync(join(CAPTURES, 'tls12-full.pcap'), locked);
+    chmodSync(locked, 0);
+    const r = cli(['analyze', locked]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/permission denied/);
+  });
+
+  it('a capture cut in the middle of a packet keeps what was read and reports the cut', () => {
+    const whole = readFileSync(join(CAPTURES, 'tls12-session-id-resume.pcap'));
+    const cut = join(work, 'cut.pcap');
+    writeFileSync(cut, whole.subarray(0, whole.length - 37));
+    const r = cli(['analyze', cut, '--json', join(work, 'cut.json')]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(readFileSync(join(work, 'cut.json'), 'utf8'));
+    expect(doc.connections).toHaveLength(3);
+    expect(doc.captures[0].anomalies.map((a: { code: string }) => a.code)).toContain('file-cut-short');
+    expect(doc.captures[0].anomalies[0].offset).toBeGreaterThan(0);
+  });
+
+  it('prints the inferred policy and top findings for a farm capture', () => {
+    const out = join(work, 'idle.pcap');
+    execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'idle-timeout', '--out', out]);
+    const r = cli(['analyze', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/cache policy www\.idle\.test:443: idle timeout 5m00s/);
+    expect(r.stdout).toMatch(/\[critical\] Sessions are dropped after 5m00s idle/);
+  });
+});

@@ -1,0 +1,562 @@
+// Whole TCP conversations through FlowTable → TlsConnection → ConnectionRecord.
+// Handshake flows: RFC 5246 §7.3 (full), §7.3 Figure 2 (abbreviated, session ID),
+// RFC 5077 §3.1-3.4 (tickets), RFC 8446 §2.2 (PSK), §4.1.4 (HelloRetryRequest),
+// Appendix D.4 (middlebox compatibility). History letters: Zeek ssl_history.
+import { describe, expect, it } from 'vitest';
+import { Analysis } from '../../parser/analysis.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpPacket } from '../../parser/net/decode-packet.js';
+import type { ConnectionRecord } from '../../parser/report/types.js';
+import { FlowTable } from '../../parser/tcp/flow-table.js';
+import {
+  ascii, ccsRecord, clientHelloRecord, concat, CT, encryptedRecord, ethernet, ext, fill, handshake, HRR_RANDOM, HS, ipv4, pcapFile,
+  serverHelloBody, tcp, tlsRecord, u32be, vec,
+} from './bytes.js';
+
+const CLIENT = { ip: [10, 0, 0, 1], port: 51000 };
+const SERVER = { ip: [10, 0, 0, 2], port: 443 };
+
+/** One TCP conversation fed packet by packet into a FlowTable. Side 0 = client. */
+class Conversation {
+  readonly seq: [number, number];
+  time: number;
+  frame = 0;
+  constructor(
+    readonly table: FlowTable,
+    opts: { clientIsn?: number; serverIsn?: number; time?: number; clientPort?: number } = {},
+    readonly clientPort = opts.clientPort ?? CLIENT.port,
+  ) {
+    this.seq = [opts.clientIsn ?? 1_000_000, opts.serverIsn ?? 3_000_000_000];
+    this.time = opts.time ?? 1_700_000_000;
+  }
+
+  packet(from: 0 | 1, flags: number, payload: Uint8Array = new Uint8Array(0), opts: { seq?: number; ack?: number; advance?: boolean } = {}): void {
+    const p = new TcpPacket();
+    p.ipVersion = 4;
+    p.source = Uint8Array.from(from === 0 ? CLIENT.ip : SERVER.ip);
+    p.destination = Uint8Array.from(from === 0 ? SERVER.ip : CLIENT.ip);
+    p.sourcePort = from === 0 ? this.clientPort : SERVER.port;
+    p.destinationPort = from === 0 ? SERVER.port : this.clientPort;
+    p.sequence = opts.seq ?? this.seq[from];
+    p.acknowledgment = opts.ack ?? this.seq[from === 0 ? 1 : 0];
+    p.flags = flags;
+    p.payload = payload;
+    if (opts.advance !== false) {
+      let length = payload.length;
+      if (flags & (TCP_SYN | TCP_FIN)) length += 1;
+      this.seq[from] = (this.seq[from] + length) >>> 0;
+    }
+    this.time += 0.001;
+    this.table.onPacket(p, this.time, ++this.frame, 'test.pcap');
+  }
+
+  open(): this {
+    this.packet(0, TCP_SYN, undefined, { ack: 0 });
+    this.packet(1, TCP_SYN | TCP_ACK);
+    this.packet(0, TCP_ACK);
+    return this;
+  }
+  client(...records: Uint8Array[]): this {
+    this.packet(0, TCP_PSH | TCP_ACK, concat(...records));
+    return this;
+  }
+  server(...records: Uint8Array[]): this {
+    this.packet(1, TCP_PSH | TCP_ACK, concat(...records));
+    return this;
+  }
+  ackFrom(side: 0 | 1): this {
+    this.packet(side, TCP_ACK);
+    return this;
+  }
+  fin(side: 0 | 1): this {
+    this.packet(side, TCP_FIN | TCP_ACK);
+    return this;
+  }
+  rst(side: 0 | 1): this {
+    this.packet(side, TCP_RST | TCP_ACK);
+    return this;
+  }
+}
+
+function newTable(): { table: FlowTable; records: ConnectionRecord[] } {
+  const records: ConnectionRecord[] = [];
+  return { table: new FlowTable((r) => records.push(r)), records };
+}
+
+function only(records: ConnectionRecord[]): ConnectionRecord {
+  expect(records).toHaveLength(1);
+  return records[0]!;
+}
+
+// ---- TLS flights ----
+
+const SID_A = fill(32, 0xa1);
+const SID_B = fill(32, 0xb2);
+const hs = (...messages: Uint8Array[]) => tlsRecord(CT.handshake, concat(...messages));
+const serverHello = (o: Parameters<typeof serverHelloBody>[0]) => handshake(HS.serverHello, serverHelloBody(o));
+const certificate = handshake(HS.certificate, vec(3, vec(3, fill(200, 0x30))));
+const serverKeyExchange = handshake(HS.serverKeyExchange, fill(100, 0x4b));
+const serverHelloDone = handshake(HS.serverHelloDone, []);
+const clientKeyExchange = handshake(HS.clientKeyExchange, vec(1, fill(32, 0x6b)));
+const newSessionTicket = handshake(HS.newSessionTicket, concat(u32be(7200), vec(2, fill(120, 0x7e))));
+/** A TLS 1.2 Finished after CCS: an encrypted handshake record. */
+const finished12 = () => encryptedRecord(CT.handshake, 40);
+const appData = () => encryptedRecord(CT.applicationData, 60);
+
+function tls12Full(c: Conversation, o: { clientSessionId?: Uint8Array; serverSessionId?: Uint8Array; ticket?: Uint8Array; issueTicket?: boolean } = {}): void {
+  c.client(clientHelloRecord({ sessionId: o.clientSessionId, extensions: [ext.serverName('full.example'), ext.sessionTicket(o.ticket ?? new Uint8Array(0)), ext.alpn(['h2', 'http/1.1'])] }));
+  c.server(hs(serverHello({ sessionId: o.serverSessionId ?? SID_B, cipherSuite: 0xc02f, extensions: [ext.alpn(['h2']), ext.sessionTicket(new Uint8Array(0))] }), certificate, serverKeyExchange, serverHelloDone));
+  c.client(hs(clientKeyExchange), ccsRecord(), finished12());
+  c.server(...(o.issueTicket ? [hs(newSessionTicket)] : []), ccsRecord(), finished12());
+  c.client(appData());
+}
+
+function tls13Client(o: { sessionId?: Uint8Array; psk?: boolean } = {}): Uint8Array {
+  const extensions = [
+    ext.serverName('tls13.example'), ext.supportedVersionsClient([0x0304, 0x0303]), ext.supportedGroups([0x001d, 0x0017]),
+    ext.keyShareClient([0x001d]), ext.pskKeyExchangeModes([1]),
+  ];
+  if (o.psk) extensions.push(ext.preSharedKeyClient([fill(64, 0x91)]));
+  return clientHelloRecord({ sessionId: o.sessionId ?? fill(32, 0x13), cipherSuites: [0x1301, 0x1302], extensions });
+}
+
+function tls13Server(o: { sessionId?: Uint8Array; psk?: boolean } = {}): Uint8Array {
+  const extensions = [ext.supportedVersionsServer(0x0304), ext.keyShareServer(0x001d)];
+  if (o.psk) extensions.push(ext.preSharedKeyServer(0));
+  return hs(serverHello({ sessionId: o.sessionId ?? fill(32, 0x13), cipherSuite: 0x1301, extensions }));
+}
+
+describe('TLS connection records', () => {
+  it('TLS 1.2 full handshake', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    tls12Full(c, { issueTicket: true });
+    c.fin(0).fin(1).ackFrom(0);
+    table.finishAll();
+    const r = only(records);
+    expect(r.client).toEqual({ ip: '10.0.0.1', port: 51000 });
+    expect(r.server).toEqual({ ip: '10.0.0.2', port: 443 });
+    expect(r.sni).toBe('full.example');
+    expect(r.alpn).toBe('h2');
+    expect(r.version).toBe('TLS 1.2');
+    expect(r.cipher).toBe('TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256');
+    // Client letters upper case, server lower; encrypted Finished messages are invisible.
+    expect(r.history).toBe('CsxknGIti');
+    expect(r.offer).toEqual({ sessionId: null, ticket: false, psk: false });
+    expect(r.resumption).toBe('not-offered');
+    expect(r.resumedBy).toBeNull();
+    expect(r.resumed).toBe(false);
+    expect(r.established).toBe(true);
+    expect(r.handshake).toBe('complete');
+    expect(r.abort).toBeNull();
+    expect(r.serverSessionId).toBe('b2'.repeat(32));
+    expect(r.certificateSeen).toBe(true);
+    expect(r.ticketIssued).toBe(true);
+    expect(r.ticketLifetimeHint).toBe(7200);
+    expect(r.issuedTicket).toBe('7e'.repeat(32));
+    expect(r.helloRetry).toBe(false);
+    expect(r.clientHelloVersion).toBe('TLS 1.2');
+    expect(r.firstFrame).toBe(1);
+    expect(r.packets).toBe(c.frame);
+    expect(r.anomalies).toEqual([]);
+    expect(r.wiresharkFilter).toBe('ip.addr==10.0.0.1 && tcp.port==51000 && ip.addr==10.0.0.2 && tcp.port==443');
+    expect(r.clientHelloTime).not.toBeNull();
+    expect(r.serverHelloTime! > r.clientHelloTime!).toBe(true);
+  });
+
+  it('TLS 1.2 session-ID resumption: the server echoes the ID (abbreviated handshake)', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(clientHelloRecord({ sessionId: SID_A, extensions: [ext.serverName('resume.example')] }));
+    c.server(hs(serverHello({ sessionId: SID_A })), ccsRecord(), finished12());
+    c.client(ccsRecord(), finished12(), appData());
+    table.finishAll();
+    const r = only(records);
+    expect(r.offer).toEqual({ sessionId: 'a1'.repeat(32), ticket: false, psk: false });
+    expect(r.resumption).toBe('accepted');
+    expect(r.resumedBy).toBe('session-id');
+    expect(r.resumed).toBe(true);
+    expect(r.established).toBe(true);
+    expect(r.certificateSeen).toBe(false);
+    expect(r.history).toBe('CsiI');
+  });
+
+  it('TLS 1.2: an offered session ID that is not echoed is rejected (full handshake follows)', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    tls12Full(c, { clientSessionId: SID_A, serverSessionId: SID_B });
+    table.finishAll();
+    const r = only(records);
+    expect(r.offer.sessionId).toBe('a1'.repeat(32));
+    expect(r.resumption).toBe('rejected');
+    expect(r.resumedBy).toBeNull();
+    expect(r.resumed).toBe(false);
+    expect(r.established).toBe(true);
+  });
+
+  it('an all-zero session ID is no offer', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    tls12Full(c, { clientSessionId: fill(32, 0) });
+    table.finishAll();
+    const r = only(records);
+    expect(r.offer.sessionId).toBeNull();
+    expect(r.resumption).toBe('not-offered');
+  });
+
+  it('TLS 1.2 ticket offered and accepted: ServerHello, CCS, no Certificate', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    const ticket = Uint8Array.from({ length: 160 }, (_, i) => i);
+    c.client(clientHelloRecord({ sessionId: new Uint8Array(0), extensions: [ext.serverName('ticket.example'), ext.sessionTicket(ticket)] }));
+    c.server(hs(serverHello({ sessionId: new Uint8Array(0), extensions: [ext.sessionTicket(new Uint8Array(0))] })), ccsRecord(), finished12());
+    c.client(ccsRecord(), finished12());
+    c.server(appData());
+    table.finishAll();
+    const r = only(records);
+    expect(r.offer).toEqual({ sessionId: null, ticket: true, psk: false });
+    expect(r.offeredTicket).toBe(Buffer.from(ticket.subarray(0, 32)).toString('hex'));
+    expect(r.resumption).toBe('accepted');
+    expect(r.resumedBy).toBe('ticket');
+    expect(r.resumed).toBe(true);
+    expect(r.handshake).toBe('complete');
+  });
+
+  it('TLS 1.2 ticket offered with a session ID, server echoes it and resumes: by ticket (RFC 5077 §3.4)', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(clientHelloRecord({ sessionId: SID_A, extensions: [ext.sessionTicket(fill(100, 0x77))] }));
+    c.server(hs(serverHello({ sessionId: SID_A })), ccsRecord(), finished12());
+    c.client(ccsRecord(), finished12());
+    table.finishAll();
+    const r = only(records);
+    expect(r.resumedBy).toBe('ticket');
+    expect(r.resumed).toBe(true);
+  });
+
+  it('TLS 1.2 ticket offered but a full handshake follows: rejected', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    tls12Full(c, { ticket: fill(100, 0x77), issueTicket: true });
+    table.finishAll();
+    const r = only(records);
+    expect(r.offer.ticket).toBe(true);
+    expect(r.resumption).toBe('rejected');
+    expect(r.resumed).toBe(false);
+  });
+
+  it('TLS 1.3 with pre_shared_key in the ServerHello: resumed by PSK', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(tls13Client({ psk: true }));
+    c.server(tls13Server({ psk: true }), ccsRecord(), appData(), appData());
+    c.client(ccsRecord(), appData());
+    c.server(appData());
+    table.finishAll();
+    const r = only(records);
+    expect(r.version).toBe('TLS 1.3');
+    expect(r.cipher).toBe('TLS_AES_128_GCM_SHA256');
+    expect(r.offer.psk).toBe(true);
+    expect(r.offeredPskIdentity).toBe('91'.repeat(32));
+    expect(r.resumption).toBe('accepted');
+    expect(r.resumedBy).toBe('psk');
+    expect(r.resumed).toBe(true);
+    expect(r.established).toBe(true);
+    expect(r.history).toBe('CsiI');
+  });
+
+  it('TLS 1.3 PSK offered but not taken: rejected', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(tls13Client({ psk: true }));
+    c.server(tls13Server({ psk: false }), ccsRecord(), appData(), appData());
+    c.client(ccsRecord(), appData());
+    table.finishAll();
+    const r = only(records);
+    expect(r.resumption).toBe('rejected');
+    expect(r.resumed).toBe(false);
+    expect(r.established).toBe(true);
+  });
+
+  it('TLS 1.3 echoing the legacy session ID without PSK is no resumption (RFC 8446 Appendix D.4)', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    const sid = fill(32, 0x5c);
+    c.client(tls13Client({ sessionId: sid }));
+    c.server(tls13Server({ sessionId: sid }), ccsRecord(), appData(), appData());
+    c.client(ccsRecord(), appData());
+    table.finishAll();
+    const r = only(records);
+    expect(r.offer).toEqual({ sessionId: '5c'.repeat(32), ticket: false, psk: false });
+    expect(r.serverSessionId).toBe('5c'.repeat(32));
+    expect(r.resumption).toBe('not-offered');
+    expect(r.resumedBy).toBeNull();
+    expect(r.resumed).toBe(false);
+    expect(r.established).toBe(true);
+  });
+
+  it('HelloRetryRequest: helloRetry set, "j" in the history, the second ClientHello counts', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(tls13Client());
+    c.server(hs(serverHello({ random: HRR_RANDOM, sessionId: fill(32, 0x13), cipherSuite: 0x1301, extensions: [ext.supportedVersionsServer(0x0304), tlsKeyShareHrr(0x0017)] })), ccsRecord());
+    const second = clientHelloRecord({
+      sessionId: fill(32, 0x13), cipherSuites: [0x1301],
+      extensions: [ext.serverName('second.example'), ext.supportedVersionsClient([0x0304]), ext.keyShareClient([0x0017])],
+    });
+    c.client(ccsRecord(), second);
+    c.server(tls13Server(), appData(), appData());
+    c.client(appData());
+    table.finishAll();
+    const r = only(records);
+    expect(r.helloRetry).toBe(true);
+    expect(r.history).toContain('j');
+    expect(r.history).toBe('CjiICs');
+    expect(r.sni).toBe('second.example');
+    expect(r.version).toBe('TLS 1.3');
+    expect(r.established).toBe(true);
+    expect(r.resumption).toBe('not-offered');
+  });
+
+  it('client RST right after the ServerHello: aborted after-server-hello', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(clientHelloRecord({ extensions: [ext.serverName('rst.example')] }));
+    c.server(hs(serverHello({ sessionId: SID_B }), certificate, serverHelloDone));
+    c.rst(0);
+    const rstFrame = c.frame;
+    const rstTime = c.time;
+    table.finishAll();
+    const r = only(records);
+    expect(r.established).toBe(false);
+    expect(r.handshake).toBe('aborted');
+    expect(r.abort).toEqual({ by: 'client', how: 'rst', stage: 'after-server-hello', time: rstTime, frame: rstFrame, file: 'test.pcap' });
+    expect(r.resumption).toBe('not-offered');
+  });
+
+  it('server FIN right after the ClientHello: aborted after-client-hello by the server', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(clientHelloRecord({ sessionId: SID_A }));
+    c.fin(1);
+    table.finishAll();
+    const r = only(records);
+    expect(r.abort).toMatchObject({ by: 'server', how: 'fin', stage: 'after-client-hello' });
+    expect(r.resumption).toBe('unanswered');
+  });
+
+  it('accepted offer but a RST before the client Finished: resumed false', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(clientHelloRecord({ sessionId: SID_A }));
+    c.server(hs(serverHello({ sessionId: SID_A })), ccsRecord(), finished12());
+    c.rst(0);
+    table.finishAll();
+    const r = only(records);
+    expect(r.resumption).toBe('accepted');
+    expect(r.resumedBy).toBe('session-id');
+    expect(r.resumed).toBe(false);
+    expect(r.established).toBe(false);
+    expect(r.handshake).toBe('aborted');
+    expect(r.abort).toMatchObject({ by: 'client', how: 'rst', stage: 'after-server-hello' });
+  });
+
+  it('a capture that ends mid-handshake is incomplete, with no abort', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(clientHelloRecord({ sessionId: SID_A }));
+    c.server(hs(serverHello({ sessionId: SID_B }), certificate));
+    table.finishAll();
+    const r = only(records);
+    expect(r.handshake).toBe('incomplete');
+    expect(r.abort).toBeNull();
+    expect(r.established).toBe(false);
+    expect(r.resumption).toBe('rejected');
+  });
+
+  it('a ClientHello without any answer: unanswered', () => {
+    const { table, records } = newTable();
+    new Conversation(table).open().client(clientHelloRecord({ extensions: [ext.sessionTicket(fill(50, 1))] }));
+    table.finishAll();
+    const r = only(records);
+    expect(r.resumption).toBe('unanswered');
+    expect(r.version).toBeNull();
+    expect(r.handshake).toBe('incomplete');
+  });
+
+  it('port reuse: a second SYN with a new ISN after FIN gives two records', () => {
+    const { table, records } = newTable();
+    const first = new Conversation(table, { clientIsn: 5000, serverIsn: 9000 }).open();
+    tls12Full(first, { issueTicket: true });
+    first.fin(0).fin(1).ackFrom(0);
+    const second = new Conversation(table, { clientIsn: 777_777, serverIsn: 888_888, time: first.time + 1 });
+    second.frame = first.frame;
+    second.open();
+    second.client(clientHelloRecord({ sessionId: SID_A, extensions: [ext.serverName('again.example')] }));
+    second.server(hs(serverHello({ sessionId: SID_A })), ccsRecord(), finished12());
+    second.client(ccsRecord(), finished12());
+    table.finishAll();
+    expect(records).toHaveLength(2);
+    expect(records.map((r) => r.id)).toEqual([1, 2]);
+    expect(records[0]!.sni).toBe('full.example');
+    expect(records[0]!.resumption).toBe('not-offered');
+    expect(records[1]!.sni).toBe('again.example');
+    expect(records[1]!.resumedBy).toBe('session-id');
+    expect(records[1]!.firstFrame).toBe(first.frame + 1);
+    expect(records[0]!.packets + records[1]!.packets).toBe(second.frame);
+  });
+
+  it('a retransmitted SYN (same ISN) is not a new connection', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table, { clientIsn: 42 });
+    c.packet(0, TCP_SYN, undefined, { ack: 0 });
+    c.packet(0, TCP_SYN, undefined, { ack: 0, seq: 42, advance: false });
+    c.packet(1, TCP_SYN | TCP_ACK);
+    c.packet(0, TCP_ACK);
+    tls12Full(c);
+    table.finishAll();
+    expect(only(records).established).toBe(true);
+  });
+
+  it('a connection captured mid-stream whose only TLS is a ServerHello', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table);
+    // No SYN, no ClientHello: the capture starts with the server's ServerHello flight.
+    c.server(hs(serverHello({ sessionId: SID_B, cipherSuite: 0xc030 }), certificate, serverHelloDone));
+    c.ackFrom(0);
+    table.finishAll();
+    const r = only(records);
+    // The ServerHello's sender is the server, even though it sent the first packet.
+    expect(r.client).toEqual({ ip: '10.0.0.1', port: 51000 });
+    expect(r.server).toEqual({ ip: '10.0.0.2', port: 443 });
+    expect(r.version).toBe('TLS 1.2');
+    expect(r.cipher).toBe('TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384');
+    expect(r.serverSessionId).toBe('b2'.repeat(32));
+    expect(r.sni).toBeNull();
+    expect(r.clientHelloTime).toBeNull();
+    expect(r.offer).toEqual({ sessionId: null, ticket: false, psk: false });
+    expect(r.resumption).toBe('not-offered');
+    expect(r.anomalies.map((a) => a.code)).toEqual(['no-client-hello']);
+    expect(r.history).toBe('sxn');
+    expect(r.handshake).toBe('incomplete');
+  });
+
+  it('mid-stream: the client flight after a captured ServerHello (CKE, CCS, Finished) is parsed too', () => {
+    // The client's stream starts with a well-formed handshake record (ClientKeyExchange)
+    // at byte 0, in a connection whose peer already spoke TLS: it is TLS as well.
+    const { table, records } = newTable();
+    const c = new Conversation(table);
+    c.server(hs(serverHello({ sessionId: SID_B, cipherSuite: 0xc030 }), certificate, serverHelloDone));
+    c.client(hs(clientKeyExchange), ccsRecord(), finished12());
+    c.server(ccsRecord(), finished12());
+    table.finishAll();
+    const r = only(records);
+    expect(r.history).toBe('sxnGIi');
+    expect(r.established).toBe(true);
+    expect(r.handshake).toBe('complete');
+  });
+
+  it('the ClientHello split over several out-of-order TCP segments is reassembled', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    const chRecord = clientHelloRecord({ sessionId: SID_A, extensions: [ext.serverName('split.example')] });
+    const base = c.seq[0];
+    c.packet(0, TCP_PSH | TCP_ACK, chRecord.subarray(50), { seq: base + 50, advance: false });
+    c.packet(0, TCP_ACK, chRecord.subarray(0, 50), { seq: base, advance: false });
+    c.seq[0] = base + chRecord.length;
+    c.server(hs(serverHello({ sessionId: SID_A })), ccsRecord(), finished12());
+    c.client(ccsRecord(), finished12());
+    table.finishAll();
+    const r = only(records);
+    expect(r.sni).toBe('split.example');
+    expect(r.resumed).toBe(true);
+  });
+
+  it('a connection without any TLS produces no record', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(ascii('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    c.server(ascii('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
+    c.fin(0).fin(1);
+    table.finishAll();
+    expect(records).toEqual([]);
+  });
+
+  it('a ClientHello after a segment lost from a one-way capture still gives a record', () => {
+    // One-way capture (asymmetric routing): the server's packets, hence its ACKs,
+    // are not in the capture. The client's first data segment (a PROXY protocol
+    // v1 line) was lost, so the ClientHello waits in the reassembler until the
+    // end of the capture, when flush() delivers it after an explicit gap.
+    const { table, records } = newTable();
+    const c = new Conversation(table);
+    c.packet(0, TCP_SYN, undefined, { ack: 0 });
+    const proxyLine = ascii('PROXY TCP4 192.0.2.1 192.0.2.2 5555 443\r\n');
+    c.seq[0] += proxyLine.length; // sent, not captured
+    c.client(clientHelloRecord({ extensions: [ext.serverName('oneway.example')] }));
+    table.finishAll();
+    const r = only(records);
+    expect(r.sni).toBe('oneway.example');
+    expect(r.handshake).toBe('incomplete');
+    expect(r.anomalies.map((a) => a.code)).toContain('tcp-gap');
+  });
+
+  it('a connection whose ClientHello does not parse still gives a record with the anomaly', () => {
+    // The hello's session_id length says 40 (> 32, RFC 5246 §7.4.1.2): malformed.
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    const bad = tlsRecord(CT.handshake, handshake(HS.clientHello, concat([3, 3], fill(32), [40], fill(40), [0, 2, 0x13, 0x01, 1, 0])), 0x0301);
+    c.client(bad);
+    c.rst(1);
+    table.finishAll();
+    const r = only(records);
+    expect(r.anomalies.map((a) => a.code)).toContain('tls-malformed-hello');
+    expect(r.history).toBe('C');
+    expect(r.abort).toMatchObject({ by: 'server', how: 'rst' });
+  });
+});
+
+describe('Analysis over a crafted pcap', () => {
+  it('Ethernet/IPv4 frames through the whole pipeline give the same record as FlowTable', () => {
+    // Build the frames of a session-ID resumption and run them through Analysis.
+    const frames: Uint8Array[] = [];
+    const seq = [100, 5000];
+    const send = (from: 0 | 1, flags: number, payload: Uint8Array = new Uint8Array(0)) => {
+      const segment = tcp({
+        sourcePort: from === 0 ? 51000 : 443, destinationPort: from === 0 ? 443 : 51000,
+        sequence: seq[from]!, acknowledgment: flags & TCP_ACK ? seq[1 - from]! : 0, flags, payload,
+      });
+      frames.push(ethernet(0x0800, ipv4(segment, { source: from === 0 ? CLIENT.ip : SERVER.ip, destination: from === 0 ? SERVER.ip : CLIENT.ip })));
+      seq[from]! += payload.length + (flags & (TCP_SYN | TCP_FIN) ? 1 : 0);
+    };
+    send(0, TCP_SYN);
+    send(1, TCP_SYN | TCP_ACK);
+    send(0, TCP_ACK);
+    send(0, TCP_PSH | TCP_ACK, clientHelloRecord({ sessionId: SID_A, extensions: [ext.serverName('pcap.example')] }));
+    send(1, TCP_PSH | TCP_ACK, concat(hs(serverHello({ sessionId: SID_A })), ccsRecord(), finished12()));
+    send(0, TCP_PSH | TCP_ACK, concat(ccsRecord(), finished12()));
+    send(0, TCP_FIN | TCP_ACK);
+    send(1, TCP_FIN | TCP_ACK);
+    const file = pcapFile(frames.map((data, i) => ({ seconds: 1_700_000_000 + i, fraction: 250_000, data })));
+
+    const records: ConnectionRecord[] = [];
+    const analysis = new Analysis((r) => records.push(r));
+    const ingest = analysis.openFile('crafted.pcap');
+    for (let i = 0; i < file.length; i += 7) ingest.push(file.slice(i, i + 7));
+    ingest.finish();
+    analysis.finish();
+    expect(analysis.captures[0]!.format).toBe('pcap');
+    expect(analysis.captures[0]!.packets).toBe(frames.length);
+    expect(analysis.captures[0]!.linkTypes).toEqual(['ETHERNET']);
+    const r = only(records);
+    expect(r.file).toBe('crafted.pcap');
+    expect(r.sni).toBe('pcap.example');
+    expect(r.resumedBy).toBe('session-id');
+    expect(r.resumed).toBe(true);
+    expect(r.startTime).toBe(1_700_000_000.25);
+    expect(r.clientHelloTime).toBe(1_700_000_003.25);
+  });
+});
+
+/** HelloRetryRequest key_share: only the selected group (RFC 8446 §4.2.8). */
+function tlsKeyShareHrr(group: number): Uint8Array {
+  return concat([0, 51, 0, 2], [(group >> 8) & 0xff, group & 0xff]);
+}
