@@ -58,6 +58,8 @@ export class TlsConnection implements TlsStreamListener {
 
   constructor(private readonly fileName: string) {
     this.streams = [new TlsStream(0, this), new TlsStream(1, this)];
+    this.streams[0].peer = this.streams[1];
+    this.streams[1].peer = this.streams[0];
   }
 
   get sawTls(): boolean {

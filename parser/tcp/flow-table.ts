@@ -204,7 +204,9 @@ export class FlowTable {
 
   private finish(flow: TcpFlow): void {
     this.flows.delete(flow.key);
-    if (flow.tls.sawTls) {
+    // Data still held behind a hole reaches TLS only now (a one-way capture, a lost segment).
+    for (const r of flow.reassemblers) r.flush(flow.lastTime, 0);
+    if (flow.tls.sawTls || flow.tls.streams[0].sawTls || flow.tls.streams[1].sawTls) {
       this.emit(flow.toRecord(this.nextId++));
       return;
     }

@@ -66,6 +66,13 @@ export class TlsStream {
   private messageFill = 0;
   private messageDamaged = false;
 
+  /** The other direction: once it is TLS, this one may start with any record (mid-stream capture). */
+  peer: TlsStream | null = null;
+  /** The detect buffer starts at the first byte this direction delivered. */
+  private bufferAtStreamStart = true;
+  /** A gap hit a plaintext handshake record: message framing resumes at the next record. */
+  private handshakeFramingLost = false;
+
   constructor(
     readonly side: 0 | 1,
     private readonly listener: TlsStreamListener,
@@ -114,13 +121,19 @@ export class TlsStream {
     if (this.mode === Mode.Detect) {
       // Nothing decided yet: keep looking after the hole (the ClientHello may follow).
       this.detectBuffer = null;
+      this.bufferAtStreamStart = false;
       return;
     }
     if (this.mode === Mode.RecordBody && length <= this.recordRemaining) {
       this.recordDamaged = true;
       this.recordRemaining -= length;
-      if (this.recordType === CONTENT_HANDSHAKE && !this.encrypting) this.messageDamaged = true;
       this.listener.onStreamTrouble(this.side, 'gap', 'tcp-gap-in-record', `${length} bytes missing inside a TLS record`, frame);
+      if (this.recordType === CONTENT_HANDSHAKE && !this.encrypting) {
+        // Where the lost bytes fell among this record's messages is unknown: give up the
+        // message being assembled and pick the framing up again at the next record.
+        this.abandonMessage(frame);
+        this.handshakeFramingLost = true;
+      }
       if (this.recordRemaining === 0) this.endRecord(0, frame);
       return;
     }
@@ -134,21 +147,29 @@ export class TlsStream {
   private detect(bytes: Uint8Array, time: number, frame: number): number {
     this.detectedBytes += bytes.length;
     let data = bytes;
-    let base = 0;
+    const atStart = this.bufferAtStreamStart;
     if (this.detectBuffer !== null) {
       data = new Uint8Array(this.detectBuffer.length + bytes.length);
       data.set(this.detectBuffer, 0);
       data.set(bytes, this.detectBuffer.length);
-      base = this.detectBuffer.length;
     }
+    const peerIsTls = this.peer !== null && this.peer.isTls;
     for (let i = 0; i + 6 <= data.length; i++) {
-      const kind = looksLikeTlsStart(data, i);
+      const streamStart = atStart && i === 0;
+      let kind = looksLikeTlsStart(data, i, streamStart);
+      // Mid-stream capture: the peer already spoke TLS, so a plausible record at this
+      // direction's first byte is TLS too (e.g. the client's ClientKeyExchange flight).
+      if (kind === 0 && streamStart && peerIsTls && looksLikeTlsRecord(data, i)) kind = 1;
       if (kind === 0) continue;
       this.detectBuffer = null;
       if (kind === 2) {
         // SSL 2.0 compatible ClientHello: 2-byte header with the high bit set (RFC 5246 Appendix E.2).
         const length = ((data[i]! & 0x7f) << 8) | data[i + 1]!;
-        if (data.length - i - 2 < length) return this.keepDetecting(data, base);
+        if (data.length - i - 2 < length) {
+          // Split across segments: keep all of it (a v2 record is at most 32 KiB).
+          this.detectBuffer = data.slice(i);
+          return -1;
+        }
         this.sawTls = true;
         this.listener.onSslv2ClientHello(this.side, data, i + 2, i + 2 + length, time, frame);
         this.mode = Mode.RecordHeader;
@@ -163,10 +184,10 @@ export class TlsStream {
       }
       return i;
     }
-    return this.keepDetecting(data, base);
+    return this.keepDetecting(data);
   }
 
-  private keepDetecting(data: Uint8Array, _base: number): number {
+  private keepDetecting(data: Uint8Array): number {
     if (this.detectedBytes >= MAX_DETECT_BYTES) {
       this.mode = Mode.NotTls;
       this.detectBuffer = null;
@@ -174,6 +195,7 @@ export class TlsStream {
     }
     // Keep only a short tail: a header may straddle chunks, and the count bounds the search.
     this.detectBuffer = data.length > 5 ? data.slice(data.length - 5) : data.slice();
+    if (data.length > 5) this.bufferAtStreamStart = false;
     return -1;
   }
 
@@ -201,7 +223,7 @@ export class TlsStream {
   private recordBody(bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
     switch (this.recordType) {
       case CONTENT_HANDSHAKE:
-        if (!this.encrypting) this.handshakeBytes(bytes, start, end, time, frame);
+        if (!this.encrypting && !this.handshakeFramingLost) this.handshakeBytes(bytes, start, end, time, frame);
         return;
       case CONTENT_ALERT:
         // RFC 5246 §7.2: level(1) description(1), in clear only before encryption.
@@ -217,6 +239,12 @@ export class TlsStream {
   private endRecord(time: number, frame: number): void {
     const type = this.recordType;
     this.mode = Mode.RecordHeader;
+    if (this.handshakeFramingLost) {
+      this.handshakeFramingLost = false;
+      this.messageType = -1;
+      this.messageHeaderFill = 0;
+      this.messageBuffer = null;
+    }
     if (type === CONTENT_CHANGE_CIPHER_SPEC) {
       this.listener.onChangeCipherSpec(this.side, time, frame);
       return;
@@ -260,6 +288,16 @@ export class TlsStream {
     }
   }
 
+  /** Drop the message being assembled; a hello or ticket that lost bytes is reported, not parsed. */
+  private abandonMessage(frame: number): void {
+    if (this.messageType >= 0 && this.wantsBody(this.messageType)) {
+      this.listener.onStreamTrouble(this.side, 'gap', 'tls-message-incomplete', `handshake message of type ${this.messageType} lost bytes in a gap`, frame);
+    }
+    this.messageType = -1;
+    this.messageHeaderFill = 0;
+    this.messageBuffer = null;
+  }
+
   private wantsBody(type: number): boolean {
     return type === HS_CLIENT_HELLO || type === HS_SERVER_HELLO || type === HS_NEW_SESSION_TICKET;
   }
@@ -282,20 +320,28 @@ const EMPTY = new Uint8Array(0);
 
 /**
  * 1: a TLS handshake record carrying a ClientHello or ServerHello starts at i;
- * 2: an SSL 2.0 compatible ClientHello starts at i; 0: neither.
+ * 2: an SSL 2.0 compatible ClientHello starts at i (only at the stream's first byte); 0: neither.
  */
-export function looksLikeTlsStart(data: Uint8Array, i: number): 0 | 1 | 2 {
+export function looksLikeTlsStart(data: Uint8Array, i: number, atStreamStart = i === 0): 0 | 1 | 2 {
   const b0 = data[i]!;
   if (b0 === CONTENT_HANDSHAKE) {
     if (data[i + 1] !== 3 || data[i + 2]! > 4) return 0;
     const length = (data[i + 3]! << 8) | data[i + 4]!;
     const messageType = data[i + 5];
-    return length >= 4 && length <= MAX_RECORD_LENGTH && (messageType === HS_CLIENT_HELLO || messageType === HS_SERVER_HELLO) ? 1 : 0;
+    // RFC 8446 §5.1: a record may carry as little as one byte of a handshake message.
+    return length >= 1 && length <= MAX_RECORD_LENGTH && (messageType === HS_CLIENT_HELLO || messageType === HS_SERVER_HELLO) ? 1 : 0;
   }
   // SSLv2 record: 2-byte length with high bit, msg_type 1, version 0x0002 or 0x03xx.
-  if (i === 0 && (b0 & 0x80) !== 0 && data[i + 2] === 1 && (data[i + 3] === 3 || (data[i + 3] === 0 && data[i + 4] === 2))) {
+  if (atStreamStart && (b0 & 0x80) !== 0 && data[i + 2] === 1 && (data[i + 3] === 3 || (data[i + 3] === 0 && data[i + 4] === 2))) {
     const length = ((b0 & 0x7f) << 8) | data[i + 1]!;
     return length >= 9 ? 2 : 0;
   }
   return 0;
+}
+
+/** Any plausible TLS record header (RFC 5246 §6.2.1): type 20-23, version 3.x, sane length. */
+export function looksLikeTlsRecord(data: Uint8Array, i: number): boolean {
+  const type = data[i]!;
+  const length = (data[i + 3]! << 8) | data[i + 4]!;
+  return type >= CONTENT_CHANGE_CIPHER_SPEC && type <= CONTENT_APPLICATION_DATA && data[i + 1] === 3 && data[i + 2]! <= 4 && length >= 1 && length <= MAX_RECORD_LENGTH;
 }
