@@ -2,7 +2,7 @@ import { Frame } from './capture/frame.js';
 import { isPcapMagic, PcapReader } from './capture/pcap-reader.js';
 import { isPcapngMagic, PcapngReader } from './capture/pcapng-reader.js';
 import type { CaptureReader } from './capture/frame.js';
-import { decodeFrame, DecodeResult, TcpPacket } from './net/decode-packet.js';
+import { decodeFrameAt, DecodeResult, TcpPacket } from './net/decode-packet.js';
 import { linkTypeName } from './capture/frame.js';
 import type { Anomaly, CaptureSummary, ConnectionRecord } from './report/types.js';
 import { FlowTable } from './tcp/flow-table.js';
@@ -125,7 +125,7 @@ export class CaptureIngest {
     summary.packets++;
     if (summary.firstTime === null || frame.time < summary.firstTime) summary.firstTime = frame.time;
     if (summary.lastTime === null || frame.time > summary.lastTime) summary.lastTime = frame.time;
-    const result = decodeFrame(frame.linkType, frame.data, frame.originalLength, this.packet);
+    const result = decodeFrameAt(frame.linkType, frame.bytes, frame.start, frame.end, frame.originalLength, this.packet);
     if (result === DecodeResult.Tcp) {
       this.flows.onPacket(this.packet, frame.time, frame.number, summary.file);
       return;

@@ -136,10 +136,13 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
     let ingest: ReturnType<Analysis['openFile']> | null = null;
     const counter = { bytes: 0 };
     try {
-      const raw = countBytes(rawChunks(input.path), counter);
+      const gzFile = input.path !== '-' && (await isGzipFile(input.path));
+      // Plain files reuse one read buffer: the analysis copies whatever it keeps, and a
+      // fresh megabyte per read would make the garbage collector the main cost.
+      const raw = countBytes(rawChunks(input.path, input.path !== '-' && !gzFile), counter);
       const first = await raw.next();
       const head = first.done ? null : first.value;
-      const gz = head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+      const gz = gzFile || (head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
       ingest = analysis.openFile(name, gz);
       const all = prepend(head, raw);
       const source: AsyncIterable<Uint8Array> = gz ? Readable.from(all).pipe(createGunzip()) : all;
@@ -166,16 +169,29 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
   return { captures: analysis.captures, problems };
 }
 
-async function* rawChunks(path: string): AsyncGenerator<Uint8Array> {
+async function isGzipFile(path: string): Promise<boolean> {
+  if (path === '-') return false;
+  const handle = await fs.open(path, 'r');
+  try {
+    const head = new Uint8Array(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* rawChunks(path: string, reuseBuffer: boolean): AsyncGenerator<Uint8Array> {
   if (path === '-') {
     for await (const chunk of process.stdin) yield chunk as Uint8Array;
     return;
   }
   const handle = await fs.open(path, 'r');
+  let shared: Uint8Array | null = null;
   try {
     for (;;) {
-      // A fresh buffer per chunk: the analysis may hold views into it until the next push.
-      const buffer = new Uint8Array(CHUNK_SIZE);
+      // Reused only when the consumer is done with a chunk before it asks for the next.
+      const buffer: Uint8Array = reuseBuffer ? (shared ??= new Uint8Array(CHUNK_SIZE)) : new Uint8Array(CHUNK_SIZE);
       const { bytesRead } = await handle.read(buffer, 0, CHUNK_SIZE, null);
       if (bytesRead === 0) return;
       yield bytesRead === CHUNK_SIZE ? buffer : buffer.subarray(0, bytesRead);

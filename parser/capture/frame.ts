@@ -10,8 +10,10 @@ export class Frame {
   time = 0;
   /** LINKTYPE_* value (https://www.tcpdump.org/linktypes.html). */
   linkType = 0;
-  /** Captured bytes (a view into the reader's buffer, valid only during the callback). */
-  data: Uint8Array = new Uint8Array(0);
+  /** The reader's buffer; the frame's captured bytes are bytes[start, end) (valid only during the callback). */
+  bytes: Uint8Array = new Uint8Array(0);
+  start = 0;
+  end = 0;
   /** Length of the packet on the wire; larger than data.length when cut by snaplen. */
   originalLength = 0;
   /** 1-based frame number within its file. */
@@ -19,6 +21,11 @@ export class Frame {
   /** Byte offset of the frame's record/block within the file. */
   fileOffset = 0;
   interfaceId = 0;
+
+  /** Captured bytes as a view (allocates: the hot path reads bytes/start/end instead). */
+  get data(): Uint8Array {
+    return this.bytes.subarray(this.start, this.end);
+  }
 }
 
 export type FrameSink = (frame: Frame) => void;

@@ -71,7 +71,9 @@ export class PcapReader implements CaptureReader {
       const dataStart = pos + RECORD_HEADER_LENGTH;
       frame.time = seconds + fraction / this.fractionsPerSecond;
       frame.linkType = this.linkType;
-      frame.data = buf.subarray(dataStart, dataStart + capturedLength);
+      frame.bytes = buf;
+      frame.start = dataStart;
+      frame.end = dataStart + capturedLength;
       frame.originalLength = Math.max(originalLength, capturedLength);
       frame.number = ++this.frames;
       frame.fileOffset = this.joiner.baseOffset + pos;

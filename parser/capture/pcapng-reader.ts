@@ -187,7 +187,9 @@ export class PcapngReader implements CaptureReader {
     frame.interfaceId = interfaceId;
     if (high < 0) frame.time = 0; // simple packet blocks carry no timestamp
     else frame.time = timestampSeconds(high, low, iface.unitsPerSecond) + iface.offsetSeconds;
-    frame.data = buf.subarray(start, start + capturedLength);
+    frame.bytes = buf;
+    frame.start = start;
+    frame.end = start + capturedLength;
     frame.originalLength = Math.max(originalLength, capturedLength);
     frame.fileOffset = this.joiner.baseOffset + blockPos;
     this.onFrame(frame);

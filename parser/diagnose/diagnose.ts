@@ -322,30 +322,56 @@ function findFlushes(offers: OfferFacts[], reasons: Map<OfferFacts, Verdict>): C
     const accepted = offers.filter((f) => f.accepted && f.reuseGap !== null);
     const baseRate = Math.max(0.01, candidates.length / Math.max(1, candidates.length + accepted.length));
     // Candidate moments: just before each unexplained rejection (the earliest after a flush bounds it).
+    // Each offer spans (last use, offer time]; counting spans that contain t is two binary searches.
+    const rejectedSpans = spanIndex(candidates, lastUseOf);
+    const acceptedSpans = spanIndex(accepted, lastUseOf);
     const times = [...new Set(candidates.map((f) => f.time))].sort((a, b) => a - b);
-    const step = Math.max(1, Math.floor(times.length / 400));
-    let best: { time: number; explained: OfferFacts[] } | null = null;
-    for (let i = 0; i < times.length; i += step) {
-      const t = times[i]!;
-      const explained = candidates.filter((f) => lastUseOf(f) < t && f.time >= t);
-      if (explained.length < 3 || (best && explained.length <= best.explained.length)) continue;
-      const contradicting = accepted.filter((f) => lastUseOf(f) < t && f.time >= t).length;
-      if (contradicting > explained.length * 0.05) continue;
+    let best: { time: number; count: number } | null = null;
+    for (const t of times) {
+      const count = rejectedSpans.containing(t);
+      if (count < 3 || (best && count <= best.count)) continue;
+      const contradicting = acceptedSpans.containing(t);
+      if (contradicting > count * 0.05) continue;
       // So many rejections in a row must be unlikely at the usual rejection rate: many
       // moments are tried, hence the strict bound.
-      if (binomialTail(explained.length, explained.length + contradicting, baseRate) > 1e-4) continue;
-      best = { time: t, explained };
+      if (binomialTail(count, count + contradicting, baseRate) > 1e-4) continue;
+      best = { time: t, count };
     }
     if (!best) break;
+    const flushAt = best.time;
+    const explained = candidates.filter((f) => lastUseOf(f) < flushAt && f.time >= flushAt);
     // The flush lies after the last use of every explained session and before the first rejection.
-    const low = Math.max(...best.explained.map(lastUseOf), ...accepted.filter((f) => f.time < best!.time).map((f) => f.time));
-    const time = Math.min(...best.explained.map((f) => f.time));
-    for (const f of best.explained) {
+    let low = -Infinity;
+    for (const f of explained) low = Math.max(low, lastUseOf(f));
+    for (const f of accepted) if (f.time < flushAt) low = Math.max(low, f.time);
+    let time = Infinity;
+    for (const f of explained) time = Math.min(time, f.time);
+    for (const f of explained) {
       reasons.set(f, { reason: 'flush', detail: `last used ${formatDuration(f.time - lastUseOf(f))} earlier, before the cache was emptied between ${isoTime(low)} and ${isoTime(time)}` });
     }
-    flushes.push({ time, low, sessionsLost: new Set(best.explained.map((f) => f.session)).size, evidence: best.explained.slice(0, 20).map((f) => f.connection.id) });
+    flushes.push({ time, low, sessionsLost: new Set(explained.map((f) => f.session)).size, evidence: explained.slice(0, 20).map((f) => f.connection.id) });
   }
   return flushes.sort((a, b) => a.time - b.time);
+}
+
+/** Counts how many spans (start, end] contain a moment t: sorted starts and ends, two binary searches. */
+function spanIndex(offers: OfferFacts[], startOf: (f: OfferFacts) => number): { containing(t: number): number } {
+  const starts = Float64Array.from(offers, startOf).sort();
+  const ends = Float64Array.from(offers, (f) => f.time).sort();
+  // Spans with start < t, minus those that also ended before t (end < t).
+  return { containing: (t: number) => lowerBound(starts, t) - lowerBound(ends, t) };
+}
+
+/** Number of elements < t in a sorted array. */
+function lowerBound(sorted: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function sessionView(role: 'offer', f: OfferFacts): SessionView {

@@ -33,13 +33,20 @@ const MAX_EVIDENCE = 50;
 export function buildFindings(servers: ServerSummary[], clients: ClientsSummary, connections: ConnectionRecord[], facts: Map<number, OfferFacts>): { findings: Finding[]; whatIf: WhatIf[] } {
   const findings: Finding[] = [];
   const whatIf: WhatIf[] = [];
-  const byId = new Map(connections.map((c) => [c.id, c]));
   const n = (x: number) => x.toLocaleString('en-US');
   const savings = handshakeSavings(connections);
 
+  const byGroupAndReason = new Map<string, ConnectionRecord[]>();
+  for (const c of connections) {
+    if (!c.reason) continue;
+    const key = `${groupOf(c, facts)}\u0000${c.reason}`;
+    const list = byGroupAndReason.get(key);
+    if (list) list.push(c);
+    else byGroupAndReason.set(key, [c]);
+  }
   for (const server of servers) {
     const policy = server.cachePolicy;
-    const withReason = (reason: string) => connections.filter((c) => c.reason === reason && groupOf(c, facts) === server.group);
+    const withReason = (reason: string) => byGroupAndReason.get(`${server.group}\u0000${reason}`) ?? [];
     const severityFor = (count: number): Severity => (server.offers > 0 && count / server.offers >= 0.1 ? 'critical' : count / Math.max(1, server.offers) >= 0.02 ? 'warning' : 'info');
     const add = (code: string, list: ConnectionRecord[], title: string, detail: string, severity = severityFor(list.length)) => {
       findings.push({ code, severity, title, detail, group: server.group, evidence: list.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(list) });

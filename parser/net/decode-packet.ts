@@ -9,18 +9,54 @@ export const TCP_ACK = 0x10;
 
 export class TcpPacket {
   ipVersion: 4 | 6 = 4;
-  /** Views into the frame: valid only during the frame callback. */
-  source: Uint8Array = new Uint8Array(0);
-  destination: Uint8Array = new Uint8Array(0);
+  // Addresses and payload are kept as (buffer, offset) into the frame: no view is
+  // allocated per packet. The getters build views for callers that want them.
+  sourceBytes: Uint8Array = EMPTY;
+  sourceOffset = 0;
+  destinationBytes: Uint8Array = EMPTY;
+  destinationOffset = 0;
+  /** 4 (IPv4) or 16 (IPv6). */
+  addressLength = 4;
   sourcePort = 0;
   destinationPort = 0;
   sequence = 0;
   acknowledgment = 0;
   flags = 0;
-  payload: Uint8Array = new Uint8Array(0);
+  payloadBytes: Uint8Array = EMPTY;
+  payloadStart = 0;
+  payloadEnd = 0;
   /** TCP payload bytes that were on the wire but not captured (snaplen). */
   missingPayload = 0;
+
+  get source(): Uint8Array {
+    return this.sourceBytes.subarray(this.sourceOffset, this.sourceOffset + this.addressLength);
+  }
+  set source(address: Uint8Array) {
+    this.sourceBytes = address;
+    this.sourceOffset = 0;
+    this.addressLength = address.length;
+  }
+  get destination(): Uint8Array {
+    return this.destinationBytes.subarray(this.destinationOffset, this.destinationOffset + this.addressLength);
+  }
+  set destination(address: Uint8Array) {
+    this.destinationBytes = address;
+    this.destinationOffset = 0;
+  }
+  get payload(): Uint8Array {
+    return this.payloadBytes.subarray(this.payloadStart, this.payloadEnd);
+  }
+  set payload(bytes: Uint8Array) {
+    this.payloadBytes = bytes;
+    this.payloadStart = 0;
+    this.payloadEnd = bytes.length;
+  }
+  get payloadLength(): number {
+    return this.payloadEnd - this.payloadStart;
+  }
 }
+
+const EMPTY = new Uint8Array(0);
 
 export const enum DecodeResult {
   Tcp = 0,
@@ -42,96 +78,103 @@ const ETHERTYPE_PPPOE_SESSION = 0x8864;
 
 /** Decode one frame of the given LINKTYPE into `out`. */
 export function decodeFrame(linkType: number, data: Uint8Array, originalLength: number, out: TcpPacket): DecodeResult {
-  const missing = originalLength - data.length;
+  return decodeFrameAt(linkType, data, 0, data.length, originalLength, out);
+}
+
+/** Same, for a frame at bytes[start, end) (a capture reader's buffer, without a view per frame). */
+export function decodeFrameAt(linkType: number, bytes: Uint8Array, start: number, end: number, originalLength: number, out: TcpPacket): DecodeResult {
+  const missing = originalLength - (end - start);
+  const data = bytes;
+  const length = end;
   switch (linkType) {
     case 1: // Ethernet II (IEEE 802.3), with 802.1Q / 802.1ad tags
-      return decodeEthernet(data, 0, missing, out);
+      return decodeEthernet(data, start, length, missing, out);
     case 0: // BSD loopback: 4-byte address family in the capturing host's byte order
     case 108: { // OpenBSD loopback: same, network byte order
-      if (data.length < 4) return DecodeResult.Truncated;
-      const family = linkType === 108 ? readU32BE(data, 0) : data[0] !== 0 ? data[0]! | (data[1]! << 8) : readU32BE(data, 0);
-      if (family === 2) return decodeIPv4(data, 4, missing, out);
+      if (length < start + 4) return DecodeResult.Truncated;
+      const family = linkType === 108 ? readU32BE(data, start) : data[start] !== 0 ? data[start]! | (data[start + 1]! << 8) : readU32BE(data, start);
+      if (family === 2) return decodeIPv4(data, start + 4, length, missing, out);
       // AF_INET6 differs per OS: 10 (Linux), 24 (NetBSD/OpenBSD), 28 (FreeBSD), 30 (macOS).
-      if (family === 10 || family === 24 || family === 28 || family === 30) return decodeIPv6(data, 4, missing, out);
+      if (family === 10 || family === 24 || family === 28 || family === 30) return decodeIPv6(data, start + 4, length, missing, out);
       return DecodeResult.NotTcp;
     }
     case 12:
     case 14:
     case 101: // raw IP: version nibble decides
-      return decodeRawIp(data, 0, missing, out);
+      return decodeRawIp(data, start, length, missing, out);
     case 228:
-      return decodeIPv4(data, 0, missing, out);
+      return decodeIPv4(data, start, length, missing, out);
     case 229:
-      return decodeIPv6(data, 0, missing, out);
+      return decodeIPv6(data, start, length, missing, out);
     case 113: { // Linux cooked capture v1: protocol type at offset 14
-      if (data.length < 16) return DecodeResult.Truncated;
-      return decodeEtherType(readU16(data, 14), data, 16, missing, out);
+      if (length < start + 16) return DecodeResult.Truncated;
+      return decodeEtherType(readU16(data, start + 14), data, start + 16, length, missing, out);
     }
     case 276: { // Linux cooked capture v2: protocol type at offset 0, header 20 bytes
-      if (data.length < 20) return DecodeResult.Truncated;
-      return decodeEtherType(readU16(data, 0), data, 20, missing, out);
+      if (length < start + 20) return DecodeResult.Truncated;
+      return decodeEtherType(readU16(data, start), data, start + 20, length, missing, out);
     }
     case 9: // PPP (RFC 1661): optional address/control 0xff 0x03, then protocol
     case 50: {
-      let pos = 0;
-      if (data.length >= 2 && data[0] === 0xff && data[1] === 0x03) pos = 2;
-      return decodePpp(data, pos, missing, out);
+      let pos = start;
+      if (length >= pos + 2 && data[pos] === 0xff && data[pos + 1] === 0x03) pos += 2;
+      return decodePpp(data, pos, length, missing, out);
     }
     default:
       return DecodeResult.UnsupportedLink;
   }
 }
 
-function decodeEthernet(data: Uint8Array, pos: number, missing: number, out: TcpPacket): DecodeResult {
-  if (data.length < pos + 14) return DecodeResult.Truncated;
-  return decodeEtherType(readU16(data, pos + 12), data, pos + 14, missing, out);
+function decodeEthernet(data: Uint8Array, pos: number, length: number, missing: number, out: TcpPacket): DecodeResult {
+  if (length < pos + 14) return DecodeResult.Truncated;
+  return decodeEtherType(readU16(data, pos + 12), data, pos + 14, length, missing, out);
 }
 
-function decodeEtherType(etherType: number, data: Uint8Array, pos: number, missing: number, out: TcpPacket): DecodeResult {
+function decodeEtherType(etherType: number, data: Uint8Array, pos: number, length: number, missing: number, out: TcpPacket): DecodeResult {
   // Peel any number of VLAN tags (802.1Q, QinQ): each is TCI(2) + next EtherType(2).
   for (let tags = 0; etherType === ETHERTYPE_VLAN || etherType === ETHERTYPE_QINQ || etherType === ETHERTYPE_QINQ_OLD; tags++) {
     if (tags > 8) return DecodeResult.Malformed;
-    if (data.length < pos + 4) return DecodeResult.Truncated;
+    if (length < pos + 4) return DecodeResult.Truncated;
     etherType = readU16(data, pos + 2);
     pos += 4;
   }
-  if (etherType === ETHERTYPE_IPV4) return decodeIPv4(data, pos, missing, out);
-  if (etherType === ETHERTYPE_IPV6) return decodeIPv6(data, pos, missing, out);
+  if (etherType === ETHERTYPE_IPV4) return decodeIPv4(data, pos, length, missing, out);
+  if (etherType === ETHERTYPE_IPV6) return decodeIPv6(data, pos, length, missing, out);
   if (etherType === ETHERTYPE_PPPOE_SESSION) {
-    if (data.length < pos + 6) return DecodeResult.Truncated;
-    return decodePpp(data, pos + 6, missing, out);
+    if (length < pos + 6) return DecodeResult.Truncated;
+    return decodePpp(data, pos + 6, length, missing, out);
   }
   return DecodeResult.NotTcp;
 }
 
-function decodePpp(data: Uint8Array, pos: number, missing: number, out: TcpPacket): DecodeResult {
-  if (data.length < pos + 1) return DecodeResult.Truncated;
+function decodePpp(data: Uint8Array, pos: number, length: number, missing: number, out: TcpPacket): DecodeResult {
+  if (length < pos + 1) return DecodeResult.Truncated;
   // Protocol field may be compressed to one byte (RFC 1661 §6.5) when its low bit is set.
   let protocol: number;
   if (data[pos]! & 1) {
     protocol = data[pos]!;
     pos += 1;
   } else {
-    if (data.length < pos + 2) return DecodeResult.Truncated;
+    if (length < pos + 2) return DecodeResult.Truncated;
     protocol = readU16(data, pos);
     pos += 2;
   }
-  if (protocol === 0x0021) return decodeIPv4(data, pos, missing, out);
-  if (protocol === 0x0057) return decodeIPv6(data, pos, missing, out);
+  if (protocol === 0x0021) return decodeIPv4(data, pos, length, missing, out);
+  if (protocol === 0x0057) return decodeIPv6(data, pos, length, missing, out);
   return DecodeResult.NotTcp;
 }
 
-function decodeRawIp(data: Uint8Array, pos: number, missing: number, out: TcpPacket): DecodeResult {
-  if (data.length <= pos) return DecodeResult.Truncated;
+function decodeRawIp(data: Uint8Array, pos: number, length: number, missing: number, out: TcpPacket): DecodeResult {
+  if (length <= pos) return DecodeResult.Truncated;
   const version = data[pos]! >> 4;
-  if (version === 4) return decodeIPv4(data, pos, missing, out);
-  if (version === 6) return decodeIPv6(data, pos, missing, out);
+  if (version === 4) return decodeIPv4(data, pos, length, missing, out);
+  if (version === 6) return decodeIPv6(data, pos, length, missing, out);
   return DecodeResult.NotTcp;
 }
 
 // RFC 791 §3.1
-function decodeIPv4(data: Uint8Array, pos: number, missing: number, out: TcpPacket): DecodeResult {
-  if (data.length < pos + 20) return data.length + missing >= pos + 20 ? DecodeResult.Truncated : DecodeResult.Malformed;
+function decodeIPv4(data: Uint8Array, pos: number, length: number, missing: number, out: TcpPacket): DecodeResult {
+  if (length < pos + 20) return length + missing >= pos + 20 ? DecodeResult.Truncated : DecodeResult.Malformed;
   const versionAndLength = data[pos]!;
   if (versionAndLength >> 4 !== 4) return DecodeResult.Malformed;
   const headerLength = (versionAndLength & 0x0f) * 4;
@@ -142,39 +185,45 @@ function decodeIPv4(data: Uint8Array, pos: number, missing: number, out: TcpPack
   // More-fragments set or a non-zero offset: a fragment, not reassembled here.
   if ((flagsAndOffset & 0x2000) !== 0 || (flagsAndOffset & 0x1fff) !== 0) return DecodeResult.Fragment;
   out.ipVersion = 4;
-  out.source = data.subarray(pos + 12, pos + 16);
-  out.destination = data.subarray(pos + 16, pos + 20);
+  out.sourceBytes = data;
+  out.sourceOffset = pos + 12;
+  out.destinationBytes = data;
+  out.destinationOffset = pos + 16;
+  out.addressLength = 4;
   // TSO captures show total length 0; fall back to what is there.
-  const end = totalLength === 0 ? data.length + missing : pos + totalLength;
+  const end = totalLength === 0 ? length + missing : pos + totalLength;
   if (totalLength !== 0 && totalLength < headerLength) return DecodeResult.Malformed;
-  return decodeTcp(data, pos + headerLength, end, out);
+  return decodeTcp(data, pos + headerLength, length, end, out);
 }
 
 // RFC 8200 §3, §4 (extension headers)
-function decodeIPv6(data: Uint8Array, pos: number, missing: number, out: TcpPacket): DecodeResult {
-  if (data.length < pos + 40) return data.length + missing >= pos + 40 ? DecodeResult.Truncated : DecodeResult.Malformed;
+function decodeIPv6(data: Uint8Array, pos: number, length: number, missing: number, out: TcpPacket): DecodeResult {
+  if (length < pos + 40) return length + missing >= pos + 40 ? DecodeResult.Truncated : DecodeResult.Malformed;
   if (data[pos]! >> 4 !== 6) return DecodeResult.Malformed;
   const payloadLength = readU16(data, pos + 4);
   let nextHeader = data[pos + 6]!;
   out.ipVersion = 6;
-  out.source = data.subarray(pos + 8, pos + 24);
-  out.destination = data.subarray(pos + 24, pos + 40);
-  const end = payloadLength === 0 ? data.length + missing : pos + 40 + payloadLength; // 0: jumbogram or TSO
+  out.sourceBytes = data;
+  out.sourceOffset = pos + 8;
+  out.destinationBytes = data;
+  out.destinationOffset = pos + 24;
+  out.addressLength = 16;
+  const end = payloadLength === 0 ? length + missing : pos + 40 + payloadLength; // 0: jumbogram or TSO
   pos += 40;
   for (let hops = 0; hops < 16; hops++) {
     switch (nextHeader) {
       case 6:
-        return decodeTcp(data, pos, end, out);
+        return decodeTcp(data, pos, length, end, out);
       case 0: // hop-by-hop
       case 43: // routing
       case 60: // destination options
       case 135: // mobility
-        if (data.length < pos + 2) return DecodeResult.Truncated;
+        if (length < pos + 2) return DecodeResult.Truncated;
         nextHeader = data[pos]!;
         pos += (data[pos + 1]! + 1) * 8;
         break;
       case 51: // authentication header: length in 4-octet units minus 2 (RFC 4302 §2.2)
-        if (data.length < pos + 2) return DecodeResult.Truncated;
+        if (length < pos + 2) return DecodeResult.Truncated;
         nextHeader = data[pos]!;
         pos += (data[pos + 1]! + 2) * 4;
         break;
@@ -189,11 +238,11 @@ function decodeIPv6(data: Uint8Array, pos: number, missing: number, out: TcpPack
 }
 
 // RFC 9293 §3.1
-function decodeTcp(data: Uint8Array, pos: number, ipEnd: number, out: TcpPacket): DecodeResult {
-  if (data.length < pos + 20) return ipEnd >= pos + 20 ? DecodeResult.Truncated : DecodeResult.Malformed;
+function decodeTcp(data: Uint8Array, pos: number, length: number, ipEnd: number, out: TcpPacket): DecodeResult {
+  if (length < pos + 20) return ipEnd >= pos + 20 ? DecodeResult.Truncated : DecodeResult.Malformed;
   const headerLength = (data[pos + 12]! >> 4) * 4;
   if (headerLength < 20 || pos + headerLength > ipEnd) return DecodeResult.Malformed;
-  if (data.length < pos + headerLength) return DecodeResult.Truncated;
+  if (length < pos + headerLength) return DecodeResult.Truncated;
   out.sourcePort = readU16(data, pos);
   out.destinationPort = readU16(data, pos + 2);
   out.sequence = readU32BE(data, pos + 4);
@@ -201,8 +250,10 @@ function decodeTcp(data: Uint8Array, pos: number, ipEnd: number, out: TcpPacket)
   out.flags = data[pos + 13]!;
   const payloadStart = pos + headerLength;
   // Ethernet padding may follow the IP datagram: never read past the IP length.
-  const capturedEnd = Math.min(ipEnd, data.length);
-  out.payload = data.subarray(payloadStart, Math.max(payloadStart, capturedEnd));
+  const capturedEnd = Math.min(ipEnd, length);
+  out.payloadBytes = data;
+  out.payloadStart = payloadStart;
+  out.payloadEnd = Math.max(payloadStart, capturedEnd);
   out.missingPayload = Math.max(0, ipEnd - Math.max(capturedEnd, payloadStart));
   return DecodeResult.Tcp;
 }

@@ -7,7 +7,10 @@ import { sequenceDelta, StreamReassembler, type StreamConsumer } from './stream-
 const CLOSED_LINGER = 10;
 /** A flow with no packet for this long is finished (its record goes out). */
 const IDLE_TIMEOUT = 600;
-const SWEEP_EVERY_PACKETS = 16384;
+const SWEEP_EVERY_PACKETS = 65536;
+/** Capture seconds between sweeps (a sweep visits every live flow). */
+const SWEEP_INTERVAL = 5;
+const EMPTY_PAYLOAD = new Uint8Array(0);
 const MAX_PENDING_EMPTY = 100000;
 
 /** One TCP connection: two directions, each reassembled and fed to its TLS stream. */
@@ -27,9 +30,16 @@ export class TcpFlow {
   payloadSeen = false;
   readonly anomalies: Anomaly[] = [];
 
+  /** Next flow with the same hash (chaining in FlowTable). */
+  nextInBucket: TcpFlow | null = null;
+  /** Side 0's and side 1's address words (IPv4: word 0 only) and ports: the flow's identity. */
+  readonly words = new Uint32Array(8);
+  port0 = 0;
+  port1 = 0;
+  reportedServer = false;
+
   constructor(
-    readonly key: string,
-    readonly side0Key: string,
+    readonly hash: number,
     source: Endpoint,
     destination: Endpoint,
     readonly startTime: number,
@@ -85,15 +95,37 @@ export class TcpFlow {
 
 export type ConnectionSink = (record: ConnectionRecord) => void;
 
-/** Address bytes and port as a short string: a cheap, exact map key. */
-function endpointKey(address: Uint8Array, port: number): string {
-  let s = '';
-  for (let i = 0; i < address.length; i++) s += String.fromCharCode(address[i]!);
-  return s + String.fromCharCode(port >> 8, port & 0xff);
+/** Big-endian 32-bit word of an address (IPv4 has one word, IPv6 four). */
+function addressWord(bytes: Uint8Array, offset: number, length: number, index: number): number {
+  if (index * 4 >= length) return 0;
+  const p = offset + index * 4;
+  return ((bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!) >>> 0;
 }
 
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ v, 0x9e3779b1);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+/** 0 when the packet goes side 0 → side 1, 1 for the reverse, -1 when it is another flow. */
+function matchSide(flow: TcpFlow, packet: TcpPacket): number {
+  const w = flow.words;
+  if (packet.sourcePort === flow.port0 && packet.destinationPort === flow.port1 &&
+      w[0] === scratch[0] && w[1] === scratch[1] && w[2] === scratch[2] && w[3] === scratch[3] &&
+      w[4] === scratch[4] && w[5] === scratch[5] && w[6] === scratch[6] && w[7] === scratch[7]) return 0;
+  if (packet.sourcePort === flow.port1 && packet.destinationPort === flow.port0 &&
+      w[4] === scratch[0] && w[5] === scratch[1] && w[6] === scratch[2] && w[7] === scratch[3] &&
+      w[0] === scratch[4] && w[1] === scratch[5] && w[2] === scratch[6] && w[3] === scratch[7]) return 1;
+  return -1;
+}
+
+/** Scratch words of the current packet: source (0-3) and destination (4-7). */
+const scratch = new Uint32Array(8);
+
 export class FlowTable {
-  private readonly flows = new Map<string, TcpFlow>();
+  /** Hash of the 4-tuple (direction-independent) → first flow of its chain. */
+  private readonly flows = new Map<number, TcpFlow>();
+  private live = 0;
   private nextId = 1;
   private packetsSinceSweep = 0;
   private now = 0;
@@ -106,39 +138,63 @@ export class FlowTable {
   constructor(private readonly emit: ConnectionSink) {}
 
   get liveFlows(): number {
-    return this.flows.size;
+    return this.live;
   }
 
   onPacket(packet: TcpPacket, time: number, frame: number, file: string): void {
     if (time > this.now) this.now = time;
-    const sourceKey = endpointKey(packet.source, packet.sourcePort);
-    const destinationKey = endpointKey(packet.destination, packet.destinationPort);
-    const key = sourceKey < destinationKey ? sourceKey + destinationKey : destinationKey + sourceKey;
-    const flags = packet.flags;
-    const isSyn = (flags & TCP_SYN) !== 0;
-    const isBareSyn = isSyn && (flags & TCP_ACK) === 0;
+    const length = packet.addressLength;
+    let hashSource = 0x811c9dc5 ^ length;
+    let hashDestination = hashSource;
+    for (let i = 0; i < 4; i++) {
+      const sw = addressWord(packet.sourceBytes, packet.sourceOffset, length, i);
+      const dw = addressWord(packet.destinationBytes, packet.destinationOffset, length, i);
+      scratch[i] = sw;
+      scratch[4 + i] = dw;
+      hashSource = mix(hashSource, sw);
+      hashDestination = mix(hashDestination, dw);
+    }
+    hashSource = mix(hashSource, packet.sourcePort);
+    hashDestination = mix(hashDestination, packet.destinationPort);
+    // Commutative combination: both directions land in the same bucket.
+    const hash = mix(hashSource + hashDestination, length) | 0;
 
-    let flow = this.flows.get(key);
-    if (flow !== undefined && isBareSyn) {
-      const side = sourceKey === flow.side0Key ? 0 : 1;
+    let flow = this.flows.get(hash) ?? null;
+    let side: 0 | 1 = 0;
+    while (flow !== null) {
+      const matched = matchSide(flow, packet);
+      if (matched >= 0) {
+        side = matched as 0 | 1;
+        break;
+      }
+      flow = flow.nextInBucket;
+    }
+    const flags = packet.flags;
+    if (flow !== null && (flags & TCP_SYN) !== 0 && (flags & TCP_ACK) === 0) {
       const previousIsn = flow.initialSequence[side];
       // A new SYN with another ISN, or after the close, is a new connection on a reused port.
       if (flow.closed || (previousIsn >= 0 && previousIsn !== packet.sequence) || (previousIsn < 0 && flow.payloadSeen)) {
         this.finish(flow);
-        flow = undefined;
+        flow = null;
       }
     }
-    if (flow === undefined) {
+    if (flow === null) {
       flow = new TcpFlow(
-        key, sourceKey,
+        hash,
         { ip: formatAddress(packet.source), port: packet.sourcePort },
         { ip: formatAddress(packet.destination), port: packet.destinationPort },
         time, frame, file,
       );
-      this.flows.set(key, flow);
+      flow.words.set(scratch);
+      flow.port0 = packet.sourcePort;
+      flow.port1 = packet.destinationPort;
+      flow.nextInBucket = this.flows.get(hash) ?? null;
+      this.flows.set(hash, flow);
+      this.live++;
       this.connectionsSeen++;
+      side = 0;
     }
-    this.update(flow, sourceKey === flow.side0Key ? 0 : 1, packet, time, frame, file);
+    this.update(flow, side, packet, time, frame, file);
 
     if (++this.packetsSinceSweep >= SWEEP_EVERY_PACKETS) this.sweep();
   }
@@ -155,8 +211,8 @@ export class FlowTable {
       else if ((flags & TCP_ACK) !== 0 && tls.synSide < 0) tls.synSide = side === 0 ? 1 : 0;
       flow.reassemblers[side].onSyn(packet.sequence);
     }
-    const payload = packet.payload;
-    if (payload.length > 0 || packet.missingPayload > 0) flow.payloadSeen = true;
+    const payloadLength = packet.payloadEnd - packet.payloadStart;
+    if (payloadLength > 0 || packet.missingPayload > 0) flow.payloadSeen = true;
     const sequence = flags & TCP_SYN ? (packet.sequence + 1) >>> 0 : packet.sequence;
     if (flags & TCP_RST) {
       // RFC 9293 §3.10.7.3: data on a RST is diagnostic text, not stream data.
@@ -165,14 +221,23 @@ export class FlowTable {
       flow.closedAt = time;
       return;
     }
-    flow.reassemblers[side].onSegment(sequence, payload, packet.missingPayload, (flags & TCP_FIN) !== 0, time, frame);
-    if (flags & TCP_ACK) flow.reassemblers[side === 0 ? 1 : 0].onPeerAcknowledgment(packet.acknowledgment, time, frame);
+    const reassembler = flow.reassemblers[side];
+    if (reassembler.isActive) {
+      reassembler.onSegment(sequence, payloadLength > 0 ? packet.payload : EMPTY_PAYLOAD, packet.missingPayload, (flags & TCP_FIN) !== 0, time, frame);
+    } else if (reassembler.nextSequence < 0) {
+      reassembler.nextSequence = sequence;
+    }
+    if (flags & TCP_ACK) {
+      const peer = flow.reassemblers[side === 0 ? 1 : 0];
+      if (peer.isActive) peer.onPeerAcknowledgment(packet.acknowledgment, time, frame);
+    }
     if (flags & TCP_FIN) {
       this.closeEvent(flow, side, 'fin', time, frame, file);
       flow.finSeen[side] = true;
       if (flow.finSeen[0] && flow.finSeen[1] && flow.closedAt < 0) flow.closedAt = time;
     }
-    if (tls.serverHello !== null && tls.clientSide >= 0) {
+    if (!flow.reportedServer && tls.serverHello !== null && tls.clientSide >= 0) {
+      flow.reportedServer = true;
       const server = flow.endpoints[tls.clientSide === 0 ? 1 : 0];
       if (this.tlsServers.size < 1_000_000) this.tlsServers.add(server.ip + '|' + server.port);
     }
@@ -195,15 +260,15 @@ export class FlowTable {
 
   private sweep(): void {
     this.packetsSinceSweep = 0;
-    if (this.now - this.lastSweep < 1) return;
+    if (this.now - this.lastSweep < SWEEP_INTERVAL) return;
     this.lastSweep = this.now;
-    for (const flow of this.flows.values()) {
+    for (const flow of this.allFlows()) {
       if ((flow.closed && this.now - flow.closedAt > CLOSED_LINGER) || this.now - flow.lastTime > IDLE_TIMEOUT) this.finish(flow);
     }
   }
 
   private finish(flow: TcpFlow): void {
-    this.flows.delete(flow.key);
+    this.unlink(flow);
     // Data still held behind a hole reaches TLS only now (a one-way capture, a lost segment).
     for (const r of flow.reassemblers) r.flush(flow.lastTime, 0);
     if (flow.tls.sawTls || flow.tls.streams[0].sawTls || flow.tls.streams[1].sawTls) {
@@ -216,14 +281,34 @@ export class FlowTable {
     else if (this.pendingEmpty.length < MAX_PENDING_EMPTY) this.pendingEmpty.push(flow);
   }
 
+  private unlink(flow: TcpFlow): void {
+    let head = this.flows.get(flow.hash) ?? null;
+    if (head === flow) {
+      if (flow.nextInBucket === null) this.flows.delete(flow.hash);
+      else this.flows.set(flow.hash, flow.nextInBucket);
+    } else {
+      while (head !== null && head.nextInBucket !== flow) head = head.nextInBucket;
+      if (head !== null) head.nextInBucket = flow.nextInBucket;
+    }
+    flow.nextInBucket = null;
+    this.live--;
+  }
+
   private isTlsServer(flow: TcpFlow): boolean {
     const server = flow.endpoints[flow.tls.synSide === 0 ? 1 : 0];
     return this.tlsServers.has(server.ip + '|' + server.port);
   }
 
+  private allFlows(): TcpFlow[] {
+    const out: TcpFlow[] = [];
+    for (const head of this.flows.values()) for (let f: TcpFlow | null = head; f !== null; f = f.nextInBucket) out.push(f);
+    return out;
+  }
+
   /** End of all input: every live flow is finished. */
   finishAll(): void {
-    for (const flow of [...this.flows.values()]) this.finish(flow);
+    // In order of first packet, so that ids follow the capture.
+    for (const flow of this.allFlows().sort((a, b) => a.startTime - b.startTime)) this.finish(flow);
     for (const flow of this.pendingEmpty) if (this.isTlsServer(flow)) this.emit(flow.toRecord(this.nextId++));
     this.pendingEmpty = [];
   }

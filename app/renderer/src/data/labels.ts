@@ -1,0 +1,53 @@
+// Plain words for the codes in connection records and the diagnosis: what a support engineer reads.
+import type { Outcome } from '../../../../parser/report/report-model.js';
+
+export const OUTCOME_LABEL: Record<Outcome, string> = {
+  resumed: 'resumed',
+  rejected: 'rejected',
+  full: 'full (no offer)',
+  aborted: 'aborted',
+  incomplete: 'incomplete',
+};
+
+export const OUTCOME_HELP: Record<Outcome, string> = {
+  resumed: 'the server accepted the offered session: abbreviated handshake',
+  rejected: 'a session was offered but the server did a full handshake anyway',
+  full: 'the client offered nothing: full handshake',
+  aborted: 'the handshake never completed (RST or FIN before both Finished messages)',
+  incomplete: 'the capture ends or misses data before the handshake finished',
+};
+
+export const REASON_LABEL: Record<string, string> = {
+  'idle-timeout': 'idle timeout',
+  lifetime: 'session lifetime',
+  capacity: 'cache full (evicted)',
+  'purged-after-abort': 'purged after an aborted handshake',
+  'other-backend': 'other backend, no shared cache',
+  flush: 'cache flushed',
+  'issued-before-capture': 'issued before the capture',
+  unexplained: 'unexplained',
+  'client-forgot': 'client forgot its session',
+};
+
+export function reasonLabel(reason: string | null | undefined): string {
+  if (!reason) return '';
+  return REASON_LABEL[reason] ?? reason;
+}
+
+export const STAGE_LABEL: Record<string, string> = {
+  'before-client-hello': 'before the ClientHello',
+  'after-client-hello': 'after the ClientHello',
+  'after-server-hello': 'after the ServerHello',
+  'after-client-finished': "after the client's Finished",
+};
+
+/** Zeek ssl_history letters (parser/session/tls-connection.ts), case = direction. */
+export const HISTORY_MESSAGE: Record<string, string> = {
+  h: 'HelloRequest', c: 'ClientHello', s: 'ServerHello', v: 'HelloVerifyRequest', t: 'NewSessionTicket',
+  e: 'EndOfEarlyData', j: 'HelloRetryRequest', o: 'EncryptedExtensions', x: 'Certificate', k: 'ServerKeyExchange',
+  r: 'CertificateRequest', n: 'ServerHelloDone', y: 'CertificateVerify', g: 'ClientKeyExchange', f: 'Finished',
+  w: 'CertificateURL', u: 'CertificateStatus', a: 'SupplementalData', p: 'KeyUpdate', m: 'MessageHash',
+  i: 'ChangeCipherSpec', l: 'Alert', z: 'unknown handshake message',
+};
+
+export const SEVERITY_LABEL: Record<string, string> = { critical: 'Critical', warning: 'Warning', info: 'Info' };

@@ -1,0 +1,116 @@
+import { useEffect, useMemo, useState } from 'react';
+import { CartesianGrid, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
+import { OUTCOMES, type ClientStep } from '../../../../parser/report/report-model.js';
+import { formatCount, formatTime } from '../data/format.js';
+import { OUTCOME_LABEL, reasonLabel } from '../data/labels.js';
+import { EmptyState, Section, Swatch, useView } from './common.js';
+
+export function ClientsView({ selected, onSelect }: { selected: string | null; onSelect(ip: string): void }) {
+  const { model, store } = useView();
+  const [filter, setFilter] = useState('');
+  const ip = selected ?? model.clients[0]?.ip ?? null;
+  const [steps, setSteps] = useState<ClientStep[] | null>(null);
+
+  useEffect(() => {
+    if (ip === null) return;
+    let live = true;
+    const known = model.clientSequences[ip];
+    if (known) setSteps(known);
+    else {
+      setSteps(null);
+      void store.clientSequence(ip).then((s) => { if (live) setSteps(s); });
+    }
+    return () => { live = false; };
+  }, [ip, model, store]);
+
+  const shown = useMemo(() => model.clients.filter((c) => c.ip.includes(filter.trim())), [model.clients, filter]);
+  if (model.clients.length === 0) return <div className="view" data-testid="view-clients"><EmptyState title="No clients" /></div>;
+  return (
+    <div className="view clients-view" data-testid="view-clients">
+      <Section title={`Clients (${formatCount(model.clientsSummary.clients)})`}>
+        <input type="search" placeholder="Filter by address" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Filter clients by address" />
+        <p className="small muted">Most rejected offers first{model.clients.length < model.clientsSummary.clients ? ` (first ${formatCount(model.clients.length)})` : ''}.</p>
+        <ul className="client-list" role="listbox" aria-label="Clients" data-testid="client-list"
+          onKeyDown={(e) => {
+            const index = shown.findIndex((c) => c.ip === ip);
+            if (e.key === 'ArrowDown' && index + 1 < shown.length) { onSelect(shown[index + 1]!.ip); e.preventDefault(); }
+            if (e.key === 'ArrowUp' && index > 0) { onSelect(shown[index - 1]!.ip); e.preventDefault(); }
+          }}>
+          {shown.slice(0, 1000).map((c) => (
+            <li key={c.ip} role="option" aria-selected={c.ip === ip} tabIndex={c.ip === ip ? 0 : -1} className={c.ip === ip ? 'selected' : ''} onClick={() => onSelect(c.ip)}>
+              <span className="mono">{c.ip}</span>
+              <span className="small muted">{formatCount(c.connections)} conn · {formatCount(c.rejected)} rejected · {c.servers} server{c.servers === 1 ? '' : 's'}</span>
+            </li>
+          ))}
+        </ul>
+      </Section>
+      <div className="stack">
+        {ip !== null ? <Sequence ip={ip} steps={steps} /> : null}
+      </div>
+    </div>
+  );
+}
+
+function Sequence({ ip, steps }: { ip: string; steps: ClientStep[] | null }) {
+  const { palette, showConnections } = useView();
+  if (steps === null) return <Section title={`Client ${ip}`}><p className="muted">Loading…</p></Section>;
+  const servers = [...new Set(steps.map((s) => s.server))];
+  const points = steps.map((s) => ({ ...s, x: s.time, y: servers.indexOf(s.server) }));
+  const breaks = steps.filter((s) => s.crossServer || s.reason === 'other-backend').length;
+  return (
+    <>
+      <Section title={`Client ${ip}: ${steps.length} connection${steps.length === 1 ? '' : 's'} to ${servers.length} server address${servers.length === 1 ? '' : 'es'}`} testId="client-sequence">
+        <p className="muted small">
+          Each dot is one connection: which server address it reached (row) and what happened to its offer (colour).
+          {breaks > 0 ? ` ${breaks} offer${breaks === 1 ? '' : 's'} reached another server than the one that issued the session: stickiness broke there.` : ''}
+        </p>
+        <div className="chart chart-short">
+          <ResponsiveContainer width="100%" height="100%">
+            <ScatterChart margin={{ top: 8, right: 24, bottom: 8, left: 8 }}>
+              <CartesianGrid stroke={palette.grid} />
+              <XAxis type="number" dataKey="x" domain={['dataMin', 'dataMax']} stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }}
+                tickFormatter={(t: number) => formatTime(t, false).slice(11)} name="time" />
+              <YAxis type="number" dataKey="y" domain={[-0.5, servers.length - 0.5]} ticks={servers.map((_, i) => i)} width={150}
+                tickFormatter={(i: number) => servers[i] ?? ''} stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} name="server" />
+              <Tooltip contentStyle={{ background: palette.surface, borderColor: palette.grid, color: palette.text }}
+                content={({ payload }) => {
+                  const p = payload?.[0]?.payload as (ClientStep | undefined);
+                  if (!p) return null;
+                  return (
+                    <div className="tooltip">
+                      <div>{formatTime(p.time)}</div>
+                      <div>{p.server} ({p.sni ?? 'no SNI'})</div>
+                      <div>{OUTCOME_LABEL[p.outcome]}{p.reason ? ` — ${reasonLabel(p.reason)}` : ''}</div>
+                    </div>
+                  );
+                }} />
+              {OUTCOMES.map((k) => (
+                <Scatter key={k} name={OUTCOME_LABEL[k]} data={points.filter((p) => p.outcome === k)} fill={palette.outcome[k]} isAnimationActive={false} />
+              ))}
+            </ScatterChart>
+          </ResponsiveContainer>
+        </div>
+        <div className="legend-inline">{OUTCOMES.map((k) => <span key={k}><Swatch color={palette.outcome[k]} /> {OUTCOME_LABEL[k]}</span>)}</div>
+      </Section>
+      <Section title="Sessions in order">
+        <div className="table-scroll sequence-scroll">
+          <table className="plain sequence" data-testid="sequence-table">
+            <thead><tr><th>Time (UTC)</th><th>Server</th><th>Offered</th><th>Outcome</th><th>Session after</th><th>Note</th></tr></thead>
+            <tbody>
+              {steps.map((s) => (
+                <tr key={s.id} className={s.crossServer || s.outcome === 'rejected' ? 'flagged' : ''}>
+                  <td><button type="button" className="link" onClick={() => showConnections({ ids: [s.id] })}>{formatTime(s.time)}</button></td>
+                  <td className="mono">{s.server}{s.serverChanged ? <span className="tag">changed</span> : null}</td>
+                  <td className="mono">{s.offered ? `${s.offeredKind} ${s.offered}` : '—'}</td>
+                  <td><Swatch color={palette.outcome[s.outcome]} /> {OUTCOME_LABEL[s.outcome]}</td>
+                  <td className="mono">{s.session ?? '—'}</td>
+                  <td>{s.crossServer ? 'offered to another server than its issuer' : ''}{s.reason ? `${s.crossServer ? '; ' : ''}${reasonLabel(s.reason)}` : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </Section>
+    </>
+  );
+}

@@ -1,0 +1,60 @@
+import { createContext, useContext, type ReactNode } from 'react';
+import type { ReportModel } from '../../../../parser/report/report-model.js';
+import type { ConnectionFilter } from '../data/connection-query.js';
+import type { ConnectionStore } from '../data/store.js';
+import type { ChartPalette } from './theme.js';
+
+export type ViewName = 'overview' | 'timeline' | 'reuse' | 'servers' | 'clients' | 'connections';
+
+export const VIEWS: { name: ViewName; label: string }[] = [
+  { name: 'overview', label: 'Overview' },
+  { name: 'timeline', label: 'Timeline' },
+  { name: 'reuse', label: 'Reuse gap' },
+  { name: 'servers', label: 'Servers' },
+  { name: 'clients', label: 'Clients' },
+  { name: 'connections', label: 'Connections' },
+];
+
+export interface ViewContext {
+  model: ReportModel;
+  store: ConnectionStore;
+  palette: ChartPalette;
+  /** The static HTML report (capped connection list, no worker). */
+  reportMode: boolean;
+  /** Switch view, optionally showing the connections that match a filter. */
+  showConnections(filter: Partial<ConnectionFilter>): void;
+  showClient(ip: string): void;
+}
+
+export const ViewContextValue = createContext<ViewContext | null>(null);
+
+export function useView(): ViewContext {
+  const value = useContext(ViewContextValue);
+  if (value === null) throw new Error('view context missing');
+  return value;
+}
+
+export function Section({ title, children, actions, testId }: { title: string; children: ReactNode; actions?: ReactNode; testId?: string }) {
+  return (
+    <section className="card" data-testid={testId}>
+      <header className="card-head">
+        <h2>{title}</h2>
+        {actions ? <div className="card-actions">{actions}</div> : null}
+      </header>
+      {children}
+    </section>
+  );
+}
+
+export function EmptyState({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="empty-state" role="status">
+      <h2>{title}</h2>
+      {children}
+    </div>
+  );
+}
+
+export function Swatch({ color }: { color: string }) {
+  return <span className="swatch" style={{ background: color }} aria-hidden="true" />;
+}

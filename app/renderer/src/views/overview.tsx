@@ -1,0 +1,286 @@
+import { useState } from 'react';
+import type { CachePolicy, ServerSummary } from '../../../../parser/diagnose/diagnose.js';
+import type { Estimate } from '../../../../parser/diagnose/threshold.js';
+import type { Finding } from '../../../../parser/diagnose/findings.js';
+import { OUTCOMES } from '../../../../parser/report/report-model.js';
+import { formatBytes, formatCount, formatDuration, formatPercent, formatTime } from '../data/format.js';
+import { OUTCOME_HELP, OUTCOME_LABEL, reasonLabel, SEVERITY_LABEL, STAGE_LABEL } from '../data/labels.js';
+import { copyText } from '../data/host.js';
+import { EmptyState, Section, Swatch, useView } from './common.js';
+
+const MAX_POLICY_CARDS = 12;
+
+export function OverviewView() {
+  const { model } = useView();
+  const o = model.overview;
+  const t = o.totals;
+  if (t.connections === 0) return <NoTls />;
+  return (
+    <div className="view overview" data-testid="view-overview">
+      <Headline />
+      <div className="kpis" data-testid="kpis">
+        <Kpi id="connections" label="TLS connections" value={formatCount(t.connections)} />
+        <Kpi id="offers" label="Resumption offers" value={formatCount(t.offers)} />
+        <Kpi id="accepted" label="Accepted" value={formatCount(t.accepted)} tone="good" />
+        <Kpi id="rejected" label="Rejected" value={formatCount(t.rejected)} tone={t.rejected > 0 ? 'bad' : undefined} />
+        <Kpi id="aborted" label="Aborted handshakes" value={formatCount(t.aborted)} tone={t.aborted > 0 ? 'warn' : undefined} />
+        <Kpi id="rate" label="Resumption rate" value={formatPercent(o.resumptionRate)} hint="accepted ÷ offers" />
+      </div>
+      <div className="columns">
+        <Section title="Findings" testId="findings">
+          {model.findings.length === 0 ? <p className="muted">No problem found: every offered session was accepted, or there were too few offers to tell.</p> : (
+            <ol className="findings">{model.findings.map((f, i) => <FindingItem key={i} finding={f} />)}</ol>
+          )}
+        </Section>
+        <div className="stack">
+          <OutcomeBreakdown />
+          <AbortBreakdown />
+        </div>
+      </div>
+      <Section title="Inferred cache policy" testId="cache-policy">
+        <p className="muted small">What the servers' session caches must be doing for the traffic to look like this. Confidence is 0–1; each value says which observations back it.</p>
+        <div className="policy-grid">
+          {model.servers.filter((s) => s.offers > 0).slice(0, MAX_POLICY_CARDS).map((s) => <PolicyCard key={s.group} server={s} />)}
+          {model.servers.every((s) => s.offers === 0) ? <p className="muted">No client offered a session, so nothing can be said about the cache.</p> : null}
+        </div>
+      </Section>
+      <CapturesTable />
+    </div>
+  );
+}
+
+function Headline() {
+  const { model } = useView();
+  const t = model.overview.totals;
+  const top = model.findings.find((f) => f.severity !== 'info') ?? model.findings[0];
+  const rate = model.overview.resumptionRate;
+  return (
+    <p className="headline" data-testid="headline">
+      {t.offers === 0
+        ? `${formatCount(t.connections)} TLS connections; no client offered a session to resume, so every handshake was a full one.`
+        : `${formatPercent(rate, 0)} of ${formatCount(t.offers)} resumption offers were accepted; ${formatCount(t.rejected)} were rejected and paid a full handshake.`}
+      {top ? <> <strong>Main finding:</strong> {top.title}.</> : null}
+    </p>
+  );
+}
+
+function Kpi({ id, label, value, tone, hint }: { id: string; label: string; value: string; tone?: 'good' | 'bad' | 'warn'; hint?: string }) {
+  return (
+    <div className={`kpi${tone ? ' kpi-' + tone : ''}`} data-testid={`kpi-${id}`} title={hint}>
+      <div className="kpi-value" data-testid={`kpi-${id}-value`}>{value}</div>
+      <div className="kpi-label">{label}</div>
+    </div>
+  );
+}
+
+function FindingItem({ finding }: { finding: Finding }) {
+  const { showConnections } = useView();
+  const [copied, setCopied] = useState(false);
+  return (
+    <li className={`finding severity-${finding.severity}`} data-testid="finding">
+      <div className="finding-head">
+        <span className={`badge badge-${finding.severity}`}>{SEVERITY_LABEL[finding.severity] ?? finding.severity}</span>
+        <h3>{finding.title}</h3>
+      </div>
+      <p>{finding.detail}</p>
+      <div className="finding-actions">
+        {finding.evidence.length > 0 ? (
+          <button type="button" className="link" onClick={() => showConnections({ ids: finding.evidence })}>
+            Show {finding.evidence.length === 50 ? 'the first 50' : finding.evidence.length} connection{finding.evidence.length === 1 ? '' : 's'}
+          </button>
+        ) : null}
+        {finding.wiresharkFilter ? (
+          <button type="button" className="link" onClick={() => void copyText(finding.wiresharkFilter).then(setCopied)}>
+            {copied ? 'Copied' : 'Copy Wireshark filter'}
+          </button>
+        ) : null}
+      </div>
+    </li>
+  );
+}
+
+function OutcomeBreakdown() {
+  const { model, palette, showConnections } = useView();
+  const o = model.overview;
+  const total = Math.max(1, o.totals.connections);
+  return (
+    <Section title="Handshakes by outcome" testId="outcomes">
+      <div className="bar-100" role="img" aria-label="share of connections per outcome">
+        {OUTCOMES.map((k) => o.outcomes[k] > 0 ? <span key={k} style={{ width: `${(100 * o.outcomes[k]) / total}%`, background: palette.outcome[k] }} /> : null)}
+      </div>
+      <table className="plain">
+        <tbody>
+          {OUTCOMES.map((k) => (
+            <tr key={k} title={OUTCOME_HELP[k]}>
+              <td><Swatch color={palette.outcome[k]} /> <button type="button" className="link" onClick={() => showConnections({ outcome: k })}>{OUTCOME_LABEL[k]}</button></td>
+              <td className="num" data-testid={`outcome-${k}`}>{formatCount(o.outcomes[k])}</td>
+              <td className="num muted">{formatPercent(o.outcomes[k] / total, 1)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {o.reasons.length > 0 ? (
+        <>
+          <h3 className="subhead">Why offers failed</h3>
+          <table className="plain">
+            <tbody>
+              {o.reasons.map((r) => (
+                <tr key={r.reason}>
+                  <td><button type="button" className="link" onClick={() => showConnections({ reason: r.reason })}>{reasonLabel(r.reason)}</button></td>
+                  <td className="num" data-testid={`reason-${r.reason}`}>{formatCount(r.count)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      ) : null}
+    </Section>
+  );
+}
+
+function AbortBreakdown() {
+  const { model } = useView();
+  const aborts = model.overview.aborts;
+  if (aborts.length === 0) return null;
+  return (
+    <Section title="Aborted handshakes by stage" testId="aborts">
+      <table className="plain">
+        <thead><tr><th>Stage</th><th>Who</th><th className="num">Count</th></tr></thead>
+        <tbody>
+          {aborts.map((a, i) => (
+            <tr key={i}>
+              <td>{STAGE_LABEL[a.stage] ?? a.stage}</td>
+              <td>{a.by} {a.how.toUpperCase()}</td>
+              <td className="num">{formatCount(a.count)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
+  );
+}
+
+function limitText(e: Estimate, unit: (x: number) => string): { value: string; evidence: string } {
+  if (e.seconds !== null) {
+    return {
+      value: unit(e.seconds),
+      evidence: `accepted up to ${unit(e.low!)}, rejected from ${unit(e.high!)}: ${formatCount(e.rejectedAbove)} rejections above, ${formatCount(e.acceptedBelow)} acceptances below, ${formatCount(e.exceptions)} exception${e.exceptions === 1 ? '' : 's'}`,
+    };
+  }
+  if (e.low !== null) return { value: `not reached`, evidence: `offers up to ${unit(e.low)} were accepted; no limit shows below that` };
+  return { value: 'unknown', evidence: 'no accepted offer to measure' };
+}
+
+function PolicyCard({ server }: { server: ServerSummary }) {
+  const p: CachePolicy = server.cachePolicy;
+  const sessions = (x: number) => `${formatCount(Math.round(x))} sessions`;
+  const idle = limitText(p.idleTimeout, formatDuration);
+  const life = limitText(p.lifetime, formatDuration);
+  const cap = limitText(p.capacity, sessions);
+  const rows: { name: string; value: string; confidence: number | null; evidence: string; found: boolean }[] = [
+    { name: 'Idle timeout', ...idle, confidence: p.idleTimeout.seconds !== null ? p.idleTimeout.confidence : null, found: p.idleTimeout.seconds !== null },
+    { name: 'Lifetime', ...life, confidence: p.lifetime.seconds !== null ? p.lifetime.confidence : null, found: p.lifetime.seconds !== null },
+    { name: 'Capacity (FIFO)', ...cap, confidence: p.capacity.seconds !== null ? p.capacity.confidence : null, found: p.capacity.seconds !== null },
+    {
+      name: 'Purge on abort', value: p.purgeOnAbort.detected ? 'yes' : p.purgeOnAbort.offersAfterAbort > 0 ? 'no' : 'not seen',
+      confidence: p.purgeOnAbort.offersAfterAbort > 0 ? p.purgeOnAbort.confidence : null, found: p.purgeOnAbort.detected,
+      evidence: p.purgeOnAbort.offersAfterAbort > 0
+        ? `${formatCount(p.purgeOnAbort.rejectedAfterAbort)} of ${formatCount(p.purgeOnAbort.offersAfterAbort)} sessions offered after an aborted handshake were rejected (other offers: ${formatPercent(p.purgeOnAbort.baseRejectionRate, 0)})`
+        : 'no session was offered again after an aborted handshake',
+    },
+    {
+      name: 'Shared cache', value: p.sharedCache.shared === null ? 'unknown' : p.sharedCache.shared ? 'yes' : `no${p.sharedCache.backends ? ` (~${p.sharedCache.backends} backends)` : ''}`,
+      confidence: p.sharedCache.shared === null ? null : p.sharedCache.confidence, found: p.sharedCache.shared === false,
+      evidence: p.sharedCache.crossAddressOffers > 0
+        ? `${formatCount(p.sharedCache.crossAddressRejected)} of ${formatCount(p.sharedCache.crossAddressOffers)} offers to another address than the issuer were rejected`
+        : p.sharedCache.shared === false ? 'rejections at a steady rate that no time or size limit explains' : 'no session was offered to another address than its issuer',
+    },
+    {
+      name: 'Flushes', value: p.flushes.length === 0 ? 'none' : `${p.flushes.length}`, confidence: null, found: p.flushes.length > 0,
+      evidence: p.flushes.length === 0 ? 'no moment after which every older session was rejected' : p.flushes.map((f) => `${formatTime(f.time, false)} (${formatCount(f.sessionsLost)} sessions lost)`).join('; '),
+    },
+  ];
+  if (p.tickets.offers > 0) {
+    rows.push({
+      name: 'Tickets', value: `${formatCount(p.tickets.accepted)} / ${formatCount(p.tickets.offers)} accepted`, confidence: null, found: p.tickets.rejectedWithinHint > 0,
+      evidence: `lifetime hint ${p.tickets.lifetimeHint === null ? 'not seen' : formatDuration(p.tickets.lifetimeHint)}; ${formatCount(p.tickets.rejectedWithinHint)} rejected within the hint`,
+    });
+  }
+  return (
+    <div className="policy-card" data-testid="policy-card">
+      <h3 title={server.group}>{server.group}</h3>
+      <p className="muted small">{formatCount(server.offers)} offers · {formatCount(server.accepted)} accepted · {formatCount(server.rejected)} rejected · {server.addresses.length} address{server.addresses.length === 1 ? '' : 'es'}</p>
+      <dl className="policy">
+        {rows.map((r) => (
+          <div key={r.name} className={r.found ? 'policy-row found' : 'policy-row'}>
+            <dt>{r.name}</dt>
+            <dd>
+              <span className="policy-value">{r.value}</span>
+              {r.confidence !== null ? <Confidence value={r.confidence} /> : null}
+              <span className="policy-evidence">{r.evidence}</span>
+            </dd>
+          </div>
+        ))}
+      </dl>
+    </div>
+  );
+}
+
+function Confidence({ value }: { value: number }) {
+  return (
+    <span className="confidence" title={`confidence ${value.toFixed(2)}`}>
+      <span className="confidence-bar"><span style={{ width: `${Math.round(value * 100)}%` }} /></span>
+      <span className="small muted">{value.toFixed(2)}</span>
+    </span>
+  );
+}
+
+function CapturesTable() {
+  const { model } = useView();
+  return (
+    <Section title="Analysed files" testId="captures">
+      <div className="table-scroll">
+        <table className="plain captures">
+          <thead><tr><th>File</th><th>Format</th><th className="num">Size</th><th className="num">Packets</th><th>First packet (UTC)</th><th>Last packet (UTC)</th><th className="num">Anomalies</th><th>SHA-256</th></tr></thead>
+          <tbody>
+            {model.captures.map((c, i) => {
+              const file = model.files.find((f) => f.name === c.file);
+              return (
+                <tr key={i}>
+                  <td className="wrap">{c.file}{c.error ? <span className="error-text"> — {c.error}</span> : null}</td>
+                  <td>{c.format}{c.compressed ? ' (gzip)' : ''}</td>
+                  <td className="num">{formatBytes(file?.size ?? c.bytes)}</td>
+                  <td className="num">{formatCount(c.packets)}</td>
+                  <td>{formatTime(c.firstTime)}</td>
+                  <td>{formatTime(c.lastTime)}</td>
+                  <td className="num" title={c.anomalies.slice(0, 5).map((a) => `${a.code}: ${a.message}`).join('\n')}>{formatCount(c.anomalies.length)}</td>
+                  <td className="mono hash">{file?.sha256 ?? '—'}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      <p className="muted small">
+        {formatCount(model.overview.packets)} packets, {formatBytes(model.overview.bytes)} read · analysed {formatTime(Date.parse(model.analysedAt) / 1000, false)} UTC by {model.tool.name} {model.tool.version}
+      </p>
+    </Section>
+  );
+}
+
+function NoTls() {
+  const { model } = useView();
+  const unreadable = model.captures.filter((c) => c.error);
+  return (
+    <div className="view" data-testid="view-overview">
+      <EmptyState title="No TLS connections in this capture">
+        <p data-testid="no-tls">
+          resumescope read {formatCount(model.overview.packets)} packets from {model.captures.length} file{model.captures.length === 1 ? '' : 's'} and found no TLS handshake over TCP.
+          {' '}Check that the capture filter kept the TLS port (e.g. <code>tcp port 443</code>) and that the snap length keeps the handshake (use <code>-s 0</code>).
+        </p>
+        {unreadable.length > 0 ? <ul>{unreadable.map((c) => <li key={c.file}>{c.file}: {c.error}</li>)}</ul> : null}
+      </EmptyState>
+      <CapturesTable />
+    </div>
+  );
+}

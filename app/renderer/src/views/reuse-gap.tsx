@@ -1,0 +1,113 @@
+import { useState } from 'react';
+import { Bar, BarChart, CartesianGrid, Legend, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import type { Histogram, HistogramSet } from '../../../../parser/report/report-model.js';
+import { formatCount, formatDuration } from '../data/format.js';
+import { EmptyState, Section, useView } from './common.js';
+
+const METRIC_TEXT = {
+  reuseGap: {
+    title: 'Reuse gap: time since the session was last used',
+    help: 'If every offer to the right of a line is rejected and every offer to its left accepted, the server forgets sessions that sit idle that long.',
+    axis: 'idle time before the offer',
+  },
+  age: {
+    title: 'Age: time since the session was issued',
+    help: 'A cliff here, and not in the reuse gap, means an absolute lifetime: sessions expire however often they are used.',
+    axis: 'session age at the offer',
+  },
+  churn: {
+    title: 'Churn: new sessions the server issued since this one',
+    help: 'A cliff here means a full cache: the oldest sessions are evicted once this many newer ones exist.',
+    axis: 'newer sessions issued',
+  },
+} as const;
+
+export function ReuseGapView() {
+  const { model } = useView();
+  const [group, setGroup] = useState(() => pickDefaultGroup(model.histograms));
+  const set = model.histograms.find((h) => h.group === group) ?? model.histograms[0];
+  if (!set || set.reuseGap.samples + set.age.samples + set.churn.samples === 0) {
+    return (
+      <div className="view" data-testid="view-reuse">
+        <EmptyState title="No session was offered again">
+          <p>Reuse gap, age and churn exist only for offers of sessions seen earlier in the capture. A longer capture shows more.</p>
+        </EmptyState>
+      </div>
+    );
+  }
+  return (
+    <div className="view" data-testid="view-reuse">
+      <div className="toolbar">
+        <label>
+          Server group{' '}
+          <select value={group} onChange={(e) => setGroup(e.target.value)} data-testid="histogram-group">
+            {model.histograms.map((h) => <option key={h.group} value={h.group}>{h.group === '' ? 'All servers' : h.group}</option>)}
+          </select>
+        </label>
+        <span className="muted small">Blue: offers accepted · orange: offers rejected. Red lines: the limits resumescope inferred.</span>
+      </div>
+      <HistogramChart histogram={set.reuseGap} testId="chart-reuse-gap" />
+      <HistogramChart histogram={set.age} testId="chart-age" />
+      <HistogramChart histogram={set.churn} testId="chart-churn" />
+    </div>
+  );
+}
+
+/** The group with the clearest inferred limit, so the cliff is what the user sees first. */
+function pickDefaultGroup(sets: HistogramSet[]): string {
+  if (sets.length === 2) return sets[1]!.group;
+  return '';
+}
+
+function HistogramChart({ histogram, testId }: { histogram: Histogram; testId: string }) {
+  const { palette } = useView();
+  const text = METRIC_TEXT[histogram.metric];
+  const format = histogram.unit === 'seconds' ? formatDuration : (x: number) => formatCount(x);
+  const data = histogram.bins.map((b) => ({
+    label: b.end === null ? `≥ ${format(b.start)}` : format(b.start),
+    range: b.end === null ? `${format(b.start)} or more` : `${format(b.start)} – ${format(b.end)}`,
+    accepted: b.accepted,
+    rejected: b.rejected,
+  }));
+  const references = histogram.references
+    .map((r) => {
+      const index = histogram.bins.findIndex((b) => b.start === r.value);
+      return index >= 0 ? { ...r, label: data[index]!.label, text: r.label } : null;
+    })
+    .filter((r): r is NonNullable<typeof r> => r !== null);
+  // Several groups may infer the same limit: draw each position once.
+  const unique = references.filter((r, i) => references.findIndex((x) => x.label === r.label) === i);
+  return (
+    <Section title={text.title} testId={testId}>
+      <p className="muted small">{text.help} {formatCount(histogram.samples)} offers; bars of {format(histogram.binWidth)}.</p>
+      {histogram.samples === 0 ? <p className="muted">No offer with a known {text.axis}.</p> : (
+        <div className="chart">
+          <ResponsiveContainer width="100%" height="100%">
+            <BarChart data={data} margin={{ top: 28, right: 24, bottom: 20, left: 8 }} barCategoryGap={1}>
+              <CartesianGrid stroke={palette.grid} vertical={false} />
+              <XAxis dataKey="label" stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} minTickGap={16}
+                label={{ value: text.axis, position: 'insideBottom', offset: -12, fill: palette.muted, fontSize: 12 }} />
+              <YAxis stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} allowDecimals={false} width={56}
+                label={{ value: 'offers', angle: -90, position: 'insideLeft', fill: palette.muted, fontSize: 12 }} />
+              <Tooltip cursor={{ fill: palette.grid, opacity: 0.5 }} contentStyle={{ background: palette.surface, borderColor: palette.grid, color: palette.text }}
+                labelFormatter={(_l, payload) => String((payload?.[0]?.payload as { range?: string } | undefined)?.range ?? '')}
+                formatter={(value, name) => [formatCount(Number(value)), String(name)]} />
+              <Legend verticalAlign="top" align="right" wrapperStyle={{ color: palette.text, top: 0 }} />
+              <Bar dataKey="accepted" name="accepted" stackId="offers" fill={palette.accepted} isAnimationActive={false} />
+              <Bar dataKey="rejected" name="rejected" stackId="offers" fill={palette.rejected} isAnimationActive={false} />
+              {unique.map((r) => (
+                <ReferenceLine key={r.label} x={r.label} position="start" stroke={palette.reference} strokeWidth={2} strokeDasharray="6 3"
+                  label={{ value: r.text, position: 'insideTopLeft', fill: palette.reference, fontSize: 13, fontWeight: 600 }} />
+              ))}
+            </BarChart>
+          </ResponsiveContainer>
+        </div>
+      )}
+      {unique.length > 0 ? (
+        <ul className="references" data-testid={`${testId}-references`}>
+          {unique.map((r) => <li key={r.label}><span className="ref-mark" /> {r.text} ({r.group}, confidence {r.confidence.toFixed(2)})</li>)}
+        </ul>
+      ) : null}
+    </Section>
+  );
+}

@@ -1,0 +1,97 @@
+import { Fragment, useState } from 'react';
+import type { ServerSummary } from '../../../../parser/diagnose/diagnose.js';
+import { formatCount, formatDuration, formatPercent } from '../data/format.js';
+import { reasonLabel } from '../data/labels.js';
+import { EmptyState, Section, useView } from './common.js';
+
+export function ServersView() {
+  const { model } = useView();
+  const [open, setOpen] = useState<string | null>(model.servers[0]?.group ?? null);
+  if (model.servers.length === 0) return <div className="view" data-testid="view-servers"><EmptyState title="No servers" /></div>;
+  return (
+    <div className="view" data-testid="view-servers">
+      <Section title="Server groups and backends">
+        <p className="muted small">A group is one service (SNI and port, or address and port without SNI); it may hide several backends. "Cross-backend" offers are sessions offered to another address than the one that issued them.</p>
+        <div className="table-scroll">
+          <table className="plain servers" data-testid="servers-table">
+            <thead>
+              <tr>
+                <th>Group</th><th className="num">Addresses</th><th className="num">Connections</th><th className="num">Offers</th>
+                <th className="num">Accepted</th><th className="num">Rejected</th><th className="num">Rate</th><th className="num">Cross-backend</th><th>Policy</th><th>Why rejected</th>
+              </tr>
+            </thead>
+            <tbody>
+              {model.servers.map((s) => (
+                <Fragment key={s.group}>
+                  <tr className={open === s.group ? 'selected' : ''}>
+                    <td>
+                      <button type="button" className="link disclosure" aria-expanded={open === s.group} onClick={() => setOpen(open === s.group ? null : s.group)}>
+                        {open === s.group ? '▾' : '▸'} {s.group}
+                      </button>
+                    </td>
+                    <td className="num">{s.addresses.length}</td>
+                    <td className="num">{formatCount(s.connections)}</td>
+                    <td className="num">{formatCount(s.offers)}</td>
+                    <td className="num">{formatCount(s.accepted)}</td>
+                    <td className="num">{formatCount(s.rejected)}</td>
+                    <td className="num">{formatPercent(s.offers > 0 ? s.accepted / s.offers : null, 0)}</td>
+                    <td className="num">{s.cachePolicy.sharedCache.crossAddressOffers > 0 ? `${formatCount(s.cachePolicy.sharedCache.crossAddressRejected)} / ${formatCount(s.cachePolicy.sharedCache.crossAddressOffers)} rejected` : '—'}</td>
+                    <td>{policySummary(s)}</td>
+                    <td><ReasonBar server={s} /></td>
+                  </tr>
+                  {open === s.group ? (
+                    <tr className="expansion">
+                      <td colSpan={10}><Addresses server={s} /></td>
+                    </tr>
+                  ) : null}
+                </Fragment>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </Section>
+    </div>
+  );
+}
+
+function policySummary(s: ServerSummary): string {
+  const p = s.cachePolicy;
+  const parts: string[] = [];
+  if (p.idleTimeout.seconds !== null) parts.push(`idle ${formatDuration(p.idleTimeout.seconds)}`);
+  if (p.lifetime.seconds !== null) parts.push(`lifetime ${formatDuration(p.lifetime.seconds)}`);
+  if (p.capacity.entries !== null) parts.push(`${formatCount(p.capacity.entries)} entries`);
+  if (p.purgeOnAbort.detected) parts.push('purges on abort');
+  if (p.sharedCache.shared === false) parts.push(`no shared cache${p.sharedCache.backends ? ` (~${p.sharedCache.backends})` : ''}`);
+  if (p.flushes.length > 0) parts.push(`${p.flushes.length} flush${p.flushes.length > 1 ? 'es' : ''}`);
+  return parts.length > 0 ? parts.join(', ') : s.offers > 0 ? 'no limit seen' : '—';
+}
+
+function ReasonBar({ server }: { server: ServerSummary }) {
+  const entries = Object.entries(server.reasons).filter(([, n]) => (n ?? 0) > 0).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0));
+  if (entries.length === 0) return <span className="muted">—</span>;
+  return <span>{entries.map(([r, n]) => `${reasonLabel(r)} ${formatCount(n ?? 0)}`).join(' · ')}</span>;
+}
+
+function Addresses({ server }: { server: ServerSummary }) {
+  const { showConnections } = useView();
+  const max = Math.max(1, ...server.addresses.map((a) => a.connections));
+  return (
+    <div className="addresses">
+      <p className="small muted">Addresses of {server.group} ({server.sni ? `SNI ${server.sni}` : 'no SNI'}, port {server.port}) — {formatCount(server.sessionsIssued)} sessions issued</p>
+      <table className="plain">
+        <tbody>
+          {server.addresses.map((a) => (
+            <tr key={a.address}>
+              <td className="mono">
+                <button type="button" className="link" onClick={() => showConnections({ server: a.address })}>{a.address}</button>
+              </td>
+              <td className="num">{formatCount(a.connections)}</td>
+              <td className="bar-cell"><span className="hbar" style={{ width: `${(100 * a.connections) / max}%` }} /></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <button type="button" className="button" onClick={() => showConnections({ server: server.group })}>Show connections of this group</button>
+    </div>
+  );
+}

@@ -1,0 +1,74 @@
+import { Bar, BarChart, CartesianGrid, Legend, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { OUTCOMES } from '../../../../parser/report/report-model.js';
+import { formatClock, formatCount, formatDuration, formatTime } from '../data/format.js';
+import { OUTCOME_LABEL } from '../data/labels.js';
+import { EmptyState, Section, useView } from './common.js';
+
+export function TimelineView() {
+  const { model, palette, showConnections } = useView();
+  const timeline = model.timeline;
+  if (timeline.buckets.length === 0) {
+    return <div className="view" data-testid="view-timeline"><EmptyState title="No TLS connections to draw" /></div>;
+  }
+  const width = timeline.bucketSeconds;
+  const data = timeline.buckets.map((b) => ({ ...b, label: formatClock(b.start, width) }));
+  const flushMarks = timeline.flushes.map((f) => {
+    const bucket = timeline.buckets.find((b) => f.time >= b.start && f.time < b.start + width);
+    return bucket ? { label: formatClock(bucket.start, width), flush: f } : null;
+  }).filter((x) => x !== null);
+  const peakAborted = timeline.buckets.reduce((m, b) => Math.max(m, b.aborted), 0);
+  return (
+    <div className="view" data-testid="view-timeline">
+      <Section title="Handshakes over time, by outcome">
+        <p className="muted small">
+          One bar per {formatDuration(width)} (UTC, from {formatTime(timeline.buckets[0]!.start, false)}). Orange = a session was offered and rejected; blue = resumed.
+          {timeline.flushes.length > 0 ? ' Dashed red lines: inferred cache flushes.' : ''} Click a bar to list its connections.
+        </p>
+        <div className="chart chart-tall" data-testid="timeline-chart">
+          <ResponsiveContainer width="100%" height="100%">
+            <BarChart data={data} margin={{ top: 24, right: 24, bottom: 8, left: 8 }} barCategoryGap={1}
+              onClick={(state) => {
+                const index = typeof state?.activeTooltipIndex === 'number' ? state.activeTooltipIndex : Number(state?.activeTooltipIndex);
+                const bucket = Number.isInteger(index) ? timeline.buckets[index] : undefined;
+                if (bucket) showConnections({ timeFrom: bucket.start, timeTo: bucket.start + width });
+              }}>
+              <CartesianGrid stroke={palette.grid} vertical={false} />
+              <XAxis dataKey="label" stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} minTickGap={24} />
+              <YAxis stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} allowDecimals={false} width={56}
+                label={{ value: 'handshakes', angle: -90, position: 'insideLeft', fill: palette.muted, fontSize: 12 }} />
+              <Tooltip cursor={{ fill: palette.grid, opacity: 0.5 }} contentStyle={{ background: palette.surface, borderColor: palette.grid, color: palette.text }}
+                labelFormatter={(_label, payload) => {
+                  const start = (payload?.[0]?.payload as { start?: number } | undefined)?.start;
+                  return start === undefined ? '' : `${formatTime(start, false)} + ${formatDuration(width)}`;
+                }}
+                formatter={(value, name) => [formatCount(Number(value)), String(name)]} />
+              <Legend wrapperStyle={{ color: palette.text }} />
+              {OUTCOMES.map((k) => (
+                <Bar key={k} dataKey={k} name={OUTCOME_LABEL[k]} stackId="outcome" fill={palette.outcome[k]} isAnimationActive={false} cursor="pointer" />
+              ))}
+              {flushMarks.map((m, i) => (
+                <ReferenceLine key={i} x={m!.label} stroke={palette.reference} strokeDasharray="5 3" strokeWidth={2}
+                  label={{ value: `flush ${m!.flush.group}`, position: 'top', fill: palette.reference, fontSize: 12 }} />
+              ))}
+            </BarChart>
+          </ResponsiveContainer>
+        </div>
+      </Section>
+      {peakAborted > 0 ? (
+        <Section title="Aborted handshakes over time">
+          <div className="chart" data-testid="aborted-chart">
+            <ResponsiveContainer width="100%" height="100%">
+              <BarChart data={data} margin={{ top: 8, right: 24, bottom: 8, left: 8 }} barCategoryGap={1}>
+                <CartesianGrid stroke={palette.grid} vertical={false} />
+                <XAxis dataKey="label" stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} minTickGap={24} />
+                <YAxis stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} allowDecimals={false} width={56} />
+                <Tooltip contentStyle={{ background: palette.surface, borderColor: palette.grid, color: palette.text }} formatter={(v) => [formatCount(Number(v)), 'aborted']} />
+                <Bar dataKey="aborted" name="aborted" fill={palette.outcome.aborted} isAnimationActive={false} />
+              </BarChart>
+            </ResponsiveContainer>
+          </div>
+        </Section>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,233 @@
+/// <reference lib="webworker" />
+// The analysis off the UI thread: streams each capture (File or URL) through the portable core,
+// hashes it on the way, diagnoses, and keeps every connection here; the UI gets the aggregated
+// model and asks for table pages. Several files are one analysis, as in the CLI.
+import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
+import { diagnose } from '../../../../parser/diagnose/diagnose.js';
+import { buildDocument, TOOL_VERSION } from '../../../../parser/report/document.js';
+import { buildReportModel, type AnalysedFile } from '../../../../parser/report/report-model.js';
+import type { AnalysisDocument, ConnectionRecord } from '../../../../parser/report/types.js';
+import type { Diagnosis } from '../../../../parser/diagnose/diagnose.js';
+import { LocalConnectionStore } from '../data/store.js';
+import { Sha256 } from './sha256.js';
+import type { AnalysisProgress, CaptureSource, WorkerCall, WorkerRequest, WorkerResponse } from './protocol.js';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const PROBE_BYTES = 1 << 20;
+const PROGRESS_INTERVAL_MS = 100;
+/** Give queued messages (Cancel) a turn at least this often while reading. */
+const YIELD_INTERVAL_MS = 50;
+
+class Cancelled extends Error {}
+
+interface Finished {
+  document: AnalysisDocument;
+  diagnosis: Diagnosis;
+  files: AnalysedFile[];
+  analysedAt: string;
+  store: LocalConnectionStore;
+}
+
+let cancelRequested = false;
+let running = false;
+let finished: Finished | null = null;
+
+function post(message: WorkerResponse): void {
+  self.postMessage(message);
+}
+
+self.onmessage = (event: MessageEvent<WorkerRequest>) => {
+  const request = event.data;
+  switch (request.type) {
+    case 'cancel':
+      if (running) cancelRequested = true;
+      return;
+    case 'analyze':
+      void analyze(request.sources, request.analysedAt);
+      return;
+    case 'call':
+      try {
+        post({ type: 'reply', callId: request.callId, result: answer(request.call) });
+      } catch (e) {
+        post({ type: 'call-failed', callId: request.callId, message: e instanceof Error ? e.message : String(e) });
+      }
+      return;
+  }
+};
+
+function answer(call: WorkerCall): unknown {
+  if (!finished) throw new Error('no analysis yet');
+  const store = finished.store;
+  switch (call.op) {
+    case 'query': return store.querySync(call.filter, call.sort);
+    case 'rows': return store.rowsSync(call.queryId, call.start, call.end);
+    case 'connection': return store.connectionSync(call.id);
+    case 'client': return store.clientSequenceSync(call.ip);
+    case 'document': return finished.document;
+    case 'report-model': return modelOf(finished, call.connectionCap);
+  }
+}
+
+function modelOf(f: Finished, connectionCap: number) {
+  return buildReportModel({
+    tool: f.document.tool, captures: f.document.captures, connections: f.document.connections, diagnosis: f.diagnosis,
+    files: f.files, analysedAt: f.analysedAt, connectionCap,
+  });
+}
+
+async function analyze(sources: CaptureSource[], analysedAt: string): Promise<void> {
+  if (running) {
+    post({ type: 'failed', message: 'an analysis is already running' });
+    return;
+  }
+  running = true;
+  cancelRequested = false;
+  finished = null;
+  try {
+    const result = await runAnalysis(sources, analysedAt);
+    finished = result.finished;
+    post({ type: 'done', model: modelOf(result.finished, 0), problems: result.problems });
+  } catch (e) {
+    if (e instanceof Cancelled) post({ type: 'cancelled' });
+    else post({ type: 'failed', message: e instanceof Error ? e.message : String(e) });
+  } finally {
+    running = false;
+    cancelRequested = false;
+  }
+}
+
+async function runAnalysis(sources: CaptureSource[], analysedAt: string): Promise<{ finished: Finished; problems: { file: string; reason: string }[] }> {
+  const connections: ConnectionRecord[] = [];
+  const analysis = new Analysis((c) => connections.push(c));
+  const problems: { file: string; reason: string }[] = [];
+  const files: AnalysedFile[] = [];
+  const ordered = await orderByFirstPacket(sources);
+  const bytesTotal = ordered.reduce((sum, s) => sum + sizeOf(s), 0);
+  let bytesBefore = 0;
+  let lastProgress = 0;
+  let lastYield = performance.now();
+
+  for (let index = 0; index < ordered.length; index++) {
+    const source = ordered[index]!;
+    const name = nameOf(source);
+    const hash = new Sha256();
+    let rawBytes = 0;
+    let ingest: ReturnType<Analysis['openFile']> | null = null;
+    const progress = (force: boolean) => {
+      const now = performance.now();
+      if (!force && now - lastProgress < PROGRESS_INTERVAL_MS) return;
+      lastProgress = now;
+      const p: AnalysisProgress = { bytesRead: bytesBefore + rawBytes, bytesTotal, file: name, fileIndex: index, fileCount: ordered.length, connections: connections.length };
+      post({ type: 'progress', progress: p });
+    };
+    try {
+      const raw = await openStream(source);
+      // Count and hash the bytes as stored (compressed or not): that is what the progress bar and the report refer to.
+      const counted = raw.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          rawBytes += chunk.length;
+          hash.update(chunk);
+          controller.enqueue(chunk);
+        },
+      }));
+      const reader = counted.getReader();
+      const first = await reader.read();
+      const head = first.done ? null : first.value;
+      const gz = head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+      ingest = analysis.openFile(name, gz);
+      const rest = prepend(head, reader);
+      const chunks = gz ? rest.pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>) : rest;
+      const chunkReader = chunks.getReader();
+      try {
+        for (;;) {
+          const { done, value } = await chunkReader.read();
+          if (done) break;
+          ingest.push(value);
+          progress(false);
+          if (performance.now() - lastYield > YIELD_INTERVAL_MS) {
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            lastYield = performance.now();
+          }
+          if (cancelRequested) throw new Cancelled('cancelled');
+        }
+      } finally {
+        if (cancelRequested) await chunkReader.cancel().catch(() => undefined);
+      }
+      ingest.finish();
+      files.push({ name, size: rawBytes, sha256: hash.hex() });
+    } catch (e) {
+      if (e instanceof Cancelled) throw e;
+      const reason = e instanceof NotACaptureError ? e.message : e instanceof Error ? e.message : String(e);
+      // Same rule as the CLI: keep what could be read; the damage is an anomaly of that capture.
+      if (ingest && ingest.summary.packets > 0) {
+        ingest.summary.anomalies.push({ kind: 'malformed', code: 'read-error', message: reason, file: name });
+      } else {
+        problems.push({ file: name, reason });
+        if (ingest) ingest.summary.error = reason;
+      }
+      files.push({ name, size: sizeOf(source), sha256: null });
+    }
+    bytesBefore += sizeOf(source);
+    progress(true);
+  }
+  analysis.finish();
+  const diagnosis = diagnose(connections);
+  const document = buildDocument(analysis.captures, connections, {
+    servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions,
+  });
+  document.tool = { name: 'resumescope', version: TOOL_VERSION };
+  return { finished: { document, diagnosis, files, analysedAt, store: new LocalConnectionStore(document.connections) }, problems };
+}
+
+function nameOf(source: CaptureSource): string {
+  return source.kind === 'file' ? source.file.name : source.name;
+}
+
+function sizeOf(source: CaptureSource): number {
+  return source.kind === 'file' ? source.file.size : source.size;
+}
+
+async function openStream(source: CaptureSource): Promise<ReadableStream<Uint8Array>> {
+  if (source.kind === 'file') return source.file.stream() as ReadableStream<Uint8Array>;
+  const response = await fetch(source.url);
+  if (!response.ok || response.body === null) throw new Error(`could not fetch ${source.name}: HTTP ${response.status}`);
+  return response.body;
+}
+
+function prepend(head: Uint8Array | null, reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
+  let pending = head;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (pending !== null) {
+        controller.enqueue(pending);
+        pending = null;
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+/** The CLI's order (app/node/analyze-files.ts): by each file's first packet time; gzip and unreadable last. */
+async function orderByFirstPacket(sources: CaptureSource[]): Promise<CaptureSource[]> {
+  const times = await Promise.all(sources.map(async (s) => {
+    if (s.kind === 'url') return s.firstPacketTime ?? Infinity;
+    try {
+      const head = new Uint8Array(await s.file.slice(0, PROBE_BYTES).arrayBuffer());
+      if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return Infinity;
+      const probe = new Analysis(() => undefined);
+      const ingest = probe.openFile(s.file.name);
+      ingest.push(head);
+      return ingest.summary.firstTime ?? Infinity;
+    } catch {
+      return Infinity;
+    }
+  }));
+  return sources.map((s, i) => ({ s, t: times[i]! })).sort((a, b) => a.t - b.t).map((x) => x.s);
+}

@@ -1,0 +1,49 @@
+// Messages between the UI thread and the analysis worker. The worker owns every connection
+// record; the UI holds the aggregated model and asks for table pages, one record or a client.
+import type { ClientStep, ReportModel } from '../../../../parser/report/report-model.js';
+import type { AnalysisDocument, ConnectionRecord } from '../../../../parser/report/types.js';
+import type { ConnectionFilter, ConnectionRow, ConnectionSort } from '../data/connection-query.js';
+
+/** A capture to read: a File from the picker or drop, or a URL served by the ui server / Electron. */
+export type CaptureSource =
+  | { kind: 'file'; file: File }
+  | { kind: 'url'; url: string; name: string; size: number; firstPacketTime: number | null };
+
+export type WorkerRequest =
+  | { type: 'analyze'; sources: CaptureSource[]; analysedAt: string }
+  | { type: 'cancel' }
+  | { type: 'call'; callId: number; call: WorkerCall };
+
+export type WorkerCall =
+  | { op: 'query'; filter: ConnectionFilter; sort: ConnectionSort }
+  | { op: 'rows'; queryId: number; start: number; end: number }
+  | { op: 'connection'; id: number }
+  | { op: 'client'; ip: string }
+  | { op: 'document' }
+  | { op: 'report-model'; connectionCap: number };
+
+export interface CallResults {
+  query: { queryId: number; count: number };
+  rows: ConnectionRow[];
+  connection: ConnectionRecord | null;
+  client: ClientStep[];
+  document: AnalysisDocument;
+  'report-model': ReportModel;
+}
+
+export interface AnalysisProgress {
+  bytesRead: number;
+  bytesTotal: number;
+  file: string;
+  fileIndex: number;
+  fileCount: number;
+  connections: number;
+}
+
+export type WorkerResponse =
+  | { type: 'progress'; progress: AnalysisProgress }
+  | { type: 'done'; model: ReportModel; problems: { file: string; reason: string }[] }
+  | { type: 'cancelled' }
+  | { type: 'failed'; message: string }
+  | { type: 'reply'; callId: number; result: unknown }
+  | { type: 'call-failed'; callId: number; message: string };

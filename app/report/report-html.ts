@@ -1,0 +1,29 @@
+// Fills the report template (dist-ui/report-template.html, built by app/renderer/vite.report.config.ts)
+// with one analysis. Pure and portable: the CLI (--report) and the app (File › Export) both call it.
+import type { ReportModel } from '../../parser/report/report-model.js';
+
+/** The template's data slot: inside <script id="report-data" type="application/json">. */
+export const REPORT_DATA_PLACEHOLDER = '"__RESUMESCOPE_REPORT_DATA__"';
+
+/**
+ * JSON that can sit inside a <script> element: "<" becomes \u003c so no capture string (an SNI like
+ * "</script><script>…") can close the element; U+2028/2029 are escaped for old JS parsers.
+ */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+export function fillReportTemplate(template: string, model: ReportModel): string {
+  const at = template.indexOf(REPORT_DATA_PLACEHOLDER);
+  if (at < 0 || template.indexOf(REPORT_DATA_PLACEHOLDER, at + 1) >= 0) {
+    throw new Error('report template has no single data slot (rebuild with npm run build:ui)');
+  }
+  // Splice, not String.replace: "$&" and friends in capture data must stay literal.
+  return template.slice(0, at) + jsonForScript(model) + template.slice(at + REPORT_DATA_PLACEHOLDER.length);
+}
+
+export function reportFileName(model: ReportModel): string {
+  const first = model.files[0]?.name.replace(/^.*[\\/]/, '').replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '') ?? 'capture';
+  const safe = first.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'capture';
+  return `resumescope-${safe}.html`;
+}

@@ -1,0 +1,447 @@
+// The aggregated view model shared by the app and the HTML report: overview totals, timeline
+// buckets, accepted-vs-rejected histograms with the inferred limits, servers, client sequences and
+// a capped connection list. Pure and portable (no Node, no DOM): the CLI builds it for --report,
+// the browser worker builds it for the app and for File › Export. Charts draw these buckets, never
+// raw connections, so a million connections draw as fast as a hundred.
+
+import type { ClientsSummary, Diagnosis, ServerSummary } from '../diagnose/diagnose.js';
+import { formatDuration } from '../diagnose/diagnose.js';
+import type { Finding, WhatIf } from '../diagnose/findings.js';
+import { groupKeyOf } from '../session/session-table.js';
+import { addToTotals, emptyTotals, type Totals } from './document.js';
+import type { AbortStage, CaptureSummary, ConnectionRecord } from './types.js';
+
+export const REPORT_MODEL_VERSION = 1;
+
+/** The outcome vocabulary of docs/domain.md, one per connection. */
+export type Outcome = 'full' | 'resumed' | 'rejected' | 'aborted' | 'incomplete';
+export const OUTCOMES: readonly Outcome[] = ['resumed', 'rejected', 'full', 'aborted', 'incomplete'];
+
+export function outcomeOf(c: ConnectionRecord): Outcome {
+  if (c.handshake === 'aborted') return 'aborted';
+  if (c.handshake === 'incomplete') return 'incomplete';
+  if (c.resumption === 'accepted') return 'resumed';
+  if (c.resumption === 'rejected') return 'rejected';
+  if (c.resumption === 'not-offered') return 'full';
+  return 'incomplete';
+}
+
+/** One analysed file as the report lists it (hash and size of the bytes on disk). */
+export interface AnalysedFile {
+  name: string;
+  size: number;
+  /** Hex SHA-256 of the file's bytes; null when it could not be computed. */
+  sha256: string | null;
+}
+
+export interface AbortBreakdown {
+  stage: AbortStage;
+  by: 'client' | 'server';
+  how: 'rst' | 'fin';
+  count: number;
+}
+
+export interface Overview {
+  totals: Totals;
+  /** accepted / offers; null without offers. */
+  resumptionRate: number | null;
+  outcomes: Record<Outcome, number>;
+  aborts: AbortBreakdown[];
+  /** Why offers failed (diagnosis reasons), most frequent first. */
+  reasons: { reason: string; count: number }[];
+  firstTime: number | null;
+  lastTime: number | null;
+  packets: number;
+  bytes: number;
+  anomalies: number;
+  /** Distinct sessions followed and offers made (diagnosis). */
+  sessions: { distinct: number; offers: number };
+}
+
+export interface TimelineBucket {
+  /** Epoch seconds of the bucket start. */
+  start: number;
+  full: number;
+  resumed: number;
+  rejected: number;
+  aborted: number;
+  incomplete: number;
+}
+
+export interface Timeline {
+  bucketSeconds: number;
+  buckets: TimelineBucket[];
+  flushes: { time: number; group: string; sessionsLost: number }[];
+}
+
+export type HistogramMetric = 'reuseGap' | 'age' | 'churn';
+
+export interface HistogramBin {
+  start: number;
+  /** Exclusive end; null for the last, open-ended bin ("≥ start"). */
+  end: number | null;
+  accepted: number;
+  rejected: number;
+}
+
+export interface ReferenceLine {
+  /** Where the line is drawn, in the metric's unit (a bin edge). */
+  value: number;
+  label: string;
+  group: string;
+  confidence: number;
+}
+
+export interface Histogram {
+  metric: HistogramMetric;
+  unit: 'seconds' | 'sessions';
+  binWidth: number;
+  bins: HistogramBin[];
+  references: ReferenceLine[];
+  samples: number;
+}
+
+export interface HistogramSet {
+  /** '' for all server groups together. */
+  group: string;
+  reuseGap: Histogram;
+  age: Histogram;
+  churn: Histogram;
+}
+
+export interface ClientRow {
+  ip: string;
+  connections: number;
+  offers: number;
+  accepted: number;
+  rejected: number;
+  aborted: number;
+  /** Distinct server addresses the client reached. */
+  servers: number;
+  /** Connections that offered a session issued by another server address (stickiness broke). */
+  crossServerOffers: number;
+}
+
+export interface ClientStep {
+  id: number;
+  time: number;
+  server: string;
+  group: string;
+  sni: string | null;
+  outcome: Outcome;
+  reason: string | null;
+  /** Short form of the offered session (ID, ticket or PSK identity), null when nothing was offered. */
+  offered: string | null;
+  offeredKind: 'session-id' | 'ticket' | 'psk' | null;
+  /** Short form of the session the connection ended up with (issued or resumed). */
+  session: string | null;
+  /** The offered session was issued by another server address than this one. */
+  crossServer: boolean;
+  /** Server address differs from the previous step of this client. */
+  serverChanged: boolean;
+}
+
+export interface ConnectionList {
+  total: number;
+  cap: number;
+  /** Which connections were kept when capped. */
+  selection: string;
+  rows: ConnectionRecord[];
+}
+
+export interface ReportModel {
+  modelVersion: number;
+  tool: { name: string; version: string };
+  /** ISO time of the analysis. */
+  analysedAt: string;
+  files: AnalysedFile[];
+  captures: CaptureSummary[];
+  overview: Overview;
+  findings: Finding[];
+  whatIf: WhatIf[];
+  servers: ServerSummary[];
+  clientsSummary: ClientsSummary;
+  timeline: Timeline;
+  histograms: HistogramSet[];
+  clients: ClientRow[];
+  /** Sequences of the most telling clients (others are computed on demand by buildClientSequence). */
+  clientSequences: Record<string, ClientStep[]>;
+  connections: ConnectionList;
+}
+
+export interface ReportModelInput {
+  tool: { name: string; version: string };
+  captures: CaptureSummary[];
+  /** Connections after diagnose() (reason and session set). */
+  connections: ConnectionRecord[];
+  diagnosis: Pick<Diagnosis, 'servers' | 'clients' | 'findings' | 'whatIf' | 'sessions'>;
+  files: AnalysedFile[];
+  analysedAt: string;
+  /** Connection records embedded in the model (0 in the app: its table queries the worker). */
+  connectionCap: number;
+}
+
+export const DEFAULT_REPORT_CONNECTION_CAP = 20_000;
+const MAX_HISTOGRAM_GROUPS = 20;
+const MAX_CLIENT_ROWS = 1000;
+const MAX_CLIENT_SEQUENCES = 100;
+const MAX_SEQUENCE_STEPS = 300;
+const TARGET_TIMELINE_BUCKETS = 120;
+const TARGET_HISTOGRAM_BINS = 40;
+const MAX_HISTOGRAM_BINS = 90;
+
+export function buildReportModel(input: ReportModelInput): ReportModel {
+  const { connections, diagnosis } = input;
+  return {
+    modelVersion: REPORT_MODEL_VERSION,
+    tool: input.tool,
+    analysedAt: input.analysedAt,
+    files: input.files,
+    captures: input.captures,
+    overview: buildOverview(input.captures, connections, diagnosis.sessions),
+    findings: diagnosis.findings,
+    whatIf: diagnosis.whatIf,
+    servers: diagnosis.servers,
+    clientsSummary: diagnosis.clients,
+    timeline: buildTimeline(connections, diagnosis.servers),
+    histograms: buildHistograms(connections, diagnosis.servers),
+    ...buildClients(connections),
+    connections: capConnections(connections, input.connectionCap),
+  };
+}
+
+function buildOverview(captures: CaptureSummary[], connections: ConnectionRecord[], sessions: Overview['sessions']): Overview {
+  const totals = emptyTotals();
+  const outcomes: Record<Outcome, number> = { full: 0, resumed: 0, rejected: 0, aborted: 0, incomplete: 0 };
+  const aborts = new Map<string, AbortBreakdown>();
+  const reasons = new Map<string, number>();
+  for (const c of connections) {
+    addToTotals(totals, c);
+    outcomes[outcomeOf(c)]++;
+    if (c.abort) {
+      const key = `${c.abort.stage}|${c.abort.by}|${c.abort.how}`;
+      const entry = aborts.get(key);
+      if (entry) entry.count++;
+      else aborts.set(key, { stage: c.abort.stage, by: c.abort.by, how: c.abort.how, count: 1 });
+    }
+    if (c.reason) reasons.set(c.reason, (reasons.get(c.reason) ?? 0) + 1);
+  }
+  const times = captures.flatMap((c) => [c.firstTime, c.lastTime]).filter((t): t is number => t !== null);
+  return {
+    totals,
+    resumptionRate: totals.offers > 0 ? totals.accepted / totals.offers : null,
+    outcomes,
+    aborts: [...aborts.values()].sort((a, b) => b.count - a.count),
+    reasons: [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
+    firstTime: times.length > 0 ? Math.min(...times) : null,
+    lastTime: times.length > 0 ? Math.max(...times) : null,
+    packets: captures.reduce((s, c) => s + c.packets, 0),
+    bytes: captures.reduce((s, c) => s + c.bytes, 0),
+    anomalies: captures.reduce((s, c) => s + c.anomalies.length, 0) + connections.reduce((s, c) => s + c.anomalies.length, 0),
+    sessions,
+  };
+}
+
+// Bucket widths people read without arithmetic.
+const TIME_STEPS = [
+  1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800,
+];
+const COUNT_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 25000, 50000, 100000, 200000, 500000, 1000000];
+
+function buildTimeline(connections: ConnectionRecord[], servers: ServerSummary[]): Timeline {
+  const flushes = servers.flatMap((s) => s.cachePolicy.flushes.map((f) => ({ time: f.time, group: s.group, sessionsLost: f.sessionsLost })));
+  if (connections.length === 0) return { bucketSeconds: 60, buckets: [], flushes };
+  let first = Infinity;
+  let last = -Infinity;
+  for (const c of connections) {
+    if (c.startTime < first) first = c.startTime;
+    if (c.startTime > last) last = c.startTime;
+  }
+  const span = Math.max(1, last - first);
+  const bucketSeconds = TIME_STEPS.find((s) => span / s <= TARGET_TIMELINE_BUCKETS) ?? Math.ceil(span / TARGET_TIMELINE_BUCKETS);
+  const origin = Math.floor(first / bucketSeconds) * bucketSeconds;
+  const count = Math.floor((last - origin) / bucketSeconds) + 1;
+  const buckets: TimelineBucket[] = [];
+  for (let i = 0; i < count; i++) buckets.push({ start: origin + i * bucketSeconds, full: 0, resumed: 0, rejected: 0, aborted: 0, incomplete: 0 });
+  for (const c of connections) buckets[Math.floor((c.startTime - origin) / bucketSeconds)]![outcomeOf(c)]++;
+  return { bucketSeconds, buckets, flushes };
+}
+
+/** The offer-side facts the diagnosis attached to a connection (see diagnose.ts sessionView). */
+interface OfferView {
+  role: 'offer' | 'issue';
+  kind: 'session-id' | 'ticket' | 'psk';
+  reuseGap: number | null;
+  age: number | null;
+  churn: number | null;
+  crossAddress: boolean;
+  issuer: string | null;
+}
+
+function sessionOf(c: ConnectionRecord): OfferView | null {
+  const s = c.session as OfferView | null | undefined;
+  return s && typeof s === 'object' && (s.role === 'offer' || s.role === 'issue') ? s : null;
+}
+
+function buildHistograms(connections: ConnectionRecord[], servers: ServerSummary[]): HistogramSet[] {
+  type Samples = Record<HistogramMetric, { x: number; accepted: boolean }[]>;
+  const empty = (): Samples => ({ reuseGap: [], age: [], churn: [] });
+  const all = empty();
+  const byGroup = new Map<string, Samples>();
+  for (const c of connections) {
+    if (c.resumption !== 'accepted' && c.resumption !== 'rejected') continue;
+    const s = sessionOf(c);
+    if (!s || s.role !== 'offer') continue;
+    const accepted = c.resumption === 'accepted';
+    const key = groupKeyOf(c).key;
+    let g = byGroup.get(key);
+    if (!g) byGroup.set(key, (g = empty()));
+    for (const metric of ['reuseGap', 'age', 'churn'] as const) {
+      const x = s[metric];
+      if (x === null || !Number.isFinite(x)) continue;
+      all[metric].push({ x, accepted });
+      g[metric].push({ x, accepted });
+    }
+  }
+  const serverByGroup = new Map(servers.map((s) => [s.group, s]));
+  const referencesFor = (metric: HistogramMetric, groups: ServerSummary[]): ReferenceLine[] => {
+    const out: ReferenceLine[] = [];
+    for (const s of groups) {
+      const p = s.cachePolicy;
+      const estimate = metric === 'reuseGap' ? p.idleTimeout : metric === 'age' ? p.lifetime : p.capacity;
+      if (estimate.seconds === null) continue;
+      const what = metric === 'reuseGap' ? `idle timeout ${formatDuration(estimate.seconds)}`
+        : metric === 'age' ? `lifetime ${formatDuration(estimate.seconds)}`
+        : `capacity ${Math.round(estimate.seconds).toLocaleString('en-US')}`;
+      out.push({ value: estimate.seconds, label: `inferred ${what}`, group: s.group, confidence: estimate.confidence });
+    }
+    return out;
+  };
+  const setFor = (group: string, samples: Samples, groups: ServerSummary[]): HistogramSet => ({
+    group,
+    reuseGap: histogram('reuseGap', samples.reuseGap, referencesFor('reuseGap', groups)),
+    age: histogram('age', samples.age, referencesFor('age', groups)),
+    churn: histogram('churn', samples.churn, referencesFor('churn', groups)),
+  });
+  const sets: HistogramSet[] = [setFor('', all, servers)];
+  const ranked = [...byGroup].sort((a, b) => b[1].reuseGap.length + b[1].churn.length - (a[1].reuseGap.length + a[1].churn.length));
+  for (const [key, samples] of ranked.slice(0, MAX_HISTOGRAM_GROUPS)) {
+    const server = serverByGroup.get(key);
+    sets.push(setFor(key, samples, server ? [server] : []));
+  }
+  return sets;
+}
+
+function histogram(metric: HistogramMetric, samples: { x: number; accepted: boolean }[], references: ReferenceLine[]): Histogram {
+  const unit = metric === 'churn' ? 'sessions' : 'seconds';
+  const steps = unit === 'seconds' ? TIME_STEPS : COUNT_STEPS;
+  if (samples.length === 0) return { metric, unit, binWidth: steps[0]!, bins: [], references, samples: 0 };
+  const xs = samples.map((s) => s.x).sort((a, b) => a - b);
+  // The 99th percentile, so one straggler does not squash the chart; the rest goes to an open bin.
+  const p99 = xs[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))]!;
+  const refMax = references.reduce((m, r) => Math.max(m, r.value), 0);
+  const top = Math.max(p99, refMax * 1.6, 1);
+  let binWidth = steps.find((s) => top / s <= TARGET_HISTOGRAM_BINS) ?? Math.ceil(top / TARGET_HISTOGRAM_BINS);
+  // Put every inferred limit on a bin edge, so the cliff is a clean step between two bars.
+  while (references.some((r) => r.value % binWidth !== 0)) {
+    const smaller = [...steps].reverse().find((s) => s < binWidth && references.every((r) => r.value % s === 0) && top / s <= MAX_HISTOGRAM_BINS);
+    if (smaller === undefined) break;
+    binWidth = smaller;
+  }
+  const binCount = Math.min(MAX_HISTOGRAM_BINS, Math.floor(top / binWidth) + 1);
+  const bins: HistogramBin[] = [];
+  for (let i = 0; i < binCount; i++) bins.push({ start: i * binWidth, end: i === binCount - 1 ? null : (i + 1) * binWidth, accepted: 0, rejected: 0 });
+  for (const s of samples) {
+    const bin = bins[Math.min(binCount - 1, Math.max(0, Math.floor(s.x / binWidth)))]!;
+    if (s.accepted) bin.accepted++;
+    else bin.rejected++;
+  }
+  return { metric, unit, binWidth, bins, references, samples: samples.length };
+}
+
+/** Short, stable label of a session key: enough hex to tell sessions apart on screen. */
+export function shortSession(hex: string | null): string | null {
+  return hex === null ? null : hex.length > 12 ? hex.slice(0, 12) + '…' : hex;
+}
+
+function offeredOf(c: ConnectionRecord): { key: string | null; kind: ClientStep['offeredKind'] } {
+  if (c.offer.psk) return { key: c.offeredPskIdentity, kind: 'psk' };
+  if (c.offer.ticket) return { key: c.offeredTicket, kind: 'ticket' };
+  if (c.offer.sessionId !== null) return { key: c.offer.sessionId, kind: 'session-id' };
+  return { key: null, kind: null };
+}
+
+/** One client's connections in time order: which server, which session, what happened. */
+export function buildClientSequence(connectionsOfClient: ConnectionRecord[]): ClientStep[] {
+  const ordered = [...connectionsOfClient].sort((a, b) => a.startTime - b.startTime || a.id - b.id);
+  const steps: ClientStep[] = [];
+  let previousServer: string | null = null;
+  for (const c of ordered.slice(0, MAX_SEQUENCE_STEPS)) {
+    const server = `${c.server.ip}:${c.server.port}`;
+    const offered = offeredOf(c);
+    const resumedWith = c.resumed ? offered.key : null;
+    const issued = c.issuedTicket ?? (c.resumed ? null : c.serverSessionId);
+    const s = sessionOf(c);
+    steps.push({
+      id: c.id,
+      time: c.clientHelloTime ?? c.startTime,
+      server,
+      group: groupKeyOf(c).key,
+      sni: c.sni,
+      outcome: outcomeOf(c),
+      reason: c.reason ?? null,
+      offered: shortSession(offered.key),
+      offeredKind: offered.kind,
+      session: shortSession(resumedWith ?? issued),
+      crossServer: s !== null && s.role === 'offer' && s.crossAddress,
+      serverChanged: previousServer !== null && previousServer !== server,
+    });
+    previousServer = server;
+  }
+  return steps;
+}
+
+function buildClients(connections: ConnectionRecord[]): { clients: ClientRow[]; clientSequences: Record<string, ClientStep[]> } {
+  const byClient = new Map<string, { row: ClientRow; servers: Set<string>; list: ConnectionRecord[] }>();
+  for (const c of connections) {
+    let entry = byClient.get(c.client.ip);
+    if (!entry) {
+      entry = { row: { ip: c.client.ip, connections: 0, offers: 0, accepted: 0, rejected: 0, aborted: 0, servers: 0, crossServerOffers: 0 }, servers: new Set(), list: [] };
+      byClient.set(c.client.ip, entry);
+    }
+    const row = entry.row;
+    row.connections++;
+    if (c.resumption !== 'not-offered') row.offers++;
+    if (c.resumption === 'accepted') row.accepted++;
+    if (c.resumption === 'rejected') row.rejected++;
+    if (c.handshake === 'aborted') row.aborted++;
+    const s = sessionOf(c);
+    if (s && s.role === 'offer' && s.crossAddress) row.crossServerOffers++;
+    entry.servers.add(`${c.server.ip}:${c.server.port}`);
+    entry.list.push(c);
+  }
+  for (const e of byClient.values()) e.row.servers = e.servers.size;
+  // The clients worth looking at first: the most failed offers, then the most hops between servers.
+  const ranked = [...byClient.values()].sort((a, b) =>
+    b.row.rejected - a.row.rejected || b.row.crossServerOffers - a.row.crossServerOffers || b.row.connections - a.row.connections || (a.row.ip < b.row.ip ? -1 : 1));
+  const clientSequences: Record<string, ClientStep[]> = {};
+  for (const e of ranked.slice(0, MAX_CLIENT_SEQUENCES)) clientSequences[e.row.ip] = buildClientSequence(e.list);
+  return { clients: ranked.slice(0, MAX_CLIENT_ROWS).map((e) => e.row), clientSequences };
+}
+
+function capConnections(connections: ConnectionRecord[], cap: number): ConnectionList {
+  const byTime = (a: ConnectionRecord, b: ConnectionRecord) => a.startTime - b.startTime || a.id - b.id;
+  if (connections.length <= cap) {
+    return { total: connections.length, cap, selection: 'all connections', rows: [...connections].sort(byTime) };
+  }
+  // Failures are what the reader came for: keep them first, then fill with the rest in time order.
+  const failed = connections.filter((c) => c.resumption === 'rejected' || c.handshake === 'aborted');
+  const rest = connections.filter((c) => !(c.resumption === 'rejected' || c.handshake === 'aborted'));
+  const rows = [...failed.sort(byTime).slice(0, cap), ...rest.sort(byTime).slice(0, Math.max(0, cap - failed.length))].sort(byTime);
+  return {
+    total: connections.length,
+    cap,
+    selection: cap === 0 ? 'none' : failed.length >= cap ? 'the first rejected and aborted connections' : 'every rejected and aborted connection, then the others in time order',
+    rows,
+  };
+}
