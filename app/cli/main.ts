@@ -3,6 +3,8 @@ import type { AnalysisDocument, CaptureSummary, ConnectionRecord } from '../../p
 import { analyzeFiles, resolveInputs, type AnalyzeProgress, type InputProblem } from '../node/analyze-files.js';
 import { HELP, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { csvHeader, csvRow, OutputFile } from './writers.js';
+import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
+import { forEachCaptureChunk } from '../node/analyze-files.js';
 import { writeFile } from 'node:fs/promises';
 import { diagnose, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
 
@@ -64,6 +66,13 @@ export interface RunResult {
 }
 
 export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> {
+  if (args.pcapngFilter !== null) {
+    try {
+      parseConnectionFilter(args.pcapngFilter);
+    } catch (e) {
+      throw new UsageError(`--pcapng-filter: ${(e as Error).message}`);
+    }
+  }
   const { files, problems } = await resolveInputs(args.inputs);
   for (const p of problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
   if (files.length === 0) return EXIT_FAILED;
@@ -106,6 +115,11 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   await ndjson?.close();
   await csv?.close();
   if (args.json) await writeFile(args.json, JSON.stringify(document, null, 1) + '\n');
+  if (args.pcapngOut) {
+    const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files.map((f) => f.path), document.connections, io);
+    if (written === null) return EXIT_FAILED;
+    if (!args.quiet) io.stdout(`wrote ${args.pcapngOut} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)\n`);
+  }
 
   if (!args.quiet) io.stdout(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis));
   for (const [flag, path] of [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv]] as const) {
@@ -184,4 +198,37 @@ export function formatDiagnosis(d: Diagnosis): string {
     if (d.findings.length > top.length) lines.push(`  … ${d.findings.length - top.length} more in the JSON output`);
   }
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
+}
+
+/** --pcapng-out: a second pass over the inputs keeps the chosen connections' packets. */
+async function writeFailuresPcapng(path: string, filterText: string, inputs: string[], connections: ConnectionRecord[], io: CliIo): Promise<{ packets: number; connections: number } | null> {
+  let filter;
+  try {
+    filter = parseConnectionFilter(filterText);
+  } catch (e) {
+    io.stderr(`resumescope: --pcapng-filter: ${(e as Error).message}\n`);
+    return null;
+  }
+  const out = new OutputFile(path);
+  const exporter = new FailureExporter(connections, filter, (chunk) => out.write(chunk), TOOL_VERSION);
+  for (const input of inputs) {
+    if (input === '-') {
+      io.stderr('resumescope: --pcapng-out cannot re-read stdin; its packets are not in the pcapng\n');
+      continue;
+    }
+    let reader: ReturnType<FailureExporter['openFile']> | null = null;
+    try {
+      await forEachCaptureChunk(input, (chunk, first) => {
+        if (first) reader = exporter.openFile(input, chunk);
+        reader!.push(chunk);
+        return;
+      });
+      (reader as ReturnType<FailureExporter['openFile']> | null)?.finish();
+    } catch {
+      // Unreadable inputs were reported by the analysis pass.
+    }
+    await out.drained();
+  }
+  await out.close();
+  return { packets: exporter.packetsWritten, connections: exporter.connectionsSelected };
 }

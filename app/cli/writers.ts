@@ -61,8 +61,8 @@ export class OutputFile {
     this.stream.on('error', (e) => { this.error = e; });
   }
 
-  write(text: string): void {
-    this.stream.write(text);
+  write(data: string | Uint8Array): void {
+    this.stream.write(data);
   }
 
   /** Resolves once the OS took what was written: bounds memory when output is slower than input. */

@@ -212,3 +212,15 @@ async function* prepend(head: Uint8Array | null, rest: AsyncGenerator<Uint8Array
   if (head !== null) yield head;
   yield* rest;
 }
+
+/** Every (decompressed) chunk of a capture file, in order: for a second pass such as --pcapng-out. */
+export async function forEachCaptureChunk(path: string, onChunk: (chunk: Uint8Array, first: boolean) => void): Promise<void> {
+  const gz = await isGzipFile(path);
+  const raw = rawChunks(path, !gz);
+  const source: AsyncIterable<Uint8Array> = gz ? Readable.from(raw).pipe(createGunzip()) : raw;
+  let first = true;
+  for await (const chunk of source) {
+    onChunk(chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer), first);
+    first = false;
+  }
+}

@@ -435,6 +435,8 @@ function summarizeClients(ordered: ConnectionRecord[], forgot: Set<number>, tabl
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return String(seconds);
+  if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
+  if (seconds < 10) return `${(Math.round(seconds * 10) / 10).toFixed(1)}s`;
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;

@@ -1,0 +1,122 @@
+import { Frame } from '../capture/frame.js';
+import { isPcapMagic, PcapReader } from '../capture/pcap-reader.js';
+import { PcapngReader } from '../capture/pcapng-reader.js';
+import { PcapngWriter } from '../capture/pcapng-writer.js';
+import { decodeFrameAt, DecodeResult, formatAddress, TcpPacket } from '../net/decode-packet.js';
+import type { ConnectionRecord } from './types.js';
+import { formatDuration } from '../diagnose/diagnose.js';
+
+// Writes the packets of chosen connections (by default: those whose resumption failed or
+// whose handshake was aborted) as pcapng, with a comment on each connection's first
+// packet saying what happened and why, so Wireshark shows the diagnosis in place.
+
+export type ConnectionFilter = (c: ConnectionRecord) => boolean;
+
+export const DEFAULT_FILTER = 'failed';
+
+/** Parse --pcapng-filter: failed, aborted, rejected, all, reason=<r>, server=<ip[:port]>; commas = any of. */
+export function parseConnectionFilter(expression: string): ConnectionFilter {
+  const parts = expression.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  if (parts.length === 0) throw new Error('empty filter');
+  const tests = parts.map((part): ConnectionFilter => {
+    if (part === 'all') return () => true;
+    if (part === 'failed') return (c) => c.resumption === 'rejected' || c.handshake === 'aborted' || c.reason === 'client-forgot';
+    if (part === 'aborted') return (c) => c.handshake === 'aborted';
+    if (part === 'rejected') return (c) => c.resumption === 'rejected';
+    if (part.startsWith('reason=')) {
+      const reason = part.slice(7);
+      return (c) => c.reason === reason;
+    }
+    if (part.startsWith('server=')) {
+      const value = part.slice(7);
+      const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(value.includes('.') || value.startsWith('[') ? value : `[${value}]`);
+      const ip = m?.[1] ?? value;
+      const port = m?.[2] ? Number(m[2]) : null;
+      return (c) => c.server.ip === ip && (port === null || c.server.port === port);
+    }
+    throw new Error(`unknown filter "${part}" (use failed, aborted, rejected, all, reason=<reason>, server=<ip[:port]>)`);
+  });
+  return (c) => tests.some((t) => t(c));
+}
+
+/** What happened to a connection, in one line for a packet comment. */
+export function describeConnection(c: ConnectionRecord): string {
+  const parts: string[] = [];
+  if (c.resumption === 'rejected') parts.push(`resumption rejected: ${c.reasonDetail ?? c.reason ?? 'reason unknown'}`);
+  else if (c.resumption === 'accepted') parts.push(`resumption accepted (${c.resumedBy})`);
+  else if (c.reason === 'client-forgot') parts.push(`full handshake: ${c.reasonDetail ?? 'the client forgot its session'}`);
+  else if (c.resumption === 'unanswered') parts.push('resumption offered, no ServerHello');
+  else parts.push('full handshake, nothing offered');
+  if (c.abort) {
+    const at = c.clientHelloTime !== null ? ` ${formatDuration(Math.max(0, c.abort.time - c.clientHelloTime))} after the ClientHello` : '';
+    parts.push(`handshake aborted by ${c.abort.by} ${c.abort.how.toUpperCase()} ${c.abort.stage}${at}`);
+  }
+  return `resumescope connection ${c.id}: ${parts.join('; ')}`;
+}
+
+interface Selected {
+  record: ConnectionRecord;
+  commented: boolean;
+}
+
+/**
+ * Second pass over the captures: feed each file's bytes with push(); frames of the chosen
+ * connections go to the writer. Connections are matched by 4-tuple and time span.
+ */
+export class FailureExporter {
+  private readonly byTuple = new Map<string, Selected[]>();
+  private readonly packet = new TcpPacket();
+  private readonly writer: PcapngWriter;
+  packetsWritten = 0;
+  readonly connectionsSelected: number;
+
+  constructor(connections: ConnectionRecord[], filter: ConnectionFilter, sink: (chunk: Uint8Array) => void, toolVersion: string) {
+    this.writer = new PcapngWriter(sink, `resumescope ${toolVersion}`);
+    let n = 0;
+    for (const record of connections) {
+      if (!filter(record)) continue;
+      n++;
+      const key = tupleKey(record.client.ip, record.client.port, record.server.ip, record.server.port);
+      const list = this.byTuple.get(key);
+      const entry = { record, commented: false };
+      if (list) list.push(entry);
+      else this.byTuple.set(key, [entry]);
+    }
+    this.connectionsSelected = n;
+  }
+
+  /** A reader for one file: push its bytes, then finish(). */
+  openFile(fileName: string, head: Uint8Array): { push(chunk: Uint8Array): void; finish(): void } {
+    const onFrame = (frame: Frame) => this.onFrame(frame, fileName);
+    const ignore = () => {};
+    return isPcapMagic(head) ? new PcapReader(onFrame, ignore, fileName) : new PcapngReader(onFrame, ignore, fileName);
+  }
+
+  private onFrame(frame: Frame, fileName: string): void {
+    if (this.byTuple.size === 0) return;
+    if (decodeFrameAt(frame.linkType, frame.bytes, frame.start, frame.end, frame.originalLength, this.packet) !== DecodeResult.Tcp) return;
+    const p = this.packet;
+    const source = formatAddress(p.source);
+    const destination = formatAddress(p.destination);
+    const list = this.byTuple.get(tupleKey(source, p.sourcePort, destination, p.destinationPort)) ?? this.byTuple.get(tupleKey(destination, p.destinationPort, source, p.sourcePort));
+    if (!list) return;
+    const entry = list.find((e) => frame.time >= e.record.startTime - 1e-6 && frame.time <= e.record.endTime + 1e-6);
+    if (!entry) return;
+    let comment: string | null = null;
+    if (!entry.commented && frame.number === entry.record.firstFrame && fileName === entry.record.file) {
+      comment = describeConnection(entry.record);
+      entry.commented = true;
+    } else if (!entry.commented) {
+      // The connection's first packet was in an earlier file or not matched: comment here.
+      comment = describeConnection(entry.record);
+      entry.commented = true;
+    }
+    const iface = this.writer.interfaceFor(frame.linkType, `linktype ${frame.linkType}`);
+    this.writer.writePacket(iface, frame.time, frame.bytes.subarray(frame.start, frame.end), frame.originalLength, comment);
+    this.packetsWritten++;
+  }
+}
+
+function tupleKey(clientIp: string, clientPort: number, serverIp: string, serverPort: number): string {
+  return `${clientIp}|${clientPort}|${serverIp}|${serverPort}`;
+}

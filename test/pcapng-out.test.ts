@@ -1,0 +1,73 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { analyzeChunks } from './support/pipeline.js';
+
+// --pcapng-out writes the failed connections' packets with the diagnosis as packet
+// comments: read back by our reader and by tshark.
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'resumescope.js');
+let work: string;
+let capture: string;
+let analysis: { connections: { id: number; handshake: string; resumption: string; reason?: string | null; packets: number }[] };
+
+function tsharkComments(file: string): string[] {
+  return execFileSync('tshark', ['-r', file, '-Y', 'frame.comment', '-T', 'fields', '-e', 'frame.comment'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    .trim().split('\n').filter((l) => l.length > 0);
+}
+
+function tsharkPacketCount(file: string): number {
+  return execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').length;
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'resumescope-pcapng-'));
+  capture = join(work, 'purge.pcap');
+  execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'purge-on-abort', '--out', capture]);
+  const json = join(work, 'purge.json');
+  execFileSync(process.execPath, [BIN, 'analyze', capture, '--json', json, '-q']);
+  analysis = JSON.parse(readFileSync(json, 'utf8'));
+});
+
+describe('--pcapng-out', () => {
+  it('keeps exactly the failed and aborted connections, one comment each, readable by tshark and by us', () => {
+    const out = join(work, 'failed.pcapng');
+    const r = spawnSync(process.execPath, [BIN, 'analyze', capture, '--pcapng-out', out], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const failed = analysis.connections.filter((c) => c.handshake === 'aborted' || c.resumption === 'rejected' || c.reason === 'client-forgot');
+    expect(failed.length).toBeGreaterThan(40);
+    const comments = tsharkComments(out);
+    expect(comments).toHaveLength(failed.length);
+    expect(new Set(comments.map((c) => /connection (\d+):/.exec(c)![1]))).toEqual(new Set(failed.map((c) => String(c.id))));
+    expect(comments.some((c) => /resumption rejected: connection \d+ offered this session and was aborted/.test(c))).toBe(true);
+    expect(comments.some((c) => /handshake aborted by client RST after-server-hello/.test(c))).toBe(true);
+    const expectedPackets = failed.reduce((sum, c) => sum + c.packets, 0);
+    expect(tsharkPacketCount(out)).toBe(expectedPackets);
+    // Our own reader sees the same connections, with the same outcomes.
+    const again = analyzeChunks('failed.pcapng', [readFileSync(out)]);
+    expect(again.connections).toHaveLength(failed.length);
+    expect(again.connections.filter((c) => c.handshake === 'aborted')).toHaveLength(failed.filter((c) => c.handshake === 'aborted').length);
+  });
+
+  it('--pcapng-filter chooses connections (aborted only; by server; all)', () => {
+    const aborted = join(work, 'aborted.pcapng');
+    expect(spawnSync(process.execPath, [BIN, 'analyze', capture, '-q', '--pcapng-out', aborted, '--pcapng-filter', 'aborted']).status).toBe(0);
+    expect(tsharkComments(aborted)).toHaveLength(analysis.connections.filter((c) => c.handshake === 'aborted').length);
+    const all = join(work, 'all.pcapng');
+    expect(spawnSync(process.execPath, [BIN, 'analyze', capture, '-q', '--pcapng-out', all, '--pcapng-filter', 'all']).status).toBe(0);
+    expect(tsharkComments(all)).toHaveLength(analysis.connections.length);
+    const none = join(work, 'none.pcapng');
+    expect(spawnSync(process.execPath, [BIN, 'analyze', capture, '-q', '--pcapng-out', none, '--pcapng-filter', 'server=192.0.2.250:443']).status).toBe(0);
+    expect(analyzeChunks('none.pcapng', [readFileSync(none)]).document.captures[0]!.packets).toBe(0);
+  });
+
+  it('a bad filter is a usage error', () => {
+    const r = spawnSync(process.execPath, [BIN, 'analyze', capture, '--pcapng-out', join(work, 'x.pcapng'), '--pcapng-filter', 'nonsense'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--pcapng-filter: unknown filter "nonsense"/);
+  });
+});
