@@ -60,3 +60,19 @@ export function addToTotals(t: Totals, c: ConnectionRecord): void {
   const v = c.version ?? 'unknown';
   t.byVersion[v] = (t.byVersion[v] ?? 0) + 1;
 }
+
+/**
+ * Give connections their final ids: 1..N in order of first packet (then endpoints), so
+ * that ids do not depend on file order, packet order or how many threads read the files.
+ */
+export function numberConnections(connections: ConnectionRecord[]): ConnectionRecord[] {
+  connections.sort((a, b) => a.startTime - b.startTime || compareText(a.client.ip, b.client.ip) || a.client.port - b.client.port || compareText(a.server.ip, b.server.ip) || a.server.port - b.server.port);
+  connections.forEach((c, i) => {
+    c.id = i + 1;
+  });
+  return connections;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -232,7 +232,7 @@ export class TlsConnection implements TlsStreamListener {
     const ch = this.clientHello;
     const sh = this.serverHello;
 
-    const sessionId = ch && ch.sessionId.length > 0 && !/^0+$/.test(ch.sessionId) ? ch.sessionId : null;
+    const sessionId = ch && ch.sessionId.length > 0 && !isAllZeroHex(ch.sessionId) ? ch.sessionId : null;
     const offer: Offer = {
       sessionId,
       ticket: ch !== null && ch.sessionTicketLength > 0,
@@ -264,7 +264,7 @@ export class TlsConnection implements TlsStreamListener {
     }
 
     const negotiated = sh ? (sh.selectedVersion !== 0 ? sh.selectedVersion : sh.legacyVersion) : 0;
-    const anomalies = [...this.anomalies, ...base.extraAnomalies];
+    const anomalies = base.extraAnomalies.length === 0 ? this.anomalies : [...this.anomalies, ...base.extraAnomalies];
     if (ch === null && sh !== null) {
       anomalies.push({ kind: 'gap', code: 'no-client-hello', message: 'the ClientHello was not captured (the capture starts mid-connection or lost it)', file: this.fileName, frame: base.firstFrame });
     }
@@ -310,6 +310,11 @@ export class TlsConnection implements TlsStreamListener {
   }
 }
 
+function isAllZeroHex(hex: string): boolean {
+  for (let i = 0; i < hex.length; i++) if (hex.charCodeAt(i) !== 48) return false;
+  return true;
+}
+
 export function cipherName(suite: number): string {
   return CIPHER_SUITE_NAMES.get(suite) ?? `0x${suite.toString(16).padStart(4, '0').toUpperCase()}`;
 }
@@ -323,7 +328,31 @@ export function wiresharkFilter(client: Endpoint, server: Endpoint): string {
  * JA4-style fingerprint (FoxIO JA4 part a, then FNV-1a digests of the sorted
  * cipher and extension lists instead of truncated SHA-256): groups clients by TLS stack.
  */
+/** Fingerprints repeat (one per TLS stack): memoised by a hash of everything they depend on. */
+const fingerprintCache = new Map<number, string>();
+
 export function clientFingerprint(ch: ClientHello): string {
+  let key = 0x811c9dc5 ^ ch.legacyVersion;
+  const feed = (v: number) => { key = Math.imul(key ^ v, 0x01000193); };
+  for (const v of ch.supportedVersions) feed(v);
+  feed(0x10000);
+  for (const v of ch.cipherSuites) feed(v);
+  feed(0x10001);
+  for (const v of ch.extensions) feed(v);
+  feed(0x10002);
+  for (const v of ch.signatureAlgorithms) feed(v);
+  feed(ch.serverName !== null ? 1 : 0);
+  const alpn = ch.alpn[0] ?? '';
+  for (let i = 0; i < alpn.length; i++) feed(alpn.charCodeAt(i));
+  const cached = fingerprintCache.get(key);
+  if (cached !== undefined) return cached;
+  const computed = computeFingerprint(ch);
+  if (fingerprintCache.size > 10000) fingerprintCache.clear();
+  fingerprintCache.set(key, computed);
+  return computed;
+}
+
+function computeFingerprint(ch: ClientHello): string {
   const versions = ch.supportedVersions.filter((v) => !isGrease(v));
   const top = versions.length > 0 ? Math.max(...versions) : ch.legacyVersion;
   const version = top === 0x0304 ? '13' : top === 0x0303 ? '12' : top === 0x0302 ? '11' : top === 0x0301 ? '10' : top === 0x0300 ? 's3' : '00';

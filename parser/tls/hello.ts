@@ -117,9 +117,11 @@ class Cursor {
   }
 }
 
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
+
 export function toHex(bytes: Uint8Array, start = 0, end = bytes.length): string {
   let s = '';
-  for (let i = start; i < end; i++) s += (bytes[i]! < 16 ? '0' : '') + bytes[i]!.toString(16);
+  for (let i = start; i < end; i++) s += HEX_PAIRS[bytes[i]!]!;
   return s;
 }
 

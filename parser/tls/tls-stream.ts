@@ -270,6 +270,16 @@ export class TlsStream {
         this.messageFill = 0;
         this.messageDamaged = this.recordDamaged;
         const wanted = this.wantsBody(this.messageType);
+        if (wanted && !this.messageDamaged && this.messageRemaining > 0 && end - pos >= this.messageRemaining) {
+          // The whole body is in this record chunk (the usual case): parse it in place, no copy.
+          const bodyEnd = pos + this.messageRemaining;
+          const type = this.messageType;
+          this.messageType = -1;
+          this.messageRemaining = 0;
+          this.listener.onHandshakeMessage(this.side, type, bytes, pos, bodyEnd, time, frame);
+          pos = bodyEnd;
+          continue;
+        }
         if (wanted && this.messageRemaining <= MAX_BUFFERED_MESSAGE) {
           this.messageBuffer = new Uint8Array(this.messageRemaining);
         } else {
