@@ -11,6 +11,8 @@ export interface AnalyzeArgs {
   pcapngFilter: string | null;
   progress: 'auto' | 'always' | 'never';
   quiet: boolean;
+  /** Worker threads for several files; null = one per core. */
+  jobs: number | null;
 }
 
 export interface UiArgs {
@@ -44,6 +46,8 @@ Options for analyze:
                        rejected, all, reason=<reason>, server=<ip[:port]>; comma-separated = any
   --progress           always show the progress bar on stderr
   --no-progress        never show it (default: only when stderr is a terminal)
+  -j, --jobs N         worker threads for several files (default: one per core); with
+                       more than one, a connection that spans two files counts twice
   -q, --quiet          print no summary
   -h, --help           this text
   -V, --version        the version
@@ -65,7 +69,7 @@ export function parseArgs(argv: string[]): Args {
 function parseAnalyze(argv: string[]): AnalyzeArgs | { command: 'help' } {
   const args: AnalyzeArgs = {
     command: 'analyze', inputs: [], json: null, ndjson: null, csv: null, report: null,
-    pcapngOut: null, pcapngFilter: null, progress: 'auto', quiet: false,
+    pcapngOut: null, pcapngFilter: null, progress: 'auto', quiet: false, jobs: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -87,6 +91,13 @@ function parseAnalyze(argv: string[]): AnalyzeArgs | { command: 'help' } {
       case '--progress': args.progress = 'always'; break;
       case '--no-progress': args.progress = 'never'; break;
       case '-q': case '--quiet': args.quiet = true; break;
+      case '-j': case '--jobs': {
+        const text = value();
+        const jobs = Number(text);
+        if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError(`--jobs needs a whole number from 1 to 256, not "${text}"`);
+        args.jobs = jobs;
+        break;
+      }
       case '-h': case '--help': return { command: 'help' };
       default:
         if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`);

@@ -1,11 +1,12 @@
-import { buildDocument, addToTotals, emptyTotals, TOOL_VERSION, type Totals } from '../../parser/report/document.js';
-import type { AnalysisDocument, CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
-import { analyzeFiles, resolveInputs, type AnalyzeProgress, type InputProblem } from '../node/analyze-files.js';
+import { buildDocument, addToTotals, emptyTotals, numberConnections, TOOL_VERSION, type Totals } from '../../parser/report/document.js';
+import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
+import { SCHEMA_VERSION, type AnalysisDocument, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
+import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputProblem } from '../node/analyze-files.js';
+import { RecordSpill } from '../node/record-spill.js';
 import { HELP, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { csvHeader, csvRow, OutputFile } from './writers.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
 import { forEachCaptureChunk } from '../node/analyze-files.js';
-import { writeFile } from 'node:fs/promises';
 import { diagnose, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
 
 export const EXIT_OK = 0;
@@ -77,55 +78,87 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   for (const p of problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
   if (files.length === 0) return EXIT_FAILED;
 
+  const totals = emptyTotals();
+  const progress = new ProgressBar(io, args.progress === 'always' || (args.progress === 'auto' && io.stderrIsTty));
+  // Full records wait on disk; memory holds slim copies (bounded by sessions, not packets).
+  const spill = new RecordSpill();
+  try {
+    const slims: ConnectionRecord[] = [];
+    const jobs = Math.min(args.jobs ?? defaultJobs(), files.length);
+    const parallel = jobs > 1 && !files.some((f) => f.path === '-');
+    const options: AnalyzeOptions = {
+      onConnection: (record) => {
+        slims.push(spill.add(record));
+        addToTotals(totals, record);
+      },
+      onProgress: (p) => progress.update(p),
+    };
+    const result = parallel ? await analyzeFilesInParallel(files, jobs, options) : await analyzeFiles(files, options);
+    progress.done();
+    for (const p of result.problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
+    const allProblems = [...problems, ...result.problems];
+    const readable = result.captures.filter((c) => c.error === undefined);
+    if (readable.length === 0) return EXIT_FAILED;
+
+    // Final ids and the diagnosis work on the slim copies; `inArrivalOrder` matches the spill's lines.
+    const inArrivalOrder = slims.slice();
+    numberConnections(slims);
+    const diagnosis = diagnose(slims);
+    const extra = { servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions };
+    await writeOutputs(args, spill, inArrivalOrder, result.captures, extra);
+    const document = buildDocument(result.captures, slims, extra);
+    // --report: the self-contained HTML report (app/report), from the same document and diagnosis.
+    if (args.report) await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis);
+    if (args.pcapngOut) {
+      const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files.map((f) => f.path), slims, io);
+      if (written === null) return EXIT_FAILED;
+      if (!args.quiet) io.stdout(`wrote ${args.pcapngOut} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)\n`);
+    }
+  if (!args.quiet) io.stdout(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis));
+    for (const [flag, path] of [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report]] as const) {
+      if (path && !args.quiet) io.stdout(`wrote ${path} (${flag.slice(2)})\n`);
+    }
+    return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
+  } finally {
+    spill.dispose();
+  }
+}
+
+/**
+ * One pass over the spilled records writes every output: each full record gets its final
+ * id and what the diagnosis found from its slim copy. Records come in the order they ended.
+ */
+async function writeOutputs(args: AnalyzeArgs, spill: RecordSpill, slims: ConnectionRecord[], captures: CaptureSummary[], extra: Record<string, unknown>): Promise<void> {
+  if (!args.json && !args.ndjson && !args.csv) return;
+  const json = args.json ? new OutputFile(args.json) : null;
   const ndjson = args.ndjson ? new OutputFile(args.ndjson) : null;
   const csv = args.csv ? new OutputFile(args.csv) : null;
   csv?.write(csvHeader());
-  const connections: ConnectionRecord[] = [];
-  const totals = emptyTotals();
-  const progress = new ProgressBar(io, args.progress === 'always' || (args.progress === 'auto' && io.stderrIsTty));
-
-  const result = await analyzeFiles(files, {
-    onConnection: (record) => {
-      connections.push(record);
-      addToTotals(totals, record);
-    },
-    onProgress: (p) => progress.update(p),
-    betweenChunks: async () => {
-      if (ndjson) await ndjson.drained();
-    },
-  });
-  progress.done();
-  for (const p of result.problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
-  const allProblems = [...problems, ...result.problems];
-  const readable = result.captures.filter((c) => c.error === undefined);
-  if (readable.length === 0) {
-    await ndjson?.close();
-    await csv?.close();
-    return EXIT_FAILED;
+  if (json) {
+    // The document's small parts first, then the connections one per line (a valid JSON document).
+    const head = { schemaVersion: SCHEMA_VERSION, tool: { name: 'resumescope', version: TOOL_VERSION }, captures, ...extra };
+    json.write(JSON.stringify(head, null, 1).replace(/\n}$/, ',\n "connections": [\n'));
   }
-
-  const diagnosis = diagnose(connections);
-  const document = buildDocument(result.captures, connections, {
-    servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions,
-  });
-  for (const c of document.connections) {
-    ndjson?.write(JSON.stringify(c) + '\n');
-    csv?.write(csvRow(c));
+  let index = 0;
+  for await (const record of spill.replay()) {
+    const slim = slims[index]!;
+    record.id = slim.id;
+    record.reason = slim.reason ?? null;
+    if (slim.reasonDetail !== undefined) record.reasonDetail = slim.reasonDetail;
+    record.session = slim.session ?? null;
+    const line = JSON.stringify(record);
+    json?.write((index > 0 ? ',\n' : '') + line);
+    ndjson?.write(line + '\n');
+    csv?.write(csvRow(record));
+    index++;
+    if (index % 1000 === 0) {
+      await json?.drained();
+      await ndjson?.drained();
+      await csv?.drained();
+    }
   }
-  await ndjson?.close();
-  await csv?.close();
-  if (args.json) await writeFile(args.json, JSON.stringify(document, null, 1) + '\n');
-  if (args.pcapngOut) {
-    const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files.map((f) => f.path), document.connections, io);
-    if (written === null) return EXIT_FAILED;
-    if (!args.quiet) io.stdout(`wrote ${args.pcapngOut} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)\n`);
-  }
-
-  if (!args.quiet) io.stdout(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis));
-  for (const [flag, path] of [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv]] as const) {
-    if (path && !args.quiet) io.stdout(`wrote ${path} (${flag.slice(2)})\n`);
-  }
-  return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
+  json?.write('\n ]\n}\n');
+  await Promise.all([json?.close(), ndjson?.close(), csv?.close()]);
 }
 
 export function formatSummary(captures: CaptureSummary[], t: Totals): string {

@@ -2,6 +2,7 @@ import type { ConnectionRecord } from '../report/types.js';
 import type { OfferFacts } from '../session/session-table.js';
 import type { ClientsSummary, ServerSummary } from './diagnose.js';
 import { formatDuration, isoTime } from './diagnose.js';
+import { wiresharkFilter } from '../session/tls-connection.js';
 
 // Findings in plain words a support engineer can paste into a ticket, and what-if
 // replays: the capture's offers under another policy.
@@ -188,5 +189,5 @@ function handshakeSavings(connections: ConnectionRecord[]): (avoided: Connection
 
 /** A display filter for up to 20 of the connections (Wireshark's filter length stays usable). */
 export function filterFor(list: ConnectionRecord[]): string {
-  return list.slice(0, 20).map((c) => `(${c.wiresharkFilter})`).join(' || ');
+  return list.slice(0, 20).map((c) => `(${wiresharkFilter(c.client, c.server)})`).join(' || ');
 }

@@ -117,12 +117,27 @@ class Cursor {
   }
 }
 
-const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
+const HEX_DIGITS = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
+const hexCodes: number[] = [];
 
+/**
+ * Lower-case hex of bytes[start, end). Built as one flat string: concatenating pairs would
+ * leave a tree of small strings per ID, and millions of session IDs are kept.
+ */
 export function toHex(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  let s = '';
-  for (let i = start; i < end; i++) s += HEX_PAIRS[bytes[i]!]!;
-  return s;
+  const n = end - start;
+  if (n <= 0) return '';
+  hexCodes.length = n * 2;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[start + i]!;
+    hexCodes[2 * i] = HEX_DIGITS[b >> 4]!;
+    hexCodes[2 * i + 1] = HEX_DIGITS[b & 15]!;
+  }
+  // Long inputs go in slices: fromCharCode's argument count is limited.
+  if (hexCodes.length <= 8192) return String.fromCharCode.apply(null, hexCodes);
+  let out = '';
+  for (let i = 0; i < hexCodes.length; i += 8192) out += String.fromCharCode.apply(null, hexCodes.slice(i, i + 8192));
+  return out;
 }
 
 function hexOf(c: Cursor, max = Infinity): string {

@@ -1,7 +1,7 @@
 // Runs the whole portable pipeline in memory (no files): simulator → Analysis → diagnose.
 import { Analysis } from '../../parser/analysis.js';
 import { diagnose, type Diagnosis } from '../../parser/diagnose/diagnose.js';
-import { buildDocument } from '../../parser/report/document.js';
+import { buildDocument, numberConnections } from '../../parser/report/document.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../parser/report/types.js';
 import { simulateFarm, type GroundTruth } from '../../fixtures/simulator/farm.js';
 import { presetConfig, type PresetName } from '../../fixtures/simulator/presets.js';
@@ -20,6 +20,7 @@ export function analyzeChunks(fileName: string, chunks: Iterable<Uint8Array>): P
   for (const chunk of chunks) ingest.push(chunk);
   ingest.finish();
   analysis.finish();
+  numberConnections(connections);
   const diagnosis = diagnose(connections);
   const document = buildDocument(analysis.captures, connections, {
     servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf,

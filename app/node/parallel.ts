@@ -1,0 +1,59 @@
+// Several capture files on several cores: one worker thread per file (as many at once as
+// there are jobs), records merged into one analysis. A connection that continues from one
+// file into the next is seen as two pieces in this mode; `--jobs 1` reads the files in
+// sequence as one stream and joins them.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
+import type { AnalyzeOptions, AnalyzeResult, InputFile, InputProblem } from './analyze-files.js';
+import type { WorkerMessage } from './analyze-worker.js';
+
+export function defaultJobs(): number {
+  return Math.max(1, availableParallelism());
+}
+
+export async function analyzeFilesInParallel(inputs: InputFile[], jobs: number, options: AnalyzeOptions): Promise<AnalyzeResult> {
+  const captures: CaptureSummary[][] = inputs.map(() => []);
+  const problems: InputProblem[] = [];
+  const bytesTotal = inputs.reduce((s, f) => s + f.size, 0);
+  const done = new Array<number>(inputs.length).fill(0);
+  let next = 0;
+  const workerUrl = new URL('./analyze-worker.js', import.meta.url);
+
+  const runOne = (index: number): Promise<void> => new Promise((resolve, reject) => {
+    const worker = new Worker(workerUrl);
+    worker.on('message', (m: WorkerMessage) => {
+      switch (m.type) {
+        case 'records':
+          for (const r of m.records) options.onConnection(r);
+          break;
+        case 'progress':
+          done[index] = m.bytesDone;
+          options.onProgress?.({ file: inputs[index]!.path, fileIndex: index, fileCount: inputs.length, bytesDone: done.reduce((a, b) => a + b, 0), bytesTotal });
+          break;
+        case 'done':
+          captures[index] = m.result.captures;
+          problems.push(...m.result.problems);
+          void worker.terminate();
+          resolve();
+          break;
+        case 'failed':
+          void worker.terminate();
+          reject(new Error(m.message));
+          break;
+      }
+    });
+    worker.on('error', reject);
+    worker.postMessage({ file: inputs[index]! });
+  });
+
+  const lane = async (): Promise<void> => {
+    while (next < inputs.length) {
+      if (options.cancelled?.()) return;
+      const index = next++;
+      await runOne(index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, inputs.length) }, lane));
+  return { captures: captures.flat(), problems };
+}

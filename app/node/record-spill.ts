@@ -1,0 +1,134 @@
+// Keeps memory bounded by sessions, not connections: each finished connection record is
+// written to a temporary NDJSON file at once, and only a slim copy (the fields the
+// diagnosis reads, with repeated strings shared) stays in memory. The outputs are written
+// at the end by replaying the file and adding what the diagnosis found.
+import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ConnectionRecord } from '../../parser/report/types.js';
+import { wiresharkFilter } from '../../parser/session/tls-connection.js';
+
+const FLUSH_AT = 1 << 20;
+const NO_ANOMALIES: ConnectionRecord['anomalies'] = [];
+
+export class RecordSpill {
+  private readonly dir: string;
+  private readonly path: string;
+  private fd: number;
+  private pending = '';
+  private readonly strings = new Map<string, string>();
+  count = 0;
+
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'resumescope-'));
+    this.path = join(this.dir, 'connections.ndjson');
+    this.fd = openSync(this.path, 'w');
+  }
+
+  /** Store the full record; returns the slim copy to keep. */
+  add(record: ConnectionRecord): ConnectionRecord {
+    this.pending += JSON.stringify(record) + '\n';
+    if (this.pending.length >= FLUSH_AT) this.flush();
+    this.count++;
+    return this.slim(record);
+  }
+
+  private flush(): void {
+    if (this.pending.length > 0) writeSync(this.fd, this.pending);
+    this.pending = '';
+  }
+
+  private intern(text: string | null): string | null {
+    if (text === null) return null;
+    const known = this.strings.get(text);
+    if (known !== undefined) return known;
+    if (this.strings.size < 200_000) this.strings.set(text, text);
+    return text;
+  }
+
+  /** The fields the diagnosis and the summary read; the rest waits in the file. */
+  private slim(c: ConnectionRecord): ConnectionRecord {
+    return new SlimRecord(c, (t) => this.intern(t));
+  }
+
+  /** The full records in the order they were added, for writing the outputs. */
+  async *replay(): AsyncGenerator<ConnectionRecord> {
+    this.flush();
+    closeSync(this.fd);
+    this.fd = -1;
+    const lines = createInterface({ input: createReadStream(this.path, { highWaterMark: 1 << 20 }), crlfDelay: Infinity });
+    for await (const line of lines) if (line.length > 0) yield JSON.parse(line) as ConnectionRecord;
+  }
+
+  dispose(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A connection record with only what the diagnosis, the summary and the report read.
+ * A class, so every instance shares one shape (an object literal with a getter would
+ * fall back to slow dictionary properties: ~1.5 KB per connection).
+ */
+class SlimRecord implements ConnectionRecord {
+  id: number; client: ConnectionRecord['client']; server: ConnectionRecord['server'];
+  startTime: number; clientHelloTime: number | null; serverHelloTime: number | null; endTime: number;
+  sni: string | null; alpn: string | null; version: string | null; cipher: string | null;
+  offer: ConnectionRecord['offer']; serverSessionId: string | null; resumption: ConnectionRecord['resumption'];
+  resumedBy: ConnectionRecord['resumedBy']; resumed: boolean; established: boolean; handshake: ConnectionRecord['handshake'];
+  abort: ConnectionRecord['abort']; history: string; anomalies: ConnectionRecord['anomalies'];
+  clientHelloVersion: string | null = null; helloRetry: boolean; ticketIssued: boolean; ticketLifetimeHint: number | null;
+  issuedTicket: string | null; offeredTicket: string | null; offeredPskIdentity: string | null;
+  certificateSeen = false; alerts: ConnectionRecord['alerts'] = NO_ALERTS; clientFingerprint: string | null;
+  file: string; firstFrame: number; packets: number; handshakeBytes: number;
+  reason: string | null = null; reasonDetail?: string; session: unknown = null;
+
+  constructor(c: ConnectionRecord, intern: (text: string | null) => string | null) {
+    this.id = c.id;
+    this.client = { ip: intern(c.client.ip)!, port: c.client.port };
+    this.server = { ip: intern(c.server.ip)!, port: c.server.port };
+    this.startTime = c.startTime;
+    this.clientHelloTime = c.clientHelloTime;
+    this.serverHelloTime = c.serverHelloTime;
+    this.endTime = c.endTime;
+    this.sni = intern(c.sni);
+    this.alpn = intern(c.alpn);
+    this.version = intern(c.version);
+    this.cipher = intern(c.cipher);
+    this.offer = c.offer;
+    this.serverSessionId = c.serverSessionId;
+    this.resumption = c.resumption;
+    this.resumedBy = c.resumedBy;
+    this.resumed = c.resumed;
+    this.established = c.established;
+    this.handshake = c.handshake;
+    this.abort = c.abort;
+    this.history = intern(c.history)!;
+    this.anomalies = c.anomalies.length === 0 ? NO_ANOMALIES : c.anomalies;
+    this.helloRetry = c.helloRetry;
+    this.ticketIssued = c.ticketIssued;
+    this.ticketLifetimeHint = c.ticketLifetimeHint;
+    this.issuedTicket = c.issuedTicket;
+    this.offeredTicket = c.offeredTicket;
+    this.offeredPskIdentity = c.offeredPskIdentity;
+    this.clientFingerprint = intern(c.clientFingerprint);
+    this.file = intern(c.file)!;
+    this.firstFrame = c.firstFrame;
+    this.packets = c.packets;
+    this.handshakeBytes = c.handshakeBytes;
+  }
+
+  /** Computed when read: a string per connection would cost more than the rest of the record. */
+  get wiresharkFilter(): string {
+    return wiresharkFilter(this.client, this.server);
+  }
+
+  toJSON(): object {
+    return { ...this, wiresharkFilter: this.wiresharkFilter };
+  }
+}
+
+const NO_ALERTS: ConnectionRecord['alerts'] = [];

@@ -1,0 +1,94 @@
+// npm run bench [-- --size MB] [--no-tshark] [--dir DIR]
+// Generates farm captures with the simulator, then runs on the same files in the same run:
+// resumescope (whole analysis + JSON), the JavaScript floor (header walk + TLS byte check),
+// npm pcap-parser (reading alone) and tshark (handshake fields); prints one table.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, rmSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const DIST = join(ROOT, 'dist');
+
+interface Measurement {
+  tool: string;
+  file: string;
+  seconds: number;
+  peakMiB: number | null;
+  bytes: number;
+}
+
+function argument(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+/** Run a command, measuring wall time and (with GNU time) peak RSS. */
+function measure(tool: string, file: string, bytes: number, command: string[]): Measurement {
+  const haveTime = existsSync('/usr/bin/time');
+  const args = haveTime ? ['-f', '%e %M', ...command] : command.slice(1);
+  const started = process.hrtime.bigint();
+  const r = spawnSync(haveTime ? '/usr/bin/time' : command[0]!, args, { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'] });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.status !== 0 && r.status !== 1) throw new Error(`${tool} failed: ${r.stderr.slice(-500)}`);
+  let peakMiB: number | null = null;
+  if (haveTime) {
+    const last = r.stderr.trim().split('\n').pop() ?? '';
+    const [, kb] = last.split(' ');
+    peakMiB = Number(kb) / 1024;
+  }
+  return { tool, file, seconds, peakMiB, bytes };
+}
+
+function main(): void {
+  const sizeMB = Number(argument('--size', '1000'));
+  const dir = argument('--dir', join(tmpdir(), 'resumescope-bench'));
+  const withTshark = !process.argv.includes('--no-tshark');
+  mkdirSync(dir, { recursive: true });
+  const simulator = join(DIST, 'fixtures', 'simulator', 'cli.js');
+  const big = join(dir, `farm-${sizeMB}MB.pcap`);
+  if (!existsSync(big)) execFileSync(process.execPath, [simulator, '--preset', 'bench', '--scale', String(sizeMB), '--out', big, '--seed', '7'], { stdio: 'inherit' });
+  const parts = [1, 2, 3, 4].map((i) => join(dir, `part${i}-${sizeMB / 4}MB.pcap`));
+  parts.forEach((p, i) => {
+    if (!existsSync(p)) execFileSync(process.execPath, [simulator, '--preset', 'bench', '--scale', String(sizeMB / 4), '--out', p, '--seed', String(10 + i)], { stdio: 'inherit' });
+  });
+  const bytes = statSync(big).size;
+  const partBytes = parts.reduce((s, p) => s + statSync(p).size, 0);
+  const json = join(dir, 'out.json');
+  const rows: Measurement[] = [];
+  const cli = join(ROOT, 'bin', 'resumescope.js');
+  process.stderr.write(`bench: ${(bytes / 1e6).toFixed(0)} MB capture in ${dir}\n`);
+  rows.push(measure('floor: header walk + TLS byte check', big, bytes, [process.execPath, join(DIST, 'test', 'tools', 'floor.js'), big]));
+  rows.push(measure('npm pcap-parser 0.2.1, counting packets', big, bytes, [process.execPath, join(DIST, 'test', 'tools', 'pcap-parser-count.js'), big]));
+  rows.push(measure('resumescope analyze --json (whole analysis)', big, bytes, [process.execPath, cli, 'analyze', big, '-q', '--json', json]));
+  rows.push(measure('resumescope analyze --ndjson', big, bytes, [process.execPath, cli, 'analyze', big, '-q', '--ndjson', json]));
+  if (withTshark) {
+    rows.push(measure('tshark, handshake fields', big, bytes, ['tshark', '-r', big, '-Y', 'tls.handshake.type==1 || tls.handshake.type==2', '-T', 'fields', '-e', 'tcp.stream', '-e', 'tls.handshake.type', '-e', 'tls.handshake.session_id', '-e', 'tls.handshake.extensions_server_name']));
+  }
+  const oneCore = measure('resumescope, 4 files, --jobs 1', parts.join(','), partBytes, [process.execPath, cli, 'analyze', ...parts, '-q', '--jobs', '1', '--json', json]);
+  const allCores = measure(`resumescope, 4 files, --jobs ${cpus().length}`, parts.join(','), partBytes, [process.execPath, cli, 'analyze', ...parts, '-q', '--json', json]);
+  rows.push(oneCore, allCores);
+  rmSync(json, { force: true });
+
+  const floor = rows[0]!;
+  const floorSpeed = floor.bytes / floor.seconds;
+  const lines = [
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+    `input: simulator preset "bench", ${(bytes / 1e6).toFixed(0)} MB, 4 parts of ${(partBytes / 4e6).toFixed(0)} MB`,
+    '',
+    '| tool | throughput | peak RSS | vs floor |',
+    '|---|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const speed = r.bytes / r.seconds;
+    lines.push(`| ${r.tool} | ${(speed / 1e6).toFixed(0)} MB/s | ${r.peakMiB === null ? 'n/a' : `${r.peakMiB.toFixed(0)} MiB`} | ${(speed / floorSpeed).toFixed(2)}× |`);
+  }
+  lines.push('', `batch speed-up with all cores vs one: ${(oneCore.seconds / allCores.seconds).toFixed(2)}×`);
+  const tshark = rows.find((r) => r.tool.startsWith('tshark'));
+  const ours = rows[2]!;
+  if (tshark) lines.push(`resumescope vs tshark: ${((ours.bytes / ours.seconds) / (tshark.bytes / tshark.seconds)).toFixed(1)}× faster`);
+  console.log(lines.join('\n'));
+}
+
+main();
