@@ -32,6 +32,8 @@ export class PcapReader implements CaptureReader {
   private recordLimit = MAX_SANE_RECORD;
   private lastTime = 0;
   private resyncing = false;
+  /** finish() is draining what is left: a record that does not fit will never fit. */
+  private ending = false;
 
   constructor(
     private readonly onFrame: FrameSink,
@@ -66,7 +68,23 @@ export class PcapReader implements CaptureReader {
         pos += 1;
         continue;
       }
-      if (buf.length - pos - RECORD_HEADER_LENGTH < capturedLength) break;
+      if (buf.length - pos - RECORD_HEADER_LENGTH < capturedLength) {
+        // At the end of the file a record that runs past the end is either the last record,
+        // cut short, or a damaged length (one flipped bit) with more records behind it.
+        // Before this check the second case dropped every later record and was reported as
+        // a harmless cut ('truncated'); now, when a sane record follows, the header is
+        // reported as malformed and reading resumes there (fuzz regression, see
+        // fixtures/regressions/README.md).
+        if (this.ending && (this.resyncing || this.saneRecordFollows(view, pos + 1, buf.length, this.lastTime !== 0 ? this.lastTime : seconds))) {
+          if (!this.resyncing) {
+            this.report('malformed', 'pcap-bad-record', `packet record claims ${capturedLength} bytes, more than the rest of the file, yet sane records follow; scanning for the next sane record`, this.joiner.baseOffset + pos);
+            this.resyncing = true;
+          }
+          pos += 1;
+          continue;
+        }
+        break;
+      }
       this.resyncing = false;
       const dataStart = pos + RECORD_HEADER_LENGTH;
       frame.time = seconds + fraction / this.fractionsPerSecond;
@@ -86,6 +104,10 @@ export class PcapReader implements CaptureReader {
   }
 
   finish(): void {
+    if (this.headerRead && this.joiner.pendingBytes > 0) {
+      this.ending = true;
+      this.push(new Uint8Array(0));
+    }
     if (!this.headerRead && this.joiner.pendingBytes > 0) {
       this.report('malformed', 'pcap-short-header', 'file ends inside the pcap file header', 0);
     } else if (this.joiner.pendingBytes > 0) {
@@ -110,6 +132,27 @@ export class PcapReader implements CaptureReader {
     this.linkTypes.add(this.linkType);
     this.recordLimit = Math.min(MAX_RECORD_CAP, Math.max(MAX_SANE_RECORD, snaplen));
     this.headerRead = true;
+  }
+
+  /**
+   * Is there, at or after `from`, a record that fits in the buffer, whose time is within a
+   * day of `referenceTime` (the last good record's, else the damaged header's own), and that
+   * is followed by the end of the buffer or by another such header? One linear scan, run
+   * only at the end of the file when a record header claims more than is left.
+   */
+  private saneRecordFollows(view: DataView, from: number, end: number, referenceTime: number): boolean {
+    const le = this.littleEndian;
+    const sane = (q: number): boolean => {
+      const seconds = view.getUint32(q, le);
+      return Math.abs(seconds - referenceTime) <= 86400 && this.plausibleRecord(seconds, view.getUint32(q + 4, le), view.getUint32(q + 8, le), view.getUint32(q + 12, le));
+    };
+    for (let q = from; end - q >= RECORD_HEADER_LENGTH; q++) {
+      if (!sane(q)) continue;
+      const next = q + RECORD_HEADER_LENGTH + view.getUint32(q + 8, le);
+      if (next > end) continue;
+      if (next === end || (end - next >= RECORD_HEADER_LENGTH && sane(next))) return true;
+    }
+    return false;
   }
 
   private plausibleRecord(seconds: number, fraction: number, capturedLength: number, originalLength: number): boolean {

@@ -83,7 +83,11 @@ export class PcapngReader implements CaptureReader {
       if (buf.length - pos < blockLength) {
         // At the end of the file, a candidate found while resyncing that runs past
         // the end was never a block: keep scanning instead of losing what follows.
-        if (this.ending && this.resyncing) {
+        // Likewise a block whose length field was damaged (one flipped bit makes 92
+        // bytes 65628) when sane blocks follow it: before, such a block swallowed the
+        // rest of the file, which was then reported as merely cut short ('truncated').
+        if (this.ending && (this.resyncing || this.saneBlockFollows(buf, view, pos + 1))) {
+          this.damaged(pos, `block of type 0x${blockType.toString(16)} claims ${blockLength} bytes, more than the rest of the file, yet sane blocks follow`);
           pos += 1;
           continue;
         }
@@ -103,7 +107,7 @@ export class PcapngReader implements CaptureReader {
   }
 
   finish(): void {
-    if (this.resyncing && this.joiner.pendingBytes > 0) {
+    if (this.joiner.pendingBytes > 0) {
       this.ending = true;
       this.push(new Uint8Array(0));
     }
@@ -216,6 +220,22 @@ export class PcapngReader implements CaptureReader {
       }
       pos = value + ((length + 3) & ~3);
     }
+  }
+
+  /**
+   * Is there, at or after `from`, a complete block of a known type whose trailing length
+   * matches? One linear scan, run only at the end of the file when a block claims more
+   * than is left.
+   */
+  private saneBlockFollows(buf: Uint8Array, view: DataView, from: number): boolean {
+    const le = this.littleEndian;
+    for (let q = from; buf.length - q >= 12; q++) {
+      if (!isKnownBlockType(view.getUint32(q, le))) continue;
+      const length = view.getUint32(q + 4, le);
+      if (length < 12 || length % 4 !== 0 || length > buf.length - q) continue;
+      if (view.getUint32(q + length - 4, le) === length) return true;
+    }
+    return false;
   }
 
   private damaged(pos: number, message: string): void {

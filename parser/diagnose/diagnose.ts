@@ -16,7 +16,12 @@ export interface CachePolicy {
   lifetime: Estimate;
   capacity: Estimate & { entries: number | null };
   purgeOnAbort: { detected: boolean; confidence: number; evidence: number[]; rejectedAfterAbort: number; offersAfterAbort: number; baseRejectionRate: number | null };
-  sharedCache: { shared: boolean | null; backends: number | null; confidence: number; crossAddressOffers: number; crossAddressRejected: number; evidence: number[] };
+  sharedCache: {
+    shared: boolean | null; backends: number | null; confidence: number; crossAddressOffers: number; crossAddressRejected: number; evidence: number[];
+    /** Times a client's session with this group changed to a new one (what breaks session-ID stickiness). */
+    sessionChanges?: number;
+    clientsWithSessionChanges?: number;
+  };
   flushes: { time: number; low: number; sessionsLost: number; evidence: number[] }[];
   tickets: { offers: number; accepted: number; rejected: number; lifetimeHint: number | null; rejectedWithinHint: number };
 }
@@ -88,6 +93,7 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
   for (const c of ordered) table.captureStart = Math.min(table.captureStart, c.startTime);
   const factsById = new Map<number, OfferFacts>();
   const clientState = new ClientMemory();
+  const sessionChanges = new Map<ServerGroup, { clients: Set<string>; changes: number }>();
   const forgotten: { c: ConnectionRecord; group: ServerGroup; held: TrackedSession; gap: number }[] = [];
 
   for (const c of ordered) {
@@ -104,7 +110,16 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
       forgotten.push({ c, group, held, gap: time - held.lastUse });
     }
     const now = table.heldAfter.get(c.id);
-    if (now) clientState.remember(c, group, now);
+    if (now) {
+      // Session-ID stickiness (seed 003) breaks whenever a client's session changes.
+      if (held && held !== now) {
+        const changes = sessionChanges.get(group) ?? { clients: new Set<string>(), changes: 0 };
+        changes.changes++;
+        changes.clients.add(c.client.ip);
+        sessionChanges.set(group, changes);
+      }
+      clientState.remember(c, group, now);
+    }
     if (facts) c.session = sessionView('offer', facts);
     else if (now && now.issuedBy === c.id) c.session = issueView(now);
   }
@@ -137,7 +152,14 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
       rejected: offers.filter((f) => !f.accepted).length,
       sessionsIssued: group.issued,
       reasons: counts,
-      cachePolicy: policy,
+      cachePolicy: {
+        ...policy,
+        sharedCache: {
+          ...policy.sharedCache,
+          sessionChanges: sessionChanges.get(group)?.changes ?? 0,
+          clientsWithSessionChanges: sessionChanges.get(group)?.clients.size ?? 0,
+        },
+      },
     });
   }
 

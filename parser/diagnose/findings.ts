@@ -93,7 +93,8 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     if (backend.length > 0) {
       const k = policy.sharedCache.backends;
       add('no-shared-cache', backend, `Backends of ${server.group} do not share a session cache${k ? ` (about ${k} backends)` : ''}`,
-        `${n(backend.length)} of ${n(server.offers)} offers reached a backend that had not issued the session and were rejected; a shared cache (or session-sticky balancing) would have resumed them.`);
+        `${n(backend.length)} of ${n(server.offers)} offers reached a backend that had not issued the session and were rejected; a shared cache (or session-sticky balancing) would have resumed them.` +
+        (policy.sharedCache.sessionChanges ? ` Clients changed session ${n(policy.sharedCache.sessionChanges)} times (${n(policy.sharedCache.clientsWithSessionChanges ?? 0)} clients): balancing by SSL session ID loses its stickiness at each change.` : ''));
       replay('shared-cache', 'one session cache shared by all backends', backend);
     }
     const flushed = withReason('flush');

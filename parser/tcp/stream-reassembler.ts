@@ -66,7 +66,20 @@ export class StreamReassembler {
     }
     // Ahead of what we expect: hold a copy (the frame buffer is reused).
     if (this.pending.length >= MAX_PENDING_SEGMENTS || this.pendingBytes + payload.length > MAX_PENDING_BYTES) {
-      this.skipToFirstPending(time, frame);
+      // Stop waiting for the hole: declare it a gap and hand over what is held. Skipping
+      // alone (without draining) left everything held and every later segment was added
+      // too, so a one-way capture with one lost segment held the whole rest of the stream
+      // in memory (fuzz regression). Several holes: repeat until under the limits.
+      while (this.pending.length > 0 && (this.pending.length >= MAX_PENDING_SEGMENTS || this.pendingBytes + payload.length > MAX_PENDING_BYTES)) {
+        this.skipToFirstPending(time, frame);
+        this.drainPending();
+      }
+      if (!this.active) return;
+      if (sequenceDelta(sequence, this.nextSequence) <= 0) {
+        this.deliver(sequence, payload, missing, fin, time, frame);
+        this.drainPending();
+        return;
+      }
     }
     this.insertPending({ sequence, data: payload.slice(), missing, fin, time, frame });
   }

@@ -281,7 +281,10 @@ export class TlsStream {
           continue;
         }
         if (wanted && this.messageRemaining <= MAX_BUFFERED_MESSAGE) {
-          this.messageBuffer = new Uint8Array(this.messageRemaining);
+          // Sized for the bytes that arrive, not for the length the header claims: a
+          // 9-byte record claiming a 256 KiB ClientHello used to reserve 256 KiB up front,
+          // so a small capture of many such connections reserved gigabytes (fuzz regression).
+          this.messageBuffer = NO_BYTES_YET;
         } else {
           if (wanted) this.listener.onStreamTrouble(this.side, 'malformed', 'tls-huge-message', `handshake message of type ${this.messageType} claims ${this.messageRemaining} bytes`, frame);
           this.messageBuffer = null;
@@ -290,7 +293,15 @@ export class TlsStream {
         continue;
       }
       const take = Math.min(this.messageRemaining, end - pos);
-      if (this.messageBuffer !== null) this.messageBuffer.set(bytes.subarray(pos, pos + take), this.messageFill);
+      if (this.messageBuffer !== null) {
+        if (this.messageFill + take > this.messageBuffer.length) {
+          // Grow geometrically, never beyond the message's own length.
+          const grown = new Uint8Array(Math.min(this.messageFill + this.messageRemaining, Math.max(this.messageFill + take, this.messageBuffer.length * 2)));
+          grown.set(this.messageBuffer.subarray(0, this.messageFill), 0);
+          this.messageBuffer = grown;
+        }
+        this.messageBuffer.set(bytes.subarray(pos, pos + take), this.messageFill);
+      }
       this.messageFill += take;
       this.messageRemaining -= take;
       pos += take;
@@ -314,7 +325,7 @@ export class TlsStream {
 
   private endMessage(time: number, frame: number): void {
     const type = this.messageType;
-    const buffer = this.messageBuffer ?? EMPTY;
+    const buffer = this.messageBuffer === null ? EMPTY : this.messageBuffer.subarray(0, this.messageFill);
     const damaged = this.messageDamaged;
     this.messageType = -1;
     this.messageBuffer = null;
@@ -322,11 +333,13 @@ export class TlsStream {
       this.listener.onStreamTrouble(this.side, 'gap', 'tls-message-incomplete', `handshake message of type ${type} lost bytes in a gap`, frame);
       return;
     }
-    this.listener.onHandshakeMessage(this.side, type, buffer, 0, buffer === EMPTY ? 0 : buffer.length, time, frame);
+    this.listener.onHandshakeMessage(this.side, type, buffer, 0, buffer.length, time, frame);
   }
 }
 
 const EMPTY = new Uint8Array(0);
+/** A buffered message before its first byte: replaced (never written) when bytes arrive. */
+const NO_BYTES_YET = new Uint8Array(0);
 
 /**
  * 1: a TLS handshake record carrying a ClientHello or ServerHello starts at i;
