@@ -80,9 +80,9 @@ class SlimRecord implements ConnectionRecord {
   offer: ConnectionRecord['offer']; serverSessionId: string | null; resumption: ConnectionRecord['resumption'];
   resumedBy: ConnectionRecord['resumedBy']; resumed: boolean; established: boolean; handshake: ConnectionRecord['handshake'];
   abort: ConnectionRecord['abort']; history: string; anomalies: ConnectionRecord['anomalies'];
-  clientHelloVersion: string | null = null; helloRetry: boolean; ticketIssued: boolean; ticketLifetimeHint: number | null;
+  clientHelloVersion: string | null; helloRetry: boolean; ticketIssued: boolean; ticketLifetimeHint: number | null;
   issuedTicket: string | null; offeredTicket: string | null; offeredPskIdentity: string | null;
-  certificateSeen = false; alerts: ConnectionRecord['alerts'] = NO_ALERTS; clientFingerprint: string | null;
+  certificateSeen: boolean; alerts: ConnectionRecord['alerts']; clientFingerprint: string | null;
   file: string; firstFrame: number; packets: number; handshakeBytes: number;
   reason: string | null = null; reasonDetail?: string; session: unknown = null;
 
@@ -108,7 +108,10 @@ class SlimRecord implements ConnectionRecord {
     this.abort = c.abort;
     this.history = intern(c.history)!;
     this.anomalies = c.anomalies.length === 0 ? NO_ANOMALIES : c.anomalies;
+    this.clientHelloVersion = intern(c.clientHelloVersion);
     this.helloRetry = c.helloRetry;
+    this.certificateSeen = c.certificateSeen;
+    this.alerts = c.alerts.length === 0 ? NO_ALERTS : c.alerts;
     this.ticketIssued = c.ticketIssued;
     this.ticketLifetimeHint = c.ticketLifetimeHint;
     this.issuedTicket = c.issuedTicket;

@@ -2,8 +2,14 @@
 // with one analysis. Pure and portable: the CLI (--report) and the app (File › Export) both call it.
 import type { ReportModel } from '../../parser/report/report-model.js';
 
-/** The template's data slot: inside <script id="report-data" type="application/json">. */
-export const REPORT_DATA_PLACEHOLDER = '"__RESUMESCOPE_REPORT_DATA__"';
+/**
+ * The template's data slot, the whole element: the placeholder text alone also occurs inside the
+ * inlined bundle (this module is part of it); the element cannot, because the template builder
+ * escapes every "</script" in the bundle.
+ */
+const SLOT_OPEN = '<script id="report-data" type="application/json">';
+const SLOT_CLOSE = '</' + 'script>';
+export const REPORT_DATA_SLOT = SLOT_OPEN + '"__RESUMESCOPE_REPORT_DATA__"' + SLOT_CLOSE;
 
 /**
  * JSON that can sit inside a <script> element: "<" becomes \u003c so no capture string (an SNI like
@@ -14,12 +20,12 @@ export function jsonForScript(value: unknown): string {
 }
 
 export function fillReportTemplate(template: string, model: ReportModel): string {
-  const at = template.indexOf(REPORT_DATA_PLACEHOLDER);
-  if (at < 0 || template.indexOf(REPORT_DATA_PLACEHOLDER, at + 1) >= 0) {
+  const at = template.indexOf(REPORT_DATA_SLOT);
+  if (at < 0 || template.indexOf(REPORT_DATA_SLOT, at + 1) >= 0) {
     throw new Error('report template has no single data slot (rebuild with npm run build:ui)');
   }
   // Splice, not String.replace: "$&" and friends in capture data must stay literal.
-  return template.slice(0, at) + jsonForScript(model) + template.slice(at + REPORT_DATA_PLACEHOLDER.length);
+  return template.slice(0, at) + SLOT_OPEN + jsonForScript(model) + SLOT_CLOSE + template.slice(at + REPORT_DATA_SLOT.length);
 }
 
 export function reportFileName(model: ReportModel): string {

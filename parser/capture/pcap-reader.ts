@@ -10,6 +10,8 @@ const RECORD_HEADER_LENGTH = 16;
 /** Largest record we believe without proof; libpcap itself refuses > 256 KiB unless snaplen says more. */
 const MAX_SANE_RECORD = 262144;
 const MAX_RECORD_CAP = 16 * 1024 * 1024;
+/** Largest believable jump in time between consecutive records (a year). */
+const MAX_TIME_STEP = 366 * 86400;
 
 export function isPcapMagic(head: Uint8Array): boolean {
   if (head.length < 4) return false;
@@ -60,7 +62,21 @@ export class PcapReader implements CaptureReader {
       const fraction = view.getUint32(pos + 4, le);
       const capturedLength = view.getUint32(pos + 8, le);
       const originalLength = view.getUint32(pos + 12, le);
-      if (!this.plausibleRecord(seconds, fraction, capturedLength, originalLength)) {
+      let plausible = this.plausibleRecord(seconds, fraction, capturedLength, originalLength);
+      if (plausible && this.lastTime !== 0 && Math.abs(seconds - this.lastTime) > (this.resyncing ? 86400 : MAX_TIME_STEP)) {
+        // Far in time from the last good record: believe it only if the next header
+        // confirms it. In step, without this, a damaged length (12 instead of 92) landed the
+        // reader inside packet data, where bytes passing the length checks chained false
+        // records that swallowed real ones; while resyncing, one false record accepted
+        // earlier poisoned lastTime so that no real record matched again (fuzz: up to 2/3
+        // of a file lost to one damaged field). Waits for the next header like a record
+        // that does not fit yet, so the verdict does not depend on chunking.
+        const next = pos + RECORD_HEADER_LENGTH + capturedLength;
+        if (buf.length - next < RECORD_HEADER_LENGTH && !this.ending) break;
+        // At the end of the file, with no whole header after it, it is judged as it is.
+        if (buf.length - next >= RECORD_HEADER_LENGTH) plausible = this.nextRecordConfirms(view, next, seconds);
+      }
+      if (!plausible) {
         if (!this.resyncing) {
           this.report('malformed', 'pcap-bad-record', `implausible packet record header (captured length ${capturedLength}); scanning for the next sane record`, this.joiner.baseOffset + pos);
           this.resyncing = true;
@@ -155,12 +171,18 @@ export class PcapReader implements CaptureReader {
     return false;
   }
 
-  private plausibleRecord(seconds: number, fraction: number, capturedLength: number, originalLength: number): boolean {
+  /** The record header at `at` is plausible and its time within a day of `seconds`. */
+  private nextRecordConfirms(view: DataView, at: number, seconds: number): boolean {
+    const le = this.littleEndian;
+    const nextSeconds = view.getUint32(at, le);
+    return Math.abs(nextSeconds - seconds) <= 86400 && this.plausibleRecord(nextSeconds, view.getUint32(at + 4, le), view.getUint32(at + 8, le), view.getUint32(at + 12, le));
+  }
+
+  /** Lengths and fraction only; the time is judged by the caller against the last good record. */
+  private plausibleRecord(_seconds: number, fraction: number, capturedLength: number, originalLength: number): boolean {
     if (capturedLength > this.recordLimit) return false;
     if (fraction >= this.fractionsPerSecond) return false;
     if (originalLength < capturedLength && originalLength !== 0) return false;
-    // While hunting for a record after damage, also insist on a time near the last good one.
-    if (this.resyncing && this.lastTime !== 0 && Math.abs(seconds - this.lastTime) > 86400) return false;
     return true;
   }
 

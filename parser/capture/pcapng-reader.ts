@@ -47,6 +47,8 @@ export class PcapngReader implements CaptureReader {
   private interfaces: InterfaceInfo[] = [];
   private resyncing = false;
   private sawSection = false;
+  /** A block before any SHB (or the damage that hid the SHB) was reported already. */
+  private reportedNoSection = false;
   /** finish() is draining what is left: a resync candidate that does not fit will never fit. */
   private ending = false;
 
@@ -75,7 +77,11 @@ export class PcapngReader implements CaptureReader {
         blockType = BLOCK_SECTION_HEADER;
       }
       const blockLength = view.getUint32(pos + 4, this.littleEndian);
-      if ((this.resyncing && !isKnownBlockType(blockType)) || blockLength < 12 || blockLength % 4 !== 0 || blockLength > MAX_BLOCK_LENGTH || (!this.sawSection && blockType !== BLOCK_SECTION_HEADER)) {
+      // Before any section header only known block types are believed (the trailer check
+      // below confirms them): a damaged first SHB used to lose the whole file, though the
+      // blocks after it were intact (fuzz regression); they are read in the default
+      // (little-endian) byte order.
+      if (((this.resyncing || !this.sawSection) && !isKnownBlockType(blockType)) || blockLength < 12 || blockLength % 4 !== 0 || blockLength > MAX_BLOCK_LENGTH) {
         this.damaged(pos, `block of type 0x${blockType.toString(16)} with impossible length ${blockLength}`);
         pos += 1;
         continue;
@@ -99,6 +105,10 @@ export class PcapngReader implements CaptureReader {
         pos += 1;
         continue;
       }
+      if (!this.sawSection && blockType !== BLOCK_SECTION_HEADER && !this.resyncing && !this.reportedNoSection) {
+        this.report('malformed', 'pcapng-bad-block', `block of type 0x${blockType.toString(16)} before any section header block; read as little-endian`, this.joiner.baseOffset + pos);
+      }
+      if (!this.sawSection) this.reportedNoSection = true;
       this.resyncing = false;
       this.readBlock(buf, view, pos, blockType, blockLength);
       pos += blockLength;

@@ -1,6 +1,6 @@
 import type { ConnectionRecord } from '../report/types.js';
 import { offerTime, SessionTable, type OfferFacts, type ServerGroup, type TrackedSession } from '../session/session-table.js';
-import { estimateLimit, round2, type Estimate, type Sample } from './threshold.js';
+import { estimateLimit, maxOf, round2, type Estimate, type Sample } from './threshold.js';
 import { buildFindings, type Finding, type WhatIf } from './findings.js';
 
 // Why each failed resumption failed, and what the servers' session caches must be
@@ -324,8 +324,8 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
       offers: ticketOffers.length,
       accepted: ticketOffers.filter((f) => f.accepted).length,
       rejected: ticketOffers.filter((f) => !f.accepted).length,
-      lifetimeHint: hints.length > 0 ? Math.max(...hints) : null,
-      rejectedWithinHint: ticketOffers.filter((f) => !f.accepted && f.age !== null && hints.length > 0 && f.age < Math.max(...hints)).length,
+      lifetimeHint: hints.length > 0 ? maxOf(hints) : null,
+      rejectedWithinHint: ticketOffers.filter((f) => !f.accepted && f.age !== null && hints.length > 0 && f.age < maxOf(hints)).length,
     },
   };
   return { policy, reasons };

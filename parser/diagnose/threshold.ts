@@ -27,7 +27,7 @@ const MIN_EVIDENCE = 3;
 
 export function estimateLimit(samples: Sample[], niceValues: readonly number[] = NICE_SECONDS): Estimate {
   const accepted = samples.filter((s) => s.accepted);
-  const maxAccepted = accepted.length > 0 ? Math.max(...accepted.map((s) => s.x)) : null;
+  const maxAccepted = accepted.length > 0 ? maxOf(accepted.map((s) => s.x)) : null;
   const none: Estimate = { seconds: null, low: maxAccepted, high: null, confidence: 0, rejectedAbove: 0, acceptedBelow: accepted.length, exceptions: 0 };
   if (samples.length === 0) return none;
   const sorted = [...samples].sort((a, b) => a.x - b.x);
@@ -54,8 +54,8 @@ export function estimateLimit(samples: Sample[], niceValues: readonly number[] =
   if (rejectedAboveList.length < MIN_EVIDENCE || acceptedBelowCount === 0) return none;
   const acceptedAboveCount = above.length - rejectedAboveList.length;
   const rejectedBelowCount = below.length - acceptedBelowCount;
-  const low = Math.max(...below.filter((s) => s.accepted).map((s) => s.x));
-  const high = Math.min(...rejectedAboveList.map((s) => s.x));
+  const low = maxOf(below.filter((s) => s.accepted).map((s) => s.x));
+  const high = minOf(rejectedAboveList.map((s) => s.x));
   // A limit makes the rejection rate jump: above it nearly all, below it few.
   const rateAbove = rejectedAboveList.length / above.length;
   const rateBelow = rejectedBelowCount / Math.max(1, below.length);
@@ -89,4 +89,17 @@ function pickValue(low: number, high: number, nice: readonly number[]): number {
 
 export function round2(x: number): number {
   return Math.round(x * 100) / 100;
+}
+
+/** Largest value (a loop: spreading a large array into Math.max overflows the stack). */
+export function maxOf(values: ArrayLike<number>): number {
+  let m = -Infinity;
+  for (let i = 0; i < values.length; i++) if (values[i]! > m) m = values[i]!;
+  return m;
+}
+
+export function minOf(values: ArrayLike<number>): number {
+  let m = Infinity;
+  for (let i = 0; i < values.length; i++) if (values[i]! < m) m = values[i]!;
+  return m;
 }

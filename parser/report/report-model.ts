@@ -233,8 +233,9 @@ function buildOverview(captures: CaptureSummary[], connections: ConnectionRecord
     outcomes,
     aborts: [...aborts.values()].sort((a, b) => b.count - a.count),
     reasons: [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
-    firstTime: times.length > 0 ? Math.min(...times) : null,
-    lastTime: times.length > 0 ? Math.max(...times) : null,
+    // Loops, not Math.min(...times): spreading a million values overflows the stack.
+    firstTime: times.length > 0 ? times.reduce((a, b) => (b < a ? b : a)) : null,
+    lastTime: times.length > 0 ? times.reduce((a, b) => (b > a ? b : a)) : null,
     packets: captures.reduce((s, c) => s + c.packets, 0),
     bytes: captures.reduce((s, c) => s + c.bytes, 0),
     anomalies: captures.reduce((s, c) => s + c.anomalies.length, 0) + connections.reduce((s, c) => s + c.anomalies.length, 0),

@@ -262,7 +262,7 @@ function CapturesTable() {
         </table>
       </div>
       <p className="muted small">
-        {formatCount(model.overview.packets)} packets, {formatBytes(model.overview.bytes)} read · analysed {formatTime(Date.parse(model.analysedAt) / 1000, false)} UTC by {model.tool.name} {model.tool.version}
+        {formatCount(model.overview.packets)} packet{model.overview.packets === 1 ? '' : 's'}, {formatBytes(model.overview.bytes)} read · analysed {formatTime(Date.parse(model.analysedAt) / 1000, false)} UTC by {model.tool.name} {model.tool.version}
       </p>
     </Section>
   );
@@ -275,7 +275,7 @@ function NoTls() {
     <div className="view" data-testid="view-overview">
       <EmptyState title="No TLS connections in this capture">
         <p data-testid="no-tls">
-          resumescope read {formatCount(model.overview.packets)} packets from {model.captures.length} file{model.captures.length === 1 ? '' : 's'} and found no TLS handshake over TCP.
+          resumescope read {formatCount(model.overview.packets)} packet{model.overview.packets === 1 ? '' : 's'} from {model.captures.length} file{model.captures.length === 1 ? '' : 's'} and found no TLS handshake over TCP.
           {' '}Check that the capture filter kept the TLS port (e.g. <code>tcp port 443</code>) and that the snap length keeps the handshake (use <code>-s 0</code>).
         </p>
         {unreadable.length > 0 ? <ul>{unreadable.map((c) => <li key={c.file}>{c.file}: {c.error}</li>)}</ul> : null}

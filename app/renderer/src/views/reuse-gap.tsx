@@ -53,16 +53,27 @@ export function ReuseGapView() {
   );
 }
 
-/** The group with the clearest inferred limit, so the cliff is what the user sees first. */
+/**
+ * The group with the clearest inferred limit, so the cliff is what the user sees first; mixing
+ * groups with different limits into "All servers" would blur every cliff.
+ */
 function pickDefaultGroup(sets: HistogramSet[]): string {
-  if (sets.length === 2) return sets[1]!.group;
-  return '';
+  const groups = sets.filter((s) => s.group !== '');
+  if (groups.length === 1) return groups[0]!.group;
+  const score = (s: HistogramSet) => Math.max(0, ...[s.reuseGap, s.age, s.churn].flatMap((h) => h.references.map((r) => r.confidence * h.samples)));
+  const best = groups.reduce<HistogramSet | null>((b, s) => (score(s) > (b ? score(b) : 0) ? s : b), null);
+  return best?.group ?? '';
+}
+
+/** Bin edges as durations; the first edge is plain zero ("0ms" reads like a measurement). */
+function formatEdge(seconds: number): string {
+  return seconds === 0 ? '0' : formatDuration(seconds);
 }
 
 function HistogramChart({ histogram, testId }: { histogram: Histogram; testId: string }) {
   const { palette } = useView();
   const text = METRIC_TEXT[histogram.metric];
-  const format = histogram.unit === 'seconds' ? formatDuration : (x: number) => formatCount(x);
+  const format = histogram.unit === 'seconds' ? formatEdge : (x: number) => formatCount(x);
   const data = histogram.bins.map((b) => ({
     label: b.end === null ? `≥ ${format(b.start)}` : format(b.start),
     range: b.end === null ? `${format(b.start)} or more` : `${format(b.start)} – ${format(b.end)}`,
@@ -92,7 +103,7 @@ function HistogramChart({ histogram, testId }: { histogram: Histogram; testId: s
               <Tooltip cursor={{ fill: palette.grid, opacity: 0.5 }} contentStyle={{ background: palette.surface, borderColor: palette.grid, color: palette.text }}
                 labelFormatter={(_l, payload) => String((payload?.[0]?.payload as { range?: string } | undefined)?.range ?? '')}
                 formatter={(value, name) => [formatCount(Number(value)), String(name)]} />
-              <Legend verticalAlign="top" align="right" wrapperStyle={{ color: palette.text, top: 0 }} />
+              <Legend verticalAlign="top" align="right" wrapperStyle={{ color: palette.text, top: 0 }} formatter={(value) => <span style={{ color: palette.text }}>{String(value)}</span>} />
               <Bar dataKey="accepted" name="accepted" stackId="offers" fill={palette.accepted} isAnimationActive={false} />
               <Bar dataKey="rejected" name="rejected" stackId="offers" fill={palette.rejected} isAnimationActive={false} />
               {unique.map((r) => (

@@ -42,7 +42,8 @@ export function TimelineView() {
                   return start === undefined ? '' : `${formatTime(start, false)} + ${formatDuration(width)}`;
                 }}
                 formatter={(value, name) => [formatCount(Number(value)), String(name)]} />
-              <Legend wrapperStyle={{ color: palette.text }} />
+              <Legend wrapperStyle={{ color: palette.text }} itemSorter={(item) => OUTCOMES.indexOf(String(item.dataKey) as (typeof OUTCOMES)[number])}
+                formatter={(value) => <span style={{ color: palette.text }}>{String(value)}</span>} />
               {OUTCOMES.map((k) => (
                 <Bar key={k} dataKey={k} name={OUTCOME_LABEL[k]} stackId="outcome" fill={palette.outcome[k]} isAnimationActive={false} cursor="pointer" />
               ))}

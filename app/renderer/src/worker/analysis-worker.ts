@@ -4,7 +4,7 @@
 // model and asks for table pages. Several files are one analysis, as in the CLI.
 import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
 import { diagnose } from '../../../../parser/diagnose/diagnose.js';
-import { buildDocument, TOOL_VERSION } from '../../../../parser/report/document.js';
+import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
 import { buildReportModel, type AnalysedFile } from '../../../../parser/report/report-model.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../../../parser/report/types.js';
 import type { Diagnosis } from '../../../../parser/diagnose/diagnose.js';
@@ -172,6 +172,8 @@ async function runAnalysis(sources: CaptureSource[], analysedAt: string): Promis
     progress(true);
   }
   analysis.finish();
+  // Same ids as the CLI's JSON for the same files (ordered by time and endpoints).
+  numberConnections(connections);
   const diagnosis = diagnose(connections);
   const document = buildDocument(analysis.captures, connections, {
     servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions,

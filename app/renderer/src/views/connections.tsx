@@ -1,0 +1,243 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { OUTCOMES, type Outcome } from '../../../../parser/report/report-model.js';
+import type { ConnectionRecord } from '../../../../parser/report/types.js';
+import { EMPTY_FILTER, type ConnectionFilter, type ConnectionRow, type ConnectionSort, type SortKey } from '../data/connection-query.js';
+import { formatCount, formatDelta, formatTime, parseTime } from '../data/format.js';
+import { copyText } from '../data/host.js';
+import { OUTCOME_LABEL, REASON_LABEL, reasonLabel } from '../data/labels.js';
+import { Swatch, useView } from './common.js';
+import { HandshakeLadder } from './ladder.js';
+import { VirtualList } from './virtual-list.js';
+
+const ROW_HEIGHT = 30;
+const PAGE_SIZE = 100;
+
+const COLUMNS: { key: SortKey; label: string }[] = [
+  { key: 'time', label: 'Time (UTC)' },
+  { key: 'client', label: 'Client' },
+  { key: 'server', label: 'Server' },
+  { key: 'sni', label: 'SNI' },
+  { key: 'outcome', label: 'Outcome' },
+  { key: 'reason', label: 'Reason' },
+  { key: 'version', label: 'Version' },
+  { key: 'duration', label: 'Duration' },
+];
+
+export function ConnectionsView({ filter, onFilterChange }: { filter: ConnectionFilter; onFilterChange(f: ConnectionFilter): void }) {
+  const { model, store, reportMode } = useView();
+  const [sort, setSort] = useState<ConnectionSort>({ key: 'time', descending: false });
+  const [result, setResult] = useState<{ queryId: number; count: number } | null>(null);
+  const [pages, setPages] = useState<Map<number, ConnectionRow[]>>(new Map());
+  const requested = useRef(new Set<string>());
+  const [selectedIndex, setSelectedIndex] = useState<number | null>(null);
+  const [detail, setDetail] = useState<ConnectionRecord | null>(null);
+
+  // Pages belong to one query: a late page of an earlier query must never fill the new table.
+  const currentQuery = useRef(0);
+  useEffect(() => {
+    let live = true;
+    void store.query(filter, sort).then((r) => {
+      if (!live) return;
+      currentQuery.current = r.queryId;
+      requested.current = new Set();
+      setPages(new Map());
+      setResult(r);
+      setSelectedIndex(null);
+    });
+    return () => { live = false; };
+  }, [store, filter, sort]);
+
+  const onRangeChange = useCallback((first: number, last: number) => {
+    if (!result) return;
+    const queryId = result.queryId;
+    for (let page = Math.floor(first / PAGE_SIZE); page <= Math.floor(last / PAGE_SIZE); page++) {
+      // Keyed by query too: a request made for an earlier query must not stand in for this one.
+      const key = `${queryId}:${page}`;
+      if (requested.current.has(key)) continue;
+      requested.current.add(key);
+      void store.rows(queryId, page * PAGE_SIZE, (page + 1) * PAGE_SIZE).then((rows) => {
+        if (queryId !== currentQuery.current) return;
+        setPages((old) => {
+          const next = new Map(old);
+          next.set(page, rows);
+          return next;
+        });
+      });
+    }
+  }, [result, store]);
+
+  const rowAt = (index: number): ConnectionRow | undefined => pages.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE];
+  const selectedRow = selectedIndex === null ? undefined : rowAt(selectedIndex);
+  const selectedId = selectedRow?.id ?? null;
+
+  useEffect(() => {
+    if (selectedId === null) { setDetail(null); return; }
+    let live = true;
+    void store.connection(selectedId).then((c) => { if (live) setDetail(c); });
+    return () => { live = false; };
+  }, [selectedId, store]);
+
+  // A single match (e.g. "show this connection" from elsewhere) opens straight away.
+  useEffect(() => {
+    if (result?.count === 1 && selectedIndex === null) setSelectedIndex(0);
+  }, [result, selectedIndex]);
+
+  const toggleSort = (key: SortKey) => setSort((s) => ({ key, descending: s.key === key ? !s.descending : false }));
+
+  return (
+    <div className="view connections-view" data-testid="view-connections">
+      <FilterBar filter={filter} onChange={onFilterChange} />
+      <div className="table-status" data-testid="table-status">
+        <span data-testid="match-count">{result ? formatCount(result.count) : '…'}</span> of {formatCount(store.total)} connections
+        {reportMode && model.connections.total > model.connections.rows.length
+          ? <strong className="cap-note" data-testid="cap-note"> — this report lists {formatCount(model.connections.rows.length)} of {formatCount(model.connections.total)} connections ({model.connections.selection}); the charts and totals count all of them.</strong>
+          : null}
+      </div>
+      <div className={detail ? 'table-and-detail with-detail' : 'table-and-detail'}>
+        <div className="ctable" role="presentation">
+          <div className="ctable-head" role="row">
+            {COLUMNS.map((c) => (
+              <button key={c.key} type="button" role="columnheader" className="th"
+                aria-sort={sort.key === c.key ? (sort.descending ? 'descending' : 'ascending') : 'none'}
+                onClick={() => toggleSort(c.key)} data-testid={`sort-${c.key}`}>
+                {c.label}{sort.key === c.key ? (sort.descending ? ' ▼' : ' ▲') : ''}
+              </button>
+            ))}
+          </div>
+          {result && result.count === 0 ? (
+            <div className="empty-table" role="status">No connection matches these filters.</div>
+          ) : (
+            <VirtualList
+              rowCount={result?.count ?? 0}
+              rowHeight={ROW_HEIGHT}
+              onRangeChange={onRangeChange}
+              selectedIndex={selectedIndex}
+              onSelect={setSelectedIndex}
+              ariaLabel="Connections"
+              testId="connection-table"
+              renderRow={(index) => <Row row={rowAt(index)} selected={index === selectedIndex} onClick={() => setSelectedIndex(index)} />}
+            />
+          )}
+        </div>
+        {detail ? <DetailPane connection={detail} onClose={() => setSelectedIndex(null)} /> : null}
+      </div>
+    </div>
+  );
+}
+
+function Row({ row, selected, onClick }: { row: ConnectionRow | undefined; selected: boolean; onClick(): void }) {
+  const { palette } = useView();
+  if (!row) return <div className="vrow loading" />;
+  return (
+    <div className={selected ? 'vrow selected' : 'vrow'} onClick={onClick} data-testid="connection-row" data-id={row.id}>
+      <span role="gridcell" className="mono">{formatTime(row.startTime)}</span>
+      <span role="gridcell" className="mono">{row.client}</span>
+      <span role="gridcell" className="mono">{row.server}</span>
+      <span role="gridcell" className="sni" title={row.sni ?? ''}>{row.sni ?? '—'}</span>
+      <span role="gridcell"><Swatch color={palette.outcome[row.outcome]} /> {OUTCOME_LABEL[row.outcome]}</span>
+      <span role="gridcell">{reasonLabel(row.reason)}</span>
+      <span role="gridcell">{row.version ?? '—'}</span>
+      <span role="gridcell" className="num">{formatDelta(row.duration)}</span>
+    </div>
+  );
+}
+
+function FilterBar({ filter, onChange }: { filter: ConnectionFilter; onChange(f: ConnectionFilter): void }) {
+  const { model } = useView();
+  // Text fields apply after a short pause, so typing does not re-query a million rows per key.
+  const [draft, setDraft] = useState({ sni: filter.sni, client: filter.client, from: timeText(filter.timeFrom), to: timeText(filter.timeTo) });
+  useEffect(() => setDraft({ sni: filter.sni, client: filter.client, from: timeText(filter.timeFrom), to: timeText(filter.timeTo) }), [filter]);
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      const timeFrom = parseTime(draft.from);
+      const timeTo = parseTime(draft.to);
+      if (draft.sni !== filter.sni || draft.client !== filter.client || timeFrom !== filter.timeFrom || timeTo !== filter.timeTo) {
+        onChange({ ...filter, sni: draft.sni, client: draft.client, timeFrom, timeTo });
+      }
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [draft]); // eslint-disable-line react-hooks/exhaustive-deps
+  const reasons = model.overview.reasons.map((r) => r.reason);
+  const active = JSON.stringify(filter) !== JSON.stringify(EMPTY_FILTER);
+  return (
+    <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter connections">
+      <label>Outcome
+        <select value={filter.outcome} onChange={(e) => onChange({ ...filter, outcome: e.target.value as Outcome | '' })} data-testid="filter-outcome">
+          <option value="">any</option>
+          {OUTCOMES.map((o) => <option key={o} value={o}>{OUTCOME_LABEL[o]}</option>)}
+        </select>
+      </label>
+      <label>Reason
+        <select value={filter.reason} onChange={(e) => onChange({ ...filter, reason: e.target.value })} data-testid="filter-reason">
+          <option value="">any</option>
+          {reasons.map((r) => <option key={r} value={r}>{REASON_LABEL[r] ?? r}</option>)}
+        </select>
+      </label>
+      <label>Server
+        <select value={filter.server} onChange={(e) => onChange({ ...filter, server: e.target.value })} data-testid="filter-server">
+          <option value="">any</option>
+          {filter.server !== '' && !model.servers.some((s) => s.group === filter.server) ? <option value={filter.server}>{filter.server}</option> : null}
+          {model.servers.map((s) => <option key={s.group} value={s.group}>{s.group}</option>)}
+        </select>
+      </label>
+      <label>SNI
+        <input type="search" value={draft.sni} placeholder="contains" onChange={(e) => setDraft({ ...draft, sni: e.target.value })} data-testid="filter-sni" />
+      </label>
+      <label>Client
+        <input type="search" value={draft.client} placeholder="address" onChange={(e) => setDraft({ ...draft, client: e.target.value })} data-testid="filter-client" />
+      </label>
+      <label>From (UTC)
+        <input type="text" value={draft.from} placeholder="YYYY-MM-DD hh:mm:ss" onChange={(e) => setDraft({ ...draft, from: e.target.value })} className="time-input" data-testid="filter-from" />
+      </label>
+      <label>To
+        <input type="text" value={draft.to} placeholder="YYYY-MM-DD hh:mm:ss" onChange={(e) => setDraft({ ...draft, to: e.target.value })} className="time-input" data-testid="filter-to" />
+      </label>
+      {filter.ids.length > 0 ? <span className="tag">{filter.ids.length} chosen connection{filter.ids.length === 1 ? '' : 's'}</span> : null}
+      {active ? <button type="button" className="button" onClick={() => onChange(EMPTY_FILTER)}>Clear filters</button> : null}
+    </form>
+  );
+}
+
+function timeText(t: number | null): string {
+  return t === null ? '' : formatTime(t);
+}
+
+function DetailPane({ connection, onClose }: { connection: ConnectionRecord; onClose(): void }) {
+  const { showClient } = useView();
+  const [copied, setCopied] = useState(false);
+  useEffect(() => setCopied(false), [connection]);
+  return (
+    <aside className="detail" aria-label={`Connection ${connection.id}`} data-testid="detail-pane"
+      onKeyDown={(e) => { if (e.key === 'Escape') onClose(); }}>
+      <header className="detail-head">
+        <h2>Connection {connection.id}</h2>
+        <div className="detail-actions">
+          <button type="button" className="button" data-testid="copy-filter" onClick={() => void copyText(connection.wiresharkFilter).then(setCopied)}>
+            {copied ? 'Copied' : 'Copy Wireshark filter'}
+          </button>
+          <button type="button" className="button" onClick={() => showClient(connection.client.ip)}>This client's sessions</button>
+          <button type="button" className="button icon" aria-label="Close detail" onClick={onClose}>✕</button>
+        </div>
+      </header>
+      <code className="filter-text" data-testid="wireshark-filter">{connection.wiresharkFilter}</code>
+      {connection.reason ? <p className="reason-line"><strong>{reasonLabel(connection.reason)}:</strong> {connection.reasonDetail}</p> : null}
+      <HandshakeLadder connection={connection} />
+      <h3 className="subhead">Every field</h3>
+      <dl className="fields" data-testid="fields">
+        {Object.entries(connection).map(([key, value]) => (
+          <div key={key} className="field">
+            <dt>{key}</dt>
+            <dd className="mono">{fieldText(key, value)}</dd>
+          </div>
+        ))}
+      </dl>
+    </aside>
+  );
+}
+
+function fieldText(key: string, value: unknown): string {
+  if (value === null || value === undefined) return '—';
+  if (typeof value === 'number' && /Time$/.test(key)) return `${value} (${formatTime(value)} UTC)`;
+  if (typeof value === 'object') return JSON.stringify(value, null, 1);
+  return String(value);
+}

@@ -1,0 +1,233 @@
+// `resumescope ui` in Debian's Chromium: captures through the file input and from the command
+// line, numbers equal to the CLI's JSON, every view in light and dark, table filters, the ladder,
+// the exported report, and hostile SNIs shown as text.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { HOSTILE_SNIS, writeHostileCapture } from './hostile.js';
+import {
+  analyzeWithCli, expectedNumbers, forbidDialogs, launchBrowser, ROOT, screenshotPath, shownNumbers, simulate, startUi, tempDir,
+  waitForAnalysis, watchPageErrors, type UiProcess,
+} from './support.js';
+
+const FIXTURES = join(ROOT, 'fixtures/captures');
+const fixtureFiles = readdirSync(FIXTURES).filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join(FIXTURES, f));
+const VIEWS = ['overview', 'timeline', 'reuse', 'servers', 'clients', 'connections'] as const;
+
+let browser: Browser;
+let ui: UiProcess;
+const work = tempDir('ui');
+let idleCapture: string;
+
+beforeAll(async () => {
+  idleCapture = join(work.path, 'idle-timeout.pcap');
+  [browser, ui] = await Promise.all([launchBrowser(), startUi([]), simulate(idleCapture, ['--preset', 'idle-timeout', '--quiet'])]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  const code = await ui?.stop();
+  expect(code).toBe(0); // stops cleanly on SIGINT
+  work.remove();
+});
+
+async function openPage(theme: 'light' | 'dark' = 'light'): Promise<{ page: Page; dialogs: { dialogs: string[] }; errors: { errors: string[] } }> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const dialogs = forbidDialogs(page);
+  const errors = watchPageErrors(page);
+  await page.goto(`${ui.url}?theme=${theme}`);
+  await page.getByTestId('welcome').waitFor();
+  return { page, dialogs, errors };
+}
+
+async function loadFiles(page: Page, files: string[]): Promise<void> {
+  await page.getByTestId('file-input').setInputFiles(files);
+  await waitForAnalysis(page);
+}
+
+describe('resumescope ui in Chromium', () => {
+  it('analyses all fixture captures through the file input with the CLI\'s numbers', async () => {
+    const { page, dialogs, errors } = await openPage();
+    const [reference] = await Promise.all([analyzeWithCli([FIXTURES]), loadFiles(page, fixtureFiles)]);
+    expect(await shownNumbers(page)).toEqual(expectedNumbers(reference));
+    // One analysis over several files: every file is listed with its SHA-256.
+    await expect.poll(() => page.getByTestId('captures').locator('tbody tr').count()).toBe(fixtureFiles.length);
+    expect(await page.getByTestId('captures').textContent()).toMatch(/[0-9a-f]{64}/);
+    // Aborted handshake: its ladder shows who reset and when.
+    await page.getByTestId('tab-connections').click();
+    await page.getByTestId('filter-outcome').selectOption('aborted');
+    await expect.poll(() => page.getByTestId('match-count').textContent()).toBe(String(reference.connections.filter((c) => c.handshake === 'aborted').length));
+    await page.getByTestId('connection-row').first().click();
+    await expect.poll(() => page.getByTestId('ladder').textContent()).toMatch(/RST.*client ended the handshake after the ServerHello/);
+    await page.screenshot({ path: screenshotPath('ladder-rst-light.png') });
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+
+  for (const theme of ['light', 'dark'] as const) {
+    it(`shows the idle-timeout farm in every view (${theme}) and agrees with the CLI`, async () => {
+      const { page, dialogs, errors } = await openPage(theme);
+      const [reference] = await Promise.all([analyzeWithCli([idleCapture]), loadFiles(page, [idleCapture])]);
+      const expected = expectedNumbers(reference);
+      expect(await shownNumbers(page)).toEqual(expected);
+      expect(await page.getByTestId('headline').textContent()).toContain('idle');
+      for (const view of VIEWS) {
+        await page.getByTestId(`tab-${view}`).click();
+        await page.getByTestId(`view-${view}`).waitFor();
+        await page.waitForTimeout(150); // charts measure their container once
+        await page.screenshot({ path: screenshotPath(`${view}-${theme}.png`), fullPage: view !== 'connections' });
+      }
+      // The 5-minute cliff: a reference line labelled with the inferred idle timeout.
+      await page.getByTestId('tab-reuse').click();
+      await expect.poll(() => page.getByTestId('chart-reuse-gap').locator('.recharts-reference-line').count()).toBeGreaterThan(0);
+      expect(await page.getByTestId('chart-reuse-gap').textContent()).toContain('inferred idle timeout 5m00s');
+
+      // Connections: filter by outcome, reason, SNI, client and time; sort; open the ladder.
+      await page.getByTestId('tab-connections').click();
+      const count = async () => Number((await page.getByTestId('match-count').textContent())!.replace(/,/g, ''));
+      await expect.poll(count).toBe(expected.connections);
+      await page.getByTestId('filter-outcome').selectOption('rejected');
+      await expect.poll(count).toBe(expected.rejected);
+      await page.getByTestId('filter-reason').selectOption('idle-timeout');
+      await expect.poll(count).toBe(reference.connections.filter((c) => c.reason === 'idle-timeout').length);
+      await page.getByTestId('filter-sni').fill('no-such-name');
+      await expect.poll(count).toBe(0);
+      await page.getByTestId('filter-sni').fill('idle');
+      await expect.poll(count).toBe(reference.connections.filter((c) => c.reason === 'idle-timeout').length);
+      await page.getByTestId('sort-time').click(); // descending
+      await page.getByTestId('connection-row').first().waitFor();
+      const ids = await page.getByTestId('connection-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-id'))));
+      const rejectedIds = reference.connections.filter((c) => c.reason === 'idle-timeout').map((c) => c.id);
+      expect(ids[0]).toBe(Math.max(...rejectedIds)); // ids follow start time, as in the CLI
+      await page.getByTestId('connection-row').first().click();
+      await page.getByTestId('ladder').waitFor();
+      expect(await page.getByTestId('ladder').textContent()).toContain('rejects the offer');
+      expect(await page.getByTestId('detail-pane').textContent()).toContain('idle timeout');
+      await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ui.url });
+      await page.getByTestId('copy-filter').click();
+      await expect.poll(() => page.getByTestId('copy-filter').textContent()).toBe('Copied');
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(await page.getByTestId('wireshark-filter').textContent());
+      // Keyboard: arrow down moves the selection.
+      await page.getByTestId('connection-table').focus();
+      await page.keyboard.press('ArrowDown');
+      await expect.poll(async () => (await page.getByTestId('detail-pane').locator('h2').textContent())).not.toBe(`Connection ${ids[0]}`);
+      await page.screenshot({ path: screenshotPath(`connection-detail-${theme}.png`) });
+
+      // Time range: the first timeline bucket's connections.
+      await page.getByRole('button', { name: 'Clear filters' }).click();
+      await page.getByTestId('tab-timeline').click();
+      await page.locator('.recharts-bar-rectangle').first().click();
+      await page.getByTestId('view-connections').waitFor();
+      expect(await page.getByTestId('filter-from').inputValue()).toMatch(/^2023-11-14 22:1/);
+      expect(await count()).toBeGreaterThan(0);
+      expect(await count()).toBeLessThan(expected.connections);
+
+      expect(dialogs.dialogs).toEqual([]);
+      expect(errors.errors).toEqual([]);
+      await page.context().close();
+    }, 60_000);
+  }
+
+  it('exports the report from the app and the report renders offline', async () => {
+    const { page, errors } = await openPage();
+    await loadFiles(page, [idleCapture]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-report').click()]);
+    const saved = join(work.path, 'app-export.html');
+    await download.saveAs(saved);
+    expect(download.suggestedFilename()).toBe('resumescope-idle-timeout.html');
+    const shown = await shownNumbers(page);
+    const report = await page.context().newPage();
+    await report.route('**/*', (route) => (route.request().url() === `file://${saved}` ? route.continue() : route.abort()));
+    await report.goto(`file://${saved}`);
+    await report.getByTestId('view-overview').waitFor();
+    expect(await shownNumbers(report)).toEqual(shown);
+    // The app hashes in its worker; the value must be the file's SHA-256 (as the CLI computes it).
+    const { createHash } = await import('node:crypto');
+    const { readFileSync } = await import('node:fs');
+    expect(await report.getByTestId('captures').textContent()).toContain(createHash('sha256').update(readFileSync(idleCapture)).digest('hex'));
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+
+  it('shows hostile SNIs as text and runs none of them', async () => {
+    const hostile = await writeHostileCapture(work.path);
+    const { page, dialogs, errors } = await openPage('dark');
+    await loadFiles(page, [hostile]);
+    await page.getByTestId('tab-connections').click();
+    await page.getByTestId('connection-row').first().waitFor();
+    for (const sni of HOSTILE_SNIS) {
+      await page.getByTestId('filter-sni').fill(sni);
+      await expect.poll(() => page.getByTestId('connection-row').first().locator('.sni').textContent(), { timeout: 5000 }).toBe(sni);
+    }
+    await page.getByTestId('connection-row').first().click();
+    expect(await page.getByTestId('fields').textContent()).toContain(HOSTILE_SNIS[2]);
+    for (const view of ['overview', 'servers', 'reuse', 'clients'] as const) {
+      await page.getByTestId(`tab-${view}`).click();
+      await page.getByTestId(`view-${view}`).waitFor();
+    }
+    await page.getByTestId('tab-servers').click();
+    const servers = await page.getByTestId('servers-table').textContent();
+    for (const sni of HOSTILE_SNIS) expect(servers).toContain(sni.toLowerCase());
+    await page.screenshot({ path: screenshotPath('hostile-sni-servers-dark.png'), fullPage: true });
+    // No element was created from capture text: the only <img>/<svg onload> would be an injection.
+    expect(await page.locator('img[src="x"], svg[onload], script:not([src])').count()).toBe(0);
+    await page.waitForTimeout(300);
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+});
+
+describe('resumescope ui with captures on the command line', () => {
+  it('analyses them on start, with the CLI\'s numbers, and says when there is no TLS', async () => {
+    const capture = join(FIXTURES, 'tls12-rst-after-server-hello.pcap');
+    const server = await startUi([capture]);
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const errors = watchPageErrors(page);
+      const [reference] = await Promise.all([analyzeWithCli([capture]), page.goto(server.url).then(() => waitForAnalysis(page))]);
+      expect(await shownNumbers(page)).toEqual(expectedNumbers(reference));
+      expect(await page.getByTestId('file-names').textContent()).toBe('tls12-rst-after-server-hello.pcap');
+      // Files outside the command line are not served; other Host headers are refused.
+      expect((await page.request.get(new URL('api/captures/1', server.url).href)).status()).toBe(404);
+      expect((await page.request.get(new URL('../../etc/passwd', server.url).href)).status()).toBe(404);
+      const csp = (await page.request.get(server.url)).headers()['content-security-policy'];
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).not.toMatch(/unsafe-(inline|eval)/);
+      // A capture with no TLS at all: the page says so instead of showing zeros.
+      const noTls = join(work.path, 'no-tls.pcap');
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(noTls, pcapWithOneUdpPacket());
+      await page.getByTestId('file-input').setInputFiles([noTls]);
+      await page.getByTestId('no-tls').waitFor();
+      await page.screenshot({ path: screenshotPath('empty-no-tls-light.png') });
+      expect(errors.errors).toEqual([]);
+      await page.close();
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 60_000);
+});
+
+/** A classic pcap with one Ethernet/IPv4/UDP packet: a capture, but no TLS. */
+function pcapWithOneUdpPacket(): Buffer {
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(65535, 16);
+  header.writeUInt32LE(1, 20);
+  const frame = Buffer.concat([
+    Buffer.from('ffffffffffff0000000000010800', 'hex'),
+    Buffer.from('4500001c000100004011f96e0a0000010a000002', 'hex'),
+    Buffer.from('003500350008a2b3', 'hex'),
+  ]);
+  const record = Buffer.alloc(16);
+  record.writeUInt32LE(1700000000, 0);
+  record.writeUInt32LE(frame.length, 8);
+  record.writeUInt32LE(frame.length, 12);
+  return Buffer.concat([header, record, frame]);
+}

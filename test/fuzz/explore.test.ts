@@ -1,0 +1,25 @@
+import fc from 'fast-check';
+import { it } from 'vitest';
+import { captureSpecArb, mutationArb } from './captures.js';
+import { checkIntactCapture, checkMutatedCapture, checkTruncationKeepsPrefix, checkOrderIndependence, checkArbitraryInput, checkReassembler, checkTlsStream, checkHelloParsers } from './properties.js';
+const N = Number(process.env.N ?? 200);
+const chunkArb = fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 6 });
+it('intact', () => { fc.assert(fc.property(captureSpecArb, (s) => { checkIntactCapture(s); }), { numRuns: N }); });
+it('mutated', () => { fc.assert(fc.property(captureSpecArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }), chunkArb, (s, m, c) => { checkMutatedCapture(s, m, c); }), { numRuns: N }); });
+it('truncation', () => { fc.assert(fc.property(captureSpecArb, fc.nat(), (s, c) => { checkTruncationKeepsPrefix(s, c % 20000); }), { numRuns: N }); });
+it('order', () => { fc.assert(fc.property(captureSpecArb, fc.array(fc.nat(), { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 3 }), (s, a, b) => { checkOrderIndependence(s, a, b); }), { numRuns: N }); });
+const segArb = fc.record({ kind: fc.constantFrom('syn', 'data', 'data', 'data', 'ack', 'flush') as fc.Arbitrary<'syn'|'data'|'ack'|'flush'>, offset: fc.oneof(fc.integer({ min: -3000, max: 200000 }), fc.integer()), length: fc.integer({ min: 0, max: 2000 }), missing: fc.oneof(fc.constant(0), fc.nat({ max: 5000 })), fin: fc.boolean() });
+it('reasm', () => { fc.assert(fc.property(fc.nat({ max: 0xffffffff }), fc.array(segArb, { maxLength: 3000, size: "max" }), (b, e) => { checkReassembler(b, e); }), { numRuns: N / 10, endOnFailure: true }); });
+const ev = fc.oneof({ weight: 5, arbitrary: fc.uint8Array({ maxLength: 300 }).map((d) => ({ data: d })) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 100000 }).map((g) => ({ gap: g })) });
+it('tls', () => { fc.assert(fc.property(fc.array(ev, { maxLength: 40 }), fc.array(ev, { maxLength: 40 }), (a, b) => { checkTlsStream(a, b); }), { numRuns: N }); });
+it('hello', () => { fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(), fc.nat(), (b, s, e) => { checkHelloParsers(b, s % 700, e % 700); }), { numRuns: N }); });
+import type { SegmentEvent } from './properties.js';
+const streamArb = fc.record({ sizes: fc.array(fc.integer({ min: 0, max: 1500 }), { minLength: 1, maxLength: 1500, size: 'max' }), drop: fc.array(fc.nat(), { maxLength: 5 }), acks: fc.boolean(), syn: fc.boolean() }).map(({ sizes, drop, acks, syn }) => {
+  const events: SegmentEvent[] = [];
+  if (syn) events.push({ kind: 'syn', offset: -1, length: 0, missing: 0, fin: false });
+  let off = 0; const dropped = new Set(drop.map((d) => d % sizes.length));
+  sizes.forEach((n, i) => { if (!dropped.has(i)) events.push({ kind: 'data', offset: off, length: n, missing: 0, fin: false }); off += n; if (acks && i % 3 === 0) events.push({ kind: 'ack', offset: off, length: 0, missing: 0, fin: false }); });
+  events.push({ kind: 'flush', offset: 0, length: 0, missing: 0, fin: false });
+  return events;
+});
+it('reasm-stream', () => { fc.assert(fc.property(fc.nat({ max: 0xffffffff }), streamArb, (b, e) => { checkReassembler(b, e); }), { numRuns: N / 10, endOnFailure: true }); });

@@ -1,0 +1,303 @@
+// The properties every input must satisfy, as plain functions that throw on a
+// violation: shared by the vitest properties (test/fuzz/*.test.ts) and by the long
+// run (`npm run fuzz`, test/tools/fuzz.ts).
+import { Analysis, NotACaptureError } from '../../parser/analysis.js';
+import type { Anomaly, CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
+import { parseClientHello, parseNewSessionTicket12, parseServerHello, parseSslv2ClientHello } from '../../parser/tls/hello.js';
+import { TlsStream, type TlsStreamListener } from '../../parser/tls/tls-stream.js';
+import { StreamReassembler } from '../../parser/tcp/stream-reassembler.js';
+import { buildCapture, chunked, mutate, type BuiltCapture, type CaptureSpec, type Mutation } from './captures.js';
+
+/** Per-input time budget: these inputs are a few KB; anything slower is a hang. */
+export const TIME_LIMIT_MS = 2000;
+const KINDS = new Set(['truncated', 'gap', 'malformed', 'internal']);
+
+export class PropertyViolation extends Error {}
+
+function fail(message: string): never {
+  throw new PropertyViolation(message);
+}
+
+export interface RunResult {
+  captures: CaptureSummary[];
+  connections: ConnectionRecord[];
+  notACapture: string | null;
+  ms: number;
+}
+
+/** Analyse one file given as chunks; NotACaptureError is a result, anything else a failure. */
+export function analyze(chunks: Uint8Array[], fileName = 'fuzz.pcap'): RunResult {
+  const started = performance.now();
+  const connections: ConnectionRecord[] = [];
+  const analysis = new Analysis((c) => connections.push(c));
+  const ingest = analysis.openFile(fileName);
+  let notACapture: string | null = null;
+  try {
+    for (const chunk of chunks) ingest.push(chunk);
+    ingest.finish();
+  } catch (e) {
+    if (!(e instanceof NotACaptureError)) throw e;
+    notACapture = e.message;
+  }
+  analysis.finish();
+  const ms = performance.now() - started;
+  if (ms > TIME_LIMIT_MS) fail(`took ${ms.toFixed(0)} ms (limit ${TIME_LIMIT_MS} ms) for ${chunks.reduce((s, c) => s + c.length, 0)} bytes`);
+  return { captures: analysis.captures, connections, notACapture, ms };
+}
+
+/** kind/code/message always; file, and offset for capture-level damage. */
+export function checkAnomaly(a: Anomaly, where: string, captureLevel: boolean): void {
+  if (!KINDS.has(a.kind)) fail(`${where}: anomaly kind ${JSON.stringify(a.kind)}`);
+  if (typeof a.code !== 'string' || a.code.length === 0) fail(`${where}: anomaly without code ${JSON.stringify(a)}`);
+  if (typeof a.message !== 'string' || a.message.length === 0) fail(`${where}: anomaly without message ${JSON.stringify(a)}`);
+  if (typeof a.file !== 'string' || a.file.length === 0) fail(`${where}: anomaly without file ${JSON.stringify(a)}`);
+  if (a.message.includes('\n    at ')) fail(`${where}: stack trace in an anomaly message`);
+  if (captureLevel && a.code !== 'more-anomalies' && a.code !== 'read-error') {
+    if (typeof a.offset !== 'number' || !Number.isInteger(a.offset) || a.offset < 0) fail(`${where}: capture anomaly without a byte offset ${JSON.stringify(a)}`);
+  }
+  if (!captureLevel && (typeof a.frame !== 'number' || a.frame < 0)) fail(`${where}: connection anomaly without a frame ${JSON.stringify(a)}`);
+  if (a.offset !== undefined && !(Number.isInteger(a.offset) && a.offset >= 0)) fail(`${where}: bad offset ${a.offset}`);
+}
+
+export function checkWellFormed(r: RunResult, fileLength: number): void {
+  for (const c of r.captures) {
+    for (const a of c.anomalies) {
+      checkAnomaly(a, 'capture', true);
+      if (a.offset !== undefined && a.offset > fileLength) fail(`capture anomaly offset ${a.offset} beyond the file (${fileLength} bytes)`);
+    }
+    if (c.packets < 0 || !Number.isFinite(c.packets)) fail(`packet count ${c.packets}`);
+  }
+  for (const conn of r.connections) {
+    for (const a of conn.anomalies) checkAnomaly(a, `connection ${conn.id}`, false);
+    if (!Number.isFinite(conn.startTime) || !Number.isFinite(conn.endTime)) fail(`connection ${conn.id}: non-finite time`);
+  }
+  // The output must serialise (no cycles, no BigInt) as the CLI writes it.
+  JSON.stringify({ captures: r.captures, connections: r.connections });
+}
+
+/** What a run is compared by across chunkings: everything, ids included. */
+export function fingerprint(r: RunResult): string {
+  // Not a capture: reading stops at the first chunk that decides it, so only the verdict counts.
+  if (r.notACapture !== null) return JSON.stringify({ notACapture: r.notACapture });
+  return JSON.stringify({ captures: r.captures, connections: r.connections, notACapture: r.notACapture });
+}
+
+/** Key fields of a connection record that do not depend on frame numbering. */
+export function connectionKey(c: ConnectionRecord): string {
+  return JSON.stringify([
+    c.client, c.server, c.sni, c.alpn, c.version, c.cipher, c.offer, c.serverSessionId, c.resumption, c.resumedBy,
+    c.resumed, c.established, c.handshake, c.history, c.helloRetry, c.ticketIssued, c.issuedTicket, c.offeredTicket,
+    c.offeredPskIdentity, c.certificateSeen, c.clientFingerprint, c.abort?.by ?? null, c.abort?.how ?? null, c.abort?.stage ?? null,
+  ]);
+}
+
+export function connectionKeys(r: RunResult): string[] {
+  return r.connections.map(connectionKey).sort();
+}
+
+// ---------------------------------------------------------------------------
+// Capture-level properties
+
+/** Any bytes: no throw, bounded time, well-formed anomalies, identical result in any chunking. */
+export function checkArbitraryInput(bytes: Uint8Array, chunkSizes: number[]): RunResult {
+  const whole = analyze([bytes]);
+  checkWellFormed(whole, bytes.length);
+  const split = analyze(chunked(bytes, chunkSizes));
+  if (fingerprint(whole) !== fingerprint(split)) fail(`chunking [${chunkSizes.slice(0, 8).join(',')}…] changed the result:\n${diff(fingerprint(whole), fingerprint(split))}`);
+  return whole;
+}
+
+function diff(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  return `  whole: …${a.slice(Math.max(0, i - 120), i + 200)}\n  split: …${b.slice(Math.max(0, i - 120), i + 200)}`;
+}
+
+/** A valid capture, mutated: never throws, terminates, anomalies well-formed, chunking-independent. */
+export function checkMutatedCapture(spec: CaptureSpec, mutations: Mutation[], chunkSizes: number[]): void {
+  const built = buildCapture(spec);
+  const bytes = mutate(built, mutations, spec.littleEndian);
+  const r = checkArbitraryInput(bytes, chunkSizes);
+  if (r.notACapture !== null && bytes.length >= 4 && isCaptureMagic(bytes)) fail(`a capture-looking file was rejected: ${r.notACapture}`);
+}
+
+function isCaptureMagic(b: Uint8Array): boolean {
+  const head = (b[0]! << 24 | b[1]! << 16 | b[2]! << 8 | b[3]!) >>> 0;
+  return head === 0x0a0d0d0a || head === 0xa1b2c3d4 || head === 0xd4c3b2a1 || head === 0xa1b23c4d || head === 0x4d3cb2a1;
+}
+
+/** The intact capture: no anomaly of kind malformed, every frame read. */
+export function checkIntactCapture(spec: CaptureSpec): { built: BuiltCapture; result: RunResult } {
+  const built = buildCapture(spec);
+  const result = analyze([built.bytes]);
+  checkWellFormed(result, built.bytes.length);
+  const frames = built.isPacket.filter(Boolean).length;
+  const summary = result.captures[0]!;
+  if (summary.packets !== frames) fail(`intact capture: ${summary.packets} packets read, ${frames} written`);
+  const malformed = summary.anomalies.filter((a) => a.kind !== 'truncated');
+  if (malformed.length > 0) fail(`intact capture reported ${JSON.stringify(malformed[0])}`);
+  return { built, result };
+}
+
+/**
+ * Truncating keeps everything before the cut: cut at a record boundary → exactly the
+ * records before it, no anomaly from the reader; cut inside a record → the same, plus
+ * one 'truncated' anomaly at that record's offset.
+ */
+export function checkTruncationKeepsPrefix(spec: CaptureSpec, cutAt: number): void {
+  const built = buildCapture(spec);
+  const cutPoint = Math.min(cutAt, built.bytes.length);
+  const headerEnd = built.boundaries[0] ?? built.bytes.length;
+  const r = analyze([built.bytes.subarray(0, cutPoint)]);
+  checkWellFormed(r, cutPoint);
+  if (cutPoint < 4) {
+    if (r.notACapture === null) fail(`a ${cutPoint}-byte file was accepted`);
+    return;
+  }
+  const summary = r.captures[0]!;
+  let complete = 0;
+  let cutRecord = -1;
+  for (let i = 0; i < built.boundaries.length; i++) {
+    const start = built.boundaries[i]!;
+    const end = built.boundaries[i + 1] ?? built.bytes.length;
+    if (end <= cutPoint) {
+      if (built.isPacket[i]) complete++;
+    } else if (start < cutPoint) cutRecord = i;
+  }
+  if (summary.packets !== complete) fail(`cut at ${cutPoint}: ${summary.packets} packets kept, ${complete} complete before the cut`);
+  const reader = summary.anomalies.filter((a) => a.code !== 'snaplen-headers' && a.code !== 'ip-fragment' && a.code !== 'bad-headers');
+  if (spec.format === 'pcap' && cutPoint < headerEnd) return; // inside the file header: reported as such
+  if (cutRecord >= 0) {
+    const cutAnomaly = reader.find((a) => a.kind === 'truncated' && a.offset === built.boundaries[cutRecord]);
+    if (!cutAnomaly) fail(`cut at ${cutPoint} inside record ${cutRecord} (offset ${built.boundaries[cutRecord]}): no 'truncated' anomaly there, got ${JSON.stringify(reader)}`);
+    if (reader.some((a) => a.kind === 'malformed')) fail(`cut at ${cutPoint}: a clean cut reported as malformed ${JSON.stringify(reader)}`);
+  } else if (reader.length > 0 && cutPoint >= headerEnd) {
+    fail(`cut at record boundary ${cutPoint}: unexpected anomaly ${JSON.stringify(reader)}`);
+  }
+}
+
+/**
+ * Order independence: interleaving the connections differently, swapping adjacent data
+ * segments of one flight, or duplicating a segment right after itself gives the same
+ * connection records (set equality on the key fields).
+ */
+export function checkOrderIndependence(spec: CaptureSpec, swaps: number[], duplicates: number[]): void {
+  const base = buildCapture(spec);
+  const baseKeys = connectionKeys(analyze([base.bytes]));
+  const order = base.order.map((x) => [...x] as [number, number]);
+  const segs = base.segments;
+  for (const s of swaps) {
+    if (order.length < 2) break;
+    const i = s % order.length;
+    // Find the next frame of the same connection.
+    const [c, k] = order[i]!;
+    const j = order.findIndex((x, idx) => idx > i && x[0] === c);
+    if (j < 0) continue;
+    const a = segs[c]![k]!, b = segs[c]![order[j]![1]]!;
+    if (a.flight < 0 || a.flight !== b.flight || a.side !== b.side) continue;
+    order[i] = order[j]!;
+    order[j] = [c, k];
+  }
+  for (const d of duplicates) {
+    if (order.length === 0) break;
+    const i = d % order.length;
+    const [c, k] = order[i]!;
+    const seg = segs[c]![k]!;
+    // Duplicating a bare SYN after its answer is a new connection attempt, not a retransmission.
+    if (seg.payload.length === 0 && (seg.flags & 0x07) !== 0) continue;
+    order.splice(i + 1, 0, [c, k]);
+  }
+  const permuted = buildCapture(spec, order);
+  const keys = connectionKeys(analyze([permuted.bytes]));
+  if (JSON.stringify(keys) !== JSON.stringify(baseKeys)) {
+    fail(`reordering changed the connection records:\n  before: ${baseKeys.join('\n          ')}\n  after:  ${keys.join('\n          ')}`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// TLS- and TCP-level properties
+
+const silentListener: TlsStreamListener = {
+  onHandshakeMessage: (_s, type, bytes, start, end) => {
+    // What the connection would do with it: parse the hellos and tickets.
+    if (type === 1) parseClientHello(bytes, start, end);
+    else if (type === 2) parseServerHello(bytes, start, end);
+    else if (type === 4) parseNewSessionTicket12(bytes, start, end);
+  },
+  onSslv2ClientHello: (_s, bytes, start, end) => { parseSslv2ClientHello(bytes, start, end); },
+  onChangeCipherSpec: () => {},
+  onAlert: () => {},
+  onEncryptedRecord: () => {},
+  onStreamTrouble: (_s, kind, code, message) => {
+    if ((kind !== 'gap' && kind !== 'malformed') || !code || !message) fail(`stream trouble without kind/code/message: ${kind} ${code}`);
+  },
+};
+
+/** The hello parsers: any bytes, any range inside them → a result, never an exception. */
+export function checkHelloParsers(bytes: Uint8Array, start: number, end: number): void {
+  const s = Math.min(start, bytes.length);
+  const e = Math.max(s, Math.min(end, bytes.length));
+  for (const parse of [parseClientHello, parseServerHello, parseSslv2ClientHello, parseNewSessionTicket12]) {
+    const r = parse(bytes, s, e) as { ok: boolean; error?: string };
+    if (typeof r.ok !== 'boolean' || (!r.ok && !r.error)) fail(`${parse.name} returned ${JSON.stringify(r)}`);
+  }
+}
+
+export type StreamEvent = { data: Uint8Array } | { gap: number };
+
+/** TlsStream over any bytes and gaps, in both directions: never throws, terminates. */
+export function checkTlsStream(client: StreamEvent[], server: StreamEvent[]): void {
+  const started = performance.now();
+  const a = new TlsStream(0, silentListener);
+  const b = new TlsStream(1, silentListener);
+  a.peer = b;
+  b.peer = a;
+  const n = Math.max(client.length, server.length);
+  for (let i = 0; i < n; i++) {
+    for (const [stream, events] of [[a, client], [b, server]] as const) {
+      const e = events[i];
+      if (!e) continue;
+      if ('data' in e) stream.push(e.data, i, i + 1);
+      else stream.gap(e.gap, i + 1);
+    }
+  }
+  const ms = performance.now() - started;
+  if (ms > TIME_LIMIT_MS) fail(`TlsStream took ${ms.toFixed(0)} ms`);
+}
+
+export interface SegmentEvent {
+  kind: 'syn' | 'data' | 'ack' | 'flush';
+  offset: number;
+  length: number;
+  missing: number;
+  fin: boolean;
+}
+
+/**
+ * StreamReassembler: any segments and acknowledgments → delivered bytes and gaps
+ * account exactly for the sequence space consumed, and memory held for out-of-order
+ * data stays bounded (1 MiB of payload and 512 segments, plus the one being added).
+ */
+export function checkReassembler(base: number, events: SegmentEvent[]): void {
+  let delivered = 0;
+  let missing = 0;
+  const r = new StreamReassembler({
+    onData: (bytes) => { delivered += bytes.length; },
+    onGap: (length) => {
+      if (!(length > 0)) fail(`gap of ${length} bytes`);
+      missing += length;
+    },
+  });
+  const pending = r as unknown as { pending: { data: Uint8Array }[]; pendingBytes: number };
+  for (const e of events) {
+    const seq = (base + e.offset) >>> 0;
+    if (e.kind === 'syn') r.onSyn(seq);
+    else if (e.kind === 'data') r.onSegment(seq, new Uint8Array(e.length), e.missing, e.fin, 0, 1);
+    else if (e.kind === 'ack') r.onPeerAcknowledgment(seq, 0, 1);
+    else r.flush(0, 0);
+    if (pending.pending.length > 513 || pending.pendingBytes > (1 << 20) + 65536) {
+      fail(`reassembler holds ${pending.pending.length} segments / ${pending.pendingBytes} bytes out of order`);
+    }
+  }
+  if (r.bytesDelivered !== delivered || r.bytesMissing !== missing) fail('reassembler counters disagree with what it handed out');
+}
