@@ -1,55 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import type { ConnectionRecord } from '../../parser/report/types.js';
 
-/** Flat CSV columns: dotted names are the JSON paths of the same values. */
-export const CSV_COLUMNS: [string, (c: ConnectionRecord) => unknown][] = [
-  ['id', (c) => c.id],
-  ['client.ip', (c) => c.client.ip],
-  ['client.port', (c) => c.client.port],
-  ['server.ip', (c) => c.server.ip],
-  ['server.port', (c) => c.server.port],
-  ['startTime', (c) => c.startTime],
-  ['clientHelloTime', (c) => c.clientHelloTime],
-  ['serverHelloTime', (c) => c.serverHelloTime],
-  ['endTime', (c) => c.endTime],
-  ['sni', (c) => c.sni],
-  ['alpn', (c) => c.alpn],
-  ['version', (c) => c.version],
-  ['cipher', (c) => c.cipher],
-  ['offer.sessionId', (c) => c.offer.sessionId],
-  ['offer.ticket', (c) => c.offer.ticket],
-  ['offer.psk', (c) => c.offer.psk],
-  ['serverSessionId', (c) => c.serverSessionId],
-  ['resumption', (c) => c.resumption],
-  ['resumedBy', (c) => c.resumedBy],
-  ['resumed', (c) => c.resumed],
-  ['established', (c) => c.established],
-  ['handshake', (c) => c.handshake],
-  ['abort.by', (c) => c.abort?.by],
-  ['abort.how', (c) => c.abort?.how],
-  ['abort.stage', (c) => c.abort?.stage],
-  ['history', (c) => c.history],
-  ['reason', (c) => c.reason],
-  ['file', (c) => c.file],
-  ['firstFrame', (c) => c.firstFrame],
-  ['anomalies', (c) => c.anomalies.map((a) => a.code).join(' ')],
-];
-
-export function csvHeader(): string {
-  return CSV_COLUMNS.map(([name]) => name).join(',') + '\n';
-}
-
-export function csvRow(c: ConnectionRecord): string {
-  return CSV_COLUMNS.map(([, get]) => csvField(get(c))).join(',') + '\n';
-}
-
-/** RFC 4180 quoting; text that a spreadsheet would run as a formula is neutralised. */
-export function csvField(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  let text = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = "'" + text;
-  return /[",\n\r]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
-}
+export { CSV_COLUMNS, csvHeader, csvRow, csvField, connectionsToCsv } from '../../parser/report/csv.js';
 
 /** A write stream that honours back-pressure and reports errors at close. */
 export class OutputFile {

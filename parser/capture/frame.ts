@@ -43,29 +43,65 @@ export interface CaptureReader {
 /**
  * Keeps the unconsumed tail of the previous chunk so that records split across
  * chunks are seen whole. Copies only when a record straddles a chunk boundary.
+ *
+ * While the reader waits for a record longer than what is there (it says how long
+ * through keep()), later chunks are only collected and joined once enough bytes are
+ * in: joining the growing tail to every new chunk made a large record (a 16 MiB pcap
+ * record, a 64 MiB pcapng block, or a damaged length claiming that much) quadratic in
+ * the number of chunks: seconds to minutes with small chunks (fuzz regression).
  */
 export class ChunkJoiner {
   private rest: Uint8Array | null = null;
+  /** Copies of the chunks that arrived while fewer than `needed` bytes were available. */
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
+  /** Bytes (counted from the start of `rest`) the reader needs before it can progress. */
+  private needed = 0;
   /** Absolute file offset of the first byte of the buffer returned by join(). */
   baseOffset = 0;
 
-  join(chunk: Uint8Array): Uint8Array {
-    if (this.rest === null || this.rest.length === 0) return chunk;
-    const joined = new Uint8Array(this.rest.length + chunk.length);
-    joined.set(this.rest, 0);
-    joined.set(chunk, this.rest.length);
+  /** The kept tail plus `chunk`; null while still short of what the reader needs (unless `force`). */
+  join(chunk: Uint8Array, force = false): Uint8Array | null {
+    const restLength = this.rest === null ? 0 : this.rest.length;
+    if (!force && this.needed > 0 && restLength + this.heldBytes + chunk.length < this.needed) {
+      if (chunk.length > 0) {
+        // A copy: the caller may reuse its buffer once push() returns.
+        this.held.push(chunk.slice());
+        this.heldBytes += chunk.length;
+      }
+      return null;
+    }
+    this.needed = 0;
+    if (restLength === 0 && this.held.length === 0) return chunk;
+    const joined = new Uint8Array(restLength + this.heldBytes + chunk.length);
+    let pos = 0;
+    if (this.rest !== null) {
+      joined.set(this.rest, 0);
+      pos = this.rest.length;
+    }
+    for (const h of this.held) {
+      joined.set(h, pos);
+      pos += h.length;
+    }
+    joined.set(chunk, pos);
     this.rest = null;
+    this.held = [];
+    this.heldBytes = 0;
     return joined;
   }
 
-  /** Remember buf[consumed..] for the next chunk; the caller has consumed `consumed` bytes. */
-  keep(buf: Uint8Array, consumed: number): void {
+  /**
+   * Remember buf[consumed..] for the next chunk; the caller has consumed `consumed` bytes
+   * and needs `needed` bytes from there on before it can progress (0: any more bytes).
+   */
+  keep(buf: Uint8Array, consumed: number, needed = 0): void {
     this.baseOffset += consumed;
     this.rest = consumed < buf.length ? buf.slice(consumed) : null;
+    this.needed = needed;
   }
 
   get pendingBytes(): number {
-    return this.rest === null ? 0 : this.rest.length;
+    return (this.rest === null ? 0 : this.rest.length) + this.heldBytes;
   }
 }
 

@@ -44,12 +44,13 @@ export class PcapReader implements CaptureReader {
   ) {}
 
   push(chunk: Uint8Array): void {
-    const buf = this.joiner.join(chunk);
+    const buf = this.joiner.join(chunk, this.ending);
+    if (buf === null) return; // still short of the record being waited for
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let pos = 0;
     if (!this.headerRead) {
       if (buf.length < FILE_HEADER_LENGTH) {
-        this.joiner.keep(buf, 0);
+        this.joiner.keep(buf, 0, FILE_HEADER_LENGTH);
         return;
       }
       this.readFileHeader(view);
@@ -57,6 +58,7 @@ export class PcapReader implements CaptureReader {
     }
     const le = this.littleEndian;
     const frame = this.frame;
+    let needed = 0;
     while (buf.length - pos >= RECORD_HEADER_LENGTH) {
       const seconds = view.getUint32(pos, le);
       const fraction = view.getUint32(pos + 4, le);
@@ -72,7 +74,10 @@ export class PcapReader implements CaptureReader {
         // of a file lost to one damaged field). Waits for the next header like a record
         // that does not fit yet, so the verdict does not depend on chunking.
         const next = pos + RECORD_HEADER_LENGTH + capturedLength;
-        if (buf.length - next < RECORD_HEADER_LENGTH && !this.ending) break;
+        if (buf.length - next < RECORD_HEADER_LENGTH && !this.ending) {
+          needed = next + RECORD_HEADER_LENGTH - pos;
+          break;
+        }
         // At the end of the file, with no whole header after it, it is judged as it is.
         if (buf.length - next >= RECORD_HEADER_LENGTH) plausible = this.nextRecordConfirms(view, next, seconds);
       }
@@ -99,6 +104,7 @@ export class PcapReader implements CaptureReader {
           pos += 1;
           continue;
         }
+        needed = RECORD_HEADER_LENGTH + capturedLength;
         break;
       }
       this.resyncing = false;
@@ -116,7 +122,7 @@ export class PcapReader implements CaptureReader {
       this.onFrame(frame);
       pos = dataStart + capturedLength;
     }
-    this.joiner.keep(buf, pos);
+    this.joiner.keep(buf, pos, needed);
   }
 
   finish(): void {

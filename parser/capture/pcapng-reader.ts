@@ -59,9 +59,11 @@ export class PcapngReader implements CaptureReader {
   ) {}
 
   push(chunk: Uint8Array): void {
-    const buf = this.joiner.join(chunk);
+    const buf = this.joiner.join(chunk, this.ending);
+    if (buf === null) return; // still short of the block being waited for
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let pos = 0;
+    let needed = 0;
     while (buf.length - pos >= 12) {
       let blockType = view.getUint32(pos, this.littleEndian);
       if (blockType === BLOCK_SECTION_HEADER || (buf[pos] === 0x0a && buf[pos + 1] === 0x0d && buf[pos + 2] === 0x0d && buf[pos + 3] === 0x0a)) {
@@ -97,6 +99,7 @@ export class PcapngReader implements CaptureReader {
           pos += 1;
           continue;
         }
+        needed = blockLength;
         break;
       }
       const trailer = view.getUint32(pos + blockLength - 4, this.littleEndian);
@@ -113,7 +116,7 @@ export class PcapngReader implements CaptureReader {
       this.readBlock(buf, view, pos, blockType, blockLength);
       pos += blockLength;
     }
-    this.joiner.keep(buf, pos);
+    this.joiner.keep(buf, pos, needed);
   }
 
   finish(): void {

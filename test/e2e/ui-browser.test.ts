@@ -1,7 +1,7 @@
 // `resumescope ui` in Debian's Chromium: captures through the file input and from the command
 // line, numbers equal to the CLI's JSON, every view in light and dark, table filters, the ladder,
 // the exported report, and hostile SNIs shown as text.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -148,6 +148,18 @@ describe('resumescope ui in Chromium', () => {
     const { createHash } = await import('node:crypto');
     const { readFileSync } = await import('node:fs');
     expect(await report.getByTestId('captures').textContent()).toContain(createHash('sha256').update(readFileSync(idleCapture)).digest('hex'));
+    // CSV and JSON exports from the app hold the same connections as the CLI's outputs.
+    const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+    const csvPath = join(work.path, 'app-export.csv');
+    await csvDownload.saveAs(csvPath);
+    const csvRows = readFileSync(csvPath, 'utf8').trim().split('\n');
+    expect(csvRows[0]).toContain('offer.sessionId');
+    const cliConnections = (await analyzeWithCli([idleCapture])).connections as unknown as { resumption: string }[];
+    expect(csvRows).toHaveLength(cliConnections.length + 1);
+    const header = csvRows[0]!.split(',');
+    const column = header.indexOf('resumption');
+    const count = (rows: string[], value: string) => rows.filter((r) => r.split(',')[column] === value).length;
+    expect(count(csvRows.slice(1), 'rejected')).toBe(cliConnections.filter((c) => c.resumption === 'rejected').length);
     expect(errors.errors).toEqual([]);
     await page.context().close();
   }, 60_000);

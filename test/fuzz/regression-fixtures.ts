@@ -28,7 +28,14 @@ export interface RegressionFixture {
 
 const ng = buildCapture(twoConnections('pcapng'));
 const pc = buildCapture(twoConnections('pcap'));
-const pcNano = buildCapture(twoConnections('pcap', { littleEndian: false, nano: true, linkType: 12 }));
+// Found by the fuzz (seed 5): big-endian, nanosecond, raw IPv6, a plain-text and a TLS 1.3 PSK connection.
+const pcNano = buildCapture({
+  format: 'pcap', littleEndian: false, nano: true, linkType: 229, snaplen: 0, interleave: [0, 0, 0, 2], pngExtras: false,
+  connections: [
+    { kind: 'not-tls', clientPort: 40000, ipv6: true, mss: 17, end: 'none', sni: '', isn: [1933206569, 14], startTime: 1_700_000_000 },
+    { kind: 'tls13-psk', clientPort: 40013, ipv6: true, mss: 35, end: 'rst', sni: 'resume.example.org', isn: [289590865, 3087622631], startTime: 1_700_000_003 },
+  ],
+});
 
 export const REGRESSION_FIXTURES: RegressionFixture[] = [
   {
@@ -46,11 +53,11 @@ export const REGRESSION_FIXTURES: RegressionFixture[] = [
     damageAt: pc.boundaries[2]!,
   },
   {
-    // Record #1's captured length 12 (was 80-odd): the reader lands inside packet data.
+    // Record #4's captured length 12 (was 90-odd): the reader lands inside packet data.
     file: 'pcap-short-record-length.pcap',
-    bytes: () => withU32(pcNano.bytes, pcNano.boundaries[0]! + 8, 12, false),
+    bytes: () => withU32(pcNano.bytes, pcNano.boundaries[3]! + 8, 12, false),
     frames: pcNano.boundaries.length,
-    damageAt: pcNano.boundaries[0]!,
+    damageAt: pcNano.boundaries[3]!,
   },
   {
     // The section header block's trailing length damaged: its blocks were all refused.

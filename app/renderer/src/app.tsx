@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type KeyboardEvent } from 'react';
+import { connectionsToCsv } from '../../../parser/report/csv.js';
 import type { ReportModel } from '../../../parser/report/report-model.js';
 import { fillReportTemplate, reportFileName } from '../../report/report-html.js';
 import { EMPTY_FILTER, type ConnectionFilter } from './data/connection-query.js';
@@ -90,6 +91,13 @@ export function App(props: AppProps) {
     setNotice(saved ? `JSON saved: ${saved}` : null);
   }, [worker, phase.kind]);
 
+  const exportCsv = useCallback(async () => {
+    if (!worker || phase.kind !== 'ready') return;
+    const document = await worker.document();
+    const saved = await saveText('resumescope-connections.csv', 'text/csv', { name: 'CSV', extensions: ['csv'] }, connectionsToCsv(document.connections));
+    setNotice(saved ? `CSV saved: ${saved}` : null);
+  }, [worker, phase.kind]);
+
   // Electron: File › Open (the hosted list changed) and File › Export report.
   useEffect(() => {
     const bridge = electronBridge();
@@ -152,6 +160,7 @@ export function App(props: AppProps) {
               <button type="button" className="button primary" onClick={() => fileInput.current?.click()} data-testid="open-button">Open captures…</button>
               <button type="button" className="button" disabled={phase.kind !== 'ready'} onClick={() => void exportReport()} data-testid="export-report">Export report</button>
               <button type="button" className="button" disabled={phase.kind !== 'ready'} onClick={() => void exportJson()} data-testid="export-json">Export JSON</button>
+              <button type="button" className="button" disabled={phase.kind !== 'ready'} onClick={() => void exportCsv()} data-testid="export-csv">Export CSV</button>
             </>
           ) : null}
           <button type="button" className="button icon" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} data-testid="theme-toggle"
