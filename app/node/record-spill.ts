@@ -1,5 +1,5 @@
-// Keeps memory bounded by sessions, not connections: each finished connection record is
-// written to a temporary NDJSON file at once, and only a slim copy (the fields the
+// Keeps memory bounded by sessions, not connections: beyond the first 100,000 connections,
+// each finished connection record is written to a temporary NDJSON file at once, and only a slim copy (the fields the
 // diagnosis reads, with repeated strings shared) stays in memory. The outputs are written
 // at the end by replaying the file and adding what the diagnosis found.
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -10,6 +10,8 @@ import type { ConnectionRecord } from '../../parser/report/types.js';
 import { wiresharkFilter } from '../../parser/session/tls-connection.js';
 
 const FLUSH_AT = 1 << 20;
+/** Records kept whole in memory before spilling starts: small captures never touch the disk. */
+const KEEP_IN_MEMORY = 100_000;
 const NO_ANOMALIES: ConnectionRecord['anomalies'] = [];
 
 export class RecordSpill {
@@ -20,14 +22,21 @@ export class RecordSpill {
   private readonly strings = new Map<string, string>();
   count = 0;
 
-  constructor() {
+  private readonly kept: ConnectionRecord[] = [];
+
+  constructor(private readonly keepInMemory = KEEP_IN_MEMORY) {
     this.dir = mkdtempSync(join(tmpdir(), 'resumescope-'));
     this.path = join(this.dir, 'connections.ndjson');
     this.fd = openSync(this.path, 'w');
   }
 
-  /** Store the full record; returns the slim copy to keep. */
+  /** Store the full record; returns the copy to keep (the record itself while memory allows). */
   add(record: ConnectionRecord): ConnectionRecord {
+    if (this.kept.length < this.keepInMemory) {
+      this.kept.push(record);
+      this.count++;
+      return record;
+    }
     this.pending += JSON.stringify(record) + '\n';
     if (this.pending.length >= FLUSH_AT) this.flush();
     this.count++;
@@ -54,6 +63,7 @@ export class RecordSpill {
 
   /** The full records in the order they were added, for writing the outputs. */
   async *replay(): AsyncGenerator<ConnectionRecord> {
+    yield* this.kept;
     this.flush();
     closeSync(this.fd);
     this.fd = -1;

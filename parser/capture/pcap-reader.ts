@@ -79,7 +79,10 @@ export class PcapReader implements CaptureReader {
           break;
         }
         // At the end of the file, with no whole header after it, it is judged as it is.
-        if (buf.length - next >= RECORD_HEADER_LENGTH) plausible = this.nextRecordConfirms(view, next, seconds);
+        // A time of 0 after real times is zero-filled packet data (IPv6 addresses), which
+        // chains into "confirmed" false records: never believed.
+        if (seconds === 0) plausible = false;
+        else if (buf.length - next >= RECORD_HEADER_LENGTH) plausible = this.nextRecordConfirms(view, next, seconds);
       }
       if (!plausible) {
         if (!this.resyncing) {
