@@ -96,7 +96,8 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     const result = parallel ? await analyzeFilesInParallel(files, jobs, options) : await analyzeFiles(files, options);
     progress.done();
     for (const p of result.problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
-    const allProblems = [...problems, ...result.problems];
+    for (const p of result.internalErrors ?? []) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
+    const allProblems = [...problems, ...result.problems, ...(result.internalErrors ?? [])];
     const readable = result.captures.filter((c) => c.error === undefined);
     if (readable.length === 0) return EXIT_FAILED;
 

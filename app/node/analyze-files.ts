@@ -119,13 +119,17 @@ export interface AnalyzeOptions {
 export interface AnalyzeResult {
   captures: CaptureSummary[];
   problems: InputProblem[];
+  /** Files whose reading hit a bug in resumescope (reported as such, never as damage). */
+  internalErrors?: InputProblem[];
 }
 
 /** Analyse the files as one run, in order of their first packet. */
 export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions): Promise<AnalyzeResult> {
   const problems: InputProblem[] = [];
+  const internalErrors: InputProblem[] = [];
   const analysis = new Analysis(options.onConnection);
-  const times = await Promise.all(inputs.map((f) => firstPacketTime(f.path)));
+  // Order by first packet only matters (and is only worth a probe read) with several files.
+  const times = inputs.length > 1 ? await Promise.all(inputs.map((f) => firstPacketTime(f.path))) : [0];
   const ordered = inputs.map((f, i) => ({ f, t: times[i]! })).sort((a, b) => a.t - b.t).map((x) => x.f);
   const bytesTotal = ordered.reduce((sum, f) => sum + f.size, 0);
   let bytesBefore = 0;
@@ -154,6 +158,15 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
       }
       ingest.finish();
     } catch (e) {
+      if (isInternalError(e)) {
+        // A bug in resumescope, not damage in the capture: say so, and ask for the capture.
+        const message = `internal error (a bug in resumescope) while reading it: ${(e as Error).message ?? String(e)}; please report it with this capture`;
+        if (ingest) ingest.summary.anomalies.push({ kind: 'internal', code: 'internal-error', message, file: name });
+        internalErrors.push({ path: name, reason: message });
+        if (process.env.RESUMESCOPE_DEBUG && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
+        bytesBefore += input.size;
+        continue;
+      }
       const reason = e instanceof NotACaptureError ? e.message : describeFsError(e);
       if (ingest && ingest.summary.packets > 0) {
         // Keep what could be read: the damage is an anomaly of this capture, not a lost file.
@@ -166,7 +179,13 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
     bytesBefore += input.size;
   }
   analysis.finish();
-  return { captures: analysis.captures, problems };
+  return { captures: analysis.captures, problems, internalErrors };
+}
+
+/** Not a capture, a file-system or decompression error (those carry a code): anything else is a bug. */
+function isInternalError(e: unknown): boolean {
+  if (e instanceof NotACaptureError) return false;
+  return !(e instanceof Error && typeof (e as { code?: unknown }).code === 'string');
 }
 
 async function isGzipFile(path: string): Promise<boolean> {

@@ -15,6 +15,7 @@ export function defaultJobs(): number {
 export async function analyzeFilesInParallel(inputs: InputFile[], jobs: number, options: AnalyzeOptions): Promise<AnalyzeResult> {
   const captures: CaptureSummary[][] = inputs.map(() => []);
   const problems: InputProblem[] = [];
+  const internalErrors: InputProblem[] = [];
   const bytesTotal = inputs.reduce((s, f) => s + f.size, 0);
   const done = new Array<number>(inputs.length).fill(0);
   let next = 0;
@@ -34,6 +35,7 @@ export async function analyzeFilesInParallel(inputs: InputFile[], jobs: number, 
         case 'done':
           captures[index] = m.result.captures;
           problems.push(...m.result.problems);
+          internalErrors.push(...(m.result.internalErrors ?? []));
           void worker.terminate();
           resolve();
           break;
@@ -55,5 +57,5 @@ export async function analyzeFilesInParallel(inputs: InputFile[], jobs: number, 
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, inputs.length) }, lane));
-  return { captures: captures.flat(), problems };
+  return { captures: captures.flat(), problems, internalErrors };
 }

@@ -270,7 +270,8 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
   let shared: boolean | null = sharedAcross;
   if (remaining.length >= 12 && unexplained.length >= 4) {
     const acceptRate = (remaining.length - unexplained.length) / remaining.length;
-    if (acceptRate > 0.05 && acceptRate < 0.85) {
+    // Random balancing over k backends accepts about 1/k: only a rate that fits k >= 2.
+    if (acceptRate > 0.05 && Math.round(1 / acceptRate) >= 2) {
       backends = Math.max(2, Math.round(1 / acceptRate));
       shared = false;
       sharedConfidence = round2((1 - Math.exp(-unexplained.length / 8)) * Math.min(1, (1 - acceptRate) * 2));

@@ -25,7 +25,21 @@ export interface Estimate {
 const ACCEPTED_ABOVE_WEIGHT = 20;
 const MIN_EVIDENCE = 3;
 
+
 export function estimateLimit(samples: Sample[], niceValues: readonly number[] = NICE_SECONDS): Estimate {
+  const strict = fitLimit(samples, niceValues, ACCEPTED_ABOVE_WEIGHT);
+  if (strict.seconds !== null) return strict;
+  // Servers whose clock has coarse resolution (OpenSSL keeps session times in whole seconds)
+  // accept a little past the limit now and then: a boundary with a few acceptances beyond it,
+  // at lower confidence, is still the limit.
+  const tolerant = fitLimit(samples, niceValues, 1);
+  if (tolerant.seconds !== null && tolerant.exceptions <= Math.max(1, 0.2 * tolerant.rejectedAbove)) {
+    return { ...tolerant, confidence: round2(tolerant.confidence * 0.8) };
+  }
+  return strict;
+}
+
+function fitLimit(samples: Sample[], niceValues: readonly number[], acceptedAboveWeight: number): Estimate {
   const accepted = samples.filter((s) => s.accepted);
   const maxAccepted = accepted.length > 0 ? maxOf(accepted.map((s) => s.x)) : null;
   const none: Estimate = { seconds: null, low: maxAccepted, high: null, confidence: 0, rejectedAbove: 0, acceptedBelow: accepted.length, exceptions: 0 };
@@ -34,14 +48,14 @@ export function estimateLimit(samples: Sample[], niceValues: readonly number[] =
   // Sweep the boundary after each sample: cost = weighted accepted-above + rejected-below.
   let acceptedAbove = accepted.length;
   let rejectedBelow = 0;
-  let bestCost = ACCEPTED_ABOVE_WEIGHT * acceptedAbove;
+  let bestCost = acceptedAboveWeight * acceptedAbove;
   let bestIndex = -1;
   for (let i = 0; i < sorted.length; i++) {
     if (sorted[i]!.accepted) acceptedAbove--;
     else rejectedBelow++;
     // Only split between distinct values.
     if (i + 1 < sorted.length && sorted[i + 1]!.x === sorted[i]!.x) continue;
-    const cost = ACCEPTED_ABOVE_WEIGHT * acceptedAbove + rejectedBelow;
+    const cost = acceptedAboveWeight * acceptedAbove + rejectedBelow;
     if (cost < bestCost) {
       bestCost = cost;
       bestIndex = i;

@@ -192,7 +192,7 @@ export class TlsConnection implements TlsStreamListener {
     }
   }
 
-  onStreamTrouble(_side: Side, kind: 'gap' | 'malformed', code: string, message: string, frame: number): void {
+  onStreamTrouble(_side: Side, kind: 'gap' | 'malformed' | 'truncated', code: string, message: string, frame: number): void {
     if (!this.established) this.handshakeTrouble = true;
     this.anomaly({ kind, code, message, file: this.fileName, frame });
   }

@@ -66,7 +66,7 @@ export class TcpFlow {
         } else if (!this.tls.established) {
           this.tls.anomaly({ kind: 'gap', code: 'tcp-gap', message: `${length} bytes missing from the ${side === this.tls.clientSide ? 'client' : 'server'} stream`, file: this.file, frame });
         }
-        stream.gap(length, frame);
+        stream.gap(length, frame, cause);
         this.afterTls();
       },
     };

@@ -32,7 +32,8 @@ export interface TlsStreamListener {
   onAlert(side: 0 | 1, level: number, description: number, time: number, frame: number): void;
   /** A record this side sent after it started encrypting (Finished, application data, encrypted alerts). */
   onEncryptedRecord(side: 0 | 1, contentType: number, time: number, frame: number): void;
-  onStreamTrouble(side: 0 | 1, kind: 'gap' | 'malformed', code: string, message: string, frame: number): void;
+  /** kind 'truncated': the bytes were on the wire but the capture cut them (snaplen), not an error. */
+  onStreamTrouble(side: 0 | 1, kind: 'gap' | 'malformed' | 'truncated', code: string, message: string, frame: number): void;
 }
 
 const enum Mode {
@@ -72,6 +73,8 @@ export class TlsStream {
   private bufferAtStreamStart = true;
   /** A gap hit a plaintext handshake record: message framing resumes at the next record. */
   private handshakeFramingLost = false;
+  /** Kind of the last gap: a message it damaged is reported with the same kind. */
+  private gapKind: 'gap' | 'truncated' = 'gap';
 
   constructor(
     readonly side: 0 | 1,
@@ -117,7 +120,12 @@ export class TlsStream {
   }
 
   /** Bytes missing from the stream. Inside a record body the framing survives; elsewhere it is lost. */
-  gap(length: number, frame: number): void {
+  gap(length: number, frame: number, cause: 'lost' | 'snaplen' = 'lost'): void {
+    // Bytes cut by snaplen were sent; the trouble they cause is a capture cut short
+    // ('truncated', not an error), not data missing from the stream ('gap'). Before, a
+    // snaplen-cut capture showed 'gap' anomalies next to the 'truncated' ones.
+    const kind = cause === 'snaplen' ? 'truncated' : 'gap';
+    this.gapKind = kind;
     if (this.mode === Mode.Detect) {
       // Nothing decided yet: keep looking after the hole (the ClientHello may follow).
       this.detectBuffer = null;
@@ -127,7 +135,7 @@ export class TlsStream {
     if (this.mode === Mode.RecordBody && length <= this.recordRemaining) {
       this.recordDamaged = true;
       this.recordRemaining -= length;
-      this.listener.onStreamTrouble(this.side, 'gap', 'tcp-gap-in-record', `${length} bytes missing inside a TLS record`, frame);
+      this.listener.onStreamTrouble(this.side, kind, 'tcp-gap-in-record', `${length} bytes missing inside a TLS record`, frame);
       if (this.recordType === CONTENT_HANDSHAKE && !this.encrypting) {
         // Where the lost bytes fell among this record's messages is unknown: give up the
         // message being assembled and pick the framing up again at the next record.
@@ -138,7 +146,7 @@ export class TlsStream {
       return;
     }
     if (this.mode === Mode.RecordHeader || this.mode === Mode.RecordBody) {
-      this.listener.onStreamTrouble(this.side, 'gap', 'tcp-gap-lost-sync', `${length} bytes missing across TLS record boundaries; stopped parsing this direction`, frame);
+      this.listener.onStreamTrouble(this.side, kind, 'tcp-gap-lost-sync', `${length} bytes missing across TLS record boundaries; stopped parsing this direction`, frame);
       this.mode = Mode.Lost;
     }
   }
@@ -312,7 +320,7 @@ export class TlsStream {
   /** Drop the message being assembled; a hello or ticket that lost bytes is reported, not parsed. */
   private abandonMessage(frame: number): void {
     if (this.messageType >= 0 && this.wantsBody(this.messageType)) {
-      this.listener.onStreamTrouble(this.side, 'gap', 'tls-message-incomplete', `handshake message of type ${this.messageType} lost bytes in a gap`, frame);
+      this.listener.onStreamTrouble(this.side, this.gapKind, 'tls-message-incomplete', `handshake message of type ${this.messageType} lost bytes in a gap`, frame);
     }
     this.messageType = -1;
     this.messageHeaderFill = 0;
@@ -330,7 +338,7 @@ export class TlsStream {
     this.messageType = -1;
     this.messageBuffer = null;
     if (damaged && this.wantsBody(type)) {
-      this.listener.onStreamTrouble(this.side, 'gap', 'tls-message-incomplete', `handshake message of type ${type} lost bytes in a gap`, frame);
+      this.listener.onStreamTrouble(this.side, this.gapKind, 'tls-message-incomplete', `handshake message of type ${type} lost bytes in a gap`, frame);
       return;
     }
     this.listener.onHandshakeMessage(this.side, type, buffer, 0, buffer.length, time, frame);

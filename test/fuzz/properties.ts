@@ -229,7 +229,7 @@ const silentListener: TlsStreamListener = {
   onAlert: () => {},
   onEncryptedRecord: () => {},
   onStreamTrouble: (_s, kind, code, message) => {
-    if ((kind !== 'gap' && kind !== 'malformed') || !code || !message) fail(`stream trouble without kind/code/message: ${kind} ${code}`);
+    if ((kind !== 'gap' && kind !== 'malformed' && kind !== 'truncated') || !code || !message) fail(`stream trouble without kind/code/message: ${kind} ${code}`);
   },
 };
 

@@ -116,4 +116,23 @@ describe('fuzz regressions', () => {
     expect(delivered).toBe(15999 * 1000);
     expect(gaps).toBe(1);
   });
+
+  it('TLS: bytes cut by snaplen are reported as truncated, lost bytes as a gap', () => {
+    const kinds: string[] = [];
+    const listener: TlsStreamListener = {
+      onHandshakeMessage: () => {}, onSslv2ClientHello: () => {}, onChangeCipherSpec: () => {}, onAlert: () => {}, onEncryptedRecord: () => {},
+      onStreamTrouble: (_s, kind, code) => { kinds.push(`${kind}:${code}`); },
+    };
+    const record = clientHelloRecord({ extensions: [ext.serverName('cut.test')] });
+    for (const cause of ['snaplen', 'lost'] as const) {
+      const stream = new TlsStream(0, listener);
+      stream.push(record.subarray(0, 40), 0, 1);
+      stream.gap(record.length - 40, 1, cause);
+      stream.push(record, 0, 2);
+    }
+    expect(kinds).toEqual([
+      'truncated:tcp-gap-in-record', 'truncated:tls-message-incomplete',
+      'gap:tcp-gap-in-record', 'gap:tls-message-incomplete',
+    ]);
+  });
 });

@@ -48,6 +48,7 @@ export const FIXTURE_SNI = 'resumescope.test';
 const full12: ExpectedConnection = { resumed: false, version: 'TLS 1.2', offered: false };
 const full13: ExpectedConnection = { resumed: false, version: 'TLS 1.3', offered: false };
 const sid12: ExpectedConnection = { resumed: true, resumedBy: 'session-id', version: 'TLS 1.2', offered: true };
+const rej12: ExpectedConnection = { resumed: false, version: 'TLS 1.2', offered: true };
 
 /** file name (in fixtures/captures/) → connections in TCP stream order. */
 export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
@@ -65,6 +66,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'tls-sll-any.pcap': [full13],
   'tls-sll1-any.pcap': [full12],
   'tls12-nanosecond.pcap': [full12],
+  // nginx ssl_session_timeout 4s: OpenSSL keeps session times in whole seconds, so an offer
+  // 3.7-4.0 s after the session's creation may already be refused (see PROVENANCE.md).
+  'nginx-session-timeout.pcap': [full12, sid12, sid12, sid12, rej12, sid12, sid12, sid12, sid12, rej12, sid12, sid12, sid12, rej12, sid12, sid12, sid12, rej12],
   'nginx-curl-resume.pcap': [
     { ...full12, rstBy: 'either' },
     { ...sid12, rstBy: 'either' },
@@ -86,6 +90,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'tls-sll1-any.pcap': { format: 'pcap', linkType: 113, ipVersion: 4, serverPort: 44310 },
   'tls12-nanosecond.pcap': { format: 'pcap-ns', linkType: 1, ipVersion: 4, serverPort: 44311 },
   'nginx-curl-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44312 },
+  'nginx-session-timeout.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44313 },
 };
 
 /**
