@@ -127,7 +127,7 @@ export class CaptureIngest {
     if (summary.lastTime === null || frame.time > summary.lastTime) summary.lastTime = frame.time;
     const result = decodeFrameAt(frame.linkType, frame.bytes, frame.start, frame.end, frame.originalLength, this.packet);
     if (result === DecodeResult.Tcp) {
-      this.flows.onPacket(this.packet, frame.time, frame.number, summary.file);
+      this.flows.onPacket(this.packet, frame.time, frame.number, summary.file, frame.fileOffset);
       return;
     }
     switch (result) {

@@ -19,6 +19,15 @@ const MAX_ANOMALIES = 20;
 
 type Side = 0 | 1;
 
+/** The frame being processed (shared by all connections of a flow table, updated per packet). */
+export interface PacketPosition {
+  file: string;
+  frame: number;
+  offset: number;
+}
+
+const NO_POSITION: PacketPosition = { file: '', frame: -1, offset: -1 };
+
 /**
  * The TLS view of one TCP connection: both directions' TLS streams and the facts
  * they produce, turned into one ConnectionRecord by toRecord().
@@ -56,7 +65,11 @@ export class TlsConnection implements TlsStreamListener {
   /** Set when the handshake is over (established) or hopeless: the owner may stop reassembling. */
   done = false;
 
-  constructor(private readonly fileName: string) {
+  constructor(
+    private readonly fileName: string,
+    /** Where the packet being processed starts in its file: anomalies raised now carry it. */
+    private readonly position: PacketPosition = NO_POSITION,
+  ) {
     this.streams = [new TlsStream(0, this), new TlsStream(1, this)];
     this.streams[0].peer = this.streams[1];
     this.streams[1].peer = this.streams[0];
@@ -67,6 +80,7 @@ export class TlsConnection implements TlsStreamListener {
   }
 
   anomaly(a: Anomaly): void {
+    if (a.offset === undefined && this.position.offset >= 0 && a.frame === this.position.frame && a.file === this.position.file) a.offset = this.position.offset;
     if (this.anomalies.length < MAX_ANOMALIES) this.anomalies.push(a);
   }
 

@@ -1,5 +1,5 @@
 import type { Abort, Anomaly, ConnectionRecord, Endpoint } from '../report/types.js';
-import { TlsConnection } from '../session/tls-connection.js';
+import { TlsConnection, type PacketPosition } from '../session/tls-connection.js';
 import { formatAddress, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpPacket } from '../net/decode-packet.js';
 import { sequenceDelta, StreamReassembler, type StreamConsumer } from './stream-reassembler.js';
 
@@ -45,11 +45,12 @@ export class TcpFlow {
     readonly startTime: number,
     readonly firstFrame: number,
     readonly file: string,
+    position?: PacketPosition,
   ) {
     this.endpoints = [source, destination];
     this.lastTime = startTime;
     this.endTime = startTime;
-    this.tls = new TlsConnection(file);
+    this.tls = new TlsConnection(file, position);
     this.reassemblers = [new StreamReassembler(this.consumerFor(0)), new StreamReassembler(this.consumerFor(1))];
   }
 
@@ -141,8 +142,14 @@ export class FlowTable {
     return this.live;
   }
 
-  onPacket(packet: TcpPacket, time: number, frame: number, file: string): void {
+  /** The current packet's place in its file, for anomalies; set by the caller before onPacket. */
+  readonly position: PacketPosition = { file: '', frame: -1, offset: -1 };
+
+  onPacket(packet: TcpPacket, time: number, frame: number, file: string, fileOffset = -1): void {
     if (time > this.now) this.now = time;
+    this.position.file = file;
+    this.position.frame = frame;
+    this.position.offset = fileOffset;
     const length = packet.addressLength;
     let hashSource = 0x811c9dc5 ^ length;
     let hashDestination = hashSource;
@@ -183,7 +190,7 @@ export class FlowTable {
         hash,
         { ip: formatAddress(packet.source), port: packet.sourcePort },
         { ip: formatAddress(packet.destination), port: packet.destinationPort },
-        time, frame, file,
+        time, frame, file, this.position,
       );
       flow.words.set(scratch);
       flow.port0 = packet.sourcePort;
