@@ -1,4 +1,4 @@
-// Keeps memory bounded by sessions, not connections: beyond the first 100,000 connections,
+// Keeps memory bounded by sessions, not connections: beyond the first 20,000 connections,
 // each finished connection record is written to a temporary NDJSON file at once, and only a slim copy (the fields the
 // diagnosis reads, with repeated strings shared) stays in memory. The outputs are written
 // at the end by replaying the file and adding what the diagnosis found.
@@ -11,7 +11,7 @@ import { wiresharkFilter } from '../../parser/session/tls-connection.js';
 
 const FLUSH_AT = 1 << 20;
 /** Records kept whole in memory before spilling starts: small captures never touch the disk. */
-const KEEP_IN_MEMORY = 100_000;
+const KEEP_IN_MEMORY = 20_000;
 const NO_ANOMALIES: ConnectionRecord['anomalies'] = [];
 
 export class RecordSpill {

@@ -397,20 +397,33 @@ function lowerBound(sorted: Float64Array, t: number): number {
   return lo;
 }
 
+const displayAddresses = new Map<string, string>();
+
+/** "ip|port" → "ip:port", one string per address however many connections show it. */
+function displayAddress(address: string): string {
+  let shown = displayAddresses.get(address);
+  if (shown === undefined) {
+    shown = address.replace('|', ':');
+    if (displayAddresses.size > 100_000) displayAddresses.clear();
+    displayAddresses.set(address, shown);
+  }
+  return shown;
+}
+
 function sessionView(role: 'offer', f: OfferFacts): SessionView {
   return {
     role, kind: f.kind, known: f.known,
     issuedBy: f.session && f.session.issuedBy >= 0 ? f.session.issuedBy : null,
     issuedAt: f.session && f.session.issuedBy >= 0 ? f.session.issuedAt : null,
     age: f.age, reuseGap: f.reuseGap, churn: f.churn, abortedBy: f.abortedBy, crossAddress: f.crossAddress,
-    issuer: f.issuer ? f.issuer.replace('|', ':') : null,
+    issuer: f.issuer ? displayAddress(f.issuer) : null,
   };
 }
 
 function issueView(s: TrackedSession): SessionView {
   return {
     role: 'issue', kind: s.kind, known: true, issuedBy: s.issuedBy, issuedAt: s.issuedAt, age: 0, reuseGap: null,
-    churn: null, abortedBy: null, crossAddress: false, issuer: s.issuer.replace('|', ':'),
+    churn: null, abortedBy: null, crossAddress: false, issuer: displayAddress(s.issuer),
   };
 }
 

@@ -89,6 +89,16 @@ export class SessionTable {
   /** Per connection id: the session it ended up holding (issued or resumed), for the client view. */
   readonly heldAfter = new Map<number, TrackedSession>();
 
+  /** Server addresses repeat across millions of connections: one string each. */
+  private readonly addresses = new Map<string, string>();
+
+  private intern(address: string): string {
+    const known = this.addresses.get(address);
+    if (known !== undefined) return known;
+    this.addresses.set(address, address);
+    return address;
+  }
+
   get sessionCount(): number {
     return this.sessions.size;
   }
@@ -107,7 +117,7 @@ export class SessionTable {
   add(c: ConnectionRecord): OfferFacts | null {
     const group = this.group(c);
     group.connections++;
-    const address = addressOf(c);
+    const address = this.intern(addressOf(c));
     group.addresses.set(address, (group.addresses.get(address) ?? 0) + 1);
     const time = offerTime(c);
     let facts: OfferFacts | null = null;
