@@ -8,19 +8,9 @@ export const APP_HOST = 'resumescope';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_START_URL = `${APP_ORIGIN}/index.html`;
 
-/** Same policy as `resumescope ui`: own scripts, styles, worker and fetches only; no eval, no inline script. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "worker-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+import { CONTENT_SECURITY_POLICY } from '../shared/content-security-policy.js';
+
+export { CONTENT_SECURITY_POLICY };
 
 export function createWindowOptions(preloadPath: string): BrowserWindowConstructorOptions {
   return {

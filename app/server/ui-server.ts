@@ -12,19 +12,8 @@ import type { UiArgs } from '../cli/args.js';
 import type { CliIo } from '../cli/main.js';
 import { firstPacketTime, resolveInputs } from '../node/analyze-files.js';
 
-/** Scripts, styles, workers and fetches from this origin only; nothing inline, no eval, no frames. */
-export const UI_CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "worker-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export { CONTENT_SECURITY_POLICY as UI_CONTENT_SECURITY_POLICY } from '../shared/content-security-policy.js';
+import { CONTENT_SECURITY_POLICY as UI_CONTENT_SECURITY_POLICY } from '../shared/content-security-policy.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
