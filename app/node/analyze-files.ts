@@ -139,11 +139,12 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
     const name = input.path === '-' ? '<stdin>' : input.path;
     let ingest: ReturnType<Analysis['openFile']> | null = null;
     const counter = { bytes: 0 };
+    let raw: AsyncGenerator<Uint8Array> | null = null;
     try {
       const gzFile = input.path !== '-' && (await isGzipFile(input.path));
       // Plain files reuse one read buffer: the analysis copies whatever it keeps, and a
       // fresh megabyte per read would make the garbage collector the main cost.
-      const raw = countBytes(rawChunks(input.path, input.path !== '-' && !gzFile), counter);
+      raw = countBytes(rawChunks(input.path, input.path !== '-' && !gzFile), counter);
       const first = await raw.next();
       const head = first.done ? null : first.value;
       const gz = gzFile || (head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
@@ -175,6 +176,9 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
         problems.push({ path: name, reason });
         if (ingest) ingest.summary.error = reason;
       }
+    } finally {
+      // Stopping early (not a capture, cancelled) must still close the file.
+      await raw?.return(undefined);
     }
     bytesBefore += input.size;
   }
