@@ -98,10 +98,9 @@ describe('resumescope ui in Chromium', () => {
       await page.getByTestId('filter-sni').fill('idle');
       await expect.poll(count).toBe(reference.connections.filter((c) => c.reason === 'idle-timeout').length);
       await page.getByTestId('sort-time').click(); // descending
-      await page.getByTestId('connection-row').first().waitFor();
-      const ids = await page.getByTestId('connection-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-id'))));
       const rejectedIds = reference.connections.filter((c) => c.reason === 'idle-timeout').map((c) => c.id);
-      expect(ids[0]).toBe(Math.max(...rejectedIds)); // ids follow start time, as in the CLI
+      // The table re-renders after the sort: poll until its first row settles.
+      await expect.poll(async () => Number(await page.getByTestId('connection-row').first().getAttribute('data-id'))).toBe(Math.max(...rejectedIds)); // ids follow start time, as in the CLI
       await page.getByTestId('connection-row').first().click();
       await page.getByTestId('ladder').waitFor();
       expect(await page.getByTestId('ladder').textContent()).toContain('rejects the offer');
