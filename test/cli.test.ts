@@ -68,6 +68,27 @@ describe('resumescope CLI', () => {
     expect(rows[2]!.split(',')[header.indexOf('resumedBy')]).toBe('session-id');
   });
 
+  it('outputs are the same whether records stay in memory or spill to disk', () => {
+    const capture = join(CAPTURES, 'nginx-session-timeout.pcap');
+    const run = (keep: string, tag: string) => {
+      const json = join(work, `${tag}.json`);
+      const ndjson = join(work, `${tag}.ndjson`);
+      const r = spawnSync(process.execPath, [BIN, 'analyze', capture, '-q', '--json', json, '--ndjson', ndjson], { cwd: work, encoding: 'utf8', env: { ...process.env, RESUMESCOPE_KEEP_RECORDS: keep } });
+      expect(r.status).toBe(0);
+      const byId = (list: { id: number }[]) => [...list].sort((a, b) => a.id - b.id);
+      const doc = JSON.parse(readFileSync(json, 'utf8'));
+      const lines = readFileSync(ndjson, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      return { connections: byId(doc.connections), lines: byId(lines), servers: doc.servers };
+    };
+    const inMemory = run('100000', 'memory');
+    const spilled = run('2', 'spilled');
+    expect(spilled.connections).toHaveLength(18);
+    expect(spilled.connections).toEqual(inMemory.connections);
+    expect(spilled.lines).toEqual(inMemory.connections);
+    expect(spilled.servers).toEqual(inMemory.servers);
+    expect(spilled.connections.filter((c: { reason: string | null }) => c.reason === 'lifetime')).toHaveLength(4);
+  });
+
   it('several files and folders are one analysis, whatever order they are given in', () => {
     const a = join(CAPTURES, 'tls12-full.pcap');
     const b = join(CAPTURES, 'tls13-psk-resume.pcap');

@@ -81,7 +81,9 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   const totals = emptyTotals();
   const progress = new ProgressBar(io, args.progress === 'always' || (args.progress === 'auto' && io.stderrIsTty));
   // Full records wait on disk; memory holds slim copies (bounded by sessions, not packets).
-  const spill = new RecordSpill();
+  // RESUMESCOPE_KEEP_RECORDS lowers the in-memory limit (tests exercise the spill with it).
+  const keep = Number(process.env.RESUMESCOPE_KEEP_RECORDS);
+  const spill = new RecordSpill(Number.isInteger(keep) && keep >= 0 ? keep : undefined);
   try {
     const slims: ConnectionRecord[] = [];
     const jobs = Math.min(args.jobs ?? defaultJobs(), files.length);
@@ -141,16 +143,24 @@ async function writeOutputs(args: AnalyzeArgs, spill: RecordSpill, slims: Connec
     json.write(JSON.stringify(head, null, 1).replace(/\n}$/, ',\n "connections": [\n'));
   }
   let index = 0;
-  for await (const record of spill.replay()) {
+  for await (const item of spill.replayRaw()) {
     const slim = slims[index]!;
-    record.id = slim.id;
-    record.reason = slim.reason ?? null;
-    if (slim.reasonDetail !== undefined) record.reasonDetail = slim.reasonDetail;
-    record.session = slim.session ?? null;
-    const line = JSON.stringify(record);
+    let line: string;
+    if (item.line !== undefined && !csv && item.line.startsWith('{"id":')) {
+      // A spilled record, as the analysis wrote it (no diagnosis keys yet): splice the final id
+      // and the diagnosis into its text instead of parsing and serialising it again.
+      line = `{"id":${slim.id}${item.line.slice(item.line.indexOf(','), -1)}${diagnosisKeys(slim)}}`;
+    } else {
+      const record = item.record ?? (JSON.parse(item.line!) as ConnectionRecord);
+      record.id = slim.id;
+      record.reason = slim.reason ?? null;
+      if (slim.reasonDetail !== undefined) record.reasonDetail = slim.reasonDetail;
+      record.session = slim.session ?? null;
+      line = JSON.stringify(record);
+      csv?.write(csvRow(record));
+    }
     json?.write((index > 0 ? ',\n' : '') + line);
     ndjson?.write(line + '\n');
-    csv?.write(csvRow(record));
     index++;
     if (index % 1000 === 0) {
       await json?.drained();
@@ -160,6 +170,12 @@ async function writeOutputs(args: AnalyzeArgs, spill: RecordSpill, slims: Connec
   }
   json?.write('\n ]\n}\n');
   await Promise.all([json?.close(), ndjson?.close(), csv?.close()]);
+}
+
+/** `,"reason":…,"reasonDetail":…,"session":…` of a diagnosed connection, as JSON text. */
+function diagnosisKeys(slim: ConnectionRecord): string {
+  const detail = slim.reasonDetail !== undefined ? `,"reasonDetail":${JSON.stringify(slim.reasonDetail)}` : '';
+  return `,"reason":${JSON.stringify(slim.reason ?? null)}${detail},"session":${JSON.stringify(slim.session ?? null)}`;
 }
 
 export function formatSummary(captures: CaptureSummary[], t: Totals): string {

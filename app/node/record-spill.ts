@@ -2,10 +2,11 @@
 // each finished connection record is written to a temporary NDJSON file at once, and only a slim copy (the fields the
 // diagnosis reads, with repeated strings shared) stays in memory. The outputs are written
 // at the end by replaying the file and adding what the diagnosis found.
-import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { ConnectionRecord } from '../../parser/report/types.js';
 import { wiresharkFilter } from '../../parser/session/tls-connection.js';
 
@@ -63,12 +64,39 @@ export class RecordSpill {
 
   /** The full records in the order they were added, for writing the outputs. */
   async *replay(): AsyncGenerator<ConnectionRecord> {
-    yield* this.kept;
+    for await (const item of this.replayRaw()) yield item.record ?? (JSON.parse(item.line!) as ConnectionRecord);
+  }
+
+  /**
+   * The records in order: those kept in memory as objects, the spilled ones as their JSON
+   * text (one line each), so that a writer can pass them on without parsing them again.
+   */
+  async *replayRaw(): AsyncGenerator<{ record?: ConnectionRecord; line?: string }> {
+    for (const record of this.kept) yield { record };
     this.flush();
     closeSync(this.fd);
     this.fd = -1;
-    const lines = createInterface({ input: createReadStream(this.path, { highWaterMark: 1 << 20 }), crlfDelay: Infinity });
-    for await (const line of lines) if (line.length > 0) yield JSON.parse(line) as ConnectionRecord;
+    const handle = await open(this.path, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(1 << 20);
+      const decoder = new StringDecoder('utf8');
+      let rest = '';
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        const text = rest + decoder.write(buffer.subarray(0, bytesRead));
+        let start = 0;
+        for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+          if (end > start) yield { line: text.slice(start, end) };
+          start = end + 1;
+        }
+        rest = text.slice(start);
+      }
+      rest += decoder.end();
+      if (rest.length > 0) yield { line: rest };
+    } finally {
+      await handle.close();
+    }
   }
 
   dispose(): void {
