@@ -237,7 +237,9 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
     open().filter((f) => measure[limit](f) !== null).map((f) => ({ x: measure[limit](f)!, accepted: f.accepted })),
     limit === 'capacity' ? CAPACITY_NICE : undefined,
   );
-  const estimates: Record<Limit, Estimate> = { 'idle-timeout': fit('idle-timeout'), lifetime: fit('lifetime'), capacity: fit('capacity') };
+  // Each round fits the limits not yet applied (round 0 fits all three).
+  const notFitted: Estimate = { seconds: null, low: null, high: null, confidence: 0, rejectedAbove: 0, acceptedBelow: 0, exceptions: 0 };
+  const estimates: Record<Limit, Estimate> = { 'idle-timeout': notFitted, lifetime: notFitted, capacity: notFitted };
   const applied = new Set<Limit>();
   for (let round = 0; round < 3; round++) {
     const pending = (Object.keys(estimates) as Limit[]).filter((l) => !applied.has(l));

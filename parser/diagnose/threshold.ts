@@ -27,59 +27,76 @@ const MIN_EVIDENCE = 3;
 
 
 export function estimateLimit(samples: Sample[], niceValues: readonly number[] = NICE_SECONDS): Estimate {
-  const strict = fitLimit(samples, niceValues, ACCEPTED_ABOVE_WEIGHT);
+  // Two natively sorted arrays (no comparator, no objects): the sweep merges them.
+  let acceptedCount = 0;
+  for (const s of samples) if (s.accepted) acceptedCount++;
+  const accepted = new Float64Array(acceptedCount);
+  const rejected = new Float64Array(samples.length - acceptedCount);
+  let ai = 0;
+  let ri = 0;
+  for (const s of samples) {
+    if (s.accepted) accepted[ai++] = s.x;
+    else rejected[ri++] = s.x;
+  }
+  accepted.sort();
+  rejected.sort();
+  const strict = fitLimit(accepted, rejected, niceValues, ACCEPTED_ABOVE_WEIGHT);
   if (strict.seconds !== null) return strict;
   // Servers whose clock has coarse resolution (OpenSSL keeps session times in whole seconds)
   // accept a little past the limit now and then: a boundary with a few acceptances beyond it,
   // at lower confidence, is still the limit.
-  const tolerant = fitLimit(samples, niceValues, 1);
+  const tolerant = fitLimit(accepted, rejected, niceValues, 1);
   if (tolerant.seconds !== null && tolerant.exceptions <= Math.max(1, 0.2 * tolerant.rejectedAbove)) {
     return { ...tolerant, confidence: round2(tolerant.confidence * 0.8) };
   }
   return strict;
 }
 
-function fitLimit(samples: Sample[], niceValues: readonly number[], acceptedAboveWeight: number): Estimate {
-  const accepted = samples.filter((s) => s.accepted);
-  const maxAccepted = accepted.length > 0 ? maxOf(accepted.map((s) => s.x)) : null;
+/**
+ * Sweep a boundary through the merged values (after each distinct value):
+ * cost = weight × accepted above + rejected below; the cheapest boundary wins.
+ */
+function fitLimit(accepted: Float64Array, rejected: Float64Array, niceValues: readonly number[], acceptedAboveWeight: number): Estimate {
+  const maxAccepted = accepted.length > 0 ? accepted[accepted.length - 1]! : null;
   const none: Estimate = { seconds: null, low: maxAccepted, high: null, confidence: 0, rejectedAbove: 0, acceptedBelow: accepted.length, exceptions: 0 };
-  if (samples.length === 0) return none;
-  const sorted = [...samples].sort((a, b) => a.x - b.x);
-  // Sweep the boundary after each sample: cost = weighted accepted-above + rejected-below.
-  let acceptedAbove = accepted.length;
-  let rejectedBelow = 0;
-  let bestCost = acceptedAboveWeight * acceptedAbove;
-  let bestIndex = -1;
-  for (let i = 0; i < sorted.length; i++) {
-    if (sorted[i]!.accepted) acceptedAbove--;
-    else rejectedBelow++;
-    // Only split between distinct values.
-    if (i + 1 < sorted.length && sorted[i + 1]!.x === sorted[i]!.x) continue;
-    const cost = acceptedAboveWeight * acceptedAbove + rejectedBelow;
+  const total = accepted.length + rejected.length;
+  if (total === 0) return none;
+  let ai = 0; // accepted values at or below the boundary
+  let ri = 0; // rejected values at or below the boundary
+  let bestCost = acceptedAboveWeight * accepted.length;
+  let bestA = 0;
+  let bestR = 0;
+  while (ai < accepted.length || ri < rejected.length) {
+    // The next distinct value, and everything equal to it, goes below the boundary.
+    const next = ri >= rejected.length || (ai < accepted.length && accepted[ai]! <= rejected[ri]!) ? accepted[ai]! : rejected[ri]!;
+    while (ai < accepted.length && accepted[ai] === next) ai++;
+    while (ri < rejected.length && rejected[ri] === next) ri++;
+    const cost = acceptedAboveWeight * (accepted.length - ai) + ri;
     if (cost < bestCost) {
       bestCost = cost;
-      bestIndex = i;
+      bestA = ai;
+      bestR = ri;
     }
   }
-  const below = sorted.slice(0, bestIndex + 1);
-  const above = sorted.slice(bestIndex + 1);
-  const rejectedAboveList = above.filter((s) => !s.accepted);
-  const acceptedBelowCount = below.filter((s) => s.accepted).length;
-  if (rejectedAboveList.length < MIN_EVIDENCE || acceptedBelowCount === 0) return none;
-  const acceptedAboveCount = above.length - rejectedAboveList.length;
-  const rejectedBelowCount = below.length - acceptedBelowCount;
-  const low = maxOf(below.filter((s) => s.accepted).map((s) => s.x));
-  const high = minOf(rejectedAboveList.map((s) => s.x));
+  const acceptedBelowCount = bestA;
+  const rejectedBelowCount = bestR;
+  const rejectedAboveCount = rejected.length - bestR;
+  const acceptedAboveCount = accepted.length - bestA;
+  if (rejectedAboveCount < MIN_EVIDENCE || acceptedBelowCount === 0) return none;
+  const low = accepted[bestA - 1]!;
+  const high = rejected[bestR]!;
+  const aboveCount = rejectedAboveCount + acceptedAboveCount;
+  const belowCount = acceptedBelowCount + rejectedBelowCount;
   // A limit makes the rejection rate jump: above it nearly all, below it few.
-  const rateAbove = rejectedAboveList.length / above.length;
-  const rateBelow = rejectedBelowCount / Math.max(1, below.length);
+  const rateAbove = rejectedAboveCount / aboveCount;
+  const rateBelow = rejectedBelowCount / Math.max(1, belowCount);
   if (rateAbove < 0.8 || rateAbove - rateBelow < 0.5) return none;
-  const support = (1 - Math.exp(-rejectedAboveList.length / 4)) * (1 - Math.exp(-acceptedBelowCount / 4));
+  const support = (1 - Math.exp(-rejectedAboveCount / 4)) * (1 - Math.exp(-acceptedBelowCount / 4));
   const confidence = round2(support * rateAbove * (1 - rateBelow) * (acceptedAboveCount === 0 ? 1 : 0.7));
   return {
     seconds: pickValue(low, high, niceValues),
     low, high, confidence,
-    rejectedAbove: rejectedAboveList.length,
+    rejectedAbove: rejectedAboveCount,
     acceptedBelow: acceptedBelowCount,
     exceptions: acceptedAboveCount + rejectedBelowCount,
   };
