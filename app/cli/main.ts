@@ -1,7 +1,7 @@
 import { buildDocument, addToTotals, emptyTotals, numberConnections, TOOL_VERSION, type Totals } from '../../parser/report/document.js';
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
-import { SCHEMA_VERSION, type AnalysisDocument, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
-import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputProblem } from '../node/analyze-files.js';
+import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
+import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress } from '../node/analyze-files.js';
 import { RecordSpill } from '../node/record-spill.js';
 import { HELP, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { csvHeader, csvRow, OutputFile } from './writers.js';
@@ -59,13 +59,6 @@ export function internalError(e: unknown, io: CliIo): number {
   return EXIT_FAILED;
 }
 
-/** Everything one analyze run produces, for the CLI, the UI server and tests. */
-export interface RunResult {
-  document: AnalysisDocument;
-  problems: InputProblem[];
-  totals: Totals;
-}
-
 export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> {
   if (args.pcapngFilter !== null) {
     try {
@@ -112,15 +105,16 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     const document = buildDocument(result.captures, slims, extra);
     // --report: the self-contained HTML report (app/report), from the same document and diagnosis.
     if (args.report) await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis);
+    const wrote: string[] = [];
+    for (const [flag, path] of [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report]] as const) {
+      if (path) wrote.push(`wrote ${path} (${flag.slice(2)})`);
+    }
     if (args.pcapngOut) {
       const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files.map((f) => f.path), slims, io);
       if (written === null) return EXIT_FAILED;
-      if (!args.quiet) io.stdout(`wrote ${args.pcapngOut} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)\n`);
+      wrote.push(`wrote ${args.pcapngOut} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
     }
-  if (!args.quiet) io.stdout(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis));
-    for (const [flag, path] of [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report]] as const) {
-      if (path && !args.quiet) io.stdout(`wrote ${path} (${flag.slice(2)})\n`);
-    }
+    if (!args.quiet) io.stdout(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
     return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
   } finally {
     spill.dispose();

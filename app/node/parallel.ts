@@ -4,7 +4,7 @@
 // sequence as one stream and joins them.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
+import type { CaptureSummary } from '../../parser/report/types.js';
 import type { AnalyzeOptions, AnalyzeResult, InputFile, InputProblem } from './analyze-files.js';
 import type { WorkerMessage } from './analyze-worker.js';
 

@@ -1,6 +1,6 @@
 import type { ConnectionRecord } from '../report/types.js';
 import { offerTime, SessionTable, type OfferFacts, type ServerGroup, type TrackedSession } from '../session/session-table.js';
-import { estimateLimit, maxOf, round2, type Estimate, type Sample } from './threshold.js';
+import { estimateLimit, maxOf, round2, type Estimate } from './threshold.js';
 import { buildFindings, type Finding, type WhatIf } from './findings.js';
 
 // Why each failed resumption failed, and what the servers' session caches must be

@@ -1,7 +1,7 @@
 import type { Abort, Anomaly, ConnectionRecord, Endpoint } from '../report/types.js';
 import { TlsConnection, type PacketPosition } from '../session/tls-connection.js';
 import { formatAddress, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpPacket } from '../net/decode-packet.js';
-import { sequenceDelta, StreamReassembler, type StreamConsumer } from './stream-reassembler.js';
+import { StreamReassembler, type StreamConsumer } from './stream-reassembler.js';
 
 /** Capture-time seconds after the close (FIN both ways or RST) before a flow is finished. */
 const CLOSED_LINGER = 10;
