@@ -89,6 +89,22 @@ describe('resumescope CLI', () => {
     expect(spilled.connections.filter((c: { reason: string | null }) => c.reason === 'lifetime')).toHaveLength(4);
   });
 
+  it('worker threads (--jobs 2) give the same records as one thread', () => {
+    const files = [join(CAPTURES, 'tls12-session-id-resume.pcap'), join(CAPTURES, 'nginx-session-timeout.pcap'), join(CAPTURES, 'tls13-psk-resume.pcap')];
+    const run = (jobs: string) => {
+      const json = join(work, `jobs-${jobs}.json`);
+      const r = spawnSync(process.execPath, [BIN, 'analyze', ...files, '-q', '--jobs', jobs, '--json', json], { cwd: work, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const doc = JSON.parse(readFileSync(json, 'utf8'));
+      return { connections: doc.connections.sort((a: { id: number }, b: { id: number }) => a.id - b.id), servers: doc.servers };
+    };
+    const one = run('1');
+    const two = run('2');
+    expect(two.connections).toHaveLength(23);
+    expect(two.connections).toEqual(one.connections);
+    expect(two.servers).toEqual(one.servers);
+  });
+
   it('several files and folders are one analysis, whatever order they are given in', () => {
     const a = join(CAPTURES, 'tls12-full.pcap');
     const b = join(CAPTURES, 'tls13-psk-resume.pcap');
