@@ -33,7 +33,8 @@ export class TcpFlow {
   /** Next flow with the same hash (chaining in FlowTable). */
   nextInBucket: TcpFlow | null = null;
   /** Side 0's and side 1's address words (IPv4: word 0 only) and ports: the flow's identity. */
-  readonly words = new Uint32Array(8);
+  a0 = 0; a1 = 0; a2 = 0; a3 = 0;
+  b0 = 0; b1 = 0; b2 = 0; b3 = 0;
   port0 = 0;
   port1 = 0;
   reportedServer = false;
@@ -110,13 +111,13 @@ function mix(h: number, v: number): number {
 
 /** 0 when the packet goes side 0 → side 1, 1 for the reverse, -1 when it is another flow. */
 function matchSide(flow: TcpFlow, packet: TcpPacket): number {
-  const w = flow.words;
+  const w = scratch;
   if (packet.sourcePort === flow.port0 && packet.destinationPort === flow.port1 &&
-      w[0] === scratch[0] && w[1] === scratch[1] && w[2] === scratch[2] && w[3] === scratch[3] &&
-      w[4] === scratch[4] && w[5] === scratch[5] && w[6] === scratch[6] && w[7] === scratch[7]) return 0;
+      flow.a0 === w[0] && flow.a1 === w[1] && flow.a2 === w[2] && flow.a3 === w[3] &&
+      flow.b0 === w[4] && flow.b1 === w[5] && flow.b2 === w[6] && flow.b3 === w[7]) return 0;
   if (packet.sourcePort === flow.port1 && packet.destinationPort === flow.port0 &&
-      w[4] === scratch[0] && w[5] === scratch[1] && w[6] === scratch[2] && w[7] === scratch[3] &&
-      w[0] === scratch[4] && w[1] === scratch[5] && w[2] === scratch[6] && w[3] === scratch[7]) return 1;
+      flow.b0 === w[0] && flow.b1 === w[1] && flow.b2 === w[2] && flow.b3 === w[3] &&
+      flow.a0 === w[4] && flow.a1 === w[5] && flow.a2 === w[6] && flow.a3 === w[7]) return 1;
   return -1;
 }
 
@@ -192,7 +193,8 @@ export class FlowTable {
         { ip: formatAddress(packet.destination), port: packet.destinationPort },
         time, frame, file, this.position,
       );
-      flow.words.set(scratch);
+      flow.a0 = scratch[0]!; flow.a1 = scratch[1]!; flow.a2 = scratch[2]!; flow.a3 = scratch[3]!;
+      flow.b0 = scratch[4]!; flow.b1 = scratch[5]!; flow.b2 = scratch[6]!; flow.b3 = scratch[7]!;
       flow.port0 = packet.sourcePort;
       flow.port1 = packet.destinationPort;
       flow.nextInBucket = this.flows.get(hash) ?? null;

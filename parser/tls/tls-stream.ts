@@ -48,8 +48,8 @@ export class TlsStream {
   private mode = Mode.Detect;
   private detectBuffer: Uint8Array | null = null;
   private detectedBytes = 0;
-  /** Partial record header (5 bytes). */
-  private header = new Uint8Array(5);
+  /** Partial record header (5 bytes) as a number: 40 bits fit a double exactly, no typed array per stream. */
+  private headerValue = 0;
   private headerFill = 0;
   private recordType = 0;
   private recordRemaining = 0;
@@ -59,7 +59,8 @@ export class TlsStream {
   sawTls = false;
 
   // Handshake message assembly across records.
-  private messageHeader = new Uint8Array(4);
+  /** Partial handshake message header (4 bytes) as a number. */
+  private messageHeaderValue = 0;
   private messageHeaderFill = 0;
   private messageType = -1;
   private messageRemaining = 0;
@@ -98,10 +99,10 @@ export class TlsStream {
     while (pos < bytes.length) {
       switch (this.mode) {
         case Mode.RecordHeader: {
-          const take = Math.min(5 - this.headerFill, bytes.length - pos);
-          this.header.set(bytes.subarray(pos, pos + take), this.headerFill);
-          this.headerFill += take;
-          pos += take;
+          while (this.headerFill < 5 && pos < bytes.length) {
+            this.headerValue = this.headerValue * 256 + bytes[pos++]!;
+            this.headerFill++;
+          }
           if (this.headerFill === 5) this.startRecord(frame);
           break;
         }
@@ -212,12 +213,15 @@ export class TlsStream {
   }
 
   private startRecord(frame: number): void {
-    const h = this.header;
-    const type = h[0]!;
-    const length = (h[3]! << 8) | h[4]!;
+    // RFC 5246 §6.2.1: type(1) version(2) length(2).
+    const value = this.headerValue;
+    const type = Math.floor(value / 4294967296);
+    const version = Math.floor(value / 65536) % 65536;
+    const length = value % 65536;
+    this.headerValue = 0;
     this.headerFill = 0;
-    if (type < CONTENT_CHANGE_CIPHER_SPEC || type > CONTENT_HEARTBEAT || h[1] !== 3 || length > MAX_RECORD_LENGTH) {
-      this.listener.onStreamTrouble(this.side, 'malformed', 'tls-bad-record', `not a TLS record header (type ${type}, version 0x${((h[1]! << 8) | h[2]!).toString(16)}, length ${length}); stopped parsing this direction`, frame);
+    if (type < CONTENT_CHANGE_CIPHER_SPEC || type > CONTENT_HEARTBEAT || version >> 8 !== 3 || length > MAX_RECORD_LENGTH) {
+      this.listener.onStreamTrouble(this.side, 'malformed', 'tls-bad-record', `not a TLS record header (type ${type}, version 0x${version.toString(16)}, length ${length}); stopped parsing this direction`, frame);
       this.mode = Mode.Lost;
       return;
     }
@@ -251,6 +255,7 @@ export class TlsStream {
       this.handshakeFramingLost = false;
       this.messageType = -1;
       this.messageHeaderFill = 0;
+      this.messageHeaderValue = 0;
       this.messageBuffer = null;
     }
     if (type === CONTENT_CHANGE_CIPHER_SPEC) {
@@ -266,14 +271,15 @@ export class TlsStream {
     let pos = start;
     while (pos < end) {
       if (this.messageType < 0) {
-        const take = Math.min(4 - this.messageHeaderFill, end - pos);
-        this.messageHeader.set(bytes.subarray(pos, pos + take), this.messageHeaderFill);
-        this.messageHeaderFill += take;
-        pos += take;
+        while (this.messageHeaderFill < 4 && pos < end) {
+          this.messageHeaderValue = this.messageHeaderValue * 256 + bytes[pos++]!;
+          this.messageHeaderFill++;
+        }
         if (this.messageHeaderFill < 4) return;
-        const mh = this.messageHeader;
-        this.messageType = mh[0]!;
-        this.messageRemaining = (mh[1]! << 16) | (mh[2]! << 8) | mh[3]!;
+        // RFC 5246 §7.4: msg_type(1) length(3).
+        this.messageType = Math.floor(this.messageHeaderValue / 16777216);
+        this.messageRemaining = this.messageHeaderValue % 16777216;
+        this.messageHeaderValue = 0;
         this.messageHeaderFill = 0;
         this.messageFill = 0;
         this.messageDamaged = this.recordDamaged;
@@ -324,6 +330,7 @@ export class TlsStream {
     }
     this.messageType = -1;
     this.messageHeaderFill = 0;
+    this.messageHeaderValue = 0;
     this.messageBuffer = null;
   }
 
