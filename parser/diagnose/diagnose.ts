@@ -96,12 +96,21 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
   const sessionChanges = new Map<ServerGroup, { clients: Set<string>; changes: number }>();
   const forgotten: { c: ConnectionRecord; group: ServerGroup; held: TrackedSession; gap: number }[] = [];
 
-  for (const c of ordered) {
+  // Reconnections (a client, by address and TLS stack, seen before with the same group) for the clients summary.
+  const reconnection = new Uint8Array(ordered.length);
+  const seenClients = new Set<string>();
+  for (let index = 0; index < ordered.length; index++) {
+    const c = ordered[index]!;
     c.reason = null;
     c.session = null;
     const group = table.group(c);
     // Before the table learns from c: what did this client hold for this group?
-    const held = clientState.latest(c, group);
+    const clientKey = ClientMemory.keyOf(c, group);
+    if (c.clientHelloTime !== null) {
+      if (seenClients.has(clientKey)) reconnection[index] = 1;
+      else seenClients.add(clientKey);
+    }
+    const held = clientState.latest(clientKey);
     const facts = table.add(c);
     if (facts) factsById.set(c.id, facts);
     const time = offerTime(c);
@@ -118,7 +127,7 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
         changes.clients.add(c.client.ip);
         sessionChanges.set(group, changes);
       }
-      clientState.remember(c, group, now);
+      clientState.remember(clientKey, now);
     }
     if (facts) c.session = sessionView('offer', facts);
     else if (now && now.issuedBy === c.id) c.session = issueView(now);
@@ -177,7 +186,7 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
     if (server) server.reasons['client-forgot'] = (server.reasons['client-forgot'] ?? 0) + 1;
   }
 
-  const clients = summarizeClients(ordered, forgotIds, table);
+  const clients = summarizeClients(ordered, reconnection, forgotIds);
   servers.sort((a, b) => b.connections - a.connections);
   const { findings, whatIf } = buildFindings(servers, clients, connections, factsById);
   return { servers, clients, findings, whatIf, sessions: { distinct: table.sessionCount, offers: table.offers.length } };
@@ -432,43 +441,43 @@ function issueView(s: TrackedSession): SessionView {
 /** The latest session each client (address + TLS stack) holds with each group. */
 class ClientMemory {
   private readonly held = new Map<string, TrackedSession>();
-  private key(c: ConnectionRecord, group: ServerGroup): string {
+  static keyOf(c: ConnectionRecord, group: ServerGroup): string {
     return `${c.client.ip}|${c.clientFingerprint ?? ''}|${group.key}`;
   }
-  latest(c: ConnectionRecord, group: ServerGroup): TrackedSession | undefined {
-    return this.held.get(this.key(c, group));
+  latest(key: string): TrackedSession | undefined {
+    return this.held.get(key);
   }
-  remember(c: ConnectionRecord, group: ServerGroup, s: TrackedSession): void {
-    this.held.set(this.key(c, group), s);
+  remember(key: string, s: TrackedSession): void {
+    this.held.set(key, s);
   }
 }
 
-function summarizeClients(ordered: ConnectionRecord[], forgot: Set<number>, table: SessionTable): ClientsSummary {
-  void table;
+function summarizeClients(ordered: ConnectionRecord[], reconnection: Uint8Array, forgot: Set<number>): ClientsSummary {
   const stacks = new Map<string, { clients: Set<string>; connections: number; reconnections: number; offered: number; forgot: number }>();
-  const seen = new Set<string>();
+  const allClients = new Set<string>();
   let reconnections = 0;
-  for (const c of ordered) {
+  for (let index = 0; index < ordered.length; index++) {
+    const c = ordered[index]!;
+    allClients.add(c.client.ip);
     if (c.clientHelloTime === null) continue;
     const fingerprint = c.clientFingerprint ?? 'unknown';
     let s = stacks.get(fingerprint);
     if (!s) stacks.set(fingerprint, (s = { clients: new Set(), connections: 0, reconnections: 0, offered: 0, forgot: 0 }));
     s.clients.add(c.client.ip);
     s.connections++;
-    const key = `${c.client.ip}|${fingerprint}|${c.sni ?? c.server.ip}|${c.server.port}`;
-    if (seen.has(key)) {
+    if (reconnection[index] === 1) {
       s.reconnections++;
       reconnections++;
       if (c.resumption !== 'not-offered') s.offered++;
       if (forgot.has(c.id)) s.forgot++;
-    } else seen.add(key);
+    }
   }
   const list: ClientStack[] = [...stacks].map(([fingerprint, s]) => ({
     fingerprint, clients: s.clients.size, connections: s.connections, reconnections: s.reconnections, offered: s.offered,
     forgot: s.forgot, forgetShare: s.reconnections > 0 ? round2(s.forgot / s.reconnections) : null,
     neverOffers: s.reconnections >= 3 && s.offered === 0,
   })).sort((a, b) => b.connections - a.connections);
-  return { clients: new Set(ordered.map((c) => c.client.ip)).size, reconnections, forgot: forgot.size, forgetShare: reconnections > 0 ? round2(forgot.size / reconnections) : null, stacks: list };
+  return { clients: allClients.size, reconnections, forgot: forgot.size, forgetShare: reconnections > 0 ? round2(forgot.size / reconnections) : null, stacks: list };
 }
 
 export function formatDuration(seconds: number): string {
