@@ -47,7 +47,7 @@ Options for analyze:
   --progress           always show the progress bar on stderr
   --no-progress        never show it (default: only when stderr is a terminal)
   -j, --jobs N         worker threads for several files (default: one per core); with
-                       more than one, a connection that spans two files counts twice
+                       more than one, a connection that spans two files ends with the first
   -q, --quiet          print no summary
   -h, --help           this text
   -V, --version        the version
