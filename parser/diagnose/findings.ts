@@ -106,12 +106,12 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     if (flushed.length > 0) replay('no-flush', 'no cache flush or key rotation', flushed);
     const before = withReason('issued-before-capture');
     if (before.length > 0) {
-      add('issued-before-capture', before, `${n(before.length)} rejected offers on ${server.group} are for sessions issued before the capture began`,
+      add('issued-before-capture', before, `${n(before.length)} rejected ${plural(before.length, 'offer')} on ${server.group} ${before.length === 1 ? 'is for a session' : 'are for sessions'} issued before the capture began`,
         'Their history is not in the capture, so their idle time and age are unknown. A longer capture (or one that starts earlier) would tell why they were rejected.', 'info');
     }
     const unexplained = withReason('unexplained');
     if (unexplained.length > 0) {
-      add('unexplained', unexplained, `${n(unexplained.length)} rejections on ${server.group} fit no inferred cause`,
+      add('unexplained', unexplained, `${n(unexplained.length)} ${plural(unexplained.length, 'rejection')} on ${server.group} ${unexplained.length === 1 ? 'fits' : 'fit'} no inferred cause`,
         'No idle timeout, lifetime, cache size, abort, flush or backend change inferred from this capture explains them. Look at these connections one by one.', 'warning');
     }
   }
@@ -142,7 +142,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const main = afterServerHello.length >= aborted.length / 2 ? afterServerHello : aborted;
     findings.push({
       code: 'aborted-handshakes', severity: aborted.length / connections.length >= 0.05 ? 'warning' : 'info',
-      title: `${n(aborted.length)} handshakes were aborted`,
+      title: `${n(aborted.length)} ${plural(aborted.length, 'handshake')} ${aborted.length === 1 ? 'was' : 'were'} aborted`,
       detail: `${n(afterServerHello.length)} were reset by the client right after the ServerHello (browsers that navigate away mid-load do this; some servers then drop the session). By stage: ${stageCounts(aborted)}.`,
       group: null, evidence: main.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(main),
     });
@@ -151,6 +151,10 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
   findings.sort((a, b) => order[a.severity] - order[b.severity] || b.evidence.length - a.evidence.length);
   whatIf.sort((a, b) => b.fullHandshakesAvoided - a.fullHandshakesAvoided);
   return { findings, whatIf };
+}
+
+function plural(count: number, word: string): string {
+  return count === 1 ? word : `${word}s`;
 }
 
 function stageCounts(list: ConnectionRecord[]): string {
