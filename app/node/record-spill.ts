@@ -59,7 +59,19 @@ export class RecordSpill {
 
   /** The fields the diagnosis and the summary read; the rest waits in the file. */
   private slim(c: ConnectionRecord): ConnectionRecord {
-    return new SlimRecord(c, (t) => this.intern(t));
+    return new SlimRecord(c, (t) => this.intern(t), (e) => this.endpoint(e));
+  }
+
+  /** Server endpoints repeat across connections: one object per address and port. */
+  private readonly endpoints = new Map<string, ConnectionRecord['server']>();
+
+  private endpoint(e: ConnectionRecord['server']): ConnectionRecord['server'] {
+    const key = `${e.ip}|${e.port}`;
+    const known = this.endpoints.get(key);
+    if (known !== undefined) return known;
+    const shared = { ip: this.intern(e.ip)!, port: e.port };
+    if (this.endpoints.size < 100_000) this.endpoints.set(key, shared);
+    return shared;
   }
 
   /** The full records in the order they were added, for writing the outputs. */
@@ -111,6 +123,8 @@ export class RecordSpill {
  * A class, so every instance shares one shape (an object literal with a getter would
  * fall back to slow dictionary properties: ~1.5 KB per connection).
  */
+const NOT_OFFERED: ConnectionRecord['offer'] = Object.freeze({ sessionId: null, ticket: false, psk: false });
+
 class SlimRecord implements ConnectionRecord {
   id: number; client: ConnectionRecord['client']; server: ConnectionRecord['server'];
   startTime: number; clientHelloTime: number | null; serverHelloTime: number | null; endTime: number;
@@ -124,10 +138,10 @@ class SlimRecord implements ConnectionRecord {
   file: string; firstFrame: number; packets: number; handshakeBytes: number;
   reason: string | null = null; reasonDetail?: string; session: unknown = null;
 
-  constructor(c: ConnectionRecord, intern: (text: string | null) => string | null) {
+  constructor(c: ConnectionRecord, intern: (text: string | null) => string | null, endpoint: (e: ConnectionRecord['server']) => ConnectionRecord['server']) {
     this.id = c.id;
     this.client = { ip: intern(c.client.ip)!, port: c.client.port };
-    this.server = { ip: intern(c.server.ip)!, port: c.server.port };
+    this.server = endpoint(c.server);
     this.startTime = c.startTime;
     this.clientHelloTime = c.clientHelloTime;
     this.serverHelloTime = c.serverHelloTime;
@@ -136,8 +150,10 @@ class SlimRecord implements ConnectionRecord {
     this.alpn = intern(c.alpn);
     this.version = intern(c.version);
     this.cipher = intern(c.cipher);
-    this.offer = c.offer;
-    this.serverSessionId = c.serverSessionId;
+    const o = c.offer;
+    this.offer = o.sessionId === null && !o.ticket && !o.psk ? NOT_OFFERED : o;
+    // On a resumption the echoed ID equals the offered one: keep one string.
+    this.serverSessionId = c.serverSessionId !== null && c.serverSessionId === o.sessionId ? o.sessionId : c.serverSessionId;
     this.resumption = c.resumption;
     this.resumedBy = c.resumedBy;
     this.resumed = c.resumed;
