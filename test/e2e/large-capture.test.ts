@@ -67,7 +67,9 @@ describe('a large capture in the browser', () => {
     expect(gaps.length).toBeGreaterThan(seconds * 10); // it kept painting
     // The final render of the results may take a moment; reading must not.
     const whileReading = gaps.slice(0, -10);
-    expect(Math.max(...whileReading)).toBeLessThan(500);
+    // Analysing on the page thread would freeze it for seconds; under a loaded CI machine a
+    // healthy page still misses a few hundred milliseconds now and then.
+    expect(Math.max(...whileReading)).toBeLessThan(1000);
 
     expect(await shownNumbers(page)).toEqual(expectedNumbers(await reference));
     await page.getByTestId('tab-reuse').click();
