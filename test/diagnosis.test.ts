@@ -103,7 +103,9 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(by('api.mixed.test').sharedCache.shared).toBe(false);
     expect(by('login.mixed.test').purgeOnAbort.detected).toBe(true);
     expect(by('cdn.mixed.test').flushes.length).toBeGreaterThan(0);
+    // A client's fingerprint must not change when it offers a PSK: forgetful TLS 1.3 clients are found.
+    expect(comparison.confusion['client-forgot']?.['client-forgot'] ?? 0).toBeGreaterThanOrEqual(5);
     // Sessions issued before the capture cannot all be explained: most reasons still agree.
-    expect(comparison.reasonAgreement).toBeGreaterThan(0.7);
+    expect(comparison.reasonAgreement).toBeGreaterThan(0.75);
   });
 });

@@ -341,6 +341,7 @@ export function wiresharkFilter(client: Endpoint, server: Endpoint): string {
 /**
  * JA4-style fingerprint (FoxIO JA4 part a, then FNV-1a digests of the sorted
  * cipher and extension lists instead of truncated SHA-256): groups clients by TLS stack.
+ * Unlike JA4 it ignores the resumption-dependent extensions, so it is not a JA4 value.
  */
 /** Fingerprints repeat (one per TLS stack): memoised by a hash of everything they depend on. */
 const fingerprintCache = new Map<number, string>();
@@ -371,7 +372,10 @@ function computeFingerprint(ch: ClientHello): string {
   const top = versions.length > 0 ? Math.max(...versions) : ch.legacyVersion;
   const version = top === 0x0304 ? '13' : top === 0x0303 ? '12' : top === 0x0302 ? '11' : top === 0x0301 ? '10' : top === 0x0300 ? 's3' : '00';
   const ciphers = ch.cipherSuites.filter((c) => !isGrease(c));
-  const extensions = ch.extensions.filter((e) => !isGrease(e));
+  // One TLS stack must keep one fingerprint whether or not it resumes: leave out the
+  // extensions that come and go between its own connections (pre_shared_key 41,
+  // early_data 42, padding 21, whose presence depends on the hello's length).
+  const extensions = ch.extensions.filter((e) => !isGrease(e) && e !== 41 && e !== 42 && e !== 21);
   const alpn = ch.alpn[0] ?? '';
   const alpnCode = alpn.length === 0 ? '00' : alpn[0]! + alpn[alpn.length - 1]!;
   const partA = `t${version}${ch.serverName !== null ? 'd' : 'i'}${String(Math.min(99, ciphers.length)).padStart(2, '0')}${String(Math.min(99, extensions.length)).padStart(2, '0')}${alpnCode}`;
