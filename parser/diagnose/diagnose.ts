@@ -315,6 +315,7 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
 
   const ticketOffers = offers.filter((f) => f.kind === 'ticket');
   const hints = ticketOffers.map((f) => f.connection.ticketLifetimeHint).filter((h): h is number => h !== null);
+  const longestHint = hints.length > 0 ? maxOf(hints) : null;
   const policy: CachePolicy = {
     idleTimeout,
     lifetime,
@@ -336,8 +337,8 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
       offers: ticketOffers.length,
       accepted: ticketOffers.filter((f) => f.accepted).length,
       rejected: ticketOffers.filter((f) => !f.accepted).length,
-      lifetimeHint: hints.length > 0 ? maxOf(hints) : null,
-      rejectedWithinHint: ticketOffers.filter((f) => !f.accepted && f.age !== null && hints.length > 0 && f.age < maxOf(hints)).length,
+      lifetimeHint: longestHint,
+      rejectedWithinHint: longestHint === null ? 0 : ticketOffers.filter((f) => !f.accepted && f.age !== null && f.age < longestHint).length,
     },
   };
   return { policy, reasons };

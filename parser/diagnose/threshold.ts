@@ -128,9 +128,3 @@ export function maxOf(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) if (values[i]! > m) m = values[i]!;
   return m;
 }
-
-export function minOf(values: ArrayLike<number>): number {
-  let m = Infinity;
-  for (let i = 0; i < values.length; i++) if (values[i]! < m) m = values[i]!;
-  return m;
-}

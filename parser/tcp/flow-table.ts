@@ -87,7 +87,7 @@ export class TcpFlow {
   }
 
   toRecord(id: number, extra: Anomaly[] = []): ConnectionRecord {
-    for (const r of this.reassemblers) r.flush(this.lastTime, 0);
+    // The table flushed the reassemblers when it finished the flow.
     return this.tls.toRecord({
       id, endpoints: this.endpoints, startTime: this.startTime, endTime: this.endTime, firstFrame: this.firstFrame,
       packets: this.packets, handshakeBytes: this.reassemblers[0].bytesDelivered + this.reassemblers[1].bytesDelivered, abort: this.abort, endedCleanly: this.closed, extraAnomalies: [...this.anomalies, ...extra],
