@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import Ajv2020 from 'ajv/dist/2020.js';
+import { analyzeChunks } from './support/pipeline.js';
 
 // The CLI as users run it: exit codes, one-line errors, outputs that match the schema.
 
@@ -68,25 +69,22 @@ describe('resumescope CLI', () => {
     expect(rows[2]!.split(',')[header.indexOf('resumedBy')]).toBe('session-id');
   });
 
-  it('outputs are the same whether records stay in memory or spill to disk', () => {
+  it('writes, from its column store, exactly the records and diagnosis the in-memory pipeline computes, in id order', () => {
     const capture = join(CAPTURES, 'nginx-session-timeout.pcap');
-    const run = (keep: string, tag: string) => {
-      const json = join(work, `${tag}.json`);
-      const ndjson = join(work, `${tag}.ndjson`);
-      const r = spawnSync(process.execPath, [BIN, 'analyze', capture, '-q', '--json', json, '--ndjson', ndjson], { cwd: work, encoding: 'utf8', env: { ...process.env, RESUMESCOPE_KEEP_RECORDS: keep } });
-      expect(r.status).toBe(0);
-      const byId = (list: { id: number }[]) => [...list].sort((a, b) => a.id - b.id);
-      const doc = JSON.parse(readFileSync(json, 'utf8'));
-      const lines = readFileSync(ndjson, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-      return { connections: byId(doc.connections), lines: byId(lines), servers: doc.servers };
-    };
-    const inMemory = run('100000', 'memory');
-    const spilled = run('2', 'spilled');
-    expect(spilled.connections).toHaveLength(18);
-    expect(spilled.connections).toEqual(inMemory.connections);
-    expect(spilled.lines).toEqual(inMemory.connections);
-    expect(spilled.servers).toEqual(inMemory.servers);
-    expect(spilled.connections.filter((c: { reason: string | null }) => c.reason === 'lifetime')).toHaveLength(4);
+    const json = join(work, 'store.json');
+    const ndjson = join(work, 'store.ndjson');
+    const r = spawnSync(process.execPath, [BIN, 'analyze', capture, '-q', '--json', json, '--ndjson', ndjson], { cwd: work, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(readFileSync(json, 'utf8'));
+    const lines = readFileSync(ndjson, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const direct = analyzeChunks(capture, [readFileSync(capture)]);
+    const expected = JSON.parse(JSON.stringify(direct.connections.slice().sort((a, b) => a.id - b.id)));
+    expect(doc.connections).toHaveLength(18);
+    expect(doc.connections.map((c: { id: number }) => c.id)).toEqual(expected.map((c: { id: number }) => c.id));
+    expect(doc.connections).toEqual(expected);
+    expect(lines).toEqual(expected);
+    expect(doc.servers).toEqual(JSON.parse(JSON.stringify(direct.diagnosis.servers)));
+    expect(doc.connections.filter((c: { reason: string | null }) => c.reason === 'lifetime')).toHaveLength(4);
   });
 
   it('worker threads (--jobs 2) give the same records as one thread', () => {

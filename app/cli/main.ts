@@ -2,7 +2,7 @@ import { buildDocument, addToTotals, emptyTotals, numberConnections, TOOL_VERSIO
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
 import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress } from '../node/analyze-files.js';
-import { RecordSpill } from '../node/record-spill.js';
+import { ConnectionStore } from '../../parser/report/connection-store.js';
 import { HELP, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { csvHeader, csvRow, OutputFile } from './writers.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
@@ -73,59 +73,50 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
 
   const totals = emptyTotals();
   const progress = new ProgressBar(io, args.progress === 'always' || (args.progress === 'auto' && io.stderrIsTty));
-  // Full records wait on disk; memory holds slim copies (bounded by sessions, not packets).
-  // RESUMESCOPE_KEEP_RECORDS lowers the in-memory limit (tests exercise the spill with it).
-  const keep = Number(process.env.RESUMESCOPE_KEEP_RECORDS);
-  const spill = new RecordSpill(Number.isInteger(keep) && keep >= 0 ? keep : undefined);
-  try {
-    const slims: ConnectionRecord[] = [];
-    const jobs = Math.min(args.jobs ?? defaultJobs(), files.length);
-    const parallel = jobs > 1 && !files.some((f) => f.path === '-');
-    const options: AnalyzeOptions = {
-      onConnection: (record) => {
-        slims.push(spill.add(record));
-        addToTotals(totals, record);
-      },
-      onProgress: (p) => progress.update(p),
-    };
-    const result = parallel ? await analyzeFilesInParallel(files, jobs, options) : await analyzeFiles(files, options);
-    progress.done();
-    for (const p of result.problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
-    for (const p of result.internalErrors ?? []) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
-    const allProblems = [...problems, ...result.problems, ...(result.internalErrors ?? [])];
-    const readable = result.captures.filter((c) => c.error === undefined);
-    if (readable.length === 0) return EXIT_FAILED;
+  // Every record goes into the column store (~0.2 KB each, no object graph): memory grows with
+  // connections and sessions, not packets, and the outputs are written from it at the end.
+  const store = new ConnectionStore();
+  const connections: ConnectionRecord[] = [];
+  const jobs = Math.min(args.jobs ?? defaultJobs(), files.length);
+  const parallel = jobs > 1 && !files.some((f) => f.path === '-');
+  const options: AnalyzeOptions = {
+    onConnection: (record) => {
+      addToTotals(totals, record);
+      connections.push(store.add(record));
+    },
+    onProgress: (p) => progress.update(p),
+  };
+  const result = parallel ? await analyzeFilesInParallel(files, jobs, options) : await analyzeFiles(files, options);
+  progress.done();
+  for (const p of result.problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
+  for (const p of result.internalErrors ?? []) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
+  const allProblems = [...problems, ...result.problems, ...(result.internalErrors ?? [])];
+  const readable = result.captures.filter((c) => c.error === undefined);
+  if (readable.length === 0) return EXIT_FAILED;
 
-    // Final ids and the diagnosis work on the slim copies; `inArrivalOrder` matches the spill's lines.
-    const inArrivalOrder = slims.slice();
-    numberConnections(slims);
-    const diagnosis = diagnose(slims);
-    const extra = { servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions };
-    await writeOutputs(args, spill, inArrivalOrder, result.captures, extra);
-    const document = buildDocument(result.captures, slims, extra);
-    // --report: the self-contained HTML report (app/report), from the same document and diagnosis.
-    if (args.report) await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis);
-    const wrote: string[] = [];
-    for (const [flag, path] of [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report]] as const) {
-      if (path) wrote.push(`wrote ${path} (${flag.slice(2)})`);
-    }
-    if (args.pcapngOut) {
-      const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files.map((f) => f.path), slims, io);
-      if (written === null) return EXIT_FAILED;
-      wrote.push(`wrote ${args.pcapngOut} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
-    }
-    if (!args.quiet) io.stdout(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
-    return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
-  } finally {
-    spill.dispose();
+  // Final ids (1..N by first packet) and the diagnosis work on the stored rows.
+  numberConnections(connections);
+  const diagnosis = diagnose(connections);
+  const extra = { servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions };
+  await writeOutputs(args, connections, result.captures, extra);
+  const document = buildDocument(result.captures, connections, extra);
+  // --report: the self-contained HTML report (app/report), from the same document and diagnosis.
+  if (args.report) await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis);
+  const wrote: string[] = [];
+  for (const [flag, path] of [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report]] as const) {
+    if (path) wrote.push(`wrote ${path} (${flag.slice(2)})`);
   }
+  if (args.pcapngOut) {
+    const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files.map((f) => f.path), connections, io);
+    if (written === null) return EXIT_FAILED;
+    wrote.push(`wrote ${args.pcapngOut} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
+  }
+  if (!args.quiet) io.stdout(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
+  return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
 }
 
-/**
- * One pass over the spilled records writes every output: each full record gets its final
- * id and what the diagnosis found from its slim copy. Records come in the order they ended.
- */
-async function writeOutputs(args: AnalyzeArgs, spill: RecordSpill, slims: ConnectionRecord[], captures: CaptureSummary[], extra: Record<string, unknown>): Promise<void> {
+/** One pass over the stored connections, in id order (first packet), writes every output. */
+async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], captures: CaptureSummary[], extra: Record<string, unknown>): Promise<void> {
   if (!args.json && !args.ndjson && !args.csv) return;
   const json = args.json ? new OutputFile(args.json) : null;
   const ndjson = args.ndjson ? new OutputFile(args.ndjson) : null;
@@ -136,27 +127,15 @@ async function writeOutputs(args: AnalyzeArgs, spill: RecordSpill, slims: Connec
     const head = { schemaVersion: SCHEMA_VERSION, tool: { name: 'resumescope', version: TOOL_VERSION }, captures, ...extra };
     json.write(JSON.stringify(head, null, 1).replace(/\n}$/, ',\n "connections": [\n'));
   }
-  let index = 0;
-  for await (const item of spill.replayRaw()) {
-    const slim = slims[index]!;
-    let line: string;
-    if (item.line !== undefined && !csv && item.line.startsWith('{"id":')) {
-      // A spilled record, as the analysis wrote it (no diagnosis keys yet): splice the final id
-      // and the diagnosis into its text instead of parsing and serialising it again.
-      line = `{"id":${slim.id}${item.line.slice(item.line.indexOf(','), -1)}${diagnosisKeys(slim)}}`;
-    } else {
-      const record = item.record ?? (JSON.parse(item.line!) as ConnectionRecord);
-      record.id = slim.id;
-      record.reason = slim.reason ?? null;
-      if (slim.reasonDetail !== undefined) record.reasonDetail = slim.reasonDetail;
-      record.session = slim.session ?? null;
-      line = JSON.stringify(record);
-      csv?.write(csvRow(record));
+  for (let index = 0; index < connections.length; index++) {
+    const record = connections[index]!;
+    if (json || ndjson) {
+      const line = JSON.stringify(record);
+      json?.write((index > 0 ? ',\n' : '') + line);
+      ndjson?.write(line + '\n');
     }
-    json?.write((index > 0 ? ',\n' : '') + line);
-    ndjson?.write(line + '\n');
-    index++;
-    if (index % 1000 === 0) {
+    csv?.write(csvRow(record));
+    if (index % 1000 === 999) {
       await json?.drained();
       await ndjson?.drained();
       await csv?.drained();
@@ -164,12 +143,6 @@ async function writeOutputs(args: AnalyzeArgs, spill: RecordSpill, slims: Connec
   }
   json?.write('\n ]\n}\n');
   await Promise.all([json?.close(), ndjson?.close(), csv?.close()]);
-}
-
-/** `,"reason":…,"reasonDetail":…,"session":…` of a diagnosed connection, as JSON text. */
-function diagnosisKeys(slim: ConnectionRecord): string {
-  const detail = slim.reasonDetail !== undefined ? `,"reasonDetail":${JSON.stringify(slim.reasonDetail)}` : '';
-  return `,"reason":${JSON.stringify(slim.reason ?? null)}${detail},"session":${JSON.stringify(slim.session ?? null)}`;
 }
 
 export function formatSummary(captures: CaptureSummary[], t: Totals): string {

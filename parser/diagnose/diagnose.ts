@@ -91,43 +91,44 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
   const ordered = [...connections].sort((a, b) => offerTime(a) - offerTime(b) || a.id - b.id);
   const table = new SessionTable();
   for (const c of ordered) table.captureStart = Math.min(table.captureStart, c.startTime);
-  const factsById = new Map<number, OfferFacts>();
+  // By connection id (1..N after numberConnections: a dense array, no map entries per offer).
+  const factsById: OfferFacts[] = [];
   const clientState = new ClientMemory();
   const sessionChanges = new Map<ServerGroup, { clients: Set<string>; changes: number }>();
   const forgotten: { c: ConnectionRecord; group: ServerGroup; held: TrackedSession; gap: number }[] = [];
 
   // Reconnections (a client, by address and TLS stack, seen before with the same group) for the clients summary.
   const reconnection = new Uint8Array(ordered.length);
-  const seenClients = new Set<string>();
   for (let index = 0; index < ordered.length; index++) {
     const c = ordered[index]!;
     c.reason = null;
     c.session = null;
     const group = table.group(c);
     // Before the table learns from c: what did this client hold for this group?
-    const clientKey = ClientMemory.keyOf(c, group);
+    const clients = clientState.clientsLike(c, group);
+    const ip = c.client.ip;
+    const held = clients.get(ip) ?? undefined;
     if (c.clientHelloTime !== null) {
-      if (seenClients.has(clientKey)) reconnection[index] = 1;
-      else seenClients.add(clientKey);
+      if (clients.has(ip)) reconnection[index] = 1;
+      else clients.set(ip, null);
     }
-    const held = clientState.latest(clientKey);
     const facts = table.add(c);
-    if (facts) factsById.set(c.id, facts);
+    if (facts) factsById[c.id] = facts;
     const time = offerTime(c);
     const offeredNothing = c.resumption === 'not-offered' && c.clientHelloTime !== null;
     if (held && (offeredNothing || (facts && facts.session !== held && facts.session !== null && !facts.accepted))) {
       forgotten.push({ c, group, held, gap: time - held.lastUse });
     }
-    const now = table.heldAfter.get(c.id);
+    const now = table.heldAfter;
     if (now) {
       // Session-ID stickiness (seed 003) breaks whenever a client's session changes.
       if (held && held !== now) {
         const changes = sessionChanges.get(group) ?? { clients: new Set<string>(), changes: 0 };
         changes.changes++;
-        changes.clients.add(c.client.ip);
+        changes.clients.add(ip);
         sessionChanges.set(group, changes);
       }
-      clientState.remember(clientKey, now);
+      clients.set(ip, now);
     }
     if (facts) c.session = sessionView('offer', facts);
     else if (now && now.issuedBy === c.id) c.session = issueView(now);
@@ -439,17 +440,20 @@ function issueView(s: TrackedSession): SessionView {
   };
 }
 
-/** The latest session each client (address + TLS stack) holds with each group. */
+/**
+ * Per client (address + TLS stack) and group: seen before, and the latest session it holds.
+ * Keyed by stack and group first, then by address: the address strings are shared with the
+ * records, so a million clients cost map entries, not a million composed key strings.
+ */
 class ClientMemory {
-  private readonly held = new Map<string, TrackedSession>();
-  static keyOf(c: ConnectionRecord, group: ServerGroup): string {
-    return `${c.client.ip}|${c.clientFingerprint ?? ''}|${group.key}`;
-  }
-  latest(key: string): TrackedSession | undefined {
-    return this.held.get(key);
-  }
-  remember(key: string, s: TrackedSession): void {
-    this.held.set(key, s);
+  private readonly byStackAndGroup = new Map<string, Map<string, TrackedSession | null>>();
+
+  /** The clients of c's TLS stack with c's group: address → latest session held (null: none yet). */
+  clientsLike(c: ConnectionRecord, group: ServerGroup): Map<string, TrackedSession | null> {
+    const key = `${c.clientFingerprint ?? ''}|${group.key}`;
+    let clients = this.byStackAndGroup.get(key);
+    if (clients === undefined) this.byStackAndGroup.set(key, (clients = new Map()));
+    return clients;
   }
 }
 

@@ -31,7 +31,7 @@ export interface WhatIf {
 
 const MAX_EVIDENCE = 50;
 
-export function buildFindings(servers: ServerSummary[], clients: ClientsSummary, connections: ConnectionRecord[], facts: Map<number, OfferFacts>): { findings: Finding[]; whatIf: WhatIf[] } {
+export function buildFindings(servers: ServerSummary[], clients: ClientsSummary, connections: ConnectionRecord[], facts: OfferFacts[]): { findings: Finding[]; whatIf: WhatIf[] } {
   const findings: Finding[] = [];
   const whatIf: WhatIf[] = [];
   const n = (x: number) => x.toLocaleString('en-US');
@@ -166,17 +166,17 @@ function stageCounts(list: ConnectionRecord[]): string {
   return [...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
-function groupOf(c: ConnectionRecord, facts: Map<number, OfferFacts>): string | null {
-  return facts.get(c.id)?.group.key ?? null;
+function groupOf(c: ConnectionRecord, facts: OfferFacts[]): string | null {
+  return facts[c.id]?.group.key ?? null;
 }
-function gapOf(c: ConnectionRecord, facts: Map<number, OfferFacts>): number {
-  return facts.get(c.id)?.reuseGap ?? Infinity;
+function gapOf(c: ConnectionRecord, facts: OfferFacts[]): number {
+  return facts[c.id]?.reuseGap ?? Infinity;
 }
-function ageOf(c: ConnectionRecord, facts: Map<number, OfferFacts>): number {
-  return facts.get(c.id)?.age ?? Infinity;
+function ageOf(c: ConnectionRecord, facts: OfferFacts[]): number {
+  return facts[c.id]?.age ?? Infinity;
 }
-function churnOf(c: ConnectionRecord, facts: Map<number, OfferFacts>): number {
-  return facts.get(c.id)?.churn ?? Infinity;
+function churnOf(c: ConnectionRecord, facts: OfferFacts[]): number {
+  return facts[c.id]?.churn ?? Infinity;
 }
 
 /** Bytes and round trips an abbreviated handshake saves over a full one, from this capture's own handshakes. */

@@ -1,0 +1,414 @@
+import type { Abort, Anomaly, ConnectionRecord, Endpoint, HandshakeState, Offer, ResumedBy, Resumption } from './types.js';
+import { wiresharkFilter } from '../session/tls-connection.js';
+
+// Connection records in columns: typed arrays for numbers and enums, one pool for repeated
+// strings, one byte arena for session IDs, tickets and PSK identities (hex, stored as bytes).
+// A farm capture holds millions of connections; as objects each costs ~0.9 KB of heap
+// (fields, boxed doubles, nested endpoint/offer/session objects), here ~0.2 KB.
+// `StoredConnection` is a two-field view with getters, so the diagnosis, the report model and
+// the pcapng export read stored rows exactly as they read records.
+
+const RESUMPTIONS: readonly Resumption[] = ['not-offered', 'accepted', 'rejected', 'unanswered'];
+const RESUMED_BY: readonly (ResumedBy | null)[] = [null, 'session-id', 'ticket', 'psk'];
+const HANDSHAKES: readonly HandshakeState[] = ['complete', 'aborted', 'incomplete'];
+const SESSION_KINDS = ['session-id', 'ticket', 'psk'] as const;
+
+const FLAG_RESUMED = 1;
+const FLAG_ESTABLISHED = 2;
+const FLAG_HELLO_RETRY = 4;
+const FLAG_CERTIFICATE = 8;
+const FLAG_TICKET_ISSUED = 16;
+const FLAG_OFFER_TICKET = 32;
+const FLAG_OFFER_PSK = 64;
+
+// Float64 columns, per row.
+// (The lifetime hint is a uint32 and frame numbers may pass 2^31: both go here, not in Int32.)
+const T_START = 0, T_CLIENT_HELLO = 1, T_SERVER_HELLO = 2, T_END = 3, T_ISSUED_AT = 4, T_AGE = 5, T_REUSE_GAP = 6,
+  T_TICKET_HINT = 7, T_FIRST_FRAME = 8;
+const FLOATS = 9;
+// Int32 columns, per row. Strings are pool indices (-1: null); hex values are arena references.
+const I_ID = 0, I_CLIENT_IP = 1, I_CLIENT_PORT = 2, I_SERVER_IP = 3, I_SERVER_PORT = 4, I_SNI = 5, I_ALPN = 6,
+  I_VERSION = 7, I_CIPHER = 8, I_HELLO_VERSION = 9, I_HISTORY = 10, I_FINGERPRINT = 11, I_FILE = 12,
+  I_PACKETS = 13, I_HANDSHAKE_BYTES = 14, I_OFFER_SID = 15, I_SERVER_SID = 16, I_ISSUED_TICKET = 17,
+  I_OFFERED_TICKET = 18, I_PSK_IDENTITY = 19, I_ISSUED_BY = 20, I_CHURN = 21, I_ABORTED_BY = 22, I_ISSUER = 23,
+  I_REASON = 24, I_DETAIL = 25;
+const INTS = 26;
+// Uint8 columns, per row.
+const B_RESUMPTION = 0, B_RESUMED_BY = 1, B_HANDSHAKE = 2, B_FLAGS = 3, B_SESSION = 4;
+const BYTES = 5;
+const BLOCK_BITS = 14;
+const BLOCK_ROWS = 1 << BLOCK_BITS;
+const BLOCK_MASK = BLOCK_ROWS - 1;
+
+// B_SESSION: 0 no session view; else bits 0-1 role (1 offer, 2 issue), 2-3 kind, 4 known, 5 crossAddress.
+const NULL_INDEX = -1;
+/** "Not a number" stands for null in the Float64 columns; an int column uses this for null. */
+const NULL_INT = -2147483648;
+
+const NO_ANOMALIES: Anomaly[] = [];
+const NO_ALERTS: ConnectionRecord['alerts'] = [];
+const NOT_OFFERED: Offer = Object.freeze({ sessionId: null, ticket: false, psk: false });
+
+/** Repeated strings (addresses, SNIs, ciphers, fingerprints, reasons) kept once, by index. */
+class StringPool {
+  private readonly index = new Map<string, number>();
+  readonly values: string[] = [];
+  intern(text: string | null | undefined): number {
+    if (text === null || text === undefined) return NULL_INDEX;
+    let i = this.index.get(text);
+    if (i === undefined) {
+      i = this.values.length;
+      this.values.push(text);
+      this.index.set(text, i);
+    }
+    return i;
+  }
+  get(i: number): string | null {
+    return i === NULL_INDEX ? null : this.values[i]!;
+  }
+}
+
+const HEX = '0123456789abcdef';
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE[HEX.charCodeAt(i)] = i;
+
+/**
+ * Lower-case hex strings (session IDs, ticket prefixes, PSK identities: at most 64 digits)
+ * as bytes: a length byte then the bytes, half the size of the text and no object per value.
+ * Anything else goes to a side list. Reference: ≥ 0 arena offset, ≤ -2 side index, -1 null.
+ */
+class HexArena {
+  // 1 MiB blocks; a value never straddles two (at most 256 bytes are left unused per block).
+  private static readonly BLOCK_BITS = 20;
+  private readonly blocks: Uint8Array[] = [];
+  private used = 0;
+  private readonly side: string[] = [];
+  private readonly codes: number[] = [];
+
+  store(text: string | null): number {
+    if (text === null) return NULL_INDEX;
+    const n = text.length;
+    if (n % 2 !== 0 || n > 510 || !isLowerHex(text)) {
+      this.side.push(text);
+      return -2 - (this.side.length - 1);
+    }
+    const size = 1 << HexArena.BLOCK_BITS;
+    const need = 1 + n / 2;
+    if ((this.used & (size - 1)) + need > size || this.used === this.blocks.length * size) {
+      if (this.used !== this.blocks.length * size) this.used = this.blocks.length * size;
+      this.blocks.push(new Uint8Array(size));
+    }
+    const at = this.used;
+    const block = this.blocks[at >>> HexArena.BLOCK_BITS]!;
+    const offset = at & (size - 1);
+    block[offset] = n / 2;
+    for (let i = 0; i < n; i += 2) {
+      block[offset + 1 + i / 2] = (HEX_VALUE[text.charCodeAt(i)]! << 4) | HEX_VALUE[text.charCodeAt(i + 1)]!;
+    }
+    this.used += need;
+    return at;
+  }
+
+  get(ref: number): string | null {
+    if (ref === NULL_INDEX) return null;
+    if (ref < 0) return this.side[-2 - ref]!;
+    const block = this.blocks[ref >>> HexArena.BLOCK_BITS]!;
+    const offset = ref & ((1 << HexArena.BLOCK_BITS) - 1);
+    const n = block[offset]!;
+    const codes = this.codes;
+    codes.length = n * 2;
+    for (let i = 0; i < n; i++) {
+      const b = block[offset + 1 + i]!;
+      codes[2 * i] = HEX.charCodeAt(b >> 4);
+      codes[2 * i + 1] = HEX.charCodeAt(b & 15);
+    }
+    return String.fromCharCode.apply(null, codes);
+  }
+
+  get byteLength(): number {
+    return this.blocks.length << HexArena.BLOCK_BITS;
+  }
+}
+
+function isLowerHex(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || HEX_VALUE[c] === -1) return false;
+  }
+  return true;
+}
+
+/** The columns. Rows are appended in the order connections end. */
+export class ConnectionStore {
+  // Rows live in blocks of BLOCK_ROWS: growing never copies, and at most one block is unused.
+  private readonly floatBlocks: Float64Array[] = [];
+  private readonly intBlocks: Int32Array[] = [];
+  private readonly byteBlocks: Uint8Array[] = [];
+  private readonly strings = new StringPool();
+  private readonly hex = new HexArena();
+  // Rare per-connection lists and objects: only the connections that have them.
+  private readonly aborts = new Map<number, Abort>();
+  private readonly alerts = new Map<number, ConnectionRecord['alerts']>();
+  private readonly anomalies = new Map<number, Anomaly[]>();
+  /** Session values that are not a session view (kept as they are). */
+  private readonly otherSessions = new Map<number, unknown>();
+  count = 0;
+
+  /** Append a record; returns its view. */
+  add(c: ConnectionRecord): StoredConnection {
+    const row = this.count++;
+    if ((row & BLOCK_MASK) === 0) {
+      this.floatBlocks.push(new Float64Array(BLOCK_ROWS * FLOATS));
+      this.intBlocks.push(new Int32Array(BLOCK_ROWS * INTS));
+      this.byteBlocks.push(new Uint8Array(BLOCK_ROWS * BYTES));
+    }
+    const block = row >>> BLOCK_BITS, within = row & BLOCK_MASK;
+    const t = within * FLOATS, i = within * INTS, b = within * BYTES;
+    const floats = this.floatBlocks[block]!, ints = this.intBlocks[block]!, bytes = this.byteBlocks[block]!, s = this.strings;
+    floats[t + T_START] = c.startTime;
+    floats[t + T_CLIENT_HELLO] = c.clientHelloTime ?? NaN;
+    floats[t + T_SERVER_HELLO] = c.serverHelloTime ?? NaN;
+    floats[t + T_END] = c.endTime;
+    ints[i + I_ID] = c.id;
+    ints[i + I_CLIENT_IP] = s.intern(c.client.ip);
+    ints[i + I_CLIENT_PORT] = c.client.port;
+    ints[i + I_SERVER_IP] = s.intern(c.server.ip);
+    ints[i + I_SERVER_PORT] = c.server.port;
+    ints[i + I_SNI] = s.intern(c.sni);
+    ints[i + I_ALPN] = s.intern(c.alpn);
+    ints[i + I_VERSION] = s.intern(c.version);
+    ints[i + I_CIPHER] = s.intern(c.cipher);
+    ints[i + I_HELLO_VERSION] = s.intern(c.clientHelloVersion);
+    ints[i + I_HISTORY] = s.intern(c.history);
+    ints[i + I_FINGERPRINT] = s.intern(c.clientFingerprint);
+    ints[i + I_FILE] = s.intern(c.file);
+    floats[t + T_FIRST_FRAME] = c.firstFrame;
+    ints[i + I_PACKETS] = c.packets;
+    ints[i + I_HANDSHAKE_BYTES] = c.handshakeBytes;
+    floats[t + T_TICKET_HINT] = c.ticketLifetimeHint ?? NaN;
+    const offered = this.hex.store(c.offer.sessionId);
+    ints[i + I_OFFER_SID] = offered;
+    // On a resumption the echoed ID equals the offered one: store it once.
+    ints[i + I_SERVER_SID] = c.serverSessionId !== null && c.serverSessionId === c.offer.sessionId ? offered : this.hex.store(c.serverSessionId);
+    ints[i + I_ISSUED_TICKET] = this.hex.store(c.issuedTicket);
+    ints[i + I_OFFERED_TICKET] = this.hex.store(c.offeredTicket);
+    ints[i + I_PSK_IDENTITY] = this.hex.store(c.offeredPskIdentity);
+    ints[i + I_REASON] = NULL_INDEX;
+    ints[i + I_DETAIL] = NULL_INDEX;
+    bytes[b + B_RESUMPTION] = RESUMPTIONS.indexOf(c.resumption);
+    bytes[b + B_RESUMED_BY] = RESUMED_BY.indexOf(c.resumedBy);
+    bytes[b + B_HANDSHAKE] = HANDSHAKES.indexOf(c.handshake);
+    bytes[b + B_FLAGS] = (c.resumed ? FLAG_RESUMED : 0) | (c.established ? FLAG_ESTABLISHED : 0) |
+      (c.helloRetry ? FLAG_HELLO_RETRY : 0) | (c.certificateSeen ? FLAG_CERTIFICATE : 0) |
+      (c.ticketIssued ? FLAG_TICKET_ISSUED : 0) | (c.offer.ticket ? FLAG_OFFER_TICKET : 0) | (c.offer.psk ? FLAG_OFFER_PSK : 0);
+    bytes[b + B_SESSION] = 0;
+    if (c.abort !== null) this.aborts.set(row, c.abort);
+    if (c.alerts.length > 0) this.alerts.set(row, c.alerts);
+    if (c.anomalies.length > 0) this.anomalies.set(row, c.anomalies);
+    const view = new StoredConnection(this, row);
+    if (c.reason !== undefined) view.reason = c.reason;
+    if (c.reasonDetail !== undefined) view.reasonDetail = c.reasonDetail;
+    if (c.session !== undefined) view.session = c.session;
+    return view;
+  }
+
+  /** Bytes held by the columns (for tests and the benchmark's memory figures). */
+  get byteLength(): number {
+    return this.floatBlocks.length * BLOCK_ROWS * (FLOATS * 8 + INTS * 4 + BYTES) + this.hex.byteLength;
+  }
+
+  // Accessors used by StoredConnection (one row each).
+  float(row: number, column: number): number | null {
+    const v = this.floatBlocks[row >>> BLOCK_BITS]![(row & BLOCK_MASK) * FLOATS + column]!;
+    return Number.isNaN(v) ? null : v;
+  }
+  setFloat(row: number, column: number, value: number | null): void {
+    this.floatBlocks[row >>> BLOCK_BITS]![(row & BLOCK_MASK) * FLOATS + column] = value ?? NaN;
+  }
+  int(row: number, column: number): number {
+    return this.intBlocks[row >>> BLOCK_BITS]![(row & BLOCK_MASK) * INTS + column]!;
+  }
+  setInt(row: number, column: number, value: number): void {
+    this.intBlocks[row >>> BLOCK_BITS]![(row & BLOCK_MASK) * INTS + column] = value;
+  }
+  nullableInt(row: number, column: number): number | null {
+    const v = this.int(row, column);
+    return v === NULL_INT ? null : v;
+  }
+  string(row: number, column: number): string | null {
+    return this.strings.get(this.int(row, column));
+  }
+  intern(text: string | null): number {
+    return this.strings.intern(text);
+  }
+  hexValue(row: number, column: number): string | null {
+    return this.hex.get(this.int(row, column));
+  }
+  byte(row: number, column: number): number {
+    return this.byteBlocks[row >>> BLOCK_BITS]![(row & BLOCK_MASK) * BYTES + column]!;
+  }
+  setByte(row: number, column: number, value: number): void {
+    this.byteBlocks[row >>> BLOCK_BITS]![(row & BLOCK_MASK) * BYTES + column] = value;
+  }
+  abortOf(row: number): Abort | null {
+    return this.aborts.get(row) ?? null;
+  }
+  alertsOf(row: number): ConnectionRecord['alerts'] {
+    return this.alerts.get(row) ?? NO_ALERTS;
+  }
+  anomaliesOf(row: number): Anomaly[] {
+    return this.anomalies.get(row) ?? NO_ANOMALIES;
+  }
+  detailOf(row: number): string | undefined {
+    return this.string(row, I_DETAIL) ?? undefined;
+  }
+  /** Details repeat ("idle 15m12s > inferred idle timeout 15m00s"): pooled, which also flattens them. */
+  setDetail(row: number, detail: string | undefined): void {
+    this.setInt(row, I_DETAIL, this.strings.intern(detail ?? null));
+  }
+  otherSession(row: number): unknown {
+    return this.otherSessions.get(row) ?? null;
+  }
+  setOtherSession(row: number, value: unknown): void {
+    if (value === null || value === undefined) this.otherSessions.delete(row);
+    else this.otherSessions.set(row, value);
+  }
+}
+
+/** The diagnosis's view of a connection's session (diagnose.ts SessionView), as stored. */
+interface StoredSessionView {
+  role: 'offer' | 'issue';
+  kind: (typeof SESSION_KINDS)[number];
+  known: boolean;
+  issuedBy: number | null;
+  issuedAt: number | null;
+  age: number | null;
+  reuseGap: number | null;
+  churn: number | null;
+  abortedBy: number | null;
+  crossAddress: boolean;
+  issuer: string | null;
+}
+
+const SESSION_VIEW_KEYS = 'role,kind,known,issuedBy,issuedAt,age,reuseGap,churn,abortedBy,crossAddress,issuer';
+
+function isSessionView(v: unknown): v is StoredSessionView {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as Record<string, unknown>;
+  return Object.keys(s).join(',') === SESSION_VIEW_KEYS && (s.role === 'offer' || s.role === 'issue') &&
+    SESSION_KINDS.includes(s.kind as StoredSessionView['kind']) &&
+    [s.issuedBy, s.churn, s.abortedBy].every((n) => n === null || (Number.isInteger(n) && (n as number) > NULL_INT && (n as number) <= 0x7fffffff));
+}
+
+/** One stored connection, read through the columns. Same keys as a ConnectionRecord. */
+export class StoredConnection implements ConnectionRecord {
+  constructor(private readonly store: ConnectionStore, private readonly row: number) {}
+
+  get id(): number { return this.store.int(this.row, I_ID); }
+  set id(v: number) { this.store.setInt(this.row, I_ID, v); }
+  get client(): Endpoint { return { ip: this.store.string(this.row, I_CLIENT_IP)!, port: this.store.int(this.row, I_CLIENT_PORT) }; }
+  get server(): Endpoint { return { ip: this.store.string(this.row, I_SERVER_IP)!, port: this.store.int(this.row, I_SERVER_PORT) }; }
+  get startTime(): number { return this.store.float(this.row, T_START)!; }
+  get clientHelloTime(): number | null { return this.store.float(this.row, T_CLIENT_HELLO); }
+  get serverHelloTime(): number | null { return this.store.float(this.row, T_SERVER_HELLO); }
+  get endTime(): number { return this.store.float(this.row, T_END)!; }
+  get sni(): string | null { return this.store.string(this.row, I_SNI); }
+  get alpn(): string | null { return this.store.string(this.row, I_ALPN); }
+  get version(): string | null { return this.store.string(this.row, I_VERSION); }
+  get cipher(): string | null { return this.store.string(this.row, I_CIPHER); }
+  get offer(): Offer {
+    const flags = this.store.byte(this.row, B_FLAGS);
+    const sessionId = this.store.hexValue(this.row, I_OFFER_SID);
+    const ticket = (flags & FLAG_OFFER_TICKET) !== 0;
+    const psk = (flags & FLAG_OFFER_PSK) !== 0;
+    return sessionId === null && !ticket && !psk ? NOT_OFFERED : { sessionId, ticket, psk };
+  }
+  get serverSessionId(): string | null { return this.store.hexValue(this.row, I_SERVER_SID); }
+  get resumption(): Resumption { return RESUMPTIONS[this.store.byte(this.row, B_RESUMPTION)]!; }
+  get resumedBy(): ResumedBy | null { return RESUMED_BY[this.store.byte(this.row, B_RESUMED_BY)]!; }
+  get resumed(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_RESUMED) !== 0; }
+  get established(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_ESTABLISHED) !== 0; }
+  get handshake(): HandshakeState { return HANDSHAKES[this.store.byte(this.row, B_HANDSHAKE)]!; }
+  get abort(): Abort | null { return this.store.abortOf(this.row); }
+  get history(): string { return this.store.string(this.row, I_HISTORY)!; }
+  get anomalies(): Anomaly[] { return this.store.anomaliesOf(this.row); }
+  get clientHelloVersion(): string | null { return this.store.string(this.row, I_HELLO_VERSION); }
+  get helloRetry(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_HELLO_RETRY) !== 0; }
+  get ticketIssued(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_TICKET_ISSUED) !== 0; }
+  get ticketLifetimeHint(): number | null { return this.store.float(this.row, T_TICKET_HINT); }
+  get issuedTicket(): string | null { return this.store.hexValue(this.row, I_ISSUED_TICKET); }
+  get offeredTicket(): string | null { return this.store.hexValue(this.row, I_OFFERED_TICKET); }
+  get offeredPskIdentity(): string | null { return this.store.hexValue(this.row, I_PSK_IDENTITY); }
+  get certificateSeen(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_CERTIFICATE) !== 0; }
+  get alerts(): ConnectionRecord['alerts'] { return this.store.alertsOf(this.row); }
+  get clientFingerprint(): string | null { return this.store.string(this.row, I_FINGERPRINT); }
+  get file(): string { return this.store.string(this.row, I_FILE)!; }
+  get firstFrame(): number { return this.store.float(this.row, T_FIRST_FRAME)!; }
+  get packets(): number { return this.store.int(this.row, I_PACKETS); }
+  get handshakeBytes(): number { return this.store.int(this.row, I_HANDSHAKE_BYTES); }
+  get wiresharkFilter(): string { return wiresharkFilter(this.client, this.server); }
+
+  get reason(): string | null { return this.store.string(this.row, I_REASON); }
+  set reason(v: string | null | undefined) { this.store.setInt(this.row, I_REASON, this.store.intern(v ?? null)); }
+  get reasonDetail(): string | undefined { return this.store.detailOf(this.row); }
+  set reasonDetail(v: string | undefined) { this.store.setDetail(this.row, v); }
+
+  get session(): unknown {
+    const packed = this.store.byte(this.row, B_SESSION);
+    if (packed === 0) return this.store.otherSession(this.row);
+    const s = this.store;
+    const r = this.row;
+    const view: StoredSessionView = {
+      role: (packed & 3) === 1 ? 'offer' : 'issue',
+      kind: SESSION_KINDS[(packed >> 2) & 3]!,
+      known: (packed & 16) !== 0,
+      issuedBy: s.nullableInt(r, I_ISSUED_BY),
+      issuedAt: s.float(r, T_ISSUED_AT),
+      age: s.float(r, T_AGE),
+      reuseGap: s.float(r, T_REUSE_GAP),
+      churn: s.nullableInt(r, I_CHURN),
+      abortedBy: s.nullableInt(r, I_ABORTED_BY),
+      crossAddress: (packed & 32) !== 0,
+      issuer: s.string(r, I_ISSUER),
+    };
+    return view;
+  }
+  set session(v: unknown) {
+    const s = this.store;
+    const r = this.row;
+    s.setOtherSession(r, null);
+    if (!isSessionView(v)) {
+      s.setByte(r, B_SESSION, 0);
+      s.setOtherSession(r, v);
+      return;
+    }
+    s.setByte(r, B_SESSION, (v.role === 'offer' ? 1 : 2) | (SESSION_KINDS.indexOf(v.kind) << 2) | (v.known ? 16 : 0) | (v.crossAddress ? 32 : 0));
+    s.setInt(r, I_ISSUED_BY, v.issuedBy ?? NULL_INT);
+    s.setFloat(r, T_ISSUED_AT, v.issuedAt);
+    s.setFloat(r, T_AGE, v.age);
+    s.setFloat(r, T_REUSE_GAP, v.reuseGap);
+    s.setInt(r, I_CHURN, v.churn ?? NULL_INT);
+    s.setInt(r, I_ABORTED_BY, v.abortedBy ?? NULL_INT);
+    s.setInt(r, I_ISSUER, s.intern(v.issuer));
+  }
+
+  toJSON(): ConnectionRecord {
+    const record: ConnectionRecord = {
+      id: this.id, client: this.client, server: this.server, startTime: this.startTime,
+      clientHelloTime: this.clientHelloTime, serverHelloTime: this.serverHelloTime, endTime: this.endTime,
+      sni: this.sni, alpn: this.alpn, version: this.version, cipher: this.cipher, offer: this.offer,
+      serverSessionId: this.serverSessionId, resumption: this.resumption, resumedBy: this.resumedBy,
+      resumed: this.resumed, established: this.established, handshake: this.handshake, abort: this.abort,
+      history: this.history, anomalies: this.anomalies, clientHelloVersion: this.clientHelloVersion,
+      helloRetry: this.helloRetry, ticketIssued: this.ticketIssued, ticketLifetimeHint: this.ticketLifetimeHint,
+      issuedTicket: this.issuedTicket, offeredTicket: this.offeredTicket, offeredPskIdentity: this.offeredPskIdentity,
+      certificateSeen: this.certificateSeen, alerts: this.alerts, clientFingerprint: this.clientFingerprint,
+      file: this.file, firstFrame: this.firstFrame, packets: this.packets, handshakeBytes: this.handshakeBytes,
+      wiresharkFilter: this.wiresharkFilter, reason: this.reason,
+    };
+    const detail = this.reasonDetail;
+    if (detail !== undefined) record.reasonDetail = detail;
+    record.session = this.session;
+    return record;
+  }
+}

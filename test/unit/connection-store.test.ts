@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ConnectionStore } from '../../parser/report/connection-store.js';
+import { diagnose } from '../../parser/diagnose/diagnose.js';
+import { numberConnections } from '../../parser/report/document.js';
+import type { ConnectionRecord } from '../../parser/report/types.js';
+import { analyzeChunks } from '../support/pipeline.js';
+
+// The column store must give back every key of every record exactly: the diagnosis, the report
+// and the pcapng export read stored rows as if they were the records.
+
+const dir = fileURLToPath(new URL('../../fixtures/captures/', import.meta.url));
+const realRecords = (): ConnectionRecord[] =>
+  readdirSync(dir).filter((f) => /\.(pcap|pcapng)$/.test(f)).flatMap((f) => analyzeChunks(f, [readFileSync(dir + f)]).connections);
+
+function plain(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value));
+}
+
+describe('ConnectionStore', () => {
+  it('gives back every recorded connection of the real captures, key for key', () => {
+    const records = realRecords();
+    expect(records.length).toBeGreaterThan(20);
+    const store = new ConnectionStore();
+    const views = records.map((r) => store.add(r));
+    views.forEach((view, i) => {
+      expect(plain(view)).toEqual(plain(records[i]));
+      for (const key of Object.keys(records[i]!) as (keyof ConnectionRecord)[]) expect(view[key], key).toEqual(records[i]![key]);
+    });
+  });
+
+  it('keeps values the columns cannot hold natively: uint32 hints, huge frame numbers, odd or upper-case hex, nulls', () => {
+    const [base] = realRecords();
+    const store = new ConnectionStore();
+    const odd: ConnectionRecord = {
+      ...base!, ticketLifetimeHint: 0xffffffff, firstFrame: 2 ** 40, offer: { sessionId: 'ABCDEF', ticket: true, psk: true },
+      serverSessionId: 'abc', issuedTicket: 'f'.repeat(600), offeredTicket: '', offeredPskIdentity: '00',
+      clientHelloTime: null, serverHelloTime: null, sni: null, alpn: null, version: null, cipher: null, clientFingerprint: null,
+    };
+    const view = store.add(odd);
+    expect(plain(view)).toEqual(plain(odd));
+    // Many values: blocks of rows and of hex bytes fill and roll over.
+    const ids = Array.from({ length: 40_000 }, (_, i) => i.toString(16).padStart(64, '0'));
+    const many = ids.map((sessionId, i) => store.add({ ...base!, id: i, offer: { sessionId, ticket: false, psk: false }, serverSessionId: sessionId }));
+    expect(many[39_999]!.offer.sessionId).toBe(ids[39_999]);
+    expect(many[12_345]!.serverSessionId).toBe(ids[12_345]);
+    expect(many[16_384]!.id).toBe(16_384);
+    expect(store.count).toBe(40_001);
+  });
+
+  it('stores what the diagnosis writes (reason, detail, session view) and the diagnosis gives the same answer on stored rows', () => {
+    const records = realRecords();
+    const store = new ConnectionStore();
+    const stored = records.map((r) => store.add(structuredClone(r)));
+    numberConnections(records);
+    numberConnections(stored);
+    const direct = diagnose(records);
+    const fromStore = diagnose(stored);
+    expect(plain(fromStore)).toEqual(plain(direct));
+    const byId = new Map(records.map((r) => [r.id, r]));
+    let withSession = 0;
+    for (const view of stored) {
+      const record = byId.get(view.id)!;
+      expect(view.reason).toEqual(record.reason ?? null);
+      expect(view.reasonDetail).toEqual(record.reasonDetail);
+      expect(plain(view.session)).toEqual(plain(record.session ?? null));
+      if (view.session !== null) withSession++;
+    }
+    expect(withSession).toBeGreaterThan(10);
+    // A session value of another shape is kept as it is.
+    stored[0]!.session = { note: 'custom' };
+    expect(stored[0]!.session).toEqual({ note: 'custom' });
+    stored[0]!.session = null;
+    expect(stored[0]!.session).toBeNull();
+  });
+});
