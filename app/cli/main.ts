@@ -2,7 +2,7 @@ import { buildDocument, addToTotals, emptyTotals, numberConnections, TOOL_VERSIO
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
 import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress } from '../node/analyze-files.js';
-import { ConnectionStore } from '../../parser/report/connection-store.js';
+import { ConnectionStore, StoredConnection } from '../../parser/report/connection-store.js';
 import { HELP, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { csvHeader, csvRow, OutputFile } from './writers.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
@@ -88,6 +88,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   };
   const result = parallel ? await analyzeFilesInParallel(files, jobs, options) : await analyzeFiles(files, options);
   progress.done();
+  phase('read', io);
   for (const p of result.problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
   for (const p of result.internalErrors ?? []) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
   const allProblems = [...problems, ...result.problems, ...(result.internalErrors ?? [])];
@@ -97,8 +98,10 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   // Final ids (1..N by first packet) and the diagnosis work on the stored rows.
   numberConnections(connections);
   const diagnosis = diagnose(connections);
+  phase('diagnosed', io);
   const extra = { servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions };
   await writeOutputs(args, connections, result.captures, extra);
+  phase('written', io);
   const document = buildDocument(result.captures, connections, extra);
   // --report: the self-contained HTML report (app/report), from the same document and diagnosis.
   if (args.report) await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis);
@@ -130,7 +133,7 @@ async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], 
   for (let index = 0; index < connections.length; index++) {
     const record = connections[index]!;
     if (json || ndjson) {
-      const line = JSON.stringify(record);
+      const line = record instanceof StoredConnection ? record.toJSONText() : JSON.stringify(record);
       json?.write((index > 0 ? ',\n' : '') + line);
       ndjson?.write(line + '\n');
     }
@@ -143,6 +146,14 @@ async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], 
   }
   json?.write('\n ]\n}\n');
   await Promise.all([json?.close(), ndjson?.close(), csv?.close()]);
+}
+
+/** With RESUMESCOPE_DEBUG set: time and memory at the end of each stage, on stderr. */
+function phase(name: string, io: CliIo): void {
+  if (!process.env.RESUMESCOPE_DEBUG) return;
+  const m = process.memoryUsage();
+  const mb = (x: number) => `${(x / 2 ** 20).toFixed(0)} MiB`;
+  io.stderr(`resumescope: ${name} at ${process.uptime().toFixed(1)} s: heap ${mb(m.heapUsed)}, typed arrays ${mb(m.arrayBuffers)}, rss ${mb(m.rss)}\n`);
 }
 
 export function formatSummary(captures: CaptureSummary[], t: Totals): string {

@@ -210,16 +210,27 @@ async function* rawChunks(path: string, reuseBuffer: boolean): AsyncGenerator<Ui
     return;
   }
   const handle = await fs.open(path, 'r');
-  let shared: Uint8Array | null = null;
+  // Two buffers in turn: the next read runs while the consumer works on the current chunk
+  // (the consumer is done with a chunk before it asks for the next, so the buffer it had is free).
+  const buffers = reuseBuffer ? [new Uint8Array(CHUNK_SIZE), new Uint8Array(CHUNK_SIZE)] : null;
+  let turn = 0;
+  const readNext = () => {
+    const buffer = buffers ? buffers[turn]! : new Uint8Array(CHUNK_SIZE);
+    turn ^= 1;
+    return handle.read(buffer, 0, CHUNK_SIZE, null).then(({ bytesRead }) => ({ buffer, bytesRead }));
+  };
+  let pending: ReturnType<typeof readNext> | null = readNext();
   try {
     for (;;) {
-      // Reused only when the consumer is done with a chunk before it asks for the next.
-      const buffer: Uint8Array = reuseBuffer ? (shared ??= new Uint8Array(CHUNK_SIZE)) : new Uint8Array(CHUNK_SIZE);
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK_SIZE, null);
+      const { buffer, bytesRead } = await pending;
+      pending = null;
       if (bytesRead === 0) return;
+      pending = readNext();
       yield bytesRead === CHUNK_SIZE ? buffer : buffer.subarray(0, bytesRead);
     }
   } finally {
+    // Stopped early: let the read in flight finish before closing the file under it.
+    if (pending) await pending.catch(() => undefined);
     await handle.close();
   }
 }

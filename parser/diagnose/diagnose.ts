@@ -95,7 +95,7 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
   const factsById: OfferFacts[] = [];
   const clientState = new ClientMemory();
   const sessionChanges = new Map<ServerGroup, { clients: Set<string>; changes: number }>();
-  const forgotten: { c: ConnectionRecord; group: ServerGroup; held: TrackedSession; gap: number }[] = [];
+  const forgotten: { c: ConnectionRecord; group: ServerGroup; gap: number }[] = [];
 
   // Reconnections (a client, by address and TLS stack, seen before with the same group) for the clients summary.
   const reconnection = new Uint8Array(ordered.length);
@@ -107,22 +107,23 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
     // Before the table learns from c: what did this client hold for this group?
     const clients = clientState.clientsLike(c, group);
     const ip = c.client.ip;
-    const held = clients.get(ip) ?? undefined;
+    // Session rows: -1 when the client holds none.
+    const held = clients.get(ip) ?? -1;
     if (c.clientHelloTime !== null) {
       if (clients.has(ip)) reconnection[index] = 1;
-      else clients.set(ip, null);
+      else clients.set(ip, -1);
     }
     const facts = table.add(c);
     if (facts) factsById[c.id] = facts;
     const time = offerTime(c);
     const offeredNothing = c.resumption === 'not-offered' && c.clientHelloTime !== null;
-    if (held && (offeredNothing || (facts && facts.session !== held && facts.session !== null && !facts.accepted))) {
-      forgotten.push({ c, group, held, gap: time - held.lastUse });
+    if (held >= 0 && (offeredNothing || (facts && facts.sessionIndex !== held && facts.sessionIndex >= 0 && !facts.accepted))) {
+      forgotten.push({ c, group, gap: time - table.session(held).lastUse });
     }
     const now = table.heldAfter;
-    if (now) {
+    if (now >= 0) {
       // Session-ID stickiness (seed 003) breaks whenever a client's session changes.
-      if (held && held !== now) {
+      if (held >= 0 && held !== now) {
         const changes = sessionChanges.get(group) ?? { clients: new Set<string>(), changes: 0 };
         changes.changes++;
         changes.clients.add(ip);
@@ -131,7 +132,7 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
       clients.set(ip, now);
     }
     if (facts) c.session = sessionView('offer', facts);
-    else if (now && now.issuedBy === c.id) c.session = issueView(now);
+    else if (now >= 0 && table.session(now).issuedBy === c.id) c.session = issueView(table.session(now));
   }
 
   const byGroup = new Map<ServerGroup, OfferFacts[]>();
@@ -385,7 +386,7 @@ function findFlushes(offers: OfferFacts[], reasons: Map<OfferFacts, Verdict>): C
     for (const f of explained) {
       reasons.set(f, { reason: 'flush', detail: `last used ${formatDuration(f.time - lastUseOf(f))} earlier, before the cache was emptied between ${isoTime(low)} and ${isoTime(time)}` });
     }
-    flushes.push({ time, low, sessionsLost: new Set(explained.map((f) => f.session)).size, evidence: explained.slice(0, 20).map((f) => f.connection.id) });
+    flushes.push({ time, low, sessionsLost: new Set(explained.map((f) => f.sessionIndex)).size, evidence: explained.slice(0, 20).map((f) => f.connection.id) });
   }
   return flushes.sort((a, b) => a.time - b.time);
 }
@@ -446,10 +447,10 @@ function issueView(s: TrackedSession): SessionView {
  * records, so a million clients cost map entries, not a million composed key strings.
  */
 class ClientMemory {
-  private readonly byStackAndGroup = new Map<string, Map<string, TrackedSession | null>>();
+  private readonly byStackAndGroup = new Map<string, Map<string, number>>();
 
-  /** The clients of c's TLS stack with c's group: address → latest session held (null: none yet). */
-  clientsLike(c: ConnectionRecord, group: ServerGroup): Map<string, TrackedSession | null> {
+  /** The clients of c's TLS stack with c's group: address → row of the latest session held (-1: none yet). */
+  clientsLike(c: ConnectionRecord, group: ServerGroup): Map<string, number> {
     const key = `${c.clientFingerprint ?? ''}|${group.key}`;
     let clients = this.byStackAndGroup.get(key);
     if (clients === undefined) this.byStackAndGroup.set(key, (clients = new Map()));

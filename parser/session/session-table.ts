@@ -1,29 +1,36 @@
 import type { ConnectionRecord } from '../report/types.js';
+import { Float64Column, Int32Column, Uint8Column } from './columns.js';
 
 // Follows every session (ID, ticket, PSK identity) across connections: who issued
 // it, every later offer and its fate. Records are processed in ClientHello order,
-// whatever the order of files and packets.
+// whatever the order of files and packets. Sessions and offers live in columns
+// (a farm capture has millions of each); TrackedSession and OfferFacts read them.
 
 export type SessionKind = 'session-id' | 'ticket' | 'psk';
 
-/** One cached session as the traffic shows it. Kept small: there may be millions. */
+const KINDS: readonly SessionKind[] = ['session-id', 'ticket', 'psk'];
+
+/**
+ * One cached session as the traffic shows it: a view of row `index` of the session columns.
+ * Views are made on demand, so compare sessions by `index`, not by identity.
+ */
 export class TrackedSession {
-  uses = 0;
-  /** Connection id of the last handshake that offered this session and was aborted. */
-  abortedBy = -1;
-  abortedAt = -1;
-  constructor(
-    readonly kind: SessionKind,
-    /** Connection id that issued it; -1 when issued before the capture began. */
-    readonly issuedBy: number,
-    readonly issuedAt: number,
-    /** "ip|port" of the server address that issued it. */
-    readonly issuer: string,
-    readonly group: ServerGroup,
-    /** The group's issue counter when this session was issued: churn = later issues. */
-    readonly issueIndex: number,
-    public lastUse: number,
-  ) {}
+  constructor(private readonly table: SessionTable, readonly index: number) {}
+  get kind(): SessionKind { return KINDS[this.table.sessionKind.get(this.index)]!; }
+  /** Connection id that issued it; -1 when issued before the capture began. */
+  get issuedBy(): number { return this.table.sessionIssuedBy.get(this.index); }
+  get issuedAt(): number { return this.table.sessionIssuedAt.get(this.index); }
+  /** "ip|port" of the server address that issued it. */
+  get issuer(): string { return this.table.addressAt(this.table.sessionIssuer.get(this.index)); }
+  get group(): ServerGroup { return this.table.groupAt(this.table.sessionGroup.get(this.index)); }
+  /** The group's issue counter when this session was issued: churn = later issues. */
+  get issueIndex(): number { return this.table.sessionIssueIndex.get(this.index); }
+  /** Last successful use: issue or accepted resumption. */
+  get lastUse(): number { return this.table.sessionLastUse.get(this.index); }
+  get uses(): number { return this.table.sessionUses.get(this.index); }
+  /** Connection id of the last handshake that offered this session and was aborted (-1: none). */
+  get abortedBy(): number { return this.table.sessionAbortedBy.get(this.index); }
+  get abortedAt(): number { return this.table.sessionAbortedAt.get(this.index); }
 }
 
 /** One service (SNI + port, or address + port without SNI): may hide several backends. */
@@ -35,66 +42,66 @@ export class ServerGroup {
     readonly key: string,
     readonly sni: string | null,
     readonly port: number,
+    /** Position in the table's list of groups. */
+    readonly index: number,
   ) {}
 }
 
-const KINDS: readonly SessionKind[] = ['session-id', 'ticket', 'psk'];
 const FACT_KNOWN = 4, FACT_ACCEPTED = 8, FACT_CROSS_ADDRESS = 16;
+const NONE = -1;
 
 /**
- * What the session table knows about one connection's offer. There is one per offer (millions
- * in a farm capture), so it stores only what cannot be derived: the derived facts are getters
- * (numbers in fields are boxed, ~12 bytes each).
+ * What the session table knows about one connection's offer: a view of row `index` of the
+ * offer columns. One object per offer (the diagnosis keys its verdicts by it), two fields each.
  */
 export class OfferFacts {
-  private readonly flags: number;
-  /** Seconds since its last successful use (issue or accepted resumption); null: unknown session. */
-  readonly reuseGap: number | null;
-  /** Sessions the issuing group had issued when this offer was made (churn = that minus the session's index). */
-  private readonly issuedSoFar: number;
-  private readonly abortedById: number;
+  constructor(private readonly table: SessionTable, readonly index: number) {}
 
-  constructor(
-    readonly connection: ConnectionRecord,
-    readonly group: ServerGroup,
-    kind: SessionKind,
-    readonly session: TrackedSession | null,
-    accepted: boolean,
-    abortedBy: number | null,
-    crossAddress: boolean,
-    /** "ip|port" of the server address the offer went to. */
-    readonly serverAddress: string,
-    private readonly table: SessionTable,
-  ) {
-    this.flags = KINDS.indexOf(kind) | (session !== null ? FACT_KNOWN : 0) | (accepted ? FACT_ACCEPTED : 0) | (crossAddress ? FACT_CROSS_ADDRESS : 0);
-    this.reuseGap = session ? offerTime(connection) - session.lastUse : null;
-    // Churn counts the issuing group's sessions (a ticket may be offered to another group).
-    this.issuedSoFar = session ? session.group.issued : 0;
-    this.abortedById = abortedBy ?? -1;
+  get connection(): ConnectionRecord { return this.table.offerConnection[this.index]!; }
+  get group(): ServerGroup { return this.table.groupAt(this.table.offerGroup.get(this.index)); }
+  get session(): TrackedSession | null {
+    const s = this.table.offerSession.get(this.index);
+    return s === NONE ? null : new TrackedSession(this.table, s);
   }
-
-  get kind(): SessionKind { return KINDS[this.flags & 3]!; }
+  /** Row of the offered session in the session columns (-1: unknown session). */
+  get sessionIndex(): number { return this.table.offerSession.get(this.index); }
+  get kind(): SessionKind { return KINDS[this.table.offerFlags.get(this.index) & 3]!; }
   /** The table knew the session: issued or used earlier in the capture. */
-  get known(): boolean { return (this.flags & FACT_KNOWN) !== 0; }
-  get accepted(): boolean { return (this.flags & FACT_ACCEPTED) !== 0; }
+  get known(): boolean { return (this.table.offerFlags.get(this.index) & FACT_KNOWN) !== 0; }
+  get accepted(): boolean { return (this.table.offerFlags.get(this.index) & FACT_ACCEPTED) !== 0; }
   /** Offered to another server address than the one that issued it. */
-  get crossAddress(): boolean { return (this.flags & FACT_CROSS_ADDRESS) !== 0; }
+  get crossAddress(): boolean { return (this.table.offerFlags.get(this.index) & FACT_CROSS_ADDRESS) !== 0; }
   get time(): number { return offerTime(this.connection); }
+  /** Seconds since its last successful use (issue or accepted resumption); null: unknown session. */
+  get reuseGap(): number | null {
+    const gap = this.table.offerReuseGap.get(this.index);
+    return Number.isNaN(gap) ? null : gap;
+  }
   /** Seconds since the session was issued (null when issued before the capture). */
   get age(): number | null {
-    return this.session && this.session.issuedBy >= 0 ? this.time - this.session.issuedAt : null;
+    const s = this.table.offerSession.get(this.index);
+    return s !== NONE && this.table.sessionIssuedBy.get(s) >= 0 ? this.time - this.table.sessionIssuedAt.get(s) : null;
   }
-  /** New sessions the same group issued since this one. */
+  /** New sessions the issuing group issued since this one (at the time of the offer). */
   get churn(): number | null {
-    return this.session && this.session.issuedBy >= 0 ? this.issuedSoFar - this.session.issueIndex : null;
+    const s = this.table.offerSession.get(this.index);
+    return s !== NONE && this.table.sessionIssuedBy.get(s) >= 0 ? this.table.offerIssuedSoFar.get(this.index) - this.table.sessionIssueIndex.get(s) : null;
   }
   /** Id of an aborted handshake that offered this session since its last success. */
-  get abortedBy(): number | null { return this.abortedById >= 0 ? this.abortedById : null; }
+  get abortedBy(): number | null {
+    const id = this.table.offerAbortedBy.get(this.index);
+    return id >= 0 ? id : null;
+  }
   /** Seconds from the start of the capture: a lower bound of idle time and age for an unknown session. */
   get sinceCaptureStart(): number | null {
     return Number.isFinite(this.table.captureStart) ? this.time - this.table.captureStart : null;
   }
-  get issuer(): string | null { return this.session?.issuer ?? null; }
+  get issuer(): string | null {
+    const s = this.table.offerSession.get(this.index);
+    return s === NONE ? null : this.table.addressAt(this.table.sessionIssuer.get(s));
+  }
+  /** "ip|port" of the server address the offer went to. */
+  get serverAddress(): string { return this.table.addressAt(this.table.offerAddress.get(this.index)); }
 }
 
 export function groupKeyOf(c: ConnectionRecord): { key: string; sni: string | null; port: number } {
@@ -113,23 +120,66 @@ export function offerTime(c: ConnectionRecord): number {
 
 export class SessionTable {
   readonly groups = new Map<string, ServerGroup>();
-  private readonly sessions = new Map<string, TrackedSession>();
+  private readonly groupList: ServerGroup[] = [];
+  /** Session key → row in the session columns. */
+  private readonly sessions = new Map<string, number>();
   readonly offers: OfferFacts[] = [];
   /** Sessions of unknown origin that an aborted handshake offered: key → that connection's id. */
   private readonly abortedUnknown = new Map<string, number>();
   /** Time of the first packet of the analysis: unknown sessions are at least this old. */
   captureStart = Infinity;
-  /** The session the connection last given to `add` ended up holding (issued or resumed), for the client view. */
-  heldAfter: TrackedSession | null = null;
+  /** Row of the session the connection last given to `add` ended up holding (issued or resumed); -1: none. */
+  heldAfter = NONE;
 
-  /** Server addresses repeat across millions of connections: one string each. */
-  private readonly addresses = new Map<string, string>();
+  // Session columns (row = session index).
+  readonly sessionKind = new Uint8Column();
+  readonly sessionIssuedBy = new Int32Column();
+  readonly sessionIssuedAt = new Float64Column();
+  readonly sessionIssuer = new Int32Column();
+  readonly sessionGroup = new Int32Column();
+  readonly sessionIssueIndex = new Int32Column();
+  readonly sessionLastUse = new Float64Column();
+  readonly sessionUses = new Int32Column();
+  readonly sessionAbortedBy = new Int32Column();
+  readonly sessionAbortedAt = new Float64Column();
+  private sessionRows = 0;
 
-  private intern(address: string): string {
-    const known = this.addresses.get(address);
-    if (known !== undefined) return known;
-    this.addresses.set(address, address);
-    return address;
+  // Offer columns (row = offer index).
+  readonly offerConnection: ConnectionRecord[] = [];
+  readonly offerGroup = new Int32Column();
+  readonly offerSession = new Int32Column();
+  readonly offerFlags = new Uint8Column();
+  readonly offerReuseGap = new Float64Column();
+  /** The issuing group's issue counter at the time of the offer (churn; a ticket may be offered to another group). */
+  readonly offerIssuedSoFar = new Int32Column();
+  readonly offerAbortedBy = new Int32Column();
+  readonly offerAddress = new Int32Column();
+
+  /** Server addresses ("ip|port") repeat across millions of connections: one string and one number each. */
+  private readonly addressIndex = new Map<string, number>();
+  private readonly addressList: string[] = [];
+
+  private internAddress(address: string): number {
+    let i = this.addressIndex.get(address);
+    if (i === undefined) {
+      i = this.addressList.length;
+      this.addressList.push(address);
+      this.addressIndex.set(address, i);
+    }
+    return i;
+  }
+
+  addressAt(index: number): string {
+    return this.addressList[index]!;
+  }
+
+  groupAt(index: number): ServerGroup {
+    return this.groupList[index]!;
+  }
+
+  /** A view of session row `index`. */
+  session(index: number): TrackedSession {
+    return new TrackedSession(this, index);
   }
 
   get sessionCount(): number {
@@ -140,64 +190,98 @@ export class SessionTable {
     const { key, sni, port } = groupKeyOf(c);
     let group = this.groups.get(key);
     if (group === undefined) {
-      group = new ServerGroup(key, sni, port);
+      group = new ServerGroup(key, sni, port, this.groupList.length);
       this.groups.set(key, group);
+      this.groupList.push(group);
     }
     return group;
+  }
+
+  private newSession(kind: SessionKind, issuedBy: number, time: number, address: number, group: ServerGroup, issueIndex: number): number {
+    const row = this.sessionRows++;
+    this.sessionKind.push(KINDS.indexOf(kind));
+    this.sessionIssuedBy.push(issuedBy);
+    this.sessionIssuedAt.push(time);
+    this.sessionIssuer.push(address);
+    this.sessionGroup.push(group.index);
+    this.sessionIssueIndex.push(issueIndex);
+    this.sessionLastUse.push(time);
+    this.sessionUses.push(0);
+    this.sessionAbortedBy.push(NONE);
+    this.sessionAbortedAt.push(-1);
+    return row;
+  }
+
+  private setKey(key: string, session: number): void {
+    this.sessions.set(key, session);
   }
 
   /** Feed connections in ClientHello-time order. */
   add(c: ConnectionRecord): OfferFacts | null {
     const group = this.group(c);
     group.connections++;
-    const address = this.intern(addressOf(c));
-    this.heldAfter = null;
-    group.addresses.set(address, (group.addresses.get(address) ?? 0) + 1);
+    const addressText = addressOf(c);
+    const address = this.internAddress(addressText);
+    this.heldAfter = NONE;
+    const shared = this.addressList[address]!;
+    group.addresses.set(shared, (group.addresses.get(shared) ?? 0) + 1);
     const time = offerTime(c);
     let facts: OfferFacts | null = null;
 
     if (c.resumption === 'accepted' || c.resumption === 'rejected' || c.resumption === 'unanswered') {
       const { kind, key } = offeredKey(c);
-      let session = key === null ? undefined : this.sessions.get(key);
-      if (session === undefined && kind === 'psk') {
-        session = this.sessions.get(pskClientKey(c, group));
-        if (session !== undefined && key !== null) this.sessions.set(key, session);
+      let session = key === null ? NONE : this.sessions.get(key) ?? NONE;
+      if (session === NONE && kind === 'psk') {
+        session = this.sessions.get(pskClientKey(c, group)) ?? NONE;
+        if (session !== NONE && key !== null) this.sessions.set(key, session);
       }
+      const known = session !== NONE;
       // The server's answer is the cache's decision, even if the client then aborts.
       const accepted = c.resumption === 'accepted';
-      const abortedBy = session && session.abortedBy >= 0 && session.abortedAt >= session.lastUse ? session.abortedBy
-        : session === undefined && key !== null ? this.abortedUnknown.get(key) ?? null : null;
-      facts = new OfferFacts(c, group, kind, session ?? null, accepted, abortedBy, session !== undefined && session.issuer !== address, address, this);
+      const lastUse = known ? this.sessionLastUse.get(session) : NaN;
+      const abortedBy = known && this.sessionAbortedBy.get(session) >= 0 && this.sessionAbortedAt.get(session) >= lastUse ? this.sessionAbortedBy.get(session)
+        : !known && key !== null ? this.abortedUnknown.get(key) ?? NONE : NONE;
+      const offer = this.offerConnection.length;
+      this.offerConnection.push(c);
+      this.offerGroup.push(group.index);
+      this.offerSession.push(session);
+      this.offerFlags.push(KINDS.indexOf(kind) | (known ? FACT_KNOWN : 0) | (accepted ? FACT_ACCEPTED : 0) |
+        (known && this.sessionIssuer.get(session) !== address ? FACT_CROSS_ADDRESS : 0));
+      this.offerReuseGap.push(known ? time - lastUse : NaN);
+      this.offerIssuedSoFar.push(known ? this.groupList[this.sessionGroup.get(session)]!.issued : 0);
+      this.offerAbortedBy.push(abortedBy);
+      this.offerAddress.push(address);
+      facts = new OfferFacts(this, offer);
       if (c.resumption !== 'unanswered') this.offers.push(facts);
-      if (session === undefined && key !== null && c.handshake === 'aborted') {
+      if (!known && key !== null && c.handshake === 'aborted') {
         this.abortedUnknown.set(key, c.id);
       }
-      if (session === undefined && key !== null && c.resumed) {
+      if (!known && key !== null && c.resumed) {
         // First sight of a session issued before the capture: remember it from now on.
-        const adopted = new TrackedSession(kind, -1, time, address, group, group.issued, time);
-        adopted.uses = 1;
-        this.sessions.set(key, adopted);
+        const adopted = this.newSession(kind, -1, time, address, group, group.issued);
+        this.sessionUses.set(adopted, 1);
+        this.setKey(key, adopted);
         this.heldAfter = adopted;
-      } else if (session !== undefined) {
+      } else if (known) {
         if (c.resumed) {
-          session.lastUse = time;
-          session.uses++;
+          this.sessionLastUse.set(session, time);
+          this.sessionUses.set(session, this.sessionUses.get(session) + 1);
           this.heldAfter = session;
           if (kind === 'psk') this.sessions.set(pskClientKey(c, group), session);
         } else if (c.handshake === 'aborted' && c.abort !== null) {
-          session.abortedBy = c.id;
-          session.abortedAt = time;
+          this.sessionAbortedBy.set(session, c.id);
+          this.sessionAbortedAt.set(session, time);
         }
       }
     }
 
     // A completed full handshake issues new session state (RFC 5246 §7.4.1.3; RFC 5077 §3.3).
     if (c.established && !c.resumed) this.issue(c, group, address, time);
-    else if (c.resumed && c.issuedTicket !== null) this.alias(sessionKey('ticket', c.issuedTicket), this.heldAfter ?? undefined);
+    else if (c.resumed && c.issuedTicket !== null && this.heldAfter !== NONE) this.sessions.set(sessionKey('ticket', c.issuedTicket), this.heldAfter);
     return facts;
   }
 
-  private issue(c: ConnectionRecord, group: ServerGroup, address: string, time: number): void {
+  private issue(c: ConnectionRecord, group: ServerGroup, address: number, time: number): void {
     const tls13 = c.version === 'TLS 1.3';
     let kind: SessionKind | null = null;
     const keys: string[] = [];
@@ -210,15 +294,10 @@ export class SessionTable {
       keys.push(pskClientKey(c, group));
     }
     if (kind === null) return;
-    const session = new TrackedSession(kind, c.id, time, address, group, group.issued++, time);
-    for (const key of keys) this.sessions.set(key, session);
+    const session = this.newSession(kind, c.id, time, address, group, group.issued++);
+    for (const key of keys) this.setKey(key, session);
     this.heldAfter = session;
   }
-
-  private alias(key: string, session: TrackedSession | undefined): void {
-    if (session !== undefined) this.sessions.set(key, session);
-  }
-
 }
 
 const KEY_PREFIX: Record<SessionKind, string> = { 'session-id': 's', ticket: 't', psk: 'p' };

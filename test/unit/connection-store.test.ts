@@ -27,6 +27,8 @@ describe('ConnectionStore', () => {
     views.forEach((view, i) => {
       expect(plain(view)).toEqual(plain(records[i]));
       for (const key of Object.keys(records[i]!) as (keyof ConnectionRecord)[]) expect(view[key], key).toEqual(records[i]![key]);
+      // The output pass writes the text straight from the columns: byte for byte what JSON.stringify gives.
+      expect(view.toJSONText()).toBe(JSON.stringify(view));
     });
   });
 
@@ -40,13 +42,18 @@ describe('ConnectionStore', () => {
     };
     const view = store.add(odd);
     expect(plain(view)).toEqual(plain(odd));
+    expect(view.toJSONText()).toBe(JSON.stringify(view));
+    // Text that needs escaping, and a session value of another shape.
+    const hostile = store.add({ ...base!, sni: 'a"b\\c\u0001\u2028', history: '\ud800', reason: 'x"y', reasonDetail: 'tab\there', session: { custom: [1, null, 'q"'] } });
+    expect(hostile.toJSONText()).toBe(JSON.stringify(hostile));
+    expect(JSON.parse(hostile.toJSONText()).sni).toBe('a"b\\c\u0001\u2028');
     // Many values: blocks of rows and of hex bytes fill and roll over.
     const ids = Array.from({ length: 40_000 }, (_, i) => i.toString(16).padStart(64, '0'));
     const many = ids.map((sessionId, i) => store.add({ ...base!, id: i, offer: { sessionId, ticket: false, psk: false }, serverSessionId: sessionId }));
     expect(many[39_999]!.offer.sessionId).toBe(ids[39_999]);
     expect(many[12_345]!.serverSessionId).toBe(ids[12_345]);
     expect(many[16_384]!.id).toBe(16_384);
-    expect(store.count).toBe(40_001);
+    expect(store.count).toBe(40_002);
   });
 
   it('stores what the diagnosis writes (reason, detail, session view) and the diagnosis gives the same answer on stored rows', () => {
@@ -66,6 +73,7 @@ describe('ConnectionStore', () => {
       expect(view.reasonDetail).toEqual(record.reasonDetail);
       expect(plain(view.session)).toEqual(plain(record.session ?? null));
       if (view.session !== null) withSession++;
+      expect(view.toJSONText()).toBe(JSON.stringify(view));
     }
     expect(withSession).toBeGreaterThan(10);
     // A session value of another shape is kept as it is.
