@@ -2,7 +2,7 @@ import { buildDocument, addToTotals, emptyTotals, numberConnections, TOOL_VERSIO
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
 import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress } from '../node/analyze-files.js';
-import { ConnectionStore, StoredConnection } from '../../parser/report/connection-store.js';
+import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
 import { HELP, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { csvHeader, csvRow, OutputFile } from './writers.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
@@ -86,7 +86,13 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     },
     onProgress: (p) => progress.update(p),
   };
-  const result = parallel ? await analyzeFilesInParallel(files, jobs, options) : await analyzeFiles(files, options);
+  const fromWorker = (snapshot: StoreSnapshot) => {
+    for (const view of store.append(snapshot)) {
+      addToTotals(totals, view);
+      connections.push(view);
+    }
+  };
+  const result = parallel ? await analyzeFilesInParallel(files, jobs, options, fromWorker) : await analyzeFiles(files, options);
   progress.done();
   phase('read', io);
   for (const p of result.problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);

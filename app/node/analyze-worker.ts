@@ -1,32 +1,25 @@
-// Worker thread: analyses one capture file and posts its connection records back in batches.
+// Worker thread: analyses one capture file into its own column store and moves the store's
+// blocks to the main thread at the end (a transfer, not a copy: the main thread neither
+// deserialises nor rebuilds records, it appends rows).
 import { parentPort } from 'node:worker_threads';
-import type { ConnectionRecord } from '../../parser/report/types.js';
+import { ConnectionStore, snapshotBuffers, type StoreSnapshot } from '../../parser/report/connection-store.js';
 import { analyzeFiles, type InputFile } from './analyze-files.js';
 
 export type WorkerRequest = { file: InputFile };
 export type WorkerMessage =
-  | { type: 'records'; records: ConnectionRecord[] }
   | { type: 'progress'; bytesDone: number }
-  | { type: 'done'; result: Awaited<ReturnType<typeof analyzeFiles>> }
+  | { type: 'done'; result: Awaited<ReturnType<typeof analyzeFiles>>; connections: StoreSnapshot }
   | { type: 'failed'; message: string };
 
-const BATCH = 2000;
-
 parentPort?.on('message', async (request: WorkerRequest) => {
-  let batch: ConnectionRecord[] = [];
   try {
+    const store = new ConnectionStore();
     const result = await analyzeFiles([request.file], {
-      onConnection: (record) => {
-        batch.push(record);
-        if (batch.length >= BATCH) {
-          parentPort!.postMessage({ type: 'records', records: batch } satisfies WorkerMessage);
-          batch = [];
-        }
-      },
+      onConnection: (record) => void store.add(record),
       onProgress: (p) => parentPort!.postMessage({ type: 'progress', bytesDone: p.bytesDone } satisfies WorkerMessage),
     });
-    if (batch.length > 0) parentPort!.postMessage({ type: 'records', records: batch } satisfies WorkerMessage);
-    parentPort!.postMessage({ type: 'done', result } satisfies WorkerMessage);
+    const connections = store.snapshot();
+    parentPort!.postMessage({ type: 'done', result, connections } satisfies WorkerMessage, snapshotBuffers(connections));
   } catch (e) {
     parentPort!.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e) } satisfies WorkerMessage);
   }

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CaptureSummary } from '../../parser/report/types.js';
+import type { StoreSnapshot } from '../../parser/report/connection-store.js';
 import type { AnalyzeOptions, AnalyzeResult, InputFile, InputProblem } from './analyze-files.js';
 import type { WorkerMessage } from './analyze-worker.js';
 
@@ -12,7 +13,11 @@ export function defaultJobs(): number {
   return Math.max(1, availableParallelism());
 }
 
-export async function analyzeFilesInParallel(inputs: InputFile[], jobs: number, options: AnalyzeOptions): Promise<AnalyzeResult> {
+/**
+ * `onStore` receives each file's connections as a column-store snapshot (append it to a
+ * ConnectionStore); `options.onConnection` is not called in this mode.
+ */
+export async function analyzeFilesInParallel(inputs: InputFile[], jobs: number, options: AnalyzeOptions, onStore: (connections: StoreSnapshot) => void): Promise<AnalyzeResult> {
   const captures: CaptureSummary[][] = inputs.map(() => []);
   const problems: InputProblem[] = [];
   const internalErrors: InputProblem[] = [];
@@ -25,14 +30,12 @@ export async function analyzeFilesInParallel(inputs: InputFile[], jobs: number, 
     const worker = new Worker(workerUrl);
     worker.on('message', (m: WorkerMessage) => {
       switch (m.type) {
-        case 'records':
-          for (const r of m.records) options.onConnection(r);
-          break;
         case 'progress':
           done[index] = m.bytesDone;
           options.onProgress?.({ file: inputs[index]!.path, fileIndex: index, fileCount: inputs.length, bytesDone: done.reduce((a, b) => a + b, 0), bytesTotal });
           break;
         case 'done':
+          onStore(m.connections);
           captures[index] = m.result.captures;
           problems.push(...m.result.problems);
           internalErrors.push(...(m.result.internalErrors ?? []));

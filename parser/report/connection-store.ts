@@ -40,6 +40,29 @@ const BLOCK_BITS = 14;
 const BLOCK_ROWS = 1 << BLOCK_BITS;
 const BLOCK_MASK = BLOCK_ROWS - 1;
 
+/** Int32 columns holding string-pool indices, and those holding hex-arena references. */
+const STRING_COLUMNS = [I_CLIENT_IP, I_SERVER_IP, I_SNI, I_ALPN, I_VERSION, I_CIPHER, I_HELLO_VERSION, I_HISTORY, I_FINGERPRINT, I_FILE, I_ISSUER, I_REASON, I_DETAIL];
+const HEX_COLUMNS = [I_OFFER_SID, I_SERVER_SID, I_ISSUED_TICKET, I_OFFERED_TICKET, I_PSK_IDENTITY];
+
+/** A store's columns as plain data (ConnectionStore.snapshot), to move them between threads. */
+export interface StoreSnapshot {
+  count: number;
+  floatBlocks: Float64Array[];
+  intBlocks: Int32Array[];
+  byteBlocks: Uint8Array[];
+  strings: string[];
+  hex: { blocks: Uint8Array[]; used: number; side: string[] };
+  aborts: [number, Abort][];
+  alerts: [number, ConnectionRecord['alerts']][];
+  anomalies: [number, Anomaly[]][];
+  otherSessions: [number, unknown][];
+}
+
+/** The typed arrays of a snapshot, to transfer rather than copy. */
+export function snapshotBuffers(s: StoreSnapshot): ArrayBuffer[] {
+  return [...s.floatBlocks, ...s.intBlocks, ...s.byteBlocks, ...s.hex.blocks].map((a) => a.buffer as ArrayBuffer);
+}
+
 // B_SESSION: 0 no session view; else bits 0-1 role (1 offer, 2 issue), 2-3 kind, 4 known, 5 crossAddress.
 const NULL_INDEX = -1;
 /** "Not a number" stands for null in the Float64 columns; an int column uses this for null. */
@@ -134,6 +157,21 @@ class HexArena {
   get byteLength(): number {
     return this.blocks.length << HexArena.BLOCK_BITS;
   }
+
+  export(): { blocks: Uint8Array[]; used: number; side: string[] } {
+    return { blocks: this.blocks, used: this.used, side: this.side };
+  }
+
+  /** Adds another arena's blocks after this one's; returns how to move its references. */
+  append(other: { blocks: Uint8Array[]; used: number; side: string[] }): { base: number; sideBase: number } {
+    const base = this.blocks.length << HexArena.BLOCK_BITS;
+    const sideBase = this.side.length;
+    this.blocks.push(...other.blocks);
+    this.side.push(...other.side);
+    // New values go after the appended ones (the rest of this arena's last block stays unused).
+    this.used = base + other.used;
+    return { base, sideBase };
+  }
 }
 
 function isLowerHex(text: string): boolean {
@@ -160,34 +198,82 @@ export class ConnectionStore {
   private readonly otherSessions = new Map<number, unknown>();
   count = 0;
 
-  /** Append a record; returns its view. */
-  add(c: ConnectionRecord): StoredConnection {
+  /**
+   * The columns as plain data, for another thread: typed-array blocks go in the transfer list
+   * (moved, not copied). The store must not be used afterwards.
+   */
+  snapshot(): StoreSnapshot {
+    return {
+      count: this.count, floatBlocks: this.floatBlocks, intBlocks: this.intBlocks, byteBlocks: this.byteBlocks,
+      strings: this.strings.values, hex: this.hex.export(), aborts: [...this.aborts], alerts: [...this.alerts],
+      anomalies: [...this.anomalies], otherSessions: [...this.otherSessions],
+    };
+  }
+
+  /** Appends the rows of another store's snapshot (a worker's); returns their views. */
+  append(other: StoreSnapshot): StoredConnection[] {
+    const strings = other.strings.map((text) => this.strings.intern(text));
+    const hex = this.hex.append(other.hex);
+    const moveHex = (ref: number) => (ref >= 0 ? ref + hex.base : ref === NULL_INDEX ? ref : -2 - (hex.sideBase + (-2 - ref)));
+    const first = this.count;
+    const views: StoredConnection[] = [];
+    for (let row = 0; row < other.count; row++) {
+      const from = row & BLOCK_MASK;
+      const fromFloats = other.floatBlocks[row >>> BLOCK_BITS]!, fromInts = other.intBlocks[row >>> BLOCK_BITS]!, fromBytes = other.byteBlocks[row >>> BLOCK_BITS]!;
+      const to = this.newRow();
+      const within = to & BLOCK_MASK;
+      this.floatBlocks[to >>> BLOCK_BITS]!.set(fromFloats.subarray(from * FLOATS, (from + 1) * FLOATS), within * FLOATS);
+      this.byteBlocks[to >>> BLOCK_BITS]!.set(fromBytes.subarray(from * BYTES, (from + 1) * BYTES), within * BYTES);
+      const ints = this.intBlocks[to >>> BLOCK_BITS]!;
+      ints.set(fromInts.subarray(from * INTS, (from + 1) * INTS), within * INTS);
+      const at = within * INTS;
+      for (const column of STRING_COLUMNS) {
+        const index = ints[at + column]!;
+        if (index !== NULL_INDEX) ints[at + column] = strings[index]!;
+      }
+      for (const column of HEX_COLUMNS) ints[at + column] = moveHex(ints[at + column]!);
+      views.push(new StoredConnection(this, to));
+    }
+    for (const [row, value] of other.aborts) this.aborts.set(first + row, value);
+    for (const [row, value] of other.alerts) this.alerts.set(first + row, value);
+    for (const [row, value] of other.anomalies) this.anomalies.set(first + row, value);
+    for (const [row, value] of other.otherSessions) this.otherSessions.set(first + row, value);
+    return views;
+  }
+
+  private newRow(): number {
     const row = this.count++;
     if ((row & BLOCK_MASK) === 0) {
       this.floatBlocks.push(new Float64Array(BLOCK_ROWS * FLOATS));
       this.intBlocks.push(new Int32Array(BLOCK_ROWS * INTS));
       this.byteBlocks.push(new Uint8Array(BLOCK_ROWS * BYTES));
     }
+    return row;
+  }
+
+  /** Append a record; returns its view. */
+  add(c: ConnectionRecord): StoredConnection {
+    const row = this.newRow();
     const block = row >>> BLOCK_BITS, within = row & BLOCK_MASK;
     const t = within * FLOATS, i = within * INTS, b = within * BYTES;
-    const floats = this.floatBlocks[block]!, ints = this.intBlocks[block]!, bytes = this.byteBlocks[block]!, s = this.strings;
+    const floats = this.floatBlocks[block]!, ints = this.intBlocks[block]!, bytes = this.byteBlocks[block]!;
     floats[t + T_START] = c.startTime;
     floats[t + T_CLIENT_HELLO] = c.clientHelloTime ?? NaN;
     floats[t + T_SERVER_HELLO] = c.serverHelloTime ?? NaN;
     floats[t + T_END] = c.endTime;
     ints[i + I_ID] = c.id;
-    ints[i + I_CLIENT_IP] = s.intern(c.client.ip);
+    ints[i + I_CLIENT_IP] = this.internFor(I_CLIENT_IP, c.client.ip);
     ints[i + I_CLIENT_PORT] = c.client.port;
-    ints[i + I_SERVER_IP] = s.intern(c.server.ip);
+    ints[i + I_SERVER_IP] = this.internFor(I_SERVER_IP, c.server.ip);
     ints[i + I_SERVER_PORT] = c.server.port;
-    ints[i + I_SNI] = s.intern(c.sni);
-    ints[i + I_ALPN] = s.intern(c.alpn);
-    ints[i + I_VERSION] = s.intern(c.version);
-    ints[i + I_CIPHER] = s.intern(c.cipher);
-    ints[i + I_HELLO_VERSION] = s.intern(c.clientHelloVersion);
-    ints[i + I_HISTORY] = s.intern(c.history);
-    ints[i + I_FINGERPRINT] = s.intern(c.clientFingerprint);
-    ints[i + I_FILE] = s.intern(c.file);
+    ints[i + I_SNI] = this.internFor(I_SNI, c.sni);
+    ints[i + I_ALPN] = this.internFor(I_ALPN, c.alpn);
+    ints[i + I_VERSION] = this.internFor(I_VERSION, c.version);
+    ints[i + I_CIPHER] = this.internFor(I_CIPHER, c.cipher);
+    ints[i + I_HELLO_VERSION] = this.internFor(I_HELLO_VERSION, c.clientHelloVersion);
+    ints[i + I_HISTORY] = this.internFor(I_HISTORY, c.history);
+    ints[i + I_FINGERPRINT] = this.internFor(I_FINGERPRINT, c.clientFingerprint);
+    ints[i + I_FILE] = this.internFor(I_FILE, c.file);
     floats[t + T_FIRST_FRAME] = c.firstFrame;
     ints[i + I_PACKETS] = c.packets;
     ints[i + I_HANDSHAKE_BYTES] = c.handshakeBytes;
@@ -216,6 +302,19 @@ export class ConnectionStore {
     if (c.reasonDetail !== undefined) view.reasonDetail = c.reasonDetail;
     if (c.session !== undefined) view.session = c.session;
     return view;
+  }
+
+  // Consecutive records mostly repeat the file, server, SNI, version, cipher and history:
+  // compare with the previous value of the column before a map lookup.
+  private readonly lastText: (string | null)[] = [];
+  private readonly lastIndex: number[] = [];
+
+  private internFor(column: number, text: string | null): number {
+    if (this.lastIndex[column] !== undefined && this.lastText[column] === text) return this.lastIndex[column]!;
+    const index = this.strings.intern(text);
+    this.lastText[column] = text;
+    this.lastIndex[column] = index;
+    return index;
   }
 
   /** Bytes held by the columns (for tests and the benchmark's memory figures). */

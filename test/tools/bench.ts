@@ -1,9 +1,11 @@
-// npm run bench [-- --size MB] [--no-tshark] [--dir DIR]
+// npm run bench [-- --size MB] [--no-tshark] [--dir DIR] [--memory]
 // Generates farm captures with the simulator, then runs on the same files in the same run:
 // resumescope (whole analysis + JSON), the JavaScript floor (header walk + TLS byte check),
 // npm pcap-parser (reading alone) and tshark (handshake fields); prints one table.
+// --memory adds the scale run of the issue: a capture of ~2,000,000 connections and ~1,000,000
+// distinct sessions (simulator preset "sessions", ~4 GB on disk), analysed with --ndjson.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, rmSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +43,39 @@ function measure(tool: string, file: string, bytes: number, command: string[]): 
   return { tool, file, seconds, peakMiB, bytes };
 }
 
+/** The text of a file up to a marker (read in blocks: the file may be gigabytes). */
+function readHead(path: string, marker: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const block = Buffer.alloc(1 << 20);
+    let text = '';
+    for (let position = 0; ; ) {
+      const n = readSync(fd, block, 0, block.length, position);
+      if (n === 0) throw new Error(`${path}: no "${marker.trim()}"`);
+      position += n;
+      text += block.toString('latin1', 0, n);
+      const at = text.indexOf(marker);
+      if (at >= 0) return text.slice(0, at);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function countLines(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    const block = Buffer.alloc(1 << 22);
+    let lines = 0;
+    for (let n = readSync(fd, block); n > 0; n = readSync(fd, block)) {
+      for (let i = block.indexOf(10, 0); i >= 0 && i < n; i = block.indexOf(10, i + 1)) lines++;
+    }
+    return lines;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function main(): void {
   const sizeMB = Number(argument('--size', '1000'));
   const dir = argument('--dir', join(tmpdir(), 'resumescope-bench'));
@@ -71,6 +106,22 @@ function main(): void {
   rows.push(oneCore, allCores);
   rmSync(json, { force: true });
 
+  let scale: { connections: number; sessions: number; run: Measurement } | null = null;
+  if (process.argv.includes('--memory')) {
+    const file = join(dir, 'sessions-2M.pcap');
+    if (!existsSync(file)) execFileSync(process.execPath, [simulator, '--preset', 'sessions', '--out', file, '--seed', '3'], { stdio: 'inherit' });
+    const out = join(dir, 'sessions.ndjson');
+    const run = measure('resumescope analyze --ndjson, 2 M connections', file, statSync(file).size, [process.execPath, cli, 'analyze', file, '-q', '--ndjson', out, '--json', join(dir, 'sessions.json')]);
+    // The JSON document's head (everything before the connection list) has the session count.
+    const jsonPath = join(dir, 'sessions.json');
+    const headText = readHead(jsonPath, ',\n "connections": [\n');
+    const head = JSON.parse(headText + '}') as { sessions: { distinct: number } };
+    const summary = { c: countLines(out), s: head.sessions.distinct };
+    scale = { connections: summary.c, sessions: summary.s, run };
+    rmSync(out, { force: true });
+    rmSync(join(dir, 'sessions.json'), { force: true });
+  }
+
   const floor = rows[0]!;
   const floorSpeed = floor.bytes / floor.seconds;
   const lines = [
@@ -88,6 +139,11 @@ function main(): void {
   const tshark = rows.find((r) => r.tool.startsWith('tshark'));
   const ours = rows[2]!;
   if (tshark) lines.push(`resumescope vs tshark: ${((ours.bytes / ours.seconds) / (tshark.bytes / tshark.seconds)).toFixed(1)}× faster`);
+  if (scale) {
+    const r = scale.run;
+    lines.push(`scale: ${scale.connections.toLocaleString('en-US')} connections, ${scale.sessions.toLocaleString('en-US')} session keys, ${(r.bytes / 1e9).toFixed(1)} GB: ` +
+      `${r.seconds.toFixed(0)} s (${(r.bytes / r.seconds / 1e6).toFixed(0)} MB/s), peak RSS ${r.peakMiB === null ? 'n/a' : `${r.peakMiB.toFixed(0)} MiB`}`);
+  }
   console.log(lines.join('\n'));
 }
 

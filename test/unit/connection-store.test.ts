@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConnectionStore } from '../../parser/report/connection-store.js';
+import { ConnectionStore, snapshotBuffers } from '../../parser/report/connection-store.js';
 import { diagnose } from '../../parser/diagnose/diagnose.js';
 import { numberConnections } from '../../parser/report/document.js';
 import type { ConnectionRecord } from '../../parser/report/types.js';
@@ -81,5 +81,26 @@ describe('ConnectionStore', () => {
     expect(stored[0]!.session).toEqual({ note: 'custom' });
     stored[0]!.session = null;
     expect(stored[0]!.session).toBeNull();
+  });
+
+  it('moves the rows of a worker into another store: strings, hex values, rare fields and diagnosis fields survive the transfer', () => {
+    const records = realRecords();
+    const half = Math.floor(records.length / 2);
+    const main = new ConnectionStore();
+    const mainViews = records.slice(0, half).map((r) => main.add(r));
+    const worker = new ConnectionStore();
+    const odd = { ...records[half]!, offer: { sessionId: 'XYZ', ticket: false, psk: false }, reason: 'flush', reasonDetail: 'd', session: { other: 1 } };
+    for (const r of [...records.slice(half), odd]) worker.add(r);
+    // As postMessage moves it: a structured clone with the typed arrays transferred.
+    const snapshot = worker.snapshot();
+    const moved = structuredClone(snapshot, { transfer: snapshotBuffers(snapshot) });
+    const appended = main.append(moved);
+    expect(appended).toHaveLength(records.length - half + 1);
+    [...records.slice(half), odd].forEach((r, i) => expect(plain(appended[i])).toEqual(plain(r)));
+    records.slice(0, half).forEach((r, i) => expect(plain(mainViews[i])).toEqual(plain(r)));
+    // The store keeps working after an append: new rows and their hex values land after the moved ones.
+    const after = main.add(records[0]!);
+    expect(plain(after)).toEqual(plain(records[0]));
+    expect(main.count).toBe(records.length + 2);
   });
 });
