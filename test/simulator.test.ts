@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { PRESET_NAMES, presetConfig, simulateFarm, type GroundTruth, type PresetName, type TruthConnection } from '../fixtures/simulator/farm.js';
 import { ByteBuilder, writeClientHello, writeNewSessionTicket } from '../fixtures/simulator/tls-bytes.js';
 
-const SMALL: PresetName[] = PRESET_NAMES.filter((p) => p !== 'bench');
+// 'bench' and 'sessions' are sized for the benchmark (gigabytes at scale 1): tested small below.
+const SMALL: PresetName[] = PRESET_NAMES.filter((p) => p !== 'bench' && p !== 'sessions');
 
 interface Run {
   bytes: Uint8Array;
@@ -321,6 +322,18 @@ describe('simulator: capture structure', () => {
     expect(sizes.slice(0, -1).every((s) => s > 3_000_000)).toBe(true);
     expect(truth.connections.length).toBe(0);
     expect(truth.totals.connections).toBeGreaterThan(1000);
+  });
+
+  it('the sessions preset has the shape of the memory benchmark: ~3.5 connections per client, a new session for every other one', () => {
+    const clients = Math.round(580_000 * 0.005);
+    const truth = simulateFarm(presetConfig('sessions', 0.005), () => undefined, { keepConnections: false });
+    const t = truth.totals;
+    expect(t.connections / clients).toBeGreaterThan(3);
+    expect(t.connections / clients).toBeLessThan(4);
+    // Sessions: every full handshake issues one (first visits and rejected offers).
+    const issued = t.sessionsIssued;
+    expect(issued / t.connections).toBeGreaterThan(0.45);
+    expect(issued / t.connections).toBeLessThan(0.65);
   });
 });
 
