@@ -32,6 +32,8 @@ export interface AnalysedFile {
   size: number;
   /** Hex SHA-256 of the file's bytes; null when it could not be computed. */
   sha256: string | null;
+  /** The app computes hashes after showing the results: set while that is under way. */
+  hashPending?: boolean;
 }
 
 export interface AbortBreakdown {

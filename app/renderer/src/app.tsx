@@ -50,6 +50,7 @@ export function App(props: AppProps) {
     worker.analyze(sources, {
       onProgress: (progress) => setPhase({ kind: 'analysing', progress, names }),
       onDone: (model, problems) => setPhase({ kind: 'ready', model, problems }),
+      onHashes: (files) => setPhase((p) => (p.kind === 'ready' ? { ...p, model: { ...p.model, files } } : p)),
       onCancelled: () => setPhase({ kind: 'empty' }),
       onFailed: (message) => setPhase({ kind: 'failed', message }),
     });

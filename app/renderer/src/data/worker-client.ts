@@ -1,6 +1,6 @@
 // The UI side of the analysis worker: starts analyses, relays progress, and implements the
 // connection store by calls into the worker (every connection record stays there).
-import type { ClientStep, ReportModel } from '../../../../parser/report/report-model.js';
+import type { AnalysedFile, ClientStep, ReportModel } from '../../../../parser/report/report-model.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../../../parser/report/types.js';
 import type { AnalysisProgress, CallResults, CaptureSource, WorkerCall, WorkerRequest, WorkerResponse } from '../worker/protocol.js';
 import type { ConnectionFilter, ConnectionRow, ConnectionSort } from './connection-query.js';
@@ -9,6 +9,8 @@ import type { ConnectionStore, QueryResult } from './store.js';
 export interface AnalysisCallbacks {
   onProgress(progress: AnalysisProgress): void;
   onDone(model: ReportModel, problems: { file: string; reason: string }[]): void;
+  /** The files' SHA-256, a few seconds after onDone (computed in a second pass). */
+  onHashes?(files: AnalysedFile[]): void;
   onCancelled(): void;
   onFailed(message: string): void;
 }
@@ -46,6 +48,7 @@ export class AnalysisWorkerClient implements ConnectionStore {
         this.total = message.model.overview.totals.connections;
         this.callbacks?.onDone(message.model, message.problems);
         return;
+      case 'hashes': this.callbacks?.onHashes?.(message.files); return;
       case 'cancelled': this.callbacks?.onCancelled(); return;
       case 'failed': this.callbacks?.onFailed(message.message); return;
       case 'reply': {

@@ -254,7 +254,7 @@ function CapturesTable() {
                   <td>{formatTime(c.firstTime)}</td>
                   <td>{formatTime(c.lastTime)}</td>
                   <td className="num" title={c.anomalies.slice(0, 5).map((a) => `${a.code}: ${a.message}`).join('\n')}>{formatCount(c.anomalies.length)}</td>
-                  <td className="mono hash">{file?.sha256 ?? '—'}</td>
+                  <td className="mono hash" data-testid="file-hash">{file?.sha256 ?? (file?.hashPending ? 'computing…' : '—')}</td>
                 </tr>
               );
             })}

@@ -1,7 +1,9 @@
 /// <reference lib="webworker" />
 // The analysis off the UI thread: streams each capture (File or URL) through the portable core,
-// hashes it on the way, diagnoses, and keeps every connection here; the UI gets the aggregated
-// model and asks for table pages. Several files are one analysis, as in the CLI.
+// diagnoses, and keeps every connection here; the UI gets the aggregated model and asks for table
+// pages. Several files are one analysis, as in the CLI. The files' SHA-256 (for the overview and
+// the report) comes from a second pass after the results are shown: hashing in JavaScript runs at
+// ~150 MB/s, slower than the analysis itself, and would double the wait for the first chart.
 import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
 import { diagnose } from '../../../../parser/diagnose/diagnose.js';
 import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
@@ -27,11 +29,15 @@ interface Finished {
   files: AnalysedFile[];
   analysedAt: string;
   store: LocalConnectionStore;
+  /** Settles when the background pass has filled in `files[].sha256`. */
+  hashed: Promise<void>;
 }
 
 let cancelRequested = false;
 let running = false;
 let finished: Finished | null = null;
+/** Bumped by every new analysis: a hashing pass of an older one stops. */
+let generation = 0;
 
 function post(message: WorkerResponse): void {
   self.postMessage(message);
@@ -47,16 +53,15 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
       void analyze(request.sources, request.analysedAt);
       return;
     case 'call':
-      try {
-        post({ type: 'reply', callId: request.callId, result: answer(request.call) });
-      } catch (e) {
-        post({ type: 'call-failed', callId: request.callId, message: e instanceof Error ? e.message : String(e) });
-      }
+      answer(request.call).then(
+        (result) => post({ type: 'reply', callId: request.callId, result }),
+        (e: unknown) => post({ type: 'call-failed', callId: request.callId, message: e instanceof Error ? e.message : String(e) }),
+      );
       return;
   }
 };
 
-function answer(call: WorkerCall): unknown {
+async function answer(call: WorkerCall): Promise<unknown> {
   if (!finished) throw new Error('no analysis yet');
   const store = finished.store;
   switch (call.op) {
@@ -65,7 +70,12 @@ function answer(call: WorkerCall): unknown {
     case 'connection': return store.connectionSync(call.id);
     case 'client': return store.clientSequenceSync(call.ip);
     case 'document': return finished.document;
-    case 'report-model': return modelOf(finished, call.connectionCap);
+    case 'report-model': {
+      // The report lists every file with its hash: wait for the hashing pass.
+      const f = finished;
+      await f.hashed;
+      return modelOf(f, call.connectionCap);
+    }
   }
 }
 
@@ -84,8 +94,9 @@ async function analyze(sources: CaptureSource[], analysedAt: string): Promise<vo
   running = true;
   cancelRequested = false;
   finished = null;
+  const current = ++generation;
   try {
-    const result = await runAnalysis(sources, analysedAt);
+    const result = await runAnalysis(sources, analysedAt, current);
     finished = result.finished;
     post({ type: 'done', model: modelOf(result.finished, 0), problems: result.problems });
   } catch (e) {
@@ -97,11 +108,12 @@ async function analyze(sources: CaptureSource[], analysedAt: string): Promise<vo
   }
 }
 
-async function runAnalysis(sources: CaptureSource[], analysedAt: string): Promise<{ finished: Finished; problems: { file: string; reason: string }[] }> {
+async function runAnalysis(sources: CaptureSource[], analysedAt: string, current: number): Promise<{ finished: Finished; problems: { file: string; reason: string }[] }> {
   const connections: ConnectionRecord[] = [];
   const analysis = new Analysis((c) => connections.push(c));
   const problems: { file: string; reason: string }[] = [];
   const files: AnalysedFile[] = [];
+  const readable: { source: CaptureSource; file: AnalysedFile }[] = [];
   const ordered = await orderByFirstPacket(sources);
   const bytesTotal = ordered.reduce((sum, s) => sum + sizeOf(s), 0);
   let bytesBefore = 0;
@@ -111,7 +123,6 @@ async function runAnalysis(sources: CaptureSource[], analysedAt: string): Promis
   for (let index = 0; index < ordered.length; index++) {
     const source = ordered[index]!;
     const name = nameOf(source);
-    const hash = new Sha256();
     let rawBytes = 0;
     let ingest: ReturnType<Analysis['openFile']> | null = null;
     const progress = (force: boolean) => {
@@ -123,11 +134,10 @@ async function runAnalysis(sources: CaptureSource[], analysedAt: string): Promis
     };
     try {
       const raw = await openStream(source);
-      // Count and hash the bytes as stored (compressed or not): that is what the progress bar and the report refer to.
+      // Count the bytes as stored (compressed or not): that is what the progress bar and the report refer to.
       const counted = raw.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           rawBytes += chunk.length;
-          hash.update(chunk);
           controller.enqueue(chunk);
         },
       }));
@@ -155,7 +165,8 @@ async function runAnalysis(sources: CaptureSource[], analysedAt: string): Promis
         if (cancelRequested) await chunkReader.cancel().catch(() => undefined);
       }
       ingest.finish();
-      files.push({ name, size: rawBytes, sha256: hash.hex() });
+      files.push({ name, size: rawBytes, sha256: null, hashPending: true });
+      readable.push({ source, file: files[files.length - 1]! });
     } catch (e) {
       if (e instanceof Cancelled) throw e;
       const reason = e instanceof NotACaptureError ? e.message : e instanceof Error ? e.message : String(e);
@@ -179,7 +190,44 @@ async function runAnalysis(sources: CaptureSource[], analysedAt: string): Promis
     servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions,
   });
   document.tool = { name: 'resumescope', version: TOOL_VERSION };
-  return { finished: { document, diagnosis, files, analysedAt, store: new LocalConnectionStore(document.connections) }, problems };
+  const hashed = hashInBackground(files, readable, current);
+  return { finished: { document, diagnosis, files, analysedAt, store: new LocalConnectionStore(document.connections), hashed }, problems };
+}
+
+/**
+ * Second pass over the files that were read: their SHA-256, posted as 'hashes' when done. Runs
+ * after 'done' (it starts at the first await, once the results are posted), yielding between
+ * chunks so that the UI's table queries are answered meanwhile. A file that cannot be read again
+ * keeps a null hash.
+ */
+async function hashInBackground(files: AnalysedFile[], readable: { source: CaptureSource; file: AnalysedFile }[], current: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  for (const { source, file } of readable) {
+    if (current !== generation) return;
+    try {
+      const hash = new Sha256();
+      const reader = (await openStream(source)).getReader();
+      let lastYield = performance.now();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        hash.update(value);
+        if (performance.now() - lastYield > YIELD_INTERVAL_MS) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          lastYield = performance.now();
+          if (current !== generation) {
+            await reader.cancel().catch(() => undefined);
+            return;
+          }
+        }
+      }
+      file.sha256 = hash.hex();
+    } catch {
+      file.sha256 = null;
+    }
+    delete file.hashPending;
+  }
+  if (current === generation) post({ type: 'hashes', files: files.map((f) => ({ ...f })) });
 }
 
 function nameOf(source: CaptureSource): string {

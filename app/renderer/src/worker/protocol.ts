@@ -1,6 +1,6 @@
 // Messages between the UI thread and the analysis worker. The worker owns every connection
 // record; the UI holds the aggregated model and asks for table pages, one record or a client.
-import type { ClientStep, ReportModel } from '../../../../parser/report/report-model.js';
+import type { AnalysedFile, ClientStep, ReportModel } from '../../../../parser/report/report-model.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../../../parser/report/types.js';
 import type { ConnectionFilter, ConnectionRow, ConnectionSort } from '../data/connection-query.js';
 
@@ -43,6 +43,8 @@ export interface AnalysisProgress {
 export type WorkerResponse =
   | { type: 'progress'; progress: AnalysisProgress }
   | { type: 'done'; model: ReportModel; problems: { file: string; reason: string }[] }
+  /** After 'done': the files' SHA-256, computed in a second pass so that results come first. */
+  | { type: 'hashes'; files: AnalysedFile[] }
   | { type: 'cancelled' }
   | { type: 'failed'; message: string }
   | { type: 'reply'; callId: number; result: unknown }
