@@ -1,6 +1,6 @@
 import type { ConnectionRecord } from '../report/types.js';
 import { offerTime, SessionTable, type OfferFacts, type ServerGroup, type TrackedSession } from '../session/session-table.js';
-import { estimateLimit, maxOf, round2, type Estimate } from './threshold.js';
+import { estimateLimitOf, maxOf, round2, type Estimate } from './threshold.js';
 import { buildFindings, type Finding, type WhatIf } from './findings.js';
 
 // Why each failed resumption failed, and what the servers' session caches must be
@@ -244,10 +244,28 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
     lifetime: (f) => f.age,
     capacity: (f) => f.churn,
   };
-  const fit = (limit: Limit): Estimate => estimateLimit(
-    open().filter((f) => measure[limit](f) !== null).map((f) => ({ x: measure[limit](f)!, accepted: f.accepted })),
-    limit === 'capacity' ? CAPACITY_NICE : undefined,
-  );
+  const fit = (limit: Limit): Estimate => {
+    const value = measure[limit];
+    const candidates = open();
+    let acceptedCount = 0;
+    let rejectedCount = 0;
+    for (const f of candidates) {
+      if (value(f) === null) continue;
+      if (f.accepted) acceptedCount++;
+      else rejectedCount++;
+    }
+    const accepted = new Float64Array(acceptedCount);
+    const rejectedValues = new Float64Array(rejectedCount);
+    let a = 0;
+    let r = 0;
+    for (const f of candidates) {
+      const x = value(f);
+      if (x === null) continue;
+      if (f.accepted) accepted[a++] = x;
+      else rejectedValues[r++] = x;
+    }
+    return estimateLimitOf(accepted, rejectedValues, limit === 'capacity' ? CAPACITY_NICE : undefined);
+  };
   // Each round fits the limits not yet applied (round 0 fits all three).
   const notFitted: Estimate = { seconds: null, low: null, high: null, confidence: 0, rejectedAbove: 0, acceptedBelow: 0, exceptions: 0 };
   const estimates: Record<Limit, Estimate> = { 'idle-timeout': notFitted, lifetime: notFitted, capacity: notFitted };

@@ -27,7 +27,6 @@ const MIN_EVIDENCE = 3;
 
 
 export function estimateLimit(samples: Sample[], niceValues: readonly number[] = NICE_SECONDS): Estimate {
-  // Two natively sorted arrays (no comparator, no objects): the sweep merges them.
   let acceptedCount = 0;
   for (const s of samples) if (s.accepted) acceptedCount++;
   const accepted = new Float64Array(acceptedCount);
@@ -38,6 +37,15 @@ export function estimateLimit(samples: Sample[], niceValues: readonly number[] =
     if (s.accepted) accepted[ai++] = s.x;
     else rejected[ri++] = s.x;
   }
+  return estimateLimitOf(accepted, rejected, niceValues);
+}
+
+/**
+ * The same from the accepted and the rejected values as typed arrays (a million offers make a
+ * million sample objects otherwise). Sorts them in place.
+ */
+export function estimateLimitOf(accepted: Float64Array, rejected: Float64Array, niceValues: readonly number[] = NICE_SECONDS): Estimate {
+  // Two natively sorted arrays (no comparator, no objects): the sweep merges them.
   accepted.sort();
   rejected.sort();
   const strict = fitLimit(accepted, rejected, niceValues, ACCEPTED_ABOVE_WEIGHT);

@@ -408,12 +408,28 @@ interface StoredSessionView {
 
 const SESSION_VIEW_KEYS = 'role,kind,known,issuedBy,issuedAt,age,reuseGap,churn,abortedBy,crossAddress,issuer';
 
+const SESSION_VIEW_KEY_LIST = SESSION_VIEW_KEYS.split(',');
+
+/** Exactly the diagnosis's view, keys in its order (the stored form writes them back in that order). */
 function isSessionView(v: unknown): v is StoredSessionView {
   if (typeof v !== 'object' || v === null) return false;
   const s = v as Record<string, unknown>;
-  return Object.keys(s).join(',') === SESSION_VIEW_KEYS && (s.role === 'offer' || s.role === 'issue') &&
-    SESSION_KINDS.includes(s.kind as StoredSessionView['kind']) &&
-    [s.issuedBy, s.churn, s.abortedBy].every((n) => n === null || (Number.isInteger(n) && (n as number) > NULL_INT && (n as number) <= 0x7fffffff));
+  let keys = 0;
+  for (const key in s) if (key !== SESSION_VIEW_KEY_LIST[keys++]) return false;
+  return keys === SESSION_VIEW_KEY_LIST.length && (s.role === 'offer' || s.role === 'issue') &&
+    (s.kind === 'session-id' || s.kind === 'ticket' || s.kind === 'psk') && typeof s.known === 'boolean' &&
+    typeof s.crossAddress === 'boolean' && (s.issuer === null || typeof s.issuer === 'string') &&
+    isNullableInt32(s.issuedBy) && isNullableInt32(s.churn) && isNullableInt32(s.abortedBy) &&
+    isNullableNumber(s.issuedAt) && isNullableNumber(s.age) && isNullableNumber(s.reuseGap);
+}
+
+function isNullableInt32(n: unknown): boolean {
+  return n === null || (Number.isInteger(n) && (n as number) > NULL_INT && (n as number) <= 0x7fffffff);
+}
+
+/** NaN stands for null in the columns, so a stored number must not be NaN itself. */
+function isNullableNumber(n: unknown): boolean {
+  return n === null || (typeof n === 'number' && !Number.isNaN(n));
 }
 
 /** One stored connection, read through the columns. Same keys as a ConnectionRecord. */
