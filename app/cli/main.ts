@@ -157,6 +157,8 @@ async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], 
 /** With RESUMESCOPE_DEBUG set: time and memory at the end of each stage, on stderr. */
 function phase(name: string, io: CliIo): void {
   if (!process.env.RESUMESCOPE_DEBUG) return;
+  // With node --expose-gc, the figures are of live memory (garbage collected first).
+  (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
   const mb = (x: number) => `${(x / 2 ** 20).toFixed(0)} MiB`;
   io.stderr(`resumescope: ${name} at ${process.uptime().toFixed(1)} s: heap ${mb(m.heapUsed)}, typed arrays ${mb(m.arrayBuffers)}, rss ${mb(m.rss)}\n`);

@@ -199,9 +199,23 @@ interface Verdict {
   detail: string;
 }
 
+/**
+ * The verdict of each explained offer. Details repeat across offers ("idle 15m12s > inferred idle
+ * timeout 15m00s"): each distinct text is kept once (half a million rejections hold a few
+ * thousand strings, not half a million).
+ */
+class Verdicts extends Map<OfferFacts, Verdict> {
+  private readonly texts = new Map<string, string>();
+  override set(offer: OfferFacts, verdict: Verdict): this {
+    let detail = this.texts.get(verdict.detail);
+    if (detail === undefined) this.texts.set(verdict.detail, (detail = verdict.detail));
+    return super.set(offer, { reason: verdict.reason, detail });
+  }
+}
+
 /** Infer one group's cache policy from its offers, and the reason for each rejection. */
 export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons: Map<OfferFacts, Verdict> } {
-  const reasons = new Map<OfferFacts, Verdict>();
+  const reasons = new Verdicts();
   const rejected = offers.filter((f) => !f.accepted);
   const known = offers.filter((f) => f.known);
 
@@ -380,9 +394,11 @@ function findFlushes(offers: OfferFacts[], reasons: Map<OfferFacts, Verdict>): C
     // Each offer spans (last use, offer time]; counting spans that contain t is two binary searches.
     const rejectedSpans = spanIndex(candidates, lastUseOf);
     const acceptedSpans = spanIndex(accepted, lastUseOf);
-    const times = [...new Set(candidates.map((f) => f.time))].sort((a, b) => a - b);
+    const times = Float64Array.from(candidates, (f) => f.time).sort();
     let best: { time: number; count: number } | null = null;
-    for (const t of times) {
+    for (let i = 0; i < times.length; i++) {
+      const t = times[i]!;
+      if (i > 0 && t === times[i - 1]) continue;
       const count = rejectedSpans.containing(t);
       if (count < 3 || (best && count <= best.count)) continue;
       const contradicting = acceptedSpans.containing(t);
