@@ -1,5 +1,6 @@
 import type { Abort, Anomaly, ConnectionRecord, Endpoint, HandshakeState, Offer, ResumedBy, Resumption } from './types.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
+import type { SessionView } from '../diagnose/diagnose.js';
 
 // Connection records in columns: typed arrays for numbers and enums, one pool for repeated
 // strings, one byte arena for session IDs, tickets and PSK identities (hex, stored as bytes).
@@ -391,27 +392,12 @@ export class ConnectionStore {
   }
 }
 
-/** The diagnosis's view of a connection's session (diagnose.ts SessionView), as stored. */
-interface StoredSessionView {
-  role: 'offer' | 'issue';
-  kind: (typeof SESSION_KINDS)[number];
-  known: boolean;
-  issuedBy: number | null;
-  issuedAt: number | null;
-  age: number | null;
-  reuseGap: number | null;
-  churn: number | null;
-  abortedBy: number | null;
-  crossAddress: boolean;
-  issuer: string | null;
-}
-
 const SESSION_VIEW_KEYS = 'role,kind,known,issuedBy,issuedAt,age,reuseGap,churn,abortedBy,crossAddress,issuer';
 
 const SESSION_VIEW_KEY_LIST = SESSION_VIEW_KEYS.split(',');
 
 /** Exactly the diagnosis's view, keys in its order (the stored form writes them back in that order). */
-function isSessionView(v: unknown): v is StoredSessionView {
+function isSessionView(v: unknown): v is SessionView {
   if (typeof v !== 'object' || v === null) return false;
   const s = v as Record<string, unknown>;
   let keys = 0;
@@ -490,7 +476,7 @@ export class StoredConnection implements ConnectionRecord {
     if (packed === 0) return this.store.otherSession(this.row);
     const s = this.store;
     const r = this.row;
-    const view: StoredSessionView = {
+    const view: SessionView = {
       role: (packed & 3) === 1 ? 'offer' : 'issue',
       kind: SESSION_KINDS[(packed >> 2) & 3]!,
       known: (packed & 16) !== 0,

@@ -4,6 +4,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
+import { frameGaps, watchFrames } from '../support/frame-gaps.js';
 import { analyzeWithCli, expectedNumbers, launchBrowser, screenshotPath, shownNumbers, simulate, startUi, tempDir, waitForAnalysis, watchPageErrors, type UiProcess } from './support.js';
 
 const work = tempDir('large');
@@ -38,18 +39,7 @@ describe('a large capture in the browser', () => {
     await page.getByTestId('welcome').waitFor({ timeout: 10_000 });
 
     // Frame gaps while the worker analyses: the UI thread must stay free.
-    await page.evaluate(() => {
-      const w = window as unknown as { frameGaps: number[]; watching: boolean };
-      w.frameGaps = [];
-      w.watching = true;
-      let last = performance.now();
-      const tick = (now: number) => {
-        w.frameGaps.push(now - last);
-        last = now;
-        if (w.watching) requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
-    });
+    await watchFrames(page);
     const started = Date.now();
     await page.getByTestId('file-input').setInputFiles([capture]);
     await page.getByTestId('progress-bar').waitFor();
@@ -57,11 +47,7 @@ describe('a large capture in the browser', () => {
     expect(midway.length).toBeGreaterThan(0);
     await waitForAnalysis(page, 55_000);
     const seconds = (Date.now() - started) / 1000;
-    const gaps = await page.evaluate(() => {
-      const w = window as unknown as { frameGaps: number[]; watching: boolean };
-      w.watching = false;
-      return w.frameGaps;
-    });
+    const gaps = await frameGaps(page);
     const worst = Math.max(...gaps);
     console.log(`bench ${(statSync(capture).size / 1e6).toFixed(0)} MB analysed in the browser in ${seconds.toFixed(1)} s; ${gaps.length} frames, worst gap ${worst.toFixed(0)} ms`);
     expect(gaps.length).toBeGreaterThan(seconds * 10); // it kept painting

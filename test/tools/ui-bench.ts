@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { frameGaps, watchFrames } from '../support/frame-gaps.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const CLI = join(ROOT, 'bin', 'resumescope.js');
@@ -43,27 +44,12 @@ async function main(): Promise<void> {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await page.goto(ui.url);
     await page.getByTestId('welcome').waitFor();
-    await page.evaluate(() => {
-      const w = window as unknown as { frameGaps: number[]; watching: boolean };
-      w.frameGaps = [];
-      w.watching = true;
-      let last = performance.now();
-      const tick = (now: number) => {
-        w.frameGaps.push(now - last);
-        last = now;
-        if (w.watching) requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
-    });
+    await watchFrames(page);
     const started = Date.now();
     await page.getByTestId('file-input').setInputFiles([file]);
     await page.getByTestId('view-overview').waitFor({ timeout: 600_000 });
     const resultsSeconds = (Date.now() - started) / 1000;
-    const gaps = await page.evaluate(() => {
-      const w = window as unknown as { frameGaps: number[]; watching: boolean };
-      w.watching = false;
-      return w.frameGaps;
-    });
+    const gaps = await frameGaps(page);
     await page.getByTestId('tab-reuse').click();
     await page.getByTestId('chart-reuse-gap').locator('svg').first().waitFor({ timeout: 60_000 });
     const chartSeconds = (Date.now() - started) / 1000;
