@@ -212,9 +212,6 @@ export class SessionTable {
     return row;
   }
 
-  private setKey(key: string, session: number): void {
-    this.sessions.set(key, session);
-  }
 
   /** Feed connections in ClientHello-time order. */
   add(c: ConnectionRecord): OfferFacts | null {
@@ -260,7 +257,7 @@ export class SessionTable {
         // First sight of a session issued before the capture: remember it from now on.
         const adopted = this.newSession(kind, -1, time, address, group, group.issued);
         this.sessionUses.set(adopted, 1);
-        this.setKey(key, adopted);
+        this.sessions.set(key, adopted);
         this.heldAfter = adopted;
       } else if (known) {
         if (c.resumed) {
@@ -295,7 +292,7 @@ export class SessionTable {
     }
     if (kind === null) return;
     const session = this.newSession(kind, c.id, time, address, group, group.issued++);
-    for (const key of keys) this.setKey(key, session);
+    for (const key of keys) this.sessions.set(key, session);
     this.heldAfter = session;
   }
 }
