@@ -26,37 +26,52 @@ export async function analyzeFilesInParallel(inputs: InputFile[], jobs: number, 
   let next = 0;
   const workerUrl = new URL('./analyze-worker.js', import.meta.url);
 
-  const runOne = (index: number): Promise<void> => new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl);
-    worker.on('message', (m: WorkerMessage) => {
+  // One worker per lane, reused for the lane's next file: a new worker would compile and warm
+  // up the whole analysis again for every file.
+  const runOne = (worker: Worker, index: number): Promise<void> => new Promise((resolve, reject) => {
+    const onMessage = (m: WorkerMessage) => {
       switch (m.type) {
         case 'progress':
           done[index] = m.bytesDone;
           options.onProgress?.({ file: inputs[index]!.path, fileIndex: index, fileCount: inputs.length, bytesDone: done.reduce((a, b) => a + b, 0), bytesTotal });
           break;
         case 'done':
+          finish();
           onStore(m.connections);
           captures[index] = m.result.captures;
           problems.push(...m.result.problems);
           internalErrors.push(...(m.result.internalErrors ?? []));
-          void worker.terminate();
           resolve();
           break;
         case 'failed':
-          void worker.terminate();
+          finish();
           reject(new Error(m.message));
           break;
       }
-    });
-    worker.on('error', reject);
+    };
+    const onError = (e: Error) => {
+      finish();
+      reject(e);
+    };
+    const finish = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
     worker.postMessage({ file: inputs[index]! });
   });
 
   const lane = async (): Promise<void> => {
-    while (next < inputs.length) {
-      if (options.cancelled?.()) return;
-      const index = next++;
-      await runOne(index);
+    const worker = new Worker(workerUrl);
+    try {
+      while (next < inputs.length) {
+        if (options.cancelled?.()) return;
+        const index = next++;
+        await runOne(worker, index);
+      }
+    } finally {
+      await worker.terminate();
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, inputs.length) }, lane));
