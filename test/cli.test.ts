@@ -198,4 +198,19 @@ describe('resumescope CLI', () => {
     expect(r.stdout).toMatch(/cache policy www\.idle\.test:443: idle timeout 5m00s/);
     expect(r.stdout).toMatch(/\[critical\] Sessions are dropped after 5m00s idle/);
   });
+
+  it('--progress shows reading, then the diagnosis and the writing, and leaves a clean line', () => {
+    const out = join(work, 'progress.pcap');
+    execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'idle-timeout', '--scale', '4', '--out', out]);
+    const r = cli(['analyze', out, '-q', '--progress', '--ndjson', join(work, 'progress.ndjson')]);
+    expect(r.code).toBe(0);
+    const connections = readFileSync(join(work, 'progress.ndjson'), 'utf8').trim().split('\n').length;
+    expect(connections).toBeGreaterThan(1000);
+    expect(r.stderr).toMatch(/\] +\d+% [\d.]+\/[\d.]+ MB {2}.*progress\.pcap \(1\/1\)/);
+    expect(r.stderr).toContain(`diagnosing ${connections.toLocaleString('en-US')} connections…`);
+    expect(r.stderr).toMatch(/writing [\d,]+ of [\d,]+ connections/);
+    // Every status line is overwritten in place and the last one is cleared.
+    expect(r.stderr.endsWith('\r\x1b[K')).toBe(true);
+    expect(r.stderr).not.toContain('\n');
+  });
 });

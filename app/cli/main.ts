@@ -105,11 +105,14 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   if (readable.length === 0) return EXIT_FAILED;
 
   // Final ids (1..N by first packet) and the diagnosis work on the stored rows.
+  progress.stage(`diagnosing ${connections.length.toLocaleString('en-US')} connections…`, null, true);
   numberConnections(connections);
   const diagnosis = diagnose(connections);
+  progress.done();
   phase('diagnosed', io);
   const extra = { servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions };
-  await writeOutputs(args, connections, result.captures, extra);
+  await writeOutputs(args, connections, result.captures, extra, progress);
+  progress.done();
   phase('written', io);
   const document = buildDocument(result.captures, connections, extra);
   // --report: the self-contained HTML report (app/report), from the same document and diagnosis.
@@ -143,7 +146,7 @@ function collectGarbageSooner(): void {
 }
 
 /** One pass over the stored connections, in id order (first packet), writes every output. */
-async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], captures: CaptureSummary[], extra: Record<string, unknown>): Promise<void> {
+async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], captures: CaptureSummary[], extra: Record<string, unknown>, progress: ProgressBar): Promise<void> {
   if (!args.json && !args.ndjson && !args.csv) return;
   const json = args.json ? new OutputFile(args.json) : null;
   const ndjson = args.ndjson ? new OutputFile(args.ndjson) : null;
@@ -163,6 +166,7 @@ async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], 
     }
     csv?.write(csvRow(record));
     if (index % 1000 === 999) {
+      progress.stage(`writing ${(index + 1).toLocaleString('en-US')} of ${connections.length.toLocaleString('en-US')} connections`, (index + 1) / connections.length, index === 999);
       await json?.drained();
       await ndjson?.drained();
       await csv?.drained();
@@ -209,22 +213,35 @@ class ProgressBar {
   constructor(private readonly io: CliIo, private readonly enabled: boolean) {}
 
   update(p: AnalyzeProgress): void {
-    if (!this.enabled) return;
-    const now = Date.now();
-    if (now - this.last < 100) return;
-    this.last = now;
     const fraction = p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : 0;
-    const width = 30;
-    const filled = Math.round(fraction * width);
-    const bar = '#'.repeat(filled) + '.'.repeat(width - filled);
     const mb = (x: number) => (x / 1e6).toFixed(1);
     const name = p.file.length > 40 ? '…' + p.file.slice(-39) : p.file;
-    this.io.stderr(`\r[${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${mb(p.bytesDone)}/${mb(p.bytesTotal)} MB  ${name} (${p.fileIndex + 1}/${p.fileCount})\x1b[K`);
+    this.show(fraction, `${mb(p.bytesDone)}/${mb(p.bytesTotal)} MB  ${name} (${p.fileIndex + 1}/${p.fileCount})`);
+  }
+
+  /**
+   * The stages after reading (on a capture of millions of connections they take as long as the
+   * reading): shown at once when they start (`force`), then at most ten times a second.
+   */
+  stage(label: string, fraction: number | null, force = false): void {
+    this.show(fraction, label, force);
+  }
+
+  private show(fraction: number | null, label: string, force = false): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    if (!force && now - this.last < 100) return;
+    this.last = now;
+    const width = 30;
+    const filled = Math.round((fraction ?? 0) * width);
+    const bar = fraction === null ? '' : `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% `;
+    this.io.stderr(`\r${bar}${label}\x1b[K`);
     this.shown = true;
   }
 
   done(): void {
     if (this.shown) this.io.stderr('\r\x1b[K');
+    this.shown = false;
   }
 }
 
