@@ -394,7 +394,7 @@ function findFlushes(offers: OfferFacts[], reasons: Map<OfferFacts, Verdict>): C
     // Each offer spans (last use, offer time]; counting spans that contain t is two binary searches.
     const rejectedSpans = spanIndex(candidates, lastUseOf);
     const acceptedSpans = spanIndex(accepted, lastUseOf);
-    const times = Float64Array.from(candidates, (f) => f.time).sort();
+    const times = valuesOf(candidates, (f) => f.time).sort();
     let best: { time: number; count: number } | null = null;
     for (let i = 0; i < times.length; i++) {
       const t = times[i]!;
@@ -427,10 +427,17 @@ function findFlushes(offers: OfferFacts[], reasons: Map<OfferFacts, Verdict>): C
 
 /** Counts how many spans (start, end] contain a moment t: sorted starts and ends, two binary searches. */
 function spanIndex(offers: OfferFacts[], startOf: (f: OfferFacts) => number): { containing(t: number): number } {
-  const starts = Float64Array.from(offers, startOf).sort();
-  const ends = Float64Array.from(offers, (f) => f.time).sort();
+  const starts = valuesOf(offers, startOf).sort();
+  const ends = valuesOf(offers, (f) => f.time).sort();
   // Spans with start < t, minus those that also ended before t (end < t).
   return { containing: (t: number) => lowerBound(starts, t) - lowerBound(ends, t) };
+}
+
+/** One number per offer, as a typed array (a plain loop: Float64Array.from with a mapping function is several times slower). */
+function valuesOf(offers: OfferFacts[], value: (f: OfferFacts) => number): Float64Array {
+  const values = new Float64Array(offers.length);
+  for (let i = 0; i < offers.length; i++) values[i] = value(offers[i]!);
+  return values;
 }
 
 /** Number of elements < t in a sorted array. */
