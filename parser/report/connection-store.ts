@@ -1,5 +1,6 @@
 import type { Abort, Anomaly, ConnectionRecord, Endpoint, HandshakeState, Offer, ResumedBy, Resumption } from './types.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
+import { hexDigitValue, toHex } from '../tls/hello.js';
 import type { SessionView } from '../diagnose/diagnose.js';
 
 // Connection records in columns: typed arrays for numbers and enums, one pool for repeated
@@ -98,9 +99,6 @@ class StringPool {
   }
 }
 
-const HEX = '0123456789abcdef';
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) HEX_VALUE[HEX.charCodeAt(i)] = i;
 
 /**
  * Lower-case hex strings (session IDs, ticket prefixes, PSK identities: at most 64 digits)
@@ -113,7 +111,6 @@ class HexArena {
   private readonly blocks: Uint8Array[] = [];
   private used = 0;
   private readonly side: string[] = [];
-  private readonly codes: number[] = [];
 
   store(text: string | null): number {
     if (text === null) return NULL_INDEX;
@@ -133,7 +130,7 @@ class HexArena {
     const offset = at & (size - 1);
     block[offset] = n / 2;
     for (let i = 0; i < n; i += 2) {
-      block[offset + 1 + i / 2] = (HEX_VALUE[text.charCodeAt(i)]! << 4) | HEX_VALUE[text.charCodeAt(i + 1)]!;
+      block[offset + 1 + i / 2] = (hexDigitValue(text.charCodeAt(i)) << 4) | hexDigitValue(text.charCodeAt(i + 1));
     }
     this.used += need;
     return at;
@@ -144,15 +141,7 @@ class HexArena {
     if (ref < 0) return this.side[-2 - ref]!;
     const block = this.blocks[ref >>> HexArena.BLOCK_BITS]!;
     const offset = ref & ((1 << HexArena.BLOCK_BITS) - 1);
-    const n = block[offset]!;
-    const codes = this.codes;
-    codes.length = n * 2;
-    for (let i = 0; i < n; i++) {
-      const b = block[offset + 1 + i]!;
-      codes[2 * i] = HEX.charCodeAt(b >> 4);
-      codes[2 * i + 1] = HEX.charCodeAt(b & 15);
-    }
-    return String.fromCharCode.apply(null, codes);
+    return toHex(block, offset + 1, offset + 1 + block[offset]!);
   }
 
   get byteLength(): number {
@@ -178,7 +167,7 @@ class HexArena {
 function isLowerHex(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 128 || HEX_VALUE[c] === -1) return false;
+    if (hexDigitValue(c) < 0) return false;
   }
   return true;
 }

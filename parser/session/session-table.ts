@@ -1,5 +1,6 @@
 import type { ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, Uint8Column } from './columns.js';
+import { hexDigitValue } from '../tls/hello.js';
 
 // Follows every session (ID, ticket, PSK identity) across connections: who issued
 // it, every later offer and its fate. Records are processed in ClientHello order,
@@ -311,16 +312,12 @@ export function sessionKey(kind: SessionKind, hex: string): string {
   codes.length = 1 + n / 2;
   codes[0] = KEY_PREFIX[kind].charCodeAt(0);
   for (let i = 0; packed && i < n; i += 2) {
-    const high = hexValue(hex.charCodeAt(i));
-    const low = hexValue(hex.charCodeAt(i + 1));
+    const high = hexDigitValue(hex.charCodeAt(i));
+    const low = hexDigitValue(hex.charCodeAt(i + 1));
     if (high < 0 || low < 0) packed = false;
     codes[1 + i / 2] = (high << 4) | low;
   }
   return packed ? String.fromCharCode.apply(null, codes) : KEY_PREFIX[kind].toUpperCase() + hex;
-}
-
-function hexValue(code: number): number {
-  return code >= 48 && code <= 57 ? code - 48 : code >= 97 && code <= 102 ? code - 87 : -1;
 }
 
 /** TLS 1.3 PSK offers fall back to the client's latest session with the group. */

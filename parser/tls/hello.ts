@@ -118,6 +118,11 @@ class Cursor {
 }
 
 const HEX_DIGITS = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
+
+/** Value of a lower-case hex digit's character code (what toHex writes); -1 for anything else. */
+export function hexDigitValue(code: number): number {
+  return code >= 48 && code <= 57 ? code - 48 : code >= 97 && code <= 102 ? code - 87 : -1;
+}
 const hexCodes: number[] = [];
 
 /**
