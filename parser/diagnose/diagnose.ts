@@ -1,7 +1,7 @@
 import type { ConnectionRecord } from '../report/types.js';
-import { offerTime, SessionTable, type OfferFacts, type ServerGroup, type TrackedSession } from '../session/session-table.js';
+import { offerTime, SessionTable, type ServerGroup, type TrackedSession } from '../session/session-table.js';
 import { estimateLimitOf, maxOf, round2, type Estimate } from './threshold.js';
-import { buildFindings, type Finding, type WhatIf } from './findings.js';
+import { buildFindings, type Finding, type OfferLookup, type WhatIf } from './findings.js';
 
 // Why each failed resumption failed, and what the servers' session caches must be
 // doing for the traffic to look like this. One estimator per cause; each rejection
@@ -88,19 +88,24 @@ const CAPACITY_NICE = [
 
 /** Diagnose every connection (sets `reason` and `session` on each) and infer each group's cache policy. */
 export function diagnose(connections: ConnectionRecord[]): Diagnosis {
-  const ordered = [...connections].sort((a, b) => offerTime(a) - offerTime(b) || a.id - b.id);
   const table = new SessionTable();
-  for (const c of ordered) table.captureStart = Math.min(table.captureStart, c.startTime);
-  // By connection id (1..N after numberConnections: a dense array, no map entries per offer).
-  const factsById: OfferFacts[] = [];
+  let maxId = 0;
+  for (const c of connections) {
+    if (c.id > maxId) maxId = c.id;
+    table.captureStart = Math.min(table.captureStart, c.startTime);
+  }
+  const order = sessionOrder(connections);
+  // Offer row by connection id (ids are 1..N after numberConnections: a dense array); -1: no offer.
+  const offerById = maxId <= 2 * connections.length + 1024 ? new Int32Array(maxId + 1).fill(-1) : null;
+  const sparseOfferById = new Map<number, number>();
   const clientState = new ClientMemory();
   const sessionChanges = new Map<ServerGroup, { clients: Set<string>; changes: number }>();
   const forgotten: { c: ConnectionRecord; group: ServerGroup; gap: number }[] = [];
 
   // Reconnections (a client, by address and TLS stack, seen before with the same group) for the clients summary.
-  const reconnection = new Uint8Array(ordered.length);
-  for (let index = 0; index < ordered.length; index++) {
-    const c = ordered[index]!;
+  const reconnection = new Uint8Array(connections.length);
+  for (let index = 0; index < order.length; index++) {
+    const c = connections[order[index]!]!;
     c.reason = null;
     c.session = null;
     const group = table.group(c);
@@ -113,11 +118,14 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
       if (clients.has(ip)) reconnection[index] = 1;
       else clients.set(ip, -1);
     }
-    const facts = table.add(c);
-    if (facts) factsById[c.id] = facts;
+    const offer = table.add(c);
+    if (offer >= 0) {
+      if (offerById !== null && c.id >= 0) offerById[c.id] = offer;
+      else sparseOfferById.set(c.id, offer);
+    }
     const time = offerTime(c);
     const offeredNothing = c.resumption === 'not-offered' && c.clientHelloTime !== null;
-    if (held >= 0 && (offeredNothing || (facts && facts.sessionIndex !== held && facts.sessionIndex >= 0 && !facts.accepted))) {
+    if (held >= 0 && (offeredNothing || (offer >= 0 && table.sessionRowOf(offer) !== held && table.sessionRowOf(offer) >= 0 && !table.isAccepted(offer)))) {
       forgotten.push({ c, group, gap: time - table.session(held).lastUse });
     }
     const now = table.heldAfter;
@@ -131,26 +139,28 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
       }
       clients.set(ip, now);
     }
-    if (facts) c.session = sessionView('offer', facts);
+    if (offer >= 0) c.session = offerView(table, offer);
     else if (now >= 0 && table.session(now).issuedBy === c.id) c.session = issueView(table.session(now));
   }
 
-  const byGroup = new Map<ServerGroup, OfferFacts[]>();
-  for (const f of table.offers) {
-    let list = byGroup.get(f.group);
-    if (!list) byGroup.set(f.group, (list = []));
-    list.push(f);
-  }
-
+  const byGroup = offersByGroup(table);
+  const verdicts = new Verdicts(table.offerCount);
   const servers: ServerSummary[] = [];
   for (const group of table.groups.values()) {
-    const offers = byGroup.get(group) ?? [];
-    const { policy, reasons } = inferGroup(offers);
+    const offers = byGroup[group.index]!;
+    verdicts.startGroup();
+    const policy = inferGroup(table, offers, verdicts);
     const counts: Partial<Record<Reason, number>> = {};
-    for (const [facts, reason] of reasons) {
-      facts.connection.reason = reason.reason;
-      facts.connection.reasonDetail = reason.detail;
-      counts[reason.reason] = (counts[reason.reason] ?? 0) + 1;
+    for (const reason of verdicts.reasonsGiven) counts[reason] = 0;
+    let accepted = 0;
+    for (const o of offers) {
+      if (table.isAccepted(o)) accepted++;
+      const reason = verdicts.reasonOf(o);
+      if (reason === null) continue;
+      const c = table.connectionOf(o);
+      c.reason = reason;
+      c.reasonDetail = verdicts.detailOf(o);
+      counts[reason]!++;
     }
     servers.push({
       group: group.key,
@@ -159,8 +169,8 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
       addresses: [...group.addresses].map(([address, n]) => ({ address: address.replace('|', ':'), connections: n })),
       connections: group.connections,
       offers: offers.length,
-      accepted: offers.filter((f) => f.accepted).length,
-      rejected: offers.filter((f) => !f.accepted).length,
+      accepted,
+      rejected: offers.length - accepted,
       sessionsIssued: group.issued,
       reasons: counts,
       cachePolicy: {
@@ -188,94 +198,167 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
     if (server) server.reasons['client-forgot'] = (server.reasons['client-forgot'] ?? 0) + 1;
   }
 
-  const clients = summarizeClients(ordered, reconnection, forgotIds);
+  const clients = summarizeClients(connections, order, reconnection, forgotIds);
   servers.sort((a, b) => b.connections - a.connections);
-  const { findings, whatIf } = buildFindings(servers, clients, connections, factsById);
-  return { servers, clients, findings, whatIf, sessions: { distinct: table.sessionCount, offers: table.offers.length } };
-}
-
-interface Verdict {
-  reason: Reason;
-  detail: string;
+  const offerOf = (c: ConnectionRecord) => (offerById !== null && c.id >= 0 ? offerById[c.id] ?? -1 : sparseOfferById.get(c.id) ?? -1);
+  const lookup: OfferLookup = {
+    groupKey: (c) => { const o = offerOf(c); return o >= 0 ? table.groupOf(o).key : null; },
+    reuseGap: (c) => { const o = offerOf(c); return o >= 0 ? table.reuseGapOf(o) : null; },
+    age: (c) => { const o = offerOf(c); return o >= 0 ? table.ageOf(o) : null; },
+    churn: (c) => { const o = offerOf(c); return o >= 0 ? table.churnOf(o) : null; },
+  };
+  const { findings, whatIf } = buildFindings(servers, clients, connections, lookup);
+  return { servers, clients, findings, whatIf, sessions: { distinct: table.sessionCount, offers: table.answeredOffers.length } };
 }
 
 /**
- * The verdict of each explained offer. Details repeat across offers ("idle 15m12s > inferred idle
- * timeout 15m00s"): each distinct text is kept once (half a million rejections hold a few
- * thousand strings, not half a million).
+ * Session order: positions into `connections` by offer time, then id. Sorted as numbers (sorting
+ * a copy of the records by a comparator on records cost 8 bytes per connection and property reads
+ * per comparison).
  */
-class Verdicts extends Map<OfferFacts, Verdict> {
-  private readonly texts = new Map<string, string>();
-  override set(offer: OfferFacts, verdict: Verdict): this {
-    let detail = this.texts.get(verdict.detail);
-    if (detail === undefined) this.texts.set(verdict.detail, (detail = verdict.detail));
-    return super.set(offer, { reason: verdict.reason, detail });
+function sessionOrder(connections: ConnectionRecord[]): Uint32Array {
+  const times = new Float64Array(connections.length);
+  for (let i = 0; i < connections.length; i++) times[i] = offerTime(connections[i]!);
+  const order = new Uint32Array(connections.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  return order.sort((a, b) => times[a]! - times[b]! || connections[a]!.id - connections[b]!.id);
+}
+
+/** The answered offers of each group (by group index), as rows. */
+function offersByGroup(table: SessionTable): Int32Array[] {
+  const answered = table.answeredOffers;
+  const counts = new Int32Array(table.groups.size);
+  for (let i = 0; i < answered.length; i++) counts[table.groupOf(answered.get(i)).index]!++;
+  const lists = Array.from(counts, (n) => new Int32Array(n));
+  counts.fill(0);
+  for (let i = 0; i < answered.length; i++) {
+    const o = answered.get(i);
+    const g = table.groupOf(o).index;
+    lists[g]![counts[g]!++] = o;
+  }
+  return lists;
+}
+
+/** The offers of `list` for which `keep` holds (in order). */
+function select(list: Int32Array, keep: (o: number) => boolean): Int32Array {
+  const kept = new Int32Array(list.length);
+  let n = 0;
+  for (let i = 0; i < list.length; i++) if (keep(list[i]!)) kept[n++] = list[i]!;
+  return n === list.length ? kept : kept.slice(0, n);
+}
+
+const REASONS: readonly Reason[] = [
+  'idle-timeout', 'lifetime', 'capacity', 'purged-after-abort', 'other-backend', 'flush', 'issued-before-capture', 'unexplained', 'client-forgot',
+];
+
+/**
+ * The verdict of each explained offer, in columns by offer row. Details repeat across offers
+ * ("idle 15m12s > inferred idle timeout 15m00s"): each distinct text is kept once (half a million
+ * rejections hold a few thousand strings, not half a million).
+ */
+class Verdicts {
+  /** 0: no verdict yet; else 1 + index in REASONS. */
+  private readonly reasons: Uint8Array;
+  private readonly details: Int32Array;
+  private readonly texts: string[] = [];
+  private readonly textIndex = new Map<string, number>();
+  constructor(offers: number) {
+    this.reasons = new Uint8Array(offers);
+    this.details = new Int32Array(offers);
+  }
+  has(o: number): boolean {
+    return this.reasons[o] !== 0;
+  }
+  set(o: number, reason: Reason, detail: string): void {
+    let text = this.textIndex.get(detail);
+    if (text === undefined) {
+      text = this.texts.length;
+      this.texts.push(detail);
+      this.textIndex.set(detail, text);
+    }
+    if (!this.reasonsGiven.includes(reason)) this.reasonsGiven.push(reason);
+    this.reasons[o] = 1 + REASONS.indexOf(reason);
+    this.details[o] = text;
+  }
+  reasonOf(o: number): Reason | null {
+    const r = this.reasons[o]!;
+    return r === 0 ? null : REASONS[r - 1]!;
+  }
+  /** The detail of an offer that has a verdict. */
+  detailOf(o: number): string {
+    return this.texts[this.details[o]!]!;
+  }
+  /** Reasons in the order they were first given since `startGroup` (the order of a group's reason counts). */
+  readonly reasonsGiven: Reason[] = [];
+  startGroup(): void {
+    this.reasonsGiven.length = 0;
   }
 }
 
-/** Infer one group's cache policy from its offers, and the reason for each rejection. */
-export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons: Map<OfferFacts, Verdict> } {
-  const reasons = new Verdicts();
-  const rejected = offers.filter((f) => !f.accepted);
-  const known = offers.filter((f) => f.known);
+/** Infer one group's cache policy from its offers (rows of `table`); records a verdict for each rejection it explains. */
+function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts): CachePolicy {
+  const t = table;
+  const rejected = select(offers, (o) => !t.isAccepted(o));
+  const known = select(offers, (o) => t.isKnown(o));
+  const unexplainedOrAccepted = (o: number) => t.isAccepted(o) || !verdicts.has(o);
 
   // 2. Offered to another address than the issuer: does that address share the cache?
-  const cross = known.filter((f) => f.crossAddress);
-  const crossRejected = cross.filter((f) => !f.accepted);
+  const cross = select(known, (o) => t.isCrossAddress(o));
+  const crossRejected = select(cross, (o) => !t.isAccepted(o));
   const sharedAcross = cross.length >= 3 ? crossRejected.length / cross.length < 0.5 : null;
   if (sharedAcross === false) {
-    for (const f of crossRejected) {
-      reasons.set(f, { reason: 'other-backend', detail: `issued by ${f.issuer!.replace('|', ':')} (connection ${f.session!.issuedBy}), offered to ${f.serverAddress.replace('|', ':')}, which does not share its cache` });
+    for (const o of crossRejected) {
+      verdicts.set(o, 'other-backend', `issued by ${t.issuerOf(o)!.replace('|', ':')} (connection ${t.session(t.sessionRowOf(o)).issuedBy}), offered to ${t.serverAddressOf(o).replace('|', ':')}, which does not share its cache`);
     }
   }
 
   // 3. Purge on abort: sessions touched by an aborted handshake, rejected far above the base rate.
-  const afterAbort = offers.filter((f) => f.abortedBy !== null);
-  const notAborted = known.filter((f) => f.abortedBy === null && !reasons.has(f));
-  const abortRejected = afterAbort.filter((f) => !f.accepted);
-  const baseRate = notAborted.length > 0 ? notAborted.filter((f) => !f.accepted).length / notAborted.length : null;
+  const afterAbort = select(offers, (o) => t.abortedByOf(o) !== null);
+  const notAborted = select(known, (o) => t.abortedByOf(o) === null && !verdicts.has(o));
+  const abortRejected = select(afterAbort, (o) => !t.isAccepted(o));
+  const baseRate = notAborted.length > 0 ? select(notAborted, (o) => !t.isAccepted(o)).length / notAborted.length : null;
   const abortRate = afterAbort.length > 0 ? abortRejected.length / afterAbort.length : 0;
   // Significant when so many rejections after aborts are unlikely at the base rate (binomial tail < 1%).
   const purgeDetected = afterAbort.length >= 2 && abortRate >= 0.8 && abortRate - (baseRate ?? 0) >= 0.4 &&
     binomialTail(abortRejected.length, afterAbort.length, Math.max(baseRate ?? 0, 0.01)) < 0.01;
   const purgeConfidence = purgeDetected ? round2((1 - Math.exp(-afterAbort.length / 4)) * (abortRate - (baseRate ?? 0))) : afterAbort.length >= 3 ? round2((1 - Math.exp(-afterAbort.length / 4)) * (1 - abortRate)) : 0;
   if (purgeDetected) {
-    for (const f of abortRejected) {
-      if (!reasons.has(f)) reasons.set(f, { reason: 'purged-after-abort', detail: `connection ${f.abortedBy} offered this session and was aborted before its handshake finished; the server dropped the session` });
+    for (const o of abortRejected) {
+      if (!verdicts.has(o)) verdicts.set(o, 'purged-after-abort', `connection ${t.abortedByOf(o)} offered this session and was aborted before its handshake finished; the server dropped the session`);
     }
   }
 
   // 4. Flushes: a moment after which every older session is rejected.
-  const flushes = findFlushes(known.filter((f) => f.accepted || !reasons.has(f)), reasons);
+  const flushes = findFlushes(t, select(known, unexplainedOrAccepted), verdicts);
 
   // 5. Time and size limits, fitted on what is not yet explained. The limit that explains
   // its rejections with the fewest exceptions goes first (idle time, age and churn all grow
   // with time, so the wrong one fits too, only worse).
-  const open = () => known.filter((f) => f.accepted || !reasons.has(f));
+  const open = () => select(known, unexplainedOrAccepted);
   type Limit = 'idle-timeout' | 'lifetime' | 'capacity';
-  const measure: Record<Limit, (f: OfferFacts) => number | null> = {
-    'idle-timeout': (f) => f.reuseGap,
-    lifetime: (f) => f.age,
-    capacity: (f) => f.churn,
+  const measure: Record<Limit, (o: number) => number | null> = {
+    'idle-timeout': (o) => t.reuseGapOf(o),
+    lifetime: (o) => t.ageOf(o),
+    capacity: (o) => t.churnOf(o),
   };
   const fit = (limit: Limit): Estimate => {
     const value = measure[limit];
     const candidates = open();
     let acceptedCount = 0;
     let rejectedCount = 0;
-    for (const f of candidates) {
-      if (value(f) === null) continue;
-      if (f.accepted) acceptedCount++;
+    for (const o of candidates) {
+      if (value(o) === null) continue;
+      if (t.isAccepted(o)) acceptedCount++;
       else rejectedCount++;
     }
     const accepted = new Float64Array(acceptedCount);
     const rejectedValues = new Float64Array(rejectedCount);
     let a = 0;
     let r = 0;
-    for (const f of candidates) {
-      const x = value(f);
+    for (const o of candidates) {
+      const x = value(o);
       if (x === null) continue;
-      if (f.accepted) accepted[a++] = x;
+      if (t.isAccepted(o)) accepted[a++] = x;
       else rejectedValues[r++] = x;
     }
     return estimateLimitOf(accepted, rejectedValues, limit === 'capacity' ? CAPACITY_NICE : undefined);
@@ -293,13 +376,13 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
     const best = valid.sort((x, y) => score(x) - score(y) || estimates[y].rejectedAbove - estimates[x].rejectedAbove)[0]!;
     applied.add(best);
     const e = estimates[best];
-    for (const f of rejected) {
-      const x = measure[best](f);
-      if (reasons.has(f) || x === null || x <= e.low!) continue;
+    for (const o of rejected) {
+      const x = measure[best](o);
+      if (verdicts.has(o) || x === null || x <= e.low!) continue;
       const detail = best === 'idle-timeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(e.seconds!)}`
         : best === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(e.seconds!)}`
         : `${x} newer sessions were issued since (inferred cache size ${e.seconds})`;
-      reasons.set(f, { reason: best, detail });
+      verdicts.set(o, best, detail);
     }
   }
   const idleTimeout = estimates['idle-timeout'];
@@ -309,7 +392,7 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
   // 6. Rejections that no time, size or event explains, at a steady rate: several backends
   // behind one address without a shared cache (random balancing accepts ~1/k).
   const remaining = open();
-  const unexplained = remaining.filter((f) => !f.accepted);
+  const unexplained = select(remaining, (o) => !t.isAccepted(o));
   let backends: number | null = null;
   let sharedConfidence = 0;
   let shared: boolean | null = sharedAcross;
@@ -320,121 +403,134 @@ export function inferGroup(offers: OfferFacts[]): { policy: CachePolicy; reasons
       backends = Math.max(2, Math.round(1 / acceptRate));
       shared = false;
       sharedConfidence = round2((1 - Math.exp(-unexplained.length / 8)) * Math.min(1, (1 - acceptRate) * 2));
-      for (const f of unexplained) {
-        reasons.set(f, { reason: 'other-backend', detail: `rejected at a steady rate (${Math.round((1 - acceptRate) * 100)}% of offers, independent of idle time): about ${backends} backends behind ${f.serverAddress.replace('|', ':')} without a shared cache` });
+      for (const o of unexplained) {
+        verdicts.set(o, 'other-backend', `rejected at a steady rate (${Math.round((1 - acceptRate) * 100)}% of offers, independent of idle time): about ${backends} backends behind ${t.serverAddressOf(o).replace('|', ':')} without a shared cache`);
       }
     }
   }
   if (sharedAcross !== null) {
     sharedConfidence = Math.max(sharedConfidence, round2((1 - Math.exp(-cross.length / 4)) * Math.abs(1 - 2 * (crossRejected.length / cross.length))));
-    if (sharedAcross === false && backends === null) backends = new Set(cross.map((f) => f.serverAddress).concat(cross.map((f) => f.issuer!))).size;
+    if (sharedAcross === false && backends === null) {
+      const addresses = new Set<string>();
+      for (const o of cross) addresses.add(t.serverAddressOf(o));
+      for (const o of cross) addresses.add(t.issuerOf(o)!);
+      backends = addresses.size;
+    }
   } else if (shared === null && remaining.length >= 12 && unexplained.length === 0) {
     shared = true;
     sharedConfidence = round2(1 - Math.exp(-remaining.length / 20));
   }
   // Sessions never seen before: idle at least since the capture began. When even that
   // lower bound passes an inferred limit, the limit explains it; otherwise nothing can.
-  for (const f of rejected) {
-    if (reasons.has(f) || f.known) continue;
-    const since = f.sinceCaptureStart;
+  for (const o of rejected) {
+    if (verdicts.has(o) || t.isKnown(o)) continue;
+    const since = t.sinceCaptureStartOf(o);
     if (since !== null && idleTimeout.high !== null && idleTimeout.seconds !== null && since > idleTimeout.high) {
-      reasons.set(f, { reason: 'idle-timeout', detail: `issued before the capture, so idle at least ${formatDuration(since)} > inferred idle timeout ${formatDuration(idleTimeout.seconds)}` });
+      verdicts.set(o, 'idle-timeout', `issued before the capture, so idle at least ${formatDuration(since)} > inferred idle timeout ${formatDuration(idleTimeout.seconds)}`);
     } else if (since !== null && lifetime.high !== null && lifetime.seconds !== null && since > lifetime.high) {
-      reasons.set(f, { reason: 'lifetime', detail: `issued before the capture, so at least ${formatDuration(since)} old > inferred lifetime ${formatDuration(lifetime.seconds)}` });
+      verdicts.set(o, 'lifetime', `issued before the capture, so at least ${formatDuration(since)} old > inferred lifetime ${formatDuration(lifetime.seconds)}`);
     } else {
-      reasons.set(f, { reason: 'issued-before-capture', detail: `the offered ${f.kind} was never seen issued or used in the capture` });
+      verdicts.set(o, 'issued-before-capture', `the offered ${t.kindOf(o)} was never seen issued or used in the capture`);
     }
   }
-  for (const f of rejected) if (!reasons.has(f)) reasons.set(f, { reason: 'unexplained', detail: 'no cache limit, event or backend change inferred from the traffic explains this rejection' });
+  for (const o of rejected) if (!verdicts.has(o)) verdicts.set(o, 'unexplained', 'no cache limit, event or backend change inferred from the traffic explains this rejection');
 
-  const ticketOffers = offers.filter((f) => f.kind === 'ticket');
-  const hints = ticketOffers.map((f) => f.connection.ticketLifetimeHint).filter((h): h is number => h !== null);
+  const ticketOffers = select(offers, (o) => t.kindOf(o) === 'ticket');
+  const hints: number[] = [];
+  for (const o of ticketOffers) {
+    const hint = t.connectionOf(o).ticketLifetimeHint;
+    if (hint !== null) hints.push(hint);
+  }
   const longestHint = hints.length > 0 ? maxOf(hints) : null;
-  const policy: CachePolicy = {
+  const ticketsAccepted = select(ticketOffers, (o) => t.isAccepted(o)).length;
+  const firstIds = (list: Int32Array, id: (o: number) => number) => Array.from(list.subarray(0, 20), id);
+  return {
     idleTimeout,
     lifetime,
     capacity,
     purgeOnAbort: {
       detected: purgeDetected,
       confidence: purgeConfidence,
-      evidence: afterAbort.slice(0, 20).map((f) => f.abortedBy!),
+      evidence: firstIds(afterAbort, (o) => t.abortedByOf(o)!),
       rejectedAfterAbort: abortRejected.length,
       offersAfterAbort: afterAbort.length,
       baseRejectionRate: baseRate === null ? null : round2(baseRate),
     },
     sharedCache: {
       shared, backends, confidence: sharedConfidence, crossAddressOffers: cross.length, crossAddressRejected: crossRejected.length,
-      evidence: crossRejected.slice(0, 20).map((f) => f.connection.id),
+      evidence: firstIds(crossRejected, (o) => t.connectionOf(o).id),
     },
     flushes,
     tickets: {
       offers: ticketOffers.length,
-      accepted: ticketOffers.filter((f) => f.accepted).length,
-      rejected: ticketOffers.filter((f) => !f.accepted).length,
+      accepted: ticketsAccepted,
+      rejected: ticketOffers.length - ticketsAccepted,
       lifetimeHint: longestHint,
-      rejectedWithinHint: longestHint === null ? 0 : ticketOffers.filter((f) => !f.accepted && f.age !== null && f.age < longestHint).length,
+      rejectedWithinHint: longestHint === null ? 0 : select(ticketOffers, (o) => { const age = t.ageOf(o); return !t.isAccepted(o) && age !== null && age < longestHint; }).length,
     },
   };
-  return { policy, reasons };
 }
 
 /**
  * Flush: a time F such that offers of sessions last used before F and made after F are
  * all rejected, while such offers straddling no F are accepted. Greedy, one flush at a time.
  */
-function findFlushes(offers: OfferFacts[], reasons: Map<OfferFacts, Verdict>): CachePolicy['flushes'] {
+function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdicts): CachePolicy['flushes'] {
   const flushes: CachePolicy['flushes'] = [];
-  const lastUseOf = (f: OfferFacts) => f.time - (f.reuseGap ?? 0);
+  const lastUseOf = (o: number) => t.timeOf(o) - (t.reuseGapOf(o) ?? 0);
   for (let round = 0; round < 10; round++) {
-    const candidates = offers.filter((f) => !f.accepted && !reasons.has(f) && f.reuseGap !== null);
+    const candidates = select(offers, (o) => !t.isAccepted(o) && !verdicts.has(o) && t.reuseGapOf(o) !== null);
     if (candidates.length < 3) break;
-    const accepted = offers.filter((f) => f.accepted && f.reuseGap !== null);
+    const accepted = select(offers, (o) => t.isAccepted(o) && t.reuseGapOf(o) !== null);
     const baseRate = Math.max(0.01, candidates.length / Math.max(1, candidates.length + accepted.length));
     // Candidate moments: just before each unexplained rejection (the earliest after a flush bounds it).
     // Each offer spans (last use, offer time]; counting spans that contain t is two binary searches.
-    const rejectedSpans = spanIndex(candidates, lastUseOf);
-    const acceptedSpans = spanIndex(accepted, lastUseOf);
-    const times = valuesOf(candidates, (f) => f.time).sort();
+    const timeOf = (o: number) => t.timeOf(o);
+    const rejectedSpans = spanIndex(candidates, lastUseOf, timeOf);
+    const acceptedSpans = spanIndex(accepted, lastUseOf, timeOf);
+    const times = valuesOf(candidates, timeOf).sort();
     let best: { time: number; count: number } | null = null;
     for (let i = 0; i < times.length; i++) {
-      const t = times[i]!;
-      if (i > 0 && t === times[i - 1]) continue;
-      const count = rejectedSpans.containing(t);
+      const moment = times[i]!;
+      if (i > 0 && moment === times[i - 1]) continue;
+      const count = rejectedSpans.containing(moment);
       if (count < 3 || (best && count <= best.count)) continue;
-      const contradicting = acceptedSpans.containing(t);
+      const contradicting = acceptedSpans.containing(moment);
       if (contradicting > count * 0.05) continue;
       // So many rejections in a row must be unlikely at the usual rejection rate: many
       // moments are tried, hence the strict bound.
       if (binomialTail(count, count + contradicting, baseRate) > 1e-4) continue;
-      best = { time: t, count };
+      best = { time: moment, count };
     }
     if (!best) break;
     const flushAt = best.time;
-    const explained = candidates.filter((f) => lastUseOf(f) < flushAt && f.time >= flushAt);
+    const explained = select(candidates, (o) => lastUseOf(o) < flushAt && t.timeOf(o) >= flushAt);
     // The flush lies after the last use of every explained session and before the first rejection.
     let low = -Infinity;
-    for (const f of explained) low = Math.max(low, lastUseOf(f));
-    for (const f of accepted) if (f.time < flushAt) low = Math.max(low, f.time);
+    for (const o of explained) low = Math.max(low, lastUseOf(o));
+    for (const o of accepted) if (t.timeOf(o) < flushAt) low = Math.max(low, t.timeOf(o));
     let time = Infinity;
-    for (const f of explained) time = Math.min(time, f.time);
-    for (const f of explained) {
-      reasons.set(f, { reason: 'flush', detail: `last used ${formatDuration(f.time - lastUseOf(f))} earlier, before the cache was emptied between ${isoTime(low)} and ${isoTime(time)}` });
+    for (const o of explained) time = Math.min(time, t.timeOf(o));
+    const sessionsLost = new Set<number>();
+    for (const o of explained) {
+      verdicts.set(o, 'flush', `last used ${formatDuration(t.timeOf(o) - lastUseOf(o))} earlier, before the cache was emptied between ${isoTime(low)} and ${isoTime(time)}`);
+      sessionsLost.add(t.sessionRowOf(o));
     }
-    flushes.push({ time, low, sessionsLost: new Set(explained.map((f) => f.sessionIndex)).size, evidence: explained.slice(0, 20).map((f) => f.connection.id) });
+    flushes.push({ time, low, sessionsLost: sessionsLost.size, evidence: Array.from(explained.subarray(0, 20), (o) => t.connectionOf(o).id) });
   }
   return flushes.sort((a, b) => a.time - b.time);
 }
 
 /** Counts how many spans (start, end] contain a moment t: sorted starts and ends, two binary searches. */
-function spanIndex(offers: OfferFacts[], startOf: (f: OfferFacts) => number): { containing(t: number): number } {
+function spanIndex(offers: Int32Array, startOf: (o: number) => number, endOf: (o: number) => number): { containing(t: number): number } {
   const starts = valuesOf(offers, startOf).sort();
-  const ends = valuesOf(offers, (f) => f.time).sort();
+  const ends = valuesOf(offers, endOf).sort();
   // Spans with start < t, minus those that also ended before t (end < t).
   return { containing: (t: number) => lowerBound(starts, t) - lowerBound(ends, t) };
 }
 
 /** One number per offer, as a typed array (a plain loop: Float64Array.from with a mapping function is several times slower). */
-function valuesOf(offers: OfferFacts[], value: (f: OfferFacts) => number): Float64Array {
+function valuesOf(offers: Int32Array, value: (o: number) => number): Float64Array {
   const values = new Float64Array(offers.length);
   for (let i = 0; i < offers.length; i++) values[i] = value(offers[i]!);
   return values;
@@ -465,13 +561,16 @@ function displayAddress(address: string): string {
   return shown;
 }
 
-function sessionView(role: 'offer', f: OfferFacts): SessionView {
+function offerView(t: SessionTable, o: number): SessionView {
+  const session = t.sessionRowOf(o);
+  const issuedBy = session >= 0 ? t.session(session).issuedBy : -1;
+  const issuer = t.issuerOf(o);
   return {
-    role, kind: f.kind, known: f.known,
-    issuedBy: f.session && f.session.issuedBy >= 0 ? f.session.issuedBy : null,
-    issuedAt: f.session && f.session.issuedBy >= 0 ? f.session.issuedAt : null,
-    age: f.age, reuseGap: f.reuseGap, churn: f.churn, abortedBy: f.abortedBy, crossAddress: f.crossAddress,
-    issuer: f.issuer ? displayAddress(f.issuer) : null,
+    role: 'offer', kind: t.kindOf(o), known: t.isKnown(o),
+    issuedBy: issuedBy >= 0 ? issuedBy : null,
+    issuedAt: issuedBy >= 0 ? t.session(session).issuedAt : null,
+    age: t.ageOf(o), reuseGap: t.reuseGapOf(o), churn: t.churnOf(o), abortedBy: t.abortedByOf(o), crossAddress: t.isCrossAddress(o),
+    issuer: issuer ? displayAddress(issuer) : null,
   };
 }
 
@@ -499,12 +598,12 @@ class ClientMemory {
   }
 }
 
-function summarizeClients(ordered: ConnectionRecord[], reconnection: Uint8Array, forgot: Set<number>): ClientsSummary {
+function summarizeClients(connections: ConnectionRecord[], order: Uint32Array, reconnection: Uint8Array, forgot: Set<number>): ClientsSummary {
   const stacks = new Map<string, { clients: Set<string>; connections: number; reconnections: number; offered: number; forgot: number }>();
   const allClients = new Set<string>();
   let reconnections = 0;
-  for (let index = 0; index < ordered.length; index++) {
-    const c = ordered[index]!;
+  for (let index = 0; index < order.length; index++) {
+    const c = connections[order[index]!]!;
     allClients.add(c.client.ip);
     if (c.clientHelloTime === null) continue;
     const fingerprint = c.clientFingerprint ?? 'unknown';

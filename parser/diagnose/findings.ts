@@ -1,5 +1,4 @@
 import type { ConnectionRecord } from '../report/types.js';
-import type { OfferFacts } from '../session/session-table.js';
 import type { ClientsSummary, ServerSummary } from './diagnose.js';
 import { formatDuration, isoTime } from './diagnose.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
@@ -31,7 +30,15 @@ export interface WhatIf {
 
 const MAX_EVIDENCE = 50;
 
-export function buildFindings(servers: ServerSummary[], clients: ClientsSummary, connections: ConnectionRecord[], facts: OfferFacts[]): { findings: Finding[]; whatIf: WhatIf[] } {
+/** The session facts of a connection's offer (null: it offered nothing, or the fact is unknown). */
+export interface OfferLookup {
+  groupKey(c: ConnectionRecord): string | null;
+  reuseGap(c: ConnectionRecord): number | null;
+  age(c: ConnectionRecord): number | null;
+  churn(c: ConnectionRecord): number | null;
+}
+
+export function buildFindings(servers: ServerSummary[], clients: ClientsSummary, connections: ConnectionRecord[], facts: OfferLookup): { findings: Finding[]; whatIf: WhatIf[] } {
   const findings: Finding[] = [];
   const whatIf: WhatIf[] = [];
   const n = (x: number) => x.toLocaleString('en-US');
@@ -166,17 +173,17 @@ function stageCounts(list: ConnectionRecord[]): string {
   return [...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
-function groupOf(c: ConnectionRecord, facts: OfferFacts[]): string | null {
-  return facts[c.id]?.group.key ?? null;
+function groupOf(c: ConnectionRecord, facts: OfferLookup): string | null {
+  return facts.groupKey(c);
 }
-function gapOf(c: ConnectionRecord, facts: OfferFacts[]): number {
-  return facts[c.id]?.reuseGap ?? Infinity;
+function gapOf(c: ConnectionRecord, facts: OfferLookup): number {
+  return facts.reuseGap(c) ?? Infinity;
 }
-function ageOf(c: ConnectionRecord, facts: OfferFacts[]): number {
-  return facts[c.id]?.age ?? Infinity;
+function ageOf(c: ConnectionRecord, facts: OfferLookup): number {
+  return facts.age(c) ?? Infinity;
 }
-function churnOf(c: ConnectionRecord, facts: OfferFacts[]): number {
-  return facts[c.id]?.churn ?? Infinity;
+function churnOf(c: ConnectionRecord, facts: OfferLookup): number {
+  return facts.churn(c) ?? Infinity;
 }
 
 /** Bytes and round trips an abbreviated handshake saves over a full one, from this capture's own handshakes. */

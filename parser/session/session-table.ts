@@ -1,11 +1,14 @@
 import type { ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, Uint8Column } from './columns.js';
 import { hexDigitValue } from '../tls/hello.js';
+import { SessionKeyIndex } from './key-index.js';
 
 // Follows every session (ID, ticket, PSK identity) across connections: who issued
 // it, every later offer and its fate. Records are processed in ClientHello order,
 // whatever the order of files and packets. Sessions and offers live in columns
-// (a farm capture has millions of each); TrackedSession and OfferFacts read them.
+// (a farm capture has millions of each). An offer is a row number: the diagnosis lists offers
+// as Int32Arrays of rows and reads their facts through the table (an object per offer cost
+// 40 bytes, its array slots 8 more, and a million of them were a sixth of the heap).
 
 export type SessionKind = 'session-id' | 'ticket' | 'psk';
 
@@ -51,60 +54,6 @@ export class ServerGroup {
 const FACT_KNOWN = 4, FACT_ACCEPTED = 8, FACT_CROSS_ADDRESS = 16;
 const NONE = -1;
 
-/**
- * What the session table knows about one connection's offer: a view of row `index` of the
- * offer columns. One object per offer (the diagnosis keys its verdicts by it), two fields each.
- */
-export class OfferFacts {
-  constructor(private readonly table: SessionTable, readonly index: number) {}
-
-  get connection(): ConnectionRecord { return this.table.offerConnection[this.index]!; }
-  get group(): ServerGroup { return this.table.groupAt(this.table.offerGroup.get(this.index)); }
-  get session(): TrackedSession | null {
-    const s = this.table.offerSession.get(this.index);
-    return s === NONE ? null : new TrackedSession(this.table, s);
-  }
-  /** Row of the offered session in the session columns (-1: unknown session). */
-  get sessionIndex(): number { return this.table.offerSession.get(this.index); }
-  get kind(): SessionKind { return KINDS[this.table.offerFlags.get(this.index) & 3]!; }
-  /** The table knew the session: issued or used earlier in the capture. */
-  get known(): boolean { return (this.table.offerFlags.get(this.index) & FACT_KNOWN) !== 0; }
-  get accepted(): boolean { return (this.table.offerFlags.get(this.index) & FACT_ACCEPTED) !== 0; }
-  /** Offered to another server address than the one that issued it. */
-  get crossAddress(): boolean { return (this.table.offerFlags.get(this.index) & FACT_CROSS_ADDRESS) !== 0; }
-  get time(): number { return offerTime(this.connection); }
-  /** Seconds since its last successful use (issue or accepted resumption); null: unknown session. */
-  get reuseGap(): number | null {
-    const gap = this.table.offerReuseGap.get(this.index);
-    return Number.isNaN(gap) ? null : gap;
-  }
-  /** Seconds since the session was issued (null when issued before the capture). */
-  get age(): number | null {
-    const s = this.table.offerSession.get(this.index);
-    return s !== NONE && this.table.sessionIssuedBy.get(s) >= 0 ? this.time - this.table.sessionIssuedAt.get(s) : null;
-  }
-  /** New sessions the issuing group issued since this one (at the time of the offer). */
-  get churn(): number | null {
-    const s = this.table.offerSession.get(this.index);
-    return s !== NONE && this.table.sessionIssuedBy.get(s) >= 0 ? this.table.offerIssuedSoFar.get(this.index) - this.table.sessionIssueIndex.get(s) : null;
-  }
-  /** Id of an aborted handshake that offered this session since its last success. */
-  get abortedBy(): number | null {
-    const id = this.table.offerAbortedBy.get(this.index);
-    return id >= 0 ? id : null;
-  }
-  /** Seconds from the start of the capture: a lower bound of idle time and age for an unknown session. */
-  get sinceCaptureStart(): number | null {
-    return Number.isFinite(this.table.captureStart) ? this.time - this.table.captureStart : null;
-  }
-  get issuer(): string | null {
-    const s = this.table.offerSession.get(this.index);
-    return s === NONE ? null : this.table.addressAt(this.table.sessionIssuer.get(s));
-  }
-  /** "ip|port" of the server address the offer went to. */
-  get serverAddress(): string { return this.table.addressAt(this.table.offerAddress.get(this.index)); }
-}
-
 export function groupKeyOf(c: ConnectionRecord): { key: string; sni: string | null; port: number } {
   const sni = c.sni !== null && c.sni.length > 0 ? c.sni.toLowerCase() : null;
   return { key: sni !== null ? `${sni}:${c.server.port}` : `${c.server.ip}:${c.server.port}`, sni, port: c.server.port };
@@ -123,8 +72,9 @@ export class SessionTable {
   readonly groups = new Map<string, ServerGroup>();
   private readonly groupList: ServerGroup[] = [];
   /** Session key → row in the session columns. */
-  private readonly sessions = new Map<string, number>();
-  readonly offers: OfferFacts[] = [];
+  private readonly sessions = new SessionKeyIndex();
+  /** Rows of the offers the server answered (accepted or rejected), in ClientHello order. */
+  readonly answeredOffers = new Int32Column();
   /** Sessions of unknown origin that an aborted handshake offered: key → that connection's id. */
   private readonly abortedUnknown = new Map<string, number>();
   /** Time of the first packet of the analysis: unknown sessions are at least this old. */
@@ -146,15 +96,63 @@ export class SessionTable {
   private sessionRows = 0;
 
   // Offer columns (row = offer index).
-  readonly offerConnection: ConnectionRecord[] = [];
-  readonly offerGroup = new Int32Column();
-  readonly offerSession = new Int32Column();
-  readonly offerFlags = new Uint8Column();
-  readonly offerReuseGap = new Float64Column();
+  private readonly offerConnections: ConnectionRecord[] = [];
+  private readonly offerGroups = new Int32Column();
+  private readonly offerSessions = new Int32Column();
+  private readonly offerFlagBits = new Uint8Column();
+  private readonly offerReuseGaps = new Float64Column();
   /** The issuing group's issue counter at the time of the offer (churn; a ticket may be offered to another group). */
-  readonly offerIssuedSoFar = new Int32Column();
-  readonly offerAbortedBy = new Int32Column();
-  readonly offerAddress = new Int32Column();
+  private readonly offerIssuedSoFar = new Int32Column();
+  private readonly offerAbortedByIds = new Int32Column();
+  private readonly offerAddresses = new Int32Column();
+
+  get offerCount(): number {
+    return this.offerConnections.length;
+  }
+
+  // The facts of offer row `o`.
+  connectionOf(o: number): ConnectionRecord { return this.offerConnections[o]!; }
+  groupOf(o: number): ServerGroup { return this.groupList[this.offerGroups.get(o)]!; }
+  /** Row of the offered session in the session columns (-1: unknown session). */
+  sessionRowOf(o: number): number { return this.offerSessions.get(o); }
+  kindOf(o: number): SessionKind { return KINDS[this.offerFlagBits.get(o) & 3]!; }
+  /** The table knew the session: issued or used earlier in the capture. */
+  isKnown(o: number): boolean { return (this.offerFlagBits.get(o) & FACT_KNOWN) !== 0; }
+  isAccepted(o: number): boolean { return (this.offerFlagBits.get(o) & FACT_ACCEPTED) !== 0; }
+  /** Offered to another server address than the one that issued it. */
+  isCrossAddress(o: number): boolean { return (this.offerFlagBits.get(o) & FACT_CROSS_ADDRESS) !== 0; }
+  timeOf(o: number): number { return offerTime(this.offerConnections[o]!); }
+  /** Seconds since the session's last successful use (issue or accepted resumption); null: unknown session. */
+  reuseGapOf(o: number): number | null {
+    const gap = this.offerReuseGaps.get(o);
+    return Number.isNaN(gap) ? null : gap;
+  }
+  /** Seconds since the session was issued (null when issued before the capture or unknown). */
+  ageOf(o: number): number | null {
+    const s = this.offerSessions.get(o);
+    return s !== NONE && this.sessionIssuedBy.get(s) >= 0 ? this.timeOf(o) - this.sessionIssuedAt.get(s) : null;
+  }
+  /** New sessions the issuing group issued since this one (at the time of the offer). */
+  churnOf(o: number): number | null {
+    const s = this.offerSessions.get(o);
+    return s !== NONE && this.sessionIssuedBy.get(s) >= 0 ? this.offerIssuedSoFar.get(o) - this.sessionIssueIndex.get(s) : null;
+  }
+  /** Id of an aborted handshake that offered this session since its last success. */
+  abortedByOf(o: number): number | null {
+    const id = this.offerAbortedByIds.get(o);
+    return id >= 0 ? id : null;
+  }
+  /** Seconds from the start of the capture: a lower bound of idle time and age for an unknown session. */
+  sinceCaptureStartOf(o: number): number | null {
+    return Number.isFinite(this.captureStart) ? this.timeOf(o) - this.captureStart : null;
+  }
+  /** "ip|port" of the server address that issued the offered session (null: unknown session). */
+  issuerOf(o: number): string | null {
+    const s = this.offerSessions.get(o);
+    return s === NONE ? null : this.addressList[this.sessionIssuer.get(s)]!;
+  }
+  /** "ip|port" of the server address the offer went to. */
+  serverAddressOf(o: number): string { return this.addressList[this.offerAddresses.get(o)]!; }
 
   /** Server addresses ("ip|port") repeat across millions of connections: one string and one number each. */
   private readonly addressIndex = new Map<string, number>();
@@ -214,8 +212,8 @@ export class SessionTable {
   }
 
 
-  /** Feed connections in ClientHello-time order. */
-  add(c: ConnectionRecord): OfferFacts | null {
+  /** Feed connections in ClientHello-time order. Returns the connection's offer row (-1: it offered nothing). */
+  add(c: ConnectionRecord): number {
     const group = this.group(c);
     group.connections++;
     const addressText = addressOf(c);
@@ -224,13 +222,13 @@ export class SessionTable {
     const shared = this.addressList[address]!;
     group.addresses.set(shared, (group.addresses.get(shared) ?? 0) + 1);
     const time = offerTime(c);
-    let facts: OfferFacts | null = null;
+    let offer = NONE;
 
     if (c.resumption === 'accepted' || c.resumption === 'rejected' || c.resumption === 'unanswered') {
       const { kind, key } = offeredKey(c);
-      let session = key === null ? NONE : this.sessions.get(key) ?? NONE;
+      let session = key === null ? NONE : this.sessions.get(key);
       if (session === NONE && kind === 'psk') {
-        session = this.sessions.get(pskClientKey(c, group)) ?? NONE;
+        session = this.sessions.get(pskClientKey(c, group));
         if (session !== NONE && key !== null) this.sessions.set(key, session);
       }
       const known = session !== NONE;
@@ -239,18 +237,17 @@ export class SessionTable {
       const lastUse = known ? this.sessionLastUse.get(session) : NaN;
       const abortedBy = known && this.sessionAbortedBy.get(session) >= 0 && this.sessionAbortedAt.get(session) >= lastUse ? this.sessionAbortedBy.get(session)
         : !known && key !== null ? this.abortedUnknown.get(key) ?? NONE : NONE;
-      const offer = this.offerConnection.length;
-      this.offerConnection.push(c);
-      this.offerGroup.push(group.index);
-      this.offerSession.push(session);
-      this.offerFlags.push(KINDS.indexOf(kind) | (known ? FACT_KNOWN : 0) | (accepted ? FACT_ACCEPTED : 0) |
+      offer = this.offerConnections.length;
+      this.offerConnections.push(c);
+      this.offerGroups.push(group.index);
+      this.offerSessions.push(session);
+      this.offerFlagBits.push(KINDS.indexOf(kind) | (known ? FACT_KNOWN : 0) | (accepted ? FACT_ACCEPTED : 0) |
         (known && this.sessionIssuer.get(session) !== address ? FACT_CROSS_ADDRESS : 0));
-      this.offerReuseGap.push(known ? time - lastUse : NaN);
+      this.offerReuseGaps.push(known ? time - lastUse : NaN);
       this.offerIssuedSoFar.push(known ? this.groupList[this.sessionGroup.get(session)]!.issued : 0);
-      this.offerAbortedBy.push(abortedBy);
-      this.offerAddress.push(address);
-      facts = new OfferFacts(this, offer);
-      if (c.resumption !== 'unanswered') this.offers.push(facts);
+      this.offerAbortedByIds.push(abortedBy);
+      this.offerAddresses.push(address);
+      if (c.resumption !== 'unanswered') this.answeredOffers.push(offer);
       if (!known && key !== null && c.handshake === 'aborted') {
         this.abortedUnknown.set(key, c.id);
       }
@@ -276,7 +273,7 @@ export class SessionTable {
     // A completed full handshake issues new session state (RFC 5246 §7.4.1.3; RFC 5077 §3.3).
     if (c.established && !c.resumed) this.issue(c, group, address, time);
     else if (c.resumed && c.issuedTicket !== null && this.heldAfter !== NONE) this.sessions.set(sessionKey('ticket', c.issuedTicket), this.heldAfter);
-    return facts;
+    return offer;
   }
 
   private issue(c: ConnectionRecord, group: ServerGroup, address: number, time: number): void {

@@ -1,0 +1,134 @@
+// A string → row map for a million session keys, in typed arrays. As a Map each key is a
+// heap string (~56 bytes for a packed 32-byte session ID) plus a ~30-byte table entry, all
+// traced by every garbage collection; here a key is its characters in a byte arena and
+// three Int32 slots (open addressing, linear probing, load ≤ 1/2): ~45 bytes, off the heap.
+
+const EMPTY = -1;
+// Arena blocks: a key never straddles two (keys are at most a few hundred KB: a PSK identity
+// is < 2^16 bytes, RFC 8446 §4.2.11, hence < 2^18 bytes as hex text in two bytes per character).
+const BLOCK_BITS = 20;
+const BLOCK_SIZE = 1 << BLOCK_BITS;
+const BLOCK_MASK = BLOCK_SIZE - 1;
+/** Header of a stored key: a 4-byte length in characters, with the top bit set when each character takes two bytes. */
+const HEADER = 4;
+const WIDE = 0x80000000;
+
+export class SessionKeyIndex {
+  private keyRefs = new Int32Array(1024).fill(EMPTY);
+  private values = new Int32Array(1024);
+  private hashes = new Int32Array(1024);
+  private readonly blocks: Uint8Array[] = [];
+  private used = 0;
+  /** Distinct keys. */
+  size = 0;
+
+  /** The row stored for `key`, or -1. */
+  get(key: string): number {
+    const slot = this.find(key, hashOf(key));
+    return this.keyRefs[slot] === EMPTY ? EMPTY : this.values[slot]!;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== EMPTY;
+  }
+
+  set(key: string, value: number): void {
+    const hash = hashOf(key);
+    let slot = this.find(key, hash);
+    if (this.keyRefs[slot] !== EMPTY) {
+      this.values[slot] = value;
+      return;
+    }
+    if ((this.size + 1) * 2 > this.keyRefs.length) {
+      this.grow();
+      slot = this.find(key, hash);
+    }
+    this.keyRefs[slot] = this.store(key);
+    this.values[slot] = value;
+    this.hashes[slot] = hash;
+    this.size++;
+  }
+
+  /** The slot holding `key`, or the empty slot where it would go. */
+  private find(key: string, hash: number): number {
+    const mask = this.keyRefs.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const ref = this.keyRefs[slot]!;
+      if (ref === EMPTY || (this.hashes[slot] === hash && this.equals(ref, key))) return slot;
+    }
+  }
+
+  private grow(): void {
+    const oldRefs = this.keyRefs, oldValues = this.values, oldHashes = this.hashes;
+    const capacity = oldRefs.length * 2;
+    this.keyRefs = new Int32Array(capacity).fill(EMPTY);
+    this.values = new Int32Array(capacity);
+    this.hashes = new Int32Array(capacity);
+    const mask = capacity - 1;
+    for (let i = 0; i < oldRefs.length; i++) {
+      const ref = oldRefs[i]!;
+      if (ref === EMPTY) continue;
+      let slot = oldHashes[i]! & mask;
+      while (this.keyRefs[slot] !== EMPTY) slot = (slot + 1) & mask;
+      this.keyRefs[slot] = ref;
+      this.values[slot] = oldValues[i]!;
+      this.hashes[slot] = oldHashes[i]!;
+    }
+  }
+
+  private store(key: string): number {
+    const wide = !isNarrow(key);
+    const need = HEADER + key.length * (wide ? 2 : 1);
+    if (need > BLOCK_SIZE) throw new RangeError(`session key of ${key.length} characters`);
+    if (this.used === this.blocks.length * BLOCK_SIZE || (this.used & BLOCK_MASK) + need > BLOCK_SIZE) {
+      this.used = this.blocks.length * BLOCK_SIZE;
+      this.blocks.push(new Uint8Array(BLOCK_SIZE));
+    }
+    const ref = this.used;
+    const block = this.blocks[ref >>> BLOCK_BITS]!;
+    let at = ref & BLOCK_MASK;
+    const header = (key.length | (wide ? WIDE : 0)) >>> 0;
+    block[at++] = header >>> 24;
+    block[at++] = (header >>> 16) & 0xff;
+    block[at++] = (header >>> 8) & 0xff;
+    block[at++] = header & 0xff;
+    for (let i = 0; i < key.length; i++) {
+      const code = key.charCodeAt(i);
+      if (wide) block[at++] = code >>> 8;
+      block[at++] = code & 0xff;
+    }
+    this.used += need;
+    return ref;
+  }
+
+  private equals(ref: number, key: string): boolean {
+    const block = this.blocks[ref >>> BLOCK_BITS]!;
+    let at = ref & BLOCK_MASK;
+    const header = ((block[at]! << 24) | (block[at + 1]! << 16) | (block[at + 2]! << 8) | block[at + 3]!) >>> 0;
+    at += HEADER;
+    const wide = (header & WIDE) !== 0;
+    if ((header & ~WIDE) >>> 0 !== key.length) return false;
+    for (let i = 0; i < key.length; i++) {
+      const code = wide ? (block[at++]! << 8) | block[at++]! : block[at++]!;
+      if (code !== key.charCodeAt(i)) return false;
+    }
+    return true;
+  }
+}
+
+function isNarrow(key: string): boolean {
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+/** FNV-1a over the UTF-16 code units (a key's stored form does not change its hash). */
+function hashOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // Mix the high bits into the low ones: the table masks the low bits, and FNV's low bits alone are weak.
+  h ^= h >>> 15;
+  return h | 0;
+}
