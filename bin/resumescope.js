@@ -10,5 +10,13 @@ if (!existsSync(entry)) {
   process.stderr.write('resumescope: not built yet; run `npm run build` in ' + root + '\n');
   process.exit(2);
 }
-const { main } = await import(pathToFileURL(entry).href);
-process.exitCode = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+// Large analyses restart once with a fixed malloc threshold (see app/cli/relaunch.ts).
+const { wantsMallocTuning, relaunchWithMallocTuning } = await import(pathToFileURL(join(root, 'dist', 'app', 'cli', 'relaunch.js')).href);
+const relaunched = wantsMallocTuning(argv) ? await relaunchWithMallocTuning(fileURLToPath(import.meta.url), argv) : null;
+if (relaunched !== null) {
+  process.exitCode = relaunched;
+} else {
+  const { main } = await import(pathToFileURL(entry).href);
+  process.exitCode = await main(argv);
+}

@@ -142,7 +142,7 @@ const LARGE_CAPTURE = 250_000;
  * collection (MemoryController::GrowingFactor).
  */
 function collectGarbageSooner(): void {
-  setFlagsFromString('--heap-growing-percent=50');
+  setFlagsFromString('--heap-growing-percent=20');
 }
 
 /** One pass over the stored connections, in id order (first packet), writes every output. */

@@ -88,60 +88,8 @@ const CAPACITY_NICE = [
 
 /** Diagnose every connection (sets `reason` and `session` on each) and infer each group's cache policy. */
 export function diagnose(connections: ConnectionRecord[]): Diagnosis {
-  const table = new SessionTable();
-  let maxId = 0;
-  for (const c of connections) {
-    if (c.id > maxId) maxId = c.id;
-    table.captureStart = Math.min(table.captureStart, c.startTime);
-  }
   const order = sessionOrder(connections);
-  // Offer row by connection id (ids are 1..N after numberConnections: a dense array); -1: no offer.
-  const offerById = maxId <= 2 * connections.length + 1024 ? new Int32Array(maxId + 1).fill(-1) : null;
-  const sparseOfferById = new Map<number, number>();
-  const clientState = new ClientMemory();
-  const sessionChanges = new Map<ServerGroup, { clients: Set<string>; changes: number }>();
-  const forgotten: { c: ConnectionRecord; group: ServerGroup; gap: number }[] = [];
-
-  // Reconnections (a client, by address and TLS stack, seen before with the same group) for the clients summary.
-  const reconnection = new Uint8Array(connections.length);
-  for (let index = 0; index < order.length; index++) {
-    const c = connections[order[index]!]!;
-    c.reason = null;
-    c.session = null;
-    const group = table.group(c);
-    // Before the table learns from c: what did this client hold for this group?
-    const clients = clientState.clientsLike(c, group);
-    const ip = c.client.ip;
-    // Session rows: -1 when the client holds none.
-    const held = clients.get(ip) ?? -1;
-    if (c.clientHelloTime !== null) {
-      if (clients.has(ip)) reconnection[index] = 1;
-      else clients.set(ip, -1);
-    }
-    const offer = table.add(c);
-    if (offer >= 0) {
-      if (offerById !== null && c.id >= 0) offerById[c.id] = offer;
-      else sparseOfferById.set(c.id, offer);
-    }
-    const time = offerTime(c);
-    const offeredNothing = c.resumption === 'not-offered' && c.clientHelloTime !== null;
-    if (held >= 0 && (offeredNothing || (offer >= 0 && table.sessionRowOf(offer) !== held && table.sessionRowOf(offer) >= 0 && !table.isAccepted(offer)))) {
-      forgotten.push({ c, group, gap: time - table.session(held).lastUse });
-    }
-    const now = table.heldAfter;
-    if (now >= 0) {
-      // Session-ID stickiness (seed 003) breaks whenever a client's session changes.
-      if (held >= 0 && held !== now) {
-        const changes = sessionChanges.get(group) ?? { clients: new Set<string>(), changes: 0 };
-        changes.changes++;
-        changes.clients.add(ip);
-        sessionChanges.set(group, changes);
-      }
-      clients.set(ip, now);
-    }
-    if (offer >= 0) c.session = offerView(table, offer);
-    else if (now >= 0 && table.session(now).issuedBy === c.id) c.session = issueView(table.session(now));
-  }
+  const { table, offerOf, reconnection, forgotten, sessionChanges } = trackSessions(connections, order);
 
   const byGroup = offersByGroup(table);
   const verdicts = new Verdicts(table.offerCount);
@@ -178,7 +126,7 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
         sharedCache: {
           ...policy.sharedCache,
           sessionChanges: sessionChanges.get(group)?.changes ?? 0,
-          clientsWithSessionChanges: sessionChanges.get(group)?.clients.size ?? 0,
+          clientsWithSessionChanges: sessionChanges.get(group)?.clients ?? 0,
         },
       },
     });
@@ -200,7 +148,6 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
 
   const clients = summarizeClients(connections, order, reconnection, forgotIds);
   servers.sort((a, b) => b.connections - a.connections);
-  const offerOf = (c: ConnectionRecord) => (offerById !== null && c.id >= 0 ? offerById[c.id] ?? -1 : sparseOfferById.get(c.id) ?? -1);
   const lookup: OfferLookup = {
     groupKey: (c) => { const o = offerOf(c); return o >= 0 ? table.groupOf(o).key : null; },
     reuseGap: (c) => { const o = offerOf(c); return o >= 0 ? table.reuseGapOf(o) : null; },
@@ -209,6 +156,86 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
   };
   const { findings, whatIf } = buildFindings(servers, clients, connections, lookup);
   return { servers, clients, findings, whatIf, sessions: { distinct: table.sessionCount, offers: table.answeredOffers.length } };
+}
+
+interface TrackedConnections {
+  table: SessionTable;
+  /** The offer row of a connection (-1: it offered nothing). */
+  offerOf(c: ConnectionRecord): number;
+  /** By position in session order: 1 when the client (address and TLS stack) was seen before with the same group. */
+  reconnection: Uint8Array;
+  /** Connections that offered nothing, or an older session, while the client held one. */
+  forgotten: { c: ConnectionRecord; group: ServerGroup; gap: number }[];
+  /** Per group: how often a client's session changed, and how many clients that was. */
+  sessionChanges: Map<ServerGroup, { clients: number; changes: number }>;
+}
+
+/**
+ * Feeds the connections to the session table in session order; gives each its session view.
+ * Its own function so that what it alone needs (each client's latest session per group, a map
+ * entry per client and group) is garbage before the per-group inference starts.
+ */
+function trackSessions(connections: ConnectionRecord[], order: Uint32Array): TrackedConnections {
+  const table = new SessionTable();
+  let maxId = 0;
+  for (const c of connections) {
+    if (c.id > maxId) maxId = c.id;
+    table.captureStart = Math.min(table.captureStart, c.startTime);
+  }
+  // Offer row by connection id (ids are 1..N after numberConnections: a dense array); -1: no offer.
+  const offerById = maxId <= 2 * connections.length + 1024 ? new Int32Array(maxId + 1).fill(-1) : null;
+  const sparseOfferById = new Map<number, number>();
+  const clientState = new ClientMemory();
+  const changesByGroup = new Map<ServerGroup, { clients: Set<string>; changes: number }>();
+  const forgotten: { c: ConnectionRecord; group: ServerGroup; gap: number }[] = [];
+
+  // Reconnections (a client, by address and TLS stack, seen before with the same group) for the clients summary.
+  const reconnection = new Uint8Array(connections.length);
+  for (let index = 0; index < order.length; index++) {
+    const c = connections[order[index]!]!;
+    c.reason = null;
+    c.session = null;
+    const group = table.group(c);
+    // Before the table learns from c: what did this client hold for this group?
+    const clients = clientState.clientsLike(c, group);
+    const ip = c.client.ip;
+    // Session rows: -1 when the client holds none.
+    const held = clients.get(ip) ?? -1;
+    if (c.clientHelloTime !== null) {
+      if (clients.has(ip)) reconnection[index] = 1;
+      else clients.set(ip, -1);
+    }
+    const offer = table.add(c);
+    if (offer >= 0) {
+      if (offerById !== null && c.id >= 0) offerById[c.id] = offer;
+      else sparseOfferById.set(c.id, offer);
+    }
+    const time = offerTime(c);
+    const offeredNothing = c.resumption === 'not-offered' && c.clientHelloTime !== null;
+    if (held >= 0 && (offeredNothing || (offer >= 0 && table.sessionRowOf(offer) !== held && table.sessionRowOf(offer) >= 0 && !table.isAccepted(offer)))) {
+      forgotten.push({ c, group, gap: time - table.session(held).lastUse });
+    }
+    const now = table.heldAfter;
+    if (now >= 0) {
+      // Session-ID stickiness (seed 003) breaks whenever a client's session changes.
+      if (held >= 0 && held !== now) {
+        const changes = changesByGroup.get(group) ?? { clients: new Set<string>(), changes: 0 };
+        changes.changes++;
+        changes.clients.add(ip);
+        changesByGroup.set(group, changes);
+      }
+      clients.set(ip, now);
+    }
+    if (offer >= 0) c.session = offerView(table, offer);
+    else if (now >= 0 && table.session(now).issuedBy === c.id) c.session = issueView(table.session(now));
+  }
+
+
+  table.releaseKeys();
+  const sessionChanges = new Map<ServerGroup, { clients: number; changes: number }>();
+  for (const [group, { clients, changes }] of changesByGroup) sessionChanges.set(group, { clients: clients.size, changes });
+  const offerOf = (c: ConnectionRecord) => (offerById !== null && c.id >= 0 ? offerById[c.id] ?? -1 : sparseOfferById.get(c.id) ?? -1);
+  return { table, offerOf, reconnection, forgotten, sessionChanges };
 }
 
 /**
@@ -341,27 +368,23 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
     lifetime: (o) => t.ageOf(o),
     capacity: (o) => t.churnOf(o),
   };
+  // One buffer for every fit's values (accepted first, rejected after): a fit sorts its two
+  // parts in place, and nine fits over a million offers would leave ~150 MB of garbage arrays.
+  const fitValues = new Float64Array(known.length);
   const fit = (limit: Limit): Estimate => {
     const value = measure[limit];
     const candidates = open();
     let acceptedCount = 0;
-    let rejectedCount = 0;
-    for (const o of candidates) {
-      if (value(o) === null) continue;
-      if (t.isAccepted(o)) acceptedCount++;
-      else rejectedCount++;
-    }
-    const accepted = new Float64Array(acceptedCount);
-    const rejectedValues = new Float64Array(rejectedCount);
+    for (const o of candidates) if (t.isAccepted(o) && value(o) !== null) acceptedCount++;
     let a = 0;
-    let r = 0;
+    let r = acceptedCount;
     for (const o of candidates) {
       const x = value(o);
       if (x === null) continue;
-      if (t.isAccepted(o)) accepted[a++] = x;
-      else rejectedValues[r++] = x;
+      if (t.isAccepted(o)) fitValues[a++] = x;
+      else fitValues[r++] = x;
     }
-    return estimateLimitOf(accepted, rejectedValues, limit === 'capacity' ? CAPACITY_NICE : undefined);
+    return estimateLimitOf(fitValues.subarray(0, acceptedCount), fitValues.subarray(acceptedCount, r), limit === 'capacity' ? CAPACITY_NICE : undefined);
   };
   // Each round fits the limits not yet applied (round 0 fits all three).
   const notFitted: Estimate = { seconds: null, low: null, high: null, confidence: 0, rejectedAbove: 0, acceptedBelow: 0, exceptions: 0 };
@@ -478,16 +501,18 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
 function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdicts): CachePolicy['flushes'] {
   const flushes: CachePolicy['flushes'] = [];
   const lastUseOf = (o: number) => t.timeOf(o) - (t.reuseGapOf(o) ?? 0);
+  const timeOf = (o: number) => t.timeOf(o);
+  // Each offer spans (last use, offer time]; counting spans that contain t is two binary searches.
+  // The accepted offers are the same in every round.
+  const accepted = select(offers, (o) => t.isAccepted(o) && t.reuseGapOf(o) !== null);
+  let acceptedSpans: { containing(t: number): number } | null = null;
   for (let round = 0; round < 10; round++) {
     const candidates = select(offers, (o) => !t.isAccepted(o) && !verdicts.has(o) && t.reuseGapOf(o) !== null);
     if (candidates.length < 3) break;
-    const accepted = select(offers, (o) => t.isAccepted(o) && t.reuseGapOf(o) !== null);
     const baseRate = Math.max(0.01, candidates.length / Math.max(1, candidates.length + accepted.length));
     // Candidate moments: just before each unexplained rejection (the earliest after a flush bounds it).
-    // Each offer spans (last use, offer time]; counting spans that contain t is two binary searches.
-    const timeOf = (o: number) => t.timeOf(o);
     const rejectedSpans = spanIndex(candidates, lastUseOf, timeOf);
-    const acceptedSpans = spanIndex(accepted, lastUseOf, timeOf);
+    acceptedSpans ??= spanIndex(accepted, lastUseOf, timeOf);
     const times = valuesOf(candidates, timeOf).sort();
     let best: { time: number; count: number } | null = null;
     for (let i = 0; i < times.length; i++) {
@@ -599,17 +624,29 @@ class ClientMemory {
 }
 
 function summarizeClients(connections: ConnectionRecord[], order: Uint32Array, reconnection: Uint8Array, forgot: Set<number>): ClientsSummary {
-  const stacks = new Map<string, { clients: Set<string>; connections: number; reconnections: number; offered: number; forgot: number }>();
-  const allClients = new Set<string>();
+  // Distinct clients overall and per TLS stack: each address gets a number once, and the
+  // (stack, client) pairs are counted by sorting them as numbers (a set of addresses per stack
+  // was a second map entry per client).
+  const clientNumbers = new Map<string, number>();
+  const stackNumbers = new Map<string, number>();
+  const stacks: { fingerprint: string; clients: number; connections: number; reconnections: number; offered: number; forgot: number }[] = [];
+  const pairs = new Float64Array(order.length);
+  let pairCount = 0;
   let reconnections = 0;
   for (let index = 0; index < order.length; index++) {
     const c = connections[order[index]!]!;
-    allClients.add(c.client.ip);
+    const ip = c.client.ip;
+    let client = clientNumbers.get(ip);
+    if (client === undefined) clientNumbers.set(ip, (client = clientNumbers.size));
     if (c.clientHelloTime === null) continue;
     const fingerprint = c.clientFingerprint ?? 'unknown';
-    let s = stacks.get(fingerprint);
-    if (!s) stacks.set(fingerprint, (s = { clients: new Set(), connections: 0, reconnections: 0, offered: 0, forgot: 0 }));
-    s.clients.add(c.client.ip);
+    let stack = stackNumbers.get(fingerprint);
+    if (stack === undefined) {
+      stackNumbers.set(fingerprint, (stack = stacks.length));
+      stacks.push({ fingerprint, clients: 0, connections: 0, reconnections: 0, offered: 0, forgot: 0 });
+    }
+    const s = stacks[stack]!;
+    pairs[pairCount++] = stack * 2 ** 32 + client;
     s.connections++;
     if (reconnection[index] === 1) {
       s.reconnections++;
@@ -618,12 +655,18 @@ function summarizeClients(connections: ConnectionRecord[], order: Uint32Array, r
       if (forgot.has(c.id)) s.forgot++;
     }
   }
-  const list: ClientStack[] = [...stacks].map(([fingerprint, s]) => ({
-    fingerprint, clients: s.clients.size, connections: s.connections, reconnections: s.reconnections, offered: s.offered,
+  const clientCount = clientNumbers.size;
+  clientNumbers.clear();
+  const sorted = pairs.subarray(0, pairCount).sort();
+  for (let i = 0; i < sorted.length; i++) {
+    if (i === 0 || sorted[i] !== sorted[i - 1]) stacks[Math.floor(sorted[i]! / 2 ** 32)]!.clients++;
+  }
+  const list: ClientStack[] = stacks.map((s) => ({
+    fingerprint: s.fingerprint, clients: s.clients, connections: s.connections, reconnections: s.reconnections, offered: s.offered,
     forgot: s.forgot, forgetShare: s.reconnections > 0 ? round2(s.forgot / s.reconnections) : null,
     neverOffers: s.reconnections >= 3 && s.offered === 0,
   })).sort((a, b) => b.connections - a.connections);
-  return { clients: allClients.size, reconnections, forgot: forgot.size, forgetShare: reconnections > 0 ? round2(forgot.size / reconnections) : null, stacks: list };
+  return { clients: clientCount, reconnections, forgot: forgot.size, forgetShare: reconnections > 0 ? round2(forgot.size / reconnections) : null, stacks: list };
 }
 
 export function formatDuration(seconds: number): string {

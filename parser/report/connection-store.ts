@@ -7,7 +7,7 @@ import type { SessionView } from '../diagnose/diagnose.js';
 // strings, one byte arena for session IDs, tickets and PSK identities (hex, stored as bytes).
 // A farm capture holds millions of connections; as objects each costs ~0.9 KB of heap
 // (fields, boxed doubles, nested endpoint/offer/session objects), here ~0.2 KB.
-// `StoredConnection` is a two-field view with getters, so the diagnosis, the report model and
+// `StoredConnection` is a one-field view with getters, so the diagnosis, the report model and
 // the pcapng export read stored rows exactly as they read records.
 
 const RESUMPTIONS: readonly Resumption[] = ['not-offered', 'accepted', 'rejected', 'unanswered'];
@@ -172,8 +172,16 @@ function isLowerHex(text: string): boolean {
   return true;
 }
 
+/** A subclass of StoredConnection whose views read `store`. */
+function viewClassFor(store: ConnectionStore): new (row: number) => StoredConnection {
+  const View = class extends StoredConnection {};
+  Object.defineProperty(View.prototype, 'store', { value: store });
+  return View;
+}
+
 /** The columns. Rows are appended in the order connections end. */
 export class ConnectionStore {
+  private readonly View = viewClassFor(this);
   // Rows live in blocks of BLOCK_ROWS: growing never copies, and at most one block is unused.
   private readonly floatBlocks: Float64Array[] = [];
   private readonly intBlocks: Int32Array[] = [];
@@ -222,7 +230,7 @@ export class ConnectionStore {
         if (index !== NULL_INDEX) ints[at + column] = strings[index]!;
       }
       for (const column of HEX_COLUMNS) ints[at + column] = moveHex(ints[at + column]!);
-      views.push(new StoredConnection(this, to));
+      views.push(new this.View(to));
     }
     for (const [row, value] of other.aborts) this.aborts.set(first + row, value);
     for (const [row, value] of other.alerts) this.alerts.set(first + row, value);
@@ -287,7 +295,7 @@ export class ConnectionStore {
     if (c.abort !== null) this.aborts.set(row, c.abort);
     if (c.alerts.length > 0) this.alerts.set(row, c.alerts);
     if (c.anomalies.length > 0) this.anomalies.set(row, c.anomalies);
-    const view = new StoredConnection(this, row);
+    const view = new this.View(row);
     if (c.reason !== undefined) view.reason = c.reason;
     if (c.reasonDetail !== undefined) view.reasonDetail = c.reasonDetail;
     if (c.session !== undefined) view.session = c.session;
@@ -407,9 +415,14 @@ function isNullableNumber(n: unknown): boolean {
   return n === null || (typeof n === 'number' && !Number.isNaN(n));
 }
 
-/** One stored connection, read through the columns. Same keys as a ConnectionRecord. */
+/**
+ * One stored connection, read through the columns. Same keys as a ConnectionRecord.
+ * A view holds only its row: its store comes from the prototype of the store's own subclass
+ * (`viewClassFor`), so two million views are 32 bytes each instead of 40.
+ */
 export class StoredConnection implements ConnectionRecord {
-  constructor(private readonly store: ConnectionStore, private readonly row: number) {}
+  declare protected readonly store: ConnectionStore;
+  constructor(protected readonly row: number) {}
 
   get id(): number { return this.store.int(this.row, I_ID); }
   set id(v: number) { this.store.setInt(this.row, I_ID, v); }

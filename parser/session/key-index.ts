@@ -1,7 +1,7 @@
 // A string → row map for a million session keys, in typed arrays. As a Map each key is a
 // heap string (~56 bytes for a packed 32-byte session ID) plus a ~30-byte table entry, all
 // traced by every garbage collection; here a key is its characters in a byte arena and
-// three Int32 slots (open addressing, linear probing, load ≤ 1/2): ~45 bytes, off the heap.
+// three Int32 slots (open addressing, linear probing, load ≤ 3/4): ~60 bytes, off the heap.
 
 const EMPTY = -1;
 // Arena blocks: a key never straddles two (keys are at most a few hundred KB: a PSK identity
@@ -39,7 +39,7 @@ export class SessionKeyIndex {
       this.values[slot] = value;
       return;
     }
-    if ((this.size + 1) * 2 > this.keyRefs.length) {
+    if ((this.size + 1) * 4 > this.keyRefs.length * 3) {
       this.grow();
       slot = this.find(key, hash);
     }

@@ -31,7 +31,6 @@ export class TrackedSession {
   get issueIndex(): number { return this.table.sessionIssueIndex.get(this.index); }
   /** Last successful use: issue or accepted resumption. */
   get lastUse(): number { return this.table.sessionLastUse.get(this.index); }
-  get uses(): number { return this.table.sessionUses.get(this.index); }
   /** Connection id of the last handshake that offered this session and was aborted (-1: none). */
   get abortedBy(): number { return this.table.sessionAbortedBy.get(this.index); }
   get abortedAt(): number { return this.table.sessionAbortedAt.get(this.index); }
@@ -72,11 +71,13 @@ export class SessionTable {
   readonly groups = new Map<string, ServerGroup>();
   private readonly groupList: ServerGroup[] = [];
   /** Session key → row in the session columns. */
-  private readonly sessions = new SessionKeyIndex();
+  private sessions = new SessionKeyIndex();
+  /** Distinct keys once the index is released (null: not released). */
+  private keysAtRelease: number | null = null;
   /** Rows of the offers the server answered (accepted or rejected), in ClientHello order. */
   readonly answeredOffers = new Int32Column();
   /** Sessions of unknown origin that an aborted handshake offered: key → that connection's id. */
-  private readonly abortedUnknown = new Map<string, number>();
+  private abortedUnknown = new Map<string, number>();
   /** Time of the first packet of the analysis: unknown sessions are at least this old. */
   captureStart = Infinity;
   /** Row of the session the connection last given to `add` ended up holding (issued or resumed); -1: none. */
@@ -90,7 +91,6 @@ export class SessionTable {
   readonly sessionGroup = new Int32Column();
   readonly sessionIssueIndex = new Int32Column();
   readonly sessionLastUse = new Float64Column();
-  readonly sessionUses = new Int32Column();
   readonly sessionAbortedBy = new Int32Column();
   readonly sessionAbortedAt = new Float64Column();
   private sessionRows = 0;
@@ -181,8 +181,19 @@ export class SessionTable {
     return new TrackedSession(this, index);
   }
 
+  /** Distinct session keys seen (IDs, tickets, PSK identities). */
   get sessionCount(): number {
-    return this.sessions.size;
+    return this.keysAtRelease ?? this.sessions.size;
+  }
+
+  /**
+   * After the last `add`: frees the key lookups (on a million sessions ~100 MB) while the
+   * columns stay readable. `add` throws afterwards.
+   */
+  releaseKeys(): void {
+    this.keysAtRelease ??= this.sessions.size;
+    this.sessions = new SessionKeyIndex();
+    this.abortedUnknown = new Map();
   }
 
   group(c: ConnectionRecord): ServerGroup {
@@ -205,7 +216,6 @@ export class SessionTable {
     this.sessionGroup.push(group.index);
     this.sessionIssueIndex.push(issueIndex);
     this.sessionLastUse.push(time);
-    this.sessionUses.push(0);
     this.sessionAbortedBy.push(NONE);
     this.sessionAbortedAt.push(-1);
     return row;
@@ -214,6 +224,7 @@ export class SessionTable {
 
   /** Feed connections in ClientHello-time order. Returns the connection's offer row (-1: it offered nothing). */
   add(c: ConnectionRecord): number {
+    if (this.keysAtRelease !== null) throw new Error('SessionTable.add after releaseKeys');
     const group = this.group(c);
     group.connections++;
     const addressText = addressOf(c);
@@ -254,13 +265,11 @@ export class SessionTable {
       if (!known && key !== null && c.resumed) {
         // First sight of a session issued before the capture: remember it from now on.
         const adopted = this.newSession(kind, -1, time, address, group, group.issued);
-        this.sessionUses.set(adopted, 1);
         this.sessions.set(key, adopted);
         this.heldAfter = adopted;
       } else if (known) {
         if (c.resumed) {
           this.sessionLastUse.set(session, time);
-          this.sessionUses.set(session, this.sessionUses.get(session) + 1);
           this.heldAfter = session;
           if (kind === 'psk') this.sessions.set(pskClientKey(c, group), session);
         } else if (c.handshake === 'aborted' && c.abort !== null) {

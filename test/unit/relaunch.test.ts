@@ -1,0 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { wantsMallocTuning } from '../../app/cli/relaunch.js';
+
+// Large analyses restart once with a fixed malloc threshold; nothing else may change.
+
+const BIN = fileURLToPath(new URL('../../bin/resumescope.js', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'resumescope-relaunch-'));
+const large = join(work, 'large.pcap');
+const small = join(work, 'small.pcap');
+// Sparse: 300 MB on paper, nothing on disk.
+writeFileSync(large, '');
+truncateSync(large, 300 * 2 ** 20);
+writeFileSync(small, Buffer.alloc(64));
+
+describe('malloc tuning relaunch', () => {
+  it('is wanted for analyze over ≥ 256 MiB of files on Linux, unless tuned already or turned off', () => {
+    expect(wantsMallocTuning(['analyze', large, '-q'], {}, 'linux')).toBe(true);
+    expect(wantsMallocTuning(['analyze', small, small, '--json', 'out.json'], {}, 'linux')).toBe(false);
+    expect(wantsMallocTuning(['analyze', large], {}, 'darwin')).toBe(false);
+    expect(wantsMallocTuning(['report', large], {}, 'linux')).toBe(false);
+    expect(wantsMallocTuning(['analyze', large], { MALLOC_MMAP_THRESHOLD_: '65536' }, 'linux')).toBe(false);
+    expect(wantsMallocTuning(['analyze', large], { RESUMESCOPE_MALLOC: 'default' }, 'linux')).toBe(false);
+    expect(wantsMallocTuning(['analyze', join(work, 'missing.pcap')], {}, 'linux')).toBe(false);
+  });
+
+  it('passes the exit code and the messages of the restarted run through unchanged', () => {
+    const run = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, [BIN, 'analyze', large, '-q'], { cwd: work, encoding: 'utf8', env: { ...process.env, ...env } });
+    const relaunched = run({});
+    const direct = run({ RESUMESCOPE_MALLOC: 'default' });
+    expect(direct.status).not.toBe(0);
+    expect(relaunched.status).toBe(direct.status);
+    expect(relaunched.stderr).toBe(direct.stderr);
+    expect(relaunched.stderr).toContain('large.pcap');
+  });
+});
