@@ -24,20 +24,24 @@ const FLAG_OFFER_TICKET = 32;
 const FLAG_OFFER_PSK = 64;
 
 // Float64 columns, per row.
-// (The lifetime hint is a uint32 and frame numbers may pass 2^31: both go here, not in Int32.)
-const T_START = 0, T_CLIENT_HELLO = 1, T_SERVER_HELLO = 2, T_END = 3, T_ISSUED_AT = 4, T_AGE = 5, T_REUSE_GAP = 6,
-  T_TICKET_HINT = 7, T_FIRST_FRAME = 8;
-const FLOATS = 9;
+const T_START = 0, T_CLIENT_HELLO = 1, T_SERVER_HELLO = 2, T_END = 3, T_ISSUED_AT = 4, T_AGE = 5, T_REUSE_GAP = 6;
+const FLOATS = 7;
 // Int32 columns, per row. Strings are pool indices (-1: null); hex values are arena references.
-const I_ID = 0, I_CLIENT_IP = 1, I_CLIENT_PORT = 2, I_SERVER_IP = 3, I_SERVER_PORT = 4, I_SNI = 5, I_ALPN = 6,
+// Both ports share one (16 bits each); the frame number and the ticket lifetime hint are
+// uint32 (RFC 5077 §3.3) read back with >>> 0. Values that do not fit go to a side map.
+const I_ID = 0, I_CLIENT_IP = 1, I_PORTS = 2, I_SERVER_IP = 3, I_FIRST_FRAME = 4, I_SNI = 5, I_ALPN = 6,
   I_VERSION = 7, I_CIPHER = 8, I_HELLO_VERSION = 9, I_HISTORY = 10, I_FINGERPRINT = 11, I_FILE = 12,
   I_PACKETS = 13, I_HANDSHAKE_BYTES = 14, I_OFFER_SID = 15, I_SERVER_SID = 16, I_ISSUED_TICKET = 17,
   I_OFFERED_TICKET = 18, I_PSK_IDENTITY = 19, I_ISSUED_BY = 20, I_CHURN = 21, I_ABORTED_BY = 22, I_ISSUER = 23,
-  I_REASON = 24, I_DETAIL = 25;
-const INTS = 26;
+  I_REASON = 24, I_DETAIL = 25, I_TICKET_HINT = 26;
+const INTS = 27;
 // Uint8 columns, per row.
-const B_RESUMPTION = 0, B_RESUMED_BY = 1, B_HANDSHAKE = 2, B_FLAGS = 3, B_SESSION = 4;
-const BYTES = 5;
+const B_RESUMPTION = 0, B_RESUMED_BY = 1, B_HANDSHAKE = 2, B_FLAGS = 3, B_SESSION = 4, B_NUMBERS = 5;
+const BYTES = 6;
+// B_NUMBERS bits.
+const HAS_TICKET_HINT = 1;
+/** Ports, frame number or hint outside the Int32 encodings: all four are in the side map. */
+const ODD_NUMBERS = 2;
 const BLOCK_BITS = 14;
 const BLOCK_ROWS = 1 << BLOCK_BITS;
 const BLOCK_MASK = BLOCK_ROWS - 1;
@@ -58,7 +62,19 @@ export interface StoreSnapshot {
   alerts: [number, ConnectionRecord['alerts']][];
   anomalies: [number, Anomaly[]][];
   otherSessions: [number, unknown][];
+  oddNumbers: [number, OddNumbers][];
 }
+
+/** The numbers of a row that do not fit its Int32 encodings (kept as they are). */
+interface OddNumbers {
+  clientPort: number;
+  serverPort: number;
+  firstFrame: number;
+  ticketLifetimeHint: number | null;
+}
+
+const isPort = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffff;
+const isUint32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
 
 /** The typed arrays of a snapshot, to transfer rather than copy. */
 export function snapshotBuffers(s: StoreSnapshot): ArrayBuffer[] {
@@ -194,6 +210,7 @@ export class ConnectionStore {
   private readonly anomalies = new Map<number, Anomaly[]>();
   /** Session values that are not a session view (kept as they are). */
   private readonly otherSessions = new Map<number, unknown>();
+  private readonly oddNumbers = new Map<number, OddNumbers>();
   count = 0;
 
   /**
@@ -204,7 +221,7 @@ export class ConnectionStore {
     return {
       count: this.count, floatBlocks: this.floatBlocks, intBlocks: this.intBlocks, byteBlocks: this.byteBlocks,
       strings: this.strings.values, hex: this.hex.export(), aborts: [...this.aborts], alerts: [...this.alerts],
-      anomalies: [...this.anomalies], otherSessions: [...this.otherSessions],
+      anomalies: [...this.anomalies], otherSessions: [...this.otherSessions], oddNumbers: [...this.oddNumbers],
     };
   }
 
@@ -236,6 +253,7 @@ export class ConnectionStore {
     for (const [row, value] of other.alerts) this.alerts.set(first + row, value);
     for (const [row, value] of other.anomalies) this.anomalies.set(first + row, value);
     for (const [row, value] of other.otherSessions) this.otherSessions.set(first + row, value);
+    for (const [row, value] of other.oddNumbers) this.oddNumbers.set(first + row, value);
     return views;
   }
 
@@ -261,9 +279,7 @@ export class ConnectionStore {
     floats[t + T_END] = c.endTime;
     ints[i + I_ID] = c.id;
     ints[i + I_CLIENT_IP] = this.internFor(I_CLIENT_IP, c.client.ip);
-    ints[i + I_CLIENT_PORT] = c.client.port;
     ints[i + I_SERVER_IP] = this.internFor(I_SERVER_IP, c.server.ip);
-    ints[i + I_SERVER_PORT] = c.server.port;
     ints[i + I_SNI] = this.internFor(I_SNI, c.sni);
     ints[i + I_ALPN] = this.internFor(I_ALPN, c.alpn);
     ints[i + I_VERSION] = this.internFor(I_VERSION, c.version);
@@ -272,10 +288,18 @@ export class ConnectionStore {
     ints[i + I_HISTORY] = this.internFor(I_HISTORY, c.history);
     ints[i + I_FINGERPRINT] = this.internFor(I_FINGERPRINT, c.clientFingerprint);
     ints[i + I_FILE] = this.internFor(I_FILE, c.file);
-    floats[t + T_FIRST_FRAME] = c.firstFrame;
     ints[i + I_PACKETS] = c.packets;
     ints[i + I_HANDSHAKE_BYTES] = c.handshakeBytes;
-    floats[t + T_TICKET_HINT] = c.ticketLifetimeHint ?? NaN;
+    const hint = c.ticketLifetimeHint;
+    if (isPort(c.client.port) && isPort(c.server.port) && isUint32(c.firstFrame) && (hint === null || isUint32(hint))) {
+      ints[i + I_PORTS] = (c.client.port << 16) | c.server.port;
+      ints[i + I_FIRST_FRAME] = c.firstFrame | 0;
+      ints[i + I_TICKET_HINT] = hint === null ? 0 : hint | 0;
+      bytes[b + B_NUMBERS] = hint === null ? 0 : HAS_TICKET_HINT;
+    } else {
+      this.oddNumbers.set(row, { clientPort: c.client.port, serverPort: c.server.port, firstFrame: c.firstFrame, ticketLifetimeHint: hint });
+      bytes[b + B_NUMBERS] = ODD_NUMBERS;
+    }
     const offered = this.hex.store(c.offer.sessionId);
     ints[i + I_OFFER_SID] = offered;
     // On a resumption the echoed ID equals the offered one: store it once.
@@ -364,6 +388,20 @@ export class ConnectionStore {
   setByte(row: number, column: number, value: number): void {
     this.byteBlocks[row >>> BLOCK_BITS]![(row & BLOCK_MASK) * BYTES + column] = value;
   }
+  clientPort(row: number): number {
+    return this.byte(row, B_NUMBERS) & ODD_NUMBERS ? this.oddNumbers.get(row)!.clientPort : this.int(row, I_PORTS) >>> 16;
+  }
+  serverPort(row: number): number {
+    return this.byte(row, B_NUMBERS) & ODD_NUMBERS ? this.oddNumbers.get(row)!.serverPort : this.int(row, I_PORTS) & 0xffff;
+  }
+  firstFrame(row: number): number {
+    return this.byte(row, B_NUMBERS) & ODD_NUMBERS ? this.oddNumbers.get(row)!.firstFrame : this.int(row, I_FIRST_FRAME) >>> 0;
+  }
+  ticketLifetimeHint(row: number): number | null {
+    const numbers = this.byte(row, B_NUMBERS);
+    if (numbers & ODD_NUMBERS) return this.oddNumbers.get(row)!.ticketLifetimeHint;
+    return numbers & HAS_TICKET_HINT ? this.int(row, I_TICKET_HINT) >>> 0 : null;
+  }
   abortOf(row: number): Abort | null {
     return this.aborts.get(row) ?? null;
   }
@@ -426,8 +464,8 @@ export class StoredConnection implements ConnectionRecord {
 
   get id(): number { return this.store.int(this.row, I_ID); }
   set id(v: number) { this.store.setInt(this.row, I_ID, v); }
-  get client(): Endpoint { return { ip: this.store.string(this.row, I_CLIENT_IP)!, port: this.store.int(this.row, I_CLIENT_PORT) }; }
-  get server(): Endpoint { return { ip: this.store.string(this.row, I_SERVER_IP)!, port: this.store.int(this.row, I_SERVER_PORT) }; }
+  get client(): Endpoint { return { ip: this.store.string(this.row, I_CLIENT_IP)!, port: this.store.clientPort(this.row) }; }
+  get server(): Endpoint { return { ip: this.store.string(this.row, I_SERVER_IP)!, port: this.store.serverPort(this.row) }; }
   get startTime(): number { return this.store.float(this.row, T_START)!; }
   get clientHelloTime(): number | null { return this.store.float(this.row, T_CLIENT_HELLO); }
   get serverHelloTime(): number | null { return this.store.float(this.row, T_SERVER_HELLO); }
@@ -455,7 +493,7 @@ export class StoredConnection implements ConnectionRecord {
   get clientHelloVersion(): string | null { return this.store.string(this.row, I_HELLO_VERSION); }
   get helloRetry(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_HELLO_RETRY) !== 0; }
   get ticketIssued(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_TICKET_ISSUED) !== 0; }
-  get ticketLifetimeHint(): number | null { return this.store.float(this.row, T_TICKET_HINT); }
+  get ticketLifetimeHint(): number | null { return this.store.ticketLifetimeHint(this.row); }
   get issuedTicket(): string | null { return this.store.hexValue(this.row, I_ISSUED_TICKET); }
   get offeredTicket(): string | null { return this.store.hexValue(this.row, I_OFFERED_TICKET); }
   get offeredPskIdentity(): string | null { return this.store.hexValue(this.row, I_PSK_IDENTITY); }
@@ -463,7 +501,7 @@ export class StoredConnection implements ConnectionRecord {
   get alerts(): ConnectionRecord['alerts'] { return this.store.alertsOf(this.row); }
   get clientFingerprint(): string | null { return this.store.string(this.row, I_FINGERPRINT); }
   get file(): string { return this.store.string(this.row, I_FILE)!; }
-  get firstFrame(): number { return this.store.float(this.row, T_FIRST_FRAME)!; }
+  get firstFrame(): number { return this.store.firstFrame(this.row); }
   get packets(): number { return this.store.int(this.row, I_PACKETS); }
   get handshakeBytes(): number { return this.store.int(this.row, I_HANDSHAKE_BYTES); }
   get wiresharkFilter(): string { return wiresharkFilter(this.client, this.server); }
@@ -549,17 +587,17 @@ export class StoredConnection implements ConnectionRecord {
     const anomalies = s.anomaliesOf(r);
     const resumedBy = RESUMED_BY[s.byte(r, B_RESUMED_BY)];
     const detail = s.int(r, I_DETAIL);
-    return `{"id":${s.int(r, I_ID)},"client":{"ip":${clientIp},"port":${s.int(r, I_CLIENT_PORT)}},"server":{"ip":${serverIp},"port":${s.int(r, I_SERVER_PORT)}}` +
+    return `{"id":${s.int(r, I_ID)},"client":{"ip":${clientIp},"port":${s.clientPort(r)}},"server":{"ip":${serverIp},"port":${s.serverPort(r)}}` +
       `,"startTime":${jsonNumber(s.float(r, T_START))},"clientHelloTime":${jsonNumber(s.float(r, T_CLIENT_HELLO))},"serverHelloTime":${jsonNumber(s.float(r, T_SERVER_HELLO))},"endTime":${jsonNumber(s.float(r, T_END))}` +
       `,"sni":${s.stringJson(r, I_SNI)},"alpn":${s.stringJson(r, I_ALPN)},"version":${s.stringJson(r, I_VERSION)},"cipher":${s.stringJson(r, I_CIPHER)}` +
       `,"offer":{"sessionId":${s.hexJson(r, I_OFFER_SID)},"ticket":${bool(FLAG_OFFER_TICKET)},"psk":${bool(FLAG_OFFER_PSK)}}` +
       `,"serverSessionId":${s.hexJson(r, I_SERVER_SID)},"resumption":"${RESUMPTIONS[s.byte(r, B_RESUMPTION)]}","resumedBy":${resumedBy === null ? 'null' : `"${resumedBy}"`}` +
       `,"resumed":${bool(FLAG_RESUMED)},"established":${bool(FLAG_ESTABLISHED)},"handshake":"${HANDSHAKES[s.byte(r, B_HANDSHAKE)]}"` +
       `,"abort":${abort === null ? 'null' : JSON.stringify(abort)},"history":${s.stringJson(r, I_HISTORY)},"anomalies":${anomalies.length === 0 ? '[]' : JSON.stringify(anomalies)}` +
-      `,"clientHelloVersion":${s.stringJson(r, I_HELLO_VERSION)},"helloRetry":${bool(FLAG_HELLO_RETRY)},"ticketIssued":${bool(FLAG_TICKET_ISSUED)},"ticketLifetimeHint":${jsonNumber(s.float(r, T_TICKET_HINT))}` +
+      `,"clientHelloVersion":${s.stringJson(r, I_HELLO_VERSION)},"helloRetry":${bool(FLAG_HELLO_RETRY)},"ticketIssued":${bool(FLAG_TICKET_ISSUED)},"ticketLifetimeHint":${jsonNumber(s.ticketLifetimeHint(r))}` +
       `,"issuedTicket":${s.hexJson(r, I_ISSUED_TICKET)},"offeredTicket":${s.hexJson(r, I_OFFERED_TICKET)},"offeredPskIdentity":${s.hexJson(r, I_PSK_IDENTITY)}` +
       `,"certificateSeen":${bool(FLAG_CERTIFICATE)},"alerts":${alerts.length === 0 ? '[]' : JSON.stringify(alerts)},"clientFingerprint":${s.stringJson(r, I_FINGERPRINT)}` +
-      `,"file":${s.stringJson(r, I_FILE)},"firstFrame":${jsonNumber(s.float(r, T_FIRST_FRAME))},"packets":${s.int(r, I_PACKETS)},"handshakeBytes":${s.int(r, I_HANDSHAKE_BYTES)}` +
+      `,"file":${s.stringJson(r, I_FILE)},"firstFrame":${jsonNumber(s.firstFrame(r))},"packets":${s.int(r, I_PACKETS)},"handshakeBytes":${s.int(r, I_HANDSHAKE_BYTES)}` +
       `,"wiresharkFilter":${JSON.stringify(this.wiresharkFilter)},"reason":${s.stringJson(r, I_REASON)}` +
       (detail !== NULL_INDEX ? `,"reasonDetail":${s.stringJson(r, I_DETAIL)}` : '') +
       `,"session":${this.sessionJson()}}`;

@@ -43,6 +43,18 @@ describe('ConnectionStore', () => {
     const view = store.add(odd);
     expect(plain(view)).toEqual(plain(odd));
     expect(view.toJSONText()).toBe(JSON.stringify(view));
+    // Ports share one Int32 and the frame number and hint are uint32 there: the edges of each
+    // encoding, and values outside them (kept aside), come back as they went in.
+    for (const numbers of [
+      { client: { ip: '10.0.0.1', port: 65535 }, server: { ip: '10.0.0.2', port: 0 }, firstFrame: 0xffffffff, ticketLifetimeHint: 0 },
+      { client: { ip: '10.0.0.1', port: 0 }, server: { ip: '10.0.0.2', port: 65535 }, firstFrame: 2 ** 31, ticketLifetimeHint: 2 ** 31 },
+      { client: { ip: '10.0.0.1', port: 65536 }, server: { ip: '10.0.0.2', port: 443 }, firstFrame: 7, ticketLifetimeHint: null },
+      { client: { ip: '10.0.0.1', port: 1 }, server: { ip: '10.0.0.2', port: 443 }, firstFrame: 1.5, ticketLifetimeHint: 2 ** 32 },
+    ]) {
+      const stored = store.add({ ...base!, ...numbers });
+      expect([stored.client, stored.server, stored.firstFrame, stored.ticketLifetimeHint]).toEqual([numbers.client, numbers.server, numbers.firstFrame, numbers.ticketLifetimeHint]);
+      expect(stored.toJSONText()).toBe(JSON.stringify(stored));
+    }
     // Text that needs escaping, and a session value of another shape.
     const hostile = store.add({ ...base!, sni: 'a"b\\c\u0001\u2028', history: '\ud800', reason: 'x"y', reasonDetail: 'tab\there', session: { custom: [1, null, 'q"'] } });
     expect(hostile.toJSONText()).toBe(JSON.stringify(hostile));
@@ -53,7 +65,7 @@ describe('ConnectionStore', () => {
     expect(many[39_999]!.offer.sessionId).toBe(ids[39_999]);
     expect(many[12_345]!.serverSessionId).toBe(ids[12_345]);
     expect(many[16_384]!.id).toBe(16_384);
-    expect(store.count).toBe(40_002);
+    expect(store.count).toBe(40_006);
   });
 
   it('stores what the diagnosis writes (reason, detail, session view) and the diagnosis gives the same answer on stored rows', () => {
@@ -89,7 +101,7 @@ describe('ConnectionStore', () => {
     const main = new ConnectionStore();
     const mainViews = records.slice(0, half).map((r) => main.add(r));
     const worker = new ConnectionStore();
-    const odd = { ...records[half]!, offer: { sessionId: 'XYZ', ticket: false, psk: false }, reason: 'flush', reasonDetail: 'd', session: { other: 1 } };
+    const odd = { ...records[half]!, offer: { sessionId: 'XYZ', ticket: false, psk: false }, reason: 'flush', reasonDetail: 'd', session: { other: 1 }, firstFrame: 2 ** 40 };
     for (const r of [...records.slice(half), odd]) worker.add(r);
     // As postMessage moves it: a structured clone with the typed arrays transferred.
     const snapshot = worker.snapshot();
