@@ -4,7 +4,7 @@
 // npm pcap-parser (reading alone) and tshark (handshake fields); prints one table.
 // --memory adds the scale run of the issue: a capture of ~2,000,000 connections and ~1,000,000
 // distinct sessions (simulator preset "sessions", ~4 GB on disk), analysed with --ndjson.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, rmSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,20 @@ function measure(tool: string, file: string, bytes: number, command: string[]): 
   return { tool, file, seconds, peakMiB, bytes };
 }
 
+/**
+ * Wall time of several commands started together (the machine's own ceiling for a batch: two
+ * independent processes share its memory bandwidth and caches just as two worker threads do).
+ */
+async function measureTogether(commands: string[][]): Promise<number> {
+  const started = process.hrtime.bigint();
+  await Promise.all(commands.map((command) => new Promise<void>((resolve, reject) => {
+    const child = spawn(command[0]!, command.slice(1), { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 || code === 1 ? resolve() : reject(new Error(`${command.join(' ')} exited with ${code}`))));
+  })));
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
 /** The text of a file up to a marker (read in blocks: the file may be gigabytes). */
 function readHead(path: string, marker: string): string {
   const fd = openSync(path, 'r');
@@ -76,7 +90,7 @@ function countLines(path: string): number {
   }
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const sizeMB = Number(argument('--size', '1000'));
   const dir = argument('--dir', join(tmpdir(), 'resumescope-bench'));
   const withTshark = !process.argv.includes('--no-tshark');
@@ -104,6 +118,11 @@ function main(): void {
   const oneCore = measure('resumescope, 4 files, --jobs 1', parts.join(','), partBytes, [process.execPath, cli, 'analyze', ...parts, '-q', '--jobs', '1', '--json', json]);
   const allCores = measure(`resumescope, 4 files, --jobs ${cpus().length}`, parts.join(','), partBytes, [process.execPath, cli, 'analyze', ...parts, '-q', '--json', json]);
   rows.push(oneCore, allCores);
+  // The ceiling: one process per core, each on its share of the files, no threads or joining.
+  const cores = Math.min(cpus().length, parts.length);
+  const shares = Array.from({ length: cores }, (_, k) => parts.filter((_, i) => i % cores === k));
+  const together = await measureTogether(shares.map((share) => [process.execPath, cli, 'analyze', ...share, '-q', '--jobs', '1']));
+  const alone = measure('resumescope, one share alone', shares[0]!.join(','), 0, [process.execPath, cli, 'analyze', ...shares[0]!, '-q', '--jobs', '1']);
   rmSync(json, { force: true });
 
   let scale: { connections: number; sessions: number; run: Measurement } | null = null;
@@ -136,6 +155,8 @@ function main(): void {
     lines.push(`| ${r.tool} | ${(speed / 1e6).toFixed(0)} MB/s | ${r.peakMiB === null ? 'n/a' : `${r.peakMiB.toFixed(0)} MiB`} | ${(speed / floorSpeed).toFixed(2)}× |`);
   }
   lines.push('', `batch speed-up with all cores vs one: ${(oneCore.seconds / allCores.seconds).toFixed(2)}×`);
+  lines.push(`machine ceiling: ${cores} processes on ${cores} shares of the files at once take ${together.toFixed(2)} s, one share alone ${alone.seconds.toFixed(2)} s: ` +
+    `${((cores * alone.seconds) / together).toFixed(2)}× the work per second of one process`);
   const tshark = rows.find((r) => r.tool.startsWith('tshark'));
   const ours = rows[2]!;
   if (tshark) lines.push(`resumescope vs tshark: ${((ours.bytes / ours.seconds) / (tshark.bytes / tshark.seconds)).toFixed(1)}× faster`);
@@ -147,4 +168,4 @@ function main(): void {
   console.log(lines.join('\n'));
 }
 
-main();
+await main();
