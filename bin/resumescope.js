@@ -13,7 +13,7 @@ if (!existsSync(entry)) {
 const argv = process.argv.slice(2);
 // Large analyses restart once with a fixed malloc threshold (see app/cli/relaunch.ts).
 const { wantsMallocTuning, relaunchWithMallocTuning } = await import(pathToFileURL(join(root, 'dist', 'app', 'cli', 'relaunch.js')).href);
-const relaunched = wantsMallocTuning(argv) ? await relaunchWithMallocTuning(fileURLToPath(import.meta.url), argv) : null;
+const relaunched = (await wantsMallocTuning(argv)) ? await relaunchWithMallocTuning(fileURLToPath(import.meta.url), argv) : null;
 if (relaunched !== null) {
   process.exitCode = relaunched;
 } else {

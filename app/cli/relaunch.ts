@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { parseArgs } from './args.js';
+import { resolveInputs } from '../node/analyze-files.js';
 
 // glibc's malloc raises its mmap threshold each time a large block is freed (up to 32 MiB):
 // afterwards, the analysis's megabyte-sized typed arrays come from the heap arena, and the
@@ -13,21 +14,22 @@ import { statSync } from 'node:fs';
 const LARGE_INPUT_BYTES = 256 * 2 ** 20;
 const TUNING = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' };
 
-/** Whether `argv` (the CLI's arguments) analyses large files and this process can still be tuned. */
-export function wantsMallocTuning(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, platform = process.platform): boolean {
-  if (platform !== 'linux' || argv[0] !== 'analyze') return false;
+/**
+ * Whether `argv` (the CLI's arguments) analyses large inputs (files, or the captures in folders)
+ * and this process can still be tuned. Arguments that do not parse: no (main() reports them).
+ */
+export async function wantsMallocTuning(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, platform = process.platform): Promise<boolean> {
+  if (platform !== 'linux') return false;
   if (env.MALLOC_MMAP_THRESHOLD_ !== undefined || env.RESUMESCOPE_MALLOC === 'default') return false;
-  let bytes = 0;
-  for (const arg of argv.slice(1)) {
-    if (arg.startsWith('-')) continue;
-    try {
-      const s = statSync(arg);
-      if (s.isFile()) bytes += s.size;
-    } catch {
-      // Not a file (an option's value, a pattern, a missing path): main() reports what matters.
-    }
+  let args;
+  try {
+    args = parseArgs([...argv]);
+  } catch {
+    return false;
   }
-  return bytes >= LARGE_INPUT_BYTES;
+  if (args.command !== 'analyze') return false;
+  const { files } = await resolveInputs(args.inputs.filter((input) => input !== '-'));
+  return files.reduce((sum, f) => sum + f.size, 0) >= LARGE_INPUT_BYTES;
 }
 
 /**

@@ -18,14 +18,18 @@ truncateSync(large, 300 * 2 ** 20);
 writeFileSync(small, Buffer.alloc(64));
 
 describe('malloc tuning relaunch', () => {
-  it('is wanted for analyze over ≥ 256 MiB of files on Linux, unless tuned already or turned off', () => {
-    expect(wantsMallocTuning(['analyze', large, '-q'], {}, 'linux')).toBe(true);
-    expect(wantsMallocTuning(['analyze', small, small, '--json', 'out.json'], {}, 'linux')).toBe(false);
-    expect(wantsMallocTuning(['analyze', large], {}, 'darwin')).toBe(false);
-    expect(wantsMallocTuning(['report', large], {}, 'linux')).toBe(false);
-    expect(wantsMallocTuning(['analyze', large], { MALLOC_MMAP_THRESHOLD_: '65536' }, 'linux')).toBe(false);
-    expect(wantsMallocTuning(['analyze', large], { RESUMESCOPE_MALLOC: 'default' }, 'linux')).toBe(false);
-    expect(wantsMallocTuning(['analyze', join(work, 'missing.pcap')], {}, 'linux')).toBe(false);
+  it('is wanted for analyze over ≥ 256 MiB of captures (files or folders) on Linux, unless tuned already or turned off', async () => {
+    expect(await wantsMallocTuning(['analyze', large, '-q'], {}, 'linux')).toBe(true);
+    expect(await wantsMallocTuning(['analyze', work, '--no-progress'], {}, 'linux')).toBe(true);
+    expect(await wantsMallocTuning(['analyze', small, small], {}, 'linux')).toBe(false);
+    // An option's value is not an input, even when it names a large file.
+    expect(await wantsMallocTuning(['analyze', small, '--json', large], {}, 'linux')).toBe(false);
+    expect(await wantsMallocTuning(['analyze', large], {}, 'darwin')).toBe(false);
+    expect(await wantsMallocTuning(['ui', large], {}, 'linux')).toBe(false);
+    expect(await wantsMallocTuning(['analyze', large, '--no-such-option'], {}, 'linux')).toBe(false);
+    expect(await wantsMallocTuning(['analyze', large], { MALLOC_MMAP_THRESHOLD_: '65536' }, 'linux')).toBe(false);
+    expect(await wantsMallocTuning(['analyze', large], { RESUMESCOPE_MALLOC: 'default' }, 'linux')).toBe(false);
+    expect(await wantsMallocTuning(['analyze', join(work, 'missing.pcap')], {}, 'linux')).toBe(false);
   });
 
   it('passes the exit code and the messages of the restarted run through unchanged', () => {
