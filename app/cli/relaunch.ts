@@ -35,21 +35,20 @@ export async function wantsMallocTuning(argv: readonly string[], env: NodeJS.Pro
 /**
  * Runs `script argv` again in a child process with the malloc tuning; resolves to the exit
  * code to leave with, or null when no child could start (then the analysis runs here, untuned).
- * Ctrl-C reaches both (same process group): the parent waits for the child.
  */
 export function relaunchWithMallocTuning(script: string, argv: readonly string[]): Promise<number | null> {
-  const child = spawn(process.execPath, [...process.execArgv, script, ...argv], { stdio: 'inherit', env: { ...process.env, ...TUNING } });
-  const forward = (signal: NodeJS.Signals) => () => { child.kill(signal); };
-  const onInterrupt = () => { /* the child got it too and ends the run */ };
-  const onTerminate = forward('SIGTERM');
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onTerminate);
+  // The child gets the same Node options, except a debugger port the parent already holds.
+  const nodeOptions = process.execArgv.filter((option) => !option.startsWith('--inspect'));
+  const child = spawn(process.execPath, [...nodeOptions, script, ...argv], { stdio: 'inherit', env: { ...process.env, ...TUNING } });
+  // Signals sent to the parent alone (kill <pid>) reach the run; it ends and the parent follows.
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const forward = (signal: NodeJS.Signals) => { child.kill(signal); };
+  for (const signal of signals) process.on(signal, forward);
   return new Promise((resolve) => {
     child.on('error', () => resolve(null));
     child.on('exit', (code, signal) => {
-      process.off('SIGINT', onInterrupt);
-      process.off('SIGTERM', onTerminate);
-      resolve(code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1));
+      for (const s of signals) process.off(s, forward);
+      resolve(code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : signal === 'SIGHUP' ? 129 : 1));
     });
   });
 }

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,5 +40,15 @@ describe('malloc tuning relaunch', () => {
     expect(relaunched.status).toBe(direct.status);
     expect(relaunched.stderr).toBe(direct.stderr);
     expect(relaunched.stderr).toContain('large.pcap');
+  });
+
+  it('ends the restarted run when the launcher alone is told to stop', async () => {
+    // A stdin capture that never ends keeps the run busy; a large file makes the launcher restart.
+    const child = spawn(process.execPath, [BIN, 'analyze', large, '-', '-q'], { cwd: work, stdio: ['pipe', 'ignore', 'pipe'] });
+    child.stdin.write(Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex'));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(143);
   });
 });
