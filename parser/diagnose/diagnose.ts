@@ -205,7 +205,7 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array): Tra
       if (clients.has(ip)) reconnection[index] = 1;
       else clients.set(ip, -1);
     }
-    const offer = table.add(c);
+    const offer = table.add(c, group);
     if (offer >= 0) {
       if (offerById !== null && c.id >= 0) offerById[c.id] = offer;
       else sparseOfferById.set(c.id, offer);
@@ -608,17 +608,19 @@ function issueView(s: TrackedSession): SessionView {
 
 /**
  * Per client (address + TLS stack) and group: seen before, and the latest session it holds.
- * Keyed by stack and group first, then by address: the address strings are shared with the
+ * Keyed by group, then stack, then address: the address and stack strings are shared with the
  * records, so a million clients cost map entries, not a million composed key strings.
  */
 class ClientMemory {
-  private readonly byStackAndGroup = new Map<string, Map<string, number>>();
+  /** By group index, then TLS stack: address → row of the latest session held. */
+  private readonly byGroup: Map<string, Map<string, number>>[] = [];
 
   /** The clients of c's TLS stack with c's group: address → row of the latest session held (-1: none yet). */
   clientsLike(c: ConnectionRecord, group: ServerGroup): Map<string, number> {
-    const key = `${c.clientFingerprint ?? ''}|${group.key}`;
-    let clients = this.byStackAndGroup.get(key);
-    if (clients === undefined) this.byStackAndGroup.set(key, (clients = new Map()));
+    const stacks = (this.byGroup[group.index] ??= new Map());
+    const stack = c.clientFingerprint ?? '';
+    let clients = stacks.get(stack);
+    if (clients === undefined) stacks.set(stack, (clients = new Map()));
     return clients;
   }
 }

@@ -58,10 +58,6 @@ export function groupKeyOf(c: ConnectionRecord): { key: string; sni: string | nu
   return { key: sni !== null ? `${sni}:${c.server.port}` : `${c.server.ip}:${c.server.port}`, sni, port: c.server.port };
 }
 
-export function addressOf(c: ConnectionRecord): string {
-  return `${c.server.ip}|${c.server.port}`;
-}
-
 /** The time a connection counts at in session order. */
 export function offerTime(c: ConnectionRecord): number {
   return c.clientHelloTime ?? c.startTime;
@@ -168,6 +164,16 @@ export class SessionTable {
     return i;
   }
 
+  /** Index of the server address ("ip|port"), found by address then port (no string per call). */
+  private readonly addressByIp = new Map<string, Map<number, number>>();
+  private addressIndexOf(server: { ip: string; port: number }): number {
+    let byPort = this.addressByIp.get(server.ip);
+    if (byPort === undefined) this.addressByIp.set(server.ip, (byPort = new Map()));
+    let index = byPort.get(server.port);
+    if (index === undefined) byPort.set(server.port, (index = this.internAddress(`${server.ip}|${server.port}`)));
+    return index;
+  }
+
   addressAt(index: number): string {
     return this.addressList[index]!;
   }
@@ -196,13 +202,28 @@ export class SessionTable {
     this.abortedUnknown = new Map();
   }
 
+  // Group by the record's own SNI (or server address) and port, without composing and
+  // lower-casing a key per connection: a farm capture asks millions of times for a few groups.
+  private readonly groupBySni = new Map<string, Map<number, ServerGroup>>();
+  private readonly groupByAddress = new Map<string, Map<number, ServerGroup>>();
+
   group(c: ConnectionRecord): ServerGroup {
-    const { key, sni, port } = groupKeyOf(c);
-    let group = this.groups.get(key);
+    const server = c.server;
+    const named = c.sni !== null && c.sni.length > 0;
+    const byName = named ? this.groupBySni : this.groupByAddress;
+    const name = named ? c.sni! : server.ip;
+    let byPort = byName.get(name);
+    if (byPort === undefined) byName.set(name, (byPort = new Map()));
+    let group = byPort.get(server.port);
     if (group === undefined) {
-      group = new ServerGroup(key, sni, port, this.groupList.length);
-      this.groups.set(key, group);
-      this.groupList.push(group);
+      const { key, sni, port } = groupKeyOf(c);
+      group = this.groups.get(key);
+      if (group === undefined) {
+        group = new ServerGroup(key, sni, port, this.groupList.length);
+        this.groups.set(key, group);
+        this.groupList.push(group);
+      }
+      byPort.set(server.port, group);
     }
     return group;
   }
@@ -223,12 +244,10 @@ export class SessionTable {
 
 
   /** Feed connections in ClientHello-time order. Returns the connection's offer row (-1: it offered nothing). */
-  add(c: ConnectionRecord): number {
+  add(c: ConnectionRecord, group: ServerGroup = this.group(c)): number {
     if (this.keysAtRelease !== null) throw new Error('SessionTable.add after releaseKeys');
-    const group = this.group(c);
     group.connections++;
-    const addressText = addressOf(c);
-    const address = this.internAddress(addressText);
+    const address = this.addressIndexOf(c.server);
     this.heldAfter = NONE;
     const shared = this.addressList[address]!;
     group.addresses.set(shared, (group.addresses.get(shared) ?? 0) + 1);
