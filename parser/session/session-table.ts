@@ -150,27 +150,22 @@ export class SessionTable {
   /** "ip|port" of the server address the offer went to. */
   serverAddressOf(o: number): string { return this.addressList[this.offerAddresses.get(o)]!; }
 
-  /** Server addresses ("ip|port") repeat across millions of connections: one string and one number each. */
-  private readonly addressIndex = new Map<string, number>();
+  /**
+   * Server addresses ("ip|port") repeat across millions of connections: one string and one
+   * number each, found by address then port (no string composed per connection).
+   */
+  private readonly addressByIp = new Map<string, Map<number, number>>();
   private readonly addressList: string[] = [];
 
-  private internAddress(address: string): number {
-    let i = this.addressIndex.get(address);
-    if (i === undefined) {
-      i = this.addressList.length;
-      this.addressList.push(address);
-      this.addressIndex.set(address, i);
-    }
-    return i;
-  }
-
-  /** Index of the server address ("ip|port"), found by address then port (no string per call). */
-  private readonly addressByIp = new Map<string, Map<number, number>>();
   private addressIndexOf(server: { ip: string; port: number }): number {
     let byPort = this.addressByIp.get(server.ip);
     if (byPort === undefined) this.addressByIp.set(server.ip, (byPort = new Map()));
     let index = byPort.get(server.port);
-    if (index === undefined) byPort.set(server.port, (index = this.internAddress(`${server.ip}|${server.port}`)));
+    if (index === undefined) {
+      index = this.addressList.length;
+      this.addressList.push(`${server.ip}|${server.port}`);
+      byPort.set(server.port, index);
+    }
     return index;
   }
 
