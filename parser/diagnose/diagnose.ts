@@ -274,6 +274,13 @@ function select(list: Int32Array, keep: (o: number) => boolean): Int32Array {
   return n === list.length ? kept : kept.slice(0, n);
 }
 
+/** How many offers of `list` `keep` holds for (no list built to count). */
+function count(list: Int32Array, keep: (o: number) => boolean): number {
+  let n = 0;
+  for (let i = 0; i < list.length; i++) if (keep(list[i]!)) n++;
+  return n;
+}
+
 const REASONS: readonly Reason[] = [
   'idle-timeout', 'lifetime', 'capacity', 'purged-after-abort', 'other-backend', 'flush', 'issued-before-capture', 'unexplained', 'client-forgot',
 ];
@@ -343,7 +350,7 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
   const afterAbort = select(offers, (o) => t.abortedByOf(o) !== null);
   const notAborted = select(known, (o) => t.abortedByOf(o) === null && !verdicts.has(o));
   const abortRejected = select(afterAbort, (o) => !t.isAccepted(o));
-  const baseRate = notAborted.length > 0 ? select(notAborted, (o) => !t.isAccepted(o)).length / notAborted.length : null;
+  const baseRate = notAborted.length > 0 ? count(notAborted, (o) => !t.isAccepted(o)) / notAborted.length : null;
   const abortRate = afterAbort.length > 0 ? abortRejected.length / afterAbort.length : 0;
   // Significant when so many rejections after aborts are unlikely at the base rate (binomial tail < 1%).
   const purgeDetected = afterAbort.length >= 2 && abortRate >= 0.8 && abortRate - (baseRate ?? 0) >= 0.4 &&
@@ -465,7 +472,7 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
     if (hint !== null) hints.push(hint);
   }
   const longestHint = hints.length > 0 ? maxOf(hints) : null;
-  const ticketsAccepted = select(ticketOffers, (o) => t.isAccepted(o)).length;
+  const ticketsAccepted = count(ticketOffers, (o) => t.isAccepted(o));
   const firstIds = (list: Int32Array, id: (o: number) => number) => Array.from(list.subarray(0, 20), id);
   return {
     idleTimeout,
@@ -489,7 +496,7 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
       accepted: ticketsAccepted,
       rejected: ticketOffers.length - ticketsAccepted,
       lifetimeHint: longestHint,
-      rejectedWithinHint: longestHint === null ? 0 : select(ticketOffers, (o) => { const age = t.ageOf(o); return !t.isAccepted(o) && age !== null && age < longestHint; }).length,
+      rejectedWithinHint: longestHint === null ? 0 : count(ticketOffers, (o) => { const age = t.ageOf(o); return !t.isAccepted(o) && age !== null && age < longestHint; }),
     },
   };
 }

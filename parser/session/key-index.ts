@@ -22,14 +22,14 @@ export class SessionKeyIndex {
   /** Distinct keys. */
   size = 0;
 
-  /** The row stored for `key`, or -1. */
+  /** The value stored for `key`, or -1 when there is none (`has` tells the two apart if -1 is stored). */
   get(key: string): number {
     const slot = this.find(key, hashOf(key));
     return this.keyRefs[slot] === EMPTY ? EMPTY : this.values[slot]!;
   }
 
   has(key: string): boolean {
-    return this.get(key) !== EMPTY;
+    return this.keyRefs[this.find(key, hashOf(key))] !== EMPTY;
   }
 
   set(key: string, value: number): void {
