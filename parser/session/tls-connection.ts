@@ -38,7 +38,8 @@ export class TlsConnection implements TlsStreamListener {
   clientSide: -1 | 0 | 1 = -1;
   synSide: -1 | 0 | 1 = -1;
 
-  clientHello: ClientHello | null = null;
+  /** The facts of the answered ClientHello (see ClientHelloFacts); null before one was parsed. */
+  clientHello: ClientHelloFacts | null = null;
   clientHelloCount = 0;
   clientHelloTime: number | null = null;
   serverHello: ServerHello | null = null;
@@ -48,8 +49,13 @@ export class TlsConnection implements TlsStreamListener {
   certificateSeen = false;
   serverKeyExchangeSeen = false;
   clientKeyExchangeSeen = false;
-  private readonly ccsTime: [number, number] = [-1, -1];
-  private readonly encryptedRecords: [number, number] = [0, 0];
+  // Per-side pairs as fields, not arrays (see TcpFlow: each array was promoted once per connection).
+  /** Time of each side's first ChangeCipherSpec, -1 before it. */
+  private ccsTime0 = -1;
+  private ccsTime1 = -1;
+  /** Encrypted records each side sent after the ServerHello. */
+  private encryptedRecords0 = 0;
+  private encryptedRecords1 = 0;
   clientFinished = false;
   established = false;
   /** The server's ChangeCipherSpec came straight after its ServerHello (abbreviated handshake). */
@@ -57,10 +63,12 @@ export class TlsConnection implements TlsStreamListener {
   ticketIssued = false;
   ticketLifetimeHint: number | null = null;
   issuedTicket: string | null = null;
-  readonly alerts: ConnectionRecord['alerts'] = [];
+  /** Alerts seen in clear, null while there are none (most connections: no list of their own). */
+  private alerts: ConnectionRecord['alerts'] | null = null;
   private history = '';
   private historySides = '';
-  readonly anomalies: Anomaly[] = [];
+  /** Null while there are none, like the alerts. */
+  private anomalies: Anomaly[] | null = null;
   handshakeTrouble = false;
   /** Set when the handshake is over (established) or hopeless: the owner may stop reassembling. */
   done = false;
@@ -81,6 +89,7 @@ export class TlsConnection implements TlsStreamListener {
 
   anomaly(a: Anomaly): void {
     if (a.offset === undefined && this.position.offset >= 0 && a.frame === this.position.frame && a.file === this.position.file) a.offset = this.position.offset;
+    this.anomalies ??= [];
     if (this.anomalies.length < MAX_ANOMALIES) this.anomalies.push(a);
   }
 
@@ -88,6 +97,10 @@ export class TlsConnection implements TlsStreamListener {
     if (this.history.length >= MAX_HISTORY) return;
     this.history += letter;
     this.historySides += side;
+  }
+
+  private ccsTimeOf(side: Side): number {
+    return side === 0 ? this.ccsTime0 : this.ccsTime1;
   }
 
   private isClient(side: Side): boolean {
@@ -165,15 +178,16 @@ export class TlsConnection implements TlsStreamListener {
     this.clientHelloCount++;
     // After a HelloRetryRequest the second ClientHello is the one answered (RFC 8446 §4.1.4).
     if (this.serverHello === null) {
-      this.clientHello = parsed.value;
+      this.clientHello = clientHelloFacts(parsed.value);
       if (this.clientHelloTime === null) this.clientHelloTime = time;
     }
   }
 
   onChangeCipherSpec(side: Side, time: number, _frame: number): void {
     this.addHistory(side, 'i');
-    if (this.ccsTime[side] >= 0) return;
-    this.ccsTime[side] = time;
+    if (this.ccsTimeOf(side) >= 0) return;
+    if (side === 0) this.ccsTime0 = time;
+    else this.ccsTime1 = time;
     // A CCS before the ServerHello (after a HelloRetryRequest) or in TLS 1.3 is the
     // middlebox-compatibility one (RFC 8446 Appendix D.4): no change of state.
     if (this.tls13 || this.serverHello === null) return;
@@ -185,21 +199,24 @@ export class TlsConnection implements TlsStreamListener {
 
   onAlert(side: Side, level: number, description: number, time: number, _frame: number): void {
     this.addHistory(side, 'l');
+    this.alerts ??= [];
     if (this.alerts.length < 8) this.alerts.push({ by: this.isClient(side) ? 'client' : 'server', level, description, time });
   }
 
   onEncryptedRecord(side: Side, contentType: number, _time: number, _frame: number): void {
     if (this.serverHello === null) return; // 0-RTT early data or a mid-stream start
-    this.encryptedRecords[side]++;
+    if (side === 0) this.encryptedRecords0++;
+    else this.encryptedRecords1++;
     const client = this.isClient(side);
     if (this.tls13) {
       // The client's first encrypted record after the ServerHello is its Finished (RFC 8446 §4.4.4).
       if (client && (contentType === CONTENT_APPLICATION_DATA || contentType === 22)) this.clientFinished = true;
-    } else if (client && this.ccsTime[side] >= 0) {
+    } else if (client && this.ccsTimeOf(side) >= 0) {
       this.clientFinished = true;
     }
     const serverSide: Side = this.clientSide === 0 ? 1 : 0;
-    const serverDone = this.tls13 ? this.encryptedRecords[serverSide] > 0 : this.ccsTime[serverSide] >= 0 && this.encryptedRecords[serverSide] > 0;
+    const serverRecords = serverSide === 0 ? this.encryptedRecords0 : this.encryptedRecords1;
+    const serverDone = this.tls13 ? serverRecords > 0 : this.ccsTimeOf(serverSide) >= 0 && serverRecords > 0;
     if (this.clientFinished && serverDone && !this.established) {
       this.established = true;
       this.done = true;
@@ -249,13 +266,13 @@ export class TlsConnection implements TlsStreamListener {
     const sessionId = ch && ch.sessionId.length > 0 && !isAllZeroHex(ch.sessionId) ? ch.sessionId : null;
     const offer: Offer = {
       sessionId,
-      ticket: ch !== null && ch.sessionTicketLength > 0,
-      psk: ch !== null && ch.pskIdentities.length > 0,
+      ticket: ch !== null && ch.offeredTicket !== null,
+      psk: ch !== null && ch.offeredPskIdentity !== null,
     };
     // A TLS 1.3 client fills legacy_session_id with random bytes for middlebox
     // compatibility (RFC 8446 §4.1.2, Appendix D.4): that alone is no offer when 1.3 is
     // negotiated, or when a 1.3-capable client got no answer.
-    const clientSupports13 = ch !== null && ch.supportedVersions.includes(0x0304);
+    const clientSupports13 = ch !== null && ch.supports13;
     const sessionIdCounts = offer.sessionId !== null && (sh === null ? !clientSupports13 : !this.tls13);
     const offered = sessionIdCounts || offer.ticket || offer.psk;
 
@@ -278,7 +295,7 @@ export class TlsConnection implements TlsStreamListener {
     }
 
     const negotiated = sh ? (sh.selectedVersion !== 0 ? sh.selectedVersion : sh.legacyVersion) : 0;
-    const anomalies = base.extraAnomalies.length === 0 ? this.anomalies : [...this.anomalies, ...base.extraAnomalies];
+    const anomalies = [...(this.anomalies ?? []), ...base.extraAnomalies];
     if (ch === null && sh !== null) {
       anomalies.push({ kind: 'gap', code: 'no-client-hello', message: 'the ClientHello was not captured (the capture starts mid-connection or lost it)', file: this.fileName, frame: base.firstFrame });
     }
@@ -310,11 +327,11 @@ export class TlsConnection implements TlsStreamListener {
       ticketIssued: this.ticketIssued,
       ticketLifetimeHint: this.ticketLifetimeHint,
       issuedTicket: this.issuedTicket,
-      offeredTicket: ch && ch.sessionTicketLength > 0 ? ch.sessionTicketPrefix : null,
-      offeredPskIdentity: ch && ch.pskIdentities.length > 0 ? ch.pskIdentities[0]! : null,
+      offeredTicket: ch ? ch.offeredTicket : null,
+      offeredPskIdentity: ch ? ch.offeredPskIdentity : null,
       certificateSeen: this.certificateSeen,
-      alerts: this.alerts,
-      clientFingerprint: ch ? clientFingerprint(ch) : null,
+      alerts: this.alerts ?? [],
+      clientFingerprint: ch ? ch.fingerprint : null,
       file: this.fileName,
       firstFrame: base.firstFrame,
       packets: base.packets,
@@ -322,6 +339,38 @@ export class TlsConnection implements TlsStreamListener {
       wiresharkFilter: wiresharkFilter(client, server),
     };
   }
+}
+
+/**
+ * What a connection's record needs of its ClientHello. The parsed hello's lists (cipher suites,
+ * extensions, groups, signature algorithms...) are read once, here, and then dropped: kept until
+ * the connection ended, they outlived two scavenges and were promoted to old space for every
+ * connection (the 1 GB bench promoted ~3 KB per connection, and copying survivors was most of
+ * the reading's garbage-collection time).
+ */
+export interface ClientHelloFacts {
+  legacyVersion: number;
+  sessionId: string;
+  serverName: string | null;
+  /** Hex prefix of a non-empty SessionTicket extension (RFC 5077 §3.2), else null. */
+  offeredTicket: string | null;
+  /** First TLS 1.3 PSK identity's hex prefix (RFC 8446 §4.2.11), else null. */
+  offeredPskIdentity: string | null;
+  /** supported_versions lists TLS 1.3 (RFC 8446 §4.2.1). */
+  supports13: boolean;
+  fingerprint: string;
+}
+
+export function clientHelloFacts(ch: ClientHello): ClientHelloFacts {
+  return {
+    legacyVersion: ch.legacyVersion,
+    sessionId: ch.sessionId,
+    serverName: ch.serverName,
+    offeredTicket: ch.sessionTicketLength > 0 ? ch.sessionTicketPrefix : null,
+    offeredPskIdentity: ch.pskIdentities.length > 0 ? ch.pskIdentities[0]! : null,
+    supports13: ch.supportedVersions.includes(0x0304),
+    fingerprint: clientFingerprint(ch),
+  };
 }
 
 function isAllZeroHex(hex: string): boolean {

@@ -1,4 +1,4 @@
-import type { Abort, Anomaly, ConnectionRecord, Endpoint } from '../report/types.js';
+import type { Abort, ConnectionRecord, Endpoint } from '../report/types.js';
 import { TlsConnection, type PacketPosition } from '../session/tls-connection.js';
 import { formatAddress, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpPacket } from '../net/decode-packet.js';
 import { StreamReassembler, type StreamConsumer } from './stream-reassembler.js';
@@ -21,14 +21,18 @@ export class TcpFlow {
   packets = 0;
   lastTime: number;
   endTime: number;
-  /** Initial sequence numbers from SYNs, to tell a reused port from a retransmitted SYN. */
-  readonly initialSequence: [number, number] = [-1, -1];
-  readonly finSeen: [boolean, boolean] = [false, false];
+  // Per-side facts are pairs of fields, not two-element arrays: every live flow outlives a
+  // scavenge or two (it lingers after its close), so each array was copied and promoted to old
+  // space once per connection; fields cost nothing extra.
+  /** Initial sequence numbers from SYNs (-1: none yet), to tell a reused port from a retransmitted SYN. */
+  initialSequence0 = -1;
+  initialSequence1 = -1;
+  /** Bit 0: side 0 sent a FIN; bit 1: side 1 did. */
+  finSides = 0;
   rstSeen = false;
   closedAt = -1;
   abort: Abort | null = null;
   payloadSeen = false;
-  readonly anomalies: Anomaly[] = [];
 
   /** Next flow with the same hash (chaining in FlowTable). */
   nextInBucket: TcpFlow | null = null;
@@ -52,30 +56,32 @@ export class TcpFlow {
     this.lastTime = startTime;
     this.endTime = startTime;
     this.tls = new TlsConnection(file, position);
-    this.reassemblers = [new StreamReassembler(this.consumerFor(0)), new StreamReassembler(this.consumerFor(1))];
+    this.reassemblers = [new StreamReassembler(new FlowSide(this, 0)), new StreamReassembler(new FlowSide(this, 1))];
   }
 
-  private consumerFor(side: 0 | 1): StreamConsumer {
-    const stream = this.tls.streams[side];
-    return {
-      onData: (bytes, time, frame) => {
-        stream.push(bytes, time, frame);
-        this.afterTls();
-      },
-      onGap: (length, _time, frame, cause) => {
-        if (cause === 'snaplen') {
-          if (!this.tls.established) this.tls.anomaly({ kind: 'truncated', code: 'snaplen', message: `${length} bytes of TCP payload not captured (snaplen)`, file: this.file, frame });
-        } else if (!this.tls.established) {
-          this.tls.anomaly({ kind: 'gap', code: 'tcp-gap', message: `${length} bytes missing from the ${side === this.tls.clientSide ? 'client' : 'server'} stream`, file: this.file, frame });
-        }
-        stream.gap(length, frame, cause);
-        this.afterTls();
-      },
-    };
+  initialSequenceOf(side: 0 | 1): number {
+    return side === 0 ? this.initialSequence0 : this.initialSequence1;
+  }
+
+  /** Bytes of one side, reassembled in order, go to that side's TLS stream. */
+  onData(side: 0 | 1, bytes: Uint8Array, time: number, frame: number): void {
+    this.tls.streams[side].push(bytes, time, frame);
+    this.afterTls();
+  }
+
+  onGap(side: 0 | 1, length: number, frame: number, cause: 'lost' | 'snaplen'): void {
+    const tls = this.tls;
+    if (cause === 'snaplen') {
+      if (!tls.established) tls.anomaly({ kind: 'truncated', code: 'snaplen', message: `${length} bytes of TCP payload not captured (snaplen)`, file: this.file, frame });
+    } else if (!tls.established) {
+      tls.anomaly({ kind: 'gap', code: 'tcp-gap', message: `${length} bytes missing from the ${side === tls.clientSide ? 'client' : 'server'} stream`, file: this.file, frame });
+    }
+    tls.streams[side].gap(length, frame, cause);
+    this.afterTls();
   }
 
   /** Stop reassembling once nothing more is learnt: handshake established, or the stream is not TLS. */
-  private afterTls(): void {
+  afterTls(): void {
     const tls = this.tls;
     for (const side of [0, 1] as const) {
       if (this.reassemblers[side].isActive && (tls.done || tls.streams[side].gaveUp)) this.reassemblers[side].stop();
@@ -86,12 +92,26 @@ export class TcpFlow {
     return this.closedAt >= 0;
   }
 
-  toRecord(id: number, extra: Anomaly[] = []): ConnectionRecord {
+  toRecord(id: number): ConnectionRecord {
     // The table flushed the reassemblers when it finished the flow.
     return this.tls.toRecord({
       id, endpoints: this.endpoints, startTime: this.startTime, endTime: this.endTime, firstFrame: this.firstFrame,
-      packets: this.packets, handshakeBytes: this.reassemblers[0].bytesDelivered + this.reassemblers[1].bytesDelivered, abort: this.abort, endedCleanly: this.closed, extraAnomalies: [...this.anomalies, ...extra],
+      packets: this.packets, handshakeBytes: this.reassemblers[0].bytesDelivered + this.reassemblers[1].bytesDelivered, abort: this.abort, endedCleanly: this.closed, extraAnomalies: [],
     });
+  }
+}
+
+/**
+ * One side of a flow as its reassembler's consumer: a small object with the methods on its
+ * prototype, where a pair of closures per side cost ~130 bytes more for every connection.
+ */
+class FlowSide implements StreamConsumer {
+  constructor(private readonly flow: TcpFlow, private readonly side: 0 | 1) {}
+  onData(bytes: Uint8Array, time: number, frame: number): void {
+    this.flow.onData(this.side, bytes, time, frame);
+  }
+  onGap(length: number, _time: number, frame: number, cause: 'lost' | 'snaplen'): void {
+    this.flow.onGap(this.side, length, frame, cause);
   }
 }
 
@@ -179,7 +199,7 @@ export class FlowTable {
     }
     const flags = packet.flags;
     if (flow !== null && (flags & TCP_SYN) !== 0 && (flags & TCP_ACK) === 0) {
-      const previousIsn = flow.initialSequence[side];
+      const previousIsn = flow.initialSequenceOf(side);
       // A new SYN with another ISN, or after the close, is a new connection on a reused port.
       if (flow.closed || (previousIsn >= 0 && previousIsn !== packet.sequence) || (previousIsn < 0 && flow.payloadSeen)) {
         this.finish(flow);
@@ -215,7 +235,8 @@ export class FlowTable {
     const flags = packet.flags;
     const tls = flow.tls;
     if (flags & TCP_SYN) {
-      flow.initialSequence[side] = packet.sequence;
+      if (side === 0) flow.initialSequence0 = packet.sequence;
+      else flow.initialSequence1 = packet.sequence;
       if ((flags & TCP_ACK) === 0 && tls.synSide < 0) tls.synSide = side;
       else if ((flags & TCP_ACK) !== 0 && tls.synSide < 0) tls.synSide = side === 0 ? 1 : 0;
       flow.reassemblers[side].onSyn(packet.sequence);
@@ -242,8 +263,8 @@ export class FlowTable {
     }
     if (flags & TCP_FIN) {
       this.closeEvent(flow, side, 'fin', time, frame, file);
-      flow.finSeen[side] = true;
-      if (flow.finSeen[0] && flow.finSeen[1] && flow.closedAt < 0) flow.closedAt = time;
+      flow.finSides |= side === 0 ? 1 : 2;
+      if (flow.finSides === 3 && flow.closedAt < 0) flow.closedAt = time;
     }
     if (!flow.reportedServer && tls.serverHello !== null && tls.clientSide >= 0) {
       flow.reportedServer = true;

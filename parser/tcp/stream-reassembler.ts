@@ -27,13 +27,20 @@ export function sequenceDelta(a: number, b: number): number {
   return (a - b) | 0;
 }
 
+/**
+ * Shared by every reassembler that holds nothing (almost all): only read (length, [0]) or
+ * replaced, never written, so a connection costs no list of its own until a segment waits.
+ */
+const NO_PENDING: PendingSegment[] = [];
+
 export class StreamReassembler {
   /** Next expected sequence number, or -1 before anything was seen in this direction. */
   nextSequence = -1;
   finished = false;
   /** Set by the owner when no more payload is wanted (handshake seen): stops buffering. */
   private active = true;
-  private pending: PendingSegment[] = [];
+  /** Segments held ahead of a hole, by sequence; the shared empty list until the first one. */
+  private pending: PendingSegment[] = NO_PENDING;
   private pendingBytes = 0;
   bytesDelivered = 0;
   bytesMissing = 0;
@@ -42,7 +49,7 @@ export class StreamReassembler {
 
   stop(): void {
     this.active = false;
-    this.pending = [];
+    this.pending = NO_PENDING;
     this.pendingBytes = 0;
   }
 
@@ -152,6 +159,7 @@ export class StreamReassembler {
   }
 
   private insertPending(segment: PendingSegment): void {
+    if (this.pending === NO_PENDING) this.pending = [];
     const list = this.pending;
     let i = list.length;
     while (i > 0 && sequenceDelta(list[i - 1]!.sequence, segment.sequence) > 0) i--;
