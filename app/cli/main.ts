@@ -5,6 +5,7 @@ import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress 
 import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
 import { HELP, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { csvHeader, csvRow, OutputFile } from './writers.js';
+import { ByteWriter } from '../../parser/report/byte-writer.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
 import { forEachCaptureChunk } from '../node/analyze-files.js';
 import { setFlagsFromString } from 'node:v8';
@@ -157,12 +158,18 @@ async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], 
     const head = { schemaVersion: SCHEMA_VERSION, tool: { name: 'resumescope', version: TOOL_VERSION }, captures, ...extra };
     json.write(JSON.stringify(head, null, 1).replace(/\n}$/, ',\n "connections": [\n'));
   }
+  // Each connection's JSON is written once, as UTF-8 bytes, and copied to each output.
+  const line = new ByteWriter(1 << 12);
   for (let index = 0; index < connections.length; index++) {
     const record = connections[index]!;
     if (json || ndjson) {
-      const line = record instanceof StoredConnection ? record.toJSONText() : JSON.stringify(record);
-      json?.write((index > 0 ? ',\n' : '') + line);
-      ndjson?.write(line + '\n');
+      line.reset();
+      if (record instanceof StoredConnection) record.writeJson(line);
+      else line.text(JSON.stringify(record));
+      if (index > 0) json?.write(',\n');
+      json?.write(line.view());
+      ndjson?.write(line.view());
+      ndjson?.write('\n');
     }
     csv?.write(csvRow(record));
     if (index % 1000 === 999) {

@@ -1,13 +1,14 @@
 // pcapng writer (draft-ietf-opsawg-pcapng §4.1 SHB, §4.2 IDB, §4.3 EPB with opt_comment),
 // little-endian, microsecond timestamps. Produces byte chunks; the caller stores them.
 
+import { utf8 } from '../report/byte-writer.js';
+
 const OPTION_END = 0;
 const OPTION_COMMENT = 1;
 const OPTION_SHB_USERAPPL = 4;
 
 export class PcapngWriter {
   private readonly interfaces = new Map<string, number>();
-  private readonly encoder = new Utf8Encoder();
 
   constructor(private readonly sink: (chunk: Uint8Array) => void, application: string) {
     // SHB: type, length, byte-order magic, version 1.0, section length -1 (unknown), options.
@@ -72,7 +73,8 @@ export class PcapngWriter {
   /** Options (§3.5): code, length, value padded to 32 bits, then opt_endofopt. */
   private options(list: [number, string][]): Uint8Array {
     if (list.length === 0) return new Uint8Array(0);
-    const encoded = list.map(([code, text]) => [code, this.encoder.encode(text)] as const);
+    // Option values are limited to 65535 bytes (16-bit length).
+    const encoded = list.map(([code, text]) => [code, utf8(text).subarray(0, 65535)] as const);
     const size = encoded.reduce((sum, [, bytes]) => sum + 4 + ((bytes.length + 3) & ~3), 0) + 4;
     const out = new Uint8Array(size);
     const v = new DataView(out.buffer);
@@ -86,24 +88,5 @@ export class PcapngWriter {
     v.setUint16(pos, OPTION_END, true);
     v.setUint16(pos + 2, 0, true);
     return out;
-  }
-}
-
-/** UTF-8 encoding without TextEncoder (not part of the core's ES library). */
-class Utf8Encoder {
-  encode(text: string): Uint8Array {
-    const out: number[] = [];
-    for (const ch of text) {
-      let c = ch.codePointAt(0)!;
-      if (c < 0x80) out.push(c);
-      else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 0x3f));
-      else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
-      else {
-        c = Math.min(c, 0x10ffff);
-        out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 0x3f), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
-      }
-    }
-    // Option values are limited to 65535 bytes (16-bit length).
-    return Uint8Array.from(out.slice(0, 65535));
   }
 }

@@ -1,6 +1,7 @@
 import type { Abort, Anomaly, ConnectionRecord, Endpoint, HandshakeState, Offer, ResumedBy, Resumption } from './types.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
 import { hexDigitValue, toHex } from '../tls/hello.js';
+import { ByteWriter, utf8 } from './byte-writer.js';
 import type { SessionView } from '../diagnose/diagnose.js';
 
 // Connection records in columns: typed arrays for numbers and enums, one pool for repeated
@@ -107,12 +108,32 @@ class StringPool {
   get(i: number): string | null {
     return i === NULL_INDEX ? null : this.values[i]!;
   }
-  private readonly jsonTexts: string[] = [];
-  /** The value as JSON text ("null" for null), escaped once per distinct string. */
-  json(i: number): string {
-    if (i === NULL_INDEX) return 'null';
-    return (this.jsonTexts[i] ??= JSON.stringify(this.values[i]!));
+  private readonly jsonTexts: Uint8Array[] = [];
+  /** The value's JSON text as UTF-8 ("null" for null), escaped and encoded once per distinct string. */
+  writeJson(i: number, out: ByteWriter): void {
+    if (i === NULL_INDEX) out.ascii('null');
+    else out.raw(this.jsonTexts[i] ??= utf8(JSON.stringify(this.values[i]!)));
   }
+  /**
+   * The value's own UTF-8 bytes when JSON needs no escape for it (quotes and length agree),
+   * else null: lets a composed text (the Wireshark filter) embed it without escaping again.
+   */
+  plainBytes(i: number): Uint8Array | null {
+    let plain = this.plainTexts[i];
+    if (plain === undefined) {
+      const json = this.jsonTexts[i] ??= utf8(JSON.stringify(this.values[i]!));
+      const value = this.values[i]!;
+      plain = json.length === value.length + 2 && isAscii(value) ? json.subarray(1, json.length - 1) : null;
+      this.plainTexts[i] = plain;
+    }
+    return plain;
+  }
+  private readonly plainTexts: (Uint8Array | null)[] = [];
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+  return true;
 }
 
 
@@ -150,6 +171,23 @@ class HexArena {
     }
     this.used += need;
     return at;
+  }
+
+  /** The value as JSON: lower-case hex needs no escaping, so the digits go out straight from the bytes. */
+  writeJson(ref: number, out: ByteWriter): void {
+    if (ref === NULL_INDEX) {
+      out.ascii('null');
+      return;
+    }
+    if (ref < 0) {
+      out.text(JSON.stringify(this.side[-2 - ref]!));
+      return;
+    }
+    const block = this.blocks[ref >>> HexArena.BLOCK_BITS]!;
+    const offset = ref & ((1 << HexArena.BLOCK_BITS) - 1);
+    out.ascii('"');
+    out.hex(block, offset + 1, offset + 1 + block[offset]!);
+    out.ascii('"');
   }
 
   get(ref: number): string | null {
@@ -371,16 +409,34 @@ export class ConnectionStore {
   hexValue(row: number, column: number): string | null {
     return this.hex.get(this.int(row, column));
   }
-  /** JSON text of a pooled string column. */
-  stringJson(row: number, column: number): string {
-    return this.strings.json(this.int(row, column));
+  /** JSON of a pooled string column. */
+  writeStringJson(row: number, column: number, out: ByteWriter): void {
+    this.strings.writeJson(this.int(row, column), out);
   }
-  /** JSON text of a hex column: lower-case hex needs no escaping. */
-  hexJson(row: number, column: number): string {
-    const ref = this.int(row, column);
-    if (ref === NULL_INDEX) return 'null';
-    const text = this.hex.get(ref)!;
-    return ref >= 0 ? `"${text}"` : JSON.stringify(text);
+  /** JSON of a hex column. */
+  writeHexJson(row: number, column: number, out: ByteWriter): void {
+    this.hex.writeJson(this.int(row, column), out);
+  }
+  /** The Wireshark filter as JSON (what wiresharkFilter() gives), composed from the pooled addresses. */
+  writeFilterJson(row: number, out: ByteWriter): void {
+    const client = this.int(row, I_CLIENT_IP);
+    const server = this.int(row, I_SERVER_IP);
+    const clientIp = client === NULL_INDEX ? null : this.strings.plainBytes(client);
+    const serverIp = server === NULL_INDEX ? null : this.strings.plainBytes(server);
+    if (clientIp === null || serverIp === null) {
+      out.text(JSON.stringify(wiresharkFilter({ ip: this.strings.get(client)!, port: this.clientPort(row) }, { ip: this.strings.get(server)!, port: this.serverPort(row) })));
+      return;
+    }
+    const field = clientIp.includes(58) ? '"ipv6.addr==' : '"ip.addr==';
+    out.ascii(field);
+    out.raw(clientIp);
+    out.ascii(' && tcp.port==');
+    out.number(this.clientPort(row));
+    out.ascii(field === '"ip.addr==' ? ' && ip.addr==' : ' && ipv6.addr==');
+    out.raw(serverIp);
+    out.ascii(' && tcp.port==');
+    out.number(this.serverPort(row));
+    out.ascii('"');
   }
   byte(row: number, column: number): number {
     return this.byteBlocks[row >>> BLOCK_BITS]![(row & BLOCK_MASK) * BYTES + column]!;
@@ -571,52 +627,140 @@ export class StoredConnection implements ConnectionRecord {
   }
 
   /**
-   * The record as JSON text, byte for byte what JSON.stringify(this) gives (a test holds it to
-   * that), written from the columns without building the object: the output pass of a large
-   * capture is dominated by this.
+   * The record as JSON, UTF-8 bytes appended to `out`: byte for byte what JSON.stringify(this)
+   * gives, encoded (a test holds it to that), written from the columns without building the
+   * object or any string per field: the output pass of a large capture is dominated by this.
+   * Constant text between values is pre-encoded (J), with the flag- and enum-only stretches as
+   * one piece per combination.
    */
-  toJSONText(): string {
+  writeJson(out: ByteWriter): void {
     const s = this.store;
     const r = this.row;
     const flags = s.byte(r, B_FLAGS);
-    const bool = (bit: number) => ((flags & bit) !== 0 ? 'true' : 'false');
-    const clientIp = s.stringJson(r, I_CLIENT_IP);
-    const serverIp = s.stringJson(r, I_SERVER_IP);
     const abort = s.abortOf(r);
     const alerts = s.alertsOf(r);
     const anomalies = s.anomaliesOf(r);
-    const resumedBy = RESUMED_BY[s.byte(r, B_RESUMED_BY)];
     const detail = s.int(r, I_DETAIL);
-    return `{"id":${s.int(r, I_ID)},"client":{"ip":${clientIp},"port":${s.clientPort(r)}},"server":{"ip":${serverIp},"port":${s.serverPort(r)}}` +
-      `,"startTime":${jsonNumber(s.float(r, T_START))},"clientHelloTime":${jsonNumber(s.float(r, T_CLIENT_HELLO))},"serverHelloTime":${jsonNumber(s.float(r, T_SERVER_HELLO))},"endTime":${jsonNumber(s.float(r, T_END))}` +
-      `,"sni":${s.stringJson(r, I_SNI)},"alpn":${s.stringJson(r, I_ALPN)},"version":${s.stringJson(r, I_VERSION)},"cipher":${s.stringJson(r, I_CIPHER)}` +
-      `,"offer":{"sessionId":${s.hexJson(r, I_OFFER_SID)},"ticket":${bool(FLAG_OFFER_TICKET)},"psk":${bool(FLAG_OFFER_PSK)}}` +
-      `,"serverSessionId":${s.hexJson(r, I_SERVER_SID)},"resumption":"${RESUMPTIONS[s.byte(r, B_RESUMPTION)]}","resumedBy":${resumedBy === null ? 'null' : `"${resumedBy}"`}` +
-      `,"resumed":${bool(FLAG_RESUMED)},"established":${bool(FLAG_ESTABLISHED)},"handshake":"${HANDSHAKES[s.byte(r, B_HANDSHAKE)]}"` +
-      `,"abort":${abort === null ? 'null' : JSON.stringify(abort)},"history":${s.stringJson(r, I_HISTORY)},"anomalies":${anomalies.length === 0 ? '[]' : JSON.stringify(anomalies)}` +
-      `,"clientHelloVersion":${s.stringJson(r, I_HELLO_VERSION)},"helloRetry":${bool(FLAG_HELLO_RETRY)},"ticketIssued":${bool(FLAG_TICKET_ISSUED)},"ticketLifetimeHint":${jsonNumber(s.ticketLifetimeHint(r))}` +
-      `,"issuedTicket":${s.hexJson(r, I_ISSUED_TICKET)},"offeredTicket":${s.hexJson(r, I_OFFERED_TICKET)},"offeredPskIdentity":${s.hexJson(r, I_PSK_IDENTITY)}` +
-      `,"certificateSeen":${bool(FLAG_CERTIFICATE)},"alerts":${alerts.length === 0 ? '[]' : JSON.stringify(alerts)},"clientFingerprint":${s.stringJson(r, I_FINGERPRINT)}` +
-      `,"file":${s.stringJson(r, I_FILE)},"firstFrame":${jsonNumber(s.firstFrame(r))},"packets":${s.int(r, I_PACKETS)},"handshakeBytes":${s.int(r, I_HANDSHAKE_BYTES)}` +
-      `,"wiresharkFilter":${JSON.stringify(this.wiresharkFilter)},"reason":${s.stringJson(r, I_REASON)}` +
-      (detail !== NULL_INDEX ? `,"reasonDetail":${s.stringJson(r, I_DETAIL)}` : '') +
-      `,"session":${this.sessionJson()}}`;
+    out.constant(J.id); out.number(s.int(r, I_ID));
+    out.constant(J.clientIp); s.writeStringJson(r, I_CLIENT_IP, out);
+    out.constant(J.port); out.number(s.clientPort(r));
+    out.constant(J.serverIp); s.writeStringJson(r, I_SERVER_IP, out);
+    out.constant(J.port); out.number(s.serverPort(r));
+    out.constant(J.startTime); out.number(s.float(r, T_START));
+    out.constant(J.clientHelloTime); out.number(s.float(r, T_CLIENT_HELLO));
+    out.constant(J.serverHelloTime); out.number(s.float(r, T_SERVER_HELLO));
+    out.constant(J.endTime); out.number(s.float(r, T_END));
+    out.constant(J.sni); s.writeStringJson(r, I_SNI, out);
+    out.constant(J.alpn); s.writeStringJson(r, I_ALPN, out);
+    out.constant(J.version); s.writeStringJson(r, I_VERSION, out);
+    out.constant(J.cipher); s.writeStringJson(r, I_CIPHER, out);
+    out.constant(J.offerSessionId); s.writeHexJson(r, I_OFFER_SID, out);
+    out.constant(offerFlagsJson(flags)); s.writeHexJson(r, I_SERVER_SID, out);
+    out.constant(outcomeJson(s.byte(r, B_RESUMPTION), s.byte(r, B_RESUMED_BY), flags, s.byte(r, B_HANDSHAKE)));
+    if (abort === null) out.constant(J.null);
+    else out.text(JSON.stringify(abort));
+    out.constant(J.history); s.writeStringJson(r, I_HISTORY, out);
+    out.constant(J.anomalies);
+    if (anomalies.length === 0) out.constant(J.emptyList);
+    else out.text(JSON.stringify(anomalies));
+    out.constant(J.clientHelloVersion); s.writeStringJson(r, I_HELLO_VERSION, out);
+    out.constant(retryJson(flags)); out.number(s.ticketLifetimeHint(r));
+    out.constant(J.issuedTicket); s.writeHexJson(r, I_ISSUED_TICKET, out);
+    out.constant(J.offeredTicket); s.writeHexJson(r, I_OFFERED_TICKET, out);
+    out.constant(J.offeredPskIdentity); s.writeHexJson(r, I_PSK_IDENTITY, out);
+    out.constant((flags & FLAG_CERTIFICATE) !== 0 ? J.certificateTrue : J.certificateFalse);
+    if (alerts.length === 0) out.constant(J.emptyList);
+    else out.text(JSON.stringify(alerts));
+    out.constant(J.clientFingerprint); s.writeStringJson(r, I_FINGERPRINT, out);
+    out.constant(J.file); s.writeStringJson(r, I_FILE, out);
+    out.constant(J.firstFrame); out.number(s.firstFrame(r));
+    out.constant(J.packets); out.number(s.int(r, I_PACKETS));
+    out.constant(J.handshakeBytes); out.number(s.int(r, I_HANDSHAKE_BYTES));
+    out.constant(J.wiresharkFilter); s.writeFilterJson(r, out);
+    out.constant(J.reason); s.writeStringJson(r, I_REASON, out);
+    if (detail !== NULL_INDEX) {
+      out.constant(J.reasonDetail); s.writeStringJson(r, I_DETAIL, out);
+    }
+    out.constant(J.session); this.writeSessionJson(out);
+    out.constant(J.close);
   }
 
-  private sessionJson(): string {
+  private writeSessionJson(out: ByteWriter): void {
     const s = this.store;
     const r = this.row;
     const packed = s.byte(r, B_SESSION);
-    if (packed === 0) return JSON.stringify(s.otherSession(r));
-    return `{"role":"${(packed & 3) === 1 ? 'offer' : 'issue'}","kind":"${SESSION_KINDS[(packed >> 2) & 3]}","known":${(packed & 16) !== 0}` +
-      `,"issuedBy":${jsonNumber(s.nullableInt(r, I_ISSUED_BY))},"issuedAt":${jsonNumber(s.float(r, T_ISSUED_AT))},"age":${jsonNumber(s.float(r, T_AGE))}` +
-      `,"reuseGap":${jsonNumber(s.float(r, T_REUSE_GAP))},"churn":${jsonNumber(s.nullableInt(r, I_CHURN))},"abortedBy":${jsonNumber(s.nullableInt(r, I_ABORTED_BY))}` +
-      `,"crossAddress":${(packed & 32) !== 0},"issuer":${s.stringJson(r, I_ISSUER)}}`;
+    if (packed === 0) {
+      out.text(JSON.stringify(s.otherSession(r)));
+      return;
+    }
+    out.constant(sessionHeadJson(packed)); out.number(s.nullableInt(r, I_ISSUED_BY));
+    out.constant(J.issuedAt); out.number(s.float(r, T_ISSUED_AT));
+    out.constant(J.age); out.number(s.float(r, T_AGE));
+    out.constant(J.reuseGap); out.number(s.float(r, T_REUSE_GAP));
+    out.constant(J.churn); out.number(s.nullableInt(r, I_CHURN));
+    out.constant(J.abortedBy); out.number(s.nullableInt(r, I_ABORTED_BY));
+    out.constant((packed & 32) !== 0 ? J.crossAddressTrue : J.crossAddressFalse); s.writeStringJson(r, I_ISSUER, out);
+    out.constant(J.close);
   }
 }
 
-/** A number as JSON writes it (null for null, NaN and infinities). */
-function jsonNumber(value: number | null): string {
-  return value !== null && Number.isFinite(value) ? String(value) : 'null';
+/** ASCII text as bytes, for the constant stretches of a record's JSON. */
+function ascii(text: string): Uint8Array {
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
 }
 
+const J = {
+  id: ascii('{"id":'), clientIp: ascii(',"client":{"ip":'), port: ascii(',"port":'), serverIp: ascii('},"server":{"ip":'),
+  startTime: ascii('},"startTime":'), clientHelloTime: ascii(',"clientHelloTime":'), serverHelloTime: ascii(',"serverHelloTime":'),
+  endTime: ascii(',"endTime":'), sni: ascii(',"sni":'), alpn: ascii(',"alpn":'), version: ascii(',"version":'), cipher: ascii(',"cipher":'),
+  offerSessionId: ascii(',"offer":{"sessionId":'), null: ascii('null'), history: ascii(',"history":'), anomalies: ascii(',"anomalies":'),
+  emptyList: ascii('[]'), clientHelloVersion: ascii(',"clientHelloVersion":'), issuedTicket: ascii(',"issuedTicket":'),
+  offeredTicket: ascii(',"offeredTicket":'), offeredPskIdentity: ascii(',"offeredPskIdentity":'),
+  certificateTrue: ascii(',"certificateSeen":true,"alerts":'), certificateFalse: ascii(',"certificateSeen":false,"alerts":'),
+  clientFingerprint: ascii(',"clientFingerprint":'), file: ascii(',"file":'), firstFrame: ascii(',"firstFrame":'), packets: ascii(',"packets":'),
+  handshakeBytes: ascii(',"handshakeBytes":'), wiresharkFilter: ascii(',"wiresharkFilter":'), reason: ascii(',"reason":'),
+  reasonDetail: ascii(',"reasonDetail":'), session: ascii(',"session":'), close: ascii('}'),
+  issuedAt: ascii(',"issuedAt":'), age: ascii(',"age":'), reuseGap: ascii(',"reuseGap":'), churn: ascii(',"churn":'), abortedBy: ascii(',"abortedBy":'),
+  crossAddressTrue: ascii(',"crossAddress":true,"issuer":'), crossAddressFalse: ascii(',"crossAddress":false,"issuer":'),
+};
+
+const jsonBool = (flags: number, bit: number) => ((flags & bit) !== 0 ? 'true' : 'false');
+const pieces = new Map<number, Uint8Array>();
+
+/** A constant stretch that depends only on small numbers: built once per combination. */
+function piece(key: number, build: () => string): Uint8Array {
+  let bytes = pieces.get(key);
+  if (bytes === undefined) {
+    bytes = ascii(build());
+    pieces.set(key, bytes);
+  }
+  return bytes;
+}
+
+/** From the offer's ticket flag to the server session ID's key. */
+function offerFlagsJson(flags: number): Uint8Array {
+  const bits = flags & (FLAG_OFFER_TICKET | FLAG_OFFER_PSK);
+  return piece(1 << 20 | bits, () => `,"ticket":${jsonBool(bits, FLAG_OFFER_TICKET)},"psk":${jsonBool(bits, FLAG_OFFER_PSK)}},"serverSessionId":`);
+}
+
+/** From "resumption" to the key of "abort". */
+function outcomeJson(resumption: number, resumedByIndex: number, flags: number, handshake: number): Uint8Array {
+  const bits = flags & (FLAG_RESUMED | FLAG_ESTABLISHED);
+  return piece(2 << 20 | resumption << 12 | resumedByIndex << 8 | bits << 4 | handshake, () => {
+    const resumedBy = RESUMED_BY[resumedByIndex];
+    return `,"resumption":"${RESUMPTIONS[resumption]}","resumedBy":${resumedBy === null || resumedBy === undefined ? 'null' : `"${resumedBy}"`}` +
+      `,"resumed":${jsonBool(bits, FLAG_RESUMED)},"established":${jsonBool(bits, FLAG_ESTABLISHED)},"handshake":"${HANDSHAKES[handshake]}","abort":`;
+  });
+}
+
+/** From "helloRetry" to the key of "ticketLifetimeHint". */
+function retryJson(flags: number): Uint8Array {
+  const bits = flags & (FLAG_HELLO_RETRY | FLAG_TICKET_ISSUED);
+  return piece(3 << 20 | bits, () => `,"helloRetry":${jsonBool(bits, FLAG_HELLO_RETRY)},"ticketIssued":${jsonBool(bits, FLAG_TICKET_ISSUED)},"ticketLifetimeHint":`);
+}
+
+/** A session view's start, up to the key of "issuedBy". */
+function sessionHeadJson(packed: number): Uint8Array {
+  const bits = packed & 31;
+  return piece(4 << 20 | bits, () => `{"role":"${(bits & 3) === 1 ? 'offer' : 'issue'}","kind":"${SESSION_KINDS[(bits >> 2) & 3]}","known":${(bits & 16) !== 0},"issuedBy":`);
+}
