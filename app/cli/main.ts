@@ -89,8 +89,9 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     },
     onProgress: (p) => progress.update(p),
   };
+  // A worker's rows stay in their own store (adopted, not copied): views of several stores mix.
   const fromWorker = (snapshot: StoreSnapshot) => {
-    for (const view of store.append(snapshot)) {
+    for (const view of ConnectionStore.fromSnapshot(snapshot).views) {
       addToTotals(totals, view);
       connections.push(view);
     }

@@ -47,9 +47,6 @@ const BLOCK_BITS = 14;
 const BLOCK_ROWS = 1 << BLOCK_BITS;
 const BLOCK_MASK = BLOCK_ROWS - 1;
 
-/** Int32 columns holding string-pool indices, and those holding hex-arena references. */
-const STRING_COLUMNS = [I_CLIENT_IP, I_SERVER_IP, I_SNI, I_ALPN, I_VERSION, I_CIPHER, I_HELLO_VERSION, I_HISTORY, I_FINGERPRINT, I_FILE, I_ISSUER, I_REASON, I_DETAIL];
-const HEX_COLUMNS = [I_OFFER_SID, I_SERVER_SID, I_ISSUED_TICKET, I_OFFERED_TICKET, I_PSK_IDENTITY];
 
 /** A store's columns as plain data (ConnectionStore.snapshot), to move them between threads. */
 export interface StoreSnapshot {
@@ -263,36 +260,28 @@ export class ConnectionStore {
     };
   }
 
-  /** Appends the rows of another store's snapshot (a worker's); returns their views. */
-  append(other: StoreSnapshot): StoredConnection[] {
-    const strings = other.strings.map((text) => this.strings.intern(text));
-    const hex = this.hex.append(other.hex);
-    const moveHex = (ref: number) => (ref >= 0 ? ref + hex.base : ref === NULL_INDEX ? ref : -2 - (hex.sideBase + (-2 - ref)));
-    const first = this.count;
-    const views: StoredConnection[] = [];
-    for (let row = 0; row < other.count; row++) {
-      const from = row & BLOCK_MASK;
-      const fromFloats = other.floatBlocks[row >>> BLOCK_BITS]!, fromInts = other.intBlocks[row >>> BLOCK_BITS]!, fromBytes = other.byteBlocks[row >>> BLOCK_BITS]!;
-      const to = this.newRow();
-      const within = to & BLOCK_MASK;
-      this.floatBlocks[to >>> BLOCK_BITS]!.set(fromFloats.subarray(from * FLOATS, (from + 1) * FLOATS), within * FLOATS);
-      this.byteBlocks[to >>> BLOCK_BITS]!.set(fromBytes.subarray(from * BYTES, (from + 1) * BYTES), within * BYTES);
-      const ints = this.intBlocks[to >>> BLOCK_BITS]!;
-      ints.set(fromInts.subarray(from * INTS, (from + 1) * INTS), within * INTS);
-      const at = within * INTS;
-      for (const column of STRING_COLUMNS) {
-        const index = ints[at + column]!;
-        if (index !== NULL_INDEX) ints[at + column] = strings[index]!;
-      }
-      for (const column of HEX_COLUMNS) ints[at + column] = moveHex(ints[at + column]!);
-      views.push(new this.View(to));
-    }
-    for (const [row, value] of other.aborts) this.aborts.set(first + row, value);
-    for (const [row, value] of other.alerts) this.alerts.set(first + row, value);
-    for (const [row, value] of other.anomalies) this.anomalies.set(first + row, value);
-    for (const [row, value] of other.otherSessions) this.otherSessions.set(first + row, value);
-    for (const [row, value] of other.oddNumbers) this.oddNumbers.set(first + row, value);
-    return views;
+  /**
+   * A store over a snapshot's columns (a worker's, after the transfer): the blocks are adopted,
+   * not copied, so moving a worker's rows costs no second copy of them. Returns the store and
+   * the views of its rows; the store takes new rows after them as any other.
+   */
+  static fromSnapshot(snapshot: StoreSnapshot): { store: ConnectionStore; views: StoredConnection[] } {
+    const store = new ConnectionStore();
+    store.floatBlocks.push(...snapshot.floatBlocks);
+    store.intBlocks.push(...snapshot.intBlocks);
+    store.byteBlocks.push(...snapshot.byteBlocks);
+    // The pool's values are distinct, so interning them in order gives each its old index.
+    for (const text of snapshot.strings) store.strings.intern(text);
+    store.hex.append(snapshot.hex);
+    for (const [row, value] of snapshot.aborts) store.aborts.set(row, value);
+    for (const [row, value] of snapshot.alerts) store.alerts.set(row, value);
+    for (const [row, value] of snapshot.anomalies) store.anomalies.set(row, value);
+    for (const [row, value] of snapshot.otherSessions) store.otherSessions.set(row, value);
+    for (const [row, value] of snapshot.oddNumbers) store.oddNumbers.set(row, value);
+    store.count = snapshot.count;
+    const views: StoredConnection[] = new Array(snapshot.count);
+    for (let row = 0; row < snapshot.count; row++) views[row] = new store.View(row);
+    return { store, views };
   }
 
   private newRow(): number {
