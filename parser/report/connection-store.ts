@@ -149,10 +149,7 @@ class HexArena {
   store(text: string | null): number {
     if (text === null) return NULL_INDEX;
     const n = text.length;
-    if (n % 2 !== 0 || n > 510 || !isLowerHex(text)) {
-      this.side.push(text);
-      return -2 - (this.side.length - 1);
-    }
+    if (n % 2 !== 0 || n > 510) return this.aside(text);
     const size = 1 << HexArena.BLOCK_BITS;
     const need = 1 + n / 2;
     if ((this.used & (size - 1)) + need > size || this.used === this.blocks.length * size) {
@@ -162,12 +159,23 @@ class HexArena {
     const at = this.used;
     const block = this.blocks[at >>> HexArena.BLOCK_BITS]!;
     const offset = at & (size - 1);
-    block[offset] = n / 2;
+    // One pass: digits are checked as they are converted; on anything but lower-case hex the
+    // bytes written stay unclaimed (`used` does not move) and the text goes to the side list.
+    let to = offset + 1;
     for (let i = 0; i < n; i += 2) {
-      block[offset + 1 + i / 2] = (hexDigitValue(text.charCodeAt(i)) << 4) | hexDigitValue(text.charCodeAt(i + 1));
+      const high = HEX_VALUE[text.charCodeAt(i)] ?? -1;
+      const low = HEX_VALUE[text.charCodeAt(i + 1)] ?? -1;
+      if ((high | low) < 0) return this.aside(text);
+      block[to++] = (high << 4) | low;
     }
+    block[offset] = n / 2;
     this.used += need;
     return at;
+  }
+
+  private aside(text: string): number {
+    this.side.push(text);
+    return -2 - (this.side.length - 1);
   }
 
   /** The value as JSON: lower-case hex needs no escaping, so the digits go out straight from the bytes. */
@@ -215,13 +223,8 @@ class HexArena {
   }
 }
 
-function isLowerHex(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (hexDigitValue(c) < 0) return false;
-  }
-  return true;
-}
+/** Value of each character code that is a lower-case hex digit (what toHex writes), else -1. */
+const HEX_VALUE = Int8Array.from({ length: 128 }, (_, code) => hexDigitValue(code));
 
 /** A subclass of StoredConnection whose views read `store`. */
 function viewClassFor(store: ConnectionStore): new (row: number) => StoredConnection {

@@ -42,7 +42,8 @@ export class TlsConnection implements TlsStreamListener {
   clientHello: ClientHelloFacts | null = null;
   clientHelloCount = 0;
   clientHelloTime: number | null = null;
-  serverHello: ServerHello | null = null;
+  /** The facts of the first ServerHello (not a HelloRetryRequest) that a record needs. */
+  serverHello: ServerHelloFacts | null = null;
   serverHelloTime: number | null = null;
   helloRetry = false;
   tls13 = false;
@@ -130,7 +131,11 @@ export class TlsConnection implements TlsStreamListener {
         return;
       }
       if (this.serverHello !== null) return; // renegotiation: the first handshake decides
-      this.serverHello = hello;
+      // Only what the record needs is kept (see ClientHelloFacts): not the extension list.
+      this.serverHello = {
+        legacyVersion: hello.legacyVersion, selectedVersion: hello.selectedVersion, sessionId: hello.sessionId,
+        cipherSuite: hello.cipherSuite, pskAccepted: hello.pskAccepted, alpn: hello.alpn,
+      };
       this.serverHelloTime = time;
       this.tls13 = hello.selectedVersion === 0x0304 || (hello.selectedVersion >> 8) === 0x7f;
       // RFC 8446 §2: everything the server sends after its ServerHello is encrypted.
@@ -360,6 +365,8 @@ export interface ClientHelloFacts {
   supports13: boolean;
   fingerprint: string;
 }
+
+export type ServerHelloFacts = Pick<ServerHello, 'legacyVersion' | 'selectedVersion' | 'sessionId' | 'cipherSuite' | 'pskAccepted' | 'alpn'>;
 
 export function clientHelloFacts(ch: ClientHello): ClientHelloFacts {
   return {

@@ -15,7 +15,10 @@ const MAX_PENDING_EMPTY = 100000;
 
 /** One TCP connection: two directions, each reassembled and fed to its TLS stream. */
 export class TcpFlow {
-  readonly endpoints: [Endpoint, Endpoint];
+  /** Built from the address words when first asked for (records, TLS servers): most flows never hold them. */
+  private endpointPair: [Endpoint, Endpoint] | null = null;
+  /** 4 (IPv4) or 16 (IPv6) bytes per address. */
+  addressLength = 4;
   readonly reassemblers: [StreamReassembler, StreamReassembler];
   readonly tls: TlsConnection;
   packets = 0;
@@ -45,18 +48,29 @@ export class TcpFlow {
 
   constructor(
     readonly hash: number,
-    source: Endpoint,
-    destination: Endpoint,
     readonly startTime: number,
     readonly firstFrame: number,
     readonly file: string,
     position?: PacketPosition,
   ) {
-    this.endpoints = [source, destination];
     this.lastTime = startTime;
     this.endTime = startTime;
     this.tls = new TlsConnection(file, position);
     this.reassemblers = [new StreamReassembler(new FlowSide(this, 0)), new StreamReassembler(new FlowSide(this, 1))];
+  }
+
+  /** Side 0's and side 1's address and port. */
+  get endpoints(): [Endpoint, Endpoint] {
+    return this.endpointPair ??= [
+      { ip: formatWords(this.addressLength, this.a0, this.a1, this.a2, this.a3), port: this.port0 },
+      { ip: formatWords(this.addressLength, this.b0, this.b1, this.b2, this.b3), port: this.port1 },
+    ];
+  }
+
+  /** One side's address and port as a key (from the words: no text form is built for it). */
+  endpointKey(side: 0 | 1): string {
+    return side === 0 ? `${this.addressLength}|${this.a0}|${this.a1}|${this.a2}|${this.a3}|${this.port0}`
+      : `${this.addressLength}|${this.b0}|${this.b1}|${this.b2}|${this.b3}|${this.port1}`;
   }
 
   initialSequenceOf(side: 0 | 1): number {
@@ -117,6 +131,20 @@ class FlowSide implements StreamConsumer {
 
 export type ConnectionSink = (record: ConnectionRecord) => void;
 
+const addressBytes = new Uint8Array(16);
+
+/** Text form of an address kept as big-endian words (see addressWord). */
+function formatWords(length: number, w0: number, w1: number, w2: number, w3: number): string {
+  const words = [w0, w1, w2, w3];
+  for (let i = 0; i < length / 4; i++) {
+    addressBytes[i * 4] = words[i]! >>> 24;
+    addressBytes[i * 4 + 1] = (words[i]! >>> 16) & 0xff;
+    addressBytes[i * 4 + 2] = (words[i]! >>> 8) & 0xff;
+    addressBytes[i * 4 + 3] = words[i]! & 0xff;
+  }
+  return formatAddress(addressBytes.subarray(0, length));
+}
+
 /** Big-endian 32-bit word of an address (IPv4 has one word, IPv6 four). */
 function addressWord(bytes: Uint8Array, offset: number, length: number, index: number): number {
   if (index * 4 >= length) return 0;
@@ -152,7 +180,7 @@ export class FlowTable {
   private packetsSinceSweep = 0;
   private now = 0;
   private lastSweep = 0;
-  /** "ip|port" of endpoints that answered TLS: lets an empty RST'd connection count as a TLS abort. */
+  /** Endpoints (endpointKey) that answered TLS: lets an empty RST'd connection count as a TLS abort. */
   private readonly tlsServers = new Set<string>();
   private pendingEmpty: TcpFlow[] = [];
   connectionsSeen = 0;
@@ -207,12 +235,8 @@ export class FlowTable {
       }
     }
     if (flow === null) {
-      flow = new TcpFlow(
-        hash,
-        { ip: formatAddress(packet.source), port: packet.sourcePort },
-        { ip: formatAddress(packet.destination), port: packet.destinationPort },
-        time, frame, file, this.position,
-      );
+      flow = new TcpFlow(hash, time, frame, file, this.position);
+      flow.addressLength = length;
       flow.a0 = scratch[0]!; flow.a1 = scratch[1]!; flow.a2 = scratch[2]!; flow.a3 = scratch[3]!;
       flow.b0 = scratch[4]!; flow.b1 = scratch[5]!; flow.b2 = scratch[6]!; flow.b3 = scratch[7]!;
       flow.port0 = packet.sourcePort;
@@ -268,8 +292,7 @@ export class FlowTable {
     }
     if (!flow.reportedServer && tls.serverHello !== null && tls.clientSide >= 0) {
       flow.reportedServer = true;
-      const server = flow.endpoints[tls.clientSide === 0 ? 1 : 0];
-      if (this.tlsServers.size < 1_000_000) this.tlsServers.add(server.ip + '|' + server.port);
+      if (this.tlsServers.size < 1_000_000) this.tlsServers.add(flow.endpointKey(tls.clientSide === 0 ? 1 : 0));
     }
   }
 
@@ -325,8 +348,7 @@ export class FlowTable {
   }
 
   private isTlsServer(flow: TcpFlow): boolean {
-    const server = flow.endpoints[flow.tls.synSide === 0 ? 1 : 0];
-    return this.tlsServers.has(server.ip + '|' + server.port);
+    return this.tlsServers.has(flow.endpointKey(flow.tls.synSide === 0 ? 1 : 0));
   }
 
   private allFlows(): TcpFlow[] {

@@ -164,9 +164,15 @@ function readU8List(c: Cursor, what: string): number[] {
   return out;
 }
 
+/**
+ * The bytes as Latin-1 text, built flat in one call: appending a character at a time left a
+ * chain of cons strings per name (SNI) that lived as long as the connection and was flattened
+ * again by every hash of it. Long names go in slices (fromCharCode's argument count is limited).
+ */
 function latin1(c: Cursor): string {
+  if (c.end - c.pos <= 8192) return String.fromCharCode.apply(null, c.bytes.subarray(c.pos, c.end) as unknown as number[]);
   let s = '';
-  for (let i = c.pos; i < c.end; i++) s += String.fromCharCode(c.bytes[i]!);
+  for (let i = c.pos; i < c.end; i += 8192) s += String.fromCharCode.apply(null, c.bytes.subarray(i, Math.min(c.end, i + 8192)) as unknown as number[]);
   return s;
 }
 
