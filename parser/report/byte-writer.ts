@@ -90,9 +90,18 @@ export class ByteWriter {
   }
 
   raw(source: Uint8Array, start = 0, end = source.length): void {
-    this.reserve(end - start);
-    this.bytes.set(start === 0 && end === source.length ? source : source.subarray(start, end), this.length);
-    this.length += end - start;
+    const n = end - start;
+    this.reserve(n);
+    if (n > 64) {
+      this.bytes.set(start === 0 && end === source.length ? source : source.subarray(start, end), this.length);
+      this.length += n;
+      return;
+    }
+    // Short runs (pooled values): a loop, without a view of the source per call.
+    const bytes = this.bytes;
+    let at = this.length;
+    for (let i = start; i < end; i++) bytes[at++] = source[i]!;
+    this.length = at;
   }
 
   /** A number as JSON writes it: null for null, NaN and infinities (ECMA-262 JSON.stringify). */
