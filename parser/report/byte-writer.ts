@@ -79,16 +79,7 @@ export class ByteWriter {
     this.length = at;
   }
 
-  /** A short constant (pre-encoded JSON keys): a plain loop beats set() at these lengths. */
-  constant(source: Uint8Array): void {
-    const n = source.length;
-    this.reserve(n);
-    const bytes = this.bytes;
-    let at = this.length;
-    for (let i = 0; i < n; i++) bytes[at++] = source[i]!;
-    this.length = at;
-  }
-
+  /** Bytes as they are (pre-encoded keys, pooled JSON texts). */
   raw(source: Uint8Array, start = 0, end = source.length): void {
     const n = end - start;
     this.reserve(n);

@@ -674,48 +674,48 @@ export class StoredConnection implements ConnectionRecord {
     const alerts = s.alertsOf(r);
     const anomalies = s.anomaliesOf(r);
     const detail = s.int(r, I_DETAIL);
-    out.constant(J.id); out.number(s.int(r, I_ID));
-    out.constant(J.clientIp); s.writeStringJson(r, I_CLIENT_IP, out);
-    out.constant(J.port); out.number(s.clientPort(r));
-    out.constant(J.serverIp); s.writeStringJson(r, I_SERVER_IP, out);
-    out.constant(J.port); out.number(s.serverPort(r));
-    out.constant(J.startTime); out.number(s.float(r, T_START));
-    out.constant(J.clientHelloTime); out.number(s.float(r, T_CLIENT_HELLO));
-    out.constant(J.serverHelloTime); out.number(s.float(r, T_SERVER_HELLO));
-    out.constant(J.endTime); out.number(s.float(r, T_END));
-    out.constant(J.sni); s.writeStringJson(r, I_SNI, out);
-    out.constant(J.alpn); s.writeStringJson(r, I_ALPN, out);
-    out.constant(J.version); s.writeStringJson(r, I_VERSION, out);
-    out.constant(J.cipher); s.writeStringJson(r, I_CIPHER, out);
-    out.constant(J.offerSessionId); s.writeHexJson(r, I_OFFER_SID, out);
-    out.constant(offerFlagsJson(flags)); s.writeHexJson(r, I_SERVER_SID, out);
-    out.constant(outcomeJson(s.byte(r, B_RESUMPTION), s.byte(r, B_RESUMED_BY), flags, s.byte(r, B_HANDSHAKE)));
-    if (abort === null) out.constant(J.null);
+    out.raw(J.id); out.number(s.int(r, I_ID));
+    out.raw(J.clientIp); s.writeStringJson(r, I_CLIENT_IP, out);
+    out.raw(J.port); out.number(s.clientPort(r));
+    out.raw(J.serverIp); s.writeStringJson(r, I_SERVER_IP, out);
+    out.raw(J.port); out.number(s.serverPort(r));
+    out.raw(J.startTime); out.number(s.float(r, T_START));
+    out.raw(J.clientHelloTime); out.number(s.float(r, T_CLIENT_HELLO));
+    out.raw(J.serverHelloTime); out.number(s.float(r, T_SERVER_HELLO));
+    out.raw(J.endTime); out.number(s.float(r, T_END));
+    out.raw(J.sni); s.writeStringJson(r, I_SNI, out);
+    out.raw(J.alpn); s.writeStringJson(r, I_ALPN, out);
+    out.raw(J.version); s.writeStringJson(r, I_VERSION, out);
+    out.raw(J.cipher); s.writeStringJson(r, I_CIPHER, out);
+    out.raw(J.offerSessionId); s.writeHexJson(r, I_OFFER_SID, out);
+    out.raw(offerFlagsJson(flags)); s.writeHexJson(r, I_SERVER_SID, out);
+    out.raw(outcomeJson(s.byte(r, B_RESUMPTION), s.byte(r, B_RESUMED_BY), flags, s.byte(r, B_HANDSHAKE)));
+    if (abort === null) out.raw(J.null);
     else out.text(JSON.stringify(abort));
-    out.constant(J.history); s.writeStringJson(r, I_HISTORY, out);
-    out.constant(J.anomalies);
-    if (anomalies.length === 0) out.constant(J.emptyList);
+    out.raw(J.history); s.writeStringJson(r, I_HISTORY, out);
+    out.raw(J.anomalies);
+    if (anomalies.length === 0) out.raw(J.emptyList);
     else out.text(JSON.stringify(anomalies));
-    out.constant(J.clientHelloVersion); s.writeStringJson(r, I_HELLO_VERSION, out);
-    out.constant(retryJson(flags)); out.number(s.ticketLifetimeHint(r));
-    out.constant(J.issuedTicket); s.writeHexJson(r, I_ISSUED_TICKET, out);
-    out.constant(J.offeredTicket); s.writeHexJson(r, I_OFFERED_TICKET, out);
-    out.constant(J.offeredPskIdentity); s.writeHexJson(r, I_PSK_IDENTITY, out);
-    out.constant((flags & FLAG_CERTIFICATE) !== 0 ? J.certificateTrue : J.certificateFalse);
-    if (alerts.length === 0) out.constant(J.emptyList);
+    out.raw(J.clientHelloVersion); s.writeStringJson(r, I_HELLO_VERSION, out);
+    out.raw(retryJson(flags)); out.number(s.ticketLifetimeHint(r));
+    out.raw(J.issuedTicket); s.writeHexJson(r, I_ISSUED_TICKET, out);
+    out.raw(J.offeredTicket); s.writeHexJson(r, I_OFFERED_TICKET, out);
+    out.raw(J.offeredPskIdentity); s.writeHexJson(r, I_PSK_IDENTITY, out);
+    out.raw((flags & FLAG_CERTIFICATE) !== 0 ? J.certificateTrue : J.certificateFalse);
+    if (alerts.length === 0) out.raw(J.emptyList);
     else out.text(JSON.stringify(alerts));
-    out.constant(J.clientFingerprint); s.writeStringJson(r, I_FINGERPRINT, out);
-    out.constant(J.file); s.writeStringJson(r, I_FILE, out);
-    out.constant(J.firstFrame); out.number(s.firstFrame(r));
-    out.constant(J.packets); out.number(s.int(r, I_PACKETS));
-    out.constant(J.handshakeBytes); out.number(s.int(r, I_HANDSHAKE_BYTES));
-    out.constant(J.wiresharkFilter); s.writeFilterJson(r, out);
-    out.constant(J.reason); s.writeStringJson(r, I_REASON, out);
+    out.raw(J.clientFingerprint); s.writeStringJson(r, I_FINGERPRINT, out);
+    out.raw(J.file); s.writeStringJson(r, I_FILE, out);
+    out.raw(J.firstFrame); out.number(s.firstFrame(r));
+    out.raw(J.packets); out.number(s.int(r, I_PACKETS));
+    out.raw(J.handshakeBytes); out.number(s.int(r, I_HANDSHAKE_BYTES));
+    out.raw(J.wiresharkFilter); s.writeFilterJson(r, out);
+    out.raw(J.reason); s.writeStringJson(r, I_REASON, out);
     if (detail !== NULL_INDEX) {
-      out.constant(J.reasonDetail); s.writeStringJson(r, I_DETAIL, out);
+      out.raw(J.reasonDetail); s.writeStringJson(r, I_DETAIL, out);
     }
-    out.constant(J.session); this.writeSessionJson(out);
-    out.constant(J.close);
+    out.raw(J.session); this.writeSessionJson(out);
+    out.raw(J.close);
   }
 
   private writeSessionJson(out: ByteWriter): void {
@@ -726,14 +726,14 @@ export class StoredConnection implements ConnectionRecord {
       out.text(JSON.stringify(s.otherSession(r)));
       return;
     }
-    out.constant(sessionHeadJson(packed)); out.number(s.nullableInt(r, I_ISSUED_BY));
-    out.constant(J.issuedAt); out.number(s.float(r, T_ISSUED_AT));
-    out.constant(J.age); out.number(s.float(r, T_AGE));
-    out.constant(J.reuseGap); out.number(s.float(r, T_REUSE_GAP));
-    out.constant(J.churn); out.number(s.nullableInt(r, I_CHURN));
-    out.constant(J.abortedBy); out.number(s.nullableInt(r, I_ABORTED_BY));
-    out.constant((packed & 32) !== 0 ? J.crossAddressTrue : J.crossAddressFalse); s.writeStringJson(r, I_ISSUER, out);
-    out.constant(J.close);
+    out.raw(sessionHeadJson(packed)); out.number(s.nullableInt(r, I_ISSUED_BY));
+    out.raw(J.issuedAt); out.number(s.float(r, T_ISSUED_AT));
+    out.raw(J.age); out.number(s.float(r, T_AGE));
+    out.raw(J.reuseGap); out.number(s.float(r, T_REUSE_GAP));
+    out.raw(J.churn); out.number(s.nullableInt(r, I_CHURN));
+    out.raw(J.abortedBy); out.number(s.nullableInt(r, I_ABORTED_BY));
+    out.raw((packed & 32) !== 0 ? J.crossAddressTrue : J.crossAddressFalse); s.writeStringJson(r, I_ISSUER, out);
+    out.raw(J.close);
   }
 }
 

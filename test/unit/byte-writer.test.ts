@@ -47,9 +47,9 @@ describe('ByteWriter', () => {
     }), { numRuns: 5_000 });
   });
 
-  it('writes hex digits, constants and raw bytes in order', () => {
+  it('writes hex digits, ASCII, integers and raw bytes in order', () => {
     const text = written((out) => {
-      out.constant(Uint8Array.from([123, 34]));
+      out.raw(Uint8Array.from([123, 34]));
       out.hex(Uint8Array.from([0x00, 0x0f, 0xa5, 0xff]), 1, 4);
       out.raw(Uint8Array.from([34, 125]));
       out.ascii(',');
