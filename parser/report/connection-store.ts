@@ -2,6 +2,7 @@ import type { Abort, Anomaly, ConnectionRecord, Endpoint, HandshakeState, Offer,
 import { wiresharkFilter } from '../session/tls-connection.js';
 import { hexDigitValue, toHex } from '../tls/hello.js';
 import { ByteWriter } from './byte-writer.js';
+import { sessionKey, sessionKeyOfBytes, type HexField, type SessionKeySource, type SessionKind } from '../session/session-table.js';
 import type { SessionView } from '../diagnose/diagnose.js';
 
 // Connection records in columns: typed arrays for numbers and enums, one pool for repeated
@@ -234,6 +235,15 @@ class HexArena {
     out.ascii('"');
   }
 
+  /** The session table's key of the value (sessionKey of its hex), from the bytes. */
+  sessionKeyOf(ref: number, kind: SessionKind): string | null {
+    if (ref === NULL_INDEX) return null;
+    if (ref < 0) return sessionKey(kind, this.side[-2 - ref]!);
+    const block = this.blocks[ref >>> HexArena.BLOCK_BITS]!;
+    const offset = ref & ((1 << HexArena.BLOCK_BITS) - 1);
+    return sessionKeyOfBytes(kind, block, offset + 1, offset + 1 + block[offset]!);
+  }
+
   get(ref: number): string | null {
     if (ref === NULL_INDEX) return null;
     if (ref < 0) return this.side[-2 - ref]!;
@@ -444,6 +454,10 @@ export class ConnectionStore {
   writeStringJson(row: number, column: number, out: ByteWriter): void {
     this.strings.writeJson(this.int(row, column), out);
   }
+  /** The session table's key of a hex column's value (see SessionKeySource). */
+  sessionKeyOf(row: number, column: number, kind: SessionKind): string | null {
+    return this.hex.sessionKeyOf(this.int(row, column), kind);
+  }
   /** JSON of a hex column. */
   writeHexJson(row: number, column: number, out: ByteWriter): void {
     this.hex.writeJson(this.int(row, column), out);
@@ -547,7 +561,12 @@ function isNullableNumber(n: unknown): boolean {
  * A view holds only its row: its store comes from the prototype of the store's own subclass
  * (`viewClassFor`), so two million views are 32 bytes each instead of 40.
  */
-export class StoredConnection implements ConnectionRecord {
+const HEX_FIELD_COLUMNS: Record<HexField, number> = {
+  offerSessionId: I_OFFER_SID, serverSessionId: I_SERVER_SID, issuedTicket: I_ISSUED_TICKET,
+  offeredTicket: I_OFFERED_TICKET, offeredPskIdentity: I_PSK_IDENTITY,
+};
+
+export class StoredConnection implements ConnectionRecord, SessionKeySource {
   declare protected readonly store: ConnectionStore;
   constructor(protected readonly row: number) {}
 
@@ -571,6 +590,10 @@ export class StoredConnection implements ConnectionRecord {
     return sessionId === null && !ticket && !psk ? NOT_OFFERED : { sessionId, ticket, psk };
   }
   get serverSessionId(): string | null { return this.store.hexValue(this.row, I_SERVER_SID); }
+  // SessionKeySource: the session table reads keys from the arena's bytes, not the hex text.
+  get offersTicket(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_OFFER_TICKET) !== 0; }
+  get offersPsk(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_OFFER_PSK) !== 0; }
+  sessionKeyOf(field: HexField, kind: SessionKind): string | null { return this.store.sessionKeyOf(this.row, HEX_FIELD_COLUMNS[field], kind); }
   get resumption(): Resumption { return RESUMPTIONS[this.store.byte(this.row, B_RESUMPTION)]!; }
   get resumedBy(): ResumedBy | null { return RESUMED_BY[this.store.byte(this.row, B_RESUMED_BY)]!; }
   get resumed(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_RESUMED) !== 0; }

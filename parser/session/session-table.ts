@@ -295,7 +295,10 @@ export class SessionTable {
 
     // A completed full handshake issues new session state (RFC 5246 §7.4.1.3; RFC 5077 §3.3).
     if (c.established && !c.resumed) this.issue(c, group, address, time);
-    else if (c.resumed && c.issuedTicket !== null && this.heldAfter !== NONE) this.sessions.set(sessionKey('ticket', c.issuedTicket), this.heldAfter);
+    else if (c.resumed && this.heldAfter !== NONE) {
+      const reissued = keyOf(c, 'issuedTicket', 'ticket');
+      if (reissued !== null) this.sessions.set(reissued, this.heldAfter);
+    }
     return offer;
   }
 
@@ -303,8 +306,10 @@ export class SessionTable {
     const tls13 = c.version === 'TLS 1.3';
     let kind: SessionKind | null = null;
     const keys: string[] = [];
-    if (c.issuedTicket !== null) { kind = 'ticket'; keys.push(sessionKey('ticket', c.issuedTicket)); }
-    if (!tls13 && c.serverSessionId !== null) { kind ??= 'session-id'; keys.push(sessionKey('session-id', c.serverSessionId)); }
+    const ticket = keyOf(c, 'issuedTicket', 'ticket');
+    if (ticket !== null) { kind = 'ticket'; keys.push(ticket); }
+    const sessionId = tls13 ? null : keyOf(c, 'serverSessionId', 'session-id');
+    if (sessionId !== null) { kind ??= 'session-id'; keys.push(sessionId); }
     if (tls13) {
       // TLS 1.3 tickets travel encrypted: the issue is inferred, keyed by client and group,
       // and linked to the PSK identity when the client first offers it.
@@ -329,6 +334,7 @@ const codes: number[] = [];
 export function sessionKey(kind: SessionKind, hex: string): string {
   const n = hex.length;
   let packed = n % 2 === 0 && n <= 2048;
+  if (!packed) return KEY_PREFIX[kind].toUpperCase() + hex;
   codes.length = 1 + n / 2;
   codes[0] = KEY_PREFIX[kind].charCodeAt(0);
   for (let i = 0; packed && i < n; i += 2) {
@@ -340,6 +346,41 @@ export function sessionKey(kind: SessionKind, hex: string): string {
   return packed ? String.fromCharCode.apply(null, codes) : KEY_PREFIX[kind].toUpperCase() + hex;
 }
 
+/** sessionKey() of the hex text of bytes[start, end) (at most 1024 bytes), without the text. */
+export function sessionKeyOfBytes(kind: SessionKind, bytes: Uint8Array, start: number, end: number): string {
+  codes.length = 1 + end - start;
+  codes[0] = KEY_PREFIX[kind].charCodeAt(0);
+  for (let i = start; i < end; i++) codes[1 + i - start] = bytes[i]!;
+  return String.fromCharCode.apply(null, codes);
+}
+
+/** The hex-valued fields of a record (the offered session ID is `offer.sessionId`). */
+export type HexField = 'offerSessionId' | 'serverSessionId' | 'issuedTicket' | 'offeredTicket' | 'offeredPskIdentity';
+
+/**
+ * A record that gives its session keys straight from stored bytes (the column store): the
+ * diagnosis of a farm capture asks for millions, and going through the hex text built a string
+ * and parsed it back each time. Each key must equal sessionKey(kind, the field's value).
+ */
+export interface SessionKeySource {
+  /** offer.ticket and offer.psk, without building the offer. */
+  readonly offersTicket: boolean;
+  readonly offersPsk: boolean;
+  /** sessionKey(kind, value of `field`), or null when the field is null. */
+  sessionKeyOf(field: HexField, kind: SessionKind): string | null;
+}
+
+function isKeySource(c: ConnectionRecord): c is ConnectionRecord & SessionKeySource {
+  return typeof (c as Partial<SessionKeySource>).sessionKeyOf === 'function';
+}
+
+/** The table key of a hex field's value, or null when it has none. */
+function keyOf(c: ConnectionRecord, field: HexField, kind: SessionKind): string | null {
+  if (isKeySource(c)) return c.sessionKeyOf(field, kind);
+  const hex = field === 'offerSessionId' ? c.offer.sessionId : c[field];
+  return hex === null ? null : sessionKey(kind, hex);
+}
+
 /** TLS 1.3 PSK offers fall back to the client's latest session with the group. */
 function pskClientKey(c: ConnectionRecord, group: ServerGroup): string {
   // Upper-case 'C' and a separator no hex value contains: never equal to a sessionKey.
@@ -348,9 +389,11 @@ function pskClientKey(c: ConnectionRecord, group: ServerGroup): string {
 
 /** The table key an offer is looked up by: ticket first, then PSK identity, then session ID. */
 function offeredKey(c: ConnectionRecord): { kind: SessionKind; key: string | null } {
-  if (c.offer.ticket && c.offeredTicket !== null) return { kind: 'ticket', key: sessionKey('ticket', c.offeredTicket) };
-  if (c.offer.psk) return { kind: 'psk', key: c.offeredPskIdentity !== null ? sessionKey('psk', c.offeredPskIdentity) : null };
-  const sessionId = c.offer.sessionId;
-  if (sessionId !== null) return { kind: 'session-id', key: sessionKey('session-id', sessionId) };
-  return { kind: 'session-id', key: null };
+  const keyed = isKeySource(c);
+  if (keyed ? c.offersTicket : c.offer.ticket) {
+    const ticket = keyOf(c, 'offeredTicket', 'ticket');
+    if (ticket !== null) return { kind: 'ticket', key: ticket };
+  }
+  if (keyed ? c.offersPsk : c.offer.psk) return { kind: 'psk', key: keyOf(c, 'offeredPskIdentity', 'psk') };
+  return { kind: 'session-id', key: keyOf(c, 'offerSessionId', 'session-id') };
 }

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConnectionStore, snapshotBuffers, type StoredConnection } from '../../parser/report/connection-store.js';
 import { ByteWriter } from '../../parser/report/byte-writer.js';
+import { sessionKey, type HexField } from '../../parser/session/session-table.js';
 import { diagnose } from '../../parser/diagnose/diagnose.js';
 import { numberConnections } from '../../parser/report/document.js';
 import type { ConnectionRecord } from '../../parser/report/types.js';
@@ -38,6 +39,30 @@ describe('ConnectionStore', () => {
       // The output pass writes the text straight from the columns: byte for byte what JSON.stringify gives.
       expect(jsonText(view)).toBe(JSON.stringify(view));
     });
+  });
+
+  it('gives the session table the same keys from its bytes as from the hex text, odd values included', () => {
+    const [base] = realRecords();
+    const store = new ConnectionStore();
+    const records: ConnectionRecord[] = [
+      ...realRecords(),
+      { ...base!, offer: { sessionId: 'ABCDEF', ticket: true, psk: true }, serverSessionId: 'abc', issuedTicket: 'f'.repeat(600), offeredTicket: '', offeredPskIdentity: '00' },
+      { ...base!, offer: { sessionId: 'zz', ticket: false, psk: false }, serverSessionId: null, issuedTicket: null, offeredTicket: null, offeredPskIdentity: null },
+    ];
+    const fields: [HexField, (r: ConnectionRecord) => string | null][] = [
+      ['offerSessionId', (r) => r.offer.sessionId], ['serverSessionId', (r) => r.serverSessionId], ['issuedTicket', (r) => r.issuedTicket],
+      ['offeredTicket', (r) => r.offeredTicket], ['offeredPskIdentity', (r) => r.offeredPskIdentity],
+    ];
+    for (const record of records) {
+      const view = store.add(record);
+      expect([view.offersTicket, view.offersPsk]).toEqual([record.offer.ticket, record.offer.psk]);
+      for (const [field, value] of fields) {
+        for (const kind of ['session-id', 'ticket', 'psk'] as const) {
+          const hex = value(record);
+          expect(view.sessionKeyOf(field, kind), field).toBe(hex === null ? null : sessionKey(kind, hex));
+        }
+      }
+    }
   });
 
   it('keeps values the columns cannot hold natively: uint32 hints, huge frame numbers, odd or upper-case hex, nulls', () => {
