@@ -514,6 +514,46 @@ describe('TLS connection records', () => {
   });
 });
 
+describe('Flow table', () => {
+  it('counts packets until 5 s after the close, then finishes the flow; a later packet starts no record', () => {
+    const { table, records } = newTable();
+    const a = new Conversation(table).open();
+    tls12Full(a);
+    a.fin(0).fin(1).ackFrom(0);
+    a.time += 4; // 4 s after the close: still this connection's (a last ACK, a retransmitted FIN)
+    a.ackFrom(0);
+    // Another connection carries the capture on, 5.5 to 9.6 s after the close: the sweep after its
+    // 4,096th packet finishes the first one (it would not at a 10 s linger).
+    const b = new Conversation(table, { clientPort: 52000, time: a.time + 1.5 }).open();
+    for (let i = 0; i < 4100; i++) b.ackFrom(0);
+    const first = only(records);
+    expect(first.packets).toBe(12);
+    expect(first.handshake).toBe('complete');
+    a.ackFrom(0); // after the flow was finished: a stray ACK, not a connection
+    table.finishAll();
+    expect(records).toHaveLength(1);
+    expect(records[0]!.packets).toBe(12);
+  });
+
+  it('keeps thousands of concurrent connections apart as its buckets grow', () => {
+    const { table, records } = newTable();
+    const count = 5000; // more than the table starts with (1,024 buckets): it grows three times
+    const conversations = Array.from({ length: count }, (_, i) => new Conversation(table, { clientPort: 10000 + i, clientIsn: 1000 + i }));
+    for (const c of conversations) c.open();
+    for (const [i, c] of conversations.entries()) c.client(clientHelloRecord({ sessionId: fill(32, i % 251), extensions: [ext.serverName(`host${i}.example`)] }));
+    for (const c of conversations) c.server(hs(serverHello({ sessionId: SID_B, cipherSuite: 0xc02f })));
+    table.finishAll();
+    expect(records).toHaveLength(count);
+    const byPort = new Map(records.map((r) => [r.client.port, r]));
+    for (let i = 0; i < count; i++) {
+      const r = byPort.get(10000 + i)!;
+      expect(r.sni).toBe(`host${i}.example`);
+      expect(r.packets).toBe(5);
+      expect(r.serverSessionId).toBe('b2'.repeat(32));
+    }
+  });
+});
+
 describe('Analysis over a crafted pcap', () => {
   it('Ethernet/IPv4 frames through the whole pipeline give the same record as FlowTable', () => {
     // Build the frames of a session-ID resumption and run them through Analysis.
