@@ -148,6 +148,8 @@ const addressBytes = new Uint8Array(16);
 
 /** Text form of an address kept as big-endian words (see addressWord). */
 function formatWords(length: number, w0: number, w1: number, w2: number, w3: number): string {
+  // IPv4 (nearly every flow): dotted quad straight from the word, as formatAddress writes it.
+  if (length === 4) return `${w0 >>> 24}.${(w0 >>> 16) & 0xff}.${(w0 >>> 8) & 0xff}.${w0 & 0xff}`;
   const words = [w0, w1, w2, w3];
   for (let i = 0; i < length / 4; i++) {
     addressBytes[i * 4] = words[i]! >>> 24;
