@@ -50,7 +50,7 @@ export class TlsConnection implements TlsStreamListener {
   certificateSeen = false;
   serverKeyExchangeSeen = false;
   clientKeyExchangeSeen = false;
-  // Per-side pairs as fields, not arrays (see TcpFlow: each array was promoted once per connection).
+  // Per-side pairs as fields, not arrays (see TcpFlow).
   /** Time of each side's first ChangeCipherSpec, -1 before it. */
   private ccsTime0 = -1;
   private ccsTime1 = -1;
