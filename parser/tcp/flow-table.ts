@@ -16,12 +16,13 @@ const CLOSED_LINGER = 5;
 /** A flow with no packet for this long is finished (its record goes out). */
 const IDLE_TIMEOUT = 600;
 /**
- * A sweep (it visits every live flow) comes after at least this many packets and at least as
- * many packets as there are live flows, so that sweeping costs O(1) a packet whatever the load.
+ * Closed flows are finished from a queue in the order they closed. A sweep of every live flow
+ * (for the idle ones) comes after at least this many packets and at least as many packets as
+ * there are live flows, so that it costs O(1) a packet whatever the load...
  */
 const SWEEP_EVERY_PACKETS = 4096;
 /** ... and at least this many capture seconds after the last one. */
-const SWEEP_INTERVAL = 0.5;
+const SWEEP_INTERVAL = 30;
 const EMPTY_PAYLOAD = new Uint8Array(0);
 const MAX_PENDING_EMPTY = 100000;
 /** Flow-table buckets to start with (a power of two). */
@@ -49,6 +50,9 @@ export class TcpFlow {
   closedAt = -1;
   abort: Abort | null = null;
   payloadSeen = false;
+
+  /** Its record went out (or it was dropped): entries of it left in the closing queue are stale. */
+  finished = false;
 
   /** Next flow with the same hash (chaining in FlowTable). */
   nextInBucket: TcpFlow | null = null;
@@ -205,6 +209,10 @@ export class FlowTable {
   /** Endpoints (endpointKey) that answered TLS: lets an empty RST'd connection count as a TLS abort. */
   private readonly tlsServers = new Set<string>();
   private pendingEmpty: TcpFlow[] = [];
+  /** Flows in the order they closed (see finishClosed), with the close time of each entry. */
+  private readonly closing: (TcpFlow | null)[] = [];
+  private readonly closingTimes: number[] = [];
+  private closingHead = 0;
   connectionsSeen = 0;
 
   constructor(private readonly emit: ConnectionSink) {}
@@ -218,6 +226,8 @@ export class FlowTable {
 
   onPacket(packet: TcpPacket, time: number, frame: number, file: string, fileOffset = -1): void {
     if (time > this.now) this.now = time;
+    // Flows closed more than CLOSED_LINGER ago are finished before this packet is looked up.
+    if (this.closingHead < this.closing.length) this.finishClosed();
     this.position.file = file;
     this.position.frame = frame;
     this.position.offset = fileOffset;
@@ -296,7 +306,7 @@ export class FlowTable {
       // RFC 9293 §3.10.7.3: data on a RST is diagnostic text, not stream data.
       this.closeEvent(flow, side, 'rst', time, frame, file);
       flow.rstSeen = true;
-      flow.closedAt = time;
+      this.markClosed(flow, time);
       return;
     }
     const reassembler = flow.reassemblers[side];
@@ -312,7 +322,7 @@ export class FlowTable {
     if (flags & TCP_FIN) {
       this.closeEvent(flow, side, 'fin', time, frame, file);
       flow.finSides |= side === 0 ? 1 : 2;
-      if (flow.finSides === 3 && flow.closedAt < 0) flow.closedAt = time;
+      if (flow.finSides === 3 && flow.closedAt < 0) this.markClosed(flow, time);
     }
     if (!flow.reportedServer && tls.serverHello !== null && tls.clientSide >= 0) {
       flow.reportedServer = true;
@@ -335,23 +345,57 @@ export class FlowTable {
     };
   }
 
+  /** The flow closed (or closed again: a later RST) at `time`: it joins the closing queue. */
+  private markClosed(flow: TcpFlow, time: number): void {
+    flow.closedAt = time;
+    this.closing.push(flow);
+    this.closingTimes.push(time);
+  }
+
+  /**
+   * Finish the flows whose close is CLOSED_LINGER behind: the queue is in order of closing, so
+   * this looks at its head only. An entry whose flow closed again later (its time no longer the
+   * flow's) or was finished otherwise is dropped; the flow's newer entry stands.
+   */
+  private finishClosed(): void {
+    const queue = this.closing;
+    const times = this.closingTimes;
+    let head = this.closingHead;
+    while (head < queue.length) {
+      const flow = queue[head]!;
+      if (!flow.finished && times[head] === flow.closedAt) {
+        if (this.now - flow.closedAt <= CLOSED_LINGER) break;
+        this.finish(flow);
+      }
+      queue[head] = null;
+      head++;
+    }
+    this.closingHead = head;
+    if (head > 4096 && head * 2 > queue.length) {
+      queue.splice(0, head);
+      times.splice(0, head);
+      this.closingHead = 0;
+    }
+  }
+
   private sweep(): void {
     this.packetsSinceSweep = 0;
     if (this.now - this.lastSweep < SWEEP_INTERVAL) return;
     this.lastSweep = this.now;
-    // In place, chain by chain (no list of every flow per sweep): finishing a flow unlinks it,
-    // so the next one is taken first.
+    // For idle flows (closed ones go through the closing queue). In place, chain by chain (no
+    // list of every flow per sweep): finishing a flow unlinks it, so the next one is taken first.
     const buckets = this.buckets;
     for (let i = 0; i < buckets.length; i++) {
       for (let flow: TcpFlow | null = buckets[i]!; flow !== null; ) {
         const next: TcpFlow | null = flow.nextInBucket;
-        if ((flow.closed && this.now - flow.closedAt > CLOSED_LINGER) || this.now - flow.lastTime > IDLE_TIMEOUT) this.finish(flow);
+        if (this.now - flow.lastTime > IDLE_TIMEOUT) this.finish(flow);
         flow = next;
       }
     }
   }
 
   private finish(flow: TcpFlow): void {
+    flow.finished = true;
     this.unlink(flow);
     // Data still held behind a hole reaches TLS only now (a one-way capture, a lost segment).
     for (const r of flow.reassemblers) r.flush(flow.lastTime, 0);

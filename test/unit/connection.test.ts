@@ -522,10 +522,14 @@ describe('Flow table', () => {
     a.fin(0).fin(1).ackFrom(0);
     a.time += 4; // 4 s after the close: still this connection's (a last ACK, a retransmitted FIN)
     a.ackFrom(0);
-    // Another connection carries the capture on, 5.5 to 9.6 s after the close: the sweep after its
-    // 4,096th packet finishes the first one (it would not at a 10 s linger).
-    const b = new Conversation(table, { clientPort: 52000, time: a.time + 1.5 }).open();
-    for (let i = 0; i < 4100; i++) b.ackFrom(0);
+    // Another connection's packet 4.9 s after the close: the first one is still open.
+    const b = new Conversation(table, { clientPort: 52000, time: a.time + 0.9 });
+    b.packet(0, TCP_SYN, undefined, { ack: 0 });
+    expect(records).toHaveLength(0);
+    // Its next packets, from 5.5 s after the close on: the first one is finished before them.
+    b.time = a.time + 1.5;
+    b.packet(1, TCP_SYN | TCP_ACK);
+    b.packet(0, TCP_ACK);
     const first = only(records);
     expect(first.packets).toBe(12);
     expect(first.handshake).toBe('complete');
@@ -533,6 +537,23 @@ describe('Flow table', () => {
     table.finishAll();
     expect(records).toHaveLength(1);
     expect(records[0]!.packets).toBe(12);
+  });
+
+  it('counts the linger from the last RST when a closed connection is reset again', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(clientHelloRecord({ extensions: [ext.serverName('reset.example')] }));
+    c.rst(0);
+    c.time += 3;
+    c.rst(1); // 3 s later: the close moves
+    const other = new Conversation(table, { clientPort: 52000, time: c.time + 3 }); // 6 s after the first RST
+    other.packet(0, TCP_SYN, undefined, { ack: 0 });
+    expect(records).toHaveLength(0);
+    other.time = c.time + 5.5;
+    other.packet(1, TCP_SYN | TCP_ACK);
+    const r = only(records);
+    expect(r.packets).toBe(6);
+    expect(r.abort).toMatchObject({ by: 'client', how: 'rst', stage: 'after-client-hello' });
   });
 
   it('keeps thousands of concurrent connections apart as its buckets grow', () => {
