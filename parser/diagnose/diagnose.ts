@@ -375,23 +375,34 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
     lifetime: (o) => t.ageOf(o),
     capacity: (o) => t.churnOf(o),
   };
-  // One buffer for every fit's values (accepted first, rejected after): a fit sorts its two
-  // parts in place, and nine fits over a million offers would leave ~150 MB of garbage arrays.
+  // One buffer for every fit's values (accepted from the front, rejected from the back): a fit
+  // sorts its two parts in place, and nine fits over a million offers would leave ~150 MB of
+  // garbage arrays. Each limit's value of every known offer is read once (NaN: none), not per fit.
   const fitValues = new Float64Array(known.length);
-  const fit = (limit: Limit): Estimate => {
-    const value = measure[limit];
-    const candidates = open();
-    let acceptedCount = 0;
-    for (const o of candidates) if (t.isAccepted(o) && value(o) !== null) acceptedCount++;
-    let a = 0;
-    let r = acceptedCount;
-    for (const o of candidates) {
-      const x = value(o);
-      if (x === null) continue;
-      if (t.isAccepted(o)) fitValues[a++] = x;
-      else fitValues[r++] = x;
+  const measured = new Map<Limit, Float64Array>();
+  const valuesOf = (limit: Limit): Float64Array => {
+    let values = measured.get(limit);
+    if (values === undefined) {
+      values = new Float64Array(known.length);
+      const value = measure[limit];
+      for (let k = 0; k < known.length; k++) values[k] = value(known[k]!) ?? NaN;
+      measured.set(limit, values);
     }
-    return estimateLimitOf(fitValues.subarray(0, acceptedCount), fitValues.subarray(acceptedCount, r), limit === 'capacity' ? CAPACITY_NICE : undefined);
+    return values;
+  };
+  const fit = (limit: Limit): Estimate => {
+    const values = valuesOf(limit);
+    let a = 0;
+    let r = known.length;
+    for (let k = 0; k < known.length; k++) {
+      const x = values[k]!;
+      if (Number.isNaN(x)) continue;
+      const o = known[k]!;
+      // The open offers (see open()): accepted ones, and rejections nothing explained yet.
+      if (t.isAccepted(o)) fitValues[a++] = x;
+      else if (!verdicts.has(o)) fitValues[--r] = x;
+    }
+    return estimateLimitOf(fitValues.subarray(0, a), fitValues.subarray(r), limit === 'capacity' ? CAPACITY_NICE : undefined);
   };
   // Each round fits the limits not yet applied (round 0 fits all three).
   const notFitted: Estimate = { seconds: null, low: null, high: null, confidence: 0, rejectedAbove: 0, acceptedBelow: 0, exceptions: 0 };
