@@ -3,10 +3,11 @@
 // block and then an encoding of that block (the 1 GB bench's output pass allocated ~0.7 GB).
 // TextEncoder is a web API, not part of the core's ES library, hence the encoder here.
 
+import { HEX_DIGITS } from '../tls/hello.js';
+
 const FLOAT_BITS = new DataView(new ArrayBuffer(8));
 /** Half an ulp of a double with this biased exponent (IEEE 754 binary64), in millionths. */
 const HALF_ULP_MICROS = Float64Array.from({ length: 2048 }, (_, biased) => 2 ** (Math.max(biased, 1) - 1023 - 53) * 1e6);
-const HEX_DIGITS = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
 
 export class ByteWriter {
   bytes: Uint8Array;

@@ -117,7 +117,8 @@ class Cursor {
   }
 }
 
-const HEX_DIGITS = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
+/** Character codes of the lower-case hex digits 0-9a-f. */
+export const HEX_DIGITS = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
 
 /** Value of a lower-case hex digit's character code (what toHex writes); -1 for anything else. */
 export function hexDigitValue(code: number): number {
