@@ -420,7 +420,7 @@ export class ConnectionStore {
 
   /** Bytes held by the columns (for tests and the benchmark's memory figures). */
   get byteLength(): number {
-    return this.floatBlocks.length * BLOCK_ROWS * (FLOATS * 8 + INTS * 4 + BYTES) + this.hex.byteLength;
+    return this.floatBlocks.length * BLOCK_ROWS * (FLOATS * 8 + INTS * 4 + BYTES) + this.hex.byteLength + this.strings.jsonByteLength;
   }
 
   // Accessors used by StoredConnection (one row each).
