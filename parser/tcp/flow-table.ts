@@ -84,10 +84,13 @@ export class TcpFlow {
     ];
   }
 
-  /** One side's address and port as a key (from the words: no text form is built for it). */
-  endpointKey(side: 0 | 1): string {
-    return side === 0 ? `${this.addressLength}|${this.a0}|${this.a1}|${this.a2}|${this.a3}|${this.port0}`
-      : `${this.addressLength}|${this.b0}|${this.b1}|${this.b2}|${this.b3}|${this.port1}`;
+  /**
+   * One side's address and port as a key, from the words: for IPv4 a number (address × 65536 +
+   * port, exact below 2^48), no string at all; for IPv6 a string of the words.
+   */
+  endpointKey(side: 0 | 1): number | string {
+    if (this.addressLength === 4) return side === 0 ? this.a0 * 65536 + this.port0 : this.b0 * 65536 + this.port1;
+    return side === 0 ? `${this.a0}|${this.a1}|${this.a2}|${this.a3}|${this.port0}` : `${this.b0}|${this.b1}|${this.b2}|${this.b3}|${this.port1}`;
   }
 
   initialSequenceOf(side: 0 | 1): number {
@@ -207,12 +210,14 @@ export class FlowTable {
   private now = 0;
   private lastSweep = 0;
   /** Endpoints (endpointKey) that answered TLS: lets an empty RST'd connection count as a TLS abort. */
-  private readonly tlsServers = new Set<string>();
+  private readonly tlsServers = new Set<number | string>();
   private pendingEmpty: TcpFlow[] = [];
   /** Flows in the order they closed (see finishClosed), with the close time of each entry. */
   private readonly closing: (TcpFlow | null)[] = [];
   private readonly closingTimes: number[] = [];
   private closingHead = 0;
+  /** When the queue's head entry is due (its close + CLOSED_LINGER); Infinity when the queue is empty. */
+  private closingDue = Infinity;
   connectionsSeen = 0;
 
   constructor(private readonly emit: ConnectionSink) {}
@@ -227,7 +232,7 @@ export class FlowTable {
   onPacket(packet: TcpPacket, time: number, frame: number, file: string, fileOffset = -1): void {
     if (time > this.now) this.now = time;
     // Flows closed more than CLOSED_LINGER ago are finished before this packet is looked up.
-    if (this.closingHead < this.closing.length) this.finishClosed();
+    if (this.now > this.closingDue) this.finishClosed();
     this.position.file = file;
     this.position.frame = frame;
     this.position.offset = fileOffset;
@@ -348,6 +353,7 @@ export class FlowTable {
   /** The flow closed (or closed again: a later RST) at `time`: it joins the closing queue. */
   private markClosed(flow: TcpFlow, time: number): void {
     flow.closedAt = time;
+    if (this.closingHead === this.closing.length) this.closingDue = time + CLOSED_LINGER;
     this.closing.push(flow);
     this.closingTimes.push(time);
   }
@@ -361,10 +367,14 @@ export class FlowTable {
     const queue = this.closing;
     const times = this.closingTimes;
     let head = this.closingHead;
+    this.closingDue = Infinity;
     while (head < queue.length) {
       const flow = queue[head]!;
       if (!flow.finished && times[head] === flow.closedAt) {
-        if (this.now - flow.closedAt <= CLOSED_LINGER) break;
+        if (this.now - flow.closedAt <= CLOSED_LINGER) {
+          this.closingDue = flow.closedAt + CLOSED_LINGER;
+          break;
+        }
         this.finish(flow);
       }
       queue[head] = null;

@@ -20,20 +20,24 @@ class Conversation {
   readonly seq: [number, number];
   time: number;
   frame = 0;
+  readonly clientIp: number[];
+  readonly serverIp: number[];
   constructor(
     readonly table: FlowTable,
-    opts: { clientIsn?: number; serverIsn?: number; time?: number; clientPort?: number } = {},
+    opts: { clientIsn?: number; serverIsn?: number; time?: number; clientPort?: number; clientIp?: number[]; serverIp?: number[] } = {},
     readonly clientPort = opts.clientPort ?? CLIENT.port,
   ) {
     this.seq = [opts.clientIsn ?? 1_000_000, opts.serverIsn ?? 3_000_000_000];
     this.time = opts.time ?? 1_700_000_000;
+    this.clientIp = opts.clientIp ?? CLIENT.ip;
+    this.serverIp = opts.serverIp ?? SERVER.ip;
   }
 
   packet(from: 0 | 1, flags: number, payload: Uint8Array = new Uint8Array(0), opts: { seq?: number; ack?: number; advance?: boolean } = {}): void {
     const p = new TcpPacket();
     p.ipVersion = 4;
-    p.source = Uint8Array.from(from === 0 ? CLIENT.ip : SERVER.ip);
-    p.destination = Uint8Array.from(from === 0 ? SERVER.ip : CLIENT.ip);
+    p.source = Uint8Array.from(from === 0 ? this.clientIp : this.serverIp);
+    p.destination = Uint8Array.from(from === 0 ? this.serverIp : this.clientIp);
     p.sourcePort = from === 0 ? this.clientPort : SERVER.port;
     p.destinationPort = from === 0 ? SERVER.port : this.clientPort;
     p.sequence = opts.seq ?? this.seq[from];
@@ -554,6 +558,31 @@ describe('Flow table', () => {
     const r = only(records);
     expect(r.packets).toBe(6);
     expect(r.abort).toMatchObject({ by: 'client', how: 'rst', stage: 'after-client-hello' });
+  });
+
+  it('counts a connection reset before any payload as a TLS abort only towards a server that answered TLS', () => {
+    const v6 = (last: number) => [0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), last];
+    for (const [clientIp, serverIp, otherServer] of [
+      [CLIENT.ip, SERVER.ip, [10, 0, 0, 3]],
+      [v6(1), v6(2), v6(3)],
+    ]) {
+      const { table, records } = newTable();
+      // Reset before the ClientHello, before the server is known to speak TLS: decided at the end.
+      new Conversation(table, { clientPort: 40001, clientIp, serverIp, time: 1_700_000_000 }).open().rst(0);
+      const tls = new Conversation(table, { clientPort: 40002, clientIp, serverIp, time: 1_700_000_001 }).open();
+      tls12Full(tls);
+      tls.fin(0).fin(1);
+      // The same after the server answered TLS, and one towards a server that never did.
+      new Conversation(table, { clientPort: 40003, clientIp, serverIp, time: 1_700_000_002 }).open().rst(0);
+      new Conversation(table, { clientPort: 40004, clientIp, serverIp: otherServer, time: 1_700_000_003 }).open().rst(0);
+      table.finishAll();
+      const byPort = new Map(records.map((r) => [r.client.port, r]));
+      expect([...byPort.keys()].sort()).toEqual([40001, 40002, 40003]);
+      for (const port of [40001, 40003]) {
+        expect(byPort.get(port)!.handshake).toBe('aborted');
+        expect(byPort.get(port)!.abort).toMatchObject({ by: 'client', how: 'rst', stage: 'before-client-hello' });
+      }
+    }
   });
 
   it('keeps thousands of concurrent connections apart as its buckets grow', () => {
