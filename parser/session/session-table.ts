@@ -333,8 +333,8 @@ const codes: number[] = [];
  */
 export function sessionKey(kind: SessionKind, hex: string): string {
   const n = hex.length;
-  let packed = n % 2 === 0 && n <= 2048;
-  if (!packed) return KEY_PREFIX[kind].toUpperCase() + hex;
+  if (n % 2 !== 0 || n > 2048) return KEY_PREFIX[kind].toUpperCase() + hex;
+  let packed = true;
   codes.length = 1 + n / 2;
   codes[0] = KEY_PREFIX[kind].charCodeAt(0);
   for (let i = 0; packed && i < n; i += 2) {

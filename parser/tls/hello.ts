@@ -139,10 +139,18 @@ export function toHex(bytes: Uint8Array, start = 0, end = bytes.length): string 
     hexCodes[2 * i] = HEX_DIGITS[b >> 4]!;
     hexCodes[2 * i + 1] = HEX_DIGITS[b & 15]!;
   }
-  // Long inputs go in slices: fromCharCode's argument count is limited.
-  if (hexCodes.length <= 8192) return String.fromCharCode.apply(null, hexCodes);
+  return stringOfCodes(hexCodes);
+}
+
+/**
+ * The text of these character codes, built flat in one call (a plain array of small integers:
+ * apply() takes it far faster than a typed array). Long inputs go in slices: fromCharCode's
+ * argument count is limited.
+ */
+function stringOfCodes(codes: number[]): string {
+  if (codes.length <= 8192) return String.fromCharCode.apply(null, codes);
   let out = '';
-  for (let i = 0; i < hexCodes.length; i += 8192) out += String.fromCharCode.apply(null, hexCodes.slice(i, i + 8192));
+  for (let i = 0; i < codes.length; i += 8192) out += String.fromCharCode.apply(null, codes.slice(i, i + 8192));
   return out;
 }
 
@@ -166,20 +174,14 @@ function readU8List(c: Cursor, what: string): number[] {
 }
 
 /**
- * The bytes as Latin-1 text, built flat in one call: appending a character at a time left a
- * chain of cons strings per name (SNI) that lived as long as the connection and was flattened
- * again by every hash of it. Long names go in slices (fromCharCode's argument count is limited).
+ * The bytes as Latin-1 text, built flat: appending a character at a time left a chain of cons
+ * strings per name (SNI) that lived as long as the connection and was flattened again by every
+ * hash of it.
  */
 function latin1(c: Cursor): string {
-  let s = '';
-  for (let from = c.pos; from < c.end; from += 8192) {
-    const to = Math.min(c.end, from + 8192);
-    // A plain array of small integers (reused): apply() takes it far faster than a typed array.
-    latin1Codes.length = to - from;
-    for (let i = from; i < to; i++) latin1Codes[i - from] = c.bytes[i]!;
-    s += String.fromCharCode.apply(null, latin1Codes);
-  }
-  return s;
+  latin1Codes.length = c.end - c.pos;
+  for (let i = c.pos; i < c.end; i++) latin1Codes[i - c.pos] = c.bytes[i]!;
+  return stringOfCodes(latin1Codes);
 }
 const latin1Codes: number[] = [];
 
