@@ -260,7 +260,7 @@ export class TlsConnection implements TlsStreamListener {
 
   toRecord(base: {
     id: number; endpoints: [Endpoint, Endpoint]; startTime: number; endTime: number; firstFrame: number;
-    packets: number; handshakeBytes: number; abort: Abort | null; endedCleanly: boolean; extraAnomalies: Anomaly[];
+    packets: number; handshakeBytes: number; abort: Abort | null; endedCleanly: boolean;
   }): ConnectionRecord {
     const clientIndex = this.clientSide === 1 ? 1 : this.clientSide === 0 ? 0 : this.synSide === 1 ? 1 : 0;
     const client = base.endpoints[clientIndex];
@@ -300,7 +300,7 @@ export class TlsConnection implements TlsStreamListener {
     }
 
     const negotiated = sh ? (sh.selectedVersion !== 0 ? sh.selectedVersion : sh.legacyVersion) : 0;
-    const anomalies = [...(this.anomalies ?? []), ...base.extraAnomalies];
+    const anomalies = [...(this.anomalies ?? [])];
     if (ch === null && sh !== null) {
       anomalies.push({ kind: 'gap', code: 'no-client-hello', message: 'the ClientHello was not captured (the capture starts mid-connection or lost it)', file: this.fileName, frame: base.firstFrame });
     }

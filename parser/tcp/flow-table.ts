@@ -130,7 +130,7 @@ export class TcpFlow {
     // The table flushed the reassemblers when it finished the flow.
     return this.tls.toRecord({
       id, endpoints: this.endpoints, startTime: this.startTime, endTime: this.endTime, firstFrame: this.firstFrame,
-      packets: this.packets, handshakeBytes: this.reassemblers[0].bytesDelivered + this.reassemblers[1].bytesDelivered, abort: this.abort, endedCleanly: this.closed, extraAnomalies: [],
+      packets: this.packets, handshakeBytes: this.reassemblers[0].bytesDelivered + this.reassemblers[1].bytesDelivered, abort: this.abort, endedCleanly: this.closed,
     });
   }
 }
