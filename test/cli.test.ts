@@ -178,6 +178,27 @@ describe('resumescope CLI', () => {
     expect(r.stderr).toMatch(/permission denied/);
   });
 
+
+  it('an output that cannot be written: exit 2 and one line naming it, before any capture is read', () => {
+    const capture = join(CAPTURES, 'tls12-full.pcap');
+    const folder = join(work, 'a-folder');
+    mkdirSync(folder, { recursive: true });
+    for (const [flag, path, why] of [
+      ['--json', join(work, 'no-such-folder', 'out.json'), /no such file or folder/],
+      ['--ndjson', folder, /is a folder/],
+      ['--csv', join(work, 'no-such-folder', 'out.csv'), /no such file or folder/],
+      ['--report', join(work, 'no-such-folder', 'report.html'), /no such file or folder/],
+      ['--pcapng-out', join(work, 'no-such-folder', 'x.pcapng'), /no such file or folder/],
+    ] as const) {
+      const r = cli(['analyze', capture, flag, path]);
+      expect(r.code, flag).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines, flag).toHaveLength(1);
+      expect(lines[0]).toContain(`${flag} ${path}`);
+      expect(lines[0]).toMatch(why);
+      expect(r.stdout, 'nothing analysed').toBe('');
+    }
+  });
   it('a capture cut in the middle of a packet keeps what was read and reports the cut', () => {
     const whole = readFileSync(join(CAPTURES, 'tls12-session-id-resume.pcap'));
     const cut = join(work, 'cut.pcap');

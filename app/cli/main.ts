@@ -4,7 +4,7 @@ import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../.
 import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress } from '../node/analyze-files.js';
 import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
 import { HELP, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
-import { csvHeader, csvRow, OutputFile } from './writers.js';
+import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile } from './writers.js';
 import { ByteWriter } from '../../parser/report/byte-writer.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
 import { forEachCaptureChunk } from '../node/analyze-files.js';
@@ -49,6 +49,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       io.stderr(`resumescope: ${e.message}\nTry "resumescope --help".\n`);
       return EXIT_FAILED;
     }
+    if (e instanceof OutputError) {
+      io.stderr(`resumescope: ${e.message}\n`);
+      return EXIT_FAILED;
+    }
     return internalError(e, io);
   }
 }
@@ -69,6 +73,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       throw new UsageError(`--pcapng-filter: ${(e as Error).message}`);
     }
   }
+  checkOutputPaths([['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report], ['--pcapng-out', args.pcapngOut]]);
   const { files, problems } = await resolveInputs(args.inputs);
   for (const p of problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
   if (files.length === 0) return EXIT_FAILED;

@@ -1,0 +1,41 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { OutputFile } from '../../app/cli/writers.js';
+
+describe('OutputFile', () => {
+  it('writes every piece in order across many recycled blocks (text, ASCII separators, bytes, oversized pieces)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'resumescope-out-')), 'out.txt');
+    const out = new OutputFile(path);
+    const expected: string[] = [];
+    const encoder = new TextEncoder();
+    for (let i = 0; i < 40_000; i++) {
+      // Bytes reused by the caller after each write: the file must hold what they were then.
+      const line = `{"id":${i},"sni":"h\u00e9llo-${i}.test","x":"${'ab'.repeat(i % 50)}"}`;
+      const bytes = encoder.encode(line);
+      out.write(bytes);
+      bytes.fill(0x3f);
+      out.write(i % 3 === 0 ? ',\n' : '\n');
+      if (i % 997 === 0) out.write('caf\u00e9 \ud83d\ude00\n'); // short but not ASCII
+      expected.push(line, i % 3 === 0 ? ',\n' : '\n');
+      if (i % 997 === 0) expected.push('caf\u00e9 \ud83d\ude00\n');
+      if (i % 10_000 === 0) {
+        const big = 'z'.repeat(300_000); // larger than a block: written on its own
+        out.write(big);
+        expected.push(big);
+      }
+      if (i % 1000 === 999) await out.drained();
+    }
+    await out.close();
+    const text = readFileSync(path, 'utf8');
+    expect(text.length).toBe(expected.join('').length);
+    expect(text).toBe(expected.join(''));
+  });
+
+  it('reports a write error at close', async () => {
+    const out = new OutputFile(join(tmpdir(), 'no-such-dir-resumescope', 'x.json'));
+    out.write('x');
+    await expect(out.close()).rejects.toThrow(/x.json: cannot write: no such file or folder/);
+  });
+});
