@@ -8,6 +8,7 @@ import {
   CONTENT_APPLICATION_DATA, HS_CERTIFICATE, HS_CLIENT_HELLO, HS_CLIENT_KEY_EXCHANGE, HS_NEW_SESSION_TICKET,
   HS_SERVER_HELLO, HS_SERVER_KEY_EXCHANGE, TlsStream, type TlsStreamListener,
 } from '../tls/tls-stream.js';
+import { fingerprintKey, scanClientHello } from '../tls/hello-scan.js';
 
 /** Zeek ssl_history letters per handshake type (scripts/base/protocols/ssl/main.zeek). */
 const HISTORY_LETTER: Record<number, string> = {
@@ -112,8 +113,18 @@ export class TlsConnection implements TlsStreamListener {
 
   onHandshakeMessage(side: Side, type: number, bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
     if (type === HS_CLIENT_HELLO) {
-      const parsed = parseClientHello(bytes, start, end);
-      this.addClientHello(side, parsed, time, frame);
+      // Most hellos: one scan, and the fingerprint of a TLS stack seen before. The rest (a new
+      // stack, anything the scan leaves alone, malformed ones) are parsed in full.
+      const scan = scanClientHello(bytes, start, end);
+      const fingerprint = scan === null ? undefined : fingerprintCache.get(scan.fingerprintKey);
+      if (scan !== null && fingerprint !== undefined) {
+        this.addClientHelloFacts(side, time, {
+          legacyVersion: scan.legacyVersion, sessionId: scan.sessionId, serverName: scan.serverName, offeredTicket: scan.offeredTicket,
+          offeredPskIdentity: scan.offeredPskIdentity, supports13: scan.supports13, fingerprint,
+        });
+        return;
+      }
+      this.addClientHello(side, parseClientHello(bytes, start, end), time, frame);
       return;
     }
     if (type === HS_SERVER_HELLO) {
@@ -174,16 +185,23 @@ export class TlsConnection implements TlsStreamListener {
   }
 
   private addClientHello(side: Side, parsed: ReturnType<typeof parseClientHello>, time: number, frame: number): void {
-    if (this.clientSide < 0) this.clientSide = side;
-    this.addHistory(side, 'c');
     if (!parsed.ok) {
+      if (this.clientSide < 0) this.clientSide = side;
+      this.addHistory(side, 'c');
       this.malformed(parsed.error, frame);
       return;
     }
+    this.addClientHelloFacts(side, time, clientHelloFacts(parsed.value));
+  }
+
+  /** A well-formed ClientHello; its facts are taken only if it is the one answered. */
+  private addClientHelloFacts(side: Side, time: number, facts: ClientHelloFacts): void {
+    if (this.clientSide < 0) this.clientSide = side;
+    this.addHistory(side, 'c');
     this.clientHelloCount++;
     // After a HelloRetryRequest the second ClientHello is the one answered (RFC 8446 §4.1.4).
     if (this.serverHello === null) {
-      this.clientHello = clientHelloFacts(parsed.value);
+      this.clientHello = facts;
       if (this.clientHelloTime === null) this.clientHelloTime = time;
     }
   }
@@ -403,18 +421,8 @@ export function wiresharkFilter(client: Endpoint, server: Endpoint): string {
 const fingerprintCache = new Map<number, string>();
 
 export function clientFingerprint(ch: ClientHello): string {
-  let key = 0x811c9dc5 ^ ch.legacyVersion;
-  const feed = (v: number) => { key = Math.imul(key ^ v, 0x01000193); };
-  for (const v of ch.supportedVersions) feed(v);
-  feed(0x10000);
-  for (const v of ch.cipherSuites) feed(v);
-  feed(0x10001);
-  for (const v of ch.extensions) feed(v);
-  feed(0x10002);
-  for (const v of ch.signatureAlgorithms) feed(v);
-  feed(ch.serverName !== null ? 1 : 0);
-  const alpn = ch.alpn[0] ?? '';
-  for (let i = 0; i < alpn.length; i++) feed(alpn.charCodeAt(i));
+  // The key scanClientHello computes too: hellos it scanned find the fingerprint parsed ones left.
+  const key = fingerprintKey(ch);
   const cached = fingerprintCache.get(key);
   if (cached !== undefined) return cached;
   const computed = computeFingerprint(ch);

@@ -5,6 +5,7 @@ import { Analysis, NotACaptureError } from '../../parser/analysis.js';
 import type { Anomaly, CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
 import { parseClientHello, parseNewSessionTicket12, parseServerHello, parseSslv2ClientHello } from '../../parser/tls/hello.js';
 import { TlsStream, type TlsStreamListener } from '../../parser/tls/tls-stream.js';
+import { scanClientHello } from '../../parser/tls/hello-scan.js';
 import { StreamReassembler } from '../../parser/tcp/stream-reassembler.js';
 import { buildCapture, chunked, mutate, type BuiltCapture, type CaptureSpec, type Mutation } from './captures.js';
 
@@ -241,6 +242,8 @@ export function checkHelloParsers(bytes: Uint8Array, start: number, end: number)
     const r = parse(bytes, s, e) as { ok: boolean; error?: string };
     if (typeof r.ok !== 'boolean' || (!r.ok && !r.error)) fail(`${parse.name} returned ${JSON.stringify(r)}`);
   }
+  // The hot path's scan: no answer where the parser finds the hello malformed.
+  if (scanClientHello(bytes, s, e) !== null && !parseClientHello(bytes, s, e).ok) fail('scanClientHello answered for a malformed hello');
 }
 
 export type StreamEvent = { data: Uint8Array } | { gap: number };

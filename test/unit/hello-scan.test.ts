@@ -1,0 +1,151 @@
+// scanClientHello (the hot path's one-pass ClientHello reader) against parseClientHello, the
+// reference: the same facts and fingerprint key whenever the scan answers, and no answer
+// wherever the parser finds the hello malformed.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseClientHello } from '../../parser/tls/hello.js';
+import { fingerprintKey, scanClientHello } from '../../parser/tls/hello-scan.js';
+import { clientHelloFacts } from '../../parser/session/tls-connection.js';
+import { clientHelloBody, concat, ext, extension, fill, u16be, vec } from './bytes.js';
+
+const FULL_EXTENSIONS = [
+  extension(0x0a0a, []),
+  ext.serverName('www.example.org'),
+  ext.alpn(['h2', 'http/1.1']),
+  ext.supportedVersionsClient([0x3a3a, 0x0304, 0x0303]),
+  ext.supportedGroups([0x001d, 0x0017]),
+  ext.signatureAlgorithms([0x0403, 0x0804]),
+  ext.ecPointFormats([0]),
+  ext.sessionTicket(fill(200, 0x5e)),
+  ext.pskKeyExchangeModes([1]),
+  ext.keyShareClient([0x001d]),
+  ext.earlyData(),
+  ext.extendedMasterSecret(),
+  ext.renegotiationInfo(),
+  ext.preSharedKeyClient([fill(40, 0xab), fill(3, 0xcd)]),
+];
+
+/** What the scan must agree on: the parsed hello's facts (fingerprint aside) and its key. */
+function reference(body: Uint8Array): { facts: Record<string, unknown>; key: number } | null {
+  const parsed = parseClientHello(body, 0, body.length);
+  if (!parsed.ok) return null;
+  const { fingerprint: _fingerprint, ...facts } = clientHelloFacts(parsed.value);
+  return { facts, key: fingerprintKey(parsed.value) };
+}
+
+function expectAgreement(body: Uint8Array): void {
+  const scan = scanClientHello(body, 0, body.length);
+  const ref = reference(body);
+  if (ref === null) {
+    expect(scan, 'the parser fails: the scan must not answer').toBeNull();
+    return;
+  }
+  if (scan === null) return; // left to the parser: allowed (the caller parses it)
+  const { fingerprintKey: key, ...facts } = scan;
+  expect(facts).toEqual(ref.facts);
+  expect(key).toBe(ref.key);
+}
+
+describe('scanClientHello', () => {
+  it('reads the facts of a hello with every extension the parser knows', () => {
+    const body = clientHelloBody({ sessionId: fill(32, 0x77), cipherSuites: [0x2a2a, 0x1301, 0xc02f], extensions: FULL_EXTENSIONS });
+    const scan = scanClientHello(body, 0, body.length)!;
+    expect(scan).not.toBeNull();
+    expect(scan).toMatchObject({
+      legacyVersion: 0x0303, sessionId: '77'.repeat(32), serverName: 'www.example.org', offeredTicket: '5e'.repeat(32),
+      offeredPskIdentity: 'ab'.repeat(32), supports13: true,
+    });
+    expectAgreement(body);
+  });
+
+  it('a hello without extensions, an empty ticket extension, no SNI', () => {
+    for (const extensions of [null, [], [ext.sessionTicket(new Uint8Array(0))], [ext.alpn([])], [ext.supportedVersionsClient([0x0303])]]) {
+      const body = clientHelloBody({ extensions });
+      const scan = scanClientHello(body, 0, body.length);
+      expect(scan, JSON.stringify(extensions)).not.toBeNull();
+      expect(scan!.serverName).toBeNull();
+      expect(scan!.offeredTicket).toBeNull();
+      expect(scan!.supports13).toBe(false);
+      expectAgreement(body);
+    }
+  });
+
+  it('the key separates what the fingerprint depends on and ignores what it does not', () => {
+    const key = (o: Parameters<typeof clientHelloBody>[0]) => {
+      const body = clientHelloBody(o);
+      return scanClientHello(body, 0, body.length)!.fingerprintKey;
+    };
+    const base = key({ extensions: FULL_EXTENSIONS });
+    expect(key({ extensions: FULL_EXTENSIONS, sessionId: fill(32, 1) })).toBe(base); // session ID: not an input
+    expect(key({ extensions: FULL_EXTENSIONS, cipherSuites: [0x1301] })).not.toBe(base);
+    expect(key({ extensions: FULL_EXTENSIONS.slice(1) })).not.toBe(base);
+    expect(key({ extensions: [ext.alpn(['http/1.1', 'h2']), ...FULL_EXTENSIONS.filter((_, i) => i !== 2)] })).not.toBe(base);
+  });
+
+  it('leaves to the parser a repeated extension of those it keeps, and a very long name', () => {
+    for (const extensions of [
+      [ext.serverName('a.test'), ext.serverName('b.test')],
+      [ext.sessionTicket(fill(4, 1)), ext.sessionTicket(fill(4, 2))],
+      [ext.serverName('x'.repeat(2000))],
+    ]) {
+      const body = clientHelloBody({ extensions });
+      expect(scanClientHello(body, 0, body.length)).toBeNull();
+      expect(parseClientHello(body, 0, body.length).ok).toBe(true);
+    }
+  });
+
+  it('no answer for each malformation the parser rejects', () => {
+    const cases: Uint8Array[] = [
+      clientHelloBody({ sessionId: fill(33, 1) }), // session_id over 32 bytes
+      clientHelloBody().subarray(0, 20), // cut in the random
+      concat(u16be(0x0303), fill(32, 0), [0], u16be(10), [0x13, 0x01]), // cipher_suites past the end
+      clientHelloBody({ extensions: [extension(0, [0])] }), // server_name list length cut
+      clientHelloBody({ extensions: [extension(0, vec(2, concat([0], u16be(50), [0x61])))] }), // host_name past its list
+      clientHelloBody({ extensions: [extension(16, [])] }), // ALPN without its list length
+      clientHelloBody({ extensions: [extension(16, vec(2, [5, 0x68]))] }), // ALPN name past its list
+      clientHelloBody({ extensions: [extension(43, [6, 3, 4])] }), // supported_versions past its extension
+      clientHelloBody({ extensions: [extension(10, [0])] }), // supported_groups without its length
+      clientHelloBody({ extensions: [extension(13, vec(2, [4, 3]).subarray(0, 3))] }), // signature_algorithms cut
+      clientHelloBody({ extensions: [extension(11, [3, 0])] }), // ec_point_formats past its extension
+      clientHelloBody({ extensions: [extension(45, [])] }), // psk_key_exchange_modes empty
+      clientHelloBody({ extensions: [extension(41, vec(2, concat(vec(2, fill(4, 1)), [0, 0])))] }), // PSK identity without its age
+      clientHelloBody({ extensions: [extension(51, vec(2, concat(u16be(0x1d), u16be(32), fill(8, 0))))] }), // key share past its list
+      concat(clientHelloBody({ extensions: null }), u16be(40), extension(0, [])), // extensions length past the end
+    ];
+    for (const body of cases) {
+      expect(parseClientHello(body, 0, body.length).ok, Buffer.from(body).toString('hex')).toBe(false);
+      expect(scanClientHello(body, 0, body.length), Buffer.from(body).toString('hex')).toBeNull();
+    }
+  });
+
+  it('agrees with the parser on mutated and cut hellos (property)', () => {
+    const seed = clientHelloBody({ sessionId: fill(32, 0x11), cipherSuites: [0x2a2a, 0x1301, 0x1302, 0xc02f], extensions: FULL_EXTENSIONS });
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.nat(seed.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+      fc.nat(seed.length),
+      (flips, cut) => {
+        const body = seed.slice(0, Math.max(cut, 1));
+        for (const [at, value] of flips) if (at < body.length) body[at] = value;
+        expectAgreement(body);
+      },
+    ), { numRuns: 3000, seed: 11 });
+  });
+
+  it('agrees with the parser on generated hellos (property)', () => {
+    const extensionArb = fc.oneof(
+      fc.domain().map((d) => ext.serverName(d)),
+      fc.array(fc.string({ minLength: 0, maxLength: 8 }), { maxLength: 3 }).map((names) => ext.alpn(names)),
+      fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 5 }).map((v) => ext.supportedVersionsClient(v)),
+      fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 5 }).map((v) => ext.signatureAlgorithms(v)),
+      fc.uint8Array({ maxLength: 60 }).map((t) => ext.sessionTicket(t)),
+      fc.array(fc.uint8Array({ maxLength: 40 }), { minLength: 1, maxLength: 3 }).map((ids) => ext.preSharedKeyClient(ids)),
+      fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ maxLength: 12 })).map(([type, data]) => extension(type, data)),
+    );
+    fc.assert(fc.property(
+      fc.uint8Array({ maxLength: 32 }), fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 12 }), fc.array(extensionArb, { maxLength: 10 }),
+      (sessionId, cipherSuites, extensions) => {
+        expectAgreement(clientHelloBody({ sessionId, cipherSuites, extensions }));
+      },
+    ), { numRuns: 2000, seed: 5 });
+  });
+});
