@@ -8,7 +8,7 @@ import {
   CONTENT_APPLICATION_DATA, HS_CERTIFICATE, HS_CLIENT_HELLO, HS_CLIENT_KEY_EXCHANGE, HS_NEW_SESSION_TICKET,
   HS_SERVER_HELLO, HS_SERVER_KEY_EXCHANGE, TlsStream, type TlsStreamListener,
 } from '../tls/tls-stream.js';
-import { fingerprintKey, scanClientHello } from '../tls/hello-scan.js';
+import { fingerprintKey, scanClientHello, scanServerHello, type ServerHelloScan } from '../tls/hello-scan.js';
 
 /** Zeek ssl_history letters per handshake type (scripts/base/protocols/ssl/main.zeek). */
 const HISTORY_LETTER: Record<number, string> = {
@@ -129,24 +129,25 @@ export class TlsConnection implements TlsStreamListener {
     }
     if (type === HS_SERVER_HELLO) {
       if (this.clientSide < 0) this.clientSide = side === 0 ? 1 : 0;
-      const parsed = parseServerHello(bytes, start, end);
-      if (!parsed.ok) {
-        this.malformed(parsed.error, frame);
-        this.addHistory(side, 's');
-        return;
+      // Only what the record needs is kept (see ClientHelloFacts): the scan reads just that;
+      // what it leaves alone (malformed, a repeated extension) is parsed in full.
+      let hello: ServerHelloFacts | null = scanServerHello(bytes, start, end);
+      if (hello === null) {
+        const parsed = parseServerHello(bytes, start, end);
+        if (!parsed.ok) {
+          this.malformed(parsed.error, frame);
+          this.addHistory(side, 's');
+          return;
+        }
+        hello = serverHelloFacts(parsed.value);
       }
-      const hello = parsed.value;
       this.addHistory(side, hello.helloRetryRequest ? 'j' : 's');
       if (hello.helloRetryRequest) {
         this.helloRetry = true;
         return;
       }
       if (this.serverHello !== null) return; // renegotiation: the first handshake decides
-      // Only what the record needs is kept (see ClientHelloFacts): not the extension list.
-      this.serverHello = {
-        legacyVersion: hello.legacyVersion, selectedVersion: hello.selectedVersion, sessionId: hello.sessionId,
-        cipherSuite: hello.cipherSuite, pskAccepted: hello.pskAccepted, alpn: hello.alpn,
-      };
+      this.serverHello = hello;
       this.serverHelloTime = time;
       this.tls13 = hello.selectedVersion === 0x0304 || (hello.selectedVersion >> 8) === 0x7f;
       // RFC 8446 §2: everything the server sends after its ServerHello is encrypted.
@@ -384,7 +385,14 @@ export interface ClientHelloFacts {
   fingerprint: string;
 }
 
-export type ServerHelloFacts = Pick<ServerHello, 'legacyVersion' | 'selectedVersion' | 'sessionId' | 'cipherSuite' | 'pskAccepted' | 'alpn'>;
+export type ServerHelloFacts = ServerHelloScan;
+
+export function serverHelloFacts(hello: ServerHello): ServerHelloFacts {
+  return {
+    legacyVersion: hello.legacyVersion, selectedVersion: hello.selectedVersion, sessionId: hello.sessionId,
+    cipherSuite: hello.cipherSuite, pskAccepted: hello.pskAccepted, alpn: hello.alpn, helloRetryRequest: hello.helloRetryRequest,
+  };
+}
 
 export function clientHelloFacts(ch: ClientHello): ClientHelloFacts {
   return {

@@ -223,3 +223,91 @@ export function scanClientHello(bytes: Uint8Array, start: number, end: number): 
     fingerprintKey: combineKey(legacyVersion, versions, ciphers, extensions, signatures, serverName !== null, alpn),
   };
 }
+
+/** The facts of a ServerHello that a connection keeps (RFC 5246 §7.4.1.3, RFC 8446 §4.1.3). */
+export interface ServerHelloScan {
+  legacyVersion: number;
+  /** The version from supported_versions (RFC 8446 §4.2.1), or 0. */
+  selectedVersion: number;
+  sessionId: string;
+  cipherSuite: number;
+  /** pre_shared_key present: the server accepted a PSK (RFC 8446 §4.2.11). */
+  pskAccepted: boolean;
+  alpn: string | null;
+  helloRetryRequest: boolean;
+}
+
+/** RFC 8446 §4.1.3: a ServerHello with this random is a HelloRetryRequest. */
+const HELLO_RETRY_RANDOM = [
+  0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+  0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/**
+ * Scan a ServerHello body bytes[start, end), as parseServerHello reads it but without its
+ * extension list and cursors. Null when malformed or when a kept extension repeats.
+ */
+export function scanServerHello(bytes: Uint8Array, start: number, end: number): ServerHelloScan | null {
+  let at = start;
+  if (end - at < 35) return null; // legacy_version, random, session_id length
+  const legacyVersion = u16(bytes, at);
+  let helloRetryRequest = true;
+  for (let i = 0; i < 32; i++) {
+    if (bytes[at + 2 + i] !== HELLO_RETRY_RANDOM[i]) {
+      helloRetryRequest = false;
+      break;
+    }
+  }
+  at += 34;
+  const sessionIdLength = bytes[at++]!;
+  if (sessionIdLength > 32 || at + sessionIdLength + 3 > end) return null; // then cipher_suite, compression_method
+  const sessionId = toHex(bytes, at, at + sessionIdLength);
+  at += sessionIdLength;
+  const cipherSuite = u16(bytes, at);
+  at += 3;
+  let selectedVersion = 0;
+  let pskAccepted = false;
+  let alpn: string | null = null;
+  let seen = 0;
+  if (end - at >= 2) {
+    const extensionsEnd = at + 2 + u16(bytes, at);
+    if (extensionsEnd > end) return null;
+    at += 2;
+    while (extensionsEnd - at >= 4) {
+      const type = u16(bytes, at);
+      const dataStart = at + 4;
+      const dataEnd = dataStart + u16(bytes, at + 2);
+      if (dataEnd > extensionsEnd) return null;
+      at = dataEnd;
+      switch (type) {
+        case EXT_SUPPORTED_VERSIONS: // the selected_version
+          if ((seen & 1) !== 0 || dataEnd - dataStart < 2) return null;
+          seen |= 1;
+          selectedVersion = u16(bytes, dataStart);
+          break;
+        case EXT_PRE_SHARED_KEY:
+          pskAccepted = true;
+          break;
+        case EXT_ALPN: { // RFC 7301 §3.1: the list holds the one protocol selected
+          if ((seen & 2) !== 0 || dataEnd - dataStart < 2) return null;
+          seen |= 2;
+          const listEnd = dataStart + 2 + u16(bytes, dataStart);
+          if (listEnd > dataEnd) return null;
+          for (let p = dataStart + 2; p < listEnd; ) {
+            const nameEnd = p + 1 + bytes[p]!;
+            if (nameEnd > listEnd || nameEnd - p - 1 > MAX_NAME) return null;
+            if (alpn === null) alpn = latin1(bytes, p + 1, nameEnd);
+            p = nameEnd;
+          }
+          break;
+        }
+        case EXT_KEY_SHARE: // the group: parseServerHello needs its two bytes
+          if (dataEnd - dataStart < 2) return null;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  return { legacyVersion, selectedVersion, sessionId, cipherSuite, pskAccepted, alpn, helloRetryRequest };
+}

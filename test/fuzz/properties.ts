@@ -5,7 +5,7 @@ import { Analysis, NotACaptureError } from '../../parser/analysis.js';
 import type { Anomaly, CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
 import { parseClientHello, parseNewSessionTicket12, parseServerHello, parseSslv2ClientHello } from '../../parser/tls/hello.js';
 import { TlsStream, type TlsStreamListener } from '../../parser/tls/tls-stream.js';
-import { scanClientHello } from '../../parser/tls/hello-scan.js';
+import { scanClientHello, scanServerHello } from '../../parser/tls/hello-scan.js';
 import { StreamReassembler } from '../../parser/tcp/stream-reassembler.js';
 import { buildCapture, chunked, mutate, type BuiltCapture, type CaptureSpec, type Mutation } from './captures.js';
 
@@ -244,6 +244,7 @@ export function checkHelloParsers(bytes: Uint8Array, start: number, end: number)
   }
   // The hot path's scan: no answer where the parser finds the hello malformed.
   if (scanClientHello(bytes, s, e) !== null && !parseClientHello(bytes, s, e).ok) fail('scanClientHello answered for a malformed hello');
+  if (scanServerHello(bytes, s, e) !== null && !parseServerHello(bytes, s, e).ok) fail('scanServerHello answered for a malformed hello');
 }
 
 export type StreamEvent = { data: Uint8Array } | { gap: number };

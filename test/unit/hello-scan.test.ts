@@ -3,10 +3,10 @@
 // wherever the parser finds the hello malformed.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseClientHello } from '../../parser/tls/hello.js';
-import { fingerprintKey, scanClientHello } from '../../parser/tls/hello-scan.js';
-import { clientHelloFacts } from '../../parser/session/tls-connection.js';
-import { clientHelloBody, concat, ext, extension, fill, u16be, vec } from './bytes.js';
+import { parseClientHello, parseServerHello } from '../../parser/tls/hello.js';
+import { fingerprintKey, scanClientHello, scanServerHello } from '../../parser/tls/hello-scan.js';
+import { clientHelloFacts, serverHelloFacts } from '../../parser/session/tls-connection.js';
+import { clientHelloBody, concat, ext, extension, fill, HRR_RANDOM, serverHelloBody, u16be, vec } from './bytes.js';
 
 const FULL_EXTENSIONS = [
   extension(0x0a0a, []),
@@ -147,5 +147,69 @@ describe('scanClientHello', () => {
         expectAgreement(clientHelloBody({ sessionId, cipherSuites, extensions }));
       },
     ), { numRuns: 2000, seed: 5 });
+  });
+});
+
+/** The scan and the parser on one ServerHello: the same facts, or no answer where the parser fails. */
+function expectServerAgreement(body: Uint8Array): void {
+  const scan = scanServerHello(body, 0, body.length);
+  const parsed = parseServerHello(body, 0, body.length);
+  if (!parsed.ok) {
+    expect(scan, 'the parser fails: the scan must not answer').toBeNull();
+    return;
+  }
+  if (scan !== null) expect(scan).toEqual(serverHelloFacts(parsed.value));
+}
+
+const SERVER_EXTENSIONS = [
+  ext.supportedVersionsServer(0x0304), ext.keyShareServer(0x001d), ext.preSharedKeyServer(0), ext.alpn(['h2']),
+  ext.sessionTicket(new Uint8Array(0)), ext.extendedMasterSecret(), extension(0xff01, [0]),
+];
+
+describe('scanServerHello', () => {
+  it('reads a TLS 1.3 ServerHello, a TLS 1.2 one and a HelloRetryRequest', () => {
+    const tls13 = serverHelloBody({ sessionId: fill(32, 9), cipherSuite: 0x1301, extensions: SERVER_EXTENSIONS });
+    expect(scanServerHello(tls13, 0, tls13.length)).toEqual({
+      legacyVersion: 0x0303, selectedVersion: 0x0304, sessionId: '09'.repeat(32), cipherSuite: 0x1301, pskAccepted: true, alpn: 'h2', helloRetryRequest: false,
+    });
+    const tls12 = serverHelloBody({ extensions: null });
+    expect(scanServerHello(tls12, 0, tls12.length)).toMatchObject({ selectedVersion: 0, pskAccepted: false, alpn: null, sessionId: '' });
+    const retry = serverHelloBody({ random: HRR_RANDOM, extensions: [ext.supportedVersionsServer(0x0304), extension(51, u16be(0x17))] });
+    expect(scanServerHello(retry, 0, retry.length)!.helloRetryRequest).toBe(true);
+    // RFC 7301 §3.1 allows the server one name; a list of two keeps the first, as the parser does.
+    const twoNames = serverHelloBody({ extensions: [ext.alpn(['h2', 'http/1.1'])] });
+    expect(scanServerHello(twoNames, 0, twoNames.length)!.alpn).toBe('h2');
+    for (const body of [tls13, tls12, retry, twoNames]) expectServerAgreement(body);
+  });
+
+  it('no answer for each malformation the parser rejects; a repeated ALPN is left to the parser', () => {
+    const cases = [
+      serverHelloBody({ sessionId: fill(33, 1) }),
+      serverHelloBody().subarray(0, 36),
+      serverHelloBody({ extensions: [extension(43, [3])] }), // selected_version cut
+      serverHelloBody({ extensions: [extension(51, [0])] }), // key share group cut
+      serverHelloBody({ extensions: [extension(16, vec(2, [4, 0x68, 0x32]))] }), // ALPN name past its list
+      concat(serverHelloBody({ extensions: null }), u16be(9), [0, 1]), // extensions past the end
+    ];
+    for (const body of cases) {
+      expect(parseServerHello(body, 0, body.length).ok).toBe(false);
+      expect(scanServerHello(body, 0, body.length)).toBeNull();
+    }
+    const twice = serverHelloBody({ extensions: [ext.alpn(['h2']), ext.alpn(['http/1.1'])] });
+    expect(scanServerHello(twice, 0, twice.length)).toBeNull();
+    expect(parseServerHello(twice, 0, twice.length).ok).toBe(true);
+  });
+
+  it('agrees with the parser on mutated and cut ServerHellos (property)', () => {
+    const seed = serverHelloBody({ sessionId: fill(32, 3), cipherSuite: 0x1302, extensions: SERVER_EXTENSIONS });
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.nat(seed.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+      fc.nat(seed.length),
+      (flips, cut) => {
+        const body = seed.slice(0, Math.max(cut, 1));
+        for (const [at, value] of flips) if (at < body.length) body[at] = value;
+        expectServerAgreement(body);
+      },
+    ), { numRuns: 3000, seed: 13 });
   });
 });
