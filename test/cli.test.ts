@@ -199,6 +199,41 @@ describe('resumescope CLI', () => {
       expect(r.stdout, 'nothing analysed').toBe('');
     }
   });
+
+  it('refuses an output that is an input capture or another output, and two outputs on standard output', () => {
+    const capture = join(work, 'precious.pcap');
+    copyFileSync(join(CAPTURES, 'tls12-full.pcap'), capture);
+    const original = readFileSync(capture);
+    for (const [args, why] of [
+      [[capture, '--json', capture], /--json .*precious\.pcap: is one of the input captures/],
+      [[work, '--csv', join(work, '.', 'precious.pcap')], /--csv .*precious\.pcap: is one of the input captures/], // found in a folder
+      [[capture, '--json', join(work, 'same.json'), '--ndjson', join(work, '.', 'same.json')], /--ndjson .*same\.json: the same file is already written by --json/],
+      [[capture, '--json', '-', '--csv', '-'], /--csv -: standard output is already written by --json/],
+    ] as const) {
+      const r = cli(['analyze', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(why);
+    }
+    expect(readFileSync(capture).equals(original), 'the capture is untouched').toBe(true);
+  });
+
+  it('"-" writes an output to standard output and moves the summary to standard error', () => {
+    const r = cli(['analyze', join(CAPTURES, 'nginx-curl-resume.pcap'), '--ndjson', '-']);
+    expect(r.code).toBe(0);
+    const records = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as { id: number; resumedBy: string | null });
+    expect(records.map((c) => c.id)).toEqual([1, 2, 3]);
+    expect(records.filter((c) => c.resumedBy === 'session-id')).toHaveLength(2);
+    expect(r.stderr).toMatch(/TLS connections\s+3 /);
+    expect(r.stderr).toContain('wrote standard output (ndjson)');
+  });
+
+  it('a reader that stops early (| head) ends the writing quietly, exit 0', () => {
+    const many = join(work, 'many.pcap');
+    execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'bench', '--scale', '20', '--out', many, '--seed', '3'], { stdio: 'ignore' });
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" analyze "${many}" --ndjson - -q | head -c 100 >/dev/null; echo "exit \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr.trim()).toBe('exit 0');
+  });
   it('a capture cut in the middle of a packet keeps what was read and reports the cut', () => {
     const whole = readFileSync(join(CAPTURES, 'tls12-session-id-resume.pcap'));
     const cut = join(work, 'cut.pcap');

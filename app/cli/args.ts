@@ -49,11 +49,15 @@ Options for analyze:
   -j, --jobs N         worker threads for several files (default: one per core); with
                        more than one, a connection that spans two files ends with the first
   -q, --quiet          print no summary
+
+An output FILE may be "-": standard output (one output at most; the summary then goes
+to standard error). An output may not be one of the inputs or another output's file.
   -h, --help           this text
   -V, --version        the version
 
 Exit status: 0 all input analysed (anomalies are warnings); 1 some input could not
-be read but some could; 2 bad usage, or nothing could be read.
+be read but some could; 2 bad usage, nothing could be read, or an output cannot be
+written.
 `;
 
 export function parseArgs(argv: string[]): Args {

@@ -4,7 +4,7 @@ import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../.
 import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress } from '../node/analyze-files.js';
 import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
 import { HELP, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
-import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile } from './writers.js';
+import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_OUTPUT } from './writers.js';
 import { ByteWriter } from '../../parser/report/byte-writer.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
 import { forEachCaptureChunk } from '../node/analyze-files.js';
@@ -73,8 +73,11 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       throw new UsageError(`--pcapng-filter: ${(e as Error).message}`);
     }
   }
-  checkOutputPaths([['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report], ['--pcapng-out', args.pcapngOut]]);
+  const outputs: [string, string | null][] = [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report], ['--pcapng-out', args.pcapngOut]];
   const { files, problems } = await resolveInputs(args.inputs);
+  checkOutputPaths(outputs, files.map((f) => f.path));
+  // With an output on standard output, the summary goes to standard error.
+  const summaryTo = outputs.some(([, path]) => path === STANDARD_OUTPUT) ? io.stderr : io.stdout;
   for (const p of problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
   if (files.length === 0) return EXIT_FAILED;
 
@@ -126,14 +129,14 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   if (args.report) await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis);
   const wrote: string[] = [];
   for (const [flag, path] of [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report]] as const) {
-    if (path) wrote.push(`wrote ${path} (${flag.slice(2)})`);
+    if (path) wrote.push(`wrote ${path === STANDARD_OUTPUT ? 'standard output' : path} (${flag.slice(2)})`);
   }
   if (args.pcapngOut) {
     const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files.map((f) => f.path), connections, io);
     if (written === null) return EXIT_FAILED;
-    wrote.push(`wrote ${args.pcapngOut} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
+    wrote.push(`wrote ${args.pcapngOut === STANDARD_OUTPUT ? 'standard output' : args.pcapngOut} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
   }
-  if (!args.quiet) io.stdout(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
+  if (!args.quiet) summaryTo(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
   return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
 }
 

@@ -1,5 +1,6 @@
-import { accessSync, constants, createWriteStream, statSync, type WriteStream } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, createWriteStream, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import { describeFsError } from '../node/analyze-files.js';
 
 export { CSV_COLUMNS, csvHeader, csvRow, csvField, connectionsToCsv } from '../../parser/report/csv.js';
@@ -7,13 +8,26 @@ export { CSV_COLUMNS, csvHeader, csvRow, csvField, connectionsToCsv } from '../.
 /** An output file that cannot be written: reported as such (exit 2), not as a bug. */
 export class OutputError extends Error {}
 
+/** "-" as an output path: standard output (as "-" as an input is standard input). */
+export const STANDARD_OUTPUT = '-';
+
 /**
  * Fails at once, before any capture is read, when an output cannot be created (a missing folder,
- * no permission, a folder in the file's place): a 4 GB capture would otherwise be analysed first.
+ * no permission, a folder in the file's place), is one of the input captures (it would be
+ * overwritten) or is another output's file, or when two outputs ask for standard output: a 4 GB
+ * capture would otherwise be analysed first, or destroyed.
  */
-export function checkOutputPaths(outputs: [flag: string, path: string | null][]): void {
+export function checkOutputPaths(outputs: [flag: string, path: string | null][], inputs: string[]): void {
+  const inputFiles = new Set(inputs.filter((p) => p !== STANDARD_OUTPUT).map((p) => fileIdentity(p)));
+  const taken = new Map<string, string>();
   for (const [flag, path] of outputs) {
     if (path === null) continue;
+    const identity = path === STANDARD_OUTPUT ? 'standard output' : fileIdentity(path);
+    const other = taken.get(identity);
+    if (other !== undefined) throw new OutputError(`${flag} ${path}: ${path === STANDARD_OUTPUT ? 'standard output is already' : 'the same file is already'} written by ${other}`);
+    taken.set(identity, flag);
+    if (path === STANDARD_OUTPUT) continue;
+    if (inputFiles.has(identity)) throw new OutputError(`${flag} ${path}: is one of the input captures (it would be overwritten)`);
     try {
       let existing = null;
       try {
@@ -29,6 +43,16 @@ export function checkOutputPaths(outputs: [flag: string, path: string | null][])
   }
 }
 
+/** The same string for two paths of one file: device and inode when it exists, else the absolute path. */
+function fileIdentity(path: string): string {
+  try {
+    const s = statSync(path);
+    return `inode ${s.dev}:${s.ino}`;
+  } catch {
+    return `path ${resolve(path)}`;
+  }
+}
+
 /** Bytes gathered before one write to the file. */
 const BLOCK = 1 << 18;
 
@@ -39,7 +63,9 @@ const BLOCK = 1 << 18;
  * buffer.
  */
 export class OutputFile {
-  private readonly stream: WriteStream;
+  private readonly stream: Writable;
+  /** "-": standard output, which is never ended; a reader that goes away (EPIPE) ends the writing quietly. */
+  private readonly toStandardOutput: boolean;
   private error: Error | null = null;
   private block: Uint8Array = new Uint8Array(BLOCK);
   private fill = 0;
@@ -51,11 +77,13 @@ export class OutputFile {
   private readonly spareBlocks: Uint8Array[] = [];
 
   constructor(readonly path: string) {
-    this.stream = createWriteStream(path);
-    this.stream.on('error', (e) => { this.error = e; });
+    this.toStandardOutput = path === STANDARD_OUTPUT;
+    this.stream = this.toStandardOutput ? process.stdout : createWriteStream(path);
+    this.stream.on('error', (e) => { this.error ??= e; });
   }
 
   write(data: string | Uint8Array): void {
+    if (this.error) return; // the error is reported at close
     if (typeof data === 'string') {
       if (data.length <= SHORT_TEXT && data.length <= BLOCK - this.fill && copyAscii(data, this.block, this.fill)) {
         this.fill += data.length;
@@ -95,11 +123,32 @@ export class OutputFile {
   /** Resolves once the OS took what was written: bounds memory when output is slower than input. */
   drained(): Promise<void> {
     if (!this.stream.writableNeedDrain || this.error) return Promise.resolve();
-    return new Promise((resolve) => this.stream.once('drain', () => resolve()));
+    // An error (a reader that went away) ends the wait too: no 'drain' follows it.
+    return new Promise((resolve) => {
+      const done = () => {
+        this.stream.off('drain', done);
+        this.stream.off('error', done);
+        resolve();
+      };
+      this.stream.on('drain', done);
+      this.stream.on('error', done);
+    });
   }
 
   close(): Promise<void> {
     this.flush();
+    if (this.toStandardOutput) {
+      // Resolves once everything before it was handed to the OS; a closed pipe (`| head`) is no failure.
+      return new Promise((resolve, reject) => {
+        const settle = () => {
+          const failure = this.error;
+          if (failure && (failure as NodeJS.ErrnoException).code !== 'EPIPE') reject(new OutputError(`standard output: cannot write: ${describeFsError(failure)}`));
+          else resolve();
+        };
+        if (this.error) settle();
+        else this.stream.write(new Uint8Array(0), settle);
+      });
+    }
     return new Promise((resolve, reject) => {
       if (this.error) return reject(this.error);
       // end()'s callback gets the stream's error (Node ≥ 15); the 'error' event may come after it.

@@ -2,12 +2,13 @@
 // self-contained HTML file from the template the UI build produced.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Diagnosis } from '../../parser/diagnose/diagnose.js';
 import { buildReportModel, DEFAULT_REPORT_CONNECTION_CAP, type AnalysedFile } from '../../parser/report/report-model.js';
 import type { AnalysisDocument } from '../../parser/report/types.js';
 import { fillReportTemplate } from './report-html.js';
+import { OutputFile } from '../cli/writers.js';
 
 /** dist-ui/ of this package (this file runs from dist/app/report/). */
 export function uiBuildDirectory(): string {
@@ -48,5 +49,8 @@ export async function writeHtmlReport(outPath: string, document: AnalysisDocumen
     tool: document.tool, captures: document.captures, connections: document.connections, diagnosis, files,
     analysedAt: new Date().toISOString(), connectionCap: DEFAULT_REPORT_CONNECTION_CAP,
   });
-  await writeFile(outPath, fillReportTemplate(template, model));
+  // Through OutputFile: "-" is standard output, and a failed write is reported as such.
+  const out = new OutputFile(outPath);
+  out.write(fillReportTemplate(template, model));
+  await out.close();
 }
