@@ -218,6 +218,12 @@ describe('resumescope CLI', () => {
     expect(readFileSync(capture).equals(original), 'the capture is untouched').toBe(true);
   });
 
+  it('a device that fills up: exit 2 and one line naming the output', () => {
+    const r = cli(['analyze', join(CAPTURES, 'nginx-curl-resume.pcap'), '--json', '/dev/full', '-q']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('resumescope: /dev/full: cannot write: no space left on the device');
+  });
+
   it('"-" writes an output to standard output and moves the summary to standard error', () => {
     const r = cli(['analyze', join(CAPTURES, 'nginx-curl-resume.pcap'), '--ndjson', '-']);
     expect(r.code).toBe(0);

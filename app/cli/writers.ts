@@ -150,13 +150,14 @@ export class OutputFile {
       });
     }
     return new Promise((resolve, reject) => {
-      if (this.error) return reject(this.error);
-      // end()'s callback gets the stream's error (Node ≥ 15); the 'error' event may come after it.
-      this.stream.end((error?: Error | null) => {
-        const failure = error ?? this.error;
+      const settle = (error?: Error | null) => {
+        const failure = this.error ?? error;
         if (failure) reject(new OutputError(`${this.path}: cannot write: ${describeFsError(failure)}`));
         else resolve();
-      });
+      };
+      if (this.error) settle();
+      // end()'s callback gets the stream's error (Node ≥ 15); the 'error' event may come after it.
+      else this.stream.end(settle);
     });
   }
 }

@@ -67,6 +67,8 @@ export function describeFsError(e: unknown): string {
     case 'EACCES':
     case 'EPERM': return 'permission denied';
     case 'EISDIR': return 'is a folder';
+    case 'ENOSPC': return 'no space left on the device';
+    case 'EDQUOT': return 'disk quota exceeded';
     default: return e instanceof Error ? e.message : String(e);
   }
 }

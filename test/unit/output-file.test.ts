@@ -33,6 +33,15 @@ describe('OutputFile', () => {
     expect(text).toBe(expected.join(''));
   });
 
+  it('a full device (ENOSPC, /dev/full) is an OutputError at close, whether it came before close or during it', async () => {
+    for (const size of [10, 3_000_000]) {
+      const out = new OutputFile('/dev/full');
+      out.write(new Uint8Array(size));
+      await out.drained();
+      await expect(out.close()).rejects.toThrow(/\/dev\/full: cannot write: no space left on the device/);
+    }
+  });
+
   it('reports a write error at close', async () => {
     const out = new OutputFile(join(tmpdir(), 'no-such-dir-resumescope', 'x.json'));
     out.write('x');
