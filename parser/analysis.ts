@@ -62,6 +62,7 @@ export class CaptureIngest {
   private anomalyOverflow = 0;
   private fragmentsReported = 0;
   private truncationsReported = 0;
+  private finished = false;
 
   constructor(
     readonly summary: CaptureSummary,
@@ -91,8 +92,28 @@ export class CaptureIngest {
       if (this.summary.bytes === 0) throw new NotACaptureError('empty file');
       throw new NotACaptureError(`too short to be a capture (${this.summary.bytes} bytes)`);
     }
-    this.reader.finish();
-    this.summary.linkTypes = [...this.reader.linkTypes].map(linkTypeName);
+    this.finishReader(this.reader);
+  }
+
+  /**
+   * The file could not be read past what was pushed (a damaged or cut compressed stream, an I/O
+   * error): an anomaly at that offset of the (decompressed) capture, and what was read is kept
+   * and finished as at a normal end (a packet cut by the failure is reported as such).
+   */
+  readFailed(reason: string): void {
+    const at = this.summary.bytes;
+    this.summary.anomalies.push({
+      kind: 'malformed', code: 'read-error', file: this.summary.file, offset: at,
+      message: `reading stopped after ${at.toLocaleString('en-US')} bytes of the capture: ${reason}; the packets before that point are analysed`,
+    });
+    if (this.reader !== null) this.finishReader(this.reader);
+  }
+
+  private finishReader(reader: CaptureReader): void {
+    if (this.finished) return;
+    this.finished = true;
+    reader.finish();
+    this.summary.linkTypes = [...reader.linkTypes].map(linkTypeName);
     if (this.anomalyOverflow > 0) {
       this.summary.anomalies.push({ kind: 'malformed', code: 'more-anomalies', message: `${this.anomalyOverflow} more anomalies not listed`, file: this.summary.file });
     }

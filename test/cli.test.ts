@@ -252,6 +252,30 @@ describe('resumescope CLI', () => {
     expect(doc.captures[0].anomalies[0].offset).toBeGreaterThan(0);
   });
 
+  it('a .gz cut short or damaged: what came before is analysed, the anomaly says where reading stopped', () => {
+    const farm = join(work, 'gz-farm.pcap');
+    execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'bench', '--scale', '3', '--out', farm, '--seed', '4', '--quiet']);
+    const whole = gzipSync(readFileSync(farm));
+    const cut = join(work, 'cut.pcap.gz');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.8)));
+    const damaged = join(work, 'damaged.pcap.gz');
+    const bad = Buffer.from(whole);
+    for (let i = 0; i < 64; i++) bad[Math.floor(bad.length * 0.6) + i] ^= 0x5a; // deflate data (RFC 1951) damaged mid-file
+    writeFileSync(damaged, bad);
+    for (const [path, why] of [[cut, /the compressed data ends early/], [damaged, /the compressed data is damaged/]] as const) {
+      const json = join(work, 'gz.json');
+      const r = cli(['analyze', path, '--json', json, '-q']);
+      expect(r.code, path).toBe(0);
+      const capture = JSON.parse(readFileSync(json, 'utf8')).captures[0];
+      const stop = capture.anomalies.find((a: { code: string }) => a.code === 'read-error');
+      expect(stop.message).toMatch(why);
+      expect(stop.message).toMatch(/^reading stopped after [\d,]+ bytes of the capture/);
+      expect(stop.offset).toBe(capture.bytes);
+      expect(capture.packets).toBeGreaterThan(0);
+      expect(capture.linkTypes, 'the reader was finished').toEqual(['ETHERNET']);
+    }
+  });
+
   it('prints the inferred policy and top findings for a farm capture', () => {
     const out = join(work, 'idle.pcap');
     execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'idle-timeout', '--out', out]);

@@ -68,6 +68,9 @@ export function describeFsError(e: unknown): string {
     case 'EPERM': return 'permission denied';
     case 'EISDIR': return 'is a folder';
     case 'ENOSPC': return 'no space left on the device';
+    // zlib (gzip input)
+    case 'Z_BUF_ERROR': return 'the compressed data ends early (the .gz file is cut short)';
+    case 'Z_DATA_ERROR': return `the compressed data is damaged (${e instanceof Error ? e.message : String(e)})`;
     case 'EDQUOT': return 'disk quota exceeded';
     default: return e instanceof Error ? e.message : String(e);
   }
@@ -173,7 +176,7 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
       const reason = e instanceof NotACaptureError ? e.message : describeFsError(e);
       if (ingest && ingest.summary.packets > 0) {
         // Keep what could be read: the damage is an anomaly of this capture, not a lost file.
-        ingest.summary.anomalies.push({ kind: 'malformed', code: 'read-error', message: reason, file: name });
+        ingest.readFailed(reason);
       } else {
         problems.push({ path: name, reason });
         if (ingest) ingest.summary.error = reason;

@@ -172,7 +172,7 @@ async function runAnalysis(sources: CaptureSource[], analysedAt: string, current
       const reason = e instanceof NotACaptureError ? e.message : e instanceof Error ? e.message : String(e);
       // Same rule as the CLI: keep what could be read; the damage is an anomaly of that capture.
       if (ingest && ingest.summary.packets > 0) {
-        ingest.summary.anomalies.push({ kind: 'malformed', code: 'read-error', message: reason, file: name });
+        ingest.readFailed(reason);
       } else {
         problems.push({ file: name, reason });
         if (ingest) ingest.summary.error = reason;
