@@ -47,6 +47,7 @@ export class Analysis {
       firstTime: null, lastTime: null, anomalies: [],
     };
     this.captures.push(summary);
+    this.flows.startFile();
     return new CaptureIngest(summary, this.flows, this.packet);
   }
 

@@ -137,25 +137,16 @@ export class OutputFile {
 
   close(): Promise<void> {
     this.flush();
-    if (this.toStandardOutput) {
-      // Resolves once everything before it was handed to the OS; a closed pipe (`| head`) is no failure.
-      return new Promise((resolve, reject) => {
-        const settle = () => {
-          const failure = this.error;
-          if (failure && (failure as NodeJS.ErrnoException).code !== 'EPIPE') reject(new OutputError(`standard output: cannot write: ${describeFsError(failure)}`));
-          else resolve();
-        };
-        if (this.error) settle();
-        else this.stream.write(new Uint8Array(0), settle);
-      });
-    }
     return new Promise((resolve, reject) => {
       const settle = (error?: Error | null) => {
         const failure = this.error ?? error;
-        if (failure) reject(new OutputError(`${this.path}: cannot write: ${describeFsError(failure)}`));
-        else resolve();
+        // A reader of standard output that went away (`| head`) took what it wanted: no failure.
+        if (!failure || (this.toStandardOutput && (failure as NodeJS.ErrnoException).code === 'EPIPE')) resolve();
+        else reject(new OutputError(`${this.toStandardOutput ? 'standard output' : this.path}: cannot write: ${describeFsError(failure)}`));
       };
       if (this.error) settle();
+      // Standard output is never ended: an empty write's callback says everything before it went out.
+      else if (this.toStandardOutput) this.stream.write(new Uint8Array(0), settle);
       // end()'s callback gets the stream's error (Node ≥ 15); the 'error' event may come after it.
       else this.stream.end(settle);
     });

@@ -543,6 +543,35 @@ describe('Flow table', () => {
     expect(records[0]!.packets).toBe(12);
   });
 
+  it('a file that starts earlier than the last one ended restarts the clock: closed connections do not wait for the end of input', () => {
+    const { table, records } = newTable();
+    table.startFile();
+    const late = new Conversation(table, { clientPort: 41000, time: 1_700_003_600 }).open(); // file 1: an hour later
+    tls12Full(late);
+    late.fin(0).fin(1);
+    expect(records).toHaveLength(0); // lingering
+    table.startFile();
+    // File 2 covers the same hour from its start (another tap): the first packet finishes file 1's closed flow.
+    const early = new Conversation(table, { clientPort: 42000, time: 1_700_000_000 }).open();
+    expect(records.map((r) => r.client.port)).toEqual([41000]);
+    tls12Full(early);
+    early.fin(0).fin(1);
+    // File 2's own closes linger on file 2's clock, 5 s, as in any file.
+    const next = new Conversation(table, { clientPort: 43000, time: early.time + 4 });
+    next.packet(0, TCP_SYN, undefined, { ack: 0 });
+    expect(records).toHaveLength(1);
+    next.time = early.time + 6;
+    next.packet(1, TCP_SYN | TCP_ACK);
+    expect(records.map((r) => r.client.port)).toEqual([41000, 42000]);
+    expect(records.every((r) => r.handshake === 'complete')).toBe(true);
+    // A file that goes on where the last one stopped keeps the clock (and the lingers).
+    table.startFile();
+    next.time += 1;
+    next.packet(0, TCP_ACK);
+    expect(records).toHaveLength(2);
+    expect(table.liveFlows).toBe(1);
+  });
+
   it('counts the linger from the last RST when a closed connection is reset again', () => {
     const { table, records } = newTable();
     const c = new Conversation(table).open();
