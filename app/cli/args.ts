@@ -11,7 +11,7 @@ export interface AnalyzeArgs {
   pcapngFilter: string | null;
   progress: 'auto' | 'always' | 'never';
   quiet: boolean;
-  /** Worker threads for several files; null = one per core. */
+  /** Worker threads for several files; null = one per core but one (defaultJobs). */
   jobs: number | null;
 }
 
@@ -46,7 +46,7 @@ Options for analyze:
                        rejected, all, reason=<reason>, server=<ip[:port]>; comma-separated = any
   --progress           always show the progress bar on stderr
   --no-progress        never show it (default: only when stderr is a terminal)
-  -j, --jobs N         worker threads for several files (default: one per core); with
+  -j, --jobs N         worker threads for several files (default: one per core but one); with
                        more than one, a connection that spans two files ends with the first
   -q, --quiet          print no summary
 
