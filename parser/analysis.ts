@@ -105,7 +105,7 @@ export class CaptureIngest {
     const at = this.summary.bytes;
     this.summary.anomalies.push({
       kind: 'malformed', code: 'read-error', file: this.summary.file, offset: at,
-      message: `reading stopped after ${at.toLocaleString('en-US')} bytes of the capture: ${reason}; the packets before that point are analysed`,
+      message: `reading stopped after ${at.toLocaleString('en-US')} bytes of the capture: ${reason.replace(/\.$/, '')}; the packets before that point are analysed`,
     });
     if (this.reader !== null) this.finishReader(this.reader);
   }
