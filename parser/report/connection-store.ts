@@ -697,7 +697,7 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource {
     const alerts = s.alertsOf(r);
     const anomalies = s.anomaliesOf(r);
     const detail = s.int(r, I_DETAIL);
-    out.raw(J.id); out.number(s.int(r, I_ID));
+    out.raw(J.id); out.integer(s.int(r, I_ID));
     out.raw(J.clientIp); s.writeStringJson(r, I_CLIENT_IP, out);
     out.raw(J.port); out.number(s.clientPort(r));
     out.raw(J.serverIp); s.writeStringJson(r, I_SERVER_IP, out);
@@ -730,8 +730,8 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource {
     out.raw(J.clientFingerprint); s.writeStringJson(r, I_FINGERPRINT, out);
     out.raw(J.file); s.writeStringJson(r, I_FILE, out);
     out.raw(J.firstFrame); out.number(s.firstFrame(r));
-    out.raw(J.packets); out.number(s.int(r, I_PACKETS));
-    out.raw(J.handshakeBytes); out.number(s.int(r, I_HANDSHAKE_BYTES));
+    out.raw(J.packets); out.integer(s.int(r, I_PACKETS));
+    out.raw(J.handshakeBytes); out.integer(s.int(r, I_HANDSHAKE_BYTES));
     out.raw(J.wiresharkFilter); s.writeFilterJson(r, out);
     out.raw(J.reason); s.writeStringJson(r, I_REASON, out);
     if (detail !== NULL_INDEX) {
@@ -781,42 +781,41 @@ const J = {
 };
 
 const jsonBool = (flags: number, bit: number) => ((flags & bit) !== 0 ? 'true' : 'false');
-const pieces = new Map<number, Uint8Array>();
 
-/** A constant stretch that depends only on small numbers: built once per combination. */
-function piece(key: number, build: () => string): Uint8Array {
-  let bytes = pieces.get(key);
-  if (bytes === undefined) {
-    bytes = ascii(build());
-    pieces.set(key, bytes);
-  }
-  return bytes;
-}
+// Constant stretches that depend only on small numbers: each built once per combination, looked
+// up by a small index (no closure or map lookup per row).
+const offerFlagsPieces: Uint8Array[] = [];
+const outcomePieces: Uint8Array[] = [];
+const retryPieces: Uint8Array[] = [];
+const sessionHeadPieces: Uint8Array[] = [];
 
 /** From the offer's ticket flag to the server session ID's key. */
 function offerFlagsJson(flags: number): Uint8Array {
   const bits = flags & (FLAG_OFFER_TICKET | FLAG_OFFER_PSK);
-  return piece(1 << 20 | bits, () => `,"ticket":${jsonBool(bits, FLAG_OFFER_TICKET)},"psk":${jsonBool(bits, FLAG_OFFER_PSK)}},"serverSessionId":`);
+  return offerFlagsPieces[bits >> 5] ??= ascii(`,"ticket":${jsonBool(bits, FLAG_OFFER_TICKET)},"psk":${jsonBool(bits, FLAG_OFFER_PSK)}},"serverSessionId":`);
 }
 
 /** From "resumption" to the key of "abort". */
 function outcomeJson(resumption: number, resumedByIndex: number, flags: number, handshake: number): Uint8Array {
   const bits = flags & (FLAG_RESUMED | FLAG_ESTABLISHED);
-  return piece(2 << 20 | resumption << 12 | resumedByIndex << 8 | bits << 4 | handshake, () => {
-    const resumedBy = RESUMED_BY[resumedByIndex];
-    return `,"resumption":"${RESUMPTIONS[resumption]}","resumedBy":${resumedBy === null || resumedBy === undefined ? 'null' : `"${resumedBy}"`}` +
-      `,"resumed":${jsonBool(bits, FLAG_RESUMED)},"established":${jsonBool(bits, FLAG_ESTABLISHED)},"handshake":"${HANDSHAKES[handshake]}","abort":`;
-  });
+  const index = ((resumption * RESUMED_BY.length + resumedByIndex) * 4 + bits) * HANDSHAKES.length + handshake;
+  return outcomePieces[index] ??= ascii(`,"resumption":"${RESUMPTIONS[resumption]}","resumedBy":${resumedByJson(resumedByIndex)}` +
+    `,"resumed":${jsonBool(bits, FLAG_RESUMED)},"established":${jsonBool(bits, FLAG_ESTABLISHED)},"handshake":"${HANDSHAKES[handshake]}","abort":`);
+}
+
+function resumedByJson(index: number): string {
+  const resumedBy = RESUMED_BY[index];
+  return resumedBy === null || resumedBy === undefined ? 'null' : `"${resumedBy}"`;
 }
 
 /** From "helloRetry" to the key of "ticketLifetimeHint". */
 function retryJson(flags: number): Uint8Array {
   const bits = flags & (FLAG_HELLO_RETRY | FLAG_TICKET_ISSUED);
-  return piece(3 << 20 | bits, () => `,"helloRetry":${jsonBool(bits, FLAG_HELLO_RETRY)},"ticketIssued":${jsonBool(bits, FLAG_TICKET_ISSUED)},"ticketLifetimeHint":`);
+  return retryPieces[bits >> 2] ??= ascii(`,"helloRetry":${jsonBool(bits, FLAG_HELLO_RETRY)},"ticketIssued":${jsonBool(bits, FLAG_TICKET_ISSUED)},"ticketLifetimeHint":`);
 }
 
 /** A session view's start, up to the key of "issuedBy". */
 function sessionHeadJson(packed: number): Uint8Array {
   const bits = packed & 31;
-  return piece(4 << 20 | bits, () => `{"role":"${(bits & 3) === 1 ? 'offer' : 'issue'}","kind":"${SESSION_KINDS[(bits >> 2) & 3]}","known":${(bits & 16) !== 0},"issuedBy":`);
+  return sessionHeadPieces[bits] ??= ascii(`{"role":"${(bits & 3) === 1 ? 'offer' : 'issue'}","kind":"${SESSION_KINDS[(bits >> 2) & 3]}","known":${(bits & 16) !== 0},"issuedBy":`);
 }
