@@ -7,7 +7,7 @@
 import type { ClientsSummary, Diagnosis, ServerSummary } from '../diagnose/diagnose.js';
 import { formatDuration } from '../diagnose/diagnose.js';
 import type { Finding, WhatIf } from '../diagnose/findings.js';
-import { groupKeyOf } from '../session/session-table.js';
+import { GroupKeys, groupKeyOf } from '../session/session-table.js';
 import { addToTotals, emptyTotals, type Totals } from './document.js';
 import type { AbortStage, CaptureSummary, ConnectionRecord } from './types.js';
 
@@ -291,12 +291,13 @@ function buildHistograms(connections: ConnectionRecord[], servers: ServerSummary
   const empty = (): Samples => ({ reuseGap: [], age: [], churn: [] });
   const all = empty();
   const byGroup = new Map<string, Samples>();
+  const groupKeys = new GroupKeys((c) => groupKeyOf(c).key);
   for (const c of connections) {
     if (c.resumption !== 'accepted' && c.resumption !== 'rejected') continue;
     const s = sessionOf(c);
     if (!s || s.role !== 'offer') continue;
     const accepted = c.resumption === 'accepted';
-    const key = groupKeyOf(c).key;
+    const key = groupKeys.of(c);
     let g = byGroup.get(key);
     if (!g) byGroup.set(key, (g = empty()));
     for (const metric of ['reuseGap', 'age', 'churn'] as const) {
@@ -339,7 +340,11 @@ function histogram(metric: HistogramMetric, samples: { x: number; accepted: bool
   const unit = metric === 'churn' ? 'sessions' : 'seconds';
   const steps = unit === 'seconds' ? TIME_STEPS : COUNT_STEPS;
   if (samples.length === 0) return { metric, unit, binWidth: steps[0]!, bins: [], references, samples: 0 };
-  const xs = samples.map((s) => s.x).sort((a, b) => a - b);
+  // A typed array sorts numerically without a comparator call per comparison (a farm's offers
+  // are ~10^5 samples per chart: the comparator sort was a third of building the model).
+  const xs = new Float64Array(samples.length);
+  for (let i = 0; i < samples.length; i++) xs[i] = samples[i]!.x;
+  xs.sort();
   // The 99th percentile, so one straggler does not squash the chart; the rest goes to an open bin.
   const p99 = xs[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))]!;
   const refMax = references.reduce((m, r) => Math.max(m, r.value), 0);
@@ -405,7 +410,10 @@ export function buildClientSequence(connectionsOfClient: ConnectionRecord[]): Cl
 }
 
 function buildClients(connections: ConnectionRecord[]): { clients: ClientRow[]; clientSequences: Record<string, ClientStep[]> } {
-  const byClient = new Map<string, { row: ClientRow; servers: Set<string>; list: ConnectionRecord[] }>();
+  const byClient = new Map<string, { row: ClientRow; servers: Set<number>; list: ConnectionRecord[] }>();
+  // Server addresses as numbers: no "ip:port" string per connection to hash.
+  const serverIds = new Map<string, Map<number, number>>();
+  let nextServerId = 0;
   for (const c of connections) {
     let entry = byClient.get(c.client.ip);
     if (!entry) {
@@ -420,7 +428,12 @@ function buildClients(connections: ConnectionRecord[]): { clients: ClientRow[]; 
     if (c.handshake === 'aborted') row.aborted++;
     const s = sessionOf(c);
     if (s && s.role === 'offer' && s.crossAddress) row.crossServerOffers++;
-    entry.servers.add(`${c.server.ip}:${c.server.port}`);
+    const server = c.server;
+    let byPort = serverIds.get(server.ip);
+    if (byPort === undefined) serverIds.set(server.ip, (byPort = new Map()));
+    let serverId = byPort.get(server.port);
+    if (serverId === undefined) byPort.set(server.port, (serverId = nextServerId++));
+    entry.servers.add(serverId);
     entry.list.push(c);
   }
   for (const e of byClient.values()) e.row.servers = e.servers.size;
@@ -433,6 +446,8 @@ function buildClients(connections: ConnectionRecord[]): { clients: ClientRow[]; 
 }
 
 function capConnections(connections: ConnectionRecord[], cap: number): ConnectionList {
+  // The app's model embeds none (its table asks the worker): nothing to sort.
+  if (cap === 0) return { total: connections.length, cap, selection: 'none', rows: [] };
   const byTime = (a: ConnectionRecord, b: ConnectionRecord) => a.startTime - b.startTime || a.id - b.id;
   if (connections.length <= cap) {
     return { total: connections.length, cap, selection: 'all connections', rows: [...connections].sort(byTime) };
@@ -444,7 +459,7 @@ function capConnections(connections: ConnectionRecord[], cap: number): Connectio
   return {
     total: connections.length,
     cap,
-    selection: cap === 0 ? 'none' : failed.length >= cap ? 'the first rejected and aborted connections' : 'every rejected and aborted connection, then the others in time order',
+    selection: failed.length >= cap ? 'the first rejected and aborted connections' : 'every rejected and aborted connection, then the others in time order',
     rows,
   };
 }

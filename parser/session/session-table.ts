@@ -58,6 +58,32 @@ export function groupKeyOf(c: ConnectionRecord): { key: string; sni: string | nu
   return { key: sni !== null ? `${sni}:${c.server.port}` : `${c.server.ip}:${c.server.port}`, sni, port: c.server.port };
 }
 
+/**
+ * A value per server group (see groupKeyOf), found by the record's own SNI (or server address)
+ * and port, without composing and lower-casing a key per connection: a farm capture asks
+ * millions of times for a few groups. `make` runs once per (name, port).
+ */
+export class GroupKeys<T> {
+  private readonly bySni = new Map<string, Map<number, T>>();
+  private readonly byAddress = new Map<string, Map<number, T>>();
+  constructor(private readonly make: (c: ConnectionRecord) => T) {}
+
+  of(c: ConnectionRecord): T {
+    const server = c.server;
+    const named = c.sni !== null && c.sni.length > 0;
+    const byName = named ? this.bySni : this.byAddress;
+    const name = named ? c.sni! : server.ip;
+    let byPort = byName.get(name);
+    if (byPort === undefined) byName.set(name, (byPort = new Map()));
+    let value = byPort.get(server.port);
+    if (value === undefined) {
+      value = this.make(c);
+      byPort.set(server.port, value);
+    }
+    return value;
+  }
+}
+
 /** The time a connection counts at in session order. */
 export function offerTime(c: ConnectionRecord): number {
   return c.clientHelloTime ?? c.startTime;
@@ -197,30 +223,19 @@ export class SessionTable {
     this.abortedUnknown = new Map();
   }
 
-  // Group by the record's own SNI (or server address) and port, without composing and
-  // lower-casing a key per connection: a farm capture asks millions of times for a few groups.
-  private readonly groupBySni = new Map<string, Map<number, ServerGroup>>();
-  private readonly groupByAddress = new Map<string, Map<number, ServerGroup>>();
-
-  group(c: ConnectionRecord): ServerGroup {
-    const server = c.server;
-    const named = c.sni !== null && c.sni.length > 0;
-    const byName = named ? this.groupBySni : this.groupByAddress;
-    const name = named ? c.sni! : server.ip;
-    let byPort = byName.get(name);
-    if (byPort === undefined) byName.set(name, (byPort = new Map()));
-    let group = byPort.get(server.port);
+  private readonly groupByName = new GroupKeys<ServerGroup>((c) => {
+    const { key, sni, port } = groupKeyOf(c);
+    let group = this.groups.get(key);
     if (group === undefined) {
-      const { key, sni, port } = groupKeyOf(c);
-      group = this.groups.get(key);
-      if (group === undefined) {
-        group = new ServerGroup(key, sni, port, this.groupList.length);
-        this.groups.set(key, group);
-        this.groupList.push(group);
-      }
-      byPort.set(server.port, group);
+      group = new ServerGroup(key, sni, port, this.groupList.length);
+      this.groups.set(key, group);
+      this.groupList.push(group);
     }
     return group;
+  });
+
+  group(c: ConnectionRecord): ServerGroup {
+    return this.groupByName.of(c);
   }
 
   private newSession(kind: SessionKind, issuedBy: number, time: number, address: number, group: ServerGroup, issueIndex: number): number {
