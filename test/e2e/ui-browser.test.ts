@@ -2,7 +2,7 @@
 // line, numbers equal to the CLI's JSON, every view in light and dark, table filters, the ladder,
 // the exported report, and hostile SNIs shown as text.
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { HOSTILE_SNIS, writeHostileCapture } from './hostile.js';
@@ -160,6 +160,14 @@ describe('resumescope ui in Chromium', () => {
     const column = header.indexOf('resumption');
     const count = (rows: string[], value: string) => rows.filter((r) => r.split(',')[column] === value).length;
     expect(count(csvRows.slice(1), 'rejected')).toBe(cliConnections.filter((c) => c.resumption === 'rejected').length);
+    // The worker keeps its records in the column store: what it exports must be whole records, the CLI's.
+    const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
+    const jsonPath = join(work.path, 'app-export.json');
+    await jsonDownload.saveAs(jsonPath);
+    const exported = JSON.parse(readFileSync(jsonPath, 'utf8')) as { connections: unknown[] };
+    // (The app knows a file by its name, the CLI by the path it was given.)
+    const byName = (c: unknown) => ({ ...(c as { file: string }), file: basename((c as { file: string }).file) });
+    expect(exported.connections.map(byName)).toEqual(cliConnections.map(byName));
     expect(errors.errors).toEqual([]);
     await page.context().close();
   }, 60_000);
