@@ -218,6 +218,21 @@ describe('resumescope CLI', () => {
     expect(readFileSync(capture).equals(original), 'the capture is untouched').toBe(true);
   });
 
+  it('a file named twice (or also inside a folder given) is read once, with a note', () => {
+    const folder = join(work, 'twice');
+    mkdirSync(folder, { recursive: true });
+    const capture = join(folder, 'resume.pcap');
+    copyFileSync(join(CAPTURES, 'nginx-curl-resume.pcap'), capture);
+    const once = cli(['analyze', capture, '-q', '--json', join(work, 'once.json')]);
+    const r = cli(['analyze', folder, capture, join(folder, '.', 'resume.pcap'), '-q', '--json', join(work, 'twice.json')]);
+    expect(once.code).toBe(0);
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual([`resumescope: ${capture}: named more than once; read once`, `resumescope: ${join(folder, '.', 'resume.pcap')}: named more than once; read once`]);
+    const doc = JSON.parse(readFileSync(join(work, 'twice.json'), 'utf8'));
+    expect(doc.captures).toHaveLength(1);
+    expect(doc.connections).toEqual(JSON.parse(readFileSync(join(work, 'once.json'), 'utf8')).connections);
+  });
+
   it('a device that fills up: exit 2 and one line naming the output', () => {
     const r = cli(['analyze', join(CAPTURES, 'nginx-curl-resume.pcap'), '--json', '/dev/full', '-q']);
     expect(r.code).toBe(2);

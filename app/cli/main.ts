@@ -74,8 +74,9 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     }
   }
   const outputs: [string, string | null][] = [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report], ['--pcapng-out', args.pcapngOut]];
-  const { files, problems } = await resolveInputs(args.inputs);
+  const { files, problems, repeated } = await resolveInputs(args.inputs);
   checkOutputPaths(outputs, files.map((f) => f.path));
+  for (const path of repeated) io.stderr(`resumescope: ${path}: named more than once; read once\n`);
   // With an output on standard output, the summary goes to standard error.
   const summaryTo = outputs.some(([, path]) => path === STANDARD_OUTPUT) ? io.stderr : io.stdout;
   for (const p of problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);

@@ -20,10 +20,34 @@ export interface InputProblem {
   reason: string;
 }
 
-/** Expand folders (recursively, capture-looking names only) and check every path. */
-export async function resolveInputs(paths: string[]): Promise<{ files: InputFile[]; problems: InputProblem[] }> {
-  const files: InputFile[] = [];
+/**
+ * Expand folders (recursively, capture-looking names only) and check every path. A file named
+ * more than once (twice on the command line, or also inside a folder given) is read once: read
+ * twice, every connection would count twice and its sessions look reused. `repeated` lists the
+ * paths left out.
+ */
+export async function resolveInputs(paths: string[]): Promise<{ files: InputFile[]; problems: InputProblem[]; repeated: string[] }> {
   const problems: InputProblem[] = [];
+  const files: InputFile[] = [];
+  const repeated: string[] = [];
+  const seen = new Set<string>();
+  for (const file of await expandInputs(paths, problems)) {
+    if (file.path !== '-') {
+      const stat = await fs.stat(file.path).catch(() => null);
+      const identity = stat === null ? `path ${file.path}` : `inode ${stat.dev}:${stat.ino}`;
+      if (seen.has(identity)) {
+        repeated.push(file.path);
+        continue;
+      }
+      seen.add(identity);
+    }
+    files.push(file);
+  }
+  return { files, problems, repeated };
+}
+
+async function expandInputs(paths: string[], problems: InputProblem[]): Promise<InputFile[]> {
+  const files: InputFile[] = [];
   for (const path of paths) {
     if (path === '-') {
       files.push({ path, size: 0 });
@@ -45,7 +69,7 @@ export async function resolveInputs(paths: string[]): Promise<{ files: InputFile
       problems.push({ path, reason: describeFsError(e) });
     }
   }
-  return { files, problems };
+  return files;
 }
 
 async function listCaptures(folder: string): Promise<InputFile[]> {
