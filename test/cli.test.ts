@@ -233,6 +233,18 @@ describe('resumescope CLI', () => {
     expect(doc.connections).toEqual(JSON.parse(readFileSync(join(work, 'once.json'), 'utf8')).connections);
   });
 
+  it('reads a pipe (a shell\'s <(command), gzip too) once; outputs that would read it again say so', () => {
+    const capture = join(CAPTURES, 'nginx-curl-resume.pcap');
+    const json = join(work, 'pipe.json');
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" analyze <(gzip -c "${capture}") -q --json "${json}" --report "${join(work, 'pipe.html')}" --pcapng-out "${join(work, 'pipe.pcapng')}"`], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/--pcapng-out cannot re-read the pipe \/dev\/fd\/\d+; its packets are not in the pcapng/);
+    const doc = JSON.parse(readFileSync(json, 'utf8'));
+    expect(doc.captures[0]).toMatchObject({ compressed: true, format: 'pcap', packets: 45 });
+    expect(doc.connections).toHaveLength(3);
+    expect(readFileSync(join(work, 'pipe.html'), 'utf8')).toContain('<html');
+  });
+
   it('a device that fills up: exit 2 and one line naming the output', () => {
     const r = cli(['analyze', join(CAPTURES, 'nginx-curl-resume.pcap'), '--json', '/dev/full', '-q']);
     expect(r.code).toBe(2);

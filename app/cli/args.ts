@@ -33,7 +33,7 @@ Usage:
   resumescope ui [capture files…] [--port N] [--no-open]
   resumescope --help | --version
 
-analyze reads pcap / pcapng captures (also .gz; "-" reads stdin), follows every
+analyze reads pcap / pcapng captures (also .gz; "-" reads stdin; pipes too), follows every
 TLS connection and session, and prints a summary. Several files are one analysis.
 
 Options for analyze:

@@ -1,7 +1,7 @@
 import { buildDocument, addToTotals, emptyTotals, numberConnections, TOOL_VERSION, type Totals } from '../../parser/report/document.js';
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
-import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress } from '../node/analyze-files.js';
+import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
 import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
 import { HELP, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_OUTPUT } from './writers.js';
@@ -89,7 +89,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   const store = new ConnectionStore();
   const connections: ConnectionRecord[] = [];
   const jobs = Math.min(args.jobs ?? defaultJobs(), files.length);
-  const parallel = jobs > 1 && !files.some((f) => f.path === '-');
+  const parallel = jobs > 1 && !files.some((f) => f.stream);
   const options: AnalyzeOptions = {
     onConnection: (record) => {
       addToTotals(totals, record);
@@ -133,7 +133,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     if (path) wrote.push(`wrote ${path === STANDARD_OUTPUT ? 'standard output' : path} (${flag.slice(2)})`);
   }
   if (args.pcapngOut) {
-    const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files.map((f) => f.path), connections, io);
+    const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files, connections, io);
     if (written === null) return EXIT_FAILED;
     wrote.push(`wrote ${args.pcapngOut === STANDARD_OUTPUT ? 'standard output' : args.pcapngOut} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
   }
@@ -289,7 +289,7 @@ export function formatDiagnosis(d: Diagnosis): string {
 }
 
 /** --pcapng-out: a second pass over the inputs keeps the chosen connections' packets. */
-async function writeFailuresPcapng(path: string, filterText: string, inputs: string[], connections: ConnectionRecord[], io: CliIo): Promise<{ packets: number; connections: number } | null> {
+async function writeFailuresPcapng(path: string, filterText: string, inputs: InputFile[], connections: ConnectionRecord[], io: CliIo): Promise<{ packets: number; connections: number } | null> {
   let filter;
   try {
     filter = parseConnectionFilter(filterText);
@@ -299,9 +299,9 @@ async function writeFailuresPcapng(path: string, filterText: string, inputs: str
   }
   const out = new OutputFile(path);
   const exporter = new FailureExporter(connections, filter, (chunk) => out.write(chunk), TOOL_VERSION);
-  for (const input of inputs) {
-    if (input === '-') {
-      io.stderr('resumescope: --pcapng-out cannot re-read stdin; its packets are not in the pcapng\n');
+  for (const { path: input, stream } of inputs) {
+    if (stream) {
+      io.stderr(`resumescope: --pcapng-out cannot re-read ${input === '-' ? 'stdin' : `the pipe ${input}`}; its packets are not in the pcapng\n`);
       continue;
     }
     let reader: ReturnType<FailureExporter['openFile']> | null = null;

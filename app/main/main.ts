@@ -26,7 +26,7 @@ let mainWindow: BrowserWindow | null = null;
 
 async function setCaptures(paths: string[]): Promise<void> {
   const { files } = await resolveInputs(paths);
-  captures = await Promise.all(files.filter((f) => f.path !== '-').map(async (f) => {
+  captures = await Promise.all(files.filter((f) => !f.stream).map(async (f) => {
     const id = String(nextCaptureId++);
     const time = await firstPacketTime(f.path);
     return { id, name: basename(f.path), size: f.size, firstPacketTime: Number.isFinite(time) ? time : null, url: `${CAPTURES_API.slice(1)}/${id}`, path: f.path };

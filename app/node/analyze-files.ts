@@ -13,6 +13,11 @@ export interface InputFile {
   /** Path as given (or "-" for stdin). */
   path: string;
   size: number;
+  /**
+   * Read once, front to back, and never again: stdin and pipes (a FIFO, or `<(command)` in a
+   * shell). No probe for gzip or the first packet's time, no second pass (--pcapng-out, hashes).
+   */
+  stream?: boolean;
 }
 
 export interface InputProblem {
@@ -50,7 +55,7 @@ async function expandInputs(paths: string[], problems: InputProblem[]): Promise<
   const files: InputFile[] = [];
   for (const path of paths) {
     if (path === '-') {
-      files.push({ path, size: 0 });
+      files.push({ path, size: 0, stream: true });
       continue;
     }
     try {
@@ -62,8 +67,11 @@ async function expandInputs(paths: string[], problems: InputProblem[]): Promise<
       } else if (stat.isFile()) {
         await fs.access(path, fs.constants.R_OK);
         files.push({ path, size: stat.size });
+      } else if (stat.isFIFO()) {
+        await fs.access(path, fs.constants.R_OK);
+        files.push({ path, size: 0, stream: true });
       } else {
-        problems.push({ path, reason: 'not a regular file' });
+        problems.push({ path, reason: 'not a regular file or a pipe' });
       }
     } catch (e) {
       problems.push({ path, reason: describeFsError(e) });
@@ -158,7 +166,8 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
   const internalErrors: InputProblem[] = [];
   const analysis = new Analysis(options.onConnection);
   // Order by first packet only matters (and is only worth a probe read) with several files.
-  const times = inputs.length > 1 ? await Promise.all(inputs.map((f) => firstPacketTime(f.path))) : [0];
+  // Streams cannot be probed (the probe would consume them): they come first, as stdin does.
+  const times = inputs.length > 1 ? await Promise.all(inputs.map((f) => (f.stream ? 0 : firstPacketTime(f.path)))) : [0];
   const ordered = inputs.map((f, i) => ({ f, t: times[i]! })).sort((a, b) => a.t - b.t).map((x) => x.f);
   const bytesTotal = ordered.reduce((sum, f) => sum + f.size, 0);
   let bytesBefore = 0;
@@ -170,7 +179,7 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
     const counter = { bytes: 0 };
     let raw: AsyncGenerator<Uint8Array> | null = null;
     try {
-      const gzFile = input.path !== '-' && (await isGzipFile(input.path));
+      const gzFile = !input.stream && (await isGzipFile(input.path));
       // Plain files reuse one read buffer: the analysis copies whatever it keeps, and a
       // fresh megabyte per read would make the garbage collector the main cost.
       raw = countBytes(rawChunks(input.path, input.path !== '-' && !gzFile), counter);

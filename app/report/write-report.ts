@@ -18,6 +18,8 @@ export function uiBuildDirectory(): string {
 export async function sha256OfFile(path: string): Promise<string | null> {
   if (path === '-' || path === '<stdin>') return null;
   try {
+    // A pipe was read once already (opening it again would wait for a writer): no hash.
+    if (!(await stat(path)).isFile()) return null;
     const hash = createHash('sha256');
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
     return hash.digest('hex');

@@ -139,8 +139,8 @@ export function openBrowser(url: string): void {
 export async function runUi(args: UiArgs, io: CliIo): Promise<number> {
   const { files, problems } = await resolveInputs(args.inputs);
   for (const p of problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
-  const readable = files.filter((f) => f.path !== '-');
-  if (readable.length < files.length) io.stderr('resumescope: ui cannot read stdin ("-"); open the capture in the page instead\n');
+  const readable = files.filter((f) => !f.stream);
+  for (const f of files) if (f.stream) io.stderr(`resumescope: ${f.path === '-' ? 'stdin ("-")' : f.path}: ui cannot serve a stream (it reads a capture twice); open the capture in the page instead\n`);
   let server: UiServer;
   try {
     server = await startUiServer({ port: args.port, captures: readable.map((f) => f.path) });
