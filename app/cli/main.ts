@@ -75,7 +75,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   }
   const outputs: [string, string | null][] = [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report], ['--pcapng-out', args.pcapngOut]];
   const { files, problems, repeated } = await resolveInputs(args.inputs);
-  checkOutputPaths(outputs, files.map((f) => f.path));
+  checkOutputPaths(outputs, files);
   for (const path of repeated) io.stderr(`resumescope: ${path}: named more than once; read once\n`);
   // With an output on standard output, the summary goes to standard error.
   const summaryTo = outputs.some(([, path]) => path === STANDARD_OUTPUT) ? io.stderr : io.stdout;

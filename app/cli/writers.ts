@@ -1,7 +1,7 @@
 import { accessSync, constants, createWriteStream, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
-import { describeFsError } from '../node/analyze-files.js';
+import { describeFsError, fileIdentity, type InputFile } from '../node/analyze-files.js';
 
 export { CSV_COLUMNS, csvHeader, csvRow, csvField, connectionsToCsv } from '../../parser/report/csv.js';
 
@@ -17,12 +17,12 @@ export const STANDARD_OUTPUT = '-';
  * overwritten) or is another output's file, or when two outputs ask for standard output: a 4 GB
  * capture would otherwise be analysed first, or destroyed.
  */
-export function checkOutputPaths(outputs: [flag: string, path: string | null][], inputs: string[]): void {
-  const inputFiles = new Set(inputs.filter((p) => p !== STANDARD_OUTPUT).map((p) => fileIdentity(p)));
+export function checkOutputPaths(outputs: [flag: string, path: string | null][], inputs: InputFile[]): void {
+  const inputFiles = new Set(inputs.map((f) => f.identity));
   const taken = new Map<string, string>();
   for (const [flag, path] of outputs) {
     if (path === null) continue;
-    const identity = path === STANDARD_OUTPUT ? 'standard output' : fileIdentity(path);
+    const identity = path === STANDARD_OUTPUT ? 'standard output' : outputIdentity(path);
     const other = taken.get(identity);
     if (other !== undefined) throw new OutputError(`${flag} ${path}: ${path === STANDARD_OUTPUT ? 'standard output is already' : 'the same file is already'} written by ${other}`);
     taken.set(identity, flag);
@@ -43,14 +43,14 @@ export function checkOutputPaths(outputs: [flag: string, path: string | null][],
   }
 }
 
-/** The same string for two paths of one file: device and inode when it exists, else the absolute path. */
-function fileIdentity(path: string): string {
+function outputIdentity(path: string): string {
+  let stat = null;
   try {
-    const s = statSync(path);
-    return `inode ${s.dev}:${s.ino}`;
+    stat = statSync(path);
   } catch {
-    return `path ${resolve(path)}`;
+    // Not there yet: known by its absolute path.
   }
+  return fileIdentity(path, stat);
 }
 
 /** Bytes gathered before one write to the file. */

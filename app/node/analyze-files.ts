@@ -1,6 +1,6 @@
 // Node side of reading captures: files, folders, stdin and .gz → the portable Analysis.
 import { promises as fs } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { Analysis, NotACaptureError, sniffFormat } from '../../parser/analysis.js';
@@ -18,6 +18,13 @@ export interface InputFile {
    * shell). No probe for gzip or the first packet's time, no second pass (--pcapng-out, hashes).
    */
   stream?: boolean;
+  /** fileIdentity() of the file: two paths of one file have the same (absent for stdin). */
+  identity?: string;
+}
+
+/** The same text for two paths of one file: device and inode when it exists, else the absolute path. */
+export function fileIdentity(path: string, stat: { dev: number; ino: number } | null): string {
+  return stat === null ? `path ${resolve(path)}` : `inode ${stat.dev}:${stat.ino}`;
 }
 
 export interface InputProblem {
@@ -37,14 +44,12 @@ export async function resolveInputs(paths: string[]): Promise<{ files: InputFile
   const repeated: string[] = [];
   const seen = new Set<string>();
   for (const file of await expandInputs(paths, problems)) {
-    if (file.path !== '-') {
-      const stat = await fs.stat(file.path).catch(() => null);
-      const identity = stat === null ? `path ${file.path}` : `inode ${stat.dev}:${stat.ino}`;
-      if (seen.has(identity)) {
+    if (file.identity !== undefined) {
+      if (seen.has(file.identity)) {
         repeated.push(file.path);
         continue;
       }
-      seen.add(identity);
+      seen.add(file.identity);
     }
     files.push(file);
   }
@@ -66,10 +71,10 @@ async function expandInputs(paths: string[], problems: InputProblem[]): Promise<
         files.push(...found);
       } else if (stat.isFile()) {
         await fs.access(path, fs.constants.R_OK);
-        files.push({ path, size: stat.size });
+        files.push({ path, size: stat.size, identity: fileIdentity(path, stat) });
       } else if (stat.isFIFO()) {
         await fs.access(path, fs.constants.R_OK);
-        files.push({ path, size: 0, stream: true });
+        files.push({ path, size: 0, stream: true, identity: fileIdentity(path, stat) });
       } else {
         problems.push({ path, reason: 'not a regular file or a pipe' });
       }
@@ -87,7 +92,10 @@ async function listCaptures(folder: string): Promise<InputFile[]> {
   for (const entry of entries) {
     const full = join(folder, entry.name);
     if (entry.isDirectory()) out.push(...(await listCaptures(full)));
-    else if (entry.isFile() && CAPTURE_NAME.test(entry.name)) out.push({ path: full, size: (await fs.stat(full)).size });
+    else if (entry.isFile() && CAPTURE_NAME.test(entry.name)) {
+      const stat = await fs.stat(full);
+      out.push({ path: full, size: stat.size, identity: fileIdentity(full, stat) });
+    }
   }
   return out;
 }

@@ -9,7 +9,7 @@
 import {
   EXT_ALPN, EXT_EC_POINT_FORMATS, EXT_KEY_SHARE, EXT_PRE_SHARED_KEY, EXT_PSK_KEY_EXCHANGE_MODES,
   EXT_SERVER_NAME, EXT_SESSION_TICKET, EXT_SIGNATURE_ALGORITHMS, EXT_SUPPORTED_GROUPS, EXT_SUPPORTED_VERSIONS,
-  toHex, type ClientHello,
+  HELLO_RETRY_RANDOM, latin1Of, toHex, type ClientHello,
 } from './hello.js';
 
 /** The facts of a ClientHello that a connection keeps, and the key of its fingerprint's inputs. */
@@ -75,21 +75,9 @@ function keptBit(type: number): number {
   }
 }
 
-const latin1Codes: number[] = [];
-
-/** bytes[start, end) as Latin-1 text, built flat (as hello.ts's latin1). */
-function latin1(bytes: Uint8Array, start: number, end: number): string {
-  latin1Codes.length = end - start;
-  for (let i = start; i < end; i++) latin1Codes[i - start] = bytes[i]!;
-  return String.fromCharCode.apply(null, latin1Codes);
-}
-
-/** Longest name read as text here (a host name is at most 255 bytes); longer ones: parseClientHello. */
-const MAX_NAME = 1024;
-
 /**
- * Scan a ClientHello body bytes[start, end). Null when it is malformed or unusual (a repeated
- * extension of those kept, an over-long name): parseClientHello decides those.
+ * Scan a ClientHello body bytes[start, end). Null when it is malformed or repeats an extension
+ * whose value it keeps: parseClientHello decides those.
  */
 export function scanClientHello(bytes: Uint8Array, start: number, end: number): ClientHelloScan | null {
   let at = start;
@@ -141,10 +129,7 @@ export function scanClientHello(bytes: Uint8Array, start: number, end: number): 
             const nameType = bytes[p]!;
             const nameEnd = p + 3 + u16(bytes, p + 1);
             if (nameEnd > listEnd) return null;
-            if (nameType === 0 && serverName === null) {
-              if (nameEnd - p - 3 > MAX_NAME) return null;
-              serverName = latin1(bytes, p + 3, nameEnd);
-            }
+            if (nameType === 0 && serverName === null) serverName = latin1Of(bytes, p + 3, nameEnd);
             p = nameEnd;
           }
           break;
@@ -237,12 +222,6 @@ export interface ServerHelloScan {
   helloRetryRequest: boolean;
 }
 
-/** RFC 8446 §4.1.3: a ServerHello with this random is a HelloRetryRequest. */
-const HELLO_RETRY_RANDOM = [
-  0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-  0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
-];
-
 /**
  * Scan a ServerHello body bytes[start, end), as parseServerHello reads it but without its
  * extension list and cursors. Null when malformed or when a kept extension repeats.
@@ -295,8 +274,8 @@ export function scanServerHello(bytes: Uint8Array, start: number, end: number): 
           if (listEnd > dataEnd) return null;
           for (let p = dataStart + 2; p < listEnd; ) {
             const nameEnd = p + 1 + bytes[p]!;
-            if (nameEnd > listEnd || nameEnd - p - 1 > MAX_NAME) return null;
-            if (alpn === null) alpn = latin1(bytes, p + 1, nameEnd);
+            if (nameEnd > listEnd) return null;
+            if (alpn === null) alpn = latin1Of(bytes, p + 1, nameEnd);
             p = nameEnd;
           }
           break;

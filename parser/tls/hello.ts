@@ -17,7 +17,7 @@ export const EXT_KEY_SHARE = 51;
 export const EXT_RENEGOTIATION_INFO = 0xff01;
 
 /** RFC 8446 §4.1.3: a ServerHello with this random is a HelloRetryRequest. */
-const HELLO_RETRY_RANDOM = [
+export const HELLO_RETRY_RANDOM = [
   0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
   0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
@@ -179,8 +179,13 @@ function readU8List(c: Cursor, what: string): number[] {
  * hash of it.
  */
 function latin1(c: Cursor): string {
-  latin1Codes.length = c.end - c.pos;
-  for (let i = c.pos; i < c.end; i++) latin1Codes[i - c.pos] = c.bytes[i]!;
+  return latin1Of(c.bytes, c.pos, c.end);
+}
+
+/** bytes[start, end) as Latin-1 text, built flat (see latin1). */
+export function latin1Of(bytes: Uint8Array, start: number, end: number): string {
+  latin1Codes.length = end - start;
+  for (let i = start; i < end; i++) latin1Codes[i - start] = bytes[i]!;
   return stringOfCodes(latin1Codes);
 }
 const latin1Codes: number[] = [];
