@@ -8,7 +8,7 @@ import {
   CONTENT_APPLICATION_DATA, HS_CERTIFICATE, HS_CLIENT_HELLO, HS_CLIENT_KEY_EXCHANGE, HS_NEW_SESSION_TICKET,
   HS_SERVER_HELLO, HS_SERVER_KEY_EXCHANGE, TlsStream, type TlsStreamListener,
 } from '../tls/tls-stream.js';
-import { fingerprintKey, scanClientHello, scanServerHello, type ServerHelloScan } from '../tls/hello-scan.js';
+import { fingerprintKey, scanClientHello, scanServerHello, type ClientHelloScan, type ServerHelloScan } from '../tls/hello-scan.js';
 
 /** Zeek ssl_history letters per handshake type (scripts/base/protocols/ssl/main.zeek). */
 const HISTORY_LETTER: Record<number, string> = {
@@ -366,24 +366,14 @@ export class TlsConnection implements TlsStreamListener {
 }
 
 /**
- * What a connection's record needs of its ClientHello. The parsed hello's lists (cipher suites,
- * extensions, groups, signature algorithms...) are read once, here, and then dropped: kept until
+ * What a connection's record needs of its ClientHello: what scanClientHello reads, with the
+ * fingerprint (clientHelloFacts takes the same from a parsed hello). Not the parsed hello's lists
+ * (cipher suites, extensions, groups, signature algorithms...): kept until
  * the connection ended, they outlived two scavenges and were promoted to old space for every
  * connection (the 1 GB bench promoted ~3 KB per connection, and copying survivors was most of
  * the reading's garbage-collection time).
  */
-export interface ClientHelloFacts {
-  legacyVersion: number;
-  sessionId: string;
-  serverName: string | null;
-  /** Hex prefix of a non-empty SessionTicket extension (RFC 5077 §3.2), else null. */
-  offeredTicket: string | null;
-  /** First TLS 1.3 PSK identity's hex prefix (RFC 8446 §4.2.11), else null. */
-  offeredPskIdentity: string | null;
-  /** supported_versions lists TLS 1.3 (RFC 8446 §4.2.1). */
-  supports13: boolean;
-  fingerprint: string;
-}
+export type ClientHelloFacts = Omit<ClientHelloScan, 'fingerprintKey'> & { fingerprint: string };
 
 export type ServerHelloFacts = ServerHelloScan;
 
