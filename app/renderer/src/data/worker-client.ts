@@ -28,12 +28,17 @@ export class AnalysisWorkerClient implements ConnectionStore {
     this.worker.onerror = (event) => this.callbacks?.onFailed(event.message || 'the analysis worker failed');
   }
 
+  /** Cancel was clicked for the analysis running: results that cross the click are dropped. */
+  private cancelling = false;
+
   analyze(sources: CaptureSource[], callbacks: AnalysisCallbacks): void {
     this.callbacks = callbacks;
+    this.cancelling = false;
     this.send({ type: 'analyze', sources, analysedAt: new Date().toISOString() });
   }
 
   cancel(): void {
+    this.cancelling = true;
     this.send({ type: 'cancel' });
   }
 
@@ -45,6 +50,11 @@ export class AnalysisWorkerClient implements ConnectionStore {
     switch (message.type) {
       case 'progress': this.callbacks?.onProgress(message.progress); return;
       case 'done':
+        if (this.cancelling) {
+          // Posted before the worker saw the Cancel: the click wins.
+          this.callbacks?.onCancelled();
+          return;
+        }
         this.total = message.model.overview.totals.connections;
         this.callbacks?.onDone(message.model, message.problems);
         return;
