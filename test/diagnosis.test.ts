@@ -136,4 +136,38 @@ describe('several captures of the same hour (two taps, two hosts)', () => {
     for (const live of liveAfter) expect(live).toBeLessThan(Math.min(...alone) / 10);
     expect(records).toBe(alone.reduce((a, b) => a + b, 0));
   });
+
+  it('the same within one file: two captures appended (mergecap -a) restart the clock where time steps back', () => {
+    const [first, second] = [4, 5].map((seed) => {
+      const chunks: Uint8Array[] = [];
+      simulateFarm(presetConfig('mixed', 1, seed), (chunk) => chunks.push(chunk.slice()));
+      return concatBytes(chunks);
+    });
+    const alone = [first!, second!].map((bytes, i) => analyzeChunks(`part${i}.pcap`, [bytes]).connections.length);
+    // The second capture's packet records after the first's (its 24-byte pcap header left out).
+    const appended = concatBytes([first!, second!.subarray(24)]);
+    let records = 0;
+    let mostLive = 0;
+    const analysis = new Analysis(() => { records++; });
+    const ingest = analysis.openFile('appended.pcap');
+    const step = 1 << 16;
+    for (let at = 0; at < appended.length; at += step) {
+      ingest.push(appended.subarray(at, at + step));
+      if (at > first!.length) mostLive = Math.max(mostLive, analysis.liveFlows);
+    }
+    ingest.finish();
+    analysis.finish();
+    expect(mostLive).toBeLessThan(alone[1]! / 10);
+    expect(records).toBe(alone[0]! + alone[1]!);
+  });
 });
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

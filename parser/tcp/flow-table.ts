@@ -23,6 +23,12 @@ const IDLE_TIMEOUT = 600;
 const SWEEP_EVERY_PACKETS = 4096;
 /** ... and at least this many capture seconds after the last one. */
 const SWEEP_INTERVAL = 30;
+/**
+ * A packet this far (seconds) behind the latest one restarts the capture clock (see restartClock):
+ * two captures of the same hour appended into one file (`mergecap -a`). Packets a little out of
+ * order (a merge of two interfaces, queueing in the capture path) stay far below it.
+ */
+const CLOCK_STEP_BACK = 30;
 const EMPTY_PAYLOAD = new Uint8Array(0);
 const MAX_PENDING_EMPTY = 100000;
 /** Flow-table buckets to start with (a power of two). */
@@ -244,6 +250,8 @@ export class FlowTable {
     if (this.fileStarting) {
       this.fileStarting = false;
       if (time < this.now) this.restartClock(time);
+    } else if (time < this.now - CLOCK_STEP_BACK) {
+      this.restartClock(time);
     }
     if (time > this.now) this.now = time;
     // Flows closed more than CLOSED_LINGER ago are finished before this packet is looked up.
@@ -404,7 +412,8 @@ export class FlowTable {
   }
 
   /**
-   * A file whose packets start before the last file's end: the capture clock goes back to `time`.
+   * A file whose packets start before the last file's end, or a packet far behind the latest one
+   * (captures appended into one file): the capture clock goes back to `time`.
    * The closed flows of the earlier file are finished now (their linger ran on the other clock,
    * and the queue is in order of closing on one clock); without this they waited behind the
    * queue's head, due at the earlier file's end, until the end of all input: memory grew with
