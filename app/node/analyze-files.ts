@@ -108,10 +108,10 @@ export function describeFsError(e: unknown): string {
     case 'EPERM': return 'permission denied';
     case 'EISDIR': return 'is a folder';
     case 'ENOSPC': return 'no space left on the device';
+    case 'EDQUOT': return 'disk quota exceeded';
     // zlib (gzip input)
     case 'Z_BUF_ERROR': return 'the compressed data ends early (the .gz file is cut short)';
     case 'Z_DATA_ERROR': return `the compressed data is damaged (${e instanceof Error ? e.message : String(e)})`;
-    case 'EDQUOT': return 'disk quota exceeded';
     default: return e instanceof Error ? e.message : String(e);
   }
 }
