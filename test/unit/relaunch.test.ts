@@ -12,13 +12,13 @@ const BIN = fileURLToPath(new URL('../../bin/resumescope.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'resumescope-relaunch-'));
 const large = join(work, 'large.pcap');
 const small = join(work, 'small.pcap');
-// Sparse: 300 MB on paper, nothing on disk.
+// Sparse: 2.1 GiB on paper, nothing on disk.
 writeFileSync(large, '');
-truncateSync(large, 300 * 2 ** 20);
+truncateSync(large, 2 ** 31 + 2 ** 20);
 writeFileSync(small, Buffer.alloc(64));
 
 describe('malloc tuning relaunch', () => {
-  it('is wanted for analyze over ≥ 256 MiB of captures (files or folders) on Linux, unless tuned already or turned off', async () => {
+  it('is wanted for analyze over ≥ 2 GiB of captures (files or folders) on Linux, unless tuned already or turned off', async () => {
     expect(await wantsMallocTuning(['analyze', large, '-q'], {}, 'linux')).toBe(true);
     expect(await wantsMallocTuning(['analyze', work, '--no-progress'], {}, 'linux')).toBe(true);
     expect(await wantsMallocTuning(['analyze', small, small], {}, 'linux')).toBe(false);
