@@ -29,7 +29,6 @@ const SWEEP_INTERVAL = 30;
  * order (a merge of two interfaces, queueing in the capture path) stay far below it.
  */
 const CLOCK_STEP_BACK = 30;
-const EMPTY_PAYLOAD = new Uint8Array(0);
 const MAX_PENDING_EMPTY = 100000;
 /** Flow-table buckets to start with (a power of two). */
 const INITIAL_BUCKETS = 1024;
@@ -103,9 +102,9 @@ export class TcpFlow {
     return side === 0 ? this.initialSequence0 : this.initialSequence1;
   }
 
-  /** Bytes of one side, reassembled in order, go to that side's TLS stream. */
-  onData(side: 0 | 1, bytes: Uint8Array, time: number, frame: number): void {
-    this.tls.streams[side].push(bytes, time, frame);
+  /** Bytes of one side, reassembled in order (bytes[start, end)), go to that side's TLS stream. */
+  onData(side: 0 | 1, bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
+    this.tls.streams[side].push(bytes, time, frame, start, end);
     this.afterTls();
   }
 
@@ -147,8 +146,8 @@ export class TcpFlow {
  */
 class FlowSide implements StreamConsumer {
   constructor(private readonly flow: TcpFlow, private readonly side: 0 | 1) {}
-  onData(bytes: Uint8Array, time: number, frame: number): void {
-    this.flow.onData(this.side, bytes, time, frame);
+  onData(bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
+    this.flow.onData(this.side, bytes, start, end, time, frame);
   }
   onGap(length: number, _time: number, frame: number, cause: 'lost' | 'snaplen'): void {
     this.flow.onGap(this.side, length, frame, cause);
@@ -339,7 +338,7 @@ export class FlowTable {
     }
     const reassembler = flow.reassemblers[side];
     if (reassembler.isActive) {
-      reassembler.onSegment(sequence, payloadLength > 0 ? packet.payload : EMPTY_PAYLOAD, packet.missingPayload, (flags & TCP_FIN) !== 0, time, frame);
+      reassembler.onSegment(sequence, packet.payloadBytes, packet.missingPayload, (flags & TCP_FIN) !== 0, time, frame, packet.payloadStart, packet.payloadEnd);
     } else if (reassembler.nextSequence < 0) {
       reassembler.nextSequence = sequence;
     }

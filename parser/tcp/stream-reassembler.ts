@@ -4,7 +4,11 @@
 // consumer is told how many bytes are missing, never handed glued data.
 
 export interface StreamConsumer {
-  onData(bytes: Uint8Array, time: number, frame: number): void;
+  /**
+   * bytes[start, end) are the next bytes of the stream, valid only during the call (a range of
+   * the capture's buffer, not a view of it: no object per segment on the hot path).
+   */
+  onData(bytes: Uint8Array, start: number, end: number, time: number, frame: number): void;
   onGap(length: number, time: number, frame: number, cause: 'lost' | 'snaplen'): void;
 }
 
@@ -61,34 +65,36 @@ export class StreamReassembler {
     if (this.nextSequence < 0) this.nextSequence = (sequence + 1) >>> 0;
   }
 
-  onSegment(sequence: number, payload: Uint8Array, missing: number, fin: boolean, time: number, frame: number): void {
+  /** A segment whose payload is payload[start, end) (the whole array by default). */
+  onSegment(sequence: number, payload: Uint8Array, missing: number, fin: boolean, time: number, frame: number, start = 0, end = payload.length): void {
     if (this.nextSequence < 0) this.nextSequence = sequence;
     if (!this.active) return;
-    if (payload.length === 0 && missing === 0 && !fin) return;
+    const length = end - start;
+    if (length === 0 && missing === 0 && !fin) return;
     const delta = sequenceDelta(sequence, this.nextSequence);
     if (delta <= 0) {
-      this.deliver(sequence, payload, missing, fin, time, frame);
+      this.deliver(sequence, payload, start, end, missing, fin, time, frame);
       this.drainPending();
       return;
     }
     // Ahead of what we expect: hold a copy (the frame buffer is reused).
-    if (this.pending.length >= MAX_PENDING_SEGMENTS || this.pendingBytes + payload.length > MAX_PENDING_BYTES) {
+    if (this.pending.length >= MAX_PENDING_SEGMENTS || this.pendingBytes + length > MAX_PENDING_BYTES) {
       // Stop waiting for the hole: declare it a gap and hand over what is held. Skipping
       // alone (without draining) left everything held and every later segment was added
       // too, so a one-way capture with one lost segment held the whole rest of the stream
       // in memory (fuzz regression). Several holes: repeat until under the limits.
-      while (this.pending.length > 0 && (this.pending.length >= MAX_PENDING_SEGMENTS || this.pendingBytes + payload.length > MAX_PENDING_BYTES)) {
+      while (this.pending.length > 0 && (this.pending.length >= MAX_PENDING_SEGMENTS || this.pendingBytes + length > MAX_PENDING_BYTES)) {
         this.skipToFirstPending(time, frame);
         this.drainPending();
       }
       if (!this.active) return;
       if (sequenceDelta(sequence, this.nextSequence) <= 0) {
-        this.deliver(sequence, payload, missing, fin, time, frame);
+        this.deliver(sequence, payload, start, end, missing, fin, time, frame);
         this.drainPending();
         return;
       }
     }
-    this.insertPending({ sequence, data: payload.slice(), missing, fin, time, frame });
+    this.insertPending({ sequence, data: payload.slice(start, end), missing, fin, time, frame });
   }
 
   /**
@@ -128,18 +134,19 @@ export class StreamReassembler {
     this.consumer.onGap(length, time, frame, cause);
   }
 
-  private deliver(sequence: number, payload: Uint8Array, missing: number, fin: boolean, time: number, frame: number): void {
+  private deliver(sequence: number, payload: Uint8Array, start: number, end: number, missing: number, fin: boolean, time: number, frame: number): void {
     const skip = -sequenceDelta(sequence, this.nextSequence);
-    const total = payload.length + missing;
+    const length = end - start;
+    const total = length + missing;
     if (skip < total) {
-      if (skip < payload.length) {
-        const fresh = skip === 0 ? payload : payload.subarray(skip);
-        this.nextSequence = (this.nextSequence + fresh.length) >>> 0;
-        this.bytesDelivered += fresh.length;
-        this.consumer.onData(fresh, time, frame);
+      if (skip < length) {
+        const from = skip > 0 ? start + skip : start;
+        this.nextSequence = (this.nextSequence + end - from) >>> 0;
+        this.bytesDelivered += end - from;
+        this.consumer.onData(payload, from, end, time, frame);
         if (!this.active) return;
       }
-      const missingLeft = total - Math.max(skip, payload.length);
+      const missingLeft = total - Math.max(skip, length);
       if (missingLeft > 0) this.gap(missingLeft, time, frame, 'snaplen');
     }
     if (fin && skip <= total && !this.finished) {
@@ -154,7 +161,7 @@ export class StreamReassembler {
       if (sequenceDelta(first.sequence, this.nextSequence) > 0) return;
       this.pending.shift();
       this.pendingBytes -= first.data.length;
-      this.deliver(first.sequence, first.data, first.missing, first.fin, first.time, first.frame);
+      this.deliver(first.sequence, first.data, 0, first.data.length, first.missing, first.fin, first.time, first.frame);
     }
   }
 

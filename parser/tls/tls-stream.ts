@@ -90,16 +90,17 @@ export class TlsStream {
     return this.mode === Mode.NotTls || this.mode === Mode.Lost;
   }
 
-  push(bytes: Uint8Array, time: number, frame: number): void {
-    let pos = 0;
+  /** The next bytes of this direction: bytes[start, end) (the whole array by default). */
+  push(bytes: Uint8Array, time: number, frame: number, start = 0, end = bytes.length): void {
+    let pos = start;
     if (this.mode === Mode.Detect) {
-      pos = this.detect(bytes, time, frame);
+      pos = this.detect(bytes, start, end, time, frame);
       if (pos < 0) return;
     }
-    while (pos < bytes.length) {
+    while (pos < end) {
       switch (this.mode) {
         case Mode.RecordHeader: {
-          while (this.headerFill < 5 && pos < bytes.length) {
+          while (this.headerFill < 5 && pos < end) {
             this.headerValue = this.headerValue * 256 + bytes[pos++]!;
             this.headerFill++;
           }
@@ -107,7 +108,7 @@ export class TlsStream {
           break;
         }
         case Mode.RecordBody: {
-          const take = Math.min(this.recordRemaining, bytes.length - pos);
+          const take = Math.min(this.recordRemaining, end - pos);
           this.recordBody(bytes, pos, pos + take, time, frame);
           pos += take;
           this.recordRemaining -= take;
@@ -153,18 +154,27 @@ export class TlsStream {
   }
 
   /** Find the first TLS record; returns the offset where records start, or -1 to wait for more. */
-  private detect(bytes: Uint8Array, time: number, frame: number): number {
-    this.detectedBytes += bytes.length;
+  /**
+   * Find the first TLS record in bytes[start, end); returns the offset in `bytes` where records
+   * start, or -1 when the bytes were taken (kept to wait for more, or replayed from a joined copy).
+   */
+  private detect(bytes: Uint8Array, start: number, end: number, time: number, frame: number): number {
+    this.detectedBytes += end - start;
     let data = bytes;
+    let from = start;
+    let to = end;
     const atStart = this.bufferAtStreamStart;
     if (this.detectBuffer !== null) {
-      data = new Uint8Array(this.detectBuffer.length + bytes.length);
+      data = new Uint8Array(this.detectBuffer.length + end - start);
       data.set(this.detectBuffer, 0);
-      data.set(bytes, this.detectBuffer.length);
+      data.set(bytes.subarray(start, end), this.detectBuffer.length);
+      from = 0;
+      to = data.length;
     }
     const peerIsTls = this.peer !== null && this.peer.isTls;
-    for (let i = 0; i + 6 <= data.length; i++) {
-      const streamStart = atStart && i === 0;
+    // i + 6 <= to: the checks below read six bytes, all inside the range.
+    for (let i = from; i + 6 <= to; i++) {
+      const streamStart = atStart && i === from;
       let kind = looksLikeTlsStart(data, i, streamStart);
       // Mid-stream capture: the peer already spoke TLS, so a plausible record at this
       // direction's first byte is TLS too (e.g. the client's ClientKeyExchange flight).
@@ -174,43 +184,44 @@ export class TlsStream {
       if (kind === 2) {
         // SSL 2.0 compatible ClientHello: 2-byte header with the high bit set (RFC 5246 Appendix E.2).
         const length = ((data[i]! & 0x7f) << 8) | data[i + 1]!;
-        if (data.length - i - 2 < length) {
+        if (to - i - 2 < length) {
           // Split across segments: keep all of it (a v2 record is at most 32 KiB).
-          this.detectBuffer = data.slice(i);
+          this.detectBuffer = data.slice(i, to);
           return -1;
         }
         this.sawTls = true;
         this.listener.onSslv2ClientHello(this.side, data, i + 2, i + 2 + length, time, frame);
         this.mode = Mode.RecordHeader;
-        this.replay(data, i + 2 + length, time, frame);
+        this.replay(data, i + 2 + length, to, time, frame);
         return -1;
       }
       this.sawTls = true;
       this.mode = Mode.RecordHeader;
       if (data !== bytes) {
-        this.replay(data, i, time, frame);
+        this.replay(data, i, to, time, frame);
         return -1;
       }
       return i;
     }
-    return this.keepDetecting(data);
+    return this.keepDetecting(data, from, to);
   }
 
-  private keepDetecting(data: Uint8Array): number {
+  private keepDetecting(data: Uint8Array, from: number, to: number): number {
     if (this.detectedBytes >= MAX_DETECT_BYTES) {
       this.mode = Mode.NotTls;
       this.detectBuffer = null;
       return -1;
     }
     // Keep only a short tail: a header may straddle chunks, and the count bounds the search.
-    this.detectBuffer = data.length > 5 ? data.slice(data.length - 5) : data.slice();
-    if (data.length > 5) this.bufferAtStreamStart = false;
+    this.detectBuffer = data.slice(Math.max(from, to - 5), to);
+    if (to - from > 5) this.bufferAtStreamStart = false;
     return -1;
   }
 
-  private replay(data: Uint8Array, from: number, time: number, frame: number): void {
-    if (from < data.length) this.push(data.subarray(from), time, frame);
+  private replay(data: Uint8Array, from: number, to: number, time: number, frame: number): void {
+    if (from < to) this.push(data, time, frame, from, to);
   }
+
 
   private startRecord(frame: number): void {
     // RFC 5246 §6.2.1: type(1) version(2) length(2).

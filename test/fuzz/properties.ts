@@ -286,7 +286,10 @@ export function checkReassembler(base: number, events: SegmentEvent[]): void {
   let delivered = 0;
   let missing = 0;
   const r = new StreamReassembler({
-    onData: (bytes) => { delivered += bytes.length; },
+    onData: (_bytes, start, end) => {
+      if (!(end > start)) fail(`empty or inverted range ${start}..${end}`);
+      delivered += end - start;
+    },
     onGap: (length) => {
       if (!(length > 0)) fail(`gap of ${length} bytes`);
       missing += length;

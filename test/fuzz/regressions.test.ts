@@ -102,7 +102,7 @@ describe('fuzz regressions', () => {
     // Client → server only, segment #2 lost, no ACKs: everything after it waits for the hole.
     let delivered = 0;
     let gaps = 0;
-    const r = new StreamReassembler({ onData: (b) => { delivered += b.length; }, onGap: () => { gaps++; } });
+    const r = new StreamReassembler({ onData: (_b, start, end) => { delivered += end - start; }, onGap: () => { gaps++; } });
     const internals = r as unknown as { pending: unknown[]; pendingBytes: number };
     let maxHeld = 0;
     for (let i = 0; i < 16000; i++) {

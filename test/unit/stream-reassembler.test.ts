@@ -10,8 +10,8 @@ function harness(stopAfterData = Infinity): { r: StreamReassembler; events: Even
   const events: Event[] = [];
   let count = 0;
   const consumer: StreamConsumer = {
-    onData(bytes, _time, frame) {
-      events.push({ data: Buffer.from(bytes).toString('latin1'), frame });
+    onData(bytes, start, end, _time, frame) {
+      events.push({ data: Buffer.from(bytes.subarray(start, end)).toString('latin1'), frame });
       if (++count >= stopAfterData) r.stop();
     },
     onGap(length, _time, frame, cause) {
@@ -85,6 +85,19 @@ describe('StreamReassembler', () => {
     buffer.set(ascii('!!!'));
     seg(r, 0, 'abc', 2);
     expect(text()).toBe('abcxyz');
+  });
+
+  it('takes a payload as a range of a larger buffer (the frame): in order, trimmed, and held as a copy', () => {
+    const { r, text } = harness();
+    r.onSyn(ISN);
+    const ahead = ascii('##def##');
+    r.onSegment(ISN + 1 + 3, ahead, 0, false, 1, 1, 2, 5); // 'def', ahead of the hole: held
+    ahead.fill(0x21);
+    const first = ascii('**abcd**');
+    r.onSegment(ISN + 1, first, 0, false, 2, 2, 2, 6); // 'abcd': in order; the held 'def' overlaps its 'd'
+    const again = ascii('>>cdefgh<<');
+    r.onSegment(ISN + 1 + 2, again, 0, false, 3, 3, 2, 8); // 'cdefgh': a retransmission carrying 'gh' more
+    expect(text()).toBe('abcdefgh');
   });
 
   it('overlapping out-of-order segments are trimmed when delivered', () => {

@@ -49,6 +49,33 @@ describe('TlsStream', () => {
     expect(stream.gaveUp).toBe(false);
   });
 
+  it('reads ranges of larger buffers (frames) and nothing outside them, detection included', () => {
+    const { listener, events } = recorder();
+    const stream = new TlsStream(0, listener);
+    const split = 9;
+    // Bytes around each range look like TLS records: reading past a range would show.
+    const noise = tlsRecord(CT.handshake, handshake(HS.serverHello, fill(40, 1)));
+    const first = concat(noise, CH_RECORD.subarray(0, split), noise);
+    stream.push(first, 0, 1, noise.length, noise.length + split);
+    const second = concat(noise, noise, CH_RECORD.subarray(split), noise);
+    stream.push(second, 1, 2, 2 * noise.length, 2 * noise.length + CH_RECORD.length - split);
+    expect(events).toEqual([{ ev: 'hs', type: 1, body: hx(CH_BODY), frame: 2 }]);
+    // A stream that starts with a few bytes before its first record, again from inside a buffer.
+    const late = recorder();
+    const other = new TlsStream(0, late.listener);
+    const withPrefix = concat(ascii('CONNECT x:443\r\n\r\n'), CH_RECORD);
+    const framed = concat(noise, withPrefix, noise);
+    other.push(framed, 0, 1, noise.length, noise.length + withPrefix.length);
+    expect(late.events).toEqual([{ ev: 'hs', type: 1, body: hx(CH_BODY), frame: 1 }]);
+    // A range of plain text followed, outside it, by bytes that look like a record: still detecting.
+    const plain = recorder();
+    const third = new TlsStream(0, plain.listener);
+    third.push(concat(ascii('hello, plain text here'), noise), 0, 1, 0, 22);
+    expect(third.isTls).toBe(false);
+    third.push(CH_RECORD, 1, 2);
+    expect(plain.events).toEqual([{ ev: 'hs', type: 1, body: hx(CH_BODY), frame: 2 }]);
+  });
+
   it('a record split across many pushes (one byte at a time) gives the same message', () => {
     const flight = concat(CH_RECORD, ccsRecord(), encryptedRecord(CT.handshake, 40));
     const { events } = run(bytewise(flight));
