@@ -129,13 +129,13 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   // --report: the self-contained HTML report (app/report), from the same document and diagnosis.
   if (args.report) await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis);
   const wrote: string[] = [];
-  for (const [flag, path] of [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report]] as const) {
-    if (path) wrote.push(`wrote ${path === STANDARD_OUTPUT ? 'standard output' : path} (${flag.slice(2)})`);
+  for (const [flag, path] of outputs) {
+    if (path && flag !== '--pcapng-out') wrote.push(`wrote ${outputName(path)} (${flag.slice(2)})`);
   }
   if (args.pcapngOut) {
     const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files, connections, io);
     if (written === null) return EXIT_FAILED;
-    wrote.push(`wrote ${args.pcapngOut === STANDARD_OUTPUT ? 'standard output' : args.pcapngOut} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
+    wrote.push(`wrote ${outputName(args.pcapngOut)} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
   }
   if (!args.quiet) summaryTo(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
   return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
@@ -286,6 +286,10 @@ export function formatDiagnosis(d: Diagnosis): string {
     if (d.findings.length > top.length) lines.push(`  … ${d.findings.length - top.length} more in the JSON output`);
   }
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
+}
+
+function outputName(path: string): string {
+  return path === STANDARD_OUTPUT ? 'standard output' : path;
 }
 
 /** --pcapng-out: a second pass over the inputs keeps the chosen connections' packets. */
