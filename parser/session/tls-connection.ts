@@ -16,6 +16,13 @@ const HISTORY_LETTER: Record<number, string> = {
   15: 'y', 16: 'g', 20: 'f', 21: 'w', 22: 'u', 23: 'a', 24: 'p', 254: 'm',
 };
 const MAX_HISTORY = 100;
+/** Letters a history code holds: 6 bits each (letter index, side), exact in a double up to 8. */
+const HISTORY_CODED = 8;
+/** Every letter addHistory is given: the handshake types', then z (an unknown type), i (ChangeCipherSpec), l (alert). */
+const HISTORY_CODES = Object.values(HISTORY_LETTER).join('') + 'zil';
+/** History texts by code and client side (bounded: beyond it, texts are built as before). */
+const historyTexts = new Map<number, string>();
+const HISTORY_TEXTS_KEPT = 4096;
 const MAX_ANOMALIES = 20;
 
 type Side = 0 | 1;
@@ -69,6 +76,8 @@ export class TlsConnection implements TlsStreamListener {
   private alerts: ConnectionRecord['alerts'] | null = null;
   private history = '';
   private historySides = '';
+  /** The first HISTORY_CODED letters and sides as a number (see historyString). */
+  private historyCode = 0;
   /** Null while there are none, like the alerts. */
   private anomalies: Anomaly[] | null = null;
   handshakeTrouble = false;
@@ -97,6 +106,8 @@ export class TlsConnection implements TlsStreamListener {
 
   private addHistory(side: Side, letter: string): void {
     if (this.history.length >= MAX_HISTORY) return;
+    // A letter outside the code's list makes the code NaN: that history is never looked up.
+    if (this.history.length < HISTORY_CODED) this.historyCode += (HISTORY_CODES.indexOf(letter) * 2 + side + 1 || NaN) * 64 ** this.history.length;
     this.history += letter;
     this.historySides += side;
   }
@@ -268,12 +279,22 @@ export class TlsConnection implements TlsStreamListener {
   }
 
   historyString(): string {
+    // Nearly every connection's history is short and one of a few: the same text object comes
+    // back for the same letters, so the column store finds it in its pool by the hash the
+    // string keeps, instead of flattening and hashing a fresh concatenation per connection.
+    const coded = this.history.length <= HISTORY_CODED && this.clientSide !== -1 && !Number.isNaN(this.historyCode);
+    const key = this.historyCode * 2 + this.clientSide;
+    if (coded) {
+      const known = historyTexts.get(key);
+      if (known !== undefined) return known;
+    }
     let out = '';
     for (let i = 0; i < this.history.length; i++) {
       const letter = this.history[i]!;
       const side = this.historySides.charCodeAt(i) - 48;
       out += side === this.clientSide ? letter.toUpperCase() : letter;
     }
+    if (coded && historyTexts.size < HISTORY_TEXTS_KEPT) historyTexts.set(key, out);
     return out;
   }
 

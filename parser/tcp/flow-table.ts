@@ -158,10 +158,26 @@ export type ConnectionSink = (record: ConnectionRecord) => void;
 
 const addressBytes = new Uint8Array(16);
 
+/**
+ * Texts of recent IPv4 addresses by word. A farm's connections come from a few thousand clients
+ * to a few servers: the same text object comes back, so the column store's string pool finds it
+ * by its cached hash instead of hashing a fresh string per connection (bounded: cleared when full).
+ */
+const ipv4Texts = new Map<number, string>();
+const IPV4_TEXTS_KEPT = 1 << 16;
+
 /** Text form of an address kept as big-endian words (see addressWord). */
 function formatWords(length: number, w0: number, w1: number, w2: number, w3: number): string {
   // IPv4 (nearly every flow): dotted quad straight from the word, as formatAddress writes it.
-  if (length === 4) return `${w0 >>> 24}.${(w0 >>> 16) & 0xff}.${(w0 >>> 8) & 0xff}.${w0 & 0xff}`;
+  if (length === 4) {
+    let text = ipv4Texts.get(w0);
+    if (text === undefined) {
+      if (ipv4Texts.size >= IPV4_TEXTS_KEPT) ipv4Texts.clear();
+      text = `${w0 >>> 24}.${(w0 >>> 16) & 0xff}.${(w0 >>> 8) & 0xff}.${w0 & 0xff}`;
+      ipv4Texts.set(w0, text);
+    }
+    return text;
+  }
   const words = [w0, w1, w2, w3];
   for (let i = 0; i < length / 4; i++) {
     addressBytes[i * 4] = words[i]! >>> 24;

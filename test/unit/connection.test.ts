@@ -2,11 +2,13 @@
 // Handshake flows: RFC 5246 §7.3 (full), §7.3 Figure 2 (abbreviated, session ID),
 // RFC 5077 §3.1-3.4 (tickets), RFC 8446 §2.2 (PSK), §4.1.4 (HelloRetryRequest),
 // Appendix D.4 (middlebox compatibility). History letters: Zeek ssl_history.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Analysis } from '../../parser/analysis.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpPacket } from '../../parser/net/decode-packet.js';
 import type { ConnectionRecord } from '../../parser/report/types.js';
 import { FlowTable } from '../../parser/tcp/flow-table.js';
+import { TlsConnection } from '../../parser/session/tls-connection.js';
 import {
   ascii, ccsRecord, clientHelloRecord, concat, CT, encryptedRecord, ethernet, ext, fill, handshake, HRR_RANDOM, HS, ipv4, pcapFile,
   serverHelloBody, tcp, tlsRecord, u32be, vec,
@@ -679,3 +681,41 @@ describe('Analysis over a crafted pcap', () => {
 function tlsKeyShareHrr(group: number): Uint8Array {
   return concat([0, 51, 0, 2], [(group >> 8) & 0xff, group & 0xff]);
 }
+
+describe('History text', () => {
+  // Short histories come from a shared table keyed by a code of the letters, sides and the
+  // client's side: the text must be what the letters spell whichever way it is built.
+  const letterOf = (event: number) => (event === 0 ? 'i' : 'l');
+  const spelled = (events: [number, 0 | 1][], clientSide: 0 | 1) =>
+    events.map(([event, side]) => (side === clientSide ? letterOf(event).toUpperCase() : letterOf(event))).join('');
+
+  it('is the letters, upper case on the client side, for short, long, repeated and mirrored histories', () => {
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 1 }), fc.constantFrom<0 | 1>(0, 1)), { maxLength: 12 }),
+      fc.constantFrom<0 | 1>(0, 1),
+      (events, clientSide) => {
+        const texts = [0, 1].map(() => {
+          const tls = new TlsConnection('test.pcap');
+          tls.clientSide = clientSide;
+          for (const [event, side] of events) {
+            if (event === 0) tls.onChangeCipherSpec(side, 1, 1);
+            else tls.onAlert(side, 1, 0, 1, 1);
+          }
+          return tls.historyString();
+        });
+        expect(texts[0]).toBe(spelled(events, clientSide));
+        expect(texts[1]).toBe(texts[0]);
+      },
+    ), { numRuns: 500 });
+  });
+
+  it('is spelled out while the client side is unknown, and right once it is known', () => {
+    const tls = new TlsConnection('test.pcap');
+    tls.onAlert(0, 2, 40, 1, 1);
+    expect(tls.historyString()).toBe('l');
+    tls.clientSide = 0;
+    expect(tls.historyString()).toBe('L');
+    tls.clientSide = 1;
+    expect(tls.historyString()).toBe('l');
+  });
+});
