@@ -98,9 +98,9 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     },
     onProgress: (p) => progress.update(p),
   };
-  // A worker's rows stay in their own store (adopted, not copied): views of several stores mix.
+  // A worker's rows are copied into the one store (see ConnectionStore.append).
   const fromWorker = (snapshot: StoreSnapshot) => {
-    for (const view of ConnectionStore.fromSnapshot(snapshot).views) {
+    for (const view of store.append(snapshot)) {
       addToTotals(totals, view);
       connections.push(view);
     }

@@ -62,11 +62,14 @@ export function addToTotals(t: Totals, c: ConnectionRecord): void {
 }
 
 /**
- * Give connections their final ids: 1..N in order of first packet (then endpoints), so
- * that ids do not depend on file order, packet order or how many threads read the files.
+ * Give connections their final ids: 1..N in order of first packet (then endpoints, then file
+ * name and frame), so that ids do not depend on file order, packet order or how many threads
+ * read the files. (Without the last two, connections alike in time and endpoints, as in two
+ * copies of one capture, took the order in which the worker threads happened to finish.)
  */
 export function numberConnections(connections: ConnectionRecord[]): ConnectionRecord[] {
-  connections.sort((a, b) => a.startTime - b.startTime || compareText(a.client.ip, b.client.ip) || a.client.port - b.client.port || compareText(a.server.ip, b.server.ip) || a.server.port - b.server.port);
+  connections.sort((a, b) => a.startTime - b.startTime || compareText(a.client.ip, b.client.ip) || a.client.port - b.client.port ||
+    compareText(a.server.ip, b.server.ip) || a.server.port - b.server.port || compareText(a.file, b.file) || a.firstFrame - b.firstFrame);
   connections.forEach((c, i) => {
     c.id = i + 1;
   });

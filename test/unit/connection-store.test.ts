@@ -153,4 +153,51 @@ describe('ConnectionStore', () => {
     expect(plain(views[0])).toEqual(plain(records[0]));
     expect(store.count).toBe(all.length + 1);
   });
+
+  it('appends several workers\' snapshots after its own rows: one view class, pools and hex values translated', () => {
+    const records = realRecords();
+    const main = new ConnectionStore();
+    const own = records.slice(0, 5).map((r) => main.add({ ...r, sni: 'main-only.example' }));
+    const shared = 'cd'.repeat(32);
+    const resumed = { ...records[1]!, offer: { sessionId: shared, ticket: false, psk: false }, serverSessionId: shared };
+    const workers = [
+      [...records, resumed, { ...records[0]!, offer: { sessionId: 'not hex', ticket: false, psk: false }, reason: 'flush' }],
+      [{ ...records[2]!, sni: 'second-worker.example', issuedTicket: 'ef'.repeat(100), session: { other: 2 } }, ...records.slice(0, 3)],
+    ];
+    const appended: StoredConnection[][] = [];
+    for (const rows of workers) {
+      const worker = new ConnectionStore();
+      for (const r of rows) worker.add(r);
+      const snapshot = worker.snapshot();
+      appended.push(main.append(structuredClone(snapshot, { transfer: snapshotBuffers(snapshot) })));
+    }
+    expect(main.count).toBe(5 + workers[0]!.length + workers[1]!.length);
+    workers.forEach((rows, w) => rows.forEach((r, i) => {
+      const view = appended[w]![i]!;
+      expect(plain(view)).toEqual(plain(r));
+      expect(jsonText(view)).toBe(JSON.stringify(view));
+      // The diagnosis and the writer see one class of view, whichever worker a row came from.
+      expect(Object.getPrototypeOf(view)).toBe(Object.getPrototypeOf(own[0]));
+    }));
+    own.forEach((view) => expect(view.sni).toBe('main-only.example'));
+    // New rows after the appended ones still get their own values.
+    expect(main.add({ ...records[0]!, offer: { sessionId: 'ab'.repeat(32), ticket: false, psk: false } }).offer.sessionId).toBe('ab'.repeat(32));
+  });
+});
+
+describe('numberConnections', () => {
+  it('orders connections alike in time and endpoints (copies of one capture) by file, then frame, whatever order they arrive in', () => {
+    const base = realRecords()[0]!;
+    const twins = [
+      { ...base, file: 'copy-b.pcap', firstFrame: 1 },
+      { ...base, file: 'copy-a.pcap', firstFrame: 9 },
+      { ...base, file: 'copy-a.pcap', firstFrame: 1 },
+    ];
+    const expected = ['copy-a.pcap#1', 'copy-a.pcap#9', 'copy-b.pcap#1'];
+    for (const arrival of [[0, 1, 2], [2, 1, 0], [1, 0, 2]]) {
+      const numbered = numberConnections(arrival.map((i) => ({ ...twins[i]! })));
+      expect(numbered.map((c) => `${c.file}#${c.firstFrame}`)).toEqual(expected);
+      expect(numbered.map((c) => c.id)).toEqual([1, 2, 3]);
+    }
+  });
 });
