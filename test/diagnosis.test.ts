@@ -4,7 +4,7 @@ import { Analysis } from '../parser/analysis.js';
 import { simulateFarm } from '../fixtures/simulator/farm.js';
 import { presetConfig } from '../fixtures/simulator/presets.js';
 import { compareWithTruth } from './tools/compare-truth.js';
-import type { ServerSummary } from '../parser/diagnose/diagnose.js';
+import { diagnose, type DiagnosisProgress, type ServerSummary } from '../parser/diagnose/diagnose.js';
 import type { PresetName } from '../fixtures/simulator/presets.js';
 
 // The farm simulator writes captures whose cache policy and per-connection reasons are
@@ -110,6 +110,20 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(comparison.confusion['client-forgot']?.['client-forgot'] ?? 0).toBeGreaterThanOrEqual(5);
     // Sessions issued before the capture cannot all be explained: most reasons still agree.
     expect(comparison.reasonAgreement).toBeGreaterThan(0.75);
+  });
+});
+
+describe('diagnosis progress', () => {
+  it('reports its steps in order (sessions, each group\'s policy, clients) and the same answer as without a listener', () => {
+    const { connections, diagnosis } = run('mixed');
+    const steps: DiagnosisProgress[] = [];
+    const again = diagnose(connections, { onProgress: (p) => steps.push({ ...p }) });
+    const groups = diagnosis.servers.length;
+    expect(groups).toBeGreaterThan(2);
+    expect(steps[0]).toEqual({ step: 'sessions tracked', done: connections.length, total: connections.length });
+    expect(steps.slice(1, 1 + groups)).toEqual(Array.from({ length: groups }, (_, i) => ({ step: 'cache policy inferred', done: i + 1, total: groups })));
+    expect(steps.slice(1 + groups).map((p) => p.step)).toEqual(['clients summarized']);
+    expect(JSON.parse(JSON.stringify(again))).toEqual(JSON.parse(JSON.stringify(diagnosis)));
   });
 });
 

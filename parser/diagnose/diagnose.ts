@@ -86,10 +86,32 @@ const CAPACITY_NICE = [
   20000, 32768, 50000, 65536, 100000, 131072, 200000, 262144, 500000, 1000000,
 ];
 
+/**
+ * How far the diagnosis is, after each of its steps: the session tracking (a third to a half of
+ * the time), each group's cache policy, the clients' summary. On a capture of millions of
+ * connections it runs for many seconds: the caller shows progress, and may collect garbage
+ * after the tracking (its session index is freed then).
+ */
+export interface DiagnosisProgress {
+  step: 'tracking sessions' | 'sessions tracked' | 'cache policy inferred' | 'clients summarized';
+  /** Connections tracked (tracking sessions) or groups whose policy is inferred (cache policy inferred), of `total`. */
+  done: number;
+  total: number;
+}
+
+/** Connections between two 'tracking sessions' reports. */
+const TRACKING_REPORT_EVERY = 1 << 16;
+
+export interface DiagnoseOptions {
+  onProgress?: (progress: DiagnosisProgress) => void;
+}
+
 /** Diagnose every connection (sets `reason` and `session` on each) and infer each group's cache policy. */
-export function diagnose(connections: ConnectionRecord[]): Diagnosis {
+export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptions = {}): Diagnosis {
   const order = sessionOrder(connections);
-  const { table, offerOf, reconnection, forgotten, sessionChanges } = trackSessions(connections, order);
+  const { table, offerOf, reconnection, forgotten, sessionChanges } = trackSessions(connections, order, options.onProgress);
+  const groups = table.groups.size;
+  options.onProgress?.({ step: 'sessions tracked', done: connections.length, total: connections.length });
 
   const byGroup = offersByGroup(table);
   const verdicts = new Verdicts(table.offerCount);
@@ -130,6 +152,7 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
         },
       },
     });
+    options.onProgress?.({ step: 'cache policy inferred', done: servers.length, total: groups });
   }
 
   // A client that offered nothing, or an older session, while it held one the server would
@@ -147,6 +170,7 @@ export function diagnose(connections: ConnectionRecord[]): Diagnosis {
   }
 
   const clients = summarizeClients(connections, order, reconnection, forgotIds);
+  options.onProgress?.({ step: 'clients summarized', done: groups, total: groups });
   servers.sort((a, b) => b.connections - a.connections);
   const lookup: OfferLookup = {
     groupKey: (c) => { const o = offerOf(c); return o >= 0 ? table.groupOf(o).key : null; },
@@ -175,7 +199,7 @@ interface TrackedConnections {
  * Its own function so that what it alone needs (each client's latest session per group, a map
  * entry per client and group) is garbage before the per-group inference starts.
  */
-function trackSessions(connections: ConnectionRecord[], order: Uint32Array): TrackedConnections {
+function trackSessions(connections: ConnectionRecord[], order: Uint32Array, onProgress?: DiagnoseOptions['onProgress']): TrackedConnections {
   const table = new SessionTable();
   let maxId = 0;
   for (const c of connections) {
@@ -192,6 +216,7 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array): Tra
   // Reconnections (a client, by address and TLS stack, seen before with the same group) for the clients summary.
   const reconnection = new Uint8Array(connections.length);
   for (let index = 0; index < order.length; index++) {
+    if (onProgress && index % TRACKING_REPORT_EVERY === TRACKING_REPORT_EVERY - 1) onProgress({ step: 'tracking sessions', done: index + 1, total: order.length });
     const c = connections[order[index]!]!;
     c.reason = null;
     c.session = null;

@@ -127,8 +127,6 @@ export class SessionTable {
   private readonly offerIssuedSoFar = new Int32Column();
   private readonly offerAbortedByIds = new Int32Column();
   private readonly offerAddresses = new Int32Column();
-  /** offerTime of the offer's connection: the inference reads it for every offer in several passes. */
-  private readonly offerTimes = new Float64Column();
 
   get offerCount(): number {
     return this.offerConnections.length;
@@ -145,7 +143,7 @@ export class SessionTable {
   isAccepted(o: number): boolean { return (this.offerFlagBits.get(o) & FACT_ACCEPTED) !== 0; }
   /** Offered to another server address than the one that issued it. */
   isCrossAddress(o: number): boolean { return (this.offerFlagBits.get(o) & FACT_CROSS_ADDRESS) !== 0; }
-  timeOf(o: number): number { return this.offerTimes.get(o); }
+  timeOf(o: number): number { return offerTime(this.offerConnections[o]!); }
   /** Seconds since the session's last successful use (issue or accepted resumption); null: unknown session. */
   reuseGapOf(o: number): number | null {
     const gap = this.offerReuseGaps.get(o);
@@ -289,7 +287,6 @@ export class SessionTable {
       this.offerIssuedSoFar.push(known ? this.groupList[this.sessionGroup.get(session)]!.issued : 0);
       this.offerAbortedByIds.push(abortedBy);
       this.offerAddresses.push(address);
-      this.offerTimes.push(time);
       if (c.resumption !== 'unanswered') this.answeredOffers.push(offer);
       if (!known && key !== null && c.handshake === 'aborted') {
         this.abortedUnknown.set(key, c.id);

@@ -244,7 +244,8 @@ function Progress({ progress, names, onCancel }: { progress: AnalysisProgress | 
       <h2>Analysing {names.length === 1 ? names[0] : `${names.length} files`}…</h2>
       <progress max={1} value={fraction} aria-label="bytes read" data-testid="progress-bar" />
       <p className="muted">
-        {progress ? `${formatBytes(progress.bytesRead)} of ${formatBytes(progress.bytesTotal)} read · ${formatCount(progress.connections)} connections so far · file ${progress.fileIndex + 1} of ${progress.fileCount}` : 'Starting…'}
+        {progress?.diagnosis !== undefined ? `${formatBytes(progress.bytesTotal)} read · diagnosing ${formatCount(progress.connections)} connections: ${progress.diagnosis}`
+          : progress ? `${formatBytes(progress.bytesRead)} of ${formatBytes(progress.bytesTotal)} read · ${formatCount(progress.connections)} connections so far · file ${progress.fileIndex + 1} of ${progress.fileCount}` : 'Starting…'}
       </p>
       <button type="button" className="button" onClick={onCancel} data-testid="cancel">Cancel</button>
     </div>

@@ -38,6 +38,8 @@ export interface AnalysisProgress {
   fileIndex: number;
   fileCount: number;
   connections: number;
+  /** Once every file is read: how far the diagnosis is (its step, as the CLI shows it). */
+  diagnosis?: string;
 }
 
 export type WorkerResponse =
