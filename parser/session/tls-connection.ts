@@ -17,9 +17,13 @@ const HISTORY_LETTER: Record<number, string> = {
 };
 const MAX_HISTORY = 100;
 /** Letters a history code holds: 6 bits each (letter index, side), exact in a double up to 8. */
-const HISTORY_CODED = 8;
+const HISTORY_CODED = 8; // HISTORY_WEIGHTS has one weight per coded letter
 /** Every letter addHistory is given: the handshake types', then z (an unknown type), i (ChangeCipherSpec), l (alert). */
 const HISTORY_CODES = Object.values(HISTORY_LETTER).join('') + 'zil';
+/** 1 + position in HISTORY_CODES by character code (0: not a history letter). */
+const HISTORY_CODE_OF = Uint8Array.from({ length: 128 }, (_, code) => HISTORY_CODES.indexOf(String.fromCharCode(code)) + 1);
+/** 64^i: the weight of the i-th letter in a history code. */
+const HISTORY_WEIGHTS = Float64Array.from({ length: 8 }, (_, i) => 64 ** i);
 /** History texts by code and client side (bounded: beyond it, texts are built as before). */
 const historyTexts = new Map<number, string>();
 const HISTORY_TEXTS_KEPT = 4096;
@@ -107,7 +111,11 @@ export class TlsConnection implements TlsStreamListener {
   private addHistory(side: Side, letter: string): void {
     if (this.history.length >= MAX_HISTORY) return;
     // A letter outside the code's list makes the code NaN: that history is never looked up.
-    if (this.history.length < HISTORY_CODED) this.historyCode += (HISTORY_CODES.indexOf(letter) * 2 + side + 1 || NaN) * 64 ** this.history.length;
+    const length = this.history.length;
+    if (length < HISTORY_CODED) {
+      const code = HISTORY_CODE_OF[letter.charCodeAt(0)] ?? 0;
+      this.historyCode += code === 0 ? NaN : ((code - 1) * 2 + side + 1) * HISTORY_WEIGHTS[length]!;
+    }
     this.history += letter;
     this.historySides += side;
   }
