@@ -753,32 +753,48 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource {
     out.raw(J.cipher); s.writeStringJson(r, I_CIPHER, out);
     out.raw(J.offerSessionId); s.writeHexJson(r, I_OFFER_SID, out);
     out.raw(offerFlagsJson(flags)); s.writeHexJson(r, I_SERVER_SID, out);
-    out.raw(outcomeJson(s.byte(r, B_RESUMPTION), s.byte(r, B_RESUMED_BY), flags, s.byte(r, B_HANDSHAKE)));
-    if (abort === null) out.raw(J.null);
-    else out.text(JSON.stringify(abort));
-    out.raw(J.history); s.writeStringJson(r, I_HISTORY, out);
-    out.raw(J.anomalies);
-    if (anomalies.length === 0) out.raw(J.emptyList);
-    else out.text(JSON.stringify(anomalies));
-    out.raw(J.clientHelloVersion); s.writeStringJson(r, I_HELLO_VERSION, out);
-    out.raw(retryJson(flags)); out.number(s.ticketLifetimeHint(r));
-    out.raw(J.issuedTicket); s.writeHexJson(r, I_ISSUED_TICKET, out);
-    out.raw(J.offeredTicket); s.writeHexJson(r, I_OFFERED_TICKET, out);
-    out.raw(J.offeredPskIdentity); s.writeHexJson(r, I_PSK_IDENTITY, out);
-    out.raw((flags & FLAG_CERTIFICATE) !== 0 ? J.certificateTrue : J.certificateFalse);
-    if (alerts.length === 0) out.raw(J.emptyList);
-    else out.text(JSON.stringify(alerts));
-    out.raw(J.clientFingerprint); s.writeStringJson(r, I_FINGERPRINT, out);
+    // Where values are null or empty, as in most records, the constant text around them is one
+    // piece (what costs is the number of pieces, not their bytes).
+    out.raw(outcomeJson(s.byte(r, B_RESUMPTION), s.byte(r, B_RESUMED_BY), flags, s.byte(r, B_HANDSHAKE), abort === null));
+    if (abort !== null) {
+      out.text(JSON.stringify(abort));
+      out.raw(J.history);
+    }
+    s.writeStringJson(r, I_HISTORY, out);
+    if (anomalies.length === 0) out.raw(J.noAnomalies);
+    else {
+      out.raw(J.anomalies); out.text(JSON.stringify(anomalies)); out.raw(J.clientHelloVersion);
+    }
+    s.writeStringJson(r, I_HELLO_VERSION, out);
+    const hint = s.ticketLifetimeHint(r);
+    if (hint === null && alerts.length === 0 && s.int(r, I_ISSUED_TICKET) === NULL_INDEX && s.int(r, I_OFFERED_TICKET) === NULL_INDEX &&
+        s.int(r, I_PSK_IDENTITY) === NULL_INDEX) {
+      out.raw(noTicketsJson(flags));
+    } else {
+      out.raw(retryJson(flags)); out.number(hint);
+      out.raw(J.issuedTicket); s.writeHexJson(r, I_ISSUED_TICKET, out);
+      out.raw(J.offeredTicket); s.writeHexJson(r, I_OFFERED_TICKET, out);
+      out.raw(J.offeredPskIdentity); s.writeHexJson(r, I_PSK_IDENTITY, out);
+      out.raw((flags & FLAG_CERTIFICATE) !== 0 ? J.certificateTrue : J.certificateFalse);
+      if (alerts.length === 0) out.raw(J.emptyList);
+      else out.text(JSON.stringify(alerts));
+      out.raw(J.clientFingerprint);
+    }
+    s.writeStringJson(r, I_FINGERPRINT, out);
     out.raw(J.file); s.writeStringJson(r, I_FILE, out);
     out.raw(J.firstFrame); out.number(s.firstFrame(r));
     out.raw(J.packets); out.integer(s.int(r, I_PACKETS));
     out.raw(J.handshakeBytes); out.integer(s.int(r, I_HANDSHAKE_BYTES));
     out.raw(J.wiresharkFilter); s.writeFilterJson(r, out);
-    out.raw(J.reason); s.writeStringJson(r, I_REASON, out);
-    if (detail !== NULL_INDEX) {
-      out.raw(J.reasonDetail); s.writeStringJson(r, I_DETAIL, out);
+    if (detail === NULL_INDEX && s.int(r, I_REASON) === NULL_INDEX) out.raw(J.noReason);
+    else {
+      out.raw(J.reason); s.writeStringJson(r, I_REASON, out);
+      if (detail !== NULL_INDEX) {
+        out.raw(J.reasonDetail); s.writeStringJson(r, I_DETAIL, out);
+      }
+      out.raw(J.session);
     }
-    out.raw(J.session); this.writeSessionJson(out);
+    this.writeSessionJson(out);
     out.raw(J.close);
   }
 
@@ -792,11 +808,17 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource {
     }
     out.raw(sessionHeadJson(packed)); out.number(s.nullableInt(r, I_ISSUED_BY));
     out.raw(J.issuedAt); out.number(s.float(r, T_ISSUED_AT));
-    out.raw(J.age); out.number(s.float(r, T_AGE));
-    out.raw(J.reuseGap); out.number(s.float(r, T_REUSE_GAP));
-    out.raw(J.churn); out.number(s.nullableInt(r, I_CHURN));
-    out.raw(J.abortedBy); out.number(s.nullableInt(r, I_ABORTED_BY));
-    out.raw((packed & 32) !== 0 ? J.crossAddressTrue : J.crossAddressFalse); s.writeStringJson(r, I_ISSUER, out);
+    const age = s.float(r, T_AGE), reuseGap = s.float(r, T_REUSE_GAP), churn = s.nullableInt(r, I_CHURN), abortedBy = s.nullableInt(r, I_ABORTED_BY);
+    // An issue's view (age 0, nothing else yet) as one piece.
+    if (age === 0 && reuseGap === null && churn === null && abortedBy === null && (packed & 32) === 0) out.raw(J.freshSession);
+    else {
+      out.raw(J.age); out.number(age);
+      out.raw(J.reuseGap); out.number(reuseGap);
+      out.raw(J.churn); out.number(churn);
+      out.raw(J.abortedBy); out.number(abortedBy);
+      out.raw((packed & 32) !== 0 ? J.crossAddressTrue : J.crossAddressFalse);
+    }
+    s.writeStringJson(r, I_ISSUER, out);
     out.raw(J.close);
   }
 }
@@ -816,6 +838,8 @@ const J = {
   certificateTrue: ascii(',"certificateSeen":true,"alerts":'), certificateFalse: ascii(',"certificateSeen":false,"alerts":'),
   clientFingerprint: ascii(',"clientFingerprint":'), file: ascii(',"file":'), firstFrame: ascii(',"firstFrame":'), packets: ascii(',"packets":'),
   handshakeBytes: ascii(',"handshakeBytes":'), wiresharkFilter: ascii(',"wiresharkFilter":'), reason: ascii(',"reason":'),
+  noAnomalies: ascii(',"anomalies":[],"clientHelloVersion":'), noReason: ascii(',"reason":null,"session":'),
+  freshSession: ascii(',"age":0,"reuseGap":null,"churn":null,"abortedBy":null,"crossAddress":false,"issuer":'),
   reasonDetail: ascii(',"reasonDetail":'), session: ascii(',"session":'), close: ascii('}'),
   issuedAt: ascii(',"issuedAt":'), age: ascii(',"age":'), reuseGap: ascii(',"reuseGap":'), churn: ascii(',"churn":'), abortedBy: ascii(',"abortedBy":'),
   crossAddressTrue: ascii(',"crossAddress":true,"issuer":'), crossAddressFalse: ascii(',"crossAddress":false,"issuer":'),
@@ -828,6 +852,7 @@ const jsonBool = (flags: number, bit: number) => ((flags & bit) !== 0 ? 'true' :
 const offerFlagsPieces: Uint8Array[] = [];
 const outcomePieces: Uint8Array[] = [];
 const retryPieces: Uint8Array[] = [];
+const noTicketsPieces: Uint8Array[] = [];
 const sessionHeadPieces: Uint8Array[] = [];
 
 /** From the offer's ticket flag to the server session ID's key. */
@@ -837,11 +862,20 @@ function offerFlagsJson(flags: number): Uint8Array {
 }
 
 /** From "resumption" to the key of "abort". */
-function outcomeJson(resumption: number, resumedByIndex: number, flags: number, handshake: number): Uint8Array {
+function outcomeJson(resumption: number, resumedByIndex: number, flags: number, handshake: number, noAbort: boolean): Uint8Array {
   const bits = flags & (FLAG_RESUMED | FLAG_ESTABLISHED);
-  const index = ((resumption * RESUMED_BY.length + resumedByIndex) * 4 + bits) * HANDSHAKES.length + handshake;
+  const index = (((resumption * RESUMED_BY.length + resumedByIndex) * 4 + bits) * HANDSHAKES.length + handshake) * 2 + (noAbort ? 1 : 0);
   return outcomePieces[index] ??= ascii(`,"resumption":"${RESUMPTIONS[resumption]}","resumedBy":${resumedByJson(resumedByIndex)}` +
-    `,"resumed":${jsonBool(bits, FLAG_RESUMED)},"established":${jsonBool(bits, FLAG_ESTABLISHED)},"handshake":"${HANDSHAKES[handshake]}","abort":`);
+    `,"resumed":${jsonBool(bits, FLAG_RESUMED)},"established":${jsonBool(bits, FLAG_ESTABLISHED)},"handshake":"${HANDSHAKES[handshake]}","abort":` +
+    (noAbort ? 'null,"history":' : ''));
+}
+
+/** From "helloRetry" to the key of "clientFingerprint", for a record with no ticket, PSK identity, hint or alert. */
+function noTicketsJson(flags: number): Uint8Array {
+  const bits = flags & (FLAG_HELLO_RETRY | FLAG_TICKET_ISSUED | FLAG_CERTIFICATE);
+  return noTicketsPieces[bits >> 2] ??= ascii(`,"helloRetry":${jsonBool(bits, FLAG_HELLO_RETRY)},"ticketIssued":${jsonBool(bits, FLAG_TICKET_ISSUED)}` +
+    `,"ticketLifetimeHint":null,"issuedTicket":null,"offeredTicket":null,"offeredPskIdentity":null,"certificateSeen":${jsonBool(bits, FLAG_CERTIFICATE)}` +
+    ',"alerts":[],"clientFingerprint":');
 }
 
 function resumedByJson(index: number): string {

@@ -131,6 +131,45 @@ describe('ConnectionStore', () => {
     expect(stored[0]!.session).toBeNull();
   });
 
+  it('writes JSON.stringify\'s text whichever of the values written as one piece when null or empty are set', () => {
+    // The writer joins the text around null or empty values (abort, anomalies, hint, tickets, PSK
+    // identity, alerts, reason, a fresh session's facts) into one piece: each must still come out
+    // right on its own and in any combination.
+    const base = realRecords().find((r) => r.established && r.abort === null && r.alerts.length === 0)!;
+    const variants: ((r: ConnectionRecord) => void)[] = [
+      (r) => { r.abort = { by: 'client', how: 'rst', stage: 'after-server-hello', frame: 7, time: 1 }; },
+      (r) => { r.anomalies = [{ kind: 'gap', code: 'tcp-gap', message: 'm', file: 'f', frame: 3 }]; },
+      (r) => { r.ticketLifetimeHint = 7200; },
+      (r) => { r.issuedTicket = 'ab'.repeat(16); },
+      (r) => { r.offeredTicket = 'cd'.repeat(16); },
+      (r) => { r.offeredPskIdentity = 'ef'.repeat(16); },
+      (r) => { r.alerts = [{ by: 'server', level: 2, description: 40, time: 2 }]; },
+      (r) => { r.helloRetry = !r.helloRetry; r.ticketIssued = !r.ticketIssued; r.certificateSeen = !r.certificateSeen; },
+    ];
+    const sessions: unknown[] = [
+      null,
+      { role: 'issue', kind: 'session-id', known: true, issuedBy: 1, issuedAt: 5, age: 0, reuseGap: null, churn: null, abortedBy: null, crossAddress: false, issuer: '10.0.0.1:443' },
+      { role: 'issue', kind: 'ticket', known: true, issuedBy: 1, issuedAt: 5, age: 0, reuseGap: null, churn: null, abortedBy: null, crossAddress: true, issuer: null },
+      { role: 'offer', kind: 'psk', known: true, issuedBy: 1, issuedAt: 5, age: 0, reuseGap: 0, churn: 0, abortedBy: null, crossAddress: false, issuer: 'x' },
+      { role: 'offer', kind: 'psk', known: false, issuedBy: null, issuedAt: null, age: 1.5, reuseGap: null, churn: null, abortedBy: 9, crossAddress: false, issuer: null },
+    ];
+    const store = new ConnectionStore();
+    let checked = 0;
+    for (let mask = 0; mask < 1 << variants.length; mask++) {
+      for (const [reason, detail] of [[null, undefined], ['flush', undefined], ['flush', 'why']] as const) {
+        const record: ConnectionRecord = structuredClone(base);
+        variants.forEach((apply, i) => { if (mask & (1 << i)) apply(record); });
+        const view = store.add(record);
+        view.reason = reason;
+        view.reasonDetail = detail;
+        view.session = sessions[checked % sessions.length];
+        expect(jsonText(view)).toBe(JSON.stringify(view));
+        checked++;
+      }
+    }
+    expect(checked).toBe(3 << variants.length);
+  });
+
   it('rebuilds a worker\'s store from its moved snapshot: strings, hex values, rare fields and diagnosis fields survive the transfer', () => {
     const records = realRecords();
     const worker = new ConnectionStore();
