@@ -327,15 +327,6 @@ export class ConnectionStore {
   }
 
   /**
-   * A store over a snapshot's columns (a worker's, after the transfer). Returns the store and
-   * the views of its rows; the store takes new rows after them as any other.
-   */
-  static fromSnapshot(snapshot: StoreSnapshot): { store: ConnectionStore; views: StoredConnection[] } {
-    const store = new ConnectionStore();
-    return { store, views: store.append(snapshot) };
-  }
-
-  /**
    * Copies a snapshot's rows (a worker's store, after the transfer) after this store's rows and
    * returns their views. Rows are copied, not adopted, so that every view of the analysis is of
    * this store's one view class: with a store per file the diagnosis and the JSON writer saw a
@@ -832,7 +823,7 @@ const J = {
   id: ascii('{"id":'), clientIp: ascii(',"client":{"ip":'), port: ascii(',"port":'), serverIp: ascii('},"server":{"ip":'),
   startTime: ascii('},"startTime":'), clientHelloTime: ascii(',"clientHelloTime":'), serverHelloTime: ascii(',"serverHelloTime":'),
   endTime: ascii(',"endTime":'), sni: ascii(',"sni":'), alpn: ascii(',"alpn":'), version: ascii(',"version":'), cipher: ascii(',"cipher":'),
-  offerSessionId: ascii(',"offer":{"sessionId":'), null: ascii('null'), history: ascii(',"history":'), anomalies: ascii(',"anomalies":'),
+  offerSessionId: ascii(',"offer":{"sessionId":'), history: ascii(',"history":'), anomalies: ascii(',"anomalies":'),
   emptyList: ascii('[]'), clientHelloVersion: ascii(',"clientHelloVersion":'), issuedTicket: ascii(',"issuedTicket":'),
   offeredTicket: ascii(',"offeredTicket":'), offeredPskIdentity: ascii(',"offeredPskIdentity":'),
   certificateTrue: ascii(',"certificateSeen":true,"alerts":'), certificateFalse: ascii(',"certificateSeen":false,"alerts":'),

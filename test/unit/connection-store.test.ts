@@ -179,7 +179,8 @@ describe('ConnectionStore', () => {
     // As postMessage moves it: a structured clone with the typed arrays transferred.
     const snapshot = worker.snapshot();
     const moved = structuredClone(snapshot, { transfer: snapshotBuffers(snapshot) });
-    const { store, views } = ConnectionStore.fromSnapshot(moved);
+    const store = new ConnectionStore();
+    const views = store.append(moved);
     expect(views).toHaveLength(all.length);
     all.forEach((r, i) => {
       expect(plain(views[i])).toEqual(plain(r));

@@ -207,13 +207,13 @@ async function runAnalysis(sources: CaptureSource[], analysedAt: string, current
   // Same ids as the CLI's JSON for the same files (ordered by time and endpoints).
   numberConnections(connections);
   // The diagnosis runs without a break; its steps are posted as they finish (the page shows them).
-  post({ type: 'progress', progress: { bytesRead: bytesTotal, bytesTotal, file: '', fileIndex: ordered.length - 1, fileCount: ordered.length, connections: connections.length, diagnosis: 'tracking sessions' } });
+  const diagnosing = (step: string) => post({ type: 'progress', progress: {
+    bytesRead: bytesTotal, bytesTotal, file: '', fileIndex: ordered.length - 1, fileCount: ordered.length, connections: connections.length, diagnosis: step,
+  } });
+  diagnosing('tracking sessions');
   const diagnosis = diagnose(connections, {
-    onProgress: (d) => {
-      const step = d.step === 'cache policy inferred' ? `cache policy of ${d.done} of ${d.total} server groups`
-        : d.step === 'tracking sessions' ? `tracking sessions (${formatShare(d.done / d.total)})` : d.step;
-      post({ type: 'progress', progress: { bytesRead: bytesTotal, bytesTotal, file: '', fileIndex: ordered.length - 1, fileCount: ordered.length, connections: connections.length, diagnosis: step } });
-    },
+    onProgress: (d) => diagnosing(d.step === 'cache policy inferred' ? `cache policy of ${d.done} of ${d.total} server groups`
+      : d.step === 'tracking sessions' ? `tracking sessions (${Math.round((100 * d.done) / d.total)} %)` : d.step),
   });
   const document = buildDocument(analysis.captures, connections, {
     servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions,
@@ -316,8 +316,4 @@ async function orderByFirstPacket(sources: CaptureSource[]): Promise<CaptureSour
     }
   }));
   return sources.map((s, i) => ({ s, t: times[i]! })).sort((a, b) => a.t - b.t).map((x) => x.s);
-}
-
-function formatShare(share: number): string {
-  return `${Math.round(share * 100)} %`;
 }
