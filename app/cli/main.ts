@@ -88,26 +88,25 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   // Every record goes into the column store (~0.2 KB each, no object graph): memory grows with
   // connections and sessions, not packets, and the outputs are written from it at the end.
   const store = new ConnectionStore();
-  const connections: ConnectionRecord[] = [];
   const jobs = Math.min(args.jobs ?? defaultJobs(), files.length);
   const parallel = jobs > 1 && !files.some((f) => f.stream);
   const options: AnalyzeOptions = {
     onConnection: (record) => {
       addToTotals(totals, record);
-      connections.push(store.add(record));
-      if (connections.length === LARGE_CAPTURE) collectGarbageSooner();
+      store.add(record);
+      if (store.count === LARGE_CAPTURE) collectGarbageSooner();
     },
     onProgress: (p) => progress.update(p),
   };
   // A worker's rows are copied into the one store (see ConnectionStore.append).
   const fromWorker = (snapshot: StoreSnapshot) => {
-    for (const view of store.append(snapshot)) {
-      addToTotals(totals, view);
-      connections.push(view);
-    }
-    if (connections.length >= LARGE_CAPTURE) collectGarbageSooner();
+    store.append(snapshot);
+    if (store.count >= LARGE_CAPTURE) collectGarbageSooner();
   };
   const result = parallel ? await analyzeFilesInParallel(files, jobs, options, fromWorker) : await analyzeFiles(files, options);
+  // The records' views, made now that all are in (see ConnectionStore.views).
+  const connections: ConnectionRecord[] = store.views();
+  if (parallel) for (const view of connections) addToTotals(totals, view);
   progress.done();
   phase('read', io);
   for (const p of result.problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);

@@ -327,15 +327,26 @@ export class ConnectionStore {
   }
 
   /**
-   * Copies a snapshot's rows (a worker's store, after the transfer) after this store's rows and
-   * returns their views. Rows are copied, not adopted, so that every view of the analysis is of
+   * A view of every row, in row order. Readers make them once the records are in: views made as
+   * records arrive live through the whole reading, and every major collection marks them again
+   * (2 million connections: collections were ~30 % of the reading; reading 26.4-28.8 → 24.2 s).
+   */
+  views(): StoredConnection[] {
+    const views: StoredConnection[] = new Array(this.count);
+    for (let row = 0; row < this.count; row++) views[row] = new this.View(row);
+    return views;
+  }
+
+  /**
+   * Copies a snapshot's rows (a worker's store, after the transfer) after this store's rows
+   * (`views` gives them afterwards). Rows are copied, not adopted, so that every view of the analysis is of
    * this store's one view class: with a store per file the diagnosis and the JSON writer saw a
    * view class per file at every property read (4 files: diagnosis +8 %, JSON +10 %), and each
    * file kept its own partly used blocks of rows and hex bytes (150 small files, --jobs 2:
    * ArrayBuffers 10 → 4 MiB). Pool indices are translated to this store's pool; hex values are
    * copied into its arena.
    */
-  append(snapshot: StoreSnapshot): StoredConnection[] {
+  append(snapshot: StoreSnapshot): void {
     const pool = Int32Array.from(snapshot.strings, (text) => this.strings.intern(text));
     const first = this.count;
     for (let from = 0; from < snapshot.count; from++) {
@@ -363,9 +374,6 @@ export class ConnectionStore {
     for (const [row, value] of snapshot.anomalies) this.anomalies.set(first + row, value);
     for (const [row, value] of snapshot.otherSessions) this.otherSessions.set(first + row, value);
     for (const [row, value] of snapshot.oddNumbers) this.oddNumbers.set(first + row, value);
-    const views: StoredConnection[] = new Array(snapshot.count);
-    for (let i = 0; i < snapshot.count; i++) views[i] = new this.View(first + i);
-    return views;
   }
 
   private newRow(): number {

@@ -180,7 +180,8 @@ describe('ConnectionStore', () => {
     const snapshot = worker.snapshot();
     const moved = structuredClone(snapshot, { transfer: snapshotBuffers(snapshot) });
     const store = new ConnectionStore();
-    const views = store.append(moved);
+    store.append(moved);
+    const views = store.views();
     expect(views).toHaveLength(all.length);
     all.forEach((r, i) => {
       expect(plain(views[i])).toEqual(plain(r));
@@ -204,14 +205,16 @@ describe('ConnectionStore', () => {
       [...records, resumed, { ...records[0]!, offer: { sessionId: 'not hex', ticket: false, psk: false }, reason: 'flush' }],
       [{ ...records[2]!, sni: 'second-worker.example', issuedTicket: 'ef'.repeat(100), session: { other: 2 } }, ...records.slice(0, 3)],
     ];
-    const appended: StoredConnection[][] = [];
     for (const rows of workers) {
       const worker = new ConnectionStore();
       for (const r of rows) worker.add(r);
       const snapshot = worker.snapshot();
-      appended.push(main.append(structuredClone(snapshot, { transfer: snapshotBuffers(snapshot) })));
+      main.append(structuredClone(snapshot, { transfer: snapshotBuffers(snapshot) }));
     }
     expect(main.count).toBe(5 + workers[0]!.length + workers[1]!.length);
+    const views = main.views();
+    // Rows in order: the main store's own, then each worker's.
+    const appended = [views.slice(5, 5 + workers[0]!.length), views.slice(5 + workers[0]!.length)];
     workers.forEach((rows, w) => rows.forEach((r, i) => {
       const view = appended[w]![i]!;
       expect(plain(view)).toEqual(plain(r));
@@ -219,7 +222,10 @@ describe('ConnectionStore', () => {
       // The diagnosis and the writer see one class of view, whichever worker a row came from.
       expect(Object.getPrototypeOf(view)).toBe(Object.getPrototypeOf(own[0]));
     }));
-    own.forEach((view) => expect(view.sni).toBe('main-only.example'));
+    own.forEach((view, i) => {
+      expect(view.sni).toBe('main-only.example');
+      expect(plain(views[i])).toEqual(plain(view));
+    });
     // New rows after the appended ones still get their own values.
     expect(main.add({ ...records[0]!, offer: { sessionId: 'ab'.repeat(32), ticket: false, psk: false } }).offer.sessionId).toBe('ab'.repeat(32));
   });

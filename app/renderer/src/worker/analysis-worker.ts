@@ -126,8 +126,7 @@ async function runAnalysis(sources: CaptureSource[], analysedAt: string, current
   // the collector to copy): a 1 GB capture's plain records took ~250 MB of heap and made reading
   // and diagnosing a third slower.
   const columns = new ConnectionStore();
-  const connections: ConnectionRecord[] = [];
-  const analysis = new Analysis((c) => connections.push(columns.add(c)));
+  const analysis = new Analysis((c) => columns.add(c));
   const problems: { file: string; reason: string }[] = [];
   const files: AnalysedFile[] = [];
   const readable: { source: CaptureSource; file: AnalysedFile }[] = [];
@@ -146,7 +145,7 @@ async function runAnalysis(sources: CaptureSource[], analysedAt: string, current
       const now = performance.now();
       if (!force && now - lastProgress < PROGRESS_INTERVAL_MS) return;
       lastProgress = now;
-      const p: AnalysisProgress = { bytesRead: bytesBefore + rawBytes, bytesTotal, file: name, fileIndex: index, fileCount: ordered.length, connections: connections.length };
+      const p: AnalysisProgress = { bytesRead: bytesBefore + rawBytes, bytesTotal, file: name, fileIndex: index, fileCount: ordered.length, connections: columns.count };
       post({ type: 'progress', progress: p });
     };
     try {
@@ -204,6 +203,8 @@ async function runAnalysis(sources: CaptureSource[], analysedAt: string, current
   // Cancel never ends in results. (On a fast machine a 100 MB file is read in under a second.)
   await throwIfCancelled();
   analysis.finish();
+  // The records' views, made now that all are in (see ConnectionStore.views).
+  const connections: ConnectionRecord[] = columns.views();
   // Same ids as the CLI's JSON for the same files (ordered by time and endpoints).
   numberConnections(connections);
   // The diagnosis runs without a break; its steps are posted as they finish (the page shows them).
