@@ -99,6 +99,51 @@ export interface DiagnosisProgress {
   total: number;
 }
 
+/**
+ * A record that numbers its client address (the column store: the address's index in its string
+ * pool), equal numbers for equal addresses among the records of one `addressNumbering`. A farm
+ * capture has a million clients: maps keyed by their address text were 5 of the 2-million-
+ * connection run's 55 s (a cache miss or two per lookup, in session order).
+ */
+export interface ClientAddressSource {
+  readonly clientAddressNumber: number;
+  readonly addressNumbering: object;
+}
+
+function isClientAddressSource(c: ConnectionRecord): c is ConnectionRecord & ClientAddressSource {
+  return typeof (c as Partial<ClientAddressSource>).clientAddressNumber === 'number';
+}
+
+/** Each connection's client address as a number 0..count-1, by position (equal numbers: same address). */
+function numberClients(connections: ConnectionRecord[]): { numbers: Int32Array; count: number } {
+  const numbers = new Int32Array(connections.length);
+  const first = connections[0];
+  const numbering = first !== undefined && isClientAddressSource(first) ? first.addressNumbering : null;
+  if (numbering !== null && connections.every((c) => isClientAddressSource(c) && c.addressNumbering === numbering && c.clientAddressNumber >= 0)) {
+    // Stored rows: their pool indices, made dense through an array (no map of every address).
+    const sources = connections as (ConnectionRecord & ClientAddressSource)[];
+    let largest = -1;
+    for (const c of sources) largest = Math.max(largest, c.clientAddressNumber);
+    const dense = new Int32Array(largest + 1).fill(-1);
+    let count = 0;
+    for (let i = 0; i < sources.length; i++) {
+      const key = sources[i]!.clientAddressNumber;
+      let number = dense[key]!;
+      if (number < 0) dense[key] = number = count++;
+      numbers[i] = number;
+    }
+    return { numbers, count };
+  }
+  const byAddress = new Map<string, number>();
+  for (let i = 0; i < connections.length; i++) {
+    const ip = connections[i]!.client.ip;
+    let number = byAddress.get(ip);
+    if (number === undefined) byAddress.set(ip, (number = byAddress.size));
+    numbers[i] = number;
+  }
+  return { numbers, count: byAddress.size };
+}
+
 /** Connections between two 'tracking sessions' reports. */
 const TRACKING_REPORT_EVERY = 1 << 16;
 
@@ -109,7 +154,8 @@ export interface DiagnoseOptions {
 /** Diagnose every connection (sets `reason` and `session` on each) and infer each group's cache policy. */
 export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptions = {}): Diagnosis {
   const order = sessionOrder(connections);
-  const { table, offerOf, reconnection, forgotten, sessionChanges } = trackSessions(connections, order, options.onProgress);
+  const clientNumbers = numberClients(connections);
+  const { table, offerOf, reconnection, forgotten, sessionChanges } = trackSessions(connections, order, clientNumbers.numbers, options.onProgress);
   const groups = table.groups.size;
   options.onProgress?.({ step: 'sessions tracked', done: connections.length, total: connections.length });
 
@@ -169,7 +215,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
     if (server) server.reasons['client-forgot'] = (server.reasons['client-forgot'] ?? 0) + 1;
   }
 
-  const clients = summarizeClients(connections, order, reconnection, forgotIds);
+  const clients = summarizeClients(connections, order, clientNumbers, reconnection, forgotIds);
   options.onProgress?.({ step: 'clients summarized', done: groups, total: groups });
   servers.sort((a, b) => b.connections - a.connections);
   const lookup: OfferLookup = {
@@ -199,7 +245,7 @@ interface TrackedConnections {
  * Its own function so that what it alone needs (each client's latest session per group, a map
  * entry per client and group) is garbage before the per-group inference starts.
  */
-function trackSessions(connections: ConnectionRecord[], order: Uint32Array, onProgress?: DiagnoseOptions['onProgress']): TrackedConnections {
+function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clientNumbers: Int32Array, onProgress?: DiagnoseOptions['onProgress']): TrackedConnections {
   const table = new SessionTable();
   let maxId = 0;
   for (const c of connections) {
@@ -210,25 +256,26 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, onPr
   const offerById = maxId <= 2 * connections.length + 1024 ? new Int32Array(maxId + 1).fill(-1) : null;
   const sparseOfferById = new Map<number, number>();
   const clientState = new ClientMemory();
-  const changesByGroup = new Map<ServerGroup, { clients: Set<string>; changes: number }>();
+  const changesByGroup = new Map<ServerGroup, { clients: Set<number>; changes: number }>();
   const forgotten: { c: ConnectionRecord; group: ServerGroup; gap: number }[] = [];
 
   // Reconnections (a client, by address and TLS stack, seen before with the same group) for the clients summary.
   const reconnection = new Uint8Array(connections.length);
   for (let index = 0; index < order.length; index++) {
     if (onProgress && index % TRACKING_REPORT_EVERY === TRACKING_REPORT_EVERY - 1) onProgress({ step: 'tracking sessions', done: index + 1, total: order.length });
-    const c = connections[order[index]!]!;
+    const position = order[index]!;
+    const c = connections[position]!;
     c.reason = null;
     c.session = null;
     const group = table.group(c);
     // Before the table learns from c: what did this client hold for this group?
     const clients = clientState.clientsLike(c, group);
-    const ip = c.client.ip;
+    const client = clientNumbers[position]!;
     // Session rows: -1 when the client holds none.
-    const held = clients.get(ip) ?? -1;
+    const held = clients.get(client) ?? -1;
     if (c.clientHelloTime !== null) {
-      if (clients.has(ip)) reconnection[index] = 1;
-      else clients.set(ip, -1);
+      if (held !== -1 || clients.has(client)) reconnection[index] = 1;
+      else clients.set(client, -1);
     }
     const offer = table.add(c, group);
     if (offer >= 0) {
@@ -244,12 +291,12 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, onPr
     if (now >= 0) {
       // Session-ID stickiness (seed 003) breaks whenever a client's session changes.
       if (held >= 0 && held !== now) {
-        const changes = changesByGroup.get(group) ?? { clients: new Set<string>(), changes: 0 };
+        const changes = changesByGroup.get(group) ?? { clients: new Set<number>(), changes: 0 };
         changes.changes++;
-        changes.clients.add(ip);
+        changes.clients.add(client);
         changesByGroup.set(group, changes);
       }
-      clients.set(ip, now);
+      clients.set(client, now);
     }
     if (offer >= 0) c.session = offerView(table, offer);
     else if (now >= 0 && table.session(now).issuedBy === c.id) c.session = issueView(table.session(now));
@@ -655,11 +702,11 @@ function issueView(s: TrackedSession): SessionView {
  * records, so a million clients cost map entries, not a million composed key strings.
  */
 class ClientMemory {
-  /** By group index, then TLS stack: address → row of the latest session held. */
-  private readonly byGroup: Map<string, Map<string, number>>[] = [];
+  /** By group index, then TLS stack: client (numberClients) → row of the latest session held. */
+  private readonly byGroup: Map<string, Map<number, number>>[] = [];
 
-  /** The clients of c's TLS stack with c's group: address → row of the latest session held (-1: none yet). */
-  clientsLike(c: ConnectionRecord, group: ServerGroup): Map<string, number> {
+  /** The clients of c's TLS stack with c's group: client number → row of the latest session held (-1: none yet). */
+  clientsLike(c: ConnectionRecord, group: ServerGroup): Map<number, number> {
     const stacks = (this.byGroup[group.index] ??= new Map());
     const stack = c.clientFingerprint ?? '';
     let clients = stacks.get(stack);
@@ -668,21 +715,18 @@ class ClientMemory {
   }
 }
 
-function summarizeClients(connections: ConnectionRecord[], order: Uint32Array, reconnection: Uint8Array, forgot: Set<number>): ClientsSummary {
-  // Distinct clients overall and per TLS stack: each address gets a number once, and the
-  // (stack, client) pairs are counted by sorting them as numbers (a set of addresses per stack
-  // was a second map entry per client).
-  const clientNumbers = new Map<string, number>();
+function summarizeClients(connections: ConnectionRecord[], order: Uint32Array, clientNumbers: { numbers: Int32Array; count: number }, reconnection: Uint8Array, forgot: Set<number>): ClientsSummary {
+  // Distinct clients overall and per TLS stack: the (stack, client) pairs are counted by sorting
+  // them as numbers (a set of addresses per stack was a second map entry per client).
   const stackNumbers = new Map<string, number>();
   const stacks: { fingerprint: string; clients: number; connections: number; reconnections: number; offered: number; forgot: number }[] = [];
   const pairs = new Float64Array(order.length);
   let pairCount = 0;
   let reconnections = 0;
   for (let index = 0; index < order.length; index++) {
-    const c = connections[order[index]!]!;
-    const ip = c.client.ip;
-    let client = clientNumbers.get(ip);
-    if (client === undefined) clientNumbers.set(ip, (client = clientNumbers.size));
+    const position = order[index]!;
+    const c = connections[position]!;
+    const client = clientNumbers.numbers[position]!;
     if (c.clientHelloTime === null) continue;
     const fingerprint = c.clientFingerprint ?? 'unknown';
     let stack = stackNumbers.get(fingerprint);
@@ -700,8 +744,7 @@ function summarizeClients(connections: ConnectionRecord[], order: Uint32Array, r
       if (forgot.has(c.id)) s.forgot++;
     }
   }
-  const clientCount = clientNumbers.size;
-  clientNumbers.clear();
+  const clientCount = clientNumbers.count;
   const sorted = pairs.subarray(0, pairCount).sort();
   for (let i = 0; i < sorted.length; i++) {
     if (i === 0 || sorted[i] !== sorted[i - 1]) stacks[Math.floor(sorted[i]! / 2 ** 32)]!.clients++;

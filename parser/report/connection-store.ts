@@ -3,7 +3,7 @@ import { wiresharkFilter } from '../session/tls-connection.js';
 import { hexDigitValue, toHex } from '../tls/hello.js';
 import { ByteWriter } from './byte-writer.js';
 import { sessionKey, sessionKeyOfBytes, type HexField, type SessionKeySource, type SessionKind } from '../session/session-table.js';
-import type { SessionView } from '../diagnose/diagnose.js';
+import type { ClientAddressSource, SessionView } from '../diagnose/diagnose.js';
 
 // Connection records in columns: typed arrays for numbers and enums, one pool for repeated
 // strings, one byte arena for session IDs, tickets and PSK identities (hex, stored as bytes).
@@ -606,7 +606,7 @@ const HEX_FIELD_COLUMNS: Record<HexField, number> = {
   offeredTicket: I_OFFERED_TICKET, offeredPskIdentity: I_PSK_IDENTITY,
 };
 
-export class StoredConnection implements ConnectionRecord, SessionKeySource {
+export class StoredConnection implements ConnectionRecord, SessionKeySource, ClientAddressSource {
   declare protected readonly store: ConnectionStore;
   constructor(protected readonly row: number) {}
 
@@ -634,6 +634,9 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource {
   get offersTicket(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_OFFER_TICKET) !== 0; }
   get offersPsk(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_OFFER_PSK) !== 0; }
   sessionKeyOf(field: HexField, kind: SessionKind): string | null { return this.store.sessionKeyOf(this.row, HEX_FIELD_COLUMNS[field], kind); }
+  // ClientAddressSource: the diagnosis numbers clients by the address's index in the pool.
+  get clientAddressNumber(): number { return this.store.int(this.row, I_CLIENT_IP); }
+  get addressNumbering(): object { return this.store; }
   get resumption(): Resumption { return RESUMPTIONS[this.store.byte(this.row, B_RESUMPTION)]!; }
   get resumedBy(): ResumedBy | null { return RESUMED_BY[this.store.byte(this.row, B_RESUMED_BY)]!; }
   get resumed(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_RESUMED) !== 0; }
