@@ -115,7 +115,7 @@ function isClientAddressSource(c: ConnectionRecord): c is ConnectionRecord & Cli
 }
 
 /** Each connection's client address as a number 0..count-1, by position (equal numbers: same address). */
-function numberClients(connections: ConnectionRecord[]): { numbers: Int32Array; count: number } {
+export function numberClients(connections: ConnectionRecord[]): { numbers: Int32Array; count: number } {
   const numbers = new Int32Array(connections.length);
   const first = connections[0];
   const numbering = first !== undefined && isClientAddressSource(first) ? first.addressNumbering : null;

@@ -5,7 +5,7 @@
 // raw connections, so a million connections draw as fast as a hundred.
 
 import type { ClientsSummary, Diagnosis, ServerSummary } from '../diagnose/diagnose.js';
-import { formatDuration } from '../diagnose/diagnose.js';
+import { formatDuration, numberClients } from '../diagnose/diagnose.js';
 import type { Finding, WhatIf } from '../diagnose/findings.js';
 import { GroupKeys, groupKeyOf } from '../session/session-table.js';
 import { addToTotals, emptyTotals, type Totals } from './document.js';
@@ -286,11 +286,36 @@ function sessionOf(c: ConnectionRecord): OfferView | null {
   return s && typeof s === 'object' && (s.role === 'offer' || s.role === 'issue') ? s : null;
 }
 
+/**
+ * Chart samples as two growing typed arrays (value, accepted): a farm's million offers give up to
+ * six million samples (three metrics, all groups and their own group), and as { x, accepted }
+ * objects with boxed values they were ~500 MB of heap for the HTML report of a 2-million-
+ * connection capture (9 bytes a sample here).
+ */
+class Samples {
+  values = new Float64Array(64);
+  accepted = new Uint8Array(64);
+  length = 0;
+
+  push(x: number, accepted: boolean): void {
+    if (this.length === this.values.length) {
+      const values = new Float64Array(this.length * 2);
+      values.set(this.values);
+      this.values = values;
+      const flags = new Uint8Array(this.length * 2);
+      flags.set(this.accepted);
+      this.accepted = flags;
+    }
+    this.values[this.length] = x;
+    this.accepted[this.length++] = accepted ? 1 : 0;
+  }
+}
+
 function buildHistograms(connections: ConnectionRecord[], servers: ServerSummary[]): HistogramSet[] {
-  type Samples = Record<HistogramMetric, { x: number; accepted: boolean }[]>;
-  const empty = (): Samples => ({ reuseGap: [], age: [], churn: [] });
+  type MetricSamples = Record<HistogramMetric, Samples>;
+  const empty = (): MetricSamples => ({ reuseGap: new Samples(), age: new Samples(), churn: new Samples() });
   const all = empty();
-  const byGroup = new Map<string, Samples>();
+  const byGroup = new Map<string, MetricSamples>();
   const groupKeys = new GroupKeys((c) => groupKeyOf(c).key);
   for (const c of connections) {
     if (c.resumption !== 'accepted' && c.resumption !== 'rejected') continue;
@@ -303,8 +328,8 @@ function buildHistograms(connections: ConnectionRecord[], servers: ServerSummary
     for (const metric of ['reuseGap', 'age', 'churn'] as const) {
       const x = s[metric];
       if (x === null || !Number.isFinite(x)) continue;
-      all[metric].push({ x, accepted });
-      g[metric].push({ x, accepted });
+      all[metric].push(x, accepted);
+      g[metric].push(x, accepted);
     }
   }
   const serverByGroup = new Map(servers.map((s) => [s.group, s]));
@@ -321,7 +346,7 @@ function buildHistograms(connections: ConnectionRecord[], servers: ServerSummary
     }
     return out;
   };
-  const setFor = (group: string, samples: Samples, groups: ServerSummary[]): HistogramSet => ({
+  const setFor = (group: string, samples: MetricSamples, groups: ServerSummary[]): HistogramSet => ({
     group,
     reuseGap: histogram('reuseGap', samples.reuseGap, referencesFor('reuseGap', groups)),
     age: histogram('age', samples.age, referencesFor('age', groups)),
@@ -336,14 +361,13 @@ function buildHistograms(connections: ConnectionRecord[], servers: ServerSummary
   return sets;
 }
 
-function histogram(metric: HistogramMetric, samples: { x: number; accepted: boolean }[], references: ReferenceLine[]): Histogram {
+function histogram(metric: HistogramMetric, samples: Samples, references: ReferenceLine[]): Histogram {
   const unit = metric === 'churn' ? 'sessions' : 'seconds';
   const steps = unit === 'seconds' ? TIME_STEPS : COUNT_STEPS;
   if (samples.length === 0) return { metric, unit, binWidth: steps[0]!, bins: [], references, samples: 0 };
   // A typed array sorts numerically without a comparator call per comparison (a farm's offers
   // are ~10^5 samples per chart: the comparator sort was a third of building the model).
-  const xs = new Float64Array(samples.length);
-  for (let i = 0; i < samples.length; i++) xs[i] = samples[i]!.x;
+  const xs = samples.values.slice(0, samples.length);
   xs.sort();
   // The 99th percentile, so one straggler does not squash the chart; the rest goes to an open bin.
   const p99 = xs[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))]!;
@@ -359,9 +383,9 @@ function histogram(metric: HistogramMetric, samples: { x: number; accepted: bool
   const binCount = Math.min(MAX_HISTOGRAM_BINS, Math.floor(top / binWidth) + 1);
   const bins: HistogramBin[] = [];
   for (let i = 0; i < binCount; i++) bins.push({ start: i * binWidth, end: i === binCount - 1 ? null : (i + 1) * binWidth, accepted: 0, rejected: 0 });
-  for (const s of samples) {
-    const bin = bins[Math.min(binCount - 1, Math.max(0, Math.floor(s.x / binWidth)))]!;
-    if (s.accepted) bin.accepted++;
+  for (let i = 0; i < samples.length; i++) {
+    const bin = bins[Math.min(binCount - 1, Math.max(0, Math.floor(samples.values[i]! / binWidth)))]!;
+    if (samples.accepted[i] === 1) bin.accepted++;
     else bin.rejected++;
   }
   return { metric, unit, binWidth, bins, references, samples: samples.length };
@@ -409,40 +433,59 @@ export function buildClientSequence(connectionsOfClient: ConnectionRecord[]): Cl
   return steps;
 }
 
+/**
+ * The clients table and the step sequences of the clients worth looking at first. Counts are kept
+ * in columns by client number (numberClients) and servers per client counted by sorting (client,
+ * server) pairs: an object, a set and a list per client were ~250 MB of heap for the HTML report of
+ * a capture with 580,000 clients. Rows and sequences are made for the clients shown only.
+ */
 function buildClients(connections: ConnectionRecord[]): { clients: ClientRow[]; clientSequences: Record<string, ClientStep[]> } {
-  const byClient = new Map<string, { row: ClientRow; servers: Set<number>; list: ConnectionRecord[] }>();
+  const { numbers, count } = numberClients(connections);
+  const total = new Int32Array(count), offers = new Int32Array(count), accepted = new Int32Array(count);
+  const rejected = new Int32Array(count), aborted = new Int32Array(count), crossServerOffers = new Int32Array(count);
+  const firstConnection = new Int32Array(count).fill(-1);
   // Server addresses as numbers: no "ip:port" string per connection to hash.
   const serverIds = new Map<string, Map<number, number>>();
   let nextServerId = 0;
-  for (const c of connections) {
-    let entry = byClient.get(c.client.ip);
-    if (!entry) {
-      entry = { row: { ip: c.client.ip, connections: 0, offers: 0, accepted: 0, rejected: 0, aborted: 0, servers: 0, crossServerOffers: 0 }, servers: new Set(), list: [] };
-      byClient.set(c.client.ip, entry);
-    }
-    const row = entry.row;
-    row.connections++;
-    if (c.resumption !== 'not-offered') row.offers++;
-    if (c.resumption === 'accepted') row.accepted++;
-    if (c.resumption === 'rejected') row.rejected++;
-    if (c.handshake === 'aborted') row.aborted++;
+  const pairs = new Float64Array(connections.length);
+  for (let i = 0; i < connections.length; i++) {
+    const c = connections[i]!;
+    const client = numbers[i]!;
+    if (firstConnection[client] === -1) firstConnection[client] = i;
+    total[client]!++;
+    if (c.resumption !== 'not-offered') offers[client]!++;
+    if (c.resumption === 'accepted') accepted[client]!++;
+    if (c.resumption === 'rejected') rejected[client]!++;
+    if (c.handshake === 'aborted') aborted[client]!++;
     const s = sessionOf(c);
-    if (s && s.role === 'offer' && s.crossAddress) row.crossServerOffers++;
+    if (s && s.role === 'offer' && s.crossAddress) crossServerOffers[client]!++;
     const server = c.server;
     let byPort = serverIds.get(server.ip);
     if (byPort === undefined) serverIds.set(server.ip, (byPort = new Map()));
     let serverId = byPort.get(server.port);
     if (serverId === undefined) byPort.set(server.port, (serverId = nextServerId++));
-    entry.servers.add(serverId);
-    entry.list.push(c);
+    pairs[i] = client * 2 ** 32 + serverId;
   }
-  for (const e of byClient.values()) e.row.servers = e.servers.size;
+  const servers = new Int32Array(count);
+  pairs.sort();
+  for (let i = 0; i < pairs.length; i++) {
+    if (i === 0 || pairs[i] !== pairs[i - 1]) servers[Math.floor(pairs[i]! / 2 ** 32)]!++;
+  }
+  const ips: string[] = Array.from(firstConnection, (i) => connections[i]!.client.ip);
   // The clients worth looking at first: the most failed offers, then the most hops between servers.
-  const ranked = [...byClient.values()].sort((a, b) =>
-    b.row.rejected - a.row.rejected || b.row.crossServerOffers - a.row.crossServerOffers || b.row.connections - a.row.connections || (a.row.ip < b.row.ip ? -1 : 1));
+  const ranked = Array.from({ length: count }, (_, client) => client).sort((a, b) =>
+    rejected[b]! - rejected[a]! || crossServerOffers[b]! - crossServerOffers[a]! || total[b]! - total[a]! || (ips[a]! < ips[b]! ? -1 : 1));
+  const rowOf = (client: number): ClientRow => ({
+    ip: ips[client]!, connections: total[client]!, offers: offers[client]!, accepted: accepted[client]!, rejected: rejected[client]!,
+    aborted: aborted[client]!, servers: servers[client]!, crossServerOffers: crossServerOffers[client]!,
+  });
+  // The connections of the clients whose sequence is shown, in the order they came.
+  const shownSequences = ranked.slice(0, MAX_CLIENT_SEQUENCES);
+  const lists = new Map<number, ConnectionRecord[]>(shownSequences.map((client) => [client, []]));
+  for (let i = 0; i < connections.length; i++) lists.get(numbers[i]!)?.push(connections[i]!);
   const clientSequences: Record<string, ClientStep[]> = {};
-  for (const e of ranked.slice(0, MAX_CLIENT_SEQUENCES)) clientSequences[e.row.ip] = buildClientSequence(e.list);
-  return { clients: ranked.slice(0, MAX_CLIENT_ROWS).map((e) => e.row), clientSequences };
+  for (const client of shownSequences) clientSequences[ips[client]!] = buildClientSequence(lists.get(client)!);
+  return { clients: ranked.slice(0, MAX_CLIENT_ROWS).map(rowOf), clientSequences };
 }
 
 function capConnections(connections: ConnectionRecord[], cap: number): ConnectionList {

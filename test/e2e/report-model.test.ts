@@ -42,4 +42,41 @@ describe('report model', () => {
       dir.remove();
     }
   }, 30_000);
+
+  it('ranks the clients table as a plain per-address count does, with the sequences of the first clients', async () => {
+    const dir = tempDir('model-clients');
+    try {
+      const capture = join(dir.path, 'mixed.pcap');
+      await simulate(capture, ['--preset', 'mixed', '--quiet']);
+      execFileSync('node', [CLI, 'analyze', capture, '--json', join(dir.path, 'mixed.json'), '-q']);
+      const doc = JSON.parse(readFileSync(join(dir.path, 'mixed.json'), 'utf8')) as AnalysisDocument & Diagnosis;
+      const model = buildReportModel({
+        tool: doc.tool, captures: doc.captures, connections: doc.connections, diagnosis: doc, files: [], analysedAt: '2026-01-01T00:00:00Z', connectionCap: 0,
+      });
+      // Reference: an object per address, as obvious as it gets.
+      const byIp = new Map<string, { ip: string; connections: number; offers: number; accepted: number; rejected: number; aborted: number; servers: Set<string>; crossServerOffers: number; list: ConnectionRecord[] }>();
+      for (const c of doc.connections) {
+        const e = byIp.get(c.client.ip) ?? { ip: c.client.ip, connections: 0, offers: 0, accepted: 0, rejected: 0, aborted: 0, servers: new Set<string>(), crossServerOffers: 0, list: [] };
+        byIp.set(c.client.ip, e);
+        e.connections++;
+        if (c.resumption !== 'not-offered') e.offers++;
+        if (c.resumption === 'accepted') e.accepted++;
+        if (c.resumption === 'rejected') e.rejected++;
+        if (c.handshake === 'aborted') e.aborted++;
+        const session = c.session as { role?: string; crossAddress?: boolean } | null;
+        if (session?.role === 'offer' && session.crossAddress) e.crossServerOffers++;
+        e.servers.add(`${c.server.ip}:${c.server.port}`);
+        e.list.push(c);
+      }
+      const expected = [...byIp.values()].sort((a, b) => b.rejected - a.rejected || b.crossServerOffers - a.crossServerOffers || b.connections - a.connections || (a.ip < b.ip ? -1 : 1));
+      expect(byIp.size).toBeGreaterThan(20);
+      expect(expected.some((e) => e.crossServerOffers > 0 && e.servers.size > 1)).toBe(true);
+      expect(model.clients).toEqual(expected.slice(0, 1000).map(({ servers, list: _list, ...row }) => ({ ...row, servers: servers.size })));
+      const sequences = Object.keys(model.clientSequences);
+      expect(sequences).toEqual(expected.slice(0, 100).map((e) => e.ip));
+      for (const e of expected.slice(0, 100)) expect(model.clientSequences[e.ip]).toHaveLength(e.list.length);
+    } finally {
+      dir.remove();
+    }
+  }, 60_000);
 });
