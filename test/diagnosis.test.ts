@@ -4,7 +4,7 @@ import { Analysis } from '../parser/analysis.js';
 import { simulateFarm } from '../fixtures/simulator/farm.js';
 import { presetConfig } from '../fixtures/simulator/presets.js';
 import { compareWithTruth } from './tools/compare-truth.js';
-import { diagnose, type DiagnosisProgress, type ServerSummary } from '../parser/diagnose/diagnose.js';
+import { diagnose, diagnosisShare, type DiagnosisProgress, type ServerSummary } from '../parser/diagnose/diagnose.js';
 import type { PresetName } from '../fixtures/simulator/presets.js';
 
 // The farm simulator writes captures whose cache policy and per-connection reasons are
@@ -123,6 +123,12 @@ describe('diagnosis progress', () => {
     expect(steps[0]).toEqual({ step: 'sessions tracked', done: connections.length, total: connections.length });
     expect(steps.slice(1, 1 + groups)).toEqual(Array.from({ length: groups }, (_, i) => ({ step: 'cache policy inferred', done: i + 1, total: groups })));
     expect(steps.slice(1 + groups).map((p) => p.step)).toEqual(['clients summarized']);
+    // The share shown on progress bars only moves forward, within 0-1.
+    const shares = [{ step: 'tracking sessions', done: 0, total: connections.length } as const, ...steps].map(diagnosisShare);
+    shares.forEach((share, i) => {
+      expect(share).toBeGreaterThanOrEqual(i === 0 ? 0 : shares[i - 1]!);
+      expect(share).toBeLessThanOrEqual(1);
+    });
     expect(JSON.parse(JSON.stringify(again))).toEqual(JSON.parse(JSON.stringify(diagnosis)));
   });
 });

@@ -10,7 +10,7 @@ import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../pa
 import { forEachCaptureChunk } from '../node/analyze-files.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { diagnose, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
+import { diagnose, diagnosisShare, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -124,11 +124,8 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       // The session index is garbage once the sessions are tracked: on a large capture it is
       // collected now, before the per-group working arrays pile up on it (the memory peak).
       if (p.step === 'sessions tracked' && connections.length >= LARGE_CAPTURE) collectGarbageNow();
-      // Shares of the diagnosis's time on the 1 GB bench: tracking ~half, policies ~a third.
-      const share = p.done / Math.max(1, p.total);
-      const fraction = p.step === 'tracking sessions' ? 0.5 * share : p.step === 'sessions tracked' ? 0.5 : p.step === 'cache policy inferred' ? 0.5 + 0.35 * share : 0.9;
       const what = p.step === 'cache policy inferred' ? `cache policy of ${p.done} of ${p.total} server groups` : p.step;
-      progress.stage(`${diagnosing}: ${what}`, fraction, p.step !== 'tracking sessions');
+      progress.stage(`${diagnosing}: ${what}`, diagnosisShare(p), p.step !== 'tracking sessions');
     },
   });
   progress.done();

@@ -144,6 +144,15 @@ export function numberClients(connections: ConnectionRecord[]): { numbers: Int32
   return { numbers, count: byAddress.size };
 }
 
+/**
+ * About which share of the diagnosis is done at a report, for a progress bar: on the 1 GB bench
+ * the session tracking is about half of it and the groups' policies a third.
+ */
+export function diagnosisShare(p: DiagnosisProgress): number {
+  const share = p.done / Math.max(1, p.total);
+  return p.step === 'tracking sessions' ? 0.5 * share : p.step === 'sessions tracked' ? 0.5 : p.step === 'cache policy inferred' ? 0.5 + 0.35 * share : 0.9;
+}
+
 /** Connections between two 'tracking sessions' reports. */
 const TRACKING_REPORT_EVERY = 1 << 16;
 

@@ -238,11 +238,12 @@ function Welcome({ onOpen }: { onOpen(): void }) {
 }
 
 function Progress({ progress, names, onCancel }: { progress: AnalysisProgress | null; names: string[]; onCancel(): void }) {
-  const fraction = progress && progress.bytesTotal > 0 ? Math.min(1, progress.bytesRead / progress.bytesTotal) : 0;
+  const diagnosing = progress?.diagnosisDone !== undefined;
+  const fraction = diagnosing ? progress!.diagnosisDone! : progress && progress.bytesTotal > 0 ? Math.min(1, progress.bytesRead / progress.bytesTotal) : 0;
   return (
     <div className="progress-panel" data-testid="progress" role="status" aria-live="polite">
       <h2>Analysing {names.length === 1 ? names[0] : `${names.length} files`}…</h2>
-      <progress max={1} value={fraction} aria-label="bytes read" data-testid="progress-bar" />
+      <progress max={1} value={fraction} aria-label={diagnosing ? 'diagnosis' : 'bytes read'} data-testid="progress-bar" />
       <p className="muted">
         {progress?.diagnosis !== undefined ? `${formatBytes(progress.bytesTotal)} read · diagnosing ${formatCount(progress.connections)} connections: ${progress.diagnosis}`
           : progress ? `${formatBytes(progress.bytesRead)} of ${formatBytes(progress.bytesTotal)} read · ${formatCount(progress.connections)} connections so far · file ${progress.fileIndex + 1} of ${progress.fileCount}` : 'Starting…'}

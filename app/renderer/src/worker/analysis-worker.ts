@@ -5,7 +5,7 @@
 // the report) comes from a second pass after the results are shown: hashing in JavaScript runs at
 // ~150 MB/s, slower than the analysis itself, and would double the wait for the first chart.
 import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
-import { diagnose } from '../../../../parser/diagnose/diagnose.js';
+import { diagnose, diagnosisShare } from '../../../../parser/diagnose/diagnose.js';
 import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
 import { buildReportModel, type AnalysedFile } from '../../../../parser/report/report-model.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../../../parser/report/types.js';
@@ -208,13 +208,13 @@ async function runAnalysis(sources: CaptureSource[], analysedAt: string, current
   // Same ids as the CLI's JSON for the same files (ordered by time and endpoints).
   numberConnections(connections);
   // The diagnosis runs without a break; its steps are posted as they finish (the page shows them).
-  const diagnosing = (step: string) => post({ type: 'progress', progress: {
-    bytesRead: bytesTotal, bytesTotal, file: '', fileIndex: ordered.length - 1, fileCount: ordered.length, connections: connections.length, diagnosis: step,
+  const diagnosing = (step: string, done: number) => post({ type: 'progress', progress: {
+    bytesRead: bytesTotal, bytesTotal, file: '', fileIndex: ordered.length - 1, fileCount: ordered.length, connections: connections.length,
+    diagnosis: step, diagnosisDone: done,
   } });
-  diagnosing('tracking sessions');
+  diagnosing('tracking sessions', 0);
   const diagnosis = diagnose(connections, {
-    onProgress: (d) => diagnosing(d.step === 'cache policy inferred' ? `cache policy of ${d.done} of ${d.total} server groups`
-      : d.step === 'tracking sessions' ? `tracking sessions (${Math.round((100 * d.done) / d.total)} %)` : d.step),
+    onProgress: (d) => diagnosing(d.step === 'cache policy inferred' ? `cache policy of ${d.done} of ${d.total} server groups` : d.step, diagnosisShare(d)),
   });
   const document = buildDocument(analysis.captures, connections, {
     servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions,

@@ -38,8 +38,10 @@ export interface AnalysisProgress {
   fileIndex: number;
   fileCount: number;
   connections: number;
-  /** Once every file is read: how far the diagnosis is (its step, as the CLI shows it). */
+  /** Once every file is read: how far the diagnosis is (its step, as the CLI shows it) ... */
   diagnosis?: string;
+  /** ... and about which share of it is done (0-1). */
+  diagnosisDone?: number;
 }
 
 export type WorkerResponse =
