@@ -290,7 +290,8 @@ function sessionOf(c: ConnectionRecord): OfferView | null {
  * Chart samples as two growing typed arrays (value, accepted): a farm's million offers give up to
  * six million samples (three metrics, all groups and their own group), and as { x, accepted }
  * objects with boxed values they were ~500 MB of heap for the HTML report of a 2-million-
- * connection capture (9 bytes a sample here).
+ * connection capture (9 bytes a sample here). Doubling arrays rather than the session table's
+ * columns: those start at 64 K-entry blocks, ~1.7 MB for each of hundreds of small groups.
  */
 class Samples {
   values = new Float64Array(64);

@@ -17,13 +17,13 @@ const HISTORY_LETTER: Record<number, string> = {
 };
 const MAX_HISTORY = 100;
 /** Letters a history code holds: 6 bits each (letter index, side), exact in a double up to 8. */
-const HISTORY_CODED = 8; // HISTORY_WEIGHTS has one weight per coded letter
+const HISTORY_CODED = 8;
 /** Every letter addHistory is given: the handshake types', then z (an unknown type), i (ChangeCipherSpec), l (alert). */
 const HISTORY_CODES = Object.values(HISTORY_LETTER).join('') + 'zil';
 /** 1 + position in HISTORY_CODES by character code (0: not a history letter). */
 const HISTORY_CODE_OF = Uint8Array.from({ length: 128 }, (_, code) => HISTORY_CODES.indexOf(String.fromCharCode(code)) + 1);
 /** 64^i: the weight of the i-th letter in a history code. */
-const HISTORY_WEIGHTS = Float64Array.from({ length: 8 }, (_, i) => 64 ** i);
+const HISTORY_WEIGHTS = Float64Array.from({ length: HISTORY_CODED }, (_, i) => 64 ** i);
 /** History texts by code and client side (bounded: beyond it, texts are built as before). */
 const historyTexts = new Map<number, string>();
 const HISTORY_TEXTS_KEPT = 4096;
