@@ -9,74 +9,69 @@ import { CLI, simulate, tempDir } from './support.js';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
+/** A simulated farm analysed by the CLI (its --json document) and the report model built from it. */
+async function modelOf(preset: string, connectionCap: number): Promise<{ doc: AnalysisDocument & Diagnosis; model: ReturnType<typeof buildReportModel> }> {
+  const dir = tempDir(`model-${preset}`);
+  try {
+    const capture = join(dir.path, `${preset}.pcap`);
+    await simulate(capture, ['--preset', preset, '--quiet']);
+    execFileSync('node', [CLI, 'analyze', capture, '--json', join(dir.path, `${preset}.json`), '-q']);
+    const doc = JSON.parse(readFileSync(join(dir.path, `${preset}.json`), 'utf8')) as AnalysisDocument & Diagnosis;
+    const model = buildReportModel({
+      tool: doc.tool, captures: doc.captures, connections: doc.connections, diagnosis: doc, files: [], analysedAt: '2026-01-01T00:00:00Z', connectionCap,
+    });
+    return { doc, model };
+  } finally {
+    dir.remove();
+  }
+}
+
 describe('report model', () => {
   it('caps the connection list (failures first), keeps totals and puts the idle timeout on a bin edge', async () => {
-    const dir = tempDir('model');
-    try {
-      const capture = join(dir.path, 'idle.pcap');
-      await simulate(capture, ['--preset', 'idle-timeout', '--quiet']);
-      execFileSync('node', [CLI, 'analyze', capture, '--json', join(dir.path, 'idle.json'), '-q']);
-      const doc = JSON.parse(readFileSync(join(dir.path, 'idle.json'), 'utf8')) as AnalysisDocument & Diagnosis;
-      const failed = (c: ConnectionRecord) => c.resumption === 'rejected' || c.handshake === 'aborted';
-      const model = buildReportModel({
-        tool: doc.tool, captures: doc.captures, connections: doc.connections, diagnosis: doc, files: [], analysedAt: '2026-01-01T00:00:00Z', connectionCap: 150,
-      });
-      expect(model.overview.totals.connections).toBe(doc.connections.length);
-      expect(model.connections.total).toBe(doc.connections.length);
-      expect(model.connections.rows).toHaveLength(150);
-      const failures = doc.connections.filter(failed).length;
-      expect(model.connections.rows.filter(failed)).toHaveLength(Math.min(150, failures));
-      const rows = model.connections.rows.map((c) => c.startTime);
-      expect([...rows].sort((a, b) => a - b)).toEqual(rows);
-      const reuse = model.histograms.find((h) => h.group === 'www.idle.test:443')!.reuseGap;
-      const line = reuse.references[0]!;
-      expect(line.value).toBe(300);
-      const edge = reuse.bins.findIndex((b) => b.start === 300);
-      expect(edge).toBeGreaterThan(0);
-      // The cliff: nothing rejected left of the line, nothing accepted right of it.
-      expect(reuse.bins.slice(0, edge).every((b) => b.rejected === 0)).toBe(true);
-      expect(reuse.bins.slice(edge).every((b) => b.accepted === 0)).toBe(true);
-      const timelineTotal = model.timeline.buckets.reduce((s, b) => s + b.full + b.resumed + b.rejected + b.aborted + b.incomplete, 0);
-      expect(timelineTotal).toBe(doc.connections.length);
-    } finally {
-      dir.remove();
-    }
+    const { doc, model } = await modelOf('idle-timeout', 150);
+    const failed = (c: ConnectionRecord) => c.resumption === 'rejected' || c.handshake === 'aborted';
+    expect(model.overview.totals.connections).toBe(doc.connections.length);
+    expect(model.connections.total).toBe(doc.connections.length);
+    expect(model.connections.rows).toHaveLength(150);
+    const failures = doc.connections.filter(failed).length;
+    expect(model.connections.rows.filter(failed)).toHaveLength(Math.min(150, failures));
+    const rows = model.connections.rows.map((c) => c.startTime);
+    expect([...rows].sort((a, b) => a - b)).toEqual(rows);
+    const reuse = model.histograms.find((h) => h.group === 'www.idle.test:443')!.reuseGap;
+    const line = reuse.references[0]!;
+    expect(line.value).toBe(300);
+    const edge = reuse.bins.findIndex((b) => b.start === 300);
+    expect(edge).toBeGreaterThan(0);
+    // The cliff: nothing rejected left of the line, nothing accepted right of it.
+    expect(reuse.bins.slice(0, edge).every((b) => b.rejected === 0)).toBe(true);
+    expect(reuse.bins.slice(edge).every((b) => b.accepted === 0)).toBe(true);
+    const timelineTotal = model.timeline.buckets.reduce((s, b) => s + b.full + b.resumed + b.rejected + b.aborted + b.incomplete, 0);
+    expect(timelineTotal).toBe(doc.connections.length);
   }, 30_000);
 
   it('ranks the clients table as a plain per-address count does, with the sequences of the first clients', async () => {
-    const dir = tempDir('model-clients');
-    try {
-      const capture = join(dir.path, 'mixed.pcap');
-      await simulate(capture, ['--preset', 'mixed', '--quiet']);
-      execFileSync('node', [CLI, 'analyze', capture, '--json', join(dir.path, 'mixed.json'), '-q']);
-      const doc = JSON.parse(readFileSync(join(dir.path, 'mixed.json'), 'utf8')) as AnalysisDocument & Diagnosis;
-      const model = buildReportModel({
-        tool: doc.tool, captures: doc.captures, connections: doc.connections, diagnosis: doc, files: [], analysedAt: '2026-01-01T00:00:00Z', connectionCap: 0,
-      });
-      // Reference: an object per address, as obvious as it gets.
-      const byIp = new Map<string, { ip: string; connections: number; offers: number; accepted: number; rejected: number; aborted: number; servers: Set<string>; crossServerOffers: number; list: ConnectionRecord[] }>();
-      for (const c of doc.connections) {
-        const e = byIp.get(c.client.ip) ?? { ip: c.client.ip, connections: 0, offers: 0, accepted: 0, rejected: 0, aborted: 0, servers: new Set<string>(), crossServerOffers: 0, list: [] };
-        byIp.set(c.client.ip, e);
-        e.connections++;
-        if (c.resumption !== 'not-offered') e.offers++;
-        if (c.resumption === 'accepted') e.accepted++;
-        if (c.resumption === 'rejected') e.rejected++;
-        if (c.handshake === 'aborted') e.aborted++;
-        const session = c.session as { role?: string; crossAddress?: boolean } | null;
-        if (session?.role === 'offer' && session.crossAddress) e.crossServerOffers++;
-        e.servers.add(`${c.server.ip}:${c.server.port}`);
-        e.list.push(c);
-      }
-      const expected = [...byIp.values()].sort((a, b) => b.rejected - a.rejected || b.crossServerOffers - a.crossServerOffers || b.connections - a.connections || (a.ip < b.ip ? -1 : 1));
-      expect(byIp.size).toBeGreaterThan(20);
-      expect(expected.some((e) => e.crossServerOffers > 0 && e.servers.size > 1)).toBe(true);
-      expect(model.clients).toEqual(expected.slice(0, 1000).map(({ servers, list: _list, ...row }) => ({ ...row, servers: servers.size })));
-      const sequences = Object.keys(model.clientSequences);
-      expect(sequences).toEqual(expected.slice(0, 100).map((e) => e.ip));
-      for (const e of expected.slice(0, 100)) expect(model.clientSequences[e.ip]).toHaveLength(e.list.length);
-    } finally {
-      dir.remove();
+    const { doc, model } = await modelOf('mixed', 0);
+    // Reference: an object per address, as obvious as it gets.
+    const byIp = new Map<string, { ip: string; connections: number; offers: number; accepted: number; rejected: number; aborted: number; servers: Set<string>; crossServerOffers: number; list: ConnectionRecord[] }>();
+    for (const c of doc.connections) {
+      const e = byIp.get(c.client.ip) ?? { ip: c.client.ip, connections: 0, offers: 0, accepted: 0, rejected: 0, aborted: 0, servers: new Set<string>(), crossServerOffers: 0, list: [] };
+      byIp.set(c.client.ip, e);
+      e.connections++;
+      if (c.resumption !== 'not-offered') e.offers++;
+      if (c.resumption === 'accepted') e.accepted++;
+      if (c.resumption === 'rejected') e.rejected++;
+      if (c.handshake === 'aborted') e.aborted++;
+      const session = c.session as { role?: string; crossAddress?: boolean } | null;
+      if (session?.role === 'offer' && session.crossAddress) e.crossServerOffers++;
+      e.servers.add(`${c.server.ip}:${c.server.port}`);
+      e.list.push(c);
     }
+    const expected = [...byIp.values()].sort((a, b) => b.rejected - a.rejected || b.crossServerOffers - a.crossServerOffers || b.connections - a.connections || (a.ip < b.ip ? -1 : 1));
+    expect(byIp.size).toBeGreaterThan(20);
+    expect(expected.some((e) => e.crossServerOffers > 0 && e.servers.size > 1)).toBe(true);
+    expect(model.clients).toEqual(expected.slice(0, 1000).map(({ servers, list: _list, ...row }) => ({ ...row, servers: servers.size })));
+    const sequences = Object.keys(model.clientSequences);
+    expect(sequences).toEqual(expected.slice(0, 100).map((e) => e.ip));
+    for (const e of expected.slice(0, 100)) expect(model.clientSequences[e.ip]).toHaveLength(e.list.length);
   }, 60_000);
 });
