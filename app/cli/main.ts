@@ -10,7 +10,7 @@ import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../pa
 import { forEachCaptureChunk } from '../node/analyze-files.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { diagnose, diagnosisShare, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
+import { describeDiagnosisStep, diagnose, diagnosisShare, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -124,8 +124,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       // The session index is garbage once the sessions are tracked: on a large capture it is
       // collected now, before the per-group working arrays pile up on it (the memory peak).
       if (p.step === 'sessions tracked' && connections.length >= LARGE_CAPTURE) collectGarbageNow();
-      const what = p.step === 'cache policy inferred' ? `cache policy of ${p.done} of ${p.total} server groups` : p.step;
-      progress.stage(`${diagnosing}: ${what}`, diagnosisShare(p), p.step !== 'tracking sessions');
+      progress.stage(`${diagnosing}: ${describeDiagnosisStep(p)}`, diagnosisShare(p), p.step !== 'tracking sessions');
     },
   });
   progress.done();

@@ -153,6 +153,11 @@ export function diagnosisShare(p: DiagnosisProgress): number {
   return p.step === 'tracking sessions' ? 0.5 * share : p.step === 'sessions tracked' ? 0.5 : p.step === 'cache policy inferred' ? 0.5 + 0.35 * share : 0.9;
 }
 
+/** A report in words, as the progress bars show it. */
+export function describeDiagnosisStep(p: DiagnosisProgress): string {
+  return p.step === 'cache policy inferred' ? `cache policy of ${p.done} of ${p.total} server groups` : p.step;
+}
+
 /** Connections between two 'tracking sessions' reports. */
 const TRACKING_REPORT_EVERY = 1 << 16;
 

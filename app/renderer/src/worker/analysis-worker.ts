@@ -5,7 +5,7 @@
 // the report) comes from a second pass after the results are shown: hashing in JavaScript runs at
 // ~150 MB/s, slower than the analysis itself, and would double the wait for the first chart.
 import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
-import { diagnose, diagnosisShare } from '../../../../parser/diagnose/diagnose.js';
+import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../../../parser/diagnose/diagnose.js';
 import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
 import { buildReportModel, type AnalysedFile } from '../../../../parser/report/report-model.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../../../parser/report/types.js';
@@ -214,7 +214,7 @@ async function runAnalysis(sources: CaptureSource[], analysedAt: string, current
   } });
   diagnosing('tracking sessions', 0);
   const diagnosis = diagnose(connections, {
-    onProgress: (d) => diagnosing(d.step === 'cache policy inferred' ? `cache policy of ${d.done} of ${d.total} server groups` : d.step, diagnosisShare(d)),
+    onProgress: (d) => diagnosing(describeDiagnosisStep(d), diagnosisShare(d)),
   });
   const document = buildDocument(analysis.captures, connections, {
     servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions,
