@@ -1,7 +1,8 @@
-// npm run bench [-- --size MB] [--no-tshark] [--dir DIR] [--memory] [--repeat N]
+// npm run bench [-- --size MB] [--no-tshark] [--no-ssldump] [--dir DIR] [--memory] [--repeat N]
 // Generates farm captures with the simulator, then runs on the same files in the same run:
 // resumescope (whole analysis + JSON), the JavaScript floor (header walk + TLS byte check),
-// npm pcap-parser (reading alone) and tshark (handshake fields); prints one table.
+// npm pcap-parser (reading alone), tshark (handshake fields) and ssldump (every handshake
+// message printed; Debian package ssldump), the last two when installed; prints one table.
 // --repeat N (default 3): every measurement but tshark's and the scale run's is taken N times,
 // interleaved, and the fastest run counts (peak RSS: the largest of the N). This virtual machine's
 // speed drifts by ±10 % from minute to minute; the fastest of a few runs is the figure that repeats.
@@ -100,6 +101,16 @@ function countLines(path: string): number {
   }
 }
 
+/** Whether a command is on PATH (runs with these arguments). */
+function installed(command: string, args: string[]): boolean {
+  try {
+    execFileSync(command, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function hasTaskset(): boolean {
   try {
     execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
@@ -112,7 +123,8 @@ function hasTaskset(): boolean {
 async function main(): Promise<void> {
   const sizeMB = Number(argument('--size', '1000'));
   const dir = argument('--dir', join(tmpdir(), 'resumescope-bench'));
-  const withTshark = !process.argv.includes('--no-tshark');
+  const withTshark = !process.argv.includes('--no-tshark') && installed('tshark', ['-v']);
+  const withSsldump = !process.argv.includes('--no-ssldump') && installed('ssldump', ['-v']);
   mkdirSync(dir, { recursive: true });
   const simulator = join(DIST, 'fixtures', 'simulator', 'cli.js');
   const big = join(dir, `farm-${sizeMB}MB.pcap`);
@@ -163,6 +175,11 @@ async function main(): Promise<void> {
     // Once: at ~20 MB/s it takes most of a minute, and ten times the others' drift would not change its ratio much.
     rows.push(measure('tshark, handshake fields', big, bytes, ['tshark', '-r', big, '-Y', 'tls.handshake.type==1 || tls.handshake.type==2', '-T', 'fields', '-e', 'tcp.stream', '-e', 'tls.handshake.type', '-e', 'tls.handshake.session_id', '-e', 'tls.handshake.extensions_server_name']));
   }
+  if (withSsldump) {
+    // Once, as tshark. It prints every handshake message's fields (no outcome, no sessions): the
+    // reference the issue names for "faster than ssldump". -n: no name lookups.
+    rows.push(measure('ssldump 1.5 (Debian), printing every handshake', big, bytes, ['ssldump', '-n', '-r', big]));
+  }
   rows.push(sequential, workers);
   if (strictlyOneCore) rows.push(strictlyOneCore);
   const together = Math.min(...togetherRuns);
@@ -208,6 +225,8 @@ async function main(): Promise<void> {
   const tshark = rows.find((r) => r.tool.startsWith('tshark'));
   const ours = rows[2]!;
   if (tshark) lines.push(`resumescope vs tshark: ${((ours.bytes / ours.seconds) / (tshark.bytes / tshark.seconds)).toFixed(1)}× faster`);
+  const ssldump = rows.find((r) => r.tool.startsWith('ssldump'));
+  if (ssldump) lines.push(`resumescope vs ssldump: ${((ours.bytes / ours.seconds) / (ssldump.bytes / ssldump.seconds)).toFixed(2)}× as fast`);
   if (scale) {
     const r = scale.run;
     lines.push(`scale: ${scale.connections.toLocaleString('en-US')} connections, ${scale.sessions.toLocaleString('en-US')} session keys, ${(r.bytes / 1e9).toFixed(1)} GB: ` +
