@@ -39,4 +39,39 @@ describe('diagnosis on real stacks', () => {
     expect((after!.session as { abortedBy: number }).abortedBy).toBe(aborted!.id);
     expect(server.cachePolicy.purgeOnAbort.detected).toBe(false);
   });
+
+  it('nginx ssl_session_cache builtin:10: a capacity of ~10 sessions, not a time limit; 16 clients behind one address forget nothing', () => {
+    const { server, connections, document } = analyze('nginx-cache-capacity.pcap');
+    const capacity = server.cachePolicy.capacity;
+    // OpenSSL 3.0 keeps the nine newest besides the one it adds: resumed up to churn 9, refused from 10.
+    expect(capacity.low).toBe(9);
+    expect(capacity.high).toBe(10);
+    expect(capacity.entries).toBe(10);
+    expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
+    expect(server.cachePolicy.lifetime.seconds).toBeNull();
+    const rejected = connections.filter((c) => c.resumption === 'rejected');
+    expect(rejected).toHaveLength(7);
+    for (const c of rejected) expect(c.reason).toBe('capacity');
+    // Each connection is counted under one reason only.
+    expect(server.reasons).toEqual({ capacity: 7 });
+    // One address and TLS stack, but it resumed sessions other than its latest: several clients,
+    // so offering nothing (a new client) is no forgetting.
+    expect(connections.filter((c) => c.reason === 'client-forgot')).toHaveLength(0);
+    expect((document.clients as { forgot: number }).forgot).toBe(0);
+  });
+
+  it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
+    const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
+    const shared = server.cachePolicy.sharedCache;
+    expect(shared.shared).toBe(false);
+    expect(shared.backends).toBe(2);
+    const rejected = connections.filter((c) => c.resumption === 'rejected');
+    expect(rejected).toHaveLength(12);
+    for (const c of rejected) expect(c.reason).toBe('other-backend');
+    expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
+    expect(server.cachePolicy.lifetime.seconds).toBeNull();
+    expect(server.cachePolicy.capacity.entries).toBeNull();
+    // The one client always offers what it got last: no forgetting, whatever the backend did.
+    expect(connections.filter((c) => c.reason === 'client-forgot')).toHaveLength(0);
+  });
 });

@@ -85,6 +85,17 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(diagnosis.findings.some((f) => f.code === 'client-forgets')).toBe(true);
   });
 
+  it('each connection with a reason is counted once, under that reason, in its group', () => {
+    for (const preset of ['client-forgets', 'mixed', 'tls13-psk'] as const) {
+      const { connections, servers } = run(preset);
+      const counted: Record<string, number> = {};
+      for (const s of servers) for (const [reason, n] of Object.entries(s.reasons)) counted[reason] = (counted[reason] ?? 0) + n!;
+      const given: Record<string, number> = {};
+      for (const c of connections) if (c.reason) given[c.reason] = (given[c.reason] ?? 0) + 1;
+      expect(counted, preset).toEqual(given);
+    }
+  });
+
   it('ticket-key rotation: tickets rejected after each rotation moment', () => {
     const { comparison, server, truth } = run('ticket-rotation');
     expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.95);

@@ -218,10 +218,20 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
   // A client that offered nothing, or an older session, while it held one the server would
   // still have taken (used within the longest gap the group is seen to accept).
   const forgotIds = new Set<number>();
-  for (const { c, group, gap } of forgotten) {
+  for (const { c, group, gap, clients: identity, client } of forgotten) {
+    // Found to be several clients after this connection (see SEVERAL_CLIENTS): no single memory to fault.
+    if (identity.get(client) === SEVERAL_CLIENTS) continue;
     const server = servers.find((s) => s.group === group.key);
     const provenValid = server?.cachePolicy.idleTimeout.low ?? null;
     if (provenValid === null || gap > provenValid) continue;
+    // An older session's rejection is the client's doing (seed 002), not the reason the group's
+    // policy gave it: that reason's count gives the connection up.
+    const previous = c.reason as Reason | null;
+    if (server && previous) {
+      const left = (server.reasons[previous] ?? 1) - 1;
+      if (left > 0) server.reasons[previous] = left;
+      else delete server.reasons[previous];
+    }
     c.reason = 'client-forgot';
     c.reasonDetail =
       `the client held a session last used ${formatDuration(gap)} earlier (the server accepts gaps up to ${formatDuration(provenValid)}) but ${c.resumption === 'not-offered' ? 'offered nothing' : 'offered an older one'}`;
@@ -242,6 +252,20 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
   return { servers, clients, findings, whatIf, sessions: { distinct: table.sessionCount, offers: table.answeredOffers.length } };
 }
 
+/** In a ClientMemory map: this address and TLS stack are several clients (see trackSessions). */
+const SEVERAL_CLIENTS = -2;
+
+/** A connection that offered nothing, or an older session, while its client held a session. */
+interface ForgottenSession {
+  c: ConnectionRecord;
+  group: ServerGroup;
+  /** Seconds since the held session's last use. */
+  gap: number;
+  /** The client's entry (ClientMemory): skipped if it turns out to be several clients. */
+  clients: Map<number, number>;
+  client: number;
+}
+
 interface TrackedConnections {
   table: SessionTable;
   /** The offer row of a connection (-1: it offered nothing). */
@@ -249,7 +273,7 @@ interface TrackedConnections {
   /** By position in session order: 1 when the client (address and TLS stack) was seen before with the same group. */
   reconnection: Uint8Array;
   /** Connections that offered nothing, or an older session, while the client held one. */
-  forgotten: { c: ConnectionRecord; group: ServerGroup; gap: number }[];
+  forgotten: ForgottenSession[];
   /** Per group: how often a client's session changed, and how many clients that was. */
   sessionChanges: Map<ServerGroup, { clients: number; changes: number }>;
 }
@@ -271,7 +295,7 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clie
   const sparseOfferById = new Map<number, number>();
   const clientState = new ClientMemory();
   const changesByGroup = new Map<ServerGroup, { clients: Set<number>; changes: number }>();
-  const forgotten: { c: ConnectionRecord; group: ServerGroup; gap: number }[] = [];
+  const forgotten: ForgottenSession[] = [];
 
   // Reconnections (a client, by address and TLS stack, seen before with the same group) for the clients summary.
   const reconnection = new Uint8Array(connections.length);
@@ -285,7 +309,7 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clie
     // Before the table learns from c: what did this client hold for this group?
     const clients = clientState.clientsLike(c, group);
     const client = clientNumbers[position]!;
-    // Session rows: -1 when the client holds none.
+    // Session rows: -1 when the client holds none, SEVERAL_CLIENTS when it is several.
     const held = clients.get(client) ?? -1;
     if (c.clientHelloTime !== null) {
       if (held !== -1 || clients.has(client)) reconnection[index] = 1;
@@ -299,10 +323,15 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clie
     const time = offerTime(c);
     const offeredNothing = c.resumption === 'not-offered' && c.clientHelloTime !== null;
     if (held >= 0 && (offeredNothing || (offer >= 0 && table.sessionRowOf(offer) !== held && table.sessionRowOf(offer) >= 0 && !table.isAccepted(offer)))) {
-      forgotten.push({ c, group, gap: time - table.session(held).lastUse });
+      forgotten.push({ c, group, gap: time - table.session(held).lastUse, clients, client });
     }
     const now = table.heldAfter;
-    if (now >= 0) {
+    if (held >= 0 && offer >= 0 && table.isAccepted(offer) && table.sessionRowOf(offer) >= 0 && table.sessionRowOf(offer) !== held) {
+      // One client offers the session it got last; this address and TLS stack just resumed
+      // another one, still valid: several clients share them (NAT, a proxy, processes with
+      // caches of their own). What "it" held says nothing about what each of them held.
+      clients.set(client, SEVERAL_CLIENTS);
+    } else if (now >= 0 && held !== SEVERAL_CLIENTS) {
       // Session-ID stickiness (seed 003) breaks whenever a client's session changes.
       if (held >= 0 && held !== now) {
         const changes = changesByGroup.get(group) ?? { clients: new Set<number>(), changes: 0 };

@@ -51,6 +51,11 @@ const sid12: ExpectedConnection = { resumed: true, resumedBy: 'session-id', vers
 const rej12: ExpectedConnection = { resumed: false, version: 'TLS 1.2', offered: true };
 
 /** file name (in fixtures/captures/) → connections in TCP stream order. */
+/** TLS 1.2 connections by session ID, one letter each: F full handshake, S resumed, R offer rejected. */
+function outcomesOf(letters: string): ExpectedConnection[] {
+  return Array.from(letters, (letter) => (letter === 'S' ? sid12 : letter === 'R' ? rej12 : full12));
+}
+
 export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'tls12-full.pcap': [full12],
   'tls12-session-id-resume.pcap': [full12, sid12, sid12],
@@ -74,6 +79,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
     { ...sid12, rstBy: 'either' },
     { ...sid12, rstBy: 'either' },
   ],
+  // F full handshake, S resumed by session ID, R offer rejected (see outcomesOf).
+  'nginx-cache-capacity.pcap': outcomesOf('FFFFFSSSSSFFFFFFFFFFFSSSSSSSSSRRRRRRR'),
+  'nginx-lb-no-shared-cache.pcap': outcomesOf('FSSRSSRRSRSRRSSSSSSSSSRRSRSRRR'),
 };
 
 /** file name → file-level facts. */
@@ -91,6 +99,8 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'tls12-nanosecond.pcap': { format: 'pcap-ns', linkType: 1, ipVersion: 4, serverPort: 44311 },
   'nginx-curl-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44312 },
   'nginx-session-timeout.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44313 },
+  'nginx-cache-capacity.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44314 },
+  'nginx-lb-no-shared-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44315 },
 };
 
 /**
