@@ -40,20 +40,32 @@ describe('diagnosis on real stacks', () => {
     expect(server.cachePolicy.purgeOnAbort.detected).toBe(false);
   });
 
-  it('nginx ssl_session_cache builtin:10: a capacity of ~10 sessions, not a time limit; 16 clients behind one address forget nothing', () => {
+  it('nginx ssl_session_cache builtin:10: a capacity of 9 sessions, not a time limit; 16 clients behind one address forget nothing', () => {
     const { server, connections, document } = analyze('nginx-cache-capacity.pcap');
     const capacity = server.cachePolicy.capacity;
-    // OpenSSL 3.0 keeps the nine newest besides the one it adds: resumed up to churn 9, refused from 10.
+    // OpenSSL 3.0 counts a new session before it evicts: a cache of 10 keeps 9. Resumed at a place
+    // in the queue (churn: sessions issued from it on, itself included) up to 9, refused from 10.
     expect(capacity.low).toBe(9);
     expect(capacity.high).toBe(10);
-    expect(capacity.entries).toBe(10);
+    expect(capacity.entries).toBe(9);
+    for (const c of connections) {
+      const churn = (c.session as { churn: number | null } | null)?.churn ?? null;
+      if (c.resumption === 'accepted' && churn !== null) expect(churn).toBeLessThanOrEqual(9);
+      if (c.resumption === 'rejected') expect(churn).toBeGreaterThanOrEqual(10);
+    }
     expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
     expect(server.cachePolicy.lifetime.seconds).toBeNull();
     const rejected = connections.filter((c) => c.resumption === 'rejected');
     expect(rejected).toHaveLength(7);
     for (const c of rejected) expect(c.reason).toBe('capacity');
+    // Session 7 (the first refused): sessions 8-16 came after it.
+    expect(rejected[0]!.reasonDetail).toBe('9 newer sessions were issued since (inferred cache size 9)');
     // Each connection is counted under one reason only.
     expect(server.reasons).toEqual({ capacity: 7 });
+    const finding = (document.findings as { code: string; detail: string }[]).find((f) => f.code === 'capacity')!;
+    expect(finding.detail).toContain('7 of 21 offers were rejected after 9 or more newer sessions had been issued');
+    // A cache four times as large (36) holds a session up to 36th place in the queue: all seven.
+    expect(finding.detail).toContain('a cache of 36 entries would have resumed 7 of them');
     // One address and TLS stack, but it resumed sessions other than its latest: several clients,
     // so offering nothing (a new client) is no forgetting.
     expect(connections.filter((c) => c.reason === 'client-forgot')).toHaveLength(0);

@@ -67,6 +67,10 @@ export interface SessionView {
   issuedAt: number | null;
   age: number | null;
   reuseGap: number | null;
+  /**
+   * Sessions the issuing group issued from this one on, this one included, by the time of the
+   * offer: its place in a FIFO queue (a cache of N sessions still holds it while churn ≤ N).
+   */
   churn: number | null;
   abortedBy: number | null;
   crossAddress: boolean;
@@ -517,7 +521,9 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
       if (t.isAccepted(o)) fitValues[a++] = x;
       else if (!verdicts.has(o)) fitValues[--r] = x;
     }
-    return estimateLimitOf(fitValues.subarray(0, a), fitValues.subarray(r), limit === 'capacity' ? CAPACITY_NICE : undefined);
+    return limit === 'capacity'
+      ? estimateLimitOf(fitValues.subarray(0, a), fitValues.subarray(r), CAPACITY_NICE, { wholeNumbers: true })
+      : estimateLimitOf(fitValues.subarray(0, a), fitValues.subarray(r));
   };
   // Each round fits the limits not yet applied (round 0 fits all three).
   const notFitted: Estimate = { seconds: null, low: null, high: null, confidence: 0, rejectedAbove: 0, acceptedBelow: 0, exceptions: 0 };
@@ -537,7 +543,7 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
       if (verdicts.has(o) || x === null || x <= e.low!) continue;
       const detail = best === 'idle-timeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(e.seconds!)}`
         : best === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(e.seconds!)}`
-        : `${x} newer sessions were issued since (inferred cache size ${e.seconds})`;
+        : `${x - 1} newer sessions were issued since (inferred cache size ${e.seconds})`;
       verdicts.set(o, best, detail);
     }
   }

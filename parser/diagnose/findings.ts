@@ -85,9 +85,10 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const capacity = withReason('capacity');
     if (capacity.length > 0 && policy.capacity.entries !== null) {
       const size = policy.capacity.entries;
-      const wouldResume = capacity.filter((c) => churnOf(c, facts) < size * 4);
+      // A cache of M sessions still holds a session while its churn (its place in the queue) is ≤ M.
+      const wouldResume = capacity.filter((c) => churnOf(c, facts) <= size * 4);
       add('capacity', capacity, `The session cache of ${server.group} holds only about ${n(size)} sessions`,
-        `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.low! + 1)} or more newer sessions had been issued (oldest evicted first); a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.`);
+        `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.high! - 1)} or more newer sessions had been issued (oldest evicted first); a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.`);
       replay(`capacity=${size * 4}`, `cache of ${n(size * 4)} sessions instead of ${n(size)}`, wouldResume);
     }
     const purged = withReason('purged-after-abort');

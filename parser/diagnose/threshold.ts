@@ -40,20 +40,28 @@ export function estimateLimit(samples: Sample[], niceValues: readonly number[] =
   return estimateLimitOf(accepted, rejected, niceValues);
 }
 
+export interface LimitOptions {
+  /**
+   * The values are whole numbers (a count of sessions): the best value is picked from low to
+   * high - 1, since high itself was rejected. (Times are continuous: any value below high.)
+   */
+  wholeNumbers?: boolean;
+}
+
 /**
  * The same from the accepted and the rejected values as typed arrays (a million offers make a
  * million sample objects otherwise). Sorts them in place.
  */
-export function estimateLimitOf(accepted: Float64Array, rejected: Float64Array, niceValues: readonly number[] = NICE_SECONDS): Estimate {
+export function estimateLimitOf(accepted: Float64Array, rejected: Float64Array, niceValues: readonly number[] = NICE_SECONDS, options: LimitOptions = {}): Estimate {
   // Two natively sorted arrays (no comparator, no objects): the sweep merges them.
   accepted.sort();
   rejected.sort();
-  const strict = fitLimit(accepted, rejected, niceValues, ACCEPTED_ABOVE_WEIGHT);
+  const strict = fitLimit(accepted, rejected, niceValues, ACCEPTED_ABOVE_WEIGHT, options);
   if (strict.seconds !== null) return strict;
   // Servers whose clock has coarse resolution (OpenSSL keeps session times in whole seconds)
   // accept a little past the limit now and then: a boundary with a few acceptances beyond it,
   // at lower confidence, is still the limit.
-  const tolerant = fitLimit(accepted, rejected, niceValues, 1);
+  const tolerant = fitLimit(accepted, rejected, niceValues, 1, options);
   if (tolerant.seconds !== null && tolerant.exceptions <= Math.max(1, 0.2 * tolerant.rejectedAbove)) {
     return { ...tolerant, confidence: round2(tolerant.confidence * 0.8) };
   }
@@ -64,7 +72,7 @@ export function estimateLimitOf(accepted: Float64Array, rejected: Float64Array, 
  * Sweep a boundary through the merged values (after each distinct value):
  * cost = weight × accepted above + rejected below; the cheapest boundary wins.
  */
-function fitLimit(accepted: Float64Array, rejected: Float64Array, niceValues: readonly number[], acceptedAboveWeight: number): Estimate {
+function fitLimit(accepted: Float64Array, rejected: Float64Array, niceValues: readonly number[], acceptedAboveWeight: number, options: LimitOptions): Estimate {
   const maxAccepted = accepted.length > 0 ? accepted[accepted.length - 1]! : null;
   const none: Estimate = { seconds: null, low: maxAccepted, high: null, confidence: 0, rejectedAbove: 0, acceptedBelow: accepted.length, exceptions: 0 };
   const total = accepted.length + rejected.length;
@@ -102,7 +110,8 @@ function fitLimit(accepted: Float64Array, rejected: Float64Array, niceValues: re
   const support = (1 - Math.exp(-rejectedAboveCount / 4)) * (1 - Math.exp(-acceptedBelowCount / 4));
   const confidence = round2(support * rateAbove * (1 - rateBelow) * (acceptedAboveCount === 0 ? 1 : 0.7));
   return {
-    seconds: pickValue(low, high, niceValues),
+    // The limit is at least `low` (accepted) and below `high` (rejected there): for whole numbers at most high - 1.
+    seconds: pickValue(low, options.wholeNumbers ? high - 1 : high, niceValues),
     low, high, confidence,
     rejectedAbove: rejectedAboveCount,
     acceptedBelow: acceptedBelowCount,

@@ -154,7 +154,10 @@ export class SessionTable {
     const s = this.offerSessions.get(o);
     return s !== NONE && this.sessionIssuedBy.get(s) >= 0 ? this.timeOf(o) - this.sessionIssuedAt.get(s) : null;
   }
-  /** New sessions the issuing group issued since this one (at the time of the offer). */
+  /**
+   * Sessions the issuing group issued from this one on, this one included (at the time of the
+   * offer): its place in the group's FIFO queue, so a cache of N sessions holds it while this is ≤ N.
+   */
   churnOf(o: number): number | null {
     const s = this.offerSessions.get(o);
     return s !== NONE && this.sessionIssuedBy.get(s) >= 0 ? this.offerIssuedSoFar.get(o) - this.sessionIssueIndex.get(s) : null;
