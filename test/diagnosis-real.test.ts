@@ -72,6 +72,25 @@ describe('diagnosis on real stacks', () => {
     expect((document.clients as { forgot: number }).forgot).toBe(0);
   });
 
+  it('nginx restarted (its builtin cache emptied): one flush at the restart, not a shared-cache problem', () => {
+    const { server, connections } = analyze('nginx-cache-flush.pcap');
+    const flushes = server.cachePolicy.flushes;
+    expect(flushes).toHaveLength(1);
+    const rejected = connections.filter((c) => c.resumption === 'rejected');
+    expect(rejected).toHaveLength(8);
+    for (const c of rejected) expect(c.reason).toBe('flush');
+    // Between the last acceptance before the restart and the first refusal after it.
+    const firstRefusal = Math.min(...rejected.map((c) => c.clientHelloTime!));
+    const lastBefore = Math.max(...connections.filter((c) => c.resumption === 'accepted' && c.clientHelloTime! < firstRefusal).map((c) => c.clientHelloTime!));
+    expect(flushes[0]!.time).toBe(firstRefusal);
+    expect(flushes[0]!.low).toBeGreaterThanOrEqual(lastBefore);
+    expect(flushes[0]!.sessionsLost).toBe(8);
+    expect(server.cachePolicy.sharedCache.backends).toBeNull();
+    expect(server.reasons).toEqual({ flush: 8 });
+    expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
+    expect(server.cachePolicy.capacity.entries).toBeNull();
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;

@@ -558,7 +558,8 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
   let backends: number | null = null;
   let sharedConfidence = 0;
   let shared: boolean | null = sharedAcross;
-  if (remaining.length >= 12 && unexplained.length >= 4) {
+  // Random balancing also mixes the outcomes in time; rejections in a block are an event instead.
+  if (remaining.length >= 12 && unexplained.length >= 4 && !outcomesClustered(t, remaining)) {
     const acceptRate = (remaining.length - unexplained.length) / remaining.length;
     // Random balancing over k backends accepts about 1/k: only a rate that fits k >= 2.
     if (acceptRate > 0.05 && Math.round(1 / acceptRate) >= 2) {
@@ -634,6 +635,34 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
 }
 
 /**
+ * Whether the accepted and rejected offers of `offers` (in time order) come in far fewer runs
+ * than a random order would give (Wald-Wolfowitz runs test, one-sided, z < -2.33: p < 1 %).
+ * Offers balanced at random over backends interleave; a cache emptied once, or a backend down
+ * for a while, puts the rejections in a block (real nginx restart: 3 runs where ~12 were due).
+ */
+function outcomesClustered(t: SessionTable, offers: Int32Array): boolean {
+  return fewerRunsThanRandom(offers.length, (i) => t.isAccepted(offers[i]!));
+}
+
+/** The runs test of outcomesClustered over outcomes 0..n-1 (true: accepted). */
+export function fewerRunsThanRandom(n: number, acceptedAt: (i: number) => boolean): boolean {
+  let accepted = 0;
+  let runs = 0;
+  let previous = false;
+  for (let i = 0; i < n; i++) {
+    const a = acceptedAt(i);
+    if (a) accepted++;
+    if (i === 0 || a !== previous) runs++;
+    previous = a;
+  }
+  const rejected = n - accepted;
+  if (accepted === 0 || rejected === 0 || n < 3) return false;
+  const mean = 1 + (2 * accepted * rejected) / n;
+  const variance = (2 * accepted * rejected * (2 * accepted * rejected - n)) / (n * n * (n - 1));
+  return variance > 0 && (runs - mean) / Math.sqrt(variance) < -2.33;
+}
+
+/**
  * Flush: a time F such that offers of sessions last used before F and made after F are
  * all rejected, while such offers straddling no F are accepted. Greedy, one flush at a time.
  */
@@ -645,10 +674,33 @@ function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdicts): C
   // The accepted offers are the same in every round.
   const accepted = select(offers, (o) => t.isAccepted(o) && t.reuseGapOf(o) !== null);
   let acceptedSpans: { containing(t: number): number } | null = null;
+  // Largest idle time, age and churn the group accepted (null: none measured).
+  const limits = [(o: number) => t.reuseGapOf(o), (o: number) => t.ageOf(o), (o: number) => t.churnOf(o)];
+  const acceptedUpTo = limits.map((measure) => {
+    let largest: number | null = null;
+    for (const o of accepted) {
+      const x = measure(o);
+      if (x !== null && (largest === null || x > largest)) largest = x;
+    }
+    return largest;
+  });
+  /**
+   * Whether one limit (idle time, age or churn) sets these rejections apart from every accepted
+   * offer: then a limit explains them as well as a moment does, and the limits come next. (Real
+   * nginx with a cache of ten: its last seven refusals came in a row, after every acceptance.)
+   */
+  const aLimitExplains = (rejected: Int32Array): boolean => limits.some((measure, k) => {
+    const largestAccepted = acceptedUpTo[k];
+    if (largestAccepted === null || accepted.length < 3) return false;
+    for (const o of rejected) {
+      const x = measure(o);
+      if (x === null || x <= largestAccepted) return false;
+    }
+    return true;
+  });
   for (let round = 0; round < 10; round++) {
     const candidates = select(offers, (o) => !t.isAccepted(o) && !verdicts.has(o) && t.reuseGapOf(o) !== null);
     if (candidates.length < 3) break;
-    const baseRate = Math.max(0.01, candidates.length / Math.max(1, candidates.length + accepted.length));
     // Candidate moments: just before each unexplained rejection (the earliest after a flush bounds it).
     const rejectedSpans = spanIndex(candidates, lastUseOf, timeOf);
     acceptedSpans ??= spanIndex(accepted, lastUseOf, timeOf);
@@ -662,13 +714,19 @@ function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdicts): C
       const contradicting = acceptedSpans.containing(moment);
       if (contradicting > count * 0.05) continue;
       // So many rejections in a row must be unlikely at the usual rejection rate: many
-      // moments are tried, hence the strict bound.
-      if (binomialTail(count, count + contradicting, baseRate) > 1e-4) continue;
+      // moments are tried, hence the strict bound. The usual rate is that of the offers whose
+      // span does not cross the moment (add-one smoothed): counting the flush's own rejections
+      // in it, a restart that cost 8 of 24 offers set the bar at 33 % and was missed (real nginx).
+      const otherRejected = candidates.length - count;
+      const otherAccepted = accepted.length - contradicting;
+      const usualRate = Math.max(0.01, (otherRejected + 1) / (otherRejected + otherAccepted + 2));
+      if (binomialTail(count, count + contradicting, usualRate) > 1e-4) continue;
       best = { time: moment, count };
     }
     if (!best) break;
     const flushAt = best.time;
     const explained = select(candidates, (o) => lastUseOf(o) < flushAt && t.timeOf(o) >= flushAt);
+    if (aLimitExplains(explained)) break;
     // The flush lies after the last use of every explained session and before the first rejection.
     let low = -Infinity;
     for (const o of explained) low = Math.max(low, lastUseOf(o));

@@ -82,6 +82,7 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // F full handshake, S resumed by session ID, R offer rejected (see outcomesOf).
   'nginx-cache-capacity.pcap': outcomesOf('FFFFFSSSSSFFFFFFFFFFFSSSSSSSSSRRRRRRR'),
   'nginx-lb-no-shared-cache.pcap': outcomesOf('FSSRSSRRSRSRRSSSSSSSSSRRSRSRRR'),
+  'nginx-cache-flush.pcap': outcomesOf('FFFFFFFFSSSSSSSSRRRRRRRRSSSSSSSS'),
 };
 
 /** file name → file-level facts. */
@@ -101,6 +102,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-session-timeout.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44313 },
   'nginx-cache-capacity.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44314 },
   'nginx-lb-no-shared-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44315 },
+  'nginx-cache-flush.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44318 },
 };
 
 /**
