@@ -91,6 +91,25 @@ describe('diagnosis on real stacks', () => {
     expect(server.cachePolicy.capacity.entries).toBeNull();
   });
 
+  it('nginx TLS 1.3 with a 4 s timeout: resumptions renew the tickets, so one session lives on while it is used', () => {
+    const { server, connections } = analyze('nginx-tls13-idle.pcap');
+    const resumed = connections.filter((c) => c.resumption === 'accepted');
+    expect(resumed.length).toBe(12);
+    for (const c of resumed) expect(c.resumedBy).toBe('psk');
+    const views = resumed.map((c) => c.session as { age: number; reuseGap: number; issuedBy: number });
+    // One chain, one session: resumed 9 s after its issue, each time within 3 s of the last use.
+    expect(Math.max(...views.map((v) => v.age))).toBeGreaterThan(9);
+    expect(Math.max(...views.map((v) => v.reuseGap))).toBeLessThan(3.5);
+    expect(server.cachePolicy.lifetime.seconds).toBeNull();
+    expect(server.cachePolicy.lifetime.low!).toBeGreaterThan(9);
+    expect(server.cachePolicy.idleTimeout.low!).toBeGreaterThan(3);
+    // A single refusal (after 5.5 s) proves no limit; the client's own expiry is no forgetting.
+    const [refused] = connections.filter((c) => c.resumption === 'rejected');
+    expect((refused!.session as { reuseGap: number }).reuseGap).toBeGreaterThan(5.5);
+    expect(refused!.reason).toBe('unexplained');
+    expect(connections.filter((c) => c.reason === 'client-forgot')).toHaveLength(0);
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;

@@ -49,12 +49,19 @@ const full12: ExpectedConnection = { resumed: false, version: 'TLS 1.2', offered
 const full13: ExpectedConnection = { resumed: false, version: 'TLS 1.3', offered: false };
 const sid12: ExpectedConnection = { resumed: true, resumedBy: 'session-id', version: 'TLS 1.2', offered: true };
 const rej12: ExpectedConnection = { resumed: false, version: 'TLS 1.2', offered: true };
+const psk13: ExpectedConnection = { resumed: true, resumedBy: 'psk', version: 'TLS 1.3', offered: true };
+const rej13: ExpectedConnection = { resumed: false, version: 'TLS 1.3', offered: true };
+
+/**
+ * Connections one letter each: F full handshake, S resumed (TLS 1.2: by session ID; TLS 1.3: by
+ * PSK), R offer rejected.
+ */
+function outcomesOf(letters: string, version: 'TLS 1.2' | 'TLS 1.3' = 'TLS 1.2'): ExpectedConnection[] {
+  const [full, resumed, rejected] = version === 'TLS 1.2' ? [full12, sid12, rej12] : [full13, psk13, rej13];
+  return Array.from(letters, (letter) => (letter === 'S' ? resumed : letter === 'R' ? rejected : full));
+}
 
 /** file name (in fixtures/captures/) → connections in TCP stream order. */
-/** TLS 1.2 connections by session ID, one letter each: F full handshake, S resumed, R offer rejected. */
-function outcomesOf(letters: string): ExpectedConnection[] {
-  return Array.from(letters, (letter) => (letter === 'S' ? sid12 : letter === 'R' ? rej12 : full12));
-}
 
 export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'tls12-full.pcap': [full12],
@@ -83,6 +90,7 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'nginx-cache-capacity.pcap': outcomesOf('FFFFFSSSSSFFFFFFFFFFFSSSSSSSSSRRRRRRR'),
   'nginx-lb-no-shared-cache.pcap': outcomesOf('FSSRSSRRSRSRRSSSSSSSSSRRSRSRRR'),
   'nginx-cache-flush.pcap': outcomesOf('FFFFFFFFSSSSSSSSRRRRRRRRSSSSSSSS'),
+  'nginx-tls13-idle.pcap': outcomesOf('FSSSSSRSSSFSSSFS', 'TLS 1.3'),
 };
 
 /** file name → file-level facts. */
@@ -103,6 +111,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-cache-capacity.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44314 },
   'nginx-lb-no-shared-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44315 },
   'nginx-cache-flush.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44318 },
+  'nginx-tls13-idle.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44319 },
 };
 
 /**
