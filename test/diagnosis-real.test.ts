@@ -110,6 +110,21 @@ describe('diagnosis on real stacks', () => {
     expect(connections.filter((c) => c.reason === 'client-forgot')).toHaveLength(0);
   });
 
+  it('Chromium against a TLS 1.2 nginx: one fingerprint, ticket resumptions, its TLS 1.3 compatibility ID not blamed on the cache', () => {
+    const { connections, diagnosis } = analyze('chromium-nginx-resume.pcap');
+    expect(connections.map((c) => c.resumption)).toEqual(['rejected', 'accepted', 'accepted']);
+    expect(connections.slice(1).map((c) => c.resumedBy)).toEqual(['ticket', 'ticket']);
+    // GREASE and Chromium's shuffled extension order must not split one browser into three clients.
+    expect(new Set(connections.map((c) => c.clientFingerprint)).size).toBe(1);
+    expect(connections[0]!.clientFingerprint).toMatch(/^t13d/);
+    const [first] = connections;
+    expect(first!.offer.sessionId).toHaveLength(64);
+    expect(first!.reason).toBe('issued-before-capture');
+    expect(first!.reasonDetail).toContain('RFC 8446 §4.1.2');
+    // Said once, as what it is: no finding about the session cache.
+    expect(diagnosis.findings.map((f) => [f.code, f.severity, f.evidence])).toEqual([['tls13-compatibility-id', 'info', [first!.id]]]);
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;

@@ -593,7 +593,7 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
     } else if (since !== null && lifetime.high !== null && lifetime.seconds !== null && since > lifetime.high) {
       verdicts.set(o, 'lifetime', `issued before the capture, so at least ${formatDuration(since)} old > inferred lifetime ${formatDuration(lifetime.seconds)}`);
     } else {
-      verdicts.set(o, 'issued-before-capture', `the offered ${t.kindOf(o)} was never seen issued or used in the capture`);
+      verdicts.set(o, 'issued-before-capture', `the offered ${t.kindOf(o)} was never seen issued or used in the capture${looksLikeCompatibilityId(t.connectionOf(o)) ? COMPATIBILITY_ID_NOTE : ''}`);
     }
   }
   for (const o of rejected) if (!verdicts.has(o)) verdicts.set(o, 'unexplained', 'no cache limit, event or backend change inferred from the traffic explains this rejection');
@@ -633,6 +633,20 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
     },
   };
 }
+
+/**
+ * A client that also offers TLS 1.3 fills the ClientHello's session ID with 32 random bytes
+ * (RFC 8446 §4.1.2, Appendix D.4) whether or not it resumes; a server that answers with TLS 1.2
+ * sees an unknown session ID. Real Chromium against a TLS 1.2-only nginx: its first connection
+ * looks like a refused offer. Told apart by the TLS stack (the fingerprint's "t13": TLS 1.3
+ * among its versions), the negotiated version and the ID's length; no ticket or PSK offered.
+ */
+export function looksLikeCompatibilityId(c: ConnectionRecord): boolean {
+  return c.offer.sessionId !== null && c.offer.sessionId.length === 64 && !c.offer.ticket && !c.offer.psk &&
+    c.version !== 'TLS 1.3' && (c.clientFingerprint?.startsWith('t13') ?? false);
+}
+
+const COMPATIBILITY_ID_NOTE = '; the client also offers TLS 1.3, which fills the session ID with 32 random bytes (RFC 8446 §4.1.2): most likely no resumption attempt at all';
 
 /**
  * Whether the accepted and rejected offers of `offers` (in time order) come in far fewer runs

@@ -1,6 +1,6 @@
 import type { ConnectionRecord } from '../report/types.js';
 import type { ClientsSummary, ServerSummary } from './diagnose.js';
-import { formatDuration, isoTime } from './diagnose.js';
+import { formatDuration, isoTime, looksLikeCompatibilityId } from './diagnose.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
 
 // Findings in plain words a support engineer can paste into a ticket, and what-if
@@ -112,7 +112,13 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
         `Every session last used before ${isoTime(f.time)} (and after ${isoTime(f.low)}) was rejected afterwards: ${n(f.sessionsLost)} sessions lost. Look for a restart, reload or ticket-key rotation at that moment.`, 'warning');
     }
     if (flushed.length > 0) replay('no-flush', 'no cache flush or key rotation', flushed);
-    const before = withReason('issued-before-capture');
+    const unknown = withReason('issued-before-capture');
+    const compatibility = unknown.filter(looksLikeCompatibilityId);
+    const before = unknown.filter((c) => !looksLikeCompatibilityId(c));
+    if (compatibility.length > 0) {
+      add('tls13-compatibility-id', compatibility, `${n(compatibility.length)} ${plural(compatibility.length, 'connection')} to ${server.group} carried the random session ID of TLS 1.3's compatibility mode, not a resumption`,
+        `These clients offer TLS 1.3, which fills the session ID with 32 random bytes (RFC 8446 §4.1.2); the server answered with TLS 1.2 and did not know the ID, so by TLS 1.2's rules they are refused offers. Most likely first connections: they say nothing about the session cache. Enabling TLS 1.3 on ${server.group} would make them TLS 1.3 handshakes.`, 'info');
+    }
     if (before.length > 0) {
       add('issued-before-capture', before, `${n(before.length)} rejected ${plural(before.length, 'offer')} on ${server.group} ${before.length === 1 ? 'is for a session' : 'are for sessions'} issued before the capture began`,
         'Their history is not in the capture, so their idle time and age are unknown. A longer capture (or one that starts earlier) would tell why they were rejected.', 'info');

@@ -49,6 +49,7 @@ const full12: ExpectedConnection = { resumed: false, version: 'TLS 1.2', offered
 const full13: ExpectedConnection = { resumed: false, version: 'TLS 1.3', offered: false };
 const sid12: ExpectedConnection = { resumed: true, resumedBy: 'session-id', version: 'TLS 1.2', offered: true };
 const rej12: ExpectedConnection = { resumed: false, version: 'TLS 1.2', offered: true };
+const ticket12: ExpectedConnection = { resumed: true, resumedBy: 'ticket', version: 'TLS 1.2', offered: true };
 const psk13: ExpectedConnection = { resumed: true, resumedBy: 'psk', version: 'TLS 1.3', offered: true };
 const rej13: ExpectedConnection = { resumed: false, version: 'TLS 1.3', offered: true };
 
@@ -91,6 +92,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'nginx-lb-no-shared-cache.pcap': outcomesOf('FSSRSSRRSRSRRSSSSSSSSSRRSRSRRR'),
   'nginx-cache-flush.pcap': outcomesOf('FFFFFFFFSSSSSSSSRRRRRRRRSSSSSSSS'),
   'nginx-tls13-idle.pcap': outcomesOf('FSSSSSRSSSFSSSFS', 'TLS 1.3'),
+  // Chromium offers TLS 1.3; nginx 1.22 stops at TLS 1.2 by default. Its first ClientHello carries a
+  // random session ID (TLS 1.3 compatibility mode), which TLS 1.2 rules count as an offer.
+  'chromium-nginx-resume.pcap': [rej12, ticket12, ticket12],
 };
 
 /** file name → file-level facts. */
@@ -112,6 +116,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-lb-no-shared-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44315 },
   'nginx-cache-flush.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44318 },
   'nginx-tls13-idle.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44319 },
+  'chromium-nginx-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44320 },
 };
 
 /**

@@ -67,10 +67,11 @@ export interface TsharkConnection {
   /** The last ClientHello's supported_versions (43) lists TLS 1.3 (0x0304). */
   clientOffersTls13: boolean;
   /**
-   * The client offered to resume: pskOffered || ticketOffered ||
-   * (offeredSessionId !== null && !clientOffersTls13). A session ID alone in
-   * a ClientHello that offers TLS 1.3 is taken to be the middlebox-compat
-   * random value, not an offer.
+   * The client offered to resume: pskOffered || ticketOffered || a session ID
+   * that counts: from a client that offers TLS 1.3 a session ID alone is the
+   * middlebox-compat random value, not an offer, unless the server answered
+   * below TLS 1.3 (then it may be a cached TLS 1.2 session's, and the server
+   * takes it as an offer either way).
    */
   resumptionOffered: boolean;
   /** session_id of the (non-HRR) ServerHello; same format as offeredSessionId. */
@@ -367,8 +368,6 @@ function reduceStream(acc: StreamAcc): TsharkConnection {
         );
       }
     }
-    conn.resumptionOffered =
-      conn.pskOffered || conn.ticketOffered || (conn.offeredSessionId !== null && !conn.clientOffersTls13);
   }
 
   // The real ServerHello: the first one whose random is not the HRR value.
@@ -425,6 +424,11 @@ function reduceStream(acc: StreamAcc): TsharkConnection {
       if (conn.resumed) conn.resumedBy = conn.ticketOffered ? 'ticket' : 'session-id';
     }
   }
+  // A session ID alone from a client that offers TLS 1.3 is its compatibility value unless a server
+  // answered below TLS 1.3: RFC 8446 §4.1.2 has such a client send a cached TLS 1.2 session's ID,
+  // and a TLS 1.2 server takes any ID as one (Chromium against a TLS 1.2 nginx).
+  const sessionIdCounts = conn.offeredSessionId !== null && (conn.version === null ? !conn.clientOffersTls13 : conn.version !== 'TLS 1.3');
+  conn.resumptionOffered = conn.pskOffered || conn.ticketOffered || sessionIdCounts;
 
   const rst = ev.find((e) => e.kind === 'rst');
   if (rst) conn.rstBy = fromClient(rst) ? 'client' : 'server';
