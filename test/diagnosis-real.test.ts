@@ -125,6 +125,17 @@ describe('diagnosis on real stacks', () => {
     expect(diagnosis.findings.map((f) => [f.code, f.severity, f.evidence])).toEqual([['tls13-compatibility-id', 'info', [first!.id]]]);
   });
 
+  it('Chromium with TLS 1.3: one fingerprint over shuffled extensions and GREASE (signature algorithms too), PSK resumptions of one session', () => {
+    const { connections } = analyze('chromium-nginx-tls13.pcap');
+    expect(connections.map((c) => [c.version, c.resumption, c.resumedBy])).toEqual([
+      ['TLS 1.3', 'not-offered', null], ['TLS 1.3', 'accepted', 'psk'], ['TLS 1.3', 'accepted', 'psk'],
+    ]);
+    expect(new Set(connections.map((c) => c.clientFingerprint)).size).toBe(1);
+    const views = connections.map((c) => c.session as { role: string; issuedBy: number });
+    expect(views.map((v) => v.role)).toEqual(['issue', 'offer', 'offer']);
+    expect(views.map((v) => v.issuedBy)).toEqual([connections[0]!.id, connections[0]!.id, connections[0]!.id]);
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;

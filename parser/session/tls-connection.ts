@@ -472,7 +472,9 @@ function computeFingerprint(ch: ClientHello): string {
   const partA = `t${version}${ch.serverName !== null ? 'd' : 'i'}${String(Math.min(99, ciphers.length)).padStart(2, '0')}${String(Math.min(99, extensions.length)).padStart(2, '0')}${alpnCode}`;
   const sortedCiphers = [...ciphers].sort((a, b) => a - b).join(',');
   const sortedExtensions = extensions.filter((e) => e !== 0 && e !== 16).sort((a, b) => a - b).join(',');
-  return `${partA}_${fnv1a(sortedCiphers)}_${fnv1a(sortedExtensions + '_' + ch.signatureAlgorithms.join(','))}`;
+  // Chromium puts a GREASE value among its signature algorithms too (a new one on each connection).
+  const signatures = ch.signatureAlgorithms.filter((s) => !isGrease(s));
+  return `${partA}_${fnv1a(sortedCiphers)}_${fnv1a(sortedExtensions + '_' + signatures.join(','))}`;
 }
 
 function fnv1a(text: string): string {

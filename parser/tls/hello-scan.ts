@@ -9,7 +9,7 @@
 import {
   EXT_ALPN, EXT_EC_POINT_FORMATS, EXT_KEY_SHARE, EXT_PRE_SHARED_KEY, EXT_PSK_KEY_EXCHANGE_MODES,
   EXT_SERVER_NAME, EXT_SESSION_TICKET, EXT_SIGNATURE_ALGORITHMS, EXT_SUPPORTED_GROUPS, EXT_SUPPORTED_VERSIONS,
-  HELLO_RETRY_RANDOM, latin1Of, toHex, type ClientHello,
+  HELLO_RETRY_RANDOM, isGrease, latin1Of, toHex, type ClientHello,
 } from './hello.js';
 
 /** The facts of a ClientHello that a connection keeps, and the key of its fingerprint's inputs. */
@@ -31,12 +31,25 @@ export interface ClientHelloScan {
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 const feed = (hash: number, value: number) => Math.imul(hash ^ value, FNV_PRIME);
+/** A value's share of an order-free sum (a multiset hash: the sum of well-mixed values). */
+const mixed = (value: number) => {
+  let h = Math.imul(value ^ 0x9e3779b9, 0x85ebca6b);
+  h ^= h >>> 13;
+  return Math.imul(h, 0xc2b2ae35) ^ (h >>> 16);
+};
+/** Sums in a multiset hash (order does not matter). */
+const addUnordered = (sum: number, value: number) => (sum + mixed(value)) | 0;
+/** pre_shared_key, early_data and padding come and go between one stack's connections: not in its fingerprint. */
+const isTransientExtension = (type: number) => type === 41 || type === 42 || type === 21;
 
 /**
- * One number over everything the fingerprint depends on: the supported versions, the cipher
- * suites, the extension types (wire order), the signature algorithms, whether a server name was
- * sent and the first ALPN name. Each list is hashed on its own (the scan meets them in wire
- * order, the versions inside the extensions) and the hashes are combined.
+ * One number over everything the fingerprint depends on, and over nothing else, so that one TLS
+ * stack has one key: the supported versions and the signature algorithms (in order), the cipher
+ * suites and the extension types (as sets: the fingerprint sorts them, and Chromium shuffles its
+ * extensions on every connection), whether a server name was sent and the first ALPN name; GREASE
+ * values (RFC 8701, fresh on every connection) and the extensions that come and go left out. Each
+ * list is hashed on its own (the scan meets them in wire order, the versions inside the
+ * extensions) and the hashes are combined.
  */
 function combineKey(legacyVersion: number, versions: number, ciphers: number, extensions: number, signatures: number, hasServerName: boolean, alpn: number): number {
   let key = feed(FNV_OFFSET, legacyVersion);
@@ -51,10 +64,10 @@ function combineKey(legacyVersion: number, versions: number, ciphers: number, ex
 /** The same key from a parsed hello (for the hellos the scan leaves to parseClientHello). */
 export function fingerprintKey(ch: ClientHello): number {
   let versions = FNV_OFFSET, ciphers = FNV_OFFSET, extensions = FNV_OFFSET, signatures = FNV_OFFSET, alpn = FNV_OFFSET;
-  for (const v of ch.supportedVersions) versions = feed(versions, v);
-  for (const v of ch.cipherSuites) ciphers = feed(ciphers, v);
-  for (const v of ch.extensions) extensions = feed(extensions, v);
-  for (const v of ch.signatureAlgorithms) signatures = feed(signatures, v);
+  for (const v of ch.supportedVersions) if (!isGrease(v)) versions = feed(versions, v);
+  for (const v of ch.cipherSuites) if (!isGrease(v)) ciphers = addUnordered(ciphers, v);
+  for (const v of ch.extensions) if (!isGrease(v) && !isTransientExtension(v)) extensions = addUnordered(extensions, v);
+  for (const v of ch.signatureAlgorithms) if (!isGrease(v)) signatures = feed(signatures, v);
   const first = ch.alpn[0] ?? '';
   for (let i = 0; i < first.length; i++) alpn = feed(alpn, first.charCodeAt(i));
   return combineKey(ch.legacyVersion, versions, ciphers, extensions, signatures, ch.serverName !== null, alpn);
@@ -93,7 +106,10 @@ export function scanClientHello(bytes: Uint8Array, start: number, end: number): 
   if (suitesEnd > end) return null;
   let ciphers = FNV_OFFSET;
   // An odd trailing byte is ignored, as parseClientHello's "remaining >= 2" loop does.
-  for (at += 2; at + 2 <= suitesEnd; at += 2) ciphers = feed(ciphers, u16(bytes, at));
+  for (at += 2; at + 2 <= suitesEnd; at += 2) {
+    const suite = u16(bytes, at);
+    if (!isGrease(suite)) ciphers = addUnordered(ciphers, suite);
+  }
   at = suitesEnd;
   if (end - at < 1) return null;
   at += 1 + bytes[at]!; // compression_methods
@@ -115,7 +131,7 @@ export function scanClientHello(bytes: Uint8Array, start: number, end: number): 
       const dataEnd = dataStart + u16(bytes, at + 2);
       if (dataEnd > extensionsEnd) return null;
       at = dataEnd;
-      extensions = feed(extensions, type);
+      if (!isGrease(type) && !isTransientExtension(type)) extensions = addUnordered(extensions, type);
       const bit = keptBit(type);
       if ((seen & bit) !== 0) return null;
       seen |= bit;
@@ -152,7 +168,7 @@ export function scanClientHello(bytes: Uint8Array, start: number, end: number): 
           if (listEnd > dataEnd) return null;
           for (let p = dataStart + 1; p + 2 <= listEnd; p += 2) {
             const version = u16(bytes, p);
-            versions = feed(versions, version);
+            if (!isGrease(version)) versions = feed(versions, version);
             if (version === 0x0304) supports13 = true;
           }
           break;
@@ -161,7 +177,10 @@ export function scanClientHello(bytes: Uint8Array, start: number, end: number): 
           if (dataEnd - dataStart < 2) return null;
           const listEnd = dataStart + 2 + u16(bytes, dataStart);
           if (listEnd > dataEnd) return null;
-          for (let p = dataStart + 2; p + 2 <= listEnd; p += 2) signatures = feed(signatures, u16(bytes, p));
+          for (let p = dataStart + 2; p + 2 <= listEnd; p += 2) {
+            const algorithm = u16(bytes, p);
+            if (!isGrease(algorithm)) signatures = feed(signatures, algorithm);
+          }
           break;
         }
         case EXT_SUPPORTED_GROUPS: // checked only: parseClientHello fails on a list past its extension

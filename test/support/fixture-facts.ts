@@ -95,6 +95,7 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // Chromium offers TLS 1.3; nginx 1.22 stops at TLS 1.2 by default. Its first ClientHello carries a
   // random session ID (TLS 1.3 compatibility mode), which TLS 1.2 rules count as an offer.
   'chromium-nginx-resume.pcap': [rej12, ticket12, ticket12],
+  'chromium-nginx-tls13.pcap': outcomesOf('FSS', 'TLS 1.3'),
 };
 
 /** file name → file-level facts. */
@@ -117,6 +118,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-cache-flush.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44318 },
   'nginx-tls13-idle.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44319 },
   'chromium-nginx-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44320 },
+  'chromium-nginx-tls13.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44321 },
 };
 
 /**

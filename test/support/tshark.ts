@@ -443,16 +443,20 @@ const cache = new Map<string, { key: string; facts: TsharkConnection[] }>();
  * SYN, a RST, a ChangeCipherSpec or a plaintext handshake message. Results
  * are cached per path (invalidated when size or mtime change).
  */
-export function tsharkConnectionFacts(file: string): TsharkConnection[] {
+export function tsharkConnectionFacts(file: string, options: { tlsPorts?: readonly number[] } = {}): TsharkConnection[] {
   const path = resolve(file);
   const st = statSync(path);
-  const key = `${st.size}:${st.mtimeMs}`;
+  // tshark finds TLS on other ports than its own by a heuristic that misses some (Chromium's
+  // TLS 1.3 ClientHello on port 44321): these ports are decoded as TLS outright ("Decode As").
+  const ports = [...new Set(options.tlsPorts ?? [])].sort((a, b) => a - b);
+  const decodeAs = ports.flatMap((port) => ['-d', `tcp.port==${port},tls`]);
+  const key = `${st.size}:${st.mtimeMs}:${ports.join(',')}`;
   const hit = cache.get(path);
   if (hit && hit.key === key) return hit.facts.map((c) => structuredClone(c));
 
   const xml = execFileSync(
     'tshark',
-    ['-n', '-r', path, '-Y', DISPLAY_FILTER, '-T', 'pdml', '-J', 'ip ipv6 tcp tls'],
+    ['-n', '-r', path, ...decodeAs, '-Y', DISPLAY_FILTER, '-T', 'pdml', '-J', 'ip ipv6 tcp tls'],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 },
   );
 

@@ -65,7 +65,8 @@ export async function crosscheckFile(file: string): Promise<CrosscheckResult> {
   await analyzeFiles([{ path: file, size: (await fs.stat(file)).size }], { onConnection: (c) => ours.push(c) });
   // tshark counts a TCP stream as TLS when it holds a ClientHello: compare the same set.
   const withHello = ours.filter((c) => c.clientHelloTime !== null);
-  const theirs = tsharkConnectionFacts(file).filter((t) => t.clientHelloCount > 0);
+  // tshark is told which ports carry TLS (where resumescope found it by content); what it reads there is its own.
+  const theirs = tsharkConnectionFacts(file, { tlsPorts: ours.map((c) => c.server.port) }).filter((t) => t.clientHelloCount > 0);
   const result: CrosscheckResult = { file, connections: withHello.length, tsharkConnections: theirs.length, compared: 0, disagreements: [], onlyOurs: [], onlyTshark: [] };
   const pool = new Map<string, ConnectionRecord[]>();
   for (const c of withHello) {

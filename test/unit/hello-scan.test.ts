@@ -91,8 +91,17 @@ describe('scanClientHello', () => {
     const base = key({ extensions: FULL_EXTENSIONS });
     expect(key({ extensions: FULL_EXTENSIONS, sessionId: fill(32, 1) })).toBe(base); // session ID: not an input
     expect(key({ extensions: FULL_EXTENSIONS, cipherSuites: [0x1301] })).not.toBe(base);
-    expect(key({ extensions: FULL_EXTENSIONS.slice(1) })).not.toBe(base);
+    expect(key({ extensions: FULL_EXTENSIONS.filter((_, i) => i !== 6) })).not.toBe(base); // ec_point_formats gone
     expect(key({ extensions: [ext.alpn(['http/1.1', 'h2']), ...FULL_EXTENSIONS.filter((_, i) => i !== 2)] })).not.toBe(base);
+    expect(key({ extensions: FULL_EXTENSIONS.map((e, i) => (i === 5 ? ext.signatureAlgorithms([0x0804, 0x0403]) : e)) })).not.toBe(base);
+    // One TLS stack, one key: what Chromium changes on every connection does not count.
+    expect(key({ extensions: FULL_EXTENSIONS.slice(1) })).toBe(base); // a GREASE extension (RFC 8701)
+    expect(key({ extensions: [...FULL_EXTENSIONS].reverse() })).toBe(base); // extension order
+    expect(key({ extensions: FULL_EXTENSIONS.map((e, i) => (i === 0 ? extension(0x5a5a, []) : e)) })).toBe(base);
+    expect(key({ extensions: FULL_EXTENSIONS.map((e, i) => (i === 5 ? ext.signatureAlgorithms([0x7a7a, 0x0403, 0x0804]) : e)) })).toBe(base);
+    expect(key({ extensions: FULL_EXTENSIONS.map((e, i) => (i === 3 ? ext.supportedVersionsClient([0x8a8a, 0x0304, 0x0303]) : e)) })).toBe(base);
+    expect(key({ extensions: FULL_EXTENSIONS.filter((_, i) => i !== 10) })).toBe(base); // early_data comes and goes
+    expect(key({ extensions: FULL_EXTENSIONS, cipherSuites: [0x2a2a, 0x1301, 0x1302, 0x1303, 0xc02b] })).toBe(key({ extensions: FULL_EXTENSIONS, cipherSuites: [0x1303, 0x1302, 0xc02b, 0x1301] }));
   });
 
   it('leaves to the parser a repeated extension of those it keeps', () => {
