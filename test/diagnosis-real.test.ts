@@ -136,6 +136,16 @@ describe('diagnosis on real stacks', () => {
     expect(views.map((v) => v.issuedBy)).toEqual([connections[0]!.id, connections[0]!.id, connections[0]!.id]);
   });
 
+  it('Chromium after a HelloRetryRequest: resumed by PSK, the same browser fingerprint as without the retry', () => {
+    const retried = analyze('chromium-nginx-hrr.pcap').connections;
+    const plain = analyze('chromium-nginx-tls13.pcap').connections;
+    expect(retried.map((c) => [c.helloRetry, c.resumption, c.resumedBy])).toEqual([
+      [true, 'not-offered', null], [true, 'accepted', 'psk'], [true, 'accepted', 'psk'],
+    ]);
+    expect(retried.every((c) => c.anomalies.length === 0 && c.handshake === 'complete')).toBe(true);
+    expect(new Set([...retried, ...plain].map((c) => c.clientFingerprint)).size).toBe(1);
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;

@@ -96,6 +96,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // random session ID (TLS 1.3 compatibility mode), which TLS 1.2 rules count as an offer.
   'chromium-nginx-resume.pcap': [rej12, ticket12, ticket12],
   'chromium-nginx-tls13.pcap': outcomesOf('FSS', 'TLS 1.3'),
+  // The resumed two end with the browser's RST after the page (see PROVENANCE.md).
+  'chromium-nginx-hrr.pcap': outcomesOf('FSS', 'TLS 1.3').map((c, i) => ({ ...c, helloRetry: true, ...(i > 0 ? { rstBy: 'client' as const } : {}) })),
 };
 
 /** file name → file-level facts. */
@@ -119,6 +121,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-tls13-idle.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44319 },
   'chromium-nginx-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44320 },
   'chromium-nginx-tls13.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44321 },
+  'chromium-nginx-hrr.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44322 },
 };
 
 /**
