@@ -146,6 +146,20 @@ describe('diagnosis on real stacks', () => {
     expect(new Set([...retried, ...plain].map((c) => c.clientFingerprint)).size).toBe(1);
   });
 
+  it('nginx restarted with a new session ticket key: one flush, every old ticket refused within its lifetime hint', () => {
+    const { server, connections } = analyze('nginx-ticket-key-rotation.pcap');
+    const rejected = connections.filter((c) => c.resumption === 'rejected');
+    expect(rejected).toHaveLength(8);
+    for (const c of rejected) {
+      expect(c.offer.ticket).toBe(true);
+      expect(c.reason).toBe('flush');
+    }
+    expect(server.cachePolicy.flushes).toHaveLength(1);
+    expect(server.cachePolicy.flushes[0]!.time).toBe(Math.min(...rejected.map((c) => c.clientHelloTime!)));
+    expect(server.cachePolicy.tickets).toMatchObject({ offers: 24, accepted: 16, rejected: 8, lifetimeHint: 600, rejectedWithinHint: 8 });
+    expect(connections.filter((c) => c.resumption === 'accepted').every((c) => c.resumedBy === 'ticket')).toBe(true);
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;

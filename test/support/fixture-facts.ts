@@ -55,11 +55,11 @@ const rej13: ExpectedConnection = { resumed: false, version: 'TLS 1.3', offered:
 
 /**
  * Connections one letter each: F full handshake, S resumed (TLS 1.2: by session ID; TLS 1.3: by
- * PSK), R offer rejected.
+ * PSK), T resumed by session ticket (TLS 1.2), R offer rejected.
  */
 function outcomesOf(letters: string, version: 'TLS 1.2' | 'TLS 1.3' = 'TLS 1.2'): ExpectedConnection[] {
   const [full, resumed, rejected] = version === 'TLS 1.2' ? [full12, sid12, rej12] : [full13, psk13, rej13];
-  return Array.from(letters, (letter) => (letter === 'S' ? resumed : letter === 'R' ? rejected : full));
+  return Array.from(letters, (letter) => (letter === 'S' ? resumed : letter === 'T' ? ticket12 : letter === 'R' ? rejected : full));
 }
 
 /** file name (in fixtures/captures/) → connections in TCP stream order. */
@@ -98,6 +98,7 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'chromium-nginx-tls13.pcap': outcomesOf('FSS', 'TLS 1.3'),
   // The resumed two end with the browser's RST after the page (see PROVENANCE.md).
   'chromium-nginx-hrr.pcap': outcomesOf('FSS', 'TLS 1.3').map((c, i) => ({ ...c, helloRetry: true, ...(i > 0 ? { rstBy: 'client' as const } : {}) })),
+  'nginx-ticket-key-rotation.pcap': outcomesOf('FFFFFFFFTTTTTTTTRRRRRRRRTTTTTTTT'),
 };
 
 /** file name → file-level facts. */
@@ -122,6 +123,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-nginx-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44320 },
   'chromium-nginx-tls13.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44321 },
   'chromium-nginx-hrr.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44322 },
+  'nginx-ticket-key-rotation.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44323 },
 };
 
 /**
