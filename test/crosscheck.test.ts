@@ -34,6 +34,15 @@ describe('resumescope agrees with tshark on real captures', () => {
   }
 });
 
+/**
+ * Connections the recorders abort right after the ServerHello (the server had resumed them): by
+ * a TCP RST (rst-client.mjs) or by a fatal alert, after which the server closes first (alert-client.mjs).
+ */
+const ABORTED: Record<string, { connections: number[]; abort: { by: 'client'; how: 'rst' | 'fin'; stage: 'after-server-hello' } }> = {
+  'tls12-rst-after-server-hello.pcap': { connections: [1], abort: { by: 'client', how: 'rst', stage: 'after-server-hello' } },
+  'tls12-alert-purge.pcap': { connections: [1, 4, 7, 10], abort: { by: 'client', how: 'fin', stage: 'after-server-hello' } },
+};
+
 describe('outcomes the recordings guarantee', () => {
   for (const [file, expected] of Object.entries(FIXTURE_FACTS)) {
     it(`${file}: ${expected.map((e) => (e.resumed ? `resumed by ${e.resumedBy}` : e.offered ? 'rejected' : 'full')).join(', ')}`, async () => {
@@ -44,11 +53,11 @@ describe('outcomes the recordings guarantee', () => {
         expect(c.version).toBe(e.version);
         expect(c.resumption !== 'not-offered').toBe(e.offered);
         if (e.helloRetry !== undefined) expect(c.helloRetry).toBe(e.helloRetry);
-        // The recorder's Node client resets its second connection right after the ServerHello.
-        if (file === 'tls12-rst-after-server-hello.pcap' && i === 1) {
+        const aborted = ABORTED[file];
+        if (aborted?.connections.includes(i)) {
           expect(c.resumption).toBe('accepted');
           expect(c.handshake).toBe('aborted');
-          expect(c.abort).toMatchObject({ by: 'client', how: 'rst', stage: 'after-server-hello' });
+          expect(c.abort).toMatchObject(aborted.abort);
           expect(c.resumed).toBe(false);
         } else {
           expect(c.handshake).toBe('complete');

@@ -160,6 +160,25 @@ describe('diagnosis on real stacks', () => {
     expect(connections.filter((c) => c.resumption === 'accepted').every((c) => c.resumedBy === 'ticket')).toBe(true);
   });
 
+  it('OpenSSL purges a session when the client aborts its resumption with a fatal alert: abort by the client, purge detected', () => {
+    const { server, connections } = analyze('tls12-alert-purge.pcap');
+    const aborted = connections.filter((c) => c.handshake === 'aborted');
+    expect(aborted).toHaveLength(4);
+    for (const c of aborted) {
+      // The server closed first, answering the alert; the client ended the handshake.
+      expect(c.abort).toMatchObject({ by: 'client', how: 'fin', stage: 'after-server-hello' });
+      expect(c.alerts).toEqual([expect.objectContaining({ by: 'client', level: 2, description: 40 })]);
+      expect(c.resumption).toBe('accepted');
+      expect(c.resumed).toBe(false);
+    }
+    const purge = server.cachePolicy.purgeOnAbort;
+    expect(purge.detected).toBe(true);
+    expect(purge.evidence).toEqual(aborted.map((c) => c.id));
+    const refused = connections.filter((c) => c.resumption === 'rejected');
+    expect(refused.map((c) => c.reason)).toEqual(['purged-after-abort', 'purged-after-abort', 'purged-after-abort', 'purged-after-abort']);
+    expect(refused.map((c) => (c.session as { abortedBy: number }).abortedBy)).toEqual(aborted.map((c) => c.id));
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;

@@ -39,6 +39,7 @@ export type AbortStage =
   | 'after-client-finished';
 
 export interface Abort {
+  /** The side that ended the handshake: the sender of a fatal alert if one came first, else the first to close. */
   by: 'client' | 'server';
   how: 'rst' | 'fin';
   stage: AbortStage;

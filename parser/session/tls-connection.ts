@@ -286,6 +286,17 @@ export class TlsConnection implements TlsStreamListener {
     return 'after-client-finished';
   }
 
+  /**
+   * The abort as the handshake saw it: a side that sent a fatal alert (RFC 5246 §7.2.2, RFC 8446
+   * §6.2) ended the handshake, whoever then closed first (real OpenSSL: the server answers a client's
+   * fatal alert with its own FIN before the client's). Without one, the first side to close.
+   */
+  private attributed(abort: Abort | null): Abort | null {
+    if (abort === null || this.alerts === null) return abort;
+    const fatal = this.alerts.find((a) => a.level === 2 && a.time <= abort.time);
+    return fatal === undefined || fatal.by === abort.by ? abort : { ...abort, by: fatal.by };
+  }
+
   historyString(): string {
     // Nearly every connection's history is short and one of a few: the same text object comes
     // back for the same letters, so the column store finds it in its pool by the hash the
@@ -372,7 +383,7 @@ export class TlsConnection implements TlsStreamListener {
       resumed: resumedBy !== null && this.established,
       established: this.established,
       handshake,
-      abort: this.established ? null : base.abort,
+      abort: this.established ? null : this.attributed(base.abort),
       history: this.historyString(),
       anomalies,
       clientHelloVersion: ch ? versionName(ch.legacyVersion) : null,

@@ -99,6 +99,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // The resumed two end with the browser's RST after the page (see PROVENANCE.md).
   'chromium-nginx-hrr.pcap': outcomesOf('FSS', 'TLS 1.3').map((c, i) => ({ ...c, helloRetry: true, ...(i > 0 ? { rstBy: 'client' as const } : {}) })),
   'nginx-ticket-key-rotation.pcap': outcomesOf('FFFFFFFFTTTTTTTTRRRRRRRRTTTTTTTT'),
+  // Each cycle: a resumption aborted by the client's fatal alert (the server had resumed it), the
+  // purged session refused, the new one resumed.
+  'tls12-alert-purge.pcap': outcomesOf('F' + 'SRS'.repeat(4)),
 };
 
 /** file name → file-level facts. */
@@ -124,6 +127,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-nginx-tls13.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44321 },
   'chromium-nginx-hrr.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44322 },
   'nginx-ticket-key-rotation.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44323 },
+  'tls12-alert-purge.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44324 },
 };
 
 /**
