@@ -3,9 +3,18 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ServerSummary } from '../parser/diagnose/diagnose.js';
 import { analyzeChunks } from './support/pipeline.js';
+import type { ConnectionRecord } from '../parser/report/types.js';
 
 // The diagnosis on captures recorded from real TLS stacks with a known configuration
 // (fixtures/captures/PROVENANCE.md says how each was recorded).
+
+/** The largest captured length of a little-endian microsecond pcap's records (libpcap file format). */
+function largestFrame(name: string): number {
+  const bytes = readFileSync(fileURLToPath(new URL(`../fixtures/captures/${name}`, import.meta.url)));
+  let largest = 0;
+  for (let at = 24; at + 16 <= bytes.length; at += 16 + bytes.readUInt32LE(at + 8)) largest = Math.max(largest, bytes.readUInt32LE(at + 8));
+  return largest;
+}
 
 function analyze(name: string) {
   const bytes = readFileSync(fileURLToPath(new URL(`../fixtures/captures/${name}`, import.meta.url)));
@@ -177,6 +186,17 @@ describe('diagnosis on real stacks', () => {
     const refused = connections.filter((c) => c.resumption === 'rejected');
     expect(refused.map((c) => c.reason)).toEqual(['purged-after-abort', 'purged-after-abort', 'purged-after-abort', 'purged-after-abort']);
     expect(refused.map((c) => (c.session as { abortedBy: number }).abortedBy)).toEqual(aborted.map((c) => c.id));
+  });
+
+  it('Chromium over Ethernet-sized segments: each ClientHello in two TCP segments, the same facts as in one', () => {
+    const split = analyze('chromium-nginx-mtu1500.pcap').connections;
+    const whole = analyze('chromium-nginx-tls13.pcap').connections;
+    const facts = (c: ConnectionRecord) => [c.version, c.resumption, c.resumedBy, c.sni, c.clientFingerprint, c.handshake, c.anomalies.length];
+    expect(split.map(facts)).toEqual(whole.map(facts));
+    // No frame beyond Ethernet's 1514 bytes, while Chromium's ClientHello alone is ~1.9 KB (one 1.9 KB
+    // segment in chromium-nginx-tls13.pcap): every hello was reassembled from two segments.
+    expect(largestFrame('chromium-nginx-mtu1500.pcap')).toBeLessThanOrEqual(1514);
+    expect(largestFrame('chromium-nginx-tls13.pcap')).toBeGreaterThan(1900);
   });
 
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {

@@ -102,6 +102,7 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // Each cycle: a resumption aborted by the client's fatal alert (the server had resumed it), the
   // purged session refused, the new one resumed.
   'tls12-alert-purge.pcap': outcomesOf('F' + 'SRS'.repeat(4)),
+  'chromium-nginx-mtu1500.pcap': outcomesOf('FSS', 'TLS 1.3'),
 };
 
 /** file name → file-level facts. */
@@ -128,6 +129,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-nginx-hrr.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44322 },
   'nginx-ticket-key-rotation.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44323 },
   'tls12-alert-purge.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44324 },
+  'chromium-nginx-mtu1500.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44325 },
 };
 
 /**
