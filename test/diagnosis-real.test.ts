@@ -199,6 +199,17 @@ describe('diagnosis on real stacks', () => {
     expect(largestFrame('chromium-nginx-tls13.pcap')).toBeGreaterThan(1900);
   });
 
+  it('TLS 1.3 early data: the client\'s 0-RTT records before the ServerHello are no anomaly', () => {
+    const { connections } = analyze('nginx-tls13-early-data.pcap');
+    expect(connections.map((c) => [c.resumption, c.resumedBy, c.handshake, c.history])).toEqual([
+      ['not-offered', null, 'complete', 'CsiI'],
+      // Client hello, client encrypted (0-RTT), server hello, server encrypted.
+      ['accepted', 'psk', 'complete', 'CIsi'],
+      ['accepted', 'psk', 'complete', 'CIsi'],
+    ]);
+    expect(connections.flatMap((c) => c.anomalies)).toEqual([]);
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;

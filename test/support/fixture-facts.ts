@@ -103,6 +103,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // purged session refused, the new one resumed.
   'tls12-alert-purge.pcap': outcomesOf('F' + 'SRS'.repeat(4)),
   'chromium-nginx-mtu1500.pcap': outcomesOf('FSS', 'TLS 1.3'),
+  // nginx resets the two 0-RTT connections after its response (see PROVENANCE.md).
+  'nginx-tls13-early-data.pcap': outcomesOf('FSS', 'TLS 1.3').map((c, i) => (i > 0 ? { ...c, rstBy: 'server' as const } : c)),
 };
 
 /** file name → file-level facts. */
@@ -130,6 +132,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-ticket-key-rotation.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44323 },
   'tls12-alert-purge.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44324 },
   'chromium-nginx-mtu1500.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44325 },
+  'nginx-tls13-early-data.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44326 },
 };
 
 /**
