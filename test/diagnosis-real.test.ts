@@ -210,6 +210,21 @@ describe('diagnosis on real stacks', () => {
     expect(connections.flatMap((c) => c.anomalies)).toEqual([]);
   });
 
+  it('two addresses of one name: caches of their own are found by the cross-address refusals, a shared one by the acceptances', () => {
+    const own = analyze('nginx-two-addresses-own-caches.pcap');
+    expect(own.server.cachePolicy.sharedCache).toMatchObject({ shared: false, backends: 2, crossAddressOffers: 11, crossAddressRejected: 11 });
+    const refused = own.connections.filter((c) => c.resumption === 'rejected');
+    expect(refused).toHaveLength(11);
+    for (const c of refused) {
+      expect(c.reason).toBe('other-backend');
+      expect(c.reasonDetail).toMatch(/^issued by 127\.0\.0\.[23]:44327 \(connection \d+\), offered to 127\.0\.0\.[23]:44327, which does not share its cache$/);
+    }
+    const shared = analyze('nginx-two-addresses-shared-cache.pcap');
+    expect(shared.server.cachePolicy.sharedCache).toMatchObject({ shared: true, crossAddressOffers: 6, crossAddressRejected: 0 });
+    expect(shared.connections.filter((c) => c.resumption === 'accepted')).toHaveLength(11);
+    expect(shared.server.reasons).toEqual({});
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;

@@ -141,7 +141,8 @@ describe('tshark oracle: fixtures are what they claim', () => {
         expect(c.sni, where).toBe(FIXTURE_SNI);
         expect(c.server.port, where).toBe(meta.serverPort);
         expect(c.client.port, where).not.toBe(meta.serverPort);
-        expect(c.server.ip, where).toBe(meta.ipVersion === 6 ? '::1' : '127.0.0.1');
+        const addresses = meta.serverAddresses ?? [meta.ipVersion === 6 ? '::1' : '127.0.0.1'];
+        expect(c.server.ip, where).toBe(addresses[i % addresses.length]);
         expect(c.clientHelloCount, where).toBe(w.helloRetry ? 2 : 1);
         expect(c.serverHelloCount, where).toBe(w.helloRetry ? 2 : 1);
         expect(c.cipher, where).toMatch(/^TLS_[A-Z0-9_]+$/);

@@ -40,6 +40,8 @@ export interface ExpectedFile {
   ipVersion: 4 | 6;
   /** TCP port of the server in every connection. */
   serverPort: number;
+  /** The server's addresses, connection by connection in turn (default: the loopback address only). */
+  serverAddresses?: string[];
 }
 
 /** Every connection of every fixture also carries this SNI. */
@@ -103,6 +105,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // purged session refused, the new one resumed.
   'tls12-alert-purge.pcap': outcomesOf('F' + 'SRS'.repeat(4)),
   'chromium-nginx-mtu1500.pcap': outcomesOf('FSS', 'TLS 1.3'),
+  'nginx-two-addresses-own-caches.pcap': outcomesOf('F' + 'R'.repeat(11)),
+  'nginx-two-addresses-shared-cache.pcap': outcomesOf('F' + 'S'.repeat(11)),
   // nginx resets the two 0-RTT connections after its response (see PROVENANCE.md).
   'nginx-tls13-early-data.pcap': outcomesOf('FSS', 'TLS 1.3').map((c, i) => (i > 0 ? { ...c, rstBy: 'server' as const } : c)),
 };
@@ -133,6 +137,8 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'tls12-alert-purge.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44324 },
   'chromium-nginx-mtu1500.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44325 },
   'nginx-tls13-early-data.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44326 },
+  'nginx-two-addresses-own-caches.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44327, serverAddresses: ['127.0.0.2', '127.0.0.3'] },
+  'nginx-two-addresses-shared-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44328, serverAddresses: ['127.0.0.2', '127.0.0.3'] },
 };
 
 /**
