@@ -296,7 +296,7 @@ export function formatDiagnosis(d: Diagnosis): string {
     const parts = [
       `idle timeout ${limit(p.idleTimeout, formatDuration)}`,
       `lifetime ${limit(p.lifetime, formatDuration)}`,
-      `capacity ${limit(p.capacity, (x) => `${Math.round(x).toLocaleString('en-US')} sessions`)}`,
+      `capacity ${limit(p.capacity, (x) => `${Math.round(x).toLocaleString('en-US')} ${Math.round(x) === 1 ? 'session' : 'sessions'}`)}`,
     ];
     if (p.purgeOnAbort.detected) parts.push('purges sessions on abort');
     if (p.sharedCache.shared === false) parts.push(`no shared cache${p.sharedCache.backends ? ` (~${p.sharedCache.backends} backends)` : ''}`);

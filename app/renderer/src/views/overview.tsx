@@ -173,7 +173,7 @@ function limitText(e: Estimate, unit: (x: number) => string): { value: string; e
 
 function PolicyCard({ server }: { server: ServerSummary }) {
   const p: CachePolicy = server.cachePolicy;
-  const sessions = (x: number) => `${formatCount(Math.round(x))} sessions`;
+  const sessions = (x: number) => `${formatCount(Math.round(x))} ${Math.round(x) === 1 ? 'session' : 'sessions'}`;
   const idle = limitText(p.idleTimeout, formatDuration);
   const life = limitText(p.lifetime, formatDuration);
   const cap = limitText(p.capacity, sessions);
