@@ -225,6 +225,20 @@ describe('diagnosis on real stacks', () => {
     expect(shared.server.reasons).toEqual({});
   });
 
+  it('Chromium by session ID to a TLS 1.2 server: its compatibility ID first, then the real cached ID, resumed', () => {
+    const { connections, diagnosis } = analyze('chromium-nginx-session-id.pcap');
+    expect(connections.map((c) => [c.resumption, c.resumedBy])).toEqual([['rejected', null], ['accepted', 'session-id'], ['accepted', 'session-id']]);
+    // The ID it resumes is the one the first connection got, not another random value.
+    expect(connections[1]!.offer.sessionId).toBe(connections[0]!.serverSessionId);
+    expect(diagnosis.findings.map((f) => [f.code, f.evidence])).toEqual([['tls13-compatibility-id', [connections[0]!.id]]]);
+  });
+
+  it('every Chromium capture shows one browser: one fingerprint over TLS 1.2, 1.3, retries and segmentation', () => {
+    const names = ['resume', 'tls13', 'hrr', 'mtu1500', 'session-id'].map((n) => `chromium-nginx-${n}.pcap`);
+    const fingerprints = new Set(names.flatMap((name) => analyze(name).connections.map((c) => c.clientFingerprint)));
+    expect(fingerprints.size).toBe(1);
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;
