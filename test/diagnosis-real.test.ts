@@ -239,6 +239,21 @@ describe('diagnosis on real stacks', () => {
     expect(fingerprints.size).toBe(1);
   });
 
+  it('TLS 1.3, two TLS stacks on one address: each chain follows its own session', () => {
+    const { connections } = analyze('nginx-tls13-two-stacks.pcap');
+    const [a, b] = connections;
+    expect(a!.clientFingerprint).not.toBe(b!.clientFingerprint);
+    const previous = new Map([[a!.clientFingerprint, a!], [b!.clientFingerprint, b!]]);
+    for (const c of connections.slice(2)) {
+      const own = c.clientFingerprint === a!.clientFingerprint ? a! : b!;
+      const view = c.session as { issuedBy: number; reuseGap: number };
+      expect([c.resumption, c.resumedBy, view.issuedBy]).toEqual(['accepted', 'psk', own.id]);
+      // Idle since its own chain's previous connection, not since the other chain's.
+      expect(view.reuseGap).toBeCloseTo(c.clientHelloTime! - previous.get(c.clientFingerprint)!.clientHelloTime!, 6);
+      previous.set(c.clientFingerprint, c);
+    }
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;

@@ -399,10 +399,14 @@ function keyOf(c: ConnectionRecord, field: HexField, kind: SessionKind): string 
   return hex === null ? null : sessionKey(kind, hex);
 }
 
-/** TLS 1.3 PSK offers fall back to the client's latest session with the group. */
+/**
+ * TLS 1.3 PSK offers fall back to the client's latest session with the group. A client is an address
+ * and a TLS stack (its fingerprint), as everywhere in the diagnosis: by address alone, two stacks
+ * behind one NAT took each other's sessions (real nginx, two s_client stacks in turn).
+ */
 function pskClientKey(c: ConnectionRecord, group: ServerGroup): string {
   // Upper-case 'C' and a separator no hex value contains: never equal to a sessionKey.
-  return `C${c.client.ip}|${group.key}`;
+  return `C${c.client.ip}|${c.clientFingerprint ?? ''}|${group.key}`;
 }
 
 /** The table key an offer is looked up by: ticket first, then PSK identity, then session ID. */
