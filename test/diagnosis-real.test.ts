@@ -254,6 +254,18 @@ describe('diagnosis on real stacks', () => {
     }
   });
 
+  it('nginx with two workers and the builtin cache: two backends behind one address, and the finding says where to look', () => {
+    const { server, connections, diagnosis } = analyze('nginx-two-workers-builtin-cache.pcap');
+    expect(server.cachePolicy.sharedCache).toMatchObject({ shared: false, backends: 2 });
+    const refused = connections.filter((c) => c.resumption === 'rejected');
+    expect(refused.length).toBe(10);
+    expect(server.reasons).toEqual({ 'other-backend': 10 });
+    const finding = diagnosis.findings.find((f) => f.code === 'no-shared-cache')!;
+    expect(finding.detail).toContain('All went to one address (127.0.0.1:44331)');
+    expect(finding.detail).toContain('ssl_session_cache builtin');
+    expect(finding.detail).toContain('(1 client)');
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;

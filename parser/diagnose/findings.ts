@@ -102,7 +102,9 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const k = policy.sharedCache.backends;
       add('no-shared-cache', backend, `Backends of ${server.group} do not share a session cache${k ? ` (about ${k} backends)` : ''}`,
         `${n(backend.length)} of ${n(server.offers)} offers reached a backend that had not issued the session and were rejected; a shared cache (or session-sticky balancing) would have resumed them.` +
-        (policy.sharedCache.sessionChanges ? ` Clients changed session ${n(policy.sharedCache.sessionChanges)} times (${n(policy.sharedCache.clientsWithSessionChanges ?? 0)} clients): balancing by SSL session ID loses its stickiness at each change.` : ''));
+        // One address: the backends are behind it. Real nginx with two workers and a per-worker cache looks just so.
+        (server.addresses.length === 1 ? ` All went to one address (${server.addresses[0]!.address}): the backends sit behind it, behind a load balancer or as the worker processes of one server, each with a cache of its own (as nginx's \`ssl_session_cache builtin\` with several workers).` : '') +
+        (policy.sharedCache.sessionChanges ? ` Clients changed session ${n(policy.sharedCache.sessionChanges)} times (${n(policy.sharedCache.clientsWithSessionChanges ?? 0)} ${plural(policy.sharedCache.clientsWithSessionChanges ?? 0, 'client')}): balancing by SSL session ID loses its stickiness at each change.` : ''));
       replay('shared-cache', 'one session cache shared by all backends', backend);
     }
     const flushed = withReason('flush');
