@@ -266,6 +266,18 @@ describe('diagnosis on real stacks', () => {
     expect(finding.detail).toContain('(1 client)');
   });
 
+  it('one client that forgets its valid session now and then: client-forgot, 20 % of its reconnections', () => {
+    const { connections, diagnosis, document } = analyze('tls12-client-forgets.pcap');
+    const forgot = connections.filter((c) => c.reason === 'client-forgot');
+    expect(forgot.map((c) => connections.indexOf(c))).toEqual([4, 8, 12]);
+    for (const c of forgot) {
+      expect(c.resumption).toBe('not-offered');
+      expect(c.reasonDetail).toMatch(/^the client held a session last used \d+ms earlier \(the server accepts gaps up to 1\.5s\) but offered nothing$/);
+    }
+    expect(document.clients).toMatchObject({ clients: 1, reconnections: 15, forgot: 3, forgetShare: 0.2 });
+    expect(diagnosis.findings.map((f) => f.code)).toEqual(['client-forgets']);
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;

@@ -101,6 +101,7 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // The compatibility ID first (a refused offer by TLS 1.2's rules), then the real session ID.
   'chromium-nginx-session-id.pcap': [rej12, sid12, sid12],
   'nginx-tls13-two-stacks.pcap': outcomesOf('FFSSSSSSSS', 'TLS 1.3'),
+  'tls12-client-forgets.pcap': outcomesOf('FSSSFSSSFSSSFSSS'),
   'nginx-two-workers-builtin-cache.pcap': outcomesOf('FSSSSRSSSRSSRRSSSSSRRRSSSRRSSR'),
   // The resumed two end with the browser's RST after the page (see PROVENANCE.md).
   'chromium-nginx-hrr.pcap': outcomesOf('FSS', 'TLS 1.3').map((c, i) => ({ ...c, helloRetry: true, ...(i > 0 ? { rstBy: 'client' as const } : {}) })),
@@ -146,6 +147,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-nginx-session-id.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44329 },
   'nginx-tls13-two-stacks.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44330 },
   'nginx-two-workers-builtin-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44331 },
+  'tls12-client-forgets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44332 },
 };
 
 /**
