@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,17 @@ describe('resumescope CLI', () => {
       expect(r.stderr.split('\n')[0]).toMatch(/^resumescope: /);
       expect(r.stderr).not.toMatch(/\n\s+at /); // never a stack trace
     }
+  });
+
+  it('an option where an output file belongs is bad usage, and no file named after it is written', () => {
+    const r = spawnSync(process.execPath, [BIN, 'analyze', join(CAPTURES, 'tls12-session-id-resume.pcap'), '--json', '-o', 'x.json'], { cwd: work, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe('resumescope: --json needs a value, not the option -o (a file named so: ./-o)');
+    expect(existsSync(join(work, '-o'))).toBe(false);
+    // "-" alone still means standard output.
+    const toStdout = cli(['analyze', join(CAPTURES, 'tls12-session-id-resume.pcap'), '--json', '-']);
+    expect(toStdout.code).toBe(0);
+    expect(JSON.parse(toStdout.stdout).connections).toHaveLength(3);
   });
 
   it('analyses a capture: summary on stdout, JSON/NDJSON/CSV that agree and match the schema', () => {

@@ -81,7 +81,12 @@ function parseAnalyze(argv: string[]): AnalyzeArgs | { command: 'help' } {
       const [flag, inline] = splitInline(arg);
       if (inline !== null) return inline;
       const next = argv[++i];
-      if (next === undefined || (next.startsWith('--') && next !== '-')) throw new UsageError(`${flag} needs a value`);
+      if (next === undefined) throw new UsageError(`${flag} needs a value`);
+      // "-" alone is standard input/output; anything else starting with "-" is an option the user
+      // meant as such ("--json -o out.json" must not write a file named "-o").
+      if (next.startsWith('-') && next !== '-') {
+        throw new UsageError(`${flag} needs a value, not the option ${next} (a file named so: ./${next})`);
+      }
       return next;
     };
     const flag = splitInline(arg)[0];
