@@ -1,12 +1,17 @@
 // scanClientHello (the hot path's one-pass ClientHello reader) against parseClientHello, the
 // reference: the same facts and fingerprint key whenever the scan answers, and no answer
 // wherever the parser finds the hello malformed.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseClientHello, parseServerHello } from '../../parser/tls/hello.js';
 import { fingerprintKey, scanClientHello, scanServerHello } from '../../parser/tls/hello-scan.js';
 import { clientHelloFacts, serverHelloFacts } from '../../parser/session/tls-connection.js';
 import { clientHelloBody, concat, ext, extension, fill, HRR_RANDOM, serverHelloBody, u16be, vec } from './bytes.js';
+
+const CAPTURE_DIR = fileURLToPath(new URL('../../fixtures/captures/', import.meta.url));
 
 const FULL_EXTENSIONS = [
   extension(0x0a0a, []),
@@ -34,7 +39,7 @@ function reference(body: Uint8Array): { facts: Record<string, unknown>; key: num
 }
 
 /** `check` on copies of `seed` cut short and with up to four bytes changed (fast-check property). */
-function checkMutations(seed: Uint8Array, check: (body: Uint8Array) => void, randomSeed: number): void {
+function checkMutations(seed: Uint8Array, check: (body: Uint8Array) => void, randomSeed: number, numRuns = 3000): void {
   fc.assert(fc.property(
     fc.array(fc.tuple(fc.nat(seed.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
     fc.nat(seed.length),
@@ -43,7 +48,7 @@ function checkMutations(seed: Uint8Array, check: (body: Uint8Array) => void, ran
       for (const [at, value] of flips) if (at < body.length) body[at] = value;
       check(body);
     },
-  ), { numRuns: 3000, seed: randomSeed });
+  ), { numRuns, seed: randomSeed });
 }
 
 function expectAgreement(body: Uint8Array): void {
@@ -223,5 +228,66 @@ describe('scanServerHello', () => {
   it('agrees with the parser on mutated and cut ServerHellos (property)', () => {
     const seed = serverHelloBody({ sessionId: fill(32, 3), cipherSuite: 0x1302, extensions: SERVER_EXTENSIONS });
     checkMutations(seed, expectServerAgreement, 13);
+  });
+});
+
+/**
+ * The hellos real stacks sent in the recorded captures (Chromium, curl, OpenSSL s_client, Node,
+ * nginx, OpenSSL s_server): each whole handshake message that sits in one TLS record (RFC 8446
+ * §5.1) found in the capture's bytes. Their extension sets (GREASE, ECH, padding, compressed
+ * certificates, PSK with binders) are what the crafted seeds above only approximate.
+ */
+function realHelloBodies(type: 1 | 2, sources = new Map<string, string>()): Map<string, Uint8Array> {
+  const bodies = new Map<string, Uint8Array>();
+  for (const name of readdirSync(CAPTURE_DIR).filter((f) => /\.pcap(ng)?$/.test(f)).sort()) {
+    const bytes = new Uint8Array(readFileSync(join(CAPTURE_DIR, name)));
+    for (let at = 0; at + 9 < bytes.length; at++) {
+      if (bytes[at] !== 0x16 || bytes[at + 1] !== 0x03 || bytes[at + 2]! > 0x04 || bytes[at + 5] !== type) continue;
+      const recordLength = (bytes[at + 3]! << 8) | bytes[at + 4]!;
+      const messageLength = (bytes[at + 6]! << 16) | (bytes[at + 7]! << 8) | bytes[at + 8]!;
+      if (messageLength + 4 > recordLength || at + 9 + messageLength > bytes.length) continue;
+      const body = bytes.slice(at + 9, at + 9 + messageLength);
+      const parsed = type === 1 ? parseClientHello(body, 0, body.length) : parseServerHello(body, 0, body.length);
+      if (!parsed.ok) continue; // the pattern matched inside other data
+      // One seed per shape, from the first capture that has it: a ClientHello by what its
+      // fingerprint reads (one per stack), a ServerHello by its length (version, suite, extensions).
+      const shape = type === 1 ? fingerprintKey((parsed as ReturnType<typeof parseClientHello> & { ok: true }).value) : body.length;
+      if (!bodies.has(String(shape))) bodies.set(String(shape), body);
+      if (!sources.has(String(shape))) sources.set(String(shape), name);
+    }
+  }
+  return bodies;
+}
+
+describe('scan and parser on the hellos of real TLS stacks', () => {
+  const clientSources = new Map<string, string>();
+  const clientHellos = realHelloBodies(1, clientSources);
+  const serverHellos = realHelloBodies(2);
+
+  it('finds hellos of each stack recorded (Chromium, curl, s_client, Node; nginx and s_server)', () => {
+    expect(clientHellos.size).toBeGreaterThanOrEqual(8);
+    expect(serverHellos.size).toBeGreaterThanOrEqual(12);
+    const captures = new Set(clientSources.values());
+    // Chromium, curl, s_client offering TLS 1.3, Node.
+    for (const capture of ['chromium-nginx-hrr.pcap', 'nginx-curl-resume.pcap', 'nginx-tls13-early-data.pcap', 'tls12-alert-purge.pcap']) {
+      expect([...captures], capture).toContain(capture);
+    }
+  });
+
+  it('the scan answers for every one, with the parser\'s facts', () => {
+    for (const [where, body] of clientHellos) {
+      expect(scanClientHello(body, 0, body.length), where).not.toBeNull();
+      expectAgreement(body);
+    }
+    for (const [where, body] of serverHellos) {
+      expect(scanServerHello(body, 0, body.length), where).not.toBeNull();
+      expectServerAgreement(body);
+    }
+  });
+
+  it('agrees with the parser on them mutated and cut (property)', () => {
+    let seed = 101;
+    for (const body of clientHellos.values()) checkMutations(body, expectAgreement, seed++, 1000);
+    for (const body of serverHellos.values()) checkMutations(body, expectServerAgreement, seed++, 500);
   });
 });
