@@ -288,6 +288,33 @@ describe('resumescope CLI', () => {
     expect(doc.connections).toHaveLength(3);
     expect(doc.captures[0].anomalies.map((a: { code: string }) => a.code)).toContain('file-cut-short');
     expect(doc.captures[0].anomalies[0].offset).toBeGreaterThan(0);
+    // Without --json too, the user learns what and where (file and byte offset), as a warning.
+    const { offset, frame, message } = doc.captures[0].anomalies[0] as { offset: number; frame: number; message: string };
+    expect(frame).toBe(doc.captures[0].packets + 1); // the record that was cut
+    expect(r.stderr).toBe(`resumescope: warning: ${cut} (byte ${offset.toLocaleString('en-US')}, frame ${frame}): ${message}\n`);
+    expect(r.stdout).toMatch(/capture anomalies +1 /);
+  });
+
+  it('damage read around is shown on stderr: the first three places of each file, then how many more', () => {
+    const whole = Buffer.from(readFileSync(join(CAPTURES, 'nginx-cache-capacity.pcap')));
+    // Five packet record headers (pcap-savefile(5)) given an impossible captured length.
+    const recordStarts: number[] = [];
+    for (let at = 24; at + 16 <= whole.length; at += 16 + whole.readUInt32LE(at + 8)) recordStarts.push(at);
+    const damagedAt = [40, 80, 120, 160, 200].map((k) => recordStarts[k]!);
+    for (const at of damagedAt) whole.writeUInt32LE(0x7fffff00, at + 8);
+    const damaged = join(work, 'five-bad-records.pcap');
+    writeFileSync(damaged, whole);
+    const json = join(work, 'five-bad-records.json');
+    const r = cli(['analyze', damaged, '--json', json]);
+    expect(r.code).toBe(0);
+    const anomalies = JSON.parse(readFileSync(json, 'utf8')).captures[0].anomalies as { offset: number; code: string }[];
+    expect(anomalies.map((a) => a.offset)).toEqual(damagedAt);
+    const warnings = r.stderr.trimEnd().split('\n');
+    expect(warnings.slice(0, 3)).toEqual(damagedAt.slice(0, 3).map((at, k) =>
+      // The frame a damaged record would have been: records read before it + 1 (a skipped one gets no number).
+      `resumescope: warning: ${damaged} (byte ${at.toLocaleString('en-US')}, frame ${[41, 80, 119][k]}): implausible packet record header (captured length ${0x7fffff00}); scanning for the next sane record`));
+    expect(warnings.slice(3)).toEqual([`resumescope: warning: ${damaged}: 2 more (under "anomalies" in --json)`]);
+    expect(r.stdout).toMatch(/capture anomalies +5 \(the first of each file on stderr/);
   });
 
   it('a .gz cut short or damaged: what came before is analysed, the anomaly says where reading stopped', () => {

@@ -111,6 +111,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   phase('read', io);
   for (const p of result.problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
   for (const p of result.internalErrors ?? []) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
+  io.stderr(formatAnomalyWarnings(result.captures));
   const allProblems = [...problems, ...result.problems, ...(result.internalErrors ?? [])];
   const readable = result.captures.filter((c) => c.error === undefined);
   if (readable.length === 0) return EXIT_FAILED;
@@ -227,6 +228,31 @@ function phase(name: string, io: CliIo): void {
   io.stderr(`resumescope: ${name} at ${process.uptime().toFixed(1)} s: heap ${mb(m.heapUsed)}, typed arrays ${mb(m.arrayBuffers)}, rss ${mb(m.rss)}\n`);
 }
 
+/** Capture anomalies shown per file on stderr (the JSON output lists all). */
+const WARNINGS_PER_FILE = 3;
+
+/**
+ * What could not be read as it should, with the file and byte offset, as warnings: damage that was
+ * read around (a bad record, a cut end) is a warning, not a failure, but a user without --json must
+ * still learn where it is. Files that could not be read at all were reported already.
+ */
+export function formatAnomalyWarnings(captures: CaptureSummary[]): string {
+  let text = '';
+  for (const capture of captures) {
+    if (capture.error !== undefined) continue;
+    const listed = capture.anomalies.filter((a) => a.code !== 'more-anomalies');
+    for (const a of listed.slice(0, WARNINGS_PER_FILE)) {
+      const where = [a.offset !== undefined ? `byte ${a.offset.toLocaleString('en-US')}` : null, a.frame !== undefined ? `frame ${a.frame}` : null].filter((x) => x !== null).join(', ');
+      text += `resumescope: warning: ${capture.file}${where ? ` (${where})` : ''}: ${a.message}\n`;
+    }
+    const rest = listed.length - WARNINGS_PER_FILE;
+    if (rest > 0) text += `resumescope: warning: ${capture.file}: ${rest.toLocaleString('en-US')} more (under "anomalies" in --json)\n`;
+    const overflow = capture.anomalies.find((a) => a.code === 'more-anomalies');
+    if (overflow) text += `resumescope: warning: ${capture.file}: ${overflow.message}\n`;
+  }
+  return text;
+}
+
 export function formatSummary(captures: CaptureSummary[], t: Totals): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const pct = (a: number, b: number) => (b === 0 ? '—' : `${((100 * a) / b).toFixed(1)}%`);
@@ -244,7 +270,7 @@ export function formatSummary(captures: CaptureSummary[], t: Totals): string {
   }
   const versions = Object.entries(t.byVersion).sort((a, b) => b[1] - a[1]).map(([v, c]) => `${v} ${n(c)}`).join(', ');
   if (versions) lines.push(`versions            ${versions}`);
-  if (anomalies > 0) lines.push(`capture anomalies   ${n(anomalies)} (see "anomalies" in the JSON output)`);
+  if (anomalies > 0) lines.push(`capture anomalies   ${n(anomalies)} (the first of each file on stderr; all under "anomalies" in --json)`);
   return lines.join('\n') + '\n';
 }
 
