@@ -3,6 +3,7 @@ import { isPcapMagic, PcapReader } from './capture/pcap-reader.js';
 import { isPcapngMagic, PcapngReader } from './capture/pcapng-reader.js';
 import type { CaptureReader } from './capture/frame.js';
 import { decodeFrameAt, DecodeResult, TcpPacket } from './net/decode-packet.js';
+import { classifyUdpPayload, UdpTls } from './net/udp-tls.js';
 import { linkTypeName } from './capture/frame.js';
 import type { Anomaly, CaptureSummary, ConnectionRecord } from './report/types.js';
 import { FlowTable } from './tcp/flow-table.js';
@@ -45,6 +46,7 @@ export class Analysis {
     const summary: CaptureSummary = {
       file: fileName, format: 'unknown', compressed, linkTypes: [], packets: 0, bytes: 0,
       firstTime: null, lastTime: null, anomalies: [],
+      tlsOverUdp: { quicHandshakeDatagrams: 0, dtlsDatagrams: 0 },
     };
     this.captures.push(summary);
     this.flows.startFile();
@@ -153,6 +155,13 @@ export class CaptureIngest {
       return;
     }
     switch (result) {
+      case DecodeResult.Udp: {
+        const packet = this.packet;
+        const kind = classifyUdpPayload(packet.payloadBytes, packet.payloadStart, packet.payloadEnd);
+        if (kind === UdpTls.QuicHandshake) summary.tlsOverUdp.quicHandshakeDatagrams++;
+        else if (kind === UdpTls.Dtls) summary.tlsOverUdp.dtlsDatagrams++;
+        return;
+      }
       case DecodeResult.Fragment:
         if (this.fragmentsReported++ < 5) this.addAnomaly({ kind: 'malformed', code: 'ip-fragment', message: 'IP fragment not reassembled', file: summary.file, frame: frame.number, offset: frame.fileOffset });
         return;

@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { analyzeChunks } from './support/pipeline.js';
+import { concat, ethernet, fill, ipv4, pcapFile, u16be, u32be } from './unit/bytes.js';
 
 // The CLI as users run it: exit codes, one-line errors, outputs that match the schema.
 
@@ -293,6 +294,26 @@ describe('resumescope CLI', () => {
     expect(frame).toBe(doc.captures[0].packets + 1); // the record that was cut
     expect(r.stderr).toBe(`resumescope: warning: ${cut} (byte ${offset.toLocaleString('en-US')}, frame ${frame}): ${message}\n`);
     expect(r.stdout).toMatch(/capture anomalies +1 /);
+  });
+
+  it('TLS over UDP (QUIC, DTLS) is counted and named, not silently absent', () => {
+    const udp = (payload: Uint8Array) => ethernet(0x0800, ipv4(concat(u16be(50000), u16be(443), u16be(8 + payload.length), u16be(0), payload), { protocol: 17 }));
+    // RFC 9000 §17.2.2: a QUIC v1 Initial (padded to 1200 bytes, §14.1); RFC 6347 §4.1: a DTLS 1.2 handshake record.
+    const quicInitial = concat([0xc3], u32be(1), [8], fill(8, 0x11), [0], fill(1200 - 15, 0));
+    const dtls = concat([22, 254, 253], u16be(0), fill(6), u16be(40), fill(40, 1));
+    const file = join(work, 'udp-only.pcap');
+    writeFileSync(file, pcapFile([quicInitial, quicInitial, dtls, fill(20, 0x80)].map((p, i) => ({ seconds: 1700000000 + i, fraction: 0, data: udp(p) }))));
+    const json = join(work, 'udp-only.json');
+    const r = cli(['analyze', file, '--json', json]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/TLS connections +0 /);
+    expect(r.stdout).toContain('TLS over UDP        QUIC 2 handshake datagrams, DTLS 1 datagram: not analysed (resumescope follows TLS over TCP)\n');
+    const doc = JSON.parse(readFileSync(json, 'utf8'));
+    expect(doc.captures[0].tlsOverUdp).toEqual({ quicHandshakeDatagrams: 2, dtlsDatagrams: 1 });
+    const validate = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(ROOT, 'docs', 'schema.json'), 'utf8')));
+    expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+    // A capture without any: no such line.
+    expect(cli(['analyze', join(CAPTURES, 'tls12-full.pcap')]).stdout).not.toContain('TLS over UDP');
   });
 
   it('damage read around is shown on stderr: the first three places of each file, then how many more', () => {

@@ -270,6 +270,13 @@ export function formatSummary(captures: CaptureSummary[], t: Totals): string {
   }
   const versions = Object.entries(t.byVersion).sort((a, b) => b[1] - a[1]).map(([v, c]) => `${v} ${n(c)}`).join(', ');
   if (versions) lines.push(`versions            ${versions}`);
+  const quic = captures.reduce((s, c) => s + (c.tlsOverUdp?.quicHandshakeDatagrams ?? 0), 0);
+  const dtls = captures.reduce((s, c) => s + (c.tlsOverUdp?.dtlsDatagrams ?? 0), 0);
+  if (quic + dtls > 0) {
+    // A browser capture whose sessions went over QUIC would otherwise just look empty.
+    const kinds = [quic > 0 ? `QUIC ${n(quic)} handshake datagram${quic === 1 ? '' : 's'}` : null, dtls > 0 ? `DTLS ${n(dtls)} datagram${dtls === 1 ? '' : 's'}` : null];
+    lines.push(`TLS over UDP        ${kinds.filter((k) => k !== null).join(', ')}: not analysed (resumescope follows TLS over TCP)`);
+  }
   if (anomalies > 0) lines.push(`capture anomalies   ${n(anomalies)} (the first of each file on stderr; all under "anomalies" in --json)`);
   return lines.join('\n') + '\n';
 }

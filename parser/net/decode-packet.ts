@@ -1,4 +1,4 @@
-// Link layer → IPv4/IPv6 → TCP, as one pure function over a frame's bytes.
+// Link layer → IPv4/IPv6 → TCP (and UDP, only counted), as one pure function over a frame's bytes.
 // Fills a caller-owned TcpPacket (reused for every frame: no per-packet allocation).
 
 export const TCP_FIN = 0x01;
@@ -67,6 +67,8 @@ export const enum DecodeResult {
   Truncated = 3,
   Malformed = 4,
   UnsupportedLink = 5,
+  /** A UDP datagram (ports and payload filled in; addresses too). */
+  Udp = 6,
 }
 
 const ETHERTYPE_IPV4 = 0x0800;
@@ -181,9 +183,10 @@ function decodeIPv4(data: Uint8Array, pos: number, length: number, missing: numb
   if (headerLength < 20) return DecodeResult.Malformed;
   const totalLength = readU16(data, pos + 2);
   const flagsAndOffset = readU16(data, pos + 6);
-  if (data[pos + 9] !== 6) return DecodeResult.NotTcp;
-  // More-fragments set or a non-zero offset: a fragment, not reassembled here.
-  if ((flagsAndOffset & 0x2000) !== 0 || (flagsAndOffset & 0x1fff) !== 0) return DecodeResult.Fragment;
+  const protocol = data[pos + 9]!;
+  if (protocol !== 6 && protocol !== 17) return DecodeResult.NotTcp;
+  // More-fragments set or a non-zero offset: a fragment, not reassembled here (UDP: not followed).
+  if ((flagsAndOffset & 0x2000) !== 0 || (flagsAndOffset & 0x1fff) !== 0) return protocol === 6 ? DecodeResult.Fragment : DecodeResult.NotTcp;
   out.ipVersion = 4;
   out.sourceBytes = data;
   out.sourceOffset = pos + 12;
@@ -192,8 +195,8 @@ function decodeIPv4(data: Uint8Array, pos: number, length: number, missing: numb
   out.addressLength = 4;
   // TSO captures show total length 0; fall back to what is there.
   const end = totalLength === 0 ? length + missing : pos + totalLength;
-  if (totalLength !== 0 && totalLength < headerLength) return DecodeResult.Malformed;
-  return decodeTcp(data, pos + headerLength, length, end, out);
+  if (totalLength !== 0 && totalLength < headerLength) return protocol === 6 ? DecodeResult.Malformed : DecodeResult.NotTcp;
+  return protocol === 6 ? decodeTcp(data, pos + headerLength, length, end, out) : decodeUdp(data, pos + headerLength, length, end, out);
 }
 
 // RFC 8200 §3, §4 (extension headers)
@@ -214,6 +217,8 @@ function decodeIPv6(data: Uint8Array, pos: number, length: number, missing: numb
     switch (nextHeader) {
       case 6:
         return decodeTcp(data, pos, length, end, out);
+      case 17:
+        return decodeUdp(data, pos, length, end, out);
       case 0: // hop-by-hop
       case 43: // routing
       case 60: // destination options
@@ -256,6 +261,24 @@ function decodeTcp(data: Uint8Array, pos: number, length: number, ipEnd: number,
   out.payloadEnd = Math.max(payloadStart, capturedEnd);
   out.missingPayload = Math.max(0, ipEnd - Math.max(capturedEnd, payloadStart));
   return DecodeResult.Tcp;
+}
+
+/**
+ * RFC 768: ports and the payload's range, for the count of TLS over UDP (see udp-tls.ts). UDP is
+ * not followed, so a cut or damaged header is no anomaly: the datagram is just not counted.
+ */
+function decodeUdp(data: Uint8Array, pos: number, length: number, ipEnd: number, out: TcpPacket): DecodeResult {
+  if (length < pos + 8 || ipEnd < pos + 8) return DecodeResult.NotTcp;
+  const udpLength = readU16(data, pos + 4);
+  // A length of 0: an IPv6 jumbogram's (RFC 2675 §4); otherwise never past the IP datagram.
+  const end = Math.min(udpLength >= 8 ? pos + udpLength : ipEnd, ipEnd, length);
+  out.sourcePort = readU16(data, pos);
+  out.destinationPort = readU16(data, pos + 2);
+  out.payloadBytes = data;
+  out.payloadStart = pos + 8;
+  out.payloadEnd = Math.max(pos + 8, end);
+  out.missingPayload = 0;
+  return DecodeResult.Udp;
 }
 
 function readU16(data: Uint8Array, pos: number): number {

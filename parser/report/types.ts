@@ -127,6 +127,12 @@ export interface CaptureSummary {
   firstTime: number | null;
   lastTime: number | null;
   anomalies: Anomaly[];
+  /**
+   * TLS over UDP, counted but not followed (resumescope reads TLS over TCP): datagrams that begin
+   * with a QUIC long-header packet (the handshake: Initial, 0-RTT, Handshake, Retry; RFC 9000
+   * §17.2) and datagrams that begin with a DTLS record (RFC 6347 §4.1).
+   */
+  tlsOverUdp: { quicHandshakeDatagrams: number; dtlsDatagrams: number };
   /** Set when the file could not be read at all. */
   error?: string;
 }

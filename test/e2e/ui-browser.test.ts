@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { HOSTILE_SNIS, writeHostileCapture } from './hostile.js';
+import { concat, ethernet, fill, ipv4, pcapFile, u16be, u32be } from '../unit/bytes.js';
 import {
   analyzeWithCli, expectedNumbers, forbidDialogs, launchBrowser, ROOT, screenshotPath, shownNumbers, simulate, startUi, tempDir,
   waitForAnalysis, watchPageErrors, type UiProcess,
@@ -224,6 +225,18 @@ describe('resumescope ui with captures on the command line', () => {
       await page.getByTestId('file-input').setInputFiles([noTls]);
       await page.getByTestId('no-tls').waitFor();
       await page.screenshot({ path: screenshotPath('empty-no-tls-light.png') });
+      expect(await page.getByTestId('tls-over-udp').count()).toBe(0);
+      // Only QUIC: the empty state says the handshakes went over UDP (once, not again under the files).
+      const quicOnly = join(work.path, 'quic-only.pcap');
+      const udp = (payload: Uint8Array) => ethernet(0x0800, ipv4(concat(u16be(50000), u16be(443), u16be(8 + payload.length), u16be(0), payload), { protocol: 17 }));
+      const initial = concat([0xc3], u32be(1), [8], fill(8, 0x11), [0], fill(1185, 0)); // RFC 9000 §17.2.2
+      writeFileSync(quicOnly, pcapFile([{ seconds: 1700000000, fraction: 0, data: udp(initial) }]));
+      await page.getByTestId('file-input').setInputFiles([quicOnly]);
+      await page.getByTestId('tls-over-udp').waitFor();
+      expect(await page.getByTestId('no-tls').count()).toBe(1);
+      expect(await page.getByTestId('tls-over-udp').count()).toBe(1);
+      expect(await page.getByTestId('tls-over-udp').textContent()).toMatch(/^The files also hold 1 QUIC handshake datagram: TLS over UDP/);
+      await page.screenshot({ path: screenshotPath('empty-quic-only-light.png') });
       expect(errors.errors).toEqual([]);
       await page.close();
     } finally {

@@ -519,3 +519,18 @@ export function tsharkConnectionFacts(file: string, options: { tlsPorts?: readon
   cache.set(path, { key, facts });
   return facts.map((c) => structuredClone(c));
 }
+
+/**
+ * tshark's count of TLS over UDP in a file, to hold resumescope's `tlsOverUdp` to: frames with a
+ * QUIC long header (`quic.header_form == 1`: a datagram's first packet is long whenever any is,
+ * RFC 9000 §12.2) and frames tshark dissects as DTLS.
+ */
+export function tsharkTlsOverUdp(file: string): { quicHandshakeDatagrams: number; dtlsDatagrams: number } {
+  const text = execFileSync('tshark', ['-n', '-r', resolve(file), '-Y', 'quic.header_form == 1 || dtls', '-T', 'fields', '-e', 'frame.protocols'],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  return {
+    quicHandshakeDatagrams: lines.filter((l) => /(^|:)quic(:|$)/.test(l)).length,
+    dtlsDatagrams: lines.filter((l) => /(^|:)dtls(:|$)/.test(l)).length,
+  };
+}

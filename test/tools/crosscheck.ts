@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { basename } from 'node:path';
 import { analyzeFiles, resolveInputs } from '../../app/node/analyze-files.js';
 import type { ConnectionRecord } from '../../parser/report/types.js';
-import { tsharkAvailable, tsharkConnectionFacts, type TsharkConnection } from '../support/tshark.js';
+import { tsharkAvailable, tsharkConnectionFacts, tsharkTlsOverUdp, type TsharkConnection } from '../support/tshark.js';
 
 export interface Disagreement {
   file: string;
@@ -62,7 +62,7 @@ function tsharkComparable(t: TsharkConnection): Record<string, unknown> {
 
 export async function crosscheckFile(file: string): Promise<CrosscheckResult> {
   const ours: ConnectionRecord[] = [];
-  await analyzeFiles([{ path: file, size: (await fs.stat(file)).size }], { onConnection: (c) => ours.push(c) });
+  const analysis = await analyzeFiles([{ path: file, size: (await fs.stat(file)).size }], { onConnection: (c) => ours.push(c) });
   // tshark counts a TCP stream as TLS when it holds a ClientHello: compare the same set.
   const withHello = ours.filter((c) => c.clientHelloTime !== null);
   // tshark is told which ports carry TLS (where resumescope found it by content); what it reads there is its own.
@@ -91,6 +91,14 @@ export async function crosscheckFile(file: string): Promise<CrosscheckResult> {
     }
   }
   for (const rest of pool.values()) for (const c of rest) result.onlyOurs.push(`id ${c.id} ${endpointKey(c.client, c.server)}`);
+  // TLS over UDP is only counted: the counts, per file.
+  const oursOverUdp = analysis.captures[0]?.tlsOverUdp;
+  const theirsOverUdp = tsharkTlsOverUdp(file);
+  for (const field of ['quicHandshakeDatagrams', 'dtlsDatagrams'] as const) {
+    if (oursOverUdp?.[field] !== theirsOverUdp[field]) {
+      result.disagreements.push({ file, connection: 'the capture (TLS over UDP)', field: `tlsOverUdp.${field}`, ours: oursOverUdp?.[field], tshark: theirsOverUdp[field] });
+    }
+  }
   return result;
 }
 

@@ -136,8 +136,22 @@ describe('decodeFrame: IPv4', () => {
     expect(decode(101, ipv4(SEGMENT, { flagsAndOffset: 0x4000 })).result).toBe(DecodeResult.Tcp);
   });
 
-  it('UDP is not TCP', () => {
-    expect(decode(101, ipv4(fill(8), { protocol: 17 })).result).toBe(DecodeResult.NotTcp);
+  it('UDP (RFC 768): ports and payload, for the count of TLS over UDP; never a TCP segment', () => {
+    const datagram = concat(u16be(50000), u16be(443), u16be(8 + 5), u16be(0), ascii('quic?'));
+    for (const [linkType, frame] of [[101, ipv4(datagram, { protocol: 17 })], [1, ethernet(0x86dd, ipv6(datagram, { nextHeader: 17 }))]] as const) {
+      const { result, packet } = decode(linkType, frame);
+      expect(result).toBe(DecodeResult.Udp);
+      expect([packet.sourcePort, packet.destinationPort]).toEqual([50000, 443]);
+      expect(Buffer.from(packet.payload).toString()).toBe('quic?');
+    }
+    // The UDP length bounds the payload (Ethernet padding after it is not payload).
+    const padded = decode(1, concat(ethernet(0x0800, ipv4(concat(u16be(1), u16be(2), u16be(9), u16be(0), [0x41]), { protocol: 17 })), fill(20, 0xee)));
+    expect(Buffer.from(padded.packet.payload).toString()).toBe('A');
+    // A UDP fragment or a header cut short is not followed and not reported.
+    expect(decode(101, ipv4(datagram, { protocol: 17, flagsAndOffset: 0x2000 })).result).toBe(DecodeResult.NotTcp);
+    expect(decode(101, ipv4(datagram.subarray(0, 6), { protocol: 17 })).result).toBe(DecodeResult.NotTcp);
+    // Other protocols stay what they were.
+    expect(decode(101, ipv4(fill(8), { protocol: 1 })).result).toBe(DecodeResult.NotTcp);
   });
 
   it('Ethernet padding after a short IPv4 packet is not payload', () => {

@@ -235,7 +235,8 @@ function Confidence({ value }: { value: number }) {
   );
 }
 
-function CapturesTable() {
+/** The files read; `udpNote`: with the TLS-over-UDP note (the empty state shows it itself). */
+function CapturesTable({ udpNote = true }: { udpNote?: boolean }) {
   const { model } = useView();
   return (
     <Section title="Analysed files" testId="captures">
@@ -261,10 +262,33 @@ function CapturesTable() {
           </tbody>
         </table>
       </div>
+      {udpNote ? <TlsOverUdpNote /> : null}
       <p className="muted small">
         {formatCount(model.overview.packets)} packet{model.overview.packets === 1 ? '' : 's'}, {formatBytes(model.overview.bytes)} read · analysed {formatTime(Date.parse(model.analysedAt) / 1000, false)} UTC by {model.tool.name} {model.tool.version}
       </p>
     </Section>
+  );
+}
+
+/**
+ * TLS over UDP seen in the files (counted, not followed): a browser capture whose connections
+ * went over QUIC otherwise shows few or no connections without saying why.
+ */
+function TlsOverUdpNote() {
+  const { model } = useView();
+  // Documents written before the count existed have no tlsOverUdp.
+  const quic = model.captures.reduce((sum, c) => sum + (c.tlsOverUdp?.quicHandshakeDatagrams ?? 0), 0);
+  const dtls = model.captures.reduce((sum, c) => sum + (c.tlsOverUdp?.dtlsDatagrams ?? 0), 0);
+  if (quic + dtls === 0) return null;
+  const seen = [
+    quic > 0 ? `${formatCount(quic)} QUIC handshake datagram${quic === 1 ? '' : 's'}` : null,
+    dtls > 0 ? `${formatCount(dtls)} DTLS datagram${dtls === 1 ? '' : 's'}` : null,
+  ].filter((x) => x !== null).join(' and ');
+  return (
+    <p className="udp-note" data-testid="tls-over-udp">
+      The files also hold {seen}: TLS over UDP, which resumescope does not follow (it reads TLS over TCP).
+      {quic > 0 ? <> Browsers resume sessions over QUIC (HTTP/3) where a server offers it; to see their TLS over TCP, capture with QUIC off (Chromium: <code>--disable-quic</code>) or with UDP port 443 blocked.</> : null}
+    </p>
   );
 }
 
@@ -279,8 +303,9 @@ function NoTls() {
           {' '}Check that the capture filter kept the TLS port (e.g. <code>tcp port 443</code>) and that the snap length keeps the handshake (use <code>-s 0</code>).
         </p>
         {unreadable.length > 0 ? <ul>{unreadable.map((c) => <li key={c.file}>{c.file}: {c.error}</li>)}</ul> : null}
+        <TlsOverUdpNote />
       </EmptyState>
-      <CapturesTable />
+      <CapturesTable udpNote={false} />
     </div>
   );
 }
