@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { ServerSummary } from '../parser/diagnose/diagnose.js';
+import { diagnose, type ServerSummary } from '../parser/diagnose/diagnose.js';
 import { analyzeChunks } from './support/pipeline.js';
 import type { ConnectionRecord } from '../parser/report/types.js';
 
@@ -276,6 +276,30 @@ describe('diagnosis on real stacks', () => {
     }
     expect(document.clients).toMatchObject({ clients: 1, reconnections: 15, forgot: 3, forgetShare: 0.2 });
     expect(diagnosis.findings.map((f) => f.code)).toEqual(['client-forgets']);
+    expect(diagnosis.findings[0]!.severity).toBe('critical');
+    // The first eight connections alone: one forgetful reconnection of seven, a share over 10 % but
+    // one connection is no pattern (a browser's separate cache partition looks like it once).
+    const firstEight = connections.slice(0, 8).map((c) => ({ ...c, reason: null, session: null }));
+    const alone = diagnose(firstEight);
+    expect(firstEight.filter((c) => c.reason === 'client-forgot')).toHaveLength(1);
+    expect(alone.findings.find((f) => f.code === 'client-forgets')!.severity).toBe('warning');
+  });
+
+  it('Chromium, a page of six images from a server 50 ms away: the images opened while tickets were in flight did not forget', () => {
+    const { connections, diagnosis, document } = analyze('chromium-nginx-parallel-rtt.pcap');
+    expect(connections.map((c) => c.resumption)).toEqual(['not-offered', 'accepted', 'accepted', 'accepted', 'not-offered', 'not-offered', 'not-offered', 'not-offered']);
+    // One ticket per connection: a new PSK identity each time.
+    const identities = connections.map((c) => c.offeredPskIdentity).filter((x) => x !== null);
+    expect(new Set(identities).size).toBe(3);
+    // The four full handshakes began before the last resumption's ServerHello plus a round trip:
+    // the client held no unused ticket.
+    const lastResumed = connections[3]!;
+    const roundTrip = lastResumed.serverHelloTime! - lastResumed.clientHelloTime!;
+    expect(roundTrip).toBeGreaterThan(0.045);
+    for (const c of connections.slice(4)) expect(c.clientHelloTime!).toBeLessThan(lastResumed.serverHelloTime! + roundTrip);
+    expect(connections.filter((c) => c.reason === 'client-forgot')).toEqual([]);
+    expect(diagnosis.findings.map((f) => f.code)).not.toContain('client-forgets');
+    expect(document.clients).toMatchObject({ clients: 1, reconnections: 7, forgot: 0 });
   });
 
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {

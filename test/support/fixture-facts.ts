@@ -114,6 +114,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'nginx-two-addresses-shared-cache.pcap': outcomesOf('F' + 'S'.repeat(11)),
   // nginx resets the two 0-RTT connections after its response (see PROVENANCE.md).
   'nginx-tls13-early-data.pcap': outcomesOf('FSS', 'TLS 1.3').map((c, i) => (i > 0 ? { ...c, rstBy: 'server' as const } : c)),
+  // The page, its first two images with the two tickets there were, four images without.
+  'chromium-nginx-parallel-rtt.pcap': outcomesOf('FSSSFFFF', 'TLS 1.3'),
 };
 
 /** file name → file-level facts. */
@@ -148,6 +150,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-tls13-two-stacks.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44330 },
   'nginx-two-workers-builtin-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44331 },
   'tls12-client-forgets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44332 },
+  'chromium-nginx-parallel-rtt.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44334 },
 };
 
 /**
