@@ -302,6 +302,21 @@ describe('diagnosis on real stacks', () => {
     expect(document.clients).toMatchObject({ clients: 1, reconnections: 7, forgot: 0 });
   });
 
+  it('a client that never offers its session: said once it held sessions, not for connections opened before any was issued', () => {
+    const { connections, diagnosis, document } = analyze('tls12-never-offers.pcap');
+    expect(connections.every((c) => c.resumption === 'not-offered' && c.established)).toBe(true);
+    const stack = document.clients.stacks[0]!;
+    expect(stack).toMatchObject({ clients: 1, connections: 8, reconnections: 7, offered: 0, forgot: 0, neverOffers: true });
+    expect(diagnosis.findings.map((f) => f.code)).toEqual(['client-never-offers']);
+    // The first four alone, opened together before any handshake was done (a browser's first
+    // visit, or hellos whose handshakes never complete): three reconnections, but nothing to offer.
+    const firstFour = connections.slice(0, 4).map((c) => ({ ...c, reason: null, session: null }));
+    expect(Math.max(...firstFour.map((c) => c.clientHelloTime!))).toBeLessThan(Math.min(...firstFour.map((c) => c.serverHelloTime!)));
+    const alone = diagnose(firstFour);
+    expect(alone.clients.stacks[0]).toMatchObject({ reconnections: 3, offered: 0, neverOffers: false });
+    expect(alone.findings.map((f) => f.code)).not.toContain('client-never-offers');
+  });
+
   it('nginx stream proxy, random over two backends with caches of their own: about two backends, no time or size limit', () => {
     const { server, connections } = analyze('nginx-lb-no-shared-cache.pcap');
     const shared = server.cachePolicy.sharedCache;

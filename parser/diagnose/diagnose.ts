@@ -259,6 +259,8 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
 
 /** In a ClientMemory map: this address and TLS stack are several clients (see trackSessions). */
 const SEVERAL_CLIENTS = -2;
+/** Flags of trackSessions' `reconnection`: seen before; seen before and holding a session it could offer. */
+const RECONNECTION = 1, HOLDING_RECONNECTION = 2;
 
 /** A connection that offered nothing, or an older session, while its client held a session. */
 interface ForgottenSession {
@@ -275,7 +277,7 @@ interface TrackedConnections {
   table: SessionTable;
   /** The offer row of a connection (-1: it offered nothing). */
   offerOf(c: ConnectionRecord): number;
-  /** By position in session order: 1 when the client (address and TLS stack) was seen before with the same group. */
+  /** By position in session order: RECONNECTION when the client (address and TLS stack) was seen before with the same group, HOLDING_RECONNECTION when it also held a session it could offer. */
   reconnection: Uint8Array;
   /** Connections that offered nothing, or an older session, while the client held one. */
   forgotten: ForgottenSession[];
@@ -320,7 +322,8 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clie
   // the handshake delivering the newest session is still under way cannot offer it.
   const readyAt = new Float64Column();
 
-  // Reconnections (a client, by address and TLS stack, seen before with the same group) for the clients summary.
+  // Reconnections (a client, by address and TLS stack, seen before with the same group) for the
+  // clients summary: RECONNECTION, or HOLDING_RECONNECTION when the client held a session it could offer.
   const reconnection = new Uint8Array(connections.length);
   for (let index = 0; index < order.length; index++) {
     if (onProgress && index % TRACKING_REPORT_EVERY === TRACKING_REPORT_EVERY - 1) onProgress({ step: 'tracking sessions', done: index + 1, total: order.length });
@@ -334,8 +337,10 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clie
     const client = clientNumbers[position]!;
     // Session rows: -1 when the client holds none, SEVERAL_CLIENTS when it is several.
     const held = clients.get(client) ?? -1;
+    const time = offerTime(c);
+    const heldReady = held >= 0 && (held >= readyAt.length || readyAt.get(held) <= time);
     if (c.clientHelloTime !== null) {
-      if (held !== -1 || clients.has(client)) reconnection[index] = 1;
+      if (held !== -1 || clients.has(client)) reconnection[index] = heldReady ? HOLDING_RECONNECTION : RECONNECTION;
       else clients.set(client, -1);
     }
     const offer = table.add(c, group);
@@ -343,9 +348,7 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clie
       if (offerById !== null && c.id >= 0) offerById[c.id] = offer;
       else sparseOfferById.set(c.id, offer);
     }
-    const time = offerTime(c);
     const offeredNothing = c.resumption === 'not-offered' && c.clientHelloTime !== null;
-    const heldReady = held >= 0 && (held >= readyAt.length || readyAt.get(held) <= time);
     if (heldReady && (offeredNothing || (offer >= 0 && table.sessionRowOf(offer) !== held && table.sessionRowOf(offer) >= 0 && !table.isAccepted(offer)))) {
       forgotten.push({ c, group, gap: time - table.session(held).lastUse, clients, client });
     }
@@ -873,7 +876,7 @@ function summarizeClients(connections: ConnectionRecord[], order: Uint32Array, c
   // Distinct clients overall and per TLS stack: the (stack, client) pairs are counted by sorting
   // them as numbers (a set of addresses per stack was a second map entry per client).
   const stackNumbers = new Map<string, number>();
-  const stacks: { fingerprint: string; clients: number; connections: number; reconnections: number; offered: number; forgot: number }[] = [];
+  const stacks: { fingerprint: string; clients: number; connections: number; reconnections: number; holding: number; offered: number; forgot: number }[] = [];
   const pairs = new Float64Array(order.length);
   let pairCount = 0;
   let reconnections = 0;
@@ -886,14 +889,15 @@ function summarizeClients(connections: ConnectionRecord[], order: Uint32Array, c
     let stack = stackNumbers.get(fingerprint);
     if (stack === undefined) {
       stackNumbers.set(fingerprint, (stack = stacks.length));
-      stacks.push({ fingerprint, clients: 0, connections: 0, reconnections: 0, offered: 0, forgot: 0 });
+      stacks.push({ fingerprint, clients: 0, connections: 0, reconnections: 0, holding: 0, offered: 0, forgot: 0 });
     }
     const s = stacks[stack]!;
     pairs[pairCount++] = stack * 2 ** 32 + client;
     s.connections++;
-    if (reconnection[index] === 1) {
+    if (reconnection[index] !== 0) {
       s.reconnections++;
       reconnections++;
+      if (reconnection[index] === HOLDING_RECONNECTION) s.holding++;
       if (c.resumption !== 'not-offered') s.offered++;
       if (forgot.has(c.id)) s.forgot++;
     }
@@ -906,7 +910,9 @@ function summarizeClients(connections: ConnectionRecord[], order: Uint32Array, c
   const list: ClientStack[] = stacks.map((s) => ({
     fingerprint: s.fingerprint, clients: s.clients, connections: s.connections, reconnections: s.reconnections, offered: s.offered,
     forgot: s.forgot, forgetShare: s.reconnections > 0 ? round2(s.forgot / s.reconnections) : null,
-    neverOffers: s.reconnections >= 3 && s.offered === 0,
+    // Reconnections with a session in hand: parallel connections of a first visit, or hellos of
+    // handshakes that never completed (no session issued), say nothing about offering.
+    neverOffers: s.holding >= 3 && s.offered === 0,
   })).sort((a, b) => b.connections - a.connections);
   return { clients: clientCount, reconnections, forgot: forgot.size, forgetShare: reconnections > 0 ? round2(forgot.size / reconnections) : null, stacks: list };
 }

@@ -116,6 +116,7 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'nginx-tls13-early-data.pcap': outcomesOf('FSS', 'TLS 1.3').map((c, i) => (i > 0 ? { ...c, rstBy: 'server' as const } : c)),
   // The page, its first two images with the two tickets there were, four images without.
   'chromium-nginx-parallel-rtt.pcap': outcomesOf('FSSSFFFF', 'TLS 1.3'),
+  'tls12-never-offers.pcap': outcomesOf('FFFFFFFF'),
 };
 
 /** file name → file-level facts. */
@@ -151,6 +152,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-two-workers-builtin-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44331 },
   'tls12-client-forgets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44332 },
   'chromium-nginx-parallel-rtt.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44334 },
+  'tls12-never-offers.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44335 },
 };
 
 /**
