@@ -247,6 +247,8 @@ function buildOverview(captures: CaptureSummary[], connections: ConnectionRecord
 
 // Bucket widths people read without arithmetic.
 const TIME_STEPS = [
+  // Below a second for short captures (a browser's page load, a test run): one bar per second hid them.
+  0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
   1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800,
 ];
 const COUNT_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 25000, 50000, 100000, 200000, 500000, 1000000];
@@ -398,6 +400,8 @@ export function shortSession(hex: string | null): string | null {
 }
 
 function offeredOf(c: ConnectionRecord): { key: string | null; kind: ClientStep['offeredKind'] } {
+  // A TLS 1.3 handshake's legacy session ID (RFC 8446 §4.1.2) is no offer: the record says so.
+  if (c.resumption === 'not-offered') return { key: null, kind: null };
   if (c.offer.psk) return { key: c.offeredPskIdentity, kind: 'psk' };
   if (c.offer.ticket) return { key: c.offeredTicket, kind: 'ticket' };
   if (c.offer.sessionId !== null) return { key: c.offer.sessionId, kind: 'session-id' };
@@ -413,7 +417,9 @@ export function buildClientSequence(connectionsOfClient: ConnectionRecord[]): Cl
     const server = `${c.server.ip}:${c.server.port}`;
     const offered = offeredOf(c);
     const resumedWith = c.resumed ? offered.key : null;
-    const issued = c.issuedTicket ?? (c.resumed ? null : c.serverSessionId);
+    // A TLS 1.3 server echoes the client's legacy session ID (RFC 8446 §4.1.3) and sends its tickets
+    // encrypted: no session to show after a TLS 1.3 full handshake.
+    const issued = c.issuedTicket ?? (c.resumed || c.version === 'TLS 1.3' ? null : c.serverSessionId);
     const s = sessionOf(c);
     steps.push({
       id: c.id,

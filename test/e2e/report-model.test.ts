@@ -75,3 +75,29 @@ describe('report model', () => {
     for (const e of expected.slice(0, 100)) expect(model.clientSequences[e.ip]).toHaveLength(e.list.length);
   }, 60_000);
 });
+
+describe('report model on a real browser capture (Chromium, TLS 1.3, a page of six images)', () => {
+  const capture = join(import.meta.dirname, '..', '..', 'fixtures', 'captures', 'chromium-nginx-parallel-rtt.pcap');
+
+  it('bars under a second for a capture under a second, and a TLS 1.3 legacy session ID is no offer and no session', async () => {
+    const dir = tempDir('model-chromium');
+    try {
+      const json = join(dir.path, 'chromium.json');
+      execFileSync('node', [CLI, 'analyze', capture, '--json', json, '-q']);
+      const doc = JSON.parse(readFileSync(json, 'utf8')) as AnalysisDocument & Diagnosis;
+      const model = buildReportModel({ tool: doc.tool, captures: doc.captures, connections: doc.connections, diagnosis: doc, files: [], analysedAt: '2026-01-01T00:00:00Z', connectionCap: 100 });
+      // 0.62 s of capture: 10 ms bars (one per second put all eight handshakes in one bar).
+      expect(model.timeline.bucketSeconds).toBe(0.01);
+      const counted = model.timeline.buckets.reduce((sum, b) => sum + b.resumed + b.rejected + b.full + b.aborted + b.incomplete, 0);
+      expect(counted).toBe(8);
+      const steps = model.clientSequences['127.0.0.1']!;
+      expect(steps.map((s) => s.offeredKind)).toEqual([null, 'psk', 'psk', 'psk', null, null, null, null]);
+      for (const s of steps.filter((step) => step.outcome === 'full')) {
+        expect(s.offered).toBeNull(); // Chromium's 32 random bytes (RFC 8446 §4.1.2) were shown as an offered session ID
+        expect(s.session).toBeNull(); // and nginx's echo of them as the session after
+      }
+    } finally {
+      dir.remove();
+    }
+  });
+});

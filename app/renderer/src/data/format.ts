@@ -32,7 +32,8 @@ export function formatClock(epochSeconds: number, bucketSeconds: number): string
   const iso = new Date(epochSeconds * 1000).toISOString();
   if (bucketSeconds >= 86400) return iso.slice(0, 10);
   if (bucketSeconds >= 60) return iso.slice(11, 16);
-  return iso.slice(11, 19);
+  if (bucketSeconds >= 1) return iso.slice(11, 19);
+  return iso.slice(11, 23);
 }
 
 /** Milliseconds between two epoch-second times, for the ladder. */

@@ -57,6 +57,8 @@ function Sequence({ ip, steps }: { ip: string; steps: ClientStep[] | null }) {
   const servers = [...new Set(steps.map((s) => s.server))];
   const points = steps.map((s) => ({ ...s, x: s.time, y: servers.indexOf(s.server) }));
   const breaks = steps.filter((s) => s.crossServer || s.reason === 'other-backend').length;
+  // Within a minute, seconds alone repeat on every tick: show milliseconds.
+  const shortSpan = steps.length > 0 && steps[steps.length - 1]!.time - steps[0]!.time < 60;
   return (
     <>
       <Section title={`Client ${ip}: ${steps.length} connection${steps.length === 1 ? '' : 's'} to ${servers.length} server address${servers.length === 1 ? '' : 'es'}`} testId="client-sequence">
@@ -69,7 +71,7 @@ function Sequence({ ip, steps }: { ip: string; steps: ClientStep[] | null }) {
             <ScatterChart margin={{ top: 8, right: 24, bottom: 8, left: 8 }}>
               <CartesianGrid stroke={palette.grid} />
               <XAxis type="number" dataKey="x" domain={['dataMin', 'dataMax']} stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }}
-                tickFormatter={(t: number) => formatTime(t, false).slice(11)} name="time" />
+                tickFormatter={(t: number) => formatTime(t, shortSpan).slice(11)} name="time" />
               <YAxis type="number" dataKey="y" domain={[-0.5, servers.length - 0.5]} ticks={servers.map((_, i) => i)} width={150}
                 tickFormatter={(i: number) => servers[i] ?? ''} stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} name="server" />
               <Tooltip contentStyle={{ background: palette.surface, borderColor: palette.grid, color: palette.text }}
