@@ -1,5 +1,6 @@
 // Which UDP payloads count as TLS over UDP (parser/net/udp-tls.ts): QUIC long headers (RFC 8999
 // §5.1, RFC 9000 §17.2, RFC 9369) and DTLS records (RFC 6347 §4.1), and what must not count.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { classifyUdpPayload, UdpTls } from '../../parser/net/udp-tls.js';
 import { concat, fill, u16be, u32be } from './bytes.js';
@@ -52,5 +53,21 @@ describe('classifyUdpPayload', () => {
     const inFrame = concat(fill(30, 0xaa), datagram, fill(30, 0xbb));
     expect(classifyUdpPayload(inFrame, 30, 30 + datagram.length)).toBe(UdpTls.QuicHandshake);
     expect(classifyUdpPayload(inFrame, 30, 30 + datagram.length - 1)).toBe(UdpTls.None);
+  });
+
+  it('any bytes: an answer from bytes[start, end) alone, whatever surrounds them (property)', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), (inner, before, after) => {
+      const framed = concat(before, inner, after);
+      expect(classifyUdpPayload(framed, before.length, before.length + inner.length)).toBe(classify(inner));
+    }), { numRuns: 3000, seed: 21 });
+  });
+
+  it('every well-formed QUIC v1/v2 long header counts, with any connection IDs up to 20 bytes (property)', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 0, max: 63 }), fc.constantFrom(1, 0x6b3343cf), fc.uint8Array({ maxLength: 20 }), fc.uint8Array({ maxLength: 20 }), fc.uint8Array({ maxLength: 30 }),
+      (low, version, destination, source, rest) => {
+        expect(classify(longHeader(0xc0 | low, version, destination, source, rest))).toBe(UdpTls.QuicHandshake);
+      },
+    ), { numRuns: 2000, seed: 22 });
   });
 });
