@@ -302,6 +302,28 @@ describe('diagnosis on real stacks', () => {
     expect(document.clients).toMatchObject({ clients: 1, reconnections: 7, forgot: 0 });
   });
 
+  it('the same page load captured at the server: the round trip is read from SYN to ClientHello, and still no one forgot', () => {
+    const { connections } = analyze('chromium-nginx-parallel-rtt-server.pcap');
+    expect(connections.map((c) => c.resumption)).toEqual(['not-offered', 'accepted', 'accepted', 'accepted', 'not-offered', 'not-offered', 'not-offered', 'not-offered']);
+    // At the server the ServerHello follows the ClientHello within a millisecond; the client is 25+ ms away.
+    for (const c of connections) {
+      expect(c.serverHelloTime! - c.clientHelloTime!).toBeLessThan(0.005);
+      expect(c.clientHelloTime! - c.startTime).toBeGreaterThan(0.02);
+    }
+    expect(connections.filter((c) => c.reason === 'client-forgot')).toEqual([]);
+    // A server that answers the four image connections side by side, 3-5 ms after the fifth
+    // connection's ServerHello: ServerHello − ClientHello alone (a client-side round trip) would
+    // take the fifth's new session as already delivered to the client.
+    const fifth = connections[4]!;
+    const parallel = connections.map((c, i) => {
+      if (i < 5) return { ...c, reason: null, session: null };
+      const shift = fifth.serverHelloTime! + 0.002 + i * 0.001 - c.clientHelloTime!;
+      return { ...c, reason: null, session: null, startTime: c.startTime + shift, clientHelloTime: c.clientHelloTime! + shift, serverHelloTime: c.serverHelloTime! + shift, endTime: c.endTime + shift };
+    });
+    diagnose(parallel);
+    expect(parallel.filter((c) => c.reason === 'client-forgot')).toEqual([]);
+  });
+
   it('a client that never offers its session: said once it held sessions, not for connections opened before any was issued', () => {
     const { connections, diagnosis, document } = analyze('tls12-never-offers.pcap');
     expect(connections.every((c) => c.resumption === 'not-offered' && c.established)).toBe(true);

@@ -289,15 +289,21 @@ interface TrackedConnections {
  * When the client of connection c could first resume the session c's handshake gave it. TLS 1.2:
  * after the server's Finished (RFC 5246 §7.4.9; a ticket comes just before it, RFC 5077 §3.3);
  * TLS 1.3: a NewSessionTicket after the handshake (RFC 8446 §4.6.1), which OpenSSL sends once the
- * client's Finished is in. Both come about one round trip after the ServerHello, estimated as
- * ServerHello − ClientHello: a client-side capture's round trip; at the server it is near zero
- * and the bound weak, never wrong.
+ * client's Finished is in. Both come about one round trip after the ServerHello. The round trip,
+ * wherever the capture was taken: first packet (the SYN) to ClientHello is one (the client sends
+ * its hello with the handshake's last ACK); ClientHello to ServerHello is one more at the client,
+ * near zero at the server. The larger of the two, the first capped: a connection opened long before
+ * its hello (a proxy's CONNECT, STARTTLS) would only make the bound later, never wrong.
  */
 function sessionReadyTime(c: ConnectionRecord): number {
   const hello = offerTime(c);
   if (c.serverHelloTime === null) return hello;
-  return c.serverHelloTime + Math.max(0, c.serverHelloTime - hello);
+  const roundTrip = Math.max(c.serverHelloTime - hello, Math.min(hello - c.startTime, MAX_ROUND_TRIP));
+  return c.serverHelloTime + Math.max(0, roundTrip);
 }
+
+/** The longest SYN-to-ClientHello time taken for a round trip (a geostationary satellite's is ~0.6 s). */
+const MAX_ROUND_TRIP = 2;
 
 /**
  * Feeds the connections to the session table in session order; gives each its session view.

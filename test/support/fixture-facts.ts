@@ -117,6 +117,7 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // The page, its first two images with the two tickets there were, four images without.
   'chromium-nginx-parallel-rtt.pcap': outcomesOf('FSSSFFFF', 'TLS 1.3'),
   'tls12-never-offers.pcap': outcomesOf('FFFFFFFF'),
+  'chromium-nginx-parallel-rtt-server.pcap': outcomesOf('FSSSFFFF', 'TLS 1.3'),
 };
 
 /** file name → file-level facts. */
@@ -153,6 +154,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'tls12-client-forgets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44332 },
   'chromium-nginx-parallel-rtt.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44334 },
   'tls12-never-offers.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44335 },
+  'chromium-nginx-parallel-rtt-server.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44437 },
 };
 
 /**
