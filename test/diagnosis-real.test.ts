@@ -324,6 +324,24 @@ describe('diagnosis on real stacks', () => {
     expect(parallel.filter((c) => c.reason === 'client-forgot')).toEqual([]);
   });
 
+  it('Chromium 50 ms away, four pages through a load balancer without a shared cache: about two backends, no forgetting', () => {
+    const { server, connections, document } = analyze('chromium-lb-no-shared-cache.pcap');
+    // Each refusal gave the browser a new session: six changes of its session. (Before sessions
+    // counted as held only once delivered, its resuming the older session on a connection opened
+    // while the new one was on its way made it "several clients", and the count stopped at 2.)
+    expect(server.cachePolicy.sharedCache).toMatchObject({ shared: false, backends: 2, sessionChanges: 6, clientsWithSessionChanges: 1 });
+    expect(server.reasons).toEqual({ 'other-backend': 6, 'issued-before-capture': 1 });
+    // The browser offers one TLS 1.2 session on several connections at once (no ticket is used up),
+    // and switches to a new one only once it has arrived.
+    const offers = connections.map((c) => c.offer.sessionId?.slice(0, 8));
+    expect(new Set(offers.slice(2, 8)).size).toBe(1);
+    expect(connections.filter((c) => c.reason === 'client-forgot')).toEqual([]);
+    expect(document.clients).toMatchObject({ clients: 1, reconnections: 15, forgot: 0 });
+    expect(document.clients.stacks[0]).toMatchObject({ offered: 15, neverOffers: false });
+    expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
+    expect(server.cachePolicy.capacity.entries).toBeNull();
+  });
+
   it('a client that never offers its session: said once it held sessions, not for connections opened before any was issued', () => {
     const { connections, diagnosis, document } = analyze('tls12-never-offers.pcap');
     expect(connections.every((c) => c.resumption === 'not-offered' && c.established)).toBe(true);

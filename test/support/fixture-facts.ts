@@ -118,6 +118,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'chromium-nginx-parallel-rtt.pcap': outcomesOf('FSSSFFFF', 'TLS 1.3'),
   'tls12-never-offers.pcap': outcomesOf('FFFFFFFF'),
   'chromium-nginx-parallel-rtt-server.pcap': outcomesOf('FSSSFFFF', 'TLS 1.3'),
+  // The first offer is Chromium's TLS 1.3 compatibility ID; then each offer reached the backend that
+  // issued it (S) or the other one (R).
+  'chromium-lb-no-shared-cache.pcap': outcomesOf('RRSRSRSSSSRSSRSR'),
 };
 
 /** file name → file-level facts. */
@@ -155,6 +158,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-nginx-parallel-rtt.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44334 },
   'tls12-never-offers.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44335 },
   'chromium-nginx-parallel-rtt-server.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44437 },
+  'chromium-lb-no-shared-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44341 },
 };
 
 /**
