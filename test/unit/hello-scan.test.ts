@@ -237,7 +237,7 @@ describe('scanServerHello', () => {
  * §5.1) found in the capture's bytes. Their extension sets (GREASE, ECH, padding, compressed
  * certificates, PSK with binders) are what the crafted seeds above only approximate.
  */
-function realHelloBodies(type: 1 | 2, sources = new Map<string, string>()): Map<string, Uint8Array> {
+function realHelloBodies(type: 1 | 2, sources = new Map<string, Set<string>>()): Map<string, Uint8Array> {
   const bodies = new Map<string, Uint8Array>();
   for (const name of readdirSync(CAPTURE_DIR).filter((f) => /\.pcap(ng)?$/.test(f)).sort()) {
     const bytes = new Uint8Array(readFileSync(join(CAPTURE_DIR, name)));
@@ -253,21 +253,22 @@ function realHelloBodies(type: 1 | 2, sources = new Map<string, string>()): Map<
       // fingerprint reads (one per stack), a ServerHello by its length (version, suite, extensions).
       const shape = type === 1 ? fingerprintKey((parsed as ReturnType<typeof parseClientHello> & { ok: true }).value) : body.length;
       if (!bodies.has(String(shape))) bodies.set(String(shape), body);
-      if (!sources.has(String(shape))) sources.set(String(shape), name);
+      const from = sources.get(String(shape)) ?? new Set<string>();
+      sources.set(String(shape), from.add(name));
     }
   }
   return bodies;
 }
 
 describe('scan and parser on the hellos of real TLS stacks', () => {
-  const clientSources = new Map<string, string>();
+  const clientSources = new Map<string, Set<string>>();
   const clientHellos = realHelloBodies(1, clientSources);
   const serverHellos = realHelloBodies(2);
 
   it('finds hellos of each stack recorded (Chromium, curl, s_client, Node; nginx and s_server)', () => {
     expect(clientHellos.size).toBeGreaterThanOrEqual(8);
     expect(serverHellos.size).toBeGreaterThanOrEqual(12);
-    const captures = new Set(clientSources.values());
+    const captures = new Set([...clientSources.values()].flatMap((names) => [...names]));
     // Chromium, curl, s_client offering TLS 1.3, Node.
     for (const capture of ['chromium-nginx-hrr.pcap', 'nginx-curl-resume.pcap', 'nginx-tls13-early-data.pcap', 'tls12-alert-purge.pcap']) {
       expect([...captures], capture).toContain(capture);
