@@ -296,6 +296,48 @@ describe('resumescope CLI', () => {
     expect(r.stdout).toMatch(/capture anomalies +1 /);
   });
 
+  it('handshakes the capture lost bytes of are incomplete, not aborted, and the summary says how to capture them', () => {
+    // A little-endian microsecond pcap's records (pcap-savefile(5)), rewritten one by one.
+    const rewrite = (name: string, edit: (record: Buffer, index: number) => Buffer | null): Buffer => {
+      const bytes = readFileSync(join(CAPTURES, name));
+      const out = [bytes.subarray(0, 24)];
+      for (let at = 24, index = 0; at + 16 <= bytes.length; index++) {
+        const length = bytes.readUInt32LE(at + 8);
+        const record = edit(Buffer.from(bytes.subarray(at, at + 16 + length)), index);
+        if (record) out.push(record);
+        at += 16 + length;
+      }
+      return Buffer.concat(out);
+    };
+    // tcpdump -s 120: every ClientHello cut short (the captured length shrinks, the original stays).
+    const snapped = join(work, 'snap120.pcap');
+    writeFileSync(snapped, rewrite('nginx-curl-resume.pcap', (r) => {
+      if (r.readUInt32LE(8) <= 120) return r;
+      const cut = Buffer.from(r.subarray(0, 16 + 120));
+      cut.writeUInt32LE(120, 8);
+      return cut;
+    }));
+    const json = join(work, 'snap120.json');
+    const r = cli(['analyze', snapped, '--json', json]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/TLS connections +3 +\(handshake complete 0, aborted 0, incomplete 3\)/);
+    expect(r.stdout).toContain('lost to the capture 3 cut by the snap length (capture with -s 0): handshakes incomplete, outcome unknown');
+    expect(r.stdout).not.toContain('aborted handshakes');
+    for (const c of JSON.parse(readFileSync(json, 'utf8')).connections) {
+      expect(c.abort).toBeNull(); // was: aborted by the server "before the ClientHello"
+      expect(c.anomalies.map((a: { code: string }) => a.code)).toContain('snaplen');
+    }
+    // The first connection's server flight (ServerHello … ServerHelloDone, one segment) missing from the capture.
+    const dropped = join(work, 'dropped.pcap');
+    writeFileSync(dropped, rewrite('tls12-session-id-resume.pcap', (rec, index) => (index === 5 ? null : rec)));
+    const d = cli(['analyze', dropped, '--json', json]);
+    expect(d.stdout).toMatch(/\(handshake complete 2, aborted 0, incomplete 1\)/);
+    expect(d.stdout).toContain('lost to the capture 1 with segments missing from the capture');
+    const first = JSON.parse(readFileSync(json, 'utf8')).connections[0];
+    expect(first).toMatchObject({ handshake: 'incomplete', abort: null });
+    expect(first.anomalies.map((a: { code: string }) => a.code)).toContain('tcp-gap');
+  });
+
   it('TLS over UDP (QUIC, DTLS) is counted and named, not silently absent', () => {
     const udp = (payload: Uint8Array) => ethernet(0x0800, ipv4(concat(u16be(50000), u16be(443), u16be(8 + payload.length), u16be(0), payload), { protocol: 17 }));
     // RFC 9000 §17.2.2: a QUIC v1 Initial (padded to 1200 bytes, §14.1); RFC 6347 §4.1: a DTLS 1.2 handshake record.

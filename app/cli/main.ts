@@ -268,6 +268,12 @@ export function formatSummary(captures: CaptureSummary[], t: Totals): string {
     const stages = Object.entries(t.abortedByStage).map(([stage, count]) => `${stage} ${n(count)}`).join(', ');
     lines.push(`aborted handshakes  ${n(t.aborted)}  by client ${n(t.abortedBy.client)}, by server ${n(t.abortedBy.server)}; ${stages}`);
   }
+  const { snaplen, missing } = t.handshakesCut;
+  if (snaplen + missing > 0) {
+    // Bytes the capture lost make a handshake unknowable, not aborted: say how to capture it whole.
+    const parts = [snaplen > 0 ? `${n(snaplen)} cut by the snap length (capture with -s 0)` : null, missing > 0 ? `${n(missing)} with segments missing from the capture` : null];
+    lines.push(`lost to the capture ${parts.filter((p) => p !== null).join(', ')}: handshakes incomplete, outcome unknown`);
+  }
   const versions = Object.entries(t.byVersion).sort((a, b) => b[1] - a[1]).map(([v, c]) => `${v} ${n(c)}`).join(', ');
   if (versions) lines.push(`versions            ${versions}`);
   const quic = captures.reduce((s, c) => s + (c.tlsOverUdp?.quicHandshakeDatagrams ?? 0), 0);

@@ -31,12 +31,15 @@ export interface Totals {
   abortedByStage: Record<string, number>;
   abortedBy: { client: number; server: number };
   byVersion: Record<string, number>;
+  /** Handshakes not seen complete because the capture lost bytes: cut by the snap length, segments missing. */
+  handshakesCut: { snaplen: number; missing: number };
 }
 
 export function emptyTotals(): Totals {
   return {
     connections: 0, offers: 0, accepted: 0, rejected: 0, unanswered: 0, notOffered: 0, resumed: 0,
     complete: 0, aborted: 0, incomplete: 0, abortedByStage: {}, abortedBy: { client: 0, server: 0 }, byVersion: {},
+    handshakesCut: { snaplen: 0, missing: 0 },
   };
 }
 
@@ -52,7 +55,14 @@ export function addToTotals(t: Totals, c: ConnectionRecord): void {
   if (c.resumed) t.resumed++;
   if (c.handshake === 'complete') t.complete++;
   else if (c.handshake === 'aborted') t.aborted++;
-  else t.incomplete++;
+  else {
+    t.incomplete++;
+    const anomalies = c.anomalies;
+    if (anomalies.length > 0) {
+      if (anomalies.some((a) => a.code === 'snaplen')) t.handshakesCut.snaplen++;
+      else if (anomalies.some((a) => a.code === 'tcp-gap')) t.handshakesCut.missing++;
+    }
+  }
   if (c.abort) {
     t.abortedByStage[c.abort.stage] = (t.abortedByStage[c.abort.stage] ?? 0) + 1;
     t.abortedBy[c.abort.by]++;

@@ -84,7 +84,12 @@ export class TlsConnection implements TlsStreamListener {
   private historyCode = 0;
   /** Null while there are none, like the alerts. */
   private anomalies: Anomaly[] | null = null;
-  handshakeTrouble = false;
+  /**
+   * The capture lost bytes of this connection (snaplen, a missing segment) before the handshake was
+   * seen established: how it went on is unknown, so a close is no abort (the handshake may have
+   * completed where the capture could not see it).
+   */
+  handshakeBytesLost = false;
   /** Set when the handshake is over (established) or hopeless: the owner may stop reassembling. */
   done = false;
 
@@ -267,12 +272,11 @@ export class TlsConnection implements TlsStreamListener {
   }
 
   onStreamTrouble(_side: Side, kind: 'gap' | 'malformed' | 'truncated', code: string, message: string, frame: number): void {
-    if (!this.established) this.handshakeTrouble = true;
+    if (!this.established && kind !== 'malformed') this.handshakeBytesLost = true;
     this.anomaly({ kind, code, message, file: this.fileName, frame });
   }
 
   private malformed(message: string, frame: number): void {
-    this.handshakeTrouble = true;
     this.anomaly({ kind: 'malformed', code: 'tls-malformed-hello', message, file: this.fileName, frame });
   }
 
@@ -363,7 +367,8 @@ export class TlsConnection implements TlsStreamListener {
     if (ch === null && sh !== null) {
       anomalies.push({ kind: 'gap', code: 'no-client-hello', message: 'the ClientHello was not captured (the capture starts mid-connection or lost it)', file: this.fileName, frame: base.firstFrame });
     }
-    const handshake = this.established ? 'complete' : base.abort !== null ? 'aborted' : 'incomplete';
+    const abort = this.established || this.handshakeBytesLost ? null : this.attributed(base.abort);
+    const handshake = this.established ? 'complete' : abort !== null ? 'aborted' : 'incomplete';
     return {
       id: base.id,
       client,
@@ -383,7 +388,7 @@ export class TlsConnection implements TlsStreamListener {
       resumed: resumedBy !== null && this.established,
       established: this.established,
       handshake,
-      abort: this.established ? null : this.attributed(base.abort),
+      abort,
       history: this.historyString(),
       anomalies,
       clientHelloVersion: ch ? versionName(ch.legacyVersion) : null,

@@ -110,6 +110,7 @@ export class TcpFlow {
 
   onGap(side: 0 | 1, length: number, frame: number, cause: 'lost' | 'snaplen'): void {
     const tls = this.tls;
+    if (!tls.established) tls.handshakeBytesLost = true;
     if (cause === 'snaplen') {
       if (!tls.established) tls.anomaly({ kind: 'truncated', code: 'snaplen', message: `${length} bytes of TCP payload not captured (snaplen)`, file: this.file, frame });
     } else if (!tls.established) {
