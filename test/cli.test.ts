@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { analyzeChunks } from './support/pipeline.js';
 import { concat, ethernet, fill, ipv4, pcapFile, u16be, u32be } from './unit/bytes.js';
+import { rewritePcapRecords, withSnaplen } from './support/pcap-edit.js';
 
 // The CLI as users run it: exit codes, one-line errors, outputs that match the schema.
 
@@ -297,26 +298,9 @@ describe('resumescope CLI', () => {
   });
 
   it('handshakes the capture lost bytes of are incomplete, not aborted, and the summary says how to capture them', () => {
-    // A little-endian microsecond pcap's records (pcap-savefile(5)), rewritten one by one.
-    const rewrite = (name: string, edit: (record: Buffer, index: number) => Buffer | null): Buffer => {
-      const bytes = readFileSync(join(CAPTURES, name));
-      const out = [bytes.subarray(0, 24)];
-      for (let at = 24, index = 0; at + 16 <= bytes.length; index++) {
-        const length = bytes.readUInt32LE(at + 8);
-        const record = edit(Buffer.from(bytes.subarray(at, at + 16 + length)), index);
-        if (record) out.push(record);
-        at += 16 + length;
-      }
-      return Buffer.concat(out);
-    };
     // tcpdump -s 120: every ClientHello cut short (the captured length shrinks, the original stays).
     const snapped = join(work, 'snap120.pcap');
-    writeFileSync(snapped, rewrite('nginx-curl-resume.pcap', (r) => {
-      if (r.readUInt32LE(8) <= 120) return r;
-      const cut = Buffer.from(r.subarray(0, 16 + 120));
-      cut.writeUInt32LE(120, 8);
-      return cut;
-    }));
+    writeFileSync(snapped, withSnaplen(join(CAPTURES, 'nginx-curl-resume.pcap'), 120));
     const json = join(work, 'snap120.json');
     const r = cli(['analyze', snapped, '--json', json]);
     expect(r.code).toBe(0);
@@ -329,7 +313,7 @@ describe('resumescope CLI', () => {
     }
     // The first connection's server flight (ServerHello … ServerHelloDone, one segment) missing from the capture.
     const dropped = join(work, 'dropped.pcap');
-    writeFileSync(dropped, rewrite('tls12-session-id-resume.pcap', (rec, index) => (index === 5 ? null : rec)));
+    writeFileSync(dropped, rewritePcapRecords(join(CAPTURES, 'tls12-session-id-resume.pcap'), (record, index) => (index === 5 ? null : record)));
     const d = cli(['analyze', dropped, '--json', json]);
     expect(d.stdout).toMatch(/\(handshake complete 2, aborted 0, incomplete 1\)/);
     expect(d.stdout).toContain('lost to the capture 1 with segments missing from the capture');

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { HOSTILE_SNIS, writeHostileCapture } from './hostile.js';
 import { concat, ethernet, fill, ipv4, pcapFile, u16be, u32be } from '../unit/bytes.js';
+import { withSnaplen } from '../support/pcap-edit.js';
 import {
   analyzeWithCli, expectedNumbers, forbidDialogs, launchBrowser, ROOT, screenshotPath, shownNumbers, simulate, startUi, tempDir,
   waitForAnalysis, watchPageErrors, type UiProcess,
@@ -237,6 +238,15 @@ describe('resumescope ui with captures on the command line', () => {
       expect(await page.getByTestId('tls-over-udp').count()).toBe(1);
       expect(await page.getByTestId('tls-over-udp').textContent()).toMatch(/^The files also hold 1 QUIC handshake datagram: TLS over UDP/);
       await page.screenshot({ path: screenshotPath('empty-quic-only-light.png') });
+      // A capture taken with a snap length of 120: the overview says the handshakes were cut, and how to capture them.
+      const snapped = join(work.path, 'snap120.pcap');
+      writeFileSync(snapped, withSnaplen(join(FIXTURES, 'nginx-curl-resume.pcap'), 120));
+      await page.getByTestId('file-input').setInputFiles([snapped]);
+      await page.getByTestId('capture-loss').waitFor();
+      expect(await page.getByTestId('capture-loss').textContent()).toMatch(/^3 handshakes lost bytes in the capture, so their outcome is unknown \(counted as incomplete, not aborted\): 3 cut by the snap length — capture again with tcpdump -s 0\.$/);
+      // Nor does the headline claim every handshake was a full one: none was seen through.
+      expect(await page.getByTestId('headline').textContent()).toBe('3 TLS connections, none seen through its handshake: no resumption offer seen.');
+      await page.screenshot({ path: screenshotPath('capture-loss-light.png') });
       expect(errors.errors).toEqual([]);
       await page.close();
     } finally {

@@ -18,6 +18,7 @@ export function OverviewView() {
   return (
     <div className="view overview" data-testid="view-overview">
       <Headline />
+      <CaptureLossNote />
       <div className="kpis" data-testid="kpis">
         <Kpi id="connections" label="TLS connections" value={formatCount(t.connections)} />
         <Kpi id="offers" label="Resumption offers" value={formatCount(t.offers)} />
@@ -56,9 +57,12 @@ function Headline() {
   const rate = model.overview.resumptionRate;
   return (
     <p className="headline" data-testid="headline">
-      {t.offers === 0
-        ? `${formatCount(t.connections)} TLS connections; no client offered a session to resume, so every handshake was a full one.`
-        : `${formatPercent(rate, 0)} of ${formatCount(t.offers)} resumption offers were accepted; ${formatCount(t.rejected)} were rejected and paid a full handshake.`}
+      {t.offers > 0
+        ? `${formatPercent(rate, 0)} of ${formatCount(t.offers)} resumption offers were accepted; ${formatCount(t.rejected)} were rejected and paid a full handshake.`
+        : t.complete + t.aborted === 0
+          // Not one handshake seen through (cut ClientHellos, hellos only): nothing to say about offers.
+          ? `${formatCount(t.connections)} TLS connections, none seen through its handshake: no resumption offer seen.`
+          : `${formatCount(t.connections)} TLS connections; no client offered a session to resume, so every handshake seen was a full one.`}
       {top ? <> <strong>Main finding:</strong> {top.title}.</> : null}
     </p>
   );
@@ -270,6 +274,21 @@ function CapturesTable({ udpNote = true }: { udpNote?: boolean }) {
   );
 }
 
+/** Handshakes the capture lost bytes of: incomplete, their outcome unknown, and how to capture them whole. */
+function CaptureLossNote() {
+  const { model } = useView();
+  const cut = model.overview.totals.handshakesCut;
+  if (cut.snaplen + cut.missing === 0) return null;
+  const total = cut.snaplen + cut.missing;
+  return (
+    <p className="capture-note" data-testid="capture-loss">
+      {formatCount(total)} handshake{total === 1 ? '' : 's'} lost bytes in the capture, so {total === 1 ? 'its' : 'their'} outcome is unknown (counted as incomplete, not aborted):
+      {cut.snaplen > 0 ? <> {formatCount(cut.snaplen)} cut by the snap length — capture again with <code>tcpdump -s 0</code>{cut.missing > 0 ? ';' : '.'}</> : null}
+      {cut.missing > 0 ? <> {formatCount(cut.missing)} with segments missing (the capture dropped packets, or a path the tap did not see).</> : null}
+    </p>
+  );
+}
+
 /**
  * TLS over UDP seen in the files (counted, not followed): a browser capture whose connections
  * went over QUIC otherwise shows few or no connections without saying why.
@@ -285,7 +304,7 @@ function TlsOverUdpNote() {
     dtls > 0 ? `${formatCount(dtls)} DTLS datagram${dtls === 1 ? '' : 's'}` : null,
   ].filter((x) => x !== null).join(' and ');
   return (
-    <p className="udp-note" data-testid="tls-over-udp">
+    <p className="capture-note" data-testid="tls-over-udp">
       The files also hold {seen}: TLS over UDP, which resumescope does not follow (it reads TLS over TCP).
       {quic > 0 ? <> Browsers resume sessions over QUIC (HTTP/3) where a server offers it; to see their TLS over TCP, capture with QUIC off (Chromium: <code>--disable-quic</code>) or with UDP port 443 blocked.</> : null}
     </p>
