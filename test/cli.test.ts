@@ -320,6 +320,17 @@ describe('resumescope CLI', () => {
     const first = JSON.parse(readFileSync(json, 'utf8')).connections[0];
     expect(first).toMatchObject({ handshake: 'incomplete', abort: null });
     expect(first.anomalies.map((a: { code: string }) => a.code)).toContain('tcp-gap');
+    // One direction only (a tap on the client's side of asymmetric routing): every packet from the
+    // server's port (Ethernet 14 + IPv4 20 bytes in: the TCP source port) left out.
+    const oneWay = join(work, 'one-way.pcap');
+    writeFileSync(oneWay, rewritePcapRecords(join(CAPTURES, 'nginx-session-timeout.pcap'), (record) => (record.readUInt16BE(16 + 34) === 44313 ? null : record)));
+    const o = cli(['analyze', oneWay, '--json', json]);
+    expect(o.stdout).toMatch(/TLS connections +18 +\(handshake complete 0, aborted 0, incomplete 18\)/); // was: 18 aborted by the client
+    expect(o.stdout).toContain('lost to the capture 18 with one direction only (capture where both directions pass)');
+    for (const c of JSON.parse(readFileSync(json, 'utf8')).connections) {
+      expect(c.abort).toBeNull();
+      expect(c.anomalies.find((a: { code: string }) => a.code === 'one-way')?.message).toMatch(/^no packet of the server was captured/);
+    }
   });
 
   it('TLS over UDP (QUIC, DTLS) is counted and named, not silently absent', () => {

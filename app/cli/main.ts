@@ -262,16 +262,20 @@ export function formatSummary(captures: CaptureSummary[], t: Totals): string {
   const lines = [
     `resumescope ${TOOL_VERSION}: ${captures.length} capture file${captures.length === 1 ? '' : 's'}, ${n(packets)} packets, ${(bytes / 1e6).toFixed(1)} MB`,
     `TLS connections     ${n(t.connections)}  (handshake complete ${n(t.complete)}, aborted ${n(t.aborted)}, incomplete ${n(t.incomplete)})`,
-    `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${pct(t.accepted, t.offers)}), rejected ${n(t.rejected)}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}`,
+    `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${pct(t.accepted, t.accepted + t.rejected)}), rejected ${n(t.rejected)}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}`,
   ];
   if (t.aborted > 0) {
     const stages = Object.entries(t.abortedByStage).map(([stage, count]) => `${stage} ${n(count)}`).join(', ');
     lines.push(`aborted handshakes  ${n(t.aborted)}  by client ${n(t.abortedBy.client)}, by server ${n(t.abortedBy.server)}; ${stages}`);
   }
-  const { snaplen, missing } = t.handshakesCut;
-  if (snaplen + missing > 0) {
+  const { snaplen, missing, oneWay } = t.handshakesCut;
+  if (snaplen + missing + oneWay > 0) {
     // Bytes the capture lost make a handshake unknowable, not aborted: say how to capture it whole.
-    const parts = [snaplen > 0 ? `${n(snaplen)} cut by the snap length (capture with -s 0)` : null, missing > 0 ? `${n(missing)} with segments missing from the capture` : null];
+    const parts = [
+      snaplen > 0 ? `${n(snaplen)} cut by the snap length (capture with -s 0)` : null,
+      oneWay > 0 ? `${n(oneWay)} with one direction only (capture where both directions pass)` : null,
+      missing > 0 ? `${n(missing)} with segments missing from the capture` : null,
+    ];
     lines.push(`lost to the capture ${parts.filter((p) => p !== null).join(', ')}: handshakes incomplete, outcome unknown`);
   }
   const versions = Object.entries(t.byVersion).sort((a, b) => b[1] - a[1]).map(([v, c]) => `${v} ${n(c)}`).join(', ');

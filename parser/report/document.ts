@@ -31,15 +31,15 @@ export interface Totals {
   abortedByStage: Record<string, number>;
   abortedBy: { client: number; server: number };
   byVersion: Record<string, number>;
-  /** Handshakes not seen complete because the capture lost bytes: cut by the snap length, segments missing. */
-  handshakesCut: { snaplen: number; missing: number };
+  /** Handshakes not seen complete because the capture lost bytes: cut by the snap length, segments missing, a direction missing. */
+  handshakesCut: { snaplen: number; missing: number; oneWay: number };
 }
 
 export function emptyTotals(): Totals {
   return {
     connections: 0, offers: 0, accepted: 0, rejected: 0, unanswered: 0, notOffered: 0, resumed: 0,
     complete: 0, aborted: 0, incomplete: 0, abortedByStage: {}, abortedBy: { client: 0, server: 0 }, byVersion: {},
-    handshakesCut: { snaplen: 0, missing: 0 },
+    handshakesCut: { snaplen: 0, missing: 0, oneWay: 0 },
   };
 }
 
@@ -60,6 +60,7 @@ export function addToTotals(t: Totals, c: ConnectionRecord): void {
     const anomalies = c.anomalies;
     if (anomalies.length > 0) {
       if (anomalies.some((a) => a.code === 'snaplen')) t.handshakesCut.snaplen++;
+      else if (anomalies.some((a) => a.code === 'one-way')) t.handshakesCut.oneWay++;
       else if (anomalies.some((a) => a.code === 'tcp-gap')) t.handshakesCut.missing++;
     }
   }

@@ -231,7 +231,9 @@ function buildOverview(captures: CaptureSummary[], connections: ConnectionRecord
   const times = captures.flatMap((c) => [c.firstTime, c.lastTime]).filter((t): t is number => t !== null);
   return {
     totals,
-    resumptionRate: totals.offers > 0 ? totals.accepted / totals.offers : null,
+    // Of the offers the capture shows answered: an offer without a ServerHello (a cut or one-way
+    // capture) says nothing about the cache.
+    resumptionRate: totals.accepted + totals.rejected > 0 ? totals.accepted / (totals.accepted + totals.rejected) : null,
     outcomes,
     aborts: [...aborts.values()].sort((a, b) => b.count - a.count),
     reasons: [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),

@@ -67,6 +67,15 @@ export class TcpFlow {
   port0 = 0;
   port1 = 0;
   reportedServer = false;
+  /** Bit 0: a packet of side 0 was captured; bit 1: one of side 1. */
+  sidesSeen = 0;
+  /**
+   * One-way captures (asymmetric routing, a tap on one direction): the low 30 bits (small integers
+   * stay unboxed) of the first ACK sent while the other side had shown no packet (-1: none), and
+   * whether a later one acknowledged data of that side the capture never held.
+   */
+  firstBlindAck = -1;
+  unseenDataAcknowledged = false;
 
   constructor(
     readonly hash: number,
@@ -118,6 +127,16 @@ export class TcpFlow {
     }
     tls.streams[side].gap(length, frame, cause);
     this.afterTls();
+  }
+
+  /** The capture holds one direction of this connection only, and the other sent data: its handshake cannot be followed. */
+  onOneWay(): void {
+    const tls = this.tls;
+    if (tls.established) return;
+    tls.handshakeBytesLost = true;
+    const missing = this.sidesSeen === 1 ? 1 : 0;
+    const who = tls.clientSide < 0 ? `side ${missing}` : missing === tls.clientSide ? 'client' : 'server';
+    tls.anomaly({ kind: 'gap', code: 'one-way', message: `no packet of the ${who} was captured, though the other side acknowledged its data: the capture holds one direction only (asymmetric routing, a one-way tap)`, file: this.file, frame: this.firstFrame });
   }
 
   /** Stop reassembling once nothing more is learnt: handshake established, or the stream is not TLS. */
@@ -342,6 +361,7 @@ export class FlowTable {
 
   private update(flow: TcpFlow, side: 0 | 1, packet: TcpPacket, time: number, frame: number, file: string): void {
     flow.packets++;
+    flow.sidesSeen |= side === 0 ? 1 : 2;
     flow.lastTime = time;
     if (time > flow.endTime) flow.endTime = time;
     const flags = packet.flags;
@@ -372,6 +392,13 @@ export class FlowTable {
     if (flags & TCP_ACK) {
       const peer = flow.reassemblers[side === 0 ? 1 : 0];
       if (peer.isActive) peer.onPeerAcknowledgment(packet.acknowledgment, time, frame);
+      if ((flow.sidesSeen & (side === 0 ? 2 : 1)) === 0) {
+        // RFC 9293 §3.4: an ACK names the next byte expected; beyond the first one (and a FIN's
+        // one sequence number), the other side sent data this capture does not hold.
+        const low = packet.acknowledgment & 0x3fffffff;
+        if (flow.firstBlindAck < 0) flow.firstBlindAck = low;
+        else if (((low - flow.firstBlindAck) & 0x3fffffff) > 1) flow.unseenDataAcknowledged = true;
+      }
     }
     if (flags & TCP_FIN) {
       this.closeEvent(flow, side, 'fin', time, frame, file);
@@ -480,6 +507,7 @@ export class FlowTable {
     this.unlink(flow);
     // Data still held behind a hole reaches TLS only now (a one-way capture, a lost segment).
     for (const r of flow.reassemblers) r.flush(flow.lastTime, 0);
+    if (flow.unseenDataAcknowledged && flow.sidesSeen !== 3) flow.onOneWay();
     if (flow.tls.sawTls || flow.tls.streams[0].sawTls || flow.tls.streams[1].sawTls) {
       this.emit(flow.toRecord(this.nextId++, this.addressTexts));
       return;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { HOSTILE_SNIS, writeHostileCapture } from './hostile.js';
 import { concat, ethernet, fill, ipv4, pcapFile, u16be, u32be } from '../unit/bytes.js';
-import { withSnaplen } from '../support/pcap-edit.js';
+import { rewritePcapRecords, withSnaplen } from '../support/pcap-edit.js';
 import {
   analyzeWithCli, expectedNumbers, forbidDialogs, launchBrowser, ROOT, screenshotPath, shownNumbers, simulate, startUi, tempDir,
   waitForAnalysis, watchPageErrors, type UiProcess,
@@ -247,6 +247,14 @@ describe('resumescope ui with captures on the command line', () => {
       // Nor does the headline claim every handshake was a full one: none was seen through.
       expect(await page.getByTestId('headline').textContent()).toBe('3 TLS connections, none seen through its handshake: no resumption offer seen.');
       await page.screenshot({ path: screenshotPath('capture-loss-light.png') });
+      // One direction only: the offers were never answered in the capture; no 0 % resumption rate.
+      const oneWay = join(work.path, 'one-way.pcap');
+      writeFileSync(oneWay, rewritePcapRecords(join(FIXTURES, 'nginx-session-timeout.pcap'), (record) => (record.readUInt16BE(16 + 34) === 44313 ? null : record)));
+      await page.getByTestId('file-input').setInputFiles([oneWay]);
+      await page.getByText('none answered in the capture', { exact: false }).waitFor();
+      expect(await page.getByTestId('headline').textContent()).toBe('17 resumption offers, none answered in the capture: nothing to tell about the session cache.');
+      expect(await page.getByTestId('capture-loss').textContent()).toContain('18 with one direction only (asymmetric routing, a one-way tap)');
+      expect(await page.getByTestId('kpi-rate').textContent()).toContain('—');
       expect(errors.errors).toEqual([]);
       await page.close();
     } finally {

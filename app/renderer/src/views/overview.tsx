@@ -25,7 +25,7 @@ export function OverviewView() {
         <Kpi id="accepted" label="Accepted" value={formatCount(t.accepted)} tone="good" />
         <Kpi id="rejected" label="Rejected" value={formatCount(t.rejected)} tone={t.rejected > 0 ? 'bad' : undefined} />
         <Kpi id="aborted" label="Aborted handshakes" value={formatCount(t.aborted)} tone={t.aborted > 0 ? 'warn' : undefined} />
-        <Kpi id="rate" label="Resumption rate" value={formatPercent(o.resumptionRate)} hint="accepted ÷ offers" />
+        <Kpi id="rate" label="Resumption rate" value={formatPercent(o.resumptionRate)} hint="accepted ÷ answered offers" />
       </div>
       <div className="columns">
         <Section title="Findings" testId="findings">
@@ -57,8 +57,10 @@ function Headline() {
   const rate = model.overview.resumptionRate;
   return (
     <p className="headline" data-testid="headline">
-      {t.offers > 0
-        ? `${formatPercent(rate, 0)} of ${formatCount(t.offers)} resumption offers were accepted; ${formatCount(t.rejected)} were rejected and paid a full handshake.`
+      {t.accepted + t.rejected > 0
+        ? `${formatPercent(rate, 0)} of ${formatCount(t.accepted + t.rejected)} answered resumption offers were accepted; ${formatCount(t.rejected)} were rejected and paid a full handshake.`
+        : t.offers > 0
+          ? `${formatCount(t.offers)} resumption offer${t.offers === 1 ? '' : 's'}, none answered in the capture: nothing to tell about the session cache.`
         : t.complete + t.aborted === 0
           // Not one handshake seen through (cut ClientHellos, hellos only): nothing to say about offers.
           ? `${formatCount(t.connections)} TLS connections, none seen through its handshake: no resumption offer seen.`
@@ -278,13 +280,16 @@ function CapturesTable({ udpNote = true }: { udpNote?: boolean }) {
 function CaptureLossNote() {
   const { model } = useView();
   const cut = model.overview.totals.handshakesCut;
-  if (cut.snaplen + cut.missing === 0) return null;
-  const total = cut.snaplen + cut.missing;
+  const total = cut.snaplen + cut.missing + cut.oneWay;
+  if (total === 0) return null;
   return (
     <p className="capture-note" data-testid="capture-loss">
       {formatCount(total)} handshake{total === 1 ? '' : 's'} lost bytes in the capture, so {total === 1 ? 'its' : 'their'} outcome is unknown (counted as incomplete, not aborted):
-      {cut.snaplen > 0 ? <> {formatCount(cut.snaplen)} cut by the snap length — capture again with <code>tcpdump -s 0</code>{cut.missing > 0 ? ';' : '.'}</> : null}
-      {cut.missing > 0 ? <> {formatCount(cut.missing)} with segments missing (the capture dropped packets, or a path the tap did not see).</> : null}
+      {[
+        cut.snaplen > 0 ? <span key="snaplen"> {formatCount(cut.snaplen)} cut by the snap length — capture again with <code>tcpdump -s 0</code></span> : null,
+        cut.oneWay > 0 ? <span key="one-way"> {formatCount(cut.oneWay)} with one direction only (asymmetric routing, a one-way tap) — capture where both directions pass</span> : null,
+        cut.missing > 0 ? <span key="missing"> {formatCount(cut.missing)} with segments missing (the capture dropped packets, or a path the tap did not see)</span> : null,
+      ].filter((part) => part !== null).flatMap((part, i) => (i === 0 ? [part] : [';', part]))}.
     </p>
   );
 }
