@@ -215,7 +215,7 @@ function PolicyCard({ server }: { server: ServerSummary }) {
   return (
     <div className="policy-card" data-testid="policy-card">
       <h3 title={server.group}>{server.group}</h3>
-      <p className="muted small">{formatCount(server.offers)} offers · {formatCount(server.accepted)} accepted · {formatCount(server.rejected)} rejected · {server.addresses.length} address{server.addresses.length === 1 ? '' : 'es'}</p>
+      <p className="muted small">{formatCount(server.offers)} offer{server.offers === 1 ? '' : 's'} · {formatCount(server.accepted)} accepted · {formatCount(server.rejected)} rejected · {server.addresses.length} address{server.addresses.length === 1 ? '' : 'es'}</p>
       <dl className="policy">
         {rows.map((r) => (
           <div key={r.name} className={r.found ? 'policy-row found' : 'policy-row'}>

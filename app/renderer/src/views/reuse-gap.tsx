@@ -90,7 +90,7 @@ function HistogramChart({ histogram, testId }: { histogram: Histogram; testId: s
   const unique = references.filter((r, i) => references.findIndex((x) => x.label === r.label) === i);
   return (
     <Section title={text.title} testId={testId}>
-      <p className="muted small">{text.help} {formatCount(histogram.samples)} offers; bars of {format(histogram.binWidth)}.</p>
+      <p className="muted small">{text.help} {formatCount(histogram.samples)} offer{histogram.samples === 1 ? '' : 's'}; bars of {format(histogram.binWidth)}.</p>
       {histogram.samples === 0 ? <p className="muted">No offer with a known {text.axis}.</p> : (
         <div className="chart">
           <ResponsiveContainer width="100%" height="100%">
