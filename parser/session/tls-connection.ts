@@ -85,7 +85,7 @@ export class TlsConnection implements TlsStreamListener {
   /** Null while there are none, like the alerts. */
   private anomalies: Anomaly[] | null = null;
   /**
-   * The capture lost bytes of this connection (snaplen, a missing segment) before the handshake was
+   * The capture lost bytes of this connection (snaplen, a missing segment, a direction never captured) before the handshake was
    * seen established: how it went on is unknown, so a close is no abort (the handshake may have
    * completed where the capture could not see it).
    */
