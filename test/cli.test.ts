@@ -1,4 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,22 @@ describe('resumescope CLI', () => {
       expect(r.code).toBe(2);
       expect(r.stderr.split('\n')[0]).toMatch(/^resumescope: /);
       expect(r.stderr).not.toMatch(/\n\s+at /); // never a stack trace
+    }
+  });
+
+  it('ui on a port in use: exit 2 and one line saying how to choose another', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const child = spawn(process.execPath, [BIN, 'ui', '--port', String(port), '--no-open'], { cwd: work });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(code).toBe(2);
+      expect(stderr).toBe(`resumescope: port ${port} on 127.0.0.1 is in use (another resumescope ui?): choose another with --port N, or --port 0 for any free one\n`);
+    } finally {
+      taken.close();
     }
   });
 

@@ -89,7 +89,11 @@ export async function startUiServer(options: { port: number; captures: string[];
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      // The one listen failure a user causes and can mend: say how.
+      if (e.code === 'EADDRINUSE') reject(new Error(`port ${options.port} on 127.0.0.1 is in use (another resumescope ui?): choose another with --port N, or --port 0 for any free one`));
+      else reject(e);
+    });
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
