@@ -342,6 +342,22 @@ describe('diagnosis on real stacks', () => {
     expect(server.cachePolicy.capacity.entries).toBeNull();
   });
 
+  it('the same with session tickets: the backends do not share ticket keys, and the finding says which keys to share', () => {
+    const { server, connections, diagnosis } = analyze('chromium-lb-tickets.pcap');
+    expect(server.cachePolicy.sharedCache).toMatchObject({ shared: false, backends: 2 });
+    const refused = connections.filter((c) => c.reason === 'other-backend');
+    expect(refused).toHaveLength(5);
+    for (const c of refused) expect(c.offer.ticket).toBe(true);
+    const finding = diagnosis.findings.find((f) => f.code === 'no-shared-cache')!;
+    expect(finding.title).toBe(`Backends of ${server.group} do not share session ticket keys (about 2 backends)`);
+    expect(finding.detail).toContain('ssl_session_ticket_key');
+    expect(finding.detail).not.toContain('ssl_session_cache builtin'); // the cache is off: not the cause
+    expect(diagnosis.whatIf.find((w) => w.scenario === 'shared-cache')).toMatchObject({ fullHandshakesAvoided: 5, description: 'the same session ticket keys on all backends' });
+    // By session ID (chromium-lb-no-shared-cache.pcap) it stays a cache that is not shared.
+    const byId = analyze('chromium-lb-no-shared-cache.pcap').diagnosis.findings.find((f) => f.code === 'no-shared-cache')!;
+    expect(byId.title).toMatch(/do not share a session cache \(about 2 backends\)$/);
+  });
+
   it('a client that never offers its session: said once it held sessions, not for connections opened before any was issued', () => {
     const { connections, diagnosis, document } = analyze('tls12-never-offers.pcap');
     expect(connections.every((c) => c.resumption === 'not-offered' && c.established)).toBe(true);

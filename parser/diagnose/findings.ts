@@ -102,12 +102,26 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const backend = withReason('other-backend');
     if (backend.length > 0) {
       const k = policy.sharedCache.backends;
-      add('no-shared-cache', backend, `Backends of ${server.group} do not share a session cache${k ? ` (about ${k} backends)` : ''}`,
-        `${n(backend.length)} of ${n(server.offers)} offers reached a backend that had not issued the session and were rejected; a shared cache (or session-sticky balancing) would have resumed them.` +
-        // One address: the backends are behind it. Real nginx with two workers and a per-worker cache looks just so.
-        (server.addresses.length === 1 ? ` All went to one address (${server.addresses[0]!.address}): the backends sit behind it, behind a load balancer or as the worker processes of one server, each with a cache of its own (as nginx's \`ssl_session_cache builtin\` with several workers).` : '') +
-        (policy.sharedCache.sessionChanges ? ` Clients changed session ${n(policy.sharedCache.sessionChanges)} times (${n(policy.sharedCache.clientsWithSessionChanges ?? 0)} ${plural(policy.sharedCache.clientsWithSessionChanges ?? 0, 'client')}): balancing by SSL session ID loses its stickiness at each change.` : ''));
-      replay('shared-cache', 'one session cache shared by all backends', backend);
+      // A ticket (RFC 5077 §4) or TLS 1.3 PSK carries its session, sealed with the server's ticket
+      // key: refused elsewhere, it is the keys that differ, not a cache (real nginx backends with
+      // tickets behind a load balancer, chromium-lb-tickets.pcap). Session IDs need a shared cache.
+      const tickets = backend.filter((c) => c.offer.ticket || c.offer.psk).length;
+      const byTicket = tickets * 2 >= backend.length;
+      const mixed = tickets > 0 && tickets < backend.length ? ` (${n(tickets)} with a ticket, ${n(backend.length - tickets)} with a session ID)` : '';
+      const oneAddress = server.addresses.length === 1 ? server.addresses[0]!.address : null;
+      if (byTicket) {
+        add('no-shared-cache', backend, `Backends of ${server.group} do not share session ticket keys${k ? ` (about ${k} backends)` : ''}`,
+          `${n(backend.length)} of ${n(server.offers)} offers${mixed} reached a backend that could not open the session ticket another one had issued, and were rejected; the same ticket keys on every backend (nginx \`ssl_session_ticket_key\` files, rotated together; HAProxy \`tls-ticket-keys\`), or session-sticky balancing, would have resumed them.` +
+          (oneAddress ? ` All went to one address (${oneAddress}): the backends sit behind it, behind a load balancer, each with keys of its own (nginx and OpenSSL make random ones at start unless given them).` : ''));
+        replay('shared-cache', 'the same session ticket keys on all backends', backend);
+      } else {
+        add('no-shared-cache', backend, `Backends of ${server.group} do not share a session cache${k ? ` (about ${k} backends)` : ''}`,
+          `${n(backend.length)} of ${n(server.offers)} offers${mixed} reached a backend that had not issued the session and were rejected; a shared cache (or session-sticky balancing) would have resumed them.` +
+          // One address: the backends are behind it. Real nginx with two workers and a per-worker cache looks just so.
+          (oneAddress ? ` All went to one address (${oneAddress}): the backends sit behind it, behind a load balancer or as the worker processes of one server, each with a cache of its own (as nginx's \`ssl_session_cache builtin\` with several workers).` : '') +
+          (policy.sharedCache.sessionChanges ? ` Clients changed session ${n(policy.sharedCache.sessionChanges)} times (${n(policy.sharedCache.clientsWithSessionChanges ?? 0)} ${plural(policy.sharedCache.clientsWithSessionChanges ?? 0, 'client')}): balancing by SSL session ID loses its stickiness at each change.` : ''));
+        replay('shared-cache', 'one session cache shared by all backends', backend);
+      }
     }
     const flushed = withReason('flush');
     for (const f of policy.flushes) {

@@ -121,6 +121,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // The first offer is Chromium's TLS 1.3 compatibility ID; then each offer reached the backend that
   // issued it (S) or the other one (R).
   'chromium-lb-no-shared-cache.pcap': outcomesOf('RRSRSRSSSSRSSRSR'),
+  // The same with tickets: resumed by ticket (T) at the backend that sealed it, refused (R) at the other.
+  'chromium-lb-tickets.pcap': outcomesOf('RTTRTTTTRTRTRTRT'),
 };
 
 /** file name → file-level facts. */
@@ -159,6 +161,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'tls12-never-offers.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44335 },
   'chromium-nginx-parallel-rtt-server.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44437 },
   'chromium-lb-no-shared-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44341 },
+  'chromium-lb-tickets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44342 },
 };
 
 /**
