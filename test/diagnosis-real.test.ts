@@ -358,6 +358,18 @@ describe('diagnosis on real stacks', () => {
     expect(byId.title).toMatch(/do not share a session cache \(about 2 backends\)$/);
   });
 
+  it('the same with TLS 1.3: seven offers are too few to name the backends; the finding says so, and no one forgot', () => {
+    const { server, connections, diagnosis } = analyze('chromium-lb-tls13.pcap');
+    expect(server.offers).toBe(7);
+    expect(server.reasons).toEqual({ unexplained: 3 });
+    expect(server.cachePolicy.sharedCache.backends).toBeNull();
+    const finding = diagnosis.findings.find((f) => f.code === 'unexplained')!;
+    expect(finding.detail).toContain('With 7 offers, too few to tell a pattern: backends without a shared cache or shared ticket keys show as a steady share of refusals over at least 12 offers');
+    // Eight image connections opened in two bursts while the tickets were on their way.
+    expect(connections.filter((c) => c.resumption === 'not-offered')).toHaveLength(9);
+    expect(connections.filter((c) => c.reason === 'client-forgot')).toEqual([]);
+  });
+
   it('a client that never offers its session: said once it held sessions, not for connections opened before any was issued', () => {
     const { connections, diagnosis, document } = analyze('tls12-never-offers.pcap');
     expect(connections.every((c) => c.resumption === 'not-offered' && c.established)).toBe(true);

@@ -259,6 +259,8 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
 
 /** In a ClientMemory map: this address and TLS stack are several clients (see trackSessions). */
 const SEVERAL_CLIENTS = -2;
+/** Offers a group needs before a steady share of refusals is read as backends without a shared cache. */
+export const MIN_OFFERS_FOR_BACKENDS = 12;
 /** Flags of trackSessions' `reconnection`: seen before; seen before and holding a session it could offer. */
 const RECONNECTION = 1, HOLDING_RECONNECTION = 2;
 
@@ -601,7 +603,7 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
   let sharedConfidence = 0;
   let shared: boolean | null = sharedAcross;
   // Random balancing also mixes the outcomes in time; rejections in a block are an event instead.
-  if (remaining.length >= 12 && unexplained.length >= 4 && !outcomesClustered(t, remaining)) {
+  if (remaining.length >= MIN_OFFERS_FOR_BACKENDS && unexplained.length >= 4 && !outcomesClustered(t, remaining)) {
     const acceptRate = (remaining.length - unexplained.length) / remaining.length;
     // Random balancing over k backends accepts about 1/k: only a rate that fits k >= 2.
     if (acceptRate > 0.05 && Math.round(1 / acceptRate) >= 2) {
@@ -621,7 +623,7 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
       for (const o of cross) addresses.add(t.issuerOf(o)!);
       backends = addresses.size;
     }
-  } else if (shared === null && remaining.length >= 12 && unexplained.length === 0) {
+  } else if (shared === null && remaining.length >= MIN_OFFERS_FOR_BACKENDS && unexplained.length === 0) {
     shared = true;
     sharedConfidence = round2(1 - Math.exp(-remaining.length / 20));
   }

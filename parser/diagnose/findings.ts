@@ -1,6 +1,6 @@
 import type { ConnectionRecord } from '../report/types.js';
 import type { ClientsSummary, ServerSummary } from './diagnose.js';
-import { formatDuration, isoTime, looksLikeCompatibilityId } from './diagnose.js';
+import { formatDuration, isoTime, looksLikeCompatibilityId, MIN_OFFERS_FOR_BACKENDS } from './diagnose.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
 
 // Findings in plain words a support engineer can paste into a ticket, and what-if
@@ -144,7 +144,9 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const unexplained = withReason('unexplained');
     if (unexplained.length > 0) {
       add('unexplained', unexplained, `${n(unexplained.length)} ${plural(unexplained.length, 'rejection')} on ${server.group} ${unexplained.length === 1 ? 'fits' : 'fit'} no inferred cause`,
-        'No idle timeout, lifetime, cache size, abort, flush or backend change inferred from this capture explains them. Look at these connections one by one.', 'warning');
+        'No idle timeout, lifetime, cache size, abort, flush or backend change inferred from this capture explains them. Look at these connections one by one.' +
+        // A small capture cannot show a pattern; say what the usual cause would look like.
+        (server.offers < MIN_OFFERS_FOR_BACKENDS ? ` With ${n(server.offers)} ${plural(server.offers, 'offer')}, too few to tell a pattern: backends without a shared cache or shared ticket keys show as a steady share of refusals over at least ${MIN_OFFERS_FOR_BACKENDS} offers; a longer capture would tell.` : ''), 'warning');
     }
   }
 

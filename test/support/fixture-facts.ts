@@ -123,6 +123,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'chromium-lb-no-shared-cache.pcap': outcomesOf('RRSRSRSSSSRSSRSR'),
   // The same with tickets: resumed by ticket (T) at the backend that sealed it, refused (R) at the other.
   'chromium-lb-tickets.pcap': outcomesOf('RTTRTTTTRTRTRTRT'),
+  // TLS 1.3: the page, three PSKs refused (opened at the other backend), four image connections with no
+  // ticket left, four PSKs resumed, four without.
+  'chromium-lb-tls13.pcap': outcomesOf('FRRRFFFFSSSSFFFF', 'TLS 1.3'),
 };
 
 /** file name → file-level facts. */
@@ -162,6 +165,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-nginx-parallel-rtt-server.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44437 },
   'chromium-lb-no-shared-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44341 },
   'chromium-lb-tickets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44342 },
+  'chromium-lb-tls13.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44343 },
 };
 
 /**
