@@ -156,7 +156,16 @@ describe('diagnosis on real stacks', () => {
   });
 
   it('nginx restarted with a new session ticket key: one flush, every old ticket refused within its lifetime hint', () => {
-    const { server, connections } = analyze('nginx-ticket-key-rotation.pcap');
+    const { server, connections, diagnosis } = analyze('nginx-ticket-key-rotation.pcap');
+    // Only tickets were refused: the finding names the keys, not a cache.
+    const flush = diagnosis.findings.find((f) => f.code === 'flush')!;
+    expect(flush.title).toMatch(/^The session ticket keys of resumescope\.test:44323 changed at /);
+    expect(flush.detail).toContain('ssl_session_ticket_key');
+    expect(flush.detail).toContain('8 sessions lost');
+    // Session IDs refused after nginx's restart: a cache emptied.
+    const cache = analyze('nginx-cache-flush.pcap').diagnosis.findings.find((f) => f.code === 'flush')!;
+    expect(cache.title).toMatch(/^The session cache of resumescope\.test:44318 was emptied at /);
+    expect(cache.detail).toContain('a `shared` cache across reloads');
     const rejected = connections.filter((c) => c.resumption === 'rejected');
     expect(rejected).toHaveLength(8);
     for (const c of rejected) {

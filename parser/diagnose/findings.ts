@@ -126,8 +126,17 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const flushed = withReason('flush');
     for (const f of policy.flushes) {
       const list = flushed.filter((c) => f.evidence.includes(c.id) || ((c.clientHelloTime ?? 0) >= f.time && (c.clientHelloTime ?? 0) - gapOf(c, facts) < f.time));
-      add('flush', list, `The session cache of ${server.group} was emptied at ${isoTime(f.time)}`,
-        `Every session last used before ${isoTime(f.time)} (and after ${isoTime(f.low)}) was rejected afterwards: ${n(f.sessionsLost)} sessions lost. Look for a restart, reload or ticket-key rotation at that moment.`, 'warning');
+      const lost = `${n(f.sessionsLost)} ${plural(f.sessionsLost, 'session')} lost`;
+      const tickets = list.filter((c) => c.offer.ticket || c.offer.psk).length;
+      if (list.length > 0 && tickets === list.length) {
+        // Only tickets refused: no cache was involved; the key that opens them changed (real nginx
+        // restarted with a new ssl_session_ticket_key, nginx-ticket-key-rotation.pcap).
+        add('flush', list, `The session ticket keys of ${server.group} changed at ${isoTime(f.time)}`,
+          `Every ticket issued before ${isoTime(f.time)} (and after ${isoTime(f.low)}) was refused afterwards: ${lost}. A restart or reload without fixed keys (nginx makes random ones unless given \`ssl_session_ticket_key\`), or a rotation that dropped the previous key: keep it for opening tickets for one ticket lifetime.`, 'warning');
+      } else {
+        add('flush', list, `The session cache of ${server.group} was emptied at ${isoTime(f.time)}`,
+          `Every session last used before ${isoTime(f.time)} (and after ${isoTime(f.low)}) was rejected afterwards: ${lost}. Look for a restart, reload or ticket-key rotation at that moment (nginx keeps a \`shared\` cache across reloads, not a \`builtin\` one).`, 'warning');
+      }
     }
     if (flushed.length > 0) replay('no-flush', 'no cache flush or key rotation', flushed);
     const unknown = withReason('issued-before-capture');
