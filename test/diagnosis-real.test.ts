@@ -179,7 +179,9 @@ describe('diagnosis on real stacks', () => {
   });
 
   it('OpenSSL purges a session when the client aborts its resumption with a fatal alert: abort by the client, purge detected', () => {
-    const { server, connections } = analyze('tls12-alert-purge.pcap');
+    const { server, connections, diagnosis } = analyze('tls12-alert-purge.pcap');
+    // The handshakes ended with the client's fatal alert, not a reset: the finding says which.
+    expect(diagnosis.findings.find((f) => f.code === 'purge-on-abort')!.title).toBe('resumescope.test:44324 drops a session when a handshake using it is ended with a fatal alert');
     const aborted = connections.filter((c) => c.handshake === 'aborted');
     expect(aborted).toHaveLength(4);
     for (const c of aborted) {

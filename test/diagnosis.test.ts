@@ -47,8 +47,9 @@ describe('diagnosis on simulated farms with a known policy', () => {
   });
 
   it('purge on abort: client RSTs after the ServerHello, later offers of that session rejected', () => {
-    const { comparison, server, connections } = run('purge-on-abort');
+    const { comparison, server, connections, diagnosis } = run('purge-on-abort');
     expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.98);
+    expect(diagnosis.findings.find((f) => f.code === 'purge-on-abort')!.title).toBe(`${server.group} drops a session when a handshake using it is reset`);
     expect(server.cachePolicy.purgeOnAbort.detected).toBe(true);
     expect(server.cachePolicy.purgeOnAbort.confidence).toBeGreaterThan(0.5);
     const aborted = connections.filter((c) => c.handshake === 'aborted');

@@ -247,11 +247,23 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
   const clients = summarizeClients(connections, order, clientNumbers, reconnection, forgotIds);
   options.onProgress?.({ step: 'clients summarized', done: groups, total: groups });
   servers.sort((a, b) => b.connections - a.connections);
+  let byId: Map<number, ConnectionRecord> | null = null;
   const lookup: OfferLookup = {
     groupKey: (c) => { const o = offerOf(c); return o >= 0 ? table.groupOf(o).key : null; },
     reuseGap: (c) => { const o = offerOf(c); return o >= 0 ? table.reuseGapOf(o) : null; },
     age: (c) => { const o = offerOf(c); return o >= 0 ? table.ageOf(o) : null; },
     churn: (c) => { const o = offerOf(c); return o >= 0 ? table.churnOf(o) : null; },
+    abortOf: (c) => {
+      const o = offerOf(c);
+      const id = o >= 0 ? table.abortedByOf(o) : null;
+      if (id === null || id < 0) return null;
+      // Asked for the few purged offers only: the index by id is made on first use.
+      byId ??= new Map(connections.map((x) => [x.id, x]));
+      const aborted = byId.get(id);
+      if (!aborted?.abort) return null;
+      const abortTime = aborted.abort.time;
+      return aborted.alerts.some((a) => a.level === 2 && a.time <= abortTime) ? 'alert' : aborted.abort.how;
+    },
   };
   const { findings, whatIf } = buildFindings(servers, clients, connections, lookup);
   return { servers, clients, findings, whatIf, sessions: { distinct: table.sessionCount, offers: table.answeredOffers.length } };

@@ -38,6 +38,8 @@ export interface OfferLookup {
   reuseGap(c: ConnectionRecord): number | null;
   age(c: ConnectionRecord): number | null;
   churn(c: ConnectionRecord): number | null;
+  /** How the handshake that aborted the offered session ended: a fatal alert, a reset or a FIN (null: none). */
+  abortOf(c: ConnectionRecord): 'alert' | 'rst' | 'fin' | null;
 }
 
 export function buildFindings(servers: ServerSummary[], clients: ClientsSummary, connections: ConnectionRecord[], facts: OfferLookup): { findings: Finding[]; whatIf: WhatIf[] } {
@@ -95,8 +97,13 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     }
     const purged = withReason('purged-after-abort');
     if (purged.length > 0) {
-      add('purge-on-abort', purged, `${server.group} drops a session when a handshake using it is reset`,
-        `${n(policy.purgeOnAbort.rejectedAfterAbort)} of ${n(policy.purgeOnAbort.offersAfterAbort)} sessions offered after an aborted handshake were rejected, against ${policy.purgeOnAbort.baseRejectionRate === null ? 'no' : Math.round(policy.purgeOnAbort.baseRejectionRate * 100) + '%'} of other offers (the IE 6/7 case: the browser resets connections still in the handshake). Keeping sessions on abort would have resumed ${n(purged.length)}.`);
+      // How the handshakes were ended: a reset (the IE 6/7 case) or a fatal alert (real OpenSSL
+      // purges on the alert, not on a bare reset: tls12-alert-purge.pcap).
+      const aborts = purged.map((c) => facts.abortOf(c)).filter((a) => a !== null);
+      const how = aborts.length > 0 && aborts.every((a) => a === 'alert') ? 'ended with a fatal alert'
+        : aborts.length > 0 && aborts.every((a) => a === 'rst') ? 'reset' : 'aborted';
+      add('purge-on-abort', purged, `${server.group} drops a session when a handshake using it is ${how}`,
+        `${n(policy.purgeOnAbort.rejectedAfterAbort)} of ${n(policy.purgeOnAbort.offersAfterAbort)} sessions offered after an aborted handshake were rejected, against ${policy.purgeOnAbort.baseRejectionRate === null ? 'no' : Math.round(policy.purgeOnAbort.baseRejectionRate * 100) + '%'} of other offers (the IE 6/7 case: the browser resets connections still in the handshake; OpenSSL drops a session whose handshake ends with a fatal alert). Keeping sessions on abort would have resumed ${n(purged.length)}.`);
       replay('no-purge-on-abort', 'keep sessions when a handshake is aborted', purged);
     }
     const backend = withReason('other-backend');
