@@ -381,6 +381,22 @@ describe('diagnosis on real stacks', () => {
     expect(connections.filter((c) => c.reason === 'client-forgot')).toEqual([]);
   });
 
+  it('Chromium against ssl_session_timeout 2s, each session refused as long idle as it is old: the finding says a lifetime fits as well', () => {
+    const { server, connections, diagnosis } = analyze('chromium-nginx-timeout.pcap');
+    expect(server.reasons).toEqual({ 'idle-timeout': 3, 'issued-before-capture': 1 });
+    for (const c of connections.filter((x) => x.reason === 'idle-timeout')) {
+      const s = c.session as { age: number; reuseGap: number };
+      expect(s.age).toBeGreaterThan(4); // older than every accepted session (~1.2 s) …
+      expect(s.reuseGap).toBeGreaterThan(3); // … and as long idle
+    }
+    const idle = diagnosis.findings.find((f) => f.code === 'idle-timeout')!;
+    expect(idle.detail).toContain('A lifetime fits them as well');
+    // Where the capture separates them (offers every 0.9 s, ages growing) no such doubt is voiced.
+    const separated = analyze('nginx-session-timeout.pcap').diagnosis.findings;
+    expect(separated.map((f) => f.code)).toContain('lifetime');
+    expect(separated.every((f) => !f.detail.includes('fits them as well'))).toBe(true);
+  });
+
   it('a client that never offers its session: said once it held sessions, not for connections opened before any was issued', () => {
     const { connections, diagnosis, document } = analyze('tls12-never-offers.pcap');
     expect(connections.every((c) => c.resumption === 'not-offered' && c.established)).toBe(true);

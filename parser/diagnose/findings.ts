@@ -74,8 +74,14 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const t = policy.idleTimeout.seconds;
       const longer = Math.max(1800, t * 2);
       const wouldResume = idle.filter((c) => gapOf(c, facts) <= longer);
+      // The same refusals may be older than every accepted session too: then the capture cannot
+      // tell an idle timeout from a lifetime (real Chromium against nginx's ssl_session_timeout,
+      // which OpenSSL counts from the session's creation: chromium-nginx-timeout.pcap).
+      const maxAcceptedAge = policy.lifetime.low;
+      const lifetimeFits = maxAcceptedAge !== null && idle.every((c) => facts.age(c) !== null && ageOf(c, facts) > maxAcceptedAge);
       add('idle-timeout', idle, `Sessions are dropped after ${formatDuration(t)} idle on ${server.group}`,
-        `${n(idle.length)} of ${n(server.offers)} offers were rejected after more than ${formatDuration(policy.idleTimeout.low!)} idle (accepted up to ${formatDuration(policy.idleTimeout.low!)}, rejected from ${formatDuration(policy.idleTimeout.high!)}); raising the idle timeout to ${formatDuration(longer)} would have resumed ${n(wouldResume.length)} of them.`);
+        `${n(idle.length)} of ${n(server.offers)} offers were rejected after more than ${formatDuration(policy.idleTimeout.low!)} idle (accepted up to ${formatDuration(policy.idleTimeout.low!)}, rejected from ${formatDuration(policy.idleTimeout.high!)}); raising the idle timeout to ${formatDuration(longer)} would have resumed ${n(wouldResume.length)} of them.` +
+        (lifetimeFits ? ` A lifetime fits them as well: each session was older than any accepted one (over ${formatDuration(maxAcceptedAge)}), and this capture cannot tell the two apart. OpenSSL-based servers, nginx among them, count the session timeout from a session's creation, not its last use; offers more often than the limit, over a longer time, would show which it is.` : ''));
       replay(`idle-timeout=${longer}`, `idle timeout ${formatDuration(longer)} instead of ${formatDuration(t)}`, wouldResume);
     }
     const life = withReason('lifetime');

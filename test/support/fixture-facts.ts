@@ -126,6 +126,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // TLS 1.3: the page, three PSKs refused (opened at the other backend), four image connections with no
   // ticket left, four PSKs resumed, four without.
   'chromium-lb-tls13.pcap': outcomesOf('FRRRFFFFSSSSFFFF', 'TLS 1.3'),
+  // The compatibility ID first, then each session resumed at ~1.2 s and refused at ~4.3 s.
+  'chromium-nginx-timeout.pcap': outcomesOf('RSRSRSR'),
 };
 
 /** file name → file-level facts. */
@@ -166,6 +168,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-lb-no-shared-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44341 },
   'chromium-lb-tickets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44342 },
   'chromium-lb-tls13.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44343 },
+  'chromium-nginx-timeout.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44344 },
 };
 
 /**
