@@ -150,6 +150,60 @@ describe('resumescope CLI', () => {
     expect(JSON.parse(readFileSync(join(work, 'folder.json'), 'utf8')).captures.length).toBeGreaterThanOrEqual(10);
   });
 
+  it('--each: every capture its own analysis and outputs, exactly what analysing it alone gives, on workers or not', () => {
+    const files = [join(CAPTURES, 'tls12-session-id-resume.pcap'), join(CAPTURES, 'nginx-session-timeout.pcap'), join(CAPTURES, 'tls13-psk-resume.pcap')];
+    const alone = files.map((file, i) => {
+      const json = join(work, `alone-${i}.json`);
+      expect(cli(['analyze', file, '-q', '--json', json]).code).toBe(0);
+      return readFileSync(json, 'utf8');
+    });
+    for (const jobs of ['1', '2']) {
+      const out = join(work, `each-${jobs}`);
+      mkdirSync(out, { recursive: true });
+      const r = cli(['analyze', '--each', ...files, '--jobs', jobs, '--json', join(out, '{name}.json'), '--csv', join(out, '{name}.csv')]);
+      expect(r.code, r.stderr).toBe(0);
+      // Byte for byte the single-file analysis: nothing from the other captures leaks in.
+      expect(readFileSync(join(out, 'tls12-session-id-resume.json'), 'utf8')).toBe(alone[0]);
+      expect(readFileSync(join(out, 'nginx-session-timeout.json'), 'utf8')).toBe(alone[1]);
+      expect(readFileSync(join(out, 'tls13-psk-resume.json'), 'utf8')).toBe(alone[2]);
+      expect(existsSync(join(out, 'tls13-psk-resume.csv'))).toBe(true);
+      // One summary per capture, in the order given, then the count.
+      const headers = r.stdout.split('\n').filter((line) => line.endsWith('.pcap:'));
+      expect(headers).toEqual(files.map((f) => `${f}:`));
+      expect(r.stdout.match(/^resumescope \S+: 1 capture file,/gm)).toHaveLength(3);
+      expect(r.stdout).toContain(`3 captures analysed each on its own, ${jobs} at a time: 3 read whole\n`);
+    }
+  });
+
+  it('--each: a capture that cannot be read fails alone (exit 1); outputs need {name}; two captures of one name are refused', () => {
+    const bad = join(work, 'each-bad.pcap');
+    writeFileSync(bad, 'garbage garbage garbage');
+    const good = join(CAPTURES, 'tls12-full.pcap');
+    const out = join(work, 'each-mixed');
+    mkdirSync(out, { recursive: true });
+    const r = cli(['analyze', '--each', bad, good, '--json', join(out, '{name}.json')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`resumescope: ${bad}: not a pcap or pcapng capture`);
+    expect(r.stdout).toContain('2 captures analysed each on its own, 2 at a time: 1 read whole, 1 could not be analysed\n');
+    expect(JSON.parse(readFileSync(join(out, 'tls12-full.json'), 'utf8')).connections).toHaveLength(1);
+    expect(existsSync(join(out, 'each-bad.json'))).toBe(false);
+    expect(cli(['analyze', '--each', bad, '-q']).code).toBe(2);
+
+    const usage = (args: string[], message: RegExp) => {
+      const u = cli(args);
+      expect(u.code, args.join(' ')).toBe(2);
+      expect(u.stderr.split('\n')[0]).toMatch(message);
+    };
+    usage(['analyze', '--each', good, '--json', join(out, 'all.json')], /--json .*all\.json: with --each every capture writes its own json; put \{name\} in the path \(e\.g\. out\/\{name\}\.json\)/);
+    usage(['analyze', '--each', good, '--ndjson', '-'], /--ndjson -: with --each every capture writes its own ndjson/);
+    usage(['analyze', good, '--json', join(out, '{name}.json')], /\{name\} in an output path needs --each/);
+    usage(['analyze', '--each', '-'], /--each reads captures from files and folders, not stdin/);
+    const twin = join(work, 'twin');
+    mkdirSync(twin, { recursive: true });
+    copyFileSync(good, join(twin, 'tls12-full.pcap'));
+    usage(['analyze', '--each', good, join(twin, 'tls12-full.pcap'), '--json', join(out, '{name}.json')], /both "tls12-full"/);
+  });
+
   it('reads gzip captures and stdin', () => {
     const gz = join(work, 'full.pcap.gz');
     writeFileSync(gz, gzipSync(readFileSync(join(CAPTURES, 'tls12-full.pcap'))));

@@ -11,9 +11,14 @@ export interface AnalyzeArgs {
   pcapngFilter: string | null;
   progress: 'auto' | 'always' | 'never';
   quiet: boolean;
-  /** Worker threads for several files; null = one per core but one (defaultJobs). */
+  /** Worker threads for several files; null = one per core but one (defaultJobs), with --each one per core. */
   jobs: number | null;
+  /** --each: every capture is an analysis of its own, outputs named by EACH_NAME in their paths. */
+  each: boolean;
 }
+
+/** Stands for the capture's name (without its extension) in an output path with --each. */
+export const EACH_NAME = '{name}';
 
 export interface UiArgs {
   command: 'ui';
@@ -48,6 +53,10 @@ Options for analyze:
   --no-progress        never show it (default: only when stderr is a terminal)
   -j, --jobs N         worker threads for several files (default: one per core but one); with
                        more than one, a connection that spans two files ends with the first
+  --each               analyse every capture on its own, several at once (default: one per
+                       core): a summary and outputs per capture, {name} in each output path
+                       standing for the capture's name, e.g. --json out/{name}.json. For
+                       unrelated captures; the files of one rotated capture are one analysis
   -q, --quiet          print no summary
 
 An output FILE may be "-": standard output (one output at most; the summary then goes
@@ -73,7 +82,7 @@ export function parseArgs(argv: string[]): Args {
 function parseAnalyze(argv: string[]): AnalyzeArgs | { command: 'help' } {
   const args: AnalyzeArgs = {
     command: 'analyze', inputs: [], json: null, ndjson: null, csv: null, report: null,
-    pcapngOut: null, pcapngFilter: null, progress: 'auto', quiet: false, jobs: null,
+    pcapngOut: null, pcapngFilter: null, progress: 'auto', quiet: false, jobs: null, each: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -100,6 +109,7 @@ function parseAnalyze(argv: string[]): AnalyzeArgs | { command: 'help' } {
       case '--progress': args.progress = 'always'; break;
       case '--no-progress': args.progress = 'never'; break;
       case '-q': case '--quiet': args.quiet = true; break;
+      case '--each': args.each = true; break;
       case '-j': case '--jobs': {
         const text = value();
         const jobs = Number(text);
@@ -115,7 +125,29 @@ function parseAnalyze(argv: string[]): AnalyzeArgs | { command: 'help' } {
   }
   if (args.inputs.length === 0) throw new UsageError('analyze needs at least one capture file or folder');
   if (args.inputs.filter((p) => p === '-').length > 1) throw new UsageError('stdin ("-") can be read only once');
+  checkEachOutputs(args);
   return args;
+}
+
+/**
+ * With --each every output path must name its capture ({name}), or the captures would overwrite
+ * each other's outputs; without it, {name} would be taken literally, which is surely a mistake.
+ * Standard input and output are one stream each, not one per capture.
+ */
+function checkEachOutputs(args: AnalyzeArgs): void {
+  const outputs: [string, string | null][] = [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report], ['--pcapng-out', args.pcapngOut]];
+  for (const [flag, path] of outputs) {
+    if (path === null) continue;
+    if (!args.each && path.includes(EACH_NAME)) throw new UsageError(`${flag} ${path}: ${EACH_NAME} in an output path needs --each (one analysis per capture)`);
+    if (args.each && path === '-') throw new UsageError(`${flag} -: with --each every capture writes its own ${flag.slice(2)}; standard output cannot take them (use a path with ${EACH_NAME})`);
+    if (args.each && !path.includes(EACH_NAME)) throw new UsageError(`${flag} ${path}: with --each every capture writes its own ${flag.slice(2)}; put ${EACH_NAME} in the path (e.g. ${exampleEachPath(flag)})`);
+  }
+  if (args.each && args.inputs.includes('-')) throw new UsageError('--each reads captures from files and folders, not stdin ("-")');
+}
+
+function exampleEachPath(flag: string): string {
+  const extension: Record<string, string> = { '--json': 'json', '--ndjson': 'ndjson', '--csv': 'csv', '--report': 'html', '--pcapng-out': 'pcapng' };
+  return `out/${EACH_NAME}.${extension[flag] ?? 'out'}`;
 }
 
 function parseUi(argv: string[]): UiArgs | { command: 'help' } {

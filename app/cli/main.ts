@@ -29,7 +29,7 @@ const defaultIo: CliIo = {
 };
 
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
-  try {
+  return reportingErrors(io, async () => {
     const args = parseArgs(argv);
     switch (args.command) {
       case 'help':
@@ -39,12 +39,20 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         io.stdout(`resumescope ${TOOL_VERSION}\n`);
         return EXIT_OK;
       case 'analyze':
+        if (args.each) return (await import('./each.js')).runEach(args, io);
         return await runAnalyze(args, io);
       case 'ui': {
         const { runUi } = await import('../server/ui-server.js');
         return await runUi(args, io);
       }
     }
+  });
+}
+
+/** Runs a command, turning its errors into messages and an exit status (as main does for every command). */
+export async function reportingErrors(io: CliIo, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`resumescope: ${e.message}\nTry "resumescope --help".\n`);

@@ -7,6 +7,13 @@ import { Analysis, NotACaptureError, sniffFormat } from '../../parser/analysis.j
 import type { CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
 
 const CAPTURE_NAME = /\.(pcap|pcapng|cap|ntar|dmp|pcap\d*)(\.gz)?$/i;
+
+/** A capture's name: its file name without the capture extension (x.pcap.gz → x); other names whole. */
+export function captureName(path: string): string {
+  const name = basename(path);
+  const stripped = name.replace(CAPTURE_NAME, '');
+  return stripped.length > 0 ? stripped : name;
+}
 const CHUNK_SIZE = 1 << 20;
 
 export interface InputFile {

@@ -11,7 +11,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, rmSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -23,6 +23,8 @@ interface Measurement {
   seconds: number;
   peakMiB: number | null;
   bytes: number;
+  /** User + system CPU seconds of the process and all its threads (GNU time); null without it. */
+  cpuSeconds: number | null;
 }
 
 function argument(name: string, fallback: string): string {
@@ -33,24 +35,27 @@ function argument(name: string, fallback: string): string {
 /** Run a command, measuring wall time and (with GNU time) peak RSS. */
 function measure(tool: string, file: string, bytes: number, command: string[]): Measurement {
   const haveTime = existsSync('/usr/bin/time');
-  const args = haveTime ? ['-f', '%e %M', ...command] : command.slice(1);
+  const args = haveTime ? ['-f', '%e %M %U %S', ...command] : command.slice(1);
   const started = process.hrtime.bigint();
   const r = spawnSync(haveTime ? '/usr/bin/time' : command[0]!, args, { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'] });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (r.status !== 0 && r.status !== 1) throw new Error(`${tool} failed: ${r.stderr.slice(-500)}`);
   let peakMiB: number | null = null;
+  let cpuSeconds: number | null = null;
   if (haveTime) {
     const last = r.stderr.trim().split('\n').pop() ?? '';
-    const [, kb] = last.split(' ');
+    const [, kb, user, system] = last.split(' ');
     peakMiB = Number(kb) / 1024;
+    cpuSeconds = Number(user) + Number(system);
   }
-  return { tool, file, seconds, peakMiB, bytes };
+  return { tool, file, seconds, peakMiB, bytes, cpuSeconds };
 }
 
 /** The fastest of several runs of one measurement (and the largest peak RSS of them). */
 function fastest(runs: Measurement[]): Measurement {
   const best = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
   const peaks = runs.map((r) => r.peakMiB).filter((p): p is number => p !== null);
+  // The CPU time stays the fastest run's own (cores busy = its CPU over its wall time).
   return { ...best, peakMiB: peaks.length > 0 ? Math.max(...peaks) : null };
 }
 
@@ -155,6 +160,15 @@ async function main(): Promise<void> {
   if (pinned) {
     specs.push({ tool: 'resumescope, 4 files, --jobs 1, pinned to one core (taskset)', file: parts.join(','), bytes: partBytes, command: ['taskset', '-c', '0', process.execPath, cli, 'analyze', ...parts, '-q', '--jobs', '1', '--json', json] });
   }
+  // --each: the four files as four analyses (unrelated captures), one worker per core, against
+  // the same on one core. Their JSON outputs go beside the files and are removed afterwards.
+  const eachJson = join(dir, 'each-{name}.json');
+  const eachSpecs: Spec[] = [
+    { tool: `resumescope --each, 4 files, ${cpus().length} workers (one per core)`, file: parts.join(','), bytes: partBytes, command: [process.execPath, cli, 'analyze', '--each', ...parts, '-q', '--json', eachJson] },
+  ];
+  if (pinned) eachSpecs.push({ tool: 'resumescope --each, 4 files, --jobs 1, pinned to one core (taskset)', file: parts.join(','), bytes: partBytes, command: ['taskset', '-c', '0', process.execPath, cli, 'analyze', '--each', ...parts, '-q', '--jobs', '1', '--json', eachJson] });
+  const firstEach = specs.length;
+  specs.push(...eachSpecs);
   // The ceiling: one process per core, each on its share of the files, no threads or joining.
   const cores = Math.min(cpus().length, parts.length);
   const shares = Array.from({ length: cores }, (_, k) => parts.filter((_, i) => i % cores === k));
@@ -167,11 +181,21 @@ async function main(): Promise<void> {
   const spin = [process.execPath, '-e', 'let x = 0; for (let i = 0; i < 3e8; i++) x = (x * 31 + i) | 0; if (x === 7) console.log(x);'];
   const spinAloneRuns: number[] = [];
   const spinTogetherRuns: number[] = [];
+  // The same shares with each process pinned to a core of its own (and one share alone, pinned):
+  // a process then has no other core for V8's compiler and collector threads or the kernel's
+  // file copies, so this shows whether processes on separate cores slow each other down
+  // (shared caches, memory bandwidth) apart from the CPU an analysis uses besides its main thread.
+  const pinnedTogetherRuns: number[] = [];
+  const pinnedAloneRuns: number[] = [];
   // Rounds, each running every measurement once: a drift of the machine's speed touches all alike.
   for (let round = 0; round < repeat; round++) {
     specs.forEach((spec, i) => runs[i]!.push(measure(spec.tool, spec.file, spec.bytes, spec.command)));
     togetherRuns.push(await measureTogether(shares.map((share) => [process.execPath, cli, 'analyze', ...share, '-q', '--jobs', '1'])));
     aloneRuns.push(measure('resumescope, one share alone', shares[0]!.join(','), 0, [process.execPath, cli, 'analyze', ...shares[0]!, '-q', '--jobs', '1']));
+    if (pinned) {
+      pinnedTogetherRuns.push(await measureTogether(shares.map((share, k) => ['taskset', '-c', String(k), process.execPath, cli, 'analyze', ...share, '-q', '--jobs', '1'])));
+      pinnedAloneRuns.push(await measureTogether([['taskset', '-c', '0', process.execPath, cli, 'analyze', ...shares[0]!, '-q', '--jobs', '1']]));
+    }
     spinAloneRuns.push(await measureTogether([spin]));
     spinTogetherRuns.push(await measureTogether(Array.from({ length: cores }, () => spin)));
   }
@@ -190,6 +214,10 @@ async function main(): Promise<void> {
   }
   rows.push(sequential, workers);
   if (strictlyOneCore) rows.push(strictlyOneCore);
+  const [eachWorkers, eachOneCore] = [best[firstEach]!, pinned ? best[firstEach + 1]! : null];
+  rows.push(eachWorkers);
+  if (eachOneCore) rows.push(eachOneCore);
+  for (const part of parts) rmSync(join(dir, `each-${basename(part).replace(/\.pcap$/, '')}.json`), { force: true });
   const together = Math.min(...togetherRuns);
   const alone = fastest(aloneRuns);
   rmSync(json, { force: true });
@@ -228,8 +256,17 @@ async function main(): Promise<void> {
     const allCores = Math.min(sequential.seconds, workers.seconds);
     lines.push(`batch with all cores (the faster of the two) vs one core (pinned): ${(strictlyOneCore.seconds / allCores).toFixed(2)}×`);
   }
+  if (eachOneCore) lines.push(`batch of separate analyses (--each), all cores vs one core (pinned): ${(eachOneCore.seconds / eachWorkers.seconds).toFixed(2)}×`);
   lines.push(`machine ceiling: ${cores} processes on ${cores} shares of the files at once take ${together.toFixed(2)} s, one share alone ${alone.seconds.toFixed(2)} s: ` +
     `${((cores * alone.seconds) / together).toFixed(2)}× the work per second of one process`);
+  if (pinned) {
+    const [pinnedAlone, pinnedTogether] = [Math.min(...pinnedAloneRuns), Math.min(...pinnedTogetherRuns)];
+    lines.push(`pinned ceiling: the same ${cores} processes, each pinned to a core of its own, take ${pinnedTogether.toFixed(2)} s at once, one share alone pinned ${pinnedAlone.toFixed(2)} s: ` +
+      `${((cores * pinnedAlone) / pinnedTogether).toFixed(2)}× the work per second of one`);
+  }
+  for (const r of [rows[2]!, sequential]) {
+    if (r.cpuSeconds !== null) lines.push(`CPU of "${r.tool}": ${r.cpuSeconds.toFixed(2)} s over ${r.seconds.toFixed(2)} s of wall time (${(r.cpuSeconds / r.seconds).toFixed(2)} cores busy)`);
+  }
   const [spinAlone, spinTogether] = [Math.min(...spinAloneRuns), Math.min(...spinTogetherRuns)];
   lines.push(`hardware ceiling: ${cores} processes of a loop that touches no memory take ${spinTogether.toFixed(2)} s at once, one alone ${spinAlone.toFixed(2)} s: ` +
     `${((cores * spinAlone) / spinTogether).toFixed(2)}× the work per second of one`);
