@@ -54,9 +54,10 @@ Options for analyze:
   -j, --jobs N         worker threads for several files (default: one per core but one); with
                        more than one, a connection that spans two files ends with the first
   --each               analyse every capture on its own, several at once (default: one per
-                       core): a summary and outputs per capture, {name} in each output path
-                       standing for the capture's name, e.g. --json out/{name}.json. For
-                       unrelated captures; the files of one rotated capture are one analysis
+                       core, fewer if memory is short): a summary and outputs per capture,
+                       {name} in each output path standing for the capture's name, e.g.
+                       --json out/{name}.json. For unrelated captures; the files of one
+                       rotated capture are one analysis
   -q, --quiet          print no summary
 
 An output FILE may be "-": standard output (one output at most; the summary then goes

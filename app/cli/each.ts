@@ -2,7 +2,7 @@
 // For a folder of unrelated captures (other servers, other days): analysed as one run, their
 // sessions and cache policies would be mixed. The files of one rotated capture stay one analysis
 // (without --each), since sessions cross from file to file.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, freemem } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { captureName, resolveInputs, type InputFile } from '../node/analyze-files.js';
@@ -32,7 +32,7 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
   // that is an input, two captures' outputs on one file).
   checkOutputPaths(perCapture.flatMap((a) => [['--json', a.json], ['--ndjson', a.ndjson], ['--csv', a.csv], ['--report', a.report], ['--pcapng-out', a.pcapngOut]] as [string, string | null][]), files);
 
-  const jobs = Math.min(args.jobs ?? availableParallelism(), files.length);
+  const jobs = Math.min(args.jobs ?? defaultEachJobs(files), files.length);
   const progress = new CaptureCounter(io, args.progress === 'always' || (args.progress === 'auto' && io.stderrIsTty), files.length);
   const results: (EachResult | undefined)[] = new Array(files.length);
   let printed = 0;
@@ -49,9 +49,11 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
   };
   progress.show(0, jobs);
   // Once the analyses take every core, V8 compiles optimized code on the analysing thread rather
-  // than on a helper thread: with no idle core, the helpers only competed with the analyses
-  // (4 × 250 MB, 2 workers on 2 cores: 2.58–2.74 s → 2.41–2.49 s, CPU 4.5–4.9 → 4.2–4.3 s).
-  // availableParallelism() counts the cores this process may run on (taskset, cgroups).
+  // than on a helper thread: with no idle core, a helper only competes with the analyses, and
+  // compiling concurrently costs more CPU in all (4 × 250 MB, 2 workers on 2 cores, three
+  // alternating runs each: CPU 4.5–5.0 → 4.2–4.9 s; wall 2.65–3.00 → 2.49–3.25 s, within this
+  // VM's drift; in a first test harness 2.58–2.74 → 2.41–2.49 s). availableParallelism() counts
+  // the cores this process may run on (taskset, cgroups).
   if (jobs >= availableParallelism()) setFlagsFromString('--no-concurrent-recompilation');
   if (jobs === 1) {
     for (let i = 0; i < files.length; i++) {
@@ -75,6 +77,22 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
   if (problems.length === 0 && failed === 0 && partial === 0) return EXIT_OK;
   return failed === files.length ? EXIT_FAILED : EXIT_PARTIAL;
 }
+
+/**
+ * One analysis per core, as many as the memory available holds: each worker keeps a whole
+ * analysis, and its peak grows with the capture (~0.23 × the file: 1 GB → 175 MiB, 4.2 GB with
+ * 2 M connections → 951 MiB, see Performance), so a batch of large captures on many cores must
+ * not run them all at once. The largest file counts for every lane.
+ */
+export function defaultEachJobs(files: InputFile[], cores = availableParallelism(), available = freemem()): number {
+  const largest = files.reduce((max, f) => Math.max(max, f.size), 0);
+  const perAnalysis = BASE_ANALYSIS_BYTES + PEAK_PER_CAPTURE_BYTE * largest;
+  return Math.max(1, Math.min(cores, Math.floor(available / perAnalysis)));
+}
+
+/** A worker's memory before any capture (runtime, code, buffers) and its peak per byte of capture. */
+const BASE_ANALYSIS_BYTES = 100 * 2 ** 20;
+const PEAK_PER_CAPTURE_BYTE = 0.25;
 
 function checkNamesDistinct(files: InputFile[]): void {
   const byName = new Map<string, string>();

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { argsForCapture, defaultEachJobs } from '../../app/cli/each.js';
+import { parseArgs, type AnalyzeArgs } from '../../app/cli/args.js';
+import { captureName } from '../../app/node/analyze-files.js';
+
+// `analyze --each`: how a capture's outputs are named and how many analyses run at once.
+
+describe('--each', () => {
+  it('names a capture by its file name without the capture extension', () => {
+    expect(captureName('/data/farm/edge-01.pcap')).toBe('edge-01');
+    expect(captureName('edge-01.pcapng')).toBe('edge-01');
+    expect(captureName('rotated.pcap0003.gz')).toBe('rotated');
+    expect(captureName('x.CAP')).toBe('x');
+    // Not a capture extension: the whole name (the output path still tells them apart).
+    expect(captureName('dump.trace')).toBe('dump.trace');
+    expect(captureName('.pcap')).toBe('.pcap');
+  });
+
+  it('gives every capture its own outputs, one input and no nested parallelism', () => {
+    const args = parseArgs(['analyze', '--each', 'a.pcap', 'b.pcap.gz', '--json', 'out/{name}.json', '--report', 'r/{name}-{name}.html', '--pcapng-filter', 'aborted']) as AnalyzeArgs;
+    expect(args.each).toBe(true);
+    const b = argsForCapture(args, { path: 'b.pcap.gz', size: 10 });
+    expect(b).toMatchObject({ inputs: ['b.pcap.gz'], json: 'out/b.json', report: 'r/b-b.html', ndjson: null, pcapngFilter: 'aborted', each: false, jobs: 1, progress: 'never' });
+  });
+
+  it('runs one analysis per core, fewer when the memory available would not hold them', () => {
+    const files = (size: number) => [{ path: 'a.pcap', size }, { path: 'b.pcap', size: 1 }];
+    const GiB = 2 ** 30;
+    expect(defaultEachJobs(files(1e9), 8, 64 * GiB)).toBe(8);
+    // 4 GB captures peak near 1.1 GiB each: 3 GiB available hold two of them.
+    expect(defaultEachJobs(files(4e9), 8, 3 * GiB)).toBe(2);
+    // Never none: one analysis runs whatever the memory.
+    expect(defaultEachJobs(files(40e9), 8, 1 * GiB)).toBe(1);
+  });
+});
