@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { diagnose, type ServerSummary } from '../parser/diagnose/diagnose.js';
 import { analyzeChunks } from './support/pipeline.js';
+import { FIXTURE_FACTS } from './support/fixture-facts.js';
 import type { ConnectionRecord } from '../parser/report/types.js';
 
 // The diagnosis on captures recorded from real TLS stacks with a known configuration
@@ -395,6 +396,59 @@ describe('diagnosis on real stacks', () => {
     const separated = analyze('nginx-session-timeout.pcap').diagnosis.findings;
     expect(separated.map((f) => f.code)).toContain('lifetime');
     expect(separated.every((f) => !f.detail.includes('fits them as well'))).toBe(true);
+  });
+
+  it('nginx with its default ssl_session_cache none: it keeps no sessions, said as such and not "unexplained"', () => {
+    const { server, connections, diagnosis } = analyze('nginx-cache-none.pcap');
+    const rejected = connections.filter((c) => c.resumption === 'rejected');
+    expect(rejected).toHaveLength(13);
+    for (const c of rejected) {
+      expect(c.reason).toBe('not-kept');
+      expect(c.reasonDetail).toMatch(/the server accepted none of the 13 offers, the soonest 2\d\dms after the session was issued/);
+    }
+    const keeps = server.cachePolicy.keepsNoSessions;
+    expect(keeps).toMatchObject({ detected: true, offers: 13, kind: 'session-id' });
+    expect(keeps.soonest!).toBeGreaterThan(0.15);
+    expect(keeps.soonest!).toBeLessThan(0.5);
+    expect(keeps.confidence).toBeGreaterThan(0.9);
+    expect(server.reasons).toEqual({ 'not-kept': 13 });
+    expect(diagnosis.findings.map((f) => [f.code, f.severity])).toEqual([['keeps-no-sessions', 'critical']]);
+    expect(diagnosis.findings[0]!.detail).toContain('ssl_session_cache none');
+    expect(diagnosis.whatIf).toEqual([expect.objectContaining({ scenario: 'keep-sessions', fullHandshakesAvoided: 13 })]);
+  });
+
+  it('a fresh server (fresh ticket keys) per connection: it accepts none of the tickets it issues', () => {
+    const { server, connections, diagnosis } = analyze('tls12-tickets-never-accepted.pcap');
+    expect(connections.filter((c) => c.reason === 'not-kept')).toHaveLength(5);
+    expect(connections.slice(1).every((c) => c.offer.ticket && c.ticketIssued)).toBe(true);
+    expect(server.cachePolicy.keepsNoSessions).toMatchObject({ detected: true, offers: 5, kind: 'ticket' });
+    const finding = diagnosis.findings.find((f) => f.code === 'keeps-no-sessions')!;
+    expect(finding.title).toBe(`${server.group} accepts none of the session tickets it issues`);
+    expect(finding.detail).toContain('ssl_session_ticket_key');
+  });
+
+  it('"keeps no sessions" is said only where nothing was accepted: never on the recorded captures that resume', () => {
+    const said: string[] = [];
+    for (const name of Object.keys(FIXTURE_FACTS)) {
+      const { document } = analyze(name);
+      for (const s of document.servers as ServerSummary[]) {
+        if (s.cachePolicy.keepsNoSessions.detected) said.push(name);
+        if (s.accepted > 0) expect(s.reasons['not-kept'], name).toBeUndefined();
+      }
+    }
+    expect(said.sort()).toEqual(['nginx-cache-none.pcap', 'tls12-tickets-never-accepted.pcap']);
+    // Fewer than three of its own sessions refused at home: too little to say (one restart, a first visit).
+    expect(analyze('tls12-rejected-after-restart.pcap').server.cachePolicy.keepsNoSessions.detected).toBe(false);
+    // The same refusals, each at another address than the one that issued the session (the
+    // connections alternate between two): that is backends without a shared cache, not a server
+    // that keeps nothing, since no session came back to its issuer.
+    const { connections } = analyze('nginx-cache-none.pcap');
+    const alternating = connections.map((c, i) => ({ ...c, server: { ip: i % 2 === 0 ? c.server.ip : '127.0.0.2', port: c.server.port }, reason: null, reasonDetail: undefined, session: null }));
+    const elsewhere = diagnose(alternating);
+    const policy = elsewhere.servers[0]!.cachePolicy;
+    expect(policy.keepsNoSessions.detected).toBe(false);
+    expect(policy.sharedCache).toMatchObject({ shared: false, crossAddressOffers: 13, crossAddressRejected: 13 });
+    expect(alternating.filter((c) => c.reason === 'other-backend')).toHaveLength(13);
   });
 
   it('a client that never offers its session: said once it held sessions, not for connections opened before any was issued', () => {

@@ -344,7 +344,8 @@ export function formatDiagnosis(d: Diagnosis): string {
     const p = s.cachePolicy;
     const limit = (e: { seconds: number | null; low: number | null; confidence: number }, unit: (x: number) => string) =>
       e.seconds !== null ? `${unit(e.seconds)} (confidence ${e.confidence})` : e.low !== null ? `not reached (≥ ${unit(e.low)})` : 'unknown';
-    const parts = [
+    // With nothing accepted no limit can be measured: say what was seen instead of three unknowns.
+    const parts = p.keepsNoSessions.detected ? [`keeps no sessions (none of ${s.offers.toLocaleString('en-US')} offers accepted, the soonest ${formatDuration(p.keepsNoSessions.soonest ?? 0)} after its issue)`] : [
       `idle timeout ${limit(p.idleTimeout, formatDuration)}`,
       `lifetime ${limit(p.lifetime, formatDuration)}`,
       `capacity ${limit(p.capacity, (x) => `${Math.round(x).toLocaleString('en-US')} ${Math.round(x) === 1 ? 'session' : 'sessions'}`)}`,

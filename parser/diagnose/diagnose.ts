@@ -1,6 +1,6 @@
 import type { ConnectionRecord } from '../report/types.js';
 import { Float64Column } from '../session/columns.js';
-import { offerTime, SessionTable, type ServerGroup, type TrackedSession } from '../session/session-table.js';
+import { offerTime, SessionTable, type ServerGroup, type SessionKind, type TrackedSession } from '../session/session-table.js';
 import { estimateLimitOf, maxOf, round2, type Estimate } from './threshold.js';
 import { buildFindings, type Finding, type OfferLookup, type WhatIf } from './findings.js';
 
@@ -10,7 +10,7 @@ import { buildFindings, type Finding, type OfferLookup, type WhatIf } from './fi
 
 export type Reason =
   | 'idle-timeout' | 'lifetime' | 'capacity' | 'purged-after-abort' | 'other-backend' | 'flush'
-  | 'issued-before-capture' | 'unexplained' | 'client-forgot';
+  | 'issued-before-capture' | 'unexplained' | 'client-forgot' | 'not-kept';
 
 export interface CachePolicy {
   idleTimeout: Estimate;
@@ -25,6 +25,12 @@ export interface CachePolicy {
   };
   flushes: { time: number; low: number; sessionsLost: number; evidence: number[] }[];
   tickets: { offers: number; accepted: number; rejected: number; lifetimeHint: number | null; rejectedWithinHint: number };
+  /**
+   * The group accepted none of its offers, though at least MIN_OFFERS_NOT_KEPT were of sessions it
+   * issued in the capture, offered back to the address that issued them: it keeps no session (or
+   * none for as long as `soonest`, the shortest time from a session's issue to its refused offer).
+   */
+  keepsNoSessions: { detected: boolean; confidence: number; offers: number; soonest: number | null; kind: SessionKind | null };
 }
 
 export interface ServerSummary {
@@ -457,8 +463,11 @@ function count(list: Int32Array, keep: (o: number) => boolean): number {
 }
 
 const REASONS: readonly Reason[] = [
-  'idle-timeout', 'lifetime', 'capacity', 'purged-after-abort', 'other-backend', 'flush', 'issued-before-capture', 'unexplained', 'client-forgot',
+  'idle-timeout', 'lifetime', 'capacity', 'purged-after-abort', 'other-backend', 'flush', 'issued-before-capture', 'unexplained', 'client-forgot', 'not-kept',
 ];
+
+/** Refused offers of sessions a group issued (to the issuing address) before "keeps no sessions" is said. */
+export const MIN_OFFERS_NOT_KEPT = 3;
 
 /**
  * The verdict of each explained offer, in columns by offer row. Details repeat across offers
@@ -510,6 +519,19 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
   const rejected = select(offers, (o) => !t.isAccepted(o));
   const known = select(offers, (o) => t.isKnown(o));
   const unexplainedOrAccepted = (o: number) => t.isAccepted(o) || !verdicts.has(o);
+
+  // 1. A server that keeps no session: it accepted none, though its own sessions came back to the
+  // address that issued them. No limit or event can be measured without an acceptance, and each
+  // would be a guess; this is what the traffic shows (real nginx with its default
+  // `ssl_session_cache none`: a session ID in every ServerHello, none kept; nginx-cache-none.pcap).
+  const keepsNoSessions = inferKeepsNoSessions(t, offers, known);
+  if (keepsNoSessions.detected) {
+    const soonest = formatDuration(keepsNoSessions.soonest!);
+    for (const o of rejected) {
+      const gap = t.reuseGapOf(o);
+      verdicts.set(o, 'not-kept', `${gap === null ? 'issued before the capture' : `offered ${formatDuration(gap)} after its last use`}; the server accepted none of the ${offers.length} offers, the soonest ${soonest} after the session was issued: it keeps no sessions`);
+    }
+  }
 
   // 2. Offered to another address than the issuer: does that address share the cache?
   const cross = select(known, (o) => t.isCrossAddress(o));
@@ -687,6 +709,25 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
       lifetimeHint: longestHint,
       rejectedWithinHint: longestHint === null ? 0 : count(ticketOffers, (o) => { const age = t.ageOf(o); return !t.isAccepted(o) && age !== null && age < longestHint; }),
     },
+    keepsNoSessions,
+  };
+}
+
+/** See CachePolicy.keepsNoSessions. */
+function inferKeepsNoSessions(t: SessionTable, offers: Int32Array, known: Int32Array): CachePolicy['keepsNoSessions'] {
+  const home = select(known, (o) => !t.isCrossAddress(o));
+  const detected = home.length >= MIN_OFFERS_NOT_KEPT && count(offers, (o) => t.isAccepted(o)) === 0;
+  let soonest: number | null = null;
+  const kinds = new Set<SessionKind>();
+  for (const o of home) {
+    const age = t.ageOf(o) ?? t.reuseGapOf(o);
+    if (age !== null && (soonest === null || age < soonest)) soonest = age;
+    kinds.add(t.kindOf(o));
+  }
+  return {
+    detected, offers: detected ? offers.length : 0, soonest: detected ? soonest : null,
+    kind: detected && kinds.size === 1 ? [...kinds][0]! : null,
+    confidence: detected ? round2(1 - Math.exp(-home.length / 4)) : 0,
   };
 }
 

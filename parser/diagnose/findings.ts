@@ -69,6 +69,22 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       whatIf.push({ group: server.group, scenario, description, fullHandshakesAvoided: avoided.length, bytesSaved: s.bytes, roundTripsSaved: s.roundTrips });
     };
 
+    const notKept = withReason('not-kept');
+    if (notKept.length > 0 && policy.keepsNoSessions.detected) {
+      const k = policy.keepsNoSessions;
+      const soonest = formatDuration(k.soonest ?? 0);
+      const none = `none of ${n(server.offers)} ${plural(server.offers, 'offer')} was accepted, the soonest ${soonest} after its session was issued`;
+      if (k.kind === 'ticket' || k.kind === 'psk') {
+        // A ticket carries its session (RFC 5077 §4; RFC 8446 §4.6.1): refusing every one means the
+        // key that seals them is not the one that opens them, or resumption is off.
+        add('keeps-no-sessions', notKept, `${server.group} accepts none of the ${k.kind === 'psk' ? 'TLS 1.3 tickets' : 'session tickets'} it issues`,
+          `${capitalize(none)}. The tickets are sealed with a key the server does not open them with: several servers or processes behind the address, each with keys of its own (nginx and OpenSSL make random keys at every start unless given \`ssl_session_ticket_key\`), keys replaced at every connection, or ticket resumption turned off while tickets are still sent.`);
+      } else {
+        add('keeps-no-sessions', notKept, `${server.group} keeps no sessions: every resumption is refused`,
+          `${capitalize(none)}. The server hands out session IDs but keeps no session for them, or keeps them for less than ${soonest}. nginx does this with its default \`ssl_session_cache none\` ("tells a client that sessions may be reused, but does not actually store session data"): \`ssl_session_cache shared:SSL:10m\` keeps ~40,000 sessions; session tickets would also let clients resume.`);
+      }
+      replay('keep-sessions', k.kind === 'ticket' || k.kind === 'psk' ? 'tickets opened by the key that sealed them' : 'a session cache that keeps sessions', notKept);
+    }
     const idle = withReason('idle-timeout');
     if (idle.length > 0 && policy.idleTimeout.seconds !== null) {
       const t = policy.idleTimeout.seconds;
@@ -255,4 +271,8 @@ function handshakeSavings(connections: ConnectionRecord[]): (avoided: Connection
 /** A display filter for up to 20 of the connections (Wireshark's filter length stays usable). */
 export function filterFor(list: ConnectionRecord[]): string {
   return list.slice(0, 20).map((c) => `(${wiresharkFilter(c.client, c.server)})`).join(' || ');
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -128,6 +128,10 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'chromium-lb-tls13.pcap': outcomesOf('FRRRFFFFSSSSFFFF', 'TLS 1.3'),
   // The compatibility ID first, then each session resumed at ~1.2 s and refused at ~4.3 s.
   'chromium-nginx-timeout.pcap': outcomesOf('RSRSRSR'),
+  // nginx's default ssl_session_cache none: a session ID in every ServerHello, none kept.
+  'nginx-cache-none.pcap': outcomesOf('FRRRRRRRRRRRRR'),
+  // A fresh s_server (fresh ticket keys) for every connection: every ticket refused.
+  'tls12-tickets-never-accepted.pcap': outcomesOf('FRRRRR'),
 };
 
 /** file name → file-level facts. */
@@ -169,6 +173,8 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-lb-tickets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44342 },
   'chromium-lb-tls13.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44343 },
   'chromium-nginx-timeout.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44344 },
+  'nginx-cache-none.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44345 },
+  'tls12-tickets-never-accepted.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44346 },
 };
 
 /**

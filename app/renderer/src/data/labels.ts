@@ -27,6 +27,7 @@ export const REASON_LABEL: Record<string, string> = {
   'issued-before-capture': 'issued before the capture',
   unexplained: 'unexplained',
   'client-forgot': 'client forgot its session',
+  'not-kept': 'server keeps no sessions',
 };
 
 export function reasonLabel(reason: string | null | undefined): string {

@@ -206,6 +206,13 @@ function PolicyCard({ server }: { server: ServerSummary }) {
       evidence: p.flushes.length === 0 ? 'no moment after which every older session was rejected' : p.flushes.map((f) => `${formatTime(f.time, false)} (${formatCount(f.sessionsLost)} sessions lost)`).join('; '),
     },
   ];
+  if (p.keepsNoSessions?.detected) {
+    // Shown first: with nothing accepted, no limit above can be measured.
+    rows.unshift({
+      name: 'Keeps sessions', value: 'no', confidence: p.keepsNoSessions.confidence, found: true,
+      evidence: `none of ${formatCount(p.keepsNoSessions.offers)} offers accepted, the soonest ${formatDuration(p.keepsNoSessions.soonest ?? 0)} after its session was issued`,
+    });
+  }
   if (p.tickets.offers > 0) {
     rows.push({
       name: 'Tickets', value: `${formatCount(p.tickets.accepted)} / ${formatCount(p.tickets.offers)} accepted`, confidence: null, found: p.tickets.rejectedWithinHint > 0,
