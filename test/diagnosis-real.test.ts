@@ -427,6 +427,25 @@ describe('diagnosis on real stacks', () => {
     expect(finding.detail).toContain('ssl_session_ticket_key');
   });
 
+  it('nginx ssl_session_cache off: it gives clients nothing to resume with (empty session IDs, no ticket)', () => {
+    const { server, connections, diagnosis } = analyze('nginx-cache-off.pcap');
+    expect(connections.every((c) => c.established && c.resumption === 'not-offered' && c.serverSessionId === null && !c.ticketIssued)).toBe(true);
+    expect(server.cachePolicy.issuesNoSessions).toEqual({ detected: true, fullHandshakes: 4 });
+    expect(server.cachePolicy.keepsNoSessions.detected).toBe(false);
+    expect(server.sessionsIssued).toBe(0);
+    const finding = diagnosis.findings.find((f) => f.code === 'issues-no-sessions')!;
+    expect(finding).toMatchObject({ severity: 'warning', title: `${server.group} gives clients nothing to resume with`, evidence: connections.map((c) => c.id) });
+    expect(finding.detail).toContain('ssl_session_cache off');
+    // The client is not at fault: it had nothing to offer.
+    expect(diagnosis.findings.map((f) => f.code)).toEqual(['issues-no-sessions']);
+    // Said only where no full handshake below TLS 1.3 issued anything, on every recorded capture.
+    const said: string[] = [];
+    for (const name of Object.keys(FIXTURE_FACTS)) {
+      for (const s of analyze(name).document.servers as ServerSummary[]) if (s.cachePolicy.issuesNoSessions.detected) said.push(name);
+    }
+    expect(said).toEqual(['nginx-cache-off.pcap']);
+  });
+
   it('"keeps no sessions" is said only where nothing was accepted: never on the recorded captures that resume', () => {
     const said: string[] = [];
     for (const name of Object.keys(FIXTURE_FACTS)) {

@@ -31,6 +31,11 @@ export interface CachePolicy {
    * none for as long as `soonest`, the shortest time from a session's issue to its refused offer).
    */
   keepsNoSessions: { detected: boolean; confidence: number; offers: number; soonest: number | null; kind: SessionKind | null };
+  /**
+   * No TLS 1.0-1.2 full handshake of the group (at least MIN_HANDSHAKES_ISSUING_NOTHING of them)
+   * gave its client a session ID or a ticket: no client can resume (nginx `ssl_session_cache off`).
+   */
+  issuesNoSessions: { detected: boolean; fullHandshakes: number };
 }
 
 export interface ServerSummary {
@@ -216,6 +221,10 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
       reasons: counts,
       cachePolicy: {
         ...policy,
+        issuesNoSessions: {
+          detected: group.fullHandshakesIssuingNothing >= MIN_HANDSHAKES_ISSUING_NOTHING && group.fullHandshakesIssuing === 0,
+          fullHandshakes: group.fullHandshakesIssuingNothing,
+        },
         sharedCache: {
           ...policy.sharedCache,
           sessionChanges: sessionChanges.get(group)?.changes ?? 0,
@@ -469,6 +478,9 @@ const REASONS: readonly Reason[] = [
 /** Refused offers of sessions a group issued (to the issuing address) before "keeps no sessions" is said. */
 export const MIN_OFFERS_NOT_KEPT = 3;
 
+/** TLS 1.0-1.2 full handshakes that issued nothing, and none that did, before "issues no sessions" is said. */
+export const MIN_HANDSHAKES_ISSUING_NOTHING = 3;
+
 /**
  * The verdict of each explained offer, in columns by offer row. Details repeat across offers
  * ("idle 15m12s > inferred idle timeout 15m00s"): each distinct text is kept once (half a million
@@ -514,7 +526,7 @@ class Verdicts {
 }
 
 /** Infer one group's cache policy from its offers (rows of `table`); records a verdict for each rejection it explains. */
-function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts): CachePolicy {
+function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts): Omit<CachePolicy, 'issuesNoSessions'> {
   const t = table;
   const rejected = select(offers, (o) => !t.isAccepted(o));
   const known = select(offers, (o) => t.isKnown(o));

@@ -2,6 +2,7 @@ import type { ConnectionRecord } from '../report/types.js';
 import type { ClientsSummary, ServerSummary } from './diagnose.js';
 import { formatDuration, isoTime, looksLikeCompatibilityId, MIN_OFFERS_FOR_BACKENDS } from './diagnose.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
+import { groupKeyOf } from '../session/session-table.js';
 
 // Findings in plain words a support engineer can paste into a ticket, and what-if
 // replays: the capture's offers under another policy.
@@ -56,6 +57,15 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     if (list) list.push(c);
     else byGroupAndReason.set(key, [c]);
   }
+  // Full handshakes that gave nothing to resume with, of the groups where no handshake gave anything.
+  const issuingNothing = new Map<string, ConnectionRecord[]>();
+  for (const server of servers) if (server.cachePolicy.issuesNoSessions?.detected) issuingNothing.set(server.group, []);
+  if (issuingNothing.size > 0) {
+    for (const c of connections) {
+      if (!c.established || c.resumed || c.version === 'TLS 1.3' || c.serverSessionId !== null || c.ticketIssued) continue;
+      issuingNothing.get(groupKeyOf(c).key)?.push(c);
+    }
+  }
   for (const server of servers) {
     const policy = server.cachePolicy;
     const withReason = (reason: string) => byGroupAndReason.get(`${server.group}\u0000${reason}`) ?? [];
@@ -69,6 +79,11 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       whatIf.push({ group: server.group, scenario, description, fullHandshakesAvoided: avoided.length, bytesSaved: s.bytes, roundTripsSaved: s.roundTrips });
     };
 
+    const nothing = issuingNothing.get(server.group);
+    if (nothing !== undefined && nothing.length > 0) {
+      add('issues-no-sessions', nothing, `${server.group} gives clients nothing to resume with`,
+        `None of its ${n(policy.issuesNoSessions.fullHandshakes)} full handshakes below TLS 1.3 carried a session ID or a session ticket: the server says it will not cache the session (an empty session ID, RFC 5246 §7.4.1.3) and sends no ticket (RFC 5077), so no client can resume and every connection pays a full handshake. nginx does this with \`ssl_session_cache off\` and \`ssl_session_tickets off\`; a shared cache (\`ssl_session_cache shared:SSL:10m\`) or tickets would let clients resume.`, 'warning');
+    }
     const notKept = withReason('not-kept');
     if (notKept.length > 0 && policy.keepsNoSessions.detected) {
       const k = policy.keepsNoSessions;

@@ -41,6 +41,13 @@ export class ServerGroup {
   readonly addresses = new Map<string, number>();
   issued = 0;
   connections = 0;
+  /**
+   * Completed TLS 1.0-1.2 full handshakes whose server gave the client nothing to resume with: an
+   * empty session ID (RFC 5246 §7.4.1.3: "the session will not be cached") and no ticket.
+   */
+  fullHandshakesIssuingNothing = 0;
+  /** Completed TLS 1.0-1.2 full handshakes that issued a session ID or a ticket. */
+  fullHandshakesIssuing = 0;
   constructor(
     readonly key: string,
     readonly sni: string | null,
@@ -328,6 +335,11 @@ export class SessionTable {
     if (ticket !== null) { kind = 'ticket'; keys.push(ticket); }
     const sessionId = tls13 ? null : keyOf(c, 'serverSessionId', 'session-id');
     if (sessionId !== null) { kind ??= 'session-id'; keys.push(sessionId); }
+    // TLS 1.3 tickets travel encrypted (RFC 8446 §4.6.1): whether its server issued any is unseen.
+    if (!tls13) {
+      if (kind === null) group.fullHandshakesIssuingNothing++;
+      else group.fullHandshakesIssuing++;
+    }
     if (tls13) {
       // TLS 1.3 tickets travel encrypted: the issue is inferred, keyed by client and group,
       // and linked to the PSK identity when the client first offers it.

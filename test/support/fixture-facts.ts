@@ -132,6 +132,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'nginx-cache-none.pcap': outcomesOf('FRRRRRRRRRRRRR'),
   // A fresh s_server (fresh ticket keys) for every connection: every ticket refused.
   'tls12-tickets-never-accepted.pcap': outcomesOf('FRRRRR'),
+  // nginx's ssl_session_cache off: an empty session ID, no ticket; nothing to offer.
+  'nginx-cache-off.pcap': outcomesOf('FFFF'),
 };
 
 /** file name → file-level facts. */
@@ -175,6 +177,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-nginx-timeout.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44344 },
   'nginx-cache-none.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44345 },
   'tls12-tickets-never-accepted.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44346 },
+  'nginx-cache-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44347 },
 };
 
 /**

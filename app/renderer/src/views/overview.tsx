@@ -41,8 +41,8 @@ export function OverviewView() {
       <Section title="Inferred cache policy" testId="cache-policy">
         <p className="muted small">What the servers' session caches must be doing for the traffic to look like this. Confidence is 0–1; each value says which observations back it.</p>
         <div className="policy-grid">
-          {model.servers.filter((s) => s.offers > 0).slice(0, MAX_POLICY_CARDS).map((s) => <PolicyCard key={s.group} server={s} />)}
-          {model.servers.every((s) => s.offers === 0) ? <p className="muted">No client offered a session, so nothing can be said about the cache.</p> : null}
+          {model.servers.filter(showsPolicy).slice(0, MAX_POLICY_CARDS).map((s) => <PolicyCard key={s.group} server={s} />)}
+          {model.servers.every((s) => !showsPolicy(s)) ? <p className="muted">No client offered a session, so nothing can be said about the cache.</p> : null}
         </div>
       </Section>
       <CapturesTable />
@@ -177,6 +177,11 @@ function limitText(e: Estimate, unit: (x: number) => string): { value: string; e
   return { value: 'unknown', evidence: 'no accepted offer to measure' };
 }
 
+/** A group with offers, or one whose handshakes gave clients nothing to offer (that is its policy). */
+function showsPolicy(s: ServerSummary): boolean {
+  return s.offers > 0 || s.cachePolicy.issuesNoSessions?.detected === true;
+}
+
 function PolicyCard({ server }: { server: ServerSummary }) {
   const p: CachePolicy = server.cachePolicy;
   const sessions = (x: number) => `${formatCount(Math.round(x))} ${Math.round(x) === 1 ? 'session' : 'sessions'}`;
@@ -206,6 +211,12 @@ function PolicyCard({ server }: { server: ServerSummary }) {
       evidence: p.flushes.length === 0 ? 'no moment after which every older session was rejected' : p.flushes.map((f) => `${formatTime(f.time, false)} (${formatCount(f.sessionsLost)} sessions lost)`).join('; '),
     },
   ];
+  if (p.issuesNoSessions?.detected) {
+    rows.unshift({
+      name: 'Issues sessions', value: 'no', confidence: null, found: true,
+      evidence: `none of ${formatCount(p.issuesNoSessions.fullHandshakes)} full handshakes below TLS 1.3 carried a session ID or a ticket`,
+    });
+  }
   if (p.keepsNoSessions?.detected) {
     // Shown first: with nothing accepted, no limit above can be measured.
     rows.unshift({

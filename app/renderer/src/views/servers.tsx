@@ -64,6 +64,7 @@ function policySummary(s: ServerSummary): string {
   if (p.sharedCache.shared === false) parts.push(`no shared cache${p.sharedCache.backends ? ` (~${p.sharedCache.backends})` : ''}`);
   if (p.flushes.length > 0) parts.push(`${p.flushes.length} flush${p.flushes.length > 1 ? 'es' : ''}`);
   if (p.keepsNoSessions?.detected) parts.push('keeps no sessions');
+  if (p.issuesNoSessions?.detected) parts.push('issues no sessions');
   return parts.length > 0 ? parts.join(', ') : s.offers > 0 ? 'no limit seen' : '—';
 }
 
