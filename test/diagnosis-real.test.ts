@@ -446,6 +446,17 @@ describe('diagnosis on real stacks', () => {
     expect(said).toEqual(['nginx-cache-off.pcap']);
   });
 
+  it('nginx TLS 1.3 with tickets off: tickets still sent, none kept; the finding names stateful tickets and the cache', () => {
+    const { server, connections, diagnosis } = analyze('nginx-tls13-tickets-off.pcap');
+    expect(connections.slice(1).every((c) => c.offer.psk && c.reason === 'not-kept')).toBe(true);
+    expect(server.cachePolicy.keepsNoSessions).toMatchObject({ detected: true, offers: 5, kind: 'psk' });
+    const finding = diagnosis.findings.find((f) => f.code === 'keeps-no-sessions')!;
+    expect(finding.title).toBe(`${server.group} accepts none of the TLS 1.3 tickets it issues`);
+    expect(finding.detail).toContain('`ssl_session_tickets off`');
+    // TLS 1.2 tickets are self-contained: their finding does not talk of a cache reference.
+    expect(analyze('tls12-tickets-never-accepted.pcap').diagnosis.findings[0]!.detail).not.toContain('reference into');
+  });
+
   it('"keeps no sessions" is said only where nothing was accepted: never on the recorded captures that resume', () => {
     const said: string[] = [];
     for (const name of Object.keys(FIXTURE_FACTS)) {
@@ -455,7 +466,7 @@ describe('diagnosis on real stacks', () => {
         if (s.accepted > 0) expect(s.reasons['not-kept'], name).toBeUndefined();
       }
     }
-    expect(said.sort()).toEqual(['nginx-cache-none.pcap', 'tls12-tickets-never-accepted.pcap']);
+    expect(said.sort()).toEqual(['nginx-cache-none.pcap', 'nginx-tls13-tickets-off.pcap', 'tls12-tickets-never-accepted.pcap']);
     // Fewer than three of its own sessions refused at home: too little to say (one restart, a first visit).
     expect(analyze('tls12-rejected-after-restart.pcap').server.cachePolicy.keepsNoSessions.detected).toBe(false);
     // The same refusals, each at another address than the one that issued the session (the

@@ -93,7 +93,10 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
         // A ticket carries its session (RFC 5077 §4; RFC 8446 §4.6.1): refusing every one means the
         // key that seals them is not the one that opens them, or resumption is off.
         add('keeps-no-sessions', notKept, `${server.group} accepts none of the ${k.kind === 'psk' ? 'TLS 1.3 tickets' : 'session tickets'} it issues`,
-          `${capitalize(none)}. The tickets are sealed with a key the server does not open them with: several servers or processes behind the address, each with keys of its own (nginx and OpenSSL make random keys at every start unless given \`ssl_session_ticket_key\`), keys replaced at every connection, or ticket resumption turned off while tickets are still sent.`);
+          `${capitalize(none)}. The tickets are sealed with a key the server does not open them with: several servers or processes behind the address, each with keys of its own (nginx and OpenSSL make random keys at every start unless given \`ssl_session_ticket_key\`), keys replaced at every connection, or ticket resumption turned off while tickets are still sent.` +
+          // OpenSSL's stateful TLS 1.3 tickets (SSL_OP_NO_TICKET) are a reference into the session
+          // cache: real nginx with ssl_session_tickets off and its default cache sends them, keeps none.
+          (k.kind === 'psk' ? ' A TLS 1.3 ticket may also be a mere reference into the server\'s session cache (OpenSSL does so when tickets are turned off: nginx with \`ssl_session_tickets off\`): then a cache that keeps nothing, nginx\'s default \`ssl_session_cache none\` or \`off\`, refuses every one; \`ssl_session_cache shared:SSL:10m\` keeps them.' : ''));
       } else {
         add('keeps-no-sessions', notKept, `${server.group} keeps no sessions: every resumption is refused`,
           `${capitalize(none)}. The server hands out session IDs but keeps no session for them, or keeps them for less than ${soonest}. nginx does this with its default \`ssl_session_cache none\` ("tells a client that sessions may be reused, but does not actually store session data"): \`ssl_session_cache shared:SSL:10m\` keeps ~40,000 sessions; session tickets would also let clients resume.`);

@@ -134,6 +134,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'tls12-tickets-never-accepted.pcap': outcomesOf('FRRRRR'),
   // nginx's ssl_session_cache off: an empty session ID, no ticket; nothing to offer.
   'nginx-cache-off.pcap': outcomesOf('FFFF'),
+  // TLS 1.3 with tickets off: stateful tickets sent, none kept; every PSK refused.
+  'nginx-tls13-tickets-off.pcap': outcomesOf('FRRRRR', 'TLS 1.3'),
 };
 
 /** file name → file-level facts. */
@@ -178,6 +180,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-cache-none.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44345 },
   'tls12-tickets-never-accepted.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44346 },
   'nginx-cache-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44347 },
+  'nginx-tls13-tickets-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44348 },
 };
 
 /**
