@@ -457,6 +457,20 @@ describe('diagnosis on real stacks', () => {
     expect(analyze('tls12-tickets-never-accepted.pcap').diagnosis.findings[0]!.detail).not.toContain('reference into');
   });
 
+  it('a TLS 1.3 server that sends no tickets: the client is not said to never offer; the capture cannot show the tickets, and says so', () => {
+    const { server, diagnosis, document } = analyze('tls13-no-tickets.pcap');
+    expect(document.clients.stacks[0]).toMatchObject({ connections: 4, reconnections: 3, offered: 0, neverOffers: false });
+    expect(server.cachePolicy.tls13TicketsUnseen).toEqual({ detected: true, reconnections: 3 });
+    expect(diagnosis.findings.map((f) => [f.code, f.severity])).toEqual([['tls13-tickets-unseen', 'info']]);
+    expect(diagnosis.findings[0]!.detail).toContain('RFC 8446 §4.6.1');
+    // Said of no other recorded capture (their TLS 1.3 clients offer tickets, or there are none).
+    const said: string[] = [];
+    for (const name of Object.keys(FIXTURE_FACTS)) {
+      for (const s of analyze(name).document.servers as ServerSummary[]) if (s.cachePolicy.tls13TicketsUnseen.detected) said.push(name);
+    }
+    expect(said).toEqual(['tls13-no-tickets.pcap']);
+  });
+
   it('"keeps no sessions" is said only where nothing was accepted: never on the recorded captures that resume', () => {
     const said: string[] = [];
     for (const name of Object.keys(FIXTURE_FACTS)) {

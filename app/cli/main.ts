@@ -339,13 +339,14 @@ class ProgressBar {
 
 export function formatDiagnosis(d: Diagnosis): string {
   const lines: string[] = [];
-  const servers = d.servers.filter((s) => s.offers > 0 || s.cachePolicy.issuesNoSessions.detected).slice(0, 5);
+  const servers = d.servers.filter((s) => s.offers > 0 || s.cachePolicy.issuesNoSessions.detected || s.cachePolicy.tls13TicketsUnseen.detected).slice(0, 5);
   for (const s of servers) {
     const p = s.cachePolicy;
     const limit = (e: { seconds: number | null; low: number | null; confidence: number }, unit: (x: number) => string) =>
       e.seconds !== null ? `${unit(e.seconds)} (confidence ${e.confidence})` : e.low !== null ? `not reached (≥ ${unit(e.low)})` : 'unknown';
     // With nothing accepted no limit can be measured: say what was seen instead of three unknowns.
     const parts = p.issuesNoSessions.detected && s.offers === 0 ? [`issues no sessions (no session ID, no ticket in ${p.issuesNoSessions.fullHandshakes.toLocaleString('en-US')} full handshakes below TLS 1.3)`]
+      : p.tls13TicketsUnseen.detected && s.offers === 0 ? [`no TLS 1.3 ticket offered in ${p.tls13TicketsUnseen.reconnections.toLocaleString('en-US')} reconnections (tickets are encrypted: none sent, or none kept)`]
       : p.keepsNoSessions.detected ? [`keeps no sessions (none of ${s.offers.toLocaleString('en-US')} offers accepted, the soonest ${formatDuration(p.keepsNoSessions.soonest ?? 0)} after its issue)`] : [
       `idle timeout ${limit(p.idleTimeout, formatDuration)}`,
       `lifetime ${limit(p.lifetime, formatDuration)}`,

@@ -1,6 +1,6 @@
 import type { ConnectionRecord } from '../report/types.js';
-import { Float64Column } from '../session/columns.js';
-import { offerTime, SessionTable, type ServerGroup, type SessionKind, type TrackedSession } from '../session/session-table.js';
+import { Float64Column, Int32Column } from '../session/columns.js';
+import { offerTime, PSK_SESSION_KIND, SessionTable, type ServerGroup, type SessionKind, type TrackedSession } from '../session/session-table.js';
 import { estimateLimitOf, maxOf, round2, type Estimate } from './threshold.js';
 import { buildFindings, type Finding, type OfferLookup, type WhatIf } from './findings.js';
 
@@ -36,6 +36,12 @@ export interface CachePolicy {
    * gave its client a session ID or a ticket: no client can resume (nginx `ssl_session_cache off`).
    */
   issuesNoSessions: { detected: boolean; fullHandshakes: number };
+  /**
+   * At least MIN_HANDSHAKES_ISSUING_NOTHING TLS 1.3 reconnections came after a full handshake with
+   * the group, and no client offered it a ticket (PSK) at all: its tickets, if any, are not in the
+   * capture's clear bytes (RFC 8446 §4.6.1), so either it sends none or the clients keep none.
+   */
+  tls13TicketsUnseen: { detected: boolean; reconnections: number };
 }
 
 export interface ServerSummary {
@@ -185,7 +191,7 @@ export interface DiagnoseOptions {
 export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptions = {}): Diagnosis {
   const order = sessionOrder(connections);
   const clientNumbers = numberClients(connections);
-  const { table, offerOf, reconnection, forgotten, sessionChanges } = trackSessions(connections, order, clientNumbers.numbers, options.onProgress);
+  const { table, offerOf, reconnection, forgotten, sessionChanges, pskNeverOffered } = trackSessions(connections, order, clientNumbers.numbers, options.onProgress);
   const groups = table.groups.size;
   options.onProgress?.({ step: 'sessions tracked', done: connections.length, total: connections.length });
 
@@ -224,6 +230,10 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
         issuesNoSessions: {
           detected: group.fullHandshakesIssuingNothing >= MIN_HANDSHAKES_ISSUING_NOTHING && group.fullHandshakesIssuing === 0,
           fullHandshakes: group.fullHandshakesIssuingNothing,
+        },
+        tls13TicketsUnseen: {
+          detected: (pskNeverOffered.get(group.index) ?? 0) >= MIN_HANDSHAKES_ISSUING_NOTHING,
+          reconnections: pskNeverOffered.get(group.index) ?? 0,
         },
         sharedCache: {
           ...policy.sharedCache,
@@ -291,6 +301,7 @@ export const MIN_OFFERS_FOR_BACKENDS = 12;
 /** Flags of trackSessions' `reconnection`: seen before; seen before and holding a session it could offer. */
 const RECONNECTION = 1, HOLDING_RECONNECTION = 2;
 
+
 /** A connection that offered nothing, or an older session, while its client held a session. */
 interface ForgottenSession {
   c: ConnectionRecord;
@@ -300,6 +311,8 @@ interface ForgottenSession {
   /** The client's entry (ClientMemory): skipped if it turns out to be several clients. */
   clients: Map<number, number>;
   client: number;
+  /** The held session is an inferred TLS 1.3 one (see trackSessions' pskHoldingIndex). */
+  tls13: boolean;
 }
 
 interface TrackedConnections {
@@ -312,6 +325,8 @@ interface TrackedConnections {
   forgotten: ForgottenSession[];
   /** Per group: how often a client's session changed, and how many clients that was. */
   sessionChanges: Map<ServerGroup, { clients: number; changes: number }>;
+  /** By group index: TLS 1.3 reconnections that would have held a ticket, in groups no client offered a PSK to. */
+  pskNeverOffered: Map<number, number>;
 }
 
 /**
@@ -360,6 +375,14 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clie
   // Reconnections (a client, by address and TLS stack, seen before with the same group) for the
   // clients summary: RECONNECTION, or HOLDING_RECONNECTION when the client held a session it could offer.
   const reconnection = new Uint8Array(connections.length);
+  // A TLS 1.3 session is inferred from the full handshake: its tickets travel encrypted (RFC 8446
+  // §4.6.1), and a server may send none (OpenSSL -num_tickets 0). A client holds one for sure only
+  // where some client offered a PSK to the group. Holding reconnections on an inferred TLS 1.3
+  // session are kept aside (position, group) and count once that is known (real s_server without
+  // tickets: "never offers a session" was said of the client, tls13-no-tickets.pcap).
+  const pskHoldingIndex = new Int32Column();
+  const pskHoldingGroup = new Int32Column();
+  const groupsOfferingPsk = new Set<number>();
   for (let index = 0; index < order.length; index++) {
     if (onProgress && index % TRACKING_REPORT_EVERY === TRACKING_REPORT_EVERY - 1) onProgress({ step: 'tracking sessions', done: index + 1, total: order.length });
     const position = order[index]!;
@@ -375,17 +398,23 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clie
     const time = offerTime(c);
     const heldReady = held >= 0 && (held >= readyAt.length || readyAt.get(held) <= time);
     if (c.clientHelloTime !== null) {
-      if (held !== -1 || clients.has(client)) reconnection[index] = heldReady ? HOLDING_RECONNECTION : RECONNECTION;
-      else clients.set(client, -1);
+      if (held !== -1 || clients.has(client)) {
+        reconnection[index] = heldReady ? HOLDING_RECONNECTION : RECONNECTION;
+        if (heldReady && table.sessionKind.get(held) === PSK_SESSION_KIND) {
+          pskHoldingIndex.push(index);
+          pskHoldingGroup.push(group.index);
+        }
+      } else clients.set(client, -1);
     }
     const offer = table.add(c, group);
     if (offer >= 0) {
       if (offerById !== null && c.id >= 0) offerById[c.id] = offer;
       else sparseOfferById.set(c.id, offer);
+      if (c.offer.psk) groupsOfferingPsk.add(group.index);
     }
     const offeredNothing = c.resumption === 'not-offered' && c.clientHelloTime !== null;
     if (heldReady && (offeredNothing || (offer >= 0 && table.sessionRowOf(offer) !== held && table.sessionRowOf(offer) >= 0 && !table.isAccepted(offer)))) {
-      forgotten.push({ c, group, gap: time - table.session(held).lastUse, clients, client });
+      forgotten.push({ c, group, gap: time - table.session(held).lastUse, clients, client, tls13: table.sessionKind.get(held) === PSK_SESSION_KIND });
     }
     const now = table.heldAfter;
     if (now >= 0) {
@@ -421,11 +450,21 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clie
   }
 
 
+  const pskNeverOffered = new Map<number, number>();
+  for (let k = 0; k < pskHoldingIndex.length; k++) {
+    const g = pskHoldingGroup.get(k);
+    if (groupsOfferingPsk.has(g)) continue;
+    reconnection[pskHoldingIndex.get(k)] = RECONNECTION;
+    pskNeverOffered.set(g, (pskNeverOffered.get(g) ?? 0) + 1);
+  }
+  // Likewise, not offering a TLS 1.3 ticket the server may never have sent is no forgetting.
+  const forgottenKnown = forgotten.filter((f) => !f.tls13 || groupsOfferingPsk.has(f.group.index));
+
   table.releaseKeys();
   const sessionChanges = new Map<ServerGroup, { clients: number; changes: number }>();
   for (const [group, { clients, changes }] of changesByGroup) sessionChanges.set(group, { clients: clients.size, changes });
   const offerOf = (c: ConnectionRecord) => (offerById !== null && c.id >= 0 ? offerById[c.id] ?? -1 : sparseOfferById.get(c.id) ?? -1);
-  return { table, offerOf, reconnection, forgotten, sessionChanges };
+  return { table, offerOf, reconnection, forgotten: forgottenKnown, sessionChanges, pskNeverOffered };
 }
 
 /**
@@ -526,7 +565,7 @@ class Verdicts {
 }
 
 /** Infer one group's cache policy from its offers (rows of `table`); records a verdict for each rejection it explains. */
-function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts): Omit<CachePolicy, 'issuesNoSessions'> {
+function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts): Omit<CachePolicy, 'issuesNoSessions' | 'tls13TicketsUnseen'> {
   const t = table;
   const rejected = select(offers, (o) => !t.isAccepted(o));
   const known = select(offers, (o) => t.isKnown(o));

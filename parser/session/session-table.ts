@@ -13,6 +13,8 @@ import { SessionKeyIndex } from './key-index.js';
 export type SessionKind = 'session-id' | 'ticket' | 'psk';
 
 const KINDS: readonly SessionKind[] = ['session-id', 'ticket', 'psk'];
+/** SessionTable.sessionKind's value for a TLS 1.3 session. */
+export const PSK_SESSION_KIND = KINDS.indexOf('psk');
 
 /**
  * One cached session as the traffic shows it: a view of row `index` of the session columns.

@@ -136,6 +136,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'nginx-cache-off.pcap': outcomesOf('FFFF'),
   // TLS 1.3 with tickets off: stateful tickets sent, none kept; every PSK refused.
   'nginx-tls13-tickets-off.pcap': outcomesOf('FRRRRR', 'TLS 1.3'),
+  // s_server -num_tickets 0: no ticket, nothing offered.
+  'tls13-no-tickets.pcap': outcomesOf('FFFF', 'TLS 1.3'),
 };
 
 /** file name → file-level facts. */
@@ -181,6 +183,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'tls12-tickets-never-accepted.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44346 },
   'nginx-cache-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44347 },
   'nginx-tls13-tickets-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44348 },
+  'tls13-no-tickets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44349 },
 };
 
 /**

@@ -179,7 +179,7 @@ function limitText(e: Estimate, unit: (x: number) => string): { value: string; e
 
 /** A group with offers, or one whose handshakes gave clients nothing to offer (that is its policy). */
 function showsPolicy(s: ServerSummary): boolean {
-  return s.offers > 0 || s.cachePolicy.issuesNoSessions?.detected === true;
+  return s.offers > 0 || s.cachePolicy.issuesNoSessions?.detected === true || s.cachePolicy.tls13TicketsUnseen?.detected === true;
 }
 
 function PolicyCard({ server }: { server: ServerSummary }) {
@@ -215,6 +215,12 @@ function PolicyCard({ server }: { server: ServerSummary }) {
     rows.unshift({
       name: 'Issues sessions', value: 'no', confidence: null, found: true,
       evidence: `none of ${formatCount(p.issuesNoSessions.fullHandshakes)} full handshakes below TLS 1.3 carried a session ID or a ticket`,
+    });
+  }
+  if (p.tls13TicketsUnseen?.detected) {
+    rows.unshift({
+      name: 'TLS 1.3 tickets', value: 'none offered', confidence: null, found: true,
+      evidence: `${formatCount(p.tls13TicketsUnseen.reconnections)} TLS 1.3 reconnections offered no ticket; tickets travel encrypted, so whether the server sent any is not in the capture`,
     });
   }
   if (p.keepsNoSessions?.detected) {

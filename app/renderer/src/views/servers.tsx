@@ -65,6 +65,7 @@ function policySummary(s: ServerSummary): string {
   if (p.flushes.length > 0) parts.push(`${p.flushes.length} flush${p.flushes.length > 1 ? 'es' : ''}`);
   if (p.keepsNoSessions?.detected) parts.push('keeps no sessions');
   if (p.issuesNoSessions?.detected) parts.push('issues no sessions');
+  if (p.tls13TicketsUnseen?.detected) parts.push('no TLS 1.3 ticket offered');
   return parts.length > 0 ? parts.join(', ') : s.offers > 0 ? 'no limit seen' : '—';
 }
 
