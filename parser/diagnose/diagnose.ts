@@ -410,7 +410,8 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clie
     if (offer >= 0) {
       if (offerById !== null && c.id >= 0) offerById[c.id] = offer;
       else sparseOfferById.set(c.id, offer);
-      if (c.offer.psk) groupsOfferingPsk.add(group.index);
+      // From the table's flags: a stored record's `offer` would build its hex text.
+      if (table.kindOf(offer) === 'psk') groupsOfferingPsk.add(group.index);
     }
     const offeredNothing = c.resumption === 'not-offered' && c.clientHelloTime !== null;
     if (heldReady && (offeredNothing || (offer >= 0 && table.sessionRowOf(offer) !== held && table.sessionRowOf(offer) >= 0 && !table.isAccepted(offer)))) {
