@@ -61,7 +61,7 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
       printReady();
     }
   } else {
-    await analyzeOnWorkers(perCapture, jobs, (i, result) => {
+    await analyzeOnWorkers(perCapture, files.map((f) => f.size), jobs, (i, result) => {
       results[i] = result;
       printReady();
     });
@@ -104,15 +104,20 @@ function checkNamesDistinct(files: InputFile[]): void {
   }
 }
 
-/** A lane per job, each a worker thread that analyses its next capture until none is left. */
-async function analyzeOnWorkers(perCapture: AnalyzeArgs[], jobs: number, onResult: (index: number, result: EachResult) => void): Promise<void> {
+/**
+ * A lane per job, each a worker thread that analyses its next capture until none is left. The
+ * largest captures go first: a large one started last would keep one lane busy while the others
+ * idle (summaries are still printed in the order given).
+ */
+async function analyzeOnWorkers(perCapture: AnalyzeArgs[], sizes: number[], jobs: number, onResult: (index: number, result: EachResult) => void): Promise<void> {
   const workerUrl = new URL('../node/each-worker.js', import.meta.url);
+  const queue = perCapture.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
   let next = 0;
   const lane = async (): Promise<void> => {
     let worker: Worker | null = null;
     try {
-      while (next < perCapture.length) {
-        const index = next++;
+      while (next < queue.length) {
+        const index = queue[next++]!;
         worker ??= new Worker(workerUrl);
         const result = await analyzeOn(worker, perCapture[index]!);
         // A worker that died (out of memory, a crash of the runtime) is replaced for the next capture.
