@@ -6,6 +6,10 @@
 // --repeat N (default 3): every measurement but tshark's and the scale run's is taken N times,
 // interleaved, and the fastest run counts (peak RSS: the largest of the N). This virtual machine's
 // speed drifts by ±10 % from minute to minute; the fastest of a few runs is the figure that repeats.
+// Batches: four files as one analysis (--jobs 1, one worker per core, pinned to one core) and as
+// separate analyses (--each, one worker per core and pinned to one core); ceilings: processes on
+// shares of the files at once (free, then each pinned to a core of its own) and a loop that
+// touches no memory; the CPU time of one analysis over its wall time (cores it keeps busy).
 // --memory adds the scale run of the issue: a capture of ~2,000,000 connections and ~1,000,000
 // distinct sessions (simulator preset "sessions", ~4 GB on disk), analysed with --ndjson.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
