@@ -20,6 +20,11 @@ export interface AnalyzeArgs {
 /** Stands for the capture's name (without its extension) in an output path with --each. */
 export const EACH_NAME = '{name}';
 
+/** Every output option of an analysis with its path (null: not asked for). */
+export function outputsOf(args: AnalyzeArgs): [flag: string, path: string | null][] {
+  return [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report], ['--pcapng-out', args.pcapngOut]];
+}
+
 export interface UiArgs {
   command: 'ui';
   inputs: string[];
@@ -136,8 +141,7 @@ function parseAnalyze(argv: string[]): AnalyzeArgs | { command: 'help' } {
  * Standard input and output are one stream each, not one per capture.
  */
 function checkEachOutputs(args: AnalyzeArgs): void {
-  const outputs: [string, string | null][] = [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report], ['--pcapng-out', args.pcapngOut]];
-  for (const [flag, path] of outputs) {
+  for (const [flag, path] of outputsOf(args)) {
     if (path === null) continue;
     if (!args.each && path.includes(EACH_NAME)) throw new UsageError(`${flag} ${path}: ${EACH_NAME} in an output path needs --each (one analysis per capture)`);
     if (args.each && path === '-') throw new UsageError(`${flag} -: with --each every capture writes its own ${flag.slice(2)}; standard output cannot take them (use a path with ${EACH_NAME})`);

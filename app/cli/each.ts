@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { captureName, resolveInputs, type InputFile } from '../node/analyze-files.js';
 import { analyzeToText, type EachRequest, type EachResult } from '../node/each-worker.js';
-import { EACH_NAME, UsageError, type AnalyzeArgs } from './args.js';
+import { EACH_NAME, outputsOf, UsageError, type AnalyzeArgs } from './args.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, type CliIo } from './main.js';
 import { checkOutputPaths } from './writers.js';
 
@@ -30,7 +30,7 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
   const perCapture = files.map((file) => argsForCapture(args, file));
   // Every output of every capture checked before anything is read (a missing folder, an output
   // that is an input, two captures' outputs on one file).
-  checkOutputPaths(perCapture.flatMap((a) => [['--json', a.json], ['--ndjson', a.ndjson], ['--csv', a.csv], ['--report', a.report], ['--pcapng-out', a.pcapngOut]] as [string, string | null][]), files);
+  checkOutputPaths(perCapture.flatMap(outputsOf), files);
 
   const jobs = Math.min(args.jobs ?? defaultEachJobs(files), files.length);
   const progress = new CaptureCounter(io, args.progress === 'always' || (args.progress === 'auto' && io.stderrIsTty), files.length);

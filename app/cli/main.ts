@@ -3,7 +3,7 @@ import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
 import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
 import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
-import { HELP, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
+import { HELP, outputsOf, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_OUTPUT } from './writers.js';
 import { ByteWriter } from '../../parser/report/byte-writer.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
@@ -82,7 +82,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       throw new UsageError(`--pcapng-filter: ${(e as Error).message}`);
     }
   }
-  const outputs: [string, string | null][] = [['--json', args.json], ['--ndjson', args.ndjson], ['--csv', args.csv], ['--report', args.report], ['--pcapng-out', args.pcapngOut]];
+  const outputs = outputsOf(args);
   const { files, problems, repeated } = await resolveInputs(args.inputs);
   checkOutputPaths(outputs, files);
   for (const path of repeated) io.stderr(`resumescope: ${path}: named more than once; read once\n`);

@@ -37,7 +37,7 @@ export interface CachePolicy {
    */
   issuesNoSessions: { detected: boolean; fullHandshakes: number };
   /**
-   * At least MIN_HANDSHAKES_ISSUING_NOTHING TLS 1.3 reconnections came after a full handshake with
+   * At least MIN_RECONNECTIONS_WITHOUT_TICKET TLS 1.3 reconnections came after a full handshake with
    * the group, and no client offered it a ticket (PSK) at all: its tickets, if any, are not in the
    * capture's clear bytes (RFC 8446 §4.6.1), so either it sends none or the clients keep none.
    */
@@ -232,7 +232,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
           fullHandshakes: group.fullHandshakesIssuingNothing,
         },
         tls13TicketsUnseen: {
-          detected: (pskNeverOffered.get(group.index) ?? 0) >= MIN_HANDSHAKES_ISSUING_NOTHING,
+          detected: (pskNeverOffered.get(group.index) ?? 0) >= MIN_RECONNECTIONS_WITHOUT_TICKET,
           reconnections: pskNeverOffered.get(group.index) ?? 0,
         },
         sharedCache: {
@@ -300,7 +300,6 @@ const SEVERAL_CLIENTS = -2;
 export const MIN_OFFERS_FOR_BACKENDS = 12;
 /** Flags of trackSessions' `reconnection`: seen before; seen before and holding a session it could offer. */
 const RECONNECTION = 1, HOLDING_RECONNECTION = 2;
-
 
 /** A connection that offered nothing, or an older session, while its client held a session. */
 interface ForgottenSession {
@@ -520,6 +519,9 @@ export const MIN_OFFERS_NOT_KEPT = 3;
 
 /** TLS 1.0-1.2 full handshakes that issued nothing, and none that did, before "issues no sessions" is said. */
 export const MIN_HANDSHAKES_ISSUING_NOTHING = 3;
+
+/** TLS 1.3 reconnections without a ticket, in a group no client offered one, before "tickets unseen" is said. */
+export const MIN_RECONNECTIONS_WITHOUT_TICKET = 3;
 
 /**
  * The verdict of each explained offer, in columns by offer row. Details repeat across offers

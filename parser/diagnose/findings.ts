@@ -59,7 +59,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
   }
   // Full handshakes that gave nothing to resume with, of the groups where no handshake gave anything.
   const issuingNothing = new Map<string, ConnectionRecord[]>();
-  for (const server of servers) if (server.cachePolicy.issuesNoSessions?.detected) issuingNothing.set(server.group, []);
+  for (const server of servers) if (server.cachePolicy.issuesNoSessions.detected) issuingNothing.set(server.group, []);
   if (issuingNothing.size > 0) {
     for (const c of connections) {
       if (!c.established || c.resumed || c.version === 'TLS 1.3' || c.serverSessionId !== null || c.ticketIssued) continue;
@@ -84,7 +84,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       add('issues-no-sessions', nothing, `${server.group} gives clients nothing to resume with`,
         `None of its ${n(policy.issuesNoSessions.fullHandshakes)} full handshakes below TLS 1.3 carried a session ID or a session ticket: the server says it will not cache the session (an empty session ID, RFC 5246 §7.4.1.3) and sends no ticket (RFC 5077), so no client can resume and every connection pays a full handshake. nginx does this with \`ssl_session_cache off\` and \`ssl_session_tickets off\`; a shared cache (\`ssl_session_cache shared:SSL:10m\`) or tickets would let clients resume.`, 'warning');
     }
-    if (policy.tls13TicketsUnseen?.detected) {
+    if (policy.tls13TicketsUnseen.detected) {
       const tls13 = connections.filter((c) => c.version === 'TLS 1.3' && c.resumption === 'not-offered' && c.established && groupKeyOf(c).key === server.group);
       add('tls13-tickets-unseen', tls13, `No TLS 1.3 client offered ${server.group} a ticket`,
         `${n(policy.tls13TicketsUnseen.reconnections)} TLS 1.3 ${plural(policy.tls13TicketsUnseen.reconnections, 'reconnection')} to ${server.group} came after a full handshake with it and offered no ticket, and no client offered it one at all. A TLS 1.3 server's tickets travel encrypted (RFC 8446 §4.6.1), so the capture cannot show whether it sent any: either it sends none (OpenSSL's \`num_tickets\` set to 0, resumption turned off) and every TLS 1.3 connection pays a full handshake, or its clients keep none. Wireshark with the clients' key log (SSLKEYLOGFILE) shows the NewSessionTicket messages, if any.`, 'info');
