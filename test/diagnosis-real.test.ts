@@ -471,6 +471,24 @@ describe('diagnosis on real stacks', () => {
     expect(said).toEqual(['tls13-no-tickets.pcap']);
   });
 
+  it('one TLS 1.3 ticket offered four times (nginx stateful tickets): every offer is the first connection\'s session', () => {
+    const { connections, diagnosis } = analyze('nginx-tls13-ticket-reuse.pcap');
+    const [first, ...reuses] = connections;
+    const identity = reuses[0]!.offeredPskIdentity;
+    expect(identity).not.toBeNull();
+    let lastUse = first!.clientHelloTime!;
+    for (const c of reuses) {
+      expect(c).toMatchObject({ resumed: true, resumedBy: 'psk', offeredPskIdentity: identity, reason: null });
+      const s = c.session as { issuedBy: number; age: number; reuseGap: number; known: boolean };
+      expect(s).toMatchObject({ known: true, issuedBy: first!.id });
+      expect(s.age).toBeCloseTo(c.clientHelloTime! - first!.clientHelloTime!, 3);
+      // Each resumption is a use: the next offer's gap runs from it, not from the issue.
+      expect(s.reuseGap).toBeCloseTo(c.clientHelloTime! - lastUse, 3);
+      lastUse = c.clientHelloTime!;
+    }
+    expect(diagnosis.findings).toEqual([]);
+  });
+
   it('"keeps no sessions" is said only where nothing was accepted: never on the recorded captures that resume', () => {
     const said: string[] = [];
     for (const name of Object.keys(FIXTURE_FACTS)) {

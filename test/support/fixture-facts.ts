@@ -138,6 +138,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'nginx-tls13-tickets-off.pcap': outcomesOf('FRRRRR', 'TLS 1.3'),
   // s_server -num_tickets 0: no ticket, nothing offered.
   'tls13-no-tickets.pcap': outcomesOf('FFFF', 'TLS 1.3'),
+  // One saved TLS 1.3 ticket offered four times: nginx's stateful tickets resume every time.
+  'nginx-tls13-ticket-reuse.pcap': outcomesOf('FSSSS', 'TLS 1.3'),
 };
 
 /** file name → file-level facts. */
@@ -184,6 +186,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-cache-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44347 },
   'nginx-tls13-tickets-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44348 },
   'tls13-no-tickets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44349 },
+  'nginx-tls13-ticket-reuse.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44351 },
 };
 
 /**
