@@ -493,4 +493,21 @@ describe('resumescope CLI', () => {
     expect(r.stderr.endsWith('\r\x1b[K')).toBe(true);
     expect(r.stderr).not.toContain('\n');
   });
+
+  it('--each --progress: the bytes read over all captures and how many are done, cleared at the end', () => {
+    const big = join(work, 'each-progress-a.pcap');
+    execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'idle-timeout', '--scale', '4', '--out', big]);
+    const small = join(CAPTURES, 'tls12-full.pcap');
+    const r = cli(['analyze', '--each', big, small, '-q', '--progress', '--jobs', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr.split('\r').filter((l) => l.length > 0);
+    expect(lines[0]).toBe('[..............................]   0% read, 0 of 2 captures analysed (2 at a time)\x1b[K');
+    // The small capture is done while the large one is still read; the bar grows with the bytes.
+    expect(r.stderr).toMatch(/\] +\d+% read, 1 of 2 captures analysed \(2 at a time\)/);
+    // (Bytes are reported at most five times a second: this 23 MB capture is read before the first.)
+    const percents = lines.map((l) => /(\d+)% read/.exec(l)).filter((m) => m !== null).map((m) => Number(m![1]));
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    expect(r.stderr.endsWith('\r\x1b[K')).toBe(true);
+    expect(r.stderr).not.toContain('\n');
+  });
 });

@@ -6,7 +6,7 @@ import { availableParallelism, freemem } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { captureName, resolveInputs, type InputFile } from '../node/analyze-files.js';
-import { analyzeToText, type EachRequest, type EachResult } from '../node/each-worker.js';
+import { analyzeToText, type EachMessage, type EachRequest, type EachResult } from '../node/each-worker.js';
 import { EACH_NAME, outputsOf, UsageError, type AnalyzeArgs } from './args.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, type CliIo } from './main.js';
 import { checkOutputPaths } from './writers.js';
@@ -33,7 +33,7 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
   checkOutputPaths(perCapture.flatMap(outputsOf), files);
 
   const jobs = Math.min(args.jobs ?? defaultEachJobs(files), files.length);
-  const progress = new CaptureCounter(io, args.progress === 'always' || (args.progress === 'auto' && io.stderrIsTty), files.length);
+  const progress = new BatchProgress(io, args.progress === 'always' || (args.progress === 'auto' && io.stderrIsTty), files, jobs);
   const results: (EachResult | undefined)[] = new Array(files.length);
   let printed = 0;
   // Summaries in the order of the command line, each as soon as it and all before it are done.
@@ -45,9 +45,13 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
       if (!args.quiet && result.stdout) io.stdout(`${files[printed]!.path}:\n${result.stdout}\n`);
       printed++;
     }
-    progress.show(results.filter((r) => r !== undefined).length, jobs);
   };
-  progress.show(0, jobs);
+  const finished = (i: number, result: EachResult) => {
+    results[i] = result;
+    printReady();
+    progress.done(i);
+  };
+  progress.show();
   // Once the analyses take every core, V8 compiles optimized code on the analysing thread rather
   // than on a helper thread: with no idle core, a helper only competes with the analyses, and
   // compiling concurrently costs more CPU in all (4 × 250 MB, 2 workers on 2 cores, three
@@ -56,15 +60,9 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
   // the cores this process may run on (taskset, cgroups).
   if (jobs >= availableParallelism()) setFlagsFromString('--no-concurrent-recompilation');
   if (jobs === 1) {
-    for (let i = 0; i < files.length; i++) {
-      results[i] = await analyzeToText(perCapture[i]!);
-      printReady();
-    }
+    for (let i = 0; i < files.length; i++) finished(i, await analyzeToText(perCapture[i]!, (bytes) => progress.read(i, bytes)));
   } else {
-    await analyzeOnWorkers(perCapture, files.map((f) => f.size), jobs, (i, result) => {
-      results[i] = result;
-      printReady();
-    });
+    await analyzeOnWorkers(perCapture, files.map((f) => f.size), jobs, finished, (i, bytes) => progress.read(i, bytes));
   }
   progress.clear();
   const codes = results.map((r) => r!.code);
@@ -109,7 +107,7 @@ function checkNamesDistinct(files: InputFile[]): void {
  * largest captures go first: a large one started last would keep one lane busy while the others
  * idle (summaries are still printed in the order given).
  */
-async function analyzeOnWorkers(perCapture: AnalyzeArgs[], sizes: number[], jobs: number, onResult: (index: number, result: EachResult) => void): Promise<void> {
+async function analyzeOnWorkers(perCapture: AnalyzeArgs[], sizes: number[], jobs: number, onResult: (index: number, result: EachResult) => void, onRead: (index: number, bytesDone: number) => void): Promise<void> {
   const workerUrl = new URL('../node/each-worker.js', import.meta.url);
   const queue = perCapture.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
   let next = 0;
@@ -119,7 +117,7 @@ async function analyzeOnWorkers(perCapture: AnalyzeArgs[], sizes: number[], jobs
       while (next < queue.length) {
         const index = queue[next++]!;
         worker ??= new Worker(workerUrl);
-        const result = await analyzeOn(worker, perCapture[index]!);
+        const result = await analyzeOn(worker, perCapture[index]!, (bytes) => onRead(index, bytes));
         // A worker that died (out of memory, a crash of the runtime) is replaced for the next capture.
         if (result.workerGone) worker = null;
         onResult(index, result);
@@ -131,7 +129,7 @@ async function analyzeOnWorkers(perCapture: AnalyzeArgs[], sizes: number[], jobs
   await Promise.all(Array.from({ length: jobs }, lane));
 }
 
-function analyzeOn(worker: Worker, args: AnalyzeArgs): Promise<EachResult & { workerGone?: boolean }> {
+function analyzeOn(worker: Worker, args: AnalyzeArgs, onRead: (bytesDone: number) => void): Promise<EachResult & { workerGone?: boolean }> {
   return new Promise((resolve) => {
     const settle = (result: EachResult & { workerGone?: boolean }) => {
       worker.off('message', onMessage);
@@ -143,7 +141,10 @@ function analyzeOn(worker: Worker, args: AnalyzeArgs): Promise<EachResult & { wo
       code: EXIT_FAILED, stdout: '', workerGone: true,
       stderr: `resumescope: ${args.inputs[0]}: internal error (a bug in resumescope): the analysis stopped (${why}); please report it with this capture\n`,
     });
-    const onMessage = (result: EachResult) => settle(result);
+    const onMessage = (message: EachMessage) => {
+      if (message.type === 'progress') onRead(message.bytesDone);
+      else settle({ code: message.code, stdout: message.stdout, stderr: message.stderr });
+    };
     const onError = (e: Error) => lost(e.message);
     const onExit = (code: number) => lost(`its thread exited with ${code}`);
     worker.on('message', onMessage);
@@ -153,14 +154,40 @@ function analyzeOn(worker: Worker, args: AnalyzeArgs): Promise<EachResult & { wo
   });
 }
 
-/** "3 of 10 captures analysed" on stderr while the captures are analysed. */
-class CaptureCounter {
+/**
+ * On stderr while the captures are analysed: a bar of the bytes read over all captures (the
+ * reading is most of an analysis's time) and how many captures are done, at most ten times a second.
+ */
+class BatchProgress {
+  private readonly bytes: number[];
+  private readonly total: number;
+  private finishedCount = 0;
   private shown = false;
-  constructor(private readonly io: CliIo, private readonly enabled: boolean, private readonly total: number) {}
+  private last = 0;
+  constructor(private readonly io: CliIo, private readonly enabled: boolean, private readonly files: InputFile[], private readonly jobs: number) {
+    this.bytes = files.map(() => 0);
+    this.total = files.reduce((sum, f) => sum + f.size, 0);
+  }
 
-  show(done: number, jobs: number): void {
-    if (!this.enabled || done >= this.total) return;
-    this.io.stderr(`\r${done} of ${this.total} captures analysed (${jobs} at a time)\x1b[K`);
+  read(index: number, bytesDone: number): void {
+    this.bytes[index] = Math.min(bytesDone, this.files[index]!.size);
+    const now = Date.now();
+    if (now - this.last >= 100) this.show();
+  }
+
+  done(index: number): void {
+    this.bytes[index] = this.files[index]!.size;
+    this.finishedCount++;
+    this.show();
+  }
+
+  show(): void {
+    if (!this.enabled || this.finishedCount >= this.files.length) return;
+    this.last = Date.now();
+    const fraction = this.total > 0 ? this.bytes.reduce((a, b) => a + b, 0) / this.total : this.finishedCount / this.files.length;
+    const width = 30;
+    const filled = Math.round(fraction * width);
+    this.io.stderr(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% read, ${this.finishedCount} of ${this.files.length} captures analysed (${this.jobs} at a time)\x1b[K`);
     this.shown = true;
   }
 

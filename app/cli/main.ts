@@ -20,6 +20,8 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   stderrIsTty: boolean;
+  /** Bytes of the input read so far (for a caller that shows its own progress: analyze --each). */
+  readProgress?: (bytesDone: number) => void;
 }
 
 const defaultIo: CliIo = {
@@ -104,7 +106,10 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       store.add(record);
       if (store.count === LARGE_CAPTURE) collectGarbageSooner();
     },
-    onProgress: (p) => progress.update(p),
+    onProgress: (p) => {
+      progress.update(p);
+      io.readProgress?.(p.bytesDone);
+    },
   };
   // A worker's rows are copied into the one store (see ConnectionStore.append).
   const fromWorker = (snapshot: StoreSnapshot) => {

@@ -6,16 +6,30 @@ import { reportingErrors, runAnalyze, type CliIo } from '../cli/main.js';
 
 export type EachRequest = { args: AnalyzeArgs };
 export type EachResult = { code: number; stdout: string; stderr: string };
+export type EachMessage = ({ type: 'done' } & EachResult) | { type: 'progress'; bytesDone: number };
 
-/** One capture's analysis, what it prints kept as text (also used on the main thread with --jobs 1). */
-export async function analyzeToText(args: AnalyzeArgs): Promise<EachResult> {
+/**
+ * One capture's analysis, what it prints kept as text (also used on the main thread with --jobs 1);
+ * `onRead` hears the bytes read so far.
+ */
+export async function analyzeToText(args: AnalyzeArgs, onRead?: (bytesDone: number) => void): Promise<EachResult> {
   const text = { stdout: '', stderr: '' };
-  const io: CliIo = { stdout: (t) => { text.stdout += t; }, stderr: (t) => { text.stderr += t; }, stderrIsTty: false };
+  const io: CliIo = { stdout: (t) => { text.stdout += t; }, stderr: (t) => { text.stderr += t; }, stderrIsTty: false, readProgress: onRead };
   const code = await reportingErrors(io, () => runAnalyze(args, io));
   return { code, ...text };
 }
 
+/** Progress messages at most this often (a message per megabyte read would flood the main thread). */
+const PROGRESS_EVERY_MS = 200;
+
 // Only in a worker: on the main thread (parentPort null) this module just lends analyzeToText.
 parentPort?.on('message', async (request: EachRequest) => {
-  parentPort!.postMessage(await analyzeToText(request.args));
+  let last = 0;
+  const result = await analyzeToText(request.args, (bytesDone) => {
+    const now = Date.now();
+    if (now - last < PROGRESS_EVERY_MS) return;
+    last = now;
+    parentPort!.postMessage({ type: 'progress', bytesDone } satisfies EachMessage);
+  });
+  parentPort!.postMessage({ type: 'done', ...result } satisfies EachMessage);
 });

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { argsForCapture, defaultEachJobs } from '../../app/cli/each.js';
 import { parseArgs, type AnalyzeArgs } from '../../app/cli/args.js';
 import { captureName } from '../../app/node/analyze-files.js';
+import { analyzeToText } from '../../app/node/each-worker.js';
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 // `analyze --each`: how a capture's outputs are named and how many analyses run at once.
 
@@ -31,5 +34,17 @@ describe('--each', () => {
     expect(defaultEachJobs(files(4e9), 8, 3 * GiB)).toBe(2);
     // Never none: one analysis runs whatever the memory.
     expect(defaultEachJobs(files(40e9), 8, 1 * GiB)).toBe(1);
+  });
+
+  it('an analysis reports the bytes it has read, growing to the whole file, for the batch progress bar', async () => {
+    const file = fileURLToPath(new URL('../../fixtures/captures/chromium-nginx-mtu1500.pcap', import.meta.url));
+    const args = argsForCapture(parseArgs(['analyze', '--each', file]) as AnalyzeArgs, { path: file, size: statSync(file).size });
+    const seen: number[] = [];
+    const result = await analyzeToText(args, (bytes) => seen.push(bytes));
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^resumescope \S+: 1 capture file/);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(seen.at(-1)).toBe(statSync(file).size);
   });
 });
