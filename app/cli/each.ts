@@ -52,13 +52,14 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
     progress.done(i);
   };
   progress.show();
-  // Once the analyses take every core, V8 compiles optimized code on the analysing thread rather
-  // than on a helper thread: with no idle core, a helper only competes with the analyses, and
-  // compiling concurrently costs more CPU in all (4 × 250 MB, 2 workers on 2 cores, three
+  // Once the workers take every core, V8 compiles their optimized code on each worker's own thread
+  // rather than on a helper thread: with no idle core, a helper only competes with the analyses,
+  // and compiling concurrently costs more CPU in all (4 × 250 MB, 2 workers on 2 cores, three
   // alternating runs each: CPU 4.5–5.0 → 4.2–4.9 s; wall 2.65–3.00 → 2.49–3.25 s, within this
-  // VM's drift; in a first test harness 2.58–2.74 → 2.41–2.49 s). availableParallelism() counts
-  // the cores this process may run on (taskset, cgroups).
-  if (jobs >= availableParallelism()) setFlagsFromString('--no-concurrent-recompilation');
+  // VM's drift; in a first test harness 2.58–2.74 → 2.41–2.49 s). V8 reads the flag when an
+  // isolate starts: it reaches the workers started after it, not this thread (so not --jobs 1).
+  // availableParallelism() counts the cores this process may run on (taskset, cgroups).
+  if (jobs > 1 && jobs >= availableParallelism()) setFlagsFromString('--no-concurrent-recompilation');
   if (jobs === 1) {
     for (let i = 0; i < files.length; i++) finished(i, await analyzeToText(perCapture[i]!, (bytes) => progress.read(i, bytes)));
   } else {
