@@ -133,6 +133,23 @@ describe('resumescope ui in Chromium', () => {
     }, 60_000);
   }
 
+  it('says on the overview when a server keeps no sessions, gives none out, or gets no TLS 1.3 ticket offered', async () => {
+    const { page, dialogs, errors } = await openPage();
+    await loadFiles(page, ['nginx-cache-none.pcap', 'nginx-cache-off.pcap', 'tls13-no-tickets.pcap'].map((f) => join(FIXTURES, f)));
+    const card = (port: number) => page.getByTestId('policy-card').filter({ hasText: `resumescope.test:${port}` });
+    // A group without offers still gets its card when that is its policy (no session given out).
+    await expect.poll(() => page.getByTestId('policy-card').count()).toBe(3);
+    const rowOf = (port: number, name: string) => card(port).locator('.policy-row.found').filter({ hasText: name });
+    expect(await rowOf(44345, 'Keeps sessions').textContent()).toMatch(/^Keeps sessionsno0\.96none of 13 offers accepted, the soonest 2\d\dms after its session was issued$/);
+    expect(await rowOf(44347, 'Issues sessions').textContent()).toBe('Issues sessionsnonone of 4 full handshakes below TLS 1.3 carried a session ID or a ticket');
+    expect(await rowOf(44349, 'TLS 1.3 tickets').textContent()).toContain('3 TLS 1.3 reconnections offered no ticket');
+    await expect.poll(() => page.getByTestId('findings').textContent()).toContain('keeps no sessions: every resumption is refused');
+    await page.screenshot({ path: screenshotPath('policy-no-sessions-light.png'), fullPage: true });
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('exports the report from the app and the report renders offline', async () => {
     const { page, errors } = await openPage();
     await loadFiles(page, [idleCapture]);
