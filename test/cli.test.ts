@@ -175,7 +175,7 @@ describe('resumescope CLI', () => {
     }
   });
 
-  it('--each: a capture that cannot be read fails alone (exit 1); outputs need {name}; two captures of one name are refused', () => {
+  it('--each: a capture that cannot be read fails alone (exit 1); outputs need {name}; two captures of one file name are told apart by their folders', () => {
     const bad = join(work, 'each-bad.pcap');
     writeFileSync(bad, 'garbage garbage garbage');
     const good = join(CAPTURES, 'tls12-full.pcap');
@@ -198,10 +198,14 @@ describe('resumescope CLI', () => {
     usage(['analyze', '--each', good, '--ndjson', '-'], /--ndjson -: with --each every capture writes its own ndjson/);
     usage(['analyze', good, '--json', join(out, '{name}.json')], /\{name\} in an output path needs --each/);
     usage(['analyze', '--each', '-'], /--each reads captures from files and folders, not stdin/);
-    const twin = join(work, 'twin');
-    mkdirSync(twin, { recursive: true });
-    copyFileSync(good, join(twin, 'tls12-full.pcap'));
-    usage(['analyze', '--each', good, join(twin, 'tls12-full.pcap'), '--json', join(out, '{name}.json')], /both "tls12-full"/);
+    // Two captures of one file name in folders of their own: named by their folders.
+    for (const host of ['h1', 'h2']) {
+      mkdirSync(join(work, 'hosts', host), { recursive: true });
+      copyFileSync(good, join(work, 'hosts', host, 'tls12-full.pcap'));
+    }
+    const hosts = cli(['analyze', '--each', join(work, 'hosts'), '--json', join(out, '{name}.json'), '-q']);
+    expect(hosts.code, hosts.stderr).toBe(0);
+    expect(existsSync(join(out, 'h1_tls12-full.json')) && existsSync(join(out, 'h2_tls12-full.json'))).toBe(true);
   });
 
   it('reads gzip captures and stdin', () => {

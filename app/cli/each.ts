@@ -3,6 +3,7 @@
 // sessions and cache policies would be mixed. The files of one rotated capture stay one analysis
 // (without --each), since sessions cross from file to file.
 import { availableParallelism, freemem } from 'node:os';
+import { normalize, sep } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { captureName, resolveInputs, type InputFile } from '../node/analyze-files.js';
@@ -11,9 +12,8 @@ import { EACH_NAME, outputsOf, UsageError, type AnalyzeArgs } from './args.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, type CliIo } from './main.js';
 import { checkOutputPaths } from './writers.js';
 
-/** The analysis of one capture: its own arguments, outputs named after it. */
-export function argsForCapture(args: AnalyzeArgs, file: InputFile): AnalyzeArgs {
-  const name = captureName(file.path);
+/** The analysis of one capture: its own arguments, outputs named after it (`name`, see captureNames). */
+export function argsForCapture(args: AnalyzeArgs, file: InputFile, name = captureName(file.path)): AnalyzeArgs {
   const named = (path: string | null) => (path === null ? null : path.split(EACH_NAME).join(name));
   return {
     ...args, inputs: [file.path], each: false, jobs: 1, progress: 'never',
@@ -26,8 +26,8 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
   for (const path of repeated) io.stderr(`resumescope: ${path}: named more than once; read once\n`);
   for (const p of problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
   if (files.length === 0) return EXIT_FAILED;
-  checkNamesDistinct(files);
-  const perCapture = files.map((file) => argsForCapture(args, file));
+  const names = captureNames(files.map((f) => f.path));
+  const perCapture = files.map((file, i) => argsForCapture(args, file, names[i]));
   // Every output of every capture checked before anything is read (a missing folder, an output
   // that is an input, two captures' outputs on one file).
   checkOutputPaths(perCapture.flatMap(outputsOf), files);
@@ -93,13 +93,41 @@ export function defaultEachJobs(files: InputFile[], cores = availableParallelism
 const BASE_ANALYSIS_BYTES = 100 * 2 ** 20;
 const PEAK_PER_CAPTURE_BYTE = 0.25;
 
-function checkNamesDistinct(files: InputFile[]): void {
-  const byName = new Map<string, string>();
-  for (const file of files) {
-    const name = captureName(file.path);
-    const other = byName.get(name);
-    if (other !== undefined) throw new UsageError(`--each names each capture's outputs by its name: ${other} and ${file.path} are both "${name}" (rename one, or analyse them in two runs)`);
-    byName.set(name, file.path);
+/**
+ * The {name} of each capture: its file name without the capture extension, and where two captures
+ * share one (host1/dump.pcap, host2/dump.pcap: a folder per host or per day is common), as many of
+ * their folders before it as make them differ, joined by "_" (host1_dump, host2_dump). Paths that
+ * differ only in what a name cannot show (a/b_c.pcap and a_b/c.pcap) are refused.
+ */
+export function captureNames(paths: string[]): string[] {
+  const parts = paths.map((p) => normalize(p).split(sep).filter((s) => s.length > 0 && s !== '.'));
+  const depth = paths.map(() => 0);
+  const nameAt = (i: number) => {
+    const segments = parts[i]!;
+    const folders = segments.slice(Math.max(0, segments.length - 1 - depth[i]!), segments.length - 1);
+    return [...folders, captureName(paths[i]!)].join('_');
+  };
+  for (;;) {
+    const byName = new Map<string, number[]>();
+    paths.forEach((_, i) => {
+      const name = nameAt(i);
+      byName.set(name, [...(byName.get(name) ?? []), i]);
+    });
+    const clashes = [...byName.values()].filter((list) => list.length > 1);
+    if (clashes.length === 0) return paths.map((_, i) => nameAt(i));
+    let grew = false;
+    for (const list of clashes) {
+      for (const i of list) {
+        if (depth[i]! < parts[i]!.length - 1) {
+          depth[i]!++;
+          grew = true;
+        }
+      }
+    }
+    if (!grew) {
+      const [a, b] = clashes[0]!;
+      throw new UsageError(`--each names each capture's outputs by its name: ${paths[a!]} and ${paths[b!]} would both be "${nameAt(a!)}" (rename one, or analyse them in two runs)`);
+    }
   }
 }
 

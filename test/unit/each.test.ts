@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argsForCapture, defaultEachJobs } from '../../app/cli/each.js';
+import { argsForCapture, captureNames, defaultEachJobs } from '../../app/cli/each.js';
 import { parseArgs, type AnalyzeArgs } from '../../app/cli/args.js';
 import { captureName } from '../../app/node/analyze-files.js';
 import { analyzeToText } from '../../app/node/each-worker.js';
@@ -17,6 +17,16 @@ describe('--each', () => {
     // Not a capture extension: the whole name (the output path still tells them apart).
     expect(captureName('dump.trace')).toBe('dump.trace');
     expect(captureName('.pcap')).toBe('.pcap');
+  });
+
+  it('names captures of one file name by as many of their folders as tell them apart', () => {
+    expect(captureNames(['a.pcap', 'b.pcapng.gz'])).toEqual(['a', 'b']);
+    // A folder per host: host1_dump, host2_dump; the others keep their short names.
+    expect(captureNames(['/cap/host1/dump.pcap', '/cap/host2/dump.pcap', '/cap/host2/other.pcap'])).toEqual(['host1_dump', 'host2_dump', 'other']);
+    // Two levels when one is not enough; a capture in the current folder keeps its name.
+    expect(captureNames(['d1/eu/dump.pcap', 'd2/eu/dump.pcap', 'dump.pcap'])).toEqual(['d1_eu_dump', 'd2_eu_dump', 'dump']);
+    // Only names that cannot be told apart are refused.
+    expect(() => captureNames(['h1/dump.pcap', 'h1_dump.pcap', 'h2/dump.pcap'])).toThrow(/h1\/dump\.pcap and h1_dump\.pcap would both be "h1_dump"/);
   });
 
   it('gives every capture its own outputs, one input and no nested parallelism', () => {
