@@ -64,11 +64,11 @@ Options for analyze:
                        --json out/{name}.json. For unrelated captures; the files of one
                        rotated capture are one analysis
   -q, --quiet          print no summary
+  -h, --help           this text
+  -V, --version        the version
 
 An output FILE may be "-": standard output (one output at most; the summary then goes
 to standard error). An output may not be one of the inputs or another output's file.
-  -h, --help           this text
-  -V, --version        the version
 
 Exit status: 0 all input analysed (anomalies are warnings); 1 some input could not
 be read but some could; 2 bad usage, nothing could be read, or an output cannot be
