@@ -46,6 +46,25 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
   });
 
+  it('LRU capacity: infers the cache size from the sessions used since, and that the least recently used goes first', () => {
+    const { comparison, server, truth, connections } = run('lru-capacity');
+    expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.98);
+    const size = truth.services[0]!.policy.capacity!;
+    const capacity = server.cachePolicy.capacity;
+    expect(capacity.eviction).toBe('lru');
+    expect(capacity.entries).not.toBeNull();
+    expect(Math.abs(capacity.entries! - size) / size).toBeLessThanOrEqual(0.05);
+    expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
+    // Sessions kept although more than the cache's size were issued since: a FIFO cache would have dropped them.
+    const keptOld = connections.filter((c) => c.resumed && ((c.session as { churn: number | null }).churn ?? 0) > size);
+    expect(keptOld.length).toBeGreaterThan(10);
+    const rejected = connections.filter((c) => c.reason === 'capacity');
+    expect(rejected.length).toBeGreaterThan(10);
+    for (const c of rejected) expect(c.reasonDetail).toMatch(/other sessions were used since its last use \(inferred cache size \d+, least recently used evicted first\)/);
+    // The FIFO farm stays FIFO.
+    expect(run('fifo-capacity').server.cachePolicy.capacity.eviction).toBe('fifo');
+  });
+
   it('purge on abort: client RSTs after the ServerHello, later offers of that session rejected', () => {
     const { comparison, server, connections, diagnosis } = run('purge-on-abort');
     expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.98);

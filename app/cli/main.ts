@@ -355,7 +355,7 @@ export function formatDiagnosis(d: Diagnosis): string {
       : p.keepsNoSessions.detected ? [`keeps no sessions (none of ${s.offers.toLocaleString('en-US')} offers accepted, the soonest ${formatDuration(p.keepsNoSessions.soonest ?? 0)} after its issue)`] : [
       `idle timeout ${limit(p.idleTimeout, formatDuration)}`,
       `lifetime ${limit(p.lifetime, formatDuration)}`,
-      `capacity ${limit(p.capacity, (x) => `${Math.round(x).toLocaleString('en-US')} ${Math.round(x) === 1 ? 'session' : 'sessions'}`)}`,
+      `capacity ${limit(p.capacity, (x) => `${Math.round(x).toLocaleString('en-US')} ${Math.round(x) === 1 ? 'session' : 'sessions'}`)}${p.capacity.eviction === 'lru' ? ', least recently used evicted first' : ''}`,
     ];
     if (p.purgeOnAbort.detected) parts.push('purges sessions on abort');
     if (p.sharedCache.shared === false) parts.push(`no shared cache${p.sharedCache.backends ? ` (~${p.sharedCache.backends} backends)` : ''}`);

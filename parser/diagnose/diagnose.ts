@@ -15,7 +15,12 @@ export type Reason =
 export interface CachePolicy {
   idleTimeout: Estimate;
   lifetime: Estimate;
-  capacity: Estimate & { entries: number | null };
+  /**
+   * `eviction`: which session a full cache drops, the earliest issued (FIFO; `low`/`high` are
+   * churns, see SessionView) or the least recently used (LRU; places in the LRU list, see
+   * SessionTable.recencyOf); null when no size limit shows.
+   */
+  capacity: Estimate & { entries: number | null; eviction: 'fifo' | 'lru' | null };
   purgeOnAbort: { detected: boolean; confidence: number; evidence: number[]; rejectedAfterAbort: number; offersAfterAbort: number; baseRejectionRate: number | null };
   sharedCache: {
     shared: boolean | null; backends: number | null; confidence: number; crossAddressOffers: number; crossAddressRejected: number; evidence: number[];
@@ -278,6 +283,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
     reuseGap: (c) => { const o = offerOf(c); return o >= 0 ? table.reuseGapOf(o) : null; },
     age: (c) => { const o = offerOf(c); return o >= 0 ? table.ageOf(o) : null; },
     churn: (c) => { const o = offerOf(c); return o >= 0 ? table.churnOf(o) : null; },
+    recency: (c) => { const o = offerOf(c); return o >= 0 ? table.recencyOf(o) : null; },
     abortOf: (c) => {
       const o = offerOf(c);
       const id = o >= 0 ? table.abortedByOf(o) : null;
@@ -620,11 +626,15 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
   // its rejections with the fewest exceptions goes first (idle time, age and churn all grow
   // with time, so the wrong one fits too, only worse).
   const open = () => select(known, unexplainedOrAccepted);
-  type Limit = 'idle-timeout' | 'lifetime' | 'capacity';
+  // A cache of N sessions evicts the earliest issued (FIFO: OpenSSL, nginx, Schannel) or the least
+  // recently used (LRU): the same size limit on two measures, churn and recency. They are
+  // alternatives; on a tie FIFO, listed first, is taken.
+  type Limit = 'idle-timeout' | 'lifetime' | 'capacity' | 'lru-capacity';
   const measure: Record<Limit, (o: number) => number | null> = {
     'idle-timeout': (o) => t.reuseGapOf(o),
     lifetime: (o) => t.ageOf(o),
     capacity: (o) => t.churnOf(o),
+    'lru-capacity': (o) => t.recencyOf(o),
   };
   // One buffer for every fit's values (accepted from the front, rejected from the back): a fit
   // sorts its two parts in place, and nine fits over a million offers would leave ~150 MB of
@@ -653,14 +663,15 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
       if (t.isAccepted(o)) fitValues[a++] = x;
       else if (!verdicts.has(o)) fitValues[--r] = x;
     }
-    return limit === 'capacity'
+    return limit === 'capacity' || limit === 'lru-capacity'
       ? estimateLimitOf(fitValues.subarray(0, a), fitValues.subarray(r), CAPACITY_NICE, { wholeNumbers: true })
       : estimateLimitOf(fitValues.subarray(0, a), fitValues.subarray(r));
   };
-  // Each round fits the limits not yet applied (round 0 fits all three).
+  // Each round fits the limits not yet applied (round 0 fits all of them).
   const notFitted: Estimate = { seconds: null, low: null, high: null, confidence: 0, rejectedAbove: 0, acceptedBelow: 0, exceptions: 0 };
-  const estimates: Record<Limit, Estimate> = { 'idle-timeout': notFitted, lifetime: notFitted, capacity: notFitted };
+  const estimates: Record<Limit, Estimate> = { 'idle-timeout': notFitted, lifetime: notFitted, capacity: notFitted, 'lru-capacity': notFitted };
   const applied = new Set<Limit>();
+  let eviction: 'fifo' | 'lru' | null = null;
   for (let round = 0; round < 3; round++) {
     const pending = (Object.keys(estimates) as Limit[]).filter((l) => !applied.has(l));
     for (const l of pending) estimates[l] = fit(l);
@@ -669,19 +680,26 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
     const score = (l: Limit) => estimates[l].exceptions / (estimates[l].rejectedAbove + estimates[l].acceptedBelow);
     const best = valid.sort((x, y) => score(x) - score(y) || estimates[y].rejectedAbove - estimates[x].rejectedAbove)[0]!;
     applied.add(best);
+    if (best === 'capacity' || best === 'lru-capacity') {
+      // One size, one way of evicting: the other measure of it is not fitted again.
+      applied.add('capacity').add('lru-capacity');
+      eviction = best === 'capacity' ? 'fifo' : 'lru';
+    }
     const e = estimates[best];
     for (const o of rejected) {
       const x = measure[best](o);
       if (verdicts.has(o) || x === null || x <= e.low!) continue;
       const detail = best === 'idle-timeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(e.seconds!)}`
         : best === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(e.seconds!)}`
-        : `${x - 1} newer sessions were issued since (inferred cache size ${e.seconds})`;
-      verdicts.set(o, best, detail);
+        : best === 'capacity' ? `${x - 1} newer sessions were issued since (inferred cache size ${e.seconds})`
+        : `${x - 1} other sessions were used since its last use (inferred cache size ${e.seconds}, least recently used evicted first)`;
+      verdicts.set(o, best === 'lru-capacity' ? 'capacity' : best, detail);
     }
   }
   const idleTimeout = estimates['idle-timeout'];
   const lifetime = estimates.lifetime;
-  const capacity = { ...estimates.capacity, entries: estimates.capacity.seconds };
+  const sizeLimit = eviction === 'lru' ? estimates['lru-capacity'] : estimates.capacity;
+  const capacity = { ...sizeLimit, entries: sizeLimit.seconds, eviction };
 
   // 6. Rejections that no time, size or event explains, at a steady rate: several backends
   // behind one address without a shared cache (random balancing accepts ~1/k).

@@ -39,6 +39,8 @@ export interface OfferLookup {
   reuseGap(c: ConnectionRecord): number | null;
   age(c: ConnectionRecord): number | null;
   churn(c: ConnectionRecord): number | null;
+  /** The offered session's place in its group's list by last use (SessionTable.recencyOf). */
+  recency(c: ConnectionRecord): number | null;
   /** How the handshake that aborted the offered session ended: a fatal alert, a reset or a FIN (null: none). */
   abortOf(c: ConnectionRecord): 'alert' | 'rst' | 'fin' | null;
 }
@@ -134,10 +136,14 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const capacity = withReason('capacity');
     if (capacity.length > 0 && policy.capacity.entries !== null) {
       const size = policy.capacity.entries;
-      // A cache of M sessions still holds a session while its churn (its place in the queue) is ≤ M.
-      const wouldResume = capacity.filter((c) => churnOf(c, facts) <= size * 4);
+      const lru = policy.capacity.eviction === 'lru';
+      // A cache of M sessions still holds a session while its place in the queue (its churn: FIFO) or
+      // in the list by last use (its recency: LRU) is ≤ M.
+      const wouldResume = capacity.filter((c) => (lru ? facts.recency(c) ?? Infinity : churnOf(c, facts)) <= size * 4);
       add('capacity', capacity, `The session cache of ${server.group} holds only about ${n(size)} sessions`,
-        `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.high! - 1)} or more newer sessions had been issued (oldest evicted first); a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.`);
+        `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.high! - 1)} or more ` +
+        (lru ? 'other sessions had been used since their own last use (least recently used evicted first)' : 'newer sessions had been issued (oldest evicted first)') +
+        `; a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.`);
       replay(`capacity=${size * 4}`, `cache of ${n(size * 4)} sessions instead of ${n(size)}`, wouldResume);
     }
     const purged = withReason('purged-after-abort');

@@ -38,6 +38,66 @@ export class TrackedSession {
   get abortedAt(): number { return this.table.sessionAbortedAt.get(this.index); }
 }
 
+/**
+ * Uses (issues and accepted resumptions) of a group's sessions in order, each session counted at
+ * its latest use only: how many distinct sessions were used after a given use is a suffix count.
+ * That is a session's place in a cache that evicts the least recently used one (an LRU cache of N
+ * still holds it while the place is ≤ N). A Fenwick tree over the uses (O(log n) a use or a
+ * question), grown by doubling.
+ */
+export class RecencyIndex {
+  private latest = new Uint8Array(1024);
+  private tree = new Int32Array(1025);
+  private uses = 0;
+  /** Sessions with a use so far (each one's latest use is marked). */
+  private current = 0;
+
+  /** Records a use of a session whose previous use was `previous` (-1: none); returns this use's index. */
+  use(previous: number): number {
+    if (previous >= 0 && this.latest[previous] === 1) {
+      this.latest[previous] = 0;
+      this.add(previous, -1);
+      this.current--;
+    }
+    if (this.uses === this.latest.length) this.grow();
+    const index = this.uses++;
+    this.latest[index] = 1;
+    this.add(index, 1);
+    this.current++;
+    return index;
+  }
+
+  /** Distinct sessions used after use `index` (their latest use comes after it). */
+  usedSince(index: number): number {
+    return this.current - this.prefix(index);
+  }
+
+  private add(index: number, delta: number): void {
+    for (let i = index + 1; i < this.tree.length; i += i & -i) this.tree[i]! += delta;
+  }
+
+  /** Latest uses among uses 0..index. */
+  private prefix(index: number): number {
+    let sum = 0;
+    for (let i = index + 1; i > 0; i -= i & -i) sum += this.tree[i]!;
+    return sum;
+  }
+
+  private grow(): void {
+    const latest = new Uint8Array(this.latest.length * 2);
+    latest.set(this.latest);
+    this.latest = latest;
+    // Rebuilt in linear time: each node adds itself to its parent.
+    const tree = new Int32Array(latest.length + 1);
+    for (let i = 1; i < tree.length; i++) {
+      tree[i]! += i - 1 < this.uses ? latest[i - 1]! : 0;
+      const parent = i + (i & -i);
+      if (parent < tree.length) tree[parent]! += tree[i]!;
+    }
+    this.tree = tree;
+  }
+}
+
 /** One service (SNI + port, or address + port without SNI): may hide several backends. */
 export class ServerGroup {
   readonly addresses = new Map<string, number>();
@@ -50,6 +110,8 @@ export class ServerGroup {
   fullHandshakesIssuingNothing = 0;
   /** Completed TLS 1.0-1.2 full handshakes that issued a session ID or a ticket. */
   fullHandshakesIssuing = 0;
+  /** The group's sessions by their last use (issue or accepted resumption): their places in an LRU list. */
+  readonly recency = new RecencyIndex();
   constructor(
     readonly key: string,
     readonly sni: string | null,
@@ -124,6 +186,8 @@ export class SessionTable {
   readonly sessionLastUse = new Float64Column();
   readonly sessionAbortedBy = new Int32Column();
   readonly sessionAbortedAt = new Float64Column();
+  /** The session's latest use in its group's RecencyIndex. */
+  private readonly sessionRecencyUse = new Int32Column();
   private sessionRows = 0;
 
   // Offer columns (row = offer index).
@@ -136,6 +200,8 @@ export class SessionTable {
   private readonly offerIssuedSoFar = new Int32Column();
   private readonly offerAbortedByIds = new Int32Column();
   private readonly offerAddresses = new Int32Column();
+  /** Place of the offered session in its issuing group's LRU list at the offer (1: the most recently used); 0: unknown session. */
+  private readonly offerRecency = new Int32Column();
 
   get offerCount(): number {
     return this.offerConnections.length;
@@ -170,6 +236,15 @@ export class SessionTable {
   churnOf(o: number): number | null {
     const s = this.offerSessions.get(o);
     return s !== NONE && this.sessionIssuedBy.get(s) >= 0 ? this.offerIssuedSoFar.get(o) - this.sessionIssueIndex.get(s) : null;
+  }
+  /**
+   * The offered session's place in its issuing group's LRU list at the offer: 1 + the distinct
+   * sessions issued or resumed since its own last use (null: unknown session). An LRU cache of
+   * N sessions still holds it while this is ≤ N.
+   */
+  recencyOf(o: number): number | null {
+    const place = this.offerRecency.get(o);
+    return place > 0 ? place : null;
   }
   /** Id of an aborted handshake that offered this session since its last success. */
   abortedByOf(o: number): number | null {
@@ -261,6 +336,7 @@ export class SessionTable {
     this.sessionLastUse.push(time);
     this.sessionAbortedBy.push(NONE);
     this.sessionAbortedAt.push(-1);
+    this.sessionRecencyUse.push(group.recency.use(-1));
     return row;
   }
 
@@ -299,6 +375,7 @@ export class SessionTable {
       this.offerIssuedSoFar.push(known ? this.groupList[this.sessionGroup.get(session)]!.issued : 0);
       this.offerAbortedByIds.push(abortedBy);
       this.offerAddresses.push(address);
+      this.offerRecency.push(known ? 1 + this.groupList[this.sessionGroup.get(session)]!.recency.usedSince(this.sessionRecencyUse.get(session)) : 0);
       if (c.resumption !== 'unanswered') this.answeredOffers.push(offer);
       if (!known && key !== null && c.handshake === 'aborted') {
         this.abortedUnknown.set(key, c.id);
@@ -311,6 +388,7 @@ export class SessionTable {
       } else if (known) {
         if (c.resumed) {
           this.sessionLastUse.set(session, time);
+          this.sessionRecencyUse.set(session, this.groupList[this.sessionGroup.get(session)]!.recency.use(this.sessionRecencyUse.get(session)));
           this.heldAfter = session;
           if (kind === 'psk') this.sessions.set(pskClientKey(c, group), session);
         } else if (c.handshake === 'aborted' && c.abort !== null) {

@@ -191,7 +191,12 @@ function PolicyCard({ server }: { server: ServerSummary }) {
   const rows: { name: string; value: string; confidence: number | null; evidence: string; found: boolean }[] = [
     { name: 'Idle timeout', ...idle, confidence: p.idleTimeout.seconds !== null ? p.idleTimeout.confidence : null, found: p.idleTimeout.seconds !== null },
     { name: 'Lifetime', ...life, confidence: p.lifetime.seconds !== null ? p.lifetime.confidence : null, found: p.lifetime.seconds !== null },
-    { name: 'Capacity (FIFO)', ...cap, confidence: p.capacity.seconds !== null ? p.capacity.confidence : null, found: p.capacity.seconds !== null },
+    {
+      name: p.capacity.eviction === 'lru' ? 'Capacity (LRU)' : 'Capacity (FIFO)', ...cap,
+      // An LRU cache's limit is on the sessions used since a session's last use, not issued since its issue.
+      evidence: p.capacity.eviction === 'lru' ? cap.evidence.replace(/^accepted up to/, 'by sessions used since the last use: accepted up to') : cap.evidence,
+      confidence: p.capacity.seconds !== null ? p.capacity.confidence : null, found: p.capacity.seconds !== null,
+    },
     {
       name: 'Purge on abort', value: p.purgeOnAbort.detected ? 'yes' : p.purgeOnAbort.offersAfterAbort > 0 ? 'no' : 'not seen',
       confidence: p.purgeOnAbort.offersAfterAbort > 0 ? p.purgeOnAbort.confidence : null, found: p.purgeOnAbort.detected,

@@ -1,0 +1,41 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { RecencyIndex } from '../../parser/session/session-table.js';
+
+// A session's place in an LRU list, from the Fenwick tree, against counting it out directly.
+
+describe('RecencyIndex', () => {
+  it('counts the distinct sessions used after a session\'s latest use, as a list kept by hand does', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 3000, size: 'max' }), (sequence) => {
+        const index = new RecencyIndex();
+        const latest = new Map<number, number>();
+        let clock = 0;
+        const latestClock = new Map<number, number>();
+        for (const session of sequence) {
+          latest.set(session, index.use(latest.get(session) ?? -1));
+          latestClock.set(session, clock++);
+        }
+        for (const [session, use] of latest) {
+          const mine = latestClock.get(session)!;
+          const after = [...latestClock.values()].filter((t) => t > mine).length;
+          expect(index.usedSince(use)).toBe(after);
+        }
+      }),
+      { numRuns: 30, seed: 7 },
+    );
+  });
+
+  it('grows past its first thousand uses without losing count', () => {
+    const index = new RecencyIndex();
+    const first = index.use(-1);
+    let other = -1;
+    for (let i = 0; i < 5000; i++) other = index.use(other);
+    // One other session, used 5,000 times since: one distinct session after the first.
+    expect(index.usedSince(first)).toBe(1);
+    const third = index.use(-1);
+    expect(index.usedSince(first)).toBe(2);
+    expect(index.usedSince(third)).toBe(0);
+    expect(index.usedSince(other)).toBe(1);
+  });
+});
