@@ -513,6 +513,23 @@ describe('diagnosis on real stacks', () => {
     expect(alternating.filter((c) => c.reason === 'other-backend')).toHaveLength(13);
   });
 
+  it('a Java (JSSE) server with an LRU session cache of 10: a size limit with LRU eviction, not an idle timeout or FIFO', () => {
+    const { server, connections, diagnosis } = analyze('java-lru-cache.pcap');
+    expect(server.cachePolicy.capacity).toMatchObject({ entries: 10, eviction: 'lru', exceptions: 0 });
+    expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
+    const rejected = connections.filter((c) => c.resumption === 'rejected');
+    expect(rejected).toHaveLength(3);
+    for (const c of rejected) expect(c.reason).toBe('capacity');
+    // What sets LRU apart here: a long idle time accepted, a short one refused, and a session kept
+    // with more than ten issued after it.
+    const view = (c: ConnectionRecord) => c.session as { reuseGap: number; churn: number };
+    const accepted = connections.filter((c) => c.resumed);
+    expect(Math.max(...accepted.map((c) => view(c).reuseGap))).toBeGreaterThan(4);
+    expect(Math.min(...rejected.map((c) => view(c).reuseGap))).toBeLessThan(2);
+    expect(Math.max(...accepted.map((c) => view(c).churn))).toBeGreaterThan(10);
+    expect(diagnosis.findings[0]!.detail).toContain('least recently used evicted first');
+  });
+
   it('a client that never offers its session: said once it held sessions, not for connections opened before any was issued', () => {
     const { connections, diagnosis, document } = analyze('tls12-never-offers.pcap');
     expect(connections.every((c) => c.resumption === 'not-offered' && c.established)).toBe(true);

@@ -140,6 +140,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'tls13-no-tickets.pcap': outcomesOf('FFFF', 'TLS 1.3'),
   // One saved TLS 1.3 ticket offered four times: nginx's stateful tickets resume every time.
   'nginx-tls13-ticket-reuse.pcap': outcomesOf('FSSSS', 'TLS 1.3'),
+  // Java's LRU session cache of 10: A kept by its uses, S after 4 s of quiet, B gone after ten new ones.
+  'java-lru-cache.pcap': outcomesOf('FFSFFFSFFSFFSFFSFFSRSSSSSSSSSRR'),
 };
 
 /** file name → file-level facts. */
@@ -187,6 +189,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-tls13-tickets-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44348 },
   'tls13-no-tickets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44349 },
   'nginx-tls13-ticket-reuse.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44351 },
+  'java-lru-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44352 },
 };
 
 /**
