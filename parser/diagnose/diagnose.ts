@@ -18,9 +18,10 @@ export interface CachePolicy {
   /**
    * `eviction`: which session a full cache drops, the earliest issued (FIFO; `low`/`high` are
    * churns, see SessionView) or the least recently used (LRU; places in the LRU list, see
-   * SessionTable.recencyOf); null when no size limit shows.
+   * SessionTable.recencyOf); 'unknown' when both fit the capture alike (then `low`/`high` are
+   * churns); null when no size limit shows.
    */
-  capacity: Estimate & { entries: number | null; eviction: 'fifo' | 'lru' | null };
+  capacity: Estimate & { entries: number | null; eviction: 'fifo' | 'lru' | 'unknown' | null };
   purgeOnAbort: { detected: boolean; confidence: number; evidence: number[]; rejectedAfterAbort: number; offersAfterAbort: number; baseRejectionRate: number | null };
   sharedCache: {
     shared: boolean | null; backends: number | null; confidence: number; crossAddressOffers: number; crossAddressRejected: number; evidence: number[];
@@ -671,7 +672,7 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
   const notFitted: Estimate = { seconds: null, low: null, high: null, confidence: 0, rejectedAbove: 0, acceptedBelow: 0, exceptions: 0 };
   const estimates: Record<Limit, Estimate> = { 'idle-timeout': notFitted, lifetime: notFitted, capacity: notFitted, 'lru-capacity': notFitted };
   const applied = new Set<Limit>();
-  let eviction: 'fifo' | 'lru' | null = null;
+  let eviction: 'fifo' | 'lru' | 'unknown' | null = null;
   for (let round = 0; round < 3; round++) {
     const pending = (Object.keys(estimates) as Limit[]).filter((l) => !applied.has(l));
     for (const l of pending) estimates[l] = fit(l);
@@ -681,9 +682,13 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
     const best = valid.sort((x, y) => score(x) - score(y) || estimates[y].rejectedAbove - estimates[x].rejectedAbove)[0]!;
     applied.add(best);
     if (best === 'capacity' || best === 'lru-capacity') {
-      // One size, one way of evicting: the other measure of it is not fitted again.
+      // One size, one way of evicting: the other measure of it is not fitted again. Where every
+      // session was used only when issued (real nginx's cache of ten, nginx-cache-capacity.pcap),
+      // recency is churn and both fit alike: the capture cannot tell which one goes first.
+      const other = best === 'capacity' ? 'lru-capacity' : 'capacity';
+      const tie = estimates[other].seconds !== null && score(other) === score(best);
       applied.add('capacity').add('lru-capacity');
-      eviction = best === 'capacity' ? 'fifo' : 'lru';
+      eviction = tie ? 'unknown' : best === 'capacity' ? 'fifo' : 'lru';
     }
     const e = estimates[best];
     for (const o of rejected) {

@@ -142,7 +142,9 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const wouldResume = capacity.filter((c) => (lru ? facts.recency(c) ?? Infinity : churnOf(c, facts)) <= size * 4);
       add('capacity', capacity, `The session cache of ${server.group} holds only about ${n(size)} sessions`,
         `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.high! - 1)} or more ` +
-        (lru ? 'other sessions had been used since their own last use (least recently used evicted first)' : 'newer sessions had been issued (oldest evicted first)') +
+        (lru ? 'other sessions had been used since their own last use (least recently used evicted first)'
+          : policy.capacity.eviction === 'unknown' ? 'newer sessions had been issued (each session was used only when issued, so the capture cannot tell whether the oldest or the least recently used goes first)'
+          : 'newer sessions had been issued (oldest evicted first)') +
         `; a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.`);
       replay(`capacity=${size * 4}`, `cache of ${n(size * 4)} sessions instead of ${n(size)}`, wouldResume);
     }

@@ -177,6 +177,9 @@ function limitText(e: Estimate, unit: (x: number) => string): { value: string; e
   return { value: 'unknown', evidence: 'no accepted offer to measure' };
 }
 
+/** The capacity row's name by how the cache evicts (older documents have no eviction: FIFO was the only one). */
+const CAPACITY_NAME: Record<string, string> = { fifo: 'Capacity (FIFO)', lru: 'Capacity (LRU)', unknown: 'Capacity (FIFO or LRU)', none: 'Capacity' };
+
 /** A group with offers, or one whose handshakes gave clients nothing to offer (that is its policy). */
 function showsPolicy(s: ServerSummary): boolean {
   return s.offers > 0 || s.cachePolicy.issuesNoSessions?.detected === true || s.cachePolicy.tls13TicketsUnseen?.detected === true;
@@ -192,7 +195,7 @@ function PolicyCard({ server }: { server: ServerSummary }) {
     { name: 'Idle timeout', ...idle, confidence: p.idleTimeout.seconds !== null ? p.idleTimeout.confidence : null, found: p.idleTimeout.seconds !== null },
     { name: 'Lifetime', ...life, confidence: p.lifetime.seconds !== null ? p.lifetime.confidence : null, found: p.lifetime.seconds !== null },
     {
-      name: p.capacity.eviction === 'lru' ? 'Capacity (LRU)' : 'Capacity (FIFO)', ...cap,
+      name: CAPACITY_NAME[p.capacity.eviction ?? 'none'] ?? 'Capacity', ...cap,
       // An LRU cache's limit is on the sessions used since a session's last use, not issued since its issue.
       evidence: p.capacity.eviction === 'lru' ? cap.evidence.replace(/^accepted up to/, 'by sessions used since the last use: accepted up to') : cap.evidence,
       confidence: p.capacity.seconds !== null ? p.capacity.confidence : null, found: p.capacity.seconds !== null,
