@@ -177,7 +177,7 @@ function limitText(e: Estimate, unit: (x: number) => string): { value: string; e
   return { value: 'unknown', evidence: 'no accepted offer to measure' };
 }
 
-/** The capacity row's name by how the cache evicts (older documents have no eviction: FIFO was the only one). */
+/** The capacity row's name by how the cache evicts (none: no size limit shows, or a document from before eviction was inferred). */
 const CAPACITY_NAME: Record<string, string> = { fifo: 'Capacity (FIFO)', lru: 'Capacity (LRU)', unknown: 'Capacity (FIFO or LRU)', none: 'Capacity' };
 
 /** A group with offers, or one whose handshakes gave clients nothing to offer (that is its policy). */
