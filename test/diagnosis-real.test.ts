@@ -533,6 +533,20 @@ describe('diagnosis on real stacks', () => {
     expect(diagnosis.findings[0]!.detail).toContain('least recently used evicted first');
   });
 
+  it('the same clients against OpenSSL\'s own cache of ten (nginx builtin:10): FIFO, where the Java server was LRU', () => {
+    const { server, connections } = analyze('nginx-fifo-cache.pcap');
+    expect(server.cachePolicy.capacity).toMatchObject({ entries: 9, eviction: 'fifo', exceptions: 0 });
+    // A, resumed a moment before, is refused once ten sessions were issued after it: no LRU cache does that.
+    const view = (c: ConnectionRecord) => c.session as { reuseGap: number; churn: number; issuedBy: number };
+    const a = connections[0]!;
+    // (s_client keeps offering its saved A: refused at each of its last three offers.)
+    const refusedA = connections.filter((c) => c.resumption === 'rejected' && view(c).issuedBy === a.id);
+    expect(refusedA).toHaveLength(3);
+    expect(view(refusedA[0]!).churn).toBeGreaterThan(9);
+    expect(view(refusedA[0]!).reuseGap).toBeLessThan(1);
+    for (const c of connections.filter((x) => x.resumption === 'rejected')) expect(c.reason).toBe('capacity');
+  });
+
   it('a client that never offers its session: said once it held sessions, not for connections opened before any was issued', () => {
     const { connections, diagnosis, document } = analyze('tls12-never-offers.pcap');
     expect(connections.every((c) => c.resumption === 'not-offered' && c.established)).toBe(true);

@@ -142,6 +142,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'nginx-tls13-ticket-reuse.pcap': outcomesOf('FSSSS', 'TLS 1.3'),
   // Java's LRU session cache of 10: A kept by its uses, S after 4 s of quiet, B gone after ten new ones.
   'java-lru-cache.pcap': outcomesOf('FFSFFFSFFSFFSFFSFFSRSSSSSSSSSRR'),
+  // The same order against OpenSSL's FIFO cache of ten (nginx builtin:10): A goes, however recently used.
+  'nginx-fifo-cache.pcap': outcomesOf('FFSFFFSFFSFFSFFRFFRRRSSSSSRRRRR'),
 };
 
 /** file name → file-level facts. */
@@ -190,6 +192,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'tls13-no-tickets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44349 },
   'nginx-tls13-ticket-reuse.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44351 },
   'java-lru-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44352 },
+  'nginx-fifo-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44353 },
 };
 
 /**
