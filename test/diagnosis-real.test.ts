@@ -547,6 +547,12 @@ describe('diagnosis on real stacks', () => {
     for (const c of connections.filter((x) => x.resumption === 'rejected')) expect(c.reason).toBe('capacity');
   });
 
+  it('the same clients against HAProxy\'s session cache of ten: FIFO, and ten kept (OpenSSL keeps nine)', () => {
+    const { server, connections } = analyze('haproxy-fifo-cache.pcap');
+    expect(server.cachePolicy.capacity).toMatchObject({ entries: 10, low: 10, high: 11, eviction: 'fifo', exceptions: 0 });
+    for (const c of connections.filter((x) => x.resumption === 'rejected')) expect(c.reason).toBe('capacity');
+  });
+
   it('a client that never offers its session: said once it held sessions, not for connections opened before any was issued', () => {
     const { connections, diagnosis, document } = analyze('tls12-never-offers.pcap');
     expect(connections.every((c) => c.resumption === 'not-offered' && c.established)).toBe(true);

@@ -144,6 +144,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'java-lru-cache.pcap': outcomesOf('FFSFFFSFFSFFSFFSFFSRSSSSSSSSSRR'),
   // The same order against OpenSSL's FIFO cache of ten (nginx builtin:10): A goes, however recently used.
   'nginx-fifo-cache.pcap': outcomesOf('FFSFFFSFFSFFSFFRFFRRRSSSSSRRRRR'),
+  // The same against HAProxy's session cache of ten (tune.ssl.cachesize 10): FIFO, ten kept.
+  'haproxy-fifo-cache.pcap': outcomesOf('FFSFFFSFFSFFSFFRFFRRRSSSSSSRRRR'),
 };
 
 /** file name → file-level facts. */
@@ -193,6 +195,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-tls13-ticket-reuse.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44351 },
   'java-lru-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44352 },
   'nginx-fifo-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44353 },
+  'haproxy-fifo-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44354 },
 };
 
 /**
