@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { captureName, resolveInputs, type InputFile } from '../node/analyze-files.js';
 import { analyzeToText, type EachMessage, type EachRequest, type EachResult } from '../node/each-worker.js';
 import { EACH_NAME, outputsOf, UsageError, type AnalyzeArgs } from './args.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, type CliIo } from './main.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ProgressBar, type CliIo } from './main.js';
 import { checkOutputPaths } from './writers.js';
 
 /** The analysis of one capture: its own arguments, outputs named after it (`name`, see captureNames). */
@@ -184,44 +184,39 @@ function analyzeOn(worker: Worker, args: AnalyzeArgs, onRead: (bytesDone: number
 }
 
 /**
- * On stderr while the captures are analysed: a bar of the bytes read over all captures (the
- * reading is most of an analysis's time) and how many captures are done, at most ten times a second.
+ * On stderr while the captures are analysed (the CLI's progress bar): the bytes read over all
+ * captures (the reading is most of an analysis's time) and how many captures are done.
  */
 class BatchProgress {
+  private readonly bar: ProgressBar;
   private readonly bytes: number[];
   private readonly total: number;
   private finishedCount = 0;
-  private shown = false;
-  private last = 0;
-  constructor(private readonly io: CliIo, private readonly enabled: boolean, private readonly files: InputFile[], private readonly jobs: number) {
+  constructor(io: CliIo, enabled: boolean, private readonly files: InputFile[], private readonly jobs: number) {
+    this.bar = new ProgressBar(io, enabled);
     this.bytes = files.map(() => 0);
     this.total = files.reduce((sum, f) => sum + f.size, 0);
   }
 
   read(index: number, bytesDone: number): void {
     this.bytes[index] = Math.min(bytesDone, this.files[index]!.size);
-    const now = Date.now();
-    if (now - this.last >= 100) this.show();
+    this.show(false);
   }
 
   done(index: number): void {
     this.bytes[index] = this.files[index]!.size;
     this.finishedCount++;
-    this.show();
+    this.show(true);
   }
 
-  show(): void {
-    if (!this.enabled || this.finishedCount >= this.files.length) return;
-    this.last = Date.now();
+  /** `force`: now, else at most ten times a second (the bar's own limit). */
+  show(force = true): void {
+    if (this.finishedCount >= this.files.length) return;
     const fraction = this.total > 0 ? this.bytes.reduce((a, b) => a + b, 0) / this.total : this.finishedCount / this.files.length;
-    const width = 30;
-    const filled = Math.round(fraction * width);
-    this.io.stderr(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% read, ${this.finishedCount} of ${this.files.length} captures analysed (${this.jobs} at a time)\x1b[K`);
-    this.shown = true;
+    this.bar.stage(`read, ${this.finishedCount} of ${this.files.length} captures analysed (${this.jobs} at a time)`, fraction, force);
   }
 
   clear(): void {
-    if (this.shown) this.io.stderr('\r\x1b[K');
-    this.shown = false;
+    this.bar.done();
   }
 }

@@ -304,7 +304,7 @@ export function formatSummary(captures: CaptureSummary[], t: Totals): string {
   return lines.join('\n') + '\n';
 }
 
-class ProgressBar {
+export class ProgressBar {
   private last = 0;
   private shown = false;
   constructor(private readonly io: CliIo, private readonly enabled: boolean) {}
