@@ -166,11 +166,12 @@ function AbortBreakdown() {
   );
 }
 
-function limitText(e: Estimate, unit: (x: number) => string): { value: string; evidence: string } {
+/** `measuredBy`: what the limit is on, when the value alone does not say it (an LRU cache's size). */
+function limitText(e: Estimate, unit: (x: number) => string, measuredBy = ''): { value: string; evidence: string } {
   if (e.seconds !== null) {
     return {
       value: unit(e.seconds),
-      evidence: `accepted up to ${unit(e.low!)}, rejected from ${unit(e.high!)}: ${formatCount(e.rejectedAbove)} rejections above, ${formatCount(e.acceptedBelow)} acceptances below, ${formatCount(e.exceptions)} exception${e.exceptions === 1 ? '' : 's'}`,
+      evidence: `${measuredBy}accepted up to ${unit(e.low!)}, rejected from ${unit(e.high!)}: ${formatCount(e.rejectedAbove)} rejections above, ${formatCount(e.acceptedBelow)} acceptances below, ${formatCount(e.exceptions)} exception${e.exceptions === 1 ? '' : 's'}`,
     };
   }
   if (e.low !== null) return { value: `not reached`, evidence: `offers up to ${unit(e.low)} were accepted; no limit shows below that` };
@@ -190,14 +191,13 @@ function PolicyCard({ server }: { server: ServerSummary }) {
   const sessions = (x: number) => `${formatCount(Math.round(x))} ${Math.round(x) === 1 ? 'session' : 'sessions'}`;
   const idle = limitText(p.idleTimeout, formatDuration);
   const life = limitText(p.lifetime, formatDuration);
-  const cap = limitText(p.capacity, sessions);
+  // An LRU cache's limit is on the sessions used since a session's last use, not issued since its issue.
+  const cap = limitText(p.capacity, sessions, p.capacity.eviction === 'lru' ? 'by sessions used since the last use: ' : '');
   const rows: { name: string; value: string; confidence: number | null; evidence: string; found: boolean }[] = [
     { name: 'Idle timeout', ...idle, confidence: p.idleTimeout.seconds !== null ? p.idleTimeout.confidence : null, found: p.idleTimeout.seconds !== null },
     { name: 'Lifetime', ...life, confidence: p.lifetime.seconds !== null ? p.lifetime.confidence : null, found: p.lifetime.seconds !== null },
     {
       name: CAPACITY_NAME[p.capacity.eviction ?? 'none'] ?? 'Capacity', ...cap,
-      // An LRU cache's limit is on the sessions used since a session's last use, not issued since its issue.
-      evidence: p.capacity.eviction === 'lru' ? cap.evidence.replace(/^accepted up to/, 'by sessions used since the last use: accepted up to') : cap.evidence,
       confidence: p.capacity.seconds !== null ? p.capacity.confidence : null, found: p.capacity.seconds !== null,
     },
     {
