@@ -2,7 +2,7 @@ import { Frame } from './capture/frame.js';
 import { isPcapMagic, PcapReader } from './capture/pcap-reader.js';
 import { isPcapngMagic, PcapngReader } from './capture/pcapng-reader.js';
 import type { CaptureReader } from './capture/frame.js';
-import { decodeFrameAt, DecodeResult, TcpPacket } from './net/decode-packet.js';
+import { decodeFrameAt, DecodeResult, ENCAPSULATION_NAMES, TcpPacket } from './net/decode-packet.js';
 import { classifyUdpPayload, UdpTls } from './net/udp-tls.js';
 import { linkTypeName } from './capture/frame.js';
 import type { Anomaly, CaptureSummary, ConnectionRecord } from './report/types.js';
@@ -47,6 +47,7 @@ export class Analysis {
       file: fileName, format: 'unknown', compressed, linkTypes: [], packets: 0, bytes: 0,
       firstTime: null, lastTime: null, anomalies: [],
       tlsOverUdp: { quicHandshakeDatagrams: 0, dtlsDatagrams: 0 },
+      encapsulated: { vxlan: 0, geneve: 0, gre: 0, erspan: 0, mpls: 0, ipInIp: 0 },
     };
     this.captures.push(summary);
     this.flows.startFile();
@@ -144,12 +145,18 @@ export class CaptureIngest {
     else this.anomalyOverflow++;
   }
 
+  private countEncapsulation(bits: number): void {
+    const counts = this.summary.encapsulated!;
+    for (let i = 0; i < ENCAPSULATION_NAMES.length; i++) if ((bits & (1 << i)) !== 0) counts[ENCAPSULATION_NAMES[i]!]++;
+  }
+
   private onFrame(frame: Frame): void {
     const summary = this.summary;
     summary.packets++;
     if (summary.firstTime === null || frame.time < summary.firstTime) summary.firstTime = frame.time;
     if (summary.lastTime === null || frame.time > summary.lastTime) summary.lastTime = frame.time;
     const result = decodeFrameAt(frame.linkType, frame.bytes, frame.start, frame.end, frame.originalLength, this.packet);
+    if (this.packet.encapsulation !== 0 && (result === DecodeResult.Tcp || result === DecodeResult.Udp)) this.countEncapsulation(this.packet.encapsulation);
     if (result === DecodeResult.Tcp) {
       this.flows.onPacket(this.packet, frame.time, frame.number, summary.file, frame.fileOffset);
       return;

@@ -408,6 +408,21 @@ describe('resumescope CLI', () => {
     }
   });
 
+  it('a capture taken inside VXLAN (a traffic mirror) is analysed inside, and says so', () => {
+    const json = join(work, 'vxlan.json');
+    const r = cli(['analyze', join(CAPTURES, 'vxlan-session-id-resume.pcap'), '--json', json]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/TLS connections +4 /);
+    expect(r.stdout).toContain('tunnels opened      68 packets in VXLAN: the connections inside are analysed\n');
+    const doc = JSON.parse(readFileSync(json, 'utf8'));
+    expect(doc.captures[0].encapsulated).toEqual({ vxlan: 68, geneve: 0, gre: 0, erspan: 0, mpls: 0, ipInIp: 0 });
+    // The connections are the ones inside: overlay addresses, not the underlay's.
+    expect(new Set(doc.connections.map((c: { server: { ip: string } }) => c.server.ip))).toEqual(new Set(['192.168.77.2']));
+    const validate = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(ROOT, 'docs', 'schema.json'), 'utf8')));
+    expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+    expect(cli(['analyze', join(CAPTURES, 'tls12-full.pcap')]).stdout).not.toContain('tunnels opened');
+  });
+
   it('TLS over UDP (QUIC, DTLS) is counted and named, not silently absent', () => {
     const udp = (payload: Uint8Array) => ethernet(0x0800, ipv4(concat(u16be(50000), u16be(443), u16be(8 + payload.length), u16be(0), payload), { protocol: 17 }));
     // RFC 9000 §17.2.2: a QUIC v1 Initial (padded to 1200 bytes, §14.1); RFC 6347 §4.1: a DTLS 1.2 handshake record.

@@ -1,4 +1,4 @@
-import { buildDocument, addToTotals, emptyTotals, numberConnections, TOOL_VERSION, type Totals } from '../../parser/report/document.js';
+import { buildDocument, addToTotals, describeEncapsulation, emptyTotals, numberConnections, TOOL_VERSION, type Totals } from '../../parser/report/document.js';
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
 import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
@@ -300,6 +300,8 @@ export function formatSummary(captures: CaptureSummary[], t: Totals): string {
     const kinds = [quic > 0 ? `QUIC ${n(quic)} handshake datagram${quic === 1 ? '' : 's'}` : null, dtls > 0 ? `DTLS ${n(dtls)} datagram${dtls === 1 ? '' : 's'}` : null];
     lines.push(`TLS over UDP        ${kinds.filter((k) => k !== null).join(', ')}: not analysed (resumescope follows TLS over TCP)`);
   }
+  const tunnels = describeEncapsulation(captures, n);
+  if (tunnels !== null) lines.push(`tunnels opened      ${tunnels}: the connections inside are analysed`);
   if (anomalies > 0) lines.push(`capture anomalies   ${n(anomalies)} (the first of each file on stderr; all under "anomalies" in --json)`);
   return lines.join('\n') + '\n';
 }

@@ -1,5 +1,9 @@
 // Link layer → IPv4/IPv6 → TCP (and UDP, only counted), as one pure function over a frame's bytes.
 // Fills a caller-owned TcpPacket (reused for every frame: no per-packet allocation).
+// Tunnels are opened on the way (VXLAN, Geneve, GRE with ERSPAN, MPLS, IP in IP): a farm's traffic
+// is often captured from a mirror that delivers it encapsulated (cloud traffic mirroring in VXLAN,
+// switch port mirrors in ERSPAN, load balancers that tunnel to their backends in IP in IP or GRE),
+// and what matters is the connection inside.
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
@@ -27,6 +31,10 @@ export class TcpPacket {
   payloadEnd = 0;
   /** TCP payload bytes that were on the wire but not captured (snaplen). */
   missingPayload = 0;
+  /** Encapsulation bits (ENCAPSULATION_*) of the tunnels this packet was found in; 0 for none. */
+  encapsulation = 0;
+  /** Tunnels opened for this packet (a tunnel in a tunnel counts twice). */
+  tunnels = 0;
 
   get source(): Uint8Array {
     return this.sourceBytes.subarray(this.sourceOffset, this.sourceOffset + this.addressLength);
@@ -71,12 +79,41 @@ export const enum DecodeResult {
   Udp = 6,
 }
 
+/** TcpPacket.encapsulation bits: which tunnels a packet came out of. */
+export const ENCAPSULATION_VXLAN = 1;
+export const ENCAPSULATION_GENEVE = 2;
+export const ENCAPSULATION_GRE = 4;
+export const ENCAPSULATION_ERSPAN = 8;
+export const ENCAPSULATION_MPLS = 16;
+export const ENCAPSULATION_IP_IN_IP = 32;
+/** Names of the bits, in bit order (the capture summary's `encapsulated` keys). */
+export const ENCAPSULATION_NAMES = ['vxlan', 'geneve', 'gre', 'erspan', 'mpls', 'ipInIp'] as const;
+
+/** Tunnels inside tunnels deeper than this are refused as malformed: a crafted frame cannot recurse without end. */
+const MAX_ENCAPSULATIONS = 8;
+
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
 const ETHERTYPE_VLAN = 0x8100;
 const ETHERTYPE_QINQ = 0x88a8;
 const ETHERTYPE_QINQ_OLD = 0x9100;
 const ETHERTYPE_PPPOE_SESSION = 0x8864;
+const ETHERTYPE_MPLS = 0x8847;
+const ETHERTYPE_MPLS_MULTICAST = 0x8848;
+/** Transparent Ethernet bridging: an Ethernet frame inside GRE or Geneve. */
+const ETHERTYPE_BRIDGED_ETHERNET = 0x6558;
+const ETHERTYPE_ERSPAN_2 = 0x88be;
+const ETHERTYPE_ERSPAN_3 = 0x22eb;
+/** UDP ports of VXLAN: IANA's (RFC 7348 §5), and Linux's default, still used by flannel. */
+const VXLAN_PORT = 4789;
+const VXLAN_LINUX_PORT = 8472;
+/** RFC 8926 §3.3. */
+const GENEVE_PORT = 6081;
+const IP_PROTOCOL_IPV4 = 4;
+const IP_PROTOCOL_TCP = 6;
+const IP_PROTOCOL_UDP = 17;
+const IP_PROTOCOL_IPV6 = 41;
+const IP_PROTOCOL_GRE = 47;
 
 /** Decode one frame of the given LINKTYPE into `out`. */
 export function decodeFrame(linkType: number, data: Uint8Array, originalLength: number, out: TcpPacket): DecodeResult {
@@ -88,6 +125,8 @@ export function decodeFrameAt(linkType: number, bytes: Uint8Array, start: number
   const missing = originalLength - (end - start);
   const data = bytes;
   const length = end;
+  out.encapsulation = 0;
+  out.tunnels = 0;
   switch (linkType) {
     case 1: // Ethernet II (IEEE 802.3), with 802.1Q / 802.1ad tags
       return decodeEthernet(data, start, length, missing, out);
@@ -146,7 +185,109 @@ function decodeEtherType(etherType: number, data: Uint8Array, pos: number, lengt
     if (length < pos + 6) return DecodeResult.Truncated;
     return decodePpp(data, pos + 6, length, missing, out);
   }
+  if (etherType === ETHERTYPE_MPLS || etherType === ETHERTYPE_MPLS_MULTICAST) return decodeMpls(data, pos, length, missing, out);
   return DecodeResult.NotTcp;
+}
+
+/** Counts a tunnel opened for this packet; false when there are too many to be real. */
+function enterTunnel(out: TcpPacket, kind: number): boolean {
+  out.encapsulation |= kind;
+  return ++out.tunnels <= MAX_ENCAPSULATIONS;
+}
+
+/**
+ * RFC 3032 §2.1: label stack entries of 4 bytes, the last with the bottom-of-stack bit. What follows
+ * carries no type: IP by its version nibble, or a pseudowire control word (first nibble 0, RFC 4385
+ * §3) before an Ethernet frame. An Ethernet pseudowire without a control word cannot be told apart.
+ */
+function decodeMpls(data: Uint8Array, pos: number, length: number, missing: number, out: TcpPacket): DecodeResult {
+  if (!enterTunnel(out, ENCAPSULATION_MPLS)) return DecodeResult.Malformed;
+  for (let labels = 0; ; labels++) {
+    if (labels >= 16) return DecodeResult.Malformed;
+    if (length < pos + 4) return DecodeResult.Truncated;
+    const bottom = (data[pos + 2]! & 1) !== 0;
+    pos += 4;
+    if (bottom) break;
+  }
+  if (length <= pos) return DecodeResult.Truncated;
+  const nibble = data[pos]! >> 4;
+  if (nibble === 4) return decodeIPv4(data, pos, length, missing, out);
+  if (nibble === 6) return decodeIPv6(data, pos, length, missing, out);
+  if (nibble === 0) return decodeEthernet(data, pos + 4, length, missing, out);
+  return DecodeResult.NotTcp;
+}
+
+/**
+ * GRE (RFC 2784 §2, with RFC 2890's key and sequence number): checksum, key and sequence fields are
+ * there when their flags are set. Inside: IP, Ethernet (transparent bridging, NVGRE), MPLS, or a
+ * mirrored frame of ERSPAN type I (no header of its own), II (8 bytes) or III (12, plus 8 when its
+ * O flag is set), as Cisco's draft-foschiano-erspan-03 §4 lays them out.
+ */
+function decodeGre(data: Uint8Array, pos: number, length: number, missing: number, out: TcpPacket): DecodeResult {
+  if (!enterTunnel(out, ENCAPSULATION_GRE)) return DecodeResult.Malformed;
+  if (length < pos + 4) return DecodeResult.Truncated;
+  const flags = readU16(data, pos);
+  const protocol = readU16(data, pos + 2);
+  // Version 1 is PPTP's enhanced GRE (RFC 2637), routing (RFC 1701's R bit) long obsolete: not followed.
+  if ((flags & 0x0007) !== 0 || (flags & 0x4000) !== 0) return DecodeResult.NotTcp;
+  const hasSequence = (flags & 0x1000) !== 0;
+  pos += 4 + ((flags & 0x8000) !== 0 ? 4 : 0) + ((flags & 0x2000) !== 0 ? 4 : 0) + (hasSequence ? 4 : 0);
+  switch (protocol) {
+    case ETHERTYPE_ERSPAN_2:
+      out.encapsulation |= ENCAPSULATION_ERSPAN;
+      // Type I has no sequence number and no header; type II has both.
+      return decodeEthernet(data, hasSequence ? pos + 8 : pos, length, missing, out);
+    case ETHERTYPE_ERSPAN_3: {
+      out.encapsulation |= ENCAPSULATION_ERSPAN;
+      if (length < pos + 12) return DecodeResult.Truncated;
+      const word = readU16(data, pos + 10);
+      const frameType = (word >> 10) & 0x1f; // 0: Ethernet, 2: IP
+      const next = pos + 12 + ((word & 1) !== 0 ? 8 : 0);
+      if (frameType === 0) return decodeEthernet(data, next, length, missing, out);
+      if (frameType === 2) return decodeRawIp(data, next, length, missing, out);
+      return DecodeResult.NotTcp;
+    }
+    case ETHERTYPE_BRIDGED_ETHERNET:
+      return decodeEthernet(data, pos, length, missing, out);
+    default:
+      return decodeEtherType(protocol, data, pos, length, missing, out);
+  }
+}
+
+/**
+ * VXLAN (RFC 7348 §5): 8 bytes, the I flag set for a valid network identifier, then an Ethernet
+ * frame. Without that header (too short, no I flag) it is no tunnel: NotTcp, and nothing entered.
+ */
+function decodeVxlan(data: Uint8Array, pos: number, length: number, missing: number, out: TcpPacket): DecodeResult {
+  if (length < pos + 8 || (data[pos]! & 0x08) === 0) return DecodeResult.NotTcp;
+  if (!enterTunnel(out, ENCAPSULATION_VXLAN)) return DecodeResult.Malformed;
+  return decodeEthernet(data, pos + 8, length, missing, out);
+}
+
+/** Geneve (RFC 8926 §3.4): 8 bytes and options of Opt Len 4-byte words, then what Protocol Type names; as VXLAN without its header. */
+function decodeGeneve(data: Uint8Array, pos: number, length: number, missing: number, out: TcpPacket): DecodeResult {
+  if (length < pos + 8 || data[pos]! >> 6 !== 0) return DecodeResult.NotTcp; // version 0 only
+  if (!enterTunnel(out, ENCAPSULATION_GENEVE)) return DecodeResult.Malformed;
+  const protocol = readU16(data, pos + 2);
+  const next = pos + 8 + (data[pos]! & 0x3f) * 4;
+  return protocol === ETHERTYPE_BRIDGED_ETHERNET ? decodeEthernet(data, next, length, missing, out) : decodeEtherType(protocol, data, next, length, missing, out);
+}
+
+/**
+ * What an IP header carries, when it is another header inside (IP in IP, RFC 2003; IPv6 in IPv4,
+ * RFC 4213 §3.5; GRE): decoded within the outer datagram's end (`end`, which may lie past the
+ * captured `length` when snaplen cut the frame).
+ */
+function decodeIpPayload(protocol: number, data: Uint8Array, pos: number, length: number, end: number, out: TcpPacket): DecodeResult {
+  const innerLength = Math.min(length, end);
+  const innerMissing = end - innerLength;
+  if (protocol === IP_PROTOCOL_GRE) return decodeGre(data, pos, innerLength, innerMissing, out);
+  if (!enterTunnel(out, ENCAPSULATION_IP_IN_IP)) return DecodeResult.Malformed;
+  return protocol === IP_PROTOCOL_IPV4 ? decodeIPv4(data, pos, innerLength, innerMissing, out) : decodeIPv6(data, pos, innerLength, innerMissing, out);
+}
+
+function isTunnelProtocol(protocol: number): boolean {
+  return protocol === IP_PROTOCOL_IPV4 || protocol === IP_PROTOCOL_IPV6 || protocol === IP_PROTOCOL_GRE;
 }
 
 function decodePpp(data: Uint8Array, pos: number, length: number, missing: number, out: TcpPacket): DecodeResult {
@@ -184,9 +325,10 @@ function decodeIPv4(data: Uint8Array, pos: number, length: number, missing: numb
   const totalLength = readU16(data, pos + 2);
   const flagsAndOffset = readU16(data, pos + 6);
   const protocol = data[pos + 9]!;
-  if (protocol !== 6 && protocol !== 17) return DecodeResult.NotTcp;
-  // More-fragments set or a non-zero offset: a fragment, not reassembled here (UDP: not followed).
-  if ((flagsAndOffset & 0x2000) !== 0 || (flagsAndOffset & 0x1fff) !== 0) return protocol === 6 ? DecodeResult.Fragment : DecodeResult.NotTcp;
+  if (protocol !== IP_PROTOCOL_TCP && protocol !== IP_PROTOCOL_UDP && !isTunnelProtocol(protocol)) return DecodeResult.NotTcp;
+  // More-fragments set or a non-zero offset: a fragment, not reassembled here (UDP: not followed;
+  // a tunnel's fragment may hold a TCP segment).
+  if ((flagsAndOffset & 0x2000) !== 0 || (flagsAndOffset & 0x1fff) !== 0) return protocol === IP_PROTOCOL_UDP ? DecodeResult.NotTcp : DecodeResult.Fragment;
   out.ipVersion = 4;
   out.sourceBytes = data;
   out.sourceOffset = pos + 12;
@@ -195,8 +337,10 @@ function decodeIPv4(data: Uint8Array, pos: number, length: number, missing: numb
   out.addressLength = 4;
   // TSO captures show total length 0; fall back to what is there.
   const end = totalLength === 0 ? length + missing : pos + totalLength;
-  if (totalLength !== 0 && totalLength < headerLength) return protocol === 6 ? DecodeResult.Malformed : DecodeResult.NotTcp;
-  return protocol === 6 ? decodeTcp(data, pos + headerLength, length, end, out) : decodeUdp(data, pos + headerLength, length, end, out);
+  if (totalLength !== 0 && totalLength < headerLength) return protocol === IP_PROTOCOL_UDP ? DecodeResult.NotTcp : DecodeResult.Malformed;
+  if (protocol === IP_PROTOCOL_TCP) return decodeTcp(data, pos + headerLength, length, end, out);
+  if (protocol === IP_PROTOCOL_UDP) return decodeUdp(data, pos + headerLength, length, end, out);
+  return decodeIpPayload(protocol, data, pos + headerLength, length, end, out);
 }
 
 // RFC 8200 §3, §4 (extension headers)
@@ -219,6 +363,10 @@ function decodeIPv6(data: Uint8Array, pos: number, length: number, missing: numb
         return decodeTcp(data, pos, length, end, out);
       case 17:
         return decodeUdp(data, pos, length, end, out);
+      case IP_PROTOCOL_IPV4:
+      case IP_PROTOCOL_IPV6:
+      case IP_PROTOCOL_GRE:
+        return decodeIpPayload(nextHeader, data, pos, length, end, out);
       case 0: // hop-by-hop
       case 43: // routing
       case 60: // destination options
@@ -272,8 +420,20 @@ function decodeUdp(data: Uint8Array, pos: number, length: number, ipEnd: number,
   const udpLength = readU16(data, pos + 4);
   // A length of 0: an IPv6 jumbogram's (RFC 2675 §4); otherwise never past the IP datagram.
   const end = Math.min(udpLength >= 8 ? pos + udpLength : ipEnd, ipEnd, length);
+  const destinationPort = readU16(data, pos + 2);
+  if (destinationPort === VXLAN_PORT || destinationPort === VXLAN_LINUX_PORT || destinationPort === GENEVE_PORT) {
+    // The tunnel's frame ends with the UDP datagram (past the captured bytes when snaplen cut it).
+    const datagramEnd = udpLength >= 8 ? Math.min(pos + udpLength, ipEnd) : ipEnd;
+    const innerLength = Math.min(length, datagramEnd);
+    const tunnelsBefore = out.tunnels;
+    const inner = destinationPort === GENEVE_PORT
+      ? decodeGeneve(data, pos + 8, innerLength, datagramEnd - innerLength, out)
+      : decodeVxlan(data, pos + 8, innerLength, datagramEnd - innerLength, out);
+    if (out.tunnels > tunnelsBefore) return inner;
+    // No tunnel header there: an ordinary datagram to that port.
+  }
   out.sourcePort = readU16(data, pos);
-  out.destinationPort = readU16(data, pos + 2);
+  out.destinationPort = destinationPort;
   out.payloadBytes = data;
   out.payloadStart = pos + 8;
   out.payloadEnd = Math.max(pos + 8, end);

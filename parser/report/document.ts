@@ -1,4 +1,4 @@
-import { SCHEMA_VERSION, type AnalysisDocument, type CaptureSummary, type ConnectionRecord } from './types.js';
+import { SCHEMA_VERSION, type AnalysisDocument, type CaptureSummary, type ConnectionRecord, type EncapsulationCounts } from './types.js';
 
 export const TOOL_VERSION = '0.1.0';
 
@@ -89,4 +89,24 @@ export function numberConnections(connections: ConnectionRecord[]): ConnectionRe
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** How each kind of tunnel is named to a reader. */
+const ENCAPSULATION_LABELS: Record<keyof EncapsulationCounts, string> = {
+  vxlan: 'VXLAN', geneve: 'Geneve', gre: 'GRE', erspan: 'ERSPAN', mpls: 'MPLS', ipInIp: 'IP in IP',
+};
+
+/**
+ * The tunnels the captures' packets were found in, in words ("1,204 packets in VXLAN, 12
+ * packets in GRE"), or null for none: a mirror's capture whose connections all came out of VXLAN should
+ * say so. `count` formats a number. Documents written before the count existed have none.
+ */
+export function describeEncapsulation(captures: CaptureSummary[], count: (n: number) => string): string | null {
+  const totals = new Map<keyof EncapsulationCounts, number>();
+  for (const c of captures) {
+    if (!c.encapsulated) continue;
+    for (const key of Object.keys(ENCAPSULATION_LABELS) as (keyof EncapsulationCounts)[]) totals.set(key, (totals.get(key) ?? 0) + c.encapsulated[key]);
+  }
+  const parts = [...totals].filter(([, n]) => n > 0).map(([key, n]) => `${count(n)} packet${n === 1 ? '' : 's'} in ${ENCAPSULATION_LABELS[key]}`);
+  return parts.length === 0 ? null : parts.join(', ');
 }

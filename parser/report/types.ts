@@ -133,8 +133,24 @@ export interface CaptureSummary {
    * §17.2) and datagrams that begin with a DTLS record (RFC 6347 §4.1).
    */
   tlsOverUdp: { quicHandshakeDatagrams: number; dtlsDatagrams: number };
+  /**
+   * Packets (TCP or UDP) found inside each kind of tunnel and analysed as the packets inside: a
+   * mirror that delivers traffic in VXLAN or ERSPAN, a load balancer that tunnels to its backends.
+   * A packet in two tunnels counts under both. Absent in documents written before it existed.
+   */
+  encapsulated?: EncapsulationCounts;
   /** Set when the file could not be read at all. */
   error?: string;
+}
+
+export interface EncapsulationCounts {
+  vxlan: number;
+  geneve: number;
+  /** GRE, including the GRE that carries ERSPAN. */
+  gre: number;
+  erspan: number;
+  mpls: number;
+  ipInIp: number;
 }
 
 export interface AnalysisDocument {

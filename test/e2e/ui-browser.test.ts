@@ -150,6 +150,20 @@ describe('resumescope ui in Chromium', () => {
     await page.context().close();
   });
 
+  it('names the tunnel a capture\'s packets were found in (a VXLAN traffic mirror)', async () => {
+    const { page, errors } = await openPage();
+    await loadFiles(page, [join(FIXTURES, 'vxlan-session-id-resume.pcap'), join(FIXTURES, 'tls12-full.pcap')]);
+    await page.getByTestId('captures').waitFor();
+    const tunnels = page.getByTestId('capture-tunnels');
+    await expect.poll(() => tunnels.count()).toBe(1);
+    expect(await tunnels.textContent()).toBe('68 packets in VXLAN');
+    const row = page.getByTestId('captures').locator('tr').filter({ has: tunnels });
+    expect(await row.textContent()).toContain('vxlan-session-id-resume.pcap');
+    await page.getByTestId('captures').screenshot({ path: screenshotPath('captures-vxlan-light.png') });
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('exports the report from the app and the report renders offline', async () => {
     const { page, errors } = await openPage();
     await loadFiles(page, [idleCapture]);

@@ -8,6 +8,8 @@ import { TlsStream, type TlsStreamListener } from '../../parser/tls/tls-stream.j
 import { scanClientHello, scanServerHello } from '../../parser/tls/hello-scan.js';
 import { StreamReassembler } from '../../parser/tcp/stream-reassembler.js';
 import { buildCapture, chunked, mutate, type BuiltCapture, type CaptureSpec, type Mutation } from './captures.js';
+import { decodeFrame, DecodeResult, TcpPacket } from '../../parser/net/decode-packet.js';
+import { erspan3, ethernet, geneve, gre, ipv4, ipv6, mpls, udp, vxlan } from '../unit/bytes.js';
 
 /** Per-input time budget: these inputs are a few KB; anything slower is a hang. */
 export const TIME_LIMIT_MS = 2000;
@@ -307,4 +309,35 @@ export function checkReassembler(base: number, events: SegmentEvent[]): void {
     }
   }
   if (r.bytesDelivered !== delivered || r.bytesMissing !== missing) fail('reassembler counters disagree with what it handed out');
+}
+
+/** Tunnel headers a fuzzed frame is wrapped in (index → wrapper), outermost last. */
+export const TUNNEL_WRAPPERS: ((inner: Uint8Array) => Uint8Array)[] = [
+  (inner) => ipv4(udp(vxlan(ethernet(0x0800, inner)), { destinationPort: 4789 }), { protocol: 17 }),
+  (inner) => ipv4(udp(geneve(inner, { protocol: 0x0800 }), { destinationPort: 6081 }), { protocol: 17 }),
+  (inner) => ipv4(gre(inner, { protocol: 0x0800, key: 1, sequence: 2 }), { protocol: 47 }),
+  (inner) => ipv4(gre(erspan3(ethernet(0x0800, inner), { subheader: true }), { protocol: 0x22eb, sequence: 1 }), { protocol: 47 }),
+  (inner) => ipv4(gre(mpls(inner), { protocol: 0x8847 }), { protocol: 47 }),
+  (inner) => ipv4(inner, { protocol: 4 }),
+  (inner) => ipv6(inner, { nextHeader: 4 }),
+];
+
+/**
+ * Arbitrary bytes inside tunnels (raw IP frames, LINKTYPE 101), cut anywhere by "snaplen": the
+ * decoder terminates without throwing, and what it reports lies within the captured bytes.
+ */
+export function checkTunnelFrame(kinds: number[], inner: Uint8Array, cut: number): void {
+  let frame = inner;
+  for (const kind of kinds) frame = TUNNEL_WRAPPERS[kind % TUNNEL_WRAPPERS.length]!(frame);
+  const captured = frame.subarray(0, Math.min(frame.length, cut));
+  const packet = new TcpPacket();
+  const result = decodeFrame(101, captured, frame.length, packet);
+  if (!(result >= DecodeResult.Tcp && result <= DecodeResult.Udp)) fail(`decodeFrame returned ${String(result)}`);
+  if (packet.tunnels > 8 && result !== DecodeResult.Malformed) fail(`${packet.tunnels} tunnels opened and not refused`);
+  if (result === DecodeResult.Tcp || result === DecodeResult.Udp) {
+    const within = (at: number, n: number) => at >= 0 && at + n <= captured.length;
+    if (!within(packet.sourceOffset, packet.addressLength) || !within(packet.destinationOffset, packet.addressLength)) fail('an address outside the captured bytes');
+    if (!(packet.payloadStart <= packet.payloadEnd && packet.payloadEnd <= captured.length)) fail(`payload [${packet.payloadStart}, ${packet.payloadEnd}) outside ${captured.length} captured bytes`);
+    if (packet.missingPayload < 0) fail('negative missing payload');
+  }
 }

@@ -4,8 +4,9 @@ import fc from 'fast-check';
 import { buildCapture, captureSpecArb, mutate, mutationArb } from './captures.js';
 import {
   checkArbitraryInput, checkHelloParsers, checkIntactCapture, checkMutatedCapture, checkOrderIndependence,
-  checkReassembler, checkTlsStream, checkTruncationKeepsPrefix, type SegmentEvent, type StreamEvent,
+  checkReassembler, checkTlsStream, checkTruncationKeepsPrefix, checkTunnelFrame, TUNNEL_WRAPPERS, type SegmentEvent, type StreamEvent,
 } from './properties.js';
+import { pcapFile } from '../unit/bytes.js';
 
 export interface FuzzTarget<T> {
   name: string;
@@ -118,6 +119,21 @@ export const TARGETS: FuzzTarget<any>[] = [
     name: 'hello-parsers',
     arbitrary: fc.tuple(fc.uint8Array({ maxLength: 700 }), fc.nat({ max: 800 }), fc.nat({ max: 800 })),
     check: ([bytes, start, end]) => checkHelloParsers(bytes, start, end),
+  },
+  {
+    name: 'tunnel-frames',
+    // Up to twelve tunnels deep (more than the decoder opens) around arbitrary bytes or a TCP-looking header.
+    arbitrary: fc.tuple(
+      fc.array(fc.nat({ max: TUNNEL_WRAPPERS.length - 1 }), { maxLength: 12 }),
+      fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ minLength: 20, maxLength: 120 }).map((b) => Uint8Array.from([0x45, 0, 0, 20 + b.length, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, ...b]))),
+      fc.nat({ max: 2000 }),
+    ),
+    check: ([kinds, inner, cut]) => checkTunnelFrame(kinds, inner, cut),
+    capture: ([kinds, inner]) => {
+      let frame: Uint8Array = inner;
+      for (const kind of kinds) frame = TUNNEL_WRAPPERS[kind % TUNNEL_WRAPPERS.length]!(frame);
+      return pcapFile([{ seconds: 1700000000, fraction: 0, data: frame }], { linkType: 101 });
+    },
   },
   {
     name: 'reassembler',

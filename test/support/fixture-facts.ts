@@ -146,6 +146,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'nginx-fifo-cache.pcap': outcomesOf('FFSFFFSFFSFFSFFRFFRRRSSSSSRRRRR'),
   // The same against HAProxy's session cache of ten (tune.ssl.cachesize 10): FIFO, ten kept.
   'haproxy-fifo-cache.pcap': outcomesOf('FFSFFFSFFSFFSFFRFFRRRSSSSSSRRRR'),
+  // Inside VXLAN (a traffic mirror's capture): the same story as tls12-rejected-after-restart, resumed twice first.
+  'vxlan-session-id-resume.pcap': outcomesOf('FSSR'),
 };
 
 /** file name → file-level facts. */
@@ -196,6 +198,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'java-lru-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44352 },
   'nginx-fifo-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44353 },
   'haproxy-fifo-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44354 },
+  'vxlan-session-id-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44355, serverAddresses: ['192.168.77.2'] },
 };
 
 /**

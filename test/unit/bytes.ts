@@ -337,3 +337,49 @@ export function bytewise(bytes: Uint8Array): Uint8Array[] {
   for (let i = 0; i < bytes.length; i++) out.push(bytes.slice(i, i + 1));
   return out;
 }
+
+// ---------------------------------------------------------------------------
+// Tunnels: what a mirror or a load balancer wraps a frame or a packet in.
+
+/** RFC 768 UDP header (checksum 0: none, allowed over IPv4) + payload. */
+export function udp(payload: Uint8Array, o: { sourcePort?: number; destinationPort: number; length?: number }): Uint8Array {
+  return concat(u16be(o.sourcePort ?? 49152), u16be(o.destinationPort), u16be(o.length ?? 8 + payload.length), u16be(0), payload);
+}
+
+/** RFC 7348 §5 VXLAN header (I flag set unless `flags` says otherwise) + an Ethernet frame. */
+export function vxlan(frame: Uint8Array, o: { vni?: number; flags?: number } = {}): Uint8Array {
+  return concat([o.flags ?? 0x08, 0, 0, 0], u32be(((o.vni ?? 42) << 8) >>> 0), frame);
+}
+
+/** RFC 8926 §3.4 Geneve header with `options` (a multiple of 4 bytes) + payload of `protocol`. */
+export function geneve(payload: Uint8Array, o: { protocol?: number; options?: Uint8Array; version?: number } = {}): Uint8Array {
+  const options = o.options ?? new Uint8Array(0);
+  return concat([((o.version ?? 0) << 6) | (options.length / 4), 0], u16be(o.protocol ?? 0x6558), u32be(7 << 8), options, payload);
+}
+
+/** RFC 2784/2890 GRE header: checksum, key and sequence fields as asked + payload of `protocol`. */
+export function gre(payload: Uint8Array, o: { protocol: number; checksum?: boolean; key?: number; sequence?: number; version?: number }): Uint8Array {
+  const flags = (o.checksum ? 0x8000 : 0) | (o.key !== undefined ? 0x2000 : 0) | (o.sequence !== undefined ? 0x1000 : 0) | (o.version ?? 0);
+  return concat(
+    u16be(flags), u16be(o.protocol),
+    o.checksum ? [0, 0, 0, 0] : [], o.key !== undefined ? u32be(o.key) : [], o.sequence !== undefined ? u32be(o.sequence) : [],
+    payload,
+  );
+}
+
+/** ERSPAN type II header (draft-foschiano-erspan-03 §4.2: version 1, session 5) + the mirrored frame. */
+export function erspan2(frame: Uint8Array): Uint8Array {
+  return concat(u16be(0x1000), u16be(5), u32be(0), frame);
+}
+
+/** ERSPAN type III header (§4.3: version 2), frame type FT (0 Ethernet, 2 IP), optional 8-byte subheader (O flag). */
+export function erspan3(frame: Uint8Array, o: { frameType?: number; subheader?: boolean } = {}): Uint8Array {
+  const word = ((o.frameType ?? 0) << 10) | (o.subheader ? 1 : 0);
+  return concat(u16be(0x2000), u16be(5), u32be(0x01020304), u16be(0), u16be(word), o.subheader ? fill(8, 0xee) : [], frame);
+}
+
+/** RFC 3032 §2.1 label stack (the last entry with the bottom-of-stack bit) + payload. */
+export function mpls(payload: Uint8Array, labels: number[] = [100, 200]): Uint8Array {
+  const entries = labels.map((label, i) => u32be(((label << 12) | (i === labels.length - 1 ? 0x100 : 0) | 64) >>> 0));
+  return concat(...entries, payload);
+}

@@ -1,9 +1,13 @@
 // Link layer → IP → TCP decoding (https://www.tcpdump.org/linktypes.html,
 // RFC 791 IPv4, RFC 8200 IPv6, RFC 9293 TCP, RFC 1661 PPP, IEEE 802.1Q/802.1ad).
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, DecodeResult, formatAddress, TCP_ACK, TCP_PSH, TcpPacket } from '../../parser/net/decode-packet.js';
 import {
-  ascii, concat, ethernet, fill, fromHex, ipv4, ipv6, ipv6FragmentHeader, ipv6OptionsHeader, tcp, u16be, u32be, V6_A, V6_B,
+  decodeFrame, DecodeResult, ENCAPSULATION_ERSPAN, ENCAPSULATION_GENEVE, ENCAPSULATION_GRE, ENCAPSULATION_IP_IN_IP, ENCAPSULATION_MPLS,
+  ENCAPSULATION_VXLAN, formatAddress, TCP_ACK, TCP_PSH, TcpPacket,
+} from '../../parser/net/decode-packet.js';
+import {
+  ascii, concat, erspan2, erspan3, ethernet, fill, fromHex, geneve, gre, ipv4, ipv6, ipv6FragmentHeader, ipv6OptionsHeader, mpls, tcp, u16be, u32be,
+  udp, V6_A, V6_B, vxlan,
 } from './bytes.js';
 
 const PAYLOAD = ascii('hello, tls');
@@ -248,6 +252,115 @@ describe('decodeFrame: IPv6', () => {
     expect(result).toBe(DecodeResult.Tcp);
     expect(packet.payload.length).toBe(60);
     expect(packet.missingPayload).toBe(440);
+  });
+});
+
+describe('decodeFrame: tunnels (the connection inside is what is analysed)', () => {
+  // The outer headers carry other addresses: the segment found must be the inner one.
+  const OUTER = { source: [192, 0, 2, 1], destination: [192, 0, 2, 2] };
+  const INNER_PACKET = ipv4(SEGMENT);
+  const INNER_FRAME = ethernet(0x0800, INNER_PACKET);
+  const overIpv4 = (protocol: number, payload: Uint8Array) => ethernet(0x0800, ipv4(payload, { ...OUTER, protocol }));
+
+  function expectInner(frame: Uint8Array, bits: number, tunnels = 1, ipVersion: 4 | 6 = 4): TcpPacket {
+    const packet = expectSegment(1, frame, ipVersion);
+    expect(packet.encapsulation).toBe(bits);
+    expect(packet.tunnels).toBe(tunnels);
+    return packet;
+  }
+
+  it('VXLAN (RFC 7348) on UDP 4789, and on Linux\'s default port 8472', () => {
+    expectInner(overIpv4(17, udp(vxlan(INNER_FRAME), { destinationPort: 4789 })), ENCAPSULATION_VXLAN);
+    expectInner(overIpv4(17, udp(vxlan(INNER_FRAME), { destinationPort: 8472 })), ENCAPSULATION_VXLAN);
+    // Over an IPv6 underlay, with a VLAN tag inside.
+    expectInner(ethernet(0x86dd, ipv6(udp(vxlan(ethernet(0x0800, INNER_PACKET, [{ tpid: 0x8100, vid: 12 }])), { destinationPort: 4789 }), { nextHeader: 17 })), ENCAPSULATION_VXLAN);
+  });
+
+  it('a datagram to port 4789 without the VXLAN I flag, or too short for its header, stays an ordinary UDP datagram', () => {
+    const { result, packet } = decode(1, overIpv4(17, udp(vxlan(INNER_FRAME, { flags: 0 }), { destinationPort: 4789 })));
+    expect(result).toBe(DecodeResult.Udp);
+    expect(packet.destinationPort).toBe(4789);
+    expect(packet.encapsulation).toBe(0);
+    expect(decode(1, overIpv4(17, udp(Uint8Array.of(8, 0, 0), { destinationPort: 4789 }))).result).toBe(DecodeResult.Udp);
+  });
+
+  it('Geneve (RFC 8926) with options, carrying Ethernet or IP', () => {
+    expectInner(overIpv4(17, udp(geneve(INNER_FRAME, { options: fill(8, 0x11) }), { destinationPort: 6081 })), ENCAPSULATION_GENEVE);
+    expectInner(overIpv4(17, udp(geneve(INNER_PACKET, { protocol: 0x0800 }), { destinationPort: 6081 })), ENCAPSULATION_GENEVE);
+    // Only version 0 exists: another is no Geneve header.
+    expect(decode(1, overIpv4(17, udp(geneve(INNER_FRAME, { version: 1 }), { destinationPort: 6081 }))).result).toBe(DecodeResult.Udp);
+  });
+
+  it('GRE (RFC 2784, 2890) carrying IP, or Ethernet (gretap), with checksum, key and sequence fields', () => {
+    expectInner(overIpv4(47, gre(INNER_PACKET, { protocol: 0x0800 })), ENCAPSULATION_GRE);
+    expectInner(overIpv4(47, gre(INNER_PACKET, { protocol: 0x0800, checksum: true, key: 7, sequence: 99 })), ENCAPSULATION_GRE);
+    expectInner(overIpv4(47, gre(INNER_FRAME, { protocol: 0x6558, key: 1 })), ENCAPSULATION_GRE);
+    expectInner(ethernet(0x86dd, ipv6(gre(ipv6(SEGMENT), { protocol: 0x86dd }), { nextHeader: 47 })), ENCAPSULATION_GRE, 1, 6);
+    // PPTP's enhanced GRE (version 1) is not followed.
+    expect(decode(1, overIpv4(47, gre(INNER_PACKET, { protocol: 0x0800, version: 1 }))).result).toBe(DecodeResult.NotTcp);
+  });
+
+  it('ERSPAN type I, II and III (with and without its subheader, Ethernet or IP frames) inside GRE', () => {
+    const both = ENCAPSULATION_GRE | ENCAPSULATION_ERSPAN;
+    expectInner(overIpv4(47, gre(INNER_FRAME, { protocol: 0x88be })), both);
+    expectInner(overIpv4(47, gre(erspan2(INNER_FRAME), { protocol: 0x88be, sequence: 1 })), both);
+    expectInner(overIpv4(47, gre(erspan3(INNER_FRAME), { protocol: 0x22eb, sequence: 1 })), both);
+    expectInner(overIpv4(47, gre(erspan3(INNER_FRAME, { subheader: true }), { protocol: 0x22eb, sequence: 1 })), both);
+    expectInner(overIpv4(47, gre(erspan3(INNER_PACKET, { frameType: 2 }), { protocol: 0x22eb, sequence: 1 })), both);
+  });
+
+  it('MPLS (RFC 3032): labels popped to the bottom of the stack; IP, or Ethernet after a control word', () => {
+    expectInner(ethernet(0x8847, mpls(INNER_PACKET)), ENCAPSULATION_MPLS);
+    expectInner(ethernet(0x8847, mpls(ipv6(SEGMENT), [16])), ENCAPSULATION_MPLS, 1, 6);
+    expectInner(ethernet(0x8847, mpls(concat([0, 0, 0, 0], INNER_FRAME))), ENCAPSULATION_MPLS);
+    // A stack that never reaches its bottom within the frame.
+    const endless = concat(...Array.from({ length: 3 }, () => u32be(100 << 12)));
+    expect(decode(1, ethernet(0x8847, endless)).result).toBe(DecodeResult.Truncated);
+  });
+
+  it('IP in IP (RFC 2003) and IPv6 in IPv4 (RFC 4213), as IPVS tunnels to its backends', () => {
+    expectInner(overIpv4(4, INNER_PACKET), ENCAPSULATION_IP_IN_IP);
+    expectInner(overIpv4(41, ipv6(SEGMENT)), ENCAPSULATION_IP_IN_IP, 1, 6);
+    expectInner(ethernet(0x86dd, ipv6(INNER_PACKET, { nextHeader: 4 })), ENCAPSULATION_IP_IN_IP);
+  });
+
+  it('a tunnel in a tunnel: VXLAN carried in GRE', () => {
+    const vxlanPacket = ipv4(udp(vxlan(INNER_FRAME), { destinationPort: 4789 }), { source: [198, 51, 100, 1], destination: [198, 51, 100, 2], protocol: 17 });
+    expectInner(overIpv4(47, gre(vxlanPacket, { protocol: 0x0800 })), ENCAPSULATION_GRE | ENCAPSULATION_VXLAN, 2);
+  });
+
+  it('tunnels nested beyond reason are Malformed (no recursion without end)', () => {
+    let packet = INNER_PACKET;
+    for (let i = 0; i < 12; i++) packet = ipv4(packet, { protocol: 4 });
+    expect(decode(101, packet).result).toBe(DecodeResult.Malformed);
+    let gres = INNER_PACKET;
+    for (let i = 0; i < 7; i++) gres = ipv4(gre(gres, { protocol: 0x0800 }), { protocol: 47 });
+    expect(decode(101, gres).result).toBe(DecodeResult.Tcp);
+  });
+
+  it('a snaplen cut inside the inner payload is missing payload of the inner segment', () => {
+    const frame = overIpv4(17, udp(vxlan(ethernet(0x0800, ipv4(tcp({ payload: fill(400, 3) })))), { destinationPort: 4789 }));
+    const cut = frame.length - 300;
+    const { result, packet } = decode(1, frame.subarray(0, cut), frame.length);
+    expect(result).toBe(DecodeResult.Tcp);
+    expect(packet.payload.length).toBe(100);
+    expect(packet.missingPayload).toBe(300);
+  });
+
+  it('a cut inside the inner headers is Truncated; a fragment of a tunnel packet is a Fragment', () => {
+    const frame = overIpv4(47, gre(INNER_PACKET, { protocol: 0x0800 }));
+    expect(decode(1, frame.subarray(0, 14 + 20 + 4 + 30), frame.length).result).toBe(DecodeResult.Truncated);
+    expect(decode(1, ethernet(0x0800, ipv4(gre(INNER_PACKET, { protocol: 0x0800 }), { protocol: 47, flagsAndOffset: 0x2000 }))).result).toBe(DecodeResult.Fragment);
+  });
+
+  it('a plain packet has no encapsulation, also after a tunnelled one (the packet object is reused)', () => {
+    const packet = new TcpPacket();
+    const tunnelled = overIpv4(4, INNER_PACKET);
+    decodeFrame(1, tunnelled, tunnelled.length, packet);
+    expect(packet.encapsulation).toBe(ENCAPSULATION_IP_IN_IP);
+    expect(decodeFrame(1, INNER_FRAME, INNER_FRAME.length, packet)).toBe(DecodeResult.Tcp);
+    expect(packet.encapsulation).toBe(0);
+    expect(packet.tunnels).toBe(0);
   });
 });
 

@@ -3,6 +3,7 @@ import type { CachePolicy, ServerSummary } from '../../../../parser/diagnose/dia
 import type { Estimate } from '../../../../parser/diagnose/threshold.js';
 import type { Finding } from '../../../../parser/diagnose/findings.js';
 import { OUTCOMES } from '../../../../parser/report/report-model.js';
+import { describeEncapsulation } from '../../../../parser/report/document.js';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatTime } from '../data/format.js';
 import { OUTCOME_HELP, OUTCOME_LABEL, reasonLabel, SEVERITY_LABEL, STAGE_LABEL } from '../data/labels.js';
 import { copyText } from '../data/host.js';
@@ -284,10 +285,14 @@ function CapturesTable({ udpNote = true }: { udpNote?: boolean }) {
           <tbody>
             {model.captures.map((c, i) => {
               const file = model.files.find((f) => f.name === c.file);
+              const tunnels = describeEncapsulation([c], formatCount);
               return (
                 <tr key={i}>
                   <td className="wrap">{c.file}{c.error ? <span className="error-text"> — {c.error}</span> : null}</td>
-                  <td>{c.format}{c.compressed ? ' (gzip)' : ''}</td>
+                  <td>
+                    {c.format}{c.compressed ? ' (gzip)' : ''}
+                    {tunnels ? <div className="small muted" data-testid="capture-tunnels" title="packets found inside tunnels: the connections inside are analysed">{tunnels}</div> : null}
+                  </td>
                   <td className="num">{formatBytes(file?.size ?? c.bytes)}</td>
                   <td className="num">{formatCount(c.packets)}</td>
                   <td>{formatTime(c.firstTime)}</td>
