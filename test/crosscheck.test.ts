@@ -69,3 +69,13 @@ describe('outcomes the recordings guarantee', () => {
     });
   }
 });
+
+describe('TCP Fast Open (RFC 7413): the ClientHello in the SYN is read', () => {
+  it('nginx-curl-tcp-fast-open.pcap: each hello at its SYN, every session resumed as recorded', async () => {
+    const connections = await analyze('nginx-curl-tcp-fast-open.pcap');
+    expect(connections.map((c) => c.resumption)).toEqual(['not-offered', 'accepted', 'accepted', 'not-offered', 'accepted', 'accepted']);
+    // The SYN is a connection's first packet: its payload was the ClientHello.
+    for (const c of connections) expect(c.clientHelloTime).toBe(c.startTime);
+    expect(connections.every((c) => c.anomalies.length === 0 && c.handshake === 'complete')).toBe(true);
+  });
+});
