@@ -408,6 +408,23 @@ describe('resumescope CLI', () => {
     }
   });
 
+  it('behind a load balancer that sends PROXY headers: clients known by the header, said in the summary, in JSON and CSV', () => {
+    const json = join(work, 'proxy.json');
+    const csv = join(work, 'proxy.csv');
+    const r = cli(['analyze', join(CAPTURES, 'haproxy-proxy-protocol.pcap'), '--json', json, '--csv', csv]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('PROXY protocol      6 connections came through a load balancer that named its client: clients are known by that address\n');
+    const doc = JSON.parse(readFileSync(json, 'utf8'));
+    expect(doc.connections.map((c: { proxiedClient: { ip: string } }) => c.proxiedClient.ip)).toEqual(['127.0.0.2', '127.0.0.3', '127.0.0.2', '127.0.0.3', '127.0.0.2', '127.0.0.3']);
+    expect(doc.clients.clients).toBe(2);
+    const validate = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(ROOT, 'docs', 'schema.json'), 'utf8')));
+    expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+    const [header, first] = readFileSync(csv, 'utf8').split('\n');
+    expect(header!.split(',').slice(-2)).toEqual(['proxiedClient.ip', 'proxiedClient.port']);
+    expect(first!.split(',').slice(-2)).toEqual(['127.0.0.2', String(doc.connections[0].proxiedClient.port)]);
+    expect(cli(['analyze', join(CAPTURES, 'tls12-full.pcap')]).stdout).not.toContain('PROXY protocol');
+  });
+
   it('a capture taken inside VXLAN (a traffic mirror) is analysed inside, and says so', () => {
     const json = join(work, 'vxlan.json');
     const r = cli(['analyze', join(CAPTURES, 'vxlan-session-id-resume.pcap'), '--json', json]);

@@ -238,7 +238,7 @@ function phase(name: string, io: CliIo): void {
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
   const mb = (x: number) => `${(x / 2 ** 20).toFixed(0)} MiB`;
-  io.stderr(`resumescope: ${name} at ${process.uptime().toFixed(1)} s: heap ${mb(m.heapUsed)}, typed arrays ${mb(m.arrayBuffers)}, rss ${mb(m.rss)}\n`);
+  io.stderr(`resumescope: ${name} at ${process.uptime().toFixed(2)} s: heap ${mb(m.heapUsed)}, typed arrays ${mb(m.arrayBuffers)}, rss ${mb(m.rss)}\n`);
 }
 
 /** Capture anomalies shown per file on stderr (the JSON output lists all). */
@@ -299,6 +299,9 @@ export function formatSummary(captures: CaptureSummary[], t: Totals): string {
     // A browser capture whose sessions went over QUIC would otherwise just look empty.
     const kinds = [quic > 0 ? `QUIC ${n(quic)} handshake datagram${quic === 1 ? '' : 's'}` : null, dtls > 0 ? `DTLS ${n(dtls)} datagram${dtls === 1 ? '' : 's'}` : null];
     lines.push(`TLS over UDP        ${kinds.filter((k) => k !== null).join(', ')}: not analysed (resumescope follows TLS over TCP)`);
+  }
+  if (t.proxied > 0) {
+    lines.push(`PROXY protocol      ${n(t.proxied)} connection${t.proxied === 1 ? '' : 's'} came through a load balancer that named its client: clients are known by that address`);
   }
   const tunnels = describeEncapsulation(captures, n);
   if (tunnels !== null) lines.push(`tunnels opened      ${tunnels}: the connections inside are analysed`);

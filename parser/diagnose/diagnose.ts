@@ -1,4 +1,4 @@
-import type { ConnectionRecord } from '../report/types.js';
+import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column } from '../session/columns.js';
 import { offerTime, PSK_SESSION_KIND, SessionTable, type ServerGroup, type SessionKind, type TrackedSession } from '../session/session-table.js';
 import { estimateLimitOf, maxOf, round2, type Estimate } from './threshold.js';
@@ -164,7 +164,7 @@ export function numberClients(connections: ConnectionRecord[]): { numbers: Int32
   }
   const byAddress = new Map<string, number>();
   for (let i = 0; i < connections.length; i++) {
-    const ip = connections[i]!.client.ip;
+    const ip = clientAddress(connections[i]!);
     let number = byAddress.get(ip);
     if (number === undefined) byAddress.set(ip, (number = byAddress.size));
     numbers[i] = number;

@@ -35,12 +35,12 @@ const I_ID = 0, I_CLIENT_IP = 1, I_PORTS = 2, I_SERVER_IP = 3, I_FIRST_FRAME = 4
   I_VERSION = 7, I_CIPHER = 8, I_HELLO_VERSION = 9, I_HISTORY = 10, I_FINGERPRINT = 11, I_FILE = 12,
   I_PACKETS = 13, I_HANDSHAKE_BYTES = 14, I_OFFER_SID = 15, I_SERVER_SID = 16, I_ISSUED_TICKET = 17,
   I_OFFERED_TICKET = 18, I_PSK_IDENTITY = 19, I_ISSUED_BY = 20, I_CHURN = 21, I_ABORTED_BY = 22, I_ISSUER = 23,
-  I_REASON = 24, I_DETAIL = 25, I_TICKET_HINT = 26;
-const INTS = 27;
+  I_REASON = 24, I_DETAIL = 25, I_TICKET_HINT = 26, I_PROXIED_IP = 27, I_PROXIED_PORT = 28;
+const INTS = 29;
 /** What an Int32 column holds, for moving rows between stores: 0 a number, 1 a pool index, 2 a hex reference. */
 const INT_KIND = (() => {
   const kinds = new Uint8Array(INTS);
-  for (const c of [I_CLIENT_IP, I_SERVER_IP, I_SNI, I_ALPN, I_VERSION, I_CIPHER, I_HELLO_VERSION, I_HISTORY, I_FINGERPRINT, I_FILE, I_ISSUER, I_REASON, I_DETAIL]) kinds[c] = 1;
+  for (const c of [I_CLIENT_IP, I_SERVER_IP, I_SNI, I_ALPN, I_VERSION, I_CIPHER, I_HELLO_VERSION, I_HISTORY, I_FINGERPRINT, I_FILE, I_ISSUER, I_REASON, I_DETAIL, I_PROXIED_IP]) kinds[c] = 1;
   for (const c of [I_OFFER_SID, I_SERVER_SID, I_ISSUED_TICKET, I_OFFERED_TICKET, I_PSK_IDENTITY]) kinds[c] = 2;
   return kinds;
 })();
@@ -407,6 +407,9 @@ export class ConnectionStore {
     ints[i + I_HISTORY] = this.internFor(I_HISTORY, c.history);
     ints[i + I_FINGERPRINT] = this.internFor(I_FINGERPRINT, c.clientFingerprint);
     ints[i + I_FILE] = this.internFor(I_FILE, c.file);
+    const proxied = c.proxiedClient ?? null;
+    ints[i + I_PROXIED_IP] = proxied === null ? NULL_INDEX : this.strings.intern(proxied.ip);
+    ints[i + I_PROXIED_PORT] = proxied === null ? NULL_INT : proxied.port;
     ints[i + I_PACKETS] = c.packets;
     ints[i + I_HANDSHAKE_BYTES] = c.handshakeBytes;
     const hint = c.ticketLifetimeHint;
@@ -635,7 +638,11 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
   get offersPsk(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_OFFER_PSK) !== 0; }
   sessionKeyOf(field: HexField, kind: SessionKind): string | null { return this.store.sessionKeyOf(this.row, HEX_FIELD_COLUMNS[field], kind); }
   // ClientAddressSource: the diagnosis numbers clients by the address's index in the pool.
-  get clientAddressNumber(): number { return this.store.int(this.row, I_CLIENT_IP); }
+  /** The client's address as the diagnosis knows it: a PROXY header's when one came (see proxiedClient). */
+  get clientAddressNumber(): number {
+    const proxied = this.store.int(this.row, I_PROXIED_IP);
+    return proxied === NULL_INDEX ? this.store.int(this.row, I_CLIENT_IP) : proxied;
+  }
   get addressNumbering(): object { return this.store; }
   get resumption(): Resumption { return RESUMPTIONS[this.store.byte(this.row, B_RESUMPTION)]!; }
   get resumedBy(): ResumedBy | null { return RESUMED_BY[this.store.byte(this.row, B_RESUMED_BY)]!; }
@@ -660,6 +667,10 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
   get packets(): number { return this.store.int(this.row, I_PACKETS); }
   get handshakeBytes(): number { return this.store.int(this.row, I_HANDSHAKE_BYTES); }
   get wiresharkFilter(): string { return wiresharkFilter(this.client, this.server); }
+  get proxiedClient(): Endpoint | null {
+    const ip = this.store.string(this.row, I_PROXIED_IP);
+    return ip === null ? null : { ip, port: this.store.int(this.row, I_PROXIED_PORT) };
+  }
 
   get reason(): string | null { return this.store.string(this.row, I_REASON); }
   set reason(v: string | null | undefined) { this.store.setInt(this.row, I_REASON, this.store.intern(v ?? null)); }
@@ -717,7 +728,7 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
       issuedTicket: this.issuedTicket, offeredTicket: this.offeredTicket, offeredPskIdentity: this.offeredPskIdentity,
       certificateSeen: this.certificateSeen, alerts: this.alerts, clientFingerprint: this.clientFingerprint,
       file: this.file, firstFrame: this.firstFrame, packets: this.packets, handshakeBytes: this.handshakeBytes,
-      wiresharkFilter: this.wiresharkFilter, reason: this.reason,
+      wiresharkFilter: this.wiresharkFilter, proxiedClient: this.proxiedClient, reason: this.reason,
     };
     const detail = this.reasonDetail;
     if (detail !== undefined) record.reasonDetail = detail;
@@ -788,8 +799,14 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
     out.raw(J.packets); out.integer(s.int(r, I_PACKETS));
     out.raw(J.handshakeBytes); out.integer(s.int(r, I_HANDSHAKE_BYTES));
     out.raw(J.wiresharkFilter); s.writeFilterJson(r, out);
-    if (detail === NULL_INDEX && s.int(r, I_REASON) === NULL_INDEX) out.raw(J.noReason);
+    const noReason = detail === NULL_INDEX && s.int(r, I_REASON) === NULL_INDEX;
+    if (s.int(r, I_PROXIED_IP) === NULL_INDEX) out.raw(noReason ? J.noProxiedNoReason : J.noProxied);
     else {
+      out.raw(J.proxiedIp); s.writeStringJson(r, I_PROXIED_IP, out);
+      out.raw(J.port); out.integer(s.int(r, I_PROXIED_PORT));
+      out.raw(noReason ? J.proxiedNoReason : J.close);
+    }
+    if (!noReason) {
       out.raw(J.reason); s.writeStringJson(r, I_REASON, out);
       if (detail !== NULL_INDEX) {
         out.raw(J.reasonDetail); s.writeStringJson(r, I_DETAIL, out);
@@ -840,7 +857,9 @@ const J = {
   certificateTrue: ascii(',"certificateSeen":true,"alerts":'), certificateFalse: ascii(',"certificateSeen":false,"alerts":'),
   clientFingerprint: ascii(',"clientFingerprint":'), file: ascii(',"file":'), firstFrame: ascii(',"firstFrame":'), packets: ascii(',"packets":'),
   handshakeBytes: ascii(',"handshakeBytes":'), wiresharkFilter: ascii(',"wiresharkFilter":'), reason: ascii(',"reason":'),
-  noAnomalies: ascii(',"anomalies":[],"clientHelloVersion":'), noReason: ascii(',"reason":null,"session":'),
+  noAnomalies: ascii(',"anomalies":[],"clientHelloVersion":'),
+  noProxiedNoReason: ascii(',"proxiedClient":null,"reason":null,"session":'), noProxied: ascii(',"proxiedClient":null'),
+  proxiedIp: ascii(',"proxiedClient":{"ip":'), proxiedNoReason: ascii('},"reason":null,"session":'),
   freshSession: ascii(',"age":0,"reuseGap":null,"churn":null,"abortedBy":null,"crossAddress":false,"issuer":'),
   reasonDetail: ascii(',"reasonDetail":'), session: ascii(',"session":'), close: ascii('}'),
   issuedAt: ascii(',"issuedAt":'), age: ascii(',"age":'), reuseGap: ascii(',"reuseGap":'), churn: ascii(',"churn":'), abortedBy: ascii(',"abortedBy":'),

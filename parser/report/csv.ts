@@ -34,6 +34,9 @@ export const CSV_COLUMNS: [string, (c: ConnectionRecord) => unknown][] = [
   ['file', (c) => c.file],
   ['firstFrame', (c) => c.firstFrame],
   ['anomalies', (c) => c.anomalies.map((a) => a.code).join(' ')],
+  // Added after the others: scripts that read columns by position keep working.
+  ['proxiedClient.ip', (c) => c.proxiedClient?.ip],
+  ['proxiedClient.port', (c) => c.proxiedClient?.port],
 ];
 
 export function csvHeader(): string {

@@ -33,6 +33,8 @@ export interface Totals {
   byVersion: Record<string, number>;
   /** Handshakes not seen complete because the capture lost bytes: cut by the snap length, segments missing, a direction missing. */
   handshakesCut: { snaplen: number; missing: number; oneWay: number };
+  /** Connections whose client a load balancer's PROXY protocol header named. */
+  proxied: number;
 }
 
 export function emptyTotals(): Totals {
@@ -40,6 +42,7 @@ export function emptyTotals(): Totals {
     connections: 0, offers: 0, accepted: 0, rejected: 0, unanswered: 0, notOffered: 0, resumed: 0,
     complete: 0, aborted: 0, incomplete: 0, abortedByStage: {}, abortedBy: { client: 0, server: 0 }, byVersion: {},
     handshakesCut: { snaplen: 0, missing: 0, oneWay: 0 },
+    proxied: 0,
   };
 }
 
@@ -70,6 +73,7 @@ export function addToTotals(t: Totals, c: ConnectionRecord): void {
   }
   const v = c.version ?? 'unknown';
   t.byVersion[v] = (t.byVersion[v] ?? 0) + 1;
+  if (c.proxiedClient) t.proxied++;
 }
 
 /**

@@ -9,7 +9,7 @@ import { formatDuration, numberClients } from '../diagnose/diagnose.js';
 import type { Finding, WhatIf } from '../diagnose/findings.js';
 import { GroupKeys, groupKeyOf } from '../session/session-table.js';
 import { addToTotals, emptyTotals, type Totals } from './document.js';
-import type { AbortStage, CaptureSummary, ConnectionRecord } from './types.js';
+import { clientAddress, type AbortStage, type CaptureSummary, type ConnectionRecord } from './types.js';
 
 export const REPORT_MODEL_VERSION = 1;
 
@@ -480,7 +480,7 @@ function buildClients(connections: ConnectionRecord[]): { clients: ClientRow[]; 
   for (let i = 0; i < pairs.length; i++) {
     if (i === 0 || pairs[i] !== pairs[i - 1]) servers[Math.floor(pairs[i]! / 2 ** 32)]!++;
   }
-  const ips: string[] = Array.from(firstConnection, (i) => connections[i]!.client.ip);
+  const ips: string[] = Array.from(firstConnection, (i) => clientAddress(connections[i]!));
   // The clients worth looking at first: the most failed offers, then the most hops between servers.
   const ranked = Array.from({ length: count }, (_, client) => client).sort((a, b) =>
     rejected[b]! - rejected[a]! || crossServerOffers[b]! - crossServerOffers[a]! || total[b]! - total[a]! || (ips[a]! < ips[b]! ? -1 : 1));

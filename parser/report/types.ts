@@ -110,6 +110,13 @@ export interface ConnectionRecord {
   handshakeBytes: number;
   /** Wireshark display filter that isolates this connection. */
   wiresharkFilter: string;
+  /**
+   * The client a PROXY protocol header (HAProxy's v1 or v2) at the start of the connection named: a
+   * load balancer passing TCP on to this server (HAProxy send-proxy, AWS NLB) says whom it serves,
+   * and the diagnosis tells clients apart by this address. Null without one (or when it named no
+   * TCP client); absent in records made before it existed.
+   */
+  proxiedClient?: Endpoint | null;
   // Filled by the diagnosis stage (issue 4); null until then.
   reason?: string | null;
   /** Plain-words evidence for `reason`. */
@@ -141,6 +148,14 @@ export interface CaptureSummary {
   encapsulated?: EncapsulationCounts;
   /** Set when the file could not be read at all. */
   error?: string;
+}
+
+/**
+ * The address a connection's client is known by: the one a load balancer's PROXY header named
+ * (proxiedClient), else the TCP client's. Behind such a balancer every TCP client is the balancer.
+ */
+export function clientAddress(c: Pick<ConnectionRecord, 'client' | 'proxiedClient'>): string {
+  return c.proxiedClient?.ip ?? c.client.ip;
 }
 
 export interface EncapsulationCounts {

@@ -1,4 +1,4 @@
-import type { ConnectionRecord } from '../report/types.js';
+import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, Uint8Column } from './columns.js';
 import { hexDigitValue } from '../tls/hello.js';
 import { SessionKeyIndex } from './key-index.js';
@@ -506,7 +506,7 @@ function keyOf(c: ConnectionRecord, field: HexField, kind: SessionKind): string 
  */
 function pskClientKey(c: ConnectionRecord, group: ServerGroup): string {
   // Upper-case 'C' and a separator no hex value contains: never equal to a sessionKey.
-  return `C${c.client.ip}|${c.clientFingerprint ?? ''}|${group.key}`;
+  return `C${clientAddress(c)}|${c.clientFingerprint ?? ''}|${group.key}`;
 }
 
 /** The table key an offer is looked up by: ticket first, then PSK identity, then session ID. */

@@ -92,6 +92,9 @@ export class TlsConnection implements TlsStreamListener {
   handshakeBytesLost = false;
   /** Set when the handshake is over (established) or hopeless: the owner may stop reassembling. */
   done = false;
+  /** The client a PROXY protocol header named, and the side that sent it (-1: none came). */
+  private proxied: Endpoint | null = null;
+  private proxiedSide: -1 | Side = -1;
 
   constructor(
     private readonly fileName: string,
@@ -134,6 +137,11 @@ export class TlsConnection implements TlsStreamListener {
   }
 
   // ---- TlsStreamListener ----
+
+  onProxyHeader(side: Side, source: Endpoint | null): void {
+    this.proxied = source;
+    this.proxiedSide = side;
+  }
 
   onHandshakeMessage(side: Side, type: number, bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
     if (type === HS_CLIENT_HELLO) {
@@ -406,6 +414,8 @@ export class TlsConnection implements TlsStreamListener {
       packets: base.packets,
       handshakeBytes: base.handshakeBytes,
       wiresharkFilter: wiresharkFilter(client, server),
+      // Only the TLS client's side speaks for a client (a balancer sends the header first).
+      proxiedClient: this.proxiedSide === clientIndex ? this.proxied : null,
     };
   }
 }

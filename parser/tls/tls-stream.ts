@@ -3,6 +3,9 @@
 // records into messages (RFC 5246 §7.4; a message may span records and a record
 // may hold several messages: TCP segments and TLS records are orthogonal).
 
+import { MAX_PROXY_HEADER, parseProxyHeader } from '../net/proxy-protocol.js';
+import type { Endpoint } from '../report/types.js';
+
 export const CONTENT_CHANGE_CIPHER_SPEC = 20;
 export const CONTENT_ALERT = 21;
 export const CONTENT_HANDSHAKE = 22;
@@ -32,6 +35,11 @@ export interface TlsStreamListener {
   onAlert(side: 0 | 1, level: number, description: number, time: number, frame: number): void;
   /** A record this side sent after it started encrypting (Finished, application data, encrypted alerts). */
   onEncryptedRecord(side: 0 | 1, contentType: number, time: number, frame: number): void;
+  /**
+   * A PROXY protocol header opened this direction's stream (see proxy-protocol.ts): `source` is the
+   * client the sender (a load balancer) spoke for, null where it named none.
+   */
+  onProxyHeader?(side: 0 | 1, source: Endpoint | null, frame: number): void;
   /** kind 'truncated': the bytes were on the wire but the capture cut them (snaplen), not an error. */
   onStreamTrouble(side: 0 | 1, kind: 'gap' | 'malformed' | 'truncated', code: string, message: string, frame: number): void;
 }
@@ -76,6 +84,8 @@ export class TlsStream {
   private handshakeFramingLost = false;
   /** Kind of the last gap: a message it damaged is reported with the same kind. */
   private gapKind: 'gap' | 'truncated' = 'gap';
+  /** The stream's first bytes were checked for a PROXY protocol header (once, at its start). */
+  private proxyChecked = false;
 
   constructor(
     readonly side: 0 | 1,
@@ -170,6 +180,19 @@ export class TlsStream {
       data.set(bytes.subarray(start, end), this.detectBuffer.length);
       from = 0;
       to = data.length;
+    }
+    if (atStart && !this.proxyChecked) {
+      // A load balancer's PROXY header comes before the TLS: read past it, keeping its client.
+      const proxy = parseProxyHeader(data, from, to);
+      if (proxy.kind === 'incomplete' && to - from < MAX_PROXY_HEADER && this.detectedBytes < MAX_DETECT_BYTES) {
+        this.detectBuffer = data.slice(from, to);
+        return -1;
+      }
+      this.proxyChecked = true;
+      if (proxy.kind === 'header') {
+        this.listener.onProxyHeader?.(this.side, proxy.source, frame);
+        from = proxy.end;
+      }
     }
     const peerIsTls = this.peer !== null && this.peer.isTls;
     // i + 6 <= to: the checks below read six bytes, all inside the range.

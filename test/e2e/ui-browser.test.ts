@@ -164,6 +164,28 @@ describe('resumescope ui in Chromium', () => {
     await page.context().close();
   });
 
+  it('behind a PROXY-protocol load balancer: clients by the header\'s address, the balancer named in the ladder', async () => {
+    const { page, errors } = await openPage();
+    await loadFiles(page, [join(FIXTURES, 'haproxy-proxy-protocol.pcap')]);
+    await page.getByTestId('tab-clients').click();
+    const clients = page.getByTestId('client-list');
+    await clients.waitFor();
+    await expect.poll(() => clients.locator('li').count()).toBe(2);
+    const listed = await clients.textContent();
+    expect(listed).toContain('127.0.0.2');
+    expect(listed).toContain('127.0.0.3');
+    expect(listed).not.toContain('127.0.0.1');
+    await page.getByTestId('tab-connections').click();
+    const first = page.getByTestId('connection-row').first();
+    await first.waitFor();
+    expect(await first.textContent()).toMatch(/127\.0\.0\.2:\d+ via 127\.0\.0\.1:\d+/);
+    await first.click();
+    expect(await page.getByTestId('proxied-client').textContent()).toMatch(/^a load balancer, for 127\.0\.0\.2:\d+ \(PROXY header\)$/);
+    await page.screenshot({ path: screenshotPath('proxy-protocol-detail-light.png') });
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('exports the report from the app and the report renders offline', async () => {
     const { page, errors } = await openPage();
     await loadFiles(page, [idleCapture]);

@@ -25,6 +25,8 @@ const streamEventArb: fc.Arbitrary<StreamEvent> = fc.oneof(
   // TLS-looking starts so the parser gets past detection.
   { weight: 3, arbitrary: fc.tuple(fc.constantFrom(20, 21, 22, 23, 24, 0x80), fc.constantFrom(1, 2, 3), fc.uint8Array({ maxLength: 300 })).map(([t, v, rest]) => ({ data: Uint8Array.from([t, 3, v, rest.length >> 8, rest.length & 0xff, ...rest]) })) },
   { weight: 1, arbitrary: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 0x7fffffff })).map((gap) => ({ gap })) },
+  // PROXY protocol starts (v1 text, v2 signature) with arbitrary rest: parsed only at a stream's start.
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('50524f585920', '0d0a0d0a000d0a515549540a21', '0d0a0d0a000d0a515549540a20'), fc.uint8Array({ maxLength: 120 })).map(([head, rest]) => ({ data: Uint8Array.from([...(head.match(/../g) ?? []).map((h) => parseInt(h, 16)), ...rest]) })) },
 );
 
 /** Valid TLS flights (from a generated capture) cut into arbitrary pieces, with bytes flipped. */

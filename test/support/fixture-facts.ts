@@ -151,6 +151,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // TCP Fast Open: ClientHellos in the SYN; two curl processes, each resuming its own first session.
   // As in nginx-curl-resume, the close ends in a RST from whichever side still had unread data.
   'nginx-curl-tcp-fast-open.pcap': outcomesOf('FSSFSS').map((c) => ({ ...c, rstBy: 'either' as const })),
+  // Behind HAProxy (PROXY v2 header), captured at nginx: two clients interleaved, each resuming its own TLS 1.3 session.
+  // Each ends in a RST (nginx's close_notify race with curl, as in nginx-curl-resume).
+  'haproxy-proxy-protocol.pcap': outcomesOf('FFSSSS', 'TLS 1.3').map((c) => ({ ...c, rstBy: 'either' as const })),
 };
 
 /** file name → file-level facts. */
@@ -203,6 +206,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'haproxy-fifo-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44354 },
   'vxlan-session-id-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44355, serverAddresses: ['192.168.77.2'] },
   'nginx-curl-tcp-fast-open.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44356 },
+  'haproxy-proxy-protocol.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44457 },
 };
 
 /**

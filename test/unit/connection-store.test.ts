@@ -133,7 +133,7 @@ describe('ConnectionStore', () => {
 
   it('writes JSON.stringify\'s text whichever of the values written as one piece when null or empty are set', () => {
     // The writer joins the text around null or empty values (abort, anomalies, hint, tickets, PSK
-    // identity, alerts, reason, a fresh session's facts) into one piece: each must still come out
+    // identity, alerts, PROXY client, reason, a fresh session's facts) into one piece: each must still come out
     // right on its own and in any combination.
     const base = realRecords().find((r) => r.established && r.abort === null && r.alerts.length === 0)!;
     const variants: ((r: ConnectionRecord) => void)[] = [
@@ -145,6 +145,7 @@ describe('ConnectionStore', () => {
       (r) => { r.offeredPskIdentity = 'ef'.repeat(16); },
       (r) => { r.alerts = [{ by: 'server', level: 2, description: 40, time: 2 }]; },
       (r) => { r.helloRetry = !r.helloRetry; r.ticketIssued = !r.ticketIssued; r.certificateSeen = !r.certificateSeen; },
+      (r) => { r.proxiedClient = { ip: '2001:db8::7', port: 56324 }; },
     ];
     const sessions: unknown[] = [
       null,

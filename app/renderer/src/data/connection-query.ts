@@ -2,7 +2,7 @@
 // connection (the app) and on the main thread over the report's capped list.
 import { groupKeyOf } from '../../../../parser/session/session-table.js';
 import { outcomeOf, type Outcome } from '../../../../parser/report/report-model.js';
-import type { ConnectionRecord } from '../../../../parser/report/types.js';
+import { clientAddress, type ConnectionRecord } from '../../../../parser/report/types.js';
 
 export interface ConnectionFilter {
   outcome: Outcome | '';
@@ -42,11 +42,17 @@ export interface ConnectionRow {
   history: string;
 }
 
+/** Behind a load balancer that sent a PROXY header: the client it named, then the balancer's end. */
+function clientText(c: ConnectionRecord): string {
+  const tcp = `${c.client.ip}:${c.client.port}`;
+  return c.proxiedClient ? `${c.proxiedClient.ip}:${c.proxiedClient.port} via ${tcp}` : tcp;
+}
+
 export function rowOf(c: ConnectionRecord): ConnectionRow {
   return {
     id: c.id,
     startTime: c.startTime,
-    client: `${c.client.ip}:${c.client.port}`,
+    client: clientText(c),
     server: `${c.server.ip}:${c.server.port}`,
     sni: c.sni,
     outcome: outcomeOf(c),
@@ -66,7 +72,7 @@ export function matchesFilter(c: ConnectionRecord, f: ConnectionFilter, ids: Set
   if (f.timeTo !== null && c.startTime >= f.timeTo) return false;
   if (f.server !== '' && groupKeyOf(c).key !== f.server && `${c.server.ip}:${c.server.port}` !== f.server) return false;
   if (f.sni !== '' && !(c.sni ?? '').toLowerCase().includes(f.sni.toLowerCase())) return false;
-  if (f.client !== '' && !`${c.client.ip}:${c.client.port}`.includes(f.client.trim())) return false;
+  if (f.client !== '' && !clientText(c).includes(f.client.trim())) return false;
   return true;
 }
 
@@ -83,7 +89,7 @@ function comparator(key: SortKey): (a: ConnectionRecord, b: ConnectionRecord) =>
     case 'id': return (a, b) => a.id - b.id;
     case 'duration': return (a, b) => a.endTime - a.startTime - (b.endTime - b.startTime);
     case 'outcome': return (a, b) => OUTCOME_ORDER[outcomeOf(a)] - OUTCOME_ORDER[outcomeOf(b)];
-    case 'client': return (a, b) => compareAddress(a.client.ip, b.client.ip) || a.client.port - b.client.port;
+    case 'client': return (a, b) => compareAddress(clientAddress(a), clientAddress(b)) || compareAddress(a.client.ip, b.client.ip) || a.client.port - b.client.port;
     case 'server': return (a, b) => compareAddress(a.server.ip, b.server.ip) || a.server.port - b.server.port;
     case 'sni': return text((c) => c.sni ?? '');
     case 'reason': return text((c) => c.reason ?? '');

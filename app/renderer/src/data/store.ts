@@ -1,7 +1,7 @@
 // Where the connection table gets its rows: the analysis worker (the app: every connection stays in
 // the worker, pages cross on demand) or an in-memory list (the HTML report's capped list).
 import { buildClientSequence, type ClientStep } from '../../../../parser/report/report-model.js';
-import type { ConnectionRecord } from '../../../../parser/report/types.js';
+import { clientAddress, type ConnectionRecord } from '../../../../parser/report/types.js';
 import { queryConnections, rowOf, type ConnectionFilter, type ConnectionRow, type ConnectionSort } from './connection-query.js';
 
 export interface QueryResult {
@@ -71,6 +71,6 @@ export class LocalConnectionStore implements ConnectionStore {
   }
 
   clientSequenceSync(ip: string): ClientStep[] {
-    return buildClientSequence(this.connections.filter((c) => c.client.ip === ip));
+    return buildClientSequence(this.connections.filter((c) => clientAddress(c) === ip));
   }
 }

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { OUTCOMES, type Outcome } from '../../../../parser/report/report-model.js';
-import type { ConnectionRecord } from '../../../../parser/report/types.js';
+import { clientAddress, type ConnectionRecord } from '../../../../parser/report/types.js';
 import { EMPTY_FILTER, type ConnectionFilter, type ConnectionRow, type ConnectionSort, type SortKey } from '../data/connection-query.js';
 import { formatCount, formatDelta, formatTime, parseTime } from '../data/format.js';
 import { copyText } from '../data/host.js';
@@ -215,7 +215,7 @@ function DetailPane({ connection, onClose }: { connection: ConnectionRecord; onC
           <button type="button" className="button" data-testid="copy-filter" onClick={() => void copyText(connection.wiresharkFilter).then(setCopied)}>
             {copied ? 'Copied' : 'Copy Wireshark filter'}
           </button>
-          <button type="button" className="button" onClick={() => showClient(connection.client.ip)}>This client's sessions</button>
+          <button type="button" className="button" onClick={() => showClient(clientAddress(connection))}>This client's sessions</button>
           <button type="button" className="button icon" aria-label="Close detail" onClick={onClose}>✕</button>
         </div>
       </header>

@@ -52,7 +52,9 @@ export function HandshakeLadder({ connection }: { connection: ConnectionRecord }
   return (
     <figure className="ladder" data-testid="ladder" aria-label="Handshake ladder">
       <div className="ladder-ends">
-        <span>Client<br /><span className="mono">{connection.client.ip}:{connection.client.port}</span></span>
+        <span>Client<br /><span className="mono">{connection.client.ip}:{connection.client.port}</span>
+          {connection.proxiedClient ? <><br /><span className="small muted" data-testid="proxied-client">a load balancer, for <span className="mono">{connection.proxiedClient.ip}:{connection.proxiedClient.port}</span> (PROXY header)</span></> : null}
+        </span>
         <span>Server<br /><span className="mono">{connection.server.ip}:{connection.server.port}</span></span>
       </div>
       <ol className="ladder-steps">
