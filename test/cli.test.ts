@@ -117,20 +117,24 @@ describe('resumescope CLI', () => {
     expect(doc.connections.filter((c: { reason: string | null }) => c.reason === 'lifetime')).toHaveLength(4);
   });
 
-  it('worker threads (--jobs 2) give the same records as one thread', () => {
-    const files = [join(CAPTURES, 'tls12-session-id-resume.pcap'), join(CAPTURES, 'nginx-session-timeout.pcap'), join(CAPTURES, 'tls13-psk-resume.pcap')];
+  it('worker threads (--jobs 2) give the same records and file list as one thread', () => {
+    // Given out of their time order: the document lists the files by first packet either way.
+    const files = [join(CAPTURES, 'tls13-psk-resume.pcap'), join(CAPTURES, 'tls12-session-id-resume.pcap'), join(CAPTURES, 'nginx-session-timeout.pcap')];
     const run = (jobs: string) => {
       const json = join(work, `jobs-${jobs}.json`);
       const r = spawnSync(process.execPath, [BIN, 'analyze', ...files, '-q', '--jobs', jobs, '--json', json], { cwd: work, encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       const doc = JSON.parse(readFileSync(json, 'utf8'));
-      return { connections: doc.connections.sort((a: { id: number }, b: { id: number }) => a.id - b.id), servers: doc.servers };
+      return { connections: doc.connections.sort((a: { id: number }, b: { id: number }) => a.id - b.id), servers: doc.servers, captures: doc.captures };
     };
     const one = run('1');
     const two = run('2');
     expect(two.connections).toHaveLength(23);
     expect(two.connections).toEqual(one.connections);
     expect(two.servers).toEqual(one.servers);
+    expect(two.captures).toEqual(one.captures);
+    const starts = one.captures.map((c: { firstTime: number }) => c.firstTime);
+    expect(starts).toEqual([...starts].sort((a, b) => a - b));
   });
 
   it('several files and folders are one analysis, whatever order they are given in', () => {
