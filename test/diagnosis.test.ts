@@ -129,6 +129,32 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(server.cachePolicy.idleTimeout.seconds).toBe(truth.services[0]!.policy.idleTimeout);
   });
 
+  it('behind a PROXY-protocol balancer (captured at the backends): one TLS stack\'s clients told apart by the header', () => {
+    const { comparison, server, truth, connections, diagnosis } = run('proxy-protocol');
+    // On the wire every connection comes from the balancer.
+    const wireClients = new Set(connections.map((c) => c.client.ip));
+    const clients = new Set(truth.connections.map((c) => c.clientIp));
+    expect(wireClients.size).toBe(1);
+    expect(clients.has([...wireClients][0]!)).toBe(false);
+    expect(comparison.unmatched).toBe(0);
+    expect(comparison.outcomeAgreement).toBe(1);
+    expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.95);
+    expect(comparison.confusion['client-forgot']?.['client-forgot'] ?? 0).toBeGreaterThanOrEqual(5);
+    expect(server.cachePolicy.idleTimeout.seconds).toBe(600);
+    expect(diagnosis.clients.clients).toBe(clients.size);
+    // Each TLS 1.3 resumption is linked to a session of its own client (by the balancer's address
+    // alone, each identity's first offer would be taken for the latest session of any client).
+    const byId = new Map(connections.map((c) => [c.id, c]));
+    let linked = 0;
+    for (const c of connections) {
+      const session = c.session as { role: string; issuedBy: number | null } | null;
+      if (!c.resumed || session?.issuedBy == null) continue;
+      expect(byId.get(session.issuedBy)!.proxiedClient!.ip).toBe(c.proxiedClient!.ip);
+      linked++;
+    }
+    expect(linked).toBeGreaterThan(100);
+  });
+
   it('mixed farm: each service gets its own problem', () => {
     const { comparison, servers } = run('mixed');
     expect(comparison.outcomeAgreement).toBe(1);

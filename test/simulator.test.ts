@@ -272,10 +272,19 @@ describe('simulator: capture structure', () => {
       const c = truth.connections[i]!;
       expect(c.index).toBe(i);
       expect(c.firstFrame).toBe(f.synFrame);
-      expect(f.client).toBe(`${c.clientIp}:${c.clientPort}`);
+      const service = truth.services.find((s) => s.sni === c.service)!;
+      let cs = concat(f.clientData);
+      if (service.proxyProtocol) {
+        // The balancer's end on the wire; the client in the PROXY v2 header that opens its stream.
+        expect(f.client.startsWith(`${service.balancerAddress}:`)).toBe(true);
+        expect(Buffer.from(cs.subarray(0, 16)).toString('hex')).toBe('0d0a0d0a000d0a515549540a2111000c');
+        expect(`${[...cs.subarray(16, 20)].join('.')}:${(cs[24]! << 8) | cs[25]!}`).toBe(`${c.clientIp}:${c.clientPort}`);
+        cs = cs.subarray(28);
+      } else {
+        expect(f.client).toBe(`${c.clientIp}:${c.clientPort}`);
+      }
       expect(f.server).toBe(c.serverIp);
       expect(segs[f.synFrame - 1]!.ts).toBe(Math.round(c.startTime * 1e6));
-      const cs = concat(f.clientData);
       const ss = concat(f.serverData);
       expect(helloSessionId(cs, 1)).toBe(c.clientHelloSessionId);
       expect(helloSessionId(ss, 2)).toBe(c.serverHelloSessionId);

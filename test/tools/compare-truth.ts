@@ -23,7 +23,9 @@ export function compareWithTruth(doc: AnalysisDocument, truth: GroundTruth): Tru
   const key = (ip: string, port: number, sip: string, sport: number) => `${ip}:${port}>${sip}:${sport}`;
   const ours = new Map<string, ConnectionRecord[]>();
   for (const c of doc.connections) {
-    const k = key(c.client.ip, c.client.port, c.server.ip, c.server.port);
+    // The truth names each connection's client; behind a PROXY-protocol balancer, so does the header.
+    const client = c.proxiedClient ?? c.client;
+    const k = key(client.ip, client.port, c.server.ip, c.server.port);
     (ours.get(k) ?? ours.set(k, []).get(k)!).push(c);
   }
   const confusion: Record<string, Record<string, number>> = {};
