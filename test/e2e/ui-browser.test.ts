@@ -179,6 +179,8 @@ describe('resumescope ui in Chromium', () => {
     const first = page.getByTestId('connection-row').first();
     await first.waitFor();
     expect(await first.textContent()).toMatch(/127\.0\.0\.2:\d+ via 127\.0\.0\.1:\d+/);
+    // The column is narrow: the whole text is the cell's tooltip.
+    expect(await first.locator('[role=gridcell]').nth(1).getAttribute('title')).toMatch(/^127\.0\.0\.2:\d+ via 127\.0\.0\.1:\d+$/);
     await first.click();
     expect(await page.getByTestId('proxied-client').textContent()).toMatch(/^a load balancer, for 127\.0\.0\.2:\d+ \(PROXY header\)$/);
     await page.screenshot({ path: screenshotPath('proxy-protocol-detail-light.png') });

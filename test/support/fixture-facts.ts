@@ -154,6 +154,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // Behind HAProxy (PROXY v2 header), captured at nginx: two clients interleaved, each resuming its own TLS 1.3 session.
   // Each ends in a RST (nginx's close_notify race with curl, as in nginx-curl-resume).
   'haproxy-proxy-protocol.pcap': outcomesOf('FFSSSS', 'TLS 1.3').map((c) => ({ ...c, rstBy: 'either' as const })),
+  // The same with PROXY v1 lines and TLS 1.2: curl's first hellos carry TLS 1.3's compatibility session
+  // ID, refused by TLS 1.2's rules (as in chromium-nginx-resume), then each client resumes its own session.
+  'haproxy-proxy-protocol-v1.pcap': outcomesOf('RRSSSS').map((c) => ({ ...c, rstBy: 'either' as const })),
 };
 
 /** file name → file-level facts. */
@@ -207,6 +210,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'vxlan-session-id-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44355, serverAddresses: ['192.168.77.2'] },
   'nginx-curl-tcp-fast-open.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44356 },
   'haproxy-proxy-protocol.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44457 },
+  'haproxy-proxy-protocol-v1.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44458 },
 };
 
 /**

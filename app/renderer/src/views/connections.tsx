@@ -131,7 +131,7 @@ function Row({ row, selected, onClick }: { row: ConnectionRow | undefined; selec
   return (
     <div className={selected ? 'vrow selected' : 'vrow'} onClick={onClick} data-testid="connection-row" data-id={row.id}>
       <span role="gridcell" className="mono">{formatTime(row.startTime)}</span>
-      <span role="gridcell" className="mono">{row.client}</span>
+      <span role="gridcell" className="mono" title={row.client}>{row.client}</span>
       <span role="gridcell" className="mono">{row.server}</span>
       <span role="gridcell" className="sni" title={row.sni ?? ''}>{row.sni ?? '—'}</span>
       <span role="gridcell"><Swatch color={palette.outcome[row.outcome]} /> {OUTCOME_LABEL[row.outcome]}</span>
