@@ -35,12 +35,17 @@ const I_ID = 0, I_CLIENT_IP = 1, I_PORTS = 2, I_SERVER_IP = 3, I_FIRST_FRAME = 4
   I_VERSION = 7, I_CIPHER = 8, I_HELLO_VERSION = 9, I_HISTORY = 10, I_FINGERPRINT = 11, I_FILE = 12,
   I_PACKETS = 13, I_HANDSHAKE_BYTES = 14, I_OFFER_SID = 15, I_SERVER_SID = 16, I_ISSUED_TICKET = 17,
   I_OFFERED_TICKET = 18, I_PSK_IDENTITY = 19, I_ISSUED_BY = 20, I_CHURN = 21, I_ABORTED_BY = 22, I_ISSUER = 23,
-  I_REASON = 24, I_DETAIL = 25, I_TICKET_HINT = 26, I_PROXIED_IP = 27, I_PROXIED_PORT = 28;
-const INTS = 29;
+  I_REASON = 24, I_DETAIL = 25, I_TICKET_HINT = 26;
+const INTS = 27;
+// A PROXY header's client (pool index of its address, port), in blocks of their own made only when a
+// row of theirs has one: most captures have none, and two Int32 columns for every row were 16 MB of
+// the 2-million-connection run.
+const P_IP = 0, P_PORT = 1;
+const PROXIED_INTS = 2;
 /** What an Int32 column holds, for moving rows between stores: 0 a number, 1 a pool index, 2 a hex reference. */
 const INT_KIND = (() => {
   const kinds = new Uint8Array(INTS);
-  for (const c of [I_CLIENT_IP, I_SERVER_IP, I_SNI, I_ALPN, I_VERSION, I_CIPHER, I_HELLO_VERSION, I_HISTORY, I_FINGERPRINT, I_FILE, I_ISSUER, I_REASON, I_DETAIL, I_PROXIED_IP]) kinds[c] = 1;
+  for (const c of [I_CLIENT_IP, I_SERVER_IP, I_SNI, I_ALPN, I_VERSION, I_CIPHER, I_HELLO_VERSION, I_HISTORY, I_FINGERPRINT, I_FILE, I_ISSUER, I_REASON, I_DETAIL]) kinds[c] = 1;
   for (const c of [I_OFFER_SID, I_SERVER_SID, I_ISSUED_TICKET, I_OFFERED_TICKET, I_PSK_IDENTITY]) kinds[c] = 2;
   return kinds;
 })();
@@ -61,6 +66,8 @@ export interface StoreSnapshot {
   count: number;
   floatBlocks: Float64Array[];
   intBlocks: Int32Array[];
+  /** PROXIED_INTS per row, null for a block without a PROXY client. */
+  proxiedBlocks: (Int32Array | null)[];
   byteBlocks: Uint8Array[];
   strings: string[];
   hex: { blocks: Uint8Array[]; used: number; side: string[] };
@@ -84,7 +91,7 @@ const isUint32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff
 
 /** The typed arrays of a snapshot, to transfer rather than copy. */
 export function snapshotBuffers(s: StoreSnapshot): ArrayBuffer[] {
-  return [...s.floatBlocks, ...s.intBlocks, ...s.byteBlocks, ...s.hex.blocks].map((a) => a.buffer as ArrayBuffer);
+  return [...s.floatBlocks, ...s.intBlocks, ...s.byteBlocks, ...s.proxiedBlocks.filter((b) => b !== null), ...s.hex.blocks].map((a) => a.buffer as ArrayBuffer);
 }
 
 // B_SESSION: 0 no session view; else bits 0-1 role (1 offer, 2 issue), 2-3 kind, 4 known, 5 crossAddress.
@@ -303,6 +310,7 @@ export class ConnectionStore {
   private readonly floatBlocks: Float64Array[] = [];
   private readonly intBlocks: Int32Array[] = [];
   private readonly byteBlocks: Uint8Array[] = [];
+  private readonly proxiedBlocks: (Int32Array | null)[] = [];
   private readonly strings = new StringPool();
   private readonly hex = new HexArena();
   // Rare per-connection lists and objects: only the connections that have them.
@@ -320,7 +328,7 @@ export class ConnectionStore {
    */
   snapshot(): StoreSnapshot {
     return {
-      count: this.count, floatBlocks: this.floatBlocks, intBlocks: this.intBlocks, byteBlocks: this.byteBlocks,
+      count: this.count, floatBlocks: this.floatBlocks, intBlocks: this.intBlocks, byteBlocks: this.byteBlocks, proxiedBlocks: this.proxiedBlocks,
       strings: this.strings.values, hex: this.hex.export(), aborts: [...this.aborts], alerts: [...this.alerts],
       anomalies: [...this.anomalies], otherSessions: [...this.otherSessions], oddNumbers: [...this.oddNumbers],
     };
@@ -368,6 +376,9 @@ export class ConnectionStore {
         else if (k === I_SERVER_SID && v === sourceInts[source + I_OFFER_SID]) ints[target + k] = ints[target + I_OFFER_SID]!;
         else ints[target + k] = this.hex.copy(snapshot.hex, v);
       }
+      const sourceProxied = snapshot.proxiedBlocks[sourceBlock];
+      const proxiedIp = sourceProxied ? sourceProxied[sourceWithin * PROXIED_INTS + P_IP]! : NULL_INDEX;
+      if (proxiedIp !== NULL_INDEX) this.setProxied(row, pool[proxiedIp]!, sourceProxied![sourceWithin * PROXIED_INTS + P_PORT]!);
     }
     for (const [row, value] of snapshot.aborts) this.aborts.set(first + row, value);
     for (const [row, value] of snapshot.alerts) this.alerts.set(first + row, value);
@@ -382,8 +393,26 @@ export class ConnectionStore {
       this.floatBlocks.push(new Float64Array(BLOCK_ROWS * FLOATS));
       this.intBlocks.push(new Int32Array(BLOCK_ROWS * INTS));
       this.byteBlocks.push(new Uint8Array(BLOCK_ROWS * BYTES));
+      this.proxiedBlocks.push(null);
     }
     return row;
+  }
+
+  private setProxied(row: number, ipIndex: number, port: number): void {
+    const block = row >>> BLOCK_BITS;
+    const proxied = (this.proxiedBlocks[block] ??= new Int32Array(BLOCK_ROWS * PROXIED_INTS).fill(NULL_INDEX));
+    proxied[(row & BLOCK_MASK) * PROXIED_INTS + P_IP] = ipIndex;
+    proxied[(row & BLOCK_MASK) * PROXIED_INTS + P_PORT] = port;
+  }
+
+  /** Pool index of the address a PROXY header named for this row, NULL_INDEX for none. */
+  proxiedIpIndex(row: number): number {
+    const proxied = this.proxiedBlocks[row >>> BLOCK_BITS];
+    return proxied ? proxied[(row & BLOCK_MASK) * PROXIED_INTS + P_IP]! : NULL_INDEX;
+  }
+
+  proxiedPort(row: number): number {
+    return this.proxiedBlocks[row >>> BLOCK_BITS]![(row & BLOCK_MASK) * PROXIED_INTS + P_PORT]!;
   }
 
   /** Append a record; returns its view. */
@@ -408,8 +437,7 @@ export class ConnectionStore {
     ints[i + I_FINGERPRINT] = this.internFor(I_FINGERPRINT, c.clientFingerprint);
     ints[i + I_FILE] = this.internFor(I_FILE, c.file);
     const proxied = c.proxiedClient ?? null;
-    ints[i + I_PROXIED_IP] = proxied === null ? NULL_INDEX : this.strings.intern(proxied.ip);
-    ints[i + I_PROXIED_PORT] = proxied === null ? NULL_INT : proxied.port;
+    if (proxied !== null) this.setProxied(row, this.strings.intern(proxied.ip), proxied.port);
     ints[i + I_PACKETS] = c.packets;
     ints[i + I_HANDSHAKE_BYTES] = c.handshakeBytes;
     const hint = c.ticketLifetimeHint;
@@ -463,7 +491,8 @@ export class ConnectionStore {
 
   /** Bytes held by the columns (for tests and the benchmark's memory figures). */
   get byteLength(): number {
-    return this.floatBlocks.length * BLOCK_ROWS * (FLOATS * 8 + INTS * 4 + BYTES) + this.hex.byteLength + this.strings.jsonByteLength;
+    return this.floatBlocks.length * BLOCK_ROWS * (FLOATS * 8 + INTS * 4 + BYTES) + this.proxiedBlocks.filter((b) => b !== null).length * BLOCK_ROWS * PROXIED_INTS * 4 +
+      this.hex.byteLength + this.strings.jsonByteLength;
   }
 
   // Accessors used by StoredConnection (one row each).
@@ -496,6 +525,13 @@ export class ConnectionStore {
   /** JSON of a pooled string column. */
   writeStringJson(row: number, column: number, out: ByteWriter): void {
     this.strings.writeJson(this.int(row, column), out);
+  }
+  /** JSON of a pooled string by its index (NULL_INDEX: null). */
+  writePooledJson(index: number, out: ByteWriter): void {
+    this.strings.writeJson(index, out);
+  }
+  pooled(index: number): string | null {
+    return this.strings.get(index);
   }
   /** The session table's key of a hex column's value (see SessionKeySource). */
   sessionKeyOf(row: number, column: number, kind: SessionKind): string | null {
@@ -640,7 +676,7 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
   // ClientAddressSource: the diagnosis numbers clients by the address's index in the pool.
   /** The client's address as the diagnosis knows it: a PROXY header's when one came (see proxiedClient). */
   get clientAddressNumber(): number {
-    const proxied = this.store.int(this.row, I_PROXIED_IP);
+    const proxied = this.store.proxiedIpIndex(this.row);
     return proxied === NULL_INDEX ? this.store.int(this.row, I_CLIENT_IP) : proxied;
   }
   get addressNumbering(): object { return this.store; }
@@ -668,8 +704,8 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
   get handshakeBytes(): number { return this.store.int(this.row, I_HANDSHAKE_BYTES); }
   get wiresharkFilter(): string { return wiresharkFilter(this.client, this.server); }
   get proxiedClient(): Endpoint | null {
-    const ip = this.store.string(this.row, I_PROXIED_IP);
-    return ip === null ? null : { ip, port: this.store.int(this.row, I_PROXIED_PORT) };
+    const ip = this.store.proxiedIpIndex(this.row);
+    return ip === NULL_INDEX ? null : { ip: this.store.pooled(ip)!, port: this.store.proxiedPort(this.row) };
   }
 
   get reason(): string | null { return this.store.string(this.row, I_REASON); }
@@ -800,10 +836,11 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
     out.raw(J.handshakeBytes); out.integer(s.int(r, I_HANDSHAKE_BYTES));
     out.raw(J.wiresharkFilter); s.writeFilterJson(r, out);
     const noReason = detail === NULL_INDEX && s.int(r, I_REASON) === NULL_INDEX;
-    if (s.int(r, I_PROXIED_IP) === NULL_INDEX) out.raw(noReason ? J.noProxiedNoReason : J.noProxied);
+    const proxiedIp = s.proxiedIpIndex(r);
+    if (proxiedIp === NULL_INDEX) out.raw(noReason ? J.noProxiedNoReason : J.noProxied);
     else {
-      out.raw(J.proxiedIp); s.writeStringJson(r, I_PROXIED_IP, out);
-      out.raw(J.port); out.integer(s.int(r, I_PROXIED_PORT));
+      out.raw(J.proxiedIp); s.writePooledJson(proxiedIp, out);
+      out.raw(J.port); out.integer(s.proxiedPort(r));
       out.raw(noReason ? J.proxiedNoReason : J.close);
     }
     if (!noReason) {
