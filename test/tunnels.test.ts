@@ -93,6 +93,27 @@ describe(`${ORIGINAL} inside tunnels: the same connections and diagnosis as with
     });
   }
 
+  it('a connection mirrored at both of its ends (every frame twice, in two VXLAN networks) is one connection', () => {
+    // Two mirror sessions (one per end) deliver each packet twice, under two network identifiers:
+    // the copy is a retransmission, not a second connection.
+    const bytes = rewritePcapRecords(join(CAPTURES, ORIGINAL), (record) => {
+      const copies = [7, 8].map((vni) => {
+        const frame = underIpv4(17, udp(vxlan(record.subarray(16), { vni }), { destinationPort: 4789 }));
+        const header = Buffer.from(record.subarray(0, 16));
+        header.writeUInt32LE(frame.length, 8);
+        header.writeUInt32LE(frame.length, 12);
+        return Buffer.from(concat(header, frame));
+      });
+      return Buffer.concat(copies);
+    });
+    const twice = analyzeChunks(ORIGINAL, [bytes]);
+    // Every frame is there twice: packets count both copies, frame numbers count the copies before them.
+    const rest = (list: typeof plain.connections) => list.map(({ packets, firstFrame, ...others }) => others);
+    expect(rest(twice.connections)).toEqual(rest(plain.connections));
+    expect(twice.connections.map((c) => [c.packets, c.firstFrame])).toEqual(plain.connections.map((c) => [2 * c.packets, 2 * c.firstFrame - 1]));
+    expect(twice.diagnosis.servers).toEqual(plain.diagnosis.servers);
+  });
+
   it('a truncated tunnel header is an anomaly of its frame, and the frames around it are still read', () => {
     // The fifth frame's GRE header cut off: only that frame is lost (a segment missing from its connection).
     let index = 0;
