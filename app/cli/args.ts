@@ -44,7 +44,9 @@ Usage:
   resumescope --help | --version
 
 analyze reads pcap / pcapng captures (also .gz; "-" reads stdin; pipes too), follows every
-TLS connection and session, and prints a summary. Several files are one analysis.
+TLS connection and session, and prints a summary. Several files are one analysis. Mirrors'
+tunnels (VXLAN, Geneve, GRE/ERSPAN, MPLS, IP in IP) are opened, and a load balancer's PROXY
+protocol header names the client a connection is from.
 
 Options for analyze:
   --json FILE          write the whole analysis as one JSON document (docs/schema.json)
