@@ -4,10 +4,13 @@ import { isPcapngMagic, PcapngReader } from './capture/pcapng-reader.js';
 import type { CaptureReader } from './capture/frame.js';
 import { decodeFrameAt, DecodeResult, ENCAPSULATION_NAMES, TcpPacket } from './net/decode-packet.js';
 import { classifyUdpPayload, UdpTls } from './net/udp-tls.js';
+import { IpFragmentReassembler, type UnfinishedDatagram } from './net/ip-fragments.js';
 import { linkTypeName } from './capture/frame.js';
 import type { Anomaly, CaptureSummary, ConnectionRecord } from './report/types.js';
 import { FlowTable } from './tcp/flow-table.js';
 
+/** Reassembled datagrams are decoded as bare IP packets (LINKTYPE_RAW). */
+const LINKTYPE_RAW = 101;
 /** Per-file anomalies beyond this many are counted, not listed. */
 const MAX_FILE_ANOMALIES = 200;
 
@@ -67,6 +70,7 @@ export class CaptureIngest {
   private fragmentsReported = 0;
   private truncationsReported = 0;
   private finished = false;
+  private readonly fragments = new IpFragmentReassembler((d) => this.unfinishedDatagram(d));
 
   constructor(
     readonly summary: CaptureSummary,
@@ -117,6 +121,7 @@ export class CaptureIngest {
     if (this.finished) return;
     this.finished = true;
     reader.finish();
+    this.fragments.finish();
     this.summary.linkTypes = [...reader.linkTypes].map(linkTypeName);
     if (this.anomalyOverflow > 0) {
       this.summary.anomalies.push({ kind: 'malformed', code: 'more-anomalies', message: `${this.anomalyOverflow} more anomalies not listed`, file: this.summary.file });
@@ -145,6 +150,19 @@ export class CaptureIngest {
     else this.anomalyOverflow++;
   }
 
+  /** Fragments that never made a datagram: its packet is lost to the analysis (a gap in its connection, if TCP). */
+  private unfinishedDatagram(d: UnfinishedDatagram): void {
+    if (this.fragmentsReported++ >= 5) return;
+    const cut = d.why === 'snaplen';
+    const got = d.total >= 0 ? `${d.received} of ${d.total} bytes` : `${d.received} bytes, not the last fragment`;
+    // A capture cut short (snaplen, its end) is no error; fragments that did not come are a gap.
+    const kind = cut || d.why === 'end of capture' ? 'truncated' : d.why === 'malformed' ? 'malformed' : 'gap';
+    this.addAnomaly({
+      kind, code: 'ip-fragment', file: this.summary.file, frame: d.frame, ...(d.offset >= 0 ? { offset: d.offset } : {}),
+      message: cut ? 'IP fragment cut by snaplen: its datagram cannot be reassembled' : `IP fragments never made a whole datagram (${got}; ${d.why === 'timeout' ? 'the rest did not come within 30 s' : d.why === 'memory' ? 'too many fragments waiting' : d.why === 'malformed' ? 'inconsistent fragments' : 'the capture ended'}): its packet is lost`,
+    });
+  }
+
   private countEncapsulation(bits: number): void {
     const counts = this.summary.encapsulated!;
     for (let i = 0; i < ENCAPSULATION_NAMES.length; i++) if ((bits & (1 << i)) !== 0) counts[ENCAPSULATION_NAMES[i]!]++;
@@ -155,7 +173,15 @@ export class CaptureIngest {
     summary.packets++;
     if (summary.firstTime === null || frame.time < summary.firstTime) summary.firstTime = frame.time;
     if (summary.lastTime === null || frame.time > summary.lastTime) summary.lastTime = frame.time;
-    const result = decodeFrameAt(frame.linkType, frame.bytes, frame.start, frame.end, frame.originalLength, this.packet);
+    let result = decodeFrameAt(frame.linkType, frame.bytes, frame.start, frame.end, frame.originalLength, this.packet);
+    if (result === DecodeResult.Fragment) {
+      // The datagram goes on once its last fragment came, as if it had come whole in this frame.
+      const encapsulation = this.packet.encapsulation;
+      const datagram = this.fragments.add(this.packet, frame.time, frame.number, frame.fileOffset);
+      if (datagram === null) return;
+      result = decodeFrameAt(LINKTYPE_RAW, datagram, 0, datagram.length, datagram.length, this.packet);
+      this.packet.encapsulation |= encapsulation;
+    }
     if (this.packet.encapsulation !== 0 && (result === DecodeResult.Tcp || result === DecodeResult.Udp)) this.countEncapsulation(this.packet.encapsulation);
     if (result === DecodeResult.Tcp) {
       this.flows.onPacket(this.packet, frame.time, frame.number, summary.file, frame.fileOffset);
@@ -169,8 +195,8 @@ export class CaptureIngest {
         else if (kind === UdpTls.Dtls) summary.tlsOverUdp.dtlsDatagrams++;
         return;
       }
-      case DecodeResult.Fragment:
-        if (this.fragmentsReported++ < 5) this.addAnomaly({ kind: 'malformed', code: 'ip-fragment', message: 'IP fragment not reassembled', file: summary.file, frame: frame.number, offset: frame.fileOffset });
+      case DecodeResult.Fragment: // a fragment inside a reassembled datagram: not followed
+        if (this.fragmentsReported++ < 5) this.addAnomaly({ kind: 'malformed', code: 'ip-fragment', message: 'IP fragment inside a reassembled IP fragment, not reassembled', file: summary.file, frame: frame.number, offset: frame.fileOffset });
         return;
       case DecodeResult.Truncated:
         if (this.truncationsReported++ < 5) this.addAnomaly({ kind: 'truncated', code: 'snaplen-headers', message: 'frame cut by snaplen before the end of its headers', file: summary.file, frame: frame.number, offset: frame.fileOffset });

@@ -35,6 +35,20 @@ export class TcpPacket {
   encapsulation = 0;
   /** Tunnels opened for this packet (a tunnel in a tunnel counts twice). */
   tunnels = 0;
+  // A fragment (DecodeResult.Fragment): what reassembly needs (ip-fragments.ts). Addresses and the
+  // fragment's data (payloadBytes, payloadStart, payloadEnd) are set as for a whole packet.
+  /** Start of the IP header and end of what every fragment repeats (IPv4: the header; IPv6: up to the fragment header). */
+  fragmentHeaderStart = 0;
+  fragmentHeaderEnd = 0;
+  /** IPv6: where the Next Header field that named the fragment header is (reassembled, it names `fragmentProtocol`); -1 for IPv4. */
+  fragmentNextHeaderAt = -1;
+  fragmentProtocol = 0;
+  fragmentId = 0;
+  /** Offset of the fragment's data in the datagram's payload, in bytes. */
+  fragmentOffset = 0;
+  fragmentMore = false;
+  /** Data bytes of the fragment on the wire (more than captured when snaplen cut it). */
+  fragmentLength = 0;
 
   get source(): Uint8Array {
     return this.sourceBytes.subarray(this.sourceOffset, this.sourceOffset + this.addressLength);
@@ -328,13 +342,28 @@ function decodeIPv4(data: Uint8Array, pos: number, length: number, missing: numb
   if (protocol !== IP_PROTOCOL_TCP && protocol !== IP_PROTOCOL_UDP && !isTunnelProtocol(protocol)) return DecodeResult.NotTcp;
   // More-fragments set or a non-zero offset: a fragment, not reassembled here (UDP: not followed;
   // a tunnel's fragment may hold a TCP segment).
-  if ((flagsAndOffset & 0x2000) !== 0 || (flagsAndOffset & 0x1fff) !== 0) return protocol === IP_PROTOCOL_UDP ? DecodeResult.NotTcp : DecodeResult.Fragment;
   out.ipVersion = 4;
   out.sourceBytes = data;
   out.sourceOffset = pos + 12;
   out.destinationBytes = data;
   out.destinationOffset = pos + 16;
   out.addressLength = 4;
+  // More-fragments set or a non-zero offset: a fragment, for reassembly (RFC 791 §3.2).
+  if ((flagsAndOffset & 0x2000) !== 0 || (flagsAndOffset & 0x1fff) !== 0) {
+    if (totalLength < headerLength || length < pos + headerLength) return DecodeResult.Malformed;
+    out.fragmentHeaderStart = pos;
+    out.fragmentHeaderEnd = pos + headerLength;
+    out.fragmentNextHeaderAt = -1;
+    out.fragmentProtocol = protocol;
+    out.fragmentId = readU16(data, pos + 4);
+    out.fragmentOffset = (flagsAndOffset & 0x1fff) * 8;
+    out.fragmentMore = (flagsAndOffset & 0x2000) !== 0;
+    out.fragmentLength = totalLength - headerLength;
+    out.payloadBytes = data;
+    out.payloadStart = pos + headerLength;
+    out.payloadEnd = Math.min(length, pos + totalLength);
+    return DecodeResult.Fragment;
+  }
   // TSO captures show total length 0; fall back to what is there.
   const end = totalLength === 0 ? length + missing : pos + totalLength;
   if (totalLength !== 0 && totalLength < headerLength) return protocol === IP_PROTOCOL_UDP ? DecodeResult.NotTcp : DecodeResult.Malformed;
@@ -356,6 +385,9 @@ function decodeIPv6(data: Uint8Array, pos: number, length: number, missing: numb
   out.destinationOffset = pos + 24;
   out.addressLength = 16;
   const end = payloadLength === 0 ? length + missing : pos + 40 + payloadLength; // 0: jumbogram or TSO
+  const start = pos;
+  // Where the Next Header field naming the current header is (a fragment header's is rewritten by reassembly).
+  let nextHeaderAt = pos + 6;
   pos += 40;
   for (let hops = 0; hops < 16; hops++) {
     switch (nextHeader) {
@@ -373,15 +405,31 @@ function decodeIPv6(data: Uint8Array, pos: number, length: number, missing: numb
       case 135: // mobility
         if (length < pos + 2) return DecodeResult.Truncated;
         nextHeader = data[pos]!;
+        nextHeaderAt = pos;
         pos += (data[pos + 1]! + 1) * 8;
         break;
       case 51: // authentication header: length in 4-octet units minus 2 (RFC 4302 §2.2)
         if (length < pos + 2) return DecodeResult.Truncated;
         nextHeader = data[pos]!;
+        nextHeaderAt = pos;
         pos += (data[pos + 1]! + 2) * 4;
         break;
-      case 44: // fragment header (RFC 8200 §4.5)
-        return DecodeResult.Fragment;
+      case 44: { // fragment header (RFC 8200 §4.5): next header, reserved, offset and M flag, identification
+        if (length < pos + 8 || payloadLength === 0) return length < pos + 8 ? DecodeResult.Truncated : DecodeResult.Malformed;
+        const offsetAndMore = readU16(data, pos + 2);
+        out.fragmentHeaderStart = start;
+        out.fragmentHeaderEnd = pos;
+        out.fragmentNextHeaderAt = nextHeaderAt;
+        out.fragmentProtocol = data[pos]!;
+        out.fragmentId = readU32BE(data, pos + 4);
+        out.fragmentOffset = offsetAndMore & 0xfff8;
+        out.fragmentMore = (offsetAndMore & 1) !== 0;
+        out.fragmentLength = end - (pos + 8);
+        out.payloadBytes = data;
+        out.payloadStart = pos + 8;
+        out.payloadEnd = Math.min(length, end);
+        return end < pos + 8 ? DecodeResult.Malformed : DecodeResult.Fragment;
+      }
       default:
         return DecodeResult.NotTcp;
     }

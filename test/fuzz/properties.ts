@@ -9,7 +9,8 @@ import { scanClientHello, scanServerHello } from '../../parser/tls/hello-scan.js
 import { StreamReassembler } from '../../parser/tcp/stream-reassembler.js';
 import { buildCapture, chunked, mutate, type BuiltCapture, type CaptureSpec, type Mutation } from './captures.js';
 import { decodeFrame, DecodeResult, TcpPacket } from '../../parser/net/decode-packet.js';
-import { erspan3, ethernet, geneve, gre, ipv4, ipv6, mpls, udp, vxlan } from '../unit/bytes.js';
+import { concat, erspan3, ethernet, geneve, gre, ipv4, ipv6, ipv6FragmentHeader, mpls, udp, vxlan } from '../unit/bytes.js';
+import { IpFragmentReassembler } from '../../parser/net/ip-fragments.js';
 
 /** Per-input time budget: these inputs are a few KB; anything slower is a hang. */
 export const TIME_LIMIT_MS = 2000;
@@ -340,4 +341,43 @@ export function checkTunnelFrame(kinds: number[], inner: Uint8Array, cut: number
     if (!(packet.payloadStart <= packet.payloadEnd && packet.payloadEnd <= captured.length)) fail(`payload [${packet.payloadStart}, ${packet.payloadEnd}) outside ${captured.length} captured bytes`);
     if (packet.missingPayload < 0) fail('negative missing payload');
   }
+}
+
+export interface FragmentEvent {
+  id: number;
+  /** In 8-byte units (RFC 791 §3.1). */
+  offset: number;
+  length: number;
+  more: boolean;
+  ipv6: boolean;
+  time: number;
+}
+
+/**
+ * Arbitrary fragments (any ids, offsets, lengths, orders, both IP versions) through the reassembler:
+ * it never throws, every datagram it gives back decodes as an IP packet of the length its
+ * fragments said, and each fragment's datagram ends exactly once (given back or reported) by the end.
+ */
+export function checkFragments(events: FragmentEvent[]): void {
+  const ended = new Map<number, number>();
+  const reassembler = new IpFragmentReassembler((d) => ended.set(d.frame, (ended.get(d.frame) ?? 0) + 1));
+  const packet = new TcpPacket();
+  let time = 0;
+  events.forEach((e, i) => {
+    time += e.time;
+    const data = new Uint8Array(e.length).fill(i & 0xff);
+    const frame = e.ipv6
+      ? ipv6(concat(ipv6FragmentHeader(6, e.offset, e.more), data), { nextHeader: 44 })
+      : ipv4(data, { protocol: 6, flagsAndOffset: (e.more ? 0x2000 : 0) | (e.offset & 0x1fff), id: e.id & 0xffff });
+    const result = decodeFrame(101, frame, frame.length, packet);
+    if (result !== DecodeResult.Fragment) return;
+    const whole = reassembler.add(packet, time, i + 1);
+    if (whole === null) return;
+    const check = new TcpPacket();
+    const decoded = decodeFrame(101, whole, whole.length, check);
+    if (decoded === DecodeResult.Fragment) fail('a reassembled datagram is still a fragment');
+  });
+  reassembler.finish();
+  if (reassembler.size !== 0) fail(`${reassembler.size} datagrams left after finish()`);
+  for (const [frame, times] of ended) if (times !== 1) fail(`the datagram first seen in frame ${frame} was reported ${times} times`);
 }

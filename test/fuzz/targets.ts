@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { buildCapture, captureSpecArb, mutate, mutationArb } from './captures.js';
 import {
   checkArbitraryInput, checkHelloParsers, checkIntactCapture, checkMutatedCapture, checkOrderIndependence,
-  checkReassembler, checkTlsStream, checkTruncationKeepsPrefix, checkTunnelFrame, TUNNEL_WRAPPERS, type SegmentEvent, type StreamEvent,
+  checkFragments, checkReassembler, checkTlsStream, checkTruncationKeepsPrefix, checkTunnelFrame, TUNNEL_WRAPPERS, type FragmentEvent, type SegmentEvent, type StreamEvent,
 } from './properties.js';
 import { pcapFile } from '../unit/bytes.js';
 
@@ -136,6 +136,19 @@ export const TARGETS: FuzzTarget<any>[] = [
       for (const kind of kinds) frame = TUNNEL_WRAPPERS[kind % TUNNEL_WRAPPERS.length]!(frame);
       return pcapFile([{ seconds: 1700000000, fraction: 0, data: frame }], { linkType: 101 });
     },
+  },
+  {
+    name: 'ip-fragments',
+    // Few ids, so that fragments meet; small offsets, so that some datagrams complete; long pauses for timeouts.
+    arbitrary: fc.array(fc.record({
+      id: fc.nat({ max: 3 }),
+      offset: fc.oneof(fc.nat({ max: 12 }), fc.nat({ max: 0x1fff })),
+      length: fc.oneof(fc.constantFrom(8, 16, 24, 32), fc.nat({ max: 600 })),
+      more: fc.boolean(),
+      ipv6: fc.boolean(),
+      time: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 40, noNaN: true })),
+    }) as fc.Arbitrary<FragmentEvent>, { maxLength: 60 }),
+    check: (events: FragmentEvent[]) => checkFragments(events),
   },
   {
     name: 'reassembler',

@@ -148,6 +148,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'haproxy-fifo-cache.pcap': outcomesOf('FFSFFFSFFSFFSFFRFFRRRSSSSSSRRRR'),
   // Inside VXLAN (a traffic mirror's capture): the same story as tls12-rejected-after-restart, resumed twice first.
   'vxlan-session-id-resume.pcap': outcomesOf('FSSR'),
+  // The same tunnel over an underlay of MTU 1280: the server's certificate flight arrives in IP fragments.
+  'vxlan-fragmented.pcap': outcomesOf('FSS'),
   // TCP Fast Open: ClientHellos in the SYN; two curl processes, each resuming its own first session.
   // As in nginx-curl-resume, the close ends in a RST from whichever side still had unread data.
   'nginx-curl-tcp-fast-open.pcap': outcomesOf('FSSFSS').map((c) => ({ ...c, rstBy: 'either' as const })),
@@ -208,6 +210,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-fifo-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44353 },
   'haproxy-fifo-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44354 },
   'vxlan-session-id-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44355, serverAddresses: ['192.168.77.2'] },
+  'vxlan-fragmented.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44360, serverAddresses: ['192.168.77.2'] },
   'nginx-curl-tcp-fast-open.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44356 },
   'haproxy-proxy-protocol.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44457 },
   'haproxy-proxy-protocol-v1.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44458 },

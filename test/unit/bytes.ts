@@ -197,6 +197,8 @@ export interface Ipv4Opts {
   options?: Uint8Array;
   /** Override the total length field. */
   totalLength?: number;
+  /** Identification (RFC 791 §3.1), 0x1234 by default. */
+  id?: number;
 }
 
 /** RFC 791 §3.1 IPv4 header + payload. */
@@ -205,7 +207,7 @@ export function ipv4(payload: Uint8Array, o: Ipv4Opts = {}): Uint8Array {
   const ihl = (20 + options.length) / 4;
   const total = o.totalLength ?? 20 + options.length + payload.length;
   return concat(
-    [0x40 | ihl, 0], u16be(total), u16be(0x1234), u16be(o.flagsAndOffset ?? 0x4000), [64, o.protocol ?? 6], u16be(0),
+    [0x40 | ihl, 0], u16be(total), u16be(o.id ?? 0x1234), u16be(o.flagsAndOffset ?? 0x4000), [64, o.protocol ?? 6], u16be(0),
     o.source ?? [10, 0, 0, 1], o.destination ?? [10, 0, 0, 2], options, payload,
   );
 }

@@ -133,9 +133,13 @@ describe('decodeFrame: IPv4', () => {
     expectSegment(101, packet);
   });
 
-  it('a fragment (MF set, or a non-zero offset) is a Fragment', () => {
-    expect(decode(101, ipv4(SEGMENT, { flagsAndOffset: 0x2000 })).result).toBe(DecodeResult.Fragment);
-    expect(decode(101, ipv4(SEGMENT, { flagsAndOffset: 0x0010 })).result).toBe(DecodeResult.Fragment);
+  it('a fragment (MF set, or a non-zero offset) is a Fragment, with what reassembly needs', () => {
+    const first = decode(101, ipv4(SEGMENT, { flagsAndOffset: 0x2000 }));
+    expect(first.result).toBe(DecodeResult.Fragment);
+    expect(first.packet).toMatchObject({ fragmentHeaderStart: 0, fragmentHeaderEnd: 20, fragmentNextHeaderAt: -1, fragmentProtocol: 6, fragmentId: 0x1234, fragmentOffset: 0, fragmentMore: true, fragmentLength: SEGMENT.length, payloadStart: 20, payloadEnd: 20 + SEGMENT.length });
+    const later = decode(101, ipv4(SEGMENT, { flagsAndOffset: 0x0010 }));
+    expect(later.result).toBe(DecodeResult.Fragment);
+    expect(later.packet).toMatchObject({ fragmentOffset: 128, fragmentMore: false });
     // DF alone is not a fragment.
     expect(decode(101, ipv4(SEGMENT, { flagsAndOffset: 0x4000 })).result).toBe(DecodeResult.Tcp);
   });
@@ -151,8 +155,8 @@ describe('decodeFrame: IPv4', () => {
     // The UDP length bounds the payload (Ethernet padding after it is not payload).
     const padded = decode(1, concat(ethernet(0x0800, ipv4(concat(u16be(1), u16be(2), u16be(9), u16be(0), [0x41]), { protocol: 17 })), fill(20, 0xee)));
     expect(Buffer.from(padded.packet.payload).toString()).toBe('A');
-    // A UDP fragment or a header cut short is not followed and not reported.
-    expect(decode(101, ipv4(datagram, { protocol: 17, flagsAndOffset: 0x2000 })).result).toBe(DecodeResult.NotTcp);
+    // A UDP fragment is reassembled (it may carry a tunnel); a header cut short is not followed and not reported.
+    expect(decode(101, ipv4(datagram, { protocol: 17, flagsAndOffset: 0x2000 })).result).toBe(DecodeResult.Fragment);
     expect(decode(101, ipv4(datagram.subarray(0, 6), { protocol: 17 })).result).toBe(DecodeResult.NotTcp);
     // Other protocols stay what they were.
     expect(decode(101, ipv4(fill(8), { protocol: 1 })).result).toBe(DecodeResult.NotTcp);
@@ -223,10 +227,13 @@ describe('decodeFrame: IPv6', () => {
     expectSegment(229, packet, 6);
   });
 
-  it('a fragment header gives Fragment', () => {
-    expect(decode(229, ipv6(concat(ipv6FragmentHeader(6, 0, true), SEGMENT), { nextHeader: 44 })).result).toBe(DecodeResult.Fragment);
-    const afterOptions = ipv6(concat(ipv6OptionsHeader(44, 1), ipv6FragmentHeader(6, 100, false), SEGMENT), { nextHeader: 0 });
-    expect(decode(229, afterOptions).result).toBe(DecodeResult.Fragment);
+  it('a fragment header gives Fragment, with the Next Header field that names it', () => {
+    const plain = decode(229, ipv6(concat(ipv6FragmentHeader(6, 0, true), SEGMENT), { nextHeader: 44 }));
+    expect(plain.result).toBe(DecodeResult.Fragment);
+    expect(plain.packet).toMatchObject({ fragmentHeaderStart: 0, fragmentHeaderEnd: 40, fragmentNextHeaderAt: 6, fragmentProtocol: 6, fragmentId: 0xdeadbeef, fragmentOffset: 0, fragmentMore: true, fragmentLength: SEGMENT.length });
+    const afterOptions = decode(229, ipv6(concat(ipv6OptionsHeader(44, 1), ipv6FragmentHeader(6, 100, false), SEGMENT), { nextHeader: 0 }));
+    expect(afterOptions.result).toBe(DecodeResult.Fragment);
+    expect(afterOptions.packet).toMatchObject({ fragmentHeaderEnd: 48, fragmentNextHeaderAt: 40, fragmentOffset: 800, fragmentMore: false });
   });
 
   it('ICMPv6 and No Next Header are not TCP', () => {
