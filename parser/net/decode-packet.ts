@@ -350,7 +350,8 @@ function decodeIPv4(data: Uint8Array, pos: number, length: number, missing: numb
   out.addressLength = 4;
   // More-fragments set or a non-zero offset: a fragment, for reassembly (RFC 791 §3.2).
   if ((flagsAndOffset & 0x2000) !== 0 || (flagsAndOffset & 0x1fff) !== 0) {
-    if (totalLength < headerLength || length < pos + headerLength) return DecodeResult.Malformed;
+    if (totalLength < headerLength) return DecodeResult.Malformed;
+    if (length < pos + headerLength) return DecodeResult.Truncated;
     out.fragmentHeaderStart = pos;
     out.fragmentHeaderEnd = pos + headerLength;
     out.fragmentNextHeaderAt = -1;

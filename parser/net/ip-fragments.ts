@@ -77,7 +77,12 @@ export class IpFragmentReassembler {
     }
     const offset = packet.fragmentOffset;
     const end = offset + data.length;
-    if (end > MAX_PAYLOAD || entry.pieces.length >= MAX_PIECES || (!packet.fragmentMore && entry.total >= 0 && entry.total !== end)) {
+    // Data past the datagram's end (its last fragment says where that is), or two different ends:
+    // the fragments contradict each other, and none of them is to be believed.
+    const inconsistent = packet.fragmentMore
+      ? entry.total >= 0 && end > entry.total
+      : (entry.total >= 0 && entry.total !== end) || entry.pieces.some((piece, i) => entry.offsets[i]! + piece.length > end);
+    if (end > MAX_PAYLOAD || entry.pieces.length >= MAX_PIECES || inconsistent) {
       this.giveUp(key, entry, 'malformed');
       return null;
     }
@@ -152,7 +157,7 @@ function assemble(entry: Pending): Uint8Array {
   datagram.set(header, 0);
   // Later fragments do not overwrite earlier ones (RFC 5722 drops overlaps in IPv6; first come here).
   const order = entry.offsets.map((_, i) => i).reverse();
-  for (const i of order) datagram.set(entry.pieces[i]!.subarray(0, Math.max(0, entry.total - entry.offsets[i]!)), header.length + entry.offsets[i]!);
+  for (const i of order) datagram.set(entry.pieces[i]!, header.length + entry.offsets[i]!); // every piece ends by `total` (see add)
   const view = new DataView(datagram.buffer);
   if (entry.ipVersion === 4) {
     view.setUint16(2, header.length + entry.total); // total length

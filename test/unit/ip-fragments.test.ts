@@ -127,6 +127,10 @@ describe('IpFragmentReassembler', () => {
     expect(run(tiny).unfinished.map((d) => d.why)).toEqual(['malformed']);
     const beyond = ipv4(fill(64), { protocol: 6, flagsAndOffset: 0x1fff, id: 8 });
     expect(run([beyond]).unfinished.map((d) => d.why)).toEqual(['malformed']);
+    // Data past the end the last fragment sets, before or after it came (found by the fuzzer: it made the assembly throw).
+    const pastTheEnd = ipv4(fill(64), { protocol: 6, flagsAndOffset: 0x2000 | 400, id: 0x4242 });
+    expect(run([fragments[0]!, fragments[2]!, pastTheEnd]).unfinished.map((d) => d.why)).toEqual(['malformed']);
+    expect(run([fragments[0]!, pastTheEnd, fragments[2]!]).unfinished.map((d) => d.why)).toEqual(['malformed']);
   });
 
   it('memory is bounded: beyond 8 MiB waiting, the oldest datagrams are given up', () => {
