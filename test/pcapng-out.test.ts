@@ -65,6 +65,22 @@ describe('--pcapng-out', () => {
     expect(analyzeChunks('none.pcapng', [readFileSync(none)]).document.captures[0]!.packets).toBe(0);
   });
 
+  it('a connection whose packets came in IP fragments is written with every fragment (a fragmented VXLAN capture)', () => {
+    const fragmented = join(ROOT, 'fixtures', 'captures', 'vxlan-fragmented.pcap');
+    const out = join(work, 'fragmented.pcapng');
+    expect(spawnSync(process.execPath, [BIN, 'analyze', fragmented, '-q', '--pcapng-out', out, '--pcapng-filter', 'all']).status).toBe(0);
+    const fragmentsIn = (file: string) => execFileSync('tshark', ['-r', file, '-Y', 'ip.flags.mf == 1 || ip.frag_offset > 0', '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .trim().split('\n').filter((l) => l.length > 0).length;
+    expect(fragmentsIn(fragmented)).toBeGreaterThanOrEqual(2);
+    expect(fragmentsIn(out)).toBe(fragmentsIn(fragmented));
+    // Read back, the export is the same three handshakes, the first with the certificate its fragments carried.
+    const again = analyzeChunks('fragmented.pcapng', [readFileSync(out)]);
+    expect(again.connections.map((c) => [c.resumption, c.handshake, c.certificateSeen])).toEqual([
+      ['not-offered', 'complete', true], ['accepted', 'complete', false], ['accepted', 'complete', false],
+    ]);
+    expect(again.document.captures[0]!.anomalies).toEqual([]);
+  });
+
   it('a bad filter is a usage error', () => {
     const r = spawnSync(process.execPath, [BIN, 'analyze', capture, '--pcapng-out', join(work, 'x.pcapng'), '--pcapng-filter', 'nonsense'], { encoding: 'utf8' });
     expect(r.status).toBe(2);

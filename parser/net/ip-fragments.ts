@@ -54,6 +54,11 @@ export class IpFragmentReassembler {
     return this.pending.size;
   }
 
+  /** Whether the datagram of this fragmentKey() is still waiting for fragments. */
+  has(key: string): boolean {
+    return this.pending.has(key);
+  }
+
   /**
    * The fragment decodeFrame just described in `packet` (DecodeResult.Fragment). Returns the whole
    * datagram (an IP packet, as LINKTYPE_RAW) once its last missing fragment came, else null.
@@ -130,7 +135,8 @@ export class IpFragmentReassembler {
   }
 }
 
-function fragmentKey(p: TcpPacket): string {
+/** Which datagram a fragment belongs to: IP version, protocol, identification and both addresses. */
+export function fragmentKey(p: TcpPacket): string {
   let key = `${p.ipVersion}|${p.fragmentProtocol}|${p.fragmentId}|`;
   for (let i = 0; i < p.addressLength; i++) key += String.fromCharCode(p.sourceBytes[p.sourceOffset + i]!);
   key += '|';

@@ -3,6 +3,7 @@ import { isPcapMagic, PcapReader } from '../capture/pcap-reader.js';
 import { PcapngReader } from '../capture/pcapng-reader.js';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { decodeFrameAt, DecodeResult, formatAddress, TcpPacket } from '../net/decode-packet.js';
+import { FRAGMENT_TIMEOUT, fragmentKey, IpFragmentReassembler } from '../net/ip-fragments.js';
 import type { ConnectionRecord } from './types.js';
 import { formatDuration } from '../diagnose/diagnose.js';
 
@@ -59,6 +60,18 @@ interface Selected {
   commented: boolean;
 }
 
+/** A frame kept while its datagram's other fragments are awaited. */
+interface HeldFrame {
+  linkType: number;
+  time: number;
+  number: number;
+  bytes: Uint8Array;
+  originalLength: number;
+}
+
+/** Bytes of fragment frames held at most while their datagrams are incomplete (as the analysis's reassembly). */
+const MAX_HELD_BYTES = 8 << 20;
+
 /**
  * Second pass over the captures: feed each file's bytes with push(); frames of the chosen
  * connections go to the writer. Connections are matched by 4-tuple and time span.
@@ -66,6 +79,11 @@ interface Selected {
 export class FailureExporter {
   private readonly byTuple = new Map<string, Selected[]>();
   private readonly packet = new TcpPacket();
+  // IP fragments: put together as the analysis did, so that a chosen connection's packets that came
+  // in fragments are written as the fragment frames they were.
+  private readonly fragments = new IpFragmentReassembler(() => {});
+  private readonly held = new Map<string, HeldFrame[]>();
+  private heldBytes = 0;
   private readonly writer: PcapngWriter;
   packetsWritten = 0;
   readonly connectionsSelected: number;
@@ -94,16 +112,64 @@ export class FailureExporter {
 
   private onFrame(frame: Frame, fileName: string): void {
     if (this.byTuple.size === 0) return;
-    if (decodeFrameAt(frame.linkType, frame.bytes, frame.start, frame.end, frame.originalLength, this.packet) !== DecodeResult.Tcp) return;
+    const result = decodeFrameAt(frame.linkType, frame.bytes, frame.start, frame.end, frame.originalLength, this.packet);
+    if (result === DecodeResult.Fragment) {
+      this.onFragment(frame, fileName);
+      return;
+    }
+    if (result !== DecodeResult.Tcp) return;
+    const entry = this.entryOf(frame.time);
+    if (entry) this.write(entry, frame.linkType, frame.time, frame.number, frame.bytes.subarray(frame.start, frame.end), frame.originalLength, fileName);
+  }
+
+  /** A fragment is held until its datagram is whole; then, if that is a chosen connection's packet, all its fragments are written. */
+  private onFragment(frame: Frame, fileName: string): void {
+    const key = fragmentKey(this.packet);
+    const copy: HeldFrame = { linkType: frame.linkType, time: frame.time, number: frame.number, bytes: frame.bytes.slice(frame.start, frame.end), originalLength: frame.originalLength };
+    const datagram = this.fragments.add(this.packet, frame.time, frame.number);
+    const frames = this.held.get(key) ?? [];
+    this.release(key);
+    frames.push(copy);
+    if (datagram === null) {
+      // Still awaited: held (a datagram the reassembly gave up is let go with its frames).
+      if (this.fragments.has(key)) {
+        this.held.set(key, frames);
+        for (const f of frames) this.heldBytes += f.bytes.length;
+        this.dropStale(frame.time);
+      }
+      return;
+    }
+    if (decodeFrameAt(LINKTYPE_RAW, datagram, 0, datagram.length, datagram.length, this.packet) !== DecodeResult.Tcp) return;
+    const entry = this.entryOf(frame.time);
+    if (!entry) return;
+    for (const f of frames.sort((a, b) => a.number - b.number)) this.write(entry, f.linkType, f.time, f.number, f.bytes, f.originalLength, fileName);
+  }
+
+  private release(key: string): void {
+    for (const f of this.held.get(key) ?? []) this.heldBytes -= f.bytes.length;
+    this.held.delete(key);
+  }
+
+  /** Held fragments whose datagram can no longer complete (the reassembly gave it up) or beyond the memory bound go. */
+  private dropStale(now: number): void {
+    for (const [key, frames] of this.held) {
+      if (now - frames[0]!.time <= FRAGMENT_TIMEOUT && this.heldBytes <= MAX_HELD_BYTES) break;
+      this.release(key);
+    }
+  }
+
+  /** The chosen connection the decoded packet belongs to, if any. */
+  private entryOf(time: number): Selected | undefined {
     const p = this.packet;
     const source = formatAddress(p.source);
     const destination = formatAddress(p.destination);
     const list = this.byTuple.get(tupleKey(source, p.sourcePort, destination, p.destinationPort)) ?? this.byTuple.get(tupleKey(destination, p.destinationPort, source, p.sourcePort));
-    if (!list) return;
-    const entry = list.find((e) => frame.time >= e.record.startTime - 1e-6 && frame.time <= e.record.endTime + 1e-6);
-    if (!entry) return;
+    return list?.find((e) => time >= e.record.startTime - 1e-6 && time <= e.record.endTime + 1e-6);
+  }
+
+  private write(entry: Selected, linkType: number, time: number, number: number, bytes: Uint8Array, originalLength: number, fileName: string): void {
     let comment: string | null = null;
-    if (!entry.commented && frame.number === entry.record.firstFrame && fileName === entry.record.file) {
+    if (!entry.commented && number === entry.record.firstFrame && fileName === entry.record.file) {
       comment = describeConnection(entry.record);
       entry.commented = true;
     } else if (!entry.commented) {
@@ -111,11 +177,14 @@ export class FailureExporter {
       comment = describeConnection(entry.record);
       entry.commented = true;
     }
-    const iface = this.writer.interfaceFor(frame.linkType, `linktype ${frame.linkType}`);
-    this.writer.writePacket(iface, frame.time, frame.bytes.subarray(frame.start, frame.end), frame.originalLength, comment);
+    const iface = this.writer.interfaceFor(linkType, `linktype ${linkType}`);
+    this.writer.writePacket(iface, time, bytes, originalLength, comment);
     this.packetsWritten++;
   }
 }
+
+/** Reassembled datagrams are decoded as bare IP packets. */
+const LINKTYPE_RAW = 101;
 
 function tupleKey(clientIp: string, clientPort: number, serverIp: string, serverPort: number): string {
   return `${clientIp}|${clientPort}|${serverIp}|${serverPort}`;
