@@ -18,6 +18,10 @@ export type ProxyHeader =
    */
   | { kind: 'header'; version: 1 | 2; end: number; source: Endpoint | null };
 
+// The answers without a header are shared: every connection's two streams ask once.
+const NONE: ProxyHeader = Object.freeze({ kind: 'none' });
+const INCOMPLETE: ProxyHeader = Object.freeze({ kind: 'incomplete' });
+
 /** The longest header followed: a v1 line is at most 107 bytes (§2.1); a v2 one, with its TLVs, is bounded here. */
 export const MAX_PROXY_HEADER = 1024;
 
@@ -30,10 +34,10 @@ const V1_MAX_LENGTH = 107;
 /** The PROXY header at data[from, to), if the bytes there start one. */
 export function parseProxyHeader(data: Uint8Array, from: number, to: number): ProxyHeader {
   const available = to - from;
-  if (available <= 0) return { kind: 'incomplete' };
+  if (available <= 0) return INCOMPLETE;
   if (data[from] === V2_SIGNATURE[0]) return parseV2(data, from, to);
   if (data[from] === V1_PREFIX[0]) return parseV1(data, from, to);
-  return { kind: 'none' };
+  return NONE;
 }
 
 function startsWith(data: Uint8Array, from: number, to: number, prefix: number[]): boolean | null {
@@ -47,17 +51,17 @@ function startsWith(data: Uint8Array, from: number, to: number, prefix: number[]
 // §2.2: signature(12), version and command(1), family and transport(1), length(2), addresses, TLVs.
 function parseV2(data: Uint8Array, from: number, to: number): ProxyHeader {
   const signature = startsWith(data, from, to, V2_SIGNATURE);
-  if (signature === false) return { kind: 'none' };
-  if (signature === null || to - from < 16) return { kind: 'incomplete' };
+  if (signature === false) return NONE;
+  if (signature === null || to - from < 16) return INCOMPLETE;
   const versionCommand = data[from + 12]!;
-  if (versionCommand >> 4 !== 2) return { kind: 'none' };
+  if (versionCommand >> 4 !== 2) return NONE;
   const command = versionCommand & 0x0f;
   const family = data[from + 13]! >> 4;
   const transport = data[from + 13]! & 0x0f;
   const length = (data[from + 14]! << 8) | data[from + 15]!;
   const end = from + 16 + length;
-  if (16 + length > MAX_PROXY_HEADER) return { kind: 'none' };
-  if (end > to) return { kind: 'incomplete' };
+  if (16 + length > MAX_PROXY_HEADER) return NONE;
+  if (end > to) return INCOMPLETE;
   // LOCAL (0): the balancer speaking for itself; PROXY (1) over TCP (STREAM) names a client.
   if (command !== 1 || transport !== 1) return { kind: 'header', version: 2, end, source: null };
   if (family === 1 && length >= 12) {
@@ -72,26 +76,26 @@ function parseV2(data: Uint8Array, from: number, to: number): ProxyHeader {
 // §2.1: "PROXY TCP4 192.0.2.1 198.51.100.1 56324 443\r\n" (or TCP6, or UNKNOWN and anything).
 function parseV1(data: Uint8Array, from: number, to: number): ProxyHeader {
   const prefix = startsWith(data, from, to, V1_PREFIX);
-  if (prefix === false) return { kind: 'none' };
-  if (prefix === null) return { kind: 'incomplete' };
+  if (prefix === false) return NONE;
+  if (prefix === null) return INCOMPLETE;
   let lineEnd = -1;
   for (let i = from + V1_PREFIX.length; i + 1 < Math.min(to, from + V1_MAX_LENGTH); i++) {
     if (data[i] === 0x0d && data[i + 1] === 0x0a) {
       lineEnd = i;
       break;
     }
-    if (data[i]! < 0x20 || data[i]! > 0x7e) return { kind: 'none' };
+    if (data[i]! < 0x20 || data[i]! > 0x7e) return NONE;
   }
-  if (lineEnd < 0) return to - from < V1_MAX_LENGTH ? { kind: 'incomplete' } : { kind: 'none' };
+  if (lineEnd < 0) return to - from < V1_MAX_LENGTH ? INCOMPLETE : NONE;
   const end = lineEnd + 2;
   let line = '';
   for (let i = from; i < lineEnd; i++) line += String.fromCharCode(data[i]!);
   const fields = line.split(' ');
   if (fields[1] === 'UNKNOWN') return { kind: 'header', version: 1, end, source: null };
-  if (fields.length !== 6 || (fields[1] !== 'TCP4' && fields[1] !== 'TCP6')) return { kind: 'none' };
+  if (fields.length !== 6 || (fields[1] !== 'TCP4' && fields[1] !== 'TCP6')) return NONE;
   const address = fields[1] === 'TCP4' ? ipv4Bytes(fields[2]!) : ipv6Bytes(fields[2]!);
   const port = Number(fields[4]);
-  if (address === null || !/^\d{1,5}$/.test(fields[4]!) || port > 65535) return { kind: 'none' };
+  if (address === null || !/^\d{1,5}$/.test(fields[4]!) || port > 65535) return NONE;
   // Written as every other address is (RFC 5952 for IPv6), whatever form the line used.
   return { kind: 'header', version: 1, end, source: { ip: formatAddress(address), port } };
 }
