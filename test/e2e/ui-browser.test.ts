@@ -167,6 +167,9 @@ describe('resumescope ui in Chromium', () => {
   it('behind a PROXY-protocol load balancer: clients by the header\'s address, the balancer named in the ladder', async () => {
     const { page, errors } = await openPage();
     await loadFiles(page, [join(FIXTURES, 'haproxy-proxy-protocol.pcap')]);
+    await page.getByTestId('proxied-note').waitFor();
+    expect(await page.getByTestId('proxied-note').textContent()).toMatch(/^6 connections came through a load balancer that named its client in a PROXY protocol\s+header/);
+    await page.getByTestId('captures').screenshot({ path: screenshotPath('proxy-protocol-files-light.png') });
     await page.getByTestId('tab-clients').click();
     const clients = page.getByTestId('client-list');
     await clients.waitFor();

@@ -306,6 +306,7 @@ function CapturesTable({ udpNote = true }: { udpNote?: boolean }) {
         </table>
       </div>
       {udpNote ? <TlsOverUdpNote /> : null}
+      <ProxiedNote />
       <p className="muted small">
         {formatCount(model.overview.packets)} packet{model.overview.packets === 1 ? '' : 's'}, {formatBytes(model.overview.bytes)} read · analysed {formatTime(Date.parse(model.analysedAt) / 1000, false)} UTC by {model.tool.name} {model.tool.version}
       </p>
@@ -327,6 +328,22 @@ function CaptureLossNote() {
         cut.oneWay > 0 ? <span key="one-way"> {formatCount(cut.oneWay)} with one direction only (asymmetric routing, a one-way tap) — capture where both directions pass</span> : null,
         cut.missing > 0 ? <span key="missing"> {formatCount(cut.missing)} with segments missing (the capture dropped packets, or a path the tap did not see)</span> : null,
       ].filter((part) => part !== null).flatMap((part, i) => (i === 0 ? [part] : [';', part]))}.
+    </p>
+  );
+}
+
+/**
+ * Connections a load balancer passed on with a PROXY protocol header: on the wire every one comes
+ * from the balancer, so say that the clients shown are the header's. (Documents from before have no count.)
+ */
+function ProxiedNote() {
+  const { model } = useView();
+  const proxied = model.overview.totals.proxied ?? 0;
+  if (proxied === 0) return null;
+  return (
+    <p className="capture-note" data-testid="proxied-note">
+      {formatCount(proxied)} connection{proxied === 1 ? '' : 's'} came through a load balancer that named its client in a PROXY protocol
+      header: the clients shown are those it named, not the balancer's address the packets came from.
     </p>
   );
 }
