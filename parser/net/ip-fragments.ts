@@ -101,7 +101,8 @@ export class IpFragmentReassembler {
     entry.received += data.length;
     this.pendingBytes += data.length;
     if (this.pendingBytes > MAX_PENDING_BYTES) this.giveUpOldest();
-    if (entry.header === null || entry.total < 0 || !covers(entry)) return null;
+    // (Repeated fragments count too: a datagram of many copies may be the one given up.)
+    if (!this.pending.has(key) || entry.header === null || entry.total < 0 || !covers(entry)) return null;
     this.pending.delete(key);
     this.pendingBytes -= entry.received;
     return assemble(entry);

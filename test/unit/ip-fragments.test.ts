@@ -142,5 +142,16 @@ describe('IpFragmentReassembler', () => {
     expect(reassembler.size * 8000).toBeLessThanOrEqual(8 << 20);
     expect(unfinished[0]!.frame).toBe(1); // the oldest first
   });
+
+  it('the fragment that completes a datagram, when it crosses the memory bound as the oldest, gives it up: never handed out', () => {
+    // A's first fragment, then 138 other datagrams' (8,325,264 bytes), then A's last: past 8 MiB, and A is the oldest.
+    const a = ipv4(fill(60000, 2), { protocol: 6, flagsAndOffset: 0x2000, id: 1000 });
+    const others = Array.from({ length: 138 }, (_, id) => ipv4(fill(60328, 3), { protocol: 6, flagsAndOffset: 0x2000, id }));
+    const aLast = ipv4(fill(5528, 2), { protocol: 6, flagsAndOffset: 60000 / 8, id: 1000 });
+    const { datagrams, unfinished, reassembler } = run([a, ...others, aLast], Array.from({ length: 140 }, () => 0));
+    expect(datagrams).toEqual([]);
+    expect(unfinished.map((d) => [d.why, d.frame])).toEqual([['memory', 1]]);
+    expect(reassembler.size).toBe(138);
+  });
 });
 
