@@ -4,13 +4,11 @@ import { isPcapngMagic, PcapngReader } from './capture/pcapng-reader.js';
 import type { CaptureReader } from './capture/frame.js';
 import { decodeFrameAt, DecodeResult, ENCAPSULATION_NAMES, TcpPacket } from './net/decode-packet.js';
 import { classifyUdpPayload, UdpTls } from './net/udp-tls.js';
-import { IpFragmentReassembler, type UnfinishedDatagram } from './net/ip-fragments.js';
+import { IpFragmentReassembler, LINKTYPE_RAW, type UnfinishedDatagram } from './net/ip-fragments.js';
 import { linkTypeName } from './capture/frame.js';
 import type { Anomaly, CaptureSummary, ConnectionRecord } from './report/types.js';
 import { FlowTable } from './tcp/flow-table.js';
 
-/** Reassembled datagrams are decoded as bare IP packets (LINKTYPE_RAW). */
-const LINKTYPE_RAW = 101;
 /** Per-file anomalies beyond this many are counted, not listed. */
 const MAX_FILE_ANOMALIES = 200;
 

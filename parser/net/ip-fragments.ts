@@ -6,6 +6,8 @@
 
 import type { TcpPacket } from './decode-packet.js';
 
+/** What add() gives back is a bare IP packet: LINKTYPE_RAW (tcpdump.org/linktypes.html) to decodeFrame. */
+export const LINKTYPE_RAW = 101;
 /** Seconds of capture time a datagram's fragments wait for the rest (Linux net.ipv4.ipfrag_time). */
 export const FRAGMENT_TIMEOUT = 30;
 /** Fragment bytes held at most, over all datagrams: the oldest is given up beyond it. */

@@ -3,7 +3,7 @@ import { isPcapMagic, PcapReader } from '../capture/pcap-reader.js';
 import { PcapngReader } from '../capture/pcapng-reader.js';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { decodeFrameAt, DecodeResult, formatAddress, TcpPacket } from '../net/decode-packet.js';
-import { FRAGMENT_TIMEOUT, fragmentKey, IpFragmentReassembler } from '../net/ip-fragments.js';
+import { FRAGMENT_TIMEOUT, fragmentKey, IpFragmentReassembler, LINKTYPE_RAW } from '../net/ip-fragments.js';
 import type { ConnectionRecord } from './types.js';
 import { formatDuration } from '../diagnose/diagnose.js';
 
@@ -182,9 +182,6 @@ export class FailureExporter {
     this.packetsWritten++;
   }
 }
-
-/** Reassembled datagrams are decoded as bare IP packets. */
-const LINKTYPE_RAW = 101;
 
 function tupleKey(clientIp: string, clientPort: number, serverIp: string, serverPort: number): string {
   return `${clientIp}|${clientPort}|${serverIp}|${serverPort}`;
