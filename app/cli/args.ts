@@ -15,6 +15,8 @@ export interface AnalyzeArgs {
   jobs: number | null;
   /** --each: every capture is an analysis of its own, outputs named by EACH_NAME in their paths. */
   each: boolean;
+  /** --state: sessions carried in from this file (when it exists) and the updated ones written back. */
+  state: string | null;
 }
 
 /** Stands for the capture's name (without its extension) in an output path with --each. */
@@ -65,6 +67,10 @@ Options for analyze:
                        {name} in each output path standing for the capture's name, e.g.
                        --json out/{name}.json. For unrelated captures; the files of one
                        rotated capture are one analysis
+  --state FILE         carry sessions from one analysis to the next: read FILE if it exists
+                       (sessions the earlier analyses ended with), write it back updated.
+                       For captures cut into files analysed one at a time, in time order
+                       (a session issued an hour ago is then known, with its age)
   -q, --quiet          print no summary
   -h, --help           this text
   -V, --version        the version
@@ -90,7 +96,7 @@ export function parseArgs(argv: string[]): Args {
 function parseAnalyze(argv: string[]): AnalyzeArgs | { command: 'help' } {
   const args: AnalyzeArgs = {
     command: 'analyze', inputs: [], json: null, ndjson: null, csv: null, report: null,
-    pcapngOut: null, pcapngFilter: null, progress: 'auto', quiet: false, jobs: null, each: false,
+    pcapngOut: null, pcapngFilter: null, progress: 'auto', quiet: false, jobs: null, each: false, state: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -118,6 +124,7 @@ function parseAnalyze(argv: string[]): AnalyzeArgs | { command: 'help' } {
       case '--no-progress': args.progress = 'never'; break;
       case '-q': case '--quiet': args.quiet = true; break;
       case '--each': args.each = true; break;
+      case '--state': args.state = value(); break;
       case '-j': case '--jobs': {
         const text = value();
         const jobs = Number(text);
@@ -134,6 +141,8 @@ function parseAnalyze(argv: string[]): AnalyzeArgs | { command: 'help' } {
   if (args.inputs.length === 0) throw new UsageError('analyze needs at least one capture file or folder');
   if (args.inputs.filter((p) => p === '-').length > 1) throw new UsageError('stdin ("-") can be read only once');
   checkEachOutputs(args);
+  if (args.state !== null && args.each) throw new UsageError('--state carries sessions from one analysis to the next; --each analyses captures apart (give the files of one capture without --each)');
+  if (args.state === '-') throw new UsageError('--state needs a file: it is read, then written back');
   return args;
 }
 

@@ -8,6 +8,7 @@ import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_
 import { ByteWriter } from '../../parser/report/byte-writer.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
 import { forEachCaptureChunk } from '../node/analyze-files.js';
+import { readStateFile, stateOrderProblem, writeStateFile } from './state-file.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describeDiagnosisStep, diagnose, diagnosisShare, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
@@ -86,7 +87,9 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   }
   const outputs = outputsOf(args);
   const { files, problems, repeated } = await resolveInputs(args.inputs);
-  checkOutputPaths(outputs, files);
+  // The state file is written back too: not an input, not another output's file.
+  checkOutputPaths(args.state !== null ? [...outputs, ['--state', args.state]] : outputs, files);
+  const carriedIn = args.state !== null ? readStateFile(args.state) : null;
   for (const path of repeated) io.stderr(`resumescope: ${path}: named more than once; read once\n`);
   // With an output on standard output, the summary goes to standard error.
   const summaryTo = outputs.some(([, path]) => path === STANDARD_OUTPUT) ? io.stderr : io.stdout;
@@ -128,12 +131,22 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   const allProblems = [...problems, ...result.problems, ...(result.internalErrors ?? [])];
   const readable = result.captures.filter((c) => c.error === undefined);
   if (readable.length === 0) return EXIT_FAILED;
+  if (args.state !== null && carriedIn !== null) {
+    const starts = readable.map((c) => c.firstTime).filter((t): t is number => t !== null);
+    const problem = stateOrderProblem(args.state, carriedIn, starts.length > 0 ? Math.min(...starts) : null);
+    if (problem !== null) {
+      io.stderr(`resumescope: ${problem}\n`);
+      return EXIT_FAILED;
+    }
+  }
 
   // Final ids (1..N by first packet) and the diagnosis work on the stored rows.
   const diagnosing = `diagnosing ${connections.length.toLocaleString('en-US')} connections`;
   progress.stage(`${diagnosing}…`, null, true);
   numberConnections(connections);
   const diagnosis = diagnose(connections, {
+    ...(carriedIn !== null ? { carriedIn } : {}),
+    carryOut: args.state !== null,
     onProgress: (p) => {
       // The session index is garbage once the sessions are tracked: on a large capture it is
       // collected now, before the per-group working arrays pile up on it (the memory peak).
@@ -154,6 +167,10 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   for (const [flag, path] of outputs) {
     if (path && flag !== '--pcapng-out') wrote.push(`wrote ${outputName(path)} (${flag.slice(2)})`);
   }
+  if (args.state !== null && diagnosis.carriedOut !== null) {
+    writeStateFile(args.state, diagnosis.carriedOut);
+    wrote.push(`wrote ${outputName(args.state)} (state: ${describeCarried(diagnosis)})`);
+  }
   if (args.pcapngOut) {
     const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files, connections, io);
     if (written === null) return EXIT_FAILED;
@@ -161,6 +178,12 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   }
   if (!args.quiet) summaryTo(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
   return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
+}
+
+/** "120 sessions carried in, 340 carried on" (the counts of --state). */
+function describeCarried(diagnosis: Diagnosis): string {
+  const n = (x: number | null) => (x ?? 0).toLocaleString('en-US');
+  return `${n(diagnosis.sessions.carriedIn)} sessions carried in, ${n(diagnosis.sessions.carriedOut)} carried on`;
 }
 
 /** Connections from which a capture counts as large: memory matters more than a few percent of speed. */

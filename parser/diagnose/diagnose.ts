@@ -1,6 +1,7 @@
 import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column } from '../session/columns.js';
-import { offerTime, PSK_SESSION_KIND, SessionTable, type ServerGroup, type SessionKind, type TrackedSession } from '../session/session-table.js';
+import { ISSUED_IN_EARLIER_ANALYSIS, offerTime, PSK_SESSION_KIND, SessionTable, type ServerGroup, type SessionKind, type TrackedSession } from '../session/session-table.js';
+import type { CarriedSessions } from '../session/session-state.js';
 import { estimateLimitOf, maxOf, round2, type Estimate } from './threshold.js';
 import { buildFindings, type Finding, type OfferLookup, type WhatIf } from './findings.js';
 
@@ -106,7 +107,13 @@ export interface Diagnosis {
   clients: ClientsSummary;
   findings: Finding[];
   whatIf: WhatIf[];
-  sessions: { distinct: number; offers: number };
+  /**
+   * distinct: session keys the analysis knew at its end (with carried sessions, theirs too); offers:
+   * answered offers; carriedIn/carriedOut: sessions taken from and left for a state file (null: none used).
+   */
+  sessions: { distinct: number; offers: number; carriedIn: number | null; carriedOut: number | null };
+  /** The sessions to carry to the next analysis (DiagnoseOptions.carryOut), else null. */
+  carriedOut: CarriedSessions | null;
 }
 
 const CAPACITY_NICE = [
@@ -191,13 +198,20 @@ const TRACKING_REPORT_EVERY = 1 << 16;
 
 export interface DiagnoseOptions {
   onProgress?: (progress: DiagnosisProgress) => void;
+  /**
+   * Sessions an earlier analysis ended with (a state file): offers of them are known sessions, with
+   * their issue time, last use and churn. The earlier analysis must cover earlier traffic.
+   */
+  carriedIn?: CarriedSessions;
+  /** Return the sessions to carry to the next analysis (Diagnosis.carriedOut). */
+  carryOut?: boolean;
 }
 
 /** Diagnose every connection (sets `reason` and `session` on each) and infer each group's cache policy. */
 export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptions = {}): Diagnosis {
   const order = sessionOrder(connections);
   const clientNumbers = numberClients(connections);
-  const { table, offerOf, reconnection, forgotten, sessionChanges, pskNeverOffered } = trackSessions(connections, order, clientNumbers.numbers, options.onProgress);
+  const { table, offerOf, reconnection, forgotten, sessionChanges, pskNeverOffered, carriedOut } = trackSessions(connections, order, clientNumbers.numbers, options);
   const groups = table.groups.size;
   options.onProgress?.({ step: 'sessions tracked', done: connections.length, total: connections.length });
 
@@ -229,7 +243,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
       offers: offers.length,
       accepted,
       rejected: offers.length - accepted,
-      sessionsIssued: group.issued,
+      sessionsIssued: group.issued - group.carriedIssued,
       reasons: counts,
       cachePolicy: {
         ...policy,
@@ -298,7 +312,14 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
     },
   };
   const { findings, whatIf } = buildFindings(servers, clients, connections, lookup);
-  return { servers, clients, findings, whatIf, sessions: { distinct: table.sessionCount, offers: table.answeredOffers.length } };
+  const carrying = options.carriedIn !== undefined || options.carryOut === true;
+  return {
+    servers, clients, findings, whatIf, carriedOut,
+    sessions: {
+      distinct: table.sessionCount, offers: table.answeredOffers.length,
+      carriedIn: carrying ? table.carriedIn : null, carriedOut: carrying && carriedOut !== null ? carriedOut.sessions.kind.length : null,
+    },
+  };
 }
 
 /** In a ClientMemory map: this address and TLS stack are several clients (see trackSessions). */
@@ -333,6 +354,8 @@ interface TrackedConnections {
   sessionChanges: Map<ServerGroup, { clients: number; changes: number }>;
   /** By group index: TLS 1.3 reconnections that would have held a ticket, in groups no client offered a PSK to. */
   pskNeverOffered: Map<number, number>;
+  /** The sessions to carry on (options.carryOut), else null. */
+  carriedOut: CarriedSessions | null;
 }
 
 /**
@@ -360,8 +383,10 @@ const MAX_ROUND_TRIP = 2;
  * Its own function so that what it alone needs (each client's latest session per group, a map
  * entry per client and group) is garbage before the per-group inference starts.
  */
-function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clientNumbers: Int32Array, onProgress?: DiagnoseOptions['onProgress']): TrackedConnections {
+function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clientNumbers: Int32Array, options: DiagnoseOptions): TrackedConnections {
+  const onProgress = options.onProgress;
   const table = new SessionTable();
+  if (options.carriedIn !== undefined) table.carryIn(options.carriedIn);
   let maxId = 0;
   for (const c of connections) {
     if (c.id > maxId) maxId = c.id;
@@ -467,11 +492,12 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clie
   // Likewise, not offering a TLS 1.3 ticket the server may never have sent is no forgetting.
   const forgottenKnown = forgotten.filter((f) => !f.tls13 || groupsOfferingPsk.has(f.group.index));
 
+  const carriedOut = options.carryOut === true ? table.carryOut() : null;
   table.releaseKeys();
   const sessionChanges = new Map<ServerGroup, { clients: number; changes: number }>();
   for (const [group, { clients, changes }] of changesByGroup) sessionChanges.set(group, { clients: clients.size, changes });
   const offerOf = (c: ConnectionRecord) => (offerById !== null && c.id >= 0 ? offerById[c.id] ?? -1 : sparseOfferById.get(c.id) ?? -1);
-  return { table, offerOf, reconnection, forgotten: forgottenKnown, sessionChanges, pskNeverOffered };
+  return { table, offerOf, reconnection, forgotten: forgottenKnown, sessionChanges, pskNeverOffered, carriedOut };
 }
 
 /**
@@ -600,7 +626,8 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
   const sharedAcross = cross.length >= 3 ? crossRejected.length / cross.length < 0.5 : null;
   if (sharedAcross === false) {
     for (const o of crossRejected) {
-      verdicts.set(o, 'other-backend', `issued by ${t.issuerOf(o)!.replace('|', ':')} (connection ${t.session(t.sessionRowOf(o)).issuedBy}), offered to ${t.serverAddressOf(o).replace('|', ':')}, which does not share its cache`);
+      const issuedBy = t.session(t.sessionRowOf(o)).issuedBy;
+      verdicts.set(o, 'other-backend', `issued by ${t.issuerOf(o)!.replace('|', ':')} (${issuedBy >= 0 ? `connection ${issuedBy}` : 'in an earlier analysis'}), offered to ${t.serverAddressOf(o).replace('|', ':')}, which does not share its cache`);
     }
   }
 
@@ -978,7 +1005,8 @@ function offerView(t: SessionTable, o: number): SessionView {
   return {
     role: 'offer', kind: t.kindOf(o), known: t.isKnown(o),
     issuedBy: issuedBy >= 0 ? issuedBy : null,
-    issuedAt: issuedBy >= 0 ? t.session(session).issuedAt : null,
+    // A session carried in from an earlier analysis: no connection of this one issued it, but its time is known.
+    issuedAt: issuedBy >= 0 || issuedBy === ISSUED_IN_EARLIER_ANALYSIS ? t.session(session).issuedAt : null,
     age: t.ageOf(o), reuseGap: t.reuseGapOf(o), churn: t.churnOf(o), abortedBy: t.abortedByOf(o), crossAddress: t.isCrossAddress(o),
     issuer: issuer ? displayAddress(issuer) : null,
   };

@@ -49,6 +49,27 @@ export class SessionKeyIndex {
     this.size++;
   }
 
+  /** Calls `visit` with every key and its value, in no particular order. */
+  forEach(visit: (key: string, value: number) => void): void {
+    for (let slot = 0; slot < this.keyRefs.length; slot++) {
+      const ref = this.keyRefs[slot]!;
+      if (ref !== EMPTY) visit(this.keyAt(ref), this.values[slot]!);
+    }
+  }
+
+  /** The key stored at arena offset `ref` (see store). */
+  private keyAt(ref: number): string {
+    const block = this.blocks[ref >>> BLOCK_BITS]!;
+    let at = ref & BLOCK_MASK;
+    const header = ((block[at]! << 24) | (block[at + 1]! << 16) | (block[at + 2]! << 8) | block[at + 3]!) >>> 0;
+    at += HEADER;
+    const wide = (header & WIDE) !== 0;
+    const length = (header & ~WIDE) >>> 0;
+    let key = '';
+    for (let i = 0; i < length; i++) key += String.fromCharCode(wide ? (block[at++]! << 8) | block[at++]! : block[at++]!);
+    return key;
+  }
+
   /** The slot holding `key`, or the empty slot where it would go. */
   private find(key: string, hash: number): number {
     const mask = this.keyRefs.length - 1;

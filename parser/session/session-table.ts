@@ -2,6 +2,7 @@ import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, Uint8Column } from './columns.js';
 import { hexDigitValue } from '../tls/hello.js';
 import { SessionKeyIndex } from './key-index.js';
+import type { CarriedSessions } from './session-state.js';
 
 // Follows every session (ID, ticket, PSK identity) across connections: who issued
 // it, every later offer and its fate. Records are processed in ClientHello order,
@@ -23,7 +24,7 @@ export const PSK_SESSION_KIND = KINDS.indexOf('psk');
 export class TrackedSession {
   constructor(private readonly table: SessionTable, readonly index: number) {}
   get kind(): SessionKind { return KINDS[this.table.sessionKind.get(this.index)]!; }
-  /** Connection id that issued it; -1 when issued before the capture began. */
+  /** Connection id that issued it; ISSUED_BEFORE_CAPTURE, or ISSUED_IN_EARLIER_ANALYSIS (its issue time known, from a state file). */
   get issuedBy(): number { return this.table.sessionIssuedBy.get(this.index); }
   get issuedAt(): number { return this.table.sessionIssuedAt.get(this.index); }
   /** "ip|port" of the server address that issued it. */
@@ -116,6 +117,8 @@ export class ServerGroup {
   fullHandshakesIssuingNothing = 0;
   /** Completed TLS 1.0-1.2 full handshakes that issued a session ID or a ticket. */
   fullHandshakesIssuing = 0;
+  /** The issue counter's value carried in from earlier analyses: `issued - carriedIssued` were issued in this one. */
+  carriedIssued = 0;
   /** The group's sessions by their last use (issue or accepted resumption): their places in an LRU list. */
   readonly recency = new RecencyIndex();
   constructor(
@@ -129,6 +132,15 @@ export class ServerGroup {
 
 const FACT_KNOWN = 4, FACT_ACCEPTED = 8, FACT_CROSS_ADDRESS = 16;
 const NONE = -1;
+/** issuedBy of a session first seen resumed: issued before the capture (or any earlier analysis) began, at an unknown time. */
+export const ISSUED_BEFORE_CAPTURE = -1;
+/** issuedBy of a session carried in from an earlier analysis that saw its issue (see carryIn): its issue time and churn are known. */
+export const ISSUED_IN_EARLIER_ANALYSIS = -2;
+/**
+ * Sessions unused for longer than this are not carried to the next analysis: RFC 8446 §4.6.1 caps a
+ * ticket's lifetime at 7 days, and RFC 5246 Appendix F.1.4 suggests at most 24 hours for session IDs.
+ */
+export const MAX_CARRIED_IDLE = 7 * 24 * 3600;
 
 export function groupKeyOf(c: ConnectionRecord): { key: string; sni: string | null; port: number } {
   const sni = c.sni !== null && c.sni.length > 0 ? c.sni.toLowerCase() : null;
@@ -233,7 +245,7 @@ export class SessionTable {
   /** Seconds since the session was issued (null when issued before the capture or unknown). */
   ageOf(o: number): number | null {
     const s = this.offerSessions.get(o);
-    return s !== NONE && this.sessionIssuedBy.get(s) >= 0 ? this.timeOf(o) - this.sessionIssuedAt.get(s) : null;
+    return s !== NONE && this.sessionIssuedBy.get(s) !== ISSUED_BEFORE_CAPTURE ? this.timeOf(o) - this.sessionIssuedAt.get(s) : null;
   }
   /**
    * Sessions the issuing group issued from this one on, this one included (at the time of the
@@ -241,7 +253,7 @@ export class SessionTable {
    */
   churnOf(o: number): number | null {
     const s = this.offerSessions.get(o);
-    return s !== NONE && this.sessionIssuedBy.get(s) >= 0 ? this.offerIssuedSoFar.get(o) - this.sessionIssueIndex.get(s) : null;
+    return s !== NONE && this.sessionIssuedBy.get(s) !== ISSUED_BEFORE_CAPTURE ? this.offerIssuedSoFar.get(o) - this.sessionIssueIndex.get(s) : null;
   }
   /**
    * The offered session's place in its issuing group's LRU list at the offer: 1 + the distinct
@@ -320,6 +332,10 @@ export class SessionTable {
 
   private readonly groupByName = new GroupKeys<ServerGroup>((c) => {
     const { key, sni, port } = groupKeyOf(c);
+    return this.groupNamed(key, sni, port);
+  });
+
+  private groupNamed(key: string, sni: string | null, port: number): ServerGroup {
     let group = this.groups.get(key);
     if (group === undefined) {
       group = new ServerGroup(key, sni, port, this.groupList.length);
@@ -327,7 +343,83 @@ export class SessionTable {
       this.groupList.push(group);
     }
     return group;
-  });
+  }
+
+  /** Sessions carried in from earlier analyses (carryIn). */
+  carriedIn = 0;
+
+  /**
+   * Before the first `add`: the sessions an earlier analysis ended with (a state file), so that
+   * offers of them are known sessions with their issue time, last use and churn. Their places in
+   * each group's LRU list follow their order of last use.
+   */
+  carryIn(state: CarriedSessions): void {
+    if (this.sessionRows > 0 || this.offerConnections.length > 0) throw new Error('SessionTable.carryIn after add');
+    const groups = state.groups.map((g) => {
+      const group = this.groupNamed(g.key, g.sni, g.port);
+      group.issued = g.issued;
+      group.carriedIssued = g.issued;
+      return group;
+    });
+    const addresses = state.addresses.map((text) => {
+      const bar = text.lastIndexOf('|');
+      return this.addressIndexOf({ ip: text.slice(0, bar), port: Number(text.slice(bar + 1)) });
+    });
+    const s = state.sessions;
+    for (let i = 0; i < s.kind.length; i++) {
+      const row = this.newSession(KINDS[s.kind[i]!]!, s.issueSeen[i] === 1 ? ISSUED_IN_EARLIER_ANALYSIS : ISSUED_BEFORE_CAPTURE, s.issuedAt[i]!,
+        addresses[s.issuer[i]!]!, groups[s.group[i]!]!, s.issueIndex[i]!);
+      this.sessionLastUse.set(row, s.lastUse[i]!);
+    }
+    for (let k = 0; k < state.keys.length; k++) this.sessions.set(state.keys[k]!, state.keySessions[k]!);
+    this.carriedIn = s.kind.length;
+  }
+
+  /**
+   * After the last `add`, before releaseKeys: the sessions to carry to the next analysis, those used
+   * within `maxIdle` seconds of the latest use (`MAX_CARRIED_IDLE`), in order of last use.
+   */
+  carryOut(maxIdle = MAX_CARRIED_IDLE): CarriedSessions {
+    if (this.keysAtRelease !== null) throw new Error('SessionTable.carryOut after releaseKeys');
+    const rows = this.sessionRows;
+    let lastTime = -Infinity;
+    for (let row = 0; row < rows; row++) lastTime = Math.max(lastTime, this.sessionLastUse.get(row));
+    const kept: number[] = [];
+    for (let row = 0; row < rows; row++) if (this.sessionLastUse.get(row) >= lastTime - maxIdle) kept.push(row);
+    kept.sort((a, b) => this.sessionLastUse.get(a) - this.sessionLastUse.get(b) || a - b);
+    const place = new Int32Array(rows).fill(NONE);
+    kept.forEach((row, i) => { place[row] = i; });
+    const n = kept.length;
+    const sessions = {
+      kind: new Uint8Array(n), issueSeen: new Uint8Array(n), group: new Uint32Array(n), issuer: new Uint32Array(n),
+      issueIndex: new Uint32Array(n), issuedAt: new Float64Array(n), lastUse: new Float64Array(n),
+    };
+    kept.forEach((row, i) => {
+      sessions.kind[i] = this.sessionKind.get(row);
+      sessions.issueSeen[i] = this.sessionIssuedBy.get(row) === ISSUED_BEFORE_CAPTURE ? 0 : 1;
+      sessions.group[i] = this.sessionGroup.get(row);
+      sessions.issuer[i] = this.sessionIssuer.get(row);
+      sessions.issueIndex[i] = this.sessionIssueIndex.get(row);
+      sessions.issuedAt[i] = this.sessionIssuedAt.get(row);
+      sessions.lastUse[i] = this.sessionLastUse.get(row);
+    });
+    const keys: string[] = [];
+    const keySessions: number[] = [];
+    this.sessions.forEach((key, row) => {
+      if (row >= 0 && place[row]! >= 0) {
+        keys.push(key);
+        keySessions.push(place[row]!);
+      }
+    });
+    return {
+      lastTime,
+      groups: this.groupList.map((g) => ({ key: g.key, sni: g.sni, port: g.port, issued: g.issued })),
+      addresses: [...this.addressList],
+      sessions,
+      keys,
+      keySessions: Uint32Array.from(keySessions),
+    };
+  }
 
   group(c: ConnectionRecord): ServerGroup {
     return this.groupByName.of(c);
@@ -390,7 +482,7 @@ export class SessionTable {
       }
       if (!known && key !== null && c.resumed) {
         // First sight of a session issued before the capture: remember it from now on.
-        const adopted = this.newSession(kind, -1, time, address, group, group.issued);
+        const adopted = this.newSession(kind, ISSUED_BEFORE_CAPTURE, time, address, group, group.issued);
         this.sessions.set(key, adopted);
         this.heldAfter = adopted;
       } else if (known) {

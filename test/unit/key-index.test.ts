@@ -30,6 +30,13 @@ describe('SessionKeyIndex', () => {
         expect(index.size).toBe(map.size);
       }
       for (const [k, v] of map) expect(index.get(k)).toBe(v);
+      // forEach gives back every key, byte for byte, with its value (what a state file carries).
+      const listed = new Map<string, number>();
+      index.forEach((k, v) => {
+        expect(listed.has(k)).toBe(false);
+        listed.set(k, v);
+      });
+      expect(listed).toEqual(map);
     }), { numRuns: 300, seed: 20261125 });
   });
 

@@ -1,0 +1,285 @@
+// Sessions carried from one analysis to the next (the CLI's --state file). A farm's sessions live
+// for hours or days (seed 004: kept a day or longer, ~30 minutes between a client's connections)
+// while its captures are cut into hourly files: analysed one at a time, every session issued in an
+// earlier file was "issued before the capture", its age, idle time and churn unknown, and no limit
+// longer than one file could ever be measured. The state holds what the session table knows of
+// each session at the end of an analysis, so the next one knows it too.
+//
+// Binary, little-endian, read with bounds checks everywhere: a state file is input like a capture,
+// and a damaged one is refused with the byte offset, never half-used.
+//
+//   magic "resumescope-state\n" (18 bytes), u32 format version (1)
+//   f64 lastTime: the latest session use the analyses so far saw (epoch seconds)
+//   u32 groups, each: text key, u8 has-SNI, [text SNI], u32 port, u32 issued (the group's issue counter)
+//   u32 addresses, each: text "ip|port" (server addresses that issued sessions)
+//   u32 sessions (in order of last use), each: u8 kind (+4: issued before any analysis saw it), u32 group, u32 issuer address,
+//       u32 issue index (the group's counter at its issue), f64 issuedAt, f64 lastUse
+//   u32 keys, each: u32 session, text key (the session table's key: kind letter + ID bytes, …)
+// A text: u32 length in UTF-16 code units, top bit set when each takes two bytes, then the units.
+
+import type { SessionKind } from './session-table.js';
+
+export const STATE_MAGIC = 'resumescope-state\n';
+export const STATE_VERSION = 1;
+const KIND_NAMES: readonly SessionKind[] = ['session-id', 'ticket', 'psk'];
+const WIDE = 0x80000000;
+/** In a session's kind byte: its issue was never seen (see CarriedSessions.sessions.issueSeen). */
+const ISSUE_UNSEEN = 4;
+
+export interface CarriedGroup {
+  key: string;
+  sni: string | null;
+  port: number;
+  /** The group's issue counter: churn (sessions issued since) goes on across analyses. */
+  issued: number;
+}
+
+export interface CarriedSessions {
+  /** The latest session use the analyses so far saw (epoch seconds); -Infinity when empty. */
+  lastTime: number;
+  groups: CarriedGroup[];
+  /** Server addresses ("ip|port") that issued the sessions. */
+  addresses: string[];
+  /** Sessions, in order of last use (oldest first): their places in a group's LRU list follow from it. */
+  sessions: {
+    kind: Uint8Array;
+    /** 0: first seen resumed, issued before any analysis began (its issue time and churn unknown); 1: issue seen. */
+    issueSeen: Uint8Array;
+    group: Uint32Array;
+    issuer: Uint32Array;
+    issueIndex: Uint32Array;
+    issuedAt: Float64Array;
+    lastUse: Float64Array;
+  };
+  /** Every key a session is known by (a session ID and a ticket, a PSK identity and its client). */
+  keys: string[];
+  keySessions: Uint32Array;
+}
+
+/** A state file that cannot be used: what is wrong and at which byte. */
+export class StateFileError extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(message);
+  }
+}
+
+export function sessionKindOf(code: number): SessionKind {
+  return KIND_NAMES[code]!;
+}
+
+export function sessionKindCode(kind: SessionKind): number {
+  return KIND_NAMES.indexOf(kind);
+}
+
+/** The state file's bytes. */
+export function encodeSessionState(state: CarriedSessions): Uint8Array {
+  const writer = new StateWriter();
+  for (let i = 0; i < STATE_MAGIC.length; i++) writer.u8(STATE_MAGIC.charCodeAt(i));
+  writer.u32(STATE_VERSION);
+  writer.f64(state.lastTime);
+  writer.u32(state.groups.length);
+  for (const g of state.groups) {
+    writer.text(g.key);
+    writer.u8(g.sni === null ? 0 : 1);
+    if (g.sni !== null) writer.text(g.sni);
+    writer.u32(g.port);
+    writer.u32(g.issued);
+  }
+  writer.u32(state.addresses.length);
+  for (const a of state.addresses) writer.text(a);
+  const s = state.sessions;
+  writer.u32(s.kind.length);
+  for (let i = 0; i < s.kind.length; i++) {
+    writer.u8(s.kind[i]! | (s.issueSeen[i] === 1 ? 0 : ISSUE_UNSEEN));
+    writer.u32(s.group[i]!);
+    writer.u32(s.issuer[i]!);
+    writer.u32(s.issueIndex[i]!);
+    writer.f64(s.issuedAt[i]!);
+    writer.f64(s.lastUse[i]!);
+  }
+  writer.u32(state.keys.length);
+  for (let i = 0; i < state.keys.length; i++) {
+    writer.u32(state.keySessions[i]!);
+    writer.text(state.keys[i]!);
+  }
+  return writer.bytes();
+}
+
+/** Reads a state file; throws StateFileError (message and byte offset) when it is not one or is damaged. */
+export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
+  const r = new StateReader(bytes);
+  for (let i = 0; i < STATE_MAGIC.length; i++) {
+    if (r.offset >= bytes.length || bytes[r.offset] !== STATE_MAGIC.charCodeAt(i)) throw new StateFileError('not a resumescope state file', r.offset);
+    r.offset++;
+  }
+  const versionAt = r.offset;
+  const version = r.u32('format version');
+  if (version !== STATE_VERSION) throw new StateFileError(`state format version ${version}; this resumescope reads version ${STATE_VERSION}`, versionAt);
+  const lastTime = r.time('last time', true);
+
+  const groups: CarriedGroup[] = [];
+  const groupCount = r.count('groups', 13);
+  for (let i = 0; i < groupCount; i++) {
+    const key = r.text('group key');
+    const hasSniAt = r.offset;
+    const hasSni = r.u8('group SNI flag');
+    if (hasSni > 1) throw new StateFileError(`group SNI flag ${hasSni}`, hasSniAt);
+    const sni = hasSni === 1 ? r.text('group SNI') : null;
+    const portAt = r.offset;
+    const port = r.u32('group port');
+    if (port > 65535) throw new StateFileError(`group port ${port}`, portAt);
+    groups.push({ key, sni, port, issued: r.u32('group issue counter') });
+  }
+  const addresses: string[] = [];
+  const addressCount = r.count('addresses', 4);
+  for (let i = 0; i < addressCount; i++) {
+    const at = r.offset;
+    const address = r.text('address');
+    if (!address.includes('|')) throw new StateFileError(`address "${address.slice(0, 60)}" is not ip|port`, at);
+    addresses.push(address);
+  }
+
+  const n = r.count('sessions', 29);
+  const sessions = {
+    kind: new Uint8Array(n), issueSeen: new Uint8Array(n), group: new Uint32Array(n), issuer: new Uint32Array(n),
+    issueIndex: new Uint32Array(n), issuedAt: new Float64Array(n), lastUse: new Float64Array(n),
+  };
+  let previousUse = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const at = r.offset;
+    const flags = r.u8('session kind');
+    const kind = flags & ~ISSUE_UNSEEN;
+    if (kind >= KIND_NAMES.length) throw new StateFileError(`session kind ${flags}`, at);
+    const group = r.u32('session group');
+    if (group >= groups.length) throw new StateFileError(`session group ${group} of ${groups.length}`, at + 1);
+    const issuer = r.u32('session issuer');
+    if (issuer >= addresses.length) throw new StateFileError(`session issuer ${issuer} of ${addresses.length}`, at + 5);
+    const issueIndex = r.u32('session issue index');
+    if (issueIndex > groups[group]!.issued) throw new StateFileError(`session issue index ${issueIndex}, past its group's ${groups[group]!.issued} issues`, at + 9);
+    const issuedAt = r.time('session issue time', false);
+    const lastUse = r.time('session last use', false);
+    if (lastUse < issuedAt || lastUse < previousUse || lastUse > lastTime) throw new StateFileError('session last use out of order', at + 21);
+    previousUse = lastUse;
+    sessions.kind[i] = kind;
+    sessions.issueSeen[i] = (flags & ISSUE_UNSEEN) === 0 ? 1 : 0;
+    sessions.group[i] = group;
+    sessions.issuer[i] = issuer;
+    sessions.issueIndex[i] = issueIndex;
+    sessions.issuedAt[i] = issuedAt;
+    sessions.lastUse[i] = lastUse;
+  }
+  const keyCount = r.count('keys', 8);
+  const keys: string[] = new Array(keyCount);
+  const keySessions = new Uint32Array(keyCount);
+  for (let i = 0; i < keyCount; i++) {
+    const at = r.offset;
+    const session = r.u32('key session');
+    if (session >= n) throw new StateFileError(`key of session ${session} of ${n}`, at);
+    keySessions[i] = session;
+    keys[i] = r.text('session key');
+  }
+  if (r.offset !== bytes.length) throw new StateFileError(`${bytes.length - r.offset} bytes after the end of the state`, r.offset);
+  return { lastTime, groups, addresses, sessions, keys, keySessions };
+}
+
+class StateReader {
+  offset = 0;
+  private readonly view: DataView;
+  constructor(private readonly data: Uint8Array) {
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  }
+  private need(n: number, what: string): void {
+    if (this.offset + n > this.data.length) throw new StateFileError(`cut short in ${what}`, this.offset);
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.data[this.offset++]!;
+  }
+  u32(what: string): number {
+    this.need(4, what);
+    const value = this.view.getUint32(this.offset, true);
+    this.offset += 4;
+    return value;
+  }
+  time(what: string, mayBeEmpty: boolean): number {
+    this.need(8, what);
+    const at = this.offset;
+    const value = this.view.getFloat64(at, true);
+    this.offset += 8;
+    if (!Number.isFinite(value) && !(mayBeEmpty && value === -Infinity)) throw new StateFileError(`${what} is not a time`, at);
+    return value;
+  }
+  /** A count of items each at least `minBytes` long: more than the bytes left can hold is damage, not a reason to allocate. */
+  count(what: string, minBytes: number): number {
+    const at = this.offset;
+    const n = this.u32(`number of ${what}`);
+    if (n * minBytes > this.data.length - this.offset) throw new StateFileError(`${n} ${what}: more than the file holds`, at);
+    return n;
+  }
+  text(what: string): string {
+    const header = this.u32(what);
+    const wide = (header & WIDE) !== 0;
+    const length = (header & ~WIDE) >>> 0;
+    const size = length * (wide ? 2 : 1);
+    this.need(size, what);
+    let text = '';
+    const d = this.data;
+    let at = this.offset;
+    // Chunks of code units: String.fromCharCode over a whole long key at once may exceed the argument limit.
+    const units: number[] = [];
+    for (let i = 0; i < length; i++) {
+      units.push(wide ? (d[at]! << 8) | d[at + 1]! : d[at]!);
+      at += wide ? 2 : 1;
+      if (units.length === 4096) {
+        text += String.fromCharCode.apply(null, units);
+        units.length = 0;
+      }
+    }
+    text += String.fromCharCode.apply(null, units);
+    this.offset = at;
+    return text;
+  }
+}
+
+class StateWriter {
+  private buffer = new Uint8Array(1 << 16);
+  private view = new DataView(this.buffer.buffer);
+  private length = 0;
+  private room(n: number): void {
+    if (this.length + n <= this.buffer.length) return;
+    let size = this.buffer.length * 2;
+    while (size < this.length + n) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
+    this.view = new DataView(grown.buffer);
+  }
+  u8(value: number): void {
+    this.room(1);
+    this.buffer[this.length++] = value;
+  }
+  u32(value: number): void {
+    this.room(4);
+    this.view.setUint32(this.length, value, true);
+    this.length += 4;
+  }
+  f64(value: number): void {
+    this.room(8);
+    this.view.setFloat64(this.length, value, true);
+    this.length += 8;
+  }
+  text(value: string): void {
+    let wide = false;
+    for (let i = 0; i < value.length && !wide; i++) wide = value.charCodeAt(i) > 0xff;
+    this.u32((value.length | (wide ? WIDE : 0)) >>> 0);
+    this.room(value.length * 2);
+    for (let i = 0; i < value.length; i++) {
+      const code = value.charCodeAt(i);
+      if (wide) this.buffer[this.length++] = code >>> 8;
+      this.buffer[this.length++] = code & 0xff;
+    }
+  }
+  bytes(): Uint8Array {
+    return this.buffer.slice(0, this.length);
+  }
+}

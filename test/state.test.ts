@@ -1,0 +1,161 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { diagnose } from '../parser/diagnose/diagnose.js';
+import { offerTime } from '../parser/session/session-table.js';
+import { decodeSessionState, encodeSessionState } from '../parser/session/session-state.js';
+import type { ConnectionRecord } from '../parser/report/types.js';
+import { simulateAndAnalyze } from './support/pipeline.js';
+import { rewritePcapRecords } from './support/pcap-edit.js';
+import type { PresetName } from '../fixtures/simulator/presets.js';
+
+// --state: a capture cut into files analysed one at a time, each carrying its sessions to the next,
+// must know every session as the analysis of the whole capture does: an offer in a later file of a
+// session issued in an earlier one has the same age, idle time and churn, not "issued before the capture".
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'resumescope.js');
+const CAPTURES = join(ROOT, 'fixtures', 'captures');
+let work: string;
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'resumescope-state-'));
+});
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: work, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The facts of a connection's session that carrying must keep (not the connection that issued it: it is in another analysis). */
+function sessionFacts(c: ConnectionRecord) {
+  const s = c.session;
+  return s === null ? null : { role: s.role, kind: s.kind, known: s.known, issuedAt: s.issuedAt, age: s.age, reuseGap: s.reuseGap, churn: s.churn, crossAddress: s.crossAddress, issuer: s.issuer };
+}
+
+describe('--state: sessions carried from one analysis to the next', () => {
+  const presets: PresetName[] = ['idle-timeout', 'lru-capacity', 'tls13-psk', 'ticket-rotation', 'lb-no-shared-cache', 'proxy-protocol'];
+  for (const preset of presets) {
+    it(`${preset}: the second half, carried on from the first, knows every session as the whole capture does`, () => {
+      const { connections } = simulateAndAnalyze(preset, 1, 5);
+      diagnose(connections);
+      const whole = new Map(connections.map((c) => [c.id, sessionFacts(c)]));
+      const times = connections.map(offerTime).sort((a, b) => a - b);
+      const middle = times[Math.floor(times.length / 2)]!;
+      const first = connections.filter((c) => offerTime(c) < middle);
+      const second = connections.filter((c) => offerTime(c) >= middle);
+
+      const earlier = diagnose(first, { carryOut: true });
+      // Through the file format, as the CLI carries it.
+      const carried = decodeSessionState(encodeSessionState(earlier.carriedOut!));
+      expect(carried.sessions.kind.length).toBe(earlier.sessions.carriedOut);
+      const later = diagnose(second, { carriedIn: carried, carryOut: true });
+      expect(later.sessions.carriedIn).toBe(carried.sessions.kind.length);
+      let knownOffers = 0;
+      for (const c of second) {
+        expect(sessionFacts(c), `connection ${c.id}`).toEqual(whole.get(c.id));
+        if (c.session?.role === 'offer' && c.session.known) knownOffers++;
+        if (c.reason === 'issued-before-capture') expect(whole.get(c.id)?.known).toBe(false);
+      }
+      // Without the state, the second half knows fewer: the test is not vacuous.
+      const alone = diagnose(second);
+      const knownAlone = second.filter((c) => c.session?.role === 'offer' && c.session.known).length;
+      expect(knownAlone).toBeLessThan(knownOffers);
+      // Each group's sessionsIssued counts the sessions issued in this analysis, not those carried in.
+      const issued = (servers: { group: string; sessionsIssued: number }[]) => Object.fromEntries(servers.map((s) => [s.group, s.sessionsIssued]));
+      expect(issued(later.servers)).toEqual(issued(alone.servers));
+    });
+  }
+
+  it('carries on only sessions used within seven days of the latest use (RFC 8446 §4.6.1)', () => {
+    const { connections } = simulateAndAnalyze('idle-timeout', 1, 5);
+    const all = diagnose(connections, { carryOut: true }).carriedOut!;
+    // The same traffic, its first half eight days earlier.
+    const times = connections.map(offerTime).sort((a, b) => a - b);
+    const middle = times[Math.floor(times.length / 2)]!;
+    const shifted = connections.map((c) => (offerTime(c) < middle ? shift(c, -8 * 86400) : c));
+    const carried = diagnose(shifted, { carryOut: true }).carriedOut!;
+    expect(carried.sessions.kind.length).toBeGreaterThan(0);
+    expect(carried.sessions.kind.length).toBeLessThan(all.sessions.kind.length);
+    for (const t of carried.sessions.lastUse) expect(t).toBeGreaterThanOrEqual(carried.lastTime - 7 * 86400);
+  });
+});
+
+function shift(c: ConnectionRecord, seconds: number): ConnectionRecord {
+  const by = (t: number | null) => (t === null ? null : t + seconds);
+  return { ...c, startTime: c.startTime + seconds, clientHelloTime: by(c.clientHelloTime), serverHelloTime: by(c.serverHelloTime), endTime: c.endTime + seconds };
+}
+
+describe('resumescope analyze --state (real nginx, session IDs with a 4 s timeout, cut into two files)', () => {
+  const capture = join(CAPTURES, 'nginx-session-timeout.pcap');
+  // Record 104 is the SYN of the ninth of eighteen connections (13 packets each, one after another).
+  const split = () => {
+    writeFileSync(join(work, 'part1.pcap'), rewritePcapRecords(capture, (r, i) => (i < 104 ? r : null)));
+    writeFileSync(join(work, 'part2.pcap'), rewritePcapRecords(capture, (r, i) => (i >= 104 ? r : null)));
+  };
+
+  it('the second file knows the session issued in the first, with its age and idle time', () => {
+    split();
+    expect(cli(['analyze', capture, '--json', 'whole.json', '-q']).code).toBe(0);
+    const first = cli(['analyze', 'part1.pcap', '--state', 'farm.state', '--json', 'part1.json']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('wrote farm.state (state: 0 sessions carried in, 2 carried on)');
+    const second = cli(['analyze', 'part2.pcap', '--state', 'farm.state', '--json', 'part2.json']);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/wrote farm\.state \(state: 2 sessions carried in, \d+ carried on\)/);
+    const whole = JSON.parse(readFileSync(join(work, 'whole.json'), 'utf8'));
+    const part2 = JSON.parse(readFileSync(join(work, 'part2.json'), 'utf8'));
+    expect(part2.sessions.carriedIn).toBe(2);
+    const byStart = new Map(whole.connections.map((c: ConnectionRecord) => [c.startTime, c]));
+    expect(part2.connections).toHaveLength(10);
+    for (const c of part2.connections) {
+      const w = byStart.get(c.startTime) as ConnectionRecord;
+      expect(sessionFacts(c)).toEqual(sessionFacts(w));
+    }
+    // The first connection of the second file resumed the session issued 3.77 s earlier, in the first file.
+    expect(part2.connections[0].session).toMatchObject({ known: true, issuedBy: null, churn: 1 });
+    expect(part2.connections[0].session.age).toBeCloseTo(3.768, 3);
+    // Alone, the second file cannot know it.
+    expect(cli(['analyze', 'part2.pcap', '--json', 'alone.json', '-q']).code).toBe(0);
+    const alone = JSON.parse(readFileSync(join(work, 'alone.json'), 'utf8'));
+    expect(alone.connections[0].session).toMatchObject({ known: false, age: null });
+    expect(alone.sessions).toMatchObject({ carriedIn: null, carriedOut: null });
+  });
+
+  it('refuses a capture older than the state, and a damaged state file, leaving the file as it was', () => {
+    split();
+    cli(['analyze', 'part1.pcap', 'part2.pcap', '--state', 'order.state', '-q']);
+    const before = readFileSync(join(work, 'order.state'));
+    const again = cli(['analyze', 'part1.pcap', '--state', 'order.state', '--json', 'again.json']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/^resumescope: --state order\.state: holds sessions used up to 20\d\d-.*Z, after this capture's start \(20\d\d-.*Z\): analyse the captures in time order/m);
+    expect(readFileSync(join(work, 'order.state'))).toEqual(before);
+    expect(existsSync(join(work, 'again.json'))).toBe(false);
+
+    const damaged = Buffer.from(before);
+    damaged.writeUInt32LE(0xffff, damaged.length - 8);
+    writeFileSync(join(work, 'damaged.state'), damaged.subarray(0, damaged.length - 3));
+    const bad = cli(['analyze', 'part2.pcap', '--state', 'damaged.state']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^resumescope: --state damaged\.state: byte [\d,]+: .+ \(remove the file to start a new series of analyses\)\n$/);
+    expect(readFileSync(join(work, 'damaged.state'))).toHaveLength(damaged.length - 3);
+
+    writeFileSync(join(work, 'not-state.state'), readFileSync(capture));
+    const other = cli(['analyze', 'part2.pcap', '--state', 'not-state.state']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toBe('resumescope: --state not-state.state: byte 0: not a resumescope state file (remove the file to start a new series of analyses)\n');
+  });
+
+  it('refuses --state with --each, on stdin, or as an input capture', () => {
+    const each = cli(['analyze', '--each', capture, '--state', 's.state', '--json', '{name}.json']);
+    expect(each.code).toBe(2);
+    expect(each.stderr).toMatch(/--state carries sessions from one analysis to the next; --each analyses captures apart/);
+    expect(cli(['analyze', capture, '--state', '-']).code).toBe(2);
+    const input = cli(['analyze', capture, '--state', capture]);
+    expect(input.code).toBe(2);
+    expect(input.stderr).toMatch(/--state .*is one of the input captures/);
+  });
+});
