@@ -3,7 +3,7 @@
 // killed halfway leaves the previous state whole.
 
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { decodeSessionState, encodeSessionState, StateFileError, type CarriedSessions } from '../../parser/session/session-state.js';
+import { decodeSessionState, StateFileError, type CarriedSessions } from '../../parser/session/session-state.js';
 import { OutputError } from './writers.js';
 import { describeFsError } from '../node/analyze-files.js';
 
@@ -26,10 +26,11 @@ export function readStateFile(path: string): CarriedSessions | null {
   }
 }
 
-export function writeStateFile(path: string, state: CarriedSessions): void {
+/** Writes a state (encodeSessionState's bytes) in place of the file's, whole or not at all. */
+export function writeStateFile(path: string, bytes: Uint8Array): void {
   const temporary = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(temporary, encodeSessionState(state));
+    writeFileSync(temporary, bytes);
     renameSync(temporary, path);
   } catch (e) {
     rmSync(temporary, { force: true });
