@@ -70,6 +70,37 @@ describe('--state: sessions carried from one analysis to the next', () => {
     });
   }
 
+  it('the last of four files, carried on from the three before, infers the policies the whole capture shows (and alone cannot)', () => {
+    type Policy = { idle: number | null; capacity: number | null; flushes: number };
+    const policies = (d: ReturnType<typeof diagnose>): Record<string, Policy> => Object.fromEntries(d.servers.map((s) => [s.group, {
+      idle: s.cachePolicy.idleTimeout.seconds, capacity: s.cachePolicy.capacity.entries, flushes: s.cachePolicy.flushes.length,
+    }]));
+    for (const preset of ['mixed', 'flush', 'fifo-capacity'] as const) {
+      const { connections } = simulateAndAnalyze(preset, 1, 5);
+      const whole = policies(diagnose(connections));
+      const times = connections.map(offerTime).sort((a, b) => a - b);
+      const cuts = [0.25, 0.5, 0.75].map((q) => times[Math.floor(times.length * q)]!);
+      const files = [0, 1, 2, 3].map((i) => connections.filter((c) => (i === 0 || offerTime(c) >= cuts[i - 1]!) && (i === 3 || offerTime(c) < cuts[i]!)));
+      let state = undefined;
+      let last = null;
+      for (const file of files) {
+        last = diagnose(file, { ...(state ? { carriedIn: decodeSessionState(encodeSessionState(state)) } : {}), carryOut: true });
+        state = last.carriedOut!;
+      }
+      const chained = policies(last!);
+      const alone = policies(diagnose(files[3]!));
+      // Each limit and flush of the whole capture, found again from the last file with what it carried in.
+      let shownOnlyCarried = 0;
+      for (const [group, w] of Object.entries(whole)) {
+        if (w.idle !== null) expect(chained[group]?.idle, `${preset} ${group} idle`).toBe(w.idle);
+        if (w.capacity !== null) expect(chained[group]?.capacity, `${preset} ${group} capacity`).toBe(w.capacity);
+        expect(chained[group]?.flushes ?? 0, `${preset} ${group} flushes`).toBe(w.flushes);
+        if ((w.idle !== null && alone[group]?.idle !== w.idle) || (w.capacity !== null && alone[group]?.capacity !== w.capacity) || (alone[group]?.flushes ?? 0) !== w.flushes) shownOnlyCarried++;
+      }
+      expect(shownOnlyCarried, preset).toBeGreaterThan(0);
+    }
+  });
+
   it('carries on only sessions used within seven days of the latest use (RFC 8446 §4.6.1)', () => {
     const { connections } = simulateAndAnalyze('idle-timeout', 1, 5);
     const all = diagnose(connections, { carryOut: true }).carriedOut!;

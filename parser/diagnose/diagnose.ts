@@ -221,7 +221,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
   for (const group of table.groups.values()) {
     const offers = byGroup[group.index]!;
     verdicts.startGroup();
-    const policy = inferGroup(table, offers, verdicts);
+    const policy = inferGroup(table, offers, verdicts, group.carriedFlushes);
     const counts: Partial<Record<Reason, number>> = {};
     for (const reason of verdicts.reasonsGiven) counts[reason] = 0;
     let accepted = 0;
@@ -262,6 +262,14 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
         },
       },
     });
+    if (carriedOut !== null) {
+      // Carried on: the flushes found now and those carried in (each listed once).
+      const carried = carriedOut.groups[group.index]!;
+      for (const f of policy.flushes) {
+        if (!carried.flushes.some((c) => c.low === f.low && c.time === f.time)) carried.flushes.push({ low: f.low, time: f.time });
+      }
+      carried.flushes.sort((x, y) => x.time - y.time);
+    }
     options.onProgress?.({ step: 'cache policy inferred', done: servers.length, total: groups });
   }
 
@@ -601,7 +609,7 @@ class Verdicts {
 }
 
 /** Infer one group's cache policy from its offers (rows of `table`); records a verdict for each rejection it explains. */
-function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts): Omit<CachePolicy, 'issuesNoSessions' | 'tls13TicketsUnseen'> {
+function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts, carriedFlushes: readonly { low: number; time: number }[] = []): Omit<CachePolicy, 'issuesNoSessions' | 'tls13TicketsUnseen'> {
   const t = table;
   const rejected = select(offers, (o) => !t.isAccepted(o));
   const known = select(offers, (o) => t.isKnown(o));
@@ -657,7 +665,7 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts)
   }
 
   // 4. Flushes: a moment after which every older session is rejected.
-  const flushes = findFlushes(t, select(known, unexplainedOrAccepted), verdicts);
+  const flushes = findFlushes(t, select(known, unexplainedOrAccepted), verdicts, carriedFlushes);
 
   // 5. Time and size limits, fitted on what is not yet explained. The limit that explains
   // its rejections with the fewest exceptions goes first (idle time, age and churn all grow
@@ -890,10 +898,27 @@ export function fewerRunsThanRandom(n: number, acceptedAt: (i: number) => boolea
  * Flush: a time F such that offers of sessions last used before F and made after F are
  * all rejected, while such offers straddling no F are accepted. Greedy, one flush at a time.
  */
-function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdicts): CachePolicy['flushes'] {
+function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdicts, carriedFlushes: readonly { low: number; time: number }[]): CachePolicy['flushes'] {
   const flushes: CachePolicy['flushes'] = [];
   const lastUseOf = (o: number) => t.timeOf(o) - (t.reuseGapOf(o) ?? 0);
   const timeOf = (o: number) => t.timeOf(o);
+  // Flushes an earlier analysis found (--state): this one's offers all come after them, so no moment
+  // of its own can show them. A session last used before one comes back refused for it, where the
+  // group refused (nearly) all such sessions; 5-minute files of the bench farm read the refusals
+  // after a ticket key rotation in the file before as a 10-minute lifetime without this.
+  for (const flush of carriedFlushes) {
+    const before = (o: number) => lastUseOf(o) <= flush.low && t.timeOf(o) >= flush.time;
+    const refused = select(offers, (o) => !t.isAccepted(o) && !verdicts.has(o) && t.reuseGapOf(o) !== null && before(o));
+    if (refused.length === 0) continue;
+    const contradicting = count(offers, (o) => t.isAccepted(o) && t.reuseGapOf(o) !== null && before(o));
+    if (contradicting > refused.length * 0.05) continue;
+    const sessionsLost = new Set<number>();
+    for (const o of refused) {
+      verdicts.set(o, 'flush', `last used ${formatDuration(t.timeOf(o) - lastUseOf(o))} earlier, before the cache was emptied between ${isoTime(flush.low)} and ${isoTime(flush.time)} (found by an earlier analysis)`);
+      sessionsLost.add(t.sessionRowOf(o));
+    }
+    flushes.push({ time: flush.time, low: flush.low, sessionsLost: sessionsLost.size, evidence: Array.from(refused.subarray(0, 20), (o) => t.connectionOf(o).id) });
+  }
   // Each offer spans (last use, offer time]; counting spans that contain t is two binary searches.
   // The accepted offers are the same in every round.
   const accepted = select(offers, (o) => t.isAccepted(o) && t.reuseGapOf(o) !== null);

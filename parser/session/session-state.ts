@@ -10,7 +10,8 @@
 //
 //   magic "resumescope-state\n" (18 bytes), u32 format version (1)
 //   f64 lastTime: the latest session use the analyses so far saw (epoch seconds)
-//   u32 groups, each: text key, u8 has-SNI, [text SNI], u32 port, u32 issued (the group's issue counter)
+//   u32 groups, each: text key, u8 has-SNI, [text SNI], u32 port, u32 issued (the group's issue counter),
+//       u32 flushes, each: f64 low, f64 time (a cache flush found between the two)
 //   u32 addresses, each: text "ip|port" (server addresses that issued sessions)
 //   u32 sessions (in order of last use), each: u8 kind (+4: issued before any analysis saw it), u32 group, u32 issuer address,
 //       u32 issue index (the group's counter at its issue), f64 issuedAt, f64 lastUse
@@ -32,6 +33,11 @@ export interface CarriedGroup {
   port: number;
   /** The group's issue counter: churn (sessions issued since) goes on across analyses. */
   issued: number;
+  /**
+   * Flushes found by earlier analyses (the cache emptied between low and time): a session last used
+   * before one and offered in a later file is refused for it, though that file cannot see the moment.
+   */
+  flushes: { low: number; time: number }[];
 }
 
 export interface CarriedSessions {
@@ -84,6 +90,11 @@ export function encodeSessionState(state: CarriedSessions): Uint8Array {
     if (g.sni !== null) writer.text(g.sni);
     writer.u32(g.port);
     writer.u32(g.issued);
+    writer.u32(g.flushes.length);
+    for (const f of g.flushes) {
+      writer.f64(f.low);
+      writer.f64(f.time);
+    }
   }
   writer.u32(state.addresses.length);
   for (const a of state.addresses) writer.text(a);
@@ -118,7 +129,7 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
   const lastTime = r.time('last time', true);
 
   const groups: CarriedGroup[] = [];
-  const groupCount = r.count('groups', 13);
+  const groupCount = r.count('groups', 17);
   for (let i = 0; i < groupCount; i++) {
     const key = r.text('group key');
     const hasSniAt = r.offset;
@@ -128,7 +139,17 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
     const portAt = r.offset;
     const port = r.u32('group port');
     if (port > 65535) throw new StateFileError(`group port ${port}`, portAt);
-    groups.push({ key, sni, port, issued: r.u32('group issue counter') });
+    const issued = r.u32('group issue counter');
+    const flushes: CarriedGroup['flushes'] = [];
+    const flushCount = r.count('flushes', 16);
+    for (let f = 0; f < flushCount; f++) {
+      const at = r.offset;
+      const low = r.time('flush low', false);
+      const time = r.time('flush time', false);
+      if (low > time) throw new StateFileError('flush time before its lower bound', at);
+      flushes.push({ low, time });
+    }
+    groups.push({ key, sni, port, issued, flushes });
   }
   const addresses: string[] = [];
   const addressCount = r.count('addresses', 4);

@@ -119,6 +119,8 @@ export class ServerGroup {
   fullHandshakesIssuing = 0;
   /** The issue counter's value carried in from earlier analyses: `issued - carriedIssued` were issued in this one. */
   carriedIssued = 0;
+  /** Flushes earlier analyses found (carried in): the cache was emptied between low and time. */
+  carriedFlushes: { low: number; time: number }[] = [];
   /** The group's sessions by their last use (issue or accepted resumption): their places in an LRU list. */
   readonly recency = new RecencyIndex();
   constructor(
@@ -359,6 +361,7 @@ export class SessionTable {
       const group = this.groupNamed(g.key, g.sni, g.port);
       group.issued = g.issued;
       group.carriedIssued = g.issued;
+      group.carriedFlushes = g.flushes;
       return group;
     });
     const addresses = state.addresses.map((text) => {
@@ -413,7 +416,8 @@ export class SessionTable {
     });
     return {
       lastTime,
-      groups: this.groupList.map((g) => ({ key: g.key, sni: g.sni, port: g.port, issued: g.issued })),
+      // The flushes of this analysis are added once its groups are inferred (diagnose).
+      groups: this.groupList.map((g) => ({ key: g.key, sni: g.sni, port: g.port, issued: g.issued, flushes: g.carriedFlushes.filter((f) => f.time >= lastTime - maxIdle) })),
       addresses: [...this.addressList],
       sessions,
       keys,

@@ -10,7 +10,7 @@ const text = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ maxLength: 6, un
 
 const state: fc.Arbitrary<CarriedSessions> = fc
   .record({
-    groups: fc.array(fc.record({ key: text, sni: fc.option(text, { nil: null }), port: fc.integer({ min: 0, max: 65535 }), issued: fc.integer({ min: 1, max: 1e6 }) }), { minLength: 1, maxLength: 4 }),
+    groups: fc.array(fc.record({ key: text, sni: fc.option(text, { nil: null }), port: fc.integer({ min: 0, max: 65535 }), issued: fc.integer({ min: 1, max: 1e6 }), flushes: fc.array(fc.tuple(fc.double({ min: 1e9, max: 2e9, noNaN: true }), fc.double({ min: 0, max: 1e4, noNaN: true })).map(([low, d]) => ({ low, time: low + d })), { maxLength: 3 }) }), { minLength: 1, maxLength: 4 }),
     addresses: fc.array(fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 65535 })).map(([ip, port]) => `${ip}|${port}`), { minLength: 1, maxLength: 4 }),
     sessions: fc.array(fc.record({ kind: fc.integer({ min: 0, max: 2 }), seen: fc.boolean(), group: fc.nat(), issuer: fc.nat(), issue: fc.nat(), issuedAt: fc.double({ min: 1e9, max: 2e9, noNaN: true }), idle: fc.double({ min: 0, max: 1e5, noNaN: true }) }), { maxLength: 20 }),
     keys: fc.array(fc.tuple(text, fc.nat()), { maxLength: 30 }),
