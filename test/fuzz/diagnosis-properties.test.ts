@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { diagnose, type ServerSummary } from '../../parser/diagnose/diagnose.js';
+import { diagnose, type Diagnosis, type ServerSummary } from '../../parser/diagnose/diagnose.js';
+import { offerTime } from '../../parser/session/session-table.js';
+import { decodeSessionState, encodeSessionState } from '../../parser/session/session-state.js';
 import { wiresharkFilter } from '../../parser/session/tls-connection.js';
 import type { ConnectionRecord, HandshakeState, Resumption } from '../../parser/report/types.js';
 
@@ -58,30 +60,54 @@ function toRecord(r: fc.RecordValue<typeof recordArb> extends infer T ? T : neve
   };
 }
 
+/** Every refused offer has one reason, counted once in its group. */
+function checkReasons(d: Diagnosis, connections: ConnectionRecord[]): void {
+  const counted = new Map<string, number>();
+  for (const s of d.servers as ServerSummary[]) {
+    for (const [reason, n] of Object.entries(s.reasons)) counted.set(reason, (counted.get(reason) ?? 0) + (n ?? 0));
+    if (s.cachePolicy.keepsNoSessions.detected) expect(s.accepted).toBe(0);
+    if ((s.reasons['not-kept'] ?? 0) > 0) expect(s.cachePolicy.keepsNoSessions.detected).toBe(true);
+    expect(s.accepted + s.rejected).toBe(s.offers);
+  }
+  const byReason = new Map<string, number>();
+  for (const c of connections) {
+    if (c.resumption === 'rejected') expect(c.reason, `connection ${c.id}`).toEqual(expect.any(String));
+    if (c.reason) byReason.set(c.reason, (byReason.get(c.reason) ?? 0) + 1);
+  }
+  expect(Object.fromEntries(byReason)).toEqual(Object.fromEntries(counted));
+  for (const f of d.findings) {
+    expect(f.title.length).toBeGreaterThan(0);
+    expect(f.detail).not.toMatch(/undefined|NaN/);
+  }
+}
+
 describe('diagnosis on arbitrary connection records', () => {
+  it('--state: records cut in two at any moment, the second part carried on from the first, know each session as the whole does', () => {
+    fc.assert(
+      fc.property(fc.array(recordArb, { minLength: 1, maxLength: 80, size: 'max' }), fc.double({ min: 0, max: 1, noNaN: true }), (raw, at) => {
+        const connections = raw.map(toRecord);
+        diagnose(connections);
+        const facts = (c: ConnectionRecord) => (c.session === null ? null : { ...c.session, issuedBy: null, abortedBy: null });
+        const whole = new Map(connections.map((c) => [c.id, facts(c)]));
+        const times = connections.map(offerTime).sort((a, b) => a - b);
+        const cut = times[Math.floor(at * (times.length - 1))]!;
+        const first = connections.filter((c) => offerTime(c) < cut);
+        const second = connections.filter((c) => offerTime(c) >= cut);
+        const carried = diagnose(first, { carryOut: true }).carriedOut!;
+        const later = diagnose(second, { carriedIn: decodeSessionState(encodeSessionState(carried)) });
+        for (const c of second) expect(facts(c), `connection ${c.id}`).toEqual(whole.get(c.id));
+        checkReasons(later, second);
+      }),
+      { numRuns: 300, seed: 20261136 },
+    );
+  });
+
   it('never throws; every refused offer gets one reason, counted once in its group; not-kept only where nothing was accepted', () => {
     fc.assert(
       // Half the runs: one server that refuses every offer (a server that keeps nothing).
       fc.property(fc.array(recordArb, { minLength: 1, maxLength: 80, size: 'max' }), fc.boolean(), (raw, refusing) => {
         const connections = raw.map((r) => (refusing ? { ...r, server: 2, sni: null, outcome: r.outcome === 'accepted' ? 'rejected' as const : r.outcome } : r)).map(toRecord);
-        const d = diagnose(connections);
-        const counted = new Map<string, number>();
-        for (const s of d.servers as ServerSummary[]) {
-          for (const [reason, n] of Object.entries(s.reasons)) counted.set(reason, (counted.get(reason) ?? 0) + (n ?? 0));
-          if (s.cachePolicy.keepsNoSessions.detected) expect(s.accepted).toBe(0);
-          if ((s.reasons['not-kept'] ?? 0) > 0) expect(s.cachePolicy.keepsNoSessions.detected).toBe(true);
-          expect(s.accepted + s.rejected).toBe(s.offers);
-        }
-        const byReason = new Map<string, number>();
-        for (const c of connections) {
-          if (c.resumption === 'rejected') expect(c.reason, `connection ${c.id}`).toEqual(expect.any(String));
-          if (c.reason) byReason.set(c.reason, (byReason.get(c.reason) ?? 0) + 1);
-        }
-        expect(Object.fromEntries(byReason)).toEqual(Object.fromEntries(counted));
-        for (const f of d.findings) {
-          expect(f.title.length).toBeGreaterThan(0);
-          expect(f.detail).not.toMatch(/undefined|NaN/);
-        }
+        checkReasons(diagnose(connections), connections);
       }),
       { numRuns: 300, seed: 20261126 },
     );
