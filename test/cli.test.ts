@@ -424,8 +424,8 @@ describe('resumescope CLI', () => {
     const validate = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(ROOT, 'docs', 'schema.json'), 'utf8')));
     expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
     const [header, first] = readFileSync(csv, 'utf8').split('\n');
-    expect(header!.split(',').slice(-2)).toEqual(['proxiedClient.ip', 'proxiedClient.port']);
-    expect(first!.split(',').slice(-2)).toEqual(['127.0.0.2', String(doc.connections[0].proxiedClient.port)]);
+    expect(header!.split(',').slice(-3)).toEqual(['proxiedClient.ip', 'proxiedClient.port', 'proxyHeader']);
+    expect(first!.split(',').slice(-3)).toEqual(['127.0.0.2', String(doc.connections[0].proxiedClient.port), 'client']);
     expect(cli(['analyze', join(CAPTURES, 'tls12-full.pcap')]).stdout).not.toContain('PROXY protocol');
   });
 

@@ -12,6 +12,7 @@ import { analyzeChunks } from './support/pipeline.js';
 // same file field by field; and with the outcomes its recording guarantees.
 
 const CAPTURES = fileURLToPath(new URL('../fixtures/captures/', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const files = readdirSync(CAPTURES).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
 
 async function analyze(file: string): Promise<ConnectionRecord[]> {
@@ -109,4 +110,34 @@ describe('PROXY protocol (a load balancer passing TCP on): clients known by the 
       expect(run.diagnosis.servers[0]!.cachePolicy.idleTimeout.low).toBeGreaterThan(0.4);
     });
   }
+
+  it('haproxy-proxy-protocol-checks.pcap: the balancer\'s health checks (LOCAL headers) are its own connections, as tshark reads the command', async () => {
+    const name = 'haproxy-proxy-protocol-checks.pcap';
+    const file = join(CAPTURES, name);
+    const connections = await analyze(name);
+    const { execFileSync } = await import('node:child_process');
+    const rows = execFileSync('tshark', ['-n', '-r', file, '-Y', 'proxy', '-T', 'fields', '-e', 'tcp.srcport', '-e', 'proxy.v2.cmd', '-e', 'proxy.src.ipv4', '-e', 'proxy.srcport'], { encoding: 'utf8' })
+      .trim().split('\n').map((line) => line.split('\t'));
+    expect(rows).toHaveLength(connections.length);
+    const byBalancerPort = new Map(rows.map(([port, command, ip, sourcePort]) => [Number(port), { command: Number(command), ip, port: Number(sourcePort) }]));
+    let local = 0;
+    for (const c of connections) {
+      const header = byBalancerPort.get(c.client.port)!;
+      if (header.command === 0) {
+        local++;
+        expect(c.proxyHeader).toBe('local');
+        expect(c.proxiedClient).toBeNull();
+        expect(c.sni).toBeNull(); // HAProxy's checks send no SNI
+      } else {
+        expect(c.proxyHeader).toBe('client');
+        expect(c.proxiedClient).toEqual({ ip: header.ip, port: header.port });
+      }
+    }
+    expect(local).toBe(4);
+    // The CLI names them; the CSV's last column says which.
+    const out = execFileSync(process.execPath, [join(ROOT, 'bin', 'resumescope.js'), 'analyze', file, '--csv', '-'], { encoding: 'utf8' });
+    const lines = out.trim().split('\n');
+    expect(lines[0]!.split(',').at(-1)).toBe('proxyHeader');
+    expect(lines.slice(1).map((l) => l.split(',').at(-1))).toEqual(connections.map((c) => c.proxyHeader));
+  });
 });

@@ -119,6 +119,8 @@ function observed(c: TsharkConnection, want: ExpectedConnection | undefined): Ex
   if (c.resumedBy) o.resumedBy = c.resumedBy;
   if (c.helloRetry) o.helloRetry = true;
   if (c.rstBy) o.rstBy = want?.rstBy === 'either' ? 'either' : c.rstBy;
+  // A health check is known by its missing SNI (its PROXY LOCAL header: the crosscheck holds it to tshark's proxy.v2.cmd).
+  if (want?.healthCheck && c.sni === null) o.healthCheck = true;
   return o;
 }
 
@@ -138,7 +140,7 @@ describe('tshark oracle: fixtures are what they claim', () => {
       for (const [i, c] of conns.entries()) {
         const w = want[i]!;
         const where = `${file} stream ${c.tcpStream}`;
-        expect(c.sni, where).toBe(FIXTURE_SNI);
+        expect(c.sni, where).toBe(w.healthCheck ? null : FIXTURE_SNI);
         expect(c.server.port, where).toBe(meta.serverPort);
         expect(c.client.port, where).not.toBe(meta.serverPort);
         const addresses = meta.serverAddresses ?? [meta.ipVersion === 6 ? '::1' : '127.0.0.1'];

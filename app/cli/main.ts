@@ -328,8 +328,11 @@ export function formatSummary(captures: CaptureSummary[], t: Totals): string {
     const kinds = [quic > 0 ? `QUIC ${n(quic)} handshake datagram${quic === 1 ? '' : 's'}` : null, dtls > 0 ? `DTLS ${n(dtls)} datagram${dtls === 1 ? '' : 's'}` : null];
     lines.push(`TLS over UDP        ${kinds.filter((k) => k !== null).join(', ')}: not analysed (resumescope follows TLS over TCP)`);
   }
-  if (t.proxied > 0) {
-    lines.push(`PROXY protocol      ${n(t.proxied)} connection${t.proxied === 1 ? '' : 's'} came through a load balancer that named its client: clients are known by that address`);
+  const own = t.balancerOwn ?? 0;
+  if (t.proxied > 0 || own > 0) {
+    const named = t.proxied > 0 ? `${n(t.proxied)} connection${t.proxied === 1 ? '' : 's'} came through a load balancer that named its client: clients are known by that address` : null;
+    const local = own > 0 ? `${n(own)} ${own === 1 ? 'was' : 'were'} the balancer's own (PROXY LOCAL: its health checks)` : null;
+    lines.push(`PROXY protocol      ${[named, local].filter((x) => x !== null).join('; ')}`);
   }
   const tunnels = describeEncapsulation(captures, n);
   if (tunnels !== null) lines.push(`tunnels opened      ${tunnels}: the connections inside are analysed`);

@@ -16,7 +16,7 @@ export type ProxyHeader =
    * A whole header ending at `end`. `source` is null where it names no TCP client: a LOCAL
    * command (a health check), UNKNOWN or another family (UNIX sockets).
    */
-  | { kind: 'header'; version: 1 | 2; end: number; source: Endpoint | null };
+  | { kind: 'header'; version: 1 | 2; end: number; source: Endpoint | null; local: boolean };
 
 // The answers without a header are shared: every connection's two streams ask once.
 const NONE: ProxyHeader = Object.freeze({ kind: 'none' });
@@ -62,15 +62,15 @@ function parseV2(data: Uint8Array, from: number, to: number): ProxyHeader {
   const end = from + 16 + length;
   if (16 + length > MAX_PROXY_HEADER) return NONE;
   if (end > to) return INCOMPLETE;
-  // LOCAL (0): the balancer speaking for itself; PROXY (1) over TCP (STREAM) names a client.
-  if (command !== 1 || transport !== 1) return { kind: 'header', version: 2, end, source: null };
+  // LOCAL (0): the balancer speaking for itself (its health checks, §2.2); PROXY (1) over TCP (STREAM) names a client.
+  if (command !== 1 || transport !== 1) return { kind: 'header', version: 2, end, source: null, local: command === 0 };
   if (family === 1 && length >= 12) {
-    return { kind: 'header', version: 2, end, source: { ip: formatAddress(data.subarray(from + 16, from + 20)), port: (data[from + 24]! << 8) | data[from + 25]! } };
+    return { kind: 'header', version: 2, end, source: { ip: formatAddress(data.subarray(from + 16, from + 20)), port: (data[from + 24]! << 8) | data[from + 25]! }, local: false };
   }
   if (family === 2 && length >= 36) {
-    return { kind: 'header', version: 2, end, source: { ip: formatAddress(data.subarray(from + 16, from + 32)), port: (data[from + 48]! << 8) | data[from + 49]! } };
+    return { kind: 'header', version: 2, end, source: { ip: formatAddress(data.subarray(from + 16, from + 32)), port: (data[from + 48]! << 8) | data[from + 49]! }, local: false };
   }
-  return { kind: 'header', version: 2, end, source: null };
+  return { kind: 'header', version: 2, end, source: null, local: false };
 }
 
 // §2.1: "PROXY TCP4 192.0.2.1 198.51.100.1 56324 443\r\n" (or TCP6, or UNKNOWN and anything).
@@ -91,13 +91,14 @@ function parseV1(data: Uint8Array, from: number, to: number): ProxyHeader {
   let line = '';
   for (let i = from; i < lineEnd; i++) line += String.fromCharCode(data[i]!);
   const fields = line.split(' ');
-  if (fields[1] === 'UNKNOWN') return { kind: 'header', version: 1, end, source: null };
+  // §2.1: UNKNOWN is sent "for health checks" and other connections the proxy opens for itself.
+  if (fields[1] === 'UNKNOWN') return { kind: 'header', version: 1, end, source: null, local: true };
   if (fields.length !== 6 || (fields[1] !== 'TCP4' && fields[1] !== 'TCP6')) return NONE;
   const address = fields[1] === 'TCP4' ? ipv4Bytes(fields[2]!) : ipv6Bytes(fields[2]!);
   const port = Number(fields[4]);
   if (address === null || !/^\d{1,5}$/.test(fields[4]!) || port > 65535) return NONE;
   // Written as every other address is (RFC 5952 for IPv6), whatever form the line used.
-  return { kind: 'header', version: 1, end, source: { ip: formatAddress(address), port } };
+  return { kind: 'header', version: 1, end, source: { ip: formatAddress(address), port }, local: false };
 }
 
 function ipv4Bytes(text: string): Uint8Array | null {

@@ -1,4 +1,4 @@
-import type { Abort, Anomaly, ConnectionRecord, Endpoint, HandshakeState, Offer, ResumedBy, Resumption } from './types.js';
+import type { Abort, Anomaly, ConnectionRecord, Endpoint, HandshakeState, Offer, ProxyHeaderKind, ResumedBy, Resumption } from './types.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
 import { hexDigitValue, toHex } from '../tls/hello.js';
 import { ByteWriter } from './byte-writer.js';
@@ -42,6 +42,8 @@ const INTS = 27;
 // the 2-million-connection run.
 const P_IP = 0, P_PORT = 1;
 const PROXIED_INTS = 2;
+// P_IP of a header that named no TCP client (see ConnectionRecord.proxyHeader); NULL_INDEX: no header.
+const PROXY_LOCAL = -2, PROXY_OTHER = -3;
 /** What an Int32 column holds, for moving rows between stores: 0 a number, 1 a pool index, 2 a hex reference. */
 const INT_KIND = (() => {
   const kinds = new Uint8Array(INTS);
@@ -378,7 +380,8 @@ export class ConnectionStore {
       }
       const sourceProxied = snapshot.proxiedBlocks[sourceBlock];
       const proxiedIp = sourceProxied ? sourceProxied[sourceWithin * PROXIED_INTS + P_IP]! : NULL_INDEX;
-      if (proxiedIp !== NULL_INDEX) this.setProxied(row, pool[proxiedIp]!, sourceProxied![sourceWithin * PROXIED_INTS + P_PORT]!);
+      if (proxiedIp >= 0) this.setProxied(row, pool[proxiedIp]!, sourceProxied![sourceWithin * PROXIED_INTS + P_PORT]!);
+      else if (proxiedIp !== NULL_INDEX) this.setProxied(row, proxiedIp, 0);
     }
     for (const [row, value] of snapshot.aborts) this.aborts.set(first + row, value);
     for (const [row, value] of snapshot.alerts) this.alerts.set(first + row, value);
@@ -405,7 +408,7 @@ export class ConnectionStore {
     proxied[(row & BLOCK_MASK) * PROXIED_INTS + P_PORT] = port;
   }
 
-  /** Pool index of the address a PROXY header named for this row, NULL_INDEX for none. */
+  /** Pool index of the address a PROXY header named for this row; NULL_INDEX without a header, PROXY_LOCAL or PROXY_OTHER for one that named no TCP client. */
   proxiedIpIndex(row: number): number {
     const proxied = this.proxiedBlocks[row >>> BLOCK_BITS];
     return proxied ? proxied[(row & BLOCK_MASK) * PROXIED_INTS + P_IP]! : NULL_INDEX;
@@ -438,6 +441,7 @@ export class ConnectionStore {
     ints[i + I_FILE] = this.internFor(I_FILE, c.file);
     const proxied = c.proxiedClient ?? null;
     if (proxied !== null) this.setProxied(row, this.strings.intern(proxied.ip), proxied.port);
+    else if (c.proxyHeader === 'local' || c.proxyHeader === 'other') this.setProxied(row, c.proxyHeader === 'local' ? PROXY_LOCAL : PROXY_OTHER, 0);
     ints[i + I_PACKETS] = c.packets;
     ints[i + I_HANDSHAKE_BYTES] = c.handshakeBytes;
     const hint = c.ticketLifetimeHint;
@@ -677,7 +681,7 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
   /** The client's address as the diagnosis knows it: a PROXY header's when one came (see proxiedClient). */
   get clientAddressNumber(): number {
     const proxied = this.store.proxiedIpIndex(this.row);
-    return proxied === NULL_INDEX ? this.store.int(this.row, I_CLIENT_IP) : proxied;
+    return proxied < 0 ? this.store.int(this.row, I_CLIENT_IP) : proxied;
   }
   get addressNumbering(): object { return this.store; }
   get resumption(): Resumption { return RESUMPTIONS[this.store.byte(this.row, B_RESUMPTION)]!; }
@@ -705,7 +709,11 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
   get wiresharkFilter(): string { return wiresharkFilter(this.client, this.server); }
   get proxiedClient(): Endpoint | null {
     const ip = this.store.proxiedIpIndex(this.row);
-    return ip === NULL_INDEX ? null : { ip: this.store.pooled(ip)!, port: this.store.proxiedPort(this.row) };
+    return ip < 0 ? null : { ip: this.store.pooled(ip)!, port: this.store.proxiedPort(this.row) };
+  }
+  get proxyHeader(): ProxyHeaderKind | null {
+    const ip = this.store.proxiedIpIndex(this.row);
+    return ip >= 0 ? 'client' : ip === PROXY_LOCAL ? 'local' : ip === PROXY_OTHER ? 'other' : null;
   }
 
   get reason(): string | null { return this.store.string(this.row, I_REASON); }
@@ -764,7 +772,7 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
       issuedTicket: this.issuedTicket, offeredTicket: this.offeredTicket, offeredPskIdentity: this.offeredPskIdentity,
       certificateSeen: this.certificateSeen, alerts: this.alerts, clientFingerprint: this.clientFingerprint,
       file: this.file, firstFrame: this.firstFrame, packets: this.packets, handshakeBytes: this.handshakeBytes,
-      wiresharkFilter: this.wiresharkFilter, proxiedClient: this.proxiedClient, reason: this.reason,
+      wiresharkFilter: this.wiresharkFilter, proxiedClient: this.proxiedClient, proxyHeader: this.proxyHeader, reason: this.reason,
     };
     const detail = this.reasonDetail;
     if (detail !== undefined) record.reasonDetail = detail;
@@ -838,10 +846,13 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
     const noReason = detail === NULL_INDEX && s.int(r, I_REASON) === NULL_INDEX;
     const proxiedIp = s.proxiedIpIndex(r);
     if (proxiedIp === NULL_INDEX) out.raw(noReason ? J.noProxiedNoReason : J.noProxied);
-    else {
+    else if (proxiedIp < 0) {
+      out.raw(proxiedIp === PROXY_LOCAL ? J.proxyLocal : J.proxyOther);
+      if (noReason) out.raw(J.noReason);
+    } else {
       out.raw(J.proxiedIp); s.writePooledJson(proxiedIp, out);
       out.raw(J.port); out.integer(s.proxiedPort(r));
-      out.raw(noReason ? J.proxiedNoReason : J.close);
+      out.raw(noReason ? J.proxiedNoReason : J.proxiedClose);
     }
     if (!noReason) {
       out.raw(J.reason); s.writeStringJson(r, I_REASON, out);
@@ -895,8 +906,10 @@ const J = {
   clientFingerprint: ascii(',"clientFingerprint":'), file: ascii(',"file":'), firstFrame: ascii(',"firstFrame":'), packets: ascii(',"packets":'),
   handshakeBytes: ascii(',"handshakeBytes":'), wiresharkFilter: ascii(',"wiresharkFilter":'), reason: ascii(',"reason":'),
   noAnomalies: ascii(',"anomalies":[],"clientHelloVersion":'),
-  noProxiedNoReason: ascii(',"proxiedClient":null,"reason":null,"session":'), noProxied: ascii(',"proxiedClient":null'),
-  proxiedIp: ascii(',"proxiedClient":{"ip":'), proxiedNoReason: ascii('},"reason":null,"session":'),
+  noProxiedNoReason: ascii(',"proxiedClient":null,"proxyHeader":null,"reason":null,"session":'), noProxied: ascii(',"proxiedClient":null,"proxyHeader":null'),
+  proxiedIp: ascii(',"proxiedClient":{"ip":'), proxiedNoReason: ascii('},"proxyHeader":"client","reason":null,"session":'),
+  proxiedClose: ascii('},"proxyHeader":"client"'), noReason: ascii(',"reason":null,"session":'),
+  proxyLocal: ascii(',"proxiedClient":null,"proxyHeader":"local"'), proxyOther: ascii(',"proxiedClient":null,"proxyHeader":"other"'),
   freshSession: ascii(',"age":0,"reuseGap":null,"churn":null,"abortedBy":null,"crossAddress":false,"issuer":'),
   reasonDetail: ascii(',"reasonDetail":'), session: ascii(',"session":'), close: ascii('}'),
   issuedAt: ascii(',"issuedAt":'), age: ascii(',"age":'), reuseGap: ascii(',"reuseGap":'), churn: ascii(',"churn":'), abortedBy: ascii(',"abortedBy":'),

@@ -37,6 +37,7 @@ export const CSV_COLUMNS: [string, (c: ConnectionRecord) => unknown][] = [
   // Added after the others: scripts that read columns by position keep working.
   ['proxiedClient.ip', (c) => c.proxiedClient?.ip],
   ['proxiedClient.port', (c) => c.proxiedClient?.port],
+  ['proxyHeader', (c) => c.proxyHeader],
 ];
 
 export function csvHeader(): string {

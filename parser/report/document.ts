@@ -35,6 +35,8 @@ export interface Totals {
   handshakesCut: { snaplen: number; missing: number; oneWay: number };
   /** Connections whose client a load balancer's PROXY protocol header named. */
   proxied: number;
+  /** Connections a load balancer opened for itself, its PROXY header naming no client (LOCAL, v1 UNKNOWN: health checks). */
+  balancerOwn: number;
 }
 
 export function emptyTotals(): Totals {
@@ -43,6 +45,7 @@ export function emptyTotals(): Totals {
     complete: 0, aborted: 0, incomplete: 0, abortedByStage: {}, abortedBy: { client: 0, server: 0 }, byVersion: {},
     handshakesCut: { snaplen: 0, missing: 0, oneWay: 0 },
     proxied: 0,
+    balancerOwn: 0,
   };
 }
 
@@ -74,6 +77,7 @@ export function addToTotals(t: Totals, c: ConnectionRecord): void {
   const v = c.version ?? 'unknown';
   t.byVersion[v] = (t.byVersion[v] ?? 0) + 1;
   if (c.proxiedClient) t.proxied++;
+  else if (c.proxyHeader === 'local') t.balancerOwn++;
 }
 
 /**

@@ -117,6 +117,13 @@ export interface ConnectionRecord {
    * TCP client); absent in records made before it existed.
    */
   proxiedClient?: Endpoint | null;
+  /**
+   * What a PROXY protocol header at the start of the connection said: "client" (it named the TCP
+   * client above), "local" (the balancer's own connection: LOCAL, v1 UNKNOWN — its health checks),
+   * "other" (a client of another kind: a UNIX socket, UDP, unspecified); null without a header.
+   * Absent in records made before it existed.
+   */
+  proxyHeader?: ProxyHeaderKind | null;
   // Filled by the diagnosis stage (issue 4); null until then.
   reason?: string | null;
   /** Plain-words evidence for `reason`. */
@@ -154,6 +161,8 @@ export interface CaptureSummary {
  * The address a connection's client is known by: the one a load balancer's PROXY header named
  * (proxiedClient), else the TCP client's. Behind such a balancer every TCP client is the balancer.
  */
+export type ProxyHeaderKind = 'client' | 'local' | 'other';
+
 export function clientAddress(c: Pick<ConnectionRecord, 'client' | 'proxiedClient'>): string {
   return c.proxiedClient?.ip ?? c.client.ip;
 }

@@ -95,6 +95,7 @@ export class TlsConnection implements TlsStreamListener {
   /** The client a PROXY protocol header named, and the side that sent it (-1: none came). */
   private proxied: Endpoint | null = null;
   private proxiedSide: -1 | Side = -1;
+  private proxiedLocal = false;
 
   constructor(
     private readonly fileName: string,
@@ -138,9 +139,10 @@ export class TlsConnection implements TlsStreamListener {
 
   // ---- TlsStreamListener ----
 
-  onProxyHeader(side: Side, source: Endpoint | null): void {
+  onProxyHeader(side: Side, source: Endpoint | null, _frame: number, local: boolean): void {
     this.proxied = source;
     this.proxiedSide = side;
+    this.proxiedLocal = local;
   }
 
   onHandshakeMessage(side: Side, type: number, bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
@@ -416,6 +418,7 @@ export class TlsConnection implements TlsStreamListener {
       wiresharkFilter: wiresharkFilter(client, server),
       // Only the TLS client's side speaks for a client (a balancer sends the header first).
       proxiedClient: this.proxiedSide === clientIndex ? this.proxied : null,
+      proxyHeader: this.proxiedSide !== clientIndex ? null : this.proxied !== null ? 'client' : this.proxiedLocal ? 'local' : 'other',
     };
   }
 }

@@ -37,9 +37,10 @@ export interface TlsStreamListener {
   onEncryptedRecord(side: 0 | 1, contentType: number, time: number, frame: number): void;
   /**
    * A PROXY protocol header opened this direction's stream (see proxy-protocol.ts): `source` is the
-   * client the sender (a load balancer) spoke for, null where it named none.
+   * client the sender (a load balancer) spoke for, null where it named none; `local` when the
+   * balancer spoke for itself (LOCAL, v1 UNKNOWN: its health checks).
    */
-  onProxyHeader?(side: 0 | 1, source: Endpoint | null, frame: number): void;
+  onProxyHeader?(side: 0 | 1, source: Endpoint | null, frame: number, local: boolean): void;
   /** kind 'truncated': the bytes were on the wire but the capture cut them (snaplen), not an error. */
   onStreamTrouble(side: 0 | 1, kind: 'gap' | 'malformed' | 'truncated', code: string, message: string, frame: number): void;
 }
@@ -190,7 +191,7 @@ export class TlsStream {
       }
       this.proxyChecked = true;
       if (proxy.kind === 'header') {
-        this.listener.onProxyHeader?.(this.side, proxy.source, frame);
+        this.listener.onProxyHeader?.(this.side, proxy.source, frame, proxy.local);
         from = proxy.end;
       }
     }

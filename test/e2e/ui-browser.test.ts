@@ -191,6 +191,23 @@ describe('resumescope ui in Chromium', () => {
     await page.context().close();
   });
 
+  it('the balancer\'s own health checks (PROXY LOCAL) are said to be its own, in the note, the table and the ladder', async () => {
+    const { page, errors } = await openPage();
+    await loadFiles(page, [join(FIXTURES, 'haproxy-proxy-protocol-checks.pcap')]);
+    await page.getByTestId('proxied-note').waitFor();
+    expect(await page.getByTestId('proxied-note').textContent()).toMatch(/^6 connections came through a load balancer that named its client.* 4 connections were the balancer's own \(a PROXY LOCAL header, naming no client: its health checks\)/s);
+    await page.getByTestId('captures').screenshot({ path: screenshotPath('proxy-protocol-checks-files-light.png') });
+    await page.getByTestId('tab-connections').click();
+    const first = page.getByTestId('connection-row').first();
+    await first.waitFor();
+    expect(await first.locator('[role=gridcell]').nth(1).getAttribute('title')).toMatch(/^127\.0\.0\.1:\d+ \(balancer's own\)$/);
+    await first.click();
+    expect(await page.getByTestId('balancer-own').textContent()).toBe("the load balancer's own connection (PROXY LOCAL header: a health check)");
+    await page.screenshot({ path: screenshotPath('proxy-protocol-checks-detail-light.png') });
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('exports the report from the app and the report renders offline', async () => {
     const { page, errors } = await openPage();
     await loadFiles(page, [idleCapture]);

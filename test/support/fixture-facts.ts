@@ -28,6 +28,8 @@ export interface ExpectedConnection {
    * nginx-curl-resume.pcap in PROVENANCE.md).
    */
   rstBy?: 'client' | 'server' | 'either';
+  /** A load balancer's own health check (PROXY LOCAL header): its ClientHello names no server (no SNI). */
+  healthCheck?: boolean;
 }
 
 /** File-level facts of a fixture. */
@@ -159,6 +161,10 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // The same with PROXY v1 lines and TLS 1.2: curl's first hellos carry TLS 1.3's compatibility session
   // ID, refused by TLS 1.2's rules (as in chromium-nginx-resume), then each client resumes its own session.
   'haproxy-proxy-protocol-v1.pcap': outcomesOf('RRSSSS').map((c) => ({ ...c, rstBy: 'either' as const })),
+  // The same with PROXY v2 and HAProxy's TLS health checks (streams 0, 3, 5, 8: LOCAL headers, no SNI),
+  // which close with their own RST; each first hello (curl's, the checks') carries a compatibility ID.
+  // curl resumes by session ID, HAProxy's checks by ticket.
+  'haproxy-proxy-protocol-checks.pcap': outcomesOf('RRRRSTSSTS').map((c, stream) => ({ ...c, rstBy: 'either' as const, ...([0, 3, 5, 8].includes(stream) ? { healthCheck: true } : {}) })),
 };
 
 /** file name → file-level facts. */
@@ -214,6 +220,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-curl-tcp-fast-open.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44356 },
   'haproxy-proxy-protocol.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44457 },
   'haproxy-proxy-protocol-v1.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44458 },
+  'haproxy-proxy-protocol-checks.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44459 },
 };
 
 /**
@@ -226,6 +233,7 @@ export function outcomeLabel(c: ExpectedConnection): string {
   else if (c.offered) s = 'offer rejected, full handshake';
   else s = 'full handshake';
   if (c.helloRetry) s = `HelloRetryRequest, ${s}`;
+  if (c.healthCheck) s = `health check (LOCAL): ${s}`;
   if (c.rstBy === 'either') s += ', then RST by either side';
   else if (c.rstBy) s += `, then RST by ${c.rstBy}`;
   return s;

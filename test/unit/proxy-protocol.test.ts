@@ -18,14 +18,15 @@ const V2_TCP6 = v2(1, 0x21, concat(fromHex('20010db8000000000000000000000007'), 
 describe('parseProxyHeader', () => {
   it('version 1 (§2.1): TCP4 and TCP6 lines give the client; IPv6 written as every address is (RFC 5952)', () => {
     const line = ascii('PROXY TCP4 192.0.2.7 198.51.100.1 56324 443\r\n');
-    expect(parseProxyHeader(concat(line, [0x16]), 0, line.length + 1)).toEqual({ kind: 'header', version: 1, end: line.length, source: { ip: '192.0.2.7', port: 56324 } });
+    expect(parseProxyHeader(concat(line, [0x16]), 0, line.length + 1)).toEqual({ kind: 'header', version: 1, end: line.length, source: { ip: '192.0.2.7', port: 56324 }, local: false });
     const six = ascii('PROXY TCP6 2001:0DB8:0:0::7 2001:db8::1 40000 443\r\n');
-    expect(parseProxyHeader(six, 0, six.length)).toEqual({ kind: 'header', version: 1, end: six.length, source: { ip: '2001:db8::7', port: 40000 } });
+    expect(parseProxyHeader(six, 0, six.length)).toEqual({ kind: 'header', version: 1, end: six.length, source: { ip: '2001:db8::7', port: 40000 }, local: false });
   });
 
   it('version 1: UNKNOWN names no client, but is a header to read past', () => {
     const line = ascii('PROXY UNKNOWN ffff:f...f:ffff ffff:f...f:ffff 65535 65535\r\n');
-    expect(parseProxyHeader(line, 0, line.length)).toEqual({ kind: 'header', version: 1, end: line.length, source: null });
+    // §2.1: UNKNOWN is what a proxy sends for its own connections (health checks).
+    expect(parseProxyHeader(line, 0, line.length)).toEqual({ kind: 'header', version: 1, end: line.length, source: null, local: true });
   });
 
   it('version 1: a line that is not the protocol\'s is no header', () => {
@@ -37,17 +38,18 @@ describe('parseProxyHeader', () => {
   });
 
   it('version 2 (§2.2): IPv4 and IPv6 over TCP give the client; TLVs after the addresses are skipped', () => {
-    expect(parseProxyHeader(V2_TCP4, 0, V2_TCP4.length)).toEqual({ kind: 'header', version: 2, end: 28, source: { ip: '192.0.2.7', port: 56324 } });
-    expect(parseProxyHeader(V2_TCP6, 0, V2_TCP6.length)).toEqual({ kind: 'header', version: 2, end: 52, source: { ip: '2001:db8::7', port: 40000 } });
+    expect(parseProxyHeader(V2_TCP4, 0, V2_TCP4.length)).toEqual({ kind: 'header', version: 2, end: 28, source: { ip: '192.0.2.7', port: 56324 }, local: false });
+    expect(parseProxyHeader(V2_TCP6, 0, V2_TCP6.length)).toEqual({ kind: 'header', version: 2, end: 52, source: { ip: '2001:db8::7', port: 40000 }, local: false });
     // PP2_TYPE_AUTHORITY (0x02) "example.com" after the IPv4 addresses.
     const withTlv = v2(1, 0x11, concat([192, 0, 2, 7], [198, 51, 100, 1], u16be(56324), u16be(443), [0x02], u16be(11), ascii('example.com')));
-    expect(parseProxyHeader(withTlv, 0, withTlv.length)).toEqual({ kind: 'header', version: 2, end: withTlv.length, source: { ip: '192.0.2.7', port: 56324 } });
+    expect(parseProxyHeader(withTlv, 0, withTlv.length)).toEqual({ kind: 'header', version: 2, end: withTlv.length, source: { ip: '192.0.2.7', port: 56324 }, local: false });
   });
 
   it('version 2: LOCAL (a health check), UDP and UNIX name no TCP client', () => {
-    for (const header of [v2(0, 0x00, new Uint8Array(0)), v2(1, 0x12, concat(fill(12, 1))), v2(1, 0x31, fill(216, 0x61))]) {
+    // Only LOCAL is the balancer's own connection; UDP and UNIX clients are clients of another kind.
+    for (const [header, local] of [[v2(0, 0x00, new Uint8Array(0)), true], [v2(1, 0x12, concat(fill(12, 1))), false], [v2(1, 0x31, fill(216, 0x61)), false]] as const) {
       const r = parseProxyHeader(header, 0, header.length);
-      expect(r).toEqual({ kind: 'header', version: 2, end: header.length, source: null });
+      expect(r).toEqual({ kind: 'header', version: 2, end: header.length, source: null, local });
     }
   });
 

@@ -42,9 +42,10 @@ export interface ConnectionRow {
   history: string;
 }
 
-/** Behind a load balancer that sent a PROXY header: the client it named, then the balancer's end. */
+/** Behind a load balancer that sent a PROXY header: the client it named, then the balancer's end; or the balancer's own connection. */
 function clientText(c: ConnectionRecord): string {
   const tcp = `${c.client.ip}:${c.client.port}`;
+  if (c.proxyHeader === 'local') return `${tcp} (balancer's own)`;
   return c.proxiedClient ? `${c.proxiedClient.ip}:${c.proxiedClient.port} via ${tcp}` : tcp;
 }
 

@@ -54,6 +54,7 @@ export function HandshakeLadder({ connection }: { connection: ConnectionRecord }
       <div className="ladder-ends">
         <span>Client<br /><span className="mono">{connection.client.ip}:{connection.client.port}</span>
           {connection.proxiedClient ? <><br /><span className="small muted" data-testid="proxied-client">a load balancer, for <span className="mono">{connection.proxiedClient.ip}:{connection.proxiedClient.port}</span> (PROXY header)</span></> : null}
+          {connection.proxyHeader === 'local' ? <><br /><span className="small muted" data-testid="balancer-own">the load balancer's own connection (PROXY LOCAL header: a health check)</span></> : null}
         </span>
         <span>Server<br /><span className="mono">{connection.server.ip}:{connection.server.port}</span></span>
       </div>

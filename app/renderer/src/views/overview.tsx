@@ -339,11 +339,14 @@ function CaptureLossNote() {
 function ProxiedNote() {
   const { model } = useView();
   const proxied = model.overview.totals.proxied ?? 0;
-  if (proxied === 0) return null;
+  const own = model.overview.totals.balancerOwn ?? 0;
+  if (proxied === 0 && own === 0) return null;
   return (
     <p className="capture-note" data-testid="proxied-note">
-      {formatCount(proxied)} connection{proxied === 1 ? '' : 's'} came through a load balancer that named its client in a PROXY protocol
-      header: the clients shown are those it named, not the balancer's address the packets came from.
+      {proxied > 0 ? <>{formatCount(proxied)} connection{proxied === 1 ? '' : 's'} came through a load balancer that named its client in a PROXY protocol
+      header: the clients shown are those it named, not the balancer's address the packets came from.</> : null}
+      {proxied > 0 && own > 0 ? ' ' : null}
+      {own > 0 ? <>{formatCount(own)} connection{own === 1 ? ' was' : 's were'} the balancer's own (a PROXY LOCAL header, naming no client: its health checks), shown under its address.</> : null}
     </p>
   );
 }
