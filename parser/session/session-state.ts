@@ -129,9 +129,14 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
   const lastTime = r.time('last time', true);
 
   const groups: CarriedGroup[] = [];
+  const groupKeys = new Set<string>();
   const groupCount = r.count('groups', 17);
   for (let i = 0; i < groupCount; i++) {
+    const keyAt = r.offset;
     const key = r.text('group key');
+    // A group's counter and flushes are one group's: a key twice would merge two into one.
+    if (groupKeys.has(key)) throw new StateFileError(`group "${key.slice(0, 60)}" twice`, keyAt);
+    groupKeys.add(key);
     const hasSniAt = r.offset;
     const hasSni = r.u8('group SNI flag');
     if (hasSni > 1) throw new StateFileError(`group SNI flag ${hasSni}`, hasSniAt);

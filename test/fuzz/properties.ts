@@ -11,6 +11,8 @@ import { buildCapture, chunked, mutate, type BuiltCapture, type CaptureSpec, typ
 import { decodeFrame, DecodeResult, TcpPacket } from '../../parser/net/decode-packet.js';
 import { concat, erspan3, ethernet, geneve, gre, ipv4, ipv6, ipv6FragmentHeader, mpls, udp, vxlan } from '../unit/bytes.js';
 import { IpFragmentReassembler } from '../../parser/net/ip-fragments.js';
+import { decodeSessionState, encodeSessionState, StateFileError, type CarriedSessions } from '../../parser/session/session-state.js';
+import { SessionTable } from '../../parser/session/session-table.js';
 
 /** Per-input time budget: these inputs are a few KB; anything slower is a hang. */
 export const TIME_LIMIT_MS = 2000;
@@ -380,4 +382,28 @@ export function checkFragments(events: FragmentEvent[]): void {
   reassembler.finish();
   if (reassembler.size !== 0) fail(`${reassembler.size} datagrams left after finish()`);
   for (const [frame, times] of ended) if (times !== 1) fail(`the datagram first seen in frame ${frame} was reported ${times} times`);
+}
+
+/**
+ * A --state file with bytes changed: decoding gives a StateFileError (offset inside the file) or a
+ * state that a session table takes in and gives back — never another exception. What is read back
+ * from the table's own carryOut decodes again to the same state.
+ */
+export function checkStateFile(valid: CarriedSessions, flips: [number, number][], cut: number | null): void {
+  let bytes = encodeSessionState(valid).slice();
+  for (const [at, value] of flips) bytes[at % bytes.length] = value;
+  if (cut !== null) bytes = bytes.subarray(0, cut % (bytes.length + 1));
+  let state: CarriedSessions;
+  try {
+    state = decodeSessionState(bytes);
+  } catch (e) {
+    if (!(e instanceof StateFileError)) throw e;
+    if (e.offset < 0 || e.offset > bytes.length) fail(`state file error at byte ${e.offset} of ${bytes.length}`);
+    return;
+  }
+  const table = new SessionTable();
+  table.carryIn(state);
+  const again = table.carryOut(Infinity);
+  const reread = decodeSessionState(encodeSessionState(again));
+  if (reread.sessions.kind.length !== state.sessions.kind.length) fail(`${state.sessions.kind.length} sessions carried in, ${reread.sessions.kind.length} carried on`);
 }

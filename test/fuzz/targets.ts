@@ -4,9 +4,10 @@ import fc from 'fast-check';
 import { buildCapture, captureSpecArb, mutate, mutationArb } from './captures.js';
 import {
   checkArbitraryInput, checkHelloParsers, checkIntactCapture, checkMutatedCapture, checkOrderIndependence,
-  checkFragments, checkReassembler, checkTlsStream, checkTruncationKeepsPrefix, checkTunnelFrame, TUNNEL_WRAPPERS, type FragmentEvent, type SegmentEvent, type StreamEvent,
+  checkFragments, checkReassembler, checkStateFile, checkTlsStream, checkTruncationKeepsPrefix, checkTunnelFrame, TUNNEL_WRAPPERS, type FragmentEvent, type SegmentEvent, type StreamEvent,
 } from './properties.js';
 import { pcapFile } from '../unit/bytes.js';
+import { sessionStateArb } from './state-arbitrary.js';
 
 export interface FuzzTarget<T> {
   name: string;
@@ -149,6 +150,12 @@ export const TARGETS: FuzzTarget<any>[] = [
       time: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 40, noNaN: true })),
     }) as fc.Arbitrary<FragmentEvent>, { maxLength: 60 }),
     check: (events: FragmentEvent[]) => checkFragments(events),
+  },
+  {
+    name: 'state-file',
+    // Valid --state contents with bytes changed or cut: refused with an offset, or carried in whole.
+    arbitrary: fc.tuple(sessionStateArb, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.option(fc.nat(), { nil: null })),
+    check: ([state, flips, cut]) => checkStateFile(state, flips, cut),
   },
   {
     name: 'reassembler',

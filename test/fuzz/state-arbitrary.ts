@@ -1,0 +1,36 @@
+// Arbitrary --state contents (parser/session/session-state.ts), shared by the unit test and the fuzz target.
+import fc from 'fast-check';
+import type { CarriedSessions } from '../../parser/session/session-state.js';
+
+const text = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ maxLength: 6, unit: fc.constantFrom('a', '\u00ff', '\u0100', '\uffff', '\ud800') }));
+
+/** Consistent session states: every reference inside its list, sessions in order of last use. */
+export const sessionStateArb: fc.Arbitrary<CarriedSessions> = fc
+  .record({
+    groups: fc.uniqueArray(fc.record({ key: text, sni: fc.option(text, { nil: null }), port: fc.integer({ min: 0, max: 65535 }), issued: fc.integer({ min: 1, max: 1e6 }), flushes: fc.array(fc.tuple(fc.double({ min: 1e9, max: 2e9, noNaN: true }), fc.double({ min: 0, max: 1e4, noNaN: true })).map(([low, d]) => ({ low, time: low + d })), { maxLength: 3 }) }), { minLength: 1, maxLength: 4, selector: (g) => g.key }),
+    addresses: fc.array(fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 65535 })).map(([ip, port]) => `${ip}|${port}`), { minLength: 1, maxLength: 4 }),
+    sessions: fc.array(fc.record({ kind: fc.integer({ min: 0, max: 2 }), seen: fc.boolean(), group: fc.nat(), issuer: fc.nat(), issue: fc.nat(), issuedAt: fc.double({ min: 1e9, max: 2e9, noNaN: true }), idle: fc.double({ min: 0, max: 1e5, noNaN: true }) }), { maxLength: 20 }),
+    keys: fc.array(fc.tuple(text, fc.nat()), { maxLength: 30 }),
+  })
+  .map(({ groups, addresses, sessions, keys }) => {
+    const rows = sessions.map((s) => ({ ...s, group: s.group % groups.length, issuer: s.issuer % addresses.length, lastUse: s.issuedAt + s.idle }))
+      .sort((a, b) => a.lastUse - b.lastUse);
+    const withKeys = rows.length > 0 ? keys : [];
+    return {
+      lastTime: rows.length > 0 ? rows[rows.length - 1]!.lastUse + 1 : -Infinity,
+      groups,
+      addresses,
+      sessions: {
+        kind: Uint8Array.from(rows, (r) => r.kind),
+        issueSeen: Uint8Array.from(rows, (r) => (r.seen ? 1 : 0)),
+        group: Uint32Array.from(rows, (r) => r.group),
+        issuer: Uint32Array.from(rows, (r) => r.issuer),
+        issueIndex: Uint32Array.from(rows, (r) => r.issue % (groups[r.group]!.issued + 1)),
+        issuedAt: Float64Array.from(rows, (r) => r.issuedAt),
+        lastUse: Float64Array.from(rows, (r) => r.lastUse),
+      },
+      keys: withKeys.map(([k]) => k),
+      keySessions: Uint32Array.from(withKeys, ([, s]) => s % rows.length),
+    };
+  });
+
