@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +25,27 @@ function analyze(name: string) {
 }
 
 describe('diagnosis on real stacks', () => {
+  it('Postfix with STARTTLS: TLS found after the SMTP dialogue, sessions resumed from its cache, refused once after a restart', () => {
+    const { server, connections } = analyze('postfix-starttls-session-cache.pcap');
+    expect(connections.map((c) => c.resumption)).toEqual(['not-offered', 'accepted', 'accepted', 'rejected', 'accepted']);
+    // Each ClientHello comes after the server's "220 Ready to start TLS", well after the TCP handshake.
+    const path = fileURLToPath(new URL('../fixtures/captures/postfix-starttls-session-cache.pcap', import.meta.url));
+    const starttls = execFileSync('tshark', ['-n', '-r', path, '-d', 'tcp.port==44361,smtp', '-Y', 'smtp.response.code == 220 && frame contains "Ready to start TLS"', '-T', 'fields', '-e', 'frame.time_epoch'], { encoding: 'utf8' })
+      .trim().split('\n').map(Number);
+    expect(starttls).toHaveLength(5);
+    connections.forEach((c, i) => {
+      expect(c.clientHelloTime!).toBeGreaterThan(starttls[i]!);
+      expect(c.anomalies).toEqual([]);
+      expect(c.history.startsWith('Cs')).toBe(true);
+    });
+    // The restart emptied the cache: the session resumed twice is refused, the next one resumes.
+    expect(connections[3]!.session).toMatchObject({ known: true, issuedBy: connections[0]!.id });
+    expect(connections[4]!.session).toMatchObject({ known: true, issuedBy: connections[3]!.id });
+    // One refusal proves no limit or flush.
+    expect(connections[3]!.reason).toBe('unexplained');
+    expect(server.cachePolicy.flushes).toEqual([]);
+  });
+
   it('nginx ssl_session_timeout 4s: an absolute lifetime of ~4 s, not an idle timeout', () => {
     const { server, connections } = analyze('nginx-session-timeout.pcap');
     const lifetime = server.cachePolicy.lifetime;

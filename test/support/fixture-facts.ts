@@ -165,6 +165,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // which close with their own RST; each first hello (curl's, the checks') carries a compatibility ID.
   // curl resumes by session ID, HAProxy's checks by ticket.
   'haproxy-proxy-protocol-checks.pcap': outcomesOf('RRRRSTSSTS').map((c, stream) => ({ ...c, rstBy: 'either' as const, ...([0, 3, 5, 8].includes(stream) ? { healthCheck: true } : {}) })),
+  // Postfix's SMTP server with STARTTLS (TLS after EHLO/STARTTLS), its session cache, restarted before the fourth.
+  // Postfix ends each session (after QUIT) with a RST; 'either' in case a re-recording's race goes the other way.
+  'postfix-starttls-session-cache.pcap': outcomesOf('FSSRS').map((c) => ({ ...c, rstBy: 'either' as const })),
 };
 
 /** file name → file-level facts. */
@@ -221,6 +224,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'haproxy-proxy-protocol.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44457 },
   'haproxy-proxy-protocol-v1.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44458 },
   'haproxy-proxy-protocol-checks.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44459 },
+  'postfix-starttls-session-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44361 },
 };
 
 /**
