@@ -50,7 +50,7 @@ describe('--state: sessions carried from one analysis to the next', () => {
 
       const earlier = diagnose(first, { carryOut: true });
       // Through the file format, as the CLI carries it.
-      const carried = decodeSessionState(encodeSessionState(earlier.carriedOut!));
+      const carried = decodeSessionState(earlier.carriedOut!);
       expect(carried.sessions.kind.length).toBe(earlier.sessions.carriedOut);
       const later = diagnose(second, { carriedIn: carried, carryOut: true });
       expect(later.sessions.carriedIn).toBe(carried.sessions.kind.length);
@@ -84,7 +84,7 @@ describe('--state: sessions carried from one analysis to the next', () => {
       let state = undefined;
       let last = null;
       for (const file of files) {
-        last = diagnose(file, { ...(state ? { carriedIn: decodeSessionState(encodeSessionState(state)) } : {}), carryOut: true });
+        last = diagnose(file, { ...(state ? { carriedIn: decodeSessionState(state) } : {}), carryOut: true });
         state = last.carriedOut!;
       }
       const chained = policies(last!);
@@ -103,12 +103,12 @@ describe('--state: sessions carried from one analysis to the next', () => {
 
   it('carries on only sessions used within seven days of the latest use (RFC 8446 §4.6.1)', () => {
     const { connections } = simulateAndAnalyze('idle-timeout', 1, 5);
-    const all = diagnose(connections, { carryOut: true }).carriedOut!;
+    const all = decodeSessionState(diagnose(connections, { carryOut: true }).carriedOut!);
     // The same traffic, its first half eight days earlier.
     const times = connections.map(offerTime).sort((a, b) => a - b);
     const middle = times[Math.floor(times.length / 2)]!;
     const shifted = connections.map((c) => (offerTime(c) < middle ? shift(c, -8 * 86400) : c));
-    const carried = diagnose(shifted, { carryOut: true }).carriedOut!;
+    const carried = decodeSessionState(diagnose(shifted, { carryOut: true }).carriedOut!);
     expect(carried.sessions.kind.length).toBeGreaterThan(0);
     expect(carried.sessions.kind.length).toBeLessThan(all.sessions.kind.length);
     for (const t of carried.sessions.lastUse) expect(t).toBeGreaterThanOrEqual(carried.lastTime - 7 * 86400);

@@ -9,7 +9,6 @@ import { ByteWriter } from '../../parser/report/byte-writer.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
 import { forEachCaptureChunk } from '../node/analyze-files.js';
 import { readStateFile, stateOrderProblem, writeStateFile } from './state-file.js';
-import { encodeSessionState } from '../../parser/session/session-state.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describeDiagnosisStep, diagnose, diagnosisShare, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
@@ -156,10 +155,8 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     },
   });
   progress.done();
-  // The state's bytes now (a few MB), not its object with a string per key, kept through the writing;
-  // the file itself is written last, so that a failed output leaves the series where it was.
-  const stateBytes = diagnosis.carriedOut !== null ? encodeSessionState(diagnosis.carriedOut) : null;
-  diagnosis.carriedOut = null;
+  // The file is written last, so that a failed output leaves the series where it was.
+  const stateBytes = diagnosis.carriedOut;
   phase('diagnosed', io);
   const extra = { servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions };
   await writeOutputs(args, connections, result.captures, extra, progress);

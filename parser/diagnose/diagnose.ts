@@ -1,6 +1,6 @@
 import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column } from '../session/columns.js';
-import { ISSUED_IN_EARLIER_ANALYSIS, offerTime, PSK_SESSION_KIND, SessionTable, type ServerGroup, type SessionKind, type TrackedSession } from '../session/session-table.js';
+import { ISSUED_IN_EARLIER_ANALYSIS, offerTime, PSK_SESSION_KIND, SessionTable, type PendingState, type ServerGroup, type SessionKind, type TrackedSession } from '../session/session-table.js';
 import type { CarriedSessions } from '../session/session-state.js';
 import { estimateLimitOf, maxOf, round2, type Estimate } from './threshold.js';
 import { buildFindings, type Finding, type OfferLookup, type WhatIf } from './findings.js';
@@ -112,8 +112,8 @@ export interface Diagnosis {
    * answered offers; carriedIn/carriedOut: sessions taken from and left for a state file (null: none used).
    */
   sessions: { distinct: number; offers: number; carriedIn: number | null; carriedOut: number | null };
-  /** The sessions to carry to the next analysis (DiagnoseOptions.carryOut), else null. */
-  carriedOut: CarriedSessions | null;
+  /** The state file's bytes for the next analysis (DiagnoseOptions.carryOut; decodeSessionState reads them), else null. */
+  carriedOut: Uint8Array | null;
 }
 
 const CAPACITY_NICE = [
@@ -264,11 +264,11 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
     });
     if (carriedOut !== null) {
       // Carried on: the flushes found now and those carried in (each listed once).
-      const carried = carriedOut.groups[group.index]!;
+      const carried = carriedOut.flushes[group.index]!;
       for (const f of policy.flushes) {
-        if (!carried.flushes.some((c) => c.low === f.low && c.time === f.time)) carried.flushes.push({ low: f.low, time: f.time });
+        if (!carried.some((c) => c.low === f.low && c.time === f.time)) carried.push({ low: f.low, time: f.time });
       }
-      carried.flushes.sort((x, y) => x.time - y.time);
+      carried.sort((x, y) => x.time - y.time);
     }
     options.onProgress?.({ step: 'cache policy inferred', done: servers.length, total: groups });
   }
@@ -322,10 +322,10 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
   const { findings, whatIf } = buildFindings(servers, clients, connections, lookup);
   const carrying = options.carriedIn !== undefined || options.carryOut === true;
   return {
-    servers, clients, findings, whatIf, carriedOut,
+    servers, clients, findings, whatIf, carriedOut: carriedOut?.finish() ?? null,
     sessions: {
       distinct: table.sessionCount, offers: table.answeredOffers.length,
-      carriedIn: carrying ? table.carriedIn : null, carriedOut: carrying && carriedOut !== null ? carriedOut.sessions.kind.length : null,
+      carriedIn: carrying ? table.carriedIn : null, carriedOut: carrying && carriedOut !== null ? carriedOut.sessions : null,
     },
   };
 }
@@ -362,8 +362,8 @@ interface TrackedConnections {
   sessionChanges: Map<ServerGroup, { clients: number; changes: number }>;
   /** By group index: TLS 1.3 reconnections that would have held a ticket, in groups no client offered a PSK to. */
   pskNeverOffered: Map<number, number>;
-  /** The sessions to carry on (options.carryOut), else null. */
-  carriedOut: CarriedSessions | null;
+  /** The state being written for the next analysis (options.carryOut), else null. */
+  carriedOut: PendingState | null;
 }
 
 /**

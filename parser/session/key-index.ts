@@ -22,6 +22,12 @@ export class SessionKeyIndex {
   /** Distinct keys. */
   size = 0;
 
+  /** Bytes the stored keys take (a 4-byte header and 1 or 2 bytes a character each; block ends unused not counted). */
+  get storedBytes(): number {
+    return this.stored;
+  }
+  private stored = 0;
+
   /** The value stored for `key`, or -1 when there is none (`has` tells the two apart if -1 is stored). */
   get(key: string): number {
     const slot = this.find(key, hashOf(key));
@@ -124,6 +130,7 @@ export class SessionKeyIndex {
       block[at++] = code & 0xff;
     }
     this.used += need;
+    this.stored += need;
     return ref;
   }
 

@@ -10,12 +10,15 @@
 //
 //   magic "resumescope-state\n" (18 bytes), u32 format version (1)
 //   f64 lastTime: the latest session use the analyses so far saw (epoch seconds)
-//   u32 groups, each: text key, u8 has-SNI, [text SNI], u32 port, u32 issued (the group's issue counter),
-//       u32 flushes, each: f64 low, f64 time (a cache flush found between the two)
+//   u32 groups, each: text key, u8 has-SNI, [text SNI], u32 port, u32 issued (the group's issue counter)
 //   u32 addresses, each: text "ip|port" (server addresses that issued sessions)
-//   u32 sessions (in order of last use), each: u8 kind (+4: issued before any analysis saw it), u32 group, u32 issuer address,
-//       u32 issue index (the group's counter at its issue), f64 issuedAt, f64 lastUse
+//   u32 sessions (in order of last use), each: u8 kind (+4: issued before any analysis saw it), u32 group,
+//       u32 issuer address, u32 issue index (the group's counter at its issue), f64 issuedAt, f64 lastUse
 //   u32 keys, each: u32 session, text key (the session table's key: kind letter + ID bytes, …)
+//   u32 flushes, each: u32 group, f64 low, f64 time (a cache flush found between the two); last, as
+//       the flushes are known only once the groups are inferred, after the sessions are written
+// Written as it goes (SessionStateWriter): a million sessions are ~80 MB of state, and building
+// them as objects first (a string per key) cost the 2-million-connection run ~140 MB at its peak.
 // A text: u32 length in UTF-16 code units, top bit set when each takes two bytes, then the units.
 
 import type { SessionKind } from './session-table.js';
@@ -79,41 +82,76 @@ export function sessionKindCode(kind: SessionKind): number {
 
 /** The state file's bytes. */
 export function encodeSessionState(state: CarriedSessions): Uint8Array {
-  const writer = new StateWriter();
-  for (let i = 0; i < STATE_MAGIC.length; i++) writer.u8(STATE_MAGIC.charCodeAt(i));
-  writer.u32(STATE_VERSION);
-  writer.f64(state.lastTime);
-  writer.u32(state.groups.length);
-  for (const g of state.groups) {
-    writer.text(g.key);
-    writer.u8(g.sni === null ? 0 : 1);
-    if (g.sni !== null) writer.text(g.sni);
-    writer.u32(g.port);
-    writer.u32(g.issued);
-    writer.u32(g.flushes.length);
-    for (const f of g.flushes) {
-      writer.f64(f.low);
-      writer.f64(f.time);
+  const keyUnits = state.keys.reduce((n, k) => n + 2 * k.length, 0);
+  const w = new SessionStateWriter(state.lastTime, 1024 + 64 * (state.groups.length + state.addresses.length) + 29 * state.sessions.kind.length + 8 * state.keys.length + keyUnits);
+  w.groups(state.groups);
+  w.addresses(state.addresses);
+  const s = state.sessions;
+  w.startSessions(s.kind.length);
+  for (let i = 0; i < s.kind.length; i++) w.session(s.kind[i]!, s.issueSeen[i] === 1, s.group[i]!, s.issuer[i]!, s.issueIndex[i]!, s.issuedAt[i]!, s.lastUse[i]!);
+  w.startKeys();
+  for (let i = 0; i < state.keys.length; i++) w.key(state.keySessions[i]!, state.keys[i]!);
+  return w.finish(state.groups.flatMap((g, index) => g.flushes.map((f) => ({ group: index, ...f }))));
+}
+
+/**
+ * A state file written as it goes, in the order of the format: groups, addresses, sessions, keys,
+ * then (finish) the flushes. `sizeHint`: bytes to start with (the buffer grows by half when short).
+ */
+export class SessionStateWriter {
+  private readonly out: StateWriter;
+  private keyCountAt = -1;
+  private keyCount = 0;
+  constructor(lastTime: number, sizeHint = 1 << 16) {
+    this.out = new StateWriter(sizeHint);
+    for (let i = 0; i < STATE_MAGIC.length; i++) this.out.u8(STATE_MAGIC.charCodeAt(i));
+    this.out.u32(STATE_VERSION);
+    this.out.f64(lastTime);
+  }
+  groups(groups: readonly Omit<CarriedGroup, 'flushes'>[]): void {
+    this.out.u32(groups.length);
+    for (const g of groups) {
+      this.out.text(g.key);
+      this.out.u8(g.sni === null ? 0 : 1);
+      if (g.sni !== null) this.out.text(g.sni);
+      this.out.u32(g.port);
+      this.out.u32(g.issued);
     }
   }
-  writer.u32(state.addresses.length);
-  for (const a of state.addresses) writer.text(a);
-  const s = state.sessions;
-  writer.u32(s.kind.length);
-  for (let i = 0; i < s.kind.length; i++) {
-    writer.u8(s.kind[i]! | (s.issueSeen[i] === 1 ? 0 : ISSUE_UNSEEN));
-    writer.u32(s.group[i]!);
-    writer.u32(s.issuer[i]!);
-    writer.u32(s.issueIndex[i]!);
-    writer.f64(s.issuedAt[i]!);
-    writer.f64(s.lastUse[i]!);
+  addresses(addresses: readonly string[]): void {
+    this.out.u32(addresses.length);
+    for (const a of addresses) this.out.text(a);
   }
-  writer.u32(state.keys.length);
-  for (let i = 0; i < state.keys.length; i++) {
-    writer.u32(state.keySessions[i]!);
-    writer.text(state.keys[i]!);
+  startSessions(count: number): void {
+    this.out.u32(count);
   }
-  return writer.bytes();
+  session(kind: number, issueSeen: boolean, group: number, issuer: number, issueIndex: number, issuedAt: number, lastUse: number): void {
+    this.out.u8(kind | (issueSeen ? 0 : ISSUE_UNSEEN));
+    this.out.u32(group);
+    this.out.u32(issuer);
+    this.out.u32(issueIndex);
+    this.out.f64(issuedAt);
+    this.out.f64(lastUse);
+  }
+  startKeys(): void {
+    this.keyCountAt = this.out.reserveU32();
+  }
+  key(session: number, key: string): void {
+    this.out.u32(session);
+    this.out.text(key);
+    this.keyCount++;
+  }
+  /** The file's bytes, with the flushes (group index, low, time) last. */
+  finish(flushes: readonly { group: number; low: number; time: number }[]): Uint8Array {
+    this.out.patchU32(this.keyCountAt, this.keyCount);
+    this.out.u32(flushes.length);
+    for (const f of flushes) {
+      this.out.u32(f.group);
+      this.out.f64(f.low);
+      this.out.f64(f.time);
+    }
+    return this.out.bytes();
+  }
 }
 
 /** Reads a state file; throws StateFileError (message and byte offset) when it is not one or is damaged. */
@@ -130,7 +168,7 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
 
   const groups: CarriedGroup[] = [];
   const groupKeys = new Set<string>();
-  const groupCount = r.count('groups', 17);
+  const groupCount = r.count('groups', 13);
   for (let i = 0; i < groupCount; i++) {
     const keyAt = r.offset;
     const key = r.text('group key');
@@ -144,17 +182,7 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
     const portAt = r.offset;
     const port = r.u32('group port');
     if (port > 65535) throw new StateFileError(`group port ${port}`, portAt);
-    const issued = r.u32('group issue counter');
-    const flushes: CarriedGroup['flushes'] = [];
-    const flushCount = r.count('flushes', 16);
-    for (let f = 0; f < flushCount; f++) {
-      const at = r.offset;
-      const low = r.time('flush low', false);
-      const time = r.time('flush time', false);
-      if (low > time) throw new StateFileError('flush time before its lower bound', at);
-      flushes.push({ low, time });
-    }
-    groups.push({ key, sni, port, issued, flushes });
+    groups.push({ key, sni, port, issued: r.u32('group issue counter'), flushes: [] });
   }
   const addresses: string[] = [];
   const addressCount = r.count('addresses', 4);
@@ -203,6 +231,16 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
     if (session >= n) throw new StateFileError(`key of session ${session} of ${n}`, at);
     keySessions[i] = session;
     keys[i] = r.text('session key');
+  }
+  const flushCount = r.count('flushes', 20);
+  for (let f = 0; f < flushCount; f++) {
+    const at = r.offset;
+    const group = r.u32('flush group');
+    if (group >= groups.length) throw new StateFileError(`flush of group ${group} of ${groups.length}`, at);
+    const low = r.time('flush low', false);
+    const time = r.time('flush time', false);
+    if (low > time) throw new StateFileError('flush time before its lower bound', at + 4);
+    groups[group]!.flushes.push({ low, time });
   }
   if (r.offset !== bytes.length) throw new StateFileError(`${bytes.length - r.offset} bytes after the end of the state`, r.offset);
   return { lastTime, groups, addresses, sessions, keys, keySessions };
@@ -268,13 +306,17 @@ class StateReader {
 }
 
 class StateWriter {
-  private buffer = new Uint8Array(1 << 16);
-  private view = new DataView(this.buffer.buffer);
+  private buffer: Uint8Array;
+  private view: DataView;
   private length = 0;
+  constructor(size: number) {
+    this.buffer = new Uint8Array(Math.max(64, size));
+    this.view = new DataView(this.buffer.buffer);
+  }
   private room(n: number): void {
     if (this.length + n <= this.buffer.length) return;
-    let size = this.buffer.length * 2;
-    while (size < this.length + n) size *= 2;
+    let size = Math.ceil(this.buffer.length * 1.5);
+    while (size < this.length + n) size = Math.ceil(size * 1.5);
     const grown = new Uint8Array(size);
     grown.set(this.buffer.subarray(0, this.length));
     this.buffer = grown;
@@ -305,7 +347,17 @@ class StateWriter {
       this.buffer[this.length++] = code & 0xff;
     }
   }
+  /** Room for a u32 written later (patchU32); returns its offset. */
+  reserveU32(): number {
+    const at = this.length;
+    this.u32(0);
+    return at;
+  }
+  patchU32(at: number, value: number): void {
+    this.view.setUint32(at, value, true);
+  }
+  /** The bytes written (a view: no copy of a state of tens of MB). */
   bytes(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    return this.buffer.subarray(0, this.length);
   }
 }

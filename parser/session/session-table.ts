@@ -2,7 +2,7 @@ import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, Uint8Column } from './columns.js';
 import { hexDigitValue } from '../tls/hello.js';
 import { SessionKeyIndex } from './key-index.js';
-import type { CarriedSessions } from './session-state.js';
+import { SessionStateWriter, type CarriedSessions } from './session-state.js';
 
 // Follows every session (ID, ticket, PSK identity) across connections: who issued
 // it, every later offer and its fate. Records are processed in ClientHello order,
@@ -143,6 +143,21 @@ export const ISSUED_IN_EARLIER_ANALYSIS = -2;
  * ticket's lifetime at 7 days, and RFC 5246 Appendix F.1.4 suggests at most 24 hours for session IDs.
  */
 export const MAX_CARRIED_IDLE = 7 * 24 * 3600;
+
+/** A state being written (SessionTable.carryOut): its sessions and keys are in; the flushes come last. */
+export class PendingState {
+  constructor(
+    private readonly writer: SessionStateWriter,
+    /** Sessions written. */
+    readonly sessions: number,
+    /** By group index: the flushes to carry on (those carried in; the diagnosis adds the ones it finds). */
+    readonly flushes: { low: number; time: number }[][],
+  ) {}
+  /** The state file's bytes. */
+  finish(): Uint8Array {
+    return this.writer.finish(this.flushes.flatMap((list, group) => list.map((f) => ({ group, low: f.low, time: f.time }))));
+  }
+}
 
 export function groupKeyOf(c: ConnectionRecord): { key: string; sni: string | null; port: number } {
   const sni = c.sni !== null && c.sni.length > 0 ? c.sni.toLowerCase() : null;
@@ -380,49 +395,39 @@ export class SessionTable {
 
   /**
    * After the last `add`, before releaseKeys: the sessions to carry to the next analysis, those used
-   * within `maxIdle` seconds of the latest use (`MAX_CARRIED_IDLE`), in order of last use.
+   * within `maxIdle` seconds of the latest use (`MAX_CARRIED_IDLE`), in order of last use, written
+   * straight into the state file's bytes (no object per session or string array of keys: on a
+   * million sessions those were ~140 MB at the analysis's peak). The flushes come last (finish).
    */
-  carryOut(maxIdle = MAX_CARRIED_IDLE): CarriedSessions {
+  carryOut(maxIdle = MAX_CARRIED_IDLE): PendingState {
     if (this.keysAtRelease !== null) throw new Error('SessionTable.carryOut after releaseKeys');
     const rows = this.sessionRows;
     let lastTime = -Infinity;
     for (let row = 0; row < rows; row++) lastTime = Math.max(lastTime, this.sessionLastUse.get(row));
-    const kept: number[] = [];
-    for (let row = 0; row < rows; row++) if (this.sessionLastUse.get(row) >= lastTime - maxIdle) kept.push(row);
+    let n = 0;
+    for (let row = 0; row < rows; row++) if (this.sessionLastUse.get(row) >= lastTime - maxIdle) n++;
+    const kept = new Int32Array(n);
+    for (let row = 0, k = 0; row < rows; row++) if (this.sessionLastUse.get(row) >= lastTime - maxIdle) kept[k++] = row;
     kept.sort((a, b) => this.sessionLastUse.get(a) - this.sessionLastUse.get(b) || a - b);
     const place = new Int32Array(rows).fill(NONE);
-    kept.forEach((row, i) => { place[row] = i; });
-    const n = kept.length;
-    const sessions = {
-      kind: new Uint8Array(n), issueSeen: new Uint8Array(n), group: new Uint32Array(n), issuer: new Uint32Array(n),
-      issueIndex: new Uint32Array(n), issuedAt: new Float64Array(n), lastUse: new Float64Array(n),
-    };
-    kept.forEach((row, i) => {
-      sessions.kind[i] = this.sessionKind.get(row);
-      sessions.issueSeen[i] = this.sessionIssuedBy.get(row) === ISSUED_BEFORE_CAPTURE ? 0 : 1;
-      sessions.group[i] = this.sessionGroup.get(row);
-      sessions.issuer[i] = this.sessionIssuer.get(row);
-      sessions.issueIndex[i] = this.sessionIssueIndex.get(row);
-      sessions.issuedAt[i] = this.sessionIssuedAt.get(row);
-      sessions.lastUse[i] = this.sessionLastUse.get(row);
-    });
-    const keys: string[] = [];
-    const keySessions: number[] = [];
+    for (let i = 0; i < n; i++) place[kept[i]!] = i;
+    // Every stored key's text is at most its bytes in the index (the same 4-byte header, 1 or 2 bytes
+    // a character), plus 4 for its session: one buffer that need not grow.
+    const names = this.groupList.reduce((sum, g) => sum + 2 * (g.key.length + (g.sni?.length ?? 0)), 0) + this.addressList.reduce((sum, a) => sum + 2 * a.length, 0);
+    const writer = new SessionStateWriter(lastTime, 1024 + names + 16 * (this.groupList.length + this.addressList.length) + 29 * n + this.sessions.storedBytes + 4 * this.sessions.size);
+    writer.groups(this.groupList);
+    writer.addresses(this.addressList);
+    writer.startSessions(n);
+    for (let i = 0; i < n; i++) {
+      const row = kept[i]!;
+      writer.session(this.sessionKind.get(row), this.sessionIssuedBy.get(row) !== ISSUED_BEFORE_CAPTURE, this.sessionGroup.get(row), this.sessionIssuer.get(row),
+        this.sessionIssueIndex.get(row), this.sessionIssuedAt.get(row), this.sessionLastUse.get(row));
+    }
+    writer.startKeys();
     this.sessions.forEach((key, row) => {
-      if (row >= 0 && place[row]! >= 0) {
-        keys.push(key);
-        keySessions.push(place[row]!);
-      }
+      if (row >= 0 && place[row]! >= 0) writer.key(place[row]!, key);
     });
-    return {
-      lastTime,
-      // The flushes of this analysis are added once its groups are inferred (diagnose).
-      groups: this.groupList.map((g) => ({ key: g.key, sni: g.sni, port: g.port, issued: g.issued, flushes: g.carriedFlushes.filter((f) => f.time >= lastTime - maxIdle) })),
-      addresses: [...this.addressList],
-      sessions,
-      keys,
-      keySessions: Uint32Array.from(keySessions),
-    };
+    return new PendingState(writer, n, this.groupList.map((g) => g.carriedFlushes.filter((f) => f.time >= lastTime - maxIdle)));
   }
 
   group(c: ConnectionRecord): ServerGroup {

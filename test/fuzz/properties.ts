@@ -403,7 +403,6 @@ export function checkStateFile(valid: CarriedSessions, flips: [number, number][]
   }
   const table = new SessionTable();
   table.carryIn(state);
-  const again = table.carryOut(Infinity);
-  const reread = decodeSessionState(encodeSessionState(again));
+  const reread = decodeSessionState(table.carryOut(Infinity).finish());
   if (reread.sessions.kind.length !== state.sessions.kind.length) fail(`${state.sessions.kind.length} sessions carried in, ${reread.sessions.kind.length} carried on`);
 }
