@@ -56,8 +56,8 @@ export interface Overview {
   packets: number;
   bytes: number;
   anomalies: number;
-  /** Distinct sessions followed and offers made (diagnosis). */
-  sessions: { distinct: number; offers: number };
+  /** Distinct sessions followed and offers made (diagnosis); sessions carried in from a --state file (null: none used; absent in older documents). */
+  sessions: { distinct: number; offers: number; carriedIn?: number | null };
 }
 
 export interface TimelineBucket {

@@ -1,7 +1,7 @@
 // `analyze … --report`: one self-contained HTML file, opened from disk with every network request
 // failing. It renders, its numbers equal the JSON's, nothing leaves the file, hostile SNIs stay text.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -49,6 +49,24 @@ async function openOffline(html: string, theme: 'light' | 'dark'): Promise<{ pag
 }
 
 describe('HTML report (--report)', () => {
+  it('of a file analysed with --state: says how many sessions came from the earlier analyses', async () => {
+    const capture = join(ROOT, 'fixtures/captures/nginx-session-timeout.pcap');
+    const { rewritePcapRecords } = await import('../support/pcap-edit.js');
+    const first = join(work.path, 'series-1.pcap');
+    const second = join(work.path, 'series-2.pcap');
+    writeFileSync(first, rewritePcapRecords(capture, (r, i) => (i < 104 ? r : null)));
+    writeFileSync(second, rewritePcapRecords(capture, (r, i) => (i >= 104 ? r : null)));
+    const state = join(work.path, 'series.state');
+    await run('node', [CLI, 'analyze', first, '--state', state, '-q']);
+    const html = join(work.path, 'series-2.html');
+    await run('node', [CLI, 'analyze', second, '--state', state, '--report', html, '-q']);
+    const { page, errors } = await openOffline(html, 'light');
+    expect(await page.getByTestId('carried-note').textContent()).toMatch(/^2 sessions were carried in from earlier analyses of this series \(--state\)/);
+    await page.getByTestId('captures').screenshot({ path: screenshotPath('report-carried-light.png') });
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('is self-contained and shows the same numbers as the JSON, with files, hashes and version', async () => {
     const idle = join(work.path, 'idle-timeout.pcap');
     await simulate(idle, ['--preset', 'idle-timeout', '--quiet']);

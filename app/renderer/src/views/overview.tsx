@@ -307,6 +307,7 @@ function CapturesTable({ udpNote = true }: { udpNote?: boolean }) {
       </div>
       {udpNote ? <TlsOverUdpNote /> : null}
       <ProxiedNote />
+      <CarriedNote />
       <p className="muted small">
         {formatCount(model.overview.packets)} packet{model.overview.packets === 1 ? '' : 's'}, {formatBytes(model.overview.bytes)} read · analysed {formatTime(Date.parse(model.analysedAt) / 1000, false)} UTC by {model.tool.name} {model.tool.version}
       </p>
@@ -347,6 +348,24 @@ function ProxiedNote() {
       header: the clients shown are those it named, not the balancer's address the packets came from.</> : null}
       {proxied > 0 && own > 0 ? ' ' : null}
       {own > 0 ? <>{formatCount(own)} connection{own === 1 ? ' was' : 's were'} the balancer's own (a PROXY LOCAL header, naming no client: its health checks), shown under its address.</> : null}
+    </p>
+  );
+}
+
+/**
+ * An analysis of one file of a series (the CLI's --state): sessions issued before its first packet
+ * are known, with their age and idle time, so its refusals are explained as for one long capture.
+ */
+function CarriedNote() {
+  const { model } = useView();
+  const carried = model.overview.sessions.carriedIn ?? null;
+  if (carried === null) return null;
+  return (
+    <p className="capture-note" data-testid="carried-note">
+      {carried === 0
+        ? 'The first analysis of a series (--state): its sessions are carried on to the next.'
+        : <>{formatCount(carried)} session{carried === 1 ? ' was' : 's were'} carried in from earlier analyses of this series (--state): offers of
+        them are known with their age and idle time, and flushes the earlier files saw explain the refusals they cost here.</>}
     </p>
   );
 }
