@@ -145,7 +145,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   progress.stage(`${diagnosing}…`, null, true);
   numberConnections(connections);
   const diagnosis = diagnose(connections, {
-    ...(carriedIn !== null ? { carriedIn } : {}),
+    ...(carriedIn !== null ? { carriedIn: carriedIn.bytes } : {}),
     carryOut: args.state !== null,
     onProgress: (p) => {
       // The session index is garbage once the sessions are tracked: on a large capture it is

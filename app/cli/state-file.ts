@@ -3,12 +3,22 @@
 // killed halfway leaves the previous state whole.
 
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { decodeSessionState, StateFileError, type CarriedSessions } from '../../parser/session/session-state.js';
+import { readSessionState, StateFileError } from '../../parser/session/session-state.js';
 import { OutputError } from './writers.js';
 import { describeFsError } from '../node/analyze-files.js';
 
-/** The sessions in FILE, or null when there is no such file yet (the first analysis of a series). */
-export function readStateFile(path: string): CarriedSessions | null {
+/** A checked state file: its bytes (what the diagnosis reads) and its latest session use. */
+export interface StateFile {
+  bytes: Uint8Array;
+  lastTime: number;
+}
+
+/**
+ * FILE's state, checked whole (a damaged one is refused now, before any capture is read), or null
+ * when there is no such file yet (the first analysis of a series). Kept as its bytes: the session
+ * table reads them straight in.
+ */
+export function readStateFile(path: string): StateFile | null {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -17,7 +27,7 @@ export function readStateFile(path: string): CarriedSessions | null {
     throw new OutputError(`--state ${path}: cannot read it: ${describeFsError(e)}`);
   }
   try {
-    return decodeSessionState(bytes);
+    return { bytes, lastTime: readSessionState(bytes).lastTime };
   } catch (e) {
     if (e instanceof StateFileError) {
       throw new OutputError(`--state ${path}: byte ${e.offset.toLocaleString('en-US')}: ${e.message} (remove the file to start a new series of analyses)`);
@@ -42,7 +52,7 @@ export function writeStateFile(path: string, bytes: Uint8Array): void {
  * Captures must come after the traffic the state holds: an offer of a session used later than
  * itself would get a negative idle time. Returns the complaint, or null.
  */
-export function stateOrderProblem(path: string, state: CarriedSessions, firstTime: number | null): string | null {
+export function stateOrderProblem(path: string, state: StateFile, firstTime: number | null): string | null {
   if (firstTime === null || !Number.isFinite(state.lastTime) || state.lastTime <= firstTime + STATE_OVERLAP) return null;
   const iso = (t: number) => new Date(t * 1000).toISOString();
   return `--state ${path}: holds sessions used up to ${iso(state.lastTime)}, after this capture's start (${iso(firstTime)}): ` +

@@ -1,7 +1,6 @@
 import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column } from '../session/columns.js';
 import { ISSUED_IN_EARLIER_ANALYSIS, offerTime, PSK_SESSION_KIND, SessionTable, type PendingState, type ServerGroup, type SessionKind, type TrackedSession } from '../session/session-table.js';
-import type { CarriedSessions } from '../session/session-state.js';
 import { estimateLimitOf, maxOf, round2, type Estimate } from './threshold.js';
 import { buildFindings, type Finding, type OfferLookup, type WhatIf } from './findings.js';
 
@@ -199,10 +198,11 @@ const TRACKING_REPORT_EVERY = 1 << 16;
 export interface DiagnoseOptions {
   onProgress?: (progress: DiagnosisProgress) => void;
   /**
-   * Sessions an earlier analysis ended with (a state file): offers of them are known sessions, with
-   * their issue time, last use and churn. The earlier analysis must cover earlier traffic.
+   * Sessions an earlier analysis ended with (a state file's bytes, Diagnosis.carriedOut of it): offers
+   * of them are known sessions, with their issue time, last use and churn. The earlier analysis must
+   * cover earlier traffic. A damaged state throws StateFileError.
    */
-  carriedIn?: CarriedSessions;
+  carriedIn?: Uint8Array;
   /** Return the sessions to carry to the next analysis (Diagnosis.carriedOut). */
   carryOut?: boolean;
 }

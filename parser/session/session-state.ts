@@ -154,8 +154,28 @@ export class SessionStateWriter {
   }
 }
 
-/** Reads a state file; throws StateFileError (message and byte offset) when it is not one or is damaged. */
-export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
+/**
+ * What a state file holds, handed over as it is read (readSessionState): a session table takes it
+ * in without an object per session or a string array of keys (SessionTable.carryIn).
+ */
+export interface SessionStateSink {
+  group(key: string, sni: string | null, port: number, issued: number): void;
+  address(address: string): void;
+  sessions(count: number): void;
+  session(kind: number, issueSeen: boolean, group: number, issuer: number, issueIndex: number, issuedAt: number, lastUse: number): void;
+  key(session: number, key: string): void;
+  flush(group: number, low: number, time: number): void;
+}
+
+/** A sink that keeps nothing: reading into it checks a file. */
+const CHECK_ONLY: SessionStateSink = { group() {}, address() {}, sessions() {}, session() {}, key() {}, flush() {} };
+
+/**
+ * Reads a state file into `sink` (by default only checks it); returns its latest time and how many
+ * sessions it holds. Throws StateFileError (message and byte offset) when it is not one or is
+ * damaged — possibly after part of it went to the sink: check a file before reading it into a table.
+ */
+export function readSessionState(bytes: Uint8Array, sink: SessionStateSink = CHECK_ONLY): { lastTime: number; sessions: number } {
   const r = new StateReader(bytes);
   for (let i = 0; i < STATE_MAGIC.length; i++) {
     if (r.offset >= bytes.length || bytes[r.offset] !== STATE_MAGIC.charCodeAt(i)) throw new StateFileError('not a resumescope state file', r.offset);
@@ -166,9 +186,9 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
   if (version !== STATE_VERSION) throw new StateFileError(`state format version ${version}; this resumescope reads version ${STATE_VERSION}`, versionAt);
   const lastTime = r.time('last time', true);
 
-  const groups: CarriedGroup[] = [];
   const groupKeys = new Set<string>();
   const groupCount = r.count('groups', 13);
+  const issuedOf = new Float64Array(groupCount);
   for (let i = 0; i < groupCount; i++) {
     const keyAt = r.offset;
     const key = r.text('group key');
@@ -182,22 +202,19 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
     const portAt = r.offset;
     const port = r.u32('group port');
     if (port > 65535) throw new StateFileError(`group port ${port}`, portAt);
-    groups.push({ key, sni, port, issued: r.u32('group issue counter'), flushes: [] });
+    issuedOf[i] = r.u32('group issue counter');
+    sink.group(key, sni, port, issuedOf[i]!);
   }
-  const addresses: string[] = [];
   const addressCount = r.count('addresses', 4);
   for (let i = 0; i < addressCount; i++) {
     const at = r.offset;
     const address = r.text('address');
     if (!address.includes('|')) throw new StateFileError(`address "${address.slice(0, 60)}" is not ip|port`, at);
-    addresses.push(address);
+    sink.address(address);
   }
 
   const n = r.count('sessions', 29);
-  const sessions = {
-    kind: new Uint8Array(n), issueSeen: new Uint8Array(n), group: new Uint32Array(n), issuer: new Uint32Array(n),
-    issueIndex: new Uint32Array(n), issuedAt: new Float64Array(n), lastUse: new Float64Array(n),
-  };
+  sink.sessions(n);
   let previousUse = -Infinity;
   for (let i = 0; i < n; i++) {
     const at = r.offset;
@@ -205,45 +222,75 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
     const kind = flags & ~ISSUE_UNSEEN;
     if (kind >= KIND_NAMES.length) throw new StateFileError(`session kind ${flags}`, at);
     const group = r.u32('session group');
-    if (group >= groups.length) throw new StateFileError(`session group ${group} of ${groups.length}`, at + 1);
+    if (group >= groupCount) throw new StateFileError(`session group ${group} of ${groupCount}`, at + 1);
     const issuer = r.u32('session issuer');
-    if (issuer >= addresses.length) throw new StateFileError(`session issuer ${issuer} of ${addresses.length}`, at + 5);
+    if (issuer >= addressCount) throw new StateFileError(`session issuer ${issuer} of ${addressCount}`, at + 5);
     const issueIndex = r.u32('session issue index');
-    if (issueIndex > groups[group]!.issued) throw new StateFileError(`session issue index ${issueIndex}, past its group's ${groups[group]!.issued} issues`, at + 9);
+    if (issueIndex > issuedOf[group]!) throw new StateFileError(`session issue index ${issueIndex}, past its group's ${issuedOf[group]!} issues`, at + 9);
     const issuedAt = r.time('session issue time', false);
     const lastUse = r.time('session last use', false);
     if (lastUse < issuedAt || lastUse < previousUse || lastUse > lastTime) throw new StateFileError('session last use out of order', at + 21);
     previousUse = lastUse;
-    sessions.kind[i] = kind;
-    sessions.issueSeen[i] = (flags & ISSUE_UNSEEN) === 0 ? 1 : 0;
-    sessions.group[i] = group;
-    sessions.issuer[i] = issuer;
-    sessions.issueIndex[i] = issueIndex;
-    sessions.issuedAt[i] = issuedAt;
-    sessions.lastUse[i] = lastUse;
+    sink.session(kind, (flags & ISSUE_UNSEEN) === 0, group, issuer, issueIndex, issuedAt, lastUse);
   }
   const keyCount = r.count('keys', 8);
-  const keys: string[] = new Array(keyCount);
-  const keySessions = new Uint32Array(keyCount);
   for (let i = 0; i < keyCount; i++) {
     const at = r.offset;
     const session = r.u32('key session');
     if (session >= n) throw new StateFileError(`key of session ${session} of ${n}`, at);
-    keySessions[i] = session;
-    keys[i] = r.text('session key');
+    sink.key(session, r.text('session key'));
   }
   const flushCount = r.count('flushes', 20);
   for (let f = 0; f < flushCount; f++) {
     const at = r.offset;
     const group = r.u32('flush group');
-    if (group >= groups.length) throw new StateFileError(`flush of group ${group} of ${groups.length}`, at);
+    if (group >= groupCount) throw new StateFileError(`flush of group ${group} of ${groupCount}`, at);
     const low = r.time('flush low', false);
     const time = r.time('flush time', false);
     if (low > time) throw new StateFileError('flush time before its lower bound', at + 4);
-    groups[group]!.flushes.push({ low, time });
+    sink.flush(group, low, time);
   }
   if (r.offset !== bytes.length) throw new StateFileError(`${bytes.length - r.offset} bytes after the end of the state`, r.offset);
-  return { lastTime, groups, addresses, sessions, keys, keySessions };
+  return { lastTime, sessions: n };
+}
+
+/** Reads a state file as one object (tests, tools); throws StateFileError as readSessionState does. */
+export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
+  const groups: CarriedGroup[] = [];
+  const addresses: string[] = [];
+  let sessions: CarriedSessions['sessions'] = {
+    kind: new Uint8Array(0), issueSeen: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0),
+    issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0),
+  };
+  let i = 0;
+  const keys: string[] = [];
+  const keySessions: number[] = [];
+  const { lastTime } = readSessionState(bytes, {
+    group: (key, sni, port, issued) => groups.push({ key, sni, port, issued, flushes: [] }),
+    address: (a) => addresses.push(a),
+    sessions: (n) => {
+      sessions = {
+        kind: new Uint8Array(n), issueSeen: new Uint8Array(n), group: new Uint32Array(n), issuer: new Uint32Array(n),
+        issueIndex: new Uint32Array(n), issuedAt: new Float64Array(n), lastUse: new Float64Array(n),
+      };
+    },
+    session: (kind, issueSeen, group, issuer, issueIndex, issuedAt, lastUse) => {
+      sessions.kind[i] = kind;
+      sessions.issueSeen[i] = issueSeen ? 1 : 0;
+      sessions.group[i] = group;
+      sessions.issuer[i] = issuer;
+      sessions.issueIndex[i] = issueIndex;
+      sessions.issuedAt[i] = issuedAt;
+      sessions.lastUse[i] = lastUse;
+      i++;
+    },
+    key: (session, key) => {
+      keySessions.push(session);
+      keys.push(key);
+    },
+    flush: (group, low, time) => groups[group]!.flushes.push({ low, time }),
+  });
+  return { lastTime, groups, addresses, sessions, keys, keySessions: Uint32Array.from(keySessions) };
 }
 
 class StateReader {

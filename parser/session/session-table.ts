@@ -2,7 +2,7 @@ import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, Uint8Column } from './columns.js';
 import { hexDigitValue } from '../tls/hello.js';
 import { SessionKeyIndex } from './key-index.js';
-import { SessionStateWriter, type CarriedSessions } from './session-state.js';
+import { readSessionState, SessionStateWriter } from './session-state.js';
 
 // Follows every session (ID, ticket, PSK identity) across connections: who issued
 // it, every later offer and its fate. Records are processed in ClientHello order,
@@ -366,31 +366,37 @@ export class SessionTable {
   carriedIn = 0;
 
   /**
-   * Before the first `add`: the sessions an earlier analysis ended with (a state file), so that
-   * offers of them are known sessions with their issue time, last use and churn. Their places in
-   * each group's LRU list follow their order of last use.
+   * Before the first `add`: the sessions an earlier analysis ended with (a state file's bytes, see
+   * session-state.ts), so that offers of them are known sessions with their issue time, last use and
+   * churn. Their places in each group's LRU list follow their order of last use. Read straight into
+   * the table (no object per session, no array of key strings: ~150 MB on a million sessions), after
+   * a first pass that checks the file whole: a damaged one throws StateFileError and leaves the
+   * table untouched.
    */
-  carryIn(state: CarriedSessions): void {
+  carryIn(state: Uint8Array): void {
     if (this.sessionRows > 0 || this.offerConnections.length > 0) throw new Error('SessionTable.carryIn after add');
-    const groups = state.groups.map((g) => {
-      const group = this.groupNamed(g.key, g.sni, g.port);
-      group.issued = g.issued;
-      group.carriedIssued = g.issued;
-      group.carriedFlushes = g.flushes;
-      return group;
+    readSessionState(state);
+    const groups: ServerGroup[] = [];
+    const addresses: number[] = [];
+    readSessionState(state, {
+      group: (key, sni, port, issued) => {
+        const group = this.groupNamed(key, sni, port);
+        group.issued = issued;
+        group.carriedIssued = issued;
+        groups.push(group);
+      },
+      address: (text) => {
+        const bar = text.lastIndexOf('|');
+        addresses.push(this.addressIndexOf({ ip: text.slice(0, bar), port: Number(text.slice(bar + 1)) }));
+      },
+      sessions: (count) => { this.carriedIn = count; },
+      session: (kind, issueSeen, group, issuer, issueIndex, issuedAt, lastUse) => {
+        const row = this.newSession(KINDS[kind]!, issueSeen ? ISSUED_IN_EARLIER_ANALYSIS : ISSUED_BEFORE_CAPTURE, issuedAt, addresses[issuer]!, groups[group]!, issueIndex);
+        this.sessionLastUse.set(row, lastUse);
+      },
+      key: (session, key) => this.sessions.set(key, session),
+      flush: (group, low, time) => { groups[group]!.carriedFlushes.push({ low, time }); },
     });
-    const addresses = state.addresses.map((text) => {
-      const bar = text.lastIndexOf('|');
-      return this.addressIndexOf({ ip: text.slice(0, bar), port: Number(text.slice(bar + 1)) });
-    });
-    const s = state.sessions;
-    for (let i = 0; i < s.kind.length; i++) {
-      const row = this.newSession(KINDS[s.kind[i]!]!, s.issueSeen[i] === 1 ? ISSUED_IN_EARLIER_ANALYSIS : ISSUED_BEFORE_CAPTURE, s.issuedAt[i]!,
-        addresses[s.issuer[i]!]!, groups[s.group[i]!]!, s.issueIndex[i]!);
-      this.sessionLastUse.set(row, s.lastUse[i]!);
-    }
-    for (let k = 0; k < state.keys.length; k++) this.sessions.set(state.keys[k]!, state.keySessions[k]!);
-    this.carriedIn = s.kind.length;
   }
 
   /**

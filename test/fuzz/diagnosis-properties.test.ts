@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { diagnose, type Diagnosis, type ServerSummary } from '../../parser/diagnose/diagnose.js';
 import { offerTime } from '../../parser/session/session-table.js';
-import { decodeSessionState, encodeSessionState } from '../../parser/session/session-state.js';
 import { wiresharkFilter } from '../../parser/session/tls-connection.js';
 import type { ConnectionRecord, HandshakeState, Resumption } from '../../parser/report/types.js';
 
@@ -94,7 +93,7 @@ describe('diagnosis on arbitrary connection records', () => {
         const first = connections.filter((c) => offerTime(c) < cut);
         const second = connections.filter((c) => offerTime(c) >= cut);
         const carried = diagnose(first, { carryOut: true }).carriedOut!;
-        const later = diagnose(second, { carriedIn: decodeSessionState(carried) });
+        const later = diagnose(second, { carriedIn: carried });
         for (const c of second) expect(facts(c), `connection ${c.id}`).toEqual(whole.get(c.id));
         checkReasons(later, second);
       }),

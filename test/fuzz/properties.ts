@@ -11,7 +11,7 @@ import { buildCapture, chunked, mutate, type BuiltCapture, type CaptureSpec, typ
 import { decodeFrame, DecodeResult, TcpPacket } from '../../parser/net/decode-packet.js';
 import { concat, erspan3, ethernet, geneve, gre, ipv4, ipv6, ipv6FragmentHeader, mpls, udp, vxlan } from '../unit/bytes.js';
 import { IpFragmentReassembler } from '../../parser/net/ip-fragments.js';
-import { decodeSessionState, encodeSessionState, StateFileError, type CarriedSessions } from '../../parser/session/session-state.js';
+import { decodeSessionState, encodeSessionState, readSessionState, StateFileError, type CarriedSessions } from '../../parser/session/session-state.js';
 import { SessionTable } from '../../parser/session/session-table.js';
 
 /** Per-input time budget: these inputs are a few KB; anything slower is a hang. */
@@ -396,13 +396,15 @@ export function checkStateFile(valid: CarriedSessions, flips: [number, number][]
   let state: CarriedSessions;
   try {
     state = decodeSessionState(bytes);
+    // The check alone (what the CLI does first) agrees with the whole read.
+    if (readSessionState(bytes).sessions !== state.sessions.kind.length) fail('readSessionState and decodeSessionState disagree');
   } catch (e) {
     if (!(e instanceof StateFileError)) throw e;
     if (e.offset < 0 || e.offset > bytes.length) fail(`state file error at byte ${e.offset} of ${bytes.length}`);
     return;
   }
   const table = new SessionTable();
-  table.carryIn(state);
+  table.carryIn(bytes);
   const reread = decodeSessionState(table.carryOut(Infinity).finish());
   if (reread.sessions.kind.length !== state.sessions.kind.length) fail(`${state.sessions.kind.length} sessions carried in, ${reread.sessions.kind.length} carried on`);
 }
