@@ -169,14 +169,14 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   for (const [flag, path] of outputs) {
     if (path && flag !== '--pcapng-out') wrote.push(`wrote ${outputName(path)} (${flag.slice(2)})`);
   }
-  if (args.state !== null && stateBytes !== null) {
-    writeStateFile(args.state, stateBytes);
-    wrote.push(`wrote ${outputName(args.state)} (state: ${describeCarried(diagnosis)})`);
-  }
   if (args.pcapngOut) {
     const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files, connections, io);
     if (written === null) return EXIT_FAILED;
     wrote.push(`wrote ${outputName(args.pcapngOut)} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
+  }
+  if (args.state !== null && stateBytes !== null) {
+    writeStateFile(args.state, stateBytes);
+    wrote.push(`wrote ${outputName(args.state)} (state: ${describeCarried(diagnosis)})`);
   }
   if (!args.quiet) summaryTo(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
   return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
