@@ -3,6 +3,8 @@
 // traced by every garbage collection; here a key is its characters in a byte arena and
 // three Int32 slots (open addressing, linear probing, load ≤ 3/4): ~60 bytes, off the heap.
 
+import { stringOfCodes } from '../tls/hello.js';
+
 const EMPTY = -1;
 // Arena blocks: a key never straddles two (keys are at most a few hundred KB: a PSK identity
 // is < 2^16 bytes, RFC 8446 §4.2.11, hence < 2^18 bytes as hex text in two bytes per character).
@@ -76,9 +78,7 @@ export class SessionKeyIndex {
     const codes = keyCodes;
     codes.length = length;
     for (let i = 0; i < length; i++) codes[i] = wide ? (block[at++]! << 8) | block[at++]! : block[at++]!;
-    let key = '';
-    for (let i = 0; i < length; i += 8192) key += String.fromCharCode.apply(null, codes.slice(i, i + 8192));
-    return key;
+    return stringOfCodes(codes);
   }
 
   /** The slot holding `key`, or the empty slot where it would go. */

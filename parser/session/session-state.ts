@@ -22,6 +22,7 @@
 // A text: u32 length in UTF-16 code units, top bit set when each takes two bytes, then the units.
 
 import type { SessionKind } from './session-table.js';
+import { stringOfCodes } from '../tls/hello.js';
 
 export const STATE_MAGIC = 'resumescope-state\n';
 export const STATE_VERSION = 1;
@@ -70,14 +71,6 @@ export class StateFileError extends Error {
   constructor(message: string, readonly offset: number) {
     super(message);
   }
-}
-
-export function sessionKindOf(code: number): SessionKind {
-  return KIND_NAMES[code]!;
-}
-
-export function sessionKindCode(kind: SessionKind): number {
-  return KIND_NAMES.indexOf(kind);
 }
 
 /** The state file's bytes. */
@@ -295,6 +288,8 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
 
 class StateReader {
   offset = 0;
+  /** text()'s code units, reused. */
+  private readonly units: number[] = [];
   private readonly view: DataView;
   constructor(private readonly data: Uint8Array) {
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -333,22 +328,16 @@ class StateReader {
     const length = (header & ~WIDE) >>> 0;
     const size = length * (wide ? 2 : 1);
     this.need(size, what);
-    let text = '';
     const d = this.data;
     let at = this.offset;
-    // Chunks of code units: String.fromCharCode over a whole long key at once may exceed the argument limit.
-    const units: number[] = [];
+    const units = this.units;
+    units.length = length;
     for (let i = 0; i < length; i++) {
-      units.push(wide ? (d[at]! << 8) | d[at + 1]! : d[at]!);
+      units[i] = wide ? (d[at]! << 8) | d[at + 1]! : d[at]!;
       at += wide ? 2 : 1;
-      if (units.length === 4096) {
-        text += String.fromCharCode.apply(null, units);
-        units.length = 0;
-      }
     }
-    text += String.fromCharCode.apply(null, units);
     this.offset = at;
-    return text;
+    return stringOfCodes(units);
   }
 }
 

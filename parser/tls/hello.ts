@@ -147,7 +147,7 @@ export function toHex(bytes: Uint8Array, start = 0, end = bytes.length): string 
  * apply() takes it far faster than a typed array). Long inputs go in slices: fromCharCode's
  * argument count is limited.
  */
-function stringOfCodes(codes: number[]): string {
+export function stringOfCodes(codes: number[]): string {
   if (codes.length <= 8192) return String.fromCharCode.apply(null, codes);
   let out = '';
   for (let i = 0; i < codes.length; i += 8192) out += String.fromCharCode.apply(null, codes.slice(i, i + 8192));
