@@ -423,6 +423,28 @@ describe('diagnosis on real stacks', () => {
     expect(separated.every((f) => !f.detail.includes('fits them as well'))).toBe(true);
   });
 
+  it('a new visitor 14 s into a capture of a 2 s timeout: its TLS 1.3 random session ID is not put down to the timeout, nor counted in the rate', () => {
+    const { server, connections, diagnosis } = analyze('chromium-nginx-new-visitor.pcap');
+    // The new browser context's first ClientHello (tshark: tcp.stream 7) carries a session ID never
+    // issued, from a stack offering TLS 1.3 (supported_versions 0x0304), answered with TLS 1.2.
+    const visitor = connections[7]!;
+    expect(visitor.clientFingerprint).toMatch(/^t13/);
+    expect(visitor.resumption).toBe('rejected');
+    expect(visitor.startTime - connections[0]!.startTime).toBeGreaterThan(12);
+    expect(server.cachePolicy.idleTimeout.seconds).not.toBeNull();
+    expect(visitor.reason).toBe('issued-before-capture');
+    expect(visitor.reasonDetail).toContain('most likely no resumption attempt at all');
+    // The known sessions' refusals stay the timeout's; the two first visits are counted apart.
+    expect(server.reasons).toEqual({ 'idle-timeout': 4, 'issued-before-capture': 2 });
+    expect(server.tls13CompatibilityIds).toBe(2);
+    expect(diagnosis.findings.find((f) => f.code === 'tls13-compatibility-id')!.evidence).toEqual([connections[0]!.id, visitor.id]);
+    // A session ID from before the capture by a stack without TLS 1.3 still meets the timeout.
+    const twelveOnly = connections.map((c) => ({ ...c, reason: null, session: null, ...(c.id === visitor.id ? { clientFingerprint: c.clientFingerprint!.replace(/^t13/, 't12') } : {}) }));
+    const without = diagnose(twelveOnly);
+    expect(twelveOnly[7]!.reason).toBe('idle-timeout');
+    expect(without.servers[0]!.tls13CompatibilityIds).toBe(1);
+  });
+
   it('nginx with its default ssl_session_cache none: it keeps no sessions, said as such and not "unexplained"', () => {
     const { server, connections, diagnosis } = analyze('nginx-cache-none.pcap');
     const rejected = connections.filter((c) => c.resumption === 'rejected');

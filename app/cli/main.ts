@@ -11,7 +11,7 @@ import { forEachCaptureChunk } from '../node/analyze-files.js';
 import { readStateFile, stateOrderProblem, writeStateFile } from './state-file.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { describeDiagnosisStep, diagnose, diagnosisShare, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
+import { compatibilityIdsOf, describeDiagnosisStep, diagnose, diagnosisShare, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -178,7 +178,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     writeStateFile(args.state, stateBytes);
     wrote.push(`wrote ${outputName(args.state)} (state: ${describeCarried(diagnosis)})`);
   }
-  if (!args.quiet) summaryTo(formatSummary(document.captures, totals) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
+  if (!args.quiet) summaryTo(formatSummary(document.captures, totals, compatibilityIdsOf(diagnosis.servers)) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
   return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
 }
 
@@ -291,16 +291,23 @@ export function formatAnomalyWarnings(captures: CaptureSummary[]): string {
   return text;
 }
 
-export function formatSummary(captures: CaptureSummary[], t: Totals): string {
+/**
+ * `compatibilityIds`: rejected offers that were most likely a TLS 1.3 client's random session ID
+ * (ServerSummary.tls13CompatibilityIds): named on the offers line and left out of its rate.
+ */
+export function formatSummary(captures: CaptureSummary[], t: Totals, compatibilityIds = 0): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const pct = (a: number, b: number) => (b === 0 ? '—' : `${((100 * a) / b).toFixed(1)}%`);
+  const notOffers = compatibilityIds > 0
+    ? ` (${n(compatibilityIds)} of them a TLS 1.3 client's random session ID, most likely no offer: not in the rate)`
+    : '';
   const bytes = captures.reduce((s, c) => s + c.bytes, 0);
   const packets = captures.reduce((s, c) => s + c.packets, 0);
   const anomalies = captures.reduce((s, c) => s + c.anomalies.length, 0);
   const lines = [
     `resumescope ${TOOL_VERSION}: ${captures.length} capture file${captures.length === 1 ? '' : 's'}, ${n(packets)} packets, ${(bytes / 1e6).toFixed(1)} MB`,
     `TLS connections     ${n(t.connections)}  (handshake complete ${n(t.complete)}, aborted ${n(t.aborted)}, incomplete ${n(t.incomplete)})`,
-    `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${pct(t.accepted, t.accepted + t.rejected)}), rejected ${n(t.rejected)}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}`,
+    `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${pct(t.accepted, t.accepted + t.rejected - compatibilityIds)}), rejected ${n(t.rejected)}${notOffers}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}`,
   ];
   if (t.aborted > 0) {
     const stages = Object.entries(t.abortedByStage).map(([stage, count]) => `${stage} ${n(count)}`).join(', ');

@@ -59,6 +59,11 @@ export interface ServerSummary {
   offers: number;
   accepted: number;
   rejected: number;
+  /**
+   * Of the rejected: a TLS 1.3 client's random session ID never seen issued (looksLikeCompatibilityId),
+   * most likely no offer at all; the resumption rates leave them out.
+   */
+  tls13CompatibilityIds: number;
   sessionsIssued: number;
   reasons: Partial<Record<Reason, number>>;
   cachePolicy: CachePolicy;
@@ -225,6 +230,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
     const counts: Partial<Record<Reason, number>> = {};
     for (const reason of verdicts.reasonsGiven) counts[reason] = 0;
     let accepted = 0;
+    let compatibilityIds = 0;
     for (const o of offers) {
       if (table.isAccepted(o)) accepted++;
       const reason = verdicts.reasonOf(o);
@@ -233,6 +239,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
       c.reason = reason;
       c.reasonDetail = verdicts.detailOf(o);
       counts[reason]!++;
+      if (reason === 'issued-before-capture' && looksLikeCompatibilityId(c)) compatibilityIds++;
     }
     servers.push({
       group: group.key,
@@ -243,6 +250,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
       offers: offers.length,
       accepted,
       rejected: offers.length - accepted,
+      tls13CompatibilityIds: compatibilityIds,
       sessionsIssued: group.issued - group.carriedIssued,
       reasons: counts,
       cachePolicy: {
@@ -783,16 +791,22 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts,
     sharedConfidence = round2(1 - Math.exp(-remaining.length / 20));
   }
   // Sessions never seen before: idle at least since the capture began. When even that
-  // lower bound passes an inferred limit, the limit explains it; otherwise nothing can.
+  // lower bound passes an inferred limit, the limit explains it; otherwise nothing can. Not for
+  // the random session ID of a TLS 1.3 client (looksLikeCompatibilityId): most likely no session
+  // at all, whose "age" says nothing about a limit. Real Chromium, a new visitor 14 s into a
+  // capture of nginx's 2 s timeout: its first connection was put down to the idle timeout
+  // (chromium-nginx-new-visitor.pcap).
   for (const o of rejected) {
     if (verdicts.has(o) || t.isKnown(o)) continue;
     const since = t.sinceCaptureStartOf(o);
-    if (since !== null && idleTimeout.high !== null && idleTimeout.seconds !== null && since > idleTimeout.high) {
+    if (looksLikeCompatibilityId(t.connectionOf(o))) {
+      verdicts.set(o, 'issued-before-capture', `the offered ${t.kindOf(o)} was never seen issued or used in the capture${COMPATIBILITY_ID_NOTE}`);
+    } else if (since !== null && idleTimeout.high !== null && idleTimeout.seconds !== null && since > idleTimeout.high) {
       verdicts.set(o, 'idle-timeout', `issued before the capture, so idle at least ${formatDuration(since)} > inferred idle timeout ${formatDuration(idleTimeout.seconds)}`);
     } else if (since !== null && lifetime.high !== null && lifetime.seconds !== null && since > lifetime.high) {
       verdicts.set(o, 'lifetime', `issued before the capture, so at least ${formatDuration(since)} old > inferred lifetime ${formatDuration(lifetime.seconds)}`);
     } else {
-      verdicts.set(o, 'issued-before-capture', `the offered ${t.kindOf(o)} was never seen issued or used in the capture${looksLikeCompatibilityId(t.connectionOf(o)) ? COMPATIBILITY_ID_NOTE : ''}`);
+      verdicts.set(o, 'issued-before-capture', `the offered ${t.kindOf(o)} was never seen issued or used in the capture`);
     }
   }
   for (const o of rejected) if (!verdicts.has(o)) verdicts.set(o, 'unexplained', 'no cache limit, event or backend change inferred from the traffic explains this rejection');
@@ -862,6 +876,13 @@ function inferKeepsNoSessions(t: SessionTable, offers: Int32Array, known: Int32A
 export function looksLikeCompatibilityId(c: ConnectionRecord): boolean {
   return c.offer.sessionId !== null && c.offer.sessionId.length === 64 && !c.offer.ticket && !c.offer.psk &&
     c.version !== 'TLS 1.3' && (c.clientFingerprint?.startsWith('t13') ?? false);
+}
+
+/** Rejected offers of all groups that were most likely TLS 1.3 random session IDs (0 for a document from before the count). */
+export function compatibilityIdsOf(servers: readonly Pick<ServerSummary, 'tls13CompatibilityIds'>[]): number {
+  let n = 0;
+  for (const s of servers) n += s.tls13CompatibilityIds ?? 0;
+  return n;
 }
 
 const COMPATIBILITY_ID_NOTE = '; the client also offers TLS 1.3, which fills the session ID with 32 random bytes (RFC 8446 §4.1.2): most likely no resumption attempt at all';

@@ -132,8 +132,20 @@ function pickValue(low: number, high: number, nice: readonly number[]): number {
     const middle = (low + high) / 2;
     return inside.reduce((best, v) => (Math.abs(v - middle) < Math.abs(best - middle) ? v : best));
   }
-  return Math.round((low + high) / 2);
+  // The roundest value inside: whole seconds (or sessions) where one fits, else tenths, hundredths,
+  // thousandths. The multiple of a step nearest the middle is inside whenever any multiple is.
+  // Rounding the middle to whole seconds alone left the interval when it was narrower than a
+  // second: real nginx, accepted after 1.17 s and refused after 1.20 s idle, got "1.0s".
+  const middle = (low + high) / 2;
+  for (const step of ROUND_STEPS) {
+    const value = Math.round(middle / step) * step;
+    const exact = Number(value.toFixed(3));
+    if (exact >= low && exact <= high) return exact;
+  }
+  return middle;
 }
+
+const ROUND_STEPS = [1, 0.1, 0.01, 0.001];
 
 export function round2(x: number): number {
   return Math.round(x * 100) / 100;

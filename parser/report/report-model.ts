@@ -5,7 +5,7 @@
 // raw connections, so a million connections draw as fast as a hundred.
 
 import type { ClientsSummary, Diagnosis, ServerSummary } from '../diagnose/diagnose.js';
-import { formatDuration, numberClients } from '../diagnose/diagnose.js';
+import { compatibilityIdsOf, formatDuration, numberClients } from '../diagnose/diagnose.js';
 import type { Finding, WhatIf } from '../diagnose/findings.js';
 import { GroupKeys, groupKeyOf } from '../session/session-table.js';
 import { addToTotals, emptyTotals, type Totals } from './document.js';
@@ -45,8 +45,13 @@ export interface AbortBreakdown {
 
 export interface Overview {
   totals: Totals;
-  /** accepted / offers; null without offers. */
+  /**
+   * accepted ÷ answered offers, leaving out the TLS 1.3 random session IDs (compatibilityIds);
+   * null without such offers.
+   */
   resumptionRate: number | null;
+  /** Rejected offers that were most likely a TLS 1.3 client's random session ID (ServerSummary.tls13CompatibilityIds). */
+  compatibilityIds: number;
   outcomes: Record<Outcome, number>;
   aborts: AbortBreakdown[];
   /** Why offers failed (diagnosis reasons), most frequent first. */
@@ -200,7 +205,7 @@ export function buildReportModel(input: ReportModelInput): ReportModel {
     analysedAt: input.analysedAt,
     files: input.files,
     captures: input.captures,
-    overview: buildOverview(input.captures, connections, diagnosis.sessions),
+    overview: buildOverview(input.captures, connections, diagnosis.sessions, compatibilityIdsOf(diagnosis.servers)),
     findings: diagnosis.findings,
     whatIf: diagnosis.whatIf,
     servers: diagnosis.servers,
@@ -212,7 +217,7 @@ export function buildReportModel(input: ReportModelInput): ReportModel {
   };
 }
 
-function buildOverview(captures: CaptureSummary[], connections: ConnectionRecord[], sessions: Overview['sessions']): Overview {
+function buildOverview(captures: CaptureSummary[], connections: ConnectionRecord[], sessions: Overview['sessions'], compatibilityIds: number): Overview {
   const totals = emptyTotals();
   const outcomes: Record<Outcome, number> = { full: 0, resumed: 0, rejected: 0, aborted: 0, incomplete: 0 };
   const aborts = new Map<string, AbortBreakdown>();
@@ -232,8 +237,9 @@ function buildOverview(captures: CaptureSummary[], connections: ConnectionRecord
   return {
     totals,
     // Of the offers the capture shows answered: an offer without a ServerHello (a cut or one-way
-    // capture) says nothing about the cache.
-    resumptionRate: totals.accepted + totals.rejected > 0 ? totals.accepted / (totals.accepted + totals.rejected) : null,
+    // capture) says nothing about the cache, nor does a TLS 1.3 client's random session ID.
+    resumptionRate: totals.accepted + totals.rejected - compatibilityIds > 0 ? totals.accepted / (totals.accepted + totals.rejected - compatibilityIds) : null,
+    compatibilityIds,
     outcomes,
     aborts: [...aborts.values()].sort((a, b) => b.count - a.count),
     reasons: [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { buildReportModel } from '../../parser/report/report-model.js';
 import type { Diagnosis } from '../../parser/diagnose/diagnose.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../parser/report/types.js';
-import { CLI, simulate, tempDir } from './support.js';
+import { CLI, ROOT, simulate, tempDir } from './support.js';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -27,6 +27,27 @@ async function modelOf(preset: string, connectionCap: number): Promise<{ doc: An
 }
 
 describe('report model', () => {
+  it('leaves the TLS 1.3 random session IDs out of the resumption rate, and counts them', () => {
+    // Real Chromium against a TLS 1.2 nginx (fixtures/captures/chromium-nginx-new-visitor.pcap).
+    const dir = tempDir('model-visitor');
+    try {
+      const out = join(dir.path, 'visitor.json');
+      execFileSync('node', [CLI, 'analyze', join(ROOT, 'fixtures', 'captures', 'chromium-nginx-new-visitor.pcap'), '--json', out, '-q']);
+      const doc = JSON.parse(readFileSync(out, 'utf8')) as AnalysisDocument & Diagnosis;
+      const model = buildReportModel({ tool: doc.tool, captures: doc.captures, connections: doc.connections, diagnosis: doc, files: [], analysedAt: '2026-01-01T00:00:00Z', connectionCap: 100 });
+      expect(model.overview.totals).toMatchObject({ offers: 9, accepted: 3, rejected: 6 });
+      expect(model.overview.compatibilityIds).toBe(2);
+      expect(model.overview.resumptionRate).toBeCloseTo(3 / 7, 12);
+      // A document from before the count (no tls13CompatibilityIds): the rate of all answered offers.
+      const older = { ...doc, servers: doc.servers.map(({ tls13CompatibilityIds: _, ...rest }) => rest) } as unknown as Diagnosis;
+      const olderModel = buildReportModel({ tool: doc.tool, captures: doc.captures, connections: doc.connections, diagnosis: older, files: [], analysedAt: '2026-01-01T00:00:00Z', connectionCap: 100 });
+      expect(olderModel.overview.compatibilityIds).toBe(0);
+      expect(olderModel.overview.resumptionRate).toBeCloseTo(3 / 9, 12);
+    } finally {
+      dir.remove();
+    }
+  });
+
   it('caps the connection list (failures first), keeps totals and puts the idle timeout on a bin edge', async () => {
     const { doc, model } = await modelOf('idle-timeout', 150);
     const failed = (c: ConnectionRecord) => c.resumption === 'rejected' || c.handshake === 'aborted';

@@ -48,7 +48,7 @@ export async function simulate(out: string, args: string[]): Promise<void> {
 export interface AnalysisJson {
   connections: { id: number; resumption: string; handshake: string; sni: string | null; reason?: string | null }[];
   findings: { title: string }[];
-  servers: { group: string; cachePolicy: { idleTimeout: { seconds: number | null } } }[];
+  servers: { group: string; tls13CompatibilityIds: number; cachePolicy: { idleTimeout: { seconds: number | null } } }[];
 }
 
 export interface Numbers {
@@ -65,13 +65,16 @@ export function expectedNumbers(doc: AnalysisJson): Numbers {
   const c = doc.connections;
   const offers = c.filter((x) => x.resumption !== 'not-offered').length;
   const accepted = c.filter((x) => x.resumption === 'accepted').length;
+  const rejected = c.filter((x) => x.resumption === 'rejected').length;
+  // The rate is of answered offers, without the TLS 1.3 random session IDs the servers counted.
+  const answered = accepted + rejected - doc.servers.reduce((n, s) => n + s.tls13CompatibilityIds, 0);
   return {
     connections: c.length,
     offers,
     accepted,
-    rejected: c.filter((x) => x.resumption === 'rejected').length,
+    rejected,
     aborted: c.filter((x) => x.handshake === 'aborted').length,
-    rate: offers === 0 ? '—' : `${((100 * accepted) / offers).toFixed(1)}%`,
+    rate: answered <= 0 ? '—' : `${((100 * accepted) / answered).toFixed(1)}%`,
   };
 }
 

@@ -330,6 +330,15 @@ describe('resumescope ui with captures on the command line', () => {
       expect(await page.getByTestId('headline').textContent()).toBe('17 resumption offers, none answered in the capture: nothing to tell about the session cache.');
       expect(await page.getByTestId('capture-loss').textContent()).toContain('18 with one direction only (asymmetric routing, a one-way tap)');
       expect(await page.getByTestId('kpi-rate').textContent()).toContain('—');
+      // Real Chromium against a TLS 1.2 nginx, two first visits among the refusals: the rate and the
+      // headline leave their random session IDs out, and say so.
+      await page.getByTestId('file-input').setInputFiles([join(FIXTURES, 'chromium-nginx-new-visitor.pcap')]);
+      await page.getByText('random session ID', { exact: false }).first().waitFor();
+      expect(await page.getByTestId('headline').textContent()).toMatch(/^43% of 7 answered resumption offers were accepted; 4 were rejected and paid a full handshake\. 2 more were only a TLS 1\.3 client's random session ID, most likely a first visit rather than an offer\. Main finding: /);
+      expect(await page.getByTestId('kpi-rate-value').textContent()).toBe('42.9%');
+      expect(await page.getByTestId('kpi-rate').getAttribute('title')).toBe('accepted ÷ answered offers, without 2 TLS 1.3 random session IDs (most likely no offer)');
+      expect(await page.getByTestId('kpi-rejected-value').textContent()).toBe('6');
+      await page.screenshot({ path: screenshotPath('new-visitor-light.png') });
       expect(errors.errors).toEqual([]);
       await page.close();
     } finally {

@@ -130,6 +130,10 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'chromium-lb-tls13.pcap': outcomesOf('FRRRFFFFSSSSFFFF', 'TLS 1.3'),
   // The compatibility ID first, then each session resumed at ~1.2 s and refused at ~4.3 s.
   'chromium-nginx-timeout.pcap': outcomesOf('RSRSRSR'),
+  // The same, but its first session refused already at 1.2 s (nginx counts expiry in whole seconds),
+  // then a new visitor: its compatibility ID refused, its own session resumed. The first visitor's
+  // last connection ends with the browser's RST as its context closes (see PROVENANCE.md).
+  'chromium-nginx-new-visitor.pcap': outcomesOf('RRRSRSRRS').map((c, i) => (i === 5 ? { ...c, rstBy: 'client' as const } : c)),
   // nginx's default ssl_session_cache none: a session ID in every ServerHello, none kept.
   'nginx-cache-none.pcap': outcomesOf('FRRRRRRRRRRRRR'),
   // A fresh s_server (fresh ticket keys) for every connection: every ticket refused.
@@ -209,6 +213,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-lb-tickets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44342 },
   'chromium-lb-tls13.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44343 },
   'chromium-nginx-timeout.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44344 },
+  'chromium-nginx-new-visitor.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44362 },
   'nginx-cache-none.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44345 },
   'tls12-tickets-never-accepted.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44346 },
   'nginx-cache-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44347 },

@@ -26,7 +26,7 @@ export function OverviewView() {
         <Kpi id="accepted" label="Accepted" value={formatCount(t.accepted)} tone="good" />
         <Kpi id="rejected" label="Rejected" value={formatCount(t.rejected)} tone={t.rejected > 0 ? 'bad' : undefined} />
         <Kpi id="aborted" label="Aborted handshakes" value={formatCount(t.aborted)} tone={t.aborted > 0 ? 'warn' : undefined} />
-        <Kpi id="rate" label="Resumption rate" value={formatPercent(o.resumptionRate)} hint="accepted ÷ answered offers" />
+        <Kpi id="rate" label="Resumption rate" value={formatPercent(o.resumptionRate)} hint={rateHint(o.compatibilityIds)} />
       </div>
       <div className="columns">
         <Section title="Findings" testId="findings">
@@ -51,15 +51,31 @@ export function OverviewView() {
   );
 }
 
+/** What the rate divides (the TLS 1.3 random session IDs it leaves out, when there are). */
+function rateHint(compatibilityIds: number): string {
+  if (!(compatibilityIds > 0)) return 'accepted ÷ answered offers';
+  return `accepted ÷ answered offers, without ${formatCount(compatibilityIds)} TLS 1.3 random session ID${compatibilityIds === 1 ? '' : 's'} (most likely no offer)`;
+}
+
 function Headline() {
   const { model } = useView();
   const t = model.overview.totals;
   const top = model.findings.find((f) => f.severity !== 'info') ?? model.findings[0];
   const rate = model.overview.resumptionRate;
+  // A TLS 1.3 client's random session ID, answered by TLS 1.2, is a refused offer by the rules
+  // but most likely a first visit: the rate and this sentence leave them out, and say so.
+  const compatibilityIds = model.overview.compatibilityIds ?? 0;
+  const answered = t.accepted + t.rejected - compatibilityIds;
+  const rejected = t.rejected - compatibilityIds;
+  const left = compatibilityIds > 0
+    ? ` ${formatCount(compatibilityIds)} more ${compatibilityIds === 1 ? 'was' : 'were'} only a TLS 1.3 client's random session ID, most likely a first visit rather than an offer.`
+    : '';
   return (
     <p className="headline" data-testid="headline">
-      {t.accepted + t.rejected > 0
-        ? `${formatPercent(rate, 0)} of ${formatCount(t.accepted + t.rejected)} answered resumption offers were accepted; ${formatCount(t.rejected)} were rejected and paid a full handshake.`
+      {answered > 0
+        ? `${formatPercent(rate, 0)} of ${formatCount(answered)} answered resumption offers were accepted; ${formatCount(rejected)} ${rejected === 1 ? 'was' : 'were'} rejected and paid a full handshake.${left}`
+        : compatibilityIds > 0
+          ? `No real resumption offer: ${formatCount(compatibilityIds)} TLS 1.3 random session ID${compatibilityIds === 1 ? '' : 's'} answered by TLS 1.2, most likely first visits.`
         : t.offers > 0
           ? `${formatCount(t.offers)} resumption offer${t.offers === 1 ? '' : 's'}, none answered in the capture: nothing to tell about the session cache.`
         : t.complete + t.aborted === 0

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { estimateLimit, estimateLimitOf, type Sample } from '../../parser/diagnose/threshold.js';
+
+// A cache limit is bracketed by the largest value still accepted (low) and the smallest refused
+// (high); `seconds` is the one value shown. It must lie inside the bracket: real nginx, accepted
+// after 1.17 s and refused after 1.20 s idle, was told "1.0s" (the middle rounded to whole seconds).
+
+/** Accepted at each of `accepted`, refused at each of `rejected`. */
+function samples(accepted: number[], rejected: number[]): Sample[] {
+  return [...accepted.map((x) => ({ x, accepted: true })), ...rejected.map((x) => ({ x, accepted: false }))];
+}
+
+describe('estimateLimit', () => {
+  it('picks a common setting inside the bracket when one fits', () => {
+    const e = estimateLimit(samples([100, 200, 250], [350, 400, 500]));
+    expect([e.low, e.high, e.seconds]).toEqual([250, 350, 300]);
+  });
+
+  it('rounds to whole seconds when a whole second fits', () => {
+    const e = estimateLimit(samples([1.15, 1.2], [3.1, 3.2, 3.3]));
+    expect(e.seconds).toBe(2);
+  });
+
+  it('a bracket narrower than a second between two whole seconds: the roundest value inside it', () => {
+    // chromium-nginx-new-visitor.pcap: accepted after 1.153, 1.163 and 1.174 s; refused after 1.199 s and ~3.2 s.
+    const e = estimateLimit(samples([1.152562, 1.163213, 1.174077], [1.199275, 3.158996, 3.189125, 3.204783]));
+    expect(e.low).toBe(1.174077);
+    expect(e.high).toBe(1.199275);
+    expect(e.seconds).toBe(1.19);
+    expect(estimateLimit(samples([0.41, 0.42], [0.48, 0.9, 0.95])).seconds).toBe(0.45); // no tenth fits
+    expect(estimateLimit(samples([0.0012], [0.0013, 0.002, 0.003])).seconds).toBeCloseTo(0.00125, 12); // none: the middle
+  });
+
+  it('whole numbers (a cache of N sessions): at most high - 1', () => {
+    const e = estimateLimitOf(Float64Array.from([5, 8, 9]), Float64Array.from([10, 11, 12]), [], { wholeNumbers: true });
+    expect([e.low, e.high, e.seconds]).toEqual([9, 10, 9]);
+  });
+
+  it('whatever the values, a shown limit lies inside its bracket', () => {
+    fc.assert(fc.property(
+      // Up to 20 s: brackets narrower than a second come often (they escaped it before).
+      fc.array(fc.double({ min: 0.0001, max: 20, noNaN: true }), { minLength: 1, maxLength: 20 }),
+      fc.array(fc.double({ min: 0.0001, max: 20, noNaN: true }), { minLength: 3, maxLength: 20 }),
+      (accepted, rejected) => {
+        const e = estimateLimit(samples(accepted, rejected));
+        if (e.seconds === null) return;
+        expect(e.seconds).toBeGreaterThanOrEqual(e.low!);
+        expect(e.seconds).toBeLessThanOrEqual(e.high!);
+      },
+    ), { numRuns: 500 });
+  });
+});
