@@ -339,6 +339,11 @@ describe('resumescope ui with captures on the command line', () => {
       expect(await page.getByTestId('kpi-rate').getAttribute('title')).toBe('accepted ÷ answered offers, without 2 TLS 1.3 random session IDs (most likely no offer)');
       expect(await page.getByTestId('kpi-rejected-value').textContent()).toBe('6');
       await page.screenshot({ path: screenshotPath('new-visitor-light.png') });
+      // The servers table's rate is the same.
+      await page.getByTestId('tab-servers').click();
+      const rate = page.getByTestId('servers-table').locator('tbody tr').first().locator('td').nth(6);
+      expect(await rate.textContent()).toBe('43%');
+      expect(await rate.getAttribute('title')).toBe('without 2 TLS 1.3 random session IDs (most likely no offer)');
       expect(errors.errors).toEqual([]);
       await page.close();
     } finally {

@@ -34,7 +34,9 @@ export function ServersView() {
                     <td className="num">{formatCount(s.offers)}</td>
                     <td className="num">{formatCount(s.accepted)}</td>
                     <td className="num">{formatCount(s.rejected)}</td>
-                    <td className="num">{formatPercent(s.offers > 0 ? s.accepted / s.offers : null, 0)}</td>
+                    <td className="num" title={s.tls13CompatibilityIds > 0 ? `without ${formatCount(s.tls13CompatibilityIds)} TLS 1.3 random session ID${s.tls13CompatibilityIds === 1 ? '' : 's'} (most likely no offer)` : undefined}>
+                      {formatPercent(serverRate(s), 0)}
+                    </td>
                     <td className="num">{s.cachePolicy.sharedCache.crossAddressOffers > 0 ? `${formatCount(s.cachePolicy.sharedCache.crossAddressRejected)} / ${formatCount(s.cachePolicy.sharedCache.crossAddressOffers)} rejected` : '—'}</td>
                     <td>{policySummary(s)}</td>
                     <td><ReasonBar server={s} /></td>
@@ -97,4 +99,10 @@ function Addresses({ server }: { server: ServerSummary }) {
       <button type="button" className="button" onClick={() => showConnections({ server: server.group })}>Show connections of this group</button>
     </div>
   );
+}
+
+/** Accepted ÷ answered offers, without the TLS 1.3 random session IDs (as the overview's rate). */
+function serverRate(s: ServerSummary): number | null {
+  const real = s.offers - (s.tls13CompatibilityIds ?? 0);
+  return real > 0 ? s.accepted / real : null;
 }
