@@ -395,7 +395,7 @@ export function formatDiagnosis(d: Diagnosis): string {
       : p.keepsNoSessions.detected ? [`keeps no sessions (none of ${s.offers.toLocaleString('en-US')} offers accepted, the soonest ${formatDuration(p.keepsNoSessions.soonest ?? 0)} after its issue)`] : [
       `idle timeout ${limit(p.idleTimeout, formatDuration)}`,
       `lifetime ${limit(p.lifetime, formatDuration)}`,
-      `capacity ${limit(p.capacity, (x) => `${Math.round(x).toLocaleString('en-US')} ${Math.round(x) === 1 ? 'session' : 'sessions'}`)}${p.capacity.eviction === 'lru' ? ', least recently used evicted first' : ''}`,
+      `capacity ${limit(p.capacity, (x) => `${Math.round(x).toLocaleString('en-US')} ${Math.round(x) === 1 ? 'session' : 'sessions'}`)}${p.capacity.eviction === 'lru' ? ', least recently used evicted first' : p.capacity.eviction === 'partitioned' ? `, evicted in parts: sessions went after ${p.capacity.low!.toLocaleString('en-US')} to ${(p.capacity.high! - 1).toLocaleString('en-US')} newer ones` : ''}`,
     ];
     if (p.purgeOnAbort.detected) parts.push('purges sessions on abort');
     if (p.sharedCache.shared === false) parts.push(`no shared cache${p.sharedCache.backends ? ` (~${p.sharedCache.backends} backends)` : ''}`);

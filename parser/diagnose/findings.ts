@@ -140,12 +140,17 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       // A cache of M sessions still holds a session while its place in the queue (its churn: FIFO) or
       // in the list by last use (its recency: LRU) is ≤ M.
       const wouldResume = capacity.filter((c) => (lru ? facts.recency(c) ?? Infinity : churnOf(c, facts)) <= size * 4);
+      const partitioned = policy.capacity.eviction === 'partitioned';
       add('capacity', capacity, `The session cache of ${server.group} holds only about ${n(size)} sessions`,
-        `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.high! - 1)} or more ` +
-        (lru ? 'other sessions had been used since their own last use (least recently used evicted first)'
-          : policy.capacity.eviction === 'unknown' ? 'newer sessions had been issued (each session was used only when issued, so the capture cannot tell whether the oldest or the least recently used goes first)'
-          : 'newer sessions had been issued (oldest evicted first)') +
-        `; a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.`);
+        partitioned
+          ? `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.low!)} or more newer sessions had been issued. ` +
+            `Sessions went anywhere from ${n(policy.capacity.low!)} to ${n(policy.capacity.high! - 1)} newer ones on, ever more of them as more came, not at one size: the cache is split into parts by session ID, each evicting its own oldest (Apache's shmcb cache does so: raise the size in SSLSessionCache). ` +
+            `A cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.`
+          : `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.high! - 1)} or more ` +
+            (lru ? 'other sessions had been used since their own last use (least recently used evicted first)'
+              : policy.capacity.eviction === 'unknown' ? 'newer sessions had been issued (each session was used only when issued, so the capture cannot tell whether the oldest or the least recently used goes first)'
+              : 'newer sessions had been issued (oldest evicted first)') +
+            `; a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.`);
       replay(`capacity=${size * 4}`, `cache of ${n(size * 4)} sessions instead of ${n(size)}`, wouldResume);
     }
     const purged = withReason('purged-after-abort');

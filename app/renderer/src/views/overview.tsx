@@ -196,7 +196,7 @@ function limitText(e: Estimate, unit: (x: number) => string, measuredBy = ''): {
 }
 
 /** The capacity row's name by how the cache evicts (none: no size limit shows, or a document from before eviction was inferred). */
-const CAPACITY_NAME: Record<string, string> = { fifo: 'Capacity (FIFO)', lru: 'Capacity (LRU)', unknown: 'Capacity (FIFO or LRU)', none: 'Capacity' };
+const CAPACITY_NAME: Record<string, string> = { fifo: 'Capacity (FIFO)', lru: 'Capacity (LRU)', unknown: 'Capacity (FIFO or LRU)', partitioned: 'Capacity (in parts)', none: 'Capacity' };
 
 /** A group with offers, or one whose handshakes gave clients nothing to offer (that is its policy). */
 function showsPolicy(s: ServerSummary): boolean {

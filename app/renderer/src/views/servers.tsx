@@ -61,7 +61,7 @@ function policySummary(s: ServerSummary): string {
   const parts: string[] = [];
   if (p.idleTimeout.seconds !== null) parts.push(`idle ${formatDuration(p.idleTimeout.seconds)}`);
   if (p.lifetime.seconds !== null) parts.push(`lifetime ${formatDuration(p.lifetime.seconds)}`);
-  if (p.capacity.entries !== null) parts.push(`${formatCount(p.capacity.entries)} entries${p.capacity.eviction === 'lru' ? ' (LRU)' : ''}`);
+  if (p.capacity.entries !== null) parts.push(`${formatCount(p.capacity.entries)} entries${p.capacity.eviction === 'lru' ? ' (LRU)' : p.capacity.eviction === 'partitioned' ? ' (in parts)' : ''}`);
   if (p.purgeOnAbort.detected) parts.push('purges on abort');
   if (p.sharedCache.shared === false) parts.push(`no shared cache${p.sharedCache.backends ? ` (~${p.sharedCache.backends})` : ''}`);
   if (p.flushes.length > 0) parts.push(`${p.flushes.length} flush${p.flushes.length > 1 ? 'es' : ''}`);
