@@ -344,6 +344,14 @@ describe('resumescope ui with captures on the command line', () => {
       const rate = page.getByTestId('servers-table').locator('tbody tr').first().locator('td').nth(6);
       expect(await rate.textContent()).toBe('43%');
       expect(await rate.getAttribute('title')).toBe('without 2 TLS 1.3 random session IDs (most likely no offer)');
+      // Real Apache's shmcb cache (gzipped, read in the browser as it is): a capacity evicting in parts.
+      await page.getByTestId('file-input').setInputFiles([join(ROOT, 'fixtures/captures-large/apache-shmcb-cache.pcap.gz')]);
+      await page.getByTestId('tab-overview').click();
+      await page.getByText('Capacity (in parts)').waitFor();
+      expect(await page.getByTestId('policy-card').first().textContent()).toContain('Capacity (in parts)37 sessions');
+      expect(await page.getByTestId('policy-card').first().textContent()).toContain('none rejected up to 21 sessions, all from 60 sessions; in between ever more: the cache evicts in parts (by session ID), about half were gone at 37 sessions — 108 rejections');
+      expect(await page.getByTestId('kpi-rejected-value').textContent()).toBe('108');
+      await page.getByTestId('policy-card').first().screenshot({ path: screenshotPath('apache-partitioned-light.png') });
       expect(errors.errors).toEqual([]);
       await page.close();
     } finally {

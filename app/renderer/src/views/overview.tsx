@@ -209,7 +209,13 @@ function PolicyCard({ server }: { server: ServerSummary }) {
   const idle = limitText(p.idleTimeout, formatDuration);
   const life = limitText(p.lifetime, formatDuration);
   // An LRU cache's limit is on the sessions used since a session's last use, not issued since its issue.
-  const cap = limitText(p.capacity, sessions, p.capacity.eviction === 'lru' ? 'by sessions used since the last use: ' : '');
+  const cap = p.capacity.eviction === 'partitioned' && p.capacity.seconds !== null
+    // No sharp edge: the band where sessions went, ever more of them as churn grew.
+    ? {
+      value: sessions(p.capacity.seconds),
+      evidence: `none rejected up to ${sessions(p.capacity.low!)}, all from ${sessions(p.capacity.high!)}; in between ever more: the cache evicts in parts (by session ID), about half were gone at ${sessions(p.capacity.seconds)} — ${formatCount(p.capacity.rejectedAbove)} rejections`,
+    }
+    : limitText(p.capacity, sessions, p.capacity.eviction === 'lru' ? 'by sessions used since the last use: ' : '');
   const rows: { name: string; value: string; confidence: number | null; evidence: string; found: boolean }[] = [
     { name: 'Idle timeout', ...idle, confidence: p.idleTimeout.seconds !== null ? p.idleTimeout.confidence : null, found: p.idleTimeout.seconds !== null },
     { name: 'Lifetime', ...life, confidence: p.lifetime.seconds !== null ? p.lifetime.confidence : null, found: p.lifetime.seconds !== null },
