@@ -995,10 +995,11 @@ function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdicts, ca
    * other offers from their smallest churn up were refused nearly as often (FLUSH_LIKE_CAPACITY),
    * at other moments. A flush refuses sessions whatever their churn; a cache split into parts, each
    * evicting on its own, refuses by churn at any moment, with no sharp edge. (Real Apache, whose
-   * shmcb cache is split by session ID: sessions went after 57 to 99 newer ones, and a moment that
-   * 94 old sessions' spans crossed was taken for a flush, apache-shmcb-cache.pcap; there the
-   * others were refused 89 % of the time, after the simulated ticket-key rotations 7 %. Idle time
-   * and age cannot tell the two apart: periodic rotations refuse by age too, 75 %.)
+   * shmcb cache is split by session ID: with 16 KB and 800 connections, a trial recording, sessions
+   * went after 57 to 99 newer ones and a moment that 94 old sessions' spans crossed was taken for a
+   * flush; the others from that churn up were refused 89 % of the time, in the first 300
+   * connections of apache-shmcb-cache.pcap 77 %, after the simulated ticket-key rotations 7 %.
+   * Idle time and age cannot tell the two apart: periodic rotations refuse by age too, 75 %.)
    */
   const aCacheSizeExplains = (rejected: Int32Array, open: Int32Array): boolean => {
     if (accepted.length < 3) return false;
@@ -1064,10 +1065,11 @@ function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdicts, ca
 /**
  * A cache split into parts by session ID, each evicting its own oldest (Apache's shmcb cache, 32
  * or more subcaches): a session goes when enough of the newer ones landed in its part, so eviction
- * follows churn with no sharp edge. Real Apache with a 16 KB cache: none refused below 57 newer
- * sessions, all above 99, both in between, ever more refused as churn grows
- * (apache-shmcb-cache.pcap); the FIFO fit took the upper edge (99) and left the 52 refusals of
- * the band "unexplained". Called once a FIFO size limit is applied (`sharp`): when its
+ * follows churn with no sharp edge. Real Apache with an 8 KB cache (apache-shmcb-cache.pcap): none
+ * refused with fewer than 21 newer sessions, all from 59 on, both in between and ever more refused
+ * as churn grew; the FIFO fit took the upper edge and left the band's refusals "unexplained" (or,
+ * on the first 250 connections, to a lifetime). Called once a FIFO size limit is fitted (`sharp`;
+ * `apply` false: only whether it would be, for ranking the limits): when its
  * exceptions below the edge form such a band, they become the cache size's too, and the
  * returned estimate is the band [low, high] with the churn where half the sessions went.
  */
