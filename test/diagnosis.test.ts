@@ -46,6 +46,26 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
   });
 
+  it('a cache split into parts (Apache shmcb): the size within 15 %, its band around it, every eviction the cache size\'s', () => {
+    // 160 entries in 8 parts of 20, each evicting its own earliest issued (CachePolicy.parts).
+    const { comparison, server, truth } = run('partitioned-capacity');
+    expect(truth.services[0]!.policy.parts).toBe(8);
+    expect(comparison.unmatched).toBe(0);
+    expect(comparison.outcomeAgreement).toBe(1);
+    expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.98);
+    const capacity = server.cachePolicy.capacity;
+    expect(capacity.eviction).toBe('partitioned');
+    expect(Math.abs(capacity.entries! - 160) / 160).toBeLessThanOrEqual(0.15);
+    expect(capacity.low!).toBeLessThan(160);
+    expect(capacity.high!).toBeGreaterThan(160);
+    expect(Object.keys(server.reasons)).toEqual(['capacity']);
+    expect(server.cachePolicy.flushes).toEqual([]);
+    expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
+    expect(server.cachePolicy.lifetime.seconds).toBeNull();
+    // One FIFO cache of the same kind of farm keeps its sharp edge.
+    expect(run('fifo-capacity').server.cachePolicy.capacity.eviction).toBe('fifo');
+  });
+
   it('LRU capacity: infers the cache size from the sessions used since, and that the least recently used goes first', () => {
     const { comparison, server, truth, connections } = run('lru-capacity');
     expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.98);
