@@ -1,4 +1,4 @@
-import { buildDocument, addToTotals, describeEncapsulation, emptyTotals, numberConnections, TOOL_VERSION, type Totals } from '../../parser/report/document.js';
+import { buildDocument, addToTotals, describeEncapsulation, emptyTotals, numberConnections, resumptionRate, TOOL_VERSION, type Totals } from '../../parser/report/document.js';
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
 import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
@@ -297,7 +297,7 @@ export function formatAnomalyWarnings(captures: CaptureSummary[]): string {
  */
 export function formatSummary(captures: CaptureSummary[], t: Totals, compatibilityIds = 0): string {
   const n = (x: number) => x.toLocaleString('en-US');
-  const pct = (a: number, b: number) => (b === 0 ? '—' : `${((100 * a) / b).toFixed(1)}%`);
+  const percent = (fraction: number | null) => (fraction === null ? '—' : `${(100 * fraction).toFixed(1)}%`);
   const notOffers = compatibilityIds > 0
     ? ` (${n(compatibilityIds)} of them a TLS 1.3 client's random session ID, most likely no offer: not in the rate)`
     : '';
@@ -307,7 +307,7 @@ export function formatSummary(captures: CaptureSummary[], t: Totals, compatibili
   const lines = [
     `resumescope ${TOOL_VERSION}: ${captures.length} capture file${captures.length === 1 ? '' : 's'}, ${n(packets)} packets, ${(bytes / 1e6).toFixed(1)} MB`,
     `TLS connections     ${n(t.connections)}  (handshake complete ${n(t.complete)}, aborted ${n(t.aborted)}, incomplete ${n(t.incomplete)})`,
-    `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${pct(t.accepted, t.accepted + t.rejected - compatibilityIds)}), rejected ${n(t.rejected)}${notOffers}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}`,
+    `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${percent(resumptionRate(t.accepted, t.rejected, compatibilityIds))}), rejected ${n(t.rejected)}${notOffers}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}`,
   ];
   if (t.aborted > 0) {
     const stages = Object.entries(t.abortedByStage).map(([stage, count]) => `${stage} ${n(count)}`).join(', ');

@@ -49,6 +49,16 @@ export function emptyTotals(): Totals {
   };
 }
 
+/**
+ * The resumption rate everywhere it is shown (CLI summary, app, report, servers table): accepted ÷
+ * answered offers, without the TLS 1.3 random session IDs among the rejected (most likely no offer:
+ * ServerSummary.tls13CompatibilityIds); null when no offer is left.
+ */
+export function resumptionRate(accepted: number, rejected: number, compatibilityIds = 0): number | null {
+  const offers = accepted + rejected - compatibilityIds;
+  return offers > 0 ? accepted / offers : null;
+}
+
 /** Running counts over connection records (streaming-friendly). */
 export function addToTotals(t: Totals, c: ConnectionRecord): void {
   t.connections++;

@@ -8,7 +8,7 @@ import type { ClientsSummary, Diagnosis, ServerSummary } from '../diagnose/diagn
 import { compatibilityIdsOf, formatDuration, numberClients } from '../diagnose/diagnose.js';
 import type { Finding, WhatIf } from '../diagnose/findings.js';
 import { GroupKeys, groupKeyOf } from '../session/session-table.js';
-import { addToTotals, emptyTotals, type Totals } from './document.js';
+import { addToTotals, emptyTotals, resumptionRate, type Totals } from './document.js';
 import { clientAddress, type AbortStage, type CaptureSummary, type ConnectionRecord } from './types.js';
 
 export const REPORT_MODEL_VERSION = 1;
@@ -238,7 +238,7 @@ function buildOverview(captures: CaptureSummary[], connections: ConnectionRecord
     totals,
     // Of the offers the capture shows answered: an offer without a ServerHello (a cut or one-way
     // capture) says nothing about the cache, nor does a TLS 1.3 client's random session ID.
-    resumptionRate: totals.accepted + totals.rejected - compatibilityIds > 0 ? totals.accepted / (totals.accepted + totals.rejected - compatibilityIds) : null,
+    resumptionRate: resumptionRate(totals.accepted, totals.rejected, compatibilityIds),
     compatibilityIds,
     outcomes,
     aborts: [...aborts.values()].sort((a, b) => b.count - a.count),

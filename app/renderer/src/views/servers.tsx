@@ -2,6 +2,7 @@ import { Fragment, useState } from 'react';
 import type { ServerSummary } from '../../../../parser/diagnose/diagnose.js';
 import { formatCount, formatDuration, formatPercent } from '../data/format.js';
 import { reasonLabel } from '../data/labels.js';
+import { resumptionRate } from '../../../../parser/report/document.js';
 import { EmptyState, Section, useView } from './common.js';
 
 export function ServersView() {
@@ -35,7 +36,7 @@ export function ServersView() {
                     <td className="num">{formatCount(s.accepted)}</td>
                     <td className="num">{formatCount(s.rejected)}</td>
                     <td className="num" title={s.tls13CompatibilityIds > 0 ? `without ${formatCount(s.tls13CompatibilityIds)} TLS 1.3 random session ID${s.tls13CompatibilityIds === 1 ? '' : 's'} (most likely no offer)` : undefined}>
-                      {formatPercent(serverRate(s), 0)}
+                      {formatPercent(resumptionRate(s.accepted, s.rejected, s.tls13CompatibilityIds), 0)}
                     </td>
                     <td className="num">{s.cachePolicy.sharedCache.crossAddressOffers > 0 ? `${formatCount(s.cachePolicy.sharedCache.crossAddressRejected)} / ${formatCount(s.cachePolicy.sharedCache.crossAddressOffers)} rejected` : '—'}</td>
                     <td>{policySummary(s)}</td>
@@ -99,10 +100,4 @@ function Addresses({ server }: { server: ServerSummary }) {
       <button type="button" className="button" onClick={() => showConnections({ server: server.group })}>Show connections of this group</button>
     </div>
   );
-}
-
-/** Accepted ÷ answered offers, without the TLS 1.3 random session IDs (as the overview's rate). */
-function serverRate(s: ServerSummary): number | null {
-  const real = s.offers - (s.tls13CompatibilityIds ?? 0);
-  return real > 0 ? s.accepted / real : null;
 }
