@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeChunks, simulateAndAnalyze } from './support/pipeline.js';
+import { analyzeChunks, simulateAndAnalyze, simulateConfigAndAnalyze } from './support/pipeline.js';
 import { Analysis } from '../parser/analysis.js';
 import { simulateFarm } from '../fixtures/simulator/farm.js';
 import { presetConfig } from '../fixtures/simulator/presets.js';
@@ -64,6 +64,20 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(server.cachePolicy.lifetime.seconds).toBeNull();
     // One FIFO cache of the same kind of farm keeps its sharp edge.
     expect(run('fifo-capacity').server.cachePolicy.capacity.eviction).toBe('fifo');
+  });
+
+  it('an idle timeout below a FIFO cache\'s edge is the timeout\'s, not a cache in parts', () => {
+    // Idle refusals grow with churn too: ranked as a cache in parts, they were all put down to it.
+    const { document } = simulateConfigAndAnalyze({
+      seed: 11, startTime: 1_700_000_000, duration: 3600,
+      services: [{ sni: 'www.idlecap.test', policy: { idleTimeout: 300, lifetime: null, capacity: 150, purgeOnAbort: false } }],
+      clients: { count: 200, meanGap: 300, minGap: 10, longGapShare: 0, firstConnectionSpread: 400 },
+    });
+    const server = (document.servers as ServerSummary[])[0]!;
+    expect(server.cachePolicy.idleTimeout.seconds).toBe(300);
+    expect(server.cachePolicy.capacity.entries).toBe(150);
+    expect(server.cachePolicy.capacity.eviction).toBe('fifo');
+    expect(server.reasons['idle-timeout']!).toBeGreaterThan(500);
   });
 
   it('LRU capacity: infers the cache size from the sessions used since, and that the least recently used goes first', () => {

@@ -1087,6 +1087,19 @@ function partitionedCache(t: SessionTable, offers: Int32Array, verdicts: Verdict
   const refused = select(inBand, (o) => !t.isAccepted(o));
   const below = band.length - inBand.length;
   if (refused.length < MIN_BAND_REFUSALS || below < MIN_BAND_REFUSALS || refused.length < MIN_BAND_SHARE * inBand.length) return null;
+  // A time limit that sets the band's refusals apart explains them better than parts would: idle
+  // time and age grow with churn, and a farm with an idle timeout of 300 s and a FIFO cache of 150
+  // (simulated) had its idle refusals below the cache's edge taken for a cache in parts.
+  for (const measure of [(o: number) => t.reuseGapOf(o), (o: number) => t.ageOf(o)]) {
+    const acceptedValues: number[] = [];
+    const refusedValues: number[] = [];
+    for (const o of inBand) {
+      const x = measure(o);
+      if (x !== null) (t.isAccepted(o) ? acceptedValues : refusedValues).push(x);
+    }
+    const timeLimit = estimateLimitOf(Float64Array.from(acceptedValues), Float64Array.from(refusedValues));
+    if (timeLimit.seconds !== null && timeLimit.exceptions <= TIME_LIMIT_EXCEPTIONS * refused.length) return null;
+  }
   // Band offers by churn (ties: accepted first), once sorted: the halves and the sweep below are linear.
   const order = Array.from(inBand).sort((x, y) => t.churnOf(x)! - t.churnOf(y)! || Number(t.isAccepted(y)) - Number(t.isAccepted(x)));
   // Ever more refused as churn grows: the upper half of the band refuses more than the lower.
@@ -1129,6 +1142,8 @@ function partitionedCache(t: SessionTable, offers: Int32Array, verdicts: Verdict
   return { ...estimate, rejectedAbove: select(offers, (o) => verdicts.reasonOf(o) === 'capacity').length };
 }
 const MIN_BAND_REFUSALS = 5;
+/** A time limit with at most this share of the band's refusals as exceptions explains the band instead. */
+const TIME_LIMIT_EXCEPTIONS = 0.1;
 const MIN_BAND_SHARE = 0.2;
 
 /** Offers outside a flush's moment, at its rejections' churn, needed to judge a cache size by them. */

@@ -3,7 +3,7 @@ import { Analysis } from '../../parser/analysis.js';
 import { diagnose, type Diagnosis } from '../../parser/diagnose/diagnose.js';
 import { buildDocument, numberConnections } from '../../parser/report/document.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../parser/report/types.js';
-import { simulateFarm, type GroundTruth } from '../../fixtures/simulator/farm.js';
+import { simulateFarm, type FarmConfigInput, type GroundTruth } from '../../fixtures/simulator/farm.js';
 import { presetConfig, type PresetName } from '../../fixtures/simulator/presets.js';
 
 export interface PipelineResult {
@@ -30,12 +30,17 @@ export function analyzeChunks(fileName: string, chunks: Iterable<Uint8Array>): P
 
 /** Simulate a preset and analyse it as it is written. */
 export function simulateAndAnalyze(preset: PresetName, scale = 1, seed = 1): PipelineResult & { truth: GroundTruth; bytes: number } {
+  return simulateConfigAndAnalyze(presetConfig(preset, scale, seed), `${preset}.pcap`);
+}
+
+/** The same for a farm of one's own (FarmConfigInput). */
+export function simulateConfigAndAnalyze(config: FarmConfigInput, name = 'farm.pcap'): PipelineResult & { truth: GroundTruth; bytes: number } {
   const chunks: Uint8Array[] = [];
   let bytes = 0;
-  const truth = simulateFarm(presetConfig(preset, scale, seed), (chunk) => {
+  const truth = simulateFarm(config, (chunk) => {
     // The writer may reuse its buffer: keep a copy.
     chunks.push(chunk.slice());
     bytes += chunk.length;
   });
-  return { ...analyzeChunks(`${preset}.pcap`, chunks), truth, bytes };
+  return { ...analyzeChunks(name, chunks), truth, bytes };
 }
