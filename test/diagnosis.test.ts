@@ -66,6 +66,22 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(run('fifo-capacity').server.cachePolicy.capacity.eviction).toBe('fifo');
   });
 
+  it('a cache in parts emptied once: the flush and the cache size, though a few sessions outlived the band', () => {
+    // 8 parts of 20: a session whose part had room survives far above the rest, so no FIFO edge
+    // fits; an LRU size was taken before, with 162 of the refusals "unexplained".
+    const { document, truth } = simulateConfigAndAnalyze({
+      seed: 1, startTime: 1_700_000_000, duration: 2400,
+      services: [{ sni: 'www.fc.test', flushes: [1200], policy: { idleTimeout: null, lifetime: null, capacity: 160, purgeOnAbort: false, parts: 8 } }],
+      clients: { count: 200, meanGap: 300, minGap: 10, longGapShare: 0, firstConnectionSpread: 400 },
+    });
+    const server = (document.servers as ServerSummary[])[0]!;
+    expect(server.cachePolicy.flushes).toHaveLength(1);
+    expect(server.cachePolicy.capacity.eviction).toBe('partitioned');
+    expect(Math.abs(server.cachePolicy.capacity.entries! - 160) / 160).toBeLessThanOrEqual(0.15);
+    expect(Object.keys(server.reasons).sort()).toEqual(['capacity', 'flush']);
+    expect(compareWithTruth(document, truth).reasonAgreement).toBeGreaterThanOrEqual(0.85);
+  });
+
   it('an idle timeout below a FIFO cache\'s edge is the timeout\'s, not a cache in parts', () => {
     // Idle refusals grow with churn too: ranked as a cache in parts, they were all put down to it.
     const { document } = simulateConfigAndAnalyze({

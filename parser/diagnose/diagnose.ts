@@ -732,16 +732,15 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts,
   for (let round = 0; round < 3; round++) {
     const pending = (Object.keys(estimates) as Limit[]).filter((l) => !applied.has(l));
     for (const l of pending) estimates[l] = fit(l);
+    // Refusals that rise with churn over a band, with no sharp edge: a cache evicting in parts
+    // (partitionedCache). Its estimate replaces the FIFO fit, which either took the band's upper
+    // edge and left the rest "unexplained", or found no edge at all where a few sessions outlived
+    // the band (their part had room); a lifetime or idle timeout then took them first (age grows
+    // with churn: real Apache's first 250 connections got "lifetime" and 22 "unexplained").
+    const inParts = pending.includes('capacity') ? partitionedCache(t, offers, verdicts) : null;
+    if (inParts !== null) estimates.capacity = inParts;
     const valid = pending.filter((l) => estimates[l].seconds !== null);
     if (valid.length === 0) break;
-    // A FIFO size whose exceptions below its edge rise with churn is a cache evicting in parts
-    // (partitionedCache): it explains them too. Scored so, it is not beaten by a lifetime or idle
-    // timeout that fits the same refusals less well (age grows with churn: real Apache's first 250
-    // connections got "lifetime" and 22 "unexplained").
-    if (estimates.capacity.seconds !== null && pending.includes('capacity')) {
-      const soft = partitionedCache(t, offers, verdicts, estimates.capacity, false);
-      if (soft !== null) estimates.capacity = { ...estimates.capacity, exceptions: 0, rejectedAbove: soft.rejectedAbove };
-    }
     const score = (l: Limit) => estimates[l].exceptions / (estimates[l].rejectedAbove + estimates[l].acceptedBelow);
     const best = valid.sort((x, y) => score(x) - score(y) || estimates[y].rejectedAbove - estimates[x].rejectedAbove)[0]!;
     applied.add(best);
@@ -752,7 +751,7 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts,
       const other = best === 'capacity' ? 'lru-capacity' : 'capacity';
       const tie = estimates[other].seconds !== null && score(other) === score(best);
       applied.add('capacity').add('lru-capacity');
-      eviction = tie ? 'unknown' : best === 'capacity' ? 'fifo' : 'lru';
+      eviction = tie ? 'unknown' : best === 'capacity' ? (inParts !== null ? 'partitioned' : 'fifo') : 'lru';
     }
     const e = estimates[best];
     for (const o of rejected) {
@@ -760,19 +759,10 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts,
       if (verdicts.has(o) || x === null || x <= e.low!) continue;
       const detail = best === 'idle-timeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(e.seconds!)}`
         : best === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(e.seconds!)}`
+        : best === 'capacity' && eviction === 'partitioned' ? `${x - 1} newer sessions were issued since (inferred cache size ~${e.seconds}, split into parts evicted separately: sessions went after ${e.low} to ${e.high! - 1} newer ones)`
         : best === 'capacity' ? `${x - 1} newer sessions were issued since (inferred cache size ${e.seconds})`
         : `${x - 1} other sessions were used since its last use (inferred cache size ${e.seconds}, least recently used evicted first)`;
       verdicts.set(o, best === 'lru-capacity' ? 'capacity' : best, detail);
-    }
-    // Refusals below a FIFO cache's edge that rise with churn: a cache evicting in parts. They are
-    // its refusals too, before the next round fits another limit to them (age grows with churn:
-    // real Apache's were taken for a 3 s lifetime).
-    if (eviction === 'fifo' || eviction === 'unknown') {
-      const spread = partitionedCache(t, offers, verdicts, estimates.capacity);
-      if (spread !== null) {
-        estimates.capacity = spread;
-        eviction = 'partitioned';
-      }
     }
   }
   const idleTimeout = estimates['idle-timeout'];
@@ -1065,32 +1055,34 @@ function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdicts, ca
 /**
  * A cache split into parts by session ID, each evicting its own oldest (Apache's shmcb cache, 32
  * or more subcaches): a session goes when enough of the newer ones landed in its part, so eviction
- * follows churn with no sharp edge. Real Apache with an 8 KB cache (apache-shmcb-cache.pcap): none
- * refused with fewer than 21 newer sessions, all from 59 on, both in between and ever more refused
- * as churn grew; the FIFO fit took the upper edge and left the band's refusals "unexplained" (or,
- * on the first 250 connections, to a lifetime). Called once a FIFO size limit is fitted (`sharp`;
- * `apply` false: only whether it would be, for ranking the limits): when its
- * exceptions below the edge form such a band, they become the cache size's too, and the
- * returned estimate is the band [low, high] with the churn where half the sessions went.
+ * follows churn with no sharp edge, and a session whose part had room outlives the rest. Real
+ * Apache with an 8 KB cache (apache-shmcb-cache.pcap): none refused with fewer than 21 newer
+ * sessions, all from 59 on, both in between and ever more refused as churn grew; the FIFO fit took
+ * the upper edge and left the band's refusals "unexplained" (or, on the first 250 connections, to
+ * a lifetime). From the offers nothing explained yet: the band runs from the smallest refused churn
+ * to the largest accepted one; it must hold enough refusals, a fair share of its offers, more in
+ * its upper half than in its lower, no time limit that sets them apart, and enough acceptances
+ * below it. The estimate: [low, high] the band, `seconds` the churn where half the sessions went,
+ * no exceptions (the band is the model), null when there is no such band.
  */
-function partitionedCache(t: SessionTable, offers: Int32Array, verdicts: Verdicts, sharp: Estimate, apply = true): Estimate | null {
-  if (sharp.low === null || sharp.high === null) return null;
-  const edge = sharp.low;
-  // Offers at or below the sharp edge that nothing else explained (above it, the edge explains all).
-  const band = select(offers, (o) => {
-    const churn = t.churnOf(o);
-    return churn !== null && churn <= edge && (t.isAccepted(o) || !verdicts.has(o));
-  });
+function partitionedCache(t: SessionTable, offers: Int32Array, verdicts: Verdicts): Estimate | null {
+  const open = select(offers, (o) => t.churnOf(o) !== null && (t.isAccepted(o) || !verdicts.has(o)));
   let from = Infinity;
-  for (const o of band) if (!t.isAccepted(o)) from = Math.min(from, t.churnOf(o)!);
-  const inBand = select(band, (o) => t.churnOf(o)! >= from);
+  let edge = -Infinity;
+  for (const o of open) {
+    if (t.isAccepted(o)) edge = Math.max(edge, t.churnOf(o)!);
+    else from = Math.min(from, t.churnOf(o)!);
+  }
+  if (from > edge) return null;
+  const inBand = select(open, (o) => t.churnOf(o)! >= from && t.churnOf(o)! <= edge);
   const refused = select(inBand, (o) => !t.isAccepted(o));
-  const below = band.length - inBand.length;
+  const below = count(open, (o) => t.churnOf(o)! < from);
   if (refused.length < MIN_BAND_REFUSALS || below < MIN_BAND_REFUSALS || refused.length < MIN_BAND_SHARE * inBand.length) return null;
-  // A time limit that sets the band's refusals apart explains them better than parts would: idle
-  // time and age grow with churn, and a farm with an idle timeout of 300 s and a FIFO cache of 150
-  // (simulated) had its idle refusals below the cache's edge taken for a cache in parts.
-  for (const measure of [(o: number) => t.reuseGapOf(o), (o: number) => t.ageOf(o)]) {
+  // A time limit or an LRU list that sets the band's refusals apart explains them better than parts
+  // would: idle time, age and recency grow with churn. A farm with an idle timeout of 300 s and a FIFO
+  // cache of 150 (simulated) had its idle refusals below the cache's edge taken for a cache in parts,
+  // and an LRU cache, whose often-used sessions outlive any churn, looked like one too.
+  for (const measure of [(o: number) => t.reuseGapOf(o), (o: number) => t.ageOf(o), (o: number) => t.recencyOf(o)]) {
     const acceptedValues: number[] = [];
     const refusedValues: number[] = [];
     for (const o of inBand) {
@@ -1122,24 +1114,27 @@ function partitionedCache(t: SessionTable, offers: Int32Array, verdicts: Verdict
       half = churn;
     }
   }
-  const entries = half;
-  const detail = (churn: number) => `${churn - 1} newer sessions were issued since (inferred cache size ~${entries}, split into parts evicted separately: sessions went after ${from - 1} to ${sharp.high! - 1} newer ones)`;
-  const estimate: Estimate = {
-    ...sharp,
-    seconds: entries,
+  // All refused from the first refusal above the band (the band's end + 1 where none came).
+  let high = Infinity;
+  let refusedFrom = 0;
+  for (const o of open) {
+    if (t.isAccepted(o)) continue;
+    refusedFrom++;
+    const churn = t.churnOf(o)!;
+    if (churn > edge) high = Math.min(high, churn);
+  }
+  if (high === Infinity) high = edge + 1;
+  // Confidence as a fit's (see fitLimit), lowered by the refusals in the band's lower half.
+  const support = (1 - Math.exp(-refused.length / 4)) * (1 - Math.exp(-below / 4));
+  return {
+    seconds: half,
     low: from - 1,
-    high: sharp.high,
-    confidence: round2(sharp.confidence * (1 - lowerRefused / order.length)),
-    rejectedAbove: sharp.rejectedAbove + refused.length,
+    high,
+    confidence: round2(support * (1 - lowerRefused / order.length)),
+    rejectedAbove: refusedFrom,
+    acceptedBelow: below,
     exceptions: 0,
   };
-  if (!apply) return estimate;
-  const bandRefusal = new Set(refused);
-  for (const o of offers) {
-    if (t.isAccepted(o) || t.churnOf(o) === null) continue;
-    if (bandRefusal.has(o) || verdicts.reasonOf(o) === 'capacity') verdicts.set(o, 'capacity', detail(t.churnOf(o)!));
-  }
-  return { ...estimate, rejectedAbove: select(offers, (o) => verdicts.reasonOf(o) === 'capacity').length };
 }
 const MIN_BAND_REFUSALS = 5;
 /** A time limit with at most this share of the band's refusals as exceptions explains the band instead. */
