@@ -148,6 +148,28 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(server.cachePolicy.lifetime.seconds).toBeNull();
   });
 
+  it('a flush explains the refusals of sessions issued before the capture, from the flush on', () => {
+    // Ten minutes of traffic before the capture: clients come back with sessions never seen issued.
+    // Before the flush nothing tells why such a session is refused; from it on, the flush does
+    // (the session was issued before the capture, so before the flush).
+    const { document, truth } = simulateConfigAndAnalyze({
+      ...presetConfig('flush', 1, 2), warmup: 600,
+      clients: { count: 100, meanGap: 60, minGap: 2, longGapShare: 0.3, longGap: [500, 900] },
+    });
+    const server = (document.servers as ServerSummary[])[0]!;
+    expect(server.cachePolicy.flushes).toHaveLength(1);
+    const flushTime = server.cachePolicy.flushes[0]!.time;
+    const neverSeen = document.connections.filter((c) => c.reasonDetail?.startsWith('issued before the capture'));
+    expect(neverSeen.length).toBeGreaterThanOrEqual(8);
+    for (const c of neverSeen) {
+      expect(c.reason).toBe('flush');
+      expect(c.startTime).toBeGreaterThanOrEqual(flushTime);
+    }
+    const comparison = compareWithTruth(document, truth);
+    expect(comparison.confusion.flush?.flush).toBe(truth.totals.byReason.flush);
+    expect(comparison.confusion.flush?.['issued-before-capture'] ?? 0).toBe(0);
+  });
+
   it('clients that forget: full handshakes although the session was still good', () => {
     const { comparison, diagnosis, truth } = run('client-forgets');
     expect(comparison.confusion['client-forgot']?.['client-forgot'] ?? 0).toBe(truth.totals.byReason['client-forgot']);
