@@ -826,6 +826,8 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts,
       verdicts.set(o, 'lifetime', `issued before the capture, so at least ${formatDuration(since)} old > inferred lifetime ${formatDuration(lifetime.seconds)}`);
     } else if (flush !== undefined) {
       verdicts.set(o, 'flush', `issued before the capture, so before the cache was emptied between ${isoTime(flush.low)} and ${isoTime(flush.time)}`);
+    } else if (sealedByUnusedKey(t, o)) {
+      verdicts.set(o, 'flush', `${OLD_TICKET_KEY_DETAIL} ${offeredKeyNameHex(t.connectionOf(o))}, which ${t.groupOf(o).key} never used in the capture (its tickets name ${t.groupOf(o).ticketKeyNames.size === 1 ? 'one key' : `${t.groupOf(o).ticketKeyNames.size} keys`}): a key it no longer holds`);
     } else {
       verdicts.set(o, 'issued-before-capture', `the offered ${t.kindOf(o)} was never seen issued or used in the capture`);
     }
@@ -885,6 +887,29 @@ function inferKeepsNoSessions(t: SessionTable, offers: Int32Array, known: Int32A
     kind: detected && kinds.size === 1 ? [...kinds][0]! : null,
     confidence: detected ? round2(1 - Math.exp(-home.length / 4)) : 0,
   };
+}
+
+/** How the detail of a refused ticket sealed under a key the server did not use begins (findings tell them by it). */
+export const OLD_TICKET_KEY_DETAIL = 'issued before the capture under the ticket key named';
+
+/**
+ * A ticket (or PSK identity) never seen issued, whose key name (RFC 5077 §4) is none of those the
+ * group was seen to issue or accept, where the group's tickets name their keys: sealed under a key
+ * the server has dropped (rotated, replaced at a restart) or never had (another server's). Real
+ * nginx restarted with a new ssl_session_ticket_key before the capture began
+ * (nginx-ticket-key-before-capture.pcap): the old tickets were "issued before the capture".
+ */
+function sealedByUnusedKey(t: SessionTable, o: number): boolean {
+  if (t.kindOf(o) === 'session-id') return false;
+  const group = t.groupOf(o);
+  if (!group.namesTicketKeys()) return false;
+  const name = t.offeredTicketKeyNameOf(o);
+  return name !== null && !group.ticketKeyNames.has(name);
+}
+
+/** The key name of the ticket or PSK identity a connection offered, as hex (its first 16 bytes). */
+function offeredKeyNameHex(c: ConnectionRecord): string {
+  return ((c.offer.ticket ? c.offeredTicket : null) ?? c.offeredPskIdentity ?? '').slice(0, 32);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ConnectionRecord } from '../report/types.js';
 import type { ClientsSummary, ServerSummary } from './diagnose.js';
-import { formatDuration, isoTime, looksLikeCompatibilityId, MIN_OFFERS_FOR_BACKENDS } from './diagnose.js';
+import { formatDuration, isoTime, looksLikeCompatibilityId, MIN_OFFERS_FOR_BACKENDS, OLD_TICKET_KEY_DETAIL } from './diagnose.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
 import { groupKeyOf } from '../session/session-table.js';
 
@@ -189,6 +189,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       }
     }
     const flushed = withReason('flush');
+    const oldKey = flushed.filter((c) => c.reasonDetail?.startsWith(OLD_TICKET_KEY_DETAIL) ?? false);
     for (const f of policy.flushes) {
       const list = flushed.filter((c) => f.evidence.includes(c.id) || ((c.clientHelloTime ?? 0) >= f.time && (c.clientHelloTime ?? 0) - gapOf(c, facts) < f.time));
       const lost = `${n(f.sessionsLost)} ${plural(f.sessionsLost, 'session')} lost`;
@@ -202,6 +203,13 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
         add('flush', list, `The session cache of ${server.group} was emptied at ${isoTime(f.time)}`,
           `Every session last used before ${isoTime(f.time)} (and after ${isoTime(f.low)}) was rejected afterwards: ${lost}. Look for a restart, reload or ticket-key rotation at that moment (nginx keeps a \`shared\` cache across reloads, not a \`builtin\` one).`, 'warning');
       }
+    }
+    if (oldKey.length > 0) {
+      // Tickets from before the capture whose key the server's own tickets never name (real nginx
+      // restarted with a new ssl_session_ticket_key: nginx-ticket-key-before-capture.pcap).
+      const names = new Set(oldKey.map((c) => (c.offeredTicket ?? c.offeredPskIdentity ?? '').slice(0, 32)));
+      add('old-ticket-key', oldKey, `${n(oldKey.length)} ${plural(oldKey.length, 'ticket')} sealed under a key ${server.group} no longer uses ${oldKey.length === 1 ? 'was' : 'were'} refused`,
+        `Clients got them before the capture began, under ${names.size === 1 ? 'the key named' : `${n(names.size)} keys named`} ${[...names].slice(0, 3).join(', ')}${names.size > 3 ? ', …' : ''}; every ticket the server issued or accepted in the capture names another (RFC 5077 §4: a ticket begins with the name of its key). The key was replaced before the capture (a restart or reload without fixed keys: nginx makes random ones unless given \`ssl_session_ticket_key\`; a rotation that dropped the previous key) or is another server's. Keep the previous key for opening tickets for one ticket lifetime (nginx: list it after the current one).`);
     }
     if (flushed.length > 0) replay('no-flush', 'no cache flush or key rotation', flushed);
     const unknown = withReason('issued-before-capture');

@@ -123,6 +123,15 @@ export class ServerGroup {
   carriedFlushes: { low: number; time: number }[] = [];
   /** The group's sessions by their last use (issue or accepted resumption): their places in an LRU list. */
   readonly recency = new RecencyIndex();
+  /**
+   * Key names of the tickets (and TLS 1.3 PSK identities) the group was seen to issue or accept,
+   * with their counts. RFC 5077 §4 recommends that a ticket start with the 16-byte name of the
+   * key that sealed it, and OpenSSL (nginx, Apache, HAProxy) and GnuTLS do so; other servers
+   * start it with random bytes (see namesTicketKeys).
+   */
+  readonly ticketKeyNames = new Map<string, number>();
+  /** Tickets and identities counted in ticketKeyNames. */
+  ticketsNamed = 0;
   constructor(
     readonly key: string,
     readonly sni: string | null,
@@ -130,6 +139,39 @@ export class ServerGroup {
     /** Position in the table's list of groups. */
     readonly index: number,
   ) {}
+
+  /** Counts the key name of a ticket or PSK identity the server issued or accepted (its table key). */
+  noteTicketKey(sessionKey: string): void {
+    const name = ticketKeyNameOf(sessionKey);
+    if (name === null) return;
+    this.ticketKeyNames.set(name, (this.ticketKeyNames.get(name) ?? 0) + 1);
+    this.ticketsNamed++;
+  }
+
+  /**
+   * Whether the server's tickets name their keys: many tickets, few names (at most one for every
+   * MIN_TICKETS_PER_KEY_NAME). Random first bytes (Go, stateful TLS 1.3 identities) give a
+   * name per ticket.
+   */
+  namesTicketKeys(): boolean {
+    return this.ticketsNamed >= MIN_NAMED_TICKETS && this.ticketKeyNames.size * MIN_TICKETS_PER_KEY_NAME <= this.ticketsNamed;
+  }
+}
+
+/** Tickets issued or accepted before a group's key names say anything (see ServerGroup.namesTicketKeys). */
+const MIN_NAMED_TICKETS = 8;
+const MIN_TICKETS_PER_KEY_NAME = 4;
+/** Bytes of a ticket's key name (RFC 5077 §4: opaque key_name[16]). */
+const TICKET_KEY_NAME_BYTES = 16;
+
+/**
+ * The key name of a ticket or PSK identity from its table key (sessionKey: a kind letter, then a
+ * character per byte), as text; null for other kinds and for values too short or not hex.
+ */
+export function ticketKeyNameOf(sessionKey: string): string | null {
+  const kind = sessionKey.charCodeAt(0);
+  if ((kind !== 0x74 /* t */ && kind !== 0x70 /* p */) || sessionKey.length <= TICKET_KEY_NAME_BYTES) return null;
+  return sessionKey.substring(1, 1 + TICKET_KEY_NAME_BYTES);
 }
 
 const FACT_KNOWN = 4, FACT_ACCEPTED = 8, FACT_CROSS_ADDRESS = 16;
@@ -245,6 +287,11 @@ export class SessionTable {
   // The facts of offer row `o`.
   connectionOf(o: number): ConnectionRecord { return this.offerConnections[o]!; }
   groupOf(o: number): ServerGroup { return this.groupList[this.offerGroups.get(o)]!; }
+  /** The key name of the ticket or PSK identity offered (ticketKeyNameOf), null for a session ID. */
+  offeredTicketKeyNameOf(o: number): string | null {
+    const { key } = offeredKey(this.offerConnections[o]!);
+    return key === null ? null : ticketKeyNameOf(key);
+  }
   /** Row of the offered session in the session columns (-1: unknown session). */
   sessionRowOf(o: number): number { return this.offerSessions.get(o); }
   kindOf(o: number): SessionKind { return KINDS[this.offerFlagBits.get(o) & 3]!; }
@@ -492,6 +539,7 @@ export class SessionTable {
       this.offerAddresses.push(address);
       this.offerRecency.push(known ? 1 + this.groupList[this.sessionGroup.get(session)]!.recency.usedSince(this.sessionRecencyUse.get(session)) : 0);
       if (c.resumption !== 'unanswered') this.answeredOffers.push(offer);
+      if (accepted && key !== null && kind !== 'session-id') group.noteTicketKey(key);
       if (!known && key !== null && c.handshake === 'aborted') {
         this.abortedUnknown.set(key, c.id);
       }
@@ -527,7 +575,7 @@ export class SessionTable {
     let kind: SessionKind | null = null;
     const keys: string[] = [];
     const ticket = keyOf(c, 'issuedTicket', 'ticket');
-    if (ticket !== null) { kind = 'ticket'; keys.push(ticket); }
+    if (ticket !== null) { kind = 'ticket'; keys.push(ticket); group.noteTicketKey(ticket); }
     const sessionId = tls13 ? null : keyOf(c, 'serverSessionId', 'session-id');
     if (sessionId !== null) { kind ??= 'session-id'; keys.push(sessionId); }
     // TLS 1.3 tickets travel encrypted (RFC 8446 §4.6.1): whether its server issued any is unseen.

@@ -108,6 +108,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // The resumed two end with the browser's RST after the page (see PROVENANCE.md).
   'chromium-nginx-hrr.pcap': outcomesOf('FSS', 'TLS 1.3').map((c, i) => ({ ...c, helloRetry: true, ...(i > 0 ? { rstBy: 'client' as const } : {}) })),
   'nginx-ticket-key-rotation.pcap': outcomesOf('FFFFFFFFTTTTTTTTRRRRRRRRTTTTTTTT'),
+  // Four new clients, then eight tickets sealed under the key nginx had before the capture (refused),
+  // then all twelve resume under the new key.
+  'nginx-ticket-key-before-capture.pcap': outcomesOf('FFFFRRRRRRRRTTTTTTTTTTTT'),
   // Each cycle: a resumption aborted by the client's fatal alert (the server had resumed it), the
   // purged session refused, the new one resumed.
   'tls12-alert-purge.pcap': outcomesOf('F' + 'SRS'.repeat(4)),
@@ -197,6 +200,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-nginx-tls13.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44321 },
   'chromium-nginx-hrr.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44322 },
   'nginx-ticket-key-rotation.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44323 },
+  'nginx-ticket-key-before-capture.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44364 },
   'tls12-alert-purge.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44324 },
   'chromium-nginx-mtu1500.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44325 },
   'nginx-tls13-early-data.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44326 },

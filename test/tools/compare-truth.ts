@@ -14,9 +14,12 @@ export interface TruthComparison {
   outcomeAgreement: number;
 }
 
-/** Our reason names for the truth's (tickets rotated out are a flush of the ticket keys). */
+/**
+ * Our reason names for the truth's: tickets rotated out, or sealed under a key no server holds,
+ * are refused for their ticket key, which the analysis calls a flush of the ticket keys.
+ */
 export function mapTruthReason(reason: string | null): string | null {
-  return reason === 'ticket-key-rotated' ? 'flush' : reason;
+  return reason === 'ticket-key-rotated' || reason === 'ticket-key-unknown' ? 'flush' : reason;
 }
 
 export function compareWithTruth(doc: AnalysisDocument, truth: GroundTruth): TruthComparison {
