@@ -23,7 +23,7 @@ export const REASON_LABEL: Record<string, string> = {
   capacity: 'cache full (evicted)',
   'purged-after-abort': 'purged after an aborted handshake',
   'other-backend': 'other backend, no shared cache',
-  flush: 'cache flushed',
+  flush: 'cache flushed or ticket key changed',
   'issued-before-capture': 'issued before the capture',
   unexplained: 'unexplained',
   'client-forgot': 'client forgot its session',
