@@ -150,7 +150,7 @@ export class ServerGroup {
 
   /**
    * Whether the server's tickets name their keys: many tickets, few names (at most one for every
-   * MIN_TICKETS_PER_KEY_NAME). Random first bytes (Go, stateful TLS 1.3 identities) give a
+   * MIN_TICKETS_PER_KEY_NAME). Random first bytes (formats without key names, stateful TLS 1.3 identities) give a
    * name per ticket.
    */
   namesTicketKeys(): boolean {

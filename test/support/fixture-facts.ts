@@ -111,6 +111,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // Four new clients, then eight tickets sealed under the key nginx had before the capture (refused),
   // then all twelve resume under the new key.
   'nginx-ticket-key-before-capture.pcap': outcomesOf('FFFFRRRRRRRRTTTTTTTTTTTT'),
+  // The same against gnutls-serv: four new clients, six old tickets refused, then all ten resume.
+  'gnutls-ticket-key-before-capture.pcap': outcomesOf('FFFFRRRRRRTTTTTTTTTT'),
   // Each cycle: a resumption aborted by the client's fatal alert (the server had resumed it), the
   // purged session refused, the new one resumed.
   'tls12-alert-purge.pcap': outcomesOf('F' + 'SRS'.repeat(4)),
@@ -201,6 +203,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-nginx-hrr.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44322 },
   'nginx-ticket-key-rotation.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44323 },
   'nginx-ticket-key-before-capture.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44364 },
+  'gnutls-ticket-key-before-capture.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44365 },
   'tls12-alert-purge.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44324 },
   'chromium-nginx-mtu1500.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44325 },
   'nginx-tls13-early-data.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44326 },
