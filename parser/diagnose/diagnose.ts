@@ -640,6 +640,18 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts,
     }
   }
 
+  // 1b. A ticket or PSK identity sealed under a key none of the group's tickets in the capture
+  // name, where they name their keys (sealedByUnusedKey): the server no longer holds that key.
+  // Hard evidence, so before any inference; also for a TLS 1.3 offer linked to its client's latest
+  // session (its issue is unseen): real nginx restarted with a new key before the capture, each old
+  // identity was linked so, and its refusal left "unexplained" (nginx-tls13-ticket-key-before-capture.pcap).
+  for (const o of rejected) {
+    if (verdicts.has(o) || !sealedByUnusedKey(t, o)) continue;
+    const group = t.groupOf(o);
+    const names = group.ticketKeyNames.size;
+    verdicts.set(o, 'flush', `${t.isKnown(o) ? '' : 'issued before the capture, '}${OLD_TICKET_KEY_DETAIL} ${offeredKeyNameHex(t.connectionOf(o))}, which ${group.key} never used in the capture (its tickets name ${names === 1 ? 'one key' : `${names} keys`}): a key it no longer holds`);
+  }
+
   // 2. Offered to another address than the issuer: does that address share the cache?
   const cross = select(known, (o) => t.isCrossAddress(o));
   const crossRejected = select(cross, (o) => !t.isAccepted(o));
@@ -826,8 +838,6 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts,
       verdicts.set(o, 'lifetime', `issued before the capture, so at least ${formatDuration(since)} old > inferred lifetime ${formatDuration(lifetime.seconds)}`);
     } else if (flush !== undefined) {
       verdicts.set(o, 'flush', `issued before the capture, so before the cache was emptied between ${isoTime(flush.low)} and ${isoTime(flush.time)}`);
-    } else if (sealedByUnusedKey(t, o)) {
-      verdicts.set(o, 'flush', `${OLD_TICKET_KEY_DETAIL} ${offeredKeyNameHex(t.connectionOf(o))}, which ${t.groupOf(o).key} never used in the capture (its tickets name ${t.groupOf(o).ticketKeyNames.size === 1 ? 'one key' : `${t.groupOf(o).ticketKeyNames.size} keys`}): a key it no longer holds`);
     } else {
       verdicts.set(o, 'issued-before-capture', `the offered ${t.kindOf(o)} was never seen issued or used in the capture`);
     }
@@ -889,12 +899,13 @@ function inferKeepsNoSessions(t: SessionTable, offers: Int32Array, known: Int32A
   };
 }
 
-/** How the detail of a refused ticket sealed under a key the server did not use begins (findings tell them by it). */
-export const OLD_TICKET_KEY_DETAIL = 'issued before the capture under the ticket key named';
+/** What the detail of a refused ticket sealed under a key the server did not use says (findings tell them by it). */
+export const OLD_TICKET_KEY_DETAIL = 'sealed under the ticket key named';
 
 /**
- * A ticket (or PSK identity) never seen issued, whose key name (RFC 5077 §4) is none of those the
- * group was seen to issue or accept, where the group's tickets name their keys: sealed under a key
+ * A ticket (or PSK identity) whose key name (RFC 5077 §4) is none of those the group was seen to
+ * issue or accept, where the group's tickets name their keys (a ticket seen issued always names
+ * one of them; an identity linked to its client's latest session may not): sealed under a key
  * the server has dropped (rotated, replaced at a restart) or never had (another server's). Real
  * nginx restarted with a new ssl_session_ticket_key before the capture began
  * (nginx-ticket-key-before-capture.pcap): the old tickets were "issued before the capture".

@@ -189,9 +189,12 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       }
     }
     const flushed = withReason('flush');
-    const oldKey = flushed.filter((c) => c.reasonDetail?.startsWith(OLD_TICKET_KEY_DETAIL) ?? false);
+    // Refused for a key the server no longer holds (not a moment's flush): a finding of their own.
+    const oldKey = flushed.filter((c) => c.reasonDetail?.includes(OLD_TICKET_KEY_DETAIL) ?? false);
+    const oldKeyIds = new Set(oldKey.map((c) => c.id));
+    const atMoments = oldKey.length === 0 ? flushed : flushed.filter((c) => !oldKeyIds.has(c.id));
     for (const f of policy.flushes) {
-      const list = flushed.filter((c) => f.evidence.includes(c.id) || ((c.clientHelloTime ?? 0) >= f.time && (c.clientHelloTime ?? 0) - gapOf(c, facts) < f.time));
+      const list = atMoments.filter((c) => f.evidence.includes(c.id) || ((c.clientHelloTime ?? 0) >= f.time && (c.clientHelloTime ?? 0) - gapOf(c, facts) < f.time));
       const lost = `${n(f.sessionsLost)} ${plural(f.sessionsLost, 'session')} lost`;
       const tickets = list.filter((c) => c.offer.ticket || c.offer.psk).length;
       if (list.length > 0 && tickets === list.length) {

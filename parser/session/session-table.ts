@@ -124,10 +124,10 @@ export class ServerGroup {
   /** The group's sessions by their last use (issue or accepted resumption): their places in an LRU list. */
   readonly recency = new RecencyIndex();
   /**
-   * Key names of the tickets (and TLS 1.3 PSK identities) the group was seen to issue or accept,
-   * with their counts. RFC 5077 §4 recommends that a ticket start with the 16-byte name of the
-   * key that sealed it, and OpenSSL (nginx, Apache, HAProxy) and GnuTLS do so; other servers
-   * start it with random bytes (see namesTicketKeys).
+   * Key names of the tickets (and TLS 1.3 PSK identities) the group was seen to issue or accept
+   * (or an earlier analysis carried in), each ticket counted once. RFC 5077 §4 recommends that a
+   * ticket start with the 16-byte name of the key that sealed it, and OpenSSL (nginx, Apache,
+   * HAProxy) and GnuTLS do so; other servers start it with random bytes (see namesTicketKeys).
    */
   readonly ticketKeyNames = new Map<string, number>();
   /** Tickets and identities counted in ticketKeyNames. */
@@ -140,7 +140,7 @@ export class ServerGroup {
     readonly index: number,
   ) {}
 
-  /** Counts the key name of a ticket or PSK identity the server issued or accepted (its table key). */
+  /** Counts the key name of a ticket or PSK identity the server issued, or accepted the first time (its table key). */
   noteTicketKey(sessionKey: string): void {
     const name = ticketKeyNameOf(sessionKey);
     if (name === null) return;
@@ -150,8 +150,8 @@ export class ServerGroup {
 
   /**
    * Whether the server's tickets name their keys: many tickets, few names (at most one for every
-   * MIN_TICKETS_PER_KEY_NAME). Random first bytes (formats without key names, stateful TLS 1.3 identities) give a
-   * name per ticket.
+   * MIN_TICKETS_PER_KEY_NAME). Random first bytes (formats without key names, stateful TLS 1.3
+   * identities) give a name per ticket.
    */
   namesTicketKeys(): boolean {
     return this.ticketsNamed >= MIN_NAMED_TICKETS && this.ticketKeyNames.size * MIN_TICKETS_PER_KEY_NAME <= this.ticketsNamed;
@@ -170,7 +170,8 @@ const TICKET_KEY_NAME_BYTES = 16;
  */
 export function ticketKeyNameOf(sessionKey: string): string | null {
   const kind = sessionKey.charCodeAt(0);
-  if ((kind !== 0x74 /* t */ && kind !== 0x70 /* p */) || sessionKey.length <= TICKET_KEY_NAME_BYTES) return null;
+  // A name and more: a value of 16 bytes or fewer cannot be a sealed ticket.
+  if ((kind !== 0x74 /* t */ && kind !== 0x70 /* p */) || sessionKey.length <= 1 + TICKET_KEY_NAME_BYTES) return null;
   return sessionKey.substring(1, 1 + TICKET_KEY_NAME_BYTES);
 }
 
@@ -441,7 +442,11 @@ export class SessionTable {
         const row = this.newSession(KINDS[kind]!, issueSeen ? ISSUED_IN_EARLIER_ANALYSIS : ISSUED_BEFORE_CAPTURE, issuedAt, addresses[issuer]!, groups[group]!, issueIndex);
         this.sessionLastUse.set(row, lastUse);
       },
-      key: (session, key) => this.sessions.set(key, session),
+      key: (session, key) => {
+        this.sessions.set(key, session);
+        // A carried ticket's key was in use when an earlier analysis saw it.
+        this.groupList[this.sessionGroup.get(session)]!.noteTicketKey(key);
+      },
       flush: (group, low, time) => { groups[group]!.carriedFlushes.push({ low, time }); },
     });
   }
@@ -517,6 +522,8 @@ export class SessionTable {
     if (c.resumption === 'accepted' || c.resumption === 'rejected' || c.resumption === 'unanswered') {
       const { kind, key } = offeredKey(c);
       let session = key === null ? NONE : this.sessions.get(key);
+      // Each ticket or identity counts once towards its group's key names, however often resumed.
+      const firstSight = session === NONE;
       if (session === NONE && kind === 'psk') {
         session = this.sessions.get(pskClientKey(c, group));
         if (session !== NONE && key !== null) this.sessions.set(key, session);
@@ -539,7 +546,7 @@ export class SessionTable {
       this.offerAddresses.push(address);
       this.offerRecency.push(known ? 1 + this.groupList[this.sessionGroup.get(session)]!.recency.usedSince(this.sessionRecencyUse.get(session)) : 0);
       if (c.resumption !== 'unanswered') this.answeredOffers.push(offer);
-      if (accepted && key !== null && kind !== 'session-id') group.noteTicketKey(key);
+      if (accepted && firstSight && key !== null && kind !== 'session-id') group.noteTicketKey(key);
       if (!known && key !== null && c.handshake === 'aborted') {
         this.abortedUnknown.set(key, c.id);
       }

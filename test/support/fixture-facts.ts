@@ -113,6 +113,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'nginx-ticket-key-before-capture.pcap': outcomesOf('FFFFRRRRRRRRTTTTTTTTTTTT'),
   // The same against gnutls-serv: four new clients, six old tickets refused, then all ten resume.
   'gnutls-ticket-key-before-capture.pcap': outcomesOf('FFFFRRRRRRTTTTTTTTTT'),
+  // The same in TLS 1.3 against nginx: four new clients (stacks of their own), eight old identities
+  // refused, then all twelve resume.
+  'nginx-tls13-ticket-key-before-capture.pcap': outcomesOf('FFFFRRRRRRRRSSSSSSSSSSSS', 'TLS 1.3'),
   // Each cycle: a resumption aborted by the client's fatal alert (the server had resumed it), the
   // purged session refused, the new one resumed.
   'tls12-alert-purge.pcap': outcomesOf('F' + 'SRS'.repeat(4)),
@@ -204,6 +207,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-ticket-key-rotation.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44323 },
   'nginx-ticket-key-before-capture.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44364 },
   'gnutls-ticket-key-before-capture.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44365 },
+  'nginx-tls13-ticket-key-before-capture.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44366 },
   'tls12-alert-purge.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44324 },
   'chromium-nginx-mtu1500.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44325 },
   'nginx-tls13-early-data.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44326 },
