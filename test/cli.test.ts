@@ -532,6 +532,13 @@ describe('resumescope CLI', () => {
     expect(r.stdout).toMatch(/\[critical\] Sessions are dropped after 5m00s idle/);
   });
 
+  it('says which refused tickets were sealed under a key the server no longer uses', () => {
+    const r = cli(['analyze', join(CAPTURES, 'nginx-tls13-ticket-key-before-capture.pcap')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/cache policy resumescope\.test:44366: .*; 8 tickets under a key not in use\n/);
+    expect(r.stdout).toContain('[critical] 8 tickets sealed under a key resumescope.test:44366 no longer uses were refused');
+  });
+
   it('--progress shows reading, then the diagnosis and the writing, and leaves a clean line', () => {
     const out = join(work, 'progress.pcap');
     execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'idle-timeout', '--scale', '4', '--out', out]);

@@ -472,6 +472,7 @@ describe('diagnosis on real stacks', () => {
       expect(c.reasonDetail).toContain(`under the ticket key named ${oldNames[0]}`);
     }
     expect(server.reasons).toEqual({ flush: old });
+    expect(server.cachePolicy.tickets).toMatchObject({ keyNames: 1, rejectedUnusedKey: old });
     expect(server.cachePolicy.flushes).toEqual([]);
     expect(diagnosis.findings.map((f) => [f.code, f.evidence])).toEqual([['old-ticket-key', rejected.map((c) => c.id)]]);
     expect(diagnosis.findings[0]!.detail).toContain(oldNames[0]!);
@@ -481,6 +482,7 @@ describe('diagnosis on real stacks', () => {
     const unnamed = connections.map((c, i) => ({ ...c, reason: null, session: null, issuedTicket: randomFirstBytes(c.issuedTicket, i), offeredTicket: randomFirstBytes(c.offeredTicket, 100 + i) }));
     const without = diagnose(unnamed);
     expect(without.servers[0]!.reasons).toEqual({ 'issued-before-capture': old });
+    expect(without.servers[0]!.cachePolicy.tickets).toMatchObject({ keyNames: null, rejectedUnusedKey: 0 });
     expect(without.findings.map((f) => f.code)).toEqual(['issued-before-capture']);
   });
 
@@ -505,6 +507,8 @@ describe('diagnosis on real stacks', () => {
       expect(c.reasonDetail).toContain(`sealed under the ticket key named ${oldName}`);
     }
     expect(server.reasons).toEqual({ flush: 8 });
+    // Twelve identities accepted, each the first time, all under one key.
+    expect(server.cachePolicy.tickets).toMatchObject({ keyNames: 1, rejectedUnusedKey: 8 });
     expect(diagnosis.findings.map((f) => [f.code, f.evidence])).toEqual([['old-ticket-key', rejected.map((c) => c.id)]]);
     // Identities with random first bytes name no keys: nothing is said of keys.
     const unnamed = connections.map((c, i) => ({ ...c, reason: null, session: null, offeredPskIdentity: c.offeredPskIdentity === null ? null : i.toString(16).padStart(2, '0').repeat(16) + c.offeredPskIdentity.slice(32) }));

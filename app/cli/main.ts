@@ -400,6 +400,8 @@ export function formatDiagnosis(d: Diagnosis): string {
     if (p.purgeOnAbort.detected) parts.push('purges sessions on abort');
     if (p.sharedCache.shared === false) parts.push(`no shared cache${p.sharedCache.backends ? ` (~${p.sharedCache.backends} backends)` : ''}`);
     if (p.flushes.length > 0) parts.push(`${p.flushes.length} flush${p.flushes.length > 1 ? 'es' : ''}`);
+    // (older documents have no key names)
+    if ((p.tickets.rejectedUnusedKey ?? 0) > 0) parts.push(`${p.tickets.rejectedUnusedKey.toLocaleString('en-US')} ${p.tickets.rejectedUnusedKey === 1 ? 'ticket' : 'tickets'} under a key not in use`);
     lines.push(`cache policy ${s.group}: ${parts.join('; ')}`);
   }
   const top = d.findings.slice(0, 5);

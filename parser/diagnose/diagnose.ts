@@ -34,7 +34,16 @@ export interface CachePolicy {
     clientsWithSessionChanges?: number;
   };
   flushes: { time: number; low: number; sessionsLost: number; evidence: number[] }[];
-  tickets: { offers: number; accepted: number; rejected: number; lifetimeHint: number | null; rejectedWithinHint: number };
+  tickets: {
+    offers: number; accepted: number; rejected: number; lifetimeHint: number | null; rejectedWithinHint: number;
+    /**
+     * Distinct key names (RFC 5077 §4) among the tickets and TLS 1.3 PSK identities the group was
+     * seen to issue or accept; null when they name no keys (ServerGroup.namesTicketKeys).
+     */
+    keyNames: number | null;
+    /** Refused tickets and identities sealed under a key none of those name (sealedByUnusedKey). */
+    rejectedUnusedKey: number;
+  };
   /**
    * The group accepted none of its offers, though at least MIN_OFFERS_NOT_KEPT were of sessions it
    * issued in the capture, offered back to the address that issued them: it keeps no session (or
@@ -230,7 +239,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
   for (const group of table.groups.values()) {
     const offers = byGroup[group.index]!;
     verdicts.startGroup();
-    const policy = inferGroup(table, offers, verdicts, group.carriedFlushes);
+    const policy = inferGroup(table, group, offers, verdicts);
     const counts: Partial<Record<Reason, number>> = {};
     for (const reason of verdicts.reasonsGiven) counts[reason] = 0;
     let accepted = 0;
@@ -621,7 +630,7 @@ class Verdicts {
 }
 
 /** Infer one group's cache policy from its offers (rows of `table`); records a verdict for each rejection it explains. */
-function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts, carriedFlushes: readonly { low: number; time: number }[] = []): Omit<CachePolicy, 'issuesNoSessions' | 'tls13TicketsUnseen'> {
+function inferGroup(table: SessionTable, group: ServerGroup, offers: Int32Array, verdicts: Verdicts): Omit<CachePolicy, 'issuesNoSessions' | 'tls13TicketsUnseen'> {
   const t = table;
   const rejected = select(offers, (o) => !t.isAccepted(o));
   const known = select(offers, (o) => t.isKnown(o));
@@ -645,9 +654,10 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts,
   // Hard evidence, so before any inference; also for a TLS 1.3 offer linked to its client's latest
   // session (its issue is unseen): real nginx restarted with a new key before the capture, each old
   // identity was linked so, and its refusal left "unexplained" (nginx-tls13-ticket-key-before-capture.pcap).
+  let rejectedUnusedKey = 0;
   for (const o of rejected) {
     if (verdicts.has(o) || !sealedByUnusedKey(t, o)) continue;
-    const group = t.groupOf(o);
+    rejectedUnusedKey++;
     const names = group.ticketKeyNames.size;
     verdicts.set(o, 'flush', `${t.isKnown(o) ? '' : 'issued before the capture, '}${OLD_TICKET_KEY_DETAIL} ${offeredKeyNameHex(t.connectionOf(o))}, which ${group.key} never used in the capture (its tickets name ${names === 1 ? 'one key' : `${names} keys`}): a key it no longer holds`);
   }
@@ -689,7 +699,7 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts,
   }
 
   // 4. Flushes: a moment after which every older session is rejected.
-  const flushes = findFlushes(t, select(known, unexplainedOrAccepted), verdicts, carriedFlushes);
+  const flushes = findFlushes(t, select(known, unexplainedOrAccepted), verdicts, group.carriedFlushes);
 
   // 5. Time and size limits, fitted on what is not yet explained. The limit that explains
   // its rejections with the fewest exceptions goes first (idle time, age and churn all grow
@@ -876,6 +886,8 @@ function inferGroup(table: SessionTable, offers: Int32Array, verdicts: Verdicts,
       rejected: ticketOffers.length - ticketsAccepted,
       lifetimeHint: longestHint,
       rejectedWithinHint: longestHint === null ? 0 : count(ticketOffers, (o) => { const age = t.ageOf(o); return !t.isAccepted(o) && age !== null && age < longestHint; }),
+      keyNames: group.namesTicketKeys() ? group.ticketKeyNames.size : null,
+      rejectedUnusedKey,
     },
     keepsNoSessions,
   };

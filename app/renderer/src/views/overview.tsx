@@ -267,6 +267,15 @@ function PolicyCard({ server }: { server: ServerSummary }) {
       evidence: `lifetime hint ${p.tickets.lifetimeHint === null ? 'not seen' : formatDuration(p.tickets.lifetimeHint)}; ${formatCount(p.tickets.rejectedWithinHint)} rejected within the hint`,
     });
   }
+  // (documents from before key names have neither field)
+  const keyNames = p.tickets.keyNames ?? null;
+  const unusedKey = p.tickets.rejectedUnusedKey ?? 0;
+  if (keyNames !== null || unusedKey > 0) {
+    rows.push({
+      name: 'Ticket keys', value: unusedKey > 0 ? `${formatCount(unusedKey)} refused under a key not in use` : `${formatCount(keyNames ?? 0)} in use`, confidence: null, found: unusedKey > 0,
+      evidence: `the tickets issued or accepted in the capture name ${keyNames === 1 ? 'one key' : `${formatCount(keyNames ?? 0)} keys`} (RFC 5077 §4: a ticket begins with its key's name)${unusedKey > 0 ? `; ${formatCount(unusedKey)} refused ${unusedKey === 1 ? 'ticket names' : 'tickets name'} another: a key the server no longer holds` : ''}`,
+    });
+  }
   return (
     <div className="policy-card" data-testid="policy-card">
       <h3 title={server.group}>{server.group}</h3>
