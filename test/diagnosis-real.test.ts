@@ -517,6 +517,22 @@ describe('diagnosis on real stacks', () => {
     expect(without.findings.some((f) => f.code === 'old-ticket-key')).toBe(false);
   });
 
+  it('TLS 1.3 random session IDs at several servers: one finding naming them, not one per server', () => {
+    // HAProxy's health checks (no SNI: a group of their own, by address) and the clients behind it
+    // (resumescope.test) both offer TLS 1.3 to a TLS 1.2 backend, each group's first connections
+    // with a random session ID.
+    const { connections, diagnosis } = analyze('haproxy-proxy-protocol-checks.pcap');
+    const random = connections.filter((c) => c.reason === 'issued-before-capture' && c.reasonDetail?.includes('most likely no resumption attempt'));
+    const groups = new Set(random.map((c) => c.sni ?? c.server.ip));
+    expect(groups.size).toBe(2);
+    const found = diagnosis.findings.filter((f) => f.code === 'tls13-compatibility-id');
+    expect(found).toHaveLength(1);
+    expect(found[0]!.group).toBeNull();
+    expect(found[0]!.title).toBe(`${random.length} connections to 2 servers carried the random session ID of TLS 1.3's compatibility mode, not a resumption`);
+    expect(found[0]!.evidence).toEqual(random.map((c) => c.id));
+    for (const server of diagnosis.servers) expect(found[0]!.detail).toContain(server.group);
+  });
+
   it('nginx with its default ssl_session_cache none: it keeps no sessions, said as such and not "unexplained"', () => {
     const { server, connections, diagnosis } = analyze('nginx-cache-none.pcap');
     const rejected = connections.filter((c) => c.resumption === 'rejected');

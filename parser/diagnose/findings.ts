@@ -68,6 +68,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       issuingNothing.get(groupKeyOf(c).key)?.push(c);
     }
   }
+  const compatibilityByGroup: { group: string; list: ConnectionRecord[]; add: (code: string, list: ConnectionRecord[], title: string, detail: string, severity?: Severity) => void }[] = [];
   for (const server of servers) {
     const policy = server.cachePolicy;
     const withReason = (reason: string) => byGroupAndReason.get(`${server.group}\u0000${reason}`) ?? [];
@@ -218,10 +219,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const unknown = withReason('issued-before-capture');
     const compatibility = unknown.filter(looksLikeCompatibilityId);
     const before = unknown.filter((c) => !looksLikeCompatibilityId(c));
-    if (compatibility.length > 0) {
-      add('tls13-compatibility-id', compatibility, `${n(compatibility.length)} ${plural(compatibility.length, 'connection')} to ${server.group} carried the random session ID of TLS 1.3's compatibility mode, not a resumption`,
-        `These clients offer TLS 1.3, which fills the session ID with 32 random bytes (RFC 8446 §4.1.2); the server answered with TLS 1.2 and did not know the ID, so by TLS 1.2's rules they are refused offers. Most likely first connections: they say nothing about the session cache. Enabling TLS 1.3 on ${server.group} would make them TLS 1.3 handshakes.`, 'info');
-    }
+    if (compatibility.length > 0) compatibilityByGroup.push({ group: server.group, list: compatibility, add });
     if (before.length > 0) {
       add('issued-before-capture', before, `${n(before.length)} rejected ${plural(before.length, 'offer')} on ${server.group} ${before.length === 1 ? 'is for a session' : 'are for sessions'} issued before the capture began`,
         'Their history is not in the capture, so their idle time and age are unknown. A longer capture (or one that starts earlier) would tell why they were rejected.', 'info');
@@ -233,6 +231,24 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
         // A small capture cannot show a pattern; say what the usual cause would look like.
         (server.offers < MIN_OFFERS_FOR_BACKENDS ? ` With ${n(server.offers)} ${plural(server.offers, 'offer')}, too few to tell a pattern: backends without a shared cache or shared ticket keys show as a steady share of refusals over at least ${MIN_OFFERS_FOR_BACKENDS} offers; a longer capture would tell.` : ''), 'warning');
     }
+  }
+
+  // TLS 1.3 random session IDs answered with TLS 1.2: a finding for one group; for several (a capture
+  // at a browser reaches many servers: the shared set's tls-handshake.pcapng gave six findings of one
+  // connection each, crowding the summary's top five), one finding naming them.
+  const compatibilityDetail = (servers: string) => `These clients offer TLS 1.3, which fills the session ID with 32 random bytes (RFC 8446 §4.1.2); the server answered with TLS 1.2 and did not know the ID, so by TLS 1.2's rules they are refused offers. Most likely first connections: they say nothing about the session cache. Enabling TLS 1.3 on ${servers} would make them TLS 1.3 handshakes.`;
+  if (compatibilityByGroup.length === 1) {
+    const { group, list, add } = compatibilityByGroup[0]!;
+    add('tls13-compatibility-id', list, `${n(list.length)} ${plural(list.length, 'connection')} to ${group} carried the random session ID of TLS 1.3's compatibility mode, not a resumption`, compatibilityDetail(group), 'info');
+  } else if (compatibilityByGroup.length > 1) {
+    const list = compatibilityByGroup.flatMap((g) => g.list).sort((a, b) => a.id - b.id);
+    const names = compatibilityByGroup.map((g) => g.group);
+    findings.push({
+      code: 'tls13-compatibility-id', severity: 'info',
+      title: `${n(list.length)} connections to ${n(names.length)} servers carried the random session ID of TLS 1.3's compatibility mode, not a resumption`,
+      detail: compatibilityDetail(`these servers (${names.slice(0, 5).join(', ')}${names.length > 5 ? `, and ${n(names.length - 5)} more` : ''})`),
+      group: null, evidence: list.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(list),
+    });
   }
 
   const forgot = connections.filter((c) => c.reason === 'client-forgot');
