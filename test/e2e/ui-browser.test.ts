@@ -352,6 +352,15 @@ describe('resumescope ui with captures on the command line', () => {
       expect(await page.getByTestId('policy-card').first().textContent()).toContain('none rejected up to 21 sessions, all from 60 sessions; in between ever more: the cache evicts in parts (by session ID), about half were gone at 37 sessions — 108 rejections');
       expect(await page.getByTestId('kpi-rejected-value').textContent()).toBe('108');
       await page.getByTestId('policy-card').first().screenshot({ path: screenshotPath('apache-partitioned-light.png') });
+      // Real nginx TLS 1.3 restarted with a new ticket key before the capture: the old identities'
+      // key is named in the finding, and the policy card has a row for the ticket keys.
+      await page.getByTestId('file-input').setInputFiles([join(FIXTURES, 'nginx-tls13-ticket-key-before-capture.pcap')]);
+      await page.getByText('Ticket keys').waitFor();
+      expect(await page.getByTestId('headline').textContent()).toContain('Main finding: 8 tickets sealed under a key resumescope.test:44366 no longer uses were refused.');
+      const card = await page.getByTestId('policy-card').first().textContent();
+      expect(card).toContain('Ticket keys8 refused under a key not in use');
+      expect(card).toContain('the tickets issued or accepted in the capture name one key (RFC 5077 §4: a ticket begins with its key\'s name); 8 refused tickets name another: a key the server no longer holds');
+      await page.getByTestId('policy-card').first().screenshot({ path: screenshotPath('ticket-keys-light.png') });
       expect(errors.errors).toEqual([]);
       await page.close();
     } finally {
