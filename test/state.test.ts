@@ -101,6 +101,38 @@ describe('--state: sessions carried from one analysis to the next', () => {
     }
   });
 
+  it('carries each client\'s latest session: a client that comes back in the next file and offers nothing forgot it, as in the whole capture', () => {
+    const { connections } = simulateAndAnalyze('client-forgets', 1, 5);
+    diagnose(connections);
+    const wholeForgot = new Set(connections.filter((c) => c.reason === 'client-forgot').map((c) => c.id));
+    const times = connections.map(offerTime).sort((a, b) => a - b);
+    const middle = times[Math.floor(times.length / 2)]!;
+    const first = connections.filter((c) => offerTime(c) < middle);
+    const second = connections.filter((c) => offerTime(c) >= middle);
+    const carried = diagnose(first, { carryOut: true }).carriedOut!;
+    const state = decodeSessionState(carried);
+    // One entry per client and TLS stack holding a carried session, by the client's address.
+    expect(state.clients.length).toBeGreaterThan(10);
+    const addresses = new Set(first.map((c) => c.client.ip));
+    for (const client of state.clients) {
+      expect(addresses.has(client.address)).toBe(true);
+      expect(client.session).toBeLessThan(state.sessions.kind.length);
+    }
+    const later = diagnose(second, { carriedIn: carried, carryOut: true });
+    const forgotLater = second.filter((c) => c.reason === 'client-forgot').map((c) => c.id);
+    const forgotWhole = second.filter((c) => wholeForgot.has(c.id)).map((c) => c.id);
+    expect(forgotLater).toEqual(forgotWhole);
+    // Alone, the second file misses the clients whose first connection in it forgot.
+    diagnose(second);
+    const forgotAlone = second.filter((c) => c.reason === 'client-forgot').length;
+    expect(forgotAlone).toBeLessThan(forgotWhole.length);
+    // Carried on again: the clients of both files, each once per group and stack.
+    const again = decodeSessionState(later.carriedOut!);
+    const keys = again.clients.map((c) => `${c.group}|${c.stack}|${c.address}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(again.clients.length).toBeGreaterThanOrEqual(state.clients.length);
+  });
+
   it('carries on only sessions used within seven days of the latest use (RFC 8446 §4.6.1)', () => {
     const { connections } = simulateAndAnalyze('idle-timeout', 1, 5);
     const all = decodeSessionState(diagnose(connections, { carryOut: true }).carriedOut!);

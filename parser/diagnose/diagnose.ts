@@ -1,6 +1,7 @@
 import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column } from '../session/columns.js';
-import { ISSUED_IN_EARLIER_ANALYSIS, offerTime, PSK_SESSION_KIND, SessionTable, type PendingState, type ServerGroup, type SessionKind, type TrackedSession } from '../session/session-table.js';
+import { ISSUED_IN_EARLIER_ANALYSIS, MAX_CARRIED_IDLE, offerTime, PSK_SESSION_KIND, SessionTable, type PendingState, type ServerGroup, type SessionKind, type TrackedSession } from '../session/session-table.js';
+import type { ClientVisitor } from '../session/session-state.js';
 import { estimateLimitOf, maxOf, round2, type Estimate } from './threshold.js';
 import { buildFindings, type Finding, type OfferLookup, type WhatIf } from './findings.js';
 
@@ -229,7 +230,7 @@ export interface DiagnoseOptions {
 export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptions = {}): Diagnosis {
   const order = sessionOrder(connections);
   const clientNumbers = numberClients(connections);
-  const { table, offerOf, reconnection, forgotten, sessionChanges, pskNeverOffered, carriedOut } = trackSessions(connections, order, clientNumbers.numbers, options);
+  const { table, offerOf, reconnection, forgotten, sessionChanges, pskNeverOffered, carriedOut } = trackSessions(connections, order, clientNumbers, options);
   const groups = table.groups.size;
   options.onProgress?.({ step: 'sessions tracked', done: connections.length, total: connections.length });
 
@@ -412,10 +413,11 @@ const MAX_ROUND_TRIP = 2;
  * Its own function so that what it alone needs (each client's latest session per group, a map
  * entry per client and group) is garbage before the per-group inference starts.
  */
-function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clientNumbers: Int32Array, options: DiagnoseOptions): TrackedConnections {
+function trackSessions(connections: ConnectionRecord[], order: Uint32Array, numbering: { numbers: Int32Array; count: number }, options: DiagnoseOptions): TrackedConnections {
   const onProgress = options.onProgress;
   const table = new SessionTable();
   if (options.carriedIn !== undefined) table.carryIn(options.carriedIn);
+  const clientNumbers = numbering.numbers;
   let maxId = 0;
   for (const c of connections) {
     if (c.id > maxId) maxId = c.id;
@@ -425,6 +427,25 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clie
   const offerById = maxId <= 2 * connections.length + 1024 ? new Int32Array(maxId + 1).fill(-1) : null;
   const sparseOfferById = new Map<number, number>();
   const clientState = new ClientMemory();
+  // Clients carried in: what each held when the earlier files ended. Numbered as this analysis
+  // numbers its addresses; those not in it get numbers past them, to be carried on.
+  const carriedAddresses: string[] = [];
+  if (table.carriedClients.length > 0) {
+    const numberOf = new Map<string, number>();
+    for (const c of table.carriedClients) numberOf.set(c.address, -1);
+    for (let i = 0; i < connections.length; i++) {
+      const address = clientAddress(connections[i]!);
+      if (numberOf.get(address) === -1) numberOf.set(address, clientNumbers[i]!);
+    }
+    for (const c of table.carriedClients) {
+      let number = numberOf.get(c.address)!;
+      if (number < 0) {
+        numberOf.set(c.address, (number = numbering.count + carriedAddresses.length));
+        carriedAddresses.push(c.address);
+      }
+      clientState.of(c.group, c.stack).set(number, c.session);
+    }
+  }
   const changesByGroup = new Map<ServerGroup, { clients: Set<number>; changes: number }>();
   const forgotten: ForgottenSession[] = [];
   // By session row: from when its client could resume it (sessionReadyTime); -Infinity: held
@@ -521,7 +542,7 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, clie
   // Likewise, not offering a TLS 1.3 ticket the server may never have sent is no forgetting.
   const forgottenKnown = forgotten.filter((f) => !f.tls13 || groupsOfferingPsk.has(f.group.index));
 
-  const carriedOut = options.carryOut === true ? table.carryOut() : null;
+  const carriedOut = options.carryOut === true ? table.carryOut(MAX_CARRIED_IDLE, clientState.carried(connections, numbering, carriedAddresses)) : null;
   table.releaseKeys();
   const sessionChanges = new Map<ServerGroup, { clients: number; changes: number }>();
   for (const [group, { clients, changes }] of changesByGroup) sessionChanges.set(group, { clients: clients.size, changes });
@@ -1299,11 +1320,31 @@ class ClientMemory {
 
   /** The clients of c's TLS stack with c's group: client number → row of the latest session held (-1: none yet). */
   clientsLike(c: ConnectionRecord, group: ServerGroup): Map<number, number> {
-    const stacks = (this.byGroup[group.index] ??= new Map());
-    const stack = c.clientFingerprint ?? '';
+    return this.of(group.index, c.clientFingerprint ?? '');
+  }
+
+  /** The clients of a TLS stack (fingerprint, "" when unknown) with a group (its index). */
+  of(group: number, stack: string): Map<number, number> {
+    const stacks = (this.byGroup[group] ??= new Map());
     let clients = stacks.get(stack);
     if (clients === undefined) stacks.set(stack, (clients = new Map()));
     return clients;
+  }
+
+  /**
+   * Every client holding a session, to carry to the next analysis: addresses by client number from
+   * `connections` (numberClients), past them `carriedAddresses` (clients carried in, not seen here).
+   */
+  carried(connections: ConnectionRecord[], numbering: { numbers: Int32Array; count: number }, carriedAddresses: readonly string[]): ClientVisitor {
+    const addressOf: string[] = new Array<string>(numbering.count);
+    for (let i = 0; i < connections.length; i++) addressOf[numbering.numbers[i]!] ??= clientAddress(connections[i]!);
+    return (visit) => this.byGroup.forEach((stacks, group) => {
+      for (const [stack, clients] of stacks) {
+        for (const [client, session] of clients) {
+          if (session >= 0) visit(group, stack, client < numbering.count ? addressOf[client]! : carriedAddresses[client - numbering.count]!, session);
+        }
+      }
+    });
   }
 }
 

@@ -8,13 +8,17 @@
 // Binary, little-endian, read with bounds checks everywhere: a state file is input like a capture,
 // and a damaged one is refused with the byte offset, never half-used.
 //
-//   magic "resumescope-state\n" (18 bytes), u32 format version (1)
+//   magic "resumescope-state\n" (18 bytes), u32 format version (2; version 1 files, without clients, are read too)
 //   f64 lastTime: the latest session use the analyses so far saw (epoch seconds)
 //   u32 groups, each: text key, u8 has-SNI, [text SNI], u32 port, u32 issued (the group's issue counter)
 //   u32 addresses, each: text "ip|port" (server addresses that issued sessions)
 //   u32 sessions (in order of last use), each: u8 kind (+4: issued before any analysis saw it), u32 group,
 //       u32 issuer address, u32 issue index (the group's counter at its issue), f64 issuedAt, f64 lastUse
 //   u32 keys, each: u32 session, text key (the session table's key: kind letter + ID bytes, …)
+//   (version 2) u32 stacks, each: text (a client's TLS stack: its fingerprint, "" when unknown);
+//       u32 clients, each: u32 group, u32 stack, text address, u32 session: the latest session a
+//       client (an address and a TLS stack) held with a group, so that the next file knows a client
+//       that comes back holding a session and offers nothing (client-forgot)
 //   u32 flushes, each: u32 group, f64 low, f64 time (a cache flush found between the two); last, as
 //       the flushes are known only once the groups are inferred, after the sessions are written
 // Written as it goes (SessionStateWriter): a million sessions are ~80 MB of state, and building
@@ -25,7 +29,9 @@ import type { SessionKind } from './session-table.js';
 import { stringOfCodes } from '../tls/hello.js';
 
 export const STATE_MAGIC = 'resumescope-state\n';
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
+/** The first version, without clients: still read. */
+const STATE_VERSION_WITHOUT_CLIENTS = 1;
 const KIND_NAMES: readonly SessionKind[] = ['session-id', 'ticket', 'psk'];
 const WIDE = 0x80000000;
 /** In a session's kind byte: its issue was never seen (see CarriedSessions.sessions.issueSeen). */
@@ -64,6 +70,24 @@ export interface CarriedSessions {
   /** Every key a session is known by (a session ID and a ticket, a PSK identity and its client). */
   keys: string[];
   keySessions: Uint32Array;
+  /** The latest session each client (address and TLS stack) held with a group. */
+  clients: CarriedClient[];
+}
+
+/**
+ * Visits clients holding a session (group index, TLS stack, address, session): called twice when a
+ * state is written (the stacks first, then the clients), so that no list of them is made.
+ */
+export type ClientVisitor = (visit: (group: number, stack: string, address: string, session: number) => void) => void;
+
+/** A client's latest session with a group, carried to the next analysis. */
+export interface CarriedClient {
+  group: number;
+  /** The client's TLS stack (ClientHello fingerprint; "" when unknown). */
+  stack: string;
+  address: string;
+  /** Index of the session in the state's sessions (a session table row once carried in). */
+  session: number;
 }
 
 /** A state file that cannot be used: what is wrong and at which byte. */
@@ -84,12 +108,13 @@ export function encodeSessionState(state: CarriedSessions): Uint8Array {
   for (let i = 0; i < s.kind.length; i++) w.session(s.kind[i]!, s.issueSeen[i] === 1, s.group[i]!, s.issuer[i]!, s.issueIndex[i]!, s.issuedAt[i]!, s.lastUse[i]!);
   w.startKeys();
   for (let i = 0; i < state.keys.length; i++) w.key(state.keySessions[i]!, state.keys[i]!);
+  w.clients((visit) => { for (const c of state.clients) visit(c.group, c.stack, c.address, c.session); });
   return w.finish(state.groups.flatMap((g, index) => g.flushes.map((f) => ({ group: index, ...f }))));
 }
 
 /**
  * A state file written as it goes, in the order of the format: groups, addresses, sessions, keys,
- * then (finish) the flushes. `sizeHint`: bytes to start with (the buffer grows by half when short).
+ * clients, then (finish) the flushes. `sizeHint`: bytes to start with (the buffer grows by half when short).
  */
 export class SessionStateWriter {
   private readonly out: StateWriter;
@@ -134,6 +159,23 @@ export class SessionStateWriter {
     this.out.text(key);
     this.keyCount++;
   }
+  /** After the keys: each client's latest session (sessions by their index in this file). */
+  clients(clients: ClientVisitor): void {
+    const stacks = new Map<string, number>();
+    clients((_group, stack) => { if (!stacks.has(stack)) stacks.set(stack, stacks.size); });
+    this.out.u32(stacks.size);
+    for (const stack of stacks.keys()) this.out.text(stack);
+    const countAt = this.out.reserveU32();
+    let count = 0;
+    clients((group, stack, address, session) => {
+      this.out.u32(group);
+      this.out.u32(stacks.get(stack)!);
+      this.out.text(address);
+      this.out.u32(session);
+      count++;
+    });
+    this.out.patchU32(countAt, count);
+  }
   /** The file's bytes, with the flushes (group index, low, time) last. */
   finish(flushes: readonly { group: number; low: number; time: number }[]): Uint8Array {
     this.out.patchU32(this.keyCountAt, this.keyCount);
@@ -157,11 +199,12 @@ export interface SessionStateSink {
   sessions(count: number): void;
   session(kind: number, issueSeen: boolean, group: number, issuer: number, issueIndex: number, issuedAt: number, lastUse: number): void;
   key(session: number, key: string): void;
+  client(group: number, stack: string, address: string, session: number): void;
   flush(group: number, low: number, time: number): void;
 }
 
 /** A sink that keeps nothing: reading into it checks a file. */
-const CHECK_ONLY: SessionStateSink = { group() {}, address() {}, sessions() {}, session() {}, key() {}, flush() {} };
+const CHECK_ONLY: SessionStateSink = { group() {}, address() {}, sessions() {}, session() {}, key() {}, client() {}, flush() {} };
 
 /**
  * Reads a state file into `sink` (by default only checks it); returns its latest time and how many
@@ -176,7 +219,9 @@ export function readSessionState(bytes: Uint8Array, sink: SessionStateSink = CHE
   }
   const versionAt = r.offset;
   const version = r.u32('format version');
-  if (version !== STATE_VERSION) throw new StateFileError(`state format version ${version}; this resumescope reads version ${STATE_VERSION}`, versionAt);
+  if (version !== STATE_VERSION && version !== STATE_VERSION_WITHOUT_CLIENTS) {
+    throw new StateFileError(`state format version ${version}; this resumescope reads versions ${STATE_VERSION_WITHOUT_CLIENTS} and ${STATE_VERSION}`, versionAt);
+  }
   const lastTime = r.time('last time', true);
 
   const groupKeys = new Set<string>();
@@ -233,6 +278,24 @@ export function readSessionState(bytes: Uint8Array, sink: SessionStateSink = CHE
     if (session >= n) throw new StateFileError(`key of session ${session} of ${n}`, at);
     sink.key(session, r.text('session key'));
   }
+  if (version >= STATE_VERSION) {
+    const stackCount = r.count('client stacks', 4);
+    const stacks: string[] = [];
+    for (let i = 0; i < stackCount; i++) stacks.push(r.text('client stack'));
+    const clientCount = r.count('clients', 16);
+    for (let i = 0; i < clientCount; i++) {
+      const at = r.offset;
+      const group = r.u32('client group');
+      if (group >= groupCount) throw new StateFileError(`client of group ${group} of ${groupCount}`, at);
+      const stack = r.u32('client stack');
+      if (stack >= stackCount) throw new StateFileError(`client stack ${stack} of ${stackCount}`, at + 4);
+      const address = r.text('client address');
+      const sessionAt = r.offset;
+      const session = r.u32('client session');
+      if (session >= n) throw new StateFileError(`client session ${session} of ${n}`, sessionAt);
+      sink.client(group, stacks[stack]!, address, session);
+    }
+  }
   const flushCount = r.count('flushes', 20);
   for (let f = 0; f < flushCount; f++) {
     const at = r.offset;
@@ -258,6 +321,7 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
   let i = 0;
   const keys: string[] = [];
   const keySessions: number[] = [];
+  const clients: CarriedClient[] = [];
   const { lastTime } = readSessionState(bytes, {
     group: (key, sni, port, issued) => groups.push({ key, sni, port, issued, flushes: [] }),
     address: (a) => addresses.push(a),
@@ -281,9 +345,10 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
       keySessions.push(session);
       keys.push(key);
     },
+    client: (group, stack, address, session) => clients.push({ group, stack, address, session }),
     flush: (group, low, time) => groups[group]!.flushes.push({ low, time }),
   });
-  return { lastTime, groups, addresses, sessions, keys, keySessions: Uint32Array.from(keySessions) };
+  return { lastTime, groups, addresses, sessions, keys, keySessions: Uint32Array.from(keySessions), clients };
 }
 
 class StateReader {

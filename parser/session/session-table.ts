@@ -2,7 +2,7 @@ import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, Uint8Column } from './columns.js';
 import { hexDigitValue } from '../tls/hello.js';
 import { SessionKeyIndex } from './key-index.js';
-import { readSessionState, SessionStateWriter } from './session-state.js';
+import { readSessionState, SessionStateWriter, type CarriedClient, type ClientVisitor } from './session-state.js';
 
 // Follows every session (ID, ticket, PSK identity) across connections: who issued
 // it, every later offer and its fate. Records are processed in ClientHello order,
@@ -410,6 +410,8 @@ export class SessionTable {
     return group;
   }
 
+  /** Each client's latest session with a group, carried in (session: a row of this table; group: a group index). */
+  readonly carriedClients: CarriedClient[] = [];
   /** Sessions carried in from earlier analyses (carryIn). */
   carriedIn = 0;
 
@@ -447,6 +449,8 @@ export class SessionTable {
         // A carried ticket's key was in use when an earlier analysis saw it.
         this.groupList[this.sessionGroup.get(session)]!.noteTicketKey(key);
       },
+      // Sessions are rows in the order they were read: a client's session index is its row.
+      client: (group, stack, address, session) => this.carriedClients.push({ group: groups[group]!.index, stack, address, session }),
       flush: (group, low, time) => { groups[group]!.carriedFlushes.push({ low, time }); },
     });
   }
@@ -455,9 +459,10 @@ export class SessionTable {
    * After the last `add`, before releaseKeys: the sessions to carry to the next analysis, those used
    * within `maxIdle` seconds of the latest use (`MAX_CARRIED_IDLE`), in order of last use, written
    * straight into the state file's bytes (no object per session or string array of keys: on a
-   * million sessions those were ~140 MB at the analysis's peak). The flushes come last (finish).
+   * million sessions those were ~140 MB at the analysis's peak). Then `clients` (sessions as rows
+   * of this table; by default those carried in) whose session is carried; the flushes come last (finish).
    */
-  carryOut(maxIdle = MAX_CARRIED_IDLE): PendingState {
+  carryOut(maxIdle = MAX_CARRIED_IDLE, clients: ClientVisitor = (visit) => { for (const c of this.carriedClients) visit(c.group, c.stack, c.address, c.session); }): PendingState {
     if (this.keysAtRelease !== null) throw new Error('SessionTable.carryOut after releaseKeys');
     const rows = this.sessionRows;
     let lastTime = -Infinity;
@@ -472,7 +477,22 @@ export class SessionTable {
     // Every stored key's text is at most its bytes in the index (the same 4-byte header, 1 or 2 bytes
     // a character), plus 4 for its session: one buffer that need not grow.
     const names = this.groupList.reduce((sum, g) => sum + 2 * (g.key.length + (g.sni?.length ?? 0)), 0) + this.addressList.reduce((sum, a) => sum + 2 * a.length, 0);
-    const writer = new SessionStateWriter(lastTime, 1024 + names + 16 * (this.groupList.length + this.addressList.length) + 29 * n + this.sessions.storedBytes + 4 * this.sessions.size);
+    // The clients whose session is carried, as they will be written (16 bytes and the address each;
+    // a stack's text at most once each): sized in, the buffer never grows (on the 2-million-
+    // connection run, growing it by half took 78 MB more at the peak).
+    const keptClients: ClientVisitor = (visit) => clients((group, stack, address, row) => {
+      if (row >= 0 && row < rows && place[row]! >= 0) visit(group, stack, address, place[row]!);
+    });
+    let clientBytes = 8;
+    const stacksSeen = new Set<string>();
+    keptClients((_group, stack, address) => {
+      clientBytes += 16 + 2 * address.length;
+      if (!stacksSeen.has(stack)) {
+        stacksSeen.add(stack);
+        clientBytes += 4 + 2 * stack.length;
+      }
+    });
+    const writer = new SessionStateWriter(lastTime, 1024 + names + 16 * (this.groupList.length + this.addressList.length) + 29 * n + this.sessions.storedBytes + 4 * this.sessions.size + clientBytes);
     writer.groups(this.groupList);
     writer.addresses(this.addressList);
     writer.startSessions(n);
@@ -485,6 +505,7 @@ export class SessionTable {
     this.sessions.forEach((key, row) => {
       if (row >= 0 && place[row]! >= 0) writer.key(place[row]!, key);
     });
+    writer.clients(keptClients);
     return new PendingState(writer, n, this.groupList.map((g) => g.carriedFlushes.filter((f) => f.time >= lastTime - maxIdle)));
   }
 

@@ -407,4 +407,5 @@ export function checkStateFile(valid: CarriedSessions, flips: [number, number][]
   table.carryIn(bytes);
   const reread = decodeSessionState(table.carryOut(Infinity).finish());
   if (reread.sessions.kind.length !== state.sessions.kind.length) fail(`${state.sessions.kind.length} sessions carried in, ${reread.sessions.kind.length} carried on`);
+  if (reread.clients.length !== state.clients.length) fail(`${state.clients.length} clients carried in, ${reread.clients.length} carried on`);
 }

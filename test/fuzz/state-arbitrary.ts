@@ -11,8 +11,9 @@ export const sessionStateArb: fc.Arbitrary<CarriedSessions> = fc
     addresses: fc.array(fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 65535 })).map(([ip, port]) => `${ip}|${port}`), { minLength: 1, maxLength: 4 }),
     sessions: fc.array(fc.record({ kind: fc.integer({ min: 0, max: 2 }), seen: fc.boolean(), group: fc.nat(), issuer: fc.nat(), issue: fc.nat(), issuedAt: fc.double({ min: 1e9, max: 2e9, noNaN: true }), idle: fc.double({ min: 0, max: 1e5, noNaN: true }) }), { maxLength: 20 }),
     keys: fc.array(fc.tuple(text, fc.nat()), { maxLength: 30 }),
+    clients: fc.array(fc.record({ group: fc.nat(), stack: text, address: text, session: fc.nat() }), { maxLength: 10 }),
   })
-  .map(({ groups, addresses, sessions, keys }) => {
+  .map(({ groups, addresses, sessions, keys, clients }) => {
     const rows = sessions.map((s) => ({ ...s, group: s.group % groups.length, issuer: s.issuer % addresses.length, lastUse: s.issuedAt + s.idle }))
       .sort((a, b) => a.lastUse - b.lastUse);
     const withKeys = rows.length > 0 ? keys : [];
@@ -31,6 +32,7 @@ export const sessionStateArb: fc.Arbitrary<CarriedSessions> = fc
       },
       keys: withKeys.map(([k]) => k),
       keySessions: Uint32Array.from(withKeys, ([, s]) => s % rows.length),
+      clients: rows.length > 0 ? clients.map((c) => ({ ...c, group: c.group % groups.length, session: c.session % rows.length })) : [],
     };
   });
 

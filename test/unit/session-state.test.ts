@@ -48,12 +48,16 @@ describe('session state file', () => {
         // What reads must still be a consistent state: every reference inside its list.
         for (const g of read.sessions.group) expect(g).toBeLessThan(read.groups.length);
         for (const k of read.keySessions) expect(k).toBeLessThan(read.sessions.kind.length);
+        for (const c of read.clients) {
+          expect(c.session).toBeLessThan(read.sessions.kind.length);
+          expect(c.group).toBeLessThan(read.groups.length);
+        }
       } catch (e) {
         expect(e).toBeInstanceOf(StateFileError);
       }
     }), { numRuns: 500, seed: 20261135 });
     // A count of four billion sessions in a short file is damage, not a reason to allocate.
-    const empty = encodeSessionState({ lastTime: -Infinity, groups: [], addresses: [], sessions: { kind: new Uint8Array(0), issueSeen: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0), issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0) }, keys: [], keySessions: new Uint32Array(0) });
+    const empty = encodeSessionState({ lastTime: -Infinity, groups: [], addresses: [], sessions: { kind: new Uint8Array(0), issueSeen: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0), issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0) }, keys: [], keySessions: new Uint32Array(0), clients: [] });
     const sessionsCountAt = STATE_MAGIC.length + 4 + 8 + 4 + 4;
     const huge = empty.slice();
     new DataView(huge.buffer).setUint32(sessionsCountAt, 0xffffffff, true);
@@ -62,16 +66,29 @@ describe('session state file', () => {
     expect(e.offset).toBe(sessionsCountAt);
   });
 
+  it('reads a version 1 file (before clients were carried): the same state, no clients', () => {
+    fc.assert(fc.property(state, (s) => {
+      const noFlushes = { ...s, groups: s.groups.map((g) => ({ ...g, flushes: [] })), clients: [] };
+      const v2 = encodeSessionState(noFlushes);
+      // Version 1 ends with the keys, then the flushes' count: no stacks' and clients' counts.
+      const v1 = new Uint8Array(v2.length - 8);
+      v1.set(v2.subarray(0, v2.length - 12));
+      v1.set(v2.subarray(v2.length - 4), v2.length - 12);
+      new DataView(v1.buffer).setUint32(STATE_MAGIC.length, 1, true);
+      expect(decodeSessionState(v1)).toEqual(noFlushes);
+    }), { numRuns: 50, seed: 20261136 });
+  });
+
   it('names what is wrong: another file, another format version', () => {
     const pcap = Uint8Array.from([0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]);
     expect(failure(pcap)).toMatchObject({ message: 'not a resumescope state file', offset: 0 });
-    const bytes = encodeSessionState({ lastTime: 5, groups: [], addresses: [], sessions: { kind: new Uint8Array(0), issueSeen: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0), issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0) }, keys: [], keySessions: new Uint32Array(0) }).slice();
+    const bytes = encodeSessionState({ lastTime: 5, groups: [], addresses: [], sessions: { kind: new Uint8Array(0), issueSeen: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0), issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0) }, keys: [], keySessions: new Uint32Array(0), clients: [] }).slice();
     new DataView(bytes.buffer).setUint32(STATE_MAGIC.length, 7, true);
     expect(failure(bytes)).toMatchObject({ offset: STATE_MAGIC.length });
-    expect(failure(bytes).message).toMatch(/version 7; this resumescope reads version 1/);
+    expect(failure(bytes).message).toMatch(/version 7; this resumescope reads versions 1 and 2/);
     // One group twice would merge two groups' counters (the fuzz target found a table that then gave churn past its group's issues).
     const group = { key: 'a.test:443', sni: 'a.test', port: 443, issued: 3, flushes: [] };
-    const twice = encodeSessionState({ lastTime: 5, groups: [group, { ...group, issued: 1 }], addresses: [], sessions: { kind: new Uint8Array(0), issueSeen: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0), issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0) }, keys: [], keySessions: new Uint32Array(0) });
+    const twice = encodeSessionState({ lastTime: 5, groups: [group, { ...group, issued: 1 }], addresses: [], sessions: { kind: new Uint8Array(0), issueSeen: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0), issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0) }, keys: [], keySessions: new Uint32Array(0), clients: [] });
     expect(failure(twice).message).toBe('group "a.test:443" twice');
   });
 });
