@@ -235,7 +235,9 @@ function PolicyCard({ server }: { server: ServerSummary }) {
       confidence: p.sharedCache.shared === null ? null : p.sharedCache.confidence, found: p.sharedCache.shared === false,
       evidence: p.sharedCache.crossAddressOffers > 0
         ? `${formatCount(p.sharedCache.crossAddressRejected)} of ${formatCount(p.sharedCache.crossAddressOffers)} offers to another address than the issuer were rejected`
-        : p.sharedCache.shared === false ? 'rejections at a steady rate that no time or size limit explains' : 'no session was offered to another address than its issuer',
+        : p.sharedCache.shared === false ? 'rejections at a steady rate that no time or size limit explains'
+        : p.sharedCache.shared === true ? 'no steady share of refusals that no limit explains: whatever answers at this address shares one cache (or ticket keys)'
+        : 'no session was offered to another address than its issuer',
     },
     {
       name: 'Flushes', value: p.flushes.length === 0 ? 'none' : `${p.flushes.length}`, confidence: null, found: p.flushes.length > 0,
