@@ -355,7 +355,7 @@ describe('resumescope ui with captures on the command line', () => {
       // Real nginx TLS 1.3 restarted with a new ticket key before the capture: the old identities'
       // key is named in the finding, and the policy card has a row for the ticket keys.
       await page.getByTestId('file-input').setInputFiles([join(FIXTURES, 'nginx-tls13-ticket-key-before-capture.pcap')]);
-      await page.getByText('Ticket keys').waitFor();
+      await page.getByText('Ticket keys', { exact: true }).waitFor();
       expect(await page.getByTestId('headline').textContent()).toContain('Main finding: 8 tickets sealed under a key resumescope.test:44366 no longer uses were refused.');
       const card = await page.getByTestId('policy-card').first().textContent();
       expect(card).toContain('Ticket keys8 refused under a key not in use');
