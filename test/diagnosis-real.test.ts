@@ -483,6 +483,17 @@ describe('diagnosis on real stacks', () => {
     const without = diagnose(unnamed);
     expect(without.servers[0]!.reasons).toEqual({ 'issued-before-capture': old });
     expect(without.servers[0]!.cachePolicy.tickets).toMatchObject({ keyNames: null, rejectedUnusedKey: 0 });
+    expect(without.findings[0]!.detail).not.toContain('key');
+    // The old tickets under the key in use instead: the server could open them, so the key is not
+    // why; still "issued before the capture", with a word on what is left (too old).
+    const newName = [...issuedNames][0]!;
+    const underKeyInUse = connections.map((c) => ({ ...c, reason: null, session: null, offeredTicket: c.offeredTicket?.startsWith(oldNames[0]!) ? newName + c.offeredTicket.slice(32) : c.offeredTicket }));
+    const inUse = diagnose(underKeyInUse);
+    expect(inUse.servers[0]!.reasons).toEqual({ 'issued-before-capture': old });
+    expect(inUse.servers[0]!.cachePolicy.tickets).toMatchObject({ keyNames: 1, rejectedUnusedKey: 0 });
+    for (const c of underKeyInUse.filter((x) => x.resumption === 'rejected')) {
+      expect(c.reasonDetail).toBe('the offered ticket was never seen issued or used in the capture; it is sealed under a key the server still uses, so the key is not why: most likely it was older than the server\'s ticket lifetime');
+    }
     expect(without.findings.map((f) => f.code)).toEqual(['issued-before-capture']);
   });
 
