@@ -870,7 +870,7 @@ function inferGroup(table: SessionTable, group: ServerGroup, offers: Int32Array,
     } else if (flush !== undefined) {
       verdicts.set(o, 'flush', `issued before the capture, so before the cache was emptied between ${isoTime(flush.low)} and ${isoTime(flush.time)}`);
     } else {
-      verdicts.set(o, 'issued-before-capture', `the offered ${t.kindOf(o)} was never seen issued or used in the capture${sealedByKeyInUse(t, o) ? KEY_IN_USE_NOTE : ''}`);
+      verdicts.set(o, 'issued-before-capture', `the offered ${t.kindOf(o)} was never seen issued or used in the capture${offeredKeyInUse(t, o) === true ? KEY_IN_USE_NOTE : ''}`);
     }
   }
   for (const o of rejected) if (!verdicts.has(o)) verdicts.set(o, 'unexplained', 'no cache limit, event or backend change inferred from the traffic explains this rejection');
@@ -944,28 +944,25 @@ export const OLD_TICKET_KEY_DETAIL = 'sealed under the ticket key named';
  * (nginx-ticket-key-before-capture.pcap): the old tickets were "issued before the capture".
  */
 function sealedByUnusedKey(t: SessionTable, o: number): boolean {
-  if (t.kindOf(o) === 'session-id') return false;
-  const group = t.groupOf(o);
-  if (!group.namesTicketKeys()) return false;
-  const name = t.offeredTicketKeyNameOf(o);
-  return name !== null && !group.ticketKeyNames.has(name);
+  return offeredKeyInUse(t, o) === false;
 }
 
 /**
- * A refused ticket under a key the server still uses (the other side of sealedByUnusedKey): the
- * server could open it, so the key is not why; a stateless ticket is refused so when too old.
+ * Whether the key an offered ticket or PSK identity names is one the group uses; null when that
+ * says nothing (a session ID, a group whose tickets name no keys). A refused ticket under a key in
+ * use could be opened, so the key is not why: a stateless ticket is refused so when too old.
  */
-function sealedByKeyInUse(t: SessionTable, o: number): boolean {
-  if (t.kindOf(o) === 'session-id') return false;
+function offeredKeyInUse(t: SessionTable, o: number): boolean | null {
+  if (t.kindOf(o) === 'session-id') return null;
   const group = t.groupOf(o);
   const name = t.offeredTicketKeyNameOf(o);
-  return name !== null && group.namesTicketKeys() && group.ticketKeyNames.has(name);
+  return name === null || !group.namesTicketKeys() ? null : group.ticketKeyNames.has(name);
 }
 
 const KEY_IN_USE_NOTE = '; it is sealed under a key the server still uses, so the key is not why: most likely it was older than the server\'s ticket lifetime';
 
 /** The key name of the ticket or PSK identity a connection offered, as hex (its first 16 bytes). */
-function offeredKeyNameHex(c: ConnectionRecord): string {
+export function offeredKeyNameHex(c: ConnectionRecord): string {
   return ((c.offer.ticket ? c.offeredTicket : null) ?? c.offeredPskIdentity ?? '').slice(0, 32);
 }
 

@@ -1,6 +1,6 @@
 import type { ConnectionRecord } from '../report/types.js';
 import type { ClientsSummary, ServerSummary } from './diagnose.js';
-import { formatDuration, isoTime, looksLikeCompatibilityId, MIN_OFFERS_FOR_BACKENDS, OLD_TICKET_KEY_DETAIL } from './diagnose.js';
+import { formatDuration, isoTime, looksLikeCompatibilityId, MIN_OFFERS_FOR_BACKENDS, offeredKeyNameHex, OLD_TICKET_KEY_DETAIL } from './diagnose.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
 import { groupKeyOf } from '../session/session-table.js';
 
@@ -68,7 +68,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       issuingNothing.get(groupKeyOf(c).key)?.push(c);
     }
   }
-  const compatibilityByGroup: { group: string; list: ConnectionRecord[]; add: (code: string, list: ConnectionRecord[], title: string, detail: string, severity?: Severity) => void }[] = [];
+  const compatibilityByGroup: { group: string; list: ConnectionRecord[] }[] = [];
   for (const server of servers) {
     const policy = server.cachePolicy;
     const withReason = (reason: string) => byGroupAndReason.get(`${server.group}\u0000${reason}`) ?? [];
@@ -211,7 +211,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     if (oldKey.length > 0) {
       // Tickets from before the capture whose key the server's own tickets never name (real nginx
       // restarted with a new ssl_session_ticket_key: nginx-ticket-key-before-capture.pcap).
-      const names = new Set(oldKey.map((c) => (c.offeredTicket ?? c.offeredPskIdentity ?? '').slice(0, 32)));
+      const names = new Set(oldKey.map(offeredKeyNameHex));
       add('old-ticket-key', oldKey, `${n(oldKey.length)} ${plural(oldKey.length, 'ticket')} sealed under a key ${server.group} no longer uses ${oldKey.length === 1 ? 'was' : 'were'} refused`,
         `Clients got them before the capture began, under ${names.size === 1 ? 'the key named' : `${n(names.size)} keys named`} ${[...names].slice(0, 3).join(', ')}${names.size > 3 ? ', …' : ''}; every ticket the server issued or accepted in the capture names another (RFC 5077 §4: a ticket begins with the name of its key). The key was replaced before the capture (a restart or reload without fixed keys: nginx makes random ones unless given \`ssl_session_ticket_key\`; a rotation that dropped the previous key) or is another server's (backends behind a load balancer, each with keys of its own: give them the same keys). Keep the previous key for opening tickets for one ticket lifetime (nginx: list it after the current one).`);
     }
@@ -219,7 +219,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const unknown = withReason('issued-before-capture');
     const compatibility = unknown.filter(looksLikeCompatibilityId);
     const before = unknown.filter((c) => !looksLikeCompatibilityId(c));
-    if (compatibility.length > 0) compatibilityByGroup.push({ group: server.group, list: compatibility, add });
+    if (compatibility.length > 0) compatibilityByGroup.push({ group: server.group, list: compatibility });
     if (before.length > 0) {
       add('issued-before-capture', before, `${n(before.length)} rejected ${plural(before.length, 'offer')} on ${server.group} ${before.length === 1 ? 'is for a session' : 'are for sessions'} issued before the capture began`,
         'Their history is not in the capture, so their idle time and age are unknown. A longer capture (or one that starts earlier) would tell why they were rejected.', 'info');
@@ -236,18 +236,16 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
   // TLS 1.3 random session IDs answered with TLS 1.2: a finding for one group; for several (a capture
   // at a browser reaches many servers: the shared set's tls-handshake.pcapng gave six findings of one
   // connection each, crowding the summary's top five), one finding naming them.
-  const compatibilityDetail = (servers: string) => `These clients offer TLS 1.3, which fills the session ID with 32 random bytes (RFC 8446 §4.1.2); the server answered with TLS 1.2 and did not know the ID, so by TLS 1.2's rules they are refused offers. Most likely first connections: they say nothing about the session cache. Enabling TLS 1.3 on ${servers} would make them TLS 1.3 handshakes.`;
-  if (compatibilityByGroup.length === 1) {
-    const { group, list, add } = compatibilityByGroup[0]!;
-    add('tls13-compatibility-id', list, `${n(list.length)} ${plural(list.length, 'connection')} to ${group} carried the random session ID of TLS 1.3's compatibility mode, not a resumption`, compatibilityDetail(group), 'info');
-  } else if (compatibilityByGroup.length > 1) {
+  if (compatibilityByGroup.length > 0) {
+    const one = compatibilityByGroup.length === 1 ? compatibilityByGroup[0]!.group : null;
     const list = compatibilityByGroup.flatMap((g) => g.list).sort((a, b) => a.id - b.id);
     const names = compatibilityByGroup.map((g) => g.group);
+    const servers = one ?? `these servers (${names.slice(0, 5).join(', ')}${names.length > 5 ? `, and ${n(names.length - 5)} more` : ''})`;
     findings.push({
       code: 'tls13-compatibility-id', severity: 'info',
-      title: `${n(list.length)} connections to ${n(names.length)} servers carried the random session ID of TLS 1.3's compatibility mode, not a resumption`,
-      detail: compatibilityDetail(`these servers (${names.slice(0, 5).join(', ')}${names.length > 5 ? `, and ${n(names.length - 5)} more` : ''})`),
-      group: null, evidence: list.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(list),
+      title: `${n(list.length)} ${plural(list.length, 'connection')} to ${one ?? `${n(names.length)} servers`} carried the random session ID of TLS 1.3's compatibility mode, not a resumption`,
+      detail: `These clients offer TLS 1.3, which fills the session ID with 32 random bytes (RFC 8446 §4.1.2); the server answered with TLS 1.2 and did not know the ID, so by TLS 1.2's rules they are refused offers. Most likely first connections: they say nothing about the session cache. Enabling TLS 1.3 on ${servers} would make them TLS 1.3 handshakes.`,
+      group: one, evidence: list.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(list),
     });
   }
 
