@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import type { ConnectionRecord } from '../parser/report/types.js';
 import { simulateAndAnalyze } from './support/pipeline.js';
 import { rewritePcapRecords } from './support/pcap-edit.js';
 import type { PresetName } from '../fixtures/simulator/presets.js';
+import { StateFileWriter } from '../app/cli/state-file.js';
 
 // --state: a capture cut into files analysed one at a time, each carrying its sessions to the next,
 // must know every session as the analysis of the whole capture does: an offer in a later file of a
@@ -172,6 +173,8 @@ describe('resumescope analyze --state (real nginx, session IDs with a 4 s timeou
     const whole = JSON.parse(readFileSync(join(work, 'whole.json'), 'utf8'));
     const part2 = JSON.parse(readFileSync(join(work, 'part2.json'), 'utf8'));
     expect(part2.sessions.carriedIn).toBe(2);
+    // Streamed through a temporary file, renamed in place: none is left.
+    expect(readdirSync(work).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     const byStart = new Map(whole.connections.map((c: ConnectionRecord) => [c.startTime, c]));
     expect(part2.connections).toHaveLength(10);
     for (const c of part2.connections) {
@@ -220,5 +223,41 @@ describe('resumescope analyze --state (real nginx, session IDs with a 4 s timeou
     const input = cli(['analyze', capture, '--state', capture]);
     expect(input.code).toBe(2);
     expect(input.stderr).toMatch(/--state .*is one of the input captures/);
+  });
+});
+
+describe('StateFileWriter: the state streamed to a temporary file, put in place whole or not at all', () => {
+  it('commit() writes the chunks in order in place of the file; the streamed bytes are those diagnose returns', () => {
+    const { connections } = simulateAndAnalyze('idle-timeout', 1, 5);
+    const path = join(work, 'streamed.state');
+    writeFileSync(path, 'the previous state');
+    const writer = new StateFileWriter(path);
+    const streamed = diagnose(connections, { carryOut: writer.sink });
+    expect(streamed.carriedOut).toBeNull();
+    // Before commit the previous state is still there.
+    expect(readFileSync(path, 'utf8')).toBe('the previous state');
+    writer.commit();
+    writer.abandon(); // after commit: nothing to drop, the file stays
+    const whole = diagnose(connections, { carryOut: true });
+    expect(new Uint8Array(readFileSync(path))).toEqual(whole.carriedOut);
+    expect(streamed.sessions.carriedOut).toBe(whole.sessions.carriedOut);
+    expect(readdirSync(work).filter((f) => f.startsWith('streamed.state.'))).toEqual([]);
+  });
+
+  it('abandon() leaves the previous state; a write that fails is reported at commit() with the path', () => {
+    const path = join(work, 'kept.state');
+    writeFileSync(path, 'the previous state');
+    const abandoned = new StateFileWriter(path);
+    abandoned.sink(new Uint8Array([1, 2, 3]));
+    abandoned.abandon();
+    expect(readFileSync(path, 'utf8')).toBe('the previous state');
+    expect(readdirSync(work).filter((f) => f.startsWith('kept.state.'))).toEqual([]);
+
+    // The temporary file cannot be made (a folder has its name): the analysis goes on, commit() says why.
+    mkdirSync(`${path}.${process.pid}.tmp`);
+    const failing = new StateFileWriter(path);
+    failing.sink(new Uint8Array([1, 2, 3]));
+    expect(() => failing.commit()).toThrow(/^--state .*kept\.state: cannot write it: /);
+    expect(readFileSync(path, 'utf8')).toBe('the previous state');
   });
 });

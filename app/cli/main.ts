@@ -8,7 +8,7 @@ import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_
 import { ByteWriter } from '../../parser/report/byte-writer.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
 import { forEachCaptureChunk } from '../node/analyze-files.js';
-import { readStateFile, stateOrderProblem, writeStateFile } from './state-file.js';
+import { readStateFile, StateFileWriter, stateOrderProblem } from './state-file.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { compatibilityIdsOf, describeDiagnosisStep, diagnose, diagnosisShare, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
@@ -144,42 +144,48 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   const diagnosing = `diagnosing ${connections.length.toLocaleString('en-US')} connections`;
   progress.stage(`${diagnosing}…`, null, true);
   numberConnections(connections);
-  const diagnosis = diagnose(connections, {
-    ...(carriedIn !== null ? { carriedIn: carriedIn.bytes } : {}),
-    carryOut: args.state !== null,
-    onProgress: (p) => {
-      // The session index is garbage once the sessions are tracked: on a large capture it is
-      // collected now, before the per-group working arrays pile up on it (the memory peak).
-      if (p.step === 'sessions tracked' && connections.length >= LARGE_CAPTURE) collectGarbageNow();
-      progress.stage(`${diagnosing}: ${describeDiagnosisStep(p)}`, diagnosisShare(p), p.step !== 'tracking sessions');
-    },
-  });
-  progress.done();
-  // The file is written last, so that a failed output leaves the series where it was.
-  const stateBytes = diagnosis.carriedOut;
-  phase('diagnosed', io);
-  const extra = { servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions };
-  await writeOutputs(args, connections, result.captures, extra, progress);
-  progress.done();
-  phase('written', io);
-  const document = buildDocument(result.captures, connections, extra);
-  // --report: the self-contained HTML report (app/report), from the same document and diagnosis.
-  if (args.report) await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis);
-  const wrote: string[] = [];
-  for (const [flag, path] of outputs) {
-    if (path && flag !== '--pcapng-out') wrote.push(`wrote ${outputName(path)} (${flag.slice(2)})`);
+  // The state goes to a temporary file as the diagnosis makes it, and takes FILE's place last, so
+  // that a failed output leaves the series where it was.
+  const stateOut = args.state !== null ? new StateFileWriter(args.state) : null;
+  try {
+    const diagnosis = diagnose(connections, {
+      ...(carriedIn !== null ? { carriedIn: carriedIn.take } : {}),
+      carryOut: stateOut?.sink ?? false,
+      onProgress: (p) => {
+        // The session index is garbage once the sessions are tracked: on a large capture it is
+        // collected now, before the per-group working arrays pile up on it (the memory peak).
+        if (p.step === 'sessions tracked' && connections.length >= LARGE_CAPTURE) collectGarbageNow();
+        progress.stage(`${diagnosing}: ${describeDiagnosisStep(p)}`, diagnosisShare(p), p.step !== 'tracking sessions');
+      },
+    });
+    progress.done();
+    phase('diagnosed', io);
+    const extra = { servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions };
+    await writeOutputs(args, connections, result.captures, extra, progress);
+    progress.done();
+    phase('written', io);
+    const document = buildDocument(result.captures, connections, extra);
+    // --report: the self-contained HTML report (app/report), from the same document and diagnosis.
+    if (args.report) await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis);
+    const wrote: string[] = [];
+    for (const [flag, path] of outputs) {
+      if (path && flag !== '--pcapng-out') wrote.push(`wrote ${outputName(path)} (${flag.slice(2)})`);
+    }
+    if (args.pcapngOut) {
+      const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files, connections, io);
+      if (written === null) return EXIT_FAILED;
+      wrote.push(`wrote ${outputName(args.pcapngOut)} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
+    }
+    if (stateOut !== null) {
+      stateOut.commit();
+      wrote.push(`wrote ${outputName(stateOut.path)} (state: ${describeCarried(diagnosis)})`);
+    }
+    if (!args.quiet) summaryTo(formatSummary(document.captures, totals, compatibilityIdsOf(diagnosis.servers)) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
+    return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
+  } finally {
+    // Not committed (a failure on the way): the previous state stays.
+    stateOut?.abandon();
   }
-  if (args.pcapngOut) {
-    const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files, connections, io);
-    if (written === null) return EXIT_FAILED;
-    wrote.push(`wrote ${outputName(args.pcapngOut)} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
-  }
-  if (args.state !== null && stateBytes !== null) {
-    writeStateFile(args.state, stateBytes);
-    wrote.push(`wrote ${outputName(args.state)} (state: ${describeCarried(diagnosis)})`);
-  }
-  if (!args.quiet) summaryTo(formatSummary(document.captures, totals, compatibilityIdsOf(diagnosis.servers)) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
-  return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
 }
 
 /** "120 sessions carried in, 340 carried on" (the counts of --state). */

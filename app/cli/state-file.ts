@@ -2,15 +2,20 @@
 // written back after it through a temporary file and a rename, so that a run that fails or is
 // killed halfway leaves the previous state whole.
 
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { readSessionState, StateFileError } from '../../parser/session/session-state.js';
 import { OutputError } from './writers.js';
+import type { StateChunkSink } from '../../parser/session/session-state.js';
 import { describeFsError } from '../node/analyze-files.js';
 
-/** A checked state file: its bytes (what the diagnosis reads) and its latest session use. */
+/** A checked state file: its latest session use, and its bytes (what the diagnosis reads). */
 export interface StateFile {
-  bytes: Uint8Array;
   lastTime: number;
+  /**
+   * The bytes, handed over once and then dropped here: a million sessions are ~90 MB, which the
+   * session table reads in at the start of the diagnosis and need not be held through its peak.
+   */
+  take(): Uint8Array;
 }
 
 /**
@@ -27,7 +32,17 @@ export function readStateFile(path: string): StateFile | null {
     throw new OutputError(`--state ${path}: cannot read it: ${describeFsError(e)}`);
   }
   try {
-    return { bytes, lastTime: readSessionState(bytes).lastTime };
+    const lastTime = readSessionState(bytes).lastTime;
+    let held: Uint8Array | null = bytes;
+    return {
+      lastTime,
+      take: () => {
+        if (held === null) throw new Error('the state file was taken already');
+        const taken = held;
+        held = null;
+        return taken;
+      },
+    };
   } catch (e) {
     if (e instanceof StateFileError) {
       throw new OutputError(`--state ${path}: byte ${e.offset.toLocaleString('en-US')}: ${e.message} (remove the file to start a new series of analyses)`);
@@ -36,15 +51,69 @@ export function readStateFile(path: string): StateFile | null {
   }
 }
 
-/** Writes a state (encodeSessionState's bytes) in place of the file's, whole or not at all. */
-export function writeStateFile(path: string, bytes: Uint8Array): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temporary, bytes);
-    renameSync(temporary, path);
-  } catch (e) {
-    rmSync(temporary, { force: true });
-    throw new OutputError(`--state ${path}: cannot write it: ${describeFsError(e)}`);
+/**
+ * The state written back: its bytes go to a temporary file beside FILE as the diagnosis makes them
+ * (`sink`, a chunk at a time: a million sessions are ~90 MB never held at once), and commit() puts
+ * it in place of FILE by a rename, whole or not at all. A run that fails first calls abandon(): the
+ * previous state stays.
+ */
+export class StateFileWriter {
+  private readonly temporary: string;
+  private fd: number | null = null;
+  private error: unknown = null;
+  private bytes = 0;
+  /** The temporary file is this writer's (it made it): only then is it removed. */
+  private created = false;
+
+  constructor(readonly path: string) {
+    this.temporary = `${path}.${process.pid}.tmp`;
+  }
+
+  /** For DiagnoseOptions.carryOut. A failed write is kept for commit() to report; the analysis goes on. */
+  readonly sink: StateChunkSink = (chunk) => {
+    if (this.error !== null) return;
+    try {
+      if (this.fd === null) {
+        this.fd = openSync(this.temporary, 'w');
+        this.created = true;
+      }
+      for (let done = 0; done < chunk.length;) done += writeSync(this.fd, chunk, done, chunk.length - done);
+      this.bytes += chunk.length;
+    } catch (e) {
+      this.error = e;
+    }
+  };
+
+  /** Puts the written state in place of FILE; throws OutputError (and leaves FILE as it was) on failure. */
+  commit(): void {
+    try {
+      if (this.error !== null) throw this.error;
+      if (this.bytes === 0) throw new Error('no state was written');
+      this.close();
+      renameSync(this.temporary, this.path);
+      this.created = false;
+    } catch (e) {
+      this.abandon();
+      throw new OutputError(`--state ${this.path}: cannot write it: ${describeFsError(e)}`);
+    }
+  }
+
+  /** Drops what was written: FILE stays as it was. Never throws (it runs on the way out of a failure). */
+  abandon(): void {
+    try {
+      this.close();
+      if (this.created) rmSync(this.temporary, { force: true });
+    } catch {
+      // A temporary file that cannot be closed or removed: FILE is untouched all the same.
+    }
+    this.created = false;
+  }
+
+  private close(): void {
+    if (this.fd === null) return;
+    const fd = this.fd;
+    this.fd = null;
+    closeSync(fd);
   }
 }
 

@@ -1,7 +1,7 @@
 import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column } from '../session/columns.js';
 import { ISSUED_IN_EARLIER_ANALYSIS, MAX_CARRIED_IDLE, offerTime, PSK_SESSION_KIND, SessionTable, type PendingState, type ServerGroup, type SessionKind, type TrackedSession } from '../session/session-table.js';
-import type { ClientVisitor } from '../session/session-state.js';
+import type { ClientVisitor, StateChunkSink } from '../session/session-state.js';
 import { estimateLimitOf, maxOf, round2, type Estimate } from './threshold.js';
 import { buildFindings, type Finding, type OfferLookup, type WhatIf } from './findings.js';
 
@@ -130,7 +130,7 @@ export interface Diagnosis {
    * answered offers; carriedIn/carriedOut: sessions taken from and left for a state file (null: none used).
    */
   sessions: { distinct: number; offers: number; carriedIn: number | null; carriedOut: number | null };
-  /** The state file's bytes for the next analysis (DiagnoseOptions.carryOut; decodeSessionState reads them), else null. */
+  /** The state file's bytes for the next analysis (DiagnoseOptions.carryOut true; decodeSessionState reads them), else null (also when they went to a sink). */
   carriedOut: Uint8Array | null;
 }
 
@@ -219,11 +219,17 @@ export interface DiagnoseOptions {
   /**
    * Sessions an earlier analysis ended with (a state file's bytes, Diagnosis.carriedOut of it): offers
    * of them are known sessions, with their issue time, last use and churn. The earlier analysis must
-   * cover earlier traffic. A damaged state throws StateFileError.
+   * cover earlier traffic. A damaged state throws StateFileError. A function is asked for the bytes
+   * once, when the sessions are read in: the caller then need not hold them (tens of MB for a
+   * million sessions) through the analysis.
    */
-  carriedIn?: Uint8Array;
-  /** Return the sessions to carry to the next analysis (Diagnosis.carriedOut). */
-  carryOut?: boolean;
+  carriedIn?: Uint8Array | (() => Uint8Array);
+  /**
+   * The sessions to carry to the next analysis: true returns the state's bytes (Diagnosis.carriedOut);
+   * a sink is handed them as they are made (a chunk at a time, during the tracking), which keeps a
+   * large state out of the analysis's peak memory.
+   */
+  carryOut?: boolean | StateChunkSink;
 }
 
 /** Diagnose every connection (sets `reason` and `session` on each) and infer each group's cache policy. */
@@ -342,7 +348,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
     },
   };
   const { findings, whatIf } = buildFindings(servers, clients, connections, lookup);
-  const carrying = options.carriedIn !== undefined || options.carryOut === true;
+  const carrying = options.carriedIn !== undefined || (options.carryOut !== undefined && options.carryOut !== false);
   return {
     servers, clients, findings, whatIf, carriedOut: carriedOut?.finish() ?? null,
     sessions: {
@@ -416,7 +422,8 @@ const MAX_ROUND_TRIP = 2;
 function trackSessions(connections: ConnectionRecord[], order: Uint32Array, numbering: { numbers: Int32Array; count: number }, options: DiagnoseOptions): TrackedConnections {
   const onProgress = options.onProgress;
   const table = new SessionTable();
-  if (options.carriedIn !== undefined) table.carryIn(options.carriedIn);
+  const carriedIn = options.carriedIn;
+  if (carriedIn !== undefined) table.carryIn(typeof carriedIn === 'function' ? carriedIn() : carriedIn);
   const clientNumbers = numbering.numbers;
   let maxId = 0;
   for (const c of connections) {
@@ -542,7 +549,9 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, numb
   // Likewise, not offering a TLS 1.3 ticket the server may never have sent is no forgetting.
   const forgottenKnown = forgotten.filter((f) => !f.tls13 || groupsOfferingPsk.has(f.group.index));
 
-  const carriedOut = options.carryOut === true ? table.carryOut(MAX_CARRIED_IDLE, clientState.carried(connections, numbering, carriedAddresses)) : null;
+  const carryOut = options.carryOut ?? false;
+  const carriedOut = carryOut === false ? null
+    : table.carryOut(MAX_CARRIED_IDLE, clientState.carried(connections, numbering, carriedAddresses), carryOut === true ? null : carryOut);
   table.releaseKeys();
   const sessionChanges = new Map<ServerGroup, { clients: number; changes: number }>();
   for (const [group, { clients, changes }] of changesByGroup) sessionChanges.set(group, { clients: clients.size, changes });

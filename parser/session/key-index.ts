@@ -58,6 +58,13 @@ export class SessionKeyIndex {
   }
 
   /** Calls `visit` with every key and its value, in no particular order. */
+  /** Visits every value, without making its key's text. */
+  forEachValue(visit: (value: number) => void): void {
+    for (let slot = 0; slot < this.keyRefs.length; slot++) {
+      if (this.keyRefs[slot]! !== EMPTY) visit(this.values[slot]!);
+    }
+  }
+
   forEach(visit: (key: string, value: number) => void): void {
     for (let slot = 0; slot < this.keyRefs.length; slot++) {
       const ref = this.keyRefs[slot]!;

@@ -21,8 +21,9 @@
 //       that comes back holding a session and offers nothing (client-forgot)
 //   u32 flushes, each: u32 group, f64 low, f64 time (a cache flush found between the two); last, as
 //       the flushes are known only once the groups are inferred, after the sessions are written
-// Written as it goes (SessionStateWriter): a million sessions are ~80 MB of state, and building
-// them as objects first (a string per key) cost the 2-million-connection run ~140 MB at its peak.
+// Written as it goes (SessionStateWriter), each count before what it counts, so that the CLI streams
+// it to its file a chunk at a time: a million sessions are ~90 MB of state, which held whole cost the
+// 2-million-connection run 91 MB at its peak (building them as objects first, a string per key, ~140 MB).
 // A text: u32 length in UTF-16 code units, top bit set when each takes two bytes, then the units.
 
 import type { SessionKind } from './session-table.js';
@@ -106,22 +107,34 @@ export function encodeSessionState(state: CarriedSessions): Uint8Array {
   const s = state.sessions;
   w.startSessions(s.kind.length);
   for (let i = 0; i < s.kind.length; i++) w.session(s.kind[i]!, s.issueSeen[i] === 1, s.group[i]!, s.issuer[i]!, s.issueIndex[i]!, s.issuedAt[i]!, s.lastUse[i]!);
-  w.startKeys();
+  w.startKeys(state.keys.length);
   for (let i = 0; i < state.keys.length; i++) w.key(state.keySessions[i]!, state.keys[i]!);
   w.clients((visit) => { for (const c of state.clients) visit(c.group, c.stack, c.address, c.session); });
-  return w.finish(state.groups.flatMap((g, index) => g.flushes.map((f) => ({ group: index, ...f }))));
+  return w.finish(state.groups.flatMap((g, index) => g.flushes.map((f) => ({ group: index, ...f }))))!;
 }
 
 /**
+ * Takes a state file's bytes as they are written, a chunk at a time (SessionStateWriter), and must
+ * be done with each chunk when it returns: the writer reuses it. A million sessions are ~90 MB of
+ * state: streamed to the file as they are encoded, they are never all in memory at the analysis's
+ * peak (the 2-million-connection run with --state peaked 91 MB over the same run without).
+ */
+export type StateChunkSink = (chunk: Uint8Array) => void;
+
+/** Bytes a streamed state is handed over in. */
+const STATE_CHUNK = 1 << 20;
+
+/**
  * A state file written as it goes, in the order of the format: groups, addresses, sessions, keys,
- * clients, then (finish) the flushes. `sizeHint`: bytes to start with (the buffer grows by half when short).
+ * clients, then (finish) the flushes. Every count is written before what it counts, so that the
+ * bytes can go out as they are made: to `sink` a chunk at a time when one is given, else into one
+ * buffer (`sizeHint`: bytes to start with; it grows by half when short) that finish returns.
  */
 export class SessionStateWriter {
   private readonly out: StateWriter;
-  private keyCountAt = -1;
-  private keyCount = 0;
-  constructor(lastTime: number, sizeHint = 1 << 16) {
-    this.out = new StateWriter(sizeHint);
+  private keysLeft = -1;
+  constructor(lastTime: number, sizeHint = 1 << 16, sink: StateChunkSink | null = null, chunkBytes = STATE_CHUNK) {
+    this.out = new StateWriter(sink === null ? sizeHint : chunkBytes, sink);
     for (let i = 0; i < STATE_MAGIC.length; i++) this.out.u8(STATE_MAGIC.charCodeAt(i));
     this.out.u32(STATE_VERSION);
     this.out.f64(lastTime);
@@ -151,41 +164,49 @@ export class SessionStateWriter {
     this.out.f64(issuedAt);
     this.out.f64(lastUse);
   }
-  startKeys(): void {
-    this.keyCountAt = this.out.reserveU32();
+  /** `count` keys follow (key): exactly that many. */
+  startKeys(count: number): void {
+    this.out.u32(count);
+    this.keysLeft = count;
   }
   key(session: number, key: string): void {
+    if (this.keysLeft-- <= 0) throw new Error('SessionStateWriter: more keys than startKeys counted');
     this.out.u32(session);
     this.out.text(key);
-    this.keyCount++;
   }
   /** After the keys: each client's latest session (sessions by their index in this file). */
   clients(clients: ClientVisitor): void {
+    if (this.keysLeft !== 0) throw new Error(`SessionStateWriter: ${this.keysLeft} keys fewer than startKeys counted`);
     const stacks = new Map<string, number>();
-    clients((_group, stack) => { if (!stacks.has(stack)) stacks.set(stack, stacks.size); });
+    let count = 0;
+    clients((_group, stack) => {
+      if (!stacks.has(stack)) stacks.set(stack, stacks.size);
+      count++;
+    });
     this.out.u32(stacks.size);
     for (const stack of stacks.keys()) this.out.text(stack);
-    const countAt = this.out.reserveU32();
-    let count = 0;
+    this.out.u32(count);
     clients((group, stack, address, session) => {
+      if (count-- <= 0) throw new Error('SessionStateWriter: the clients changed between their two visits');
       this.out.u32(group);
       this.out.u32(stacks.get(stack)!);
       this.out.text(address);
       this.out.u32(session);
-      count++;
     });
-    this.out.patchU32(countAt, count);
+    if (count !== 0) throw new Error('SessionStateWriter: the clients changed between their two visits');
   }
-  /** The file's bytes, with the flushes (group index, low, time) last. */
-  finish(flushes: readonly { group: number; low: number; time: number }[]): Uint8Array {
-    this.out.patchU32(this.keyCountAt, this.keyCount);
+  /**
+   * The flushes (group index, low, time) last. Returns the file's bytes, or null when they went to
+   * the sink (its last chunk handed over now).
+   */
+  finish(flushes: readonly { group: number; low: number; time: number }[]): Uint8Array | null {
     this.out.u32(flushes.length);
     for (const f of flushes) {
       this.out.u32(f.group);
       this.out.f64(f.low);
       this.out.f64(f.time);
     }
-    return this.out.bytes();
+    return this.out.end();
   }
 }
 
@@ -410,12 +431,18 @@ class StateWriter {
   private buffer: Uint8Array;
   private view: DataView;
   private length = 0;
-  constructor(size: number) {
-    this.buffer = new Uint8Array(Math.max(64, size));
+  /** sink: where full chunks go (the buffer is then reused); null: the buffer grows and holds it all. */
+  constructor(size: number, private readonly sink: StateChunkSink | null = null) {
+    this.buffer = new Uint8Array(Math.max(sink === null ? 64 : 1, size));
     this.view = new DataView(this.buffer.buffer);
   }
   private room(n: number): void {
     if (this.length + n <= this.buffer.length) return;
+    if (this.sink !== null && this.length > 0) {
+      this.sink(this.buffer.subarray(0, this.length));
+      this.length = 0;
+      if (n <= this.buffer.length) return;
+    }
     let size = Math.ceil(this.buffer.length * 1.5);
     while (size < this.length + n) size = Math.ceil(size * 1.5);
     const grown = new Uint8Array(size);
@@ -441,24 +468,18 @@ class StateWriter {
     let wide = false;
     for (let i = 0; i < value.length && !wide; i++) wide = value.charCodeAt(i) > 0xff;
     this.u32((value.length | (wide ? WIDE : 0)) >>> 0);
-    this.room(value.length * 2);
+    this.room(value.length * (wide ? 2 : 1));
     for (let i = 0; i < value.length; i++) {
       const code = value.charCodeAt(i);
       if (wide) this.buffer[this.length++] = code >>> 8;
       this.buffer[this.length++] = code & 0xff;
     }
   }
-  /** Room for a u32 written later (patchU32); returns its offset. */
-  reserveU32(): number {
-    const at = this.length;
-    this.u32(0);
-    return at;
-  }
-  patchU32(at: number, value: number): void {
-    this.view.setUint32(at, value, true);
-  }
-  /** The bytes written (a view: no copy of a state of tens of MB). */
-  bytes(): Uint8Array {
-    return this.buffer.subarray(0, this.length);
+  /** The bytes written (a view: no copy of a state of tens of MB), or null once the sink took them all. */
+  end(): Uint8Array | null {
+    if (this.sink === null) return this.buffer.subarray(0, this.length);
+    if (this.length > 0) this.sink(this.buffer.subarray(0, this.length));
+    this.length = 0;
+    return null;
   }
 }

@@ -2,7 +2,7 @@ import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, Uint8Column } from './columns.js';
 import { hexDigitValue } from '../tls/hello.js';
 import { SessionKeyIndex } from './key-index.js';
-import { readSessionState, SessionStateWriter, type CarriedClient, type ClientVisitor } from './session-state.js';
+import { readSessionState, SessionStateWriter, type CarriedClient, type ClientVisitor, type StateChunkSink } from './session-state.js';
 
 // Follows every session (ID, ticket, PSK identity) across connections: who issued
 // it, every later offer and its fate. Records are processed in ClientHello order,
@@ -196,8 +196,8 @@ export class PendingState {
     /** By group index: the flushes to carry on (those carried in; the diagnosis adds the ones it finds). */
     readonly flushes: { low: number; time: number }[][],
   ) {}
-  /** The state file's bytes. */
-  finish(): Uint8Array {
+  /** The state file's bytes, or null when they were streamed (see SessionTable.carryOut's sink). */
+  finish(): Uint8Array | null {
     return this.writer.finish(this.flushes.flatMap((list, group) => list.map((f) => ({ group, low: f.low, time: f.time }))));
   }
 }
@@ -462,7 +462,8 @@ export class SessionTable {
    * million sessions those were ~140 MB at the analysis's peak). Then `clients` (sessions as rows
    * of this table; by default those carried in) whose session is carried; the flushes come last (finish).
    */
-  carryOut(maxIdle = MAX_CARRIED_IDLE, clients: ClientVisitor = (visit) => { for (const c of this.carriedClients) visit(c.group, c.stack, c.address, c.session); }): PendingState {
+  carryOut(maxIdle = MAX_CARRIED_IDLE, clients: ClientVisitor = (visit) => { for (const c of this.carriedClients) visit(c.group, c.stack, c.address, c.session); },
+    sink: StateChunkSink | null = null, chunkBytes?: number): PendingState {
     if (this.keysAtRelease !== null) throw new Error('SessionTable.carryOut after releaseKeys');
     const rows = this.sessionRows;
     let lastTime = -Infinity;
@@ -485,14 +486,15 @@ export class SessionTable {
     });
     let clientBytes = 8;
     const stacksSeen = new Set<string>();
-    keptClients((_group, stack, address) => {
+    if (sink === null) keptClients((_group, stack, address) => {
       clientBytes += 16 + 2 * address.length;
       if (!stacksSeen.has(stack)) {
         stacksSeen.add(stack);
         clientBytes += 4 + 2 * stack.length;
       }
     });
-    const writer = new SessionStateWriter(lastTime, 1024 + names + 16 * (this.groupList.length + this.addressList.length) + 29 * n + this.sessions.storedBytes + 4 * this.sessions.size + clientBytes);
+    // Sized in when the bytes are kept; else streamed to `sink` (see StateChunkSink), a chunk at a time.
+    const writer = new SessionStateWriter(lastTime, 1024 + names + 16 * (this.groupList.length + this.addressList.length) + 29 * n + this.sessions.storedBytes + 4 * this.sessions.size + clientBytes, sink, chunkBytes);
     writer.groups(this.groupList);
     writer.addresses(this.addressList);
     writer.startSessions(n);
@@ -501,7 +503,9 @@ export class SessionTable {
       writer.session(this.sessionKind.get(row), this.sessionIssuedBy.get(row) !== ISSUED_BEFORE_CAPTURE, this.sessionGroup.get(row), this.sessionIssuer.get(row),
         this.sessionIssueIndex.get(row), this.sessionIssuedAt.get(row), this.sessionLastUse.get(row));
     }
-    writer.startKeys();
+    let keys = 0;
+    this.sessions.forEachValue((row) => { if (row >= 0 && place[row]! >= 0) keys++; });
+    writer.startKeys(keys);
     this.sessions.forEach((key, row) => {
       if (row >= 0 && place[row]! >= 0) writer.key(place[row]!, key);
     });

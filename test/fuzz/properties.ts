@@ -405,7 +405,14 @@ export function checkStateFile(valid: CarriedSessions, flips: [number, number][]
   }
   const table = new SessionTable();
   table.carryIn(bytes);
-  const reread = decodeSessionState(table.carryOut(Infinity).finish());
+  const written = table.carryOut(Infinity).finish()!;
+  const reread = decodeSessionState(written);
+  // Streamed a few bytes at a time (as the CLI streams to its file), the same bytes.
+  const chunks: number[] = [];
+  const again = new SessionTable();
+  again.carryIn(bytes);
+  if (again.carryOut(Infinity, undefined, (chunk) => { for (const b of chunk) chunks.push(b); }, 1 + (bytes.length % 13)).finish() !== null) fail('a streamed state returned its bytes');
+  if (chunks.length !== written.length || chunks.some((b, i) => b !== written[i])) fail(`streamed state: ${chunks.length} bytes, differing from the ${written.length} written at once`);
   if (reread.sessions.kind.length !== state.sessions.kind.length) fail(`${state.sessions.kind.length} sessions carried in, ${reread.sessions.kind.length} carried on`);
   if (reread.clients.length !== state.clients.length) fail(`${state.clients.length} clients carried in, ${reread.clients.length} carried on`);
 }
