@@ -37,6 +37,8 @@ describe('SessionKeyIndex', () => {
         listed.set(k, v);
       });
       expect(listed).toEqual(map);
+      // In the order the keys were first set (as a Map lists them), not in the order of their hashes.
+      expect([...listed.keys()]).toEqual([...map.keys()]);
     }), { numRuns: 300, seed: 20261125 });
   });
 
@@ -50,6 +52,18 @@ describe('SessionKeyIndex', () => {
     for (let i = 0; i < 200_000; i += 997) expect(index.get(sessionKey('session-id', hex(i)))).toBe(i);
     expect(index.get(sessionKey('ticket', hex(7)))).toBe(-7);
     expect(index.get(sessionKey('session-id', hex(200_000)))).toBe(-1);
+    // Listed across every block in the order set (the state file's order), each with its value.
+    let n = 0;
+    index.forEach((key, value) => {
+      if (n < 200_000) {
+        expect(value).toBe(n);
+        if (n % 997 === 0) expect(key).toBe(sessionKey('session-id', hex(n)));
+      } else {
+        expect([key, value]).toEqual([sessionKey('ticket', hex(7)), -7]);
+      }
+      n++;
+    });
+    expect(n).toBe(200_001);
   });
 
   it('stores a key as long as the longest PSK identity in hex (2^16 - 1 bytes)', () => {
