@@ -226,7 +226,7 @@ async function main(): Promise<void> {
   const alone = fastest(aloneRuns);
   rmSync(json, { force: true });
 
-  let scale: { connections: number; sessions: number; run: Measurement } | null = null;
+  let scale: { connections: number; sessions: number; run: Measurement; withState: Measurement; stateBytes: number } | null = null;
   if (process.argv.includes('--memory')) {
     const file = join(dir, 'sessions-2M.pcap');
     if (!existsSync(file)) execFileSync(process.execPath, [simulator, '--preset', 'sessions', '--out', file, '--seed', '3'], { stdio: 'inherit' });
@@ -237,7 +237,12 @@ async function main(): Promise<void> {
     const headText = readHead(jsonPath, ',\n "connections": [\n');
     const head = JSON.parse(headText + '}') as { sessions: { distinct: number } };
     const summary = { c: countLines(out), s: head.sessions.distinct };
-    scale = { connections: summary.c, sessions: summary.s, run };
+    // Again with --state: the sessions written out for the next analysis (~90 MB) must not add to the peak.
+    const state = join(dir, 'sessions.state');
+    rmSync(state, { force: true });
+    const withState = measure('resumescope analyze --ndjson --state, 2 M connections', file, statSync(file).size, [process.execPath, cli, 'analyze', file, '-q', '--ndjson', out, '--state', state]);
+    scale = { connections: summary.c, sessions: summary.s, run, withState, stateBytes: statSync(state).size };
+    rmSync(state, { force: true });
     rmSync(out, { force: true });
     rmSync(join(dir, 'sessions.json'), { force: true });
   }
@@ -283,6 +288,8 @@ async function main(): Promise<void> {
     const r = scale.run;
     lines.push(`scale: ${scale.connections.toLocaleString('en-US')} connections, ${scale.sessions.toLocaleString('en-US')} session keys, ${(r.bytes / 1e9).toFixed(1)} GB: ` +
       `${r.seconds.toFixed(0)} s (${(r.bytes / r.seconds / 1e6).toFixed(0)} MB/s), peak RSS ${r.peakMiB === null ? 'n/a' : `${r.peakMiB.toFixed(0)} MiB`}`);
+    const w = scale.withState;
+    lines.push(`scale with --state (${(scale.stateBytes / 1e6).toFixed(0)} MB of state written): ${w.seconds.toFixed(0)} s, peak RSS ${w.peakMiB === null ? 'n/a' : `${w.peakMiB.toFixed(0)} MiB`}`);
   }
   console.log(lines.join('\n'));
 }
