@@ -8,7 +8,7 @@ import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_
 import { ByteWriter } from '../../parser/report/byte-writer.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
 import { forEachCaptureChunk } from '../node/analyze-files.js';
-import { readStateFile, StateFileWriter, stateOrderProblem } from './state-file.js';
+import { readStateFile, StateFileWriter, stateFileOrderProblem } from './state-file.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { compatibilityIdsOf, describeDiagnosisStep, diagnose, diagnosisShare, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
@@ -133,7 +133,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   if (readable.length === 0) return EXIT_FAILED;
   if (args.state !== null && carriedIn !== null) {
     const starts = readable.map((c) => c.firstTime).filter((t): t is number => t !== null);
-    const problem = stateOrderProblem(args.state, carriedIn, starts.length > 0 ? Math.min(...starts) : null);
+    const problem = stateFileOrderProblem(args.state, carriedIn, starts.length > 0 ? Math.min(...starts) : null);
     if (problem !== null) {
       io.stderr(`resumescope: ${problem}\n`);
       return EXIT_FAILED;

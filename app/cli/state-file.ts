@@ -3,7 +3,7 @@
 // killed halfway leaves the previous state whole.
 
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { readSessionState, StateFileError } from '../../parser/session/session-state.js';
+import { readSessionState, StateFileError, stateOrderProblem } from '../../parser/session/session-state.js';
 import { OutputError } from './writers.js';
 import type { StateChunkSink } from '../../parser/session/session-state.js';
 import { describeFsError } from '../node/analyze-files.js';
@@ -117,16 +117,8 @@ export class StateFileWriter {
   }
 }
 
-/**
- * Captures must come after the traffic the state holds: an offer of a session used later than
- * itself would get a negative idle time. Returns the complaint, or null.
- */
-export function stateOrderProblem(path: string, state: StateFile, firstTime: number | null): string | null {
-  if (firstTime === null || !Number.isFinite(state.lastTime) || state.lastTime <= firstTime + STATE_OVERLAP) return null;
-  const iso = (t: number) => new Date(t * 1000).toISOString();
-  return `--state ${path}: holds sessions used up to ${iso(state.lastTime)}, after this capture's start (${iso(firstTime)}): ` +
-    'analyse the captures in time order (once each), or start a new state file';
+/** The CLI's words for a capture older than the state (see stateOrderProblem), or null. */
+export function stateFileOrderProblem(path: string, state: StateFile, firstTime: number | null): string | null {
+  const problem = stateOrderProblem(state.lastTime, firstTime);
+  return problem === null ? null : `--state ${path}: ${problem}, or start a new state file`;
 }
-
-/** Seconds a capture may start before the state's latest session use: none, an offer cannot come before a use of its session (the files of one tap's rotated capture follow each other). */
-export const STATE_OVERLAP = 0;

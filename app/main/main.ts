@@ -103,7 +103,7 @@ function handle<K extends keyof InvokeChannels>(channel: K, handler: (request: I
 
 function registerIpc(): void {
   handle('resumescope:save-file', async (request) => {
-    if (!mainWindow || typeof request?.content !== 'string') return { saved: false };
+    if (!mainWindow || (typeof request?.content !== 'string' && !(request?.content instanceof Uint8Array))) return { saved: false };
     const result = await dialog.showSaveDialog(mainWindow, {
       title: 'Export',
       defaultPath: basename(String(request.suggestedName || 'resumescope-report.html')),

@@ -20,7 +20,7 @@ const bridge: ResumescopeBridge = {
   saveFile: (request: SaveFileRequest) => invoke('resumescope:save-file', {
     suggestedName: String(request.suggestedName),
     filter: { name: String(request.filter.name), extensions: request.filter.extensions.map(String) },
-    content: String(request.content),
+    content: request.content instanceof Uint8Array ? new Uint8Array(request.content) : String(request.content),
   }),
   onCapturesChanged: (listener) => subscribe('resumescope:captures-changed', listener),
   onExportReport: (listener) => subscribe('resumescope:export-report', listener),

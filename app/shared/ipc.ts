@@ -6,7 +6,8 @@ export interface SaveFileRequest {
   suggestedName: string;
   /** Dialog filter, e.g. { name: 'HTML report', extensions: ['html'] }. */
   filter: { name: string; extensions: string[] };
-  content: string;
+  /** Text (reports, JSON, CSV) or bytes (a state file). */
+  content: string | Uint8Array;
 }
 
 export type SaveFileResult = { saved: true; path: string } | { saved: false };

@@ -91,6 +91,18 @@ export interface CarriedClient {
   session: number;
 }
 
+/**
+ * Captures must come after the traffic a state holds: an offer of a session used later than itself
+ * would get a negative idle time (the files of one tap's rotated capture follow each other, so no
+ * overlap is allowed). `lastTime`: the state's latest session use; `firstTime`: the captures' first
+ * packet (epoch seconds). Returns the complaint, or null.
+ */
+export function stateOrderProblem(lastTime: number, firstTime: number | null): string | null {
+  if (firstTime === null || !Number.isFinite(lastTime) || lastTime <= firstTime) return null;
+  const iso = (t: number) => new Date(t * 1000).toISOString();
+  return `holds sessions used up to ${iso(lastTime)}, after this capture's start (${iso(firstTime)}): analyse the captures in time order (once each)`;
+}
+
 /** A state file that cannot be used: what is wrong and at which byte. */
 export class StateFileError extends Error {
   constructor(message: string, readonly offset: number) {

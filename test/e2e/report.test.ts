@@ -61,7 +61,7 @@ describe('HTML report (--report)', () => {
     const html = join(work.path, 'series-2.html');
     await run('node', [CLI, 'analyze', second, '--state', state, '--report', html, '-q']);
     const { page, errors } = await openOffline(html, 'light');
-    expect(await page.getByTestId('carried-note').textContent()).toMatch(/^2 sessions were carried in from earlier analyses of this series \(--state\)/);
+    expect(await page.getByTestId('carried-note').textContent()).toMatch(/^2 sessions were carried in from a state file of earlier analyses of this series:/);
     await page.getByTestId('captures').screenshot({ path: screenshotPath('report-carried-light.png') });
     expect(errors.errors).toEqual([]);
     await page.context().close();

@@ -1,7 +1,7 @@
 // `resumescope ui` in Debian's Chromium: captures through the file input and from the command
 // line, numbers equal to the CLI's JSON, every view in light and dark, table filters, the ladder,
 // the exported report, and hostile SNIs shown as text.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -272,6 +272,66 @@ describe('resumescope ui in Chromium', () => {
     // No element was created from capture text: the only <img>/<svg onload> would be an injection.
     expect(await page.locator('img[src="x"], svg[onload], script:not([src])').count()).toBe(0);
     await page.waitForTimeout(300);
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+});
+
+describe('resumescope ui: a series of captures through state files (as the CLI\'s --state)', () => {
+  it('saves the sessions after one capture, carries them into the next, and refuses misuse with a reason', async () => {
+    // Real nginx, session IDs with a 4 s timeout, cut after the eighth of eighteen connections.
+    const capture = join(FIXTURES, 'nginx-session-timeout.pcap');
+    const part1 = join(work.path, 'series-1.pcap');
+    const part2 = join(work.path, 'series-2.pcap');
+    writeFileSync(part1, rewritePcapRecords(capture, (r, i) => (i < 104 ? r : null)));
+    writeFileSync(part2, rewritePcapRecords(capture, (r, i) => (i >= 104 ? r : null)));
+    const cliState = join(work.path, 'cli.state');
+    await analyzeWithCli([part1], ['--state', cliState]);
+
+    const { page, dialogs, errors } = await openPage();
+    await loadFiles(page, [part1]);
+    // Not part of a series yet: no note about carried sessions.
+    expect(await page.getByTestId('carried-note').count()).toBe(0);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('save-state').click()]);
+    expect(download.suggestedFilename()).toBe('resumescope.state');
+    const saved = join(work.path, 'series.state');
+    await download.saveAs(saved);
+    // The same bytes as the CLI's --state after the same capture.
+    expect(readFileSync(saved)).toEqual(readFileSync(cliState));
+
+    // The next capture with the state: the session issued in the first file is known.
+    await loadFiles(page, [part2, saved]);
+    expect(await page.getByTestId('carried-note').textContent()).toMatch(/^2 sessions were carried in from a state file of earlier analyses of this series:/);
+    await page.getByTestId('captures').screenshot({ path: screenshotPath('app-carried-state-light.png') });
+    await page.locator('header.topbar').screenshot({ path: screenshotPath('app-topbar-save-sessions-light.png') });
+    const [json] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
+    const jsonPath = join(work.path, 'series-2.json');
+    await json.saveAs(jsonPath);
+    const exported = JSON.parse(readFileSync(jsonPath, 'utf8')) as { sessions: { carriedIn: number }; connections: { session: { known: boolean; age: number } }[] };
+    expect(exported.sessions.carriedIn).toBe(2);
+    expect(exported.connections[0]!.session.known).toBe(true);
+    expect(exported.connections[0]!.session.age).toBeCloseTo(3.768, 3);
+    const cli = await analyzeWithCli([part2], ['--state', cliState]);
+    expect(exported.connections.map((c) => c.session)).toEqual(cli.connections.map((c) => (c as unknown as { session: unknown }).session));
+    // Saved again under the name it was opened with (a series keeps one file).
+    const [again] = await Promise.all([page.waitForEvent('download'), page.getByTestId('save-state').click()]);
+    expect(again.suggestedFilename()).toBe('series.state');
+
+    // A state alone, two states, a capture older than the state, a damaged state: a reason each.
+    await page.getByTestId('file-input').setInputFiles([saved]);
+    expect(await page.getByTestId('notice').textContent()).toContain('series.state holds sessions carried from earlier captures: open it together with the capture files that follow them.');
+    const copy = join(work.path, 'copy.state');
+    writeFileSync(copy, readFileSync(saved));
+    await page.getByTestId('file-input').setInputFiles([part2, saved, copy]);
+    expect(await page.getByTestId('notice').textContent()).toContain('Open one state file at a time (series.state, copy.state)');
+    await page.getByTestId('file-input').setInputFiles([part1, saved]);
+    await page.getByText('The analysis failed').waitFor();
+    expect(await page.getByRole('alert').first().textContent()).toMatch(/series\.state: holds sessions used up to 20\d\d-.*Z, after this capture's start \(20\d\d-.*Z\): analyse the captures in time order \(once each\), or open the captures without it/);
+    const damaged = join(work.path, 'damaged.state');
+    writeFileSync(damaged, readFileSync(saved).subarray(0, 40));
+    await page.getByTestId('file-input').setInputFiles([part2, damaged]);
+    await expect.poll(async () => page.getByRole('alert').first().textContent()).toMatch(/^The analysis faileddamaged\.state: byte [\d,]+: .+ \(open the captures without it to start a new series\)$/);
     expect(dialogs.dialogs).toEqual([]);
     expect(errors.errors).toEqual([]);
     await page.context().close();

@@ -4,7 +4,7 @@ import type { ReportModel } from '../../../parser/report/report-model.js';
 import { fillReportTemplate, reportFileName } from '../../report/report-html.js';
 import { EMPTY_FILTER, type ConnectionFilter } from './data/connection-query.js';
 import { formatBytes, formatCount } from './data/format.js';
-import { electronBridge, hostedCaptures, saveText } from './data/host.js';
+import { electronBridge, hostedCaptures, saveToFile } from './data/host.js';
 import type { ConnectionStore } from './data/store.js';
 import type { AnalysisWorkerClient } from './data/worker-client.js';
 import type { AnalysisProgress, CaptureSource } from './worker/protocol.js';
@@ -18,6 +18,12 @@ import { PALETTES, type ThemeName } from './views/theme.js';
 import { TimelineView } from './views/timeline.js';
 
 const REPORT_CONNECTION_CAP = 20_000;
+const DEFAULT_STATE_NAME = 'resumescope.state';
+
+/** A --state file (by its name: a capture's first bytes are never its magic). */
+function isStateFile(file: File): boolean {
+  return file.name.toLowerCase().endsWith('.state');
+}
 
 type Phase =
   | { kind: 'empty' }
@@ -40,14 +46,19 @@ export function App(props: AppProps) {
   const fileInput = useRef<HTMLInputElement>(null);
   const worker = props.mode === 'live' ? props.worker : null;
 
-  const analyse = useCallback((sources: CaptureSource[]) => {
+  // The name a saved state file is offered under: the one opened (a series keeps one file), else a default.
+  const [stateName, setStateName] = useState(DEFAULT_STATE_NAME);
+
+  const analyse = useCallback((sources: CaptureSource[], state: File | null = null) => {
     if (!worker || sources.length === 0) return;
     const names = sources.map((s) => (s.kind === 'file' ? s.file.name : s.name));
     setPhase({ kind: 'analysing', progress: null, names });
     setFilter(EMPTY_FILTER);
     setClient(null);
     setView('overview');
-    worker.analyze(sources, {
+    setNotice(null);
+    if (state !== null) setStateName(state.name);
+    worker.analyze(sources, state, {
       onProgress: (progress) => setPhase({ kind: 'analysing', progress, names }),
       onDone: (model, problems) => setPhase({ kind: 'ready', model, problems }),
       onHashes: (files) => setPhase((p) => (p.kind === 'ready' ? { ...p, model: { ...p.model, files } } : p)),
@@ -78,7 +89,7 @@ export function App(props: AppProps) {
           return r.text();
         }),
       ]);
-      const saved = await saveText(reportFileName(model), 'text/html', { name: 'HTML report', extensions: ['html'] }, fillReportTemplate(template, model));
+      const saved = await saveToFile(reportFileName(model), 'text/html', { name: 'HTML report', extensions: ['html'] }, fillReportTemplate(template, model));
       setNotice(saved ? `Report saved: ${saved}` : null);
     } catch (e) {
       setNotice(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -88,16 +99,42 @@ export function App(props: AppProps) {
   const exportJson = useCallback(async () => {
     if (!worker || phase.kind !== 'ready') return;
     const document = await worker.document();
-    const saved = await saveText('resumescope.json', 'application/json', { name: 'JSON', extensions: ['json'] }, JSON.stringify(document, null, 1) + '\n');
+    const saved = await saveToFile('resumescope.json', 'application/json', { name: 'JSON', extensions: ['json'] }, JSON.stringify(document, null, 1) + '\n');
     setNotice(saved ? `JSON saved: ${saved}` : null);
   }, [worker, phase.kind]);
 
   const exportCsv = useCallback(async () => {
     if (!worker || phase.kind !== 'ready') return;
     const document = await worker.document();
-    const saved = await saveText('resumescope-connections.csv', 'text/csv', { name: 'CSV', extensions: ['csv'] }, connectionsToCsv(document.connections));
+    const saved = await saveToFile('resumescope-connections.csv', 'text/csv', { name: 'CSV', extensions: ['csv'] }, connectionsToCsv(document.connections));
     setNotice(saved ? `CSV saved: ${saved}` : null);
   }, [worker, phase.kind]);
+
+  const saveState = useCallback(async () => {
+    if (!worker || phase.kind !== 'ready') return;
+    try {
+      const bytes = await worker.stateFile();
+      const saved = await saveToFile(stateName, 'application/octet-stream', { name: 'resumescope state', extensions: ['state'] }, bytes);
+      setNotice(saved ? `Sessions saved: ${saved} — open it with the next capture of this series` : null);
+    } catch (e) {
+      setNotice(`Saving the sessions failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }, [worker, phase.kind, stateName]);
+
+  /** Files picked or dropped: captures, and at most one state file of the same series (as --state). */
+  const openFiles = (list: File[]) => {
+    const states = list.filter(isStateFile);
+    const captures = list.filter((f) => !isStateFile(f));
+    if (states.length > 1) {
+      setNotice(`Open one state file at a time (${states.map((f) => f.name).join(', ')}): it holds the sessions of every earlier capture of its series.`);
+      return;
+    }
+    if (captures.length === 0) {
+      if (states.length > 0) setNotice(`${states[0]!.name} holds sessions carried from earlier captures: open it together with the capture files that follow them.`);
+      return;
+    }
+    analyse(captures.map((file) => ({ kind: 'file', file })), states[0] ?? null);
+  };
 
   // Electron: File › Open (the hosted list changed) and File › Export report.
   useEffect(() => {
@@ -112,8 +149,7 @@ export function App(props: AppProps) {
     e.preventDefault();
     setDragging(false);
     if (props.mode !== 'live') return;
-    const files = [...e.dataTransfer.files];
-    if (files.length > 0) analyse(files.map((file) => ({ kind: 'file', file })));
+    openFiles([...e.dataTransfer.files]);
   };
 
   const store: ConnectionStore | null = props.mode === 'report' ? props.store : worker;
@@ -152,16 +188,18 @@ export function App(props: AppProps) {
           {props.mode === 'live' ? (
             <>
               <input ref={fileInput} type="file" multiple className="offscreen" data-testid="file-input" aria-label="Open capture files"
-                accept=".pcap,.pcapng,.cap,.gz,.pcap.gz,.pcapng.gz,application/vnd.tcpdump.pcap"
+                accept=".pcap,.pcapng,.cap,.gz,.pcap.gz,.pcapng.gz,.state,application/vnd.tcpdump.pcap"
                 onChange={(e) => {
                   const list = [...(e.target.files ?? [])];
                   e.target.value = '';
-                  if (list.length > 0) analyse(list.map((file) => ({ kind: 'file', file })));
+                  openFiles(list);
                 }} />
               <button type="button" className="button primary" onClick={() => fileInput.current?.click()} data-testid="open-button">Open captures…</button>
               <button type="button" className="button" disabled={phase.kind !== 'ready'} onClick={() => void exportReport()} data-testid="export-report">Export report</button>
               <button type="button" className="button" disabled={phase.kind !== 'ready'} onClick={() => void exportJson()} data-testid="export-json">Export JSON</button>
               <button type="button" className="button" disabled={phase.kind !== 'ready'} onClick={() => void exportCsv()} data-testid="export-csv">Export CSV</button>
+              <button type="button" className="button" disabled={phase.kind !== 'ready'} onClick={() => void saveState()} data-testid="save-state"
+                title="Save the sessions this analysis ends with, to open with the next capture of the series (as the CLI's --state)">Save sessions</button>
             </>
           ) : null}
           <button type="button" className="button icon" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} data-testid="theme-toggle"
@@ -231,6 +269,8 @@ function Welcome({ onOpen }: { onOpen(): void }) {
       <h2>Why does TLS session resumption fail?</h2>
       <p>Open one or more packet captures (pcap, pcapng, optionally .gz). Several files are analysed as one capture, in the order of their first packet.
         The analysis runs in your browser: nothing is uploaded.</p>
+      <p className="muted">Captures of a series analysed one at a time: <em>Save sessions</em> after each, and open the saved .state file with the next
+        capture, so that sessions issued in earlier captures are known (as the CLI's --state).</p>
       <button type="button" className="button primary big" onClick={onOpen}>Open captures…</button>
       <p className="muted">or drop files anywhere in this window</p>
     </div>

@@ -25,14 +25,14 @@ export async function hostedCaptures(): Promise<HostedCapture[]> {
   }
 }
 
-/** Saves text through Electron's save dialog, or as a browser download. */
-export async function saveText(suggestedName: string, mime: string, filter: { name: string; extensions: string[] }, content: string): Promise<string | null> {
+/** Saves text (or bytes) through Electron's save dialog, or as a browser download. */
+export async function saveToFile(suggestedName: string, mime: string, filter: { name: string; extensions: string[] }, content: string | Uint8Array): Promise<string | null> {
   const bridge = electronBridge();
   if (bridge) {
     const result = await bridge.saveFile({ suggestedName, filter, content });
     return result.saved ? result.path : null;
   }
-  const url = URL.createObjectURL(new Blob([content], { type: mime }));
+  const url = URL.createObjectURL(new Blob([typeof content === 'string' ? content : new Uint8Array(content)], { type: mime }));
   const link = document.createElement('a');
   link.href = url;
   link.download = suggestedName;

@@ -31,10 +31,16 @@ export class AnalysisWorkerClient implements ConnectionStore {
   /** Cancel was clicked for the analysis running: results that cross the click are dropped. */
   private cancelling = false;
 
-  analyze(sources: CaptureSource[], callbacks: AnalysisCallbacks): void {
+  /** state: a state file of the same series (sessions carried in from its earlier captures), or null. */
+  analyze(sources: CaptureSource[], state: File | null, callbacks: AnalysisCallbacks): void {
     this.callbacks = callbacks;
     this.cancelling = false;
-    this.send({ type: 'analyze', sources, analysedAt: new Date().toISOString() });
+    this.send({ type: 'analyze', sources, state, analysedAt: new Date().toISOString() });
+  }
+
+  /** The sessions the last analysis ended with, as a state file's bytes. */
+  stateFile(): Promise<Uint8Array> {
+    return this.call({ op: 'state' });
   }
 
   cancel(): void {

@@ -396,8 +396,8 @@ function CarriedNote() {
   return (
     <p className="capture-note" data-testid="carried-note">
       {carried === 0
-        ? 'The first analysis of a series (--state): its sessions are carried on to the next.'
-        : <>{formatCount(carried)} session{carried === 1 ? ' was' : 's were'} carried in from earlier analyses of this series (--state): offers of
+        ? 'The first analysis of a series: its sessions go to a state file, for the next.'
+        : <>{formatCount(carried)} session{carried === 1 ? ' was' : 's were'} carried in from a state file of earlier analyses of this series: offers of
         them are known with their age and idle time, and flushes the earlier files saw explain the refusals they cost here.</>}
     </p>
   );

@@ -11,6 +11,7 @@ import { buildReportModel, type AnalysedFile } from '../../../../parser/report/r
 import type { AnalysisDocument, ConnectionRecord } from '../../../../parser/report/types.js';
 import type { Diagnosis } from '../../../../parser/diagnose/diagnose.js';
 import { LocalConnectionStore } from '../data/store.js';
+import { readSessionState, StateFileError, stateOrderProblem } from '../../../../parser/session/session-state.js';
 import { ConnectionStore, StoredConnection } from '../../../../parser/report/connection-store.js';
 import { Sha256 } from './sha256.js';
 import type { AnalysisProgress, CaptureSource, WorkerCall, WorkerRequest, WorkerResponse } from './protocol.js';
@@ -32,6 +33,8 @@ interface Finished {
   store: LocalConnectionStore;
   /** Settles when the background pass has filled in `files[].sha256`. */
   hashed: Promise<void>;
+  /** The sessions this analysis ends with, as a state file's bytes (what the CLI's --state writes). */
+  stateOut: Uint8Array;
 }
 
 let cancelRequested = false;
@@ -51,7 +54,7 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
       if (running) cancelRequested = true;
       return;
     case 'analyze':
-      void analyze(request.sources, request.analysedAt);
+      void analyze(request.sources, request.state, request.analysedAt);
       return;
     case 'call':
       answer(request.call).then(
@@ -74,6 +77,7 @@ async function answer(call: WorkerCall): Promise<unknown> {
     }
     case 'client': return store.clientSequenceSync(call.ip);
     case 'document': return { ...finished.document, connections: finished.document.connections.map(plainRecord) };
+    case 'state': return finished.stateOut;
     case 'report-model': {
       // The report lists every file with its hash: wait for the hashing pass.
       const f = finished;
@@ -99,7 +103,7 @@ function modelOf(f: Finished, connectionCap: number) {
   });
 }
 
-async function analyze(sources: CaptureSource[], analysedAt: string): Promise<void> {
+async function analyze(sources: CaptureSource[], state: File | null, analysedAt: string): Promise<void> {
   if (running) {
     post({ type: 'failed', message: 'an analysis is already running' });
     return;
@@ -109,7 +113,7 @@ async function analyze(sources: CaptureSource[], analysedAt: string): Promise<vo
   finished = null;
   const current = ++generation;
   try {
-    const result = await runAnalysis(sources, analysedAt, current);
+    const result = await runAnalysis(sources, state, analysedAt, current);
     finished = result.finished;
     post({ type: 'done', model: modelOf(result.finished, 0), problems: result.problems });
   } catch (e) {
@@ -121,7 +125,9 @@ async function analyze(sources: CaptureSource[], analysedAt: string): Promise<vo
   }
 }
 
-async function runAnalysis(sources: CaptureSource[], analysedAt: string, current: number): Promise<{ finished: Finished; problems: { file: string; reason: string }[] }> {
+async function runAnalysis(sources: CaptureSource[], state: File | null, analysedAt: string, current: number): Promise<{ finished: Finished; problems: { file: string; reason: string }[] }> {
+  // A state file is checked whole before any capture is read, as the CLI does.
+  const carried = state === null ? null : await readState(state);
   // As in the CLI, every record goes into typed-array columns (~0.2 KB each, no object graph for
   // the collector to copy): a 1 GB capture's plain records took ~250 MB of heap and made reading
   // and diagnosing a third slower.
@@ -212,17 +218,52 @@ async function runAnalysis(sources: CaptureSource[], analysedAt: string, current
     bytesRead: bytesTotal, bytesTotal, file: '', fileIndex: ordered.length - 1, fileCount: ordered.length, connections: connections.length,
     diagnosis: step, diagnosisDone: done,
   } });
+  if (carried !== null) {
+    const starts = analysis.captures.map((c) => c.firstTime).filter((t): t is number => t !== null);
+    const problem = stateOrderProblem(carried.lastTime, starts.length > 0 ? Math.min(...starts) : null);
+    if (problem !== null) throw new Error(`${carried.name}: ${problem}, or open the captures without it`);
+  }
   diagnosing('tracking sessions', 0);
+  // The sessions are always carried out: any analysis can be the first of a series ("Save sessions").
   const diagnosis = diagnose(connections, {
+    ...(carried !== null ? { carriedIn: carried.take } : {}),
+    carryOut: true,
     onProgress: (d) => diagnosing(describeDiagnosisStep(d), diagnosisShare(d)),
   });
+  const stateOut = diagnosis.carriedOut!;
+  // Without a state file opened, the analysis is no part of a series (yet): no carried counts.
+  if (carried === null) diagnosis.sessions = { ...diagnosis.sessions, carriedIn: null, carriedOut: null };
   const document = buildDocument(analysis.captures, connections, {
     servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions,
   });
   document.tool = { name: 'resumescope', version: TOOL_VERSION };
   await throwIfCancelled();
   const hashed = hashInBackground(files, readable, current);
-  return { finished: { document, diagnosis, files, analysedAt, store: new LocalConnectionStore(document.connections), hashed }, problems };
+  return { finished: { document, diagnosis, files, analysedAt, store: new LocalConnectionStore(document.connections), hashed, stateOut }, problems };
+}
+
+/**
+ * A state file, checked whole (a damaged one is refused with its byte offset before any capture is
+ * read); its bytes are handed to the diagnosis once and let go.
+ */
+async function readState(file: File): Promise<{ name: string; lastTime: number; take: () => Uint8Array }> {
+  let bytes: Uint8Array | null = new Uint8Array(await file.arrayBuffer());
+  let lastTime: number;
+  try {
+    lastTime = readSessionState(bytes).lastTime;
+  } catch (e) {
+    if (e instanceof StateFileError) throw new Error(`${file.name}: byte ${e.offset.toLocaleString('en-US')}: ${e.message} (open the captures without it to start a new series)`);
+    throw e;
+  }
+  return {
+    name: file.name,
+    lastTime,
+    take: () => {
+      const taken = bytes!;
+      bytes = null;
+      return taken;
+    },
+  };
 }
 
 /**

@@ -10,7 +10,11 @@ export type CaptureSource =
   | { kind: 'url'; url: string; name: string; size: number; firstPacketTime: number | null };
 
 export type WorkerRequest =
-  | { type: 'analyze'; sources: CaptureSource[]; analysedAt: string }
+  /**
+   * state: a --state file's sessions from an earlier analysis of the same series (see
+   * parser/session/session-state.ts), carried into this one; null: none.
+   */
+  | { type: 'analyze'; sources: CaptureSource[]; state: File | null; analysedAt: string }
   | { type: 'cancel' }
   | { type: 'call'; callId: number; call: WorkerCall };
 
@@ -20,7 +24,9 @@ export type WorkerCall =
   | { op: 'connection'; id: number }
   | { op: 'client'; ip: string }
   | { op: 'document' }
-  | { op: 'report-model'; connectionCap: number };
+  | { op: 'report-model'; connectionCap: number }
+  /** The sessions this analysis ends with, as a state file for the next capture of the series. */
+  | { op: 'state' };
 
 export interface CallResults {
   query: { queryId: number; count: number };
@@ -29,6 +35,7 @@ export interface CallResults {
   client: ClientStep[];
   document: AnalysisDocument;
   'report-model': ReportModel;
+  state: Uint8Array;
 }
 
 export interface AnalysisProgress {
