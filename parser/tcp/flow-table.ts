@@ -253,6 +253,13 @@ export class FlowTable {
    * connection's objects were promoted to old space (heap profile: ~1.7 KB a connection).
    */
   private buckets: (TcpFlow | null)[] = new Array<TcpFlow | null>(INITIAL_BUCKETS).fill(null);
+  /**
+   * The flow hash's seed, a table's own: a capture made to put its connections in one bucket (the
+   * hash's code is public; 17 bits of collision are found by trying ports) would make every packet
+   * walk them all. Nothing the table gives out depends on the buckets' order (records are numbered
+   * by their first packet).
+   */
+  private readonly seed = (Math.random() * 0x100000000) | 0;
   private live = 0;
   private nextId = 1;
   private packetsSinceSweep = 0;
@@ -305,7 +312,7 @@ export class FlowTable {
     this.position.frame = frame;
     this.position.offset = fileOffset;
     const length = packet.addressLength;
-    let hashSource = 0x811c9dc5 ^ length;
+    let hashSource = (0x811c9dc5 ^ length ^ this.seed) >>> 0;
     let hashDestination = hashSource;
     for (let i = 0; i < 4; i++) {
       const sw = addressWord(packet.sourceBytes, packet.sourceOffset, length, i);
