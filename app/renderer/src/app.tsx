@@ -46,7 +46,7 @@ export function App(props: AppProps) {
   const fileInput = useRef<HTMLInputElement>(null);
   const worker = props.mode === 'live' ? props.worker : null;
 
-  // The name a saved state file is offered under: the one opened (a series keeps one file), else a default.
+  // The name a saved state file is offered under: the one opened with the captures (a series keeps one file), else a default.
   const [stateName, setStateName] = useState(DEFAULT_STATE_NAME);
 
   const analyse = useCallback((sources: CaptureSource[], state: File | null = null) => {
@@ -57,7 +57,7 @@ export function App(props: AppProps) {
     setClient(null);
     setView('overview');
     setNotice(null);
-    if (state !== null) setStateName(state.name);
+    setStateName(state?.name ?? DEFAULT_STATE_NAME);
     worker.analyze(sources, state, {
       onProgress: (progress) => setPhase({ kind: 'analysing', progress, names }),
       onDone: (model, problems) => setPhase({ kind: 'ready', model, problems }),
