@@ -84,38 +84,19 @@ export class SessionKeyIndex {
       const block = this.blocks[b]!;
       const end = b < this.blockEnds.length ? this.blockEnds[b]! : this.used - b * BLOCK_SIZE;
       for (let at = 0; at < end;) {
-        const header = ((block[at]! << 24) | (block[at + 1]! << 16) | (block[at + 2]! << 8) | block[at + 3]!) >>> 0;
-        const ref = b * BLOCK_SIZE + at;
-        visit(this.keyAt(ref), this.values[this.slotOf(ref)]!);
+        const header = headerAt(block, at);
+        const key = this.keyAt(b * BLOCK_SIZE + at);
+        visit(key, this.values[this.find(key, hashOf(key, this.seed))]!);
         at += HEADER + ((header & ~WIDE) >>> 0) * ((header & WIDE) !== 0 ? 2 : 1);
       }
     }
-  }
-
-  /** The slot of the key stored at `ref`: found by its hash, computed from its stored characters. */
-  private slotOf(ref: number): number {
-    const block = this.blocks[ref >>> BLOCK_BITS]!;
-    let at = ref & BLOCK_MASK;
-    const header = ((block[at]! << 24) | (block[at + 1]! << 16) | (block[at + 2]! << 8) | block[at + 3]!) >>> 0;
-    at += HEADER;
-    const wide = (header & WIDE) !== 0;
-    const length = (header & ~WIDE) >>> 0;
-    let h = FNV_OFFSET ^ this.seed;
-    for (let i = 0; i < length; i++) {
-      h ^= wide ? (block[at++]! << 8) | block[at++]! : block[at++]!;
-      h = Math.imul(h, FNV_PRIME);
-    }
-    const mask = this.keyRefs.length - 1;
-    let slot = mixed(h) & mask;
-    while (this.keyRefs[slot] !== ref) slot = (slot + 1) & mask;
-    return slot;
   }
 
   /** The key stored at arena offset `ref` (see store). */
   private keyAt(ref: number): string {
     const block = this.blocks[ref >>> BLOCK_BITS]!;
     let at = ref & BLOCK_MASK;
-    const header = ((block[at]! << 24) | (block[at + 1]! << 16) | (block[at + 2]! << 8) | block[at + 3]!) >>> 0;
+    const header = headerAt(block, at);
     at += HEADER;
     const wide = (header & WIDE) !== 0;
     const length = (header & ~WIDE) >>> 0;
@@ -184,7 +165,7 @@ export class SessionKeyIndex {
   private equals(ref: number, key: string): boolean {
     const block = this.blocks[ref >>> BLOCK_BITS]!;
     let at = ref & BLOCK_MASK;
-    const header = ((block[at]! << 24) | (block[at + 1]! << 16) | (block[at + 2]! << 8) | block[at + 3]!) >>> 0;
+    const header = headerAt(block, at);
     at += HEADER;
     const wide = (header & WIDE) !== 0;
     if ((header & ~WIDE) >>> 0 !== key.length) return false;
@@ -194,6 +175,11 @@ export class SessionKeyIndex {
     }
     return true;
   }
+}
+
+/** A stored key's header at `at`: its length in characters, the top bit set when each takes two bytes. */
+function headerAt(block: Uint8Array, at: number): number {
+  return ((block[at]! << 24) | (block[at + 1]! << 16) | (block[at + 2]! << 8) | block[at + 3]!) >>> 0;
 }
 
 /** keyAt's buffer of character codes, reused. */
