@@ -42,13 +42,16 @@ export const HELP = `resumescope — why TLS session resumption fails, from pack
 
 Usage:
   resumescope analyze <capture files or folders…> [options]
-  resumescope ui [capture files…] [--port N] [--no-open]
+  resumescope ui [capture files…] [state file] [--port N] [--no-open]
   resumescope --help | --version
 
 analyze reads pcap / pcapng captures (also .gz; "-" reads stdin; pipes too), follows every
 TLS connection and session, and prints a summary. Several files are one analysis. Mirrors'
 tunnels (VXLAN, Geneve, GRE/ERSPAN, MPLS, IP in IP) are opened, and a load balancer's PROXY
 protocol header names the client a connection is from.
+
+ui opens the same analysis in your browser (127.0.0.1 only), on the files given if any; a
+.state file among them (written by --state or the page's Save sessions) carries its sessions in.
 
 Options for analyze:
   --json FILE          write the whole analysis as one JSON document (docs/schema.json)

@@ -68,7 +68,7 @@ async function openCapturesDialog(): Promise<void> {
   const result = await dialog.showOpenDialog(mainWindow, {
     title: 'Open captures',
     properties: ['openFile', 'multiSelections'],
-    filters: [{ name: 'Packet captures', extensions: ['pcap', 'pcapng', 'cap', 'gz'] }, { name: 'All files', extensions: ['*'] }],
+    filters: [{ name: 'Packet captures (and a state file of their series)', extensions: ['pcap', 'pcapng', 'cap', 'gz', 'state'] }, { name: 'All files', extensions: ['*'] }],
   });
   if (result.canceled || result.filePaths.length === 0) return;
   await setCaptures(result.filePaths);

@@ -335,6 +335,21 @@ describe('resumescope ui: a series of captures through state files (as the CLI\'
     expect(dialogs.dialogs).toEqual([]);
     expect(errors.errors).toEqual([]);
     await page.context().close();
+
+    // On the command line (`resumescope ui series-2.pcap series.state`, Electron's File › Open): the same.
+    const server = await startUi([part2, saved]);
+    try {
+      const hosted = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const hostedErrors = watchPageErrors(hosted);
+      await hosted.goto(server.url);
+      await waitForAnalysis(hosted);
+      expect(await hosted.getByTestId('file-names').textContent()).toBe('series-2.pcap');
+      expect(await hosted.getByTestId('carried-note').textContent()).toMatch(/^2 sessions were carried in from a state file of earlier analyses of this series:/);
+      expect(hostedErrors.errors).toEqual([]);
+      await hosted.close();
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
   }, 60_000);
 });
 

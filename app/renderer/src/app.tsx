@@ -20,9 +20,19 @@ import { TimelineView } from './views/timeline.js';
 const REPORT_CONNECTION_CAP = 20_000;
 const DEFAULT_STATE_NAME = 'resumescope.state';
 
-/** A --state file (by its name: a capture's first bytes are never its magic). */
-function isStateFile(file: File): boolean {
-  return file.name.toLowerCase().endsWith('.state');
+/** A --state file, by its name. */
+function isStateName(name: string): boolean {
+  return name.toLowerCase().endsWith('.state');
+}
+
+/**
+ * Files opened together: captures, and at most one state file of their series (as --state). What
+ * is wrong with the choice, or null.
+ */
+function seriesProblem(stateNames: string[], captureCount: number): string | null {
+  if (stateNames.length > 1) return `Open one state file at a time (${stateNames.join(', ')}): it holds the sessions of every earlier capture of its series.`;
+  if (stateNames.length === 1 && captureCount === 0) return `${stateNames[0]} holds sessions carried from earlier captures: open it together with the capture files that follow them.`;
+  return null;
 }
 
 type Phase =
@@ -69,8 +79,25 @@ export function App(props: AppProps) {
 
   const openHosted = useCallback(async () => {
     const list = await hostedCaptures();
+    const states = list.filter((c) => isStateName(c.name));
+    const captures = list.filter((c) => !isStateName(c.name));
+    const problem = seriesProblem(states.map((c) => c.name), captures.length);
+    if (problem !== null) {
+      setNotice(problem);
+      return;
+    }
     // Absolute URLs: the worker resolves relative ones against its own script (assets/), not the page.
-    analyse(list.map((c) => ({ kind: 'url', url: new URL(c.url, location.href).href, name: c.name, size: c.size, firstPacketTime: c.firstPacketTime })));
+    const absolute = (url: string) => new URL(url, location.href).href;
+    let state: File | null = null;
+    if (states.length === 1) {
+      const response = await fetch(absolute(states[0]!.url));
+      if (!response.ok) {
+        setNotice(`${states[0]!.name}: could not be read (HTTP ${response.status})`);
+        return;
+      }
+      state = new File([await response.blob()], states[0]!.name);
+    }
+    analyse(captures.map((c) => ({ kind: 'url', url: absolute(c.url), name: c.name, size: c.size, firstPacketTime: c.firstPacketTime })), state);
   }, [analyse]);
 
   // Captures given on the command line (ui server, Electron) are analysed on start.
@@ -123,17 +150,11 @@ export function App(props: AppProps) {
 
   /** Files picked or dropped: captures, and at most one state file of the same series (as --state). */
   const openFiles = (list: File[]) => {
-    const states = list.filter(isStateFile);
-    const captures = list.filter((f) => !isStateFile(f));
-    if (states.length > 1) {
-      setNotice(`Open one state file at a time (${states.map((f) => f.name).join(', ')}): it holds the sessions of every earlier capture of its series.`);
-      return;
-    }
-    if (captures.length === 0) {
-      if (states.length > 0) setNotice(`${states[0]!.name} holds sessions carried from earlier captures: open it together with the capture files that follow them.`);
-      return;
-    }
-    analyse(captures.map((file) => ({ kind: 'file', file })), states[0] ?? null);
+    const states = list.filter((f) => isStateName(f.name));
+    const captures = list.filter((f) => !isStateName(f.name));
+    const problem = seriesProblem(states.map((f) => f.name), captures.length);
+    if (problem !== null) setNotice(problem);
+    else analyse(captures.map((file) => ({ kind: 'file', file })), states[0] ?? null);
   };
 
   // Electron: File › Open (the hosted list changed) and File › Export report.
