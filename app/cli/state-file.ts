@@ -3,27 +3,17 @@
 // killed halfway leaves the previous state whole.
 
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { readSessionState, StateFileError, stateOrderProblem } from '../../parser/session/session-state.js';
+import { checkSessionState, StateFileError, stateOrderProblem, type CheckedState } from '../../parser/session/session-state.js';
 import { OutputError } from './writers.js';
 import type { StateChunkSink } from '../../parser/session/session-state.js';
 import { describeFsError } from '../node/analyze-files.js';
 
-/** A checked state file: its latest session use, and its bytes (what the diagnosis reads). */
-export interface StateFile {
-  lastTime: number;
-  /**
-   * The bytes, handed over once and then dropped here: a million sessions are ~90 MB, which the
-   * session table reads in at the start of the diagnosis and need not be held through its peak.
-   */
-  take(): Uint8Array;
-}
-
 /**
  * FILE's state, checked whole (a damaged one is refused now, before any capture is read), or null
- * when there is no such file yet (the first analysis of a series). Kept as its bytes: the session
- * table reads them straight in.
+ * when there is no such file yet (the first analysis of a series). Kept as its bytes, handed to the
+ * diagnosis once (CheckedState.take): the session table reads them straight in.
  */
-export function readStateFile(path: string): StateFile | null {
+export function readStateFile(path: string): CheckedState | null {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -32,17 +22,7 @@ export function readStateFile(path: string): StateFile | null {
     throw new OutputError(`--state ${path}: cannot read it: ${describeFsError(e)}`);
   }
   try {
-    const lastTime = readSessionState(bytes).lastTime;
-    let held: Uint8Array | null = bytes;
-    return {
-      lastTime,
-      take: () => {
-        if (held === null) throw new Error('the state file was taken already');
-        const taken = held;
-        held = null;
-        return taken;
-      },
-    };
+    return checkSessionState(bytes);
   } catch (e) {
     if (e instanceof StateFileError) {
       throw new OutputError(`--state ${path}: byte ${e.offset.toLocaleString('en-US')}: ${e.message} (remove the file to start a new series of analyses)`);
@@ -118,7 +98,7 @@ export class StateFileWriter {
 }
 
 /** The CLI's words for a capture older than the state (see stateOrderProblem), or null. */
-export function stateFileOrderProblem(path: string, state: StateFile, firstTime: number | null): string | null {
+export function stateFileOrderProblem(path: string, state: CheckedState, firstTime: number | null): string | null {
   const problem = stateOrderProblem(state.lastTime, firstTime);
   return problem === null ? null : `--state ${path}: ${problem}, or start a new state file`;
 }

@@ -103,6 +103,32 @@ export function stateOrderProblem(lastTime: number, firstTime: number | null): s
   return `holds sessions used up to ${iso(lastTime)}, after this capture's start (${iso(firstTime)}): analyse the captures in time order (once each)`;
 }
 
+/** A state file checked whole: its latest session use, and its bytes for the diagnosis. */
+export interface CheckedState {
+  lastTime: number;
+  /**
+   * The bytes, handed over once and then dropped by this object (DiagnoseOptions.carriedIn takes
+   * this function): a million sessions are ~90 MB, which the session table reads in at the start
+   * of the diagnosis and no caller need hold through its peak.
+   */
+  take(): Uint8Array;
+}
+
+/** Checks a state file whole (throws StateFileError with the offset when it is damaged). */
+export function checkSessionState(bytes: Uint8Array): CheckedState {
+  const lastTime = readSessionState(bytes).lastTime;
+  let held: Uint8Array | null = bytes;
+  return {
+    lastTime,
+    take: () => {
+      if (held === null) throw new Error('the state was handed over already');
+      const taken = held;
+      held = null;
+      return taken;
+    },
+  };
+}
+
 /** A state file that cannot be used: what is wrong and at which byte. */
 export class StateFileError extends Error {
   constructor(message: string, readonly offset: number) {

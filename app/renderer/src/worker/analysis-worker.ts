@@ -11,7 +11,7 @@ import { buildReportModel, type AnalysedFile } from '../../../../parser/report/r
 import type { AnalysisDocument, ConnectionRecord } from '../../../../parser/report/types.js';
 import type { Diagnosis } from '../../../../parser/diagnose/diagnose.js';
 import { LocalConnectionStore } from '../data/store.js';
-import { readSessionState, StateFileError, stateOrderProblem } from '../../../../parser/session/session-state.js';
+import { checkSessionState, StateFileError, stateOrderProblem, type CheckedState } from '../../../../parser/session/session-state.js';
 import { ConnectionStore, StoredConnection } from '../../../../parser/report/connection-store.js';
 import { Sha256 } from './sha256.js';
 import type { AnalysisProgress, CaptureSource, WorkerCall, WorkerRequest, WorkerResponse } from './protocol.js';
@@ -242,28 +242,14 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
   return { finished: { document, diagnosis, files, analysedAt, store: new LocalConnectionStore(document.connections), hashed, stateOut }, problems };
 }
 
-/**
- * A state file, checked whole (a damaged one is refused with its byte offset before any capture is
- * read); its bytes are handed to the diagnosis once and let go.
- */
-async function readState(file: File): Promise<{ name: string; lastTime: number; take: () => Uint8Array }> {
-  let bytes: Uint8Array | null = new Uint8Array(await file.arrayBuffer());
-  let lastTime: number;
+/** A state file, checked whole before any capture is read (a damaged one refused with its byte offset). */
+async function readState(file: File): Promise<CheckedState & { name: string }> {
   try {
-    lastTime = readSessionState(bytes).lastTime;
+    return { name: file.name, ...checkSessionState(new Uint8Array(await file.arrayBuffer())) };
   } catch (e) {
     if (e instanceof StateFileError) throw new Error(`${file.name}: byte ${e.offset.toLocaleString('en-US')}: ${e.message} (open the captures without it to start a new series)`);
     throw e;
   }
-  return {
-    name: file.name,
-    lastTime,
-    take: () => {
-      const taken = bytes!;
-      bytes = null;
-      return taken;
-    },
-  };
 }
 
 /**
