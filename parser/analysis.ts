@@ -6,7 +6,7 @@ import { decodeFrameAt, DecodeResult, ENCAPSULATION_NAMES, TcpPacket } from './n
 import { classifyUdpPayload, UdpTls } from './net/udp-tls.js';
 import { IpFragmentReassembler, LINKTYPE_RAW, type UnfinishedDatagram } from './net/ip-fragments.js';
 import { linkTypeName } from './capture/frame.js';
-import type { Anomaly, CaptureSummary, ConnectionRecord } from './report/types.js';
+import type { Anomaly, CaptureSummary, ConnectionRecord, ConnectionSink } from './report/types.js';
 import { FlowTable } from './tcp/flow-table.js';
 
 /** Per-file anomalies beyond this many are counted, not listed. */
@@ -26,7 +26,9 @@ export function sniffFormat(head: Uint8Array): CaptureFormat {
 
 /**
  * One analysis over any number of capture files: frames → packets → TCP flows →
- * TLS → connection records, pushed to `onConnection` as each connection ends.
+ * TLS → connection records, pushed to `onConnection` as each connection ends (a sink is given
+ * some at their close and their final packet count and end time when they end, see
+ * ConnectionSink; a function is given each record whole when its connection ends).
  * Files are fed one after another; a connection may continue across files.
  */
 export class Analysis {
@@ -34,7 +36,7 @@ export class Analysis {
   private readonly flows: FlowTable;
   private readonly packet = new TcpPacket();
 
-  constructor(onConnection: (record: ConnectionRecord) => void) {
+  constructor(onConnection: ConnectionSink | ((record: ConnectionRecord) => void)) {
     this.flows = new FlowTable(onConnection);
   }
 

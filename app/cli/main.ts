@@ -104,10 +104,15 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   const jobs = Math.min(args.jobs ?? defaultJobs(), files.length);
   const parallel = jobs > 1 && !files.some((f) => f.stream);
   const options: AnalyzeOptions = {
-    onConnection: (record) => {
-      addToTotals(totals, record);
-      store.add(record);
-      if (store.count === LARGE_CAPTURE) collectGarbageSooner();
+    onConnection: {
+      // Totals read no field that settle changes (packets, end time).
+      record: (record) => {
+        addToTotals(totals, record);
+        const row = store.record(record);
+        if (store.count === LARGE_CAPTURE) collectGarbageSooner();
+        return row;
+      },
+      settle: (row, packets, endTime) => store.settle(row, packets, endTime),
     },
     onProgress: (p) => {
       progress.update(p);

@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { Analysis, NotACaptureError, sniffFormat } from '../../parser/analysis.js';
-import type { CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
+import type { CaptureSummary, ConnectionRecord, ConnectionSink } from '../../parser/report/types.js';
 
 const CAPTURE_NAME = /\.(pcap|pcapng|cap|ntar|dmp|pcap\d*)(\.gz)?$/i;
 
@@ -160,7 +160,8 @@ export interface AnalyzeProgress {
 }
 
 export interface AnalyzeOptions {
-  onConnection: (record: ConnectionRecord) => void;
+  /** Where records go: a sink (the column store), or a function given record objects (see Analysis). */
+  onConnection: ConnectionSink | ((record: ConnectionRecord) => void);
   onProgress?: (progress: AnalyzeProgress) => void;
   /** Checked between chunks: return true to stop early. */
   cancelled?: () => boolean;

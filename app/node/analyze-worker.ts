@@ -15,7 +15,7 @@ parentPort?.on('message', async (request: WorkerRequest) => {
   try {
     const store = new ConnectionStore();
     const result = await analyzeFiles([request.file], {
-      onConnection: (record) => void store.add(record),
+      onConnection: store,
       onProgress: (p) => parentPort!.postMessage({ type: 'progress', bytesDone: p.bytesDone } satisfies WorkerMessage),
     });
     const connections = store.snapshot();

@@ -1,4 +1,4 @@
-import type { Abort, Anomaly, ConnectionRecord, Endpoint, HandshakeState, Offer, ProxyHeaderKind, ResumedBy, Resumption } from './types.js';
+import type { Abort, Anomaly, ConnectionRecord, ConnectionSink, Endpoint, HandshakeState, Offer, ProxyHeaderKind, ResumedBy, Resumption } from './types.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
 import { hexDigitValue, toHex } from '../tls/hello.js';
 import { ByteWriter } from './byte-writer.js';
@@ -306,7 +306,7 @@ function viewClassFor(store: ConnectionStore): new (row: number) => StoredConnec
 }
 
 /** The columns. Rows are appended in the order connections end. */
-export class ConnectionStore {
+export class ConnectionStore implements ConnectionSink {
   private readonly View = viewClassFor(this);
   // Rows live in blocks of BLOCK_ROWS: growing never copies, and at most one block is unused.
   private readonly floatBlocks: Float64Array[] = [];
@@ -420,6 +420,11 @@ export class ConnectionStore {
 
   /** Append a record; returns its view. */
   add(c: ConnectionRecord): StoredConnection {
+    return new this.View(this.record(c));
+  }
+
+  /** Append a record (ConnectionSink): its row. */
+  record(c: ConnectionRecord): number {
     const row = this.newRow();
     const block = row >>> BLOCK_BITS, within = row & BLOCK_MASK;
     const t = within * FLOATS, i = within * INTS, b = within * BYTES;
@@ -473,11 +478,19 @@ export class ConnectionStore {
     if (c.abort !== null) this.aborts.set(row, c.abort);
     if (c.alerts.length > 0) this.alerts.set(row, c.alerts);
     if (c.anomalies.length > 0) this.anomalies.set(row, c.anomalies);
-    const view = new this.View(row);
-    if (c.reason !== undefined) view.reason = c.reason;
-    if (c.reasonDetail !== undefined) view.reasonDetail = c.reasonDetail;
-    if (c.session !== undefined) view.session = c.session;
-    return view;
+    if (c.reason !== undefined || c.reasonDetail !== undefined || c.session !== undefined) {
+      const view = new this.View(row);
+      if (c.reason !== undefined) view.reason = c.reason;
+      if (c.reasonDetail !== undefined) view.reasonDetail = c.reasonDetail;
+      if (c.session !== undefined) view.session = c.session;
+    }
+    return row;
+  }
+
+  /** The connection in `row` is finished (ConnectionSink): its final packet count and end time. */
+  settle(row: number, packets: number, endTime: number): void {
+    this.setInt(row, I_PACKETS, packets);
+    this.setFloat(row, T_END, endTime);
   }
 
   // Consecutive records mostly repeat the file, server, SNI, version, cipher and history:

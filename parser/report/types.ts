@@ -184,3 +184,15 @@ export interface AnalysisDocument {
   connections: ConnectionRecord[];
   [extra: string]: unknown;
 }
+
+/**
+ * Where the records of connections go. A connection is recorded when it is finished, or at its
+ * close when nothing later can change its record but its packet count and end time (see
+ * FlowTable.seal in parser/tcp); either way `settle` follows once, when it is finished, with those two.
+ */
+export interface ConnectionSink {
+  /** A connection's record, final but for `packets` and `endTime`; the number returned (≥ 0) names it to `settle`. */
+  record(record: ConnectionRecord): number;
+  /** The connection recorded as `handle` is finished: its final packet count and end time. */
+  settle(handle: number, packets: number, endTime: number): void;
+}

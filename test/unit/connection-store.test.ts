@@ -6,7 +6,10 @@ import { ByteWriter } from '../../parser/report/byte-writer.js';
 import { sessionKey, type HexField } from '../../parser/session/session-table.js';
 import { diagnose } from '../../parser/diagnose/diagnose.js';
 import { numberConnections } from '../../parser/report/document.js';
-import type { ConnectionRecord } from '../../parser/report/types.js';
+import type { ConnectionRecord, ConnectionSink } from '../../parser/report/types.js';
+import { Analysis } from '../../parser/analysis.js';
+import { simulateFarm } from '../../fixtures/simulator/farm.js';
+import { presetConfig } from '../../fixtures/simulator/presets.js';
 import { analyzeChunks } from '../support/pipeline.js';
 
 // The column store must give back every key of every record exactly: the diagnosis, the report
@@ -39,6 +42,47 @@ describe('ConnectionStore', () => {
       // The output pass writes the text straight from the columns: byte for byte what JSON.stringify gives.
       expect(jsonText(view)).toBe(JSON.stringify(view));
     });
+  });
+
+  it('as the analysis\'s sink, holds the records a function is given: connections recorded at their close are settled', () => {
+    // Real captures and a simulated farm (its connections' last ACKs come after the close).
+    const inputs: [string, Uint8Array[]][] = readdirSync(dir).filter((f) => /\.(pcap|pcapng)$/.test(f)).map((f) => [f, [readFileSync(dir + f)]]);
+    const farm: Uint8Array[] = [];
+    simulateFarm(presetConfig('mixed', 0.2, 7), (chunk) => void farm.push(chunk.slice()));
+    inputs.push(['mixed.pcap', farm]);
+    const analyse = (name: string, chunks: Uint8Array[], to: ConnectionSink | ((r: ConnectionRecord) => void)) => {
+      const analysis = new Analysis(to);
+      const ingest = analysis.openFile(name);
+      for (const chunk of chunks) ingest.push(chunk);
+      ingest.finish();
+      analysis.finish();
+    };
+    let settledLater = 0;
+    for (const [name, chunks] of inputs) {
+      const given: ConnectionRecord[] = [];
+      analyse(name, chunks, (r) => given.push(r));
+      const store = new ConnectionStore();
+      const packetsWhenRecorded = new Map<number, number>();
+      analyse(name, chunks, {
+        record: (r) => {
+          const row = store.record(r);
+          packetsWhenRecorded.set(row, r.packets);
+          return row;
+        },
+        settle: (row, packets, endTime) => {
+          expect(packetsWhenRecorded.has(row), `${name}: row ${row} settled once, after its record`).toBe(true);
+          if (packetsWhenRecorded.get(row) !== packets) settledLater++;
+          packetsWhenRecorded.delete(row);
+          store.settle(row, packets, endTime);
+        },
+      });
+      expect(packetsWhenRecorded.size, `${name}: every record settled`).toBe(0);
+      // (Stored rows read reason and session as null before the diagnosis; records lack the keys.)
+      const undiagnosed = (r: ConnectionRecord) => ({ reason: null, session: null, ...(plain(r) as object) });
+      expect(numberConnections(store.views()).map(undiagnosed), name).toEqual(numberConnections(given).map(undiagnosed));
+    }
+    // The farm's sealed connections had packets after their record was made.
+    expect(settledLater).toBeGreaterThan(100);
   });
 
   it('gives the session table the same keys from its bytes as from the hex text, odd values included', () => {

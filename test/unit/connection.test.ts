@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Analysis } from '../../parser/analysis.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpPacket } from '../../parser/net/decode-packet.js';
-import type { ConnectionRecord } from '../../parser/report/types.js';
+import type { ConnectionRecord, ConnectionSink } from '../../parser/report/types.js';
 import { FlowTable } from '../../parser/tcp/flow-table.js';
 import { TlsConnection } from '../../parser/session/tls-connection.js';
 import {
@@ -543,6 +543,65 @@ describe('Flow table', () => {
     table.finishAll();
     expect(records).toHaveLength(1);
     expect(records[0]!.packets).toBe(12);
+  });
+
+  it('records a connection at its close once its handshake is over, and settles its packets and end time when it is finished', () => {
+    const events: string[] = [];
+    const made: ConnectionRecord[] = [];
+    const sink: ConnectionSink = {
+      record: (r) => {
+        events.push(`record ${r.client.port} packets=${r.packets}`);
+        made.push(structuredClone(r));
+        return 100 + made.length;
+      },
+      settle: (handle, packets, endTime) => events.push(`settle ${handle} packets=${packets} end=${endTime.toFixed(3)}`),
+    };
+    const table = new FlowTable(sink);
+    const a = new Conversation(table).open();
+    tls12Full(a);
+    a.fin(0).fin(1);
+    const closeTime = a.time;
+    // Sealed: recorded at the close, with what it has so far.
+    expect(events).toEqual(['record 51000 packets=10']);
+    a.ackFrom(0);
+    a.time += 4;
+    a.ackFrom(0); // late ACKs count
+    const lastAck = a.time;
+    // A connection that closes mid-handshake still waits for its data: recorded when finished.
+    const b = new Conversation(table, { clientPort: 52000, time: a.time });
+    b.open();
+    b.client(clientHelloRecord({ extensions: [ext.serverName('waiting.example')] }));
+    b.fin(0).fin(1);
+    expect(events).toHaveLength(1);
+    b.time = a.time + 1.5; // 5.5 s after a's close, 1.5 s after b's: a is finished before this packet
+    b.ackFrom(0);
+    expect(events).toEqual(['record 51000 packets=10', `settle 101 packets=12 end=${lastAck.toFixed(3)}`]);
+    table.finishAll();
+    expect(events.slice(2)).toEqual(['record 52000 packets=7', `settle 102 packets=7 end=${b.time.toFixed(3)}`]);
+    expect(made[0]).toMatchObject({ handshake: 'complete', sni: 'full.example', resumption: 'not-offered', endTime: closeTime });
+    expect(made[1]).toMatchObject({ handshake: 'aborted', sni: 'waiting.example' });
+    expect(table.liveFlows).toBe(0);
+  });
+
+  it('gives a function the same records whether a connection was sealed at its close or not, each once its linger ended', () => {
+    const { table, records } = newTable();
+    const a = new Conversation(table).open();
+    tls12Full(a);
+    a.fin(1).fin(0).ackFrom(1);
+    a.rst(1); // reset after the close: the linger runs from here
+    const resetTime = a.time;
+    expect(records).toHaveLength(0);
+    a.time += 5.5;
+    const other = new Conversation(table, { clientPort: 52000, time: a.time });
+    other.packet(0, TCP_SYN, undefined, { ack: 0 });
+    const r = only(records);
+    expect(r).toMatchObject({ packets: 12, handshake: 'complete', abort: null, endTime: resetTime });
+    // A SYN on a sealed, closed flow is a new connection on the same ports.
+    const again = new Conversation(table, { time: a.time + 1 }).open();
+    tls12Full(again);
+    table.finishAll();
+    // (The other connection, a SYN alone, has no record.)
+    expect(records.map((x) => [x.client.port, x.packets])).toEqual([[51000, 12], [51000, 8]]);
   });
 
   it('a file that starts earlier than the last one ended restarts the clock: closed connections do not wait for the end of input', () => {

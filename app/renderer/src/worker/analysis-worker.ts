@@ -132,7 +132,7 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
   // the collector to copy): a 1 GB capture's plain records took ~250 MB of heap and made reading
   // and diagnosing a third slower.
   const columns = new ConnectionStore();
-  const analysis = new Analysis((c) => columns.add(c));
+  const analysis = new Analysis(columns);
   const problems: { file: string; reason: string }[] = [];
   const files: AnalysedFile[] = [];
   const readable: { source: CaptureSource; file: AnalysedFile }[] = [];
