@@ -305,7 +305,7 @@ function viewClassFor(store: ConnectionStore): new (row: number) => StoredConnec
   return View;
 }
 
-/** The columns. Rows are appended in the order connections end. */
+/** The columns. Rows are appended in the order connections are recorded (as they end, or close: see ConnectionSink). */
 export class ConnectionStore implements ConnectionSink {
   private readonly View = viewClassFor(this);
   // Rows live in blocks of BLOCK_ROWS: growing never copies, and at most one block is unused.
