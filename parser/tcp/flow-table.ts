@@ -204,7 +204,7 @@ class FlowSide implements StreamConsumer {
  * A sink for code that takes whole record objects (tests, tools): each is handed on when its
  * connection is finished, final. Records made at a close wait here through the linger.
  */
-export class RecordCallbackSink implements ConnectionSink {
+class RecordCallbackSink implements ConnectionSink {
   private readonly unsettled = new Map<number, ConnectionRecord>();
   private nextHandle = 0;
 
@@ -226,7 +226,7 @@ export class RecordCallbackSink implements ConnectionSink {
   }
 }
 
-export function connectionSink(to: ConnectionSink | ((record: ConnectionRecord) => void)): ConnectionSink {
+function connectionSink(to: ConnectionSink | ((record: ConnectionRecord) => void)): ConnectionSink {
   return typeof to === 'function' ? new RecordCallbackSink(to) : to;
 }
 
