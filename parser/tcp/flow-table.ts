@@ -165,6 +165,12 @@ export class TcpFlow {
     return this.closedAt >= 0;
   }
 
+  /** A hello was parsed, or either stream saw a TLS record: the flow has a record to give. */
+  get sawTls(): boolean {
+    const tls = this.tls;
+    return tls.sawTls || tls.streams[0].sawTls || tls.streams[1].sawTls;
+  }
+
   get sealed(): boolean {
     return this.recordHandle >= 0;
   }
@@ -536,8 +542,7 @@ export class FlowTable {
    */
   private seal(flow: TcpFlow): void {
     if (flow.sidesSeen !== 3 || flow.reassemblers[0].isActive || flow.reassemblers[1].isActive) return;
-    const tls = flow.tls;
-    if (!(tls.sawTls || tls.streams[0].sawTls || tls.streams[1].sawTls)) return;
+    if (!flow.sawTls) return;
     this.noteTlsServer(flow);
     flow.sealAs(this.sink.record(flow.toRecord(this.nextId++, this.addressTexts)));
   }
@@ -617,7 +622,7 @@ export class FlowTable {
     // Data still held behind a hole reaches TLS only now (a one-way capture, a lost segment).
     for (const r of flow.reassemblers) r.flush(flow.lastTime, 0);
     if (flow.unseenDataAcknowledged && flow.sidesSeen !== 3) flow.onOneWay();
-    if (flow.tls.sawTls || flow.tls.streams[0].sawTls || flow.tls.streams[1].sawTls) {
+    if (flow.sawTls) {
       this.record(flow);
       return;
     }
