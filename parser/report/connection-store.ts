@@ -58,6 +58,9 @@ const BYTES = 6;
 const HAS_TICKET_HINT = 1;
 /** Ports, frame number or hint outside the Int32 encodings: all four are in the side map. */
 const ODD_NUMBERS = 2;
+// The row has an entry in a side map: most rows have none, and a map lookup per row and field
+// was a cache miss or two on large captures (the writer asks all three of every row).
+const HAS_ABORT = 4, HAS_ALERTS = 8, HAS_ANOMALIES = 16;
 const BLOCK_BITS = 14;
 const BLOCK_ROWS = 1 << BLOCK_BITS;
 const BLOCK_MASK = BLOCK_ROWS - 1;
@@ -105,6 +108,13 @@ const NO_ANOMALIES: Anomaly[] = [];
 const NO_ALERTS: ConnectionRecord['alerts'] = [];
 const NOT_OFFERED: Offer = Object.freeze({ sessionId: null, ticket: false, psk: false });
 
+// StringPool's per-value JSON facts: start, end, flags.
+const META_START = 0, META_END = 1, META_FLAGS = 2;
+const JSON_META = 3;
+/** The JSON text is the value itself in quotes (ASCII, nothing escaped). */
+const PLAIN = 1;
+const HAS_COLON = 2;
+
 /** Repeated strings (addresses, SNIs, ciphers, fingerprints, reasons) kept once, by index. */
 class StringPool {
   private readonly index = new Map<string, number>();
@@ -116,9 +126,12 @@ class StringPool {
       i = this.values.length;
       this.values.push(text);
       this.index.set(text, i);
-      this.jsonStart.push(-1);
-      this.jsonEnd.push(-1);
-      this.plain.push(false);
+      if ((i + 1) * JSON_META > this.jsonMeta.length) {
+        const grown = new Int32Array(this.jsonMeta.length * 2);
+        grown.set(this.jsonMeta);
+        this.jsonMeta = grown;
+      }
+      this.jsonMeta[i * JSON_META + META_START] = -1;
     }
     return i;
   }
@@ -132,10 +145,13 @@ class StringPool {
   // the difference between 962 and 1,033 MiB.)
   private jsonBytes = new Uint8Array(1 << 16);
   private jsonUsed = 0;
-  private readonly jsonStart: number[] = [];
-  private readonly jsonEnd: number[] = [];
-  /** The value's JSON is the value itself in quotes (ASCII, nothing escaped). */
-  private readonly plain: boolean[] = [];
+  /**
+   * Per value (JSON_META ints): where its JSON text starts (-1: not encoded yet) and ends, and its
+   * META_FLAGS. One typed array rather than a list per field: on a large capture the client
+   * addresses are hundreds of thousands of values written in no order, and each list read was
+   * a cache miss of its own.
+   */
+  private jsonMeta = new Int32Array(1024 * JSON_META);
   private readonly scratch = new ByteWriter(256);
 
   private encode(i: number): void {
@@ -150,10 +166,12 @@ class StringPool {
       this.jsonBytes = grown;
     }
     this.jsonBytes.set(this.scratch.view(), this.jsonUsed);
-    this.jsonStart[i] = this.jsonUsed;
-    this.jsonEnd[i] = this.jsonUsed + n;
+    const meta = i * JSON_META;
+    this.jsonMeta[meta + META_START] = this.jsonUsed;
+    this.jsonMeta[meta + META_END] = this.jsonUsed + n;
     this.jsonUsed += n;
-    this.plain[i] = json.length === value.length + 2 && isAscii(value);
+    const plain = json.length === value.length + 2 && isAscii(value);
+    this.jsonMeta[meta + META_FLAGS] = (plain ? PLAIN : 0) | (value.includes(':') ? HAS_COLON : 0);
   }
 
   /** The value's JSON text ("null" for null). */
@@ -162,8 +180,9 @@ class StringPool {
       out.ascii('null');
       return;
     }
-    if (this.jsonStart[i]! < 0) this.encode(i);
-    out.raw(this.jsonBytes, this.jsonStart[i]!, this.jsonEnd[i]!);
+    const meta = i * JSON_META;
+    if (this.jsonMeta[meta + META_START]! < 0) this.encode(i);
+    out.raw(this.jsonBytes, this.jsonMeta[meta + META_START]!, this.jsonMeta[meta + META_END]!);
   }
 
   /**
@@ -172,10 +191,19 @@ class StringPool {
    */
   writePlain(i: number, out: ByteWriter): boolean {
     if (i === NULL_INDEX) return false;
-    if (this.jsonStart[i]! < 0) this.encode(i);
-    if (!this.plain[i]) return false;
-    out.raw(this.jsonBytes, this.jsonStart[i]! + 1, this.jsonEnd[i]! - 1);
+    const meta = i * JSON_META;
+    if (this.jsonMeta[meta + META_START]! < 0) this.encode(i);
+    if ((this.jsonMeta[meta + META_FLAGS]! & PLAIN) === 0) return false;
+    out.raw(this.jsonBytes, this.jsonMeta[meta + META_START]! + 1, this.jsonMeta[meta + META_END]! - 1);
     return true;
+  }
+
+  /** The value holds a colon (an IPv6 address, among addresses). */
+  hasColon(i: number): boolean {
+    if (i === NULL_INDEX) return false;
+    const meta = i * JSON_META;
+    if (this.jsonMeta[meta + META_START]! < 0) this.encode(i);
+    return (this.jsonMeta[meta + META_FLAGS]! & HAS_COLON) !== 0;
   }
 
   /** Bytes held by the encoded JSON texts. */
@@ -475,9 +503,18 @@ export class ConnectionStore implements ConnectionSink {
       (c.helloRetry ? FLAG_HELLO_RETRY : 0) | (c.certificateSeen ? FLAG_CERTIFICATE : 0) |
       (c.ticketIssued ? FLAG_TICKET_ISSUED : 0) | (c.offer.ticket ? FLAG_OFFER_TICKET : 0) | (c.offer.psk ? FLAG_OFFER_PSK : 0);
     bytes[b + B_SESSION] = 0;
-    if (c.abort !== null) this.aborts.set(row, c.abort);
-    if (c.alerts.length > 0) this.alerts.set(row, c.alerts);
-    if (c.anomalies.length > 0) this.anomalies.set(row, c.anomalies);
+    if (c.abort !== null) {
+      this.aborts.set(row, c.abort);
+      bytes[b + B_NUMBERS] |= HAS_ABORT;
+    }
+    if (c.alerts.length > 0) {
+      this.alerts.set(row, c.alerts);
+      bytes[b + B_NUMBERS] |= HAS_ALERTS;
+    }
+    if (c.anomalies.length > 0) {
+      this.anomalies.set(row, c.anomalies);
+      bytes[b + B_NUMBERS] |= HAS_ANOMALIES;
+    }
     if (c.reason !== undefined || c.reasonDetail !== undefined || c.session !== undefined) {
       const view = new this.View(row);
       if (c.reason !== undefined) view.reason = c.reason;
@@ -562,8 +599,7 @@ export class ConnectionStore implements ConnectionSink {
   writeFilterJson(row: number, out: ByteWriter): void {
     const client = this.int(row, I_CLIENT_IP);
     const server = this.int(row, I_SERVER_IP);
-    const clientIp = this.strings.get(client);
-    const ipv6 = clientIp !== null && clientIp.includes(':');
+    const ipv6 = this.strings.hasColon(client);
     const mark = out.length;
     out.ascii(ipv6 ? '"ipv6.addr==' : '"ip.addr==');
     if (this.strings.writePlain(client, out)) {
@@ -579,7 +615,7 @@ export class ConnectionStore implements ConnectionSink {
     }
     // An address that JSON escapes: the filter is escaped as a whole instead.
     out.length = mark;
-    out.text(JSON.stringify(wiresharkFilter({ ip: clientIp!, port: this.clientPort(row) }, { ip: this.strings.get(server)!, port: this.serverPort(row) })));
+    out.text(JSON.stringify(wiresharkFilter({ ip: this.strings.get(client)!, port: this.clientPort(row) }, { ip: this.strings.get(server)!, port: this.serverPort(row) })));
   }
   byte(row: number, column: number): number {
     return this.byteBlocks[row >>> BLOCK_BITS]![(row & BLOCK_MASK) * BYTES + column]!;
@@ -602,13 +638,13 @@ export class ConnectionStore implements ConnectionSink {
     return numbers & HAS_TICKET_HINT ? this.int(row, I_TICKET_HINT) >>> 0 : null;
   }
   abortOf(row: number): Abort | null {
-    return this.aborts.get(row) ?? null;
+    return this.byte(row, B_NUMBERS) & HAS_ABORT ? this.aborts.get(row)! : null;
   }
   alertsOf(row: number): ConnectionRecord['alerts'] {
-    return this.alerts.get(row) ?? NO_ALERTS;
+    return this.byte(row, B_NUMBERS) & HAS_ALERTS ? this.alerts.get(row)! : NO_ALERTS;
   }
   anomaliesOf(row: number): Anomaly[] {
-    return this.anomalies.get(row) ?? NO_ANOMALIES;
+    return this.byte(row, B_NUMBERS) & HAS_ANOMALIES ? this.anomalies.get(row)! : NO_ANOMALIES;
   }
   detailOf(row: number): string | undefined {
     return this.string(row, I_DETAIL) ?? undefined;
