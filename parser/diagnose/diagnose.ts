@@ -1,5 +1,5 @@
 import { clientAddress, type ConnectionRecord } from '../report/types.js';
-import { Float64Column, Int32Column } from '../session/columns.js';
+import { Float64Column, Int32Column, IntMap } from '../session/columns.js';
 import { ISSUED_IN_EARLIER_ANALYSIS, MAX_CARRIED_IDLE, offerTime, PSK_SESSION_KIND, SessionTable, type PendingState, type ServerGroup, type SessionKind, type TrackedSession } from '../session/session-table.js';
 import type { ClientVisitor, StateChunkSink } from '../session/session-state.js';
 import { estimateLimitOf, maxOf, round2, type Estimate } from './threshold.js';
@@ -306,7 +306,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
   const forgotIds = new Set<number>();
   for (const { c, group, gap, clients: identity, client } of forgotten) {
     // Found to be several clients after this connection (see SEVERAL_CLIENTS): no single memory to fault.
-    if (identity.get(client) === SEVERAL_CLIENTS) continue;
+    if (identity.get(client, -1) === SEVERAL_CLIENTS) continue;
     const server = servers.find((s) => s.group === group.key);
     const provenValid = server?.cachePolicy.idleTimeout.low ?? null;
     if (provenValid === null || gap > provenValid) continue;
@@ -372,7 +372,7 @@ interface ForgottenSession {
   /** Seconds since the held session's last use. */
   gap: number;
   /** The client's entry (ClientMemory): skipped if it turns out to be several clients. */
-  clients: Map<number, number>;
+  clients: IntMap;
   client: number;
   /** The held session is an inferred TLS 1.3 one (see trackSessions' pskHoldingIndex). */
   tls13: boolean;
@@ -453,7 +453,7 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, numb
       clientState.of(c.group, c.stack).set(number, c.session);
     }
   }
-  const changesByGroup = new Map<ServerGroup, { clients: Set<number>; changes: number }>();
+  const changesByGroup = new Map<ServerGroup, { clients: IntMap; changes: number }>();
   const forgotten: ForgottenSession[] = [];
   // By session row: from when its client could resume it (sessionReadyTime); -Infinity: held
   // since before the capture. A browser opens connections in parallel: those that start while
@@ -482,7 +482,7 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, numb
     const clients = clientState.clientsLike(c, group);
     const client = clientNumbers[position]!;
     // Session rows: -1 when the client holds none, SEVERAL_CLIENTS when it is several.
-    const held = clients.get(client) ?? -1;
+    const held = clients.get(client, -1);
     const time = offerTime(c);
     const heldReady = held >= 0 && (held >= readyAt.length || readyAt.get(held) <= time);
     if (c.clientHelloTime !== null) {
@@ -527,9 +527,9 @@ function trackSessions(connections: ConnectionRecord[], order: Uint32Array, numb
     } else if (now >= 0 && held !== SEVERAL_CLIENTS) {
       // Session-ID stickiness (seed 003) breaks whenever a client's session changes.
       if (held >= 0 && held !== now) {
-        const changes = changesByGroup.get(group) ?? { clients: new Set<number>(), changes: 0 };
+        const changes = changesByGroup.get(group) ?? { clients: new IntMap(), changes: 0 };
         changes.changes++;
-        changes.clients.add(client);
+        changes.clients.set(client, 0);
         changesByGroup.set(group, changes);
       }
       clients.set(client, now);
@@ -1335,18 +1335,18 @@ function issueView(s: TrackedSession): SessionView {
  */
 class ClientMemory {
   /** By group index, then TLS stack: client (numberClients) → row of the latest session held. */
-  private readonly byGroup: Map<string, Map<number, number>>[] = [];
+  private readonly byGroup: Map<string, IntMap>[] = [];
 
   /** The clients of c's TLS stack with c's group: client number → row of the latest session held (-1: none yet). */
-  clientsLike(c: ConnectionRecord, group: ServerGroup): Map<number, number> {
+  clientsLike(c: ConnectionRecord, group: ServerGroup): IntMap {
     return this.of(group.index, c.clientFingerprint ?? '');
   }
 
   /** The clients of a TLS stack (fingerprint, "" when unknown) with a group (its index). */
-  of(group: number, stack: string): Map<number, number> {
+  of(group: number, stack: string): IntMap {
     const stacks = (this.byGroup[group] ??= new Map());
     let clients = stacks.get(stack);
-    if (clients === undefined) stacks.set(stack, (clients = new Map()));
+    if (clients === undefined) stacks.set(stack, (clients = new IntMap()));
     return clients;
   }
 
@@ -1359,9 +1359,9 @@ class ClientMemory {
     for (let i = 0; i < connections.length; i++) addressOf[numbering.numbers[i]!] ??= clientAddress(connections[i]!);
     return (visit) => this.byGroup.forEach((stacks, group) => {
       for (const [stack, clients] of stacks) {
-        for (const [client, session] of clients) {
+        clients.forEach((client, session) => {
           if (session >= 0) visit(group, stack, client < numbering.count ? addressOf[client]! : carriedAddresses[client - numbering.count]!, session);
-        }
+        });
       }
     });
   }
