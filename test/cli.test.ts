@@ -371,6 +371,11 @@ describe('resumescope CLI', () => {
     execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'bench', '--scale', '20', '--out', many, '--seed', '3'], { stdio: 'ignore' });
     const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" analyze "${many}" --ndjson - -q | head -c 100 >/dev/null; echo "exit \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr.trim()).toBe('exit 0');
+    // The summary does not claim the output was written whole.
+    const told = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" analyze "${many}" --ndjson - | head -c 100 >/dev/null; echo "exit \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8', timeout: 60_000 });
+    expect(told.stderr).toContain('standard output (ndjson): its reader stopped reading before the end; the rest was not written');
+    expect(told.stderr).not.toContain('wrote standard output');
+    expect(told.stderr.trim().endsWith('exit 0')).toBe(true);
   });
   it('a capture cut in the middle of a packet keeps what was read and reports the cut', () => {
     const whole = readFileSync(join(CAPTURES, 'tls12-session-id-resume.pcap'));

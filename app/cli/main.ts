@@ -166,7 +166,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     progress.done();
     phase('diagnosed', io);
     const extra = { servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions };
-    await writeOutputs(args, connections, result.captures, extra, progress);
+    const cutShort = await writeOutputs(args, connections, result.captures, extra, progress);
     progress.done();
     phase('written', io);
     const document = buildDocument(result.captures, connections, extra);
@@ -174,7 +174,9 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     if (args.report) await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis);
     const wrote: string[] = [];
     for (const [flag, path] of outputs) {
-      if (path && flag !== '--pcapng-out') wrote.push(`wrote ${outputName(path)} (${flag.slice(2)})`);
+      if (!path || flag === '--pcapng-out') continue;
+      if (cutShort.has(flag)) wrote.push(`${outputName(path)} (${flag.slice(2)}): its reader stopped reading before the end; the rest was not written`);
+      else wrote.push(`wrote ${outputName(path)} (${flag.slice(2)})`);
     }
     if (args.pcapngOut) {
       const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files, connections, io);
@@ -230,9 +232,14 @@ function collectGarbageNow(): void {
   }
 }
 
-/** One pass over the stored connections, in id order (first packet), writes every output. */
-async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], captures: CaptureSummary[], extra: Record<string, unknown>, progress: ProgressBar): Promise<void> {
-  if (!args.json && !args.ndjson && !args.csv) return;
+/**
+ * One pass over the stored connections, in id order (first packet), writes every output. Returns
+ * the flags of outputs to standard output whose reader went away before the end (`| head`);
+ * once every output's has, the pass stops.
+ */
+async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], captures: CaptureSummary[], extra: Record<string, unknown>, progress: ProgressBar): Promise<Set<string>> {
+  const cutShort = new Set<string>();
+  if (!args.json && !args.ndjson && !args.csv) return cutShort;
   const json = args.json ? new OutputFile(args.json) : null;
   const ndjson = args.ndjson ? new OutputFile(args.ndjson) : null;
   const csv = args.csv ? new OutputFile(args.csv) : null;
@@ -261,10 +268,15 @@ async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], 
       await json?.drained();
       await ndjson?.drained();
       await csv?.drained();
+      if ((json?.readerGone ?? true) && (ndjson?.readerGone ?? true) && (csv?.readerGone ?? true)) break;
     }
   }
   json?.write('\n ]\n}\n');
   await Promise.all([json?.close(), ndjson?.close(), csv?.close()]);
+  for (const [flag, file] of [['--json', json], ['--ndjson', ndjson], ['--csv', csv]] as const) {
+    if (file?.readerGone) cutShort.add(flag);
+  }
+  return cutShort;
 }
 
 /** With RESUMESCOPE_DEBUG set: time and memory at the end of each stage, on stderr. */

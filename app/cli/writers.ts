@@ -82,6 +82,11 @@ export class OutputFile {
     this.stream.on('error', (e) => { this.error ??= e; });
   }
 
+  /** Standard output's reader went away (`| head`): what follows is not written, and that is no failure. */
+  get readerGone(): boolean {
+    return this.toStandardOutput && (this.error as NodeJS.ErrnoException | null)?.code === 'EPIPE';
+  }
+
   write(data: string | Uint8Array): void {
     if (this.error) return; // the error is reported at close
     if (typeof data === 'string') {
@@ -141,7 +146,7 @@ export class OutputFile {
       const settle = (error?: Error | null) => {
         const failure = this.error ?? error;
         // A reader of standard output that went away (`| head`) took what it wanted: no failure.
-        if (!failure || (this.toStandardOutput && (failure as NodeJS.ErrnoException).code === 'EPIPE')) resolve();
+        if (!failure || this.readerGone || (this.toStandardOutput && (failure as NodeJS.ErrnoException).code === 'EPIPE')) resolve();
         else reject(new OutputError(`${this.toStandardOutput ? 'standard output' : this.path}: cannot write: ${describeFsError(failure)}`));
       };
       if (this.error) settle();
