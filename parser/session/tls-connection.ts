@@ -334,6 +334,8 @@ export class TlsConnection implements TlsStreamListener {
   toRecord(base: {
     id: number; endpoints: [Endpoint, Endpoint]; startTime: number; endTime: number; firstFrame: number;
     packets: number; handshakeBytes: number; abort: Abort | null; endedCleanly: boolean;
+    /** The endpoints are IPv6 addresses (the flow knows; asking the text reads it again). */
+    ipv6?: boolean;
   }): ConnectionRecord {
     const clientIndex = this.clientSide === 1 ? 1 : this.clientSide === 0 ? 0 : this.synSide === 1 ? 1 : 0;
     const client = base.endpoints[clientIndex];
@@ -415,7 +417,7 @@ export class TlsConnection implements TlsStreamListener {
       firstFrame: base.firstFrame,
       packets: base.packets,
       handshakeBytes: base.handshakeBytes,
-      wiresharkFilter: wiresharkFilter(client, server),
+      wiresharkFilter: wiresharkFilter(client, server, base.ipv6),
       // Only the TLS client's side speaks for a client (a balancer sends the header first).
       proxiedClient: this.proxiedSide === clientIndex ? this.proxied : null,
       proxyHeader: this.proxiedSide !== clientIndex ? null : this.proxied !== null ? 'client' : this.proxiedLocal ? 'local' : 'other',
@@ -463,8 +465,8 @@ export function cipherName(suite: number): string {
   return CIPHER_SUITE_NAMES.get(suite) ?? `0x${suite.toString(16).padStart(4, '0').toUpperCase()}`;
 }
 
-export function wiresharkFilter(client: Endpoint, server: Endpoint): string {
-  const field = client.ip.includes(':') ? 'ipv6.addr' : 'ip.addr';
+export function wiresharkFilter(client: Endpoint, server: Endpoint, ipv6 = client.ip.includes(':')): string {
+  const field = ipv6 ? 'ipv6.addr' : 'ip.addr';
   return `${field}==${client.ip} && tcp.port==${client.port} && ${field}==${server.ip} && tcp.port==${server.port}`;
 }
 

@@ -188,6 +188,7 @@ export class TcpFlow {
     return this.tls.toRecord({
       id, endpoints: this.endpoints(texts), startTime: this.startTime, endTime: this.endTime, firstFrame: this.firstFrame,
       packets: this.packets, handshakeBytes: this.reassemblers[0].bytesDelivered + this.reassemblers[1].bytesDelivered, abort: this.abort, endedCleanly: this.closed,
+      ipv6: this.addressLength === 16,
     });
   }
 }
