@@ -146,7 +146,7 @@ export class OutputFile {
       const settle = (error?: Error | null) => {
         const failure = this.error ?? error;
         // A reader of standard output that went away (`| head`) took what it wanted: no failure.
-        if (!failure || this.readerGone || (this.toStandardOutput && (failure as NodeJS.ErrnoException).code === 'EPIPE')) resolve();
+        if (!failure || (this.toStandardOutput && (failure as NodeJS.ErrnoException).code === 'EPIPE')) resolve();
         else reject(new OutputError(`${this.toStandardOutput ? 'standard output' : this.path}: cannot write: ${describeFsError(failure)}`));
       };
       if (this.error) settle();
