@@ -115,6 +115,7 @@ export interface SessionView {
    * offer: its place in a FIFO queue (a cache of N sessions still holds it while churn ≤ N).
    */
   churn: number | null;
+  /** Id of an aborted handshake that offered the session since its last success; null also when it was in an earlier analysis (a state carried in). */
   abortedBy: number | null;
   crossAddress: boolean;
   issuer: string | null;
@@ -713,8 +714,9 @@ function inferGroup(table: SessionTable, group: ServerGroup, offers: Int32Array,
   }
 
   // 3. Purge on abort: sessions touched by an aborted handshake, rejected far above the base rate.
-  const afterAbort = select(offers, (o) => t.abortedByOf(o) !== null);
-  const notAborted = select(known, (o) => t.abortedByOf(o) === null && !verdicts.has(o));
+  // An abort in an earlier file of the series counts as one seen here (carried in the state).
+  const afterAbort = select(offers, (o) => t.offeredAfterAbort(o));
+  const notAborted = select(known, (o) => !t.offeredAfterAbort(o) && !verdicts.has(o));
   const abortRejected = select(afterAbort, (o) => !t.isAccepted(o));
   const baseRate = notAborted.length > 0 ? count(notAborted, (o) => !t.isAccepted(o)) / notAborted.length : null;
   const abortRate = afterAbort.length > 0 ? abortRejected.length / afterAbort.length : 0;
@@ -724,7 +726,9 @@ function inferGroup(table: SessionTable, group: ServerGroup, offers: Int32Array,
   const purgeConfidence = purgeDetected ? round2((1 - Math.exp(-afterAbort.length / 4)) * (abortRate - (baseRate ?? 0))) : afterAbort.length >= 3 ? round2((1 - Math.exp(-afterAbort.length / 4)) * (1 - abortRate)) : 0;
   if (purgeDetected) {
     for (const o of abortRejected) {
-      if (!verdicts.has(o)) verdicts.set(o, 'purged-after-abort', `connection ${t.abortedByOf(o)} offered this session and was aborted before its handshake finished; the server dropped the session`);
+      if (verdicts.has(o)) continue;
+      const by = t.abortedByOf(o);
+      verdicts.set(o, 'purged-after-abort', `${by !== null ? `connection ${by}` : 'a connection of an earlier analysis (the state carried in)'} offered this session and was aborted before its handshake finished; the server dropped the session`);
     }
   }
 
@@ -861,11 +865,15 @@ function inferGroup(table: SessionTable, group: ServerGroup, offers: Int32Array,
   // the random session ID of a TLS 1.3 client (looksLikeCompatibilityId): most likely no session
   // at all, whose "age" says nothing about a limit. Real Chromium, a new visitor 14 s into a
   // capture of nginx's 2 s timeout: its first connection was put down to the idle timeout
-  // (chromium-nginx-new-visitor.pcap). A flush found in this capture (not one carried in from an
-  // earlier file: the session may have been issued after it) came after such a session was
+  // (chromium-nginx-new-visitor.pcap). A flush found in this capture came after such a session was
   // issued, so it explains any offer of it from the flush on: in the simulator's mixed farm, 10–14
-  // of a flushed service's refusals were "issued before the capture" for want of this.
-  const flushesInCapture = flushes.filter((f) => f.low >= t.captureStart);
+  // of a flushed service's refusals were "issued before the capture" for want of this. With a
+  // state carried in, "the capture" is the series of files from the first (observedSince): such a
+  // session was not seen in any of them, and a flush an earlier file found counts too. (A state
+  // without that time, versions 1 and 2, leaves this file's start: a carried flush then may have
+  // come before the session's issue in an earlier file.)
+  const flushesInCapture = flushes.filter((f) => f.low >= t.observedSince);
+  const beforeCapture = t.observedSince < t.captureStart ? 'issued before the first capture of the series (the state carried in)' : 'issued before the capture';
   for (const o of rejected) {
     if (verdicts.has(o) || t.isKnown(o)) continue;
     const since = t.sinceCaptureStartOf(o);
@@ -873,11 +881,11 @@ function inferGroup(table: SessionTable, group: ServerGroup, offers: Int32Array,
     if (looksLikeCompatibilityId(t.connectionOf(o))) {
       verdicts.set(o, 'issued-before-capture', `the offered ${t.kindOf(o)} was never seen issued or used in the capture${COMPATIBILITY_ID_NOTE}`);
     } else if (since !== null && idleTimeout.high !== null && idleTimeout.seconds !== null && since > idleTimeout.high) {
-      verdicts.set(o, 'idle-timeout', `issued before the capture, so idle at least ${formatDuration(since)} > inferred idle timeout ${formatDuration(idleTimeout.seconds)}`);
+      verdicts.set(o, 'idle-timeout', `${beforeCapture}, so idle at least ${formatDuration(since)} > inferred idle timeout ${formatDuration(idleTimeout.seconds)}`);
     } else if (since !== null && lifetime.high !== null && lifetime.seconds !== null && since > lifetime.high) {
-      verdicts.set(o, 'lifetime', `issued before the capture, so at least ${formatDuration(since)} old > inferred lifetime ${formatDuration(lifetime.seconds)}`);
+      verdicts.set(o, 'lifetime', `${beforeCapture}, so at least ${formatDuration(since)} old > inferred lifetime ${formatDuration(lifetime.seconds)}`);
     } else if (flush !== undefined) {
-      verdicts.set(o, 'flush', `issued before the capture, so before the cache was emptied between ${isoTime(flush.low)} and ${isoTime(flush.time)}`);
+      verdicts.set(o, 'flush', `${beforeCapture}, so before the cache was emptied between ${isoTime(flush.low)} and ${isoTime(flush.time)}`);
     } else {
       verdicts.set(o, 'issued-before-capture', `the offered ${t.kindOf(o)} was never seen issued or used in the capture${offeredKeyInUse(t, o) === true ? KEY_IN_USE_NOTE : ''}`);
     }
@@ -900,7 +908,8 @@ function inferGroup(table: SessionTable, group: ServerGroup, offers: Int32Array,
     purgeOnAbort: {
       detected: purgeDetected,
       confidence: purgeConfidence,
-      evidence: firstIds(afterAbort, (o) => t.abortedByOf(o)!),
+      // Connections of this analysis only: an abort carried in names none.
+      evidence: firstIds(select(afterAbort, (o) => t.abortedByOf(o) !== null), (o) => t.abortedByOf(o)!),
       rejectedAfterAbort: abortRejected.length,
       offersAfterAbort: afterAbort.length,
       baseRejectionRate: baseRate === null ? null : round2(baseRate),

@@ -8,8 +8,11 @@
 // Binary, little-endian, read with bounds checks everywhere: a state file is input like a capture,
 // and a damaged one is refused with the byte offset, never half-used.
 //
-//   magic "resumescope-state\n" (18 bytes), u32 format version (2; version 1 files, without clients, are read too)
-//   f64 lastTime: the latest session use the analyses so far saw (epoch seconds)
+//   magic "resumescope-state\n" (18 bytes), u32 format version (3; versions 1 and 2 are read too)
+//   f64 lastTime: the latest session use (or, since version 3, carried abort) the analyses so far saw (epoch seconds)
+//   (version 3) f64 observedSince: every session unknown to the state was last used before this
+//       time (the first packet of the series, or where sessions idle for 7 days were dropped);
+//       -Infinity when no analysis saw traffic yet
 //   u32 groups, each: text key, u8 has-SNI, [text SNI], u32 port, u32 issued (the group's issue counter)
 //   u32 addresses, each: text "ip|port" (server addresses that issued sessions)
 //   u32 sessions (in order of last use), each: u8 kind (+4: issued before any analysis saw it), u32 group,
@@ -19,6 +22,10 @@
 //       u32 clients, each: u32 group, u32 stack, text address, u32 session: the latest session a
 //       client (an address and a TLS stack) held with a group, so that the next file knows a client
 //       that comes back holding a session and offers nothing (client-forgot)
+//   (version 3) u32 aborts, each: u32 session, f64 time: an aborted handshake offered the session
+//       after its last use, so that its refusal in the next file can be the purge such an abort
+//       causes (purged-after-abort); u32 unknown aborts, each: text key, f64 time: the same for a
+//       session no analysis saw issued or used (its key only)
 //   u32 flushes, each: u32 group, f64 low, f64 time (a cache flush found between the two); last, as
 //       the flushes are known only once the groups are inferred, after the sessions are written
 // Written as it goes (SessionStateWriter), each count before what it counts, so that the CLI streams
@@ -30,9 +37,11 @@ import type { SessionKind } from './session-table.js';
 import { stringOfCodes } from '../tls/hello.js';
 
 export const STATE_MAGIC = 'resumescope-state\n';
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 /** The first version, without clients: still read. */
 const STATE_VERSION_WITHOUT_CLIENTS = 1;
+/** The second, without observedSince and aborts: still read. */
+const STATE_VERSION_WITHOUT_ABORTS = 2;
 const KIND_NAMES: readonly SessionKind[] = ['session-id', 'ticket', 'psk'];
 const WIDE = 0x80000000;
 /** In a session's kind byte: its issue was never seen (see CarriedSessions.sessions.issueSeen). */
@@ -73,6 +82,22 @@ export interface CarriedSessions {
   keySessions: Uint32Array;
   /** The latest session each client (address and TLS stack) held with a group. */
   clients: CarriedClient[];
+  /**
+   * Sessions unknown to the state were last used before this (epoch seconds): the series' first
+   * packet, or later where sessions idle for MAX_CARRIED_IDLE were dropped. Infinity: unknown
+   * (version 1 and 2 files, or no traffic yet).
+   */
+  observedSince: number;
+  /** Sessions an aborted handshake offered after their last use (session: index in `sessions`). */
+  aborts: CarriedAbort[];
+  /** The same for keys of sessions no analysis saw issued or used. */
+  unknownAborts: { key: string; time: number }[];
+}
+
+/** An aborted handshake offered this session after its last use, at `time`. */
+export interface CarriedAbort {
+  session: number;
+  time: number;
 }
 
 /**
@@ -139,7 +164,7 @@ export class StateFileError extends Error {
 /** The state file's bytes. */
 export function encodeSessionState(state: CarriedSessions): Uint8Array {
   const keyUnits = state.keys.reduce((n, k) => n + 2 * k.length, 0);
-  const w = new SessionStateWriter(state.lastTime, 1024 + 64 * (state.groups.length + state.addresses.length) + 29 * state.sessions.kind.length + 8 * state.keys.length + keyUnits);
+  const w = new SessionStateWriter(state.lastTime, 1024 + 64 * (state.groups.length + state.addresses.length) + 29 * state.sessions.kind.length + 8 * state.keys.length + keyUnits, null, undefined, state.observedSince);
   w.groups(state.groups);
   w.addresses(state.addresses);
   const s = state.sessions;
@@ -148,6 +173,7 @@ export function encodeSessionState(state: CarriedSessions): Uint8Array {
   w.startKeys(state.keys.length);
   for (let i = 0; i < state.keys.length; i++) w.key(state.keySessions[i]!, state.keys[i]!);
   w.clients((visit) => { for (const c of state.clients) visit(c.group, c.stack, c.address, c.session); });
+  w.aborts(state.aborts, state.unknownAborts);
   return w.finish(state.groups.flatMap((g, index) => g.flushes.map((f) => ({ group: index, ...f }))))!;
 }
 
@@ -164,18 +190,22 @@ const STATE_CHUNK = 1 << 20;
 
 /**
  * A state file written as it goes, in the order of the format: groups, addresses, sessions, keys,
- * clients, then (finish) the flushes. Every count is written before what it counts, so that the
+ * clients, aborts, then (finish) the flushes. Every count is written before what it counts, so that the
  * bytes can go out as they are made: to `sink` a chunk at a time when one is given, else into one
  * buffer (`sizeHint`: bytes to start with; it grows by half when short) that finish returns.
  */
 export class SessionStateWriter {
   private readonly out: StateWriter;
   private keysLeft = -1;
-  constructor(lastTime: number, sizeHint = 1 << 16, sink: StateChunkSink | null = null, chunkBytes = STATE_CHUNK) {
+  /** The next part to write: aborts come after the clients, the flushes after the aborts. */
+  private step: 'clients' | 'aborts' | 'flushes' | 'done' = 'clients';
+  /** observedSince: see CarriedSessions (Infinity: unknown). */
+  constructor(lastTime: number, sizeHint = 1 << 16, sink: StateChunkSink | null = null, chunkBytes = STATE_CHUNK, observedSince = Infinity) {
     this.out = new StateWriter(sink === null ? sizeHint : chunkBytes, sink);
     for (let i = 0; i < STATE_MAGIC.length; i++) this.out.u8(STATE_MAGIC.charCodeAt(i));
     this.out.u32(STATE_VERSION);
     this.out.f64(lastTime);
+    this.out.f64(Number.isFinite(observedSince) ? observedSince : -Infinity);
   }
   groups(groups: readonly Omit<CarriedGroup, 'flushes'>[]): void {
     this.out.u32(groups.length);
@@ -215,6 +245,8 @@ export class SessionStateWriter {
   /** After the keys: each client's latest session (sessions by their index in this file). */
   clients(clients: ClientVisitor): void {
     if (this.keysLeft !== 0) throw new Error(`SessionStateWriter: ${this.keysLeft} keys fewer than startKeys counted`);
+    if (this.step !== 'clients') throw new Error('SessionStateWriter: clients written twice');
+    this.step = 'aborts';
     const stacks = new Map<string, number>();
     let count = 0;
     clients((_group, stack) => {
@@ -233,11 +265,28 @@ export class SessionStateWriter {
     });
     if (count !== 0) throw new Error('SessionStateWriter: the clients changed between their two visits');
   }
+  /** After the clients: sessions (by their index in this file) and unknown keys an aborted handshake offered. */
+  aborts(aborts: readonly CarriedAbort[], unknown: readonly { key: string; time: number }[]): void {
+    if (this.step !== 'aborts') throw new Error(`SessionStateWriter: aborts ${this.step === 'clients' ? 'before the clients' : 'written twice'}`);
+    this.step = 'flushes';
+    this.out.u32(aborts.length);
+    for (const a of aborts) {
+      this.out.u32(a.session);
+      this.out.f64(a.time);
+    }
+    this.out.u32(unknown.length);
+    for (const u of unknown) {
+      this.out.text(u.key);
+      this.out.f64(u.time);
+    }
+  }
   /**
    * The flushes (group index, low, time) last. Returns the file's bytes, or null when they went to
    * the sink (its last chunk handed over now).
    */
   finish(flushes: readonly { group: number; low: number; time: number }[]): Uint8Array | null {
+    if (this.step !== 'flushes') throw new Error(`SessionStateWriter: finished before the ${this.step}`);
+    this.step = 'done';
     this.out.u32(flushes.length);
     for (const f of flushes) {
       this.out.u32(f.group);
@@ -259,11 +308,15 @@ export interface SessionStateSink {
   session(kind: number, issueSeen: boolean, group: number, issuer: number, issueIndex: number, issuedAt: number, lastUse: number): void;
   key(session: number, key: string): void;
   client(group: number, stack: string, address: string, session: number): void;
+  /** Version 3: see CarriedSessions.observedSince (Infinity: unknown); called before the groups. */
+  observedSince(time: number): void;
+  abort(session: number, time: number): void;
+  unknownAbort(key: string, time: number): void;
   flush(group: number, low: number, time: number): void;
 }
 
 /** A sink that keeps nothing: reading into it checks a file. */
-const CHECK_ONLY: SessionStateSink = { group() {}, address() {}, sessions() {}, session() {}, key() {}, client() {}, flush() {} };
+const CHECK_ONLY: SessionStateSink = { group() {}, address() {}, sessions() {}, session() {}, key() {}, client() {}, observedSince() {}, abort() {}, unknownAbort() {}, flush() {} };
 
 /**
  * Reads a state file into `sink` (by default only checks it); returns its latest time and how many
@@ -278,10 +331,18 @@ export function readSessionState(bytes: Uint8Array, sink: SessionStateSink = CHE
   }
   const versionAt = r.offset;
   const version = r.u32('format version');
-  if (version !== STATE_VERSION && version !== STATE_VERSION_WITHOUT_CLIENTS) {
-    throw new StateFileError(`state format version ${version}; this resumescope reads versions ${STATE_VERSION_WITHOUT_CLIENTS} and ${STATE_VERSION}`, versionAt);
+  if (version !== STATE_VERSION && version !== STATE_VERSION_WITHOUT_ABORTS && version !== STATE_VERSION_WITHOUT_CLIENTS) {
+    throw new StateFileError(`state format version ${version}; this resumescope reads versions ${STATE_VERSION_WITHOUT_CLIENTS} to ${STATE_VERSION}`, versionAt);
   }
   const lastTime = r.time('last time', true);
+  if (version >= STATE_VERSION) {
+    const at = r.offset;
+    const since = r.time('observed-since time', true);
+    if (since > lastTime && Number.isFinite(lastTime)) throw new StateFileError('observed-since time after the last time', at);
+    sink.observedSince(since === -Infinity ? Infinity : since);
+  } else {
+    sink.observedSince(Infinity);
+  }
 
   const groupKeys = new Set<string>();
   const groupCount = r.count('groups', 13);
@@ -337,7 +398,7 @@ export function readSessionState(bytes: Uint8Array, sink: SessionStateSink = CHE
     if (session >= n) throw new StateFileError(`key of session ${session} of ${n}`, at);
     sink.key(session, r.text('session key'));
   }
-  if (version >= STATE_VERSION) {
+  if (version >= STATE_VERSION_WITHOUT_ABORTS) {
     const stackCount = r.count('client stacks', 4);
     const stacks: string[] = [];
     for (let i = 0; i < stackCount; i++) stacks.push(r.text('client stack'));
@@ -353,6 +414,25 @@ export function readSessionState(bytes: Uint8Array, sink: SessionStateSink = CHE
       const session = r.u32('client session');
       if (session >= n) throw new StateFileError(`client session ${session} of ${n}`, sessionAt);
       sink.client(group, stacks[stack]!, address, session);
+    }
+  }
+  if (version >= STATE_VERSION) {
+    const abortCount = r.count('aborts', 12);
+    for (let i = 0; i < abortCount; i++) {
+      const at = r.offset;
+      const session = r.u32('abort session');
+      if (session >= n) throw new StateFileError(`abort of session ${session} of ${n}`, at);
+      const time = r.time('abort time', false);
+      if (time > lastTime) throw new StateFileError('abort after the last time', at + 4);
+      sink.abort(session, time);
+    }
+    const unknownCount = r.count('unknown aborts', 12);
+    for (let i = 0; i < unknownCount; i++) {
+      const key = r.text('unknown abort key');
+      const at = r.offset;
+      const time = r.time('unknown abort time', false);
+      if (time > lastTime) throw new StateFileError('abort after the last time', at);
+      sink.unknownAbort(key, time);
     }
   }
   const flushCount = r.count('flushes', 20);
@@ -381,7 +461,13 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
   const keys: string[] = [];
   const keySessions: number[] = [];
   const clients: CarriedClient[] = [];
+  let observedSince = Infinity;
+  const aborts: CarriedAbort[] = [];
+  const unknownAborts: { key: string; time: number }[] = [];
   const { lastTime } = readSessionState(bytes, {
+    observedSince: (time) => { observedSince = time; },
+    abort: (session, time) => aborts.push({ session, time }),
+    unknownAbort: (key, time) => unknownAborts.push({ key, time }),
     group: (key, sni, port, issued) => groups.push({ key, sni, port, issued, flushes: [] }),
     address: (a) => addresses.push(a),
     sessions: (n) => {
@@ -407,7 +493,7 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
     client: (group, stack, address, session) => clients.push({ group, stack, address, session }),
     flush: (group, low, time) => groups[group]!.flushes.push({ low, time }),
   });
-  return { lastTime, groups, addresses, sessions, keys, keySessions: Uint32Array.from(keySessions), clients };
+  return { lastTime, groups, addresses, sessions, keys, keySessions: Uint32Array.from(keySessions), clients, observedSince, aborts, unknownAborts };
 }
 
 class StateReader {

@@ -2,7 +2,7 @@ import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, Uint8Column } from './columns.js';
 import { hexDigitValue } from '../tls/hello.js';
 import { SessionKeyIndex } from './key-index.js';
-import { readSessionState, SessionStateWriter, type CarriedClient, type ClientVisitor, type StateChunkSink } from './session-state.js';
+import { readSessionState, SessionStateWriter, type CarriedAbort, type CarriedClient, type ClientVisitor, type StateChunkSink } from './session-state.js';
 
 // Follows every session (ID, ticket, PSK identity) across connections: who issued
 // it, every later offer and its fate. Records are processed in ClientHello order,
@@ -181,6 +181,8 @@ const NONE = -1;
 export const ISSUED_BEFORE_CAPTURE = -1;
 /** issuedBy of a session carried in from an earlier analysis that saw its issue (see carryIn): its issue time and churn are known. */
 export const ISSUED_IN_EARLIER_ANALYSIS = -2;
+/** In the abort columns: the aborted handshake was in an earlier analysis (a state carried in). */
+const ABORTED_EARLIER = -2;
 /**
  * Sessions unused for longer than this are not carried to the next analysis: RFC 8446 §4.6.1 caps a
  * ticket's lifetime at 7 days, and RFC 5246 Appendix F.1.4 suggests at most 24 hours for session IDs.
@@ -247,10 +249,22 @@ export class SessionTable {
   private keysAtRelease: number | null = null;
   /** Rows of the offers the server answered (accepted or rejected), in ClientHello order. */
   readonly answeredOffers = new Int32Column();
-  /** Sessions of unknown origin that an aborted handshake offered: key → that connection's id. */
-  private abortedUnknown = new Map<string, number>();
-  /** Time of the first packet of the analysis: unknown sessions are at least this old. */
+  /**
+   * Sessions of unknown origin that an aborted handshake offered: key → that connection's id
+   * (ABORTED_EARLIER: in an earlier analysis) and its ClientHello time.
+   */
+  private abortedUnknown = new Map<string, { by: number; at: number }>();
+  /** Time of the first packet of the analysis. */
   captureStart = Infinity;
+  /** From a state carried in: sessions unknown to it were last used before this (Infinity: no state, or an old one). */
+  carriedSince = Infinity;
+  /**
+   * Sessions unknown to the table were last used before this: the analysis's first packet, or the
+   * series' (a state carried in), so they are at least this old and idle at least since then.
+   */
+  get observedSince(): number {
+    return Math.min(this.captureStart, this.carriedSince);
+  }
   /** Row of the session the connection last given to `add` ended up holding (issued or resumed); -1: none. */
   heldAfter = NONE;
 
@@ -329,14 +343,19 @@ export class SessionTable {
     const place = this.offerRecency.get(o);
     return place > 0 ? place : null;
   }
-  /** Id of an aborted handshake that offered this session since its last success. */
+  /** Id of an aborted handshake that offered this session since its last success (null also when that was in an earlier analysis). */
   abortedByOf(o: number): number | null {
     const id = this.offerAbortedByIds.get(o);
     return id >= 0 ? id : null;
   }
-  /** Seconds from the start of the capture: a lower bound of idle time and age for an unknown session. */
+  /** An aborted handshake, in this analysis or an earlier one (a state carried in), offered this session since its last success. */
+  offeredAfterAbort(o: number): boolean {
+    return this.offerAbortedByIds.get(o) !== NONE;
+  }
+  /** Seconds since the sessions unknown to the table were last seen (observedSince): a lower bound of idle time and age for an unknown session. */
   sinceCaptureStartOf(o: number): number | null {
-    return Number.isFinite(this.captureStart) ? this.timeOf(o) - this.captureStart : null;
+    const since = this.observedSince;
+    return Number.isFinite(since) ? this.timeOf(o) - since : null;
   }
   /** "ip|port" of the server address that issued the offered session (null: unknown session). */
   issuerOf(o: number): string | null {
@@ -451,6 +470,14 @@ export class SessionTable {
       },
       // Sessions are rows in the order they were read: a client's session index is its row.
       client: (group, stack, address, session) => this.carriedClients.push({ group: groups[group]!.index, stack, address, session }),
+      observedSince: (time) => { this.carriedSince = time; },
+      abort: (session, time) => {
+        // As for an abort seen here (add): it counts only if it came after the session's last use.
+        if (time < this.sessionLastUse.get(session)) return;
+        this.sessionAbortedBy.set(session, ABORTED_EARLIER);
+        this.sessionAbortedAt.set(session, time);
+      },
+      unknownAbort: (key, time) => { this.abortedUnknown.set(key, { by: ABORTED_EARLIER, at: time }); },
       flush: (group, low, time) => { groups[group]!.carriedFlushes.push({ low, time }); },
     });
   }
@@ -494,7 +521,28 @@ export class SessionTable {
       }
     });
     // Sized in when the bytes are kept; else streamed to `sink` (see StateChunkSink), a chunk at a time.
-    const writer = new SessionStateWriter(lastTime, 1024 + names + 16 * (this.groupList.length + this.addressList.length) + 29 * n + this.sessions.storedBytes + 4 * this.sessions.size + clientBytes, sink, chunkBytes);
+    const horizon = lastTime - maxIdle;
+    // Sessions unknown to the next analysis: never seen since the series began, or dropped here
+    // for being idle longer than maxIdle (so last used before the horizon).
+    const observedSince = Number.isFinite(lastTime) ? Math.max(this.observedSince, horizon) : this.observedSince;
+    const aborts: CarriedAbort[] = [];
+    for (let i = 0; i < n; i++) {
+      const row = kept[i]!;
+      if (this.sessionAbortedBy.get(row) !== NONE && this.sessionAbortedAt.get(row) >= this.sessionLastUse.get(row)) aborts.push({ session: i, time: this.sessionAbortedAt.get(row) });
+    }
+    const unknownAborts: { key: string; time: number }[] = [];
+    for (const [key, { at }] of this.abortedUnknown) {
+      // A key adopted since (resumed: a known session now) has its abort, if any, in its row.
+      if (at >= horizon && this.sessions.get(key) === NONE) unknownAborts.push({ key, time: at });
+    }
+    const abortBytes = 8 + 12 * aborts.length + unknownAborts.reduce((sum, u) => sum + 12 + 2 * u.key.length, 0);
+    // The state's time covers its aborts too (an abort is no use of its session): a capture that
+    // starts before it is refused as one that overlaps the analyses so far (stateOrderProblem).
+    let stateTime = lastTime;
+    for (const a of aborts) stateTime = Math.max(stateTime, a.time);
+    for (const u of unknownAborts) stateTime = Math.max(stateTime, u.time);
+    const writer = new SessionStateWriter(stateTime, 1024 + names + 16 * (this.groupList.length + this.addressList.length) + 29 * n + this.sessions.storedBytes + 4 * this.sessions.size + clientBytes + abortBytes,
+      sink, chunkBytes, observedSince);
     writer.groups(this.groupList);
     writer.addresses(this.addressList);
     writer.startSessions(n);
@@ -510,7 +558,8 @@ export class SessionTable {
       if (row >= 0 && place[row]! >= 0) writer.key(place[row]!, key);
     });
     writer.clients(keptClients);
-    return new PendingState(writer, n, this.groupList.map((g) => g.carriedFlushes.filter((f) => f.time >= lastTime - maxIdle)));
+    writer.aborts(aborts, unknownAborts);
+    return new PendingState(writer, n, this.groupList.map((g) => g.carriedFlushes.filter((f) => f.time >= horizon)));
   }
 
   group(c: ConnectionRecord): ServerGroup {
@@ -557,8 +606,8 @@ export class SessionTable {
       // The server's answer is the cache's decision, even if the client then aborts.
       const accepted = c.resumption === 'accepted';
       const lastUse = known ? this.sessionLastUse.get(session) : NaN;
-      const abortedBy = known && this.sessionAbortedBy.get(session) >= 0 && this.sessionAbortedAt.get(session) >= lastUse ? this.sessionAbortedBy.get(session)
-        : !known && key !== null ? this.abortedUnknown.get(key) ?? NONE : NONE;
+      const abortedBy = known && this.sessionAbortedBy.get(session) !== NONE && this.sessionAbortedAt.get(session) >= lastUse ? this.sessionAbortedBy.get(session)
+        : !known && key !== null ? this.abortedUnknown.get(key)?.by ?? NONE : NONE;
       offer = this.offerConnections.length;
       this.offerConnections.push(c);
       this.offerGroups.push(group.index);
@@ -573,7 +622,7 @@ export class SessionTable {
       if (c.resumption !== 'unanswered') this.answeredOffers.push(offer);
       if (accepted && firstSight && key !== null && kind !== 'session-id') group.noteTicketKey(key);
       if (!known && key !== null && c.handshake === 'aborted') {
-        this.abortedUnknown.set(key, c.id);
+        this.abortedUnknown.set(key, { by: c.id, at: time });
       }
       if (!known && key !== null && c.resumed) {
         // First sight of a session issued before the capture: remember it from now on.

@@ -12,13 +12,24 @@ export const sessionStateArb: fc.Arbitrary<CarriedSessions> = fc
     sessions: fc.array(fc.record({ kind: fc.integer({ min: 0, max: 2 }), seen: fc.boolean(), group: fc.nat(), issuer: fc.nat(), issue: fc.nat(), issuedAt: fc.double({ min: 1e9, max: 2e9, noNaN: true }), idle: fc.double({ min: 0, max: 1e5, noNaN: true }) }), { maxLength: 20 }),
     keys: fc.array(fc.tuple(text, fc.nat()), { maxLength: 30 }),
     clients: fc.array(fc.record({ group: fc.nat(), stack: text, address: text, session: fc.nat() }), { maxLength: 10 }),
+    since: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
+    aborts: fc.array(fc.record({ session: fc.nat(), after: fc.double({ min: 0, max: 1, noNaN: true }) }), { maxLength: 5 }),
+    unknownAborts: fc.array(fc.record({ key: text, before: fc.double({ min: 0, max: 1e5, noNaN: true }) }), { maxLength: 4 }),
   })
-  .map(({ groups, addresses, sessions, keys, clients }) => {
+  .map(({ groups, addresses, sessions, keys, clients, since, aborts, unknownAborts }) => {
     const rows = sessions.map((s) => ({ ...s, group: s.group % groups.length, issuer: s.issuer % addresses.length, lastUse: s.issuedAt + s.idle }))
       .sort((a, b) => a.lastUse - b.lastUse);
     const withKeys = rows.length > 0 ? keys : [];
+    const lastTime = rows.length > 0 ? rows[rows.length - 1]!.lastUse + 1 : -Infinity;
     return {
-      lastTime: rows.length > 0 ? rows[rows.length - 1]!.lastUse + 1 : -Infinity,
+      lastTime,
+      // Anywhere up to the last time (or unknown); an abort between its session's last use and the last time.
+      observedSince: since === null || rows.length === 0 ? Infinity : 1e9 + since * (lastTime - 1e9),
+      aborts: rows.length === 0 ? [] : aborts.map((a) => {
+        const session = a.session % rows.length;
+        return { session, time: rows[session]!.lastUse + a.after * (lastTime - rows[session]!.lastUse) };
+      }),
+      unknownAborts: rows.length === 0 ? [] : unknownAborts.map((u) => ({ key: u.key, time: lastTime - u.before })),
       groups,
       addresses,
       sessions: {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeSessionState, encodeSessionState, StateFileError, STATE_MAGIC } from '../../parser/session/session-state.js';
+import { decodeSessionState, encodeSessionState, StateFileError, STATE_MAGIC, type CarriedSessions } from '../../parser/session/session-state.js';
 import { sessionStateArb as state } from '../fuzz/state-arbitrary.js';
 
 // The --state file is input like a capture: what is written must read back exactly, and a damaged
@@ -16,6 +16,25 @@ function failure(bytes: Uint8Array): StateFileError {
   }
   throw new Error('decoded');
 }
+
+const NO_SESSIONS: CarriedSessions['sessions'] = { kind: new Uint8Array(0), issueSeen: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0), issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0) };
+
+/** A state holding nothing but what `parts` gives. */
+function stateWith(parts: Partial<CarriedSessions>): CarriedSessions {
+  return { lastTime: -Infinity, groups: [], addresses: [], sessions: NO_SESSIONS, keys: [], keySessions: new Uint32Array(0), clients: [], observedSince: Infinity, aborts: [], unknownAborts: [], ...parts };
+}
+
+/** Bytes of `bytes` without [start, end). */
+function without(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(bytes.length - (end - start));
+  out.set(bytes.subarray(0, start));
+  out.set(bytes.subarray(end), start);
+  return out;
+}
+
+// Where the parts of a file are: the observed-since time follows the version and the last time;
+// with no flushes, a file ends with the aborts' two counts and the flushes' count.
+const OBSERVED_SINCE_AT = STATE_MAGIC.length + 4 + 8;
 
 describe('session state file', () => {
   it('reads back exactly what it wrote: texts of any code units, every kind, both issue flags', () => {
@@ -57,8 +76,8 @@ describe('session state file', () => {
       }
     }), { numRuns: 500, seed: 20261135 });
     // A count of four billion sessions in a short file is damage, not a reason to allocate.
-    const empty = encodeSessionState({ lastTime: -Infinity, groups: [], addresses: [], sessions: { kind: new Uint8Array(0), issueSeen: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0), issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0) }, keys: [], keySessions: new Uint32Array(0), clients: [] });
-    const sessionsCountAt = STATE_MAGIC.length + 4 + 8 + 4 + 4;
+    const empty = encodeSessionState(stateWith({}));
+    const sessionsCountAt = OBSERVED_SINCE_AT + 8 + 4 + 4;
     const huge = empty.slice();
     new DataView(huge.buffer).setUint32(sessionsCountAt, 0xffffffff, true);
     const e = failure(huge);
@@ -68,27 +87,48 @@ describe('session state file', () => {
 
   it('reads a version 1 file (before clients were carried): the same state, no clients', () => {
     fc.assert(fc.property(state, (s) => {
-      const noFlushes = { ...s, groups: s.groups.map((g) => ({ ...g, flushes: [] })), clients: [] };
-      const v2 = encodeSessionState(noFlushes);
-      // Version 1 ends with the keys, then the flushes' count: no stacks' and clients' counts.
-      const v1 = new Uint8Array(v2.length - 8);
-      v1.set(v2.subarray(0, v2.length - 12));
-      v1.set(v2.subarray(v2.length - 4), v2.length - 12);
+      const noFlushes = { ...s, groups: s.groups.map((g) => ({ ...g, flushes: [] })), clients: [], observedSince: Infinity, aborts: [], unknownAborts: [] };
+      const v3 = encodeSessionState(noFlushes);
+      // Version 1 has no observed-since time and ends with the keys, then the flushes' count: no
+      // stacks', clients' or aborts' counts.
+      const v1 = without(without(v3, v3.length - 20, v3.length - 4), OBSERVED_SINCE_AT, OBSERVED_SINCE_AT + 8);
       new DataView(v1.buffer).setUint32(STATE_MAGIC.length, 1, true);
       expect(decodeSessionState(v1)).toEqual(noFlushes);
     }), { numRuns: 50, seed: 20261136 });
   });
 
+  it('reads a version 2 file (before aborts and the observed-since time were carried): the same state, no aborts', () => {
+    fc.assert(fc.property(state, (s) => {
+      const noFlushes = { ...s, groups: s.groups.map((g) => ({ ...g, flushes: [] })), observedSince: Infinity, aborts: [], unknownAborts: [] };
+      const v3 = encodeSessionState(noFlushes);
+      const v2 = without(without(v3, v3.length - 12, v3.length - 4), OBSERVED_SINCE_AT, OBSERVED_SINCE_AT + 8);
+      new DataView(v2.buffer).setUint32(STATE_MAGIC.length, 2, true);
+      expect(decodeSessionState(v2)).toEqual(noFlushes);
+    }), { numRuns: 50, seed: 20261137 });
+  });
+
+  it('refuses aborts that name no session or come after the state\'s last time, and an observed-since time after it', () => {
+    const group = { key: 'a.test:443', sni: 'a.test', port: 443, issued: 1, flushes: [] };
+    const sessions = { ...NO_SESSIONS, kind: Uint8Array.of(0), issueSeen: Uint8Array.of(1), group: Uint32Array.of(0), issuer: Uint32Array.of(0), issueIndex: Uint32Array.of(0), issuedAt: Float64Array.of(100), lastUse: Float64Array.of(150) };
+    const good = stateWith({ lastTime: 200, groups: [group], addresses: ['10.0.0.1|443'], sessions, observedSince: 50, aborts: [{ session: 0, time: 180 }], unknownAborts: [{ key: 'tkey', time: 190 }] });
+    expect(decodeSessionState(encodeSessionState(good))).toEqual(good);
+    expect(failure(encodeSessionState({ ...good, aborts: [{ session: 1, time: 180 }] })).message).toBe('abort of session 1 of 1');
+    expect(failure(encodeSessionState({ ...good, aborts: [{ session: 0, time: 201 }] })).message).toBe('abort after the last time');
+    expect(failure(encodeSessionState({ ...good, unknownAborts: [{ key: 'tkey', time: 201 }] })).message).toBe('abort after the last time');
+    const late = failure(encodeSessionState({ ...good, observedSince: 250 }));
+    expect(late).toMatchObject({ message: 'observed-since time after the last time', offset: OBSERVED_SINCE_AT });
+  });
+
   it('names what is wrong: another file, another format version', () => {
     const pcap = Uint8Array.from([0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]);
     expect(failure(pcap)).toMatchObject({ message: 'not a resumescope state file', offset: 0 });
-    const bytes = encodeSessionState({ lastTime: 5, groups: [], addresses: [], sessions: { kind: new Uint8Array(0), issueSeen: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0), issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0) }, keys: [], keySessions: new Uint32Array(0), clients: [] }).slice();
+    const bytes = encodeSessionState(stateWith({ lastTime: 5 })).slice();
     new DataView(bytes.buffer).setUint32(STATE_MAGIC.length, 7, true);
     expect(failure(bytes)).toMatchObject({ offset: STATE_MAGIC.length });
-    expect(failure(bytes).message).toMatch(/version 7; this resumescope reads versions 1 and 2/);
+    expect(failure(bytes).message).toMatch(/version 7; this resumescope reads versions 1 to 3/);
     // One group twice would merge two groups' counters (the fuzz target found a table that then gave churn past its group's issues).
     const group = { key: 'a.test:443', sni: 'a.test', port: 443, issued: 3, flushes: [] };
-    const twice = encodeSessionState({ lastTime: 5, groups: [group, { ...group, issued: 1 }], addresses: [], sessions: { kind: new Uint8Array(0), issueSeen: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0), issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0) }, keys: [], keySessions: new Uint32Array(0), clients: [] });
+    const twice = encodeSessionState(stateWith({ lastTime: 5, groups: [group, { ...group, issued: 1 }] }));
     expect(failure(twice).message).toBe('group "a.test:443" twice');
   });
 });
