@@ -258,6 +258,8 @@ export class SessionTable {
   captureStart = Infinity;
   /** From a state carried in: sessions unknown to it were last used before this (Infinity: no state, or an old one). */
   carriedSince = Infinity;
+  /** The last time of a state carried in (-Infinity: none). */
+  private carriedLastTime = -Infinity;
   /**
    * Sessions unknown to the table were last used before this: the analysis's first packet, or the
    * series' (a state carried in), so they are at least this old and idle at least since then.
@@ -444,7 +446,7 @@ export class SessionTable {
    */
   carryIn(state: Uint8Array): void {
     if (this.sessionRows > 0 || this.offerConnections.length > 0) throw new Error('SessionTable.carryIn after add');
-    readSessionState(state);
+    this.carriedLastTime = readSessionState(state).lastTime;
     const groups: ServerGroup[] = [];
     const addresses: number[] = [];
     readSessionState(state, {
@@ -538,11 +540,13 @@ export class SessionTable {
     const abortBytes = 8 + 12 * aborts.length + unknownAborts.reduce((sum, u) => sum + 12 + 2 * u.key.length, 0);
     // The state's time covers its aborts too (an abort is no use of its session): a capture that
     // starts before it is refused as one that overlaps the analyses so far (stateOrderProblem).
-    let stateTime = lastTime;
+    // And what the state carried in covered: no analysis may go back before it either.
+    let stateTime = Math.max(lastTime, this.carriedLastTime);
     for (const a of aborts) stateTime = Math.max(stateTime, a.time);
     for (const u of unknownAborts) stateTime = Math.max(stateTime, u.time);
     const writer = new SessionStateWriter(stateTime, 1024 + names + 16 * (this.groupList.length + this.addressList.length) + 29 * n + this.sessions.storedBytes + 4 * this.sessions.size + clientBytes + abortBytes,
-      sink, chunkBytes, observedSince);
+      // An earlier bound is a weaker one, never a wrong one.
+      sink, chunkBytes, Number.isFinite(stateTime) ? Math.min(observedSince, stateTime) : observedSince);
     writer.groups(this.groupList);
     writer.addresses(this.addressList);
     writer.startSessions(n);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeSessionState, encodeSessionState, StateFileError, STATE_MAGIC, type CarriedSessions } from '../../parser/session/session-state.js';
 import { sessionStateArb as state } from '../fuzz/state-arbitrary.js';
+import { SessionTable } from '../../parser/session/session-table.js';
 
 // The --state file is input like a capture: what is written must read back exactly, and a damaged
 // file must be refused with the byte where it goes wrong, never half-used or allocated from a
@@ -117,6 +118,24 @@ describe('session state file', () => {
     expect(failure(encodeSessionState({ ...good, unknownAborts: [{ key: 'tkey', time: 201 }] })).message).toBe('abort after the last time');
     const late = failure(encodeSessionState({ ...good, observedSince: 250 }));
     expect(late).toMatchObject({ message: 'observed-since time after the last time', offset: OBSERVED_SINCE_AT });
+  });
+
+  it('carried through a session table unchanged, keeps its last time and observed-since time (the fuzz target found them out of order)', () => {
+    // The last time passes every session's last use (an abort came later), and the observed-since
+    // time lies between: carried on by a table that saw no traffic, the state read back must hold
+    // the same times, not a last time of the sessions' uses alone, now before observedSince.
+    const group = { key: 'a.test:443', sni: 'a.test', port: 443, issued: 1, flushes: [] };
+    const sessions = { ...NO_SESSIONS, kind: Uint8Array.of(0), issueSeen: Uint8Array.of(1), group: Uint32Array.of(0), issuer: Uint32Array.of(0), issueIndex: Uint32Array.of(0), issuedAt: Float64Array.of(100), lastUse: Float64Array.of(150) };
+    const carried = stateWith({ lastTime: 200, groups: [group], addresses: ['10.0.0.1|443'], sessions, keys: ['sab'], keySessions: Uint32Array.of(0), observedSince: 170 });
+    const table = new SessionTable();
+    table.carryIn(encodeSessionState(carried));
+    expect(table.observedSince).toBe(170);
+    const again = decodeSessionState(table.carryOut(Infinity).finish()!);
+    expect(again).toMatchObject({ lastTime: 200, observedSince: 170 });
+    // Sessions idle past the horizon are dropped: the bound moves up to it (they are unknown now, last used before it).
+    const later = new SessionTable();
+    later.carryIn(encodeSessionState({ ...carried, observedSince: 50 }));
+    expect(decodeSessionState(later.carryOut(10).finish()!)).toMatchObject({ observedSince: 140 });
   });
 
   it('names what is wrong: another file, another format version', () => {
