@@ -7,6 +7,7 @@ import { basename, join, normalize, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { firstPacketTime, resolveInputs } from '../node/analyze-files.js';
 import { CAPTURES_API, type EventChannel, type HostedCapture, type InvokeChannels } from '../shared/ipc.js';
+import { saveFromPage } from './save-file.js';
 import {
   APP_HOST, APP_ORIGIN, APP_SCHEME, APP_START_URL, CONTENT_SECURITY_POLICY, createWindowOptions, hardenWebContents, isAllowedNavigation, isPermissionAllowed,
 } from './window-options.js';
@@ -103,15 +104,9 @@ function handle<K extends keyof InvokeChannels>(channel: K, handler: (request: I
 
 function registerIpc(): void {
   handle('resumescope:save-file', async (request) => {
-    if (!mainWindow || (typeof request?.content !== 'string' && !(request?.content instanceof Uint8Array))) return { saved: false };
-    const result = await dialog.showSaveDialog(mainWindow, {
-      title: 'Export',
-      defaultPath: basename(String(request.suggestedName || 'resumescope-report.html')),
-      filters: [request.filter],
-    });
-    if (result.canceled || !result.filePath) return { saved: false };
-    await writeFile(result.filePath, request.content);
-    return { saved: true, path: result.filePath };
+    const window = mainWindow;
+    if (!window) return { saved: false };
+    return saveFromPage(request, { showSaveDialog: (options) => dialog.showSaveDialog(window, options), writeFile: (path, content) => writeFile(path, content) });
   });
 }
 

@@ -351,6 +351,54 @@ describe('resumescope ui: a series of captures through state files (as the CLI\'
       expect(await server.stop()).toBe(0);
     }
   }, 60_000);
+
+  it('in the desktop shell, hands the preload bridge the state\'s bytes (Save sessions) and the report (File › Export report)', async () => {
+    // The Electron binary cannot run here: a stand-in for the bridge the preload exposes
+    // (app/preload/preload.cts) records what the page asks it to save. The main process's side
+    // is test/e2e/electron-save.test.ts.
+    const part1 = join(work.path, 'bridge-1.pcap');
+    writeFileSync(part1, rewritePcapRecords(join(FIXTURES, 'nginx-session-timeout.pcap'), (r, i) => (i < 104 ? r : null)));
+    const cliState = join(work.path, 'bridge-cli.state');
+    await analyzeWithCli([part1], ['--state', cliState]);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.addInitScript(() => {
+      const w = window as unknown as { __saves: unknown[]; __exportReport?: () => void; resumescope: unknown };
+      w.__saves = [];
+      w.resumescope = {
+        saveFile: async (request: { suggestedName: string; filter: unknown; content: string | Uint8Array }) => {
+          const bytes = request.content instanceof Uint8Array;
+          w.__saves.push({ name: request.suggestedName, filter: request.filter, bytes, content: bytes ? Array.from(request.content as Uint8Array) : request.content });
+          return { saved: true, path: `/home/ops/${request.suggestedName}` };
+        },
+        onCapturesChanged: () => () => {},
+        onExportReport: (listener: () => void) => { w.__exportReport = listener; return () => {}; },
+      };
+    });
+    const page = await context.newPage();
+    const errors = watchPageErrors(page);
+    const dialogs = forbidDialogs(page);
+    await page.goto(ui.url);
+    await page.getByTestId('welcome').waitFor();
+    await loadFiles(page, [part1]);
+    await page.getByTestId('save-state').click();
+    await expect.poll(() => page.evaluate(() => (window as unknown as { __saves: unknown[] }).__saves.length)).toBe(1);
+    const [state] = await page.evaluate(() => (window as unknown as { __saves: { name: string; filter: unknown; bytes: boolean; content: number[] }[] }).__saves);
+    expect(state).toMatchObject({ name: 'resumescope.state', filter: { name: 'resumescope state', extensions: ['state'] }, bytes: true });
+    // The same bytes as the CLI's --state after the same capture, as bytes (not text).
+    expect(Uint8Array.from(state!.content)).toEqual(new Uint8Array(readFileSync(cliState)));
+    await expect.poll(() => page.getByTestId('notice').textContent()).toContain('Sessions saved: /home/ops/resumescope.state');
+    // File › Export report: the main process sends the event, the page saves the report through the bridge.
+    await page.evaluate(() => (window as unknown as { __exportReport: () => void }).__exportReport());
+    await expect.poll(() => page.evaluate(() => (window as unknown as { __saves: unknown[] }).__saves.length)).toBe(2);
+    const report = await page.evaluate(() => (window as unknown as { __saves: { name: string; bytes: boolean; content: string }[] }).__saves[1]!);
+    expect(report.name).toMatch(/\.html$/);
+    expect(report.bytes).toBe(false);
+    expect(report.content).toMatch(/^<!doctype html>/i);
+    expect(report.content).toContain('bridge-1.pcap');
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await context.close();
+  }, 60_000);
 });
 
 describe('resumescope ui with captures on the command line', () => {
