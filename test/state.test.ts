@@ -31,6 +31,13 @@ function cli(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The connections cut in two at the median ClientHello time, as two files of a series would hold them. */
+function splitAtMiddle(connections: ConnectionRecord[]): { middle: number; first: ConnectionRecord[]; second: ConnectionRecord[] } {
+  const times = connections.map(offerTime).sort((a, b) => a - b);
+  const middle = times[Math.floor(times.length / 2)]!;
+  return { middle, first: connections.filter((c) => offerTime(c) < middle), second: connections.filter((c) => offerTime(c) >= middle) };
+}
+
 /** The facts of a connection's session that carrying must keep (not the connection that issued it: it is in another analysis). */
 function sessionFacts(c: ConnectionRecord) {
   const s = c.session;
@@ -44,10 +51,7 @@ describe('--state: sessions carried from one analysis to the next', () => {
       const { connections } = simulateAndAnalyze(preset, 1, 5);
       diagnose(connections);
       const whole = new Map(connections.map((c) => [c.id, sessionFacts(c)]));
-      const times = connections.map(offerTime).sort((a, b) => a - b);
-      const middle = times[Math.floor(times.length / 2)]!;
-      const first = connections.filter((c) => offerTime(c) < middle);
-      const second = connections.filter((c) => offerTime(c) >= middle);
+      const { first, second } = splitAtMiddle(connections);
 
       const earlier = diagnose(first, { carryOut: true });
       // Through the file format, as the CLI carries it.
@@ -106,10 +110,7 @@ describe('--state: sessions carried from one analysis to the next', () => {
     const { connections } = simulateAndAnalyze('client-forgets', 1, 5);
     diagnose(connections);
     const wholeForgot = new Set(connections.filter((c) => c.reason === 'client-forgot').map((c) => c.id));
-    const times = connections.map(offerTime).sort((a, b) => a - b);
-    const middle = times[Math.floor(times.length / 2)]!;
-    const first = connections.filter((c) => offerTime(c) < middle);
-    const second = connections.filter((c) => offerTime(c) >= middle);
+    const { first, second } = splitAtMiddle(connections);
     const carried = diagnose(first, { carryOut: true }).carriedOut!;
     const state = decodeSessionState(carried);
     // One entry per client and TLS stack holding a carried session, by the client's address.
@@ -147,10 +148,7 @@ describe('--state: sessions carried from one analysis to the next', () => {
       const { connections } = simulateAndAnalyze(preset, 1, seed);
       diagnose(connections);
       const whole = new Map(connections.map((c) => [c.id, c.reason]));
-      const times = connections.map(offerTime).sort((a, b) => a - b);
-      const middle = times[Math.floor(times.length / 2)]!;
-      const first = connections.filter((c) => offerTime(c) < middle);
-      const second = connections.filter((c) => offerTime(c) >= middle);
+      const { first, second } = splitAtMiddle(connections);
       const carried = diagnose(first, { carryOut: true }).carriedOut!;
       const state = decodeSessionState(carried);
       carriedAborts += state.aborts.length + state.unknownAborts.length;
@@ -172,8 +170,7 @@ describe('--state: sessions carried from one analysis to the next', () => {
     const { connections } = simulateAndAnalyze('idle-timeout', 1, 5);
     const all = decodeSessionState(diagnose(connections, { carryOut: true }).carriedOut!);
     // The same traffic, its first half eight days earlier.
-    const times = connections.map(offerTime).sort((a, b) => a - b);
-    const middle = times[Math.floor(times.length / 2)]!;
+    const { middle } = splitAtMiddle(connections);
     const shifted = connections.map((c) => (offerTime(c) < middle ? shift(c, -8 * 86400) : c));
     const carried = decodeSessionState(diagnose(shifted, { carryOut: true }).carriedOut!);
     expect(carried.sessions.kind.length).toBeGreaterThan(0);
