@@ -91,12 +91,18 @@ export interface CarriedSessions {
   /** Sessions an aborted handshake offered after their last use (session: index in `sessions`). */
   aborts: CarriedAbort[];
   /** The same for keys of sessions no analysis saw issued or used. */
-  unknownAborts: { key: string; time: number }[];
+  unknownAborts: CarriedUnknownAbort[];
 }
 
 /** An aborted handshake offered this session after its last use, at `time`. */
 export interface CarriedAbort {
   session: number;
+  time: number;
+}
+
+/** An aborted handshake offered the session of this key, which no analysis saw issued or used, at `time`. */
+export interface CarriedUnknownAbort {
+  key: string;
   time: number;
 }
 
@@ -266,7 +272,7 @@ export class SessionStateWriter {
     if (count !== 0) throw new Error('SessionStateWriter: the clients changed between their two visits');
   }
   /** After the clients: sessions (by their index in this file) and unknown keys an aborted handshake offered. */
-  aborts(aborts: readonly CarriedAbort[], unknown: readonly { key: string; time: number }[]): void {
+  aborts(aborts: readonly CarriedAbort[], unknown: readonly CarriedUnknownAbort[]): void {
     if (this.step !== 'aborts') throw new Error(`SessionStateWriter: aborts ${this.step === 'clients' ? 'before the clients' : 'written twice'}`);
     this.step = 'flushes';
     this.out.u32(aborts.length);
@@ -463,7 +469,7 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
   const clients: CarriedClient[] = [];
   let observedSince = Infinity;
   const aborts: CarriedAbort[] = [];
-  const unknownAborts: { key: string; time: number }[] = [];
+  const unknownAborts: CarriedUnknownAbort[] = [];
   const { lastTime } = readSessionState(bytes, {
     observedSince: (time) => { observedSince = time; },
     abort: (session, time) => aborts.push({ session, time }),

@@ -2,7 +2,7 @@ import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, Uint8Column } from './columns.js';
 import { hexDigitValue } from '../tls/hello.js';
 import { SessionKeyIndex } from './key-index.js';
-import { readSessionState, SessionStateWriter, type CarriedAbort, type CarriedClient, type ClientVisitor, type StateChunkSink } from './session-state.js';
+import { readSessionState, SessionStateWriter, type CarriedAbort, type CarriedClient, type CarriedUnknownAbort, type ClientVisitor, type StateChunkSink } from './session-state.js';
 
 // Follows every session (ID, ticket, PSK identity) across connections: who issued
 // it, every later offer and its fate. Records are processed in ClientHello order,
@@ -532,7 +532,7 @@ export class SessionTable {
       const row = kept[i]!;
       if (this.sessionAbortedBy.get(row) !== NONE && this.sessionAbortedAt.get(row) >= this.sessionLastUse.get(row)) aborts.push({ session: i, time: this.sessionAbortedAt.get(row) });
     }
-    const unknownAborts: { key: string; time: number }[] = [];
+    const unknownAborts: CarriedUnknownAbort[] = [];
     for (const [key, { at }] of this.abortedUnknown) {
       // A key adopted since (resumed: a known session now) has its abort, if any, in its row.
       if (at >= horizon && this.sessions.get(key) === NONE) unknownAborts.push({ key, time: at });
