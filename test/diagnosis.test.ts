@@ -4,7 +4,8 @@ import { Analysis } from '../parser/analysis.js';
 import { simulateFarm } from '../fixtures/simulator/farm.js';
 import { presetConfig } from '../fixtures/simulator/presets.js';
 import { compareWithTruth } from './tools/compare-truth.js';
-import { diagnose, diagnosisShare, type DiagnosisProgress, type ServerSummary } from '../parser/diagnose/diagnose.js';
+import { diagnose, diagnosisShare } from '../parser/diagnose/diagnose.js';
+import type { DiagnosisProgress, ServerSummary } from '../parser/diagnose/types.js';
 import type { PresetName } from '../fixtures/simulator/presets.js';
 
 // The farm simulator writes captures whose cache policy and per-connection reasons are

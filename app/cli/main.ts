@@ -11,7 +11,10 @@ import { forEachCaptureChunk } from '../node/analyze-files.js';
 import { readStateFile, StateFileWriter, stateFileOrderProblem } from './state-file.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { compatibilityIdsOf, describeDiagnosisStep, diagnose, diagnosisShare, formatDuration, type Diagnosis } from '../../parser/diagnose/diagnose.js';
+import { compatibilityIdsOf } from '../../parser/diagnose/compatibility-ids.js';
+import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../parser/diagnose/diagnose.js';
+import { formatDuration } from '../../parser/diagnose/format.js';
+import type { Diagnosis } from '../../parser/diagnose/types.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;

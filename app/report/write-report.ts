@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Diagnosis } from '../../parser/diagnose/diagnose.js';
+import type { Diagnosis } from '../../parser/diagnose/types.js';
 import { buildReportModel, DEFAULT_REPORT_CONNECTION_CAP, type AnalysedFile } from '../../parser/report/report-model.js';
 import type { AnalysisDocument } from '../../parser/report/types.js';
 import { fillReportTemplate } from './report-html.js';

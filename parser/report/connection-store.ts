@@ -3,7 +3,8 @@ import { wiresharkFilter } from '../session/tls-connection.js';
 import { hexDigitValue, toHex } from '../tls/hello.js';
 import { ByteWriter } from './byte-writer.js';
 import { sessionKey, sessionKeyOfBytes, type HexField, type SessionKeySource, type SessionKind } from '../session/session-table.js';
-import type { ClientAddressSource, SessionView } from '../diagnose/diagnose.js';
+import type { ClientAddressSource } from '../diagnose/track-sessions.js';
+import type { SessionView } from '../diagnose/types.js';
 
 // Connection records in columns: typed arrays for numbers and enums, one pool for repeated
 // strings, one byte arena for session IDs, tickets and PSK identities (hex, stored as bytes).

@@ -5,7 +5,7 @@ import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { decodeFrameAt, DecodeResult, formatAddress, TcpPacket } from '../net/decode-packet.js';
 import { FRAGMENT_TIMEOUT, fragmentKey, IpFragmentReassembler, LINKTYPE_RAW } from '../net/ip-fragments.js';
 import type { ConnectionRecord } from './types.js';
-import { formatDuration } from '../diagnose/diagnose.js';
+import { formatDuration } from '../diagnose/format.js';
 
 // Writes the packets of chosen connections (by default: those whose resumption failed or
 // whose handshake was aborted) as pcapng, with a comment on each connection's first

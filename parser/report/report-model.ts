@@ -4,8 +4,10 @@
 // the browser worker builds it for the app and for File › Export. Charts draw these buckets, never
 // raw connections, so a million connections draw as fast as a hundred.
 
-import type { ClientsSummary, Diagnosis, ServerSummary } from '../diagnose/diagnose.js';
-import { compatibilityIdsOf, formatDuration, numberClients } from '../diagnose/diagnose.js';
+import type { ClientsSummary, Diagnosis, ServerSummary } from '../diagnose/types.js';
+import { compatibilityIdsOf } from '../diagnose/compatibility-ids.js';
+import { formatDuration } from '../diagnose/format.js';
+import { numberClients } from '../diagnose/track-sessions.js';
 import type { Finding, WhatIf } from '../diagnose/findings.js';
 import { GroupKeys, groupKeyOf } from '../session/session-table.js';
 import { addToTotals, emptyTotals, resumptionRate, type Totals } from './document.js';

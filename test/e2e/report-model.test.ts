@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildReportModel } from '../../parser/report/report-model.js';
-import type { Diagnosis } from '../../parser/diagnose/diagnose.js';
+import type { Diagnosis } from '../../parser/diagnose/types.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../parser/report/types.js';
 import { CLI, ROOT, simulate, tempDir } from './support.js';
 import { execFileSync } from 'node:child_process';

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { diagnose, type Diagnosis, type ServerSummary } from '../../parser/diagnose/diagnose.js';
+import { diagnose } from '../../parser/diagnose/diagnose.js';
+import type { Diagnosis, ServerSummary } from '../../parser/diagnose/types.js';
 import { offerTime } from '../../parser/session/session-table.js';
 import { wiresharkFilter } from '../../parser/session/tls-connection.js';
 import type { ConnectionRecord, HandshakeState, Resumption } from '../../parser/report/types.js';

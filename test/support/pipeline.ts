@@ -1,6 +1,7 @@
 // Runs the whole portable pipeline in memory (no files): simulator → Analysis → diagnose.
 import { Analysis } from '../../parser/analysis.js';
-import { diagnose, type Diagnosis } from '../../parser/diagnose/diagnose.js';
+import { diagnose } from '../../parser/diagnose/diagnose.js';
+import type { Diagnosis } from '../../parser/diagnose/types.js';
 import { buildDocument, numberConnections } from '../../parser/report/document.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../parser/report/types.js';
 import { simulateFarm, type FarmConfigInput, type GroundTruth } from '../../fixtures/simulator/farm.js';

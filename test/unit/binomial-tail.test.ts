@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { binomialTail } from '../../parser/diagnose/diagnose.js';
+import { binomialTail } from '../../parser/diagnose/statistics.js';
 
 // The significance tests of the diagnosis (purge on abort, flushes, a cache not shared across
 // addresses) rest on this tail. Computed from (1 − p)^n directly, it underflowed to 0 for n in the

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { fewerRunsThanRandom } from '../../parser/diagnose/diagnose.js';
+import { fewerRunsThanRandom } from '../../parser/diagnose/statistics.js';
 
 // The check that keeps a block of rejections (a cache emptied, a backend down) from being taken
 // for random load balancing over backends without a shared cache.

@@ -1,5 +1,5 @@
 // Formatting shared by every view. Times are UTC: captures come from other machines and time zones.
-export { formatDuration } from '../../../../parser/diagnose/diagnose.js';
+export { formatDuration } from '../../../../parser/diagnose/format.js';
 
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { CachePolicy, ServerSummary } from '../../../../parser/diagnose/diagnose.js';
+import type { CachePolicy, ServerSummary } from '../../../../parser/diagnose/types.js';
 import type { Estimate } from '../../../../parser/diagnose/threshold.js';
 import type { Finding } from '../../../../parser/diagnose/findings.js';
 import { OUTCOMES } from '../../../../parser/report/report-model.js';

@@ -1,5 +1,5 @@
 import { Fragment, useState } from 'react';
-import type { ServerSummary } from '../../../../parser/diagnose/diagnose.js';
+import type { ServerSummary } from '../../../../parser/diagnose/types.js';
 import { formatCount, formatDuration, formatPercent } from '../data/format.js';
 import { reasonLabel } from '../data/labels.js';
 import { resumptionRate } from '../../../../parser/report/document.js';

@@ -9,7 +9,7 @@ import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../../../par
 import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
 import { buildReportModel, type AnalysedFile } from '../../../../parser/report/report-model.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../../../parser/report/types.js';
-import type { Diagnosis } from '../../../../parser/diagnose/diagnose.js';
+import type { Diagnosis } from '../../../../parser/diagnose/types.js';
 import { LocalConnectionStore } from '../data/store.js';
 import { checkSessionState, StateFileError, stateOrderProblem, type CheckedState } from '../../../../parser/session/session-state.js';
 import { ConnectionStore, StoredConnection } from '../../../../parser/report/connection-store.js';
