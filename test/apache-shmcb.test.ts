@@ -79,7 +79,7 @@ describe('Apache httpd with a shmcb session cache too small (real capture)', () 
 
   it('OpenSSL\'s own FIFO cache (nginx builtin:10) keeps its sharp edge', () => {
     const bytes = readFileSync(fileURLToPath(new URL('../fixtures/captures/nginx-fifo-cache.pcap', import.meta.url)));
-    const server = analyzeChunks('nginx-fifo-cache.pcap', [bytes]).document.servers[0] as ServerSummary;
+    const server = (analyzeChunks('nginx-fifo-cache.pcap', [bytes]).document.servers as ServerSummary[])[0]!;
     expect(server.cachePolicy.capacity.eviction).toBe('fifo');
   });
 

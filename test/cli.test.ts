@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { analyzeChunks } from './support/pipeline.js';
 import { concat, ethernet, fill, ipv4, pcapFile, u16be, u32be } from './unit/bytes.js';
 import { rewritePcapRecords, withSnaplen } from './support/pcap-edit.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { diagnose } from '../parser/diagnose/diagnose.js';
-import type { ServerSummary } from '../parser/diagnose/types.js';
+import type { ClientsSummary, ServerSummary } from '../parser/diagnose/types.js';
 import { analyzeChunks } from './support/pipeline.js';
 import { FIXTURE_FACTS } from './support/fixture-facts.js';
 import type { ConnectionRecord } from '../parser/report/types.js';
@@ -312,7 +312,7 @@ describe('diagnosis on real stacks', () => {
       expect(c.resumption).toBe('not-offered');
       expect(c.reasonDetail).toMatch(/^the client held a session last used \d+ms earlier \(the server accepts gaps up to 1\.5s\) but offered nothing$/);
     }
-    expect(document.clients).toMatchObject({ clients: 1, reconnections: 15, forgot: 3, forgetShare: 0.2 });
+    expect((document.clients as ClientsSummary)).toMatchObject({ clients: 1, reconnections: 15, forgot: 3, forgetShare: 0.2 });
     expect(diagnosis.findings.map((f) => f.code)).toEqual(['client-forgets']);
     expect(diagnosis.findings[0]!.severity).toBe('critical');
     // The first eight connections alone: one forgetful reconnection of seven, a share over 10 % but
@@ -337,7 +337,7 @@ describe('diagnosis on real stacks', () => {
     for (const c of connections.slice(4)) expect(c.clientHelloTime!).toBeLessThan(lastResumed.serverHelloTime! + roundTrip);
     expect(connections.filter((c) => c.reason === 'client-forgot')).toEqual([]);
     expect(diagnosis.findings.map((f) => f.code)).not.toContain('client-forgets');
-    expect(document.clients).toMatchObject({ clients: 1, reconnections: 7, forgot: 0 });
+    expect((document.clients as ClientsSummary)).toMatchObject({ clients: 1, reconnections: 7, forgot: 0 });
   });
 
   it('the same page load captured at the server: the round trip is read from SYN to ClientHello, and still no one forgot', () => {
@@ -374,8 +374,8 @@ describe('diagnosis on real stacks', () => {
     const offers = connections.map((c) => c.offer.sessionId?.slice(0, 8));
     expect(new Set(offers.slice(2, 8)).size).toBe(1);
     expect(connections.filter((c) => c.reason === 'client-forgot')).toEqual([]);
-    expect(document.clients).toMatchObject({ clients: 1, reconnections: 15, forgot: 0 });
-    expect(document.clients.stacks[0]).toMatchObject({ offered: 15, neverOffers: false });
+    expect((document.clients as ClientsSummary)).toMatchObject({ clients: 1, reconnections: 15, forgot: 0 });
+    expect((document.clients as ClientsSummary).stacks[0]).toMatchObject({ offered: 15, neverOffers: false });
     expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
     expect(server.cachePolicy.capacity.entries).toBeNull();
   });
@@ -606,7 +606,7 @@ describe('diagnosis on real stacks', () => {
 
   it('a TLS 1.3 server that sends no tickets: the client is not said to never offer; the capture cannot show the tickets, and says so', () => {
     const { server, diagnosis, document } = analyze('tls13-no-tickets.pcap');
-    expect(document.clients.stacks[0]).toMatchObject({ connections: 4, reconnections: 3, offered: 0, neverOffers: false });
+    expect((document.clients as ClientsSummary).stacks[0]).toMatchObject({ connections: 4, reconnections: 3, offered: 0, neverOffers: false });
     expect(server.cachePolicy.tls13TicketsUnseen).toEqual({ detected: true, reconnections: 3 });
     expect(diagnosis.findings.map((f) => [f.code, f.severity])).toEqual([['tls13-tickets-unseen', 'info']]);
     expect(diagnosis.findings[0]!.detail).toContain('RFC 8446 §4.6.1');
@@ -700,7 +700,7 @@ describe('diagnosis on real stacks', () => {
   it('a client that never offers its session: said once it held sessions, not for connections opened before any was issued', () => {
     const { connections, diagnosis, document } = analyze('tls12-never-offers.pcap');
     expect(connections.every((c) => c.resumption === 'not-offered' && c.established)).toBe(true);
-    const stack = document.clients.stacks[0]!;
+    const stack = (document.clients as ClientsSummary).stacks[0]!;
     expect(stack).toMatchObject({ clients: 1, connections: 8, reconnections: 7, offered: 0, forgot: 0, neverOffers: true });
     expect(diagnosis.findings.map((f) => f.code)).toEqual(['client-never-offers']);
     // The first four alone, opened together before any handshake was done (a browser's first

@@ -18,4 +18,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if [ ! -d node_modules ]; then ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm ci --no-audit --no-fund; fi
 npm run --silent build
+# The build checks the core and the Node side; the web UI and the tests are checked here (Vite and
+# vitest run them without checking types).
+npx tsc -p app/renderer/tsconfig.json
+npx tsc -p test/tsconfig.json
 npx vitest run "$@"

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { diagnose } from '../parser/diagnose/diagnose.js';
+import type { SessionView } from '../parser/diagnose/types.js';
 import { offerTime } from '../parser/session/session-table.js';
 import { decodeSessionState } from '../parser/session/session-state.js';
 import type { ConnectionRecord } from '../parser/report/types.js';
@@ -38,9 +39,14 @@ function splitAtMiddle(connections: ConnectionRecord[]): { middle: number; first
   return { middle, first: connections.filter((c) => offerTime(c) < middle), second: connections.filter((c) => offerTime(c) >= middle) };
 }
 
+/** The session view the diagnosis gave a connection (null: none). */
+function sessionOf(c: ConnectionRecord): SessionView | null {
+  return (c.session ?? null) as SessionView | null;
+}
+
 /** The facts of a connection's session that carrying must keep (not the connection that issued it: it is in another analysis). */
 function sessionFacts(c: ConnectionRecord) {
-  const s = c.session;
+  const s = sessionOf(c);
   return s === null ? null : { role: s.role, kind: s.kind, known: s.known, issuedAt: s.issuedAt, age: s.age, reuseGap: s.reuseGap, churn: s.churn, crossAddress: s.crossAddress, issuer: s.issuer };
 }
 
@@ -62,12 +68,12 @@ describe('--state: sessions carried from one analysis to the next', () => {
       let knownOffers = 0;
       for (const c of second) {
         expect(sessionFacts(c), `connection ${c.id}`).toEqual(whole.get(c.id));
-        if (c.session?.role === 'offer' && c.session.known) knownOffers++;
+        if (sessionOf(c)?.role === 'offer' && sessionOf(c)!.known) knownOffers++;
         if (c.reason === 'issued-before-capture') expect(whole.get(c.id)?.known).toBe(false);
       }
       // Without the state, the second half knows fewer: the test is not vacuous.
       const alone = diagnose(second);
-      const knownAlone = second.filter((c) => c.session?.role === 'offer' && c.session.known).length;
+      const knownAlone = second.filter((c) => sessionOf(c)?.role === 'offer' && sessionOf(c)!.known).length;
       expect(knownAlone).toBeLessThan(knownOffers);
       // Each group's sessionsIssued counts the sessions issued in this analysis, not those carried in.
       const issued = (servers: { group: string; sessionsIssued: number }[]) => Object.fromEntries(servers.map((s) => [s.group, s.sessionsIssued]));
@@ -155,7 +161,7 @@ describe('--state: sessions carried from one analysis to the next', () => {
       expect(state.observedSince, `${preset} ${seed}`).toBe(Math.min(...first.map((c) => c.startTime)));
       diagnose(second, { carriedIn: carried });
       for (const c of second) expect(c.reason, `${preset} ${seed} connection ${c.id}`).toBe(whole.get(c.id));
-      const purged = second.filter((c) => c.reason === 'purged-after-abort' && c.session?.abortedBy === null);
+      const purged = second.filter((c) => c.reason === 'purged-after-abort' && sessionOf(c)?.abortedBy === null);
       if (preset === 'purge-on-abort') expect(purged.length, `${preset} ${seed}: purges of sessions aborted in the first file`).toBeGreaterThan(0);
       for (const c of purged) expect(c.reasonDetail).toMatch(/^a connection of an earlier analysis \(the state carried in\) offered this session/);
       diagnose(second);

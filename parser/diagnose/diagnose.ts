@@ -9,12 +9,12 @@ import { numberClients, sessionOrder, SEVERAL_CLIENTS, trackSessions } from './t
 import type { DiagnoseOptions, Diagnosis, DiagnosisProgress, Reason, ServerSummary } from './types.js';
 import { Verdicts } from './verdicts.js';
 
-// Why each failed resumption failed, and what the servers' session caches must be
-// doing for the traffic to look like this. One estimator per cause; each rejection
-// gets the first cause that explains it, in the order of how certain the evidence is. The steps, one file each:
-// track-sessions (connections through the session table), infer-group (one group's policy: its
-// estimators in flushes, partitioned-cache, threshold, ticket-keys, compatibility-ids), verdicts
-// (the cause given to each refusal), clients-summary, findings.
+// Why each failed resumption failed, and what the servers' session caches must be doing for the
+// traffic to look like this. One estimator per cause; each rejection gets the first cause that
+// explains it, in the order of how certain the evidence is. A file per step: track-sessions (the
+// connections through the session table), infer-group (one group's policy, its estimators in
+// flushes, partitioned-cache, threshold, ticket-keys and compatibility-ids), verdicts (the cause
+// given to each refusal), clients-summary, findings.
 
 /**
  * About which share of the diagnosis is done at a report, for a progress bar: on the 1 GB bench

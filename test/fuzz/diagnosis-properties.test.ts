@@ -29,7 +29,7 @@ const recordArb = fc.record({
   stack: fc.constantFrom('t13d1516h2_aaa_bbb', 't12d0909h1_ccc_ddd', null),
 });
 
-function toRecord(r: fc.RecordValue<typeof recordArb> extends infer T ? T : never, index: number): ConnectionRecord {
+function toRecord(r: typeof recordArb extends fc.Arbitrary<infer T> ? T : never, index: number): ConnectionRecord {
   const offers = r.offerKind !== 'none' && r.outcome !== 'not-offered';
   const accepted = offers && r.outcome === 'accepted';
   const established = r.handshake === 'complete';
@@ -49,7 +49,7 @@ function toRecord(r: fc.RecordValue<typeof recordArb> extends infer T ? T : neve
     resumption: offers ? r.outcome : 'not-offered',
     resumedBy: accepted && established ? (r.offerKind as 'session-id' | 'ticket' | 'psk') : null,
     resumed: accepted && established, established, handshake: r.handshake,
-    abort: r.handshake === 'aborted' ? { by: r.abortBy, how: 'rst', stage: 'after-server-hello' } : null,
+    abort: r.handshake === 'aborted' ? { by: r.abortBy, how: 'rst', stage: 'after-server-hello', time: r.start + 3, frame: 2, file: 'x.pcap' } : null,
     history: 'Hh', anomalies: [], clientHelloVersion: 'TLS 1.2', helloRetry: false,
     ticketIssued: r.issuesTicket !== null && established, ticketLifetimeHint: r.issuesTicket === null ? null : 300,
     issuedTicket: r.issuesTicket !== null && established && r.version !== 'TLS 1.3' ? hex(200 + r.issuesTicket) : null,

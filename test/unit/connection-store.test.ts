@@ -181,7 +181,7 @@ describe('ConnectionStore', () => {
     // right on its own and in any combination.
     const base = realRecords().find((r) => r.established && r.abort === null && r.alerts.length === 0)!;
     const variants: ((r: ConnectionRecord) => void)[] = [
-      (r) => { r.abort = { by: 'client', how: 'rst', stage: 'after-server-hello', frame: 7, time: 1 }; },
+      (r) => { r.abort = { by: 'client', how: 'rst', stage: 'after-server-hello', frame: 7, time: 1, file: 'f' }; },
       (r) => { r.anomalies = [{ kind: 'gap', code: 'tcp-gap', message: 'm', file: 'f', frame: 3 }]; },
       (r) => { r.ticketLifetimeHint = 7200; },
       (r) => { r.issuedTicket = 'ab'.repeat(16); },
