@@ -2,7 +2,7 @@ import type { ConnectionRecord } from '../report/types.js';
 import type { ClientsSummary, ServerSummary } from './types.js';
 import { looksLikeCompatibilityId } from './compatibility-ids.js';
 import { formatDuration, isoTime } from './format.js';
-import { MIN_OFFERS_FOR_BACKENDS } from './infer-group.js';
+import { MIN_OFFERS_FOR_BACKENDS } from './shared-cache.js';
 import { offeredKeyNameHex, OLD_TICKET_KEY_DETAIL } from './ticket-keys.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
 import { groupKeyOf } from '../session/session-table.js';

@@ -58,3 +58,8 @@ export function lowerBound(sorted: Float64Array, t: number): number {
   }
   return lo;
 }
+
+/** The first 20 offers of a list, by `id` (a policy's evidence). */
+export function firstIds(list: Int32Array, id: (o: number) => number): number[] {
+  return Array.from(list.subarray(0, 20), id);
+}

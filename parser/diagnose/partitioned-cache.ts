@@ -65,7 +65,7 @@ export function partitionedCache(t: SessionTable, offers: Int32Array, verdicts: 
   // One buffer for the three fits and then the sort by churn.
   const values = new Float64Array(inBand.length);
   for (const measure of [(o: number) => t.reuseGapOf(o), (o: number) => t.ageOf(o), (o: number) => t.recencyOf(o)]) {
-    // Accepted values from the front, refused from the back (as inferGroup's fits).
+    // Accepted values from the front, refused from the back (as fitLimits does).
     let a = 0;
     let r = inBand.length;
     for (const o of inBand) {
@@ -99,7 +99,7 @@ export function partitionedCache(t: SessionTable, offers: Int32Array, verdicts: 
   }
   // The band's end + 1 where no refusal came above it.
   if (high === Infinity) high = edge + 1;
-  // Confidence as a fit's (see fitLimit), lowered by the refusals in the band's lower half.
+  // Confidence as a fit's (see fitLimit in threshold.ts), lowered by the refusals in the band's lower half.
   const support = (1 - Math.exp(-refusedInBand / 4)) * (1 - Math.exp(-below / 4));
   return {
     seconds: half,

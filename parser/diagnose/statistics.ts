@@ -2,7 +2,7 @@
 
 /**
  * Whether outcomes in time order come in far fewer runs than a random order would give
- * (Wald-Wolfowitz runs test, one-sided, z < -2.33: p < 1 %); see inferGroup's outcomesClustered.
+ * (Wald-Wolfowitz runs test, one-sided, z < -2.33: p < 1 %); see outcomesClustered in shared-cache.ts.
  */
 export function fewerRunsThanRandom(n: number, acceptedAt: (i: number) => boolean): boolean {
   let accepted = 0;

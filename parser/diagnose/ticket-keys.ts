@@ -1,5 +1,9 @@
 import type { ConnectionRecord } from '../report/types.js';
-import type { SessionTable } from '../session/session-table.js';
+import type { ServerGroup, SessionTable } from '../session/session-table.js';
+import { count, select } from './offer-lists.js';
+import { maxOf } from './threshold.js';
+import type { CachePolicy } from './types.js';
+import type { Verdicts } from './verdicts.js';
 
 // Ticket key names (RFC 5077 §4): a ticket or PSK identity sealed under a key the server no longer uses.
 
@@ -35,4 +39,44 @@ export const KEY_IN_USE_NOTE = '; it is sealed under a key the server still uses
 /** The key name of the ticket or PSK identity a connection offered, as hex (its first 16 bytes). */
 export function offeredKeyNameHex(c: ConnectionRecord): string {
   return ((c.offer.ticket ? c.offeredTicket : null) ?? c.offeredPskIdentity ?? '').slice(0, 32);
+}
+
+/**
+ * A ticket or PSK identity sealed under a key none of the group's tickets in the capture
+ * name, where they name their keys (sealedByUnusedKey): the server no longer holds that key.
+ * Hard evidence, so before any inference; also for a TLS 1.3 offer linked to its client's latest
+ * session (its issue is unseen): real nginx restarted with a new key before the capture, each old
+ * identity was linked so, and its refusal left "unexplained" (nginx-tls13-ticket-key-before-capture.pcap).
+ * Returns how many refusals that explains.
+ */
+export function explainUnusedTicketKeys(t: SessionTable, group: ServerGroup, rejected: Int32Array, verdicts: Verdicts): number {
+  let rejectedUnusedKey = 0;
+  for (const o of rejected) {
+    if (verdicts.has(o) || !sealedByUnusedKey(t, o)) continue;
+    rejectedUnusedKey++;
+    const names = group.ticketKeyNames.size;
+    verdicts.set(o, 'flush', `${t.isKnown(o) ? '' : 'issued before the capture, '}${OLD_TICKET_KEY_DETAIL} ${offeredKeyNameHex(t.connectionOf(o))}, which ${group.key} never used in the capture (its tickets name ${names === 1 ? 'one key' : `${names} keys`}): a key it no longer holds`);
+  }
+  return rejectedUnusedKey;
+}
+
+/** The group's ticket offers: accepted, refused, refused within the longest lifetime hint, refused under a key it no longer uses. */
+export function summarizeTickets(t: SessionTable, group: ServerGroup, offers: Int32Array, rejectedUnusedKey: number): CachePolicy['tickets'] {
+  const ticketOffers = select(offers, (o) => t.kindOf(o) === 'ticket');
+  const hints: number[] = [];
+  for (const o of ticketOffers) {
+    const hint = t.connectionOf(o).ticketLifetimeHint;
+    if (hint !== null) hints.push(hint);
+  }
+  const longestHint = hints.length > 0 ? maxOf(hints) : null;
+  const ticketsAccepted = count(ticketOffers, (o) => t.isAccepted(o));
+  return {
+  offers: ticketOffers.length,
+  accepted: ticketsAccepted,
+  rejected: ticketOffers.length - ticketsAccepted,
+  lifetimeHint: longestHint,
+  rejectedWithinHint: longestHint === null ? 0 : count(ticketOffers, (o) => { const age = t.ageOf(o); return !t.isAccepted(o) && age !== null && age < longestHint; }),
+  keyNames: group.namesTicketKeys() ? group.ticketKeyNames.size : null,
+  rejectedUnusedKey,
+  };
 }

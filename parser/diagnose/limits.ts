@@ -1,0 +1,109 @@
+import type { SessionTable } from '../session/session-table.js';
+import { formatDuration } from './format.js';
+import { partitionedCache } from './partitioned-cache.js';
+import { estimateLimitOf, type Estimate } from './threshold.js';
+import type { CachePolicy, Eviction } from './types.js';
+import type { Verdicts } from './verdicts.js';
+
+const CAPACITY_NICE = [
+  50, 100, 128, 200, 250, 256, 300, 400, 500, 512, 1000, 1024, 2000, 2048, 2500, 4096, 5000, 8192, 10000, 16384,
+  20000, 32768, 50000, 65536, 100000, 131072, 200000, 262144, 500000, 1000000,
+];
+
+/**
+ * Time and size limits, fitted on what is not yet explained. The limit that explains
+ * its rejections with the fewest exceptions goes first (idle time, age and churn all grow
+ * with time, so the wrong one fits too, only worse).
+ * `known`: the group's offers of sessions seen issued or used; `rejected`: its refusals.
+ */
+export function fitLimits(t: SessionTable, offers: Int32Array, known: Int32Array, rejected: Int32Array, verdicts: Verdicts): Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'> {
+  // A cache of N sessions evicts the earliest issued (FIFO: OpenSSL, nginx, Schannel) or the least
+  // recently used (LRU): the same size limit on two measures, churn and recency. They are
+  // alternatives; on a tie FIFO, listed first, is taken.
+  type Limit = 'idle-timeout' | 'lifetime' | 'capacity' | 'lru-capacity';
+  const measure: Record<Limit, (o: number) => number | null> = {
+    'idle-timeout': (o) => t.reuseGapOf(o),
+    lifetime: (o) => t.ageOf(o),
+    capacity: (o) => t.churnOf(o),
+    'lru-capacity': (o) => t.recencyOf(o),
+  };
+  // One buffer for every fit's values (accepted from the front, rejected from the back): a fit
+  // sorts its two parts in place, and nine fits over a million offers would leave ~150 MB of
+  // garbage arrays. Each limit's value of every known offer is read once (NaN: none), not per fit.
+  const fitValues = new Float64Array(known.length);
+  const measured = new Map<Limit, Float64Array>();
+  const valuesOf = (limit: Limit): Float64Array => {
+    let values = measured.get(limit);
+    if (values === undefined) {
+      values = new Float64Array(known.length);
+      const value = measure[limit];
+      for (let k = 0; k < known.length; k++) values[k] = value(known[k]!) ?? NaN;
+      measured.set(limit, values);
+    }
+    return values;
+  };
+  const fit = (limit: Limit): Estimate => {
+    const values = valuesOf(limit);
+    let a = 0;
+    let r = known.length;
+    for (let k = 0; k < known.length; k++) {
+      const x = values[k]!;
+      if (Number.isNaN(x)) continue;
+      const o = known[k]!;
+      // The open offers: accepted ones, and rejections nothing explained yet.
+      if (t.isAccepted(o)) fitValues[a++] = x;
+      else if (!verdicts.has(o)) fitValues[--r] = x;
+    }
+    return limit === 'capacity' || limit === 'lru-capacity'
+      ? estimateLimitOf(fitValues.subarray(0, a), fitValues.subarray(r), CAPACITY_NICE, { wholeNumbers: true })
+      : estimateLimitOf(fitValues.subarray(0, a), fitValues.subarray(r));
+  };
+  // Each round fits the limits not yet applied (round 0 fits all of them).
+  const notFitted: Estimate = { seconds: null, low: null, high: null, confidence: 0, rejectedAbove: 0, acceptedBelow: 0, exceptions: 0 };
+  const estimates: Record<Limit, Estimate> = { 'idle-timeout': notFitted, lifetime: notFitted, capacity: notFitted, 'lru-capacity': notFitted };
+  const applied = new Set<Limit>();
+  let eviction: Eviction = null;
+  for (let round = 0; round < 3; round++) {
+    const pending = (Object.keys(estimates) as Limit[]).filter((l) => !applied.has(l));
+    for (const l of pending) estimates[l] = fit(l);
+    // Refusals that rise with churn over a band, with no sharp edge: a cache evicting in parts
+    // (partitionedCache). Its estimate replaces the FIFO fit, which either took the band's upper
+    // edge and left the rest "unexplained", or found no edge at all where a few sessions outlived
+    // the band (their part had room); a lifetime or idle timeout then took them first (age grows
+    // with churn: real Apache's first 250 connections got "lifetime" and 22 "unexplained").
+    const inParts = pending.includes('capacity')
+      ? partitionedCache(t, offers, verdicts, pending.filter((l) => l !== 'capacity').map((l) => estimates[l]))
+      : null;
+    if (inParts !== null) estimates.capacity = inParts;
+    const valid = pending.filter((l) => estimates[l].seconds !== null);
+    if (valid.length === 0) break;
+    const score = (l: Limit) => estimates[l].exceptions / (estimates[l].rejectedAbove + estimates[l].acceptedBelow);
+    const best = valid.sort((x, y) => score(x) - score(y) || estimates[y].rejectedAbove - estimates[x].rejectedAbove)[0]!;
+    applied.add(best);
+    if (best === 'capacity' || best === 'lru-capacity') {
+      // One size, one way of evicting: the other measure of it is not fitted again. Where every
+      // session was used only when issued (real nginx's cache of ten, nginx-cache-capacity.pcap),
+      // recency is churn and both fit alike: the capture cannot tell which one goes first.
+      const other = best === 'capacity' ? 'lru-capacity' : 'capacity';
+      const tie = estimates[other].seconds !== null && score(other) === score(best);
+      applied.add('capacity').add('lru-capacity');
+      eviction = tie ? 'unknown' : best === 'capacity' ? (inParts !== null ? 'partitioned' : 'fifo') : 'lru';
+    }
+    const e = estimates[best];
+    for (const o of rejected) {
+      const x = measure[best](o);
+      if (verdicts.has(o) || x === null || x <= e.low!) continue;
+      const detail = best === 'idle-timeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(e.seconds!)}`
+        : best === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(e.seconds!)}`
+        : best === 'capacity' && eviction === 'partitioned' ? `${x - 1} newer sessions were issued since (inferred cache size ~${e.seconds}, split into parts evicted separately: sessions went after ${e.low} to ${e.high! - 1} newer ones)`
+        : best === 'capacity' ? `${x - 1} newer sessions were issued since (inferred cache size ${e.seconds})`
+        : `${x - 1} other sessions were used since its last use (inferred cache size ${e.seconds}, least recently used evicted first)`;
+      verdicts.set(o, best === 'lru-capacity' ? 'capacity' : best, detail);
+    }
+  }
+  const idleTimeout = estimates['idle-timeout'];
+  const lifetime = estimates.lifetime;
+  const sizeLimit = eviction === 'lru' ? estimates['lru-capacity'] : estimates.capacity;
+  const capacity = { ...sizeLimit, entries: sizeLimit.seconds, eviction };
+  return { idleTimeout, lifetime, capacity };
+}

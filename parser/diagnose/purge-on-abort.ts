@@ -1,0 +1,38 @@
+import type { SessionTable } from '../session/session-table.js';
+import { count, firstIds, select } from './offer-lists.js';
+import { binomialTail } from './statistics.js';
+import { round2 } from './threshold.js';
+import type { CachePolicy } from './types.js';
+import type { Verdicts } from './verdicts.js';
+
+/**
+ * Purge on abort: sessions touched by an aborted handshake, rejected far above the base rate.
+ * An abort in an earlier file of the series counts as one seen here (carried in the state).
+ */
+export function inferPurgeOnAbort(t: SessionTable, offers: Int32Array, known: Int32Array, verdicts: Verdicts): CachePolicy['purgeOnAbort'] {
+  const afterAbort = select(offers, (o) => t.offeredAfterAbort(o));
+  const notAborted = select(known, (o) => !t.offeredAfterAbort(o) && !verdicts.has(o));
+  const abortRejected = select(afterAbort, (o) => !t.isAccepted(o));
+  const baseRate = notAborted.length > 0 ? count(notAborted, (o) => !t.isAccepted(o)) / notAborted.length : null;
+  const abortRate = afterAbort.length > 0 ? abortRejected.length / afterAbort.length : 0;
+  // Significant when so many rejections after aborts are unlikely at the base rate (binomial tail < 1%).
+  const purgeDetected = afterAbort.length >= 2 && abortRate >= 0.8 && abortRate - (baseRate ?? 0) >= 0.4 &&
+    binomialTail(abortRejected.length, afterAbort.length, Math.max(baseRate ?? 0, 0.01)) < 0.01;
+  const purgeConfidence = purgeDetected ? round2((1 - Math.exp(-afterAbort.length / 4)) * (abortRate - (baseRate ?? 0))) : afterAbort.length >= 3 ? round2((1 - Math.exp(-afterAbort.length / 4)) * (1 - abortRate)) : 0;
+  if (purgeDetected) {
+    for (const o of abortRejected) {
+      if (verdicts.has(o)) continue;
+      const by = t.abortedByOf(o);
+      verdicts.set(o, 'purged-after-abort', `${by !== null ? `connection ${by}` : 'a connection of an earlier analysis (the state carried in)'} offered this session and was aborted before its handshake finished; the server dropped the session`);
+    }
+  }
+  return {
+    detected: purgeDetected,
+    confidence: purgeConfidence,
+    // Connections of this analysis only: an abort carried in names none.
+    evidence: firstIds(select(afterAbort, (o) => t.abortedByOf(o) !== null), (o) => t.abortedByOf(o)!),
+    rejectedAfterAbort: abortRejected.length,
+    offersAfterAbort: afterAbort.length,
+    baseRejectionRate: baseRate === null ? null : round2(baseRate),
+  };
+}
