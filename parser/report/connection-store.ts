@@ -1,8 +1,10 @@
 import type { Abort, Anomaly, ConnectionRecord, ConnectionSink, Endpoint, HandshakeState, Offer, ProxyHeaderKind, ResumedBy, Resumption } from './types.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
-import { hexDigitValue, toHex } from '../tls/hello.js';
 import { ByteWriter } from './byte-writer.js';
-import { sessionKey, sessionKeyOfBytes, type HexField, type SessionKeySource, type SessionKind } from '../session/session-table.js';
+import type { HexField, SessionKeySource } from '../session/session-keys.js';
+import type { SessionKind } from '../session/session-table.js';
+import { HexArena } from './hex-arena.js';
+import { NULL_INDEX, StringPool } from './string-pool.js';
 import type { ClientAddressSource } from '../diagnose/track-sessions.js';
 import type { SessionView } from '../diagnose/types.js';
 
@@ -101,7 +103,7 @@ export function snapshotBuffers(s: StoreSnapshot): ArrayBuffer[] {
 }
 
 // B_SESSION: 0 no session view; else bits 0-1 role (1 offer, 2 issue), 2-3 kind, 4 known, 5 crossAddress.
-const NULL_INDEX = -1;
+
 /** "Not a number" stands for null in the Float64 columns; an int column uses this for null. */
 const NULL_INT = -2147483648;
 
@@ -109,223 +111,6 @@ const NO_ANOMALIES: Anomaly[] = [];
 const NO_ALERTS: ConnectionRecord['alerts'] = [];
 const NOT_OFFERED: Offer = Object.freeze({ sessionId: null, ticket: false, psk: false });
 
-// StringPool's per-value JSON facts: start, end, flags.
-const META_START = 0, META_END = 1, META_FLAGS = 2;
-const JSON_META = 3;
-/** The JSON text is the value itself in quotes (ASCII, nothing escaped). */
-const PLAIN = 1;
-const HAS_COLON = 2;
-
-/** Repeated strings (addresses, SNIs, ciphers, fingerprints, reasons) kept once, by index. */
-class StringPool {
-  private readonly index = new Map<string, number>();
-  readonly values: string[] = [];
-  intern(text: string | null | undefined): number {
-    if (text === null || text === undefined) return NULL_INDEX;
-    let i = this.index.get(text);
-    if (i === undefined) {
-      i = this.values.length;
-      this.values.push(text);
-      this.index.set(text, i);
-      if ((i + 1) * JSON_META > this.jsonMeta.length) {
-        const grown = new Int32Array(this.jsonMeta.length * 2);
-        grown.set(this.jsonMeta);
-        this.jsonMeta = grown;
-      }
-      this.jsonMeta[i * JSON_META + META_START] = -1;
-    }
-    return i;
-  }
-  get(i: number): string | null {
-    return i === NULL_INDEX ? null : this.values[i]!;
-  }
-
-  // The values' JSON texts as UTF-8, one after another in one growing buffer: escaped and encoded
-  // once per distinct string, when first written. (A Uint8Array per string cost ~200 bytes of
-  // overhead each: on the 2-million-connection run, with its many distinct details, that was
-  // the difference between 962 and 1,033 MiB.)
-  private jsonBytes = new Uint8Array(1 << 16);
-  private jsonUsed = 0;
-  /**
-   * Per value (JSON_META ints): where its JSON text starts (-1: not encoded yet) and ends, and its
-   * META_FLAGS. One typed array rather than a list per field: on a large capture the client
-   * addresses are hundreds of thousands of values written in no order, and each list read was
-   * a cache miss of its own.
-   */
-  private jsonMeta = new Int32Array(1024 * JSON_META);
-  private readonly scratch = new ByteWriter(256);
-
-  private encode(i: number): void {
-    const value = this.values[i]!;
-    const json = JSON.stringify(value);
-    this.scratch.reset();
-    this.scratch.text(json);
-    const n = this.scratch.length;
-    if (this.jsonUsed + n > this.jsonBytes.length) {
-      const grown = new Uint8Array(Math.max(this.jsonBytes.length * 2, this.jsonUsed + n));
-      grown.set(this.jsonBytes.subarray(0, this.jsonUsed));
-      this.jsonBytes = grown;
-    }
-    this.jsonBytes.set(this.scratch.view(), this.jsonUsed);
-    const meta = i * JSON_META;
-    this.jsonMeta[meta + META_START] = this.jsonUsed;
-    this.jsonMeta[meta + META_END] = this.jsonUsed + n;
-    this.jsonUsed += n;
-    const plain = json.length === value.length + 2 && isAscii(value);
-    this.jsonMeta[meta + META_FLAGS] = (plain ? PLAIN : 0) | (value.includes(':') ? HAS_COLON : 0);
-  }
-
-  /** The value's JSON text ("null" for null). */
-  writeJson(i: number, out: ByteWriter): void {
-    if (i === NULL_INDEX) {
-      out.ascii('null');
-      return;
-    }
-    const meta = i * JSON_META;
-    if (this.jsonMeta[meta + META_START]! < 0) this.encode(i);
-    out.raw(this.jsonBytes, this.jsonMeta[meta + META_START]!, this.jsonMeta[meta + META_END]!);
-  }
-
-  /**
-   * The value itself, when JSON needs no escape for it: lets a composed text (the Wireshark
-   * filter) embed it without escaping again. False (nothing written) otherwise.
-   */
-  writePlain(i: number, out: ByteWriter): boolean {
-    if (i === NULL_INDEX) return false;
-    const meta = i * JSON_META;
-    if (this.jsonMeta[meta + META_START]! < 0) this.encode(i);
-    if ((this.jsonMeta[meta + META_FLAGS]! & PLAIN) === 0) return false;
-    out.raw(this.jsonBytes, this.jsonMeta[meta + META_START]! + 1, this.jsonMeta[meta + META_END]! - 1);
-    return true;
-  }
-
-  /** The value holds a colon (an IPv6 address, among addresses). */
-  hasColon(i: number): boolean {
-    if (i === NULL_INDEX) return false;
-    const meta = i * JSON_META;
-    if (this.jsonMeta[meta + META_START]! < 0) this.encode(i);
-    return (this.jsonMeta[meta + META_FLAGS]! & HAS_COLON) !== 0;
-  }
-
-  /** Bytes held by the encoded JSON texts. */
-  get jsonByteLength(): number {
-    return this.jsonBytes.length;
-  }
-}
-
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
-  return true;
-}
-
-
-/**
- * Lower-case hex strings (session IDs, ticket prefixes, PSK identities: at most 64 digits)
- * as bytes: a length byte then the bytes, half the size of the text and no object per value.
- * Anything else goes to a side list. Reference: ≥ 0 arena offset, ≤ -2 side index, -1 null.
- */
-class HexArena {
-  // 1 MiB blocks; a value never straddles two (at most 256 bytes are left unused per block).
-  private static readonly BLOCK_BITS = 20;
-  private readonly blocks: Uint8Array[] = [];
-  private used = 0;
-  private readonly side: string[] = [];
-
-  store(text: string | null): number {
-    if (text === null) return NULL_INDEX;
-    const n = text.length;
-    if (n % 2 !== 0 || n > 510) return this.aside(text);
-    const at = this.room(1 + n / 2);
-    const block = this.blocks[at >>> HexArena.BLOCK_BITS]!;
-    const offset = at & ((1 << HexArena.BLOCK_BITS) - 1);
-    // One pass: digits are checked as they are converted; on anything but lower-case hex the
-    // bytes written stay unclaimed (`used` does not move) and the text goes to the side list.
-    let to = offset + 1;
-    for (let i = 0; i < n; i += 2) {
-      const high = HEX_VALUE[text.charCodeAt(i)] ?? -1;
-      const low = HEX_VALUE[text.charCodeAt(i + 1)] ?? -1;
-      if ((high | low) < 0) return this.aside(text);
-      block[to++] = (high << 4) | low;
-    }
-    block[offset] = n / 2;
-    this.used += 1 + n / 2;
-    return at;
-  }
-
-  /** Where `need` bytes fit in one block (a new block when the current one is full); `used` does not move. */
-  private room(need: number): number {
-    const size = 1 << HexArena.BLOCK_BITS;
-    if ((this.used & (size - 1)) + need > size || this.used === this.blocks.length * size) {
-      if (this.used !== this.blocks.length * size) this.used = this.blocks.length * size;
-      this.blocks.push(new Uint8Array(size));
-    }
-    return this.used;
-  }
-
-  /** Another arena's value (a reference into its exported blocks and side list), copied into this one. */
-  copy(from: { blocks: Uint8Array[]; side: string[] }, ref: number): number {
-    if (ref === NULL_INDEX) return NULL_INDEX;
-    if (ref < 0) return this.aside(from.side[-2 - ref]!);
-    const source = from.blocks[ref >>> HexArena.BLOCK_BITS]!;
-    const sourceOffset = ref & ((1 << HexArena.BLOCK_BITS) - 1);
-    const need = 1 + source[sourceOffset]!;
-    const at = this.room(need);
-    const offset = at & ((1 << HexArena.BLOCK_BITS) - 1);
-    this.blocks[at >>> HexArena.BLOCK_BITS]!.set(source.subarray(sourceOffset, sourceOffset + need), offset);
-    this.used += need;
-    return at;
-  }
-
-  private aside(text: string): number {
-    this.side.push(text);
-    return -2 - (this.side.length - 1);
-  }
-
-  /** The value as JSON: lower-case hex needs no escaping, so the digits go out straight from the bytes. */
-  writeJson(ref: number, out: ByteWriter): void {
-    if (ref === NULL_INDEX) {
-      out.ascii('null');
-      return;
-    }
-    if (ref < 0) {
-      out.text(JSON.stringify(this.side[-2 - ref]!));
-      return;
-    }
-    const block = this.blocks[ref >>> HexArena.BLOCK_BITS]!;
-    const offset = ref & ((1 << HexArena.BLOCK_BITS) - 1);
-    out.ascii('"');
-    out.hex(block, offset + 1, offset + 1 + block[offset]!);
-    out.ascii('"');
-  }
-
-  /** The session table's key of the value (sessionKey of its hex), from the bytes. */
-  sessionKeyOf(ref: number, kind: SessionKind): string | null {
-    if (ref === NULL_INDEX) return null;
-    if (ref < 0) return sessionKey(kind, this.side[-2 - ref]!);
-    const block = this.blocks[ref >>> HexArena.BLOCK_BITS]!;
-    const offset = ref & ((1 << HexArena.BLOCK_BITS) - 1);
-    return sessionKeyOfBytes(kind, block, offset + 1, offset + 1 + block[offset]!);
-  }
-
-  get(ref: number): string | null {
-    if (ref === NULL_INDEX) return null;
-    if (ref < 0) return this.side[-2 - ref]!;
-    const block = this.blocks[ref >>> HexArena.BLOCK_BITS]!;
-    const offset = ref & ((1 << HexArena.BLOCK_BITS) - 1);
-    return toHex(block, offset + 1, offset + 1 + block[offset]!);
-  }
-
-  get byteLength(): number {
-    return this.blocks.length << HexArena.BLOCK_BITS;
-  }
-
-  export(): { blocks: Uint8Array[]; used: number; side: string[] } {
-    return { blocks: this.blocks, used: this.used, side: this.side };
-  }
-}
-
-/** Value of each character code that is a lower-case hex digit (what toHex writes), else -1. */
-const HEX_VALUE = Int8Array.from({ length: 128 }, (_, code) => hexDigitValue(code));
 
 /** A subclass of StoredConnection whose views read `store`. */
 function viewClassFor(store: ConnectionStore): new (row: number) => StoredConnection {

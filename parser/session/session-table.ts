@@ -1,7 +1,8 @@
-import { clientAddress, type ConnectionRecord } from '../report/types.js';
+import type { ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, Uint8Column } from './columns.js';
-import { hexDigitValue } from '../tls/hello.js';
 import { SessionKeyIndex } from './key-index.js';
+import { RecencyIndex } from './recency-index.js';
+import { keyOf, offeredKey, pskClientKey } from './session-keys.js';
 import { readSessionState, SessionStateWriter, type CarriedAbort, type CarriedClient, type CarriedUnknownAbort, type ClientVisitor, type StateChunkSink } from './session-state.js';
 
 // Follows every session (ID, ticket, PSK identity) across connections: who issued
@@ -37,72 +38,6 @@ export class TrackedSession {
   /** Connection id of the last handshake that offered this session and was aborted (-1: none). */
   get abortedBy(): number { return this.table.sessionAbortedBy.get(this.index); }
   get abortedAt(): number { return this.table.sessionAbortedAt.get(this.index); }
-}
-
-/**
- * Uses (issues and accepted resumptions) of a group's sessions in order, each session counted at
- * its latest use only: how many distinct sessions were used after a given use is a suffix count.
- * That is a session's place in a cache that evicts the least recently used one (an LRU cache of N
- * still holds it while the place is ≤ N). A Fenwick tree over the uses (O(log n) a use or a
- * question), grown by doubling.
- */
-export class RecencyIndex {
-  private latest = new Uint8Array(1024);
-  private tree = new Int32Array(1025);
-  private uses = 0;
-  /** Sessions with a use so far (each one's latest use is marked). */
-  private current = 0;
-
-  /** Records a use of a session whose previous use was `previous` (-1: none); returns this use's index. */
-  use(previous: number): number {
-    if (previous >= 0 && this.latest[previous] === 1) {
-      this.latest[previous] = 0;
-      this.add(previous, -1);
-      this.current--;
-    }
-    if (this.uses === this.latest.length) this.grow();
-    const index = this.uses++;
-    this.latest[index] = 1;
-    this.add(index, 1);
-    this.current++;
-    return index;
-  }
-
-  /** Frees the tree once every place was asked (no use or question after it). */
-  release(): void {
-    this.latest = new Uint8Array(0);
-    this.tree = new Int32Array(1);
-  }
-
-  /** Distinct sessions used after use `index` (their latest use comes after it). */
-  usedSince(index: number): number {
-    return this.current - this.prefix(index);
-  }
-
-  private add(index: number, delta: number): void {
-    for (let i = index + 1; i < this.tree.length; i += i & -i) this.tree[i]! += delta;
-  }
-
-  /** Latest uses among uses 0..index. */
-  private prefix(index: number): number {
-    let sum = 0;
-    for (let i = index + 1; i > 0; i -= i & -i) sum += this.tree[i]!;
-    return sum;
-  }
-
-  private grow(): void {
-    const latest = new Uint8Array(this.latest.length * 2);
-    latest.set(this.latest);
-    this.latest = latest;
-    // Rebuilt in linear time: each node adds itself to its parent.
-    const tree = new Int32Array(latest.length + 1);
-    for (let i = 1; i < tree.length; i++) {
-      tree[i]! += i - 1 < this.uses ? latest[i - 1]! : 0;
-      const parent = i + (i & -i);
-      if (parent < tree.length) tree[parent]! += tree[i]!;
-    }
-    this.tree = tree;
-  }
 }
 
 /** One service (SNI + port, or address + port without SNI): may hide several backends. */
@@ -679,83 +614,4 @@ export class SessionTable {
     for (const key of keys) this.sessions.set(key, session);
     this.heldAfter = session;
   }
-}
-
-const KEY_PREFIX: Record<SessionKind, string> = { 'session-id': 's', ticket: 't', psk: 'p' };
-const codes: number[] = [];
-
-/**
- * The table key of a session: a kind letter, then the hex value's bytes as characters (half the
- * size of the hex text: a million sessions are keys of ~48 bytes instead of ~80). Values that are
- * not lower-case hex keep their text, after an upper-case letter, so the two forms never meet.
- */
-export function sessionKey(kind: SessionKind, hex: string): string {
-  const n = hex.length;
-  if (n % 2 !== 0 || n > 2048) return KEY_PREFIX[kind].toUpperCase() + hex;
-  let packed = true;
-  codes.length = 1 + n / 2;
-  codes[0] = KEY_PREFIX[kind].charCodeAt(0);
-  for (let i = 0; packed && i < n; i += 2) {
-    const high = hexDigitValue(hex.charCodeAt(i));
-    const low = hexDigitValue(hex.charCodeAt(i + 1));
-    if (high < 0 || low < 0) packed = false;
-    codes[1 + i / 2] = (high << 4) | low;
-  }
-  return packed ? String.fromCharCode.apply(null, codes) : KEY_PREFIX[kind].toUpperCase() + hex;
-}
-
-/** sessionKey() of the hex text of bytes[start, end) (at most 1024 bytes), without the text. */
-export function sessionKeyOfBytes(kind: SessionKind, bytes: Uint8Array, start: number, end: number): string {
-  codes.length = 1 + end - start;
-  codes[0] = KEY_PREFIX[kind].charCodeAt(0);
-  for (let i = start; i < end; i++) codes[1 + i - start] = bytes[i]!;
-  return String.fromCharCode.apply(null, codes);
-}
-
-/** The hex-valued fields of a record (the offered session ID is `offer.sessionId`). */
-export type HexField = 'offerSessionId' | 'serverSessionId' | 'issuedTicket' | 'offeredTicket' | 'offeredPskIdentity';
-
-/**
- * A record that gives its session keys straight from stored bytes (the column store): the
- * diagnosis of a farm capture asks for millions, and going through the hex text built a string
- * and parsed it back each time. Each key must equal sessionKey(kind, the field's value).
- */
-export interface SessionKeySource {
-  /** offer.ticket and offer.psk, without building the offer. */
-  readonly offersTicket: boolean;
-  readonly offersPsk: boolean;
-  /** sessionKey(kind, value of `field`), or null when the field is null. */
-  sessionKeyOf(field: HexField, kind: SessionKind): string | null;
-}
-
-function isKeySource(c: ConnectionRecord): c is ConnectionRecord & SessionKeySource {
-  return typeof (c as Partial<SessionKeySource>).sessionKeyOf === 'function';
-}
-
-/** The table key of a hex field's value, or null when it has none. */
-function keyOf(c: ConnectionRecord, field: HexField, kind: SessionKind): string | null {
-  if (isKeySource(c)) return c.sessionKeyOf(field, kind);
-  const hex = field === 'offerSessionId' ? c.offer.sessionId : c[field];
-  return hex === null ? null : sessionKey(kind, hex);
-}
-
-/**
- * TLS 1.3 PSK offers fall back to the client's latest session with the group. A client is an address
- * and a TLS stack (its fingerprint), as everywhere in the diagnosis: by address alone, two stacks
- * behind one NAT took each other's sessions (real nginx, two s_client stacks in turn).
- */
-function pskClientKey(c: ConnectionRecord, group: ServerGroup): string {
-  // Upper-case 'C' and a separator no hex value contains: never equal to a sessionKey.
-  return `C${clientAddress(c)}|${c.clientFingerprint ?? ''}|${group.key}`;
-}
-
-/** The table key an offer is looked up by: ticket first, then PSK identity, then session ID. */
-function offeredKey(c: ConnectionRecord): { kind: SessionKind; key: string | null } {
-  const keyed = isKeySource(c);
-  if (keyed ? c.offersTicket : c.offer.ticket) {
-    const ticket = keyOf(c, 'offeredTicket', 'ticket');
-    if (ticket !== null) return { kind: 'ticket', key: ticket };
-  }
-  if (keyed ? c.offersPsk : c.offer.psk) return { kind: 'psk', key: keyOf(c, 'offeredPskIdentity', 'psk') };
-  return { kind: 'session-id', key: keyOf(c, 'offerSessionId', 'session-id') };
 }

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConnectionStore, snapshotBuffers, type StoredConnection } from '../../parser/report/connection-store.js';
 import { ByteWriter } from '../../parser/report/byte-writer.js';
-import { sessionKey, type HexField } from '../../parser/session/session-table.js';
+import { sessionKey, type HexField } from '../../parser/session/session-keys.js';
 import { diagnose } from '../../parser/diagnose/diagnose.js';
 import { numberConnections } from '../../parser/report/document.js';
 import type { ConnectionRecord, ConnectionSink } from '../../parser/report/types.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { SessionKeyIndex } from '../../parser/session/key-index.js';
-import { sessionKey } from '../../parser/session/session-table.js';
+import { sessionKey } from '../../parser/session/session-keys.js';
 
 // The session table's key index must behave exactly like a Map<string, number>: the session
 // tracking's every lookup goes through it.

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RecencyIndex } from '../../parser/session/session-table.js';
+import { RecencyIndex } from '../../parser/session/recency-index.js';
 
 // A session's place in an LRU list, from the Fenwick tree, against counting it out directly.
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ServerGroup, sessionKey, ticketKeyNameOf } from '../../parser/session/session-table.js';
+import { sessionKey } from '../../parser/session/session-keys.js';
+import { ServerGroup, ticketKeyNameOf } from '../../parser/session/session-table.js';
 
 // RFC 5077 §4: a ticket begins with the 16-byte name of the key that sealed it (OpenSSL, GnuTLS).
 const NAME_A = '4d4485875cae40829b5674110f4b8a2d';
