@@ -4,6 +4,7 @@ import { ByteWriter } from './byte-writer.js';
 import type { HexField, SessionKeySource } from '../session/session-keys.js';
 import type { SessionKind } from '../session/session-table.js';
 import { HexArena } from './hex-arena.js';
+import { ProfileTable } from './profile-table.js';
 import { NULL_INDEX, StringPool } from './string-pool.js';
 import type { ClientAddressSource } from '../diagnose/track-sessions.js';
 import type { SessionView } from '../diagnose/types.js';
@@ -34,12 +35,15 @@ const FLOATS = 7;
 // Int32 columns, per row. Strings are pool indices (-1: null); hex values are arena references.
 // Both ports share one (16 bits each); the frame number and the ticket lifetime hint are
 // uint32 (RFC 5077 §3.3) read back with >>> 0. Values that do not fit go to a side map.
-const I_ID = 0, I_CLIENT_IP = 1, I_PORTS = 2, I_SERVER_IP = 3, I_FIRST_FRAME = 4, I_SNI = 5, I_ALPN = 6,
-  I_VERSION = 7, I_CIPHER = 8, I_HELLO_VERSION = 9, I_HISTORY = 10, I_FINGERPRINT = 11, I_FILE = 12,
-  I_PACKETS = 13, I_HANDSHAKE_BYTES = 14, I_OFFER_SID = 15, I_SERVER_SID = 16, I_ISSUED_TICKET = 17,
-  I_OFFERED_TICKET = 18, I_PSK_IDENTITY = 19, I_ISSUED_BY = 20, I_CHURN = 21, I_ABORTED_BY = 22, I_ISSUER = 23,
-  I_REASON = 24, I_DETAIL = 25, I_TICKET_HINT = 26;
-const INTS = 27;
+// I_PROFILE: the row's fields that many rows share, as one ProfileTable index (F_* below).
+const I_ID = 0, I_CLIENT_IP = 1, I_PORTS = 2, I_PROFILE = 3, I_FIRST_FRAME = 4,
+  I_PACKETS = 5, I_HANDSHAKE_BYTES = 6, I_OFFER_SID = 7, I_SERVER_SID = 8, I_ISSUED_TICKET = 9,
+  I_OFFERED_TICKET = 10, I_PSK_IDENTITY = 11, I_ISSUED_BY = 12, I_CHURN = 13, I_ABORTED_BY = 14, I_ISSUER = 15,
+  I_REASON = 16, I_DETAIL = 17, I_TICKET_HINT = 18;
+const INTS = 19;
+// A profile's fields, each a pool index.
+const F_SERVER_IP = 0, F_SNI = 1, F_ALPN = 2, F_VERSION = 3, F_CIPHER = 4, F_HELLO_VERSION = 5, F_HISTORY = 6,
+  F_FINGERPRINT = 7, F_FILE = 8;
 // A PROXY header's client (pool index of its address, port), in blocks of their own made only when a
 // row of theirs has one: most captures have none, and two Int32 columns for every row were 16 MB of
 // the 2-million-connection run.
@@ -47,11 +51,12 @@ const P_IP = 0, P_PORT = 1;
 const PROXIED_INTS = 2;
 // P_IP of a header that named no TCP client (see ConnectionRecord.proxyHeader); NULL_INDEX: no header.
 const PROXY_LOCAL = -2, PROXY_OTHER = -3;
-/** What an Int32 column holds, for moving rows between stores: 0 a number, 1 a pool index, 2 a hex reference. */
+/** What an Int32 column holds, for moving rows between stores: 0 a number, 1 a pool index, 2 a hex reference, 3 a profile. */
 const INT_KIND = (() => {
   const kinds = new Uint8Array(INTS);
-  for (const c of [I_CLIENT_IP, I_SERVER_IP, I_SNI, I_ALPN, I_VERSION, I_CIPHER, I_HELLO_VERSION, I_HISTORY, I_FINGERPRINT, I_FILE, I_ISSUER, I_REASON, I_DETAIL]) kinds[c] = 1;
+  for (const c of [I_CLIENT_IP, I_ISSUER, I_REASON, I_DETAIL]) kinds[c] = 1;
   for (const c of [I_OFFER_SID, I_SERVER_SID, I_ISSUED_TICKET, I_OFFERED_TICKET, I_PSK_IDENTITY]) kinds[c] = 2;
+  kinds[I_PROFILE] = 3;
   return kinds;
 })();
 // Uint8 columns, per row.
@@ -78,6 +83,8 @@ export interface StoreSnapshot {
   proxiedBlocks: (Int32Array | null)[];
   byteBlocks: Uint8Array[];
   strings: string[];
+  /** ProfileTable.FIELDS pool indices per profile, in profile order. */
+  profiles: Int32Array;
   hex: { blocks: Uint8Array[]; used: number; side: string[] };
   aborts: [number, Abort][];
   alerts: [number, ConnectionRecord['alerts']][];
@@ -99,7 +106,7 @@ const isUint32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff
 
 /** The typed arrays of a snapshot, to transfer rather than copy. */
 export function snapshotBuffers(s: StoreSnapshot): ArrayBuffer[] {
-  return [...s.floatBlocks, ...s.intBlocks, ...s.byteBlocks, ...s.proxiedBlocks.filter((b) => b !== null), ...s.hex.blocks].map((a) => a.buffer as ArrayBuffer);
+  return [...s.floatBlocks, ...s.intBlocks, ...s.byteBlocks, ...s.proxiedBlocks.filter((b) => b !== null), ...s.hex.blocks, s.profiles].map((a) => a.buffer as ArrayBuffer);
 }
 
 // B_SESSION: 0 no session view; else bits 0-1 role (1 offer, 2 issue), 2-3 kind, 4 known, 5 crossAddress.
@@ -128,6 +135,8 @@ export class ConnectionStore implements ConnectionSink {
   private readonly byteBlocks: Uint8Array[] = [];
   private readonly proxiedBlocks: (Int32Array | null)[] = [];
   private readonly strings = new StringPool();
+  private readonly profiles = new ProfileTable();
+  private readonly profileFields = new Int32Array(ProfileTable.FIELDS);
   private readonly hex = new HexArena();
   // Rare per-connection lists and objects: only the connections that have them.
   private readonly aborts = new Map<number, Abort>();
@@ -145,7 +154,7 @@ export class ConnectionStore implements ConnectionSink {
   snapshot(): StoreSnapshot {
     return {
       count: this.count, floatBlocks: this.floatBlocks, intBlocks: this.intBlocks, byteBlocks: this.byteBlocks, proxiedBlocks: this.proxiedBlocks,
-      strings: this.strings.values, hex: this.hex.export(), aborts: [...this.aborts], alerts: [...this.alerts],
+      strings: this.strings.values, profiles: this.profiles.export(), hex: this.hex.export(), aborts: [...this.aborts], alerts: [...this.alerts],
       anomalies: [...this.anomalies], otherSessions: [...this.otherSessions], oddNumbers: [...this.oddNumbers],
     };
   }
@@ -172,6 +181,15 @@ export class ConnectionStore implements ConnectionSink {
    */
   append(snapshot: StoreSnapshot): void {
     const pool = Int32Array.from(snapshot.strings, (text) => this.strings.intern(text));
+    // The snapshot's profiles as this store's: their fields translated to this pool.
+    const profiles = new Int32Array(snapshot.profiles.length / ProfileTable.FIELDS);
+    for (let p = 0; p < profiles.length; p++) {
+      for (let k = 0; k < ProfileTable.FIELDS; k++) {
+        const v = snapshot.profiles[p * ProfileTable.FIELDS + k]!;
+        this.profileFields[k] = v === NULL_INDEX ? NULL_INDEX : pool[v]!;
+      }
+      profiles[p] = this.profiles.intern(this.profileFields);
+    }
     const first = this.count;
     for (let from = 0; from < snapshot.count; from++) {
       const row = this.newRow();
@@ -188,6 +206,7 @@ export class ConnectionStore implements ConnectionSink {
         const kind = INT_KIND[k]!;
         if (kind === 0 || v === NULL_INDEX) ints[target + k] = v;
         else if (kind === 1) ints[target + k] = pool[v]!;
+        else if (kind === 3) ints[target + k] = profiles[v]!;
         // A resumption's echoed ID shares the offered one's bytes (see add): it still does.
         else if (k === I_SERVER_SID && v === sourceInts[source + I_OFFER_SID]) ints[target + k] = ints[target + I_OFFER_SID]!;
         else ints[target + k] = this.hex.copy(snapshot.hex, v);
@@ -249,15 +268,17 @@ export class ConnectionStore implements ConnectionSink {
     floats[t + T_END] = c.endTime;
     ints[i + I_ID] = c.id;
     ints[i + I_CLIENT_IP] = this.internFor(I_CLIENT_IP, c.client.ip);
-    ints[i + I_SERVER_IP] = this.internFor(I_SERVER_IP, c.server.ip);
-    ints[i + I_SNI] = this.internFor(I_SNI, c.sni);
-    ints[i + I_ALPN] = this.internFor(I_ALPN, c.alpn);
-    ints[i + I_VERSION] = this.internFor(I_VERSION, c.version);
-    ints[i + I_CIPHER] = this.internFor(I_CIPHER, c.cipher);
-    ints[i + I_HELLO_VERSION] = this.internFor(I_HELLO_VERSION, c.clientHelloVersion);
-    ints[i + I_HISTORY] = this.internFor(I_HISTORY, c.history);
-    ints[i + I_FINGERPRINT] = this.internFor(I_FINGERPRINT, c.clientFingerprint);
-    ints[i + I_FILE] = this.internFor(I_FILE, c.file);
+    const fields = this.profileFields;
+    fields[F_SERVER_IP] = this.internFor(INTS + F_SERVER_IP, c.server.ip);
+    fields[F_SNI] = this.internFor(INTS + F_SNI, c.sni);
+    fields[F_ALPN] = this.internFor(INTS + F_ALPN, c.alpn);
+    fields[F_VERSION] = this.internFor(INTS + F_VERSION, c.version);
+    fields[F_CIPHER] = this.internFor(INTS + F_CIPHER, c.cipher);
+    fields[F_HELLO_VERSION] = this.internFor(INTS + F_HELLO_VERSION, c.clientHelloVersion);
+    fields[F_HISTORY] = this.internFor(INTS + F_HISTORY, c.history);
+    fields[F_FINGERPRINT] = this.internFor(INTS + F_FINGERPRINT, c.clientFingerprint);
+    fields[F_FILE] = this.internFor(INTS + F_FILE, c.file);
+    ints[i + I_PROFILE] = this.profiles.intern(fields);
     const proxied = c.proxiedClient ?? null;
     if (proxied !== null) this.setProxied(row, this.strings.intern(proxied.ip), proxied.port);
     else if (c.proxyHeader === 'local' || c.proxyHeader === 'other') this.setProxied(row, c.proxyHeader === 'local' ? PROXY_LOCAL : PROXY_OTHER, 0);
@@ -317,7 +338,7 @@ export class ConnectionStore implements ConnectionSink {
   }
 
   // Consecutive records mostly repeat the file, server, SNI, version, cipher and history:
-  // compare with the previous value of the column before a map lookup.
+  // compare with the previous value of the column (or profile field, INTS + F_*) before a map lookup.
   private readonly lastText: (string | null)[] = [];
   private readonly lastIndex: number[] = [];
 
@@ -332,7 +353,7 @@ export class ConnectionStore implements ConnectionSink {
   /** Bytes held by the columns (for tests and the benchmark's memory figures). */
   get byteLength(): number {
     return this.floatBlocks.length * BLOCK_ROWS * (FLOATS * 8 + INTS * 4 + BYTES) + this.proxiedBlocks.filter((b) => b !== null).length * BLOCK_ROWS * PROXIED_INTS * 4 +
-      this.hex.byteLength + this.strings.jsonByteLength;
+      this.hex.byteLength + this.strings.jsonByteLength + this.profiles.byteLength;
   }
 
   // Accessors used by StoredConnection (one row each).
@@ -359,6 +380,16 @@ export class ConnectionStore implements ConnectionSink {
   intern(text: string | null): number {
     return this.strings.intern(text);
   }
+  /** Field `field` (F_*) of the row's profile: a pool index. */
+  profileField(row: number, field: number): number {
+    return this.profiles.field(this.int(row, I_PROFILE), field);
+  }
+  profileString(row: number, field: number): string | null {
+    return this.strings.get(this.profileField(row, field));
+  }
+  writeProfileJson(row: number, field: number, out: ByteWriter): void {
+    this.strings.writeJson(this.profileField(row, field), out);
+  }
   hexValue(row: number, column: number): string | null {
     return this.hex.get(this.int(row, column));
   }
@@ -384,7 +415,7 @@ export class ConnectionStore implements ConnectionSink {
   /** The Wireshark filter as JSON (what wiresharkFilter() gives), composed from the pooled addresses. */
   writeFilterJson(row: number, out: ByteWriter): void {
     const client = this.int(row, I_CLIENT_IP);
-    const server = this.int(row, I_SERVER_IP);
+    const server = this.profileField(row, F_SERVER_IP);
     const ipv6 = this.strings.hasColon(client);
     const mark = out.length;
     out.ascii(ipv6 ? '"ipv6.addr==' : '"ip.addr==');
@@ -491,15 +522,15 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
   get id(): number { return this.store.int(this.row, I_ID); }
   set id(v: number) { this.store.setInt(this.row, I_ID, v); }
   get client(): Endpoint { return { ip: this.store.string(this.row, I_CLIENT_IP)!, port: this.store.clientPort(this.row) }; }
-  get server(): Endpoint { return { ip: this.store.string(this.row, I_SERVER_IP)!, port: this.store.serverPort(this.row) }; }
+  get server(): Endpoint { return { ip: this.store.profileString(this.row, F_SERVER_IP)!, port: this.store.serverPort(this.row) }; }
   get startTime(): number { return this.store.float(this.row, T_START)!; }
   get clientHelloTime(): number | null { return this.store.float(this.row, T_CLIENT_HELLO); }
   get serverHelloTime(): number | null { return this.store.float(this.row, T_SERVER_HELLO); }
   get endTime(): number { return this.store.float(this.row, T_END)!; }
-  get sni(): string | null { return this.store.string(this.row, I_SNI); }
-  get alpn(): string | null { return this.store.string(this.row, I_ALPN); }
-  get version(): string | null { return this.store.string(this.row, I_VERSION); }
-  get cipher(): string | null { return this.store.string(this.row, I_CIPHER); }
+  get sni(): string | null { return this.store.profileString(this.row, F_SNI); }
+  get alpn(): string | null { return this.store.profileString(this.row, F_ALPN); }
+  get version(): string | null { return this.store.profileString(this.row, F_VERSION); }
+  get cipher(): string | null { return this.store.profileString(this.row, F_CIPHER); }
   get offer(): Offer {
     const flags = this.store.byte(this.row, B_FLAGS);
     const sessionId = this.store.hexValue(this.row, I_OFFER_SID);
@@ -525,9 +556,9 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
   get established(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_ESTABLISHED) !== 0; }
   get handshake(): HandshakeState { return HANDSHAKES[this.store.byte(this.row, B_HANDSHAKE)]!; }
   get abort(): Abort | null { return this.store.abortOf(this.row); }
-  get history(): string { return this.store.string(this.row, I_HISTORY)!; }
+  get history(): string { return this.store.profileString(this.row, F_HISTORY)!; }
   get anomalies(): Anomaly[] { return this.store.anomaliesOf(this.row); }
-  get clientHelloVersion(): string | null { return this.store.string(this.row, I_HELLO_VERSION); }
+  get clientHelloVersion(): string | null { return this.store.profileString(this.row, F_HELLO_VERSION); }
   get helloRetry(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_HELLO_RETRY) !== 0; }
   get ticketIssued(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_TICKET_ISSUED) !== 0; }
   get ticketLifetimeHint(): number | null { return this.store.ticketLifetimeHint(this.row); }
@@ -536,8 +567,8 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
   get offeredPskIdentity(): string | null { return this.store.hexValue(this.row, I_PSK_IDENTITY); }
   get certificateSeen(): boolean { return (this.store.byte(this.row, B_FLAGS) & FLAG_CERTIFICATE) !== 0; }
   get alerts(): ConnectionRecord['alerts'] { return this.store.alertsOf(this.row); }
-  get clientFingerprint(): string | null { return this.store.string(this.row, I_FINGERPRINT); }
-  get file(): string { return this.store.string(this.row, I_FILE)!; }
+  get clientFingerprint(): string | null { return this.store.profileString(this.row, F_FINGERPRINT); }
+  get file(): string { return this.store.profileString(this.row, F_FILE)!; }
   get firstFrame(): number { return this.store.firstFrame(this.row); }
   get packets(): number { return this.store.int(this.row, I_PACKETS); }
   get handshakeBytes(): number { return this.store.int(this.row, I_HANDSHAKE_BYTES); }
@@ -633,16 +664,16 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
     out.raw(J.id); out.integer(s.int(r, I_ID));
     out.raw(J.clientIp); s.writeStringJson(r, I_CLIENT_IP, out);
     out.raw(J.port); out.number(s.clientPort(r));
-    out.raw(J.serverIp); s.writeStringJson(r, I_SERVER_IP, out);
+    out.raw(J.serverIp); s.writeProfileJson(r, F_SERVER_IP, out);
     out.raw(J.port); out.number(s.serverPort(r));
     out.raw(J.startTime); out.number(s.float(r, T_START));
     out.raw(J.clientHelloTime); out.number(s.float(r, T_CLIENT_HELLO));
     out.raw(J.serverHelloTime); out.number(s.float(r, T_SERVER_HELLO));
     out.raw(J.endTime); out.number(s.float(r, T_END));
-    out.raw(J.sni); s.writeStringJson(r, I_SNI, out);
-    out.raw(J.alpn); s.writeStringJson(r, I_ALPN, out);
-    out.raw(J.version); s.writeStringJson(r, I_VERSION, out);
-    out.raw(J.cipher); s.writeStringJson(r, I_CIPHER, out);
+    out.raw(J.sni); s.writeProfileJson(r, F_SNI, out);
+    out.raw(J.alpn); s.writeProfileJson(r, F_ALPN, out);
+    out.raw(J.version); s.writeProfileJson(r, F_VERSION, out);
+    out.raw(J.cipher); s.writeProfileJson(r, F_CIPHER, out);
     out.raw(J.offerSessionId); s.writeHexJson(r, I_OFFER_SID, out);
     out.raw(offerFlagsJson(flags)); s.writeHexJson(r, I_SERVER_SID, out);
     // Where values are null or empty, as in most records, the constant text around them is one
@@ -652,12 +683,12 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
       out.text(JSON.stringify(abort));
       out.raw(J.history);
     }
-    s.writeStringJson(r, I_HISTORY, out);
+    s.writeProfileJson(r, F_HISTORY, out);
     if (anomalies.length === 0) out.raw(J.noAnomalies);
     else {
       out.raw(J.anomalies); out.text(JSON.stringify(anomalies)); out.raw(J.clientHelloVersion);
     }
-    s.writeStringJson(r, I_HELLO_VERSION, out);
+    s.writeProfileJson(r, F_HELLO_VERSION, out);
     const hint = s.ticketLifetimeHint(r);
     if (hint === null && alerts.length === 0 && s.int(r, I_ISSUED_TICKET) === NULL_INDEX && s.int(r, I_OFFERED_TICKET) === NULL_INDEX &&
         s.int(r, I_PSK_IDENTITY) === NULL_INDEX) {
@@ -672,8 +703,8 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
       else out.text(JSON.stringify(alerts));
       out.raw(J.clientFingerprint);
     }
-    s.writeStringJson(r, I_FINGERPRINT, out);
-    out.raw(J.file); s.writeStringJson(r, I_FILE, out);
+    s.writeProfileJson(r, F_FINGERPRINT, out);
+    out.raw(J.file); s.writeProfileJson(r, F_FILE, out);
     out.raw(J.firstFrame); out.number(s.firstFrame(r));
     out.raw(J.packets); out.integer(s.int(r, I_PACKETS));
     out.raw(J.handshakeBytes); out.integer(s.int(r, I_HANDSHAKE_BYTES));
