@@ -282,7 +282,7 @@ function buildTimeline(connections: ConnectionRecord[], servers: ServerSummary[]
   return { bucketSeconds, buckets, flushes };
 }
 
-/** The offer-side facts the diagnosis attached to a connection (see diagnose.ts sessionView). */
+/** The offer-side facts the diagnosis attached to a connection (offerView and issueView in diagnose/track-sessions.ts). */
 interface OfferView {
   role: 'offer' | 'issue';
   kind: 'session-id' | 'ticket' | 'psk';
