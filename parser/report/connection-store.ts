@@ -62,6 +62,7 @@ const INT_KIND = (() => {
 // Uint8 columns, per row.
 const B_RESUMPTION = 0, B_RESUMED_BY = 1, B_HANDSHAKE = 2, B_FLAGS = 3, B_SESSION = 4, B_NUMBERS = 5;
 const BYTES = 6;
+// B_SESSION: 0 no session view; else bits 0-1 role (1 offer, 2 issue), 2-3 kind, 4 known, 5 crossAddress.
 // B_NUMBERS bits.
 const HAS_TICKET_HINT = 1;
 /** Ports, frame number or hint outside the Int32 encodings: all four are in the side map. */
@@ -108,8 +109,6 @@ const isUint32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff
 export function snapshotBuffers(s: StoreSnapshot): ArrayBuffer[] {
   return [...s.floatBlocks, ...s.intBlocks, ...s.byteBlocks, ...s.proxiedBlocks.filter((b) => b !== null), ...s.hex.blocks, s.profiles].map((a) => a.buffer as ArrayBuffer);
 }
-
-// B_SESSION: 0 no session view; else bits 0-1 role (1 offer, 2 issue), 2-3 kind, 4 known, 5 crossAddress.
 
 /** "Not a number" stands for null in the Float64 columns; an int column uses this for null. */
 const NULL_INT = -2147483648;
