@@ -1,5 +1,6 @@
 import { buildDocument, addToTotals, describeEncapsulation, emptyTotals, numberConnections, resumptionRate, TOOL_VERSION, type Totals } from '../../parser/report/document.js';
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
+import { MemoryForecast, readMemory, type MemoryReading } from './memory-forecast.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
 import { analyzeFiles, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
 import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
@@ -26,6 +27,12 @@ export interface CliIo {
   stderrIsTty: boolean;
   /** Bytes of the input read so far (for a caller that shows its own progress: analyze --each). */
   readProgress?: (bytesDone: number) => void;
+  /**
+   * This process's memory, for the warning when the input will not fit (MemoryForecast); null: no
+   * forecast (analyze --each, whose analyses share the process and print when they end). Default:
+   * readMemory().
+   */
+  memory?: (() => MemoryReading) | null;
 }
 
 const defaultIo: CliIo = {
@@ -104,6 +111,8 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   // Every record goes into the column store (~0.2 KB each, no object graph): memory grows with
   // connections and sessions, not packets, and the outputs are written from it at the end.
   const store = new ConnectionStore();
+  const memory = io.memory === undefined ? readMemory : io.memory;
+  const forecast = memory === null ? null : new MemoryForecast();
   const jobs = Math.min(args.jobs ?? defaultJobs(), files.length);
   const parallel = jobs > 1 && !files.some((f) => f.stream);
   const options: AnalyzeOptions = {
@@ -120,6 +129,11 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     onProgress: (p) => {
       progress.update(p);
       io.readProgress?.(p.bytesDone);
+      const warning = forecast?.check(p.bytesDone, p.bytesTotal, memory!) ?? null;
+      if (warning !== null) {
+        progress.done();
+        io.stderr(`resumescope: ${warning}\n`);
+      }
     },
   };
   // A worker's rows are copied into the one store (see ConnectionStore.append).

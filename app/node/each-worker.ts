@@ -14,7 +14,8 @@ export type EachMessage = ({ type: 'done' } & EachResult) | { type: 'progress'; 
  */
 export async function analyzeToText(args: AnalyzeArgs, onRead?: (bytesDone: number) => void): Promise<EachResult> {
   const text = { stdout: '', stderr: '' };
-  const io: CliIo = { stdout: (t) => { text.stdout += t; }, stderr: (t) => { text.stderr += t; }, stderrIsTty: false, readProgress: onRead };
+  // No memory forecast: the analyses share this process, and what one prints is shown when it ends.
+  const io: CliIo = { stdout: (t) => { text.stdout += t; }, stderr: (t) => { text.stderr += t; }, stderrIsTty: false, readProgress: onRead, memory: null };
   const code = await reportingErrors(io, () => runAnalyze(args, io));
   return { code, ...text };
 }
