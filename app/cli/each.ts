@@ -79,9 +79,9 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
 
 /**
  * One analysis per core, as many as the memory available holds: each worker keeps a whole
- * analysis, and its peak grows with the capture (~0.23 × the file: 1 GB → 175 MiB, 4.2 GB with
- * 2 M connections → 951 MiB, see Performance), so a batch of large captures on many cores must
- * not run them all at once. The largest file counts for every lane.
+ * analysis, and its peak grows with the capture (~0.2 × the file: 1 GB → 190 MiB, 4.2 GB with
+ * 2 M connections → 858 MiB, see Performance; 0.25 below leaves a margin), so a batch of large
+ * captures on many cores must not run them all at once. The largest file counts for every lane.
  */
 export function defaultEachJobs(files: InputFile[], cores = availableParallelism(), available = freemem()): number {
   const largest = files.reduce((max, f) => Math.max(max, f.size), 0);
