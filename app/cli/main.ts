@@ -111,8 +111,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   // Every record goes into the column store (~0.2 KB each, no object graph): memory grows with
   // connections and sessions, not packets, and the outputs are written from it at the end.
   const store = new ConnectionStore();
-  const memory = io.memory === undefined ? readMemory : io.memory;
-  const forecast = memory === null ? null : new MemoryForecast();
+  const forecast = io.memory === null ? null : new MemoryForecast(io.memory ?? readMemory);
   const jobs = Math.min(args.jobs ?? defaultJobs(), files.length);
   const parallel = jobs > 1 && !files.some((f) => f.stream);
   const options: AnalyzeOptions = {
@@ -129,7 +128,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     onProgress: (p) => {
       progress.update(p);
       io.readProgress?.(p.bytesDone);
-      const warning = forecast?.check(p.bytesDone, p.bytesTotal, memory!) ?? null;
+      const warning = forecast?.check(p.bytesDone, p.bytesTotal) ?? null;
       if (warning !== null) {
         progress.done();
         io.stderr(`resumescope: ${warning}\n`);

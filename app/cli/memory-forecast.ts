@@ -55,15 +55,17 @@ export class MemoryForecast {
   private nextCheck = 0;
   private reference: { bytes: number; resident: number } | null = null;
 
+  /** `read`: the process's memory, asked every CHECK_EVERY_BYTES of input. */
+  constructor(private readonly read: () => MemoryReading = readMemory) {}
+
   /**
-   * A warning, once, when the forecast peak is more than the memory available; else null. `read`
-   * is asked for the memory every CHECK_EVERY_BYTES of input, from MIN_BYTES_BEFORE (or 2 % of
-   * the input) on.
+   * A warning, once, when the forecast peak is more than the memory available; else null. The
+   * memory is read every CHECK_EVERY_BYTES of input, from MIN_BYTES_BEFORE (or 2 % of the input) on.
    */
-  check(bytesDone: number, bytesTotal: number, read: () => MemoryReading): string | null {
+  check(bytesDone: number, bytesTotal: number): string | null {
     if (this.warned || bytesTotal <= 0 || bytesDone < Math.max(this.nextCheck, MIN_BYTES_BEFORE, bytesTotal * 0.02)) return null;
     this.nextCheck = bytesDone + CHECK_EVERY_BYTES;
-    const now = read();
+    const now = this.read();
     if (this.reference === null) {
       this.reference = { bytes: bytesDone, resident: now.resident };
       return null;
