@@ -101,6 +101,13 @@ export class CaptureIngest {
       throw new NotACaptureError(`too short to be a capture (${this.summary.bytes} bytes)`);
     }
     this.finishReader(this.reader);
+    // Shorter than its file header (pcap: 24 bytes, draft-ietf-opsawg-pcap §4; pcapng: a section
+    // header block of 28, draft-ietf-opsawg-pcapng §4.1): nothing in it can be read, like a file
+    // of two bytes, and it is refused the same way rather than analysed as an empty capture.
+    const headerLength = this.summary.format === 'pcapng' ? 28 : 24;
+    if (this.summary.packets === 0 && this.summary.bytes < headerLength) {
+      throw new NotACaptureError(`too short to be a capture: it ends inside the ${this.summary.format === 'pcapng' ? 'pcapng section header' : 'pcap file header'} (${this.summary.bytes} bytes)`);
+    }
   }
 
   /**

@@ -28,6 +28,41 @@ beforeAll(() => {
 });
 
 describe('resumescope CLI', () => {
+  it('no arguments at all: the help on standard error, exit 2 (a script that lost its arguments fails)', () => {
+    const r = cli([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('resumescope analyze <capture files or folders…>');
+  });
+
+  it('--pcapng-filter is checked before any capture is read: a reason that does not exist, or no --pcapng-out to filter', () => {
+    const capture = join(CAPTURES, 'tls12-alert-purge.pcap');
+    const out = join(work, 'filtered.pcapng');
+    const bogus = cli(['analyze', capture, '--pcapng-out', out, '--pcapng-filter', 'reason=bogus']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toMatch(/^resumescope: --pcapng-filter: unknown reason "bogus" \(one of idle-timeout, lifetime, capacity, purged-after-abort,/);
+    expect(bogus.stdout).toBe('');
+    expect(existsSync(out)).toBe(false);
+    const alone = cli(['analyze', capture, '--pcapng-filter', 'aborted']);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--pcapng-filter chooses what --pcapng-out keeps');
+    const good = cli(['analyze', capture, '--pcapng-out', out, '--pcapng-filter', 'reason=purged-after-abort,aborted']);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/wrote .*filtered\.pcapng \(pcapng: \d+ packets of 8 connections, commented\)/);
+  });
+
+  it('a handshake ended by a fatal alert is told as such, not as the close that followed it', () => {
+    // Real OpenSSL: the client sends a fatal alert, the server's FIN comes before the client's.
+    const json = join(work, 'alert.json');
+    const r = cli(['analyze', join(CAPTURES, 'tls12-alert-purge.pcap'), '--json', json]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(readFileSync(json, 'utf8'));
+    const aborted = doc.findings.find((f: { code: string }) => f.code === 'aborted-handshakes');
+    expect(aborted.detail).toBe('By stage: after-server-hello (client fatal alert) 4.');
+    // The record keeps the close itself: the contract's "rst" | "fin".
+    expect(doc.connections.filter((c: { abort: unknown }) => c.abort !== null).map((c: { abort: { by: string; how: string } }) => `${c.abort.by} ${c.abort.how}`)).toEqual(Array(4).fill('client fin'));
+  });
+
   it('--help and --version', () => {
     const help = cli(['--help']);
     expect(help.code).toBe(0);
@@ -80,11 +115,11 @@ describe('resumescope CLI', () => {
     const json = join(work, 'visitor.json');
     const r = cli(['analyze', join(CAPTURES, 'chromium-nginx-new-visitor.pcap'), '--json', json]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("resumption offers   9  accepted 3 (42.9%), rejected 6 (2 of them a TLS 1.3 client's random session ID, most likely no offer: not in the rate), unanswered 0; not offered 0\n");
+    expect(r.stdout).toContain("resumption offers   9  accepted 3 (42.9% of those answered), rejected 6 (2 of them a TLS 1.3 client's random session ID, most likely no offer: not in the rate), unanswered 0; not offered 0\n");
     const doc = JSON.parse(readFileSync(json, 'utf8'));
     expect(doc.servers.map((s: { tls13CompatibilityIds: number }) => s.tls13CompatibilityIds)).toEqual([2]);
     // Without such IDs the line is as it was.
-    expect(cli(['analyze', join(CAPTURES, 'tls12-session-id-resume.pcap')]).stdout).toContain('resumption offers   2  accepted 2 (100.0%), rejected 0, unanswered 0; not offered 1\n');
+    expect(cli(['analyze', join(CAPTURES, 'tls12-session-id-resume.pcap')]).stdout).toContain('resumption offers   2  accepted 2 (100.0% of those answered), rejected 0, unanswered 0; not offered 1\n');
   });
 
   it('analyses a capture: summary on stdout, JSON/NDJSON/CSV that agree and match the schema', () => {
@@ -247,7 +282,13 @@ describe('resumescope CLI', () => {
     writeFileSync(random, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff)));
     const emptyDir = join(work, 'empty-dir');
     mkdirSync(emptyDir, { recursive: true });
-    for (const [path, why] of [[text, /not a pcap or pcapng capture/], [empty, /empty file/], [random, /not a pcap or pcapng/], [join(work, 'missing.pcap'), /no such file/], [emptyDir, /holds no capture files/]] as const) {
+    // A capture's magic number and no more than part of its file header: nothing to read either.
+    const stub = join(work, 'stub.pcap');
+    writeFileSync(stub, readFileSync(join(CAPTURES, 'tls12-full.pcap')).subarray(0, 4));
+    const stubNg = join(work, 'stub.pcapng');
+    writeFileSync(stubNg, readFileSync(join(CAPTURES, 'tls12-ticket-resume.pcapng')).subarray(0, 20));
+    for (const [path, why] of [[text, /not a pcap or pcapng capture/], [empty, /empty file/], [random, /not a pcap or pcapng/], [join(work, 'missing.pcap'), /no such file/], [emptyDir, /holds no capture files/],
+      [stub, /too short to be a capture: it ends inside the pcap file header \(4 bytes\)/], [stubNg, /too short to be a capture: it ends inside the pcapng section header \(20 bytes\)/]] as const) {
       const r = cli(['analyze', path]);
       expect(r.code, path).toBe(2);
       const lines = r.stderr.trim().split('\n');
@@ -403,6 +444,9 @@ describe('resumescope CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/TLS connections +3 +\(handshake complete 0, aborted 0, incomplete 3\)/);
     expect(r.stdout).toContain('lost to the capture 3 cut by the snap length (capture with -s 0): handshakes incomplete, outcome unknown');
+    // The cut ClientHellos' offers are unknown, not "nothing offered".
+    expect(r.stdout).toContain('not offered 0; unknown 3 (ClientHello not captured)');
+    expect(JSON.parse(readFileSync(json, 'utf8')).connections.map((c: { resumption: string }) => c.resumption)).toEqual(['unknown', 'unknown', 'unknown']);
     expect(r.stdout).not.toContain('aborted handshakes');
     for (const c of JSON.parse(readFileSync(json, 'utf8')).connections) {
       expect(c.abort).toBeNull(); // was: aborted by the server "before the ClientHello"
@@ -501,7 +545,7 @@ describe('resumescope CLI', () => {
       // The frame a damaged record would have been: records read before it + 1 (a skipped one gets no number).
       `resumescope: warning: ${damaged} (byte ${at.toLocaleString('en-US')}, frame ${[41, 80, 119][k]}): implausible packet record header (captured length ${0x7fffff00}); scanning for the next sane record`));
     expect(warnings.slice(3)).toEqual([`resumescope: warning: ${damaged}: 2 more (under "anomalies" in --json)`]);
-    expect(r.stdout).toMatch(/capture anomalies +5 \(the first of each file on stderr/);
+    expect(r.stdout).toMatch(/capture anomalies +5 \(the first 3 of each file on stderr/);
   });
 
   it('a .gz cut short or damaged: what came before is analysed, the anomaly says where reading stopped', () => {
@@ -535,6 +579,21 @@ describe('resumescope CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/cache policy www\.idle\.test:443: idle timeout 5m00s/);
     expect(r.stdout).toMatch(/\[critical\] Sessions are dropped after 5m00s idle/);
+  });
+
+  it('many server groups: the summary lists those the findings name, gravest first, and counts the rest', () => {
+    const r = cli(['analyze', CAPTURES, '--json', join(work, 'all.json')]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(readFileSync(join(work, 'all.json'), 'utf8'));
+    const policyLines = r.stdout.split('\n').filter((l) => l.startsWith('cache policy '));
+    expect(policyLines).toHaveLength(5);
+    const critical = new Set(doc.findings.filter((f: { severity: string; group: string | null }) => f.severity === 'critical' && f.group !== null).map((f: { group: string }) => f.group));
+    expect(critical.size).toBeGreaterThan(5);
+    for (const line of policyLines) expect(critical.has(line.slice('cache policy '.length, line.indexOf(': ')))).toBe(true);
+    const listed = doc.servers.filter((s: { offers: number; cachePolicy: { issuesNoSessions: { detected: boolean }; tls13TicketsUnseen: { detected: boolean } } }) =>
+      s.offers > 0 || s.cachePolicy.issuesNoSessions.detected || s.cachePolicy.tls13TicketsUnseen.detected).length;
+    expect(r.stdout).toContain(`  … ${listed - 5} more server groups (all in --json and --report)\n`);
+    expect(r.stdout).toMatch(/  … \d+ more \(all in --json and --report\)\nwrote /);
   });
 
   it('says which refused tickets were sealed under a key the server no longer uses', () => {

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { diagnose } from '../parser/diagnose/diagnose.js';
-import type { ClientsSummary, ServerSummary } from '../parser/diagnose/types.js';
+import type { ClientsSummary, ServerSummary, SessionView } from '../parser/diagnose/types.js';
 import { analyzeChunks } from './support/pipeline.js';
+import { withoutStartOfConnection } from './support/pcap-edit.js';
 import { FIXTURE_FACTS } from './support/fixture-facts.js';
 import type { ConnectionRecord } from '../parser/report/types.js';
 
@@ -26,6 +27,27 @@ function analyze(name: string) {
 }
 
 describe('diagnosis on real stacks', () => {
+  it('a connection whose ClientHello the capture lacks: its offer is unknown, and its abbreviated handshake used a session, never issued one', () => {
+    // Real nginx, sessions resumed by ID every 0.9 s; the capture starts after the third ClientHello.
+    const path = fileURLToPath(new URL('../fixtures/captures/nginx-session-timeout.pcap', import.meta.url));
+    const { connections } = analyzeChunks('cut.pcap', [withoutStartOfConnection(path, 3)]);
+    const [first, second, third, fourth] = connections;
+    expect(third!.anomalies.map((a) => a.code)).toContain('no-client-hello');
+    expect(third!).toMatchObject({ resumption: 'unknown', resumedBy: null, handshake: 'complete', certificateSeen: false, history: 'siI' });
+    // The server's abbreviated handshake resumed the first connection's session: not an issue by the third.
+    expect(third!.serverSessionId).toBe(first!.serverSessionId);
+    expect(third!.session).toBeNull();
+    // Its use counts: the fourth connection comes 0.9 s after it, not 1.9 s after the second.
+    expect(fourth!.session).toMatchObject({ role: 'offer', known: true, issuedBy: first!.id });
+    const gap = (fourth!.session as SessionView).reuseGap!;
+    expect(gap).toBeCloseTo(fourth!.clientHelloTime! - third!.serverHelloTime!, 2);
+    expect(gap).toBeLessThan(fourth!.clientHelloTime! - second!.clientHelloTime! - 0.5);
+    // Without its ClientHello the first connection of a capture is no issuer either (the capture starts there).
+    const { connections: late } = analyzeChunks('late.pcap', [withoutStartOfConnection(path, 1)]);
+    expect(late[0]!).toMatchObject({ resumption: 'unknown', certificateSeen: true, session: { role: 'issue' } });
+    expect(late[1]!.session).toMatchObject({ known: true, issuedBy: late[0]!.id });
+  });
+
   it('Postfix with STARTTLS: TLS found after the SMTP dialogue, sessions resumed from its cache, refused once after a restart', () => {
     const { server, connections } = analyze('postfix-starttls-session-cache.pcap');
     expect(connections.map((c) => c.resumption)).toEqual(['not-offered', 'accepted', 'accepted', 'rejected', 'accepted']);
@@ -48,7 +70,7 @@ describe('diagnosis on real stacks', () => {
   });
 
   it('nginx ssl_session_timeout 4s: an absolute lifetime of ~4 s, not an idle timeout', () => {
-    const { server, connections } = analyze('nginx-session-timeout.pcap');
+    const { server, connections, diagnosis } = analyze('nginx-session-timeout.pcap');
     const lifetime = server.cachePolicy.lifetime;
     // OpenSSL keeps session times in whole seconds: the effective limit is 3-4 s.
     expect(lifetime.seconds).not.toBeNull();
@@ -61,6 +83,13 @@ describe('diagnosis on real stacks', () => {
     expect(rejected.length).toBeGreaterThanOrEqual(3);
     for (const c of rejected) expect(c.reason).toBe('lifetime');
     expect(server.cachePolicy.sharedCache.backends).toBeNull();
+    // The finding states the bounds the estimate rests on, and that an accepted offer lies beyond
+    // them (the whole-second clock), instead of a lower bound that read as a second limit.
+    const finding = diagnosis.findings.find((f) => f.code === 'lifetime')!;
+    const d = (x: number) => `${x.toFixed(1)}s`;
+    expect(finding.detail).toContain(`(accepted up to ${d(lifetime.low!)} after the issue, rejected from ${d(lifetime.high!)})`);
+    expect(lifetime.exceptions).toBe(1);
+    expect(finding.detail).toContain('one offer does not fit that boundary (accepted beyond it or refused within it), so the limit is not sharp');
   });
 
   it('OpenSSL keeps a session after a client resets its resumed handshake (no purge on abort)', () => {
@@ -186,12 +215,12 @@ describe('diagnosis on real stacks', () => {
     const { server, connections, diagnosis } = analyze('nginx-ticket-key-rotation.pcap');
     // Only tickets were refused: the finding names the keys, not a cache.
     const flush = diagnosis.findings.find((f) => f.code === 'flush')!;
-    expect(flush.title).toMatch(/^The session ticket keys of resumescope\.test:44323 changed at /);
+    expect(flush.title).toMatch(/^The session ticket keys of resumescope\.test:44323 changed between \d{4}-\d\d-\d\dT[\d:.]+Z and [\d:.]+Z$/);
     expect(flush.detail).toContain('ssl_session_ticket_key');
     expect(flush.detail).toContain('8 sessions lost');
     // Session IDs refused after nginx's restart: a cache emptied.
     const cache = analyze('nginx-cache-flush.pcap').diagnosis.findings.find((f) => f.code === 'flush')!;
-    expect(cache.title).toMatch(/^The session cache of resumescope\.test:44318 was emptied at /);
+    expect(cache.title).toMatch(/^The session cache of resumescope\.test:44318 was emptied between \d{4}-\d\d-\d\dT[\d:.]+Z and [\d:.]+Z$/);
     expect(cache.detail).toContain('a `shared` cache across reloads');
     const rejected = connections.filter((c) => c.resumption === 'rejected');
     expect(rejected).toHaveLength(8);

@@ -1,5 +1,7 @@
 // Command-line parsing with no dependency: resumescope has few options and wants exact errors.
 
+import { parseConnectionFilter } from '../../parser/report/failure-export.js';
+
 export interface AnalyzeArgs {
   command: 'analyze';
   inputs: string[];
@@ -34,7 +36,8 @@ export interface UiArgs {
   open: boolean;
 }
 
-export type Args = AnalyzeArgs | UiArgs | { command: 'help'; topic?: string } | { command: 'version' };
+/** `usage`: no command at all; the help goes to stderr with exit status 2, as for any usage error. */
+export type Args = AnalyzeArgs | UiArgs | { command: 'help'; topic?: string; usage?: boolean } | { command: 'version' };
 
 export class UsageError extends Error {}
 
@@ -87,7 +90,7 @@ written.
 `;
 
 export function parseArgs(argv: string[]): Args {
-  if (argv.length === 0) return { command: 'help' };
+  if (argv.length === 0) return { command: 'help', usage: true };
   const [first, ...rest] = argv;
   if (first === '-h' || first === '--help' || first === 'help') return { command: 'help' };
   if (first === '-V' || first === '--version') return { command: 'version' };
@@ -146,6 +149,15 @@ function parseAnalyze(argv: string[]): AnalyzeArgs | { command: 'help' } {
   checkEachOutputs(args);
   if (args.state !== null && args.each) throw new UsageError('--state carries sessions from one analysis to the next; --each analyses captures apart (give the files of one capture without --each)');
   if (args.state === '-') throw new UsageError('--state needs a file: it is read, then written back');
+  if (args.pcapngFilter !== null) {
+    // Before the analysis, not after it: a filter that cannot work should not cost the run.
+    if (args.pcapngOut === null) throw new UsageError('--pcapng-filter chooses what --pcapng-out keeps: give --pcapng-out FILE too');
+    try {
+      parseConnectionFilter(args.pcapngFilter);
+    } catch (e) {
+      throw new UsageError(`--pcapng-filter: ${(e as Error).message}`);
+    }
+  }
   return args;
 }
 

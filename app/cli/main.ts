@@ -15,7 +15,7 @@ import { runInNewContext } from 'node:vm';
 import { compatibilityIdsOf } from '../../parser/diagnose/compatibility-ids.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../parser/diagnose/diagnose.js';
 import { formatDuration } from '../../parser/diagnose/format.js';
-import type { Diagnosis } from '../../parser/diagnose/types.js';
+import type { CachePolicy, Diagnosis } from '../../parser/diagnose/types.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -46,6 +46,11 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     const args = parseArgs(argv);
     switch (args.command) {
       case 'help':
+        // Asked for: standard output, success. Nothing asked (a script that lost its arguments): a usage error.
+        if (args.usage === true) {
+          io.stderr(HELP);
+          return EXIT_FAILED;
+        }
         io.stdout(HELP);
         return EXIT_OK;
       case 'version':
@@ -344,9 +349,9 @@ export function formatSummary(captures: CaptureSummary[], t: Totals, compatibili
   const packets = captures.reduce((s, c) => s + c.packets, 0);
   const anomalies = captures.reduce((s, c) => s + c.anomalies.length, 0);
   const lines = [
-    `resumescope ${TOOL_VERSION}: ${captures.length} capture file${captures.length === 1 ? '' : 's'}, ${n(packets)} packets, ${(bytes / 1e6).toFixed(1)} MB`,
+    `resumescope ${TOOL_VERSION}: ${captures.length} capture file${captures.length === 1 ? '' : 's'}, ${n(packets)} packets, ${bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`}`,
     `TLS connections     ${n(t.connections)}  (handshake complete ${n(t.complete)}, aborted ${n(t.aborted)}, incomplete ${n(t.incomplete)})`,
-    `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${percent(resumptionRate(t.accepted, t.rejected, compatibilityIds))}), rejected ${n(t.rejected)}${notOffers}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}`,
+    `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${percent(resumptionRate(t.accepted, t.rejected, compatibilityIds))} of those answered), rejected ${n(t.rejected)}${notOffers}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}${t.offerUnknown > 0 ? `; unknown ${n(t.offerUnknown)} (ClientHello not captured)` : ''}`,
   ];
   if (t.aborted > 0) {
     const stages = Object.entries(t.abortedByStage).map(([stage, count]) => `${stage} ${n(count)}`).join(', ');
@@ -379,7 +384,7 @@ export function formatSummary(captures: CaptureSummary[], t: Totals, compatibili
   }
   const tunnels = describeEncapsulation(captures, n);
   if (tunnels !== null) lines.push(`tunnels opened      ${tunnels}: the connections inside are analysed`);
-  if (anomalies > 0) lines.push(`capture anomalies   ${n(anomalies)} (the first of each file on stderr; all under "anomalies" in --json)`);
+  if (anomalies > 0) lines.push(`capture anomalies   ${n(anomalies)} (the first ${WARNINGS_PER_FILE} of each file on stderr; all under "anomalies" in --json)`);
   return lines.join('\n') + '\n';
 }
 
@@ -421,9 +426,34 @@ export class ProgressBar {
   }
 }
 
+/** Server groups whose cache policy the summary lists; the rest are counted. */
+const SUMMARY_GROUPS = 5;
+
+/**
+ * A cache's size as the summary says it. Not reached, the bound is the most sessions an accepted
+ * offer came after: "≥ 1 session" said nothing, so below two it is "no eviction seen" with why.
+ */
+function capacityText(e: CachePolicy['capacity']): string {
+  const sessions = (x: number) => `${Math.round(x).toLocaleString('en-US')} ${Math.round(x) === 1 ? 'session' : 'sessions'}`;
+  if (e.entries !== null) return `${sessions(e.entries)} (confidence ${e.confidence})`;
+  if (e.low !== null && e.low >= 2) return `not reached (holds ≥ ${sessions(e.low)})`;
+  if (e.low !== null) return 'not reached (too few sessions issued between a session and its reuse to tell)';
+  return 'unknown';
+}
+
 export function formatDiagnosis(d: Diagnosis): string {
   const lines: string[] = [];
-  const servers = d.servers.filter((s) => s.offers > 0 || s.cachePolicy.issuesNoSessions.detected || s.cachePolicy.tls13TicketsUnseen.detected).slice(0, 5);
+  const shown = d.servers.filter((s) => s.offers > 0 || s.cachePolicy.issuesNoSessions.detected || s.cachePolicy.tls13TicketsUnseen.detected);
+  // The groups the findings name first, the gravest first (critical before warning), then the
+  // busiest: five lines of the busiest groups hid the one a critical finding was about.
+  const gravity = new Map<string, number>();
+  const rank = { critical: 0, warning: 1, info: 2 } as const;
+  for (const f of d.findings) if (f.group !== null) gravity.set(f.group, Math.min(gravity.get(f.group) ?? 3, rank[f.severity]));
+  const servers = shown
+    .map((s, i) => ({ s, i, g: gravity.get(s.group) ?? 3 }))
+    .sort((a, b) => a.g - b.g || a.i - b.i)
+    .slice(0, SUMMARY_GROUPS)
+    .map((x) => x.s);
   for (const s of servers) {
     const p = s.cachePolicy;
     const limit = (e: { seconds: number | null; low: number | null; confidence: number }, unit: (x: number) => string) =>
@@ -434,7 +464,7 @@ export function formatDiagnosis(d: Diagnosis): string {
       : p.keepsNoSessions.detected ? [`keeps no sessions (none of ${s.offers.toLocaleString('en-US')} offers accepted, the soonest ${formatDuration(p.keepsNoSessions.soonest ?? 0)} after its issue)`] : [
       `idle timeout ${limit(p.idleTimeout, formatDuration)}`,
       `lifetime ${limit(p.lifetime, formatDuration)}`,
-      `capacity ${limit(p.capacity, (x) => `${Math.round(x).toLocaleString('en-US')} ${Math.round(x) === 1 ? 'session' : 'sessions'}`)}${p.capacity.eviction === 'lru' ? ', least recently used evicted first' : p.capacity.eviction === 'partitioned' ? `, evicted in parts: sessions went after ${p.capacity.low!.toLocaleString('en-US')} to ${(p.capacity.high! - 1).toLocaleString('en-US')} newer ones` : ''}`,
+      `capacity ${capacityText(p.capacity)}${p.capacity.eviction === 'lru' ? ', least recently used evicted first (LRU)' : p.capacity.eviction === 'fifo' && p.capacity.entries !== null ? ', oldest evicted first (FIFO)' : p.capacity.eviction === 'partitioned' ? `, evicted in parts: sessions went after ${p.capacity.low!.toLocaleString('en-US')} to ${(p.capacity.high! - 1).toLocaleString('en-US')} newer ones` : ''}`,
     ];
     if (p.purgeOnAbort.detected) parts.push('purges sessions on abort');
     if (p.sharedCache.shared === false) parts.push(`no shared cache${p.sharedCache.backends ? ` (~${p.sharedCache.backends} backends)` : ''}`);
@@ -443,11 +473,12 @@ export function formatDiagnosis(d: Diagnosis): string {
     if ((p.tickets.rejectedUnusedKey ?? 0) > 0) parts.push(`${p.tickets.rejectedUnusedKey.toLocaleString('en-US')} ${p.tickets.rejectedUnusedKey === 1 ? 'ticket' : 'tickets'} under a key not in use`);
     lines.push(`cache policy ${s.group}: ${parts.join('; ')}`);
   }
+  if (shown.length > servers.length) lines.push(`  … ${shown.length - servers.length} more server group${shown.length - servers.length === 1 ? '' : 's'} (all in --json and --report)`);
   const top = d.findings.slice(0, 5);
   if (top.length > 0) {
     lines.push('findings:');
     for (const f of top) lines.push(`  [${f.severity}] ${f.title}`);
-    if (d.findings.length > top.length) lines.push(`  … ${d.findings.length - top.length} more in the JSON output`);
+    if (d.findings.length > top.length) lines.push(`  … ${d.findings.length - top.length} more (all in --json and --report)`);
   }
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
 }

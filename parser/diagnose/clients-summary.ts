@@ -33,7 +33,7 @@ export function summarizeClients(connections: ConnectionRecord[], order: Uint32A
       s.reconnections++;
       reconnections++;
       if (reconnection[index] === HOLDING_RECONNECTION) s.holding++;
-      if (c.resumption !== 'not-offered') s.offered++;
+      if (c.resumption !== 'not-offered' && c.resumption !== 'unknown') s.offered++;
       if (forgot.has(c.id)) s.forgot++;
     }
   }

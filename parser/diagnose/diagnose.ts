@@ -1,3 +1,4 @@
+import { abortEnding } from '../report/abort-ending.js';
 import type { ConnectionRecord } from '../report/types.js';
 import { buildFindings, type OfferLookup } from './findings.js';
 import { formatDuration } from './format.js';
@@ -147,8 +148,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
       byId ??= new Map(connections.map((x) => [x.id, x]));
       const aborted = byId.get(id);
       if (!aborted?.abort) return null;
-      const abortTime = aborted.abort.time;
-      return aborted.alerts.some((a) => a.level === 2 && a.time <= abortTime) ? 'alert' : aborted.abort.how;
+      return abortEnding(aborted);
     },
   };
   const { findings, whatIf } = buildFindings(servers, clients, connections, lookup);

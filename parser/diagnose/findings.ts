@@ -1,7 +1,8 @@
 import type { ConnectionRecord } from '../report/types.js';
 import type { ClientsSummary, ServerSummary } from './types.js';
+import { abortEnding, abortEndingLabel } from '../report/abort-ending.js';
 import { looksLikeCompatibilityId } from './compatibility-ids.js';
-import { formatDuration, isoTime } from './format.js';
+import { formatDuration, isoBetween, isoTime } from './format.js';
 import { MIN_OFFERS_FOR_BACKENDS } from './shared-cache.js';
 import { offeredKeyNameHex, OLD_TICKET_KEY_DETAIL } from './ticket-keys.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
@@ -125,7 +126,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const maxAcceptedAge = policy.lifetime.low;
       const lifetimeFits = maxAcceptedAge !== null && idle.every((c) => facts.age(c) !== null && ageOf(c, facts) > maxAcceptedAge);
       add('idle-timeout', idle, `Sessions are dropped after ${formatDuration(t)} idle on ${server.group}`,
-        `${n(idle.length)} of ${n(server.offers)} offers were rejected after more than ${formatDuration(policy.idleTimeout.low!)} idle (accepted up to ${formatDuration(policy.idleTimeout.low!)}, rejected from ${formatDuration(policy.idleTimeout.high!)}); raising the idle timeout to ${formatDuration(longer)} would have resumed ${n(wouldResume.length)} of them.` +
+        `${n(idle.length)} of ${n(server.offers)} offers were rejected after more than ${formatDuration(policy.idleTimeout.low!)} idle (accepted up to ${formatDuration(policy.idleTimeout.low!)}, rejected from ${formatDuration(policy.idleTimeout.high!)})${notSharp(policy.idleTimeout.exceptions)}; raising the idle timeout to ${formatDuration(longer)} would have resumed ${n(wouldResume.length)} of them.` +
         (lifetimeFits ? ` A lifetime fits them as well: each session was older than any accepted one (over ${formatDuration(maxAcceptedAge)}), and this capture cannot tell the two apart. OpenSSL-based servers, nginx among them, count the session timeout from a session's creation, not its last use; offers more often than the limit, over a longer time, would show which it is.` : ''));
       replay(`idle-timeout=${longer}`, `idle timeout ${formatDuration(longer)} instead of ${formatDuration(t)}`, wouldResume);
     }
@@ -134,7 +135,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const t = policy.lifetime.seconds;
       const wouldResume = life.filter((c) => ageOf(c, facts) <= t * 2);
       add('lifetime', life, `Sessions expire ${formatDuration(t)} after they were issued on ${server.group}`,
-        `${n(life.length)} of ${n(server.offers)} offers were rejected because the session was older than ${formatDuration(policy.lifetime.low!)}; a lifetime of ${formatDuration(t * 2)} would have resumed ${n(wouldResume.length)} of them.`);
+        `${n(life.length)} of ${n(server.offers)} offers were rejected because their session was older than the lifetime (accepted up to ${formatDuration(policy.lifetime.low!)} after the issue${policy.lifetime.high !== null ? `, rejected from ${formatDuration(policy.lifetime.high)}` : ''})${notSharp(policy.lifetime.exceptions)}; a lifetime of ${formatDuration(t * 2)} would have resumed ${n(wouldResume.length)} of them.`);
       replay(`lifetime=${t * 2}`, `session lifetime ${formatDuration(t * 2)} instead of ${formatDuration(t)}`, wouldResume);
     }
     const capacity = withReason('capacity');
@@ -204,10 +205,10 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       if (list.length > 0 && tickets === list.length) {
         // Only tickets refused: no cache was involved; the key that opens them changed (real nginx
         // restarted with a new ssl_session_ticket_key, nginx-ticket-key-rotation.pcap).
-        add('flush', list, `The session ticket keys of ${server.group} changed at ${isoTime(f.time)}`,
+        add('flush', list, `The session ticket keys of ${server.group} changed ${isoBetween(f.low, f.time)}`,
           `Every ticket issued before ${isoTime(f.time)} (and after ${isoTime(f.low)}) was refused afterwards: ${lost}. A restart or reload without fixed keys (nginx makes random ones unless given \`ssl_session_ticket_key\`), or a rotation that dropped the previous key: keep it for opening tickets for one ticket lifetime.`, 'warning');
       } else {
-        add('flush', list, `The session cache of ${server.group} was emptied at ${isoTime(f.time)}`,
+        add('flush', list, `The session cache of ${server.group} was emptied ${isoBetween(f.low, f.time)}`,
           `Every session last used before ${isoTime(f.time)} (and after ${isoTime(f.low)}) was rejected afterwards: ${lost}. Look for a restart, reload or ticket-key rotation at that moment (nginx keeps a \`shared\` cache across reloads, not a \`builtin\` one).`, 'warning');
       }
     }
@@ -230,7 +231,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const unexplained = withReason('unexplained');
     if (unexplained.length > 0) {
       add('unexplained', unexplained, `${n(unexplained.length)} ${plural(unexplained.length, 'rejection')} on ${server.group} ${unexplained.length === 1 ? 'fits' : 'fit'} no inferred cause`,
-        'No idle timeout, lifetime, cache size, abort, flush or backend change inferred from this capture explains them. Look at these connections one by one.' +
+        `No idle timeout, lifetime, cache size, abort, flush or backend change inferred from this capture explains ${unexplained.length === 1 ? 'it. Look at this connection' : 'them. Look at these connections one by one'}.` +
         // A small capture cannot show a pattern; say what the usual cause would look like.
         (server.offers < MIN_OFFERS_FOR_BACKENDS ? ` With ${n(server.offers)} ${plural(server.offers, 'offer')}, too few to tell a pattern: backends without a shared cache or shared ticket keys show as a steady share of refusals over at least ${MIN_OFFERS_FOR_BACKENDS} offers; a longer capture would tell.` : ''), 'warning');
     }
@@ -278,12 +279,12 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
 
   const aborted = connections.filter((c) => c.abort !== null);
   if (aborted.length > 0) {
-    const afterServerHello = aborted.filter((c) => c.abort!.stage === 'after-server-hello' && c.abort!.by === 'client' && c.abort!.how === 'rst');
+    const afterServerHello = aborted.filter((c) => c.abort!.stage === 'after-server-hello' && c.abort!.by === 'client' && abortEnding(c) === 'rst');
     const main = afterServerHello.length >= aborted.length / 2 ? afterServerHello : aborted;
     findings.push({
       code: 'aborted-handshakes', severity: aborted.length / connections.length >= 0.05 ? 'warning' : 'info',
       title: `${n(aborted.length)} ${plural(aborted.length, 'handshake')} ${aborted.length === 1 ? 'was' : 'were'} aborted`,
-      detail: `${n(afterServerHello.length)} were reset by the client right after the ServerHello (browsers that navigate away mid-load do this; some servers then drop the session). By stage: ${stageCounts(aborted)}.`,
+      detail: `${afterServerHello.length > 0 ? `${n(afterServerHello.length)} ${afterServerHello.length === 1 ? 'was' : 'were'} reset by the client right after the ServerHello (browsers that navigate away mid-load do this; some servers then drop the session). ` : ''}By stage: ${stageCounts(aborted)}.`,
       group: null, evidence: main.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(main),
     });
   }
@@ -293,6 +294,15 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
   return { findings, whatIf };
 }
 
+/**
+ * Offers on the wrong side of an inferred limit (accepted beyond it, refused within it), said next
+ * to it: the single value is then an estimate (its confidence drops), not a proven boundary.
+ */
+function notSharp(exceptions: number): string {
+  if (exceptions <= 0) return '';
+  return `; ${exceptions === 1 ? 'one offer does' : `${exceptions.toLocaleString('en-US')} offers do`} not fit that boundary (accepted beyond it or refused within it), so the limit is not sharp: a server that counts whole seconds (OpenSSL), or servers set differently behind one name`;
+}
+
 function plural(count: number, word: string): string {
   return count === 1 ? word : `${word}s`;
 }
@@ -300,7 +310,7 @@ function plural(count: number, word: string): string {
 function stageCounts(list: ConnectionRecord[]): string {
   const counts = new Map<string, number>();
   for (const c of list) {
-    const key = `${c.abort!.stage} (${c.abort!.by} ${c.abort!.how.toUpperCase()})`;
+    const key = `${c.abort!.stage} (${c.abort!.by} ${abortEndingLabel(abortEnding(c)!)})`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return [...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');

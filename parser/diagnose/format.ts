@@ -14,3 +14,10 @@ export function formatDuration(seconds: number): string {
 export function isoTime(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
 }
+
+/** "between 2023-11-14T09:03:47.333Z and 09:03:48.478Z": the date once when both fall on it. */
+export function isoBetween(low: number, high: number): string {
+  const from = isoTime(low);
+  const to = isoTime(high);
+  return `between ${from} and ${from.slice(0, 11) === to.slice(0, 11) ? to.slice(11) : to}`;
+}

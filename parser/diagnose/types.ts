@@ -6,9 +6,12 @@ import type { Finding, WhatIf } from './findings.js';
 // What the diagnosis gives: each group's summary and inferred cache policy, the clients' summary,
 // the session facts of each connection (SessionView), and the options and progress of a run.
 
-export type Reason =
-  | 'idle-timeout' | 'lifetime' | 'capacity' | 'purged-after-abort' | 'other-backend' | 'flush'
-  | 'issued-before-capture' | 'unexplained' | 'client-forgot' | 'not-kept';
+export const REASONS = [
+  'idle-timeout', 'lifetime', 'capacity', 'purged-after-abort', 'other-backend', 'flush',
+  'issued-before-capture', 'unexplained', 'client-forgot', 'not-kept',
+] as const;
+
+export type Reason = (typeof REASONS)[number];
 
 export type Eviction = 'fifo' | 'lru' | 'unknown' | 'partitioned' | null;
 

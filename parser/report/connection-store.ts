@@ -16,7 +16,7 @@ import type { SessionView } from '../diagnose/types.js';
 // `StoredConnection` is a one-field view with getters, so the diagnosis, the report model and
 // the pcapng export read stored rows exactly as they read records.
 
-const RESUMPTIONS: readonly Resumption[] = ['not-offered', 'accepted', 'rejected', 'unanswered'];
+const RESUMPTIONS: readonly Resumption[] = ['not-offered', 'accepted', 'rejected', 'unanswered', 'unknown'];
 const RESUMED_BY: readonly (ResumedBy | null)[] = [null, 'session-id', 'ticket', 'psk'];
 const HANDSHAKES: readonly HandshakeState[] = ['complete', 'aborted', 'incomplete'];
 const SESSION_KINDS = ['session-id', 'ticket', 'psk'] as const;

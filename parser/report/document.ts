@@ -24,6 +24,8 @@ export interface Totals {
   rejected: number;
   unanswered: number;
   notOffered: number;
+  /** Connections whose ClientHello was not captured or not readable (resumption "unknown"). */
+  offerUnknown: number;
   resumed: number;
   complete: number;
   aborted: number;
@@ -41,7 +43,7 @@ export interface Totals {
 
 export function emptyTotals(): Totals {
   return {
-    connections: 0, offers: 0, accepted: 0, rejected: 0, unanswered: 0, notOffered: 0, resumed: 0,
+    connections: 0, offers: 0, accepted: 0, rejected: 0, unanswered: 0, notOffered: 0, offerUnknown: 0, resumed: 0,
     complete: 0, aborted: 0, incomplete: 0, abortedByStage: {}, abortedBy: { client: 0, server: 0 }, byVersion: {},
     handshakesCut: { snaplen: 0, missing: 0, oneWay: 0 },
     proxied: 0,
@@ -66,6 +68,7 @@ export function addToTotals(t: Totals, c: ConnectionRecord): void {
     case 'accepted': t.offers++; t.accepted++; break;
     case 'rejected': t.offers++; t.rejected++; break;
     case 'unanswered': t.offers++; t.unanswered++; break;
+    case 'unknown': t.offerUnknown++; break;
     default: t.notOffered++;
   }
   if (c.resumed) t.resumed++;

@@ -1,10 +1,12 @@
 import { Frame } from '../capture/frame.js';
 import { isPcapMagic, PcapReader } from '../capture/pcap-reader.js';
+import { abortEnding, abortEndingLabel } from './abort-ending.js';
 import { PcapngReader } from '../capture/pcapng-reader.js';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { decodeFrameAt, DecodeResult, formatAddress, TcpPacket } from '../net/decode-packet.js';
 import { FRAGMENT_TIMEOUT, fragmentKey, IpFragmentReassembler, LINKTYPE_RAW } from '../net/ip-fragments.js';
 import type { ConnectionRecord } from './types.js';
+import { REASONS } from '../diagnose/types.js';
 import { formatDuration } from '../diagnose/format.js';
 
 // Writes the packets of chosen connections (by default: those whose resumption failed or
@@ -26,10 +28,13 @@ export function parseConnectionFilter(expression: string): ConnectionFilter {
     if (part === 'rejected') return (c) => c.resumption === 'rejected';
     if (part.startsWith('reason=')) {
       const reason = part.slice(7);
+      // A misspelt reason kept nothing, silently: an empty pcapng and exit 0.
+      if (!(REASONS as readonly string[]).includes(reason)) throw new Error(`unknown reason "${reason}" (one of ${REASONS.join(', ')})`);
       return (c) => c.reason === reason;
     }
     if (part.startsWith('server=')) {
       const value = part.slice(7);
+      if (value.length === 0) throw new Error('server= needs an address: server=<ip[:port]>');
       const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(value.includes('.') || value.startsWith('[') ? value : `[${value}]`);
       const ip = m?.[1] ?? value;
       const port = m?.[2] ? Number(m[2]) : null;
@@ -47,10 +52,11 @@ export function describeConnection(c: ConnectionRecord): string {
   else if (c.resumption === 'accepted') parts.push(`resumption accepted (${c.resumedBy})`);
   else if (c.reason === 'client-forgot') parts.push(`full handshake: ${c.reasonDetail ?? 'the client forgot its session'}`);
   else if (c.resumption === 'unanswered') parts.push('resumption offered, no ServerHello');
+  else if (c.resumption === 'unknown') parts.push('the ClientHello was not captured: whether it offered a session is unknown');
   else parts.push('full handshake, nothing offered');
   if (c.abort) {
     const at = c.clientHelloTime !== null ? ` ${formatDuration(Math.max(0, c.abort.time - c.clientHelloTime))} after the ClientHello` : '';
-    parts.push(`handshake aborted by ${c.abort.by} ${c.abort.how.toUpperCase()} ${c.abort.stage}${at}`);
+    parts.push(`handshake aborted by ${c.abort.by} ${abortEndingLabel(abortEnding(c)!)} ${c.abort.stage}${at}`);
   }
   return `resumescope connection ${c.id}: ${parts.join('; ')}`;
 }

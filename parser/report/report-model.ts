@@ -5,6 +5,7 @@
 // raw connections, so a million connections draw as fast as a hundred.
 
 import type { ClientsSummary, Diagnosis, ServerSummary } from '../diagnose/types.js';
+import { abortEnding, type AbortEnding } from './abort-ending.js';
 import { compatibilityIdsOf } from '../diagnose/compatibility-ids.js';
 import { formatDuration } from '../diagnose/format.js';
 import { numberClients } from '../diagnose/track-sessions.js';
@@ -41,7 +42,8 @@ export interface AnalysedFile {
 export interface AbortBreakdown {
   stage: AbortStage;
   by: 'client' | 'server';
-  how: 'rst' | 'fin';
+  /** The close, or 'alert' when a fatal alert ended the handshake (abortEnding). */
+  how: AbortEnding;
   count: number;
 }
 
@@ -228,10 +230,11 @@ function buildOverview(captures: CaptureSummary[], connections: ConnectionRecord
     addToTotals(totals, c);
     outcomes[outcomeOf(c)]++;
     if (c.abort) {
-      const key = `${c.abort.stage}|${c.abort.by}|${c.abort.how}`;
+      const how = abortEnding(c)!;
+      const key = `${c.abort.stage}|${c.abort.by}|${how}`;
       const entry = aborts.get(key);
       if (entry) entry.count++;
-      else aborts.set(key, { stage: c.abort.stage, by: c.abort.by, how: c.abort.how, count: 1 });
+      else aborts.set(key, { stage: c.abort.stage, by: c.abort.by, how, count: 1 });
     }
     if (c.reason) reasons.set(c.reason, (reasons.get(c.reason) ?? 0) + 1);
   }
@@ -411,7 +414,7 @@ export function shortSession(hex: string | null): string | null {
 
 function offeredOf(c: ConnectionRecord): { key: string | null; kind: ClientStep['offeredKind'] } {
   // A TLS 1.3 handshake's legacy session ID (RFC 8446 §4.1.2) is no offer: the record says so.
-  if (c.resumption === 'not-offered') return { key: null, kind: null };
+  if (c.resumption === 'not-offered' || c.resumption === 'unknown') return { key: null, kind: null };
   if (c.offer.psk) return { key: c.offeredPskIdentity, kind: 'psk' };
   if (c.offer.ticket) return { key: c.offeredTicket, kind: 'ticket' };
   if (c.offer.sessionId !== null) return { key: c.offer.sessionId, kind: 'session-id' };
@@ -470,7 +473,7 @@ function buildClients(connections: ConnectionRecord[]): { clients: ClientRow[]; 
     const client = numbers[i]!;
     if (firstConnection[client] === -1) firstConnection[client] = i;
     total[client]!++;
-    if (c.resumption !== 'not-offered') offers[client]!++;
+    if (c.resumption !== 'not-offered' && c.resumption !== 'unknown') offers[client]!++;
     if (c.resumption === 'accepted') accepted[client]!++;
     if (c.resumption === 'rejected') rejected[client]!++;
     if (c.handshake === 'aborted') aborted[client]!++;

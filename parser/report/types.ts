@@ -29,7 +29,12 @@ export interface Anomaly {
   offset?: number;
 }
 
-export type Resumption = 'not-offered' | 'accepted' | 'rejected' | 'unanswered';
+/**
+ * 'unknown': the ClientHello was not captured or could not be read (the capture starts
+ * mid-connection, holds the server's direction only, or cut the hello short), so whether it offered
+ * a session cannot be told.
+ */
+export type Resumption = 'not-offered' | 'accepted' | 'rejected' | 'unanswered' | 'unknown';
 export type ResumedBy = 'session-id' | 'ticket' | 'psk';
 export type HandshakeState = 'complete' | 'aborted' | 'incomplete';
 export type AbortStage =

@@ -581,6 +581,10 @@ export class SessionTable {
       }
     }
 
+    if (c.resumption === 'unknown') {
+      this.addUnknownOffer(c, group, address, time);
+      return offer;
+    }
     // A completed full handshake issues new session state (RFC 5246 §7.4.1.3; RFC 5077 §3.3).
     if (c.established && !c.resumed) this.issue(c, group, address, time);
     else if (c.resumed && this.heldAfter !== NONE) {
@@ -588,6 +592,26 @@ export class SessionTable {
       if (reissued !== null) this.sessions.set(reissued, this.heldAfter);
     }
     return offer;
+  }
+
+  /**
+   * A connection whose ClientHello was not read: no offer to judge. TLS 1.0-1.2 shows the server's
+   * side of it: a Certificate is a full handshake, which issued what its ServerHello and tickets
+   * name; none, an abbreviated one (RFC 5246 §7.3), which resumed the session its ServerHello names:
+   * that session was used now (when known), never issued by this connection. TLS 1.3 hides both.
+   */
+  private addUnknownOffer(c: ConnectionRecord, group: ServerGroup, address: number, time: number): void {
+    if (!c.established || c.version === 'TLS 1.3' || c.version === null) return;
+    if (c.certificateSeen) {
+      this.issue(c, group, address, time);
+      return;
+    }
+    const key = keyOf(c, 'serverSessionId', 'session-id');
+    const session = key === null ? NONE : this.sessions.get(key);
+    if (session === NONE) return;
+    this.sessionLastUse.set(session, time);
+    this.sessionRecencyUse.set(session, this.groupList[this.sessionGroup.get(session)]!.recency.use(this.sessionRecencyUse.get(session)));
+    this.heldAfter = session;
   }
 
   private issue(c: ConnectionRecord, group: ServerGroup, address: number, time: number): void {

@@ -356,7 +356,11 @@ export class TlsConnection implements TlsStreamListener {
     const sessionIdCounts = offer.sessionId !== null && (sh === null ? !clientSupports13 : !this.tls13);
     const offered = sessionIdCounts || offer.ticket || offer.psk;
 
-    let resumption: Resumption = 'not-offered';
+    // No readable ClientHello, yet the handshake went on (a ServerHello) or lost bytes: what the
+    // client offered is unknown, not "nothing". Counted as no offer, a server-only capture's
+    // abbreviated handshakes made sessions "issued" by the connections that resumed them.
+    const helloUnread = ch === null && (sh !== null || this.handshakeBytesLost);
+    let resumption: Resumption = helloUnread ? 'unknown' : 'not-offered';
     let resumedBy: ResumedBy | null = null;
     if (offered) {
       if (sh === null) resumption = 'unanswered';

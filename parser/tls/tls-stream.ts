@@ -62,6 +62,10 @@ export class TlsStream {
   private headerFill = 0;
   private recordType = 0;
   private recordRemaining = 0;
+  /** The current record's length (its header's). */
+  private recordLength = 0;
+  /** A clear alert's level byte, while its description has not come yet (-1: none waits). */
+  private alertLevel = -1;
   private recordDamaged = false;
   /** This side has switched to encrypted records (after its CCS, or TLS 1.3 server after ServerHello). */
   encrypting = false;
@@ -262,6 +266,8 @@ export class TlsStream {
     }
     this.recordType = type;
     this.recordRemaining = length;
+    this.recordLength = length;
+    this.alertLevel = -1;
     this.recordDamaged = false;
     this.mode = Mode.RecordBody;
     if (length === 0) this.endRecord(0, frame);
@@ -273,9 +279,20 @@ export class TlsStream {
         if (!this.encrypting && !this.handshakeFramingLost) this.handshakeBytes(bytes, start, end, time, frame);
         return;
       case CONTENT_ALERT:
-        // RFC 5246 §7.2: level(1) description(1), in clear only before encryption.
-        if (!this.encrypting && end - start >= 2 && this.recordRemaining >= 2) {
-          this.listener.onAlert(this.side, bytes[start]!, bytes[start + 1]!, time, frame);
+        // RFC 5246 §7.2: level(1) description(1), in clear only before encryption; one alert a
+        // record (RFC 8446 §5.1). A longer record, or a level other than warning(1)/fatal(2), is an
+        // encrypted alert whose change of cipher the capture lost (snap length): its bytes were read
+        // as "level 191, description 243".
+        if (this.encrypting || this.recordLength !== 2 || this.recordDamaged) return;
+        // The two bytes may come in two segments: the level waits for its description.
+        for (let i = start; i < end; i++) {
+          if (this.alertLevel < 0) {
+            this.alertLevel = bytes[i]!;
+          } else {
+            const level = this.alertLevel;
+            this.alertLevel = -1;
+            if (level === 1 || level === 2) this.listener.onAlert(this.side, level, bytes[i]!, time, frame);
+          }
         }
         return;
       default:

@@ -124,7 +124,9 @@ export function checkMutatedCapture(spec: CaptureSpec, mutations: Mutation[], ch
   const built = buildCapture(spec);
   const bytes = mutate(built, mutations, spec.littleEndian);
   const r = checkArbitraryInput(bytes, chunkSizes);
-  if (r.notACapture !== null && bytes.length >= 4 && isCaptureMagic(bytes)) fail(`a capture-looking file was rejected: ${r.notACapture}`);
+  // Shorter than its file header (pcap 24 bytes, pcapng's section header 28) holds nothing to read: refused like any stub.
+  const headerLength = bytes[0] === 0x0a ? 28 : 24;
+  if (r.notACapture !== null && bytes.length >= headerLength && isCaptureMagic(bytes)) fail(`a capture-looking file was rejected: ${r.notACapture}`);
 }
 
 function isCaptureMagic(b: Uint8Array): boolean {

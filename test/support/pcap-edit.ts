@@ -24,3 +24,29 @@ export function withSnaplen(path: string, snaplen: number): Buffer {
     return cut;
   });
 }
+
+/**
+ * As if the capture had started just after the n-th ClientHello (1-based; Ethernet + IPv4 captures):
+ * every packet of that connection up to and including its ClientHello is left out, the rest kept.
+ */
+export function withoutStartOfConnection(path: string, n: number): Buffer {
+  const tcpOf = (record: Buffer) => {
+    const ip = 16 + 14;
+    const tcp = ip + (record[ip]! & 15) * 4;
+    const payload = tcp + (record[tcp + 12]! >> 4) * 4;
+    return { source: record.readUInt16BE(tcp), destination: record.readUInt16BE(tcp + 2), hello: record.length > payload + 5 && record[payload] === 0x16 && record[payload + 5] === 1 };
+  };
+  const records: Buffer[] = [];
+  rewritePcapRecords(path, (record) => { records.push(record); return null; });
+  let hellos = 0;
+  let port = -1;
+  let helloAt = -1;
+  records.forEach((record, i) => {
+    const t = tcpOf(record);
+    if (t.hello && ++hellos === n) { port = t.source; helloAt = i; }
+  });
+  return rewritePcapRecords(path, (record, i) => {
+    const t = tcpOf(record);
+    return i <= helloAt && (t.source === port || t.destination === port) ? null : record;
+  });
+}

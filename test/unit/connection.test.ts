@@ -440,7 +440,8 @@ describe('TLS connection records', () => {
     expect(r.sni).toBeNull();
     expect(r.clientHelloTime).toBeNull();
     expect(r.offer).toEqual({ sessionId: null, ticket: false, psk: false });
-    expect(r.resumption).toBe('not-offered');
+    // Whether the lost ClientHello offered a session cannot be told: not "nothing offered".
+    expect(r.resumption).toBe('unknown');
     expect(r.anomalies.map((a) => a.code)).toEqual(['no-client-hello']);
     expect(r.history).toBe('sxn');
     expect(r.handshake).toBe('incomplete');

@@ -30,10 +30,10 @@ describe('--each', () => {
   });
 
   it('gives every capture its own outputs, one input and no nested parallelism', () => {
-    const args = parseArgs(['analyze', '--each', 'a.pcap', 'b.pcap.gz', '--json', 'out/{name}.json', '--report', 'r/{name}-{name}.html', '--pcapng-filter', 'aborted']) as AnalyzeArgs;
+    const args = parseArgs(['analyze', '--each', 'a.pcap', 'b.pcap.gz', '--json', 'out/{name}.json', '--report', 'r/{name}-{name}.html', '--pcapng-out', 'p/{name}.pcapng', '--pcapng-filter', 'aborted']) as AnalyzeArgs;
     expect(args.each).toBe(true);
     const b = argsForCapture(args, { path: 'b.pcap.gz', size: 10 });
-    expect(b).toMatchObject({ inputs: ['b.pcap.gz'], json: 'out/b.json', report: 'r/b-b.html', ndjson: null, pcapngFilter: 'aborted', each: false, jobs: 1, progress: 'never' });
+    expect(b).toMatchObject({ inputs: ['b.pcap.gz'], json: 'out/b.json', report: 'r/b-b.html', ndjson: null, pcapngOut: 'p/b.pcapng', pcapngFilter: 'aborted', each: false, jobs: 1, progress: 'never' });
   });
 
   it('runs one analysis per core, fewer when the memory available would not hold them', () => {

@@ -291,6 +291,19 @@ describe('TlsStream', () => {
     expect(events[1]).toEqual({ ev: 'alert', level: 2, description: 70 });
   });
 
+  it('an alert record that cannot be clear (longer than two bytes, or a level other than 1 and 2) is no alert', () => {
+    // The change of cipher was lost (snap length): an encrypted alert's first bytes are no level.
+    const { events } = run([concat(CH_RECORD, tlsRecord(CT.alert, fill(26, 0xbf)), tlsRecord(CT.alert, [0xbf, 0xf3]), tlsRecord(CT.alert, [1, 0]))]);
+    expect(events.filter((e) => e.ev === 'alert')).toEqual([{ ev: 'alert', level: 1, description: 0 }]);
+    // The same two bytes split over two pushes are still one clear alert.
+    const { listener, events: split } = recorder();
+    const stream = new TlsStream(0, listener);
+    const alert = tlsRecord(CT.alert, [2, 40]);
+    stream.push(concat(CH_RECORD, alert.subarray(0, 6)), 0, 1);
+    stream.push(alert.subarray(6), 0, 2);
+    expect(split.filter((e) => e.ev === 'alert')).toEqual([{ ev: 'alert', level: 2, description: 40 }]);
+  });
+
   it('sanity: the ClientHello body built here parses', () => {
     const parsed = parseClientHello(CH_BODY, 0, CH_BODY.length);
     expect(parsed.ok && parsed.value.serverName).toBe('example.com');

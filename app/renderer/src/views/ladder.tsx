@@ -2,6 +2,7 @@
 // record knows (first packet, ClientHello, ServerHello, abort, end). Messages without their own
 // timestamp sit in order between the known ones.
 import type { ConnectionRecord } from '../../../../parser/report/types.js';
+import { abortEnding } from '../../../../parser/report/abort-ending.js';
 import { formatDelta, formatTime } from '../data/format.js';
 import { HISTORY_MESSAGE, STAGE_LABEL } from '../data/labels.js';
 
@@ -31,8 +32,12 @@ export function ladderSteps(c: ConnectionRecord): Step[] {
   }
   if (c.abort) {
     steps.push({
-      direction: c.abort.by === 'client' ? 'right' : 'left', kind: 'reset', time: c.abort.time,
-      label: c.abort.how === 'rst' ? 'RST' : 'FIN', note: `${c.abort.by} ended the handshake ${STAGE_LABEL[c.abort.stage] ?? c.abort.stage} (frame ${c.abort.frame})`,
+      // After a fatal alert, `by` is the alert's sender, not the side that closed first: no arrow.
+      direction: abortEnding(c) === 'alert' ? 'none' : c.abort.by === 'client' ? 'right' : 'left', kind: 'reset', time: c.abort.time,
+      label: c.abort.how === 'rst' ? 'RST' : 'FIN',
+      note: abortEnding(c) === 'alert'
+        ? `the first close after the ${c.abort.by}'s fatal alert, which ended the handshake ${STAGE_LABEL[c.abort.stage] ?? c.abort.stage} (frame ${c.abort.frame})`
+        : `${c.abort.by} ended the handshake ${STAGE_LABEL[c.abort.stage] ?? c.abort.stage} (frame ${c.abort.frame})`,
     });
   }
   steps.push({ direction: 'none', label: c.handshake === 'complete' ? 'handshake complete; last packet' : `last packet (${c.handshake})`, time: c.endTime, kind: 'end' });

@@ -4,6 +4,7 @@ import type { Estimate } from '../../../../parser/diagnose/threshold.js';
 import type { Finding } from '../../../../parser/diagnose/findings.js';
 import { OUTCOMES } from '../../../../parser/report/report-model.js';
 import { describeEncapsulation } from '../../../../parser/report/document.js';
+import { abortEndingLabel } from '../../../../parser/report/abort-ending.js';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatTime } from '../data/format.js';
 import { OUTCOME_HELP, OUTCOME_LABEL, reasonLabel, SEVERITY_LABEL, STAGE_LABEL } from '../data/labels.js';
 import { copyText } from '../data/host.js';
@@ -66,6 +67,7 @@ function Headline() {
   // but most likely a first visit: the rate and this sentence leave them out, and say so.
   const compatibilityIds = model.overview.compatibilityIds ?? 0;
   const answered = t.accepted + t.rejected - compatibilityIds;
+  const unknown = t.offerUnknown ?? 0;
   const rejected = t.rejected - compatibilityIds;
   const left = compatibilityIds > 0
     ? ` ${formatCount(compatibilityIds)} more ${compatibilityIds === 1 ? 'was' : 'were'} only a TLS 1.3 client's random session ID, most likely a first visit rather than an offer.`
@@ -81,7 +83,10 @@ function Headline() {
         : t.complete + t.aborted === 0
           // Not one handshake seen through (cut ClientHellos, hellos only): nothing to say about offers.
           ? `${formatCount(t.connections)} TLS connections, none seen through its handshake: no resumption offer seen.`
-          : `${formatCount(t.connections)} TLS connections; no client offered a session to resume, so every handshake seen was a full one.`}
+          : unknown === t.connections
+            ? `${formatCount(t.connections)} TLS connections, none with its ClientHello captured: no resumption offer seen.`
+            : `${formatCount(t.connections)} TLS connections; no client offered a session to resume, so every handshake seen was a full one.`}
+      {unknown > 0 && t.complete + t.aborted > 0 ? ` The ClientHello of ${formatCount(unknown)} connection${unknown === 1 ? ' was' : 's was'} not captured: whether ${unknown === 1 ? 'it' : 'they'} offered a session is unknown.` : null}
       {top ? <> <strong>Main finding:</strong> {top.title}.</> : null}
     </p>
   );
@@ -173,7 +178,7 @@ function AbortBreakdown() {
           {aborts.map((a, i) => (
             <tr key={i}>
               <td>{STAGE_LABEL[a.stage] ?? a.stage}</td>
-              <td>{a.by} {a.how.toUpperCase()}</td>
+              <td>{a.by} {abortEndingLabel(a.how)}</td>
               <td className="num">{formatCount(a.count)}</td>
             </tr>
           ))}
@@ -183,15 +188,18 @@ function AbortBreakdown() {
   );
 }
 
-/** `measuredBy`: what the limit is on, when the value alone does not say it (an LRU cache's size). */
-function limitText(e: Estimate, unit: (x: number) => string, measuredBy = ''): { value: string; evidence: string } {
+/**
+ * `measuredBy`: what the limit is on, when the value alone does not say it (an LRU cache's size).
+ * `notReached`: the evidence when no limit showed, from the largest accepted value (its unit's words).
+ */
+function limitText(e: Estimate, unit: (x: number) => string, measuredBy = '', notReached = (low: string) => `offers up to ${low} were accepted; no limit shows below that`): { value: string; evidence: string } {
   if (e.seconds !== null) {
     return {
       value: unit(e.seconds),
       evidence: `${measuredBy}accepted up to ${unit(e.low!)}, rejected from ${unit(e.high!)}: ${formatCount(e.rejectedAbove)} rejections above, ${formatCount(e.acceptedBelow)} acceptances below, ${formatCount(e.exceptions)} exception${e.exceptions === 1 ? '' : 's'}`,
     };
   }
-  if (e.low !== null) return { value: `not reached`, evidence: `offers up to ${unit(e.low)} were accepted; no limit shows below that` };
+  if (e.low !== null) return { value: `not reached`, evidence: notReached(unit(e.low)) };
   return { value: 'unknown', evidence: 'no accepted offer to measure' };
 }
 
@@ -206,8 +214,8 @@ function showsPolicy(s: ServerSummary): boolean {
 function PolicyCard({ server }: { server: ServerSummary }) {
   const p: CachePolicy = server.cachePolicy;
   const sessions = (x: number) => `${formatCount(Math.round(x))} ${Math.round(x) === 1 ? 'session' : 'sessions'}`;
-  const idle = limitText(p.idleTimeout, formatDuration);
-  const life = limitText(p.lifetime, formatDuration);
+  const idle = limitText(p.idleTimeout, formatDuration, '', (low) => `offers up to ${low} after the session's last use were accepted; no limit shows below that`);
+  const life = limitText(p.lifetime, formatDuration, '', (low) => `offers up to ${low} after the session's issue were accepted; no limit shows below that`);
   // An LRU cache's limit is on the sessions used since a session's last use, not issued since its issue.
   const cap = p.capacity.eviction === 'partitioned' && p.capacity.seconds !== null
     // No sharp edge: the band where sessions went, ever more of them as churn grew.
@@ -215,7 +223,10 @@ function PolicyCard({ server }: { server: ServerSummary }) {
       value: sessions(p.capacity.seconds),
       evidence: `none rejected up to ${sessions(p.capacity.low!)}, all from ${sessions(p.capacity.high!)}; in between ever more: the cache evicts in parts (by session ID), about half were gone at ${sessions(p.capacity.seconds)} — ${formatCount(p.capacity.rejectedAbove)} rejections`,
     }
-    : limitText(p.capacity, sessions, p.capacity.eviction === 'lru' ? 'by sessions used since the last use: ' : '');
+    : limitText(p.capacity, sessions, p.capacity.eviction === 'lru' ? 'by sessions used since the last use: ' : '',
+      (low) => p.capacity.low !== null && p.capacity.low < 2
+        ? 'too few sessions were issued between a session and its reuse to tell'
+        : `the cache held at least ${low}: offers were accepted with that many sessions issued since (or used since, for a cache that evicts the least recently used); no limit shows below that`);
   const rows: { name: string; value: string; confidence: number | null; evidence: string; found: boolean }[] = [
     { name: 'Idle timeout', ...idle, confidence: p.idleTimeout.seconds !== null ? p.idleTimeout.confidence : null, found: p.idleTimeout.seconds !== null },
     { name: 'Lifetime', ...life, confidence: p.lifetime.seconds !== null ? p.lifetime.confidence : null, found: p.lifetime.seconds !== null },
