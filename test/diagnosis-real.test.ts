@@ -42,7 +42,7 @@ describe('diagnosis on real stacks', () => {
     const gap = (fourth!.session as SessionView).reuseGap!;
     expect(gap).toBeCloseTo(fourth!.clientHelloTime! - third!.serverHelloTime!, 2);
     expect(gap).toBeLessThan(fourth!.clientHelloTime! - second!.clientHelloTime! - 0.5);
-    // Without its ClientHello the first connection of a capture is no issuer either (the capture starts there).
+    // A full handshake (the server sent its Certificate) whose ClientHello is missing still issued its session.
     const { connections: late } = analyzeChunks('late.pcap', [withoutStartOfConnection(path, 1)]);
     expect(late[0]!).toMatchObject({ resumption: 'unknown', certificateSeen: true, session: { role: 'issue' } });
     expect(late[1]!.session).toMatchObject({ known: true, issuedBy: late[0]!.id });

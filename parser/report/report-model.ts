@@ -342,8 +342,12 @@ function buildHistograms(connections: ConnectionRecord[], servers: ServerSummary
     let g = byGroup.get(key);
     if (!g) byGroup.set(key, (g = empty()));
     for (const metric of ['reuseGap', 'age', 'churn'] as const) {
-      const x = s[metric];
-      if (x === null || !Number.isFinite(x)) continue;
+      const value = s[metric];
+      if (value === null || !Number.isFinite(value)) continue;
+      // Churn is a session's place in its group's issue order, itself included (1: no newer one);
+      // the chart counts the newer sessions, so that a cache of M is the edge at M: every offer left
+      // of it accepted, every one from it on evicted ("after M or more newer sessions").
+      const x = metric === 'churn' ? value - 1 : value;
       all[metric].push(x, accepted);
       g[metric].push(x, accepted);
     }
@@ -388,7 +392,9 @@ function histogram(metric: HistogramMetric, samples: Samples, references: Refere
   // The 99th percentile, so one straggler does not squash the chart; the rest goes to an open bin.
   const p99 = xs[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))]!;
   const refMax = references.reduce((m, r) => Math.max(m, r.value), 0);
-  const top = Math.max(p99, refMax * 1.6, 1);
+  // At least a second, or ten sessions: not less for times, whose steps go down to a millisecond
+  // (a load balancer's offers all within 28 ms were one bar of a one-second axis).
+  const top = Math.max(p99, refMax * 1.6, unit === 'seconds' ? 0.01 : 10);
   let binWidth = steps.find((s) => top / s <= TARGET_HISTOGRAM_BINS) ?? Math.ceil(top / TARGET_HISTOGRAM_BINS);
   // Put every inferred limit on a bin edge, so the cliff is a clean step between two bars.
   while (references.some((r) => r.value % binWidth !== 0)) {

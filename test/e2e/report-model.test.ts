@@ -26,7 +26,37 @@ async function modelOf(preset: string, connectionCap: number): Promise<{ doc: An
   }
 }
 
+/** The report model of a bundled real capture, through the CLI's JSON. */
+function modelOfCapture(name: string) {
+  const dir = tempDir(`model-${name}`);
+  try {
+    const out = join(dir.path, 'doc.json');
+    execFileSync('node', [CLI, 'analyze', join(ROOT, 'fixtures', 'captures', name), '--json', out, '-q']);
+    const doc = JSON.parse(readFileSync(out, 'utf8')) as AnalysisDocument & Diagnosis;
+    return { doc, model: buildReportModel({ tool: doc.tool, captures: doc.captures, connections: doc.connections, diagnosis: doc, files: [], analysedAt: '2026-01-01T00:00:00Z', connectionCap: 100 }) };
+  } finally {
+    dir.remove();
+  }
+}
+
 describe('report model', () => {
+  it('the churn chart counts newer sessions: a FIFO cache of 9 is the edge at 9, accepted left of it, evicted from it on', () => {
+    // Real nginx, ssl_session_cache of one 4 KiB page (fixtures/captures/PROVENANCE.md).
+    const { doc, model } = modelOfCapture('nginx-fifo-cache.pcap');
+    const churn = model.histograms.find((h) => h.group !== '')!.churn;
+    expect(churn.binWidth).toBe(1);
+    const size = doc.servers[0]!.cachePolicy.capacity.entries!;
+    expect(churn.references.map((r) => r.value)).toEqual([size]);
+    const edge = churn.bins.findIndex((b) => b.start === size);
+    expect(churn.bins.slice(0, edge).every((b) => b.rejected === 0)).toBe(true);
+    expect(churn.bins.slice(edge).every((b) => b.accepted === 0)).toBe(true);
+    expect(churn.bins[edge - 1]!.accepted).toBeGreaterThan(0);
+    expect(churn.bins[edge]!.rejected).toBeGreaterThan(0);
+    // An offer right after its issue, no newer session: the first bar.
+    const timeout = modelOfCapture('nginx-session-timeout.pcap').model.histograms.find((h) => h.group !== '')!.churn;
+    expect(timeout.bins[0]!.accepted + timeout.bins[0]!.rejected).toBe(timeout.samples);
+  });
+
   it('leaves the TLS 1.3 random session IDs out of the resumption rate, and counts them', () => {
     // Real Chromium against a TLS 1.2 nginx (fixtures/captures/chromium-nginx-new-visitor.pcap).
     const dir = tempDir('model-visitor');

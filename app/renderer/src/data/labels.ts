@@ -26,7 +26,8 @@ export const REASON_LABEL: Record<string, string> = {
   flush: 'cache flushed or ticket key changed',
   'issued-before-capture': 'issued before the capture',
   unexplained: 'unexplained',
-  'client-forgot': 'client forgot its session',
+  // Not a refusal: the client offered nothing (or an older session) while it held a valid one.
+  'client-forgot': 'client forgot its session (offered nothing or an older one)',
   'not-kept': 'server keeps no sessions',
 };
 

@@ -58,3 +58,14 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
 export function Swatch({ color }: { color: string }) {
   return <span className="swatch" style={{ background: color }} aria-hidden="true" />;
 }
+
+/**
+ * A finding's text, whose configuration names are written between backticks (as in Markdown):
+ * those parts as code, the rest as it is. Shown raw, the backticks read as stray punctuation.
+ */
+export function TextWithCode({ text }: { text: string }) {
+  const parts = text.split('`');
+  // An odd count of backticks: not pairs, so nothing to mark.
+  if (parts.length % 2 === 0) return <>{text}</>;
+  return <>{parts.map((part, i) => (i % 2 === 1 ? <code key={i}>{part}</code> : part))}</>;
+}

@@ -8,7 +8,7 @@ import { abortEndingLabel } from '../../../../parser/report/abort-ending.js';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatTime } from '../data/format.js';
 import { OUTCOME_HELP, OUTCOME_LABEL, reasonLabel, SEVERITY_LABEL, STAGE_LABEL } from '../data/labels.js';
 import { copyText } from '../data/host.js';
-import { EmptyState, Section, Swatch, useView } from './common.js';
+import { EmptyState, Section, Swatch, TextWithCode, useView } from './common.js';
 
 const MAX_POLICY_CARDS = 12;
 
@@ -20,6 +20,7 @@ export function OverviewView() {
   return (
     <div className="view overview" data-testid="view-overview">
       <Headline />
+      <CaptureDamageNote />
       <CaptureLossNote />
       <div className="kpis" data-testid="kpis">
         <Kpi id="connections" label="TLS connections" value={formatCount(t.connections)} />
@@ -75,7 +76,7 @@ function Headline() {
   return (
     <p className="headline" data-testid="headline">
       {answered > 0
-        ? `${formatPercent(rate, 0)} of ${formatCount(answered)} answered resumption offers were accepted; ${formatCount(rejected)} ${rejected === 1 ? 'was' : 'were'} rejected and paid a full handshake.${left}`
+        ? `${formatPercent(rate)} of ${formatCount(answered)} answered resumption offer${answered === 1 ? ' was' : 's were'} accepted; ${formatCount(rejected)} ${rejected === 1 ? 'was' : 'were'} rejected and paid a full handshake.${left}`
         : compatibilityIds > 0
           ? `No real resumption offer: ${formatCount(compatibilityIds)} TLS 1.3 random session ID${compatibilityIds === 1 ? '' : 's'} answered by TLS 1.2, most likely first visits.`
         : t.offers > 0
@@ -110,7 +111,7 @@ function FindingItem({ finding }: { finding: Finding }) {
         <span className={`badge badge-${finding.severity}`}>{SEVERITY_LABEL[finding.severity] ?? finding.severity}</span>
         <h3>{finding.title}</h3>
       </div>
-      <p>{finding.detail}</p>
+      <p><TextWithCode text={finding.detail} /></p>
       <div className="finding-actions">
         {finding.evidence.length > 0 ? (
           <button type="button" className="link" onClick={() => showConnections({ ids: finding.evidence })}>
@@ -149,7 +150,7 @@ function OutcomeBreakdown() {
       </table>
       {o.reasons.length > 0 ? (
         <>
-          <h3 className="subhead">Why offers failed</h3>
+          <h3 className="subhead" title="Rejected offers by cause, and reconnections that offered nothing (or an older session) while the client held one the server would have resumed">Why resumption failed</h3>
           <table className="plain">
             <tbody>
               {o.reasons.map((r) => (
@@ -360,6 +361,40 @@ function CapturesTable({ udpNote = true }: { udpNote?: boolean }) {
 }
 
 /** Handshakes the capture lost bytes of: incomplete, their outcome unknown, and how to capture them whole. */
+/** A file's damage shown, as the CLI's warnings show it: the first few places each, then a count. */
+const DAMAGE_SHOWN_PER_FILE = 3;
+
+/**
+ * What the readers read around (a damaged record header, a file cut mid-record, a compressed
+ * stream that stopped): with file, byte offset and frame, in the page itself. Only a count in the
+ * files table, with the messages in a tooltip, a damaged capture looked like a whole one.
+ */
+function CaptureDamageNote() {
+  const { model } = useView();
+  const damaged = model.captures.filter((c) => !c.error && c.anomalies.length > 0);
+  if (damaged.length === 0) return null;
+  const total = damaged.reduce((n, c) => n + c.anomalies.filter((a) => a.code !== 'more-anomalies').length, 0);
+  return (
+    <div className="capture-note" data-testid="capture-damage" role="status">
+      <p>
+        {damaged.length === 1 ? 'The capture file' : `${formatCount(damaged.length)} capture files`} could not be read whole ({formatCount(total)} place{total === 1 ? '' : 's'}); what could be read is analysed:
+      </p>
+      <ul>
+        {damaged.flatMap((c) => {
+          const listed = c.anomalies.filter((a) => a.code !== 'more-anomalies');
+          const items = listed.slice(0, DAMAGE_SHOWN_PER_FILE).map((a, i) => {
+            const where = [a.offset !== undefined ? `byte ${formatCount(a.offset)}` : null, a.frame !== undefined ? `frame ${a.frame}` : null].filter((x) => x !== null).join(', ');
+            return <li key={`${c.file}-${i}`}><span className="mono">{c.file}</span>{where ? ` (${where})` : ''}: {a.message}</li>;
+          });
+          const more = listed.length - DAMAGE_SHOWN_PER_FILE;
+          if (more > 0) items.push(<li key={`${c.file}-more`}><span className="mono">{c.file}</span>: {formatCount(more)} more (see the exported JSON)</li>);
+          return items;
+        })}
+      </ul>
+    </div>
+  );
+}
+
 function CaptureLossNote() {
   const { model } = useView();
   const cut = model.overview.totals.handshakesCut;
@@ -447,6 +482,7 @@ function NoTls() {
           {' '}Check that the capture filter kept the TLS port (e.g. <code>tcp port 443</code>) and that the snap length keeps the handshake (use <code>-s 0</code>).
         </p>
         {unreadable.length > 0 ? <ul>{unreadable.map((c) => <li key={c.file}>{c.file}: {c.error}</li>)}</ul> : null}
+        <CaptureDamageNote />
         <TlsOverUdpNote />
       </EmptyState>
       <CapturesTable udpNote={false} />

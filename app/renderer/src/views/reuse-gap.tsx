@@ -26,11 +26,18 @@ export function ReuseGapView() {
   const { model } = useView();
   const [group, setGroup] = useState(() => pickDefaultGroup(model.histograms));
   const set = model.histograms.find((h) => h.group === group) ?? model.histograms[0];
+  // Answered offers of the group (all groups for ''), to say how many a chart cannot place.
+  const answered = model.servers.filter((s) => set === undefined || set.group === '' || s.group === set.group).reduce((n, s) => n + s.accepted + s.rejected, 0);
   if (!set || set.reuseGap.samples + set.age.samples + set.churn.samples === 0) {
     return (
       <div className="view" data-testid="view-reuse">
         <EmptyState title="No session was offered again">
-          <p>Reuse gap, age and churn exist only for offers of sessions seen earlier in the capture. A longer capture shows more.</p>
+          <p>
+            Reuse gap, age and churn exist only for offers of sessions seen earlier in the capture.
+            {model.servers.length > 0 && model.servers.every((s) => s.cachePolicy.issuesNoSessions.detected || s.cachePolicy.keepsNoSessions.detected)
+              ? ' The servers here gave clients no session to come back with, or kept none (see the Overview): a longer capture would show no more.'
+              : ' A longer capture shows more.'}
+          </p>
         </EmptyState>
       </div>
     );
@@ -46,9 +53,9 @@ export function ReuseGapView() {
         </label>
         <span className="muted small">Blue: offers accepted · orange: offers rejected. Red lines: the limits resumescope inferred.</span>
       </div>
-      <HistogramChart histogram={set.reuseGap} testId="chart-reuse-gap" />
-      <HistogramChart histogram={set.age} testId="chart-age" />
-      <HistogramChart histogram={set.churn} testId="chart-churn" />
+      <HistogramChart histogram={set.reuseGap} answered={answered} testId="chart-reuse-gap" />
+      <HistogramChart histogram={set.age} answered={answered} testId="chart-age" />
+      <HistogramChart histogram={set.churn} answered={answered} testId="chart-churn" />
     </div>
   );
 }
@@ -70,7 +77,29 @@ function formatEdge(seconds: number): string {
   return seconds === 0 ? '0' : formatDuration(seconds);
 }
 
-function HistogramChart({ histogram, testId }: { histogram: Histogram; testId: string }) {
+interface EdgeTickProps {
+  x?: number | string;
+  y?: number | string;
+  payload?: { value?: unknown; offset?: number };
+  fill?: string;
+}
+
+/**
+ * A bar's label is its bin's lower edge: drawn at that edge, with a tick mark, not under the bar's
+ * middle, where "5m00s" sat half a bar right of the 5m00s limit line drawn on the same edge.
+ */
+function EdgeTick({ x, y, payload, fill }: EdgeTickProps) {
+  const edge = Number(x ?? 0) - (payload?.offset ?? 0);
+  const top = Number(y ?? 0);
+  return (
+    <g className="edge-tick">
+      <line x1={edge} x2={edge} y1={top - 8} y2={top - 2} stroke={fill} />
+      <text x={edge} y={top} dy="0.9em" textAnchor="middle" fill={fill} fontSize={12}>{String(payload?.value ?? '')}</text>
+    </g>
+  );
+}
+
+function HistogramChart({ histogram, answered, testId }: { histogram: Histogram; answered: number; testId: string }) {
   const { palette } = useView();
   const text = METRIC_TEXT[histogram.metric];
   const format = histogram.unit === 'seconds' ? formatEdge : (x: number) => formatCount(x);
@@ -90,13 +119,16 @@ function HistogramChart({ histogram, testId }: { histogram: Histogram; testId: s
   const unique = references.filter((r, i) => references.findIndex((x) => x.label === r.label) === i);
   return (
     <Section title={text.title} testId={testId}>
-      <p className="muted small">{text.help} {formatCount(histogram.samples)} offer{histogram.samples === 1 ? '' : 's'}; bars of {format(histogram.binWidth)}.</p>
+      <p className="muted small">
+        {text.help} {formatCount(histogram.samples)} offer{histogram.samples === 1 ? '' : 's'}; bars of {format(histogram.binWidth)}.
+        {answered > histogram.samples ? ` Not shown: ${formatCount(answered - histogram.samples)} offer${answered - histogram.samples === 1 ? '' : 's'} of sessions issued before the capture began (or unknown to it), whose ${text.axis} is unknown.` : ''}
+      </p>
       {histogram.samples === 0 ? <p className="muted">No offer with a known {text.axis}.</p> : (
         <div className="chart">
           <ResponsiveContainer width="100%" height="100%">
             <BarChart data={data} margin={{ top: 28, right: 24, bottom: 20, left: 8 }} barCategoryGap={1}>
               <CartesianGrid stroke={palette.grid} vertical={false} />
-              <XAxis dataKey="label" stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} minTickGap={16}
+              <XAxis dataKey="label" stroke={palette.muted} tick={(props: EdgeTickProps) => <EdgeTick {...props} fill={palette.muted} />} tickLine={false} minTickGap={16}
                 label={{ value: text.axis, position: 'insideBottom', offset: -12, fill: palette.muted, fontSize: 12 }} />
               <YAxis stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} allowDecimals={false} width={56}
                 label={{ value: 'offers', angle: -90, position: 'insideLeft', fill: palette.muted, fontSize: 12 }} />

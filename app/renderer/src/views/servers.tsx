@@ -18,7 +18,7 @@ export function ServersView() {
             <thead>
               <tr>
                 <th>Group</th><th className="num">Addresses</th><th className="num">Connections</th><th className="num">Offers</th>
-                <th className="num">Accepted</th><th className="num">Rejected</th><th className="num">Rate</th><th className="num">Cross-backend</th><th>Policy</th><th>Why rejected</th>
+                <th className="num">Accepted</th><th className="num">Rejected</th><th className="num">Rate</th><th className="num">Cross-backend</th><th>Policy</th><th title="Rejected offers by cause, and reconnections whose client forgot a session the server would have resumed">Why resumption failed</th>
               </tr>
             </thead>
             <tbody>
