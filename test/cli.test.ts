@@ -301,9 +301,12 @@ describe('resumescope CLI', () => {
   it('some good and some bad files: the good ones are analysed, exit 1', () => {
     const text = join(work, 'bad.pcap');
     writeFileSync(text, 'garbage garbage garbage');
-    const r = cli(['analyze', text, join(CAPTURES, 'tls12-full.pcap'), '--json', join(work, 'mixed.json')]);
+    const r = cli(['analyze', text, join(CAPTURES, 'tls12-full.pcap'), join(work, 'gone.pcap'), '--json', join(work, 'mixed.json')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('bad.pcap');
+    expect(r.stderr).toContain('gone.pcap: no such file');
+    // The files read are counted, the others apart: the unreadable one was counted as read, the missing one not at all.
+    expect(r.stdout).toMatch(/^resumescope \S+: 1 capture file \(2 more inputs could not be read\), 17 packets, 3\.4 kB\n/);
     expect(r.stdout).toMatch(/TLS connections\s+1 /);
     expect(JSON.parse(readFileSync(join(work, 'mixed.json'), 'utf8')).connections).toHaveLength(1);
   });

@@ -208,7 +208,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       stateOut.commit();
       wrote.push(`wrote ${outputName(stateOut.path)} (state: ${describeCarried(diagnosis)})`);
     }
-    if (!args.quiet) summaryTo(formatSummary(document.captures, totals, compatibilityIdsOf(diagnosis.servers)) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
+    if (!args.quiet) summaryTo(formatSummary(document.captures, totals, compatibilityIdsOf(diagnosis.servers), allProblems.length) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
     return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
   } finally {
     // Not committed (a failure on the way): the previous state stays.
@@ -339,17 +339,21 @@ export function formatAnomalyWarnings(captures: CaptureSummary[]): string {
  * `compatibilityIds`: rejected offers that were most likely a TLS 1.3 client's random session ID
  * (ServerSummary.tls13CompatibilityIds): named on the offers line and left out of its rate.
  */
-export function formatSummary(captures: CaptureSummary[], t: Totals, compatibilityIds = 0): string {
+/** `unread`: inputs that could not be read (missing, not a capture, failing), named on stderr already. */
+export function formatSummary(captures: CaptureSummary[], t: Totals, compatibilityIds = 0, unread = 0): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const percent = (fraction: number | null) => (fraction === null ? '—' : `${(100 * fraction).toFixed(1)}%`);
   const notOffers = compatibilityIds > 0
     ? ` (${n(compatibilityIds)} of them a TLS 1.3 client's random session ID, most likely no offer: not in the rate)`
     : '';
-  const bytes = captures.reduce((s, c) => s + c.bytes, 0);
+  // The files read: one that could not be read is counted apart (it was listed as read, and a
+  // missing one not at all).
+  const read = captures.filter((c) => c.error === undefined);
+  const bytes = read.reduce((s, c) => s + c.bytes, 0);
   const packets = captures.reduce((s, c) => s + c.packets, 0);
   const anomalies = captures.reduce((s, c) => s + c.anomalies.length, 0);
   const lines = [
-    `resumescope ${TOOL_VERSION}: ${captures.length} capture file${captures.length === 1 ? '' : 's'}, ${n(packets)} packets, ${bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`}`,
+    `resumescope ${TOOL_VERSION}: ${read.length} capture file${read.length === 1 ? '' : 's'}${unread > 0 ? ` (${n(unread)} more input${unread === 1 ? '' : 's'} could not be read)` : ''}, ${n(packets)} packets, ${bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`}`,
     `TLS connections     ${n(t.connections)}  (handshake complete ${n(t.complete)}, aborted ${n(t.aborted)}, incomplete ${n(t.incomplete)})`,
     `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${percent(resumptionRate(t.accepted, t.rejected, compatibilityIds))} of those answered), rejected ${n(t.rejected)}${notOffers}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}${t.offerUnknown > 0 ? `; unknown ${n(t.offerUnknown)} (ClientHello not captured)` : ''}`,
   ];
