@@ -180,6 +180,29 @@ describe('resumescope ui in Chromium', () => {
     await page.context().close();
   });
 
+  it('keyboard and screen reader: the grid names its selected row, closing the detail gives the focus back, no hidden tab stop', async () => {
+    const { page, dialogs, errors } = await openPage();
+    await loadFiles(page, [join(FIXTURES, 'nginx-session-timeout.pcap')]);
+    // The first Tab stop is a visible control, not the off-screen file input.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).not.toBe('file-input');
+    await page.getByTestId('tab-connections').click();
+    const grid = page.getByTestId('connection-table');
+    await grid.focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    const active = await grid.getAttribute('aria-activedescendant');
+    expect(active).toBe('connection-table-row-1');
+    expect(await page.locator(`[id="${active}"]`).getAttribute('aria-selected')).toBe('true');
+    await page.getByTestId('detail-pane').waitFor();
+    await page.getByRole('button', { name: 'Close detail' }).click();
+    await expect.poll(() => page.getByTestId('detail-pane').count()).toBe(0);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('connection-table');
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('names the tunnel a capture\'s packets were found in (a VXLAN traffic mirror)', async () => {
     const { page, errors } = await openPage();
     await loadFiles(page, [join(FIXTURES, 'vxlan-session-id-resume.pcap'), join(FIXTURES, 'tls12-full.pcap')]);

@@ -204,11 +204,11 @@ export function App(props: AppProps) {
           <h1>resumescope</h1>
           {props.mode === 'report' ? <span className="tag">report</span> : null}
         </div>
-        <div className="files" title={files.join('\n')} data-testid="file-names">{files.length > 0 ? files.join(', ') : ''}</div>
+        <div className="files" title={files.join('\n')} data-testid="file-names">{files.length > 0 ? files.join(', ') : null}</div>
         <div className="actions">
           {props.mode === 'live' ? (
             <>
-              <input ref={fileInput} type="file" multiple className="offscreen" data-testid="file-input" aria-label="Open capture files"
+              <input ref={fileInput} type="file" multiple className="offscreen" data-testid="file-input" aria-label="Open capture files" tabIndex={-1}
                 accept=".pcap,.pcapng,.cap,.gz,.pcap.gz,.pcapng.gz,.state,application/vnd.tcpdump.pcap"
                 onChange={(e) => {
                   const list = [...(e.target.files ?? [])];

@@ -56,7 +56,9 @@ function Sequence({ ip, steps }: { ip: string; steps: ClientStep[] | null }) {
   if (steps === null) return <Section title={`Client ${ip}`}><p className="muted">Loading…</p></Section>;
   const servers = [...new Set(steps.map((s) => s.server))];
   const points = steps.map((s) => ({ ...s, x: s.time, y: servers.indexOf(s.server) }));
-  const breaks = steps.filter((s) => s.crossServer || s.reason === 'other-backend').length;
+  const crossAddress = steps.filter((s) => s.crossServer).length;
+  // Refused as another backend's behind the same address: the backend is inferred, not on the chart.
+  const otherBackend = steps.filter((s) => !s.crossServer && s.reason === 'other-backend').length;
   // Within a minute, seconds alone repeat on every tick: show milliseconds.
   const shortSpan = steps.length > 0 && steps[steps.length - 1]!.time - steps[0]!.time < 60;
   return (
@@ -64,7 +66,8 @@ function Sequence({ ip, steps }: { ip: string; steps: ClientStep[] | null }) {
       <Section title={`Client ${ip}: ${steps.length} connection${steps.length === 1 ? '' : 's'} to ${servers.length} server address${servers.length === 1 ? '' : 'es'}`} testId="client-sequence">
         <p className="muted small">
           Each dot is one connection: which server address it reached (row) and what happened to its offer (colour).
-          {breaks > 0 ? ` ${breaks} offer${breaks === 1 ? '' : 's'} reached another server than the one that issued the session: stickiness broke there.` : ''}
+          {crossAddress > 0 ? ` ${crossAddress} offer${crossAddress === 1 ? '' : 's'} reached another server address than the one that issued the session: stickiness broke there.` : ''}
+          {otherBackend > 0 ? ` ${otherBackend} offer${otherBackend === 1 ? ' was' : 's were'} refused as if ${otherBackend === 1 ? 'it' : 'they'} reached another backend behind the same address: a backend inferred from the refusals, which the chart cannot show.` : ''}
         </p>
         <div className="chart chart-short">
           <ResponsiveContainer width="100%" height="100%">
@@ -103,10 +106,10 @@ function Sequence({ ip, steps }: { ip: string; steps: ClientStep[] | null }) {
                 <tr key={s.id} className={s.crossServer || s.outcome === 'rejected' ? 'flagged' : ''}>
                   <td><button type="button" className="link" onClick={() => showConnections({ ids: [s.id] })}>{formatTime(s.time)}</button></td>
                   <td className="mono">{s.server}{s.serverChanged ? <span className="tag">changed</span> : null}</td>
-                  <td className="mono">{s.offered ? `${s.offeredKind} ${s.offered}` : '—'}</td>
+                  <td className="mono offered">{s.offered ? `${s.offeredKind} ${s.offered}` : '—'}</td>
                   <td><Swatch color={palette.outcome[s.outcome]} /> {OUTCOME_LABEL[s.outcome]}</td>
                   <td className="mono">{s.session ?? '—'}</td>
-                  <td>{s.crossServer ? 'offered to another server than its issuer' : ''}{s.reason ? `${s.crossServer ? '; ' : ''}${reasonLabel(s.reason)}` : ''}</td>
+                  <td className="note">{s.crossServer ? 'offered to another server than its issuer' : ''}{s.reason ? `${s.crossServer ? '; ' : ''}${reasonLabel(s.reason)}` : ''}</td>
                 </tr>
               ))}
             </tbody>

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { OUTCOMES, type Outcome } from '../../../../parser/report/report-model.js';
 import { clientAddress, type ConnectionRecord } from '../../../../parser/report/types.js';
 import { EMPTY_FILTER, type ConnectionFilter, type ConnectionRow, type ConnectionSort, type SortKey } from '../data/connection-query.js';
@@ -84,6 +84,30 @@ export function ConnectionsView({ filter, onFilterChange }: { filter: Connection
 
   const toggleSort = (key: SortKey) => setSort((s) => ({ key, descending: s.key === key ? !s.descending : false }));
 
+  // The rows scroll sideways inside the list; the header sits outside it, so it follows the list's
+  // scrollLeft (and the list follows the header when focus moves to a header cell out of view).
+  const tableBox = useRef<HTMLDivElement>(null);
+  const headRow = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const box = tableBox.current;
+    if (!box) return;
+    const onScroll = (e: Event) => {
+      const head = headRow.current;
+      const list = box.querySelector<HTMLElement>('.vlist');
+      if (!head || !list) return;
+      if (e.target === list && head.scrollLeft !== list.scrollLeft) head.scrollLeft = list.scrollLeft;
+      else if (e.target === head && list.scrollLeft !== head.scrollLeft) list.scrollLeft = head.scrollLeft;
+    };
+    // Scroll events do not bubble, but they do pass ancestors in the capture phase.
+    box.addEventListener('scroll', onScroll, true);
+    return () => box.removeEventListener('scroll', onScroll, true);
+  }, []);
+  // A list mounted afresh (after "no match", or the detail pane changing the columns) starts at the left.
+  useLayoutEffect(() => {
+    const list = tableBox.current?.querySelector<HTMLElement>('.vlist');
+    if (list && headRow.current && headRow.current.scrollLeft !== list.scrollLeft) headRow.current.scrollLeft = list.scrollLeft;
+  });
+
   return (
     <div className="view connections-view" data-testid="view-connections">
       <FilterBar filter={filter} onChange={onFilterChange} />
@@ -94,8 +118,8 @@ export function ConnectionsView({ filter, onFilterChange }: { filter: Connection
           : null}
       </div>
       <div className={detail ? 'table-and-detail with-detail' : 'table-and-detail'}>
-        <div className="ctable" role="presentation">
-          <div className="ctable-head" role="row">
+        <div className="ctable" role="presentation" ref={tableBox}>
+          <div className="ctable-head" role="row" ref={headRow} data-testid="connection-table-head">
             {COLUMNS.map((c) => (
               <button key={c.key} type="button" role="columnheader" className="th"
                 aria-sort={sort.key === c.key ? (sort.descending ? 'descending' : 'ascending') : 'none'}
@@ -119,7 +143,11 @@ export function ConnectionsView({ filter, onFilterChange }: { filter: Connection
             />
           )}
         </div>
-        {detail ? <DetailPane connection={detail} onClose={() => setSelectedIndex(null)} /> : null}
+        {detail ? <DetailPane connection={detail} onClose={() => {
+          // The pane and its focused button go away: the focus returns to the list, not to the page.
+          tableBox.current?.querySelector<HTMLElement>('.vlist')?.focus();
+          setSelectedIndex(null);
+        }} /> : null}
       </div>
     </div>
   );

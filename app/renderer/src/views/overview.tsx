@@ -375,7 +375,7 @@ function CaptureDamageNote() {
   if (damaged.length === 0) return null;
   const total = damaged.reduce((n, c) => n + c.anomalies.filter((a) => a.code !== 'more-anomalies').length, 0);
   return (
-    <div className="capture-note" data-testid="capture-damage" role="status">
+    <div className="capture-note damage" data-testid="capture-damage" role="status">
       <p>
         {damaged.length === 1 ? 'The capture file' : `${formatCount(damaged.length)} capture files`} could not be read whole ({formatCount(total)} place{total === 1 ? '' : 's'}); what could be read is analysed:
       </p>

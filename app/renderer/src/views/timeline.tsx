@@ -22,7 +22,7 @@ export function TimelineView() {
       <Section title="Handshakes over time, by outcome">
         <p className="muted small">
           One bar per {formatDuration(width)} (UTC, from {formatTime(timeline.buckets[0]!.start, false)}). Orange = a session was offered and rejected; blue = resumed.
-          {timeline.flushes.length > 0 ? ' Dashed red lines: inferred cache flushes.' : ''} Click a bar to list its connections.
+          {timeline.flushes.length > 0 ? ` Dashed red lines: inferred cache flushes (${timeline.flushes.map((f) => `${f.group} at ${formatTime(f.time)}`).join('; ')}).` : ''} Click a bar to list its connections.
         </p>
         <div className="chart chart-tall" data-testid="timeline-chart">
           <ResponsiveContainer width="100%" height="100%">
@@ -49,7 +49,7 @@ export function TimelineView() {
               ))}
               {flushMarks.map((m, i) => (
                 <ReferenceLine key={i} x={m!.label} stroke={palette.reference} strokeDasharray="5 3" strokeWidth={2}
-                  label={{ value: `flush ${m!.flush.group}`, position: 'top', fill: palette.reference, fontSize: 12 }} />
+                  label={{ value: 'flush', position: 'top', fill: palette.reference, fontSize: 12 }} />
               ))}
             </BarChart>
           </ResponsiveContainer>
@@ -57,12 +57,14 @@ export function TimelineView() {
       </Section>
       {peakAborted > 0 ? (
         <Section title="Aborted handshakes over time">
+          <p className="muted small">One bar per {formatDuration(width)}, as above: handshakes ended by a reset, a close or a fatal alert before they were established.</p>
           <div className="chart" data-testid="aborted-chart">
             <ResponsiveContainer width="100%" height="100%">
               <BarChart data={data} margin={{ top: 8, right: 24, bottom: 8, left: 8 }} barCategoryGap={1}>
                 <CartesianGrid stroke={palette.grid} vertical={false} />
                 <XAxis dataKey="label" stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} minTickGap={24} />
-                <YAxis stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} allowDecimals={false} width={56} />
+                <YAxis stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} allowDecimals={false} width={56}
+                  label={{ value: 'aborted', angle: -90, position: 'insideLeft', fill: palette.muted, fontSize: 12 }} />
                 <Tooltip contentStyle={{ background: palette.surface, borderColor: palette.grid, color: palette.text }} formatter={(v) => [formatCount(Number(v)), 'aborted']} />
                 <Bar dataKey="aborted" name="aborted" fill={palette.outcome.aborted} isAnimationActive={false} />
               </BarChart>

@@ -81,17 +81,21 @@ export function VirtualList({ rowCount, rowHeight, renderRow, onRangeChange, sel
     scrollToIndex(next);
   };
 
+  const rowIdPrefix = `${testId ?? 'vlist'}-row-`;
   const rows: ReactNode[] = [];
   for (let i = first; i <= last; i++) {
     const top = spacerHeight === realHeight ? i * rowHeight : scrollTop + (i * rowHeight - realTop);
     rows.push(
-      <div key={i} className="vrow-slot" style={{ top, height: rowHeight }} role="row" aria-rowindex={i + 2} aria-selected={i === selectedIndex}>
+      <div key={i} id={`${rowIdPrefix}${i}`} className="vrow-slot" style={{ top, height: rowHeight }} role="row" aria-rowindex={i + 2} aria-selected={i === selectedIndex}>
         {renderRow(i)}
       </div>,
     );
   }
   return (
     <div ref={viewport} className="vlist" tabIndex={0} role="grid" aria-label={ariaLabel} aria-rowcount={rowCount + 1} data-testid={testId}
+      // The grid keeps the focus; a screen reader follows the selected row through this (it is
+      // rendered while it is in view, and the keys scroll it into view).
+      aria-activedescendant={selectedIndex !== null && selectedIndex >= first && selectedIndex <= last ? `${rowIdPrefix}${selectedIndex}` : undefined}
       onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)} onKeyDown={onKeyDown}>
       <div className="vlist-spacer" style={{ height: spacerHeight }}>{rows}</div>
     </div>
