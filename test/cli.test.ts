@@ -599,6 +599,25 @@ describe('resumescope CLI', () => {
     expect(r.stdout).toMatch(/  … \d+ more \(all in --json and --report\)\nwrote /);
   });
 
+  it('an SNI with terminal control characters is printed as visible escapes, never acted on', () => {
+    // ESC [31m would recolour the terminal; CR LF would forge a line of the summary.
+    const sni = 'ansi\u001b[31mRED\u001b[0m\r\nfake: line.evil';
+    const config = join(work, 'ansi.json');
+    writeFileSync(config, JSON.stringify({
+      duration: 900,
+      services: [{ sni, policy: { idleTimeout: 120, lifetime: 36000, capacity: null, purgeOnAbort: false } }],
+      clients: { count: 6, meanGap: 60, minGap: 5, longGapShare: 0.3, longGap: [150, 300], firstConnectionSpread: 60 },
+    }));
+    const capture = join(work, 'ansi.pcap');
+    execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--config', config, '--out', capture, '--quiet']);
+    const r = cli(['analyze', capture]);
+    expect(r.code).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    expect(r.stdout).toContain('cache policy ansi\\x1b[31mred\\x1b[0m\\x0d\\x0afake: line.evil:443: idle timeout 2m00s');
+    expect(r.stdout.split('\n').some((line) => line.startsWith('fake:'))).toBe(false);
+  });
+
   it('says which refused tickets were sealed under a key the server no longer uses', () => {
     const r = cli(['analyze', join(CAPTURES, 'nginx-tls13-ticket-key-before-capture.pcap')]);
     expect(r.code).toBe(0);

@@ -3,6 +3,7 @@
 // sessions and cache policies would be mixed. The files of one rotated capture stay one analysis
 // (without --each), since sessions cross from file to file.
 import { availableParallelism, freemem } from 'node:os';
+import { terminalSafe } from './terminal-text.js';
 import { normalize, sep } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
@@ -23,8 +24,8 @@ export function argsForCapture(args: AnalyzeArgs, file: InputFile, name = captur
 
 export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
   const { files, problems, repeated } = await resolveInputs(args.inputs);
-  for (const path of repeated) io.stderr(`resumescope: ${path}: named more than once; read once\n`);
-  for (const p of problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
+  for (const path of repeated) io.stderr(`resumescope: ${terminalSafe(path)}: named more than once; read once\n`);
+  for (const p of problems) io.stderr(`resumescope: ${terminalSafe(p.path)}: ${terminalSafe(p.reason)}\n`);
   if (files.length === 0) return EXIT_FAILED;
   const names = captureNames(files.map((f) => f.path));
   const perCapture = files.map((file, i) => argsForCapture(args, file, names[i]));
@@ -42,7 +43,7 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
       const result = results[printed]!;
       progress.clear();
       if (result.stderr) io.stderr(result.stderr);
-      if (!args.quiet && result.stdout) io.stdout(`${files[printed]!.path}:\n${result.stdout}\n`);
+      if (!args.quiet && result.stdout) io.stdout(`${terminalSafe(files[printed]!.path)}:\n${result.stdout}\n`);
       printed++;
     }
   };

@@ -16,6 +16,7 @@ import { compatibilityIdsOf } from '../../parser/diagnose/compatibility-ids.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../parser/diagnose/diagnose.js';
 import { formatDuration } from '../../parser/diagnose/format.js';
 import type { CachePolicy, Diagnosis } from '../../parser/diagnose/types.js';
+import { terminalSafe } from './terminal-text.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -105,10 +106,10 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   // The state file is written back too: not an input, not another output's file.
   checkOutputPaths(args.state !== null ? [...outputs, ['--state', args.state]] : outputs, files);
   const carriedIn = args.state !== null ? readStateFile(args.state) : null;
-  for (const path of repeated) io.stderr(`resumescope: ${path}: named more than once; read once\n`);
+  for (const path of repeated) io.stderr(`resumescope: ${terminalSafe(path)}: named more than once; read once\n`);
   // With an output on standard output, the summary goes to standard error.
   const summaryTo = outputs.some(([, path]) => path === STANDARD_OUTPUT) ? io.stderr : io.stdout;
-  for (const p of problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
+  for (const p of problems) io.stderr(`resumescope: ${terminalSafe(p.path)}: ${terminalSafe(p.reason)}\n`);
   if (files.length === 0) return EXIT_FAILED;
 
   const totals = emptyTotals();
@@ -151,8 +152,8 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   if (parallel) for (const view of connections) addToTotals(totals, view);
   progress.done();
   phase('read', io);
-  for (const p of result.problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
-  for (const p of result.internalErrors ?? []) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
+  for (const p of result.problems) io.stderr(`resumescope: ${terminalSafe(p.path)}: ${terminalSafe(p.reason)}\n`);
+  for (const p of result.internalErrors ?? []) io.stderr(`resumescope: ${terminalSafe(p.path)}: ${terminalSafe(p.reason)}\n`);
   io.stderr(formatAnomalyWarnings(result.captures));
   const allProblems = [...problems, ...result.problems, ...(result.internalErrors ?? [])];
   const readable = result.captures.filter((c) => c.error === undefined);
@@ -325,12 +326,12 @@ export function formatAnomalyWarnings(captures: CaptureSummary[]): string {
     const listed = capture.anomalies.filter((a) => a.code !== 'more-anomalies');
     for (const a of listed.slice(0, WARNINGS_PER_FILE)) {
       const where = [a.offset !== undefined ? `byte ${a.offset.toLocaleString('en-US')}` : null, a.frame !== undefined ? `frame ${a.frame}` : null].filter((x) => x !== null).join(', ');
-      text += `resumescope: warning: ${capture.file}${where ? ` (${where})` : ''}: ${a.message}\n`;
+      text += `resumescope: warning: ${terminalSafe(capture.file)}${where ? ` (${where})` : ''}: ${terminalSafe(a.message)}\n`;
     }
     const rest = listed.length - WARNINGS_PER_FILE;
-    if (rest > 0) text += `resumescope: warning: ${capture.file}: ${rest.toLocaleString('en-US')} more (under "anomalies" in --json)\n`;
+    if (rest > 0) text += `resumescope: warning: ${terminalSafe(capture.file)}: ${rest.toLocaleString('en-US')} more (under "anomalies" in --json)\n`;
     const overflow = capture.anomalies.find((a) => a.code === 'more-anomalies');
-    if (overflow) text += `resumescope: warning: ${capture.file}: ${overflow.message}\n`;
+    if (overflow) text += `resumescope: warning: ${terminalSafe(capture.file)}: ${overflow.message}\n`;
   }
   return text;
 }
@@ -401,7 +402,7 @@ export class ProgressBar {
     const fraction = p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : 0;
     const mb = (x: number) => (x / 1e6).toFixed(1);
     const name = p.file.length > 40 ? '…' + p.file.slice(-39) : p.file;
-    this.show(fraction, `${mb(p.bytesDone)}/${mb(p.bytesTotal)} MB  ${name} (${p.fileIndex + 1}/${p.fileCount})`);
+    this.show(fraction, `${mb(p.bytesDone)}/${mb(p.bytesTotal)} MB  ${terminalSafe(name)} (${p.fileIndex + 1}/${p.fileCount})`);
   }
 
   /**
@@ -475,13 +476,14 @@ export function formatDiagnosis(d: Diagnosis): string {
     if (p.flushes.length > 0) parts.push(`${p.flushes.length} flush${p.flushes.length > 1 ? 'es' : ''}`);
     // (older documents have no key names)
     if ((p.tickets.rejectedUnusedKey ?? 0) > 0) parts.push(`${p.tickets.rejectedUnusedKey.toLocaleString('en-US')} ${p.tickets.rejectedUnusedKey === 1 ? 'ticket' : 'tickets'} under a key not in use`);
-    lines.push(`cache policy ${s.group}: ${parts.join('; ')}`);
+    // The group's name is the capture's SNI: shown, never executed by the terminal.
+    lines.push(`cache policy ${terminalSafe(s.group)}: ${parts.join('; ')}`);
   }
   if (shown.length > servers.length) lines.push(`  … ${shown.length - servers.length} more server group${shown.length - servers.length === 1 ? '' : 's'} (all in --json and --report)`);
   const top = d.findings.slice(0, 5);
   if (top.length > 0) {
     lines.push('findings:');
-    for (const f of top) lines.push(`  [${f.severity}] ${f.title}`);
+    for (const f of top) lines.push(`  [${f.severity}] ${terminalSafe(f.title)}`);
     if (d.findings.length > top.length) lines.push(`  … ${d.findings.length - top.length} more (all in --json and --report)`);
   }
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
