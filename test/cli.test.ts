@@ -578,10 +578,15 @@ describe('resumescope CLI', () => {
   it('prints the inferred policy and top findings for a farm capture', () => {
     const out = join(work, 'idle.pcap');
     execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'idle-timeout', '--out', out]);
-    const r = cli(['analyze', out]);
+    const r = cli(['analyze', out, '--json', join(work, 'idle.json')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/cache policy www\.idle\.test:443: idle timeout 5m00s/);
     expect(r.stdout).toMatch(/\[critical\] Sessions are dropped after 5m00s idle/);
+    // The finding's Wireshark filter selects the connections it lists, all of them, in tshark.
+    const finding = JSON.parse(readFileSync(join(work, 'idle.json'), 'utf8')).findings.find((f: { code: string }) => f.code === 'idle-timeout');
+    expect(finding.evidence).toHaveLength(50);
+    const streams = execFileSync('tshark', ['-n', '-r', out, '-Y', finding.wiresharkFilter, '-T', 'fields', '-e', 'tcp.stream'], { encoding: 'utf8' });
+    expect(new Set(streams.trim().split('\n')).size).toBe(50);
   });
 
   it('many server groups: the summary lists those the findings name, gravest first, and counts the rest', () => {

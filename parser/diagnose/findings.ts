@@ -342,9 +342,10 @@ function handshakeSavings(connections: ConnectionRecord[]): (avoided: Connection
   });
 }
 
-/** A display filter for up to 20 of the connections (Wireshark's filter length stays usable). */
+/** A display filter for the finding's evidence, up to MAX_EVIDENCE connections (50 address pairs: Wireshark takes it). */
 export function filterFor(list: ConnectionRecord[]): string {
-  return list.slice(0, 20).map((c) => `(${wiresharkFilter(c.client, c.server)})`).join(' || ');
+  // The connections "Show N connections" lists (the evidence): a filter of fewer copied a subset silently.
+  return list.slice(0, MAX_EVIDENCE).map((c) => `(${wiresharkFilter(c.client, c.server)})`).join(' || ');
 }
 
 function capitalize(text: string): string {

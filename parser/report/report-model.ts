@@ -522,13 +522,16 @@ function capConnections(connections: ConnectionRecord[], cap: number): Connectio
     return { total: connections.length, cap, selection: 'all connections', rows: [...connections].sort(byTime) };
   }
   // Failures are what the reader came for: keep them first, then fill with the rest in time order.
-  const failed = connections.filter((c) => c.resumption === 'rejected' || c.handshake === 'aborted');
-  const rest = connections.filter((c) => !(c.resumption === 'rejected' || c.handshake === 'aborted'));
+  // A client that forgot its session is one too (the overview counts it among the causes): left to
+  // the time-ordered rest, a capped report listed a third of them under their reason.
+  const isFailure = (c: ConnectionRecord) => c.resumption === 'rejected' || c.handshake === 'aborted' || c.reason === 'client-forgot';
+  const failed = connections.filter(isFailure);
+  const rest = connections.filter((c) => !isFailure(c));
   const rows = [...failed.sort(byTime).slice(0, cap), ...rest.sort(byTime).slice(0, Math.max(0, cap - failed.length))].sort(byTime);
   return {
     total: connections.length,
     cap,
-    selection: failed.length >= cap ? 'the first rejected and aborted connections' : 'every rejected and aborted connection, then the others in time order',
+    selection: failed.length >= cap ? 'the first rejected, aborted and forgetting connections' : 'every rejected and aborted connection and every client that forgot its session, then the others in time order',
     rows,
   };
 }

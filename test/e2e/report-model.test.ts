@@ -40,6 +40,18 @@ function modelOfCapture(name: string) {
 }
 
 describe('report model', () => {
+  it('a capped list keeps every connection whose client forgot its session, as it keeps refusals and aborts', async () => {
+    // 623 connections, 88 of them forgetting, none rejected: a cap of 200 keeps the 88 first.
+    const { doc, model } = await modelOf('client-forgets', 200);
+    const forgot = doc.connections.filter((c) => c.reason === 'client-forgot').map((c) => c.id);
+    expect(forgot.length).toBeGreaterThan(50);
+    expect(doc.connections.length).toBeGreaterThan(400);
+    const kept = new Set(model.connections.rows.map((c) => c.id));
+    expect(model.connections.rows).toHaveLength(200);
+    expect(forgot.filter((id) => !kept.has(id))).toEqual([]);
+    expect(model.connections.selection).toBe('every rejected and aborted connection and every client that forgot its session, then the others in time order');
+  }, 30_000);
+
   it('the churn chart counts newer sessions: a FIFO cache of 9 is the edge at 9, accepted left of it, evicted from it on', () => {
     // Real nginx, ssl_session_cache of one 4 KiB page (fixtures/captures/PROVENANCE.md).
     const { doc, model } = modelOfCapture('nginx-fifo-cache.pcap');

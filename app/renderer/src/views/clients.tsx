@@ -45,13 +45,14 @@ export function ClientsView({ selected, onSelect }: { selected: string | null; o
         </ul>
       </Section>
       <div className="stack">
-        {ip !== null ? <Sequence ip={ip} steps={steps} /> : null}
+        {ip !== null ? <Sequence ip={ip} steps={steps} total={model.clients.find((c) => c.ip === ip)?.connections ?? null} /> : null}
       </div>
     </div>
   );
 }
 
-function Sequence({ ip, steps }: { ip: string; steps: ClientStep[] | null }) {
+/** `total`: the client's connections in the analysis; a capped report may hold fewer of them. */
+function Sequence({ ip, steps, total }: { ip: string; steps: ClientStep[] | null; total: number | null }) {
   const { palette, showConnections } = useView();
   if (steps === null) return <Section title={`Client ${ip}`}><p className="muted">Loading…</p></Section>;
   const servers = [...new Set(steps.map((s) => s.server))];
@@ -64,6 +65,11 @@ function Sequence({ ip, steps }: { ip: string; steps: ClientStep[] | null }) {
   return (
     <>
       <Section title={`Client ${ip}: ${steps.length} connection${steps.length === 1 ? '' : 's'} to ${servers.length} server address${servers.length === 1 ? '' : 'es'}`} testId="client-sequence">
+        {total !== null && total > steps.length ? (
+          <p className="capture-note" data-testid="client-partial">
+            This report holds {formatCount(steps.length)} of the client's {formatCount(total)} connections (it keeps a capped list of connections, failures first): the sequence below has gaps. The app, or a report of this client's capture alone, shows them all.
+          </p>
+        ) : null}
         <p className="muted small">
           Each dot is one connection: which server address it reached (row) and what happened to its offer (colour).
           {crossAddress > 0 ? ` ${crossAddress} offer${crossAddress === 1 ? '' : 's'} reached another server address than the one that issued the session: stickiness broke there.` : ''}
