@@ -392,6 +392,16 @@ describe('resumescope CLI', () => {
     expect(doc.captures[0]).toMatchObject({ compressed: true, format: 'pcap', packets: 45 });
     expect(doc.connections).toHaveLength(3);
     expect(readFileSync(join(work, 'pipe.html'), 'utf8')).toContain('<html');
+    // A gzip pipe of many read chunks is decompressed whole (a reused read buffer made it
+    // "damaged" after 32 KiB, exit 0, a handful of connections).
+    const farm = join(work, 'pipe-farm.pcap');
+    execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'idle-timeout', '--out', farm, '--quiet']);
+    const big = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" analyze <(gzip -c "${farm}") -q --json "${json}"`], { encoding: 'utf8', timeout: 60_000 });
+    expect(big.status).toBe(0);
+    expect(big.stderr).toBe('');
+    const whole = JSON.parse(readFileSync(json, 'utf8'));
+    expect(whole.captures[0]).toMatchObject({ compressed: true, packets: 8197, anomalies: [] });
+    expect(whole.connections).toHaveLength(359);
   });
 
   it('a device that fills up: exit 2 and one line naming the output', () => {
