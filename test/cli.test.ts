@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync, chmodSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync, chmodSync, existsSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -260,6 +260,26 @@ describe('resumescope CLI', () => {
     expect(existsSync(join(out, 'h1_tls12-full.json')) && existsSync(join(out, 'h2_tls12-full.json'))).toBe(true);
   });
 
+  it('a folder\'s symbolic links to captures are followed; a link to a parent folder or to nothing does no harm', () => {
+    const folder = join(work, 'linked');
+    mkdirSync(folder, { recursive: true });
+    copyFileSync(join(CAPTURES, 'tls12-full.pcap'), join(folder, 'a.pcap'));
+    symlinkSync(join(CAPTURES, 'nginx-curl-resume.pcap'), join(folder, 'b.pcap'));
+    symlinkSync(folder, join(folder, 'loop'));
+    symlinkSync(join(work, 'nothing-here.pcap'), join(folder, 'c.pcap'));
+    const json = join(work, 'linked.json');
+    const r = cli(['analyze', folder, '--json', json]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(readFileSync(json, 'utf8'));
+    expect(doc.captures.map((c: { file: string }) => c.file.split('/').pop()).sort()).toEqual(['a.pcap', 'b.pcap']);
+    expect(doc.connections).toHaveLength(4);
+    // A folder of links only is a folder of captures.
+    const onlyLinks = join(work, 'only-links');
+    mkdirSync(onlyLinks, { recursive: true });
+    symlinkSync(join(CAPTURES, 'tls12-full.pcap'), join(onlyLinks, 'x.pcap'));
+    expect(cli(['analyze', onlyLinks, '-q']).code).toBe(0);
+  });
+
   it('reads gzip captures and stdin', () => {
     const gz = join(work, 'full.pcap.gz');
     writeFileSync(gz, gzipSync(readFileSync(join(CAPTURES, 'tls12-full.pcap'))));
@@ -382,12 +402,19 @@ describe('resumescope CLI', () => {
     expect(doc.connections).toEqual(JSON.parse(readFileSync(join(work, 'once.json'), 'utf8')).connections);
   });
 
-  it('reads a pipe (a shell\'s <(command), gzip too) once; outputs that would read it again say so', () => {
+  it('reads a pipe (a shell\'s <(command), gzip too) once; an output that would read it again is refused before reading', () => {
     const capture = join(CAPTURES, 'nginx-curl-resume.pcap');
     const json = join(work, 'pipe.json');
-    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" analyze <(gzip -c "${capture}") -q --json "${json}" --report "${join(work, 'pipe.html')}" --pcapng-out "${join(work, 'pipe.pcapng')}"`], { encoding: 'utf8', timeout: 60_000 });
+    const refused = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" analyze <(gzip -c "${capture}") -q --json "${json}" --pcapng-out "${join(work, 'pipe.pcapng')}"`], { encoding: 'utf8', timeout: 60_000 });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^resumescope: --pcapng-out reads the captures twice and cannot re-read the pipe \/dev\/fd\/\d+: give it a file/);
+    expect(existsSync(json)).toBe(false);
+    expect(existsSync(join(work, 'pipe.pcapng'))).toBe(false);
+    const stdin = cli(['analyze', '-', '--pcapng-out', join(work, 'stdin.pcapng')], readFileSync(capture));
+    expect(stdin.code).toBe(2);
+    expect(stdin.stderr).toContain('cannot re-read stdin');
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" analyze <(gzip -c "${capture}") -q --json "${json}" --report "${join(work, 'pipe.html')}"`], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/--pcapng-out cannot re-read the pipe \/dev\/fd\/\d+; its packets are not in the pcapng/);
     const doc = JSON.parse(readFileSync(json, 'utf8'));
     expect(doc.captures[0]).toMatchObject({ compressed: true, format: 'pcap', packets: 45 });
     expect(doc.connections).toHaveLength(3);

@@ -103,6 +103,12 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   }
   const outputs = outputsOf(args);
   const { files, problems, repeated } = await resolveInputs(args.inputs);
+  // --pcapng-out reads the captures a second time: stdin and pipes are gone by then. Refused before
+  // the analysis, like an output that cannot be written (it wrote an empty pcapng, exit 0).
+  const streamed = args.pcapngOut !== null ? files.find((f) => f.stream) : undefined;
+  if (streamed !== undefined) {
+    throw new UsageError(`--pcapng-out reads the captures twice and cannot re-read ${streamed.path === '-' ? 'stdin' : `the pipe ${terminalSafe(streamed.path)}`}: give it a file (or leave --pcapng-out out)`);
+  }
   // The state file is written back too: not an input, not another output's file.
   checkOutputPaths(args.state !== null ? [...outputs, ['--state', args.state]] : outputs, files);
   const carriedIn = args.state !== null ? readStateFile(args.state) : null;

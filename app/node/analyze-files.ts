@@ -92,14 +92,31 @@ async function expandInputs(paths: string[], problems: InputProblem[]): Promise<
   return files;
 }
 
-async function listCaptures(folder: string): Promise<InputFile[]> {
+/**
+ * The captures in a folder and its subfolders, by name. Symbolic links are followed (a folder of
+ * links to the day's captures was "no capture files", and a link beside plain files was skipped
+ * without a word); a folder reached twice (a link to a parent) is listed once.
+ */
+async function listCaptures(folder: string, visited = new Set<string>()): Promise<InputFile[]> {
   const out: InputFile[] = [];
+  const here = await fs.stat(folder);
+  const key = `${here.dev}:${here.ino}`;
+  if (visited.has(key)) return out;
+  visited.add(key);
   const entries = await fs.readdir(folder, { withFileTypes: true });
   entries.sort((a, b) => a.name.localeCompare(b.name));
   for (const entry of entries) {
     const full = join(folder, entry.name);
-    if (entry.isDirectory()) out.push(...(await listCaptures(full)));
-    else if (entry.isFile() && CAPTURE_NAME.test(entry.name)) {
+    let isDirectory = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      // A dangling link is no capture; what it points to decides.
+      const target = await fs.stat(full).catch(() => null);
+      isDirectory = target?.isDirectory() ?? false;
+      isFile = target?.isFile() ?? false;
+    }
+    if (isDirectory) out.push(...(await listCaptures(full, visited)));
+    else if (isFile && CAPTURE_NAME.test(entry.name)) {
       const stat = await fs.stat(full);
       out.push({ path: full, size: stat.size, identity: fileIdentity(full, stat) });
     }
