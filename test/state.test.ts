@@ -276,6 +276,14 @@ describe('resumescope analyze --state (real nginx, session IDs with a 4 s timeou
     const other = cli(['analyze', 'part2.pcap', '--state', 'not-state.state']);
     expect(other.code).toBe(2);
     expect(other.stderr).toBe('resumescope: --state not-state.state: byte 0: not a resumescope state file (remove the file to start a new series of analyses)\n');
+
+    // A newer resumescope's state is not damage: keep the series, use that resumescope.
+    const newer = Buffer.from(before);
+    newer.writeUInt32LE(newer.readUInt32LE(18) + 1, 18);
+    writeFileSync(join(work, 'newer.state'), newer);
+    const later = cli(['analyze', 'part2.pcap', '--state', 'newer.state']);
+    expect(later.code).toBe(2);
+    expect(later.stderr).toMatch(/^resumescope: --state newer\.state: byte 18: state format version \d+, newer than this resumescope reads \(1 to \d+\): it was written by a newer resumescope; use that one for this series\n$/);
   });
 
   it('refuses --state with --each, on stdin, or as an input capture', () => {

@@ -12,6 +12,7 @@ import { analyzeToText, type EachMessage, type EachRequest, type EachResult } fr
 import { EACH_NAME, outputsOf, UsageError, type AnalyzeArgs } from './args.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ProgressBar, type CliIo } from './main.js';
 import { checkOutputPaths } from './writers.js';
+import { trackTemporary, untrackTemporary } from './temporary-files.js';
 
 /** The analysis of one capture: its own arguments, outputs named after it (`name`, see captureNames). */
 export function argsForCapture(args: AnalyzeArgs, file: InputFile, name = captureName(file.path)): AnalyzeArgs {
@@ -32,6 +33,9 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
   // Every output of every capture checked before anything is read (a missing folder, an output
   // that is an input, two captures' outputs on one file).
   checkOutputPaths(perCapture.flatMap(outputsOf), files);
+  // The workers write their outputs to temporary files beside them (OutputFile) and share this
+  // process's id; signals come to this thread alone: it removes what they leave when stopped.
+  for (const [, path] of perCapture.flatMap(outputsOf)) if (path !== null) trackTemporary(`${path}.${process.pid}.tmp`);
 
   const jobs = Math.min(args.jobs ?? defaultEachJobs(files), files.length);
   const progress = new BatchProgress(io, args.progress === 'always' || (args.progress === 'auto' && io.stderrIsTty), files, jobs);
@@ -70,9 +74,11 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
   const codes = results.map((r) => r!.code);
   const failed = codes.filter((c) => c === EXIT_FAILED).length;
   const partial = codes.filter((c) => c === EXIT_PARTIAL).length;
+  for (const [, path] of perCapture.flatMap(outputsOf)) if (path !== null) untrackTemporary(`${path}.${process.pid}.tmp`);
   if (!args.quiet) {
     const counts = [`${files.length - failed - partial} read whole`, partial > 0 ? `${partial} in part` : null, failed > 0 ? `${failed} could not be analysed` : null];
-    io.stdout(`${files.length} capture${files.length === 1 ? '' : 's'} analysed each on its own, ${jobs} at a time: ${counts.filter((c) => c !== null).join(', ')}\n`);
+    const what = failed === files.length ? 'given' : 'analysed each on its own';
+    io.stdout(`${files.length} capture${files.length === 1 ? '' : 's'} ${what}, ${jobs} at a time: ${counts.filter((c) => c !== null).join(', ')}\n`);
   }
   if (problems.length === 0 && failed === 0 && partial === 0) return EXIT_OK;
   return failed === files.length ? EXIT_FAILED : EXIT_PARTIAL;

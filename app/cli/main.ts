@@ -8,7 +8,7 @@ import { HELP, outputsOf, parseArgs, UsageError, type AnalyzeArgs } from './args
 import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_OUTPUT } from './writers.js';
 import { ByteWriter } from '../../parser/report/byte-writer.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
-import { forEachCaptureChunk } from '../node/analyze-files.js';
+import { describeFsError, forEachCaptureChunk } from '../node/analyze-files.js';
 import { readStateFile, StateFileWriter, stateFileOrderProblem } from './state-file.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -17,6 +17,8 @@ import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../parser/di
 import { formatDuration } from '../../parser/diagnose/format.js';
 import type { CachePolicy, Diagnosis } from '../../parser/diagnose/types.js';
 import { terminalSafe } from './terminal-text.js';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { dirname } from 'node:path';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -111,6 +113,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   }
   // The state file is written back too: not an input, not another output's file.
   checkOutputPaths(args.state !== null ? [...outputs, ['--state', args.state]] : outputs, files);
+  if (args.state !== null) checkStateFolder(args.state);
   const carriedIn = args.state !== null ? readStateFile(args.state) : null;
   for (const path of repeated) io.stderr(`resumescope: ${terminalSafe(path)}: named more than once; read once\n`);
   // With an output on standard output, the summary goes to standard error.
@@ -434,6 +437,19 @@ export class ProgressBar {
   done(): void {
     if (this.shown) this.io.stderr('\r\x1b[K');
     this.shown = false;
+  }
+}
+
+/**
+ * The new state is written beside the old one and renamed over it (StateFileWriter): its folder must
+ * take a new file, whatever the file's own permissions. Checked before any capture is read; it was
+ * found after the whole analysis, its outputs written.
+ */
+function checkStateFolder(path: string): void {
+  try {
+    accessSync(dirname(path), fsConstants.W_OK);
+  } catch (e) {
+    throw new OutputError(`--state ${terminalSafe(path)}: its folder ${terminalSafe(dirname(path))} cannot take a new file (${describeFsError(e)}): the new state is written beside the old one, then renamed into place`);
   }
 }
 

@@ -3,6 +3,7 @@
 // killed halfway leaves the previous state whole.
 
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { trackTemporary, untrackTemporary } from './temporary-files.js';
 import { checkSessionState, StateFileError, stateOrderProblem, type CheckedState } from '../../parser/session/session-state.js';
 import { OutputError } from './writers.js';
 import type { StateChunkSink } from '../../parser/session/session-state.js';
@@ -25,7 +26,9 @@ export function readStateFile(path: string): CheckedState | null {
     return checkSessionState(bytes);
   } catch (e) {
     if (e instanceof StateFileError) {
-      throw new OutputError(`--state ${path}: byte ${e.offset.toLocaleString('en-US')}: ${e.message} (remove the file to start a new series of analyses)`);
+      // A newer resumescope's state is not damaged: removing it would throw the series away.
+      const advice = /newer resumescope/.test(e.message) ? '' : ' (remove the file to start a new series of analyses)';
+      throw new OutputError(`--state ${path}: byte ${e.offset.toLocaleString('en-US')}: ${e.message}${advice}`);
     }
     throw e;
   }
@@ -47,6 +50,7 @@ export class StateFileWriter {
 
   constructor(readonly path: string) {
     this.temporary = `${path}.${process.pid}.tmp`;
+    trackTemporary(this.temporary);
   }
 
   /** For DiagnoseOptions.carryOut. A failed write is kept for commit() to report; the analysis goes on. */
@@ -72,6 +76,7 @@ export class StateFileWriter {
       this.close();
       renameSync(this.temporary, this.path);
       this.created = false;
+      untrackTemporary(this.temporary);
     } catch (e) {
       this.abandon();
       throw new OutputError(`--state ${this.path}: cannot write it: ${describeFsError(e)}`);
@@ -83,6 +88,7 @@ export class StateFileWriter {
     try {
       this.close();
       if (this.created) rmSync(this.temporary, { force: true });
+      untrackTemporary(this.temporary);
     } catch {
       // A temporary file that cannot be closed or removed: FILE is untouched all the same.
     }

@@ -1,7 +1,8 @@
-import { accessSync, constants, createWriteStream, statSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { describeFsError, fileIdentity, type InputFile } from '../node/analyze-files.js';
+import { trackTemporary, untrackTemporary } from './temporary-files.js';
 
 export { CSV_COLUMNS, csvHeader, csvRow, csvField, connectionsToCsv } from '../../parser/report/csv.js';
 
@@ -53,6 +54,26 @@ function outputIdentity(path: string): string {
   return fileIdentity(path, stat);
 }
 
+/**
+ * The temporary file beside `path` that OutputFile writes first, or null to write `path` itself:
+ * something other than a file is there (a device such as /dev/null, a FIFO), or the folder cannot
+ * take a new file.
+ */
+function temporaryFor(path: string): string | null {
+  try {
+    const existing = statSync(path);
+    if (!existing.isFile()) return null;
+  } catch {
+    // Not there yet.
+  }
+  try {
+    accessSync(dirname(path), constants.W_OK);
+  } catch {
+    return null;
+  }
+  return `${path}.${process.pid}.tmp`;
+}
+
 /** Bytes gathered before one write to the file. */
 const BLOCK = 1 << 18;
 
@@ -76,9 +97,19 @@ export class OutputFile {
    */
   private readonly spareBlocks: Uint8Array[] = [];
 
+  /**
+   * Where the bytes go until close() renames them into `path` (null: straight to `path`). A file
+   * is replaced whole or not at all: a run stopped half way (Ctrl-C, a full disk) leaves the last
+   * good output, not a cut one that ends on a whole line and looks complete. Devices, pipes and
+   * files in a folder this user cannot write are written in place.
+   */
+  private readonly temporary: string | null;
+
   constructor(readonly path: string) {
     this.toStandardOutput = path === STANDARD_OUTPUT;
-    this.stream = this.toStandardOutput ? process.stdout : createWriteStream(path);
+    this.temporary = this.toStandardOutput ? null : temporaryFor(path);
+    if (this.temporary !== null) trackTemporary(this.temporary);
+    this.stream = this.toStandardOutput ? process.stdout : createWriteStream(this.temporary ?? path);
     this.stream.on('error', (e) => { this.error ??= e; });
   }
 
@@ -144,7 +175,18 @@ export class OutputFile {
     this.flush();
     return new Promise((resolve, reject) => {
       const settle = (error?: Error | null) => {
-        const failure = this.error ?? error;
+        let failure = this.error ?? error;
+        if (!failure && this.temporary !== null) {
+          try {
+            renameSync(this.temporary, this.path);
+          } catch (e) {
+            failure = e as Error;
+          }
+        }
+        if (this.temporary !== null) {
+          if (failure) rmSync(this.temporary, { force: true });
+          untrackTemporary(this.temporary);
+        }
         // A reader of standard output that went away (`| head`) took what it wanted: no failure.
         if (!failure || (this.toStandardOutput && (failure as NodeJS.ErrnoException).code === 'EPIPE')) resolve();
         else reject(new OutputError(`${this.toStandardOutput ? 'standard output' : this.path}: cannot write: ${describeFsError(failure)}`));

@@ -338,7 +338,9 @@ export function readSessionState(bytes: Uint8Array, sink: SessionStateSink = CHE
   const versionAt = r.offset;
   const version = r.u32('format version');
   if (version !== STATE_VERSION && version !== STATE_VERSION_WITHOUT_ABORTS && version !== STATE_VERSION_WITHOUT_CLIENTS) {
-    throw new StateFileError(`state format version ${version}; this resumescope reads versions ${STATE_VERSION_WITHOUT_CLIENTS} to ${STATE_VERSION}`, versionAt);
+    throw new StateFileError(version > STATE_VERSION
+      ? `state format version ${version}, newer than this resumescope reads (${STATE_VERSION_WITHOUT_CLIENTS} to ${STATE_VERSION}): it was written by a newer resumescope; use that one for this series`
+      : `state format version ${version}; this resumescope reads versions ${STATE_VERSION_WITHOUT_CLIENTS} to ${STATE_VERSION}`, versionAt);
   }
   const lastTime = r.time('last time', true);
   if (version >= STATE_VERSION) {

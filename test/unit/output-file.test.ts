@@ -1,10 +1,44 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OutputFile } from '../../app/cli/writers.js';
+import { removeTemporaries } from '../../app/cli/temporary-files.js';
 
 describe('OutputFile', () => {
+  it('replaces a file whole at close, or not at all: until then (a run stopped half way) the last good output stays', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'resumescope-out-'));
+    const path = join(folder, 'out.ndjson');
+    writeFileSync(path, 'the last good output\n');
+    const out = new OutputFile(path);
+    // More than a block (256 KiB): some of it has gone to the disk.
+    for (let i = 0; i < 60_000; i++) out.write(`{"id":${i}}\n`);
+    await out.drained();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Written so far is in a temporary file beside it; the output itself is untouched.
+    expect(readFileSync(path, 'utf8')).toBe('the last good output\n');
+    expect(readdirSync(folder).sort()).toEqual(['out.ndjson', `out.ndjson.${process.pid}.tmp`]);
+    await out.close();
+    expect(readFileSync(path, 'utf8').split('\n')).toHaveLength(60_001);
+    expect(readdirSync(folder)).toEqual(['out.ndjson']);
+    // Stopped before close (what a signal does): the temporary file goes, the old output stays.
+    const stopped = new OutputFile(path);
+    for (let i = 0; i < 60_000; i++) stopped.write('half of a new output\n');
+    await stopped.drained();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(readdirSync(folder)).toHaveLength(2);
+    removeTemporaries();
+    expect(readdirSync(folder)).toEqual(['out.ndjson']);
+    expect(readFileSync(path, 'utf8').split('\n')).toHaveLength(60_001);
+  });
+
+  it('writes devices in place (no temporary file beside /dev/null)', async () => {
+    const out = new OutputFile('/dev/null');
+    out.write('nothing to keep\n');
+    await out.close();
+    expect(existsSync(`/dev/null.${process.pid}.tmp`)).toBe(false);
+  });
+
   it('writes every piece in order across many recycled blocks (text, ASCII separators, bytes, oversized pieces)', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'resumescope-out-')), 'out.txt');
     const out = new OutputFile(path);
