@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import type { ConnectionRecord } from '../parser/report/types.js';
 import { simulateAndAnalyze } from './support/pipeline.js';
 import { rewritePcapRecords } from './support/pcap-edit.js';
 import type { PresetName } from '../fixtures/simulator/presets.js';
-import { StateFileWriter } from '../app/cli/state-file.js';
+import { StateFileWriter, stateFileStamp } from '../app/cli/state-file.js';
 
 // --state: a capture cut into files analysed one at a time, each carrying its sessions to the next,
 // must know every session as the analysis of the whole capture does: an offer in a later file of a
@@ -324,11 +324,32 @@ describe('StateFileWriter: the state streamed to a temporary file, put in place 
     expect(readFileSync(path, 'utf8')).toBe('the previous state');
     expect(readdirSync(work).filter((f) => f.startsWith('kept.state.'))).toEqual([]);
 
-    // The temporary file cannot be made (a folder has its name): the analysis goes on, commit() says why.
-    mkdirSync(`${path}.${process.pid}.tmp`);
-    const failing = new StateFileWriter(path);
+    // The temporary file cannot be made (its folder went away): the analysis goes on, commit() says why.
+    const failing = new StateFileWriter(join(work, 'gone', 'kept.state'));
     failing.sink(new Uint8Array([1, 2, 3]));
-    expect(() => failing.commit()).toThrow(/^--state .*kept\.state: cannot write it: /);
+    expect(() => failing.commit()).toThrow(/^--state .*gone\/kept\.state: cannot write it: no such file or folder$/);
     expect(readFileSync(path, 'utf8')).toBe('the previous state');
+  });
+
+  it('does not write over a state another run wrote meanwhile (two runs on one series at once)', () => {
+    const path = join(work, 'shared.state');
+    writeFileSync(path, 'the state both runs read');
+    const stamp = stateFileStamp(path);
+    const slow = new StateFileWriter(path, stamp);
+    const fast = new StateFileWriter(path, stamp);
+    fast.sink(new Uint8Array([1]));
+    slow.sink(new Uint8Array([2]));
+    fast.commit();
+    expect(readFileSync(path)).toEqual(Buffer.from([1]));
+    expect(() => slow.commit()).toThrow(/^--state .*shared\.state: another run wrote it while this one ran; this run's sessions are not written over it/);
+    expect(readFileSync(path)).toEqual(Buffer.from([1]));
+    expect(readdirSync(work).filter((f) => f.startsWith('shared.state.'))).toEqual([]);
+    // A series' first run: no file when read, one when committing is another run's too.
+    const first = join(work, 'first.state');
+    const late = new StateFileWriter(first, stateFileStamp(first));
+    writeFileSync(first, 'written by another first run');
+    late.sink(new Uint8Array([3]));
+    expect(() => late.commit()).toThrow(/another run wrote it/);
+    expect(readFileSync(first, 'utf8')).toBe('written by another first run');
   });
 });

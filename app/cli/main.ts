@@ -9,7 +9,7 @@ import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_
 import { ByteWriter } from '../../parser/report/byte-writer.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
 import { describeFsError, forEachCaptureChunk } from '../node/analyze-files.js';
-import { readStateFile, StateFileWriter, stateFileOrderProblem } from './state-file.js';
+import { readStateFile, StateFileWriter, stateFileOrderProblem, stateFileStamp } from './state-file.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { compatibilityIdsOf } from '../../parser/diagnose/compatibility-ids.js';
@@ -114,6 +114,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   // The state file is written back too: not an input, not another output's file.
   checkOutputPaths(args.state !== null ? [...outputs, ['--state', args.state]] : outputs, files);
   if (args.state !== null) checkStateFolder(args.state);
+  const stateReadAs = args.state !== null ? stateFileStamp(args.state) : null;
   const carriedIn = args.state !== null ? readStateFile(args.state) : null;
   for (const path of repeated) io.stderr(`resumescope: ${terminalSafe(path)}: named more than once; read once\n`);
   // With an output on standard output, the summary goes to standard error.
@@ -182,7 +183,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   numberConnections(connections);
   // The state goes to a temporary file as the diagnosis makes it, and takes FILE's place last, so
   // that a failed output leaves the series where it was.
-  const stateOut = args.state !== null ? new StateFileWriter(args.state) : null;
+  const stateOut = args.state !== null ? new StateFileWriter(args.state, stateReadAs) : null;
   try {
     const diagnosis = diagnose(connections, {
       ...(carriedIn !== null ? { carriedIn: carriedIn.take } : {}),

@@ -2,7 +2,7 @@
 // written back after it through a temporary file and a rename, so that a run that fails or is
 // killed halfway leaves the previous state whole.
 
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { trackTemporary, untrackTemporary } from './temporary-files.js';
 import { checkSessionState, StateFileError, stateOrderProblem, type CheckedState } from '../../parser/session/session-state.js';
 import { OutputError } from './writers.js';
@@ -14,6 +14,19 @@ import { describeFsError } from '../node/analyze-files.js';
  * when there is no such file yet (the first analysis of a series). Kept as its bytes, handed to the
  * diagnosis once (CheckedState.take): the session table reads them straight in.
  */
+/**
+ * What FILE is now, to tell at commit whether another run wrote it meanwhile: its inode, size and
+ * modification time ("absent" while there is none).
+ */
+export function stateFileStamp(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return 'absent';
+  }
+}
+
 export function readStateFile(path: string): CheckedState | null {
   let bytes: Uint8Array;
   try {
@@ -40,6 +53,8 @@ export function readStateFile(path: string): CheckedState | null {
  * it in place of FILE by a rename, whole or not at all. A run that fails first calls abandon(): the
  * previous state stays.
  */
+let writers = 0;
+
 export class StateFileWriter {
   private readonly temporary: string;
   private fd: number | null = null;
@@ -48,8 +63,15 @@ export class StateFileWriter {
   /** The temporary file is this writer's (it made it): only then is it removed. */
   private created = false;
 
-  constructor(readonly path: string) {
-    this.temporary = `${path}.${process.pid}.tmp`;
+  /**
+   * `readAs`: stateFileStamp(path) when this run read the state. Two runs on one state at once (an
+   * hourly job that overran) each carried the same sessions on, and the later rename silently
+   * dropped the other's hour: the state is not written over a file that changed since.
+   */
+  constructor(readonly path: string, private readonly readAs: string | null = null) {
+    // One writer a run; a second one in the same process (tests) gets a name of its own.
+    this.temporary = writers === 0 ? `${path}.${process.pid}.tmp` : `${path}.${process.pid}-${writers}.tmp`;
+    writers++;
     trackTemporary(this.temporary);
   }
 
@@ -74,11 +96,16 @@ export class StateFileWriter {
       if (this.error !== null) throw this.error;
       if (this.bytes === 0) throw new Error('no state was written');
       this.close();
+      if (this.readAs !== null && stateFileStamp(this.path) !== this.readAs) {
+        this.abandon();
+        throw new OutputError(`--state ${this.path}: another run wrote it while this one ran; this run's sessions are not written over it (analyse the captures of a series one after another, each run once the last has ended)`);
+      }
       renameSync(this.temporary, this.path);
       this.created = false;
       untrackTemporary(this.temporary);
     } catch (e) {
       this.abandon();
+      if (e instanceof OutputError) throw e;
       throw new OutputError(`--state ${this.path}: cannot write it: ${describeFsError(e)}`);
     }
   }
