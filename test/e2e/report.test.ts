@@ -86,6 +86,12 @@ describe('HTML report (--report)', () => {
       expect(captures).toContain(createHash('sha256').update(readFileSync(rst)).digest('hex'));
       expect(captures).toMatch(/resumescope 0\.\d+\.\d+/);
       await page.screenshot({ path: screenshotPath(`report-overview-${theme}.png`), fullPage: true });
+      if (theme === 'light') {
+        // Printed (or saved as PDF), the overview flows over its pages: the last card is on paper too.
+        const pdf = Buffer.from(await page.pdf({ format: 'A4', printBackground: true }));
+        const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page\b/g) ?? []).length;
+        expect(pages).toBeGreaterThan(1);
+      }
       // Interactive: the charts and the connection list filter.
       await page.getByTestId('tab-reuse').click();
       expect(await page.getByTestId('chart-reuse-gap').textContent()).toContain('inferred idle timeout 5m00s');
