@@ -49,6 +49,11 @@ describe('resumescope CLI', () => {
     const good = cli(['analyze', capture, '--pcapng-out', out, '--pcapng-filter', 'reason=purged-after-abort,aborted']);
     expect(good.code).toBe(0);
     expect(good.stdout).toMatch(/wrote .*filtered\.pcapng \(pcapng: \d+ packets of 8 connections, commented\)/);
+    expect(good.stderr).toBe('');
+    // A filter that keeps nothing says so (a group's name where server= wants an address).
+    const none = cli(['analyze', capture, '--pcapng-out', out, '--pcapng-filter', 'server=resumescope.test', '-q']);
+    expect(none.code).toBe(0);
+    expect(none.stderr).toBe('resumescope: warning: --pcapng-filter server=resumescope.test chose no connection (server= takes an IP address, not a name); the pcapng holds no packet\n');
   });
 
   it('a handshake ended by a fatal alert is told as such, not as the close that followed it', () => {

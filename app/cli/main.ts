@@ -214,6 +214,10 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files, connections, io);
       if (written === null) return EXIT_FAILED;
       wrote.push(`wrote ${outputName(args.pcapngOut)} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
+      // A filter that keeps nothing is most likely a typo (a host name where an address belongs).
+      if (written.connections === 0) {
+        io.stderr(`resumescope: warning: --pcapng-filter ${terminalSafe(args.pcapngFilter ?? DEFAULT_FILTER)} chose no connection${/server=[^,]*[a-z]/i.test(args.pcapngFilter ?? '') && !/server=\[?[0-9a-f:.]+\]?(:\d+)?(,|$)/i.test(args.pcapngFilter ?? '') ? ' (server= takes an IP address, not a name)' : ''}; the pcapng holds no packet\n`);
+      }
     }
     if (stateOut !== null) {
       stateOut.commit();
