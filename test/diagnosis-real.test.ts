@@ -90,6 +90,10 @@ describe('diagnosis on real stacks', () => {
     expect(finding.detail).toContain(`(accepted up to ${d(lifetime.low!)} after the issue, rejected from ${d(lifetime.high!)})`);
     expect(lifetime.exceptions).toBe(1);
     expect(finding.detail).toContain('one offer does not fit that boundary (accepted beyond it or refused within it), so the limit is not sharp');
+    // 4 of 17 offers refused would be critical, but an estimate this uncertain is a lead: a warning that says so.
+    expect(lifetime.confidence).toBeLessThan(0.5);
+    expect(finding.severity).toBe('warning');
+    expect(finding.detail).toContain(`The estimate is uncertain (confidence ${lifetime.confidence.toFixed(2)}:`);
   });
 
   it('OpenSSL keeps a session after a client resets its resumed handshake (no purge on abort)', () => {

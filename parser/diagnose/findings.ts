@@ -127,7 +127,8 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const lifetimeFits = maxAcceptedAge !== null && idle.every((c) => facts.age(c) !== null && ageOf(c, facts) > maxAcceptedAge);
       add('idle-timeout', idle, `Sessions are dropped after ${formatDuration(t)} idle on ${server.group}`,
         `${n(idle.length)} of ${n(server.offers)} offers were rejected after more than ${formatDuration(policy.idleTimeout.low!)} idle (accepted up to ${formatDuration(policy.idleTimeout.low!)}, rejected from ${formatDuration(policy.idleTimeout.high!)})${notSharp(policy.idleTimeout.exceptions)}; raising the idle timeout to ${formatDuration(longer)} would have resumed ${n(wouldResume.length)} of them.` +
-        (lifetimeFits ? ` A lifetime fits them as well: each session was older than any accepted one (over ${formatDuration(maxAcceptedAge)}), and this capture cannot tell the two apart. OpenSSL-based servers, nginx among them, count the session timeout from a session's creation, not its last use; offers more often than the limit, over a longer time, would show which it is.` : ''));
+        (lifetimeFits ? ` A lifetime fits them as well: each session was older than any accepted one (over ${formatDuration(maxAcceptedAge)}), and this capture cannot tell the two apart. OpenSSL-based servers, nginx among them, count the session timeout from a session's creation, not its last use; offers more often than the limit, over a longer time, would show which it is.` : '') +
+        uncertain(policy.idleTimeout.confidence), tempered(severityFor(idle.length), policy.idleTimeout.confidence));
       replay(`idle-timeout=${longer}`, `idle timeout ${formatDuration(longer)} instead of ${formatDuration(t)}`, wouldResume);
     }
     const life = withReason('lifetime');
@@ -135,7 +136,8 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const t = policy.lifetime.seconds;
       const wouldResume = life.filter((c) => ageOf(c, facts) <= t * 2);
       add('lifetime', life, `Sessions expire ${formatDuration(t)} after they were issued on ${server.group}`,
-        `${n(life.length)} of ${n(server.offers)} offers were rejected because their session was older than the lifetime (accepted up to ${formatDuration(policy.lifetime.low!)} after the issue${policy.lifetime.high !== null ? `, rejected from ${formatDuration(policy.lifetime.high)}` : ''})${notSharp(policy.lifetime.exceptions)}; a lifetime of ${formatDuration(t * 2)} would have resumed ${n(wouldResume.length)} of them.`);
+        `${n(life.length)} of ${n(server.offers)} offers were rejected because their session was older than the lifetime (accepted up to ${formatDuration(policy.lifetime.low!)} after the issue${policy.lifetime.high !== null ? `, rejected from ${formatDuration(policy.lifetime.high)}` : ''})${notSharp(policy.lifetime.exceptions)}; a lifetime of ${formatDuration(t * 2)} would have resumed ${n(wouldResume.length)} of them.` +
+        uncertain(policy.lifetime.confidence), tempered(severityFor(life.length), policy.lifetime.confidence));
       replay(`lifetime=${t * 2}`, `session lifetime ${formatDuration(t * 2)} instead of ${formatDuration(t)}`, wouldResume);
     }
     const capacity = withReason('capacity');
@@ -155,7 +157,8 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
             (lru ? 'other sessions had been used since their own last use (least recently used evicted first)'
               : policy.capacity.eviction === 'unknown' ? 'newer sessions had been issued (each session was used only when issued, so the capture cannot tell whether the oldest or the least recently used goes first)'
               : 'newer sessions had been issued (oldest evicted first)') +
-            `; a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.`);
+            `; a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.` +
+          uncertain(policy.capacity.confidence), tempered(severityFor(capacity.length), policy.capacity.confidence));
       replay(`capacity=${size * 4}`, `cache of ${n(size * 4)} sessions instead of ${n(size)}`, wouldResume);
     }
     const purged = withReason('purged-after-abort');
@@ -298,6 +301,24 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
  * Offers on the wrong side of an inferred limit (accepted beyond it, refused within it), said next
  * to it: the single value is then an estimate (its confidence drops), not a proven boundary.
  */
+/** Below this confidence an inferred limit is a lead, not a finding to act on at once: at most a warning. */
+export const MIN_CRITICAL_CONFIDENCE = 0.5;
+
+/**
+ * The severity of a limit's finding, held down while its estimate is uncertain: a short capture
+ * (a five-minute slice of a farm) showed "critical: sessions are dropped after 22s idle" at
+ * confidence 0.08, where the server kept them an hour.
+ */
+function tempered(severity: Severity, confidence: number): Severity {
+  return severity === 'critical' && confidence < MIN_CRITICAL_CONFIDENCE ? 'warning' : severity;
+}
+
+function uncertain(confidence: number): string {
+  return confidence < MIN_CRITICAL_CONFIDENCE
+    ? ` The estimate is uncertain (confidence ${confidence.toFixed(2)}: few offers near the limit, or some on its wrong side); a longer capture would confirm it or show another cause.`
+    : '';
+}
+
 function notSharp(exceptions: number): string {
   if (exceptions <= 0) return '';
   return `; ${exceptions === 1 ? 'one offer does' : `${exceptions.toLocaleString('en-US')} offers do`} not fit that boundary (accepted beyond it or refused within it), so the limit is not sharp: a server that counts whole seconds (OpenSSL), or servers set differently behind one name`;
