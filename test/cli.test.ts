@@ -18,6 +18,17 @@ const BIN = join(ROOT, 'bin', 'resumescope.js');
 const CAPTURES = join(ROOT, 'fixtures', 'captures');
 let work: string;
 
+/**
+ * The CLI on a terminal: run under script(1), which gives it a pseudo-terminal; what it wrote (both
+ * streams: with -q the summary is silent, so the rest is standard error) comes back as `stderr`.
+ */
+function cliOnTerminal(args: string[]) {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  const r = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: work, encoding: 'utf8', timeout: 60_000, env: { ...process.env, TERM: 'dumb' } });
+  return { code: r.status, stderr: r.stdout };
+}
+
 function cli(args: string[], input?: Buffer) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: work, input, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -675,7 +686,7 @@ describe('resumescope CLI', () => {
   it('--progress shows reading, then the diagnosis and the writing, and leaves a clean line', () => {
     const out = join(work, 'progress.pcap');
     execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'idle-timeout', '--scale', '4', '--out', out]);
-    const r = cli(['analyze', out, '-q', '--progress', '--ndjson', join(work, 'progress.ndjson')]);
+    const r = cliOnTerminal(['analyze', out, '-q', '--progress', '--ndjson', join(work, 'progress.ndjson')]);
     expect(r.code).toBe(0);
     const connections = readFileSync(join(work, 'progress.ndjson'), 'utf8').trim().split('\n').length;
     expect(connections).toBeGreaterThan(1000);
@@ -685,13 +696,20 @@ describe('resumescope CLI', () => {
     // Every status line is overwritten in place and the last one is cleared.
     expect(r.stderr.endsWith('\r\x1b[K')).toBe(true);
     expect(r.stderr).not.toContain('\n');
+    // Into a log (not a terminal): whole lines, a few, no carriage returns or erase sequences.
+    const logged = cli(['analyze', out, '-q', '--progress']);
+    expect(logged.code).toBe(0);
+    expect(logged.stderr).not.toMatch(/[\r\x1b]/);
+    const lines = logged.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/^resumescope: +\d+% [\d.]+\/[\d.]+ MB {2}.*progress\.pcap \(1\/1\)$/);
+    for (const line of lines) expect(line).toMatch(/^resumescope: /);
   });
 
   it('--each --progress: the bytes read over all captures and how many are done, cleared at the end', () => {
     const big = join(work, 'each-progress-a.pcap');
     execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'idle-timeout', '--scale', '4', '--out', big]);
     const small = join(CAPTURES, 'tls12-full.pcap');
-    const r = cli(['analyze', '--each', big, small, '-q', '--progress', '--jobs', '2']);
+    const r = cliOnTerminal(['analyze', '--each', big, small, '-q', '--progress', '--jobs', '2']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stderr.split('\r').filter((l) => l.length > 0);
     expect(lines[0]).toBe('[..............................]   0% read, 0 of 2 captures analysed (2 at a time)\x1b[K');

@@ -64,7 +64,8 @@ Options for analyze:
   --pcapng-out FILE    write the packets of failed/aborted connections as annotated pcapng
   --pcapng-filter EXPR which connections --pcapng-out keeps: failed (default), aborted,
                        rejected, all, reason=<reason>, server=<ip[:port]>; comma-separated = any
-  --progress           always show the progress bar on stderr
+  --progress           always show the progress bar on stderr (into a file or a
+                       pipe: a line every 2 s)
   --no-progress        never show it (default: only when stderr is a terminal)
   -j, --jobs N         worker threads for several files (default: one per core but one); with
                        more than one, a connection that spans two files ends with the first

@@ -407,10 +407,21 @@ export function formatSummary(captures: CaptureSummary[], t: Totals, compatibili
   return lines.join('\n') + '\n';
 }
 
+/** Progress lines into a log (standard error not a terminal): one per this many milliseconds at most. */
+const LOG_LINE_INTERVAL = 2000;
+
 export class ProgressBar {
   private last = 0;
   private shown = false;
-  constructor(private readonly io: CliIo, private readonly enabled: boolean) {}
+  /**
+   * Standard error is no terminal (--progress into a log file, a CI job): a line now and then
+   * instead of one line redrawn in place, which a log kept as a single line of carriage returns
+   * and erase sequences, ending erased.
+   */
+  private readonly lines: boolean;
+  constructor(private readonly io: CliIo, private readonly enabled: boolean) {
+    this.lines = !io.stderrIsTty;
+  }
 
   update(p: AnalyzeProgress): void {
     const fraction = p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : 0;
@@ -430,6 +441,13 @@ export class ProgressBar {
   private show(fraction: number | null, label: string, force = false): void {
     if (!this.enabled) return;
     const now = Date.now();
+    if (this.lines) {
+      // Every LOG_LINE_INTERVAL at most, whatever asks: a stage that starts is shown at the next line.
+      if (now - this.last < LOG_LINE_INTERVAL && this.last !== 0) return;
+      this.last = now;
+      this.io.stderr(`resumescope: ${fraction === null ? '' : `${(fraction * 100).toFixed(0).padStart(3)}% `}${label}\n`);
+      return;
+    }
     if (!force && now - this.last < 100) return;
     this.last = now;
     const width = 30;
@@ -440,7 +458,7 @@ export class ProgressBar {
   }
 
   done(): void {
-    if (this.shown) this.io.stderr('\r\x1b[K');
+    if (this.shown && !this.lines) this.io.stderr('\r\x1b[K');
     this.shown = false;
   }
 }
