@@ -263,6 +263,12 @@ describe('resumescope analyze --state (real nginx, session IDs with a 4 s timeou
     expect(again.stderr).toMatch(/^resumescope: --state order\.state: holds sessions used up to 20\d\d-.*Z, after this capture's start \(20\d\d-.*Z\): analyse the captures in time order/m);
     expect(readFileSync(join(work, 'order.state'))).toEqual(before);
     expect(existsSync(join(work, 'again.json'))).toBe(false);
+    // Told from the file's first packet, before the file is read: its damage further on is never seen.
+    writeFileSync(join(work, 'damaged-tail.pcap'), Buffer.concat([readFileSync(join(work, 'part1.pcap')), Buffer.alloc(64, 0xee)]));
+    const early = cli(['analyze', 'damaged-tail.pcap', '--state', 'order.state']);
+    expect(early.code).toBe(2);
+    expect(early.stderr.trim().split('\n')).toHaveLength(1);
+    expect(early.stderr).toMatch(/^resumescope: --state order\.state: holds sessions used up to .*analyse the captures in time order/);
 
     const damaged = Buffer.from(before);
     damaged.writeUInt32LE(0xffff, damaged.length - 8);

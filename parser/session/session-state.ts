@@ -8,7 +8,7 @@
 // Binary, little-endian, read with bounds checks everywhere: a state file is input like a capture,
 // and a damaged one is refused with the byte offset, never half-used.
 //
-//   magic "resumescope-state\n" (18 bytes), u32 format version (3; versions 1 and 2 are read too)
+//   magic "resumescope-state\n" (18 bytes), u32 format version (4; versions 1 to 3 are read too)
 //   f64 lastTime: the latest session use (or, since version 3, carried abort) the analyses so far saw (epoch seconds)
 //   (version 3) f64 observedSince: every session unknown to the state was last used before this
 //       time (the first packet of the series, or where sessions idle for 7 days were dropped);
@@ -28,6 +28,9 @@
 //       session no analysis saw issued or used (its key only)
 //   u32 flushes, each: u32 group, f64 low, f64 time (a cache flush found between the two); last, as
 //       the flushes are known only once the groups are inferred, after the sessions are written
+//   (version 4) u32 CRC-32 of every byte before it (crc32.ts): a file damaged on disk or edited is
+//       refused whole, not read into wrong verdicts (the checks of counts, times and indexes let most
+//       flipped bits in times and keys through)
 // Written as it goes (SessionStateWriter), each count before what it counts, so that the CLI streams
 // it to its file a chunk at a time: a million sessions are ~90 MB of state, which held whole cost the
 // 2-million-connection run 91 MB at its peak (building them as objects first, a string per key, ~140 MB).
@@ -35,9 +38,12 @@
 
 import type { SessionKind } from './session-table.js';
 import { stringOfCodes } from '../tls/hello.js';
+import { Crc32, crc32 } from './crc32.js';
 
 export const STATE_MAGIC = 'resumescope-state\n';
-export const STATE_VERSION = 3;
+export const STATE_VERSION = 4;
+/** The third version, without the checksum: still read. */
+const STATE_VERSION_WITHOUT_CHECKSUM = 3;
 /** The first version, without clients: still read. */
 const STATE_VERSION_WITHOUT_CLIENTS = 1;
 /** The second, without observedSince and aborts: still read. */
@@ -337,13 +343,24 @@ export function readSessionState(bytes: Uint8Array, sink: SessionStateSink = CHE
   }
   const versionAt = r.offset;
   const version = r.u32('format version');
-  if (version !== STATE_VERSION && version !== STATE_VERSION_WITHOUT_ABORTS && version !== STATE_VERSION_WITHOUT_CLIENTS) {
+  if (version !== STATE_VERSION && version !== STATE_VERSION_WITHOUT_CHECKSUM && version !== STATE_VERSION_WITHOUT_ABORTS && version !== STATE_VERSION_WITHOUT_CLIENTS) {
     throw new StateFileError(version > STATE_VERSION
       ? `state format version ${version}, newer than this resumescope reads (${STATE_VERSION_WITHOUT_CLIENTS} to ${STATE_VERSION}): it was written by a newer resumescope; use that one for this series`
       : `state format version ${version}; this resumescope reads versions ${STATE_VERSION_WITHOUT_CLIENTS} to ${STATE_VERSION}`, versionAt);
   }
-  const lastTime = r.time('last time', true);
+  // The checksum first: a damaged file is refused as such, before any part of it goes to the sink.
+  let end = bytes.length;
   if (version >= STATE_VERSION) {
+    if (bytes.length < r.offset + 4) throw new StateFileError('cut short in the checksum', r.offset);
+    end = bytes.length - 4;
+    const stored = new DataView(bytes.buffer, bytes.byteOffset + end, 4).getUint32(0, true);
+    if (crc32(bytes.subarray(0, end)) !== stored) {
+      throw new StateFileError('the checksum does not match: the file was damaged or changed after it was written', end);
+    }
+    r.limit(end);
+  }
+  const lastTime = r.time('last time', true);
+  if (version >= STATE_VERSION_WITHOUT_CHECKSUM) {
     const at = r.offset;
     const since = r.time('observed-since time', true);
     if (since > lastTime && Number.isFinite(lastTime)) throw new StateFileError('observed-since time after the last time', at);
@@ -424,7 +441,7 @@ export function readSessionState(bytes: Uint8Array, sink: SessionStateSink = CHE
       sink.client(group, stacks[stack]!, address, session);
     }
   }
-  if (version >= STATE_VERSION) {
+  if (version >= STATE_VERSION_WITHOUT_CHECKSUM) {
     const abortCount = r.count('aborts', 12);
     for (let i = 0; i < abortCount; i++) {
       const at = r.offset;
@@ -453,7 +470,7 @@ export function readSessionState(bytes: Uint8Array, sink: SessionStateSink = CHE
     if (low > time) throw new StateFileError('flush time before its lower bound', at + 4);
     sink.flush(group, low, time);
   }
-  if (r.offset !== bytes.length) throw new StateFileError(`${bytes.length - r.offset} bytes after the end of the state`, r.offset);
+  if (r.offset !== end) throw new StateFileError(`${end - r.offset} bytes after the end of the state`, r.offset);
   return { lastTime, sessions: n };
 }
 
@@ -511,9 +528,15 @@ class StateReader {
   private readonly view: DataView;
   constructor(private readonly data: Uint8Array) {
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    this.end = data.length;
+  }
+  /** Where the state's contents end (before a checksum). */
+  private end: number;
+  limit(end: number): void {
+    this.end = end;
   }
   private need(n: number, what: string): void {
-    if (this.offset + n > this.data.length) throw new StateFileError(`cut short in ${what}`, this.offset);
+    if (this.offset + n > this.end) throw new StateFileError(`cut short in ${what}`, this.offset);
   }
   u8(what: string): number {
     this.need(1, what);
@@ -537,7 +560,7 @@ class StateReader {
   count(what: string, minBytes: number): number {
     const at = this.offset;
     const n = this.u32(`number of ${what}`);
-    if (n * minBytes > this.data.length - this.offset) throw new StateFileError(`${n} ${what}: more than the file holds`, at);
+    if (n * minBytes > this.end - this.offset) throw new StateFileError(`${n} ${what}: more than the file holds`, at);
     return n;
   }
   text(what: string): string {
@@ -568,9 +591,12 @@ class StateWriter {
     this.buffer = new Uint8Array(Math.max(sink === null ? 64 : 1, size));
     this.view = new DataView(this.buffer.buffer);
   }
+  /** Of every byte handed to the sink so far: end() appends the CRC of the whole (format version 4). */
+  private readonly crc = new Crc32();
   private room(n: number): void {
     if (this.length + n <= this.buffer.length) return;
     if (this.sink !== null && this.length > 0) {
+      this.crc.update(this.buffer.subarray(0, this.length));
       this.sink(this.buffer.subarray(0, this.length));
       this.length = 0;
       if (n <= this.buffer.length) return;
@@ -609,6 +635,10 @@ class StateWriter {
   }
   /** The bytes written (a view: no copy of a state of tens of MB), or null once the sink took them all. */
   end(): Uint8Array | null {
+    // The CRC of everything before it: of the chunks handed over, then of what is left here.
+    const crc = this.crc;
+    this.crc.update(this.buffer.subarray(0, this.length));
+    this.u32(crc.value);
     if (this.sink === null) return this.buffer.subarray(0, this.length);
     if (this.length > 0) this.sink(this.buffer.subarray(0, this.length));
     this.length = 0;

@@ -166,6 +166,11 @@ describe('resumescope ui in Chromium', () => {
     await expect.poll(() => findings.locator('code').allTextContents()).toContain('ssl_session_cache builtin');
     expect(await findings.textContent()).not.toContain('`');
     expect(await page.getByTestId('capture-damage').count()).toBe(0);
+    // Offers answered in handshakes that then aborted: in the Accepted figure, not among the resumed.
+    await loadFiles(page, [join(FIXTURES, 'tls12-alert-purge.pcap')]);
+    expect(await page.getByTestId('kpi-accepted-value').textContent()).toBe('8');
+    expect(await page.getByTestId('outcome-resumed').textContent()).toBe('4');
+    expect(await page.getByTestId('outcomes-unfinished').textContent()).toMatch(/^4 answered offers are counted here as aborted or incomplete/);
     // The FIFO cache of 9: the limit line stands on the edge labelled 9, the last accepted bar left of it.
     await loadFiles(page, [join(FIXTURES, 'nginx-fifo-cache.pcap')]);
     await page.getByTestId('tab-reuse').click();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { decodeSessionState, encodeSessionState, StateFileError, STATE_MAGIC, type CarriedSessions } from '../../parser/session/session-state.js';
 import { sessionStateArb as state } from '../fuzz/state-arbitrary.js';
 import { SessionTable } from '../../parser/session/session-table.js';
@@ -37,6 +38,19 @@ function without(bytes: Uint8Array, start: number, end: number): Uint8Array {
 // with no flushes, a file ends with the aborts' two counts and the flushes' count.
 const OBSERVED_SINCE_AT = STATE_MAGIC.length + 4 + 8;
 
+/** A state file's contents without its CRC-32 trailer (format version 4). */
+function withoutChecksum(bytes: Uint8Array): Uint8Array {
+  return bytes.slice(0, bytes.length - 4);
+}
+
+/** Contents given a fresh CRC-32 trailer: changed on purpose, to reach the checks behind the checksum. */
+function withChecksum(contents: Uint8Array): Uint8Array {
+  const out = new Uint8Array(contents.length + 4);
+  out.set(contents);
+  new DataView(out.buffer).setUint32(contents.length, zlibCrc32(contents), true);
+  return out;
+}
+
 describe('session state file', () => {
   it('reads back exactly what it wrote: texts of any code units, every kind, both issue flags', () => {
     fc.assert(fc.property(state, (s) => {
@@ -54,9 +68,22 @@ describe('session state file', () => {
       const longer = new Uint8Array(bytes.length + 3);
       longer.set(bytes);
       const e = failure(longer);
-      expect(e.message).toMatch(/3 bytes after the end/);
-      expect(e.offset).toBe(bytes.length);
+      expect(e.message).toMatch(/^the checksum does not match/);
+      expect(e.offset).toBe(longer.length - 4);
+      // Bytes after the contents, under a checksum that covers them, are still no state.
+      const padded = failure(withChecksum(Uint8Array.of(...withoutChecksum(bytes), 1, 2, 3)));
+      expect(padded.message).toMatch(/3 bytes after the end/);
+      expect(padded.offset).toBe(bytes.length - 4);
     }), { numRuns: 40, seed: 20261134 });
+  });
+
+  it('refuses any change of any one byte (the CRC-32 trailer): damage is never read into a state', () => {
+    fc.assert(fc.property(state, fc.nat(), fc.integer({ min: 1, max: 255 }), (s, at, delta) => {
+      const bytes = encodeSessionState(s).slice();
+      const i = at % bytes.length;
+      bytes[i] = (bytes[i]! + delta) & 0xff;
+      expect(() => decodeSessionState(bytes)).toThrow(StateFileError);
+    }), { numRuns: 500, seed: 20261138 });
   });
 
   it('never throws anything but a StateFileError on damaged bytes, and allocates nothing from a corrupt count', () => {
@@ -79,9 +106,9 @@ describe('session state file', () => {
     // A count of four billion sessions in a short file is damage, not a reason to allocate.
     const empty = encodeSessionState(stateWith({}));
     const sessionsCountAt = OBSERVED_SINCE_AT + 8 + 4 + 4;
-    const huge = empty.slice();
+    const huge = withoutChecksum(empty);
     new DataView(huge.buffer).setUint32(sessionsCountAt, 0xffffffff, true);
-    const e = failure(huge);
+    const e = failure(withChecksum(huge));
     expect(e.message).toMatch(/4294967295 sessions: more than the file holds/);
     expect(e.offset).toBe(sessionsCountAt);
   });
@@ -89,7 +116,7 @@ describe('session state file', () => {
   it('reads a version 1 file (before clients were carried): the same state, no clients', () => {
     fc.assert(fc.property(state, (s) => {
       const noFlushes = { ...s, groups: s.groups.map((g) => ({ ...g, flushes: [] })), clients: [], observedSince: Infinity, aborts: [], unknownAborts: [] };
-      const v3 = encodeSessionState(noFlushes);
+      const v3 = withoutChecksum(encodeSessionState(noFlushes));
       // Version 1 has no observed-since time and ends with the keys, then the flushes' count: no
       // stacks', clients' or aborts' counts.
       const v1 = without(without(v3, v3.length - 20, v3.length - 4), OBSERVED_SINCE_AT, OBSERVED_SINCE_AT + 8);
@@ -101,7 +128,7 @@ describe('session state file', () => {
   it('reads a version 2 file (before aborts and the observed-since time were carried): the same state, no aborts', () => {
     fc.assert(fc.property(state, (s) => {
       const noFlushes = { ...s, groups: s.groups.map((g) => ({ ...g, flushes: [] })), observedSince: Infinity, aborts: [], unknownAborts: [] };
-      const v3 = encodeSessionState(noFlushes);
+      const v3 = withoutChecksum(encodeSessionState(noFlushes));
       const v2 = without(without(v3, v3.length - 12, v3.length - 4), OBSERVED_SINCE_AT, OBSERVED_SINCE_AT + 8);
       new DataView(v2.buffer).setUint32(STATE_MAGIC.length, 2, true);
       expect(decodeSessionState(v2)).toEqual(noFlushes);
@@ -144,10 +171,14 @@ describe('session state file', () => {
     const bytes = encodeSessionState(stateWith({ lastTime: 5 })).slice();
     new DataView(bytes.buffer).setUint32(STATE_MAGIC.length, 7, true);
     expect(failure(bytes)).toMatchObject({ offset: STATE_MAGIC.length });
-    expect(failure(bytes).message).toMatch(/version 7; this resumescope reads versions 1 to 3/);
+    expect(failure(bytes).message).toBe('state format version 7, newer than this resumescope reads (1 to 4): it was written by a newer resumescope; use that one for this series');
     // One group twice would merge two groups' counters (the fuzz target found a table that then gave churn past its group's issues).
     const group = { key: 'a.test:443', sni: 'a.test', port: 443, issued: 3, flushes: [] };
     const twice = encodeSessionState(stateWith({ lastTime: 5, groups: [group, { ...group, issued: 1 }] }));
+    // A version 3 file (no checksum) is still read: the same contents, the version changed, no trailer.
+    const v3 = withoutChecksum(encodeSessionState(stateWith({ lastTime: 5, groups: [group] })));
+    new DataView(v3.buffer).setUint32(STATE_MAGIC.length, 3, true);
+    expect(decodeSessionState(v3).groups).toHaveLength(1);
     expect(failure(twice).message).toBe('group "a.test:443" twice');
   });
 });

@@ -132,6 +132,8 @@ function OutcomeBreakdown() {
   const { model, palette, showConnections } = useView();
   const o = model.overview;
   const total = Math.max(1, o.totals.connections);
+  // Offers answered in handshakes that did not finish: in Accepted/Rejected, not in resumed/rejected here.
+  const unfinished = o.totals.accepted + o.totals.rejected - o.outcomes.resumed - o.outcomes.rejected;
   return (
     <Section title="Handshakes by outcome" testId="outcomes">
       <div className="bar-100" role="img" aria-label="share of connections per outcome">
@@ -148,6 +150,11 @@ function OutcomeBreakdown() {
           ))}
         </tbody>
       </table>
+      {unfinished > 0 ? (
+        <p className="small muted" data-testid="outcomes-unfinished">
+          {formatCount(unfinished)} answered offer{unfinished === 1 ? ' is' : 's are'} counted here as aborted or incomplete, {unfinished === 1 ? 'its' : 'their'} handshake not finished; the Accepted and Rejected figures above count every answered offer.
+        </p>
+      ) : null}
       {o.reasons.length > 0 ? (
         <>
           <h3 className="subhead" title="Rejected offers by cause, and reconnections that offered nothing (or an older session) while the client held one the server would have resumed">Why resumption failed</h3>
