@@ -236,7 +236,10 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       wrote.push(`wrote ${outputName(stateOut.path)} (state: ${describeCarried(diagnosis)})`);
     }
     if (!args.quiet) summaryTo(formatSummary(document.captures, totals, compatibilityIdsOf(diagnosis.servers), allProblems.length) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
-    return allProblems.length > 0 ? EXIT_PARTIAL : EXIT_OK;
+    // A capture whose reading stopped part way (a cut or damaged .gz, an I/O error) was read in part
+    // only: like an unreadable file beside good ones, exit 1 (it was 0, "all input analysed").
+    const readInPart = readable.some((c) => c.anomalies.some((a) => a.code === 'read-error'));
+    return allProblems.length > 0 || readInPart ? EXIT_PARTIAL : EXIT_OK;
   } finally {
     // Not committed (a failure on the way): the previous state stays.
     stateOut?.abandon();
