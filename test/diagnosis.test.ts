@@ -196,6 +196,34 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(server.cachePolicy.flushes.length).toBe(truth.services[0]!.ticketKeyRotationTimes.length);
   });
 
+  it('ticket keys replaced every 10 minutes for 3 hours, newest key only: a rotation, not a lifetime (by key name)', () => {
+    // The ticket-rotation farm, six times as long: a key replaced 17 times, tickets kept 2 h otherwise.
+    const config = presetConfig('ticket-rotation', 1, 1);
+    const result = simulateConfigAndAnalyze({ ...config, duration: 10_800 }, 'rotation-3h.pcap');
+    const comparison = compareWithTruth(result.document, result.truth);
+    const server = (result.document.servers as ServerSummary[])[0]!;
+    const truth = result.truth.services[0]!;
+    expect(truth.ticketKeyRotationTimes.length).toBe(17);
+    const rotation = server.cachePolicy.tickets.rotation!;
+    expect(rotation).not.toBeNull();
+    expect(rotation.keysOpen).toBe(1);
+    expect(rotation.every).toBeGreaterThan(590);
+    expect(rotation.every).toBeLessThan(640);
+    expect(rotation.keysReplaced).toBeGreaterThanOrEqual(15);
+    // Every refusal the rotation caused is said so; no lifetime or cache size is made of them.
+    const rotated = result.truth.connections.filter((c) => c.reason === 'ticket-key-rotated').length;
+    expect(rotated).toBeGreaterThan(50);
+    expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.95);
+    expect(server.cachePolicy.lifetime.seconds).toBeNull();
+    expect(server.cachePolicy.capacity.entries).toBeNull();
+    const finding = result.diagnosis.findings.find((f) => f.code === 'ticket-key-rotation')!;
+    expect(finding.title).toMatch(/^www\.ticket\.test:443 replaces its session ticket keys about every 10m\d\ds and refuses tickets under the replaced ones$/);
+    expect(finding.detail).toContain('it opened tickets under its newest key only, so a ticket lives at most 10m');
+    expect(finding.detail).toContain('less than the 2h00m its lifetime hint promises');
+    expect(result.diagnosis.whatIf.find((w) => w.scenario === 'keep-replaced-ticket-keys')!.fullHandshakesAvoided).toBe(rotation.refused);
+    // One restart (a single key change, nginx-ticket-key-rotation.pcap) stays a moment's flush: see diagnosis-real.
+  });
+
   it('TLS 1.3 PSK: idle timeout inferred from PSK offers', () => {
     const { comparison, server, truth } = run('tls13-psk');
     expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.95);

@@ -5,6 +5,7 @@ import { looksLikeCompatibilityId } from './compatibility-ids.js';
 import { formatDuration, isoBetween, isoTime } from './format.js';
 import { MIN_OFFERS_FOR_BACKENDS } from './shared-cache.js';
 import { offeredKeyNameHex, OLD_TICKET_KEY_DETAIL } from './ticket-keys.js';
+import { ROTATED_KEY_DETAIL } from './ticket-rotation.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
 import { groupKeyOf } from '../session/session-table.js';
 
@@ -197,10 +198,23 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       }
     }
     const flushed = withReason('flush');
+    // Refused under a key the group kept replacing (ticket-rotation.ts): a finding of their own.
+    const rotated = flushed.filter((c) => c.reasonDetail?.includes(ROTATED_KEY_DETAIL) ?? false);
+    const rotation = policy.tickets.rotation ?? null;
+    if (rotated.length > 0 && rotation !== null) {
+      const open = rotation.keysOpen === 1 ? 'its newest key only' : `its ${n(rotation.keysOpen)} newest keys`;
+      const lifetime = policy.tickets.lifetimeHint;
+      add('ticket-key-rotation', rotated, `${server.group} replaces its session ticket keys about every ${formatDuration(rotation.every)} and refuses tickets under the replaced ones`,
+        `${n(rotated.length)} of ${n(server.offers)} offers were tickets sealed under a key it had replaced (by their key names, RFC 5077 §4: ${n(rotation.keys)} keys in the capture, ${n(rotation.keysReplaced)} seen replaced); it opened tickets under ${open}, so a ticket lives at most ${formatDuration(rotation.every * rotation.keysOpen)}, ` +
+        (lifetime !== null && lifetime > rotation.every * rotation.keysOpen ? `less than the ${formatDuration(lifetime)} its lifetime hint promises. ` : 'however long the session could be kept. ') +
+        'Keep replaced keys for opening tickets (decryption only) for as long as a ticket should live: nginx takes several `ssl_session_ticket_key` files, the first one sealing new tickets and all of them opening; a rotation script should add the new key in front and drop the oldest, not replace them all.');
+      replay('keep-replaced-ticket-keys', 'replaced ticket keys kept for opening tickets', rotated);
+    }
     // Refused for a key the server no longer holds (not a moment's flush): a finding of their own.
-    const oldKey = flushed.filter((c) => c.reasonDetail?.includes(OLD_TICKET_KEY_DETAIL) ?? false);
+    const rotatedIds = new Set(rotated.map((c) => c.id));
+    const oldKey = flushed.filter((c) => !rotatedIds.has(c.id) && (c.reasonDetail?.includes(OLD_TICKET_KEY_DETAIL) ?? false));
     const oldKeyIds = new Set(oldKey.map((c) => c.id));
-    const atMoments = oldKey.length === 0 ? flushed : flushed.filter((c) => !oldKeyIds.has(c.id));
+    const atMoments = oldKey.length === 0 && rotated.length === 0 ? flushed : flushed.filter((c) => !oldKeyIds.has(c.id) && !rotatedIds.has(c.id));
     for (const f of policy.flushes) {
       const list = atMoments.filter((c) => f.evidence.includes(c.id) || ((c.clientHelloTime ?? 0) >= f.time && (c.clientHelloTime ?? 0) - gapOf(c, facts) < f.time));
       const lost = `${n(f.sessionsLost)} ${plural(f.sessionsLost, 'session')} lost`;

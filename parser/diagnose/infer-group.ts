@@ -7,6 +7,7 @@ import { select } from './offer-lists.js';
 import { inferPurgeOnAbort } from './purge-on-abort.js';
 import { inferCrossAddressSharing, inferSharedCache } from './shared-cache.js';
 import { explainUnusedTicketKeys, summarizeTickets } from './ticket-keys.js';
+import { explainRetiredTicketKeys } from './ticket-rotation.js';
 import type { CachePolicy } from './types.js';
 import type { Verdicts } from './verdicts.js';
 
@@ -23,6 +24,8 @@ export function inferGroup(table: SessionTable, group: ServerGroup, offers: Int3
   const keepsNoSessions = explainKeepsNoSessions(t, offers, known, rejected, verdicts);
   // 1b. Tickets sealed under a key the group no longer uses (hard evidence, before any inference).
   const rejectedUnusedKey = explainUnusedTicketKeys(t, group, rejected, verdicts);
+  // 1c. Keys replaced again and again, tickets under replaced ones refused however young (key names).
+  const rotation = explainRetiredTicketKeys(t, group, offers, verdicts);
   // 2. Offers to another address than the issuer's, refused beyond chance: no shared cache.
   const crossAddress = inferCrossAddressSharing(t, known, verdicts);
   // 3. Sessions an aborted handshake offered, refused far above the base rate.
@@ -44,7 +47,7 @@ export function inferGroup(table: SessionTable, group: ServerGroup, offers: Int3
     purgeOnAbort,
     sharedCache,
     flushes,
-    tickets: summarizeTickets(t, group, offers, rejectedUnusedKey),
+    tickets: { ...summarizeTickets(t, group, offers, rejectedUnusedKey), rotation },
     keepsNoSessions,
   };
 }

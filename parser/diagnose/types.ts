@@ -13,6 +13,20 @@ export const REASONS = [
 
 export type Reason = (typeof REASONS)[number];
 
+/** A group that keeps replacing its ticket keys, refusing tickets under the replaced ones (explainRetiredTicketKeys). */
+export interface TicketRotation {
+  /** Key names its tickets showed. */
+  keys: number;
+  /** Keys replaced whose tickets were then refused. */
+  keysReplaced: number;
+  /** Median seconds between one key's first ticket and the next's. */
+  every: number;
+  /** Newest keys a ticket was still opened under (1: the newest only). */
+  keysOpen: number;
+  /** Refusals explained by it. */
+  refused: number;
+}
+
 export type Eviction = 'fifo' | 'lru' | 'unknown' | 'partitioned' | null;
 
 export interface CachePolicy {
@@ -44,6 +58,8 @@ export interface CachePolicy {
     keyNames: number | null;
     /** Refused tickets and identities sealed under a key none of those name (sealedByUnusedKey). */
     rejectedUnusedKey: number;
+    /** Keys replaced again and again, their tickets then refused (ticket-rotation.ts); null: not seen. Older documents lack it. */
+    rotation?: TicketRotation | null;
   };
   /**
    * The group accepted none of its offers, though at least MIN_OFFERS_NOT_KEPT were of sessions it

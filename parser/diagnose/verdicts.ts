@@ -1,8 +1,4 @@
-import type { Reason } from './types.js';
-
-const REASONS: readonly Reason[] = [
-  'idle-timeout', 'lifetime', 'capacity', 'purged-after-abort', 'other-backend', 'flush', 'issued-before-capture', 'unexplained', 'client-forgot', 'not-kept',
-];
+import { REASONS, type Reason } from './types.js';
 
 /**
  * The verdict of each explained offer, in columns by offer row. Details repeat across offers

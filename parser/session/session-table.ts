@@ -67,6 +67,13 @@ export class ServerGroup {
   readonly ticketKeyNames = new Map<string, number>();
   /** Tickets and identities counted in ticketKeyNames. */
   ticketsNamed = 0;
+  /**
+   * By key name: when the group first issued a ticket under it in this analysis (a full handshake's,
+   * or a renewal's: RFC 5077 §3.3). A rotation's keys are told apart by it (ticket-rotation.ts);
+   * a renewed ticket belongs to a session issued earlier, under another key, so the session's
+   * issue time would place its key too early.
+   */
+  readonly ticketKeyFirstIssue = new Map<string, number>();
   constructor(
     readonly key: string,
     readonly sni: string | null,
@@ -74,6 +81,12 @@ export class ServerGroup {
     /** Position in the table's list of groups. */
     readonly index: number,
   ) {}
+
+  /** Notes when a ticket under this key name was issued (the first time counts). */
+  noteTicketIssue(sessionKey: string, time: number): void {
+    const name = ticketKeyNameOf(sessionKey);
+    if (name !== null && !this.ticketKeyFirstIssue.has(name)) this.ticketKeyFirstIssue.set(name, time);
+  }
 
   /** Counts the key name of a ticket or PSK identity the server issued, or accepted the first time (its table key). */
   noteTicketKey(sessionKey: string): void {
@@ -589,7 +602,10 @@ export class SessionTable {
     if (c.established && !c.resumed) this.issue(c, group, address, time);
     else if (c.resumed && this.heldAfter !== NONE) {
       const reissued = keyOf(c, 'issuedTicket', 'ticket');
-      if (reissued !== null) this.sessions.set(reissued, this.heldAfter);
+      if (reissued !== null) {
+        this.sessions.set(reissued, this.heldAfter);
+        group.noteTicketIssue(reissued, time);
+      }
     }
     return offer;
   }
@@ -619,7 +635,7 @@ export class SessionTable {
     let kind: SessionKind | null = null;
     const keys: string[] = [];
     const ticket = keyOf(c, 'issuedTicket', 'ticket');
-    if (ticket !== null) { kind = 'ticket'; keys.push(ticket); group.noteTicketKey(ticket); }
+    if (ticket !== null) { kind = 'ticket'; keys.push(ticket); group.noteTicketKey(ticket); group.noteTicketIssue(ticket, time); }
     const sessionId = tls13 ? null : keyOf(c, 'serverSessionId', 'session-id');
     if (sessionId !== null) { kind ??= 'session-id'; keys.push(sessionId); }
     // TLS 1.3 tickets travel encrypted (RFC 8446 §4.6.1): whether its server issued any is unseen.

@@ -297,6 +297,13 @@ function PolicyCard({ server }: { server: ServerSummary }) {
       evidence: `the tickets issued or accepted in the capture name ${keyNames === 1 ? 'one key' : `${formatCount(keyNames ?? 0)} keys`} (RFC 5077 §4: a ticket begins with its key's name)${unusedKey > 0 ? `; ${formatCount(unusedKey)} refused ${unusedKey === 1 ? 'ticket names' : 'tickets name'} another: a key the server no longer holds` : ''}`,
     });
   }
+  const rotation = p.tickets.rotation ?? null;
+  if (rotation !== null) {
+    rows.push({
+      name: 'Ticket key rotation', value: `every ${formatDuration(rotation.every)}`, confidence: null, found: true,
+      evidence: `${formatCount(rotation.keysReplaced)} of ${formatCount(rotation.keys)} keys seen replaced; tickets opened under ${rotation.keysOpen === 1 ? 'the newest key only' : `the ${formatCount(rotation.keysOpen)} newest keys`}; ${formatCount(rotation.refused)} refused under a replaced key`,
+    });
+  }
   return (
     <div className="policy-card" data-testid="policy-card">
       <h3 title={server.group}>{server.group}</h3>

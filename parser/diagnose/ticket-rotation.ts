@@ -1,0 +1,102 @@
+import type { ServerGroup, SessionTable } from '../session/session-table.js';
+import { formatDuration, isoTime } from './format.js';
+import { offeredKeyNameHex } from './ticket-keys.js';
+import type { TicketRotation } from './types.js';
+import type { Verdicts } from './verdicts.js';
+
+// Ticket keys replaced again and again (rotated every hour, every ten minutes) where the server
+// opens tickets under its newest key(s) only: a ticket sealed under a replaced key is refused
+// however young it is. By key name (RFC 5077 §4: a ticket begins with the 16-byte name of its key),
+// the refusals go by key, not by age: once a key's tickets start being refused, none of them is
+// accepted again, while tickets under the next key, issued before and after, are. Read as a
+// lifetime, a 4-hour farm rotating every 10 minutes (tickets kept 2 hours) gave "sessions expire
+// after 9m26s", a cache of 11 and 48 refusals without a cause.
+
+/** What the detail of a refusal under a replaced key says (findings tell them by it). */
+export const ROTATED_KEY_DETAIL = 'had replaced (it replaces its keys about every';
+
+/** Keys seen replaced (each with refusals after its last acceptance) before a rotation is said: one or two are a restart (a flush). */
+export const MIN_RETIRED_KEYS = 3;
+/** Refusals under replaced keys, all together, before a rotation is said. */
+export const MIN_ROTATION_REFUSALS = 5;
+
+interface KeyFacts {
+  name: string;
+  /** When the first ticket under it was issued, as far as the offers tell (earliest issue or offer). */
+  first: number;
+  /** Latest offer under it that was accepted (-Infinity: none). */
+  lastAccepted: number;
+  offers: number[];
+}
+
+/**
+ * Explains the refused tickets and PSK identities sealed under keys the group has since replaced,
+ * when it is seen doing so again and again (MIN_RETIRED_KEYS); returns what the rotation looks
+ * like, or null.
+ */
+export function explainRetiredTicketKeys(t: SessionTable, group: ServerGroup, offers: Int32Array, verdicts: Verdicts): TicketRotation | null {
+  if (!group.namesTicketKeys()) return null;
+  const keys = new Map<string, KeyFacts>();
+  for (const o of offers) {
+    if (t.kindOf(o) === 'session-id') continue;
+    const name = t.offeredTicketKeyNameOf(o);
+    if (name === null) continue;
+    let key = keys.get(name);
+    if (key === undefined) keys.set(name, (key = { name, first: Infinity, lastAccepted: -Infinity, offers: [] }));
+    const time = t.timeOf(o);
+    // When its first ticket was issued; for a key whose issue the capture did not show (carried in
+    // from an earlier analysis), its first offer.
+    key.first = Math.min(key.first, group.ticketKeyFirstIssue.get(name) ?? time);
+    if (t.isAccepted(o)) key.lastAccepted = Math.max(key.lastAccepted, time);
+    key.offers.push(o);
+  }
+  // The keys the capture saw issue tickets, in the order they came: the rotation's steps. (A key
+  // from before the capture is replaced too, but when it began is unknown.)
+  const ordered = [...keys.values()].filter((k) => group.ticketKeyFirstIssue.has(k.name)).sort((a, b) => a.first - b.first);
+  if (ordered.length <= MIN_RETIRED_KEYS) return null;
+  const firstIssues = ordered.map((k) => k.first);
+  /** Index in `ordered` of the newest key issued by `time` (-1: none yet). */
+  const newestAt = (time: number) => {
+    let lo = 0;
+    let hi = firstIssues.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (firstIssues[mid]! <= time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  };
+  // A key is replaced once a newer one has issued tickets; its refusals after its last acceptance
+  // and after that are the rotation's. The newest key is the one in use: its refusals have other causes.
+  const retired: { key: KeyFacts; refused: number[] }[] = [];
+  for (const key of keys.values()) {
+    const next = firstIssues.find((time) => time > key.first);
+    if (next === undefined) continue;
+    const refused = key.offers.filter((o) => !t.isAccepted(o) && t.timeOf(o) > key.lastAccepted && t.timeOf(o) >= next);
+    if (refused.length > 0) retired.push({ key, refused });
+  }
+  const refusals = retired.reduce((n, r) => n + r.refused.length, 0);
+  if (retired.length < MIN_RETIRED_KEYS || refusals < MIN_ROTATION_REFUSALS) return null;
+  // How far behind the newest key a ticket was still opened: in keys (1: the newest only).
+  const index = new Map(ordered.map((k, i) => [k.name, i]));
+  let keysOpen = 1;
+  for (const key of ordered) {
+    if (key.lastAccepted === -Infinity) continue;
+    // (The newest key at the acceptance is this one or a later one: index ≥ this key's.)
+    keysOpen = Math.max(keysOpen, 1 + newestAt(key.lastAccepted) - index.get(key.name)!);
+  }
+  const gaps: number[] = [];
+  for (let i = 1; i < ordered.length; i++) gaps.push(ordered[i]!.first - ordered[i - 1]!.first);
+  gaps.sort((a, b) => a - b);
+  const every = gaps[Math.floor(gaps.length / 2)]!;
+  let explained = 0;
+  for (const { key, refused } of retired) {
+    const detail = `under the ticket key named ${offeredKeyNameHex(t.connectionOf(refused[0]!))}, which ${group.key} ${ROTATED_KEY_DETAIL} ${formatDuration(every)} and opened tickets under its ${keysOpen === 1 ? 'newest key only' : `${keysOpen} newest keys`}); no ticket under it was accepted after ${key.lastAccepted === -Infinity ? 'it was issued' : isoTime(key.lastAccepted)}`;
+    for (const o of refused) {
+      if (verdicts.has(o)) continue;
+      verdicts.set(o, 'flush', detail);
+      explained++;
+    }
+  }
+  return { keys: ordered.length, keysReplaced: retired.length, every, keysOpen, refused: explained };
+}
