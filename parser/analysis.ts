@@ -78,8 +78,11 @@ export class CaptureIngest {
     private readonly packet: TcpPacket,
   ) {}
 
-  /** Feed the next chunk of the file. Throws NotACaptureError when the first bytes are no capture. */
-  push(chunk: Uint8Array): void {
+  /**
+   * Feed the next chunk of the file. Throws NotACaptureError when the first bytes are no capture.
+   * `room`: bytes just before `chunk` in its buffer the reader may overwrite (ChunkJoiner.join).
+   */
+  push(chunk: Uint8Array, room = 0): void {
     this.summary.bytes += chunk.length;
     if (this.reader === null) {
       const head = this.head === null ? chunk : concat(this.head, chunk);
@@ -92,7 +95,7 @@ export class CaptureIngest {
       this.reader.push(head);
       return;
     }
-    this.reader.push(chunk);
+    this.reader.push(chunk, room);
   }
 
   finish(): void {
@@ -223,8 +226,8 @@ function wrapFormat(reader: PcapReader, summary: CaptureSummary): CaptureReader 
     get format() { return reader.format; },
     get linkTypes() { return reader.linkTypes; },
     get frames() { return reader.frames; },
-    push(chunk: Uint8Array) {
-      reader.push(chunk);
+    push(chunk: Uint8Array, room?: number) {
+      reader.push(chunk, room);
       summary.format = reader.format;
     },
     finish() { reader.finish(); },

@@ -15,6 +15,8 @@ export function captureName(path: string): string {
   return stripped.length > 0 ? stripped : name;
 }
 const CHUNK_SIZE = 1 << 20;
+/** Free bytes ahead of each reused read buffer (rawChunks): a frame cut by a chunk's end fits (64 KiB). */
+const JOIN_ROOM = 1 << 16;
 
 export interface InputFile {
   /** Path as given (or "-" for stdin). */
@@ -218,7 +220,8 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
       // may turn out gzip only from its first bytes, and the decompressor holds on to chunks after
       // they are handed over (a reused buffer, overwritten under it, made a gzip FIFO "damaged"
       // after its first 16 KiB: 2 of 3,274 connections, exit 0).
-      raw = countBytes(rawChunks(input.path, !input.stream && input.path !== '-' && !gzFile), counter);
+      const reuse = !input.stream && input.path !== '-' && !gzFile;
+      raw = countBytes(rawChunks(input.path, reuse), counter);
       const first = await raw.next();
       const head = first.done ? null : first.value;
       const gz = gzFile || (head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
@@ -226,7 +229,8 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
       const all = prepend(head, raw);
       const source: AsyncIterable<Uint8Array> = gz ? Readable.from(all).pipe(createGunzip()) : all;
       for await (const chunk of source) {
-        ingest.push(chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer));
+        // Our own read buffers leave JOIN_ROOM free ahead of the bytes read (see rawChunks).
+        ingest.push(chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer), reuse && !gz ? JOIN_ROOM : 0);
         options.onProgress?.({ file: name, fileIndex: i, fileCount: ordered.length, bytesDone: bytesBefore + counter.bytes, bytesTotal });
         if (options.cancelled?.()) break;
         if (options.betweenChunks) await options.betweenChunks();
@@ -286,10 +290,13 @@ async function* rawChunks(path: string, reuseBuffer: boolean): AsyncGenerator<Ui
   const handle = await fs.open(path, 'r');
   // Two buffers in turn: the next read runs while the consumer works on the current chunk
   // (the consumer is done with a chunk before it asks for the next, so the buffer it had is free).
-  const buffers = reuseBuffer ? [new Uint8Array(CHUNK_SIZE), new Uint8Array(CHUNK_SIZE)] : null;
+  // Reused buffers keep JOIN_ROOM bytes free ahead of what is read into them: the reader puts the
+  // end of a record cut by the previous chunk there (ChunkJoiner.join) instead of copying this chunk.
+  const room = reuseBuffer ? JOIN_ROOM : 0;
+  const buffers = reuseBuffer ? [new Uint8Array(room + CHUNK_SIZE), new Uint8Array(room + CHUNK_SIZE)] : null;
   let turn = 0;
   const readNext = () => {
-    const buffer = buffers ? buffers[turn]! : new Uint8Array(CHUNK_SIZE);
+    const buffer = buffers ? buffers[turn]!.subarray(room) : new Uint8Array(CHUNK_SIZE);
     turn ^= 1;
     return handle.read(buffer, 0, CHUNK_SIZE, null).then(({ bytesRead }) => ({ buffer, bytesRead }));
   };

@@ -58,8 +58,8 @@ export class PcapngReader implements CaptureReader {
     private readonly fileName: string,
   ) {}
 
-  push(chunk: Uint8Array): void {
-    const buf = this.joiner.join(chunk, this.ending);
+  push(chunk: Uint8Array, room = 0): void {
+    const buf = this.joiner.join(chunk, this.ending, room);
     if (buf === null) return; // still short of the block being waited for
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let pos = 0;

@@ -35,7 +35,49 @@ const records: PcapRecord[] = [
   { seconds: T0 + 3, fraction: 1, data: new Uint8Array(0) },
 ];
 
+/**
+ * As the file reader hands chunks over: each in a buffer of its own with `room` free bytes before it
+ * (marked 0xa5, to see that nothing before the room is touched), pushed with that room.
+ */
+function readWithRoom(file: Uint8Array, cuts: number[], room: number): { frames: Seen[]; anomalies: Anomaly[]; untouched: boolean } {
+  const frames: Seen[] = [];
+  const anomalies: Anomaly[] = [];
+  const reader = new PcapReader(
+    (f: Frame) => frames.push({ time: f.time, linkType: f.linkType, data: Buffer.from(f.data).toString('hex'), originalLength: f.originalLength, number: f.number, fileOffset: f.fileOffset }),
+    (a) => anomalies.push(a),
+    'test.pcap',
+  );
+  const margin = 16;
+  let untouched = true;
+  let from = 0;
+  for (const to of [...cuts, file.length]) {
+    const buffer = new Uint8Array(margin + room + (to - from)).fill(0xa5);
+    buffer.set(file.subarray(from, to), margin + room);
+    reader.push(buffer.subarray(margin + room), room);
+    if (buffer.subarray(0, margin).some((b) => b !== 0xa5)) untouched = false;
+    from = to;
+  }
+  reader.finish();
+  return { frames, anomalies, untouched };
+}
+
 describe('PcapReader', () => {
+  it('with room before each chunk (the file reader\'s buffers), a record cut by a chunk end is joined there: the same frames, nothing written before the room', () => {
+    const big: PcapRecord[] = Array.from({ length: 40 }, (_, i) => ({ seconds: T0 + i, fraction: i, data: pseudoRandom(1 + ((i * 97) % 300), i) }));
+    const file = pcapFile(big);
+    const whole = read([file]);
+    for (let step = 7; step < 400; step += 37) {
+      const cuts: number[] = [];
+      for (let at = step; at < file.length; at += step) cuts.push(at);
+      for (const room of [0, 8, 64, 4096]) {
+        const r = readWithRoom(file, cuts, room);
+        expect(r.frames, `step ${step}, room ${room}`).toEqual(whole.frames);
+        expect(r.anomalies).toEqual([]);
+        expect(r.untouched).toBe(true);
+      }
+    }
+  });
+
   it('recognises all four magic byte orders', () => {
     expect(isPcapMagic(Uint8Array.of(0xd4, 0xc3, 0xb2, 0xa1))).toBe(true);
     expect(isPcapMagic(Uint8Array.of(0xa1, 0xb2, 0xc3, 0xd4))).toBe(true);
