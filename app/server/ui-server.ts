@@ -2,6 +2,7 @@
 // command line at /api/captures, for the browser's analysis worker. node:http only. Local files
 // are reachable only through that list: the server never maps a URL to an arbitrary path.
 import { spawn } from 'node:child_process';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,30 +32,64 @@ export function uiDirectory(): string {
 
 interface ServedCapture extends HostedCapture {
   path: string;
+  /** The file as opened at start: served from this descriptor, its size then, whatever the path becomes. */
+  handle: fs.FileHandle;
 }
 
 export interface UiServer {
+  /** The server's base address (http://127.0.0.1:PORT/). */
   url: string;
+  /** The address to open: it carries the key that lets one browser read the captures (see startUiServer). */
+  openUrl: string;
   close(): Promise<void>;
 }
 
-/** Starts the server; resolves once it listens. */
+/** Where the key is given: /open/KEY sets it as a cookie and goes on to the page. */
+const OPEN_PATH = '/open/';
+
+/**
+ * Starts the server; resolves once it listens.
+ *
+ * Who may read the captures: 127.0.0.1 is every local user's, so the page and the captures need a
+ * key, made at start and known only to the one who started it (printed, and in the address opened):
+ * /open/KEY sets it as a cookie for this port (HttpOnly, SameSite=Strict) and goes on to the page.
+ * Without it another local account, or a page elsewhere that opened this port, got the captures.
+ * The captures are opened once, at start: a path swapped for a link afterwards, or a capture still
+ * growing, serves what was named then, with the size then.
+ */
 export async function startUiServer(options: { port: number; captures: string[]; uiRoot?: string }): Promise<UiServer> {
   const root = options.uiRoot ?? uiDirectory();
   if (!existsSync(join(root, 'index.html'))) throw new Error(`the web UI is not built (${root}index.html missing): run npm run build`);
-  const captures: ServedCapture[] = await Promise.all(options.captures.map(async (path, i) => ({
-    id: String(i),
-    name: basename(path),
-    size: (await fs.stat(path)).size,
-    firstPacketTime: finiteOrNull(await firstPacketTime(path)),
-    url: `${CAPTURES_API.slice(1)}/${i}`,
-    path,
-  })));
+  const captures: ServedCapture[] = await Promise.all(options.captures.map(async (path, i) => {
+    const handle = await fs.open(path, 'r');
+    return {
+      id: String(i),
+      name: basename(path),
+      size: (await handle.stat()).size,
+      firstPacketTime: finiteOrNull(await firstPacketTime(path)),
+      url: `${CAPTURES_API.slice(1)}/${i}`,
+      path,
+      handle,
+    };
+  }));
+  const key = randomBytes(24).toString('base64url');
+  let cookieName = '';
   let allowedHosts = new Set<string>();
+  const hasKey = (req: IncomingMessage): boolean => {
+    for (const part of (req.headers.cookie ?? '').split(';')) {
+      const eq = part.indexOf('=');
+      if (eq < 0 || part.slice(0, eq).trim() !== cookieName) continue;
+      const given = Buffer.from(part.slice(eq + 1).trim());
+      const wanted = Buffer.from(key);
+      if (given.length === wanted.length && timingSafeEqual(given, wanted)) return true;
+    }
+    return false;
+  };
 
   const server = createServer((req, res) => {
-    void handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `internal error: ${e instanceof Error ? e.message : String(e)}`);
+    void handle(req, res).catch(() => {
+      // No message to the client: it could name the user's files.
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error');
       else res.destroy();
     });
   });
@@ -63,7 +98,28 @@ export async function startUiServer(options: { port: number; captures: string[];
     // DNS rebinding: a page from another site that resolves its name to 127.0.0.1 must not read the captures.
     if (!allowedHosts.has(req.headers.host ?? '')) return send(res, 421, 'text/plain; charset=utf-8', 'unexpected Host header');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    let url: URL;
+    let path: string;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      return send(res, 400, 'text/plain; charset=utf-8', 'bad request: the address does not parse');
+    }
+    if (path.startsWith(OPEN_PATH)) {
+      const given = Buffer.from(path.slice(OPEN_PATH.length));
+      const wanted = Buffer.from(key);
+      if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) return send(res, 403, 'text/plain; charset=utf-8', 'wrong key: open the address resumescope ui printed');
+      return send(res, 303, 'text/plain; charset=utf-8', 'see /', {
+        location: `/${url.search}`,
+        'set-cookie': `${cookieName}=${key}; HttpOnly; SameSite=Strict; Path=/`,
+        'cache-control': 'no-store',
+      });
+    }
+    // The page's own code (assets) is no secret; the page itself and the captures need the key.
+    if (!path.startsWith('/assets/') && !hasKey(req)) {
+      return send(res, 403, 'text/plain; charset=utf-8', 'this page needs the key resumescope ui printed: open the whole address it printed (http://127.0.0.1:PORT/open/…)');
+    }
     if (path === CAPTURES_API) {
       const list: HostedCapture[] = captures.map(({ path: _path, ...c }) => c);
       return send(res, 200, CONTENT_TYPES['.json']!, JSON.stringify(list), { 'cache-control': 'no-store' });
@@ -71,10 +127,11 @@ export async function startUiServer(options: { port: number; captures: string[];
     if (path.startsWith(CAPTURES_API + '/')) {
       const capture = captures.find((c) => c.id === path.slice(CAPTURES_API.length + 1));
       if (!capture) return send(res, 404, 'text/plain; charset=utf-8', 'no such capture');
-      const stat = await fs.stat(capture.path);
-      res.writeHead(200, { ...securityHeaders(), 'content-type': 'application/octet-stream', 'content-length': String(stat.size), 'cache-control': 'no-store' });
-      if (req.method === 'HEAD') return void res.end();
-      createReadStream(capture.path).on('error', () => res.destroy()).pipe(res);
+      // The size at start, from the file opened then: a capture still being written grows past it,
+      // and Content-Length must be what is sent.
+      res.writeHead(200, { ...securityHeaders(), 'content-type': 'application/octet-stream', 'content-length': String(capture.size), 'cache-control': 'no-store' });
+      if (req.method === 'HEAD' || capture.size === 0) return void res.end();
+      createReadStream('', { fd: capture.handle.fd, start: 0, end: capture.size - 1, autoClose: false }).on('error', () => res.destroy()).pipe(res);
       return;
     }
     const relative = path === '/' ? 'index.html' : path.slice(1);
@@ -97,12 +154,17 @@ export async function startUiServer(options: { port: number; captures: string[];
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  // Browsers and curl leave the default port out of Host.
+  allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, ...(port === 80 ? ['127.0.0.1', 'localhost'] : [])]);
+  // A cookie is the host's, whatever the port: two servers at once keep keys of their own.
+  cookieName = `resumescope-${port}`;
   return {
     url: `http://127.0.0.1:${port}/`,
+    openUrl: `http://127.0.0.1:${port}${OPEN_PATH}${key}`,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
+      void Promise.all(captures.map((c) => c.handle.close().catch(() => undefined)));
     }),
   };
 }
@@ -152,9 +214,9 @@ export async function runUi(args: UiArgs, io: CliIo): Promise<number> {
     io.stderr(`resumescope: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
   }
-  io.stdout(`resumescope ui: ${server.url}\n`);
+  io.stdout(`resumescope ui: ${server.openUrl}\n`);
   io.stdout(readable.length > 0 ? `serving ${readable.length} capture${readable.length === 1 ? '' : 's'}; press Ctrl+C to stop\n` : 'open captures in the page; press Ctrl+C to stop\n');
-  if (args.open) openBrowser(server.url);
+  if (args.open) openBrowser(server.openUrl);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

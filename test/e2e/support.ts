@@ -92,7 +92,10 @@ export async function shownNumbers(page: Page): Promise<Numbers> {
 }
 
 export interface UiProcess {
+  /** The address it printed, with its key (http://127.0.0.1:PORT/open/KEY). */
   url: string;
+  /** The server's base address (http://127.0.0.1:PORT/). */
+  base: string;
   output(): string;
   stop(): Promise<number | null>;
 }
@@ -105,11 +108,12 @@ export function startUi(captures: string[]): Promise<UiProcess> {
     const timer = setTimeout(() => reject(new Error(`ui server printed no URL: ${output}`)), 20_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /http:\/\/127\.0\.0\.1:\d+\//.exec(output);
+      const match = /(http:\/\/127\.0\.0\.1:\d+\/)open\/[\w-]+/.exec(output);
       if (match) {
         clearTimeout(timer);
         resolve({
           url: match[0],
+          base: match[1]!,
           output: () => output,
           stop: () => new Promise((done) => {
             if (child.exitCode !== null) return done(child.exitCode);

@@ -108,7 +108,7 @@ describe('resumescope ui in Chromium', () => {
       await page.getByTestId('ladder').waitFor();
       expect(await page.getByTestId('ladder').textContent()).toContain('rejects the offer');
       expect(await page.getByTestId('detail-pane').textContent()).toContain('idle timeout');
-      await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ui.url });
+      await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ui.base });
       await page.getByTestId('copy-filter').click();
       await expect.poll(() => page.getByTestId('copy-filter').textContent()).toBe('Copied');
       expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(await page.getByTestId('wireshark-filter').textContent());
@@ -460,6 +460,52 @@ describe('resumescope ui: a series of captures through state files (as the CLI\'
 });
 
 describe('resumescope ui with captures on the command line', () => {
+  it('serves the page and the captures only to who has the key it printed; the captures as they were at start', async () => {
+    const { copyFileSync, symlinkSync, rmSync } = await import('node:fs');
+    const { request } = await import('node:http');
+    const capture = join(work.path, 'served.pcap');
+    copyFileSync(join(FIXTURES, 'nginx-fifo-cache.pcap'), capture);
+    const original = readFileSync(capture);
+    const server = await startUi([capture]);
+    try {
+      const get = (path: string, cookie?: string) => new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+        const url = new URL(server.base);
+        const req = request({ host: url.hostname, port: url.port, path, headers: { host: url.host, ...(cookie ? { cookie } : {}) } }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      // Another local user knows the port, not the key.
+      expect((await get('/')).status).toBe(403);
+      expect((await get('/api/captures')).status).toBe(403);
+      expect((await get('/api/captures/0')).status).toBe(403);
+      expect((await get('/open/not-the-key')).status).toBe(403);
+      // The printed address sets the key as a cookie of this port and goes on to the page.
+      const opened = await get(new URL(server.url).pathname + '?theme=dark');
+      expect(opened.status).toBe(303);
+      expect(opened.headers.location).toBe('/?theme=dark');
+      const setCookie = String(opened.headers['set-cookie']);
+      expect(setCookie).toMatch(/^resumescope-\d+=[\w-]+; HttpOnly; SameSite=Strict; Path=\/$/);
+      const cookie = setCookie.split(';')[0]!;
+      expect((await get('/', cookie)).status).toBe(200);
+      // The capture is the file opened at start: swapped for a link to another file, or grown, it is not.
+      rmSync(capture);
+      symlinkSync('/etc/hostname', capture);
+      const served = await get('/api/captures/0', cookie);
+      expect(served.status).toBe(200);
+      expect(served.body.equals(original)).toBe(true);
+      expect(served.headers['content-length']).toBe(String(original.length));
+      // An address that does not parse is the client's mistake (400), and says nothing of the files.
+      const bad = await get('/%E0%A4%A', cookie);
+      expect(bad.status).toBe(400);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
   it('analyses them on start, with the CLI\'s numbers, and says when there is no TLS', async () => {
     const capture = join(FIXTURES, 'tls12-rst-after-server-hello.pcap');
     const server = await startUi([capture]);
@@ -470,9 +516,9 @@ describe('resumescope ui with captures on the command line', () => {
       expect(await shownNumbers(page)).toEqual(expectedNumbers(reference));
       expect(await page.getByTestId('file-names').textContent()).toBe('tls12-rst-after-server-hello.pcap');
       // Files outside the command line are not served; other Host headers are refused.
-      expect((await page.request.get(new URL('api/captures/1', server.url).href)).status()).toBe(404);
-      expect((await page.request.get(new URL('../../etc/passwd', server.url).href)).status()).toBe(404);
-      const csp = (await page.request.get(server.url)).headers()['content-security-policy'];
+      expect((await page.request.get(new URL('api/captures/1', server.base).href)).status()).toBe(404);
+      expect((await page.request.get(new URL('../../etc/passwd', server.base).href)).status()).toBe(404);
+      const csp = (await page.request.get(server.base)).headers()['content-security-policy'];
       expect(csp).toContain("script-src 'self'");
       expect(csp).not.toMatch(/unsafe-(inline|eval)/);
       // A capture with no TLS at all: the page says so instead of showing zeros.
