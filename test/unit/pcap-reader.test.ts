@@ -14,7 +14,8 @@ interface Seen {
   fileOffset: number;
 }
 
-function read(chunks: Uint8Array[]): { frames: Seen[]; anomalies: Anomaly[]; reader: PcapReader } {
+/** A reader that notes every frame (copied: frames are borrowed) and anomaly. */
+function recordingReader(): { frames: Seen[]; anomalies: Anomaly[]; reader: PcapReader } {
   const frames: Seen[] = [];
   const anomalies: Anomaly[] = [];
   const reader = new PcapReader(
@@ -22,6 +23,11 @@ function read(chunks: Uint8Array[]): { frames: Seen[]; anomalies: Anomaly[]; rea
     (a) => anomalies.push(a),
     'test.pcap',
   );
+  return { frames, anomalies, reader };
+}
+
+function read(chunks: Uint8Array[]): { frames: Seen[]; anomalies: Anomaly[]; reader: PcapReader } {
+  const { frames, anomalies, reader } = recordingReader();
   for (const c of chunks) reader.push(c);
   reader.finish();
   return { frames, anomalies, reader };
@@ -40,13 +46,7 @@ const records: PcapRecord[] = [
  * (marked 0xa5, to see that nothing before the room is touched), pushed with that room.
  */
 function readWithRoom(file: Uint8Array, cuts: number[], room: number): { frames: Seen[]; anomalies: Anomaly[]; untouched: boolean } {
-  const frames: Seen[] = [];
-  const anomalies: Anomaly[] = [];
-  const reader = new PcapReader(
-    (f: Frame) => frames.push({ time: f.time, linkType: f.linkType, data: Buffer.from(f.data).toString('hex'), originalLength: f.originalLength, number: f.number, fileOffset: f.fileOffset }),
-    (a) => anomalies.push(a),
-    'test.pcap',
-  );
+  const { frames, anomalies, reader } = recordingReader();
   const margin = 16;
   let untouched = true;
   let from = 0;
