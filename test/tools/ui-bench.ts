@@ -21,7 +21,8 @@ function startUi(): Promise<{ url: string; child: ChildProcess }> {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /http:\/\/127\.0\.0\.1:\d+\//.exec(output);
+      // The whole printed address: it carries the key the page needs (ui-server.ts).
+      const match = /http:\/\/127\.0\.0\.1:\d+\/open\/[\w-]+/.exec(output);
       if (match) resolve({ url: match[0], child });
     });
     child.on('exit', () => reject(new Error(`ui server exited: ${output}`)));
