@@ -65,6 +65,17 @@ describe('--pcapng-out', () => {
     expect(analyzeChunks('none.pcapng', [readFileSync(none)]).document.captures[0]!.packets).toBe(0);
   });
 
+  it('keeps every packet\'s time as the capture wrote it: nanoseconds from a nanosecond pcap, microseconds from pcapng, per tshark', () => {
+    const captures = ['tls12-nanosecond.pcap', 'tls12-ticket-resume.pcapng'].map((f) => join(ROOT, 'fixtures', 'captures', f));
+    const out = join(work, 'times.pcapng');
+    expect(spawnSync(process.execPath, [BIN, 'analyze', ...captures, '-q', '--pcapng-out', out, '--pcapng-filter', 'all']).status).toBe(0);
+    const times = (file: string) => execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.time_epoch'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
+    const written = times(out).sort();
+    expect(written).toEqual(captures.flatMap(times).sort());
+    // Nanoseconds that a microsecond clock would round (…794680347 became …794680000).
+    expect(written.some((t) => !/000$/.test(t))).toBe(true);
+  });
+
   it('a connection whose packets came in IP fragments is written with every fragment (a fragmented VXLAN capture)', () => {
     const fragmented = join(ROOT, 'fixtures', 'captures', 'vxlan-fragmented.pcap');
     const out = join(work, 'fragmented.pcapng');

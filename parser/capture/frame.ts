@@ -8,6 +8,13 @@ import type { Anomaly } from '../report/types.js';
 export class Frame {
   /** Epoch seconds. */
   time = 0;
+  /**
+   * The same instant as the capture wrote it, exact to the nanosecond where its resolution is
+   * decimal (microseconds, nanoseconds): whole epoch seconds and nanoseconds past them. `time`, a
+   * double, keeps ~0.2 µs at today's epoch; what is written again (--pcapng-out) keeps these.
+   */
+  wholeSeconds = 0;
+  nanoseconds = 0;
   /** LINKTYPE_* value (https://www.tcpdump.org/linktypes.html). */
   linkType = 0;
   /** The reader's buffer; the frame's captured bytes are bytes[start, end) (valid only during the callback). */

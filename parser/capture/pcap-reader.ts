@@ -113,6 +113,8 @@ export class PcapReader implements CaptureReader {
       this.resyncing = false;
       const dataStart = pos + RECORD_HEADER_LENGTH;
       frame.time = seconds + fraction / this.fractionsPerSecond;
+      frame.wholeSeconds = seconds + Math.floor(fraction / this.fractionsPerSecond);
+      frame.nanoseconds = (fraction % this.fractionsPerSecond) * (1e9 / this.fractionsPerSecond);
       frame.linkType = this.linkType;
       frame.bytes = buf;
       frame.start = dataStart;

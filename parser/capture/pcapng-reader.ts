@@ -202,8 +202,16 @@ export class PcapngReader implements CaptureReader {
     }
     frame.linkType = iface.linkType;
     frame.interfaceId = interfaceId;
-    if (high < 0) frame.time = 0; // simple packet blocks carry no timestamp
-    else frame.time = timestampSeconds(high, low, iface.unitsPerSecond) + iface.offsetSeconds;
+    if (high < 0) {
+      // Simple packet blocks carry no timestamp.
+      frame.time = 0;
+      frame.wholeSeconds = 0;
+      frame.nanoseconds = 0;
+    } else {
+      frame.time = timestampSeconds(high, low, iface.unitsPerSecond) + iface.offsetSeconds;
+      timestampParts(high, low, iface.unitsPerSecond, frame);
+      frame.wholeSeconds += iface.offsetSeconds;
+    }
     frame.bytes = buf;
     frame.start = start;
     frame.end = start + capturedLength;
@@ -261,6 +269,32 @@ export class PcapngReader implements CaptureReader {
   private report(kind: Anomaly['kind'], code: string, message: string, offset: number, frame = this.frames + 1): void {
     this.onAnomaly({ kind, code, message, file: this.fileName, frame, offset });
   }
+}
+
+/**
+ * A 64-bit pcapng timestamp (§4.3) as whole seconds and nanoseconds past them into `out`: exact for
+ * decimal resolutions down to nanoseconds (if_tsresol 0-9), rounded to the nanosecond otherwise.
+ */
+export function timestampParts(high: number, low: number, unitsPerSecond: number, out: { wholeSeconds: number; nanoseconds: number }): void {
+  const total = high * 4294967296 + low;
+  let whole: number;
+  let rest: number;
+  if (total <= Number.MAX_SAFE_INTEGER) {
+    whole = Math.floor(total / unitsPerSecond);
+    rest = total - whole * unitsPerSecond;
+  } else {
+    const big = (BigInt(high) << 32n) | BigInt(low);
+    const units = BigInt(Math.round(unitsPerSecond));
+    whole = Number(big / units);
+    rest = Number(big % units);
+  }
+  let nanos = Math.round((rest * 1e9) / unitsPerSecond);
+  if (nanos >= 1e9) {
+    whole += 1;
+    nanos -= 1e9;
+  }
+  out.wholeSeconds = whole;
+  out.nanoseconds = nanos;
 }
 
 /** Seconds of a 64-bit pcapng timestamp (§4.3), exact in whole seconds even at nanosecond resolution. */

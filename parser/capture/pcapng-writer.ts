@@ -1,11 +1,14 @@
 // pcapng writer (draft-ietf-opsawg-pcapng §4.1 SHB, §4.2 IDB, §4.3 EPB with opt_comment),
-// little-endian, microsecond timestamps. Produces byte chunks; the caller stores them.
+// little-endian, nanosecond timestamps (if_tsresol 9, §4.2): a nanosecond capture's packets keep
+// their times (microseconds rounded them). Produces byte chunks; the caller stores them.
 
 import { utf8 } from '../report/byte-writer.js';
 
 const OPTION_END = 0;
 const OPTION_COMMENT = 1;
 const OPTION_SHB_USERAPPL = 4;
+const OPTION_IF_TSRESOL = 9;
+const NANOSECONDS = 9;
 
 export class PcapngWriter {
   private readonly interfaces = new Map<string, number>();
@@ -34,7 +37,7 @@ export class PcapngWriter {
     const known = this.interfaces.get(key);
     if (known !== undefined) return known;
     const id = this.interfaces.size;
-    const options = this.options([[2 /* if_name */, name]]);
+    const options = this.options([[2 /* if_name */, name]], [[OPTION_IF_TSRESOL, Uint8Array.of(NANOSECONDS)]]);
     const length = 20 + options.length;
     const block = new Uint8Array(length);
     const v = new DataView(block.buffer);
@@ -50,18 +53,19 @@ export class PcapngWriter {
   }
 
   /** One Enhanced Packet Block; `comment` becomes opt_comment (shown by Wireshark as a packet comment). */
-  writePacket(interfaceId: number, time: number, data: Uint8Array, originalLength: number, comment: string | null): void {
+  /** `wholeSeconds` and `nanoseconds`: the packet's epoch time (Frame.wholeSeconds/nanoseconds). */
+  writePacket(interfaceId: number, wholeSeconds: number, nanoseconds: number, data: Uint8Array, originalLength: number, comment: string | null): void {
     const options = comment === null ? new Uint8Array(0) : this.options([[OPTION_COMMENT, comment]]);
     const padded = (data.length + 3) & ~3;
     const length = 32 + padded + options.length;
     const block = new Uint8Array(length);
     const v = new DataView(block.buffer);
-    const micros = Math.round(time * 1e6);
+    const units = BigInt(wholeSeconds) * 1_000_000_000n + BigInt(nanoseconds);
     v.setUint32(0, 6, true);
     v.setUint32(4, length, true);
     v.setUint32(8, interfaceId, true);
-    v.setUint32(12, Math.floor(micros / 4294967296), true);
-    v.setUint32(16, micros % 4294967296, true);
+    v.setUint32(12, Number(units >> 32n), true);
+    v.setUint32(16, Number(units & 0xffffffffn), true);
     v.setUint32(20, data.length, true);
     v.setUint32(24, Math.max(originalLength, data.length), true);
     block.set(data, 28);
@@ -71,10 +75,10 @@ export class PcapngWriter {
   }
 
   /** Options (§3.5): code, length, value padded to 32 bits, then opt_endofopt. */
-  private options(list: [number, string][]): Uint8Array {
-    if (list.length === 0) return new Uint8Array(0);
+  private options(list: [number, string][], binary: [number, Uint8Array][] = []): Uint8Array {
+    if (list.length === 0 && binary.length === 0) return new Uint8Array(0);
     // Option values are limited to 65535 bytes (16-bit length).
-    const encoded = list.map(([code, text]) => [code, utf8(text).subarray(0, 65535)] as const);
+    const encoded = [...list.map(([code, text]) => [code, utf8(text).subarray(0, 65535)] as const), ...binary];
     const size = encoded.reduce((sum, [, bytes]) => sum + 4 + ((bytes.length + 3) & ~3), 0) + 4;
     const out = new Uint8Array(size);
     const v = new DataView(out.buffer);

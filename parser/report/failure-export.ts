@@ -70,6 +70,9 @@ interface Selected {
 interface HeldFrame {
   linkType: number;
   time: number;
+  /** The capture's own time of the frame (Frame.wholeSeconds, nanoseconds): written as it was. */
+  wholeSeconds: number;
+  nanoseconds: number;
   number: number;
   bytes: Uint8Array;
   originalLength: number;
@@ -125,13 +128,16 @@ export class FailureExporter {
     }
     if (result !== DecodeResult.Tcp) return;
     const entry = this.entryOf(frame.time);
-    if (entry) this.write(entry, frame.linkType, frame.time, frame.number, frame.bytes.subarray(frame.start, frame.end), frame.originalLength, fileName);
+    if (entry) this.write(entry, frame, frame.bytes.subarray(frame.start, frame.end), fileName);
   }
 
   /** A fragment is held until its datagram is whole; then, if that is a chosen connection's packet, all its fragments are written. */
   private onFragment(frame: Frame, fileName: string): void {
     const key = fragmentKey(this.packet);
-    const copy: HeldFrame = { linkType: frame.linkType, time: frame.time, number: frame.number, bytes: frame.bytes.slice(frame.start, frame.end), originalLength: frame.originalLength };
+    const copy: HeldFrame = {
+      linkType: frame.linkType, time: frame.time, wholeSeconds: frame.wholeSeconds, nanoseconds: frame.nanoseconds, number: frame.number,
+      bytes: frame.bytes.slice(frame.start, frame.end), originalLength: frame.originalLength,
+    };
     const datagram = this.fragments.add(this.packet, frame.time, frame.number);
     const frames = this.held.get(key) ?? [];
     this.release(key);
@@ -148,7 +154,7 @@ export class FailureExporter {
     if (decodeFrameAt(LINKTYPE_RAW, datagram, 0, datagram.length, datagram.length, this.packet) !== DecodeResult.Tcp) return;
     const entry = this.entryOf(frame.time);
     if (!entry) return;
-    for (const f of frames.sort((a, b) => a.number - b.number)) this.write(entry, f.linkType, f.time, f.number, f.bytes, f.originalLength, fileName);
+    for (const f of frames.sort((a, b) => a.number - b.number)) this.write(entry, f, f.bytes, fileName);
   }
 
   private release(key: string): void {
@@ -173,7 +179,9 @@ export class FailureExporter {
     return list?.find((e) => time >= e.record.startTime - 1e-6 && time <= e.record.endTime + 1e-6);
   }
 
-  private write(entry: Selected, linkType: number, time: number, number: number, bytes: Uint8Array, originalLength: number, fileName: string): void {
+  /** `frame`: the frame being read, or one held (a fragment); `bytes` its captured bytes. */
+  private write(entry: Selected, frame: Pick<HeldFrame, 'linkType' | 'wholeSeconds' | 'nanoseconds' | 'number' | 'originalLength'>, bytes: Uint8Array, fileName: string): void {
+    const { linkType, number, originalLength } = frame;
     let comment: string | null = null;
     if (!entry.commented && number === entry.record.firstFrame && fileName === entry.record.file) {
       comment = describeConnection(entry.record);
@@ -184,7 +192,7 @@ export class FailureExporter {
       entry.commented = true;
     }
     const iface = this.writer.interfaceFor(linkType, `linktype ${linkType}`);
-    this.writer.writePacket(iface, time, bytes, originalLength, comment);
+    this.writer.writePacket(iface, frame.wholeSeconds, frame.nanoseconds, bytes, originalLength, comment);
     this.packetsWritten++;
   }
 }

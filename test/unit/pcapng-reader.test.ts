@@ -2,7 +2,7 @@
 // with if_tsresol/if_tsoffset, §4.3 EPB, §4.4 SPB, Appendix A obsolete Packet Block).
 import { describe, expect, it } from 'vitest';
 import type { Frame } from '../../parser/capture/frame.js';
-import { isPcapngMagic, PcapngReader, timestampSeconds } from '../../parser/capture/pcapng-reader.js';
+import { isPcapngMagic, PcapngReader, timestampParts, timestampSeconds } from '../../parser/capture/pcapng-reader.js';
 import type { Anomaly } from '../../parser/report/types.js';
 import { bytewise, concat, epb, fill, idb, obsoletePb, pngBlock, pseudoRandom, shb, spb, splitAt } from './bytes.js';
 
@@ -234,6 +234,20 @@ describe('PcapngReader', () => {
     const units = 9_000_000_000_123_456_789n;
     const s = timestampSeconds(Number(units >> 32n), Number(units & 0xffffffffn), 1e9);
     expect(Math.floor(s)).toBe(9_000_000_000);
+  });
+
+  it('timestampParts gives whole seconds and nanoseconds exactly at decimal resolutions, rounded at binary ones', () => {
+    const parts = (units: bigint, perSecond: number) => {
+      const out = { wholeSeconds: 0, nanoseconds: 0 };
+      timestampParts(Number(units >> 32n), Number(units & 0xffffffffn), perSecond, out);
+      return out;
+    };
+    // Today's epoch in nanoseconds is past 2^53: a double would lose the last digits.
+    expect(parts(1_795_620_288_794_680_347n, 1e9)).toEqual({ wholeSeconds: 1_795_620_288, nanoseconds: 794_680_347 });
+    expect(parts(1_795_620_288_794_680n, 1e6)).toEqual({ wholeSeconds: 1_795_620_288, nanoseconds: 794_680_000 });
+    expect(parts(1_795_620_288n * 1000n + 5n, 1e3)).toEqual({ wholeSeconds: 1_795_620_288, nanoseconds: 5_000_000 });
+    // 2^-20 s units (if_tsresol 0x94): half a second and one unit, to the nearest nanosecond.
+    expect(parts(100n * 1048576n + 524288n + 1n, 1048576)).toEqual({ wholeSeconds: 100, nanoseconds: 500_000_954 });
   });
 
   describe('chunk boundaries', () => {
