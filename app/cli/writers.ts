@@ -1,4 +1,4 @@
-import { accessSync, constants, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { describeFsError, fileIdentity, type InputFile } from '../node/analyze-files.js';
@@ -55,23 +55,26 @@ function outputIdentity(path: string): string {
 }
 
 /**
- * The temporary file beside `path` that OutputFile writes first, or null to write `path` itself:
- * something other than a file is there (a device such as /dev/null, a FIFO), or the folder cannot
- * take a new file.
+ * Where OutputFile writes first and what it renames that to: a temporary file beside the output (for
+ * a symbolic link, beside the file it points to, which is replaced: the link stays a link), or null
+ * to write `path` itself: something other than a file is there (a device such as /dev/null, a FIFO),
+ * or the folder cannot take a new file.
  */
-function temporaryFor(path: string): string | null {
+function temporaryFor(path: string): { temporary: string; target: string } | null {
+  let target = path;
   try {
     const existing = statSync(path);
     if (!existing.isFile()) return null;
+    target = realpathSync(path);
   } catch {
     // Not there yet.
   }
   try {
-    accessSync(dirname(path), constants.W_OK);
+    accessSync(dirname(target), constants.W_OK);
   } catch {
     return null;
   }
-  return `${path}.${process.pid}.tmp`;
+  return { temporary: `${target}.${process.pid}.tmp`, target };
 }
 
 /** Bytes gathered before one write to the file. */
@@ -104,10 +107,14 @@ export class OutputFile {
    * files in a folder this user cannot write are written in place.
    */
   private readonly temporary: string | null;
+  /** What the temporary file is renamed to: `path`, or the file a link at `path` points to. */
+  private readonly target: string;
 
   constructor(readonly path: string) {
     this.toStandardOutput = path === STANDARD_OUTPUT;
-    this.temporary = this.toStandardOutput ? null : temporaryFor(path);
+    const staged = this.toStandardOutput ? null : temporaryFor(path);
+    this.temporary = staged?.temporary ?? null;
+    this.target = staged?.target ?? path;
     if (this.temporary !== null) trackTemporary(this.temporary);
     this.stream = this.toStandardOutput ? process.stdout : createWriteStream(this.temporary ?? path);
     this.stream.on('error', (e) => { this.error ??= e; });
@@ -178,7 +185,7 @@ export class OutputFile {
         let failure = this.error ?? error;
         if (!failure && this.temporary !== null) {
           try {
-            renameSync(this.temporary, this.path);
+            renameSync(this.temporary, this.target);
           } catch (e) {
             failure = e as Error;
           }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +30,21 @@ describe('OutputFile', () => {
     removeTemporaries();
     expect(readdirSync(folder)).toEqual(['out.ndjson']);
     expect(readFileSync(path, 'utf8').split('\n')).toHaveLength(60_001);
+  });
+
+  it('an output that is a symbolic link stays one: the file it points to is replaced', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'resumescope-out-'));
+    mkdirSync(join(folder, 'www'));
+    const target = join(folder, 'www', 'report.html');
+    writeFileSync(target, 'old report');
+    const link = join(folder, 'report.html');
+    symlinkSync(target, link);
+    const out = new OutputFile(link);
+    out.write('new report');
+    await out.close();
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toBe('new report');
+    expect(readdirSync(join(folder, 'www'))).toEqual(['report.html']);
   });
 
   it('writes devices in place (no temporary file beside /dev/null)', async () => {
