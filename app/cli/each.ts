@@ -3,7 +3,6 @@
 // sessions and cache policies would be mixed. The files of one rotated capture stay one analysis
 // (without --each), since sessions cross from file to file.
 import { availableParallelism, freemem } from 'node:os';
-import { terminalSafe } from './terminal-text.js';
 import { normalize, sep } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
@@ -11,8 +10,9 @@ import { captureName, resolveInputs, type InputFile } from '../node/analyze-file
 import { analyzeToText, type EachMessage, type EachRequest, type EachResult } from '../node/each-worker.js';
 import { EACH_NAME, outputsOf, UsageError, type AnalyzeArgs } from './args.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ProgressBar, type CliIo } from './main.js';
-import { checkOutputPaths } from './writers.js';
+import { checkOutputPaths, temporaryFor } from './writers.js';
 import { trackTemporary, untrackTemporary } from './temporary-files.js';
+import { terminalSafe } from './terminal-text.js';
 
 /** The analysis of one capture: its own arguments, outputs named after it (`name`, see captureNames). */
 export function argsForCapture(args: AnalyzeArgs, file: InputFile, name = captureName(file.path)): AnalyzeArgs {
@@ -33,9 +33,13 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
   // Every output of every capture checked before anything is read (a missing folder, an output
   // that is an input, two captures' outputs on one file).
   checkOutputPaths(perCapture.flatMap(outputsOf), files);
-  // The workers write their outputs to temporary files beside them (OutputFile) and share this
-  // process's id; signals come to this thread alone: it removes what they leave when stopped.
-  for (const [, path] of perCapture.flatMap(outputsOf)) if (path !== null) trackTemporary(`${path}.${process.pid}.tmp`);
+  // The workers write their outputs to temporary files beside them (OutputFile, the same names:
+  // they share this process's id); signals come to this thread alone: it removes what they leave.
+  const temporaries = perCapture.flatMap(outputsOf).flatMap(([, path]) => {
+    const staged = path === null ? null : temporaryFor(path);
+    return staged === null ? [] : [staged.temporary];
+  });
+  for (const temporary of temporaries) trackTemporary(temporary);
 
   const jobs = Math.min(args.jobs ?? defaultEachJobs(files), files.length);
   const progress = new BatchProgress(io, args.progress === 'always' || (args.progress === 'auto' && io.stderrIsTty), files, jobs);
@@ -74,7 +78,7 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
   const codes = results.map((r) => r!.code);
   const failed = codes.filter((c) => c === EXIT_FAILED).length;
   const partial = codes.filter((c) => c === EXIT_PARTIAL).length;
-  for (const [, path] of perCapture.flatMap(outputsOf)) if (path !== null) untrackTemporary(`${path}.${process.pid}.tmp`);
+  for (const temporary of temporaries) untrackTemporary(temporary);
   if (!args.quiet) {
     const counts = [`${files.length - failed - partial} read whole`, partial > 0 ? `${partial} in part` : null, failed > 0 ? `${failed} could not be analysed` : null];
     const what = failed === files.length ? 'given' : 'analysed each on its own';

@@ -2,14 +2,13 @@ import { buildDocument, addToTotals, describeEncapsulation, emptyTotals, numberC
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { MemoryForecast, readMemory, type MemoryReading } from './memory-forecast.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
-import { analyzeFiles, firstPacketTime, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
+import { analyzeFiles, firstPacketTime, forEachCaptureChunk, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
 import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
 import { HELP, outputsOf, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_OUTPUT } from './writers.js';
 import { ByteWriter } from '../../parser/report/byte-writer.js';
-import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
-import { describeFsError, forEachCaptureChunk } from '../node/analyze-files.js';
-import { readStateFile, StateFileWriter, stateFileOrderProblem, stateFileStamp } from './state-file.js';
+import { DEFAULT_FILTER, FailureExporter, filterNamesAHost, parseConnectionFilter } from '../../parser/report/failure-export.js';
+import { checkStateFolder, readStateFile, StateFileWriter, stateFileOrderProblem, stateFileStamp } from './state-file.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { compatibilityIdsOf } from '../../parser/diagnose/compatibility-ids.js';
@@ -17,8 +16,6 @@ import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../parser/di
 import { formatDuration } from '../../parser/diagnose/format.js';
 import type { CachePolicy, Diagnosis } from '../../parser/diagnose/types.js';
 import { terminalSafe } from './terminal-text.js';
-import { accessSync, constants as fsConstants } from 'node:fs';
-import { dirname } from 'node:path';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -228,7 +225,8 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       wrote.push(`wrote ${outputName(args.pcapngOut)} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
       // A filter that keeps nothing is most likely a typo (a host name where an address belongs).
       if (written.connections === 0) {
-        io.stderr(`resumescope: warning: --pcapng-filter ${terminalSafe(args.pcapngFilter ?? DEFAULT_FILTER)} chose no connection${/server=[^,]*[a-z]/i.test(args.pcapngFilter ?? '') && !/server=\[?[0-9a-f:.]+\]?(:\d+)?(,|$)/i.test(args.pcapngFilter ?? '') ? ' (server= takes an IP address, not a name)' : ''}; the pcapng holds no packet\n`);
+        const filter = args.pcapngFilter ?? DEFAULT_FILTER;
+        io.stderr(`resumescope: warning: --pcapng-filter ${terminalSafe(filter)} chose no connection${filterNamesAHost(filter) ? ' (server= takes an IP address, not a name)' : ''}; the pcapng holds no packet\n`);
       }
     }
     if (stateOut !== null) {
@@ -475,19 +473,6 @@ export class ProgressBar {
   done(): void {
     if (this.shown && !this.lines) this.io.stderr('\r\x1b[K');
     this.shown = false;
-  }
-}
-
-/**
- * The new state is written beside the old one and renamed over it (StateFileWriter): its folder must
- * take a new file, whatever the file's own permissions. Checked before any capture is read; it was
- * found after the whole analysis, its outputs written.
- */
-function checkStateFolder(path: string): void {
-  try {
-    accessSync(dirname(path), fsConstants.W_OK);
-  } catch (e) {
-    throw new OutputError(`--state ${terminalSafe(path)}: its folder ${terminalSafe(dirname(path))} cannot take a new file (${describeFsError(e)}): the new state is written beside the old one, then renamed into place`);
   }
 }
 

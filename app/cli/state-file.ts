@@ -2,18 +2,14 @@
 // written back after it through a temporary file and a rename, so that a run that fails or is
 // killed halfway leaves the previous state whole.
 
-import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { trackTemporary, untrackTemporary } from './temporary-files.js';
+import { accessSync, closeSync, constants, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { temporaryNameFor, trackTemporary, untrackTemporary } from './temporary-files.js';
 import { checkSessionState, StateFileError, stateOrderProblem, type CheckedState } from '../../parser/session/session-state.js';
 import { OutputError } from './writers.js';
 import type { StateChunkSink } from '../../parser/session/session-state.js';
 import { describeFsError } from '../node/analyze-files.js';
 
-/**
- * FILE's state, checked whole (a damaged one is refused now, before any capture is read), or null
- * when there is no such file yet (the first analysis of a series). Kept as its bytes, handed to the
- * diagnosis once (CheckedState.take): the session table reads them straight in.
- */
 /**
  * What FILE is now, to tell at commit whether another run wrote it meanwhile: its inode, size and
  * modification time ("absent" while there is none).
@@ -27,6 +23,24 @@ export function stateFileStamp(path: string): string {
   }
 }
 
+/**
+ * The new state is written beside the old one and renamed over it (StateFileWriter): its folder must
+ * take a new file, whatever the file's own permissions. Checked before any capture is read; it was
+ * found after the whole analysis, its outputs written.
+ */
+export function checkStateFolder(path: string): void {
+  try {
+    accessSync(dirname(path), constants.W_OK);
+  } catch (e) {
+    throw new OutputError(`--state ${path}: its folder ${dirname(path)} cannot take a new file (${describeFsError(e)}): the new state is written beside the old one, then renamed into place`);
+  }
+}
+
+/**
+ * FILE's state, checked whole (a damaged one is refused now, before any capture is read), or null
+ * when there is no such file yet (the first analysis of a series). Kept as its bytes, handed to the
+ * diagnosis once (CheckedState.take): the session table reads them straight in.
+ */
 export function readStateFile(path: string): CheckedState | null {
   let bytes: Uint8Array;
   try {
@@ -70,7 +84,7 @@ export class StateFileWriter {
    */
   constructor(readonly path: string, private readonly readAs: string | null = null) {
     // One writer a run; a second one in the same process (tests) gets a name of its own.
-    this.temporary = writers === 0 ? `${path}.${process.pid}.tmp` : `${path}.${process.pid}-${writers}.tmp`;
+    this.temporary = writers === 0 ? temporaryNameFor(path) : temporaryNameFor(`${path}-${writers}`);
     writers++;
     trackTemporary(this.temporary);
   }

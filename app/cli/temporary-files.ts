@@ -5,6 +5,11 @@ import { rmSync } from 'node:fs';
 // neither leave those behind (a 93 MB state.<pid>.tmp per killed run) nor, before this, leave a cut
 // NDJSON or CSV that ends on a whole line and looks complete, in place of the last good one.
 
+/** The temporary file beside `target` that this process writes before renaming it into place. */
+export function temporaryNameFor(target: string): string {
+  return `${target}.${process.pid}.tmp`;
+}
+
 const pending = new Set<string>();
 let installed = false;
 

@@ -2,7 +2,7 @@ import { accessSync, constants, createWriteStream, realpathSync, renameSync, rmS
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { describeFsError, fileIdentity, type InputFile } from '../node/analyze-files.js';
-import { trackTemporary, untrackTemporary } from './temporary-files.js';
+import { temporaryNameFor, trackTemporary, untrackTemporary } from './temporary-files.js';
 
 export { CSV_COLUMNS, csvHeader, csvRow, csvField, connectionsToCsv } from '../../parser/report/csv.js';
 
@@ -60,7 +60,7 @@ function outputIdentity(path: string): string {
  * to write `path` itself: something other than a file is there (a device such as /dev/null, a FIFO),
  * or the folder cannot take a new file.
  */
-function temporaryFor(path: string): { temporary: string; target: string } | null {
+export function temporaryFor(path: string): { temporary: string; target: string } | null {
   let target = path;
   try {
     const existing = statSync(path);
@@ -74,7 +74,7 @@ function temporaryFor(path: string): { temporary: string; target: string } | nul
   } catch {
     return null;
   }
-  return { temporary: `${target}.${process.pid}.tmp`, target };
+  return { temporary: temporaryNameFor(target), target };
 }
 
 /** Bytes gathered before one write to the file. */

@@ -17,6 +17,14 @@ export type ConnectionFilter = (c: ConnectionRecord) => boolean;
 
 export const DEFAULT_FILTER = 'failed';
 
+/** A `server=` in the filter names a host, not an address (letters outside an IPv6 address's hex): the likely typo when nothing matched. */
+export function filterNamesAHost(expression: string): boolean {
+  return expression.split(',').some((part) => {
+    const value = part.trim().startsWith('server=') ? part.trim().slice(7) : null;
+    return value !== null && /[g-z]/i.test(value.replace(/^\[|\](:\d+)?$/g, ''));
+  });
+}
+
 /** Parse --pcapng-filter: failed, aborted, rejected, all, reason=<r>, server=<ip[:port]>; commas = any of. */
 export function parseConnectionFilter(expression: string): ConnectionFilter {
   const parts = expression.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
