@@ -178,6 +178,28 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(diagnosis.findings.some((f) => f.code === 'client-forgets')).toBe(true);
   });
 
+  it('several clients behind one address (NAT) in a short capture: their first visits are no critical forgetting', () => {
+    // Five clients per address, each keeping its own session, none forgetting; ten minutes, so that
+    // many an address's earlier client never comes back to show it was another one.
+    const policy = { idleTimeout: 3600, lifetime: 36000, capacity: null, purgeOnAbort: false };
+    for (const seed of [5, 6]) {
+      const { diagnosis, truth } = simulateConfigAndAnalyze({ seed, duration: 600, services: [{ sni: 'nat.test', policy }], clients: { count: 300, perAddress: 5, meanGap: 400, minGap: 133, longGapShare: 0.2, firstConnectionSpread: 600 } });
+      expect(truth.totals.byReason['client-forgot'] ?? 0).toBe(0);
+      const shared = diagnosis.clients.sharedAddresses;
+      expect(shared.several).toBeGreaterThanOrEqual(3);
+      expect(shared.several).toBeGreaterThan(0.02 * shared.seen);
+      const forgets = diagnosis.findings.find((f) => f.code === 'client-forgets');
+      // The network cannot tell these from forgetting: said, but not as critical, and why.
+      expect(forgets?.severity).toBe('warning');
+      expect(forgets?.detail).toContain('several clients behind one address');
+      expect(diagnosis.findings.filter((f) => f.severity === 'critical')).toEqual([]);
+    }
+    // The same clients one per address, forgetting 15 % of the time: critical, nobody found several.
+    const { diagnosis } = simulateConfigAndAnalyze({ seed: 5, duration: 600, services: [{ sni: 'forget.test', policy }], clients: { count: 100, meanGap: 60, minGap: 2, longGapShare: 0, forgetShare: 0.15 } });
+    expect(diagnosis.clients.sharedAddresses.several).toBe(0);
+    expect(diagnosis.findings.find((f) => f.code === 'client-forgets')?.severity).toBe('critical');
+  });
+
   it('each connection with a reason is counted once, under that reason, in its group', () => {
     for (const preset of ['client-forgets', 'mixed', 'tls13-psk'] as const) {
       const { connections, servers } = run(preset);

@@ -491,6 +491,24 @@ describe('simulator: ground truth follows the policy', () => {
     expect(Object.keys(reasons(truth))).toEqual(['client-forgot']);
   });
 
+  it('clients behind one address (perAddress): they share the address and its ports, each keeps its own session', () => {
+    const chunks: Uint8Array[] = [];
+    const truth = simulateFarm({ seed: 4, duration: 600, clients: { count: 50, perAddress: 5, meanGap: 60, minGap: 2, longGapShare: 0 } }, (c) => chunks.push(c.slice()));
+    const addresses = byClient(truth.connections);
+    expect(addresses.size).toBe(10);
+    // Ports: the NAT hands out each once (the TCP check fails on a 4-tuple reused while open).
+    const flows = checkTcp(readPcap(concat(chunks)));
+    expect(flows.length).toBe(truth.connections.length);
+    expect(new Set(flows.map((f) => f.client)).size).toBe(flows.length);
+    // Each client resumes its own session: an address offers sessions of several clients, and
+    // every offer within the idle timeout is accepted, none is said forgotten.
+    for (const conns of addresses.values()) {
+      const offered = new Set(conns.filter((c) => c.offeredSessionId !== null).map((c) => c.offeredSessionId));
+      expect(offered.size).toBeGreaterThan(1);
+    }
+    expect(reasons(truth)).toEqual({});
+  });
+
   it('ticket-rotation: tickets are rejected once the key epoch changed; key_name tracks the epoch', () => {
     const { truth } = run('ticket-rotation');
     const svc = truth.services[0]!;

@@ -1,13 +1,14 @@
 import type { ConnectionRecord } from '../report/types.js';
 import { round2 } from './threshold.js';
 import { HOLDING_RECONNECTION } from './track-sessions.js';
+import type { SharedAddresses } from './track-sessions.js';
 import type { ClientStack, ClientsSummary } from './types.js';
 
 /**
  * The clients (address and TLS stack) and how they came back: reconnections, offers, sessions
  * forgotten, per stack, in session order (`order`, `reconnection` from trackSessions).
  */
-export function summarizeClients(connections: ConnectionRecord[], order: Uint32Array, clientNumbers: { numbers: Int32Array; count: number }, reconnection: Uint8Array, forgot: Set<number>): ClientsSummary {
+export function summarizeClients(connections: ConnectionRecord[], order: Uint32Array, clientNumbers: { numbers: Int32Array; count: number }, reconnection: Uint8Array, forgot: Set<number>, shared: SharedAddresses): ClientsSummary {
   // Distinct clients overall and per TLS stack: the (stack, client) pairs are counted by sorting
   // them as numbers (a set of addresses per stack was a second map entry per client).
   const stackNumbers = new Map<string, number>();
@@ -49,5 +50,5 @@ export function summarizeClients(connections: ConnectionRecord[], order: Uint32A
     // handshakes that never completed (no session issued), say nothing about offering.
     neverOffers: s.holding >= 3 && s.offered === 0,
   })).sort((a, b) => b.connections - a.connections);
-  return { clients: clientCount, reconnections, forgot: forgot.size, forgetShare: reconnections > 0 ? round2(forgot.size / reconnections) : null, stacks: list };
+  return { clients: clientCount, reconnections, forgot: forgot.size, forgetShare: reconnections > 0 ? round2(forgot.size / reconnections) : null, sharedAddresses: { seen: shared.clients, several: shared.several }, stacks: list };
 }

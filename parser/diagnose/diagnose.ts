@@ -41,7 +41,7 @@ export const MIN_RECONNECTIONS_WITHOUT_TICKET = 3;
 export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptions = {}): Diagnosis {
   const order = sessionOrder(connections);
   const clientNumbers = numberClients(connections);
-  const { table, offerOf, reconnection, forgotten, sessionChanges, pskNeverOffered, carriedOut } = trackSessions(connections, order, clientNumbers, options);
+  const { table, offerOf, reconnection, forgotten, sessionChanges, pskNeverOffered, carriedOut, sharedAddresses } = trackSessions(connections, order, clientNumbers, options);
   const groups = table.groups.size;
   options.onProgress?.({ step: 'sessions tracked', done: connections.length, total: connections.length });
 
@@ -130,7 +130,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
     if (server) server.reasons['client-forgot'] = (server.reasons['client-forgot'] ?? 0) + 1;
   }
 
-  const clients = summarizeClients(connections, order, clientNumbers, reconnection, forgotIds);
+  const clients = summarizeClients(connections, order, clientNumbers, reconnection, forgotIds, sharedAddresses);
   options.onProgress?.({ step: 'clients summarized', done: groups, total: groups });
   servers.sort((a, b) => b.connections - a.connections);
   let byId: Map<number, ConnectionRecord> | null = null;

@@ -37,6 +37,9 @@ export interface WhatIf {
 const MAX_EVIDENCE = 50;
 /** Forgetting reconnections it takes for a critical client-forgets finding. */
 const MIN_CRITICAL_FORGOT = 3;
+/** Clients found to be several behind one address (count and share of clients) that make forgetting uncertain. */
+const MIN_SHARED_ADDRESSES = 3;
+const SHARED_ADDRESS_SHARE = 0.02;
 
 /** The session facts of a connection's offer (null: it offered nothing, or the fact is unknown). */
 export interface OfferLookup {
@@ -277,10 +280,18 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     // separate cache partition looks like this once (real Chromium capture, tls3.pcapng of the
     // shared set: one of five reconnections).
     const share = forgot.length / Math.max(1, clients.reconnections);
+    // A client behind a shared address (NAT, a proxy) that connects for the first time looks like
+    // the address's client forgetting the session it got last; the network tells them apart only when
+    // an earlier client resumes its own session later. Where the capture shows that for several
+    // addresses, part of the forgetting may be first visits (simulated NAT farms of 2–5 clients an
+    // address, 2–10 minutes: 20–160 false forgets, with 7–35 % of clients found several; farms without
+    // NAT: none found several).
+    const { seen, several } = clients.sharedAddresses;
+    const sharedAddresses = several >= MIN_SHARED_ADDRESSES && several >= SHARED_ADDRESS_SHARE * seen;
     findings.push({
-      code: 'client-forgets', severity: share >= 0.1 && forgot.length >= MIN_CRITICAL_FORGOT ? 'critical' : 'warning',
+      code: 'client-forgets', severity: share >= 0.1 && forgot.length >= MIN_CRITICAL_FORGOT && !sharedAddresses ? 'critical' : 'warning',
       title: `Clients forget sessions the server would still resume`,
-      detail: `${n(forgot.length)} of ${n(clients.reconnections)} reconnections offered nothing (or an older session) although the client held a session the server was still accepting${worst ? `; the TLS stack with ClientHello fingerprint ${worst.fingerprint} forgets in ${Math.round((worst.forgetShare ?? 0) * 100)}% of its reconnections` : ''}. The client's own session cache is being purged (Windows XP purges it a few minutes after boot); a browser also keeps separate caches per site partition and for requests without cookies, which looks the same from the network.`,
+      detail: `${n(forgot.length)} of ${n(clients.reconnections)} reconnections offered nothing (or an older session) although the client held a session the server was still accepting${worst ? `; the TLS stack with ClientHello fingerprint ${worst.fingerprint} forgets in ${Math.round((worst.forgetShare ?? 0) * 100)}% of its reconnections` : ''}. The client's own session cache is being purged (Windows XP purges it a few minutes after boot); a browser also keeps separate caches per site partition and for requests without cookies, which looks the same from the network.${sharedAddresses ? ` Not certain: ${n(several)} of ${n(seen)} clients (an address and TLS stack) were found to be several clients behind one address (NAT, a proxy), and a further client's first connection from such an address looks the same as forgetting; a longer capture tells more of them apart.` : ''}`,
       group: null, evidence: forgot.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(forgot),
     });
   }
@@ -289,7 +300,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const list = connections.filter((c) => c.clientFingerprint === stack.fingerprint);
     findings.push({
       code: 'client-never-offers', severity: 'info', title: `TLS stack ${stack.fingerprint} never offers a session`,
-      detail: `${n(stack.reconnections)} reconnections from ${n(stack.clients)} clients with this ClientHello fingerprint never offered a session ID, ticket or PSK: every one is a full handshake.`,
+      detail: `${n(stack.reconnections)} reconnections from ${n(stack.clients)} clients with this ClientHello fingerprint never offered a session ID, ticket or PSK: every one is a full handshake. Either this stack keeps no sessions, or each of these addresses hides several clients (NAT, a proxy) that connected once each: the network cannot tell the two apart.`,
       group: null, evidence: list.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(list),
     });
   }

@@ -83,6 +83,8 @@ export interface TrackedConnections {
   reconnection: Uint8Array;
   /** Connections that offered nothing, or an older session, while the client held one. */
   forgotten: ForgottenSession[];
+  /** How many clients turned out to be several behind one address (see SEVERAL_CLIENTS). */
+  sharedAddresses: SharedAddresses;
   /** Per group: how often a client's session changed, and how many clients that was. */
   sessionChanges: Map<ServerGroup, { clients: number; changes: number }>;
   /** By group index: TLS 1.3 reconnections that would have held a ticket, in groups no client offered a PSK to. */
@@ -253,7 +255,7 @@ export function trackSessions(connections: ConnectionRecord[], order: Uint32Arra
   const sessionChanges = new Map<ServerGroup, { clients: number; changes: number }>();
   for (const [group, { clients, changes }] of changesByGroup) sessionChanges.set(group, { clients: clients.size, changes });
   const offerOf = (c: ConnectionRecord) => (offerById !== null && c.id >= 0 ? offerById[c.id] ?? -1 : sparseOfferById.get(c.id) ?? -1);
-  return { table, offerOf, reconnection, forgotten: forgottenKnown, sessionChanges, pskNeverOffered, carriedOut };
+  return { table, offerOf, reconnection, forgotten: forgottenKnown, sessionChanges, pskNeverOffered, carriedOut, sharedAddresses: clientState.shared() };
 }
 
 /**
@@ -308,6 +310,12 @@ function issueView(s: TrackedSession): SessionView {
  * Keyed by group, then stack, then address: the address and stack strings are shared with the
  * records, so a million clients cost map entries, not a million composed key strings.
  */
+/** Clients (address and TLS stack, per group) seen with a ClientHello, and those found to be several clients. */
+export interface SharedAddresses {
+  clients: number;
+  several: number;
+}
+
 class ClientMemory {
   /** By group index, then TLS stack: client (numberClients) → row of the latest session held. */
   private readonly byGroup: Map<string, IntMap>[] = [];
@@ -315,6 +323,17 @@ class ClientMemory {
   /** The clients of c's TLS stack with c's group: client number → row of the latest session held (-1: none yet). */
   clientsLike(c: ConnectionRecord, group: ServerGroup): IntMap {
     return this.of(group.index, c.clientFingerprint ?? '');
+  }
+
+  /** Clients (address, TLS stack, group) seen, and those found to be several clients behind one address. */
+  shared(): SharedAddresses {
+    let clients = 0;
+    let several = 0;
+    for (const stacks of this.byGroup) {
+      if (stacks === undefined) continue;
+      for (const map of stacks.values()) map.forEach((_, session) => { clients++; if (session === SEVERAL_CLIENTS) several++; });
+    }
+    return { clients, several };
   }
 
   /** The clients of a TLS stack (fingerprint, "" when unknown) with a group (its index). */

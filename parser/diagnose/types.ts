@@ -115,6 +115,12 @@ export interface ClientsSummary {
   reconnections: number;
   forgot: number;
   forgetShare: number | null;
+  /**
+   * Clients as the tracking tells them apart (address and TLS stack, per server group): `seen`, and
+   * `several` found to be several clients behind one address (NAT, a proxy), which is when one of
+   * them resumed a session older than the one the address got last.
+   */
+  sharedAddresses: { seen: number; several: number };
   stacks: ClientStack[];
 }
 
