@@ -178,6 +178,29 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(diagnosis.findings.some((f) => f.code === 'client-forgets')).toBe(true);
   });
 
+  it('a FIFO cache sliced 5 minutes into a farm an hour old: sessions from before the capture are the cache\'s, no idle timeout made up', () => {
+    // Capacity 100, no time limit. Churn of a session issued before the capture is unknown; left
+    // open, its refusals went to the idle fit (idle time grows with churn): "dropped after 1m49s
+    // idle" at confidence 0.91, critical, and 16 "unexplained".
+    const policy = { idleTimeout: null, lifetime: null, capacity: 100, purgeOnAbort: false };
+    for (const seed of [1, 2]) {
+      const { diagnosis, connections, truth } = simulateConfigAndAnalyze({ seed, duration: 300, warmup: 3300, services: [{ sni: 'www.s5cap.test', policy }], clients: { count: 200, meanGap: 120, minGap: 10, longGapShare: 0 } });
+      const server = diagnosis.servers[0]!;
+      expect(server.cachePolicy.capacity.entries).toBe(100);
+      expect(server.cachePolicy.capacity.eviction).toBe('fifo');
+      expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
+      expect(server.cachePolicy.lifetime.seconds).toBeNull();
+      expect(diagnosis.findings.map((f) => f.code).filter((c) => c !== 'capacity' && c !== 'issued-before-capture')).toEqual([]);
+      // Every refusal is the cache's; those of sessions issued before the capture, once more than
+      // 100 sessions were issued since it began; before that, only "issued before the capture".
+      expect(Object.keys(server.reasons).sort()).toEqual(['capacity', 'issued-before-capture']);
+      expect(server.reasons['capacity']! + server.reasons['issued-before-capture']!).toBe(truth.totals.byReason['capacity']);
+      expect(server.reasons['issued-before-capture']!).toBeLessThanOrEqual(101);
+      const early = connections.filter((c) => c.reason === 'capacity' && (c.reasonDetail ?? '').startsWith('issued before the capture'));
+      expect(early.length).toBeGreaterThan(50);
+    }
+  });
+
   it('several clients behind one address (NAT) in a short capture: their first visits are no critical forgetting', () => {
     // Five clients per address, each keeping its own session, none forgetting; ten minutes, so that
     // many an address's earlier client never comes back to show it was another one.

@@ -36,9 +36,9 @@ export function inferGroup(table: SessionTable, group: ServerGroup, offers: Int3
   const { idleTimeout, lifetime, capacity } = fitLimits(t, offers, known, rejected, verdicts);
   // 6. What is left, refused at a steady rate: backends without a shared cache.
   const sharedCache = inferSharedCache(t, known, crossAddress, verdicts);
-  // 7. Sessions never seen issued or used: a limit or flush explains them only when even their
-  // shortest possible idle time or age passes it.
-  explainUnknownSessions(t, rejected, flushes, idleTimeout, lifetime, verdicts);
+  // 7. Sessions never seen issued or used, or issued before the capture: a limit or flush explains
+  // them only when even their shortest possible idle time or age passes it.
+  explainUnknownSessions(t, rejected, flushes, idleTimeout, lifetime, capacity, verdicts);
   for (const o of rejected) if (!verdicts.has(o)) verdicts.set(o, 'unexplained', 'no cache limit, event or backend change inferred from the traffic explains this rejection');
   return {
     idleTimeout,

@@ -20,11 +20,25 @@ import type { Verdicts } from './verdicts.js';
  * without that time, versions 1 and 2, leaves this file's start: a carried flush then may have
  * come before the session's issue in an earlier file.)
  */
-export function explainUnknownSessions(t: SessionTable, rejected: Int32Array, flushes: CachePolicy['flushes'], idleTimeout: Estimate, lifetime: Estimate, verdicts: Verdicts): void {
+export function explainUnknownSessions(t: SessionTable, rejected: Int32Array, flushes: CachePolicy['flushes'], idleTimeout: Estimate, lifetime: Estimate, capacity: CachePolicy['capacity'], verdicts: Verdicts): void {
   const flushesInCapture = flushes.filter((f) => f.low >= t.observedSince);
   const beforeCapture = t.observedSince < t.captureStart ? 'issued before the first capture of the series (the state carried in)' : 'issued before the capture';
   for (const o of rejected) {
-    if (verdicts.has(o) || t.isKnown(o)) continue;
+    if (verdicts.has(o)) continue;
+    if (t.isKnown(o)) {
+      // Seen used, but issued before the capture: its idle time is known (the limits took what
+      // it explains); its age and place in a FIFO queue are not. Where the group has a lifetime
+      // or a cache size, either may have refused it: not "unexplained" (simulated FIFO cache of
+      // 100, 5-minute slice of a farm an hour old: 9 such refusals were).
+      if (t.ageOf(o) !== null) continue;
+      const since = t.sinceCaptureStartOf(o);
+      if (since !== null && lifetime.high !== null && lifetime.seconds !== null && since > lifetime.high) {
+        verdicts.set(o, 'lifetime', `${beforeCapture}, so at least ${formatDuration(since)} old > inferred lifetime ${formatDuration(lifetime.seconds)}`);
+      } else if (lifetime.seconds !== null || capacity.entries !== null) {
+        verdicts.set(o, 'issued-before-capture', `${beforeCapture} and used since: how old it was, and how many sessions were issued after it, is not known`);
+      }
+      continue;
+    }
     const since = t.sinceCaptureStartOf(o);
     const flush = flushesInCapture.find((f) => f.time <= t.timeOf(o));
     if (looksLikeCompatibilityId(t.connectionOf(o))) {

@@ -91,8 +91,20 @@ export function fitLimits(t: SessionTable, offers: Int32Array, known: Int32Array
     }
     const e = estimates[best];
     for (const o of rejected) {
+      if (verdicts.has(o)) continue;
       const x = measure[best](o);
-      if (verdicts.has(o) || x === null || x <= e.low!) continue;
+      if (x === null && best === 'capacity') {
+        // A session issued before the capture: its churn is not known, but more sessions were
+        // issued since than the cache holds, so a FIFO cache had evicted it. Left open, its
+        // refusal would go to the next limit fitted: idle time grows with churn, and a cache of
+        // 100 with no idle timeout got "dropped after 1m49s idle" from a 5-minute slice.
+        const least = t.churnAtLeastOf(o);
+        if (least > e.high!) {
+          verdicts.set(o, 'capacity', `issued before the capture, and ${least - 1} or more newer sessions were issued since (inferred cache size ${e.seconds}${eviction === 'partitioned' ? ', in parts' : ''})`);
+        }
+        continue;
+      }
+      if (x === null || x <= e.low!) continue;
       const detail = best === 'idle-timeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(e.seconds!)}`
         : best === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(e.seconds!)}`
         : best === 'capacity' && eviction === 'partitioned' ? `${x - 1} newer sessions were issued since (inferred cache size ~${e.seconds}, split into parts evicted separately: sessions went after ${e.low} to ${e.high! - 1} newer ones)`

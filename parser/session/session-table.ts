@@ -285,6 +285,15 @@ export class SessionTable {
     return s !== NONE && this.sessionIssuedBy.get(s) !== ISSUED_BEFORE_CAPTURE ? this.offerIssuedSoFar.get(o) - this.sessionIssueIndex.get(s) : null;
   }
   /**
+   * What churnOf says, or for a session issued before the capture (and before the earlier
+   * analyses of a state carried in) the least it can be: it came before every session issued
+   * since, so all of them (counted by the group it was used with, else the group it was offered
+   * to) are newer. A FIFO cache of N held it only while this is ≤ N.
+   */
+  churnAtLeastOf(o: number): number {
+    return this.churnOf(o) ?? this.offerIssuedSoFar.get(o) + 1;
+  }
+  /**
    * The offered session's place in its issuing group's LRU list at the offer: 1 + the distinct
    * sessions issued or resumed since its own last use (null: unknown session). An LRU cache of
    * N sessions still holds it while this is ≤ N.
@@ -567,7 +576,7 @@ export class SessionTable {
       this.offerFlagBits.push(KINDS.indexOf(kind) | (known ? FACT_KNOWN : 0) | (accepted ? FACT_ACCEPTED : 0) |
         (known && this.sessionIssuer.get(session) !== address ? FACT_CROSS_ADDRESS : 0));
       this.offerReuseGaps.push(known ? time - lastUse : NaN);
-      this.offerIssuedSoFar.push(known ? this.groupList[this.sessionGroup.get(session)]!.issued : 0);
+      this.offerIssuedSoFar.push(known ? this.groupList[this.sessionGroup.get(session)]!.issued : group.issued);
       this.offerAbortedByIds.push(abortedBy);
       this.offerAddresses.push(address);
       this.offerRecency.push(known ? 1 + this.groupList[this.sessionGroup.get(session)]!.recency.usedSince(this.sessionRecencyUse.get(session)) : 0);
