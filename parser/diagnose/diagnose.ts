@@ -4,7 +4,7 @@ import { buildFindings, type OfferLookup } from './findings.js';
 import { formatDuration } from './format.js';
 import { inferGroup } from './infer-group.js';
 import { offersByGroup } from './offer-lists.js';
-import { summarizeClients } from './clients-summary.js';
+import { addressesLookShared, summarizeClients } from './clients-summary.js';
 import { looksLikeCompatibilityId } from './compatibility-ids.js';
 import { numberClients, sessionOrder, SEVERAL_CLIENTS, trackSessions } from './track-sessions.js';
 import type { DiagnoseOptions, Diagnosis, DiagnosisProgress, Reason, ServerSummary } from './types.js';
@@ -41,7 +41,7 @@ export const MIN_RECONNECTIONS_WITHOUT_TICKET = 3;
 export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptions = {}): Diagnosis {
   const order = sessionOrder(connections);
   const clientNumbers = numberClients(connections);
-  const { table, offerOf, reconnection, forgotten, sessionChanges, pskNeverOffered, carriedOut, sharedAddresses } = trackSessions(connections, order, clientNumbers, options);
+  const { table, offerOf, reconnection, forgotten, sessionChanges, pskNeverOffered, carriedOut, sharedAddresses: sharedAddressCounts } = trackSessions(connections, order, clientNumbers, options);
   const groups = table.groups.size;
   options.onProgress?.({ step: 'sessions tracked', done: connections.length, total: connections.length });
 
@@ -109,6 +109,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
   // A client that offered nothing, or an older session, while it held one the server would
   // still have taken (used within the longest gap the group is seen to accept).
   const forgotIds = new Set<number>();
+  const sharedAddresses = addressesLookShared(sharedAddressCounts);
   for (const { c, group, gap, clients: identity, client } of forgotten) {
     // Found to be several clients after this connection (see SEVERAL_CLIENTS): no single memory to fault.
     if (identity.get(client, -1) === SEVERAL_CLIENTS) continue;
@@ -118,6 +119,10 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
     // An older session's rejection is the client's doing (seed 002), not the reason the group's
     // policy gave it: that reason's count gives the connection up.
     const previous = c.reason as Reason | null;
+    // Behind shared addresses an "older session" is as likely another client's own: where the
+    // policy explains its refusal, that stays the reason (simulated NAT with a 300 s idle timeout:
+    // 4–14 idle-timeout refusals a farm had become "client forgot").
+    if (previous !== null && c.resumption !== 'not-offered' && sharedAddresses) continue;
     if (server && previous) {
       const left = (server.reasons[previous] ?? 1) - 1;
       if (left > 0) server.reasons[previous] = left;
@@ -130,7 +135,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
     if (server) server.reasons['client-forgot'] = (server.reasons['client-forgot'] ?? 0) + 1;
   }
 
-  const clients = summarizeClients(connections, order, clientNumbers, reconnection, forgotIds, sharedAddresses);
+  const clients = summarizeClients(connections, order, clientNumbers, reconnection, forgotIds, sharedAddressCounts);
   options.onProgress?.({ step: 'clients summarized', done: groups, total: groups });
   servers.sort((a, b) => b.connections - a.connections);
   let byId: Map<number, ConnectionRecord> | null = null;

@@ -1,3 +1,4 @@
+import { addressesLookShared } from './clients-summary.js';
 import type { ConnectionRecord } from '../report/types.js';
 import type { ClientsSummary, ServerSummary } from './types.js';
 import { abortEnding, abortEndingLabel } from '../report/abort-ending.js';
@@ -37,9 +38,6 @@ export interface WhatIf {
 const MAX_EVIDENCE = 50;
 /** Forgetting reconnections it takes for a critical client-forgets finding. */
 const MIN_CRITICAL_FORGOT = 3;
-/** Clients found to be several behind one address (count and share of clients) that make forgetting uncertain. */
-const MIN_SHARED_ADDRESSES = 3;
-const SHARED_ADDRESS_SHARE = 0.02;
 
 /** The session facts of a connection's offer (null: it offered nothing, or the fact is unknown). */
 export interface OfferLookup {
@@ -239,7 +237,9 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       add('old-ticket-key', oldKey, `${n(oldKey.length)} ${plural(oldKey.length, 'ticket')} sealed under a key ${server.group} no longer uses ${oldKey.length === 1 ? 'was' : 'were'} refused`,
         `Clients got them before the capture began, under ${names.size === 1 ? 'the key named' : `${n(names.size)} keys named`} ${[...names].slice(0, 3).join(', ')}${names.size > 3 ? ', …' : ''}; every ticket the server issued or accepted in the capture names another (RFC 5077 §4: a ticket begins with the name of its key). The key was replaced before the capture (a restart or reload without fixed keys: nginx makes random ones unless given \`ssl_session_ticket_key\`; a rotation that dropped the previous key) or is another server's (backends behind a load balancer, each with keys of its own: give them the same keys). Keep the previous key for opening tickets for one ticket lifetime (nginx: list it after the current one).`);
     }
-    if (flushed.length > 0) replay('no-flush', 'no cache flush or key rotation', flushed);
+    // The rotation's refusals are keep-replaced-ticket-keys' replay: counted once, not in both.
+    const notRotated = rotated.length > 0 && rotation !== null ? flushed.filter((c) => !rotatedIds.has(c.id)) : flushed;
+    if (notRotated.length > 0) replay('no-flush', rotated.length > 0 && rotation !== null ? 'no cache flush or key change besides the rotation' : 'no cache flush or key rotation', notRotated);
     const unknown = withReason('issued-before-capture');
     const compatibility = unknown.filter(looksLikeCompatibilityId);
     const before = unknown.filter((c) => !looksLikeCompatibilityId(c));
@@ -283,11 +283,9 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     // A client behind a shared address (NAT, a proxy) that connects for the first time looks like
     // the address's client forgetting the session it got last; the network tells them apart only when
     // an earlier client resumes its own session later. Where the capture shows that for several
-    // addresses, part of the forgetting may be first visits (simulated NAT farms of 2–5 clients an
-    // address, 2–10 minutes: 20–160 false forgets, with 7–35 % of clients found several; farms without
-    // NAT: none found several).
+    // addresses, part of the forgetting may be first visits.
     const { seen, several } = clients.sharedAddresses;
-    const sharedAddresses = several >= MIN_SHARED_ADDRESSES && several >= SHARED_ADDRESS_SHARE * seen;
+    const sharedAddresses = addressesLookShared({ clients: seen, several });
     findings.push({
       code: 'client-forgets', severity: share >= 0.1 && forgot.length >= MIN_CRITICAL_FORGOT && !sharedAddresses ? 'critical' : 'warning',
       title: `Clients forget sessions the server would still resume`,

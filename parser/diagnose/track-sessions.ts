@@ -1,6 +1,6 @@
 import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, IntMap } from '../session/columns.js';
-import { ISSUED_IN_EARLIER_ANALYSIS, MAX_CARRIED_IDLE, offerTime, PSK_SESSION_KIND, SessionTable, type PendingState, type ServerGroup, type TrackedSession } from '../session/session-table.js';
+import { ISSUED_IN_EARLIER_ANALYSIS, MAX_CARRIED_IDLE, offerTime, PSK_SESSION_KIND, SessionTable, usedSession, type PendingState, type ServerGroup, type TrackedSession } from '../session/session-table.js';
 import type { ClientVisitor } from '../session/session-state.js';
 import type { DiagnoseOptions, SessionView } from './types.js';
 
@@ -213,7 +213,7 @@ export function trackSessions(connections: ConnectionRecord[], order: Uint32Arra
       // connections, the four opened with them had none left (chromium-nginx-parallel-rtt.pcap).
       // The client may have held more tickets than the one seen (OpenSSL sends two): then a
       // forgotten one goes unreported here, never the reverse. A TLS 1.2 session stays usable.
-      if (table.session(now).issuedBy === c.id || (c.resumed && table.session(now).kind === 'psk')) readyAt.set(now, sessionReadyTime(c));
+      if (table.session(now).issuedBy === c.id || (usedSession(c) && table.session(now).kind === 'psk')) readyAt.set(now, sessionReadyTime(c));
     }
     const resumedAnother = held >= 0 && offer >= 0 && table.isAccepted(offer) && table.sessionRowOf(offer) >= 0 && table.sessionRowOf(offer) !== held;
     if (resumedAnother && heldReady) {

@@ -40,6 +40,22 @@ export class TrackedSession {
   get abortedAt(): number { return this.table.sessionAbortedAt.get(this.index); }
 }
 
+/**
+ * The capture lost part of the handshake, or ended during it, after the ServerHello: nobody
+ * aborted it (that is `aborted`), so it most likely completed on the wire, and the server's answer
+ * stands for what it did. Left out, a lost segment of the client's Finished made the session's
+ * next offer look idle since the use before (simulated 300 s idle timeout, 3 packets of 8,197
+ * dropped: gaps of 420 and 462 s accepted, the timeout discarded and a "cache of 22" critical).
+ */
+function cutByCapture(c: ConnectionRecord): boolean {
+  return c.handshake === 'incomplete' && c.serverHelloTime !== null;
+}
+
+/** The connection used the session it offered: resumed, or accepted in a handshake the capture cut (cutByCapture). */
+export function usedSession(c: ConnectionRecord): boolean {
+  return c.resumed || (c.resumption === 'accepted' && cutByCapture(c));
+}
+
 /** One service (SNI + port, or address + port without SNI): may hide several backends. */
 export class ServerGroup {
   readonly addresses = new Map<string, number>();
@@ -553,6 +569,7 @@ export class SessionTable {
     group.addresses.set(shared, (group.addresses.get(shared) ?? 0) + 1);
     const time = offerTime(c);
     let offer = NONE;
+    const used = usedSession(c);
 
     if (c.resumption === 'accepted' || c.resumption === 'rejected' || c.resumption === 'unanswered') {
       const { kind, key } = offeredKey(c);
@@ -582,21 +599,26 @@ export class SessionTable {
       this.offerRecency.push(known ? 1 + this.groupList[this.sessionGroup.get(session)]!.recency.usedSince(this.sessionRecencyUse.get(session)) : 0);
       if (c.resumption !== 'unanswered') this.answeredOffers.push(offer);
       if (accepted && firstSight && key !== null && kind !== 'session-id') group.noteTicketKey(key);
-      if (!known && key !== null && c.handshake === 'aborted') {
+      // A handshake the server refused the session in has nothing of it to purge when it aborts
+      // (the cache had dropped it already): only an accepted or unanswered offer counts. Simulated
+      // idle timeout with purge on abort: 14 idle-timeout refusals had been put down to aborts
+      // whose own offers were refused for idle time.
+      const abortMayPurge = c.handshake === 'aborted' && c.resumption !== 'rejected';
+      if (!known && key !== null && abortMayPurge) {
         this.abortedUnknown.set(key, { by: c.id, at: time });
       }
-      if (!known && key !== null && c.resumed) {
+      if (!known && key !== null && used) {
         // First sight of a session issued before the capture: remember it from now on.
         const adopted = this.newSession(kind, ISSUED_BEFORE_CAPTURE, time, address, group, group.issued);
         this.sessions.set(key, adopted);
         this.heldAfter = adopted;
       } else if (known) {
-        if (c.resumed) {
+        if (used) {
           this.sessionLastUse.set(session, time);
           this.sessionRecencyUse.set(session, this.groupList[this.sessionGroup.get(session)]!.recency.use(this.sessionRecencyUse.get(session)));
           this.heldAfter = session;
           if (kind === 'psk') this.sessions.set(pskClientKey(c, group), session);
-        } else if (c.handshake === 'aborted' && c.abort !== null) {
+        } else if (abortMayPurge && c.abort !== null) {
           this.sessionAbortedBy.set(session, c.id);
           this.sessionAbortedAt.set(session, time);
         }
@@ -608,8 +630,8 @@ export class SessionTable {
       return offer;
     }
     // A completed full handshake issues new session state (RFC 5246 §7.4.1.3; RFC 5077 §3.3).
-    if (c.established && !c.resumed) this.issue(c, group, address, time);
-    else if (c.resumed && this.heldAfter !== NONE) {
+    if ((c.established || cutByCapture(c)) && !used && c.resumption !== 'accepted') this.issue(c, group, address, time);
+    else if (used && this.heldAfter !== NONE) {
       const reissued = keyOf(c, 'issuedTicket', 'ticket');
       if (reissued !== null) {
         this.sessions.set(reissued, this.heldAfter);
@@ -626,7 +648,7 @@ export class SessionTable {
    * that session was used now (when known), never issued by this connection. TLS 1.3 hides both.
    */
   private addUnknownOffer(c: ConnectionRecord, group: ServerGroup, address: number, time: number): void {
-    if (!c.established || c.version === 'TLS 1.3' || c.version === null) return;
+    if (!(c.established || cutByCapture(c)) || c.version === 'TLS 1.3' || c.version === null) return;
     if (c.certificateSeen) {
       this.issue(c, group, address, time);
       return;
