@@ -77,6 +77,7 @@ export function partitionedCache(t: SessionTable, offers: Int32Array, verdicts: 
     const timeLimit = estimateLimitOf(values.subarray(0, a), values.subarray(r));
     if (timeLimit.seconds !== null && timeLimit.exceptions <= TIME_LIMIT_EXCEPTIONS * refusedInBand) return null;
   }
+  if (explainedByTwoTimeLimits(t, inBand, values, refusedInBand)) return null;
   // The band by churn, refused after accepted at equal churn: churn × 2 + 1 for a refusal, sorted
   // natively (a million offers: no comparator, no objects); the sweep is linear.
   const keys = values;
@@ -111,6 +112,48 @@ export function partitionedCache(t: SessionTable, offers: Int32Array, verdicts: 
     exceptions: 0,
   };
 }
+/**
+ * An idle timeout and a lifetime together: each alone leaves the other's refusals as exceptions,
+ * and so neither rules the band out above; the band (no exceptions: it is the model) then won
+ * the fit. Simulated idle timeout of 600 s with a lifetime of 1800 s: "a cache of about 47
+ * sessions, in parts", critical at confidence 0.9, for 137 idle and 37 lifetime refusals.
+ * Either order: the first limit fitted to the whole band, the second to what the first leaves;
+ * the pair explains the band when few offers break it (accepted past either limit, or refused
+ * within both).
+ */
+function explainedByTwoTimeLimits(t: SessionTable, inBand: Int32Array, values: Float64Array, refusedInBand: number): boolean {
+  const idle = (o: number) => t.reuseGapOf(o);
+  const age = (o: number) => t.ageOf(o);
+  for (const [first, second] of [[idle, age], [age, idle]] as const) {
+    const one = fitTimeLimit(inBand, values, first, (o) => t.isAccepted(o), () => true);
+    if (one.seconds === null) continue;
+    const firstExplains = (o: number) => (first(o) ?? -Infinity) > one.low!;
+    const two = fitTimeLimit(inBand, values, second, (o) => t.isAccepted(o), (o) => !firstExplains(o));
+    if (two.seconds === null) continue;
+    let broken = 0;
+    for (const o of inBand) {
+      const x = first(o) ?? -Infinity;
+      const y = second(o) ?? -Infinity;
+      if (t.isAccepted(o) ? x > one.high! || y > two.high! : x <= one.low! && y <= two.low!) broken++;
+    }
+    if (broken <= TIME_LIMIT_EXCEPTIONS * refusedInBand) return true;
+  }
+  return false;
+}
+
+/** A time limit fitted to the band's accepted offers and those of its refusals `open` keeps (`values`: scratch room). */
+function fitTimeLimit(inBand: Int32Array, values: Float64Array, measure: (o: number) => number | null, accepted: (o: number) => boolean, open: (o: number) => boolean): Estimate {
+  let a = 0;
+  let r = inBand.length;
+  for (const o of inBand) {
+    const x = measure(o);
+    if (x === null) continue;
+    if (accepted(o)) values[a++] = x;
+    else if (open(o)) values[--r] = x;
+  }
+  return estimateLimitOf(values.subarray(0, a), values.subarray(r));
+}
+
 const MIN_BAND_REFUSALS = 5;
 /** A time limit with at most this share of the band's refusals as exceptions explains the band instead. */
 const TIME_LIMIT_EXCEPTIONS = 0.1;
