@@ -82,7 +82,27 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const add = (code: string, list: ConnectionRecord[], title: string, detail: string, severity = severityFor(list.length)) => {
       findings.push({ code, severity, title, detail, group: server.group, evidence: list.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(list) });
     };
-    const replay = (scenario: string, description: string, avoided: ConnectionRecord[]) => {
+    // A refusal one change would avoid may still be refused by another limit the group has: a
+    // session idle past the timeout gains nothing from a larger cache. Simulated TLS 1.3 farm with
+    // a cache of 60 and a 300 s idle timeout: "capacity=240" claimed 491 resumptions, 361 of them
+    // idle for longer than the timeout; the what-ifs summed to every refusal.
+    const lru = policy.capacity.eviction === 'lru';
+    const sizeLimit = policy.capacity.entries === null ? null : policy.capacity.eviction === 'partitioned' ? policy.capacity.high! - 1 : policy.capacity.entries;
+    type Limit = 'idle-timeout' | 'lifetime' | 'capacity';
+    const pastLimit = (c: ConnectionRecord, limit: Limit): boolean =>
+      limit === 'idle-timeout' ? policy.idleTimeout.seconds !== null && (facts.reuseGap(c) ?? -Infinity) > policy.idleTimeout.seconds
+        : limit === 'lifetime' ? policy.lifetime.seconds !== null && (facts.age(c) ?? -Infinity) > policy.lifetime.seconds
+          : sizeLimit !== null && ((lru ? facts.recency(c) : facts.churn(c)) ?? -Infinity) > sizeLimit;
+    const keptByOtherLimits = (c: ConnectionRecord, changed: Limit | null): boolean =>
+      (['idle-timeout', 'lifetime', 'capacity'] as const).every((limit) => limit === changed || !pastLimit(c, limit));
+    // Refusals another limit was given that are past this one as well (each refusal has one reason,
+    // the limit fitted first): the finding counts them in its severity and says so, or a timeout
+    // behind a small cache read as a warning for a few percent of offers when it refused 17 %.
+    const limitRefusals = [...withReason('idle-timeout'), ...withReason('lifetime'), ...withReason('capacity')];
+    const alsoPast = (limit: Limit): number => limitRefusals.filter((c) => c.reason !== limit && pastLimit(c, limit)).length;
+    const alsoPastText = (count: number) => count > 0 ? ` ${n(count)} more ${count === 1 ? 'offer was' : 'offers were'} refused for another limit and past this one as well.` : '';
+    const replay = (scenario: string, description: string, refused: ConnectionRecord[], changed: Limit | null = null) => {
+      const avoided = refused.filter((c) => keptByOtherLimits(c, changed));
       if (avoided.length === 0) return;
       const s = savings(avoided);
       whatIf.push({ group: server.group, scenario, description, fullHandshakesAvoided: avoided.length, bytesSaved: s.bytes, roundTripsSaved: s.roundTrips });
@@ -121,47 +141,49 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     if (idle.length > 0 && policy.idleTimeout.seconds !== null) {
       const t = policy.idleTimeout.seconds;
       const longer = Math.max(1800, t * 2);
-      const wouldResume = idle.filter((c) => gapOf(c, facts) <= longer);
+      const wouldResume = idle.filter((c) => gapOf(c, facts) <= longer && keptByOtherLimits(c, 'idle-timeout'));
       // The same refusals may be older than every accepted session too: then the capture cannot
       // tell an idle timeout from a lifetime (real Chromium against nginx's ssl_session_timeout,
       // which OpenSSL counts from the session's creation: chromium-nginx-timeout.pcap).
       const maxAcceptedAge = policy.lifetime.low;
       const lifetimeFits = maxAcceptedAge !== null && idle.every((c) => facts.age(c) !== null && ageOf(c, facts) > maxAcceptedAge);
+      const past = alsoPast('idle-timeout');
       add('idle-timeout', idle, `Sessions are dropped after ${formatDuration(t)} idle on ${server.group}`,
-        `${n(idle.length)} of ${n(server.offers)} offers were rejected after more than ${formatDuration(policy.idleTimeout.low!)} idle (accepted up to ${formatDuration(policy.idleTimeout.low!)}, rejected from ${formatDuration(policy.idleTimeout.high!)})${notSharp(policy.idleTimeout.exceptions)}; raising the idle timeout to ${formatDuration(longer)} would have resumed ${n(wouldResume.length)} of them.` +
+        `${n(idle.length)} of ${n(server.offers)} offers were rejected after more than ${formatDuration(policy.idleTimeout.low!)} idle (accepted up to ${formatDuration(policy.idleTimeout.low!)}, rejected from ${formatDuration(policy.idleTimeout.high!)})${notSharp(policy.idleTimeout.exceptions)}; raising the idle timeout to ${formatDuration(longer)} would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}` +
         (lifetimeFits ? ` A lifetime fits them as well: each session was older than any accepted one (over ${formatDuration(maxAcceptedAge)}), and this capture cannot tell the two apart. OpenSSL-based servers, nginx among them, count the session timeout from a session's creation, not its last use; offers more often than the limit, over a longer time, would show which it is.` : '') +
-        uncertain(policy.idleTimeout.confidence), tempered(severityFor(idle.length), policy.idleTimeout.confidence));
-      replay(`idle-timeout=${longer}`, `idle timeout ${formatDuration(longer)} instead of ${formatDuration(t)}`, wouldResume);
+        uncertain(policy.idleTimeout.confidence), tempered(severityFor(idle.length + past), policy.idleTimeout.confidence));
+      replay(`idle-timeout=${longer}`, `idle timeout ${formatDuration(longer)} instead of ${formatDuration(t)}`, wouldResume, 'idle-timeout');
     }
     const life = withReason('lifetime');
     if (life.length > 0 && policy.lifetime.seconds !== null) {
       const t = policy.lifetime.seconds;
-      const wouldResume = life.filter((c) => ageOf(c, facts) <= t * 2);
+      const wouldResume = life.filter((c) => ageOf(c, facts) <= t * 2 && keptByOtherLimits(c, 'lifetime'));
+      const past = alsoPast('lifetime');
       add('lifetime', life, `Sessions expire ${formatDuration(t)} after they were issued on ${server.group}`,
-        `${n(life.length)} of ${n(server.offers)} offers were rejected because their session was older than the lifetime (accepted up to ${formatDuration(policy.lifetime.low!)} after the issue${policy.lifetime.high !== null ? `, rejected from ${formatDuration(policy.lifetime.high)}` : ''})${notSharp(policy.lifetime.exceptions)}; a lifetime of ${formatDuration(t * 2)} would have resumed ${n(wouldResume.length)} of them.` +
-        uncertain(policy.lifetime.confidence), tempered(severityFor(life.length), policy.lifetime.confidence));
-      replay(`lifetime=${t * 2}`, `session lifetime ${formatDuration(t * 2)} instead of ${formatDuration(t)}`, wouldResume);
+        `${n(life.length)} of ${n(server.offers)} offers were rejected because their session was older than the lifetime (accepted up to ${formatDuration(policy.lifetime.low!)} after the issue${policy.lifetime.high !== null ? `, rejected from ${formatDuration(policy.lifetime.high)}` : ''})${notSharp(policy.lifetime.exceptions)}; a lifetime of ${formatDuration(t * 2)} would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}` +
+        uncertain(policy.lifetime.confidence), tempered(severityFor(life.length + past), policy.lifetime.confidence));
+      replay(`lifetime=${t * 2}`, `session lifetime ${formatDuration(t * 2)} instead of ${formatDuration(t)}`, wouldResume, 'lifetime');
     }
     const capacity = withReason('capacity');
     if (capacity.length > 0 && policy.capacity.entries !== null) {
       const size = policy.capacity.entries;
-      const lru = policy.capacity.eviction === 'lru';
       // A cache of M sessions still holds a session while its place in the queue (its churn: FIFO) or
       // in the list by last use (its recency: LRU) is ≤ M.
-      const wouldResume = capacity.filter((c) => (lru ? facts.recency(c) ?? Infinity : churnOf(c, facts)) <= size * 4);
+      const wouldResume = capacity.filter((c) => (lru ? facts.recency(c) ?? Infinity : churnOf(c, facts)) <= size * 4 && keptByOtherLimits(c, 'capacity'));
       const partitioned = policy.capacity.eviction === 'partitioned';
+      const past = alsoPast('capacity');
       add('capacity', capacity, `The session cache of ${server.group} holds only about ${n(size)} sessions`,
         partitioned
           ? `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.low!)} or more newer sessions had been issued. ` +
             `Sessions went anywhere from ${n(policy.capacity.low!)} to ${n(policy.capacity.high! - 1)} newer ones on, ever more of them as more came, not at one size: the cache is split into parts by session ID, each evicting its own oldest (Apache's shmcb cache does so: raise the size in SSLSessionCache). ` +
-            `A cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.`
+            `A cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}`
           : `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.high! - 1)} or more ` +
             (lru ? 'other sessions had been used since their own last use (least recently used evicted first)'
               : policy.capacity.eviction === 'unknown' ? 'newer sessions had been issued (each session was used only when issued, so the capture cannot tell whether the oldest or the least recently used goes first)'
               : 'newer sessions had been issued (oldest evicted first)') +
-            `; a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.` +
-          uncertain(policy.capacity.confidence), tempered(severityFor(capacity.length), policy.capacity.confidence));
-      replay(`capacity=${size * 4}`, `cache of ${n(size * 4)} sessions instead of ${n(size)}`, wouldResume);
+            `; a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}` +
+          uncertain(policy.capacity.confidence), tempered(severityFor(capacity.length + past), policy.capacity.confidence));
+      replay(`capacity=${size * 4}`, `cache of ${n(size * 4)} sessions instead of ${n(size)}`, wouldResume, 'capacity');
     }
     const purged = withReason('purged-after-abort');
     if (purged.length > 0) {
@@ -171,7 +193,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const how = aborts.length > 0 && aborts.every((a) => a === 'alert') ? 'ended with a fatal alert'
         : aborts.length > 0 && aborts.every((a) => a === 'rst') ? 'reset' : 'aborted';
       add('purge-on-abort', purged, `${server.group} drops a session when a handshake using it is ${how}`,
-        `${n(policy.purgeOnAbort.rejectedAfterAbort)} of ${n(policy.purgeOnAbort.offersAfterAbort)} sessions offered after an aborted handshake were rejected, against ${policy.purgeOnAbort.baseRejectionRate === null ? 'no' : Math.round(policy.purgeOnAbort.baseRejectionRate * 100) + '%'} of other offers (the IE 6/7 case: the browser resets connections still in the handshake; OpenSSL drops a session whose handshake ends with a fatal alert). Keeping sessions on abort would have resumed ${n(purged.length)}.`);
+        `${n(policy.purgeOnAbort.rejectedAfterAbort)} of ${n(policy.purgeOnAbort.offersAfterAbort)} sessions offered after an aborted handshake were rejected, against ${policy.purgeOnAbort.baseRejectionRate === null ? 'no' : Math.round(policy.purgeOnAbort.baseRejectionRate * 100) + '%'} of other offers (the IE 6/7 case: the browser resets connections still in the handshake; OpenSSL drops a session whose handshake ends with a fatal alert). Keeping sessions on abort would have resumed ${n(purged.filter((c) => keptByOtherLimits(c, null)).length)}${purged.some((c) => !keptByOtherLimits(c, null)) ? ' (the others were past another limit as well)' : ''}.`);
       replay('no-purge-on-abort', 'keep sessions when a handshake is aborted', purged);
     }
     const backend = withReason('other-backend');
@@ -191,7 +213,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
         replay('shared-cache', 'the same session ticket keys on all backends', backend);
       } else {
         add('no-shared-cache', backend, `Backends of ${server.group} do not share a session cache${k ? ` (about ${k} backends)` : ''}`,
-          `${n(backend.length)} of ${n(server.offers)} offers${mixed} reached a backend that had not issued the session and were rejected; a shared cache (or session-sticky balancing) would have resumed them.` +
+          `${n(backend.length)} of ${n(server.offers)} offers${mixed} reached a backend that had not issued the session and were rejected; a shared cache (or session-sticky balancing) would have resumed ${backend.every((c) => keptByOtherLimits(c, null)) ? 'them' : `${n(backend.filter((c) => keptByOtherLimits(c, null)).length)} of them (the others were past another limit as well)`}.` +
           // One address: the backends are behind it. Real nginx with two workers and a per-worker cache looks just so.
           (oneAddress ? ` All went to one address (${oneAddress}): the backends sit behind it, behind a load balancer or as the worker processes of one server, each with a cache of its own (as nginx's \`ssl_session_cache builtin\` with several workers).` : '') +
           (policy.sharedCache.sessionChanges ? ` Clients changed session ${n(policy.sharedCache.sessionChanges)} times (${n(policy.sharedCache.clientsWithSessionChanges ?? 0)} ${plural(policy.sharedCache.clientsWithSessionChanges ?? 0, 'client')}): balancing by SSL session ID loses its stickiness at each change.` : ''));
@@ -395,3 +417,4 @@ export function filterFor(list: ConnectionRecord[]): string {
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
