@@ -236,6 +236,52 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(idleFinding.detail).toContain(`${idleToo.toLocaleString('en-US')} more offers were refused for another limit and past this one as well`);
   });
 
+  it('backends without a shared cache behind a VIP, with an idle timeout: both found, the savings of a shared cache not inflated', () => {
+    // Two in three offers are refused by the wrong backend at any idle time, so the fit saw no
+    // edge and the balancer took every refusal: "idle timeout not reached", 4–5 backends, and a
+    // shared cache said to save 367 where at most 209 were within the timeout.
+    for (const seed of [1, 2, 3]) {
+      const result = simulateConfigAndAnalyze({ seed, duration: 3600,
+        services: [{ sni: 'www.lbi.test', backends: 3, captureAt: 'vip', balancing: 'random', sharedCache: false, policy: { idleTimeout: 300, lifetime: 36000, capacity: null, purgeOnAbort: false } }],
+        clients: { count: 40, meanGap: 150, minGap: 5, longGapShare: 0.35, longGap: [200, 1000], firstConnectionSpread: 300 } });
+      const server = result.diagnosis.servers[0]!;
+      const idle = server.cachePolicy.idleTimeout;
+      expect(idle.seconds).toBeGreaterThanOrEqual(280);
+      expect(idle.seconds).toBeLessThanOrEqual(300);
+      expect(server.cachePolicy.sharedCache.shared).toBe(false);
+      expect(server.cachePolicy.sharedCache.backends).toBe(3);
+      // A shared cache saves at most the wrong backend's refusals within the timeout.
+      const truth = result.truth.connections;
+      const withinTimeout = truth.filter((c) => c.reason === 'other-backend' && c.reuseGap !== null && c.reuseGap <= 300).length;
+      const saved = result.diagnosis.whatIf.find((w) => w.scenario === 'shared-cache')!.fullHandshakesAvoided;
+      expect(saved).toBeLessThanOrEqual(withinTimeout);
+      expect(saved).toBeGreaterThan(0.9 * withinTimeout);
+    }
+  });
+
+  it('backends with small caches of their own behind a VIP: a cache size over the group, no time limit made up', () => {
+    for (const seed of [1, 3, 4]) {
+      const result = simulateConfigAndAnalyze({ seed, duration: 2400,
+        services: [{ sni: 'www.lbcap.test', backends: 2, captureAt: 'vip', balancing: 'random', sharedCache: false, policy: { idleTimeout: null, lifetime: null, capacity: 50, purgeOnAbort: false } }],
+        clients: { count: 120, meanGap: 400, minGap: 10, longGapShare: 0, firstConnectionSpread: 400 } });
+      const policy = result.diagnosis.servers[0]!.cachePolicy;
+      expect(policy.idleTimeout.seconds).toBeNull();
+      expect(policy.lifetime.seconds).toBeNull();
+      expect(policy.capacity.entries).toBeGreaterThanOrEqual(90);
+      expect(policy.capacity.entries).toBeLessThanOrEqual(125);
+      expect(policy.sharedCache.backends).toBe(2);
+      expect(result.diagnosis.findings.find((f) => f.code === 'capacity')!.detail).toContain('each backend\'s own cache holds about');
+    }
+  });
+
+  it('backends without a shared cache and no limit: the balancer\'s refusals make no time limit or cache size', () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const result = simulateAndAnalyze('lb-no-shared-cache', 1, seed);
+      const policy = result.diagnosis.servers[0]!.cachePolicy;
+      expect([policy.idleTimeout.seconds, policy.lifetime.seconds, policy.capacity.entries]).toEqual([null, null, null]);
+    }
+  });
+
   it('purge on abort with an idle timeout: an abort whose own offer was refused purged nothing', () => {
     // Seed 2 had 14 idle-timeout refusals put down to aborts whose offers had been refused for
     // idle time already: the session was gone before the abort.

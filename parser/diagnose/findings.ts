@@ -172,16 +172,20 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const wouldResume = capacity.filter((c) => (lru ? facts.recency(c) ?? Infinity : churnOf(c, facts)) <= size * 4 && keptByOtherLimits(c, 'capacity'));
       const partitioned = policy.capacity.eviction === 'partitioned';
       const past = alsoPast('capacity');
+      // Churn counts the whole group's issues; behind backends with caches of their own each holds
+      // its share (simulated: two backends of 50 at a VIP gave a size of 103–118).
+      const backends = policy.sharedCache.shared === false && (policy.sharedCache.backends ?? 0) >= 2 ? policy.sharedCache.backends! : null;
+      const perBackend = backends === null ? '' : ` That size counts the sessions all ${n(backends)} backends issued: each backend's own cache holds about ${n(Math.round(size / backends))}.`;
       add('capacity', capacity, `The session cache of ${server.group} holds only about ${n(size)} sessions`,
         partitioned
           ? `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.low!)} or more newer sessions had been issued. ` +
             `Sessions went anywhere from ${n(policy.capacity.low!)} to ${n(policy.capacity.high! - 1)} newer ones on, ever more of them as more came, not at one size: the cache is split into parts by session ID, each evicting its own oldest (Apache's shmcb cache does so: raise the size in SSLSessionCache). ` +
-            `A cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}`
+            `A cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}${perBackend}`
           : `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.high! - 1)} or more ` +
             (lru ? 'other sessions had been used since their own last use (least recently used evicted first)'
               : policy.capacity.eviction === 'unknown' ? 'newer sessions had been issued (each session was used only when issued, so the capture cannot tell whether the oldest or the least recently used goes first)'
               : 'newer sessions had been issued (oldest evicted first)') +
-            `; a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}` +
+            `; a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}${perBackend}` +
           uncertain(policy.capacity.confidence), tempered(severityFor(capacity.length + past), policy.capacity.confidence));
       replay(`capacity=${size * 4}`, `cache of ${n(size * 4)} sessions instead of ${n(size)}`, wouldResume, 'capacity');
     }

@@ -1,7 +1,7 @@
 import type { SessionTable } from '../session/session-table.js';
 import { formatDuration } from './format.js';
 import { partitionedCache } from './partitioned-cache.js';
-import { estimateLimitOf, type Estimate } from './threshold.js';
+import { estimateLimitOf, pickValue, round2, type Estimate } from './threshold.js';
 import type { CachePolicy, Eviction } from './types.js';
 import type { Verdicts } from './verdicts.js';
 
@@ -119,3 +119,114 @@ export function fitLimits(t: SessionTable, offers: Int32Array, known: Int32Array
   const capacity = { ...sizeLimit, entries: sizeLimit.seconds, eviction };
   return { idleTimeout, lifetime, capacity };
 }
+
+/**
+ * A time limit behind backends that do not share a cache. Balanced at random over k backends, an
+ * offer is refused by the wrong backend k−1 times in k whatever its idle time or age, so a limit's
+ * edge comes with refusals below it and fitLimits finds none; the balancer's steady rate then took
+ * every refusal (simulated 3 backends at a VIP with a 300 s idle timeout: "idle timeout not
+ * reached", 5 backends, and a shared cache said to save 367 where at most 209 were within the
+ * timeout). Evidence of a limit at X: every offer past the largest accepted value X is refused. Were
+ * offers accepted at the rate `a` seen below X whatever their value, n offers past X would all be
+ * refused with chance (1 − a)^n; a limit is taken when that is below 1 in 400 (three measures
+ * tried) and n is at least 8. Only a limit fitLimits left open (seconds null) is looked for; the
+ * refusals past it get its verdict, the rest stay for the balancer. Churn (a cache's size) is tried
+ * alike: two backends with caches of 50 behind a VIP had read as an idle timeout and a lifetime.
+ */
+export function fitLimitsBehindBalancer(t: SessionTable, known: Int32Array, verdicts: Verdicts, limits: Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'>): Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'> {
+  const result = { ...limits };
+  type Key = 'idleTimeout' | 'lifetime' | 'capacity';
+  const measures: Record<Key, (o: number) => number | null> = {
+    idleTimeout: (o) => t.reuseGapOf(o),
+    lifetime: (o) => t.ageOf(o),
+    // Churn counts the whole group's issues: behind a balancer each backend's cache holds its
+    // share of them, so the size is the group's (see the finding's text).
+    capacity: (o) => t.churnOf(o),
+  };
+  // Idle time, age and churn all grow with time: each limit's refusals show as a tail in the
+  // others too. The least likely tail is the limit; then the others are tried on what is left.
+  for (;;) {
+    let best: { key: Key; tail: Tail } | null = null;
+    for (const key of ['idleTimeout', 'lifetime', 'capacity'] as const) {
+      if (result[key].seconds !== null) continue;
+      const tail = tailPastLargestAccepted(t, known, verdicts, measures[key], key === 'capacity');
+      if (tail !== null && (best === null || tail.chance < best.tail.chance)) best = { key, tail };
+    }
+    if (best === null) return result;
+    const { key, tail } = best;
+    const measure = measures[key];
+    const low = tail.largestAccepted;
+    if (key === 'capacity') result.capacity = { ...tail.estimate, entries: tail.estimate.seconds, eviction: 'fifo' };
+    else result[key] = tail.estimate;
+    const limit = key === 'idleTimeout' ? 'idle-timeout' : key;
+    const value = tail.estimate.seconds!;
+    const behind = 'behind backends that refuse others\' sessions at a steady rate';
+    for (const o of known) {
+      const x = measure(o);
+      if (t.isAccepted(o) || verdicts.has(o) || x === null || x <= low) continue;
+      verdicts.set(o, limit, key === 'idleTimeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(value)} (no offer idle longer than ${formatDuration(low)} was accepted, ${behind})`
+        : key === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(value)} (no session older than ${formatDuration(low)} was accepted, ${behind})`
+          : `${x - 1} newer sessions were issued since (inferred cache size ${value}: no session with more than ${low - 1} newer ones was accepted, ${behind})`);
+    }
+  }
+}
+
+interface Tail {
+  largestAccepted: number;
+  chance: number;
+  estimate: Estimate;
+}
+
+/** The refusals past the largest accepted value of `measure`, when so many that chance is unlikely (see fitLimitsBehindBalancer). */
+function tailPastLargestAccepted(t: SessionTable, known: Int32Array, verdicts: Verdicts, measure: (o: number) => number | null, wholeNumbers: boolean): Tail | null {
+  let accepted = 0;
+  let open = 0;
+  for (const o of known) {
+    if (measure(o) === null) continue;
+    if (t.isAccepted(o)) accepted++;
+    else if (!verdicts.has(o)) open++;
+  }
+  // Only where the rest is refused at a steady rate: many refusals left, and acceptances.
+  if (accepted < MIN_BALANCED_ACCEPTED || open < MIN_PAST_LIMIT) return null;
+  const acceptedValues = new Float64Array(accepted);
+  const refusedValues = new Float64Array(open);
+  let a = 0;
+  let r = 0;
+  for (const o of known) {
+    const x = measure(o);
+    if (x === null) continue;
+    if (t.isAccepted(o)) acceptedValues[a++] = x;
+    else if (!verdicts.has(o)) refusedValues[r++] = x;
+  }
+  acceptedValues.sort();
+  refusedValues.sort();
+  const largestAccepted = acceptedValues[accepted - 1]!;
+  let firstPast = 0;
+  while (firstPast < open && refusedValues[firstPast]! <= largestAccepted) firstPast++;
+  const past = open - firstPast;
+  const acceptRate = accepted / (accepted + firstPast);
+  if (past < MIN_PAST_LIMIT || acceptRate >= 1 || acceptRate <= 0) return null;
+  const chance = Math.pow(1 - acceptRate, past);
+  if (chance > MAX_TAIL_CHANCE) return null;
+  // The first refusals past X may be the balancer's too: the limit lies below the value past
+  // which a run of refusals that long would be unlikely by chance (1 in 20) at the rate `a`.
+  const plausibleRun = Math.floor(Math.log(PLAUSIBLE_RUN_CHANCE) / Math.log(1 - acceptRate));
+  const high = refusedValues[Math.min(open - 1, firstPast + plausibleRun)]!;
+  return {
+    largestAccepted,
+    chance,
+    estimate: {
+      seconds: wholeNumbers ? pickValue(largestAccepted, high - 1, CAPACITY_NICE) : pickValue(largestAccepted, high),
+      low: largestAccepted,
+      high,
+      rejectedAbove: past,
+      acceptedBelow: accepted,
+      exceptions: firstPast,
+      confidence: round2((1 - (chance / MAX_TAIL_CHANCE) * 0.5) * (1 - Math.exp(-past / 4)) * (1 - Math.exp(-accepted / 8))),
+    },
+  };
+}
+const MIN_BALANCED_ACCEPTED = 8;
+const MIN_PAST_LIMIT = 8;
+const MAX_TAIL_CHANCE = 1 / 400;
+const PLAUSIBLE_RUN_CHANCE = 0.05;

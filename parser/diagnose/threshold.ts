@@ -125,7 +125,7 @@ export const NICE_SECONDS = [
   36000, 43200, 64800, 86400, 172800, 604800,
 ];
 
-function pickValue(low: number, high: number, nice: readonly number[]): number {
+export function pickValue(low: number, high: number, nice: readonly number[] = NICE_SECONDS): number {
   const inside = nice.filter((v) => v >= low && v <= high);
   if (inside.length > 0) {
     // Several round values fit: the one nearest the middle of the interval.
