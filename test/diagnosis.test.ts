@@ -282,6 +282,25 @@ describe('diagnosis on simulated farms with a known policy', () => {
     }
   });
 
+  it('a session cache with a 5-minute idle timeout and tickets kept 2 hours on one server: each kind fitted apart', () => {
+    // Pooled, tickets accepted after 17 minutes idle contradicted the cache's timeout: every
+    // session-ID refusal was "unexplained".
+    const policy = (idleTimeout: number | null, lifetime: number) => ({ idleTimeout, lifetime, capacity: null, purgeOnAbort: false });
+    for (const seed of [1, 2]) {
+      const result = simulateConfigAndAnalyze({ seed, duration: 3600,
+        services: [
+          { sni: 'www.both.test', backendAddresses: ['172.16.9.10'], policy: policy(300, 36000), clientShare: 1 },
+          { sni: 'www.both.test', backendAddresses: ['172.16.9.10'], resumption: 'ticket', ticketLifetimeHint: 7200, policy: policy(null, 7200), clientShare: 1, clients: { stacks: ['modern-a', 'modern-b'] } },
+        ],
+        clients: { count: 60, meanGap: 150, minGap: 5, longGapShare: 0.35, longGap: [200, 1000], firstConnectionSpread: 300 } });
+      const server = result.diagnosis.servers[0]!;
+      expect(server.cachePolicy.idleTimeout.seconds).toBe(300);
+      expect(server.cachePolicy.idleTimeout.appliesTo).toBe('session-ids');
+      expect(server.reasons).toEqual({ 'idle-timeout': result.truth.totals.byReason['idle-timeout'] });
+      expect(result.diagnosis.findings.find((f) => f.code === 'idle-timeout')!.detail).toContain('Found for session IDs');
+    }
+  });
+
   it('purge on abort with an idle timeout: an abort whose own offer was refused purged nothing', () => {
     // Seed 2 had 14 idle-timeout refusals put down to aborts whose offers had been refused for
     // idle time already: the session was gone before the abort.

@@ -485,7 +485,7 @@ const SUMMARY_GROUPS = 5;
  */
 function capacityText(e: CachePolicy['capacity']): string {
   const sessions = (x: number) => `${Math.round(x).toLocaleString('en-US')} ${Math.round(x) === 1 ? 'session' : 'sessions'}`;
-  if (e.entries !== null) return `${sessions(e.entries)} (confidence ${e.confidence})`;
+  if (e.entries !== null) return `${sessions(e.entries)}${e.appliesTo === 'tickets' ? ' of tickets' : e.appliesTo === 'session-ids' ? ' of session IDs' : ''} (confidence ${e.confidence})`;
   if (e.low !== null && e.low >= 2) return `not reached (holds ≥ ${sessions(e.low)})`;
   if (e.low !== null) return 'not reached (too few sessions issued between a session and its reuse to tell)';
   return 'unknown';
@@ -506,8 +506,10 @@ export function formatDiagnosis(d: Diagnosis): string {
     .map((x) => x.s);
   for (const s of servers) {
     const p = s.cachePolicy;
-    const limit = (e: { seconds: number | null; low: number | null; confidence: number }, unit: (x: number) => string) =>
-      e.seconds !== null ? `${unit(e.seconds)} (confidence ${e.confidence})` : e.low !== null ? `not reached (≥ ${unit(e.low)})` : 'unknown';
+    // Session IDs and tickets fitted apart: the kind a limit was found for.
+    const kind = (e: { appliesTo?: string }) => (e.appliesTo === undefined ? '' : ` for ${e.appliesTo === 'session-ids' ? 'session IDs' : 'tickets'}`);
+    const limit = (e: { seconds: number | null; low: number | null; confidence: number; appliesTo?: string }, unit: (x: number) => string) =>
+      e.seconds !== null ? `${unit(e.seconds)}${kind(e)} (confidence ${e.confidence})` : e.low !== null ? `not reached (≥ ${unit(e.low)})` : 'unknown';
     // With nothing accepted no limit can be measured: say what was seen instead of three unknowns.
     const parts = p.issuesNoSessions.detected && s.offers === 0 ? [`issues no sessions (no session ID, no ticket in ${p.issuesNoSessions.fullHandshakes.toLocaleString('en-US')} full handshakes below TLS 1.3)`]
       : p.tls13TicketsUnseen.detected && s.offers === 0 ? [`no TLS 1.3 ticket offered in ${p.tls13TicketsUnseen.reconnections.toLocaleString('en-US')} reconnections (tickets are encrypted: none sent, or none kept)`]

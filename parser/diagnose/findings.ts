@@ -148,8 +148,9 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const maxAcceptedAge = policy.lifetime.low;
       const lifetimeFits = maxAcceptedAge !== null && idle.every((c) => facts.age(c) !== null && ageOf(c, facts) > maxAcceptedAge);
       const past = alsoPast('idle-timeout');
+      const kindNote = appliesToText(policy.idleTimeout.appliesTo);
       add('idle-timeout', idle, `Sessions are dropped after ${formatDuration(t)} idle on ${server.group}`,
-        `${n(idle.length)} of ${n(server.offers)} offers were rejected after more than ${formatDuration(policy.idleTimeout.low!)} idle (accepted up to ${formatDuration(policy.idleTimeout.low!)}, rejected from ${formatDuration(policy.idleTimeout.high!)})${notSharp(policy.idleTimeout.exceptions)}; raising the idle timeout to ${formatDuration(longer)} would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}` +
+        `${n(idle.length)} of ${n(server.offers)} offers were rejected after more than ${formatDuration(policy.idleTimeout.low!)} idle (accepted up to ${formatDuration(policy.idleTimeout.low!)}, rejected from ${formatDuration(policy.idleTimeout.high!)})${notSharp(policy.idleTimeout.exceptions)}; raising the idle timeout to ${formatDuration(longer)} would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}${kindNote}` +
         (lifetimeFits ? ` A lifetime fits them as well: each session was older than any accepted one (over ${formatDuration(maxAcceptedAge)}), and this capture cannot tell the two apart. OpenSSL-based servers, nginx among them, count the session timeout from a session's creation, not its last use; offers more often than the limit, over a longer time, would show which it is.` : '') +
         uncertain(policy.idleTimeout.confidence), tempered(severityFor(idle.length + past), policy.idleTimeout.confidence));
       replay(`idle-timeout=${longer}`, `idle timeout ${formatDuration(longer)} instead of ${formatDuration(t)}`, wouldResume, 'idle-timeout');
@@ -160,7 +161,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const wouldResume = life.filter((c) => ageOf(c, facts) <= t * 2 && keptByOtherLimits(c, 'lifetime'));
       const past = alsoPast('lifetime');
       add('lifetime', life, `Sessions expire ${formatDuration(t)} after they were issued on ${server.group}`,
-        `${n(life.length)} of ${n(server.offers)} offers were rejected because their session was older than the lifetime (accepted up to ${formatDuration(policy.lifetime.low!)} after the issue${policy.lifetime.high !== null ? `, rejected from ${formatDuration(policy.lifetime.high)}` : ''})${notSharp(policy.lifetime.exceptions)}; a lifetime of ${formatDuration(t * 2)} would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}` +
+        `${n(life.length)} of ${n(server.offers)} offers were rejected because their session was older than the lifetime (accepted up to ${formatDuration(policy.lifetime.low!)} after the issue${policy.lifetime.high !== null ? `, rejected from ${formatDuration(policy.lifetime.high)}` : ''})${notSharp(policy.lifetime.exceptions)}; a lifetime of ${formatDuration(t * 2)} would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}${appliesToText(policy.lifetime.appliesTo)}` +
         uncertain(policy.lifetime.confidence), tempered(severityFor(life.length + past), policy.lifetime.confidence));
       replay(`lifetime=${t * 2}`, `session lifetime ${formatDuration(t * 2)} instead of ${formatDuration(t)}`, wouldResume, 'lifetime');
     }
@@ -180,12 +181,12 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
         partitioned
           ? `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.low!)} or more newer sessions had been issued. ` +
             `Sessions went anywhere from ${n(policy.capacity.low!)} to ${n(policy.capacity.high! - 1)} newer ones on, ever more of them as more came, not at one size: the cache is split into parts by session ID, each evicting its own oldest (Apache's shmcb cache does so: raise the size in SSLSessionCache). ` +
-            `A cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}${perBackend}`
+            `A cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}${perBackend}${appliesToText(policy.capacity.appliesTo)}`
           : `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.high! - 1)} or more ` +
             (lru ? 'other sessions had been used since their own last use (least recently used evicted first)'
               : policy.capacity.eviction === 'unknown' ? 'newer sessions had been issued (each session was used only when issued, so the capture cannot tell whether the oldest or the least recently used goes first)'
               : 'newer sessions had been issued (oldest evicted first)') +
-            `; a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}${perBackend}` +
+            `; a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}${perBackend}${appliesToText(policy.capacity.appliesTo)}` +
           uncertain(policy.capacity.confidence), tempered(severityFor(capacity.length + past), policy.capacity.confidence));
       replay(`capacity=${size * 4}`, `cache of ${n(size * 4)} sessions instead of ${n(size)}`, wouldResume, 'capacity');
     }
@@ -422,3 +423,10 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
+/** Where a group's session IDs and tickets were fitted apart (fitLimitsByKind): which the limit was found for. */
+function appliesToText(appliesTo: 'session-ids' | 'tickets' | undefined): string {
+  if (appliesTo === undefined) return '';
+  return appliesTo === 'session-ids'
+    ? ' Found for session IDs (the server\'s session cache); its tickets, fitted apart, do not show this limit.'
+    : ' Found for tickets (TLS 1.2 tickets and TLS 1.3 PSKs); its session IDs, fitted apart, do not show this limit.';
+}

@@ -2,7 +2,7 @@ import type { ServerGroup, SessionTable } from '../session/session-table.js';
 import { findFlushes } from './flushes.js';
 import { explainUnknownSessions } from './issued-before-capture.js';
 import { explainKeepsNoSessions } from './keeps-no-sessions.js';
-import { fitLimits, fitLimitsBehindBalancer } from './limits.js';
+import { fitLimitsBehindBalancer, fitLimitsByKind } from './limits.js';
 import { select } from './offer-lists.js';
 import { inferPurgeOnAbort } from './purge-on-abort.js';
 import { inferCrossAddressSharing, inferSharedCache } from './shared-cache.js';
@@ -34,7 +34,7 @@ export function inferGroup(table: SessionTable, group: ServerGroup, offers: Int3
   const flushes = findFlushes(t, select(known, (o) => t.isAccepted(o) || !verdicts.has(o)), verdicts, group.carriedFlushes);
   // 5. Time and size limits, fitted on what is not yet explained.
   // 5b. A limit the balancer's steady refusals hid from the fit (backends without a shared cache).
-  const { idleTimeout, lifetime, capacity } = fitLimitsBehindBalancer(t, known, verdicts, fitLimits(t, offers, known, rejected, verdicts));
+  const { idleTimeout, lifetime, capacity } = fitLimitsBehindBalancer(t, known, verdicts, fitLimitsByKind(t, offers, known, rejected, verdicts));
   // 6. What is left, refused at a steady rate: backends without a shared cache.
   const sharedCache = inferSharedCache(t, known, crossAddress, verdicts);
   // 7. Sessions never seen issued or used, or issued before the capture: a limit or flush explains

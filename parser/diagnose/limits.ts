@@ -3,6 +3,7 @@ import { formatDuration } from './format.js';
 import { partitionedCache } from './partitioned-cache.js';
 import { estimateLimitOf, pickValue, round2, type Estimate } from './threshold.js';
 import type { CachePolicy, Eviction } from './types.js';
+import { count, select } from './offer-lists.js';
 import type { Verdicts } from './verdicts.js';
 
 const CAPACITY_NICE = [
@@ -230,3 +231,43 @@ const MIN_BALANCED_ACCEPTED = 8;
 const MIN_PAST_LIMIT = 8;
 const MAX_TAIL_CHANCE = 1 / 400;
 const PLAUSIBLE_RUN_CHANCE = 0.05;
+
+/**
+ * A session cache and tickets are two stores: a cache of session IDs (its idle timeout, its size)
+ * and tickets the client carries (opened while their key and lifetime last; RFC 5077 §4). Where a
+ * group gets enough offers of both, each kind's limits are fitted on its own offers: pooled, a
+ * ticket accepted after 17 minutes idle contradicted the cache's 5-minute timeout, and 124
+ * refusals were "unexplained" (simulated server with both). The policy keeps, for each limit,
+ * the kind that shows it, marked with `appliesTo`; one both show is the group's (the more
+ * certain fit), unmarked.
+ */
+export function fitLimitsByKind(t: SessionTable, offers: Int32Array, known: Int32Array, rejected: Int32Array, verdicts: Verdicts): Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'> {
+  const isSessionId = (o: number) => t.kindOf(o) === 'session-id';
+  const knownIds = count(known, isSessionId);
+  if (knownIds < MIN_OFFERS_OF_EACH_KIND || known.length - knownIds < MIN_OFFERS_OF_EACH_KIND) return fitLimits(t, offers, known, rejected, verdicts);
+  const parts = [true, false].map((ids) => {
+    const keep = (o: number) => isSessionId(o) === ids;
+    const fitted = fitLimits(t, select(offers, keep), select(known, keep), select(rejected, keep), verdicts);
+    const appliesTo = ids ? 'session-ids' as const : 'tickets' as const;
+    return {
+      idleTimeout: { ...fitted.idleTimeout, appliesTo },
+      lifetime: { ...fitted.lifetime, appliesTo },
+      capacity: { ...fitted.capacity, appliesTo },
+    };
+  });
+  const [ids, tickets] = parts as [typeof parts[0], typeof parts[0]];
+  const withoutKind = <E extends Estimate>(e: E): E => {
+    const { appliesTo: _kind, ...rest } = e;
+    return rest as E;
+  };
+  const pick = <E extends Estimate>(a: E, b: E): E => {
+    // Both kinds show it (OpenSSL checks a ticket's session against the same timeout): one limit.
+    if (a.seconds !== null && b.seconds !== null) return withoutKind(a.confidence >= b.confidence ? a : b);
+    if (a.seconds !== null) return a;
+    if (b.seconds !== null) return b;
+    // Shown by neither: what both prove, the lower of the two bounds, for both kinds.
+    return withoutKind((a.low ?? -Infinity) <= (b.low ?? -Infinity) ? a : b);
+  };
+  return { idleTimeout: pick(ids.idleTimeout, tickets.idleTimeout), lifetime: pick(ids.lifetime, tickets.lifetime), capacity: pick(ids.capacity, tickets.capacity) };
+}
+const MIN_OFFERS_OF_EACH_KIND = 20;

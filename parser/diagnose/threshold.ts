@@ -19,6 +19,12 @@ export interface Estimate {
   acceptedBelow: number;
   /** Accepted above or rejected below the boundary, i.e. not explained by it. */
   exceptions: number;
+  /**
+   * Set when the group's session IDs and tickets were fitted apart (fitLimitsByKind): the kind this
+   * limit was found for ('session-ids': the server's cache; 'tickets': TLS 1.2 tickets and TLS 1.3
+   * PSKs). Absent when they were fitted together.
+   */
+  appliesTo?: 'session-ids' | 'tickets';
 }
 
 /** Accepting beyond a limit contradicts it far more than a rejection below it (other causes exist). */

@@ -203,7 +203,7 @@ function AbortBreakdown() {
 function limitText(e: Estimate, unit: (x: number) => string, measuredBy = '', notReached = (low: string) => `offers up to ${low} were accepted; no limit shows below that`): { value: string; evidence: string } {
   if (e.seconds !== null) {
     return {
-      value: unit(e.seconds),
+      value: `${unit(e.seconds)}${e.appliesTo === 'session-ids' ? ' (session IDs)' : e.appliesTo === 'tickets' ? ' (tickets)' : ''}`,
       evidence: `${measuredBy}accepted up to ${unit(e.low!)}, rejected from ${unit(e.high!)}: ${formatCount(e.rejectedAbove)} rejections above, ${formatCount(e.acceptedBelow)} acceptances below, ${formatCount(e.exceptions)} exception${e.exceptions === 1 ? '' : 's'}`,
     };
   }
