@@ -1,7 +1,7 @@
 import type { Abort, ConnectionRecord, ConnectionSink, Endpoint } from '../report/types.js';
 import { TlsConnection, type PacketPosition } from '../session/tls-connection.js';
-import { formatAddress, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpPacket } from '../net/decode-packet.js';
-import { StreamReassembler, type StreamConsumer } from './stream-reassembler.js';
+import { formatAddress, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TcpPacket } from '../net/decode-packet.js';
+import { MAX_PENDING_BYTES, sequenceDelta, StreamReassembler, type StreamConsumer } from './stream-reassembler.js';
 
 /**
  * Capture-time seconds after the close (FIN both ways or RST) before a flow is finished; packets
@@ -30,6 +30,17 @@ const SWEEP_INTERVAL = 30;
  */
 const CLOCK_STEP_BACK = 30;
 const MAX_PENDING_EMPTY = 100000;
+/**
+ * Capture seconds by which a capture may write a packet after one the other side sent later: two
+ * captures of one direction each merged (`mergecap`) from hosts whose clocks differ by a few ms, a
+ * two-port tap, a NIC that queues a connection's two directions apart. Each keeps the order within
+ * a direction, not across. So a segment may come after the peer's ACK of it (see HeldPackets), a
+ * SYN/ACK before its SYN (see answeredSyn). A second is far more than clocks kept by NTP differ.
+ */
+const CROSS_DIRECTION_REORDER = 1;
+/** Packets (and their payload bytes) one flow holds back at most (see HeldPackets); then they go on. */
+const MAX_HELD_PACKETS = 64;
+const MAX_HELD_BYTES = 256 * 1024;
 /** Flow-table buckets to start with (a power of two). */
 const INITIAL_BUCKETS = 1024;
 
@@ -88,6 +99,8 @@ export class TcpFlow {
    */
   firstBlindAck = -1;
   unseenDataAcknowledged = false;
+  /** Packets of one side waiting for bytes of the other they acknowledge (null: none, nearly always). */
+  held: HeldPackets | null = null;
 
   constructor(
     readonly hash: number,
@@ -208,6 +221,67 @@ class FlowSide implements StreamConsumer {
 }
 
 /**
+ * Packets of one side that acknowledge bytes of the other the capture has not shown yet, in the
+ * order they came, with every later packet of that side (a direction's order is kept). RFC 9293
+ * §3.4: an ACK names the next byte its sender expects, so the bytes before it were sent, and these
+ * packets were sent after they arrived. A capture that writes the two directions apart (see
+ * CROSS_DIRECTION_REORDER) may still bring them: the held packets go on once it does, in the order
+ * of the time-ordered capture (a ServerHello after its ClientHello, a server's Finished after the
+ * client's). Before, such an ACK declared the bytes lost at once and the direction's parsing
+ * stopped. They go on anyway, their ACKs then declaring what is missing a gap, when the other side
+ * shows the bytes lost (a later segment of it came, or it holds data behind a hole: the capture lost
+ * them), CROSS_DIRECTION_REORDER capture seconds after the first was held, past MAX_HELD_PACKETS or
+ * MAX_HELD_BYTES, or when the flow is finished. A copy per packet: only a reordered or lossy
+ * capture's handshakes hold any.
+ */
+class HeldPackets {
+  readonly packets: TcpPacket[] = [];
+  readonly times: number[] = [];
+  readonly frames: number[] = [];
+  readonly files: string[] = [];
+  readonly fileOffsets: number[] = [];
+  bytes = 0;
+  /**
+   * The other side's highest ACK of the held side's data while it is held (it acknowledges the
+   * held packets, -1: none), given to the held side's stream once they went on.
+   */
+  acknowledgment = -1;
+  acknowledgmentTime = 0;
+  acknowledgmentFrame = 0;
+
+  constructor(readonly side: 0 | 1) {}
+
+  add(packet: TcpPacket, time: number, frame: number, file: string, fileOffset: number): void {
+    const copy = new TcpPacket();
+    copy.sequence = packet.sequence;
+    copy.acknowledgment = packet.acknowledgment;
+    copy.flags = packet.flags;
+    copy.payloadBytes = packet.payloadBytes.slice(packet.payloadStart, packet.payloadEnd);
+    copy.payloadStart = 0;
+    copy.payloadEnd = copy.payloadBytes.length;
+    copy.missingPayload = packet.missingPayload;
+    this.packets.push(copy);
+    this.times.push(time);
+    this.frames.push(frame);
+    this.files.push(file);
+    this.fileOffsets.push(fileOffset);
+    this.bytes += copy.payloadEnd;
+  }
+
+  noteAcknowledgment(acknowledgment: number, time: number, frame: number): void {
+    if (this.acknowledgment < 0 || sequenceDelta(acknowledgment, this.acknowledgment) > 0) {
+      this.acknowledgment = acknowledgment;
+      this.acknowledgmentTime = time;
+      this.acknowledgmentFrame = frame;
+    }
+  }
+
+  get full(): boolean {
+    return this.packets.length >= MAX_HELD_PACKETS || this.bytes >= MAX_HELD_BYTES;
+  }
+}
+
+/**
  * A sink for code that takes whole record objects (tests, tools): each is handed on when its
  * connection is finished, final. Records made at a close wait here through the linger.
  */
@@ -304,6 +378,18 @@ function matchSide(flow: TcpFlow, packet: TcpPacket): number {
 /** Scratch words of the current packet: source (0-3) and destination (4-7). */
 const scratch = new Uint32Array(8);
 
+/**
+ * A SYN that the flow's SYN/ACK answered, written after it (and after the server's data, even its
+ * close: a capture merged from two taps, see CROSS_DIRECTION_REORDER): the SYN side's first packet,
+ * the flow begun by the other side's SYN (its initialSequence), whose first ACK (see firstBlindAck:
+ * the SYN/ACK's) acknowledged this SYN (ISN + 1, RFC 9293 §3.4), at most CROSS_DIRECTION_REORDER
+ * seconds before. Such a SYN made a second flow, and each half a broken connection.
+ */
+function answeredSyn(flow: TcpFlow, side: 0 | 1, sequence: number, time: number): boolean {
+  return side === 1 && (flow.sidesSeen & 2) === 0 && flow.initialSequence0 >= 0 &&
+    flow.firstBlindAck === ((sequence + 1) & 0x3fffffff) && time - flow.startTime <= CROSS_DIRECTION_REORDER;
+}
+
 /** Flows in order of first packet; ties in the order the table made them (the buckets' order is seeded at random). */
 function byFirstPacket(a: TcpFlow, b: TcpFlow): number {
   return a.startTime - b.startTime || a.serial - b.serial;
@@ -340,6 +426,9 @@ export class FlowTable {
   private closingHead = 0;
   /** When the queue's head entry is due (its close + CLOSED_LINGER); Infinity when the queue is empty. */
   private closingDue = Infinity;
+  /** Flows that hold packets (see HeldPackets), and when the first of them is due to go on. */
+  private readonly holdingFlows: TcpFlow[] = [];
+  private holdingDue = Infinity;
   /** Set by startFile: the next packet is the first of a file (see restartClock). */
   private fileStarting = false;
   connectionsSeen = 0;
@@ -378,6 +467,7 @@ export class FlowTable {
     if (time > this.now) this.now = time;
     // Flows closed more than CLOSED_LINGER ago are finished before this packet is looked up.
     if (this.now > this.closingDue) this.finishClosed();
+    if (this.now > this.holdingDue) this.releaseOverdue();
     this.position.file = file;
     this.position.frame = frame;
     this.position.offset = fileOffset;
@@ -410,8 +500,9 @@ export class FlowTable {
     const flags = packet.flags;
     if (flow !== null && (flags & TCP_SYN) !== 0 && (flags & TCP_ACK) === 0) {
       const previousIsn = flow.initialSequenceOf(side);
-      // A new SYN with another ISN, or after the close, is a new connection on a reused port.
-      if (flow.closed || (previousIsn >= 0 && previousIsn !== packet.sequence) || (previousIsn < 0 && flow.payloadSeen)) {
+      // A new SYN with another ISN, or after the close, is a new connection on a reused port; not the
+      // SYN its flow's SYN/ACK answered, written after it (see answeredSyn).
+      if ((flow.closed || (previousIsn >= 0 && previousIsn !== packet.sequence) || (previousIsn < 0 && flow.payloadSeen)) && !answeredSyn(flow, side, packet.sequence, time)) {
         this.finish(flow);
         flow = null;
       }
@@ -431,9 +522,101 @@ export class FlowTable {
       this.connectionsSeen++;
       side = 0;
     }
-    this.update(flow, side, packet, time, frame, file);
+    const held = flow.held;
+    if (held === null) {
+      if (this.acknowledgesUnseenBytes(flow, side, packet)) this.hold(flow, side, packet, time, frame, file, fileOffset);
+      else this.update(flow, side, packet, time, frame, file);
+    } else if (held.side === side) {
+      this.hold(flow, side, packet, time, frame, file, fileOffset);
+    } else {
+      // The other side: it may bring the bytes the held packets wait for, or show them lost.
+      const stream = flow.reassemblers[side];
+      const pastDelivered = stream.nextSequence >= 0 && sequenceDelta((packet.flags & TCP_SYN) !== 0 ? packet.sequence + 1 : packet.sequence, stream.nextSequence) > 0;
+      this.update(flow, side, packet, time, frame, file);
+      this.releaseHeld(flow, pastDelivered || stream.holdsDataPastHole);
+    }
 
     if (++this.packetsSinceSweep >= SWEEP_EVERY_PACKETS && this.packetsSinceSweep >= this.live) this.sweep();
+  }
+
+  /**
+   * The packet acknowledges bytes of the other side the capture has not shown, while that side's
+   * stream waits for nothing else (it holds no data past a hole: then those bytes are lost, and the
+   * ACK declares them so at once). See HeldPackets.
+   */
+  private acknowledgesUnseenBytes(flow: TcpFlow, side: 0 | 1, packet: TcpPacket): boolean {
+    if ((packet.flags & TCP_ACK) === 0 || flow.sealed) return false;
+    const peer = flow.reassemblers[side === 0 ? 1 : 0];
+    return peer.isActive && peer.nextSequence >= 0 && !peer.holdsDataPastHole && sequenceDelta(packet.acknowledgment, peer.nextSequence) > 0;
+  }
+
+  private hold(flow: TcpFlow, side: 0 | 1, packet: TcpPacket, time: number, frame: number, file: string, fileOffset: number): void {
+    let held = flow.held;
+    if (held === null) {
+      held = flow.held = new HeldPackets(side);
+      this.holdingFlows.push(flow);
+      if (time + CROSS_DIRECTION_REORDER < this.holdingDue) this.holdingDue = time + CROSS_DIRECTION_REORDER;
+    }
+    held.add(packet, time, frame, file, fileOffset);
+    if (held.full) this.releaseHeld(flow, true);
+  }
+
+  /**
+   * Held packets go on: all of them (`all`), or those at the head whose acknowledged bytes have come.
+   * They are handled as if they came now, at their own time and frame.
+   */
+  private releaseHeld(flow: TcpFlow, all: boolean): void {
+    const held = flow.held!;
+    const position = this.position;
+    const file = position.file, frame = position.frame, offset = position.offset;
+    let next = 0;
+    for (; next < held.packets.length; next++) {
+      const packet = held.packets[next]!;
+      if (!all && this.acknowledgesUnseenBytes(flow, held.side, packet)) break;
+      position.file = held.files[next]!;
+      position.frame = held.frames[next]!;
+      position.offset = held.fileOffsets[next]!;
+      this.update(flow, held.side, packet, held.times[next]!, held.frames[next]!, held.files[next]!);
+    }
+    position.file = file;
+    position.frame = frame;
+    position.offset = offset;
+    if (next === 0) return;
+    if (next < held.packets.length) {
+      for (const list of [held.packets, held.times, held.frames, held.files, held.fileOffsets] as unknown[][]) list.splice(0, next);
+      held.bytes = 0;
+      for (const packet of held.packets) held.bytes += packet.payloadEnd;
+      return;
+    }
+    flow.held = null;
+    const index = this.holdingFlows.indexOf(flow);
+    if (index >= 0) this.holdingFlows.splice(index, 1);
+    if (held.acknowledgment >= 0) {
+      const stream = flow.reassemblers[held.side];
+      if (stream.isActive && !flow.sealed) stream.onPeerAcknowledgment(held.acknowledgment, held.acknowledgmentTime, held.acknowledgmentFrame);
+    }
+  }
+
+  /** Flows whose first held packet is CROSS_DIRECTION_REORDER behind the capture's clock: their packets go on. */
+  private releaseOverdue(): void {
+    this.holdingDue = Infinity;
+    for (const flow of this.holdingFlows.slice()) {
+      const held = flow.held;
+      if (held === null) continue;
+      if (this.now - held.times[0]! > CROSS_DIRECTION_REORDER) this.releaseHeld(flow, true);
+      else this.holdingDue = Math.min(this.holdingDue, held.times[0]! + CROSS_DIRECTION_REORDER);
+    }
+    for (const flow of this.holdingFlows) if (flow.held !== null) this.holdingDue = Math.min(this.holdingDue, flow.held.times[0]! + CROSS_DIRECTION_REORDER);
+  }
+
+  /** The other side acknowledged `ack` of this side's stream; held back while this side's packets are (see HeldPackets). */
+  private acknowledge(flow: TcpFlow, side: 0 | 1, ack: number, time: number, frame: number): void {
+    const peerSide = side === 0 ? 1 : 0;
+    const peer = flow.reassemblers[peerSide];
+    if (!peer.isActive) return;
+    const held = flow.held;
+    if (held !== null && held.side === peerSide) held.noteAcknowledgment(ack, time, frame);
+    else peer.onPeerAcknowledgment(ack, time, frame);
   }
 
   private update(flow: TcpFlow, side: 0 | 1, packet: TcpPacket, time: number, frame: number, file: string): void {
@@ -460,12 +643,18 @@ export class FlowTable {
       if ((flags & TCP_ACK) === 0 && tls.synSide < 0) tls.synSide = side;
       else if ((flags & TCP_ACK) !== 0 && tls.synSide < 0) tls.synSide = side === 0 ? 1 : 0;
       flow.reassemblers[side].onSyn(packet.sequence);
+      // A SYN/ACK acknowledges the SYN (RFC 9293 §3.4): the other side's stream starts at its ACK,
+      // though its SYN was not captured yet (see answeredSyn) or at all.
+      if (flags & TCP_ACK) flow.reassemblers[side === 0 ? 1 : 0].startAt(packet.acknowledgment);
     }
     const payloadLength = packet.payloadEnd - packet.payloadStart;
     if (payloadLength > 0 || packet.missingPayload > 0) flow.payloadSeen = true;
     const sequence = flags & TCP_SYN ? (packet.sequence + 1) >>> 0 : packet.sequence;
     if (flags & TCP_RST) {
-      // RFC 9293 §3.10.7.3: data on a RST is diagnostic text, not stream data.
+      // RFC 9293 §3.10.7.3: data on a RST is diagnostic text, not stream data. Its ACK, when it has
+      // one, still names what the sender received (the only sign, when the segments it acknowledges
+      // and the ACKs before it were not captured).
+      if (flags & TCP_ACK) this.acknowledge(flow, side, packet.acknowledgment, time, frame);
       this.closeEvent(flow, side, 'rst', time, frame, file);
       flow.rstSeen = true;
       this.markClosed(flow, time);
@@ -473,13 +662,13 @@ export class FlowTable {
     }
     const reassembler = flow.reassemblers[side];
     if (reassembler.isActive) {
+      if (reassembler.nextSequence < 0 && side === 1) this.startAtAcknowledgmentOfSyn(flow, reassembler, sequence);
       reassembler.onSegment(sequence, packet.payloadBytes, packet.missingPayload, (flags & TCP_FIN) !== 0, time, frame, packet.payloadStart, packet.payloadEnd);
     } else if (reassembler.nextSequence < 0) {
       reassembler.nextSequence = sequence;
     }
     if (flags & TCP_ACK) {
-      const peer = flow.reassemblers[side === 0 ? 1 : 0];
-      if (peer.isActive) peer.onPeerAcknowledgment(packet.acknowledgment, time, frame);
+      this.acknowledge(flow, side, packet.acknowledgment, time, frame);
       if ((flow.sidesSeen & (side === 0 ? 2 : 1)) === 0) {
         // RFC 9293 §3.4: an ACK names the next byte expected; beyond the first one (and a FIN's
         // one sequence number), the other side sent data this capture does not hold.
@@ -494,6 +683,20 @@ export class FlowTable {
       if (flow.finSides === 3 && flow.closedAt < 0) this.markClosed(flow, time);
     }
     this.noteTlsServer(flow);
+  }
+
+  /**
+   * Side 1's first segment, its SYN not captured (a SYN/ACK: side 0 sent the SYN). Side 0's first
+   * ACK, sent while side 1 had shown no packet, acknowledged that SYN/ACK (RFC 9293 §3.5: ISN + 1),
+   * so side 1's stream starts there: bytes between it and this segment were sent and not captured
+   * (a ServerHello lost with its SYN/ACK), a hole that their ACKs will show lost. Starting at the
+   * segment hid them. Only the low 30 bits of that ACK are kept (see firstBlindAck): a distance of up
+   * to what the reassembler holds out of order is taken, anything else is no such ACK.
+   */
+  private startAtAcknowledgmentOfSyn(flow: TcpFlow, reassembler: StreamReassembler, sequence: number): void {
+    if (flow.initialSequence0 < 0 || flow.firstBlindAck < 0) return;
+    const unseen = ((sequence & 0x3fffffff) - flow.firstBlindAck) & 0x3fffffff;
+    if (unseen > 0 && unseen <= MAX_PENDING_BYTES) reassembler.startAt((sequence - unseen) >>> 0);
   }
 
   /** Its server answered TLS (see tlsServers). */
@@ -614,6 +817,7 @@ export class FlowTable {
   }
 
   private finish(flow: TcpFlow): void {
+    if (flow.held !== null) this.releaseHeld(flow, true);
     flow.finished = true;
     this.unlink(flow);
     if (flow.sealed) {

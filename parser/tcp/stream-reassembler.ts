@@ -23,7 +23,7 @@ interface PendingSegment {
 }
 
 /** Out-of-order data held before we give up waiting and declare a gap. */
-const MAX_PENDING_BYTES = 1 << 20;
+export const MAX_PENDING_BYTES = 1 << 20;
 const MAX_PENDING_SEGMENTS = 512;
 
 /** Signed distance a - b in sequence space. */
@@ -61,8 +61,18 @@ export class StreamReassembler {
     return this.active;
   }
 
+  /** It holds data past a hole: bytes before that data were not captured before it. */
+  get holdsDataPastHole(): boolean {
+    return this.pending.length > 0;
+  }
+
   onSyn(sequence: number): void {
-    if (this.nextSequence < 0) this.nextSequence = (sequence + 1) >>> 0;
+    this.startAt((sequence + 1) >>> 0);
+  }
+
+  /** The stream's first byte is `sequence`, unless it started already (a SYN, a segment). */
+  startAt(sequence: number): void {
+    if (this.nextSequence < 0) this.nextSequence = sequence;
   }
 
   /** A segment whose payload is payload[start, end) (the whole array by default). */

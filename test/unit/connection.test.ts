@@ -717,6 +717,101 @@ describe('Flow table', () => {
   });
 });
 
+/** Packets a Conversation makes, kept to be fed to a table in another order (see replay). */
+function recorded(): { recorder: FlowTable; packets: { packet: TcpPacket; time: number }[] } {
+  const packets: { packet: TcpPacket; time: number }[] = [];
+  const recorder = { onPacket: (packet: TcpPacket, time: number) => { packets.push({ packet, time }); } } as unknown as FlowTable;
+  return { recorder, packets };
+}
+
+/** Feeds packets in the given order, frames numbered as they come, times as given. */
+function replay(packets: { packet: TcpPacket; time: number }[]): ConnectionRecord[] {
+  const { table, records } = newTable();
+  packets.forEach(({ packet, time }, i) => table.onPacket(packet, time, i + 1, 'test.pcap'));
+  table.finishAll();
+  return records;
+}
+
+/** The client's packets written `skew` seconds late and merged by time, as mergecap does with one capture per direction. */
+function clientLate(packets: { packet: TcpPacket; time: number }[], skew: number): { packet: TcpPacket; time: number }[] {
+  return packets.map(({ packet, time }) => ({ packet, time: packet.sourcePort === SERVER.port ? time : time + skew })).sort((a, b) => a.time - b.time);
+}
+
+const outcomeOf = (r: ConnectionRecord) => ({ handshake: r.handshake, resumption: r.resumption, history: r.history, abort: r.abort && r.abort.stage, anomalies: r.anomalies.map((a) => a.message), sni: r.sni });
+
+describe('Flow table: the two directions written apart (each in order, not across)', () => {
+  it('a server flight written before the client segments it acknowledges waits for them: the same record as in order', () => {
+    const { recorder, packets } = recorded();
+    const c = new Conversation(recorder).open();
+    tls12Full(c);
+    c.fin(1).fin(0).ackFrom(1);
+    const inOrder = replay(packets);
+    expect(inOrder[0]).toMatchObject({ handshake: 'complete', anomalies: [] });
+    // 1.5 ms: every server packet comes before the client packet it answers, even the SYN/ACK before the SYN.
+    for (const skew of [0.0005, 0.0015, 0.01, 0.5]) {
+      const merged = replay(clientLate(packets, skew));
+      expect(merged.map(outcomeOf)).toEqual(inOrder.map(outcomeOf));
+    }
+  });
+
+  it('a SYN/ACK more than a second before its SYN still makes a connection of its own (no longer the same connection\'s reordering)', () => {
+    const { recorder, packets } = recorded();
+    const c = new Conversation(recorder).open();
+    tls12Full(c);
+    c.rst(1);
+    expect(replay(clientLate(packets, 0.004))).toHaveLength(1);
+    expect(replay(clientLate(packets, 1.5)).length).toBeGreaterThan(1);
+  });
+
+  it('bytes acknowledged and never captured still become a gap: when a later client segment shows them lost, a second on, or at the end', () => {
+    const { recorder, packets } = recorded();
+    const c = new Conversation(recorder).open();
+    tls12Full(c); // … CKE/CCS/Finished (frame 6), server CCS/Finished (7), client application data (8)
+    const lostAt = 5;
+    expect(packets[lostAt]!.packet.payloadLength).toBeGreaterThan(0);
+    const lost = packets.filter((_, i) => i !== lostAt);
+    const gapOf = (records: ConnectionRecord[]) => {
+      expect(records).toHaveLength(1);
+      expect(records[0]).toMatchObject({ handshake: 'incomplete', abort: null });
+      return records[0]!.anomalies.map((a) => a.message);
+    };
+    const missing = `${packets[lostAt]!.packet.payloadLength} bytes missing from the client stream`;
+    // The client's next segment came first: the gap is known then, reported at the server's ACK (frame 6 here).
+    expect(gapOf(replay(lost))).toContain(missing);
+    expect(replay(lost)[0]!.anomalies[0]!.frame).toBe(6);
+    // Nothing of the client after it: the server's packets wait a second of capture time (another
+    // connection's packet shows it), then their ACK declares the gap; or until the end.
+    const noClientAfter = lost.slice(0, lostAt + 1);
+    expect(gapOf(replay(noClientAfter))).toContain(missing);
+    const { table, records } = newTable();
+    noClientAfter.forEach(({ packet, time }, i) => table.onPacket(packet, time, i + 1, 'test.pcap'));
+    const holding = table as unknown as { holdingFlows: unknown[] };
+    expect(holding.holdingFlows).toHaveLength(1);
+    const other = recorded();
+    new Conversation(other.recorder, { clientPort: 52000, time: noClientAfter.at(-1)!.time + 1.5 }).open();
+    table.onPacket(other.packets[0]!.packet, other.packets[0]!.time, 99, 'test.pcap');
+    expect(holding.holdingFlows).toHaveLength(0);
+    table.finishAll();
+    expect(gapOf(records.filter((r) => r.client.port === CLIENT.port))).toContain(missing);
+  });
+
+  it('holds at most 64 packets of a flow: then they go on and the ACK declares the bytes lost', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(clientHelloRecord({ extensions: [ext.serverName('bound.example')] }));
+    c.seq[0] += 300; // 300 client bytes the capture never holds
+    const held = () => (table as unknown as { holdingFlows: { held: { packets: unknown[] } | null }[] }).holdingFlows[0]?.held?.packets.length ?? 0;
+    let most = 0;
+    for (let i = 0; i < 200; i++) {
+      c.server(appData());
+      most = Math.max(most, held());
+    }
+    expect(most).toBe(63); // the 64th makes them go on
+    table.finishAll();
+    expect(only(records).anomalies.map((a) => a.message)).toContain('300 bytes missing from the client stream');
+  });
+});
+
 describe('Analysis over a crafted pcap', () => {
   it('Ethernet/IPv4 frames through the whole pipeline give the same record as FlowTable', () => {
     // Build the frames of a session-ID resumption and run them through Analysis.
