@@ -48,6 +48,16 @@ describe('diagnosis on real stacks', () => {
     expect(late[1]!.session).toMatchObject({ known: true, issuedBy: late[0]!.id });
   });
 
+  it('TLS 1.3 without its ClientHello: the ServerHello\'s pre_shared_key still says the PSK was taken, the full handshake still gave a session', () => {
+    // Real nginx, TLS 1.3 tickets resumed four times; the capture starts after the second ClientHello.
+    const path = fileURLToPath(new URL('../fixtures/captures/nginx-tls13-ticket-reuse.pcap', import.meta.url));
+    const { connections } = analyzeChunks('cut13.pcap', [withoutStartOfConnection(path, 2)]);
+    expect(connections[1]!).toMatchObject({ resumption: 'unknown', resumedBy: 'psk', version: 'TLS 1.3' });
+    // RFC 8446 §4.2.11: without pre_shared_key in the ServerHello the handshake was a full one.
+    const { connections: first } = analyzeChunks('cut13-first.pcap', [withoutStartOfConnection(path, 1)]);
+    expect(first[0]!).toMatchObject({ resumption: 'unknown', resumedBy: null, version: 'TLS 1.3', session: { role: 'issue' } });
+  });
+
   it('Postfix with STARTTLS: TLS found after the SMTP dialogue, sessions resumed from its cache, refused once after a restart', () => {
     const { server, connections } = analyze('postfix-starttls-session-cache.pcap');
     expect(connections.map((c) => c.resumption)).toEqual(['not-offered', 'accepted', 'accepted', 'rejected', 'accepted']);

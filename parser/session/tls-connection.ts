@@ -361,7 +361,9 @@ export class TlsConnection implements TlsStreamListener {
     // abbreviated handshakes made sessions "issued" by the connections that resumed them.
     const helloUnread = ch === null && (sh !== null || this.handshakeBytesLost);
     let resumption: Resumption = helloUnread ? 'unknown' : 'not-offered';
-    let resumedBy: ResumedBy | null = null;
+    // The offer is unknown, but a TLS 1.3 server that took a PSK says so in its ServerHello (RFC
+    // 8446 §4.2.11): resumed, with whichever identity the client sent.
+    let resumedBy: ResumedBy | null = helloUnread && sh !== null && this.tls13 && sh.pskAccepted ? 'psk' : null;
     if (offered) {
       if (sh === null) resumption = 'unanswered';
       else {
