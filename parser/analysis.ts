@@ -7,10 +7,18 @@ import { classifyUdpPayload, UdpTls } from './net/udp-tls.js';
 import { IpFragmentReassembler, LINKTYPE_RAW, type UnfinishedDatagram } from './net/ip-fragments.js';
 import { linkTypeName } from './capture/frame.js';
 import type { Anomaly, CaptureSummary, ConnectionRecord, ConnectionSink } from './report/types.js';
-import { FlowTable } from './tcp/flow-table.js';
+import { CLOCK_STEP_BACK, FlowTable } from './tcp/flow-table.js';
+import { formatDuration, isoTime } from './diagnose/format.js';
+import { CLOCK_SEGMENT_STEP, CLOCK_STEP_BACK_CODE } from './diagnose/clock-segments.js';
 
 /** Per-file anomalies beyond this many are counted, not listed. */
 const MAX_FILE_ANOMALIES = 200;
+/**
+ * Clock steps listed per file, apart from the other anomalies: the diagnosis reads them from the
+ * list (see clockStepsOf), so damage listed first must not crowd them out. A file whose clock
+ * steps back more often than this is hardly a capture of one clock; the rest are counted.
+ */
+const MAX_CLOCK_STEPS = 100;
 
 export class NotACaptureError extends Error {}
 
@@ -69,6 +77,9 @@ export class CaptureIngest {
   private anomalyOverflow = 0;
   private fragmentsReported = 0;
   private truncationsReported = 0;
+  /** The file's latest frame time since its clock last stepped back (see onFrame). */
+  private clock = -Infinity;
+  private clockSteps = 0;
   private finished = false;
   private readonly fragments = new IpFragmentReassembler((d) => this.unfinishedDatagram(d));
 
@@ -173,6 +184,33 @@ export class CaptureIngest {
     });
   }
 
+  /**
+   * A frame far behind the latest one of its file: two captures appended into one (mergecap -a,
+   * cat) or the capturing host's clock set back (an NTP step, a hand-set clock). The flow table
+   * restarts its clock there either way; the diagnosis follows no session across it (see
+   * clockStepsOf), since which side came first in truth is what the timestamps no longer say.
+   * Before, a clock set back an hour mid-file went unreported and the later half, read as earlier,
+   * made first visits "client forgot" the sessions they were about to get.
+   */
+  private clockSteppedBack(frame: Frame): void {
+    const step = this.clock - frame.time;
+    const from = this.clock;
+    this.clock = frame.time;
+    if (this.clockSteps++ >= MAX_CLOCK_STEPS) return;
+    const summary = this.summary;
+    const followed = step < CLOCK_SEGMENT_STEP
+      ? `sessions are still followed across it (connections within ${formatDuration(step)} of it may be taken in the wrong order)`
+      : 'no session is followed across it';
+    const more = this.clockSteps === MAX_CLOCK_STEPS ? '; steps after this one are not listed or followed' : '';
+    summary.anomalies.push({
+      kind: 'clock', code: CLOCK_STEP_BACK_CODE, file: summary.file, frame: frame.number, offset: frame.fileOffset, seconds: step,
+      message: `the capture clock steps back ${formatDuration(step)} (from ${isoTime(from)} to ${isoTime(frame.time)}): ` +
+        `captures appended into one file (mergecap -a) or the capturing host's clock set back; ${followed}` +
+        ` (appended captures: give them as separate files, or merge them by time with mergecap without -a; ` +
+        `a clock set back: cut the file there, shift the later part with editcap -t and join the parts)${more}`,
+    });
+  }
+
   private countEncapsulation(bits: number): void {
     const counts = this.summary.encapsulated!;
     for (let i = 0; i < ENCAPSULATION_NAMES.length; i++) if ((bits & (1 << i)) !== 0) counts[ENCAPSULATION_NAMES[i]!]++;
@@ -183,6 +221,8 @@ export class CaptureIngest {
     summary.packets++;
     if (summary.firstTime === null || frame.time < summary.firstTime) summary.firstTime = frame.time;
     if (summary.lastTime === null || frame.time > summary.lastTime) summary.lastTime = frame.time;
+    if (frame.time > this.clock) this.clock = frame.time;
+    else if (frame.time < this.clock - CLOCK_STEP_BACK) this.clockSteppedBack(frame);
     let result = decodeFrameAt(frame.linkType, frame.bytes, frame.start, frame.end, frame.originalLength, this.packet);
     if (result === DecodeResult.Fragment) {
       // The datagram goes on once its last fragment came, as if it had come whole in this frame.

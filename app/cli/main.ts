@@ -13,6 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { compatibilityIdsOf } from '../../parser/diagnose/compatibility-ids.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../parser/diagnose/diagnose.js';
+import { CLOCK_SEGMENT_STEP, CLOCK_STEP_BACK_CODE, clockStepsOf } from '../../parser/diagnose/clock-segments.js';
 import { formatDuration } from '../../parser/diagnose/format.js';
 import type { CachePolicy, Diagnosis } from '../../parser/diagnose/types.js';
 import { terminalSafe } from './terminal-text.js';
@@ -197,6 +198,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     const diagnosis = diagnose(connections, {
       ...(carriedIn !== null ? { carriedIn: carriedIn.take } : {}),
       carryOut: stateOut?.sink ?? false,
+      clockSteps: clockStepsOf(result.captures),
       onProgress: (p) => {
         // The session index is garbage once the sessions are tracked: on a large capture it is
         // collected now, before the per-group working arrays pile up on it (the memory peak).
@@ -416,6 +418,15 @@ export function formatSummary(captures: CaptureSummary[], t: Totals, compatibili
   }
   const tunnels = describeEncapsulation(captures, n);
   if (tunnels !== null) lines.push(`tunnels opened      ${tunnels}: the connections inside are analysed`);
+  const steps = captures.flatMap((c) => c.anomalies.filter((a) => a.code === CLOCK_STEP_BACK_CODE));
+  if (steps.length > 0) {
+    // Verdicts across a far step would rest on reversed time: the diagnosis follows no session across one.
+    const first = steps[0]!;
+    const where = `${terminalSafe(first.file ?? '')} frame ${first.frame ?? '?'}${first.offset !== undefined ? ` (byte ${n(first.offset)})` : ''}`;
+    const size = formatDuration(first.seconds ?? 0);
+    const followed = steps.some((a) => (a.seconds ?? 0) >= CLOCK_SEGMENT_STEP) ? `no session followed across a step of ${formatDuration(CLOCK_SEGMENT_STEP)} or more` : 'sessions followed across';
+    lines.push(`capture clock       steps back ${steps.length === 1 ? `${size} at ${where}` : `${n(steps.length)} times, first ${size} at ${where}`}: captures appended or the clock set back; ${followed} (see the anomalies)`);
+  }
   if (anomalies > 0) lines.push(`capture anomalies   ${n(anomalies)} (the first ${WARNINGS_PER_FILE} of each file on stderr; all under "anomalies" in --json)`);
   return lines.join('\n') + '\n';
 }
