@@ -169,11 +169,17 @@ async function probeCapture(path: string, withConnections: boolean): Promise<Cap
     const ingest = probe.openFile(basename(path));
     try {
       ingest.push(head);
-      if (withConnections) probe.finish();
     } catch {
       return unknown;
     }
-    return { firstTime: ingest.summary.firstTime ?? Infinity, connections };
+    const firstTime = ingest.summary.firstTime ?? Infinity;
+    try {
+      if (withConnections) probe.finish();
+    } catch {
+      // What its connections are only decides which files are merged: the file is read on its own.
+      connections.clear();
+    }
+    return { firstTime, connections };
   } catch {
     return unknown;
   } finally {
