@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisDocument, ConnectionRecord } from '../parser/report/types.js';
+import type { ServerSummary } from '../parser/diagnose/types.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'resumescope.js');
@@ -50,7 +51,8 @@ describe('a capture file per direction, given together', () => {
     expect(split.status).toBe(0);
     expect(outcomes(split.document)).toEqual(outcomes(whole.document));
     expect(split.document.connections.filter((c) => c.handshake === 'aborted')).toHaveLength(0);
-    expect(split.document.servers.map((s) => s.cachePolicy.capacity)).toEqual(whole.document.servers.map((s) => s.cachePolicy.capacity));
+    const capacities = (document: AnalysisDocument) => (document.servers as ServerSummary[]).map((s) => s.cachePolicy.capacity);
+    expect(capacities(split.document)).toEqual(capacities(whole.document));
     // --jobs reads a file per thread: files holding the same connections are read in one.
     const parallel = analyze([toServer, fromServer], ['--jobs', '2']);
     expect(parallel.stderr).toMatch(/hold the same connections: read together, merged by time, in one thread/);
