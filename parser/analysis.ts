@@ -19,6 +19,8 @@ const MAX_FILE_ANOMALIES = 200;
  * steps back more often than this is hardly a capture of one clock; the rest are counted.
  */
 const MAX_CLOCK_STEPS = 100;
+/** Frames stamped far ahead and followed by the clock as it was are wrong timestamps, not a step back (see onFrame). */
+const CLOCK_SPIKE_FRAMES = 4;
 
 export class NotACaptureError extends Error {}
 
@@ -86,6 +88,9 @@ export class CaptureIngest {
   /** The file's latest frame time since its clock last stepped back (see onFrame). */
   private clock = -Infinity;
   private clockSteps = 0;
+  /** The clock before its latest jump ahead of more than CLOCK_STEP_BACK (-Infinity: none yet). */
+  private clockBeforeJump = -Infinity;
+  private jumpFrame = -Infinity;
   private finished = false;
   private readonly fragments = new IpFragmentReassembler((d) => this.unfinishedDatagram(d));
 
@@ -228,6 +233,7 @@ export class CaptureIngest {
     const step = this.clock - frame.time;
     const from = this.clock;
     this.clock = frame.time;
+    this.clockBeforeJump = -Infinity;
     if (this.clockSteps++ >= MAX_CLOCK_STEPS) return;
     const summary = this.summary;
     const followed = step < CLOCK_SEGMENT_STEP
@@ -253,8 +259,18 @@ export class CaptureIngest {
     summary.packets++;
     if (summary.firstTime === null || frame.time < summary.firstTime) summary.firstTime = frame.time;
     if (summary.lastTime === null || frame.time > summary.lastTime) summary.lastTime = frame.time;
-    if (frame.time > this.clock) this.clock = frame.time;
-    else if (frame.time < this.clock - CLOCK_STEP_BACK) this.clockSteppedBack(frame);
+    if (frame.time > this.clock) {
+      if (frame.time > this.clock + CLOCK_STEP_BACK) {
+        this.clockBeforeJump = this.clock;
+        this.jumpFrame = frame.number;
+      }
+      this.clock = frame.time;
+    } else if (frame.time < this.clock - CLOCK_STEP_BACK) {
+      // Back, within a few frames, to where the clock was before a jump ahead: the jump was the odd
+      // one out (a damaged timestamp, a packet stamped wrong), not this step back.
+      if (frame.number - this.jumpFrame <= CLOCK_SPIKE_FRAMES && frame.time >= this.clockBeforeJump - CLOCK_STEP_BACK) this.clock = Math.max(frame.time, this.clockBeforeJump);
+      else this.clockSteppedBack(frame);
+    }
     let result = decodeFrameAt(frame.linkType, frame.bytes, frame.start, frame.end, frame.originalLength, this.packet);
     if (result === DecodeResult.Fragment) {
       // The datagram goes on once its last fragment came, as if it had come whole in this frame.

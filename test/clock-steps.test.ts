@@ -83,6 +83,12 @@ describe('a capture clock that steps back', () => {
     }
   });
 
+  it('one frame stamped far ahead (a damaged timestamp): the frames after it are no step back', () => {
+    const result = analyzeChunks('spike.pcap', [withTimesShifted(farm, (i) => (i === STEP_FRAME - 1 ? 86400 * 365 : 0))]);
+    expect(result.document.captures[0]!.anomalies).toEqual([]);
+    expect(result.connections.filter((c) => c.reason === 'client-forgot')).toHaveLength(0);
+  });
+
   it('stepping back several times: each step is listed, each far one a segment of its own', () => {
     const shifted = withTimesShifted(farm, (i) => (i >= 6000 ? -7200 : i >= 3000 ? -3600 : 0));
     const result = analyzeChunks('twice.pcap', [shifted]);
