@@ -2,7 +2,7 @@ import { buildDocument, addToTotals, describeEncapsulation, emptyTotals, numberC
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { MemoryForecast, readMemory, type MemoryReading } from './memory-forecast.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
-import { analyzeFiles, firstPacketTime, forEachCaptureChunk, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
+import { analyzeFiles, filesReadTogether, firstPacketTime, forEachCaptureChunk, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
 import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
 import { HELP, outputsOf, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_OUTPUT } from './writers.js';
@@ -13,6 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { compatibilityIdsOf } from '../../parser/diagnose/compatibility-ids.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../parser/diagnose/diagnose.js';
+import { CLOCK_SEGMENT_STEP, CLOCK_STEP_BACK_CODE, clockStepsOf } from '../../parser/diagnose/clock-segments.js';
 import { formatDuration } from '../../parser/diagnose/format.js';
 import type { CachePolicy, Diagnosis } from '../../parser/diagnose/types.js';
 import { terminalSafe } from './terminal-text.js';
@@ -138,7 +139,11 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   const store = new ConnectionStore();
   const forecast = io.memory === null ? null : new MemoryForecast(io.memory ?? readMemory);
   const jobs = Math.min(args.jobs ?? defaultJobs(), files.length);
-  const parallel = jobs > 1 && !files.some((f) => f.stream);
+  // A thread per file cannot merge files by time: files that hold the same connections (a file
+  // per direction of a tap), read apart, make every handshake one-sided. They are read in one.
+  const together = jobs > 1 && !files.some((f) => f.stream) ? await filesReadTogether(files) : [];
+  if (together.length > 0) io.stderr(`resumescope: ${together.map(terminalSafe).join(', ')} hold the same connections: read together, merged by time, in one thread (--jobs reads a file per thread)\n`);
+  const parallel = jobs > 1 && !files.some((f) => f.stream) && together.length === 0;
   const options: AnalyzeOptions = {
     onConnection: {
       // Totals read no field that settle changes (packets, end time).
@@ -197,6 +202,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     const diagnosis = diagnose(connections, {
       ...(carriedIn !== null ? { carriedIn: carriedIn.take } : {}),
       carryOut: stateOut?.sink ?? false,
+      clockSteps: clockStepsOf(result.captures),
       onProgress: (p) => {
         // The session index is garbage once the sessions are tracked: on a large capture it is
         // collected now, before the per-group working arrays pile up on it (the memory peak).
@@ -233,7 +239,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       stateOut.commit();
       wrote.push(`wrote ${outputName(stateOut.path)} (state: ${describeCarried(diagnosis)})`);
     }
-    if (!args.quiet) summaryTo(formatSummary(document.captures, totals, compatibilityIdsOf(diagnosis.servers), allProblems.length) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
+    if (!args.quiet) summaryTo(formatSummary(document.captures, totals, compatibilityIdsOf(diagnosis.servers), allProblems.length, result.readMerged ?? 0) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
     // A capture whose reading stopped part way (a cut or damaged .gz, an I/O error) was read in part
     // only: like an unreadable file beside good ones, exit 1 (it was 0, "all input analysed").
     const readInPart = readable.some((c) => c.anomalies.some((a) => a.code === 'read-error'));
@@ -368,7 +374,8 @@ export function formatAnomalyWarnings(captures: CaptureSummary[]): string {
  * (ServerSummary.tls13CompatibilityIds): named on the offers line and left out of its rate.
  */
 /** `unread`: inputs that could not be read (missing, not a capture, failing), named on stderr already. */
-export function formatSummary(captures: CaptureSummary[], t: Totals, compatibilityIds = 0, unread = 0): string {
+/** `merged`: files read merged by packet time (AnalyzeResult.readMerged). */
+export function formatSummary(captures: CaptureSummary[], t: Totals, compatibilityIds = 0, unread = 0, merged = 0): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const percent = (fraction: number | null) => (fraction === null ? '—' : `${(100 * fraction).toFixed(1)}%`);
   const notOffers = compatibilityIds > 0
@@ -381,7 +388,7 @@ export function formatSummary(captures: CaptureSummary[], t: Totals, compatibili
   const packets = captures.reduce((s, c) => s + c.packets, 0);
   const anomalies = captures.reduce((s, c) => s + c.anomalies.length, 0);
   const lines = [
-    `resumescope ${TOOL_VERSION}: ${read.length} capture file${read.length === 1 ? '' : 's'}${unread > 0 ? ` (${n(unread)} more input${unread === 1 ? '' : 's'} could not be read)` : ''}, ${n(packets)} packets, ${bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`}`,
+    `resumescope ${TOOL_VERSION}: ${read.length} capture file${read.length === 1 ? '' : 's'}${merged > 1 ? ` (${n(merged)} of them holding the same connections: read merged by packet time)` : ''}${unread > 0 ? ` (${n(unread)} more input${unread === 1 ? '' : 's'} could not be read)` : ''}, ${n(packets)} packets, ${bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`}`,
     `TLS connections     ${n(t.connections)}  (handshake complete ${n(t.complete)}, aborted ${n(t.aborted)}, incomplete ${n(t.incomplete)})`,
     `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${percent(resumptionRate(t.accepted, t.rejected, compatibilityIds))} of those answered), rejected ${n(t.rejected)}${notOffers}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}${t.offerUnknown > 0 ? `; unknown ${n(t.offerUnknown)} (ClientHello not captured)` : ''}`,
   ];
@@ -416,6 +423,15 @@ export function formatSummary(captures: CaptureSummary[], t: Totals, compatibili
   }
   const tunnels = describeEncapsulation(captures, n);
   if (tunnels !== null) lines.push(`tunnels opened      ${tunnels}: the connections inside are analysed`);
+  const steps = captures.flatMap((c) => c.anomalies.filter((a) => a.code === CLOCK_STEP_BACK_CODE));
+  if (steps.length > 0) {
+    // Verdicts across a far step would rest on reversed time: the diagnosis follows no session across one.
+    const first = steps[0]!;
+    const where = `${terminalSafe(first.file ?? '')} frame ${first.frame ?? '?'}${first.offset !== undefined ? ` (byte ${n(first.offset)})` : ''}`;
+    const size = formatDuration(first.seconds ?? 0);
+    const followed = steps.some((a) => (a.seconds ?? 0) >= CLOCK_SEGMENT_STEP) ? `no session followed across a step of ${formatDuration(CLOCK_SEGMENT_STEP)} or more` : 'sessions followed across';
+    lines.push(`capture clock       steps back ${steps.length === 1 ? `${size} at ${where}` : `${n(steps.length)} times, first ${size} at ${where}`}: captures appended or the clock set back; ${followed} (see the anomalies)`);
+  }
   if (anomalies > 0) lines.push(`capture anomalies   ${n(anomalies)} (the first ${WARNINGS_PER_FILE} of each file on stderr; all under "anomalies" in --json)`);
   return lines.join('\n') + '\n';
 }

@@ -1,7 +1,8 @@
 // Several capture files on several cores: one worker thread per file (as many at once as
 // there are jobs), records merged into one analysis. A connection that continues from one
 // file into the next is seen as two pieces in this mode; `--jobs 1` reads the files in
-// sequence as one stream and joins them.
+// sequence as one stream and joins them. Files that hold the same connections (a file per
+// direction of a tap) cannot be read apart: the CLI reads those in one thread (filesReadTogether).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CaptureSummary } from '../../parser/report/types.js';

@@ -1,6 +1,7 @@
 import { abortEnding } from '../report/abort-ending.js';
 import type { ConnectionRecord } from '../report/types.js';
 import { buildFindings, type OfferLookup } from './findings.js';
+import { clockSegmentsOf } from './clock-segments.js';
 import { formatDuration } from './format.js';
 import { inferGroup } from './infer-group.js';
 import { offersByGroup } from './offer-lists.js';
@@ -41,7 +42,8 @@ export const MIN_RECONNECTIONS_WITHOUT_TICKET = 3;
 export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptions = {}): Diagnosis {
   const order = sessionOrder(connections);
   const clientNumbers = numberClients(connections);
-  const { table, offerOf, reconnection, forgotten, sessionChanges, pskNeverOffered, carriedOut, sharedAddresses: sharedAddressCounts } = trackSessions(connections, order, clientNumbers, options);
+  const segments = clockSegmentsOf(connections, options.clockSteps);
+  const { table, offerOf, reconnection, forgotten, sessionChanges, pskNeverOffered, carriedOut, sharedAddresses: sharedAddressCounts } = trackSessions(connections, order, clientNumbers, options, segments);
   const groups = table.groups.size;
   options.onProgress?.({ step: 'sessions tracked', done: connections.length, total: connections.length });
 

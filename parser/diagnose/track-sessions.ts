@@ -118,16 +118,20 @@ const MAX_ROUND_TRIP = 2;
  * Its own function so that what it alone needs (each client's latest session per group, a map
  * entry per client and group) is garbage before the per-group inference starts.
  */
-export function trackSessions(connections: ConnectionRecord[], order: Uint32Array, numbering: { numbers: Int32Array; count: number }, options: DiagnoseOptions): TrackedConnections {
+export function trackSessions(connections: ConnectionRecord[], order: Uint32Array, numbering: { numbers: Int32Array; count: number }, options: DiagnoseOptions,
+  segments: Int32Array | null = null): TrackedConnections {
   const onProgress = options.onProgress;
   const table = new SessionTable();
   const carriedIn = options.carriedIn;
   if (carriedIn !== undefined) table.carryIn(typeof carriedIn === 'function' ? carriedIn() : carriedIn);
+  if (segments !== null) table.followClockSegments();
   const clientNumbers = numbering.numbers;
   let maxId = 0;
-  for (const c of connections) {
+  for (let i = 0; i < connections.length; i++) {
+    const c = connections[i]!;
     if (c.id > maxId) maxId = c.id;
-    table.captureStart = Math.min(table.captureStart, c.startTime);
+    // The capture began where its clock did: a part after a step back of it may read earlier.
+    if (segments === null || segments[i] === 0) table.captureStart = Math.min(table.captureStart, c.startTime);
   }
   // Offer row by connection id (ids are 1..N after numberConnections: a dense array); -1: no offer.
   const offerById = maxId <= 2 * connections.length + 1024 ? new Int32Array(maxId + 1).fill(-1) : null;
@@ -180,8 +184,13 @@ export function trackSessions(connections: ConnectionRecord[], order: Uint32Arra
     // Before the table learns from c: what did this client hold for this group?
     const clients = clientState.clientsLike(c, group);
     const client = clientNumbers[position]!;
-    // Session rows: -1 when the client holds none, SEVERAL_CLIENTS when it is several.
-    const held = clients.get(client, -1);
+    // Session rows: -1 when the client holds none, SEVERAL_CLIENTS when it is several. A session
+    // held on the other side of a step back of the clock is none: whether it came before is unknown.
+    let held = clients.get(client, -1);
+    if (segments !== null) {
+      table.clockSegment = segments[position]!;
+      if (held >= 0 && table.segmentOfSession(held) !== table.clockSegment) held = -1;
+    }
     const time = offerTime(c);
     const heldReady = held >= 0 && (held >= readyAt.length || readyAt.get(held) <= time);
     if (c.clientHelloTime !== null) {

@@ -1,3 +1,4 @@
+import type { ClockStep } from './clock-segments.js';
 import type { SessionKind } from '../session/session-table.js';
 import type { StateChunkSink } from '../session/session-state.js';
 import type { Estimate } from './threshold.js';
@@ -186,4 +187,9 @@ export interface DiagnoseOptions {
    * large state out of the analysis's peak memory.
    */
   carryOut?: boolean | StateChunkSink;
+  /**
+   * Where capture files' clocks stepped back (clockStepsOf(captures)): no session or client is
+   * followed from one side of a step to the other (see clock-segments.ts).
+   */
+  clockSteps?: readonly ClockStep[];
 }

@@ -15,7 +15,8 @@ export type AnomalyKind =
   | 'truncated' // capture cut short by snaplen: not an error
   | 'gap' // bytes missing from a TCP stream (lost or not captured)
   | 'malformed' // protocol data that does not parse
-  | 'internal'; // a bug in resumescope: please send the capture
+  | 'internal' // a bug in resumescope: please send the capture
+  | 'clock'; // the capture's timestamps step back: times on either side cannot be compared
 
 export interface Anomaly {
   kind: AnomalyKind;
@@ -27,6 +28,8 @@ export interface Anomaly {
   frame?: number;
   /** Byte offset within the capture file. */
   offset?: number;
+  /** Kind 'clock': how many seconds the capture clock stepped back at `frame`. */
+  seconds?: number;
 }
 
 /**

@@ -217,7 +217,7 @@ export class SessionTable {
    * Sessions of unknown origin that an aborted handshake offered: key → that connection's id
    * (ABORTED_EARLIER: in an earlier analysis) and its ClientHello time.
    */
-  private abortedUnknown = new Map<string, { by: number; at: number }>();
+  private abortedUnknown = new Map<string, { by: number; at: number; segment: number }>();
   /** Time of the first packet of the analysis. */
   captureStart = Infinity;
   /** From a state carried in: sessions unknown to it were last used before this (Infinity: no state, or an old one). */
@@ -233,6 +233,14 @@ export class SessionTable {
   }
   /** Row of the session the connection last given to `add` ended up holding (issued or resumed); -1: none. */
   heldAfter = NONE;
+  /**
+   * The clock segment (see clock-segments.ts) of the connection given to `add` next: a session of
+   * another segment is unknown to it. Followed only after followClockSegments().
+   */
+  clockSegment = 0;
+  /** By session row and offer row: the clock segment it belongs to (null: one clock, nothing kept). */
+  private sessionSegments: Int32Column | null = null;
+  private offerSegments: Int32Column | null = null;
 
   // Session columns (row = session index).
   readonly sessionKind = new Uint8Column();
@@ -329,6 +337,8 @@ export class SessionTable {
   }
   /** Seconds since the sessions unknown to the table were last seen (observedSince): a lower bound of idle time and age for an unknown session. */
   sinceCaptureStartOf(o: number): number | null {
+    // After a step back of its file's clock: how long the capture ran before is not known.
+    if (this.offerSegments !== null && this.offerSegments.get(o) !== 0) return null;
     const since = this.observedSince;
     return Number.isFinite(since) ? this.timeOf(o) - since : null;
   }
@@ -452,7 +462,7 @@ export class SessionTable {
         this.sessionAbortedBy.set(session, ABORTED_EARLIER);
         this.sessionAbortedAt.set(session, time);
       },
-      unknownAbort: (key, time) => { this.abortedUnknown.set(key, { by: ABORTED_EARLIER, at: time }); },
+      unknownAbort: (key, time) => { this.abortedUnknown.set(key, { by: ABORTED_EARLIER, at: time, segment: 0 }); },
       flush: (group, low, time) => { groups[group]!.carriedFlushes.push({ low, time }); },
     });
   }
@@ -543,6 +553,32 @@ export class SessionTable {
     return this.groupByName.of(c);
   }
 
+  /** Keep each session's and offer's clock segment from now on; rows made before (carried in) are segment 0. */
+  followClockSegments(): void {
+    if (this.sessionSegments !== null) return;
+    this.sessionSegments = new Int32Column();
+    this.offerSegments = new Int32Column();
+    for (let row = 0; row < this.sessionRows; row++) this.sessionSegments.push(0);
+    for (let o = 0; o < this.offerGroups.length; o++) this.offerSegments.push(0);
+  }
+
+  /** The clock segment of a session row (0 when segments are not followed). */
+  segmentOfSession(row: number): number {
+    return this.sessionSegments === null ? 0 : this.sessionSegments.get(row);
+  }
+
+  /** `session` when it belongs to the current clock segment (or segments are not followed), else NONE. */
+  private inClockSegment(session: number): number {
+    if (session === NONE || this.sessionSegments === null) return session;
+    return this.sessionSegments.get(session) === this.clockSegment ? session : NONE;
+  }
+
+  /** The aborted connection that offered an unknown session by this key, in the current clock segment (NONE: none). */
+  private unknownAbortOf(key: string): number {
+    const entry = this.abortedUnknown.get(key);
+    return entry === undefined || entry.segment !== this.clockSegment ? NONE : entry.by;
+  }
+
   private newSession(kind: SessionKind, issuedBy: number, time: number, address: number, group: ServerGroup, issueIndex: number): number {
     const row = this.sessionRows++;
     this.sessionKind.push(KINDS.indexOf(kind));
@@ -555,6 +591,7 @@ export class SessionTable {
     this.sessionAbortedBy.push(NONE);
     this.sessionAbortedAt.push(-1);
     this.sessionRecencyUse.push(group.recency.use(-1));
+    this.sessionSegments?.push(this.clockSegment);
     return row;
   }
 
@@ -573,11 +610,11 @@ export class SessionTable {
 
     if (c.resumption === 'accepted' || c.resumption === 'rejected' || c.resumption === 'unanswered') {
       const { kind, key } = offeredKey(c);
-      let session = key === null ? NONE : this.sessions.get(key);
+      let session = key === null ? NONE : this.inClockSegment(this.sessions.get(key));
       // Each ticket or identity counts once towards its group's key names, however often resumed.
       const firstSight = session === NONE;
       if (session === NONE && kind === 'psk') {
-        session = this.sessions.get(pskClientKey(c, group));
+        session = this.inClockSegment(this.sessions.get(pskClientKey(c, group)));
         if (session !== NONE && key !== null) this.sessions.set(key, session);
       }
       const known = session !== NONE;
@@ -585,7 +622,7 @@ export class SessionTable {
       const accepted = c.resumption === 'accepted';
       const lastUse = known ? this.sessionLastUse.get(session) : NaN;
       const abortedBy = known && this.sessionAbortedBy.get(session) !== NONE && this.sessionAbortedAt.get(session) >= lastUse ? this.sessionAbortedBy.get(session)
-        : !known && key !== null ? this.abortedUnknown.get(key)?.by ?? NONE : NONE;
+        : !known && key !== null ? this.unknownAbortOf(key) : NONE;
       offer = this.offerConnections.length;
       this.offerConnections.push(c);
       this.offerGroups.push(group.index);
@@ -597,6 +634,7 @@ export class SessionTable {
       this.offerAbortedByIds.push(abortedBy);
       this.offerAddresses.push(address);
       this.offerRecency.push(known ? 1 + this.groupList[this.sessionGroup.get(session)]!.recency.usedSince(this.sessionRecencyUse.get(session)) : 0);
+      this.offerSegments?.push(this.clockSegment);
       if (c.resumption !== 'unanswered') this.answeredOffers.push(offer);
       if (accepted && firstSight && key !== null && kind !== 'session-id') group.noteTicketKey(key);
       // A handshake the server refused the session in has nothing of it to purge when it aborts
@@ -605,7 +643,7 @@ export class SessionTable {
       // whose own offers were refused for idle time.
       const abortMayPurge = c.handshake === 'aborted' && c.resumption !== 'rejected';
       if (!known && key !== null && abortMayPurge) {
-        this.abortedUnknown.set(key, { by: c.id, at: time });
+        this.abortedUnknown.set(key, { by: c.id, at: time, segment: this.clockSegment });
       }
       if (!known && key !== null && used) {
         // First sight of a session issued before the capture: remember it from now on.
@@ -661,14 +699,14 @@ export class SessionTable {
         this.issue(c, group, address, time);
         return;
       }
-      session = this.sessions.get(pskClientKey(c, group));
+      session = this.inClockSegment(this.sessions.get(pskClientKey(c, group)));
     } else {
       if (c.certificateSeen) {
         this.issue(c, group, address, time);
         return;
       }
       const key = keyOf(c, 'serverSessionId', 'session-id');
-      session = key === null ? NONE : this.sessions.get(key);
+      session = key === null ? NONE : this.inClockSegment(this.sessions.get(key));
     }
     if (session === NONE) return;
     this.sessionLastUse.set(session, time);

@@ -28,7 +28,7 @@ const SWEEP_INTERVAL = 30;
  * two captures of the same hour appended into one file (`mergecap -a`). Packets a little out of
  * order (a merge of two interfaces, queueing in the capture path) stay far below it.
  */
-const CLOCK_STEP_BACK = 30;
+export const CLOCK_STEP_BACK = 30;
 const MAX_PENDING_EMPTY = 100000;
 /**
  * Capture seconds by which a capture may write a packet after one the other side sent later: two

@@ -53,7 +53,7 @@ function expectSane(r: CliRun, what: string, allowNotACapture = false): void {
   expect(r.doc, what).not.toBeNull();
   for (const c of r.doc.captures) {
     for (const a of c.anomalies) {
-      expect(['truncated', 'gap', 'malformed', 'internal'], what).toContain(a.kind);
+      expect(['truncated', 'gap', 'malformed', 'internal', 'clock'], what).toContain(a.kind);
       expect(a.code && a.message && a.file, `${what}: ${JSON.stringify(a)}`).toBeTruthy();
       if (a.code !== 'more-anomalies' && a.code !== 'read-error') expect(typeof a.offset, `${what}: ${JSON.stringify(a)}`).toBe('number');
     }

@@ -17,7 +17,7 @@ import { SessionTable } from '../../parser/session/session-table.js';
 
 /** Per-input time budget: these inputs are a few KB; anything slower is a hang. */
 export const TIME_LIMIT_MS = 2000;
-const KINDS = new Set(['truncated', 'gap', 'malformed', 'internal']);
+const KINDS = new Set(['truncated', 'gap', 'malformed', 'internal', 'clock']);
 
 export class PropertyViolation extends Error {}
 

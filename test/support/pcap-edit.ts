@@ -4,7 +4,11 @@ import { readFileSync } from 'node:fs';
 
 /** The file with each record replaced by what `edit` returns (null: the record left out). */
 export function rewritePcapRecords(path: string, edit: (record: Buffer, index: number) => Buffer | null): Buffer {
-  const bytes = readFileSync(path);
+  return rewritePcapBytes(readFileSync(path), edit);
+}
+
+/** The same for a capture's bytes (a simulated farm in memory). */
+export function rewritePcapBytes(bytes: Buffer, edit: (record: Buffer, index: number) => Buffer | null): Buffer {
   const out: Buffer[] = [bytes.subarray(0, 24)];
   for (let at = 24, index = 0; at + 16 <= bytes.length; index++) {
     const length = bytes.readUInt32LE(at + 8);
@@ -13,6 +17,21 @@ export function rewritePcapRecords(path: string, edit: (record: Buffer, index: n
     at += 16 + length;
   }
   return Buffer.concat(out);
+}
+
+/**
+ * Every record's time moved by what `shift` returns for it (seconds, µs precision; index 0-based):
+ * a capture whose clock was set back or forward part way, or jittered.
+ */
+export function withTimesShifted(bytes: Buffer, shift: (index: number) => number): Buffer {
+  return rewritePcapBytes(bytes, (record, index) => {
+    const delta = shift(index);
+    if (delta === 0) return record;
+    const micros = record.readUInt32LE(0) * 1e6 + record.readUInt32LE(4) + Math.round(delta * 1e6);
+    record.writeUInt32LE(Math.floor(micros / 1e6), 0);
+    record.writeUInt32LE(micros % 1e6, 4);
+    return record;
+  });
 }
 
 /** As `tcpdump -s snaplen` would have captured it: each record cut to `snaplen` bytes, its original length kept. */

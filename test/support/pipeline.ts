@@ -1,6 +1,7 @@
 // Runs the whole portable pipeline in memory (no files): simulator → Analysis → diagnose.
 import { Analysis } from '../../parser/analysis.js';
 import { diagnose } from '../../parser/diagnose/diagnose.js';
+import { clockStepsOf } from '../../parser/diagnose/clock-segments.js';
 import type { Diagnosis } from '../../parser/diagnose/types.js';
 import { buildDocument, numberConnections } from '../../parser/report/document.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../parser/report/types.js';
@@ -22,7 +23,8 @@ export function analyzeChunks(fileName: string, chunks: Iterable<Uint8Array>): P
   ingest.finish();
   analysis.finish();
   numberConnections(connections);
-  const diagnosis = diagnose(connections);
+  // As the CLI and the app: no session followed across a step back of a file's clock.
+  const diagnosis = diagnose(connections, { clockSteps: clockStepsOf(analysis.captures) });
   const document = buildDocument(analysis.captures, connections, {
     servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf,
   });

@@ -6,6 +6,7 @@
 // ~150 MB/s, slower than the analysis itself, and would double the wait for the first chart.
 import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../../../parser/diagnose/diagnose.js';
+import { clockStepsOf } from '../../../../parser/diagnose/clock-segments.js';
 import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
 import { buildReportModel, type AnalysedFile } from '../../../../parser/report/report-model.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../../../parser/report/types.js';
@@ -228,6 +229,7 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
   const diagnosis = diagnose(connections, {
     ...(carried !== null ? { carriedIn: carried.take } : {}),
     carryOut: true,
+    clockSteps: clockStepsOf(analysis.captures),
     onProgress: (d) => diagnosing(describeDiagnosisStep(d), diagnosisShare(d)),
   });
   const stateOut = diagnosis.carriedOut!;

@@ -1,0 +1,83 @@
+// One capture file per direction of a tap (client → server in one, server → client in the other),
+// given together: read merged by packet time, as mergecap (without -a) would join them. Review
+// found every handshake "aborted" (simulated farm: 359 by the client; real nginx and curl: 3 by
+// the server): the files were read one after the other.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AnalysisDocument, ConnectionRecord } from '../parser/report/types.js';
+import type { ServerSummary } from '../parser/diagnose/types.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'resumescope.js');
+const work = mkdtempSync(join(tmpdir(), 'resumescope-directions-'));
+
+function analyze(files: string[], extra: string[] = []): { document: AnalysisDocument; stdout: string; stderr: string; status: number | null } {
+  const out = join(work, `out-${Math.random().toString(36).slice(2)}.json`);
+  const r = spawnSync(process.execPath, [BIN, 'analyze', ...files, '--json', out, ...extra], { encoding: 'utf8', timeout: 120_000 });
+  return { document: JSON.parse(readFileSync(out, 'utf8')) as AnalysisDocument, stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+/** What a connection is, whichever file or frame it was read from. */
+function outcomes(document: AnalysisDocument): string[] {
+  return document.connections.map((c: ConnectionRecord) =>
+    [c.client.ip, c.client.port, c.server.port, c.startTime, c.handshake, c.abort?.by ?? '', c.resumption, c.reason ?? '', c.version ?? '', c.history].join(' '));
+}
+
+/** The capture split with tshark into the packets towards `serverPort` and those from it. */
+function splitByDirection(path: string, serverPort: number, name: string): [string, string] {
+  const toServer = join(work, `${name}-c2s.pcap`);
+  const fromServer = join(work, `${name}-s2c.pcap`);
+  execFileSync('tshark', ['-r', path, '-Y', `tcp.dstport == ${serverPort}`, '-F', 'pcap', '-w', toServer], { stdio: 'ignore' });
+  execFileSync('tshark', ['-r', path, '-Y', `tcp.srcport == ${serverPort}`, '-F', 'pcap', '-w', fromServer], { stdio: 'ignore' });
+  return [toServer, fromServer];
+}
+
+describe('a capture file per direction, given together', () => {
+  const real = join(ROOT, 'fixtures', 'captures', 'nginx-cache-capacity.pcap');
+  let farm = '';
+  beforeAll(() => {
+    farm = join(work, 'idle.pcap');
+    execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'idle-timeout', '--out', farm, '--quiet']);
+  });
+
+  it('real nginx (a session cache of ten): the same connections, outcomes and verdicts as the capture whole', () => {
+    const whole = analyze([real]);
+    const [toServer, fromServer] = splitByDirection(real, 44314, 'nginx');
+    const split = analyze([fromServer, toServer]);
+    expect(split.status).toBe(0);
+    expect(outcomes(split.document)).toEqual(outcomes(whole.document));
+    expect(split.document.connections.filter((c) => c.handshake === 'aborted')).toHaveLength(0);
+    const capacities = (document: AnalysisDocument) => (document.servers as ServerSummary[]).map((s) => s.cachePolicy.capacity);
+    expect(capacities(split.document)).toEqual(capacities(whole.document));
+    // --jobs reads a file per thread: files holding the same connections are read in one.
+    const parallel = analyze([toServer, fromServer], ['--jobs', '2']);
+    expect(parallel.stderr).toMatch(/hold the same connections: read together, merged by time, in one thread/);
+    expect(outcomes(parallel.document)).toEqual(outcomes(whole.document));
+  });
+
+  it('a simulated farm split by direction: what mergecap (without -a) of the two gives', () => {
+    const [toServer, fromServer] = splitByDirection(farm, 443, 'farm');
+    const merged = join(work, 'farm-merged.pcap');
+    execFileSync('mergecap', ['-F', 'pcap', '-w', merged, toServer, fromServer]);
+    const split = analyze([toServer, fromServer]);
+    expect(split.stdout).toMatch(/2 capture files \(2 of them holding the same connections: read merged by packet time\)/);
+    expect(split.stdout).toMatch(/handshake complete 359, aborted 0/);
+    expect(outcomes(split.document)).toEqual(outcomes(analyze([merged]).document));
+    expect(outcomes(split.document)).toEqual(outcomes(analyze([farm]).document));
+  });
+
+  it('the two appended into one file (mergecap -a): the step back of its clock is named, with the way out', () => {
+    const [toServer, fromServer] = splitByDirection(farm, 443, 'farm-a');
+    const appended = join(work, 'farm-appended.pcap');
+    execFileSync('mergecap', ['-a', '-F', 'pcap', '-w', appended, toServer, fromServer]);
+    const r = analyze([appended]);
+    const clock = r.document.captures[0]!.anomalies.filter((a) => a.kind === 'clock');
+    expect(clock).toHaveLength(1);
+    expect(clock[0]!.message).toMatch(/mergecap without -a/);
+    expect(r.stdout).toMatch(/capture clock {7}steps back/);
+  });
+});
