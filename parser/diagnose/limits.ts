@@ -180,39 +180,43 @@ interface Tail {
 
 /** The refusals past the largest accepted value of `measure`, when so many that chance is unlikely (see fitLimitsBehindBalancer). */
 function tailPastLargestAccepted(t: SessionTable, known: Int32Array, verdicts: Verdicts, measure: (o: number) => number | null, wholeNumbers: boolean): Tail | null {
+  // One pass without lists first: most groups have no such tail (a few refusals left, or none).
   let accepted = 0;
-  let open = 0;
+  let largestAccepted = -Infinity;
   for (const o of known) {
-    if (measure(o) === null) continue;
-    if (t.isAccepted(o)) accepted++;
-    else if (!verdicts.has(o)) open++;
-  }
-  // Only where the rest is refused at a steady rate: many refusals left, and acceptances.
-  if (accepted < MIN_BALANCED_ACCEPTED || open < MIN_PAST_LIMIT) return null;
-  const acceptedValues = new Float64Array(accepted);
-  const refusedValues = new Float64Array(open);
-  let a = 0;
-  let r = 0;
-  for (const o of known) {
+    if (!t.isAccepted(o)) continue;
     const x = measure(o);
     if (x === null) continue;
-    if (t.isAccepted(o)) acceptedValues[a++] = x;
-    else if (!verdicts.has(o)) refusedValues[r++] = x;
+    accepted++;
+    if (x > largestAccepted) largestAccepted = x;
   }
-  acceptedValues.sort();
-  refusedValues.sort();
-  const largestAccepted = acceptedValues[accepted - 1]!;
+  // Only where the rest is refused at a steady rate: acceptances, and many refusals left.
+  if (accepted < MIN_BALANCED_ACCEPTED) return null;
   let firstPast = 0;
-  while (firstPast < open && refusedValues[firstPast]! <= largestAccepted) firstPast++;
-  const past = open - firstPast;
+  let past = 0;
+  for (const o of known) {
+    if (t.isAccepted(o) || verdicts.has(o)) continue;
+    const x = measure(o);
+    if (x === null) continue;
+    if (x <= largestAccepted) firstPast++;
+    else past++;
+  }
   const acceptRate = accepted / (accepted + firstPast);
-  if (past < MIN_PAST_LIMIT || acceptRate >= 1 || acceptRate <= 0) return null;
+  if (past < MIN_PAST_LIMIT || acceptRate >= 1) return null;
   const chance = Math.pow(1 - acceptRate, past);
   if (chance > MAX_TAIL_CHANCE) return null;
   // The first refusals past X may be the balancer's too: the limit lies below the value past
   // which a run of refusals that long would be unlikely by chance (1 in 20) at the rate `a`.
+  const pastValues = new Float64Array(past);
+  let p = 0;
+  for (const o of known) {
+    if (t.isAccepted(o) || verdicts.has(o)) continue;
+    const x = measure(o);
+    if (x !== null && x > largestAccepted) pastValues[p++] = x;
+  }
+  pastValues.sort();
   const plausibleRun = Math.floor(Math.log(PLAUSIBLE_RUN_CHANCE) / Math.log(1 - acceptRate));
-  const high = refusedValues[Math.min(open - 1, firstPast + plausibleRun)]!;
+  const high = pastValues[Math.min(past - 1, plausibleRun)]!;
   return {
     largestAccepted,
     chance,
@@ -227,6 +231,7 @@ function tailPastLargestAccepted(t: SessionTable, known: Int32Array, verdicts: V
     },
   };
 }
+
 const MIN_BALANCED_ACCEPTED = 8;
 const MIN_PAST_LIMIT = 8;
 const MAX_TAIL_CHANCE = 1 / 400;
