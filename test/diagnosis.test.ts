@@ -353,6 +353,18 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(avoided).toBeLessThanOrEqual(rejected);
   });
 
+  it('ServerHellos the capture lost in a few full handshakes: still counted as issued, the FIFO cache\'s size stands', () => {
+    const chunks: Uint8Array[] = [];
+    simulateFarm(presetConfig('fifo-capacity', 1, 1), (chunk) => chunks.push(chunk.slice()));
+    const { bytes, dropped } = dropSegments(concatBytes(chunks), 20, (toServer, payload) => !toServer && payload[0] === 22 && payload[5] === 2);
+    expect(dropped).toBeGreaterThan(10);
+    const { diagnosis } = analyzeChunks('fifo-lost-server-hellos.pcap', [bytes]);
+    const capacity = diagnosis.servers[0]!.cachePolicy.capacity;
+    expect(capacity.eviction).toBe('fifo');
+    expect(capacity.entries!).toBeGreaterThanOrEqual(98);
+    expect(capacity.entries!).toBeLessThanOrEqual(100);
+  });
+
   it('a FIFO cache sliced 5 minutes into a farm an hour old: sessions from before the capture are the cache\'s, no idle timeout made up', () => {
     // Capacity 100, no time limit. Churn of a session issued before the capture is unknown; left
     // open, its refusals went to the idle fit (idle time grows with churn): "dropped after 1m49s
@@ -580,6 +592,12 @@ function concatBytes(parts: Uint8Array[]): Uint8Array {
  * segment of every `every`-th connection that sends one, from a little-endian Ethernet/IPv4 pcap.
  */
 function dropClientSegments(pcap: Uint8Array, every: number): { bytes: Uint8Array; dropped: number } {
+  // RFC 5246 §6.2.1: content type 20 is ChangeCipherSpec; 22 with handshake type 16 a ClientKeyExchange.
+  return dropSegments(pcap, every, (toServer, payload) => toServer && (payload[0] === 20 || (payload[0] === 22 && payload[5] === 16)));
+}
+
+/** Drops every `every`-th TCP segment `matches` (its direction, its payload) from a little-endian Ethernet/IPv4 pcap. */
+function dropSegments(pcap: Uint8Array, every: number, matches: (toServer: boolean, payload: Uint8Array) => boolean): { bytes: Uint8Array; dropped: number } {
   const view = new DataView(pcap.buffer, pcap.byteOffset, pcap.byteLength);
   const kept: Uint8Array[] = [pcap.subarray(0, 24)];
   let seen = 0;
@@ -591,10 +609,7 @@ function dropClientSegments(pcap: Uint8Array, every: number): { bytes: Uint8Arra
     const tcp = ip + (frame[ip]! & 0x0f) * 4;
     const payload = tcp + (frame[tcp + 12]! >> 4) * 4;
     const toServer = ((frame[tcp + 2]! << 8) | frame[tcp + 3]!) === 443;
-    // RFC 5246 §6.2.1: content type 20 is ChangeCipherSpec; 22 with handshake type 16 a ClientKeyExchange.
-    const ccs = frame[payload] === 20;
-    const clientKeyExchange = frame[payload] === 22 && frame[payload + 5] === 16;
-    if (toServer && payload < frame.length && (ccs || clientKeyExchange) && ++seen % every === 0) dropped++;
+    if (payload < frame.length && matches(toServer, frame.subarray(payload)) && ++seen % every === 0) dropped++;
     else kept.push(pcap.subarray(at, at + 16 + length));
     at += 16 + length;
   }
