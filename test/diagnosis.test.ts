@@ -256,6 +256,8 @@ describe('diagnosis on simulated farms with a known policy', () => {
       const saved = result.diagnosis.whatIf.find((w) => w.scenario === 'shared-cache')!.fullHandshakesAvoided;
       expect(saved).toBeLessThanOrEqual(withinTimeout);
       expect(saved).toBeGreaterThan(0.9 * withinTimeout);
+      // The wrong backend's refusals within the timeout are the balancer's, no exception to the timeout.
+      expect(result.diagnosis.findings.find((f) => f.code === 'idle-timeout')!.detail).not.toContain('not sharp');
     }
   });
 

