@@ -404,6 +404,7 @@ describe('diagnosis on simulated farms with a known policy', () => {
       // The network cannot tell these from forgetting: said, but not as critical, and why.
       expect(forgets?.severity).toBe('warning');
       expect(forgets?.detail).toContain('several clients behind one address');
+      expect(forgets?.title).toContain('or share their addresses with other clients');
       expect(diagnosis.findings.filter((f) => f.severity === 'critical')).toEqual([]);
     }
     // The same clients one per address, forgetting 15 % of the time: critical, nobody found several.

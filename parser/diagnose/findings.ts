@@ -316,7 +316,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const sharedAddresses = addressesLookShared({ clients: seen, several });
     findings.push({
       code: 'client-forgets', severity: share >= 0.1 && forgot.length >= MIN_CRITICAL_FORGOT && !sharedAddresses ? 'critical' : 'warning',
-      title: `Clients forget sessions the server would still resume`,
+      title: sharedAddresses ? 'Clients forget sessions the server would still resume, or share their addresses with other clients' : 'Clients forget sessions the server would still resume',
       detail: `${n(forgot.length)} of ${n(clients.reconnections)} reconnections offered nothing (or an older session) although the client held a session the server was still accepting${worst ? `; the TLS stack with ClientHello fingerprint ${worst.fingerprint} forgets in ${Math.round((worst.forgetShare ?? 0) * 100)}% of its reconnections` : ''}. The client's own session cache is being purged (Windows XP purges it a few minutes after boot); a browser also keeps separate caches per site partition and for requests without cookies, which looks the same from the network.${sharedAddresses ? ` Not certain: ${n(several)} of ${n(seen)} clients (an address and TLS stack) were found to be several clients behind one address (NAT, a proxy), and a further client's first connection from such an address looks the same as forgetting; a longer capture tells more of them apart.` : ''}`,
       group: null, evidence: forgot.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(forgot),
     });
