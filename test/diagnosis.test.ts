@@ -282,6 +282,14 @@ describe('diagnosis on simulated farms with a known policy', () => {
       const policy = result.diagnosis.servers[0]!.cachePolicy;
       expect([policy.idleTimeout.seconds, policy.lifetime.seconds, policy.capacity.entries]).toEqual([null, null, null]);
     }
+    // Six backends, round-robin: 35 refusals past the oldest session accepted had made "sessions
+    // expire after 12m39s" (critical), a chance of 0.0017 taken for a limit.
+    const six = simulateConfigAndAnalyze({ seed: 1, duration: 1800,
+      services: [{ sni: 'www.nolim.test', backends: 6, captureAt: 'vip', balancing: 'round-robin', sharedCache: false, policy: { idleTimeout: null, lifetime: null, capacity: null, purgeOnAbort: false } }],
+      clients: { count: 60, meanGap: 200, minGap: 5, longGapShare: 0.3, longGap: [200, 1000], firstConnectionSpread: 300 } });
+    const policy = six.diagnosis.servers[0]!.cachePolicy;
+    expect([policy.idleTimeout.seconds, policy.lifetime.seconds, policy.capacity.entries]).toEqual([null, null, null]);
+    expect(six.diagnosis.servers[0]!.reasons).toEqual({ 'other-backend': six.truth.totals.byReason['other-backend'] });
   });
 
   it('a session cache with a 5-minute idle timeout and tickets kept 2 hours on one server: each kind fitted apart', () => {

@@ -129,8 +129,8 @@ export function fitLimits(t: SessionTable, offers: Int32Array, known: Int32Array
  * reached", 5 backends, and a shared cache said to save 367 where at most 209 were within the
  * timeout). Evidence of a limit at X: every offer past the largest accepted value X is refused. Were
  * offers accepted at the rate `a` seen below X whatever their value, n offers past X would all be
- * refused with chance (1 − a)^n; a limit is taken when that is below 1 in 400 (three measures
- * tried) and n is at least 8. Only a limit fitLimits left open (seconds null) is looked for; the
+ * refused with chance (1 − a)^n; a limit is taken when that is below one in a million (three
+ * measures tried in each group, see MAX_TAIL_CHANCE) and n is at least 8. Only a limit fitLimits left open (seconds null) is looked for; the
  * refusals past it get its verdict, the rest stay for the balancer. Churn (a cache's size) is tried
  * alike: two backends with caches of 50 behind a VIP had read as an idle timeout and a lifetime.
  */
@@ -237,7 +237,13 @@ function tailPastLargestAccepted(t: SessionTable, known: Int32Array, verdicts: V
 
 const MIN_BALANCED_ACCEPTED = 8;
 const MIN_PAST_LIMIT = 8;
-const MAX_TAIL_CHANCE = 1 / 400;
+/**
+ * The tail's chance under a balancer alone. Not 1 in 400: X is where the data put it, three measures
+ * are tried in every group, and a farm has many groups; 6 backends with no limit at all gave "sessions
+ * expire after 12m39s" (critical) from 35 refusals past the oldest accepted ((5/6)^35 = 0.0017). Real
+ * limits leave long tails: 158 refusals past a 300 s timeout behind 3 backends ((2/3)^158 ≈ 1e-28).
+ */
+const MAX_TAIL_CHANCE = 1e-6;
 const PLAUSIBLE_RUN_CHANCE = 0.05;
 
 /**
