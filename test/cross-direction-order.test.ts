@@ -82,6 +82,23 @@ describe('the two directions written apart', () => {
     }
   });
 
+  it('the server\'s clock behind instead (the client\'s ACKs and data before the SYN/ACK they answer): the same records', () => {
+    const inOrder = analyze(dropFrames('nginx-curl-resume.pcap'));
+    for (const skew of [-20_000, -50_000, -300_000]) {
+      // Was at 20 ms: a resumed handshake "aborted by the client after the ServerHello".
+      expect(analyze(mergedWithSkew('nginx-curl-resume.pcap', 44312, skew)).map(outcome)).toEqual(inOrder.map(outcome));
+    }
+  });
+
+  it('one direction captured: no "bytes missing" from the side never seen, only that it is one-way', () => {
+    for (const [name, port] of [['nginx-curl-resume.pcap', 44312], ['tls12-session-id-resume.pcap', 44302]] as const) {
+      // The server's packets only: each connection one-way, nothing said lost from the client's stream.
+      const serverOnly = analyze(rewritePcapRecords(join(CAPTURES, name), (record) => (sourcePort(record) === port ? record : null)));
+      for (const c of serverOnly) expect(c.anomalies.map((a) => a.code).filter((code) => code === 'tcp-gap')).toEqual([]);
+      expect(serverOnly.some((c) => c.anomalies.some((a) => a.code === 'one-way'))).toBe(true);
+    }
+  });
+
   it('the same for every connection of a capture of several resumptions and an abort', () => {
     for (const [name, port] of [['tls12-session-id-resume.pcap', 44302], ['tls12-rst-after-server-hello.pcap', 44306]] as const) {
       const inOrder = analyze(dropFrames(name));

@@ -524,10 +524,15 @@ export class FlowTable {
     }
     const held = flow.held;
     if (held === null) {
-      if (this.acknowledgesUnseenBytes(flow, side, packet)) this.hold(flow, side, packet, time, frame, file, fileOffset);
+      if (this.acknowledgesUnseenBytes(flow, side, packet, time)) this.hold(flow, side, packet, time, frame, file, fileOffset);
       else this.update(flow, side, packet, time, frame, file);
     } else if (held.side === side) {
       this.hold(flow, side, packet, time, frame, file, fileOffset);
+    } else if ((flow.sidesSeen & (side === 0 ? 1 : 2)) === 0 && (packet.flags & TCP_SYN) === 0) {
+      // The other side's first packet, and not the SYN/ACK the held ones waited for (it was lost):
+      // they came first, as the capture wrote them (their ACKs place this side's start).
+      this.releaseHeld(flow, true);
+      this.update(flow, side, packet, time, frame, file);
     } else {
       // The other side: it may bring the bytes the held packets wait for, or show them lost.
       const stream = flow.reassemblers[side];
@@ -544,9 +549,16 @@ export class FlowTable {
    * stream waits for nothing else (it holds no data past a hole: then those bytes are lost, and the
    * ACK declares them so at once). See HeldPackets.
    */
-  private acknowledgesUnseenBytes(flow: TcpFlow, side: 0 | 1, packet: TcpPacket): boolean {
+  private acknowledgesUnseenBytes(flow: TcpFlow, side: 0 | 1, packet: TcpPacket, time: number): boolean {
     if ((packet.flags & TCP_ACK) === 0 || flow.sealed) return false;
     const peer = flow.reassemblers[side === 0 ? 1 : 0];
+    if (peer.nextSequence < 0 && (flow.sidesSeen & (side === 0 ? 2 : 1)) === 0) {
+      // The other side has shown nothing yet: the side that sent the SYN acknowledges the SYN/ACK
+      // the capture has not written yet (the client's half stamped ahead: a 20 ms skew had made a
+      // resumed handshake "aborted by the client after the ServerHello"). Only within
+      // CROSS_DIRECTION_REORDER of the SYN: a capture of one direction holds nothing longer.
+      return flow.tls.synSide === side && (packet.flags & TCP_SYN) === 0 && time - flow.startTime <= CROSS_DIRECTION_REORDER;
+    }
     return peer.isActive && peer.nextSequence >= 0 && !peer.holdsDataPastHole && sequenceDelta(packet.acknowledgment, peer.nextSequence) > 0;
   }
 
@@ -572,7 +584,7 @@ export class FlowTable {
     let next = 0;
     for (; next < held.packets.length; next++) {
       const packet = held.packets[next]!;
-      if (!all && this.acknowledgesUnseenBytes(flow, held.side, packet)) break;
+      if (!all && this.acknowledgesUnseenBytes(flow, held.side, packet, held.times[next]!)) break;
       position.file = held.files[next]!;
       position.frame = held.frames[next]!;
       position.offset = held.fileOffsets[next]!;
@@ -613,7 +625,10 @@ export class FlowTable {
   private acknowledge(flow: TcpFlow, side: 0 | 1, ack: number, time: number, frame: number): void {
     const peerSide = side === 0 ? 1 : 0;
     const peer = flow.reassemblers[peerSide];
-    if (!peer.isActive) return;
+    // A side the capture has shown no packet of (one direction captured): its bytes the ACK names
+    // were never to be seen, not lost (3.3 "bytes missing" anomalies a connection of a server-only
+    // capture had, its client stream started by the SYN/ACK's ACK).
+    if (!peer.isActive || (flow.sidesSeen & (peerSide === 0 ? 1 : 2)) === 0) return;
     const held = flow.held;
     if (held !== null && held.side === peerSide) held.noteAcknowledgment(ack, time, frame);
     else peer.onPeerAcknowledgment(ack, time, frame);
