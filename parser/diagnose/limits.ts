@@ -130,9 +130,10 @@ export function fitLimits(t: SessionTable, offers: Int32Array, known: Int32Array
  * timeout). Evidence of a limit at X: every offer past the largest accepted value X is refused. Were
  * offers accepted at the rate `a` seen below X whatever their value, n offers past X would all be
  * refused with chance (1 − a)^n; a limit is taken when that is below one in a million (three
- * measures tried in each group, see MAX_TAIL_CHANCE) and n is at least 8. Only a limit fitLimits left open (seconds null) is looked for; the
- * refusals past it get its verdict, the rest stay for the balancer. Churn (a cache's size) is tried
- * alike: two backends with caches of 50 behind a VIP had read as an idle timeout and a lifetime.
+ * measures tried in each group, see MAX_TAIL_CHANCE) and n is at least 8. Only a limit fitLimits
+ * left open (seconds null) is looked for; the refusals past it get its verdict, the rest stay for
+ * the balancer. Churn (a cache's size) is tried alike: two backends with caches of 50 behind a VIP
+ * had read as an idle timeout and a lifetime.
  */
 export function fitLimitsBehindBalancer(t: SessionTable, known: Int32Array, verdicts: Verdicts, limits: Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'>): Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'> {
   const result = { ...limits };
