@@ -5,7 +5,7 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session, type
 import { writeFile } from 'node:fs/promises';
 import { basename, join, normalize, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { firstPacketTime, resolveInputs } from '../node/analyze-files.js';
+import { hostedReading, resolveInputs } from '../node/analyze-files.js';
 import { CAPTURES_API, type EventChannel, type HostedCapture, type InvokeChannels } from '../shared/ipc.js';
 import { saveFromPage } from './save-file.js';
 import {
@@ -27,11 +27,12 @@ let mainWindow: BrowserWindow | null = null;
 
 async function setCaptures(paths: string[]): Promise<void> {
   const { files } = await resolveInputs(paths);
-  captures = await Promise.all(files.filter((f) => !f.stream).map(async (f) => {
+  const readable = files.filter((f) => !f.stream);
+  const reading = await hostedReading(readable.map((f) => f.path));
+  captures = readable.map((f, i) => {
     const id = String(nextCaptureId++);
-    const time = await firstPacketTime(f.path);
-    return { id, name: basename(f.path), size: f.size, firstPacketTime: Number.isFinite(time) ? time : null, url: `${CAPTURES_API.slice(1)}/${id}`, path: f.path };
-  }));
+    return { id, name: basename(f.path), size: f.size, ...reading[i]!, url: `${CAPTURES_API.slice(1)}/${id}`, path: f.path };
+  });
 }
 
 function withSecurityHeaders(response: Response, contentType?: string): Response {

@@ -4,6 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { Analysis, NotACaptureError, sniffFormat, type CaptureIngest } from '../../parser/analysis.js';
+import { mergedCount, planReading, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, type HeadProbe, type PlannedFile, type TimedSource } from '../../parser/merged-reading.js';
 import type { CaptureSummary, ConnectionRecord, ConnectionSink } from '../../parser/report/types.js';
 
 const CAPTURE_NAME = /\.(pcap|pcapng|cap|ntar|dmp|pcap\d*)(\.gz)?$/i;
@@ -144,80 +145,91 @@ export function describeFsError(e: unknown): string {
 
 /** Time of the first packet, read from the file's first megabyte: orders the files of one run. */
 export async function firstPacketTime(path: string): Promise<number> {
-  return (await probeCapture(path, false)).firstTime;
-}
-
-/** What a file's first megabyte tells: its first packet's time, and the TLS connections in it (see analyzeFiles). */
-interface CaptureProbe {
-  firstTime: number;
-  /** Each TLS connection's two endpoints, in either order ("a|port b|port", the lesser first). */
-  connections: Set<string>;
-}
-
-async function probeCapture(path: string, withConnections: boolean): Promise<CaptureProbe> {
-  const connections = new Set<string>();
-  const unknown = { firstTime: Infinity, connections };
-  if (path === '-') return { firstTime: 0, connections };
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(path, 'r');
-    const buffer = new Uint8Array(CHUNK_SIZE);
-    const { bytesRead } = await handle.read(buffer, 0, CHUNK_SIZE, 0);
-    const head = buffer.subarray(0, bytesRead);
-    if (sniffFormat(head) === 'gzip') return unknown;
-    const probe = new Analysis(withConnections ? (c) => connections.add(endpointPair(c)) : () => {});
-    const ingest = probe.openFile(basename(path));
-    try {
-      ingest.push(head);
-    } catch {
-      return unknown;
-    }
-    const firstTime = ingest.summary.firstTime ?? Infinity;
-    try {
-      if (withConnections) probe.finish();
-    } catch {
-      // What its connections are only decides which files are merged: the file is read on its own.
-      connections.clear();
-    }
-    return { firstTime, connections };
-  } catch {
-    return unknown;
-  } finally {
-    await handle?.close();
-  }
-}
-
-function endpointPair(c: ConnectionRecord): string {
-  const a = `${c.client.ip}|${c.client.port}`;
-  const b = `${c.server.ip}|${c.server.port}`;
-  return a < b ? `${a} ${b}` : `${b} ${a}`;
+  return (await probeFile(path)).firstTime;
 }
 
 /**
- * The files in the order they are read: files that hold the same connections (in their first
- * megabytes) are one group, read merged by time; groups one after another, each from its first
- * packet's time, and so are a group's files ordered. Files that share no connection gain nothing
- * from a merge (records and diagnosis are the same) and cost a copy of every frame held back:
- * the bench's four simulated farms of the same 21 minutes, read merged, took 0.4–1.3 s longer to read.
+ * What a file's first megabyte tells (probeHead). A gzip file's is read from the first megabyte
+ * it decompresses to: skipped, a direction of a tap compressed made every handshake of the other
+ * direction's file "ClientHello not captured", and nothing said why.
  */
-async function readingOrder(inputs: InputFile[]): Promise<{ f: InputFile; t: number; group: number }[]> {
-  // Streams cannot be probed (the probe would consume them): they come first, as stdin does.
-  const none = { firstTime: 0, connections: new Set<string>() };
-  const probes = inputs.length > 1 ? await Promise.all(inputs.map((f) => (f.stream ? none : probeCapture(f.path, true)))) : [none];
-  const group = inputs.map((_, i) => i);
-  const root = (i: number): number => (group[i] === i ? i : (group[i] = root(group[i]!)));
-  const holder = new Map<string, number>();
-  probes.forEach((probe, i) => {
-    for (const pair of probe.connections) {
-      const j = holder.get(pair);
-      if (j === undefined) holder.set(pair, i);
-      else group[root(i)] = root(j);
-    }
+async function probeFile(path: string): Promise<HeadProbe> {
+  if (path === '-') return { firstTime: 0, connections: new Set() };
+  try {
+    const head = await readHead(path);
+    return head === null ? UNKNOWN_HEAD : probeHead(head, basename(path));
+  } catch {
+    return UNKNOWN_HEAD;
+  }
+}
+
+/** The file's first PROBE_BYTES, decompressed if it is gzip; null when it cannot be read. */
+async function readHead(path: string): Promise<Uint8Array | null> {
+  const handle = await fs.open(path, 'r');
+  try {
+    const buffer = new Uint8Array(PROBE_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, PROBE_BYTES, 0);
+    const head = buffer.subarray(0, bytesRead);
+    if (sniffFormat(head) !== 'gzip') return head;
+    return await gunzipHead(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Up to PROBE_BYTES of what a gzip file decompresses to (what came before damage, if any). */
+async function gunzipHead(handle: fs.FileHandle): Promise<Uint8Array | null> {
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  const gunzip = createGunzip();
+  const done = new Promise<void>((resolve) => {
+    gunzip.on('data', (chunk: Buffer) => {
+      parts.push(chunk);
+      length += chunk.length;
+      if (length >= PROBE_BYTES) {
+        gunzip.pause();
+        resolve();
+      }
+    });
+    gunzip.on('end', resolve);
+    gunzip.on('error', () => resolve());
   });
-  const files = inputs.map((f, i) => ({ f, t: probes[i]!.firstTime, group: root(i) }));
-  const groupStart = new Map<number, number>();
-  for (const x of files) groupStart.set(x.group, Math.min(groupStart.get(x.group) ?? Infinity, x.t));
-  return files.sort((a, b) => groupStart.get(a.group)! - groupStart.get(b.group)! || a.group - b.group || a.t - b.t);
+  // A compressed megabyte at a time (a capture packs 2-10 to 1): most heads need one.
+  let position = 0;
+  const compressed = new Uint8Array(PROBE_BYTES);
+  while (length < PROBE_BYTES) {
+    const { bytesRead } = await handle.read(compressed, 0, PROBE_BYTES, position);
+    if (bytesRead === 0) break;
+    position += bytesRead;
+    const written = new Promise<void>((resolve) => gunzip.write(compressed.slice(0, bytesRead), () => resolve()));
+    await Promise.race([written, done]);
+    if (gunzip.destroyed) break;
+  }
+  gunzip.end();
+  await done;
+  gunzip.destroy();
+  if (length === 0) return null;
+  const head = Buffer.concat(parts);
+  return new Uint8Array(head.buffer, head.byteOffset, Math.min(head.length, PROBE_BYTES));
+}
+
+/** The inputs' reading plan (planReading); a single file or a stream needs no probe. */
+async function readingPlan(inputs: InputFile[]): Promise<PlannedFile[]> {
+  // Streams cannot be probed (the probe would consume them): they come first, as stdin does.
+  const none: HeadProbe = { firstTime: 0, connections: new Set() };
+  const probes = inputs.length > 1 ? await Promise.all(inputs.map((f) => (f.stream ? none : probeFile(f.path)))) : [none];
+  return planReading(probes);
+}
+
+/**
+ * For a host that serves the files to the app (ui server, Electron): each file's first packet time
+ * and its reading group (planReading), in the order given, so that the app reads them as the CLI.
+ */
+export async function hostedReading(paths: string[]): Promise<{ firstPacketTime: number | null; readGroup: number }[]> {
+  const plan = planReading(await Promise.all(paths.map(probeFile)));
+  const result: { firstPacketTime: number | null; readGroup: number }[] = [];
+  for (const x of plan) result[x.index] = { firstPacketTime: Number.isFinite(x.firstTime) ? x.firstTime : null, readGroup: x.group };
+  return result;
 }
 
 /**
@@ -225,8 +237,8 @@ async function readingOrder(inputs: InputFile[]): Promise<{ f: InputFile; t: num
  * apart (--jobs), such connections would be one-sided in each. Empty when no two files share one.
  */
 export async function filesReadTogether(inputs: InputFile[]): Promise<string[]> {
-  const ordered = await readingOrder(inputs);
-  return ordered.filter((x) => ordered.some((y) => y !== x && y.group === x.group)).map((x) => x.f.path);
+  const plan = await readingPlan(inputs);
+  return plan.filter((x) => plan.some((y) => y !== x && y.group === x.group)).map((x) => inputs[x.index]!.path);
 }
 
 export interface AnalyzeProgress {
@@ -257,104 +269,48 @@ export interface AnalyzeResult {
 }
 
 /**
- * Analyse the files as one run. Files that hold the same connections (one per direction of a tap)
- * are read merged by packet time, as `mergecap` (without -a) would have joined them: a file from
- * its first packet's turn on, each packet in time order. Before, the files were read one after
- * the other: a capture of each direction in a file of its own made every handshake "aborted".
- * Where such files follow each other, their frames are analysed as read; only where they overlap
- * are frames copied and held, at most about a read chunk per open file. Other files (a rotated
- * capture, captures of other hosts) are read one after another in order of their first packet,
- * the clock restarting where one starts before the last ended (see FlowTable.startFile). A gzip
- * file's first megabyte is not probed: it is read after the others, on its own.
+ * Analyse the files as one run, in the order and groups of planReading: files that hold the same
+ * connections (one per direction of a tap) read merged by packet time (readInTimeOrder), others one
+ * after another in order of their first packet, the clock restarting where one starts before the
+ * last ended (see FlowTable.startFile).
  */
 export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions): Promise<AnalyzeResult> {
   const problems: InputProblem[] = [];
   const internalErrors: InputProblem[] = [];
   const analysis = new Analysis(options.onConnection);
   // Order by first packet only matters (and is only worth a probe read) with several files.
-  const ordered = await readingOrder(inputs);
-  const bytesTotal = ordered.reduce((sum, x) => sum + x.f.size, 0);
+  const plan = await readingPlan(inputs);
+  const bytesTotal = plan.reduce((sum, x) => sum + inputs[x.index]!.size, 0);
   let bytesBefore = 0;
   let bytesOpen = 0;
-  const readMerged = ordered.filter((x) => ordered.some((y) => y !== x && y.group === x.group)).length;
-  const open: FileSource[] = [];
-  let next = 0;
-  const report = (source: FileSource) => options.onProgress?.({ file: source.name, fileIndex: source.index, fileCount: ordered.length, bytesDone: bytesBefore + bytesOpen, bytesTotal });
-  // A read chunk of a file: its frames up to `bound` are analysed, later ones held (see CaptureIngest.holdAfter).
-  const readChunk = async (source: FileSource, bound: number): Promise<void> => {
-    const before = source.counter.bytes;
-    await source.read(bound);
-    bytesOpen += source.counter.bytes - before;
-    report(source);
-    if (options.betweenChunks) await options.betweenChunks();
-  };
-  const close = async (source: FileSource): Promise<void> => {
-    open.splice(open.indexOf(source), 1);
-    await source.close(problems, internalErrors);
-    bytesOpen -= source.counter.bytes;
-    bytesBefore += source.input.size;
-  };
-  try {
-    for (;;) {
-      if (options.cancelled?.()) {
-        // What was read is analysed to the end of what each open file held, as at its end.
-        for (const source of [...open]) {
-          source.release(Infinity);
-          await close(source);
-        }
-        break;
-      }
-      const finished = open.find((source) => source.ended && !source.ingest?.holdsFrames);
-      if (finished !== undefined) {
-        await close(finished);
-        continue;
-      }
-      // Each open file either holds frames (its next one is known) or is the one being read as
-      // it comes (at most one: its next frame is not known until read).
-      let earliest: FileSource | null = null;
-      let reading: FileSource | null = null;
-      for (const source of open) {
-        if (!source.ingest?.holdsFrames) reading = source;
-        else if (earliest === null || source.ingest.nextHeldTime < earliest.ingest!.nextHeldTime) earliest = source;
-      }
-      const heldFirst = earliest?.ingest?.nextHeldTime ?? Infinity;
-      // A file of another group waits until this group's files are all read.
-      const nextFirst = next < ordered.length && (open.length === 0 || ordered[next]!.group === open[0]!.group) ? ordered[next]!.t : Infinity;
-      if (next < ordered.length && (open.length === 0 || (reading === null && nextFirst <= heldFirst))) {
-        // The next file's first packet comes before anything held: it joins. Alone, it is read
-        // as it comes (up to the file after it); beside others, its first chunk waits its turn.
-        const source = new FileSource(ordered[next]!.f, ordered[next]!.group, next, analysis);
-        next++;
-        const alone = open.length === 0;
-        open.push(source);
-        const after = ordered[next];
-        await readChunk(source, !alone ? -Infinity : after !== undefined && after.group === source.group ? after.t : Infinity);
-        continue;
-      }
-      if (reading !== null) {
-        // Read on until a frame comes after another file's next one.
-        await readChunk(reading, Math.min(heldFirst, nextFirst));
-        continue;
-      }
-      if (earliest === null) break;
-      // Its frames go until another file's next frame is due; then that file's turn.
-      let secondHeld = nextFirst;
-      for (const source of open) if (source !== earliest) secondHeld = Math.min(secondHeld, source.ingest!.nextHeldTime);
-      earliest.release(secondHeld);
-    }
-  } finally {
-    // Stopping early (cancelled) must still close the files.
-    for (const source of open) await source.abandon();
-  }
+  let opened = 0;
+  await readInTimeOrder<FileSource>(plan, {
+    open: (planned) => new FileSource(inputs[planned.index]!, opened++, analysis),
+    afterRead: async (source) => {
+      bytesOpen += source.counter.bytes - source.counted;
+      source.counted = source.counter.bytes;
+      options.onProgress?.({ file: source.name, fileIndex: source.index, fileCount: plan.length, bytesDone: bytesBefore + bytesOpen, bytesTotal });
+      if (options.betweenChunks) await options.betweenChunks();
+    },
+    close: async (source) => {
+      await source.close(problems, internalErrors);
+      bytesOpen -= source.counted;
+      bytesBefore += source.input.size;
+    },
+    abandon: (source) => source.abandon(),
+    cancelled: options.cancelled,
+  });
   analysis.finish();
-  return { captures: analysis.captures, problems, internalErrors, readMerged };
+  return { captures: analysis.captures, problems, internalErrors, readMerged: mergedCount(plan) };
 }
 
 /** One input file being read into the analysis (see analyzeFiles). */
-class FileSource {
+class FileSource implements TimedSource {
   readonly name: string;
   ingest: CaptureIngest | null = null;
   readonly counter = { bytes: 0 };
+  /** Of counter.bytes, how many the progress has counted. */
+  counted = 0;
   /** No more chunks: read to its end, or stopped by an error (`failure`). */
   ended = false;
   private failure: unknown = null;
@@ -363,7 +319,7 @@ class FileSource {
   private reuse = false;
   private gz = false;
 
-  constructor(readonly input: InputFile, readonly group: number, readonly index: number, private readonly analysis: Analysis) {
+  constructor(readonly input: InputFile, readonly index: number, private readonly analysis: Analysis) {
     this.name = input.path === '-' ? '<stdin>' : input.path;
   }
 

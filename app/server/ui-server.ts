@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { CAPTURES_API, type HostedCapture } from '../shared/ipc.js';
 import type { UiArgs } from '../cli/args.js';
 import type { CliIo } from '../cli/main.js';
-import { firstPacketTime, resolveInputs } from '../node/analyze-files.js';
+import { hostedReading, resolveInputs } from '../node/analyze-files.js';
 
 export { CONTENT_SECURITY_POLICY as UI_CONTENT_SECURITY_POLICY } from '../shared/content-security-policy.js';
 import { CONTENT_SECURITY_POLICY as UI_CONTENT_SECURITY_POLICY } from '../shared/content-security-policy.js';
@@ -60,13 +60,14 @@ const OPEN_PATH = '/open/';
 export async function startUiServer(options: { port: number; captures: string[]; uiRoot?: string }): Promise<UiServer> {
   const root = options.uiRoot ?? uiDirectory();
   if (!existsSync(join(root, 'index.html'))) throw new Error(`the web UI is not built (${root}index.html missing): run npm run build`);
+  const reading = await hostedReading(options.captures);
   const captures: ServedCapture[] = await Promise.all(options.captures.map(async (path, i) => {
     const handle = await fs.open(path, 'r');
     return {
       id: String(i),
       name: basename(path),
       size: (await handle.stat()).size,
-      firstPacketTime: finiteOrNull(await firstPacketTime(path)),
+      ...reading[i]!,
       url: `${CAPTURES_API.slice(1)}/${i}`,
       path,
       handle,
@@ -182,10 +183,6 @@ function securityHeaders(): Record<string, string> {
 function send(res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
   res.writeHead(status, { ...securityHeaders(), 'content-type': type, 'content-length': String(Buffer.byteLength(body)), ...extra });
   res.end(body);
-}
-
-function finiteOrNull(x: number): number | null {
-  return Number.isFinite(x) ? x : null;
 }
 
 /** Opens the URL in the default browser; failing to (no desktop, no xdg-open) is not an error. */

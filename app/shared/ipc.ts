@@ -42,6 +42,11 @@ export interface HostedCapture {
   size: number;
   /** Epoch seconds of the first packet (orders the files as the CLI does), null when unknown. */
   firstPacketTime: number | null;
+  /**
+   * Captures of one group hold the same connections (a file per direction of a tap): the app reads
+   * them merged by packet time, as the CLI does (parser/merged-reading.ts).
+   */
+  readGroup: number;
   /** Where its bytes are served, relative to the page. */
   url: string;
 }

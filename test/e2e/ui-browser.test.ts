@@ -1,7 +1,9 @@
 // `resumescope ui` in Debian's Chromium: captures through the file input and from the command
 // line, numbers equal to the CLI's JSON, every view in light and dark, table filters, the ladder,
 // the exported report, and hostile SNIs shown as text.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -221,6 +223,38 @@ describe('resumescope ui in Chromium', () => {
     expect(errors.errors).toEqual([]);
     await page.context().close();
   });
+
+  it('a file per direction of a tap, one of them gzip: read merged by time, through the file input and from the command line', async () => {
+    // Read one after the other (as the app did before), 208 of the farm's 359 connections had no
+    // ClientHello and the rest were aborted; the CLI already merged such files.
+    const toServer = join(work.path, 'farm-c2s.pcap');
+    const fromServer = join(work.path, 'farm-s2c.pcap');
+    execFileSync('tshark', ['-r', idleCapture, '-Y', 'tcp.dstport == 443', '-F', 'pcap', '-w', toServer], { stdio: 'ignore' });
+    execFileSync('tshark', ['-r', idleCapture, '-Y', 'tcp.srcport == 443', '-F', 'pcap', '-w', fromServer], { stdio: 'ignore' });
+    const fromServerGz = `${fromServer}.gz`;
+    writeFileSync(fromServerGz, gzipSync(readFileSync(fromServer)));
+    const reference = await analyzeWithCli([idleCapture]);
+    expect(expectedNumbers(reference).aborted).toBe(0);
+
+    const { page, errors } = await openPage();
+    await loadFiles(page, [fromServerGz, toServer]);
+    expect(await shownNumbers(page)).toEqual(expectedNumbers(reference));
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+
+    const server = await startUi([toServer, fromServerGz]);
+    try {
+      const hosted = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const hostedErrors = watchPageErrors(hosted);
+      await hosted.goto(server.url);
+      await waitForAnalysis(hosted);
+      expect(await shownNumbers(hosted)).toEqual(expectedNumbers(reference));
+      expect(hostedErrors.errors).toEqual([]);
+      await hosted.close();
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 60_000);
 
   it('behind a PROXY-protocol load balancer: clients by the header\'s address, the balancer named in the ladder', async () => {
     const { page, errors } = await openPage();

@@ -4,7 +4,8 @@
 // pages. Several files are one analysis, as in the CLI. The files' SHA-256 (for the overview and
 // the report) comes from a second pass after the results are shown: hashing in JavaScript runs at
 // ~150 MB/s, slower than the analysis itself, and would double the wait for the first chart.
-import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
+import { Analysis, NotACaptureError, type CaptureIngest } from '../../../../parser/analysis.js';
+import { planReading, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, type HeadProbe, type TimedSource } from '../../../../parser/merged-reading.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../../../parser/diagnose/diagnose.js';
 import { clockStepsOf } from '../../../../parser/diagnose/clock-segments.js';
 import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
@@ -19,7 +20,6 @@ import type { AnalysisProgress, CaptureSource, WorkerCall, WorkerRequest, Worker
 
 declare const self: DedicatedWorkerGlobalScope;
 
-const PROBE_BYTES = 1 << 20;
 const PROGRESS_INTERVAL_MS = 100;
 /** Give queued messages (Cancel) a turn at least this often while reading. */
 const YIELD_INTERVAL_MS = 50;
@@ -135,76 +135,57 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
   const columns = new ConnectionStore();
   const analysis = new Analysis(columns);
   const problems: { file: string; reason: string }[] = [];
+  // Listed in reading order (the captures' order), whichever ends first.
   const files: AnalysedFile[] = [];
   const readable: { source: CaptureSource; file: AnalysedFile }[] = [];
-  const ordered = await orderByFirstPacket(sources);
-  const bytesTotal = ordered.reduce((sum, s) => sum + sizeOf(s), 0);
+  // As in the CLI: files that hold the same connections (a file per direction of a tap) are read
+  // merged by packet time, the others one after another by their first packet.
+  const plan = sources.length > 1 ? planReading(await Promise.all(sources.map(probeSource))) : [{ index: 0, firstTime: 0, group: 0 }];
+  const bytesTotal = sources.reduce((sum, s) => sum + sizeOf(s), 0);
+  const open = new Set<StreamSource>();
   let bytesBefore = 0;
+  let opened = 0;
   let lastProgress = 0;
   let lastYield = performance.now();
+  const progress = (source: StreamSource, force: boolean) => {
+    const now = performance.now();
+    if (!force && now - lastProgress < PROGRESS_INTERVAL_MS) return;
+    lastProgress = now;
+    let bytesRead = bytesBefore;
+    for (const s of open) bytesRead += s.rawBytes;
+    const p: AnalysisProgress = { bytesRead, bytesTotal, file: source.name, fileIndex: source.index, fileCount: plan.length, connections: columns.count };
+    post({ type: 'progress', progress: p });
+  };
 
-  for (let index = 0; index < ordered.length; index++) {
-    const source = ordered[index]!;
-    const name = nameOf(source);
-    let rawBytes = 0;
-    let ingest: ReturnType<Analysis['openFile']> | null = null;
-    const progress = (force: boolean) => {
-      const now = performance.now();
-      if (!force && now - lastProgress < PROGRESS_INTERVAL_MS) return;
-      lastProgress = now;
-      const p: AnalysisProgress = { bytesRead: bytesBefore + rawBytes, bytesTotal, file: name, fileIndex: index, fileCount: ordered.length, connections: columns.count };
-      post({ type: 'progress', progress: p });
-    };
-    try {
-      const raw = await openStream(source);
-      // Count the bytes as stored (compressed or not): that is what the progress bar and the report refer to.
-      const counted = raw.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          rawBytes += chunk.length;
-          controller.enqueue(chunk);
-        },
-      }));
-      const reader = counted.getReader();
-      const first = await reader.read();
-      const head = first.done ? null : first.value;
-      const gz = head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-      ingest = analysis.openFile(name, gz);
-      const rest = prepend(head, reader);
-      const chunks = gz ? rest.pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>) : rest;
-      const chunkReader = chunks.getReader();
-      try {
-        for (;;) {
-          const { done, value } = await chunkReader.read();
-          if (done) break;
-          ingest.push(value);
-          progress(false);
-          if (performance.now() - lastYield > YIELD_INTERVAL_MS) {
-            await new Promise((resolve) => setTimeout(resolve, 0));
-            lastYield = performance.now();
-          }
-          if (cancelRequested) throw new Cancelled('cancelled');
-        }
-      } finally {
-        if (cancelRequested) await chunkReader.cancel().catch(() => undefined);
+  await readInTimeOrder<StreamSource>(plan, {
+    open: (planned) => {
+      const source = new StreamSource(sources[planned.index]!, opened++, analysis);
+      open.add(source);
+      return source;
+    },
+    afterRead: async (source) => {
+      progress(source, false);
+      if (performance.now() - lastYield > YIELD_INTERVAL_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        lastYield = performance.now();
       }
-      ingest.finish();
-      files.push({ name, size: rawBytes, sha256: null, hashPending: true });
-      readable.push({ source, file: files[files.length - 1]! });
-    } catch (e) {
-      if (e instanceof Cancelled) throw e;
-      const reason = e instanceof NotACaptureError ? e.message : e instanceof Error ? e.message : String(e);
-      // Same rule as the CLI: keep what could be read; the damage is an anomaly of that capture.
-      if (ingest && ingest.summary.packets > 0) {
-        ingest.readFailed(reason);
+      if (cancelRequested) throw new Cancelled('cancelled');
+    },
+    close: async (source) => {
+      open.delete(source);
+      const problem = source.close();
+      if (problem === null) {
+        files[source.index] = { name: source.name, size: source.rawBytes, sha256: null, hashPending: true };
+        readable.push({ source: source.source, file: files[source.index]! });
       } else {
-        problems.push({ file: name, reason });
-        if (ingest) ingest.summary.error = reason;
+        if (problem.lost) problems.push({ file: source.name, reason: problem.reason });
+        files[source.index] = { name: source.name, size: sizeOf(source.source), sha256: null };
       }
-      files.push({ name, size: sizeOf(source), sha256: null });
-    }
-    bytesBefore += sizeOf(source);
-    progress(true);
-  }
+      bytesBefore += sizeOf(source.source);
+      progress(source, true);
+    },
+    abandon: (source) => source.abandon(),
+  });
   // A Cancel sent while the last chunks were read is honoured before the diagnosis starts, and one
   // sent during the diagnosis (which runs without a break) before the results go out: a click on
   // Cancel never ends in results. (On a fast machine a 100 MB file is read in under a second.)
@@ -216,7 +197,7 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
   numberConnections(connections);
   // The diagnosis runs without a break; its steps are posted as they finish (the page shows them).
   const diagnosing = (step: string, done: number) => post({ type: 'progress', progress: {
-    bytesRead: bytesTotal, bytesTotal, file: '', fileIndex: ordered.length - 1, fileCount: ordered.length, connections: connections.length,
+    bytesRead: bytesTotal, bytesTotal, file: '', fileIndex: plan.length - 1, fileCount: plan.length, connections: connections.length,
     diagnosis: step, diagnosisDone: done,
   } });
   if (carried !== null) {
@@ -330,20 +311,126 @@ function prepend(head: Uint8Array | null, reader: ReadableStreamDefaultReader<Ui
   });
 }
 
-/** The CLI's order (app/node/analyze-files.ts): by each file's first packet time; gzip and unreadable last. */
-async function orderByFirstPacket(sources: CaptureSource[]): Promise<CaptureSource[]> {
-  const times = await Promise.all(sources.map(async (s) => {
-    if (s.kind === 'url') return s.firstPacketTime ?? Infinity;
-    try {
-      const head = new Uint8Array(await s.file.slice(0, PROBE_BYTES).arrayBuffer());
-      if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return Infinity;
-      const probe = new Analysis(() => undefined);
-      const ingest = probe.openFile(s.file.name);
-      ingest.push(head);
-      return ingest.summary.firstTime ?? Infinity;
-    } catch {
-      return Infinity;
+/** What a file's first megabyte tells (probeHead); a gzip file's, decompressed. A served file's, from its host. */
+async function probeSource(s: CaptureSource): Promise<HeadProbe> {
+  // The host probed its files (hostedReading): files of one group share a token, as they share connections.
+  if (s.kind === 'url') return { firstTime: s.firstPacketTime ?? Infinity, connections: new Set([`read group ${s.readGroup}`]) };
+  try {
+    const head = new Uint8Array(await s.file.slice(0, PROBE_BYTES).arrayBuffer());
+    const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+    return probeHead(gz ? await gunzipHead(s.file) : head, s.file.name);
+  } catch {
+    return UNKNOWN_HEAD;
+  }
+}
+
+/** Up to PROBE_BYTES of what a gzip file decompresses to (what came before damage, if any). */
+async function gunzipHead(file: File): Promise<Uint8Array> {
+  const reader = (file.stream() as ReadableStream<Uint8Array>).pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>).getReader();
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  try {
+    while (length < PROBE_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      length += value.length;
     }
-  }));
-  return sources.map((s, i) => ({ s, t: times[i]! })).sort((a, b) => a.t - b.t).map((x) => x.s);
+  } catch {
+    // Damage past the head: what came before it.
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  const head = new Uint8Array(Math.min(length, PROBE_BYTES));
+  let at = 0;
+  for (const part of parts) {
+    if (at >= head.length) break;
+    head.set(part.subarray(0, head.length - at), at);
+    at += part.length;
+  }
+  return head;
+}
+
+/** One capture being read into the analysis, from its web stream (see readInTimeOrder). */
+class StreamSource implements TimedSource {
+  readonly name: string;
+  ingest: CaptureIngest | null = null;
+  ended = false;
+  /** Bytes read as stored (compressed or not): what the progress bar and the report refer to. */
+  rawBytes = 0;
+  private failure: unknown = null;
+  private chunks: ReadableStreamDefaultReader<Uint8Array> | null = null;
+
+  constructor(readonly source: CaptureSource, readonly index: number, private readonly analysis: Analysis) {
+    this.name = nameOf(source);
+  }
+
+  async read(bound: number): Promise<void> {
+    try {
+      if (this.chunks === null) await this.start();
+      this.ingest!.holdAfter = bound;
+      const { done, value } = await this.chunks!.read();
+      if (done) {
+        this.ended = true;
+        return;
+      }
+      this.ingest!.push(value);
+    } catch (e) {
+      this.failure = e;
+      this.ended = true;
+    }
+  }
+
+  release(until: number): void {
+    try {
+      this.ingest?.releaseHeld(until);
+    } catch (e) {
+      this.failure = e;
+      this.ended = true;
+      this.ingest?.dropHeld();
+    }
+  }
+
+  private async start(): Promise<void> {
+    const raw = await openStream(this.source);
+    const counted = raw.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+      transform: (chunk, controller) => {
+        this.rawBytes += chunk.length;
+        controller.enqueue(chunk);
+      },
+    }));
+    const reader = counted.getReader();
+    const first = await reader.read();
+    const head = first.done ? null : first.value;
+    const gz = head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+    this.ingest = this.analysis.openFile(this.name, gz);
+    const rest = prepend(head, reader);
+    this.chunks = (gz ? rest.pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>) : rest).getReader();
+  }
+
+  /**
+   * Read to its end: the capture finished, or its failure made an anomaly of it (what was read is
+   * kept, as the CLI does). Null when it was read whole; `lost` when nothing of it could be read.
+   */
+  close(): { reason: string; lost: boolean } | null {
+    const ingest = this.ingest;
+    try {
+      if (this.failure === null) ingest?.finish();
+    } catch (e) {
+      this.failure = e;
+    }
+    const e = this.failure;
+    if (e === null) return null;
+    const reason = e instanceof NotACaptureError ? e.message : e instanceof Error ? e.message : String(e);
+    if (ingest && ingest.summary.packets > 0) {
+      ingest.readFailed(reason);
+      return { reason, lost: false };
+    }
+    if (ingest) ingest.summary.error = reason;
+    return { reason, lost: true };
+  }
+
+  async abandon(): Promise<void> {
+    await this.chunks?.cancel().catch(() => undefined);
+  }
 }
