@@ -292,6 +292,34 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(six.diagnosis.servers[0]!.reasons).toEqual({ 'other-backend': six.truth.totals.byReason['other-backend'] });
   });
 
+  it('eight backends at random, no limit: a steady 1-in-8 accept rate is no "idle timeout of 1 s" with exceptions', () => {
+    // The few offers below a second happened to be accepted; the tolerant fit took the offers
+    // accepted far past that edge for a coarse clock's exceptions, and all 4,053 refusals went to
+    // "dropped after 1s idle" with no word of the balancer.
+    const farm = simulateConfigAndAnalyze({ seed: 3, duration: 1200,
+      services: [{ sni: 'www.ns8.test', backends: 8, captureAt: 'vip', balancing: 'random', sharedCache: false, policy: { idleTimeout: null, lifetime: null, capacity: null, purgeOnAbort: false } }],
+      clients: { count: 200, meanGap: 20, minGap: 1, longGapShare: 0.1, longGap: [100, 600] } });
+    const server = farm.diagnosis.servers[0]!;
+    expect([server.cachePolicy.idleTimeout.seconds, server.cachePolicy.lifetime.seconds, server.cachePolicy.capacity.entries]).toEqual([null, null, null]);
+    expect(server.reasons).toEqual({ 'other-backend': farm.truth.totals.byReason['other-backend'] });
+    expect(server.cachePolicy.sharedCache.backends).toBe(8);
+    expect(farm.diagnosis.findings.map((f) => `${f.severity}:${f.code}`)).toEqual(['critical:no-shared-cache']);
+  });
+
+  it('backends each with ticket keys of their own: keys in use side by side are no rotation', () => {
+    // Each key went on sealing tickets after the next one's first: with 4-8 backends the keys were
+    // "replaced every 1.7s", and 11-90 of the balancer's refusals a rotation's (a warning).
+    for (const backends of [4, 8]) {
+      const farm = simulateConfigAndAnalyze({ seed: 3, duration: 1800,
+        services: [{ sni: 'www.tickets.test', resumption: 'ticket', backends, captureAt: 'vip', balancing: 'random', sharedCache: false, policy: { idleTimeout: null, lifetime: null, capacity: null, purgeOnAbort: false } }],
+        clients: { count: 40, meanGap: 60, minGap: 2, longGapShare: 0, stacks: ['modern-a', 'modern-b'] } });
+      const server = farm.diagnosis.servers[0]!;
+      expect(server.cachePolicy.tickets.rotation).toBeNull();
+      expect(server.reasons).toEqual({ 'other-backend': farm.truth.totals.byReason['other-backend'] });
+      expect(farm.diagnosis.findings.map((f) => `${f.severity}:${f.code}`)).toEqual(['critical:no-shared-cache']);
+    }
+  });
+
   it('a session cache with a 5-minute idle timeout and tickets kept 2 hours on one server: each kind fitted apart', () => {
     // Pooled, tickets accepted after 17 minutes idle contradicted the cache's timeout: every
     // session-ID refusal was "unexplained".

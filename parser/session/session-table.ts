@@ -95,6 +95,8 @@ export class ServerGroup {
    * issue time would place its key too early.
    */
   readonly ticketKeyFirstIssue = new Map<string, number>();
+  /** By key name: when the group last issued a ticket under it (a replaced key issues none after its successor starts). */
+  readonly ticketKeyLastIssue = new Map<string, number>();
   constructor(
     readonly key: string,
     readonly sni: string | null,
@@ -103,10 +105,12 @@ export class ServerGroup {
     readonly index: number,
   ) {}
 
-  /** Notes when a ticket under this key name was issued (the first time counts). */
+  /** Notes when a ticket under this key name was issued (the first and the last time count). */
   noteTicketIssue(sessionKey: string, time: number): void {
     const name = ticketKeyNameOf(sessionKey);
-    if (name !== null && !this.ticketKeyFirstIssue.has(name)) this.ticketKeyFirstIssue.set(name, time);
+    if (name === null) return;
+    if (!this.ticketKeyFirstIssue.has(name)) this.ticketKeyFirstIssue.set(name, time);
+    this.ticketKeyLastIssue.set(name, Math.max(this.ticketKeyLastIssue.get(name) ?? time, time));
   }
 
   /** Counts the key name of a ticket or PSK identity the server issued, or accepted the first time (its table key). */

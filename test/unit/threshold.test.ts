@@ -32,6 +32,18 @@ describe('estimateLimit', () => {
     expect(estimateLimit(samples([0.0012], [0.0013, 0.002, 0.003])).seconds).toBeCloseTo(0.00125, 12); // none: the middle
   });
 
+  it('a few acceptances just past the edge (a whole-second clock) are exceptions; spread far past it they are no limit', () => {
+    const below = [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 3.9, 1.2, 2.2];
+    const refused = Array.from({ length: 20 }, (_, i) => 4.2 + i * 30);
+    // Accepted once at 4.6 s past a 4 s limit: still the limit, at lower confidence.
+    const coarse = estimateLimit(samples([...below, 4.6], refused));
+    expect(coarse.seconds).not.toBeNull();
+    expect(coarse.exceptions).toBe(1);
+    // The same count of acceptances at 2 and 9 minutes: a steady accept rate, not a 4 s limit.
+    const spread = estimateLimit(samples([...below, 125, 540], refused));
+    expect(spread.seconds).toBeNull();
+  });
+
   it('whole numbers (a cache of N sessions): at most high - 1', () => {
     const e = estimateLimitOf(Float64Array.from([5, 8, 9]), Float64Array.from([10, 11, 12]), [], { wholeNumbers: true });
     expect([e.low, e.high, e.seconds]).toEqual([9, 10, 9]);
