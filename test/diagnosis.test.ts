@@ -306,6 +306,17 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(farm.diagnosis.findings.map((f) => `${f.severity}:${f.code}`)).toEqual(['critical:no-shared-cache']);
   });
 
+  it('two backends at random, no limit: the last few offers refused in a row are no time limit', () => {
+    // Half the offers refused whatever their idle time or age: the last six refused made "an idle
+    // timeout of 15 min" and "a lifetime of 22 min" (info), a chance of 1 in 64 at the best edge.
+    const farm = simulateConfigAndAnalyze({ seed: 5, duration: 1800,
+      services: [{ sni: 'www.nl2.test', backends: 2, captureAt: 'vip', balancing: 'random', sharedCache: false, policy: { idleTimeout: null, lifetime: null, capacity: null, purgeOnAbort: false } }],
+      clients: { count: 60, meanGap: 60, minGap: 2, longGapShare: 0.2, longGap: [200, 1000] } });
+    const server = farm.diagnosis.servers[0]!;
+    expect([server.cachePolicy.idleTimeout.seconds, server.cachePolicy.lifetime.seconds, server.cachePolicy.capacity.entries]).toEqual([null, null, null]);
+    expect(server.reasons).toEqual({ 'other-backend': farm.truth.totals.byReason['other-backend'] });
+  });
+
   it('backends each with ticket keys of their own: keys in use side by side are no rotation', () => {
     // Each key went on sealing tickets after the next one's first: with 4-8 backends the keys were
     // "replaced every 1.7s", and 11-90 of the balancer's refusals a rotation's (a warning).

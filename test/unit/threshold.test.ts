@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { estimateLimit, estimateLimitOf, type Sample } from '../../parser/diagnose/threshold.js';
+import { chanceOfAtLeast, estimateLimit, estimateLimitOf, type Sample } from '../../parser/diagnose/threshold.js';
+import { binomialTail } from '../../parser/diagnose/statistics.js';
 
 // A cache limit is bracketed by the largest value still accepted (low) and the smallest refused
 // (high); `seconds` is the one value shown. It must lie inside the bracket: real nginx, accepted
@@ -42,6 +43,24 @@ describe('estimateLimit', () => {
     // The same count of acceptances at 2 and 9 minutes: a steady accept rate, not a 4 s limit.
     const spread = estimateLimit(samples([...below, 125, 540], refused));
     expect(spread.seconds).toBeNull();
+  });
+
+  it('refusals above the edge no more than the rate below it gives by chance make no limit', () => {
+    // Half refused below (two backends without a shared cache), the last six refused: 1 in 64.
+    const accepted = Array.from({ length: 40 }, (_, i) => 10 + i * 20);
+    const refusedBelow = Array.from({ length: 40 }, (_, i) => 15 + i * 20);
+    expect(estimateLimit(samples(accepted, [...refusedBelow, 900, 950, 1000, 1100, 1200, 1300])).seconds).toBeNull();
+    // Few refused below: the same six above are a limit.
+    expect(estimateLimit(samples(accepted, [...refusedBelow.slice(0, 2), 900, 950, 1000, 1100, 1200, 1300])).seconds).not.toBeNull();
+  });
+
+  it('chanceOfAtLeast bounds the binomial tail from above, and is exact where every trial counts', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 400 }), fc.double({ min: 0.001, max: 0.999, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (n, p, share) => {
+      const k = Math.max(1, Math.round(share * n));
+      return chanceOfAtLeast(k, n, p) >= binomialTail(k, n, p) * (1 - 1e-9) - 1e-300;
+    }));
+    expect(chanceOfAtLeast(6, 6, 0.5)).toBeCloseTo(1 / 64, 12);
+    expect(chanceOfAtLeast(3, 10, 0.5)).toBe(1);
   });
 
   it('whole numbers (a cache of N sessions): at most high - 1', () => {
