@@ -81,9 +81,11 @@ export function planReading(probes: readonly HeadProbe[]): PlannedFile[] {
   return files.sort((a, b) => groupStart.get(a.group)! - groupStart.get(b.group)! || a.group - b.group || a.firstTime - b.firstTime || a.index - b.index);
 }
 
-/** How many of the planned files are read merged with another. */
-export function mergedCount(plan: readonly PlannedFile[]): number {
-  return plan.filter((x) => plan.some((y) => y !== x && y.group === x.group)).length;
+/** The planned files read merged with another (their `index`), in reading order. */
+export function mergedFiles(plan: readonly PlannedFile[]): number[] {
+  const size = new Map<number, number>();
+  for (const x of plan) size.set(x.group, (size.get(x.group) ?? 0) + 1);
+  return plan.filter((x) => size.get(x.group)! > 1).map((x) => x.index);
 }
 
 /** A file being read into the analysis, chunk by chunk, as its platform reads it. */

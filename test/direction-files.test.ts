@@ -48,9 +48,12 @@ describe('a capture file per direction, given together', () => {
   it('real nginx (a session cache of ten): the same connections, outcomes and verdicts as the capture whole', () => {
     const whole = analyze([real]);
     const [toServer, fromServer] = splitByDirection(real, 44314, 'nginx');
-    const split = analyze([fromServer, toServer]);
+    const report = join(work, 'nginx-split.html');
+    const split = analyze([fromServer, toServer], ['--report', report]);
     expect(split.status).toBe(0);
     expect(outcomes(split.document)).toEqual(outcomes(whole.document));
+    // The report's files table notes it (its model is embedded as JSON: see app/report).
+    expect(readFileSync(report, 'utf8').match(/\\?"readMerged\\?":true/g)).toHaveLength(2);
     expect(split.document.connections.filter((c) => c.handshake === 'aborted')).toHaveLength(0);
     const capacities = (document: AnalysisDocument) => (document.servers as ServerSummary[]).map((s) => s.cachePolicy.capacity);
     expect(capacities(split.document)).toEqual(capacities(whole.document));

@@ -218,7 +218,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     phase('written', io);
     const document = buildDocument(result.captures, connections, extra);
     // --report: the self-contained HTML report (app/report), from the same document and diagnosis.
-    if (args.report) await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis);
+    if (args.report) await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis, new Set(result.readMerged ?? []));
     const wrote: string[] = [];
     for (const [flag, path] of outputs) {
       if (!path || flag === '--pcapng-out') continue;
@@ -239,7 +239,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       stateOut.commit();
       wrote.push(`wrote ${outputName(stateOut.path)} (state: ${describeCarried(diagnosis)})`);
     }
-    if (!args.quiet) summaryTo(formatSummary(document.captures, totals, compatibilityIdsOf(diagnosis.servers), allProblems.length, result.readMerged ?? 0) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
+    if (!args.quiet) summaryTo(formatSummary(document.captures, totals, compatibilityIdsOf(diagnosis.servers), allProblems.length, result.readMerged?.length ?? 0) + formatDiagnosis(diagnosis) + wrote.map((w) => w + '\n').join(''));
     // A capture whose reading stopped part way (a cut or damaged .gz, an I/O error) was read in part
     // only: like an unreadable file beside good ones, exit 1 (it was 0, "all input analysed").
     const readInPart = readable.some((c) => c.anomalies.some((a) => a.code === 'read-error'));

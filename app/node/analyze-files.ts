@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { Analysis, NotACaptureError, sniffFormat, type CaptureIngest } from '../../parser/analysis.js';
-import { mergedCount, planReading, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, type HeadProbe, type PlannedFile, type TimedSource } from '../../parser/merged-reading.js';
+import { mergedFiles, planReading, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, type HeadProbe, type PlannedFile, type TimedSource } from '../../parser/merged-reading.js';
 import type { CaptureSummary, ConnectionRecord, ConnectionSink } from '../../parser/report/types.js';
 
 const CAPTURE_NAME = /\.(pcap|pcapng|cap|ntar|dmp|pcap\d*)(\.gz)?$/i;
@@ -237,8 +237,7 @@ export async function hostedReading(paths: string[]): Promise<{ firstPacketTime:
  * apart (--jobs), such connections would be one-sided in each. Empty when no two files share one.
  */
 export async function filesReadTogether(inputs: InputFile[]): Promise<string[]> {
-  const plan = await readingPlan(inputs);
-  return plan.filter((x) => plan.some((y) => y !== x && y.group === x.group)).map((x) => inputs[x.index]!.path);
+  return mergedFiles(await readingPlan(inputs)).map((index) => inputs[index]!.path);
 }
 
 export interface AnalyzeProgress {
@@ -264,8 +263,8 @@ export interface AnalyzeResult {
   problems: InputProblem[];
   /** Files whose reading hit a bug in resumescope (reported as such, never as damage). */
   internalErrors?: InputProblem[];
-  /** How many files were read merged by time with others holding the same connections (see analyzeFiles). */
-  readMerged?: number;
+  /** The files (as their captures name them) read merged by time with others holding the same connections (see analyzeFiles). */
+  readMerged?: string[];
 }
 
 /**
@@ -301,7 +300,13 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
     cancelled: options.cancelled,
   });
   analysis.finish();
-  return { captures: analysis.captures, problems, internalErrors, readMerged: mergedCount(plan) };
+  const readMerged = mergedFiles(plan).map((index) => captureFileName(inputs[index]!));
+  return { captures: analysis.captures, problems, internalErrors, readMerged };
+}
+
+/** The name a file's capture (and its anomalies) carry. */
+function captureFileName(input: InputFile): string {
+  return input.path === '-' ? '<stdin>' : input.path;
 }
 
 /** One input file being read into the analysis (see analyzeFiles). */
@@ -320,7 +325,7 @@ class FileSource implements TimedSource {
   private gz = false;
 
   constructor(readonly input: InputFile, readonly index: number, private readonly analysis: Analysis) {
-    this.name = input.path === '-' ? '<stdin>' : input.path;
+    this.name = captureFileName(input);
   }
 
   /** The next chunk: frames up to `bound` analysed, later ones held; at the end or on an error, ended. */

@@ -38,7 +38,8 @@ export async function describeFiles(paths: string[]): Promise<AnalysedFile[]> {
 }
 
 /** Writes the report for an analysis document (as `analyze --json` writes it) to `outPath`. */
-export async function writeHtmlReport(outPath: string, document: AnalysisDocument, diagnosis: Pick<Diagnosis, 'servers' | 'clients' | 'findings' | 'whatIf' | 'sessions'>): Promise<void> {
+/** `readMerged`: the files read merged by time with others (AnalyzeResult.readMerged), noted under the files table. */
+export async function writeHtmlReport(outPath: string, document: AnalysisDocument, diagnosis: Pick<Diagnosis, 'servers' | 'clients' | 'findings' | 'whatIf' | 'sessions'>, readMerged: ReadonlySet<string> = new Set()): Promise<void> {
   const templatePath = uiBuildDirectory() + 'report-template.html';
   if (!existsSync(templatePath)) throw new Error(`the report template is missing (${templatePath}): run npm run build`);
   const template = await readFile(templatePath, 'utf8');
@@ -46,6 +47,7 @@ export async function writeHtmlReport(outPath: string, document: AnalysisDocumen
   for (const f of files) {
     const capture = document.captures.find((c) => c.file === f.name);
     if (capture && f.size === 0) f.size = capture.bytes;
+    if (readMerged.has(f.name)) f.readMerged = true;
   }
   const model = buildReportModel({
     tool: document.tool, captures: document.captures, connections: document.connections, diagnosis, files,

@@ -37,6 +37,11 @@ export interface AnalysedFile {
   sha256: string | null;
   /** The app computes hashes after showing the results: set while that is under way. */
   hashPending?: boolean;
+  /**
+   * Read merged by packet time with other files that hold the same connections (a file per
+   * direction of a tap: parser/merged-reading.ts); absent when read on its own.
+   */
+  readMerged?: boolean;
 }
 
 export interface AbortBreakdown {

@@ -5,7 +5,7 @@
 // the report) comes from a second pass after the results are shown: hashing in JavaScript runs at
 // ~150 MB/s, slower than the analysis itself, and would double the wait for the first chart.
 import { Analysis, NotACaptureError, type CaptureIngest } from '../../../../parser/analysis.js';
-import { planReading, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, type HeadProbe, type TimedSource } from '../../../../parser/merged-reading.js';
+import { mergedFiles, planReading, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, type HeadProbe, type TimedSource } from '../../../../parser/merged-reading.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../../../parser/diagnose/diagnose.js';
 import { clockStepsOf } from '../../../../parser/diagnose/clock-segments.js';
 import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
@@ -141,6 +141,7 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
   // As in the CLI: files that hold the same connections (a file per direction of a tap) are read
   // merged by packet time, the others one after another by their first packet.
   const plan = sources.length > 1 ? planReading(await Promise.all(sources.map(probeSource))) : [{ index: 0, firstTime: 0, group: 0 }];
+  const merged = new Set(mergedFiles(plan));
   const bytesTotal = sources.reduce((sum, s) => sum + sizeOf(s), 0);
   const open = new Set<StreamSource>();
   let bytesBefore = 0;
@@ -159,7 +160,7 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
 
   await readInTimeOrder<StreamSource>(plan, {
     open: (planned) => {
-      const source = new StreamSource(sources[planned.index]!, opened++, analysis);
+      const source = new StreamSource(sources[planned.index]!, opened++, analysis, merged.has(planned.index));
       open.add(source);
       return source;
     },
@@ -175,11 +176,11 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
       open.delete(source);
       const problem = source.close();
       if (problem === null) {
-        files[source.index] = { name: source.name, size: source.rawBytes, sha256: null, hashPending: true };
+        files[source.index] = { name: source.name, size: source.rawBytes, sha256: null, hashPending: true, ...(source.readMerged ? { readMerged: true } : {}) };
         readable.push({ source: source.source, file: files[source.index]! });
       } else {
         if (problem.lost) problems.push({ file: source.name, reason: problem.reason });
-        files[source.index] = { name: source.name, size: sizeOf(source.source), sha256: null };
+        files[source.index] = { name: source.name, size: sizeOf(source.source), sha256: null, ...(source.readMerged ? { readMerged: true } : {}) };
       }
       bytesBefore += sizeOf(source.source);
       progress(source, true);
@@ -361,7 +362,7 @@ class StreamSource implements TimedSource {
   private failure: unknown = null;
   private chunks: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
-  constructor(readonly source: CaptureSource, readonly index: number, private readonly analysis: Analysis) {
+  constructor(readonly source: CaptureSource, readonly index: number, private readonly analysis: Analysis, readonly readMerged: boolean) {
     this.name = nameOf(source);
   }
 
