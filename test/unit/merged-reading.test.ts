@@ -1,0 +1,100 @@
+// The core's reading of several files (parser/merged-reading.ts), the one plan and loop of the CLI
+// and the app: a capture's packets dealt out to several files in any way (each file in time order,
+// as a tap's port or a host writes it) and read in chunks of any size give the records of the
+// capture read whole, and files that share no connection are read one after another.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Analysis, type CaptureIngest } from '../../parser/analysis.js';
+import { planReading, probeHead, readInTimeOrder, mergedFiles, type TimedSource } from '../../parser/merged-reading.js';
+import type { ConnectionRecord } from '../../parser/report/types.js';
+import { rewritePcapBytes } from '../support/pcap-edit.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const CAPTURE = readFileSync(join(ROOT, 'fixtures/captures/nginx-cache-capacity.pcap'));
+const OTHER = readFileSync(join(ROOT, 'fixtures/captures/nginx-session-timeout.pcap'));
+
+/** A file held in memory, handed to the analysis in chunks of the given sizes (in turn). */
+class MemorySource implements TimedSource {
+  ingest: CaptureIngest | null = null;
+  ended = false;
+  private at = 0;
+  private turn = 0;
+
+  constructor(private readonly bytes: Uint8Array, private readonly name: string, private readonly analysis: Analysis, private readonly chunkSizes: number[]) {}
+
+  async read(bound: number): Promise<void> {
+    if (this.ingest === null) this.ingest = this.analysis.openFile(this.name);
+    this.ingest.holdAfter = bound;
+    if (this.at >= this.bytes.length) {
+      this.ended = true;
+      return;
+    }
+    const size = this.chunkSizes[this.turn++ % this.chunkSizes.length]!;
+    // A fresh copy: the analysis may keep what it is handed only until the next chunk.
+    this.ingest.push(this.bytes.slice(this.at, this.at + size));
+    this.at += size;
+  }
+
+  release(until: number): void {
+    this.ingest?.releaseHeld(until);
+  }
+}
+
+/** What a connection is, whichever file or frame it was read from. */
+function outcome(c: ConnectionRecord): string {
+  return [c.client.ip, c.client.port, c.server.port, c.startTime, c.endTime, c.handshake, c.resumption, c.version, c.history, c.packets, c.anomalies.map((a) => a.code).join('+')].join(' ');
+}
+
+async function readAll(files: Uint8Array[], chunkSizes: number[]): Promise<{ outcomes: string[]; merged: number[] }> {
+  const records: ConnectionRecord[] = [];
+  const analysis = new Analysis((c) => records.push(c));
+  const plan = planReading(files.map((bytes, i) => probeHead(bytes.subarray(0, 1 << 20), `part${i}`)));
+  await readInTimeOrder<MemorySource>(plan, {
+    open: (planned) => new MemorySource(files[planned.index]!, `part${planned.index}`, analysis, chunkSizes),
+    close: async (source) => source.ingest?.finish(),
+    abandon: async () => undefined,
+  });
+  analysis.finish();
+  return { outcomes: records.map(outcome).sort(), merged: mergedFiles(plan) };
+}
+
+function whole(bytes: Uint8Array): string[] {
+  const records: ConnectionRecord[] = [];
+  const analysis = new Analysis((c) => records.push(c));
+  const ingest = analysis.openFile('whole');
+  ingest.push(bytes);
+  ingest.finish();
+  analysis.finish();
+  return records.map(outcome).sort();
+}
+
+/** The capture's records dealt to `parts` files by `partOf` (each keeps its records' order). */
+function dealt(bytes: Buffer, parts: number, partOf: (index: number) => number): Uint8Array[] {
+  return Array.from({ length: parts }, (_, p) => new Uint8Array(rewritePcapBytes(bytes, (record, index) => (partOf(index) === p ? record : null))));
+}
+
+describe('several files read merged by packet time (parser/merged-reading.ts)', () => {
+  const expected = whole(CAPTURE);
+
+  it('packets dealt to two or three files at random, read in chunks of any size: the records of the capture whole', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.integer({ min: 2, max: 3 }),
+      fc.array(fc.nat(), { minLength: 600, maxLength: 600 }),
+      fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 5 }),
+      async (parts, deal, chunkSizes) => {
+        const files = dealt(CAPTURE, parts, (index) => deal[index % deal.length]! % parts);
+        const read = await readAll(files, chunkSizes);
+        expect(read.merged).toHaveLength(parts);
+        expect(read.outcomes).toEqual(expected);
+      },
+    ), { numRuns: 25 });
+  });
+
+  it('files that share no connection are read one after another, in order of their first packet', async () => {
+    const read = await readAll([new Uint8Array(OTHER), new Uint8Array(CAPTURE)], [4096]);
+    expect(read.merged).toEqual([]);
+    expect(read.outcomes).toEqual([...whole(OTHER), ...expected].sort());
+  });
+});
