@@ -13,10 +13,16 @@ export interface HeadProbe {
   firstTime: number;
   /** Each TLS connection's two endpoints, in either order ("a|port b|port", the lesser first). */
   connections: Set<string>;
+  /** Most of its TLS connections show one direction only (see ONE_SIDED_SHARE): a file per direction of a tap. */
+  oneSided?: boolean;
 }
 
 /** A file whose head could not be read (a stream, a damaged file): read on its own, last. */
 export const UNKNOWN_HEAD: HeadProbe = { firstTime: Infinity, connections: new Set() };
+
+/** A head whose TLS connections are at least this share one-way (and at least MIN_ONE_SIDED of them) is one-sided. */
+const ONE_SIDED_SHARE = 0.5;
+const MIN_ONE_SIDED = 3;
 
 /**
  * Reads the (decompressed) first bytes of a capture as a throwaway analysis. A head that is no
@@ -25,7 +31,11 @@ export const UNKNOWN_HEAD: HeadProbe = { firstTime: Infinity, connections: new S
  */
 export function probeHead(head: Uint8Array, name: string): HeadProbe {
   const connections = new Set<string>();
-  const probe = new Analysis((c) => connections.add(endpointPair(c)));
+  let oneWay = 0;
+  const probe = new Analysis((c) => {
+    connections.add(endpointPair(c));
+    if (c.anomalies.some((a) => a.code === 'one-way')) oneWay++;
+  });
   const ingest = probe.openFile(name);
   try {
     ingest.push(head);
@@ -39,7 +49,7 @@ export function probeHead(head: Uint8Array, name: string): HeadProbe {
     // Which connections it holds only decides which files are merged: without them it is read alone.
     connections.clear();
   }
-  return { firstTime, connections };
+  return { firstTime, connections, oneSided: oneWay >= MIN_ONE_SIDED && oneWay >= ONE_SIDED_SHARE * connections.size };
 }
 
 /** The two endpoints of a connection in a fixed order, whichever file or direction showed it. */
@@ -59,8 +69,11 @@ export interface PlannedFile {
 
 /**
  * The files in the order they are read: files that hold the same connections (in their first
- * megabytes) are one group, read merged by time; groups one after another, each from its first
- * packet's time, and so are a group's files ordered. Files that share no connection gain nothing
+ * megabytes) are one group, read merged by time; so are all files whose first megabytes show one
+ * direction only (a file per direction of a tap where one direction was rotated into parts: the
+ * later parts share no connection with the other direction's first megabyte, and read apart, a
+ * 52 MB farm's 3,258 connections came out as 4,110, 1,323 of them "aborted").
+ * Groups are read one after another, each from its first packet's time, and so are a group's files ordered. Files that share no connection gain nothing
  * from a merge (records and diagnosis are the same) and cost a copy of every frame held back:
  * the bench's four simulated farms of the same 21 minutes, read merged, took 0.4–1.3 s longer to read.
  */
@@ -68,7 +81,12 @@ export function planReading(probes: readonly HeadProbe[]): PlannedFile[] {
   const group = probes.map((_, i) => i);
   const root = (i: number): number => (group[i] === i ? i : (group[i] = root(group[i]!)));
   const holder = new Map<string, number>();
+  let oneSided = -1;
   probes.forEach((probe, i) => {
+    if (probe.oneSided) {
+      if (oneSided < 0) oneSided = i;
+      else group[root(i)] = root(oneSided);
+    }
     for (const pair of probe.connections) {
       const j = holder.get(pair);
       if (j === undefined) holder.set(pair, i);

@@ -5,6 +5,7 @@ import { simulateFarm } from '../fixtures/simulator/farm.js';
 import { presetConfig } from '../fixtures/simulator/presets.js';
 import { compareWithTruth } from './tools/compare-truth.js';
 import { diagnose, diagnosisShare } from '../parser/diagnose/diagnose.js';
+import { buildFindings } from '../parser/diagnose/findings.js';
 import type { DiagnosisProgress, ServerSummary } from '../parser/diagnose/types.js';
 import type { PresetName } from '../fixtures/simulator/presets.js';
 
@@ -315,6 +316,42 @@ describe('diagnosis on simulated farms with a known policy', () => {
     const server = farm.diagnosis.servers[0]!;
     expect([server.cachePolicy.idleTimeout.seconds, server.cachePolicy.lifetime.seconds, server.cachePolicy.capacity.entries]).toEqual([null, null, null]);
     expect(server.reasons).toEqual({ 'other-backend': farm.truth.totals.byReason['other-backend'] });
+  });
+
+  it('backends without a shared cache inferred at low confidence: a warning that says so, not critical', () => {
+    // A capture of 19 offers of one server had "critical: backends do not share a session cache
+    // (about 2 backends)" at confidence 0.33: limits were held down so, this finding was not.
+    const farm = simulateAndAnalyze('lb-no-shared-cache', 1, 1);
+    const servers = farm.diagnosis.servers.map((s) => ({ ...s, cachePolicy: { ...s.cachePolicy, sharedCache: { ...s.cachePolicy.sharedCache, confidence: 0.33 } } }));
+    const none = () => null;
+    const group = servers[0]!.group;
+    const { findings } = buildFindings(servers, farm.diagnosis.clients, farm.connections, { groupKey: () => group, reuseGap: none, age: none, churn: none, recency: none, abortOf: none });
+    const backend = findings.find((f) => f.code === 'no-shared-cache')!;
+    expect(backend.severity).toBe('warning');
+    expect(backend.detail).toMatch(/The inference is uncertain \(confidence 0\.33/);
+    const sure = buildFindings(farm.diagnosis.servers, farm.diagnosis.clients, farm.connections, { groupKey: () => group, reuseGap: none, age: none, churn: none, recency: none, abortOf: none });
+    expect(sure.findings.find((f) => f.code === 'no-shared-cache')!.severity).toBe('critical');
+  });
+
+  it('backends each with ticket keys of their own, rotated together every 5 minutes: one rotation, every 5 minutes, the newest key open', () => {
+    // Taking a key's successor as the next key first issued at all (a sibling backend's), the keys
+    // were replaced "every 3.5s" with "2 newest keys" open; asking a replaced key to seal nothing
+    // after that sibling's first ticket lost the rotation, and a lifetime and a cache were made up.
+    const farm = simulateConfigAndAnalyze({ seed: 1, duration: 3600,
+      services: [{ sni: 'www.r2be.test', resumption: 'ticket', backends: 2, captureAt: 'backends', balancing: 'round-robin', sharedCache: false, ticketKeyRotation: 300, ticketLifetimeHint: 7200, policy: { idleTimeout: null, lifetime: 7200, capacity: null, purgeOnAbort: false } }],
+      clients: { count: 60, meanGap: 90, minGap: 2, longGapShare: 0, stacks: ['modern-a', 'modern-b'] } });
+    const server = farm.diagnosis.servers[0]!;
+    const rotation = server.cachePolicy.tickets.rotation!;
+    expect(rotation.every).toBeGreaterThan(290);
+    expect(rotation.every).toBeLessThan(310);
+    expect(rotation.keysOpen).toBe(1);
+    expect([server.cachePolicy.idleTimeout.seconds, server.cachePolicy.lifetime.seconds, server.cachePolicy.capacity.entries]).toEqual([null, null, null]);
+    expect(farm.diagnosis.findings.map((f) => `${f.severity}:${f.code}`).sort()).toEqual(['critical:no-shared-cache', 'critical:ticket-key-rotation']);
+    // Every refusal the truth gives the rotation is the rotation's (more are: a refusal by the
+    // other backend under a replaced key cannot be told from one).
+    const rotated = farm.truth.totals.byReason['ticket-key-rotated']!;
+    expect(server.reasons.flush).toBeGreaterThanOrEqual(rotated);
+    expect((server.reasons.flush ?? 0) + (server.reasons['other-backend'] ?? 0)).toBe(server.rejected);
   });
 
   it('backends each with ticket keys of their own: keys in use side by side are no rotation', () => {

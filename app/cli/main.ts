@@ -2,7 +2,7 @@ import { buildDocument, addToTotals, describeEncapsulation, emptyTotals, numberC
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { MemoryForecast, readMemory, type MemoryReading } from './memory-forecast.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
-import { analyzeFiles, filesReadTogether, firstPacketTime, forEachCaptureChunk, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
+import { analyzeFiles, filesReadTogether, firstPacketTimes, forEachCaptureChunk, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
 import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
 import { HELP, outputsOf, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_OUTPUT } from './writers.js';
@@ -118,7 +118,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     // A capture that starts before the state's last session use is refused after the reading too
     // (its earliest packet may come later in a file); the files' first packets tell most such
     // mistakes now, not after 26 s and 600 MB of a capture analysed for nothing.
-    const firsts = await Promise.all(files.filter((f) => !f.stream).map((f) => firstPacketTime(f.path)));
+    const firsts = await firstPacketTimes(files.filter((f) => !f.stream).map((f) => f.path));
     const first = Math.min(...firsts.filter((t) => Number.isFinite(t) && t > 0));
     const problem = Number.isFinite(first) ? stateFileOrderProblem(args.state, carriedIn, first) : null;
     if (problem !== null) {
@@ -229,6 +229,12 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files, connections, io);
       if (written === null) return EXIT_FAILED;
       wrote.push(`wrote ${outputName(args.pcapngOut)} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
+      // The second pass copies packets file by file: files read merged by time (a file per
+      // direction) come out one after the other, each connection's two halves apart in time.
+      const merged = result.readMerged ?? [];
+      if (merged.length > 0 && written.packets > 0) {
+        io.stderr(`resumescope: note: --pcapng-out holds the packets of ${merged.map(terminalSafe).join(', ')} one file after another, not merged by time as they were analysed: \`reordercap ${terminalSafe(args.pcapngOut)} sorted.pcapng\` puts them in time order\n`);
+      }
       // A filter that keeps nothing is most likely a typo (a host name where an address belongs).
       if (written.connections === 0) {
         const filter = args.pcapngFilter ?? DEFAULT_FILTER;

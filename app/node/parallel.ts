@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CaptureSummary } from '../../parser/report/types.js';
 import type { StoreSnapshot } from '../../parser/report/connection-store.js';
-import { firstPacketTime, type AnalyzeOptions, type AnalyzeResult, type InputFile, type InputProblem } from './analyze-files.js';
+import { firstPacketTimes, type AnalyzeOptions, type AnalyzeResult, type InputFile, type InputProblem } from './analyze-files.js';
 import type { WorkerMessage } from './analyze-worker.js';
 
 /**
@@ -84,7 +84,8 @@ export async function analyzeFilesInParallel(inputs: InputFile[], jobs: number, 
   await Promise.all(Array.from({ length: Math.min(jobs, inputs.length) }, lane));
   // The captures in the order one thread reads them (analyzeFiles: by first packet), not in the
   // order given: the document is the same whichever way the files were read.
-  const times = await Promise.all(inputs.map((f) => (f.stream ? 0 : firstPacketTime(f.path))));
+  const probed = await firstPacketTimes(inputs.map((f) => (f.stream ? '-' : f.path)));
+  const times = inputs.map((f, i) => (f.stream ? 0 : probed[i]!));
   const order = inputs.map((_, i) => i).sort((a, b) => times[a]! - times[b]! || a - b);
   return { captures: order.flatMap((i) => captures[i]!), problems, internalErrors };
 }

@@ -37,8 +37,10 @@ export async function describeFiles(paths: string[]): Promise<AnalysedFile[]> {
   return out;
 }
 
-/** Writes the report for an analysis document (as `analyze --json` writes it) to `outPath`. */
-/** `readMerged`: the files read merged by time with others (AnalyzeResult.readMerged), noted under the files table. */
+/**
+ * Writes the report for an analysis document (as `analyze --json` writes it) to `outPath`.
+ * `readMerged`: the files read merged by time with others (AnalyzeResult.readMerged), noted under the files table.
+ */
 export async function writeHtmlReport(outPath: string, document: AnalysisDocument, diagnosis: Pick<Diagnosis, 'servers' | 'clients' | 'findings' | 'whatIf' | 'sessions'>, readMerged: ReadonlySet<string> = new Set()): Promise<void> {
   const templatePath = uiBuildDirectory() + 'report-template.html';
   if (!existsSync(templatePath)) throw new Error(`the report template is missing (${templatePath}): run npm run build`);

@@ -214,14 +214,16 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       if (byTicket) {
         add('no-shared-cache', backend, `Backends of ${server.group} do not share session ticket keys${k ? ` (about ${k} backends)` : ''}`,
           `${n(backend.length)} of ${n(server.offers)} offers${mixed} reached a backend that could not open the session ticket another one had issued, and were rejected; the same ticket keys on every backend (nginx \`ssl_session_ticket_key\` files, rotated together; HAProxy \`tls-ticket-keys\`), or session-sticky balancing, would have resumed them.` +
-          (oneAddress ? ` All went to one address (${oneAddress}): the backends sit behind it, behind a load balancer, each with keys of its own (nginx and OpenSSL make random ones at start unless given them).` : ''));
+          (oneAddress ? ` All went to one address (${oneAddress}): the backends sit behind it, behind a load balancer, each with keys of its own (nginx and OpenSSL make random ones at start unless given them).` : '') +
+          uncertainBalancer(policy.sharedCache.confidence), tempered(severityFor(backend.length), policy.sharedCache.confidence));
         replay('shared-cache', 'the same session ticket keys on all backends', backend);
       } else {
         add('no-shared-cache', backend, `Backends of ${server.group} do not share a session cache${k ? ` (about ${k} backends)` : ''}`,
           `${n(backend.length)} of ${n(server.offers)} offers${mixed} reached a backend that had not issued the session and were rejected; a shared cache (or session-sticky balancing) would have resumed ${backend.every((c) => keptByOtherLimits(c, null)) ? 'them' : `${n(backend.filter((c) => keptByOtherLimits(c, null)).length)} of them (the others were past another limit as well)`}.` +
           // One address: the backends are behind it. Real nginx with two workers and a per-worker cache looks just so.
           (oneAddress ? ` All went to one address (${oneAddress}): the backends sit behind it, behind a load balancer or as the worker processes of one server, each with a cache of its own (as nginx's \`ssl_session_cache builtin\` with several workers).` : '') +
-          (policy.sharedCache.sessionChanges ? ` Clients changed session ${n(policy.sharedCache.sessionChanges)} times (${n(policy.sharedCache.clientsWithSessionChanges ?? 0)} ${plural(policy.sharedCache.clientsWithSessionChanges ?? 0, 'client')}): balancing by SSL session ID loses its stickiness at each change.` : ''));
+          (policy.sharedCache.sessionChanges ? ` Clients changed session ${n(policy.sharedCache.sessionChanges)} times (${n(policy.sharedCache.clientsWithSessionChanges ?? 0)} ${plural(policy.sharedCache.clientsWithSessionChanges ?? 0, 'client')}): balancing by SSL session ID loses its stickiness at each change.` : '') +
+          uncertainBalancer(policy.sharedCache.confidence), tempered(severityFor(backend.length), policy.sharedCache.confidence));
         replay('shared-cache', 'one session cache shared by all backends', backend);
       }
     }
@@ -367,6 +369,16 @@ function tempered(severity: Severity, confidence: number): Severity {
 function uncertain(confidence: number): string {
   return confidence < MIN_CRITICAL_CONFIDENCE
     ? ` The estimate is uncertain (confidence ${confidence.toFixed(2)}: few offers near the limit, or some on its wrong side); a longer capture would confirm it or show another cause.`
+    : '';
+}
+
+/**
+ * The same for backends without a shared cache: a capture of 19 offers of one server with an idle
+ * timeout gave "critical: backends do not share a session cache (about 2 backends)" at 0.33.
+ */
+function uncertainBalancer(confidence: number): string {
+  return confidence < MIN_CRITICAL_CONFIDENCE
+    ? ` The inference is uncertain (confidence ${confidence.toFixed(2)}: few refusals, which another cause may explain too); a longer capture would confirm it.`
     : '';
 }
 

@@ -74,7 +74,7 @@ export function partitionedCache(t: SessionTable, offers: Int32Array, verdicts: 
       if (t.isAccepted(o)) values[a++] = x;
       else values[--r] = x;
     }
-    const timeLimit = estimateLimitOf(values.subarray(0, a), values.subarray(r));
+    const timeLimit = estimateLimitOf(values.subarray(0, a), values.subarray(r), undefined, { rulingOut: true });
     if (timeLimit.seconds !== null && timeLimit.exceptions <= TIME_LIMIT_EXCEPTIONS * refusedInBand) return null;
   }
   if (explainedByTwoTimeLimits(t, inBand, values, refusedInBand)) return null;
@@ -151,7 +151,7 @@ function fitTimeLimit(inBand: Int32Array, values: Float64Array, measure: (o: num
     if (accepted(o)) values[a++] = x;
     else if (open(o)) values[--r] = x;
   }
-  return estimateLimitOf(values.subarray(0, a), values.subarray(r));
+  return estimateLimitOf(values.subarray(0, a), values.subarray(r), undefined, { rulingOut: true });
 }
 
 const MIN_BAND_REFUSALS = 5;

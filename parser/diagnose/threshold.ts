@@ -58,6 +58,12 @@ export interface LimitOptions {
    * high - 1, since high itself was rejected. (Times are continuous: any value below high.)
    */
   wholeNumbers?: boolean;
+  /**
+   * The fit only rules another explanation out (partitioned-cache.ts: a time limit that explains a
+   * band of refusals better than a cache in parts): no test of chance against the refusals below
+   * the edge. Made stricter there, it let the band win over a true idle timeout.
+   */
+  rulingOut?: boolean;
 }
 
 /**
@@ -74,12 +80,19 @@ export function estimateLimitOf(accepted: Float64Array, rejected: Float64Array, 
   // accept a little past the limit now and then: a boundary with a few acceptances beyond it,
   // at lower confidence, is still the limit.
   const tolerant = fitLimit(accepted, rejected, niceValues, 1, options);
-  // Such acceptances sit just past the edge. Spread far past it they are a steady accept rate, not
-  // a limit: behind 8 backends without a shared cache (1 in 8 accepted, whatever the idle time) the
-  // few offers below a second happened to be accepted, and "an idle timeout of 1 s" took all 4,053
-  // refusals from the balancer, the offers accepted far beyond it counted as a few exceptions.
-  const nearEdge = tolerant.high !== null && accepted.length > 0 && accepted[accepted.length - 1]! <= tolerant.high + Math.max(1, COARSE_MARGIN * tolerant.high);
-  if (tolerant.seconds !== null && nearEdge && tolerant.exceptions <= Math.max(1, 0.2 * tolerant.rejectedAbove)) {
+  // Such acceptances sit just past the edge. More of them far past it than were accepted below it
+  // are a steady accept rate, not a limit: behind 8 backends without a shared cache (1 in 8
+  // accepted, whatever the idle time) the few offers below a second happened to be accepted, and
+  // "an idle timeout of 1 s" took all 4,053 refusals from the balancer, the hundreds accepted far
+  // beyond it counted as exceptions. A few far ones beside many below (a handful of tickets among
+  // a cache's session IDs, fitted together) still leave the limit.
+  if (tolerant.seconds !== null && !options.rulingOut && tolerant.high !== null) {
+    const near = tolerant.high + Math.max(1, COARSE_MARGIN * tolerant.high);
+    let far = 0;
+    for (let i = accepted.length - 1; i >= 0 && accepted[i]! > near; i--) far++;
+    if (far > tolerant.acceptedBelow) return strict;
+  }
+  if (tolerant.seconds !== null && tolerant.exceptions <= Math.max(1, 0.2 * tolerant.rejectedAbove)) {
     return { ...tolerant, confidence: round2(tolerant.confidence * 0.8) };
   }
   return strict;
@@ -129,7 +142,9 @@ function fitLimit(accepted: Float64Array, rejected: Float64Array, niceValues: re
   // backends behind a VIP (half refused, whatever the idle time) had the last six offers refused
   // and made "an idle timeout of 15 min" and "a lifetime of 22 min" (a chance of 1 in 64, found
   // by taking the best of every edge).
-  if (chanceOfAtLeast(rejectedAboveCount, aboveCount, rateBelow) > MAX_CHANCE_ABOVE) return none;
+  // A rate from a few refusals says little (a capture of 19 offers, 2 refused below a true idle
+  // timeout and 3 past it, had lost the timeout): the test asks for MIN_REFUSALS_FOR_RATE of them.
+  if (!options.rulingOut && rejectedBelowCount >= MIN_REFUSALS_FOR_RATE && chanceOfAtLeast(rejectedAboveCount, aboveCount, rateBelow) > MAX_CHANCE_ABOVE) return none;
   const support = (1 - Math.exp(-rejectedAboveCount / 4)) * (1 - Math.exp(-acceptedBelowCount / 4));
   const confidence = round2(support * rateAbove * (1 - rateBelow) * (acceptedAboveCount === 0 ? 1 : 0.7));
   return {
@@ -144,6 +159,8 @@ function fitLimit(accepted: Float64Array, rejected: Float64Array, niceValues: re
 
 /** The largest chance that the refusals above an edge come from the rate below it (see fitLimit). */
 const MAX_CHANCE_ABOVE = 1e-3;
+/** Refusals below an edge before their rate is held against those above it (see fitLimit). */
+const MIN_REFUSALS_FOR_RATE = 5;
 
 /**
  * An upper bound of P(X ≥ k), X ~ Binomial(n, p): exp(−n·D(k/n ‖ p)) (Chernoff, with D the

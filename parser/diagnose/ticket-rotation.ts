@@ -62,43 +62,46 @@ export function explainRetiredTicketKeys(t: SessionTable, group: ServerGroup, of
   const ordered = [...keys.values()].filter((k) => group.ticketKeyFirstIssue.has(k.name)).sort((a, b) => a.first - b.first);
   if (ordered.length <= MIN_RETIRED_KEYS) return null;
   const firstIssues = ordered.map((k) => k.first);
-  /** Index in `ordered` of the newest key issued by `time` (-1: none yet). */
-  const newestAt = (time: number) => {
-    let lo = 0;
-    let hi = firstIssues.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (firstIssues[mid]! <= time) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo - 1;
-  };
-  // A key is replaced once a newer one has issued tickets; its refusals after its last acceptance
-  // and after that are the rotation's. The newest key is the one in use: its refusals have other causes.
-  const retired: { key: KeyFacts; refused: number[] }[] = [];
+  // A key is replaced by the keys that begin sealing tickets once it stops (bar handshakes under
+  // way then, and servers switching a little apart): its successor is the first key first issued
+  // after its own last ticket, less the handover. Keys in use side by side (backends behind a
+  // balancer, each with keys of its own) seal on past each other's first tickets and replace none:
+  // taken in the order of their first tickets, eight such keys had read as "replaced every 1.7s".
+  // Each key's refusals after its successor's first ticket and its own last acceptance are the
+  // rotation's.
+  const successorOf = new Map<KeyFacts, number>();
   for (const key of keys.values()) {
-    const next = firstIssues.find((time) => time > key.first);
-    if (next === undefined) continue;
-    // A replaced key seals no new tickets once its successor does (bar handshakes under way then).
-    // One that goes on sealing them is in use beside it: backends behind a balancer, each with keys
-    // of its own. Eight of them had read as "keys replaced every 1.7s", 90 of 1,000 refusals a rotation's.
-    const lastIssue = group.ticketKeyLastIssue.get(key.name);
-    if (lastIssue !== undefined && lastIssue > next + Math.max(KEY_HANDOVER, KEY_HANDOVER_SHARE * (next - key.first))) continue;
+    const sealedUntil = group.ticketKeyLastIssue.get(key.name) ?? key.first;
+    const handover = Math.max(KEY_HANDOVER, KEY_HANDOVER_SHARE * (sealedUntil - key.first));
+    const from = Math.max(key.first, sealedUntil - handover);
+    const next = firstIssues.find((time) => time > from);
+    if (next !== undefined) successorOf.set(key, next);
+  }
+  const retired: { key: KeyFacts; refused: number[] }[] = [];
+  for (const [key, next] of successorOf) {
     const refused = key.offers.filter((o) => !t.isAccepted(o) && t.timeOf(o) > key.lastAccepted && t.timeOf(o) >= next);
     if (refused.length > 0) retired.push({ key, refused });
   }
   const refusals = retired.reduce((n, r) => n + r.refused.length, 0);
   if (retired.length < MIN_RETIRED_KEYS || refusals < MIN_ROTATION_REFUSALS) return null;
-  // How far behind the newest key a ticket was still opened: in keys (1: the newest only).
-  const index = new Map(ordered.map((k, i) => [k.name, i]));
-  let keysOpen = 1;
-  for (const key of ordered) {
-    if (key.lastAccepted === -Infinity) continue;
-    // (The newest key at the acceptance is this one or a later one: index ≥ this key's.)
-    keysOpen = Math.max(keysOpen, 1 + newestAt(key.lastAccepted) - index.get(key.name)!);
+  // The moments keys were replaced at (successors within a handover of each other are one: the
+  // backends of a farm switching together), and how many of them a key's tickets were still
+  // opened past: keys open = 1 + the most moments past (1: the newest key only).
+  const moments: number[] = [];
+  for (const time of [...new Set(successorOf.values())].sort((a, b) => a - b)) {
+    if (moments.length === 0 || time - moments[moments.length - 1]! > KEY_HANDOVER) moments.push(time);
   }
+  let keysOpen = 1;
+  for (const [key, next] of successorOf) {
+    let past = 0;
+    for (const moment of moments) if (moment >= next - KEY_HANDOVER && moment <= key.lastAccepted) past++;
+    keysOpen = Math.max(keysOpen, 1 + past);
+  }
+  // How often: the median time between moments; with one moment, a key's time in use before it.
   const gaps: number[] = [];
-  for (let i = 1; i < ordered.length; i++) gaps.push(ordered[i]!.first - ordered[i - 1]!.first);
+  for (let i = 1; i < moments.length; i++) gaps.push(moments[i]! - moments[i - 1]!);
+  if (gaps.length === 0) for (const [key, next] of successorOf) if (group.ticketKeyFirstIssue.has(key.name)) gaps.push(next - key.first);
+  if (gaps.length === 0) for (let i = 1; i < firstIssues.length; i++) gaps.push(firstIssues[i]! - firstIssues[i - 1]!);
   gaps.sort((a, b) => a - b);
   const every = gaps[Math.floor(gaps.length / 2)]!;
   let explained = 0;

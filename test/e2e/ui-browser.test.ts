@@ -240,7 +240,7 @@ describe('resumescope ui in Chromium', () => {
     await loadFiles(page, [fromServerGz, toServer]);
     expect(await shownNumbers(page)).toEqual(expectedNumbers(reference));
     // The client's SYN is in farm-c2s.pcap: read first.
-    expect(await page.getByTestId('merged-note').textContent()).toMatch(/^farm-c2s\.pcap and farm-s2c\.pcap\.gz hold the same connections .*: they were read merged by packet time/);
+    expect(await page.getByTestId('merged-note').textContent()).toMatch(/^farm-c2s\.pcap and farm-s2c\.pcap\.gz share connections .*: they were read merged by packet time/);
     await page.getByTestId('captures').screenshot({ path: screenshotPath('captures-merged-light.png') });
     expect(errors.errors).toEqual([]);
     await page.context().close();

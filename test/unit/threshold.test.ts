@@ -40,9 +40,12 @@ describe('estimateLimit', () => {
     const coarse = estimateLimit(samples([...below, 4.6], refused));
     expect(coarse.seconds).not.toBeNull();
     expect(coarse.exceptions).toBe(1);
-    // The same count of acceptances at 2 and 9 minutes: a steady accept rate, not a 4 s limit.
-    const spread = estimateLimit(samples([...below, 125, 540], refused));
+    // More acceptances far past it than below it: a steady accept rate, not a 4 s limit.
+    const few = [0.5, 1, 1.5];
+    const spread = estimateLimit(samples([...few, 125, 240, 540, 800], refused));
     expect(spread.seconds).toBeNull();
+    // Fewer far ones than below (a few tickets fitted with a cache's session IDs): still the limit.
+    expect(estimateLimit(samples([...below, 125, 540], refused)).seconds).not.toBeNull();
   });
 
   it('refusals above the edge no more than the rate below it gives by chance make no limit', () => {
@@ -52,6 +55,15 @@ describe('estimateLimit', () => {
     expect(estimateLimit(samples(accepted, [...refusedBelow, 900, 950, 1000, 1100, 1200, 1300])).seconds).toBeNull();
     // Few refused below: the same six above are a limit.
     expect(estimateLimit(samples(accepted, [...refusedBelow.slice(0, 2), 900, 950, 1000, 1100, 1200, 1300])).seconds).not.toBeNull();
+  });
+
+  it('a fit that only rules a limit out, or a rate from fewer than five refusals, asks no chance', () => {
+    const accepted = Array.from({ length: 40 }, (_, i) => 10 + i * 20);
+    const refusedBelow = Array.from({ length: 40 }, (_, i) => 15 + i * 20);
+    const above = [900, 950, 1000, 1100, 1200, 1300];
+    expect(estimateLimitOf(Float64Array.from(accepted), Float64Array.from([...refusedBelow, ...above]), undefined, { rulingOut: true }).seconds).not.toBeNull();
+    // 19 offers of a short capture: 2 refused below a true idle timeout, 3 past it.
+    expect(estimateLimit(samples([100, 150, 200, 250, 300, 327, 40, 60, 80, 120, 140, 160, 180, 220], [90, 170, 972, 1000, 1100])).seconds).not.toBeNull();
   });
 
   it('chanceOfAtLeast bounds the binomial tail from above, and is exact where every trial counts', () => {

@@ -427,10 +427,6 @@ function CaptureLossNote() {
   );
 }
 
-/**
- * Connections a load balancer passed on with a PROXY protocol header: on the wire every one comes
- * from the balancer, so say that the clients shown are the header's. (Documents from before have no count.)
- */
 /** Files named in the merged-files note; more are counted. */
 const MERGED_NAMED = 4;
 
@@ -438,20 +434,24 @@ function listOfNames(names: string[]): string {
   return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
-/** Files read merged by packet time (a file per direction of a tap), as the CLI's summary says. */
+/** Files read merged by packet time (parser/merged-reading.ts), as the CLI's summary says. */
 function MergedNote() {
   const { model } = useView();
   const merged = model.files.filter((f) => f.readMerged);
   if (merged.length === 0) return null;
   return (
     <p className="capture-note" data-testid="merged-note">
-      {merged.length <= MERGED_NAMED ? listOfNames(merged.map((f) => f.name)) : `${formatCount(merged.length)} of the files`} hold the same connections (a file per
-      direction of a tap, or two taps of the same traffic): they were read merged by packet time, as <code>mergecap</code> would
+      {merged.length <= MERGED_NAMED ? listOfNames(merged.map((f) => f.name)) : `${formatCount(merged.length)} of the files`} share connections (a file per direction
+      of a tap, two taps of the same traffic, or a rotated capture's files that a connection spans): they were read merged by packet time, as <code>mergecap</code> would
       join them, so that each connection reads whole.
     </p>
   );
 }
 
+/**
+ * Connections a load balancer passed on with a PROXY protocol header: on the wire every one comes
+ * from the balancer, so say that the clients shown are the header's. (Documents from before have no count.)
+ */
 function ProxiedNote() {
   const { model } = useView();
   const proxied = model.overview.totals.proxied ?? 0;

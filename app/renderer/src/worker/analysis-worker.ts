@@ -325,29 +325,58 @@ async function probeSource(s: CaptureSource): Promise<HeadProbe> {
   }
 }
 
-/** Up to PROBE_BYTES of what a gzip file decompresses to (what came before damage, if any). */
+/** Compressed bytes handed to the probe's decompressor at a time (see gunzipHead). */
+const PROBE_SLICE = 16 * 1024;
+
+/**
+ * Up to PROBE_BYTES of what a gzip file decompresses to (what came before damage, if any). The
+ * compressed bytes go in by small slices: a decompressor fed the file's own stream inflates each
+ * of its chunks (2 MiB from a File in Chromium) whole before anything can be read, and a gzip of
+ * 4 GB of zeros took 2-8 s and 2-4 GB to probe.
+ */
 async function gunzipHead(file: File): Promise<Uint8Array> {
-  const reader = (file.stream() as ReadableStream<Uint8Array>).pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>).getReader();
+  const decompressor = new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>;
+  const writer = decompressor.writable.getWriter();
+  const reader = decompressor.readable.getReader();
   const parts: Uint8Array[] = [];
   let length = 0;
+  let failed = false;
+  // Read on its own: a write waits for its output to be taken.
+  const reading = (async () => {
+    try {
+      while (length < PROBE_BYTES) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value);
+        length += value.length;
+      }
+    } catch {
+      failed = true; // damage past the head: what came before it
+    }
+  })();
+  let at = 0;
   try {
-    while (length < PROBE_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      length += value.length;
+    for (; at < file.size && length < PROBE_BYTES && !failed; at += PROBE_SLICE) {
+      const slice = new Uint8Array(await file.slice(at, at + PROBE_SLICE).arrayBuffer());
+      await Promise.race([writer.write(slice), reading]);
     }
   } catch {
-    // Damage past the head: what came before it.
-  } finally {
-    await reader.cancel().catch(() => undefined);
+    // A write fails once the decompressor has failed: what came before is kept.
   }
+  if (at >= file.size && length < PROBE_BYTES && !failed) {
+    // All of a small file went in: its last output comes with the close (a cut file's, an error).
+    writer.close().catch(() => undefined);
+  } else {
+    await reader.cancel().catch(() => undefined);
+    await writer.abort().catch(() => undefined);
+  }
+  await reading;
   const head = new Uint8Array(Math.min(length, PROBE_BYTES));
-  let at = 0;
+  let filled = 0;
   for (const part of parts) {
-    if (at >= head.length) break;
-    head.set(part.subarray(0, head.length - at), at);
-    at += part.length;
+    if (filled >= head.length) break;
+    head.set(part.subarray(0, head.length - filled), filled);
+    filled += part.length;
   }
   return head;
 }
