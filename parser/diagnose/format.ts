@@ -11,8 +11,15 @@ export function formatDuration(seconds: number): string {
   return `${h}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/**
+ * An instant as ISO 8601 (UTC). A time a Date cannot hold (beyond ±8.64e12 s: a damaged or
+ * made-up timestamp, a pcapng's 64-bit one) is written as its seconds since 1970: toISOString
+ * threw on it, and a capture whose first frame was stamped 292,000 years ahead crashed the
+ * reading of its clock step.
+ */
 export function isoTime(epochSeconds: number): string {
-  return new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
+  const date = new Date(epochSeconds * 1000);
+  return Number.isNaN(date.getTime()) ? `${epochSeconds} s after 1970` : date.toISOString().replace('.000Z', 'Z');
 }
 
 /** "between 2023-11-14T09:03:47.333Z and 09:03:48.478Z": the date once when both fall on it. */

@@ -136,7 +136,8 @@ export interface CarriedClient {
  */
 export function stateOrderProblem(lastTime: number, firstTime: number | null): string | null {
   if (firstTime === null || !Number.isFinite(lastTime) || lastTime <= firstTime) return null;
-  const iso = (t: number) => new Date(t * 1000).toISOString();
+  // (A time a Date cannot hold, from a damaged capture, written as seconds: see diagnose/format.ts isoTime.)
+  const iso = (t: number) => (Number.isNaN(new Date(t * 1000).getTime()) ? `${t} s after 1970` : new Date(t * 1000).toISOString());
   return `holds sessions used up to ${iso(lastTime)}, after this capture's start (${iso(firstTime)}): analyse the captures in time order (once each)`;
 }
 

@@ -224,6 +224,16 @@ describe('resumescope ui in Chromium', () => {
     await page.context().close();
   });
 
+  it('a capture stamped beyond what a Date holds (found by the fuzz): the page shows it, with no script error', async () => {
+    const { page, errors } = await openPage();
+    await loadFiles(page, [join(ROOT, 'fixtures/regressions/pcapng-timestamp-past-date-range.pcapng')]);
+    expect(await page.getByTestId('captures').locator('tbody tr').first().textContent()).toMatch(/2023-11-14 22:13:20\.004.*92233720\d+\.\d+ s after 1970/);
+    await page.getByTestId('tab-timeline').click();
+    await expect.poll(() => page.getByText(/One bar per/).count()).toBe(1);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('a file per direction of a tap, one of them gzip: read merged by time, through the file input and from the command line', async () => {
     // Read one after the other (as the app did before), 208 of the farm's 359 connections had no
     // ClientHello and the rest were aborted; the CLI already merged such files.

@@ -67,6 +67,15 @@ export const REGRESSION_FIXTURES: RegressionFixture[] = [
     damageAt: 0,
   },
   {
+    // EPBs #1-#5's timestamp high word 0x80000000 (found by the fuzz, seed 21092707): 9.2e12 s,
+    // more than a Date holds, for more frames than a spike (CLOCK_SPIKE_FRAMES); the sixth frame
+    // steps the clock back from it.
+    file: 'pcapng-timestamp-past-date-range.pcapng',
+    bytes: () => [2, 3, 4, 5, 6].reduce((bytes, block) => withU32(bytes, ng.boundaries[block]! + 12, 0x80000000), ng.bytes),
+    frames: ng.isPacket.filter(Boolean).length,
+    damageAt: ng.boundaries[2]!,
+  },
+  {
     // 3000 connections, each one 9-byte TLS record whose ClientHello claims 262143 bytes.
     file: 'tls-many-huge-hello-claims.pcap',
     bytes: () => manyHugeHelloClaims(3000),

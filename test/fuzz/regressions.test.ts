@@ -40,6 +40,17 @@ describe('fuzz regressions', () => {
     expect(r.connections.length).toBe(2);
   });
 
+  it('pcapng: a frame stamped beyond what a Date holds, then the clock as it was: a clock step, not a crash', () => {
+    const f = REGRESSION_FIXTURES.find((x) => x.file === 'pcapng-timestamp-past-date-range.pcapng')!;
+    const r = analyze([fixture(f.file)], f.file);
+    checkWellFormed(r, f.bytes().length);
+    const summary = r.captures[0]!;
+    expect(summary.packets).toBe(f.frames);
+    const step = summary.anomalies.find((a) => a.code === 'clock-step-back')!;
+    expect(step.message).toMatch(/from 92233720\d+\.\d+ s after 1970 to 2023-11-14T/);
+    expect(r.connections.length).toBe(2);
+  });
+
   it('pcap: a record claiming more than the rest of the file, with sane records after it, is damage, not a cut', () => {
     const f = REGRESSION_FIXTURES.find((x) => x.file === 'pcap-record-length-past-end.pcap')!;
     const r = analyze([fixture(f.file)], f.file);

@@ -21,15 +21,26 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
+/**
+ * ISO 8601 of a time, or null where a Date cannot hold it (beyond ±8.64e12 s: a damaged capture's
+ * timestamp, which toISOString threw on, taking the page with it).
+ */
+function isoOrNull(epochSeconds: number): string | null {
+  const date = new Date(epochSeconds * 1000);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
 /** "2023-11-14 22:13:20.123" (UTC). */
 export function formatTime(epochSeconds: number | null, withMillis = true): string {
   if (epochSeconds === null || !Number.isFinite(epochSeconds)) return '—';
-  const iso = new Date(epochSeconds * 1000).toISOString();
+  const iso = isoOrNull(epochSeconds);
+  if (iso === null) return `${epochSeconds} s after 1970`;
   return iso.slice(0, 10) + ' ' + iso.slice(11, withMillis ? 23 : 19);
 }
 
 export function formatClock(epochSeconds: number, bucketSeconds: number): string {
-  const iso = new Date(epochSeconds * 1000).toISOString();
+  const iso = isoOrNull(epochSeconds);
+  if (iso === null) return String(epochSeconds);
   if (bucketSeconds >= 86400) return iso.slice(0, 10);
   if (bucketSeconds >= 60) return iso.slice(11, 16);
   if (bucketSeconds >= 1) return iso.slice(11, 19);
