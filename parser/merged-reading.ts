@@ -118,6 +118,38 @@ export interface TimedSource {
   release(until: number): void;
 }
 
+/**
+ * What the platforms' sources share (the CLI's files, the app's web streams): the ingest, the end,
+ * the error kept for the close, and the release of held frames.
+ */
+export abstract class ChunkSource implements TimedSource {
+  ingest: CaptureIngest | null = null;
+  /** No more chunks: read to its end, or stopped by an error (`failure`). */
+  ended = false;
+  /** What ended it early (a read, damage, a bug), reported when it is closed; null: nothing. */
+  protected failure: unknown = null;
+
+  abstract read(bound: number): Promise<void>;
+
+  protected fail(e: unknown): void {
+    this.failure = e;
+    this.ended = true;
+  }
+
+  /**
+   * Analyse the frames it held, up to `until`. An error there is the file's, as when its frames
+   * are analysed as read: the rest it held is let go.
+   */
+  release(until: number): void {
+    try {
+      this.ingest?.releaseHeld(until);
+    } catch (e) {
+      this.fail(e);
+      this.ingest?.dropHeld();
+    }
+  }
+}
+
 export interface MergedReadingHooks<S extends TimedSource> {
   /** Opens the planned file (nothing read yet). */
   open(file: PlannedFile): S;

@@ -3,8 +3,8 @@ import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
-import { Analysis, NotACaptureError, sniffFormat, type CaptureIngest } from '../../parser/analysis.js';
-import { mergedFiles, planReading, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, type HeadProbe, type PlannedFile, type TimedSource } from '../../parser/merged-reading.js';
+import { Analysis, NotACaptureError, sniffFormat } from '../../parser/analysis.js';
+import { mergedFiles, planReading, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe, type PlannedFile } from '../../parser/merged-reading.js';
 import type { CaptureSummary, ConnectionRecord, ConnectionSink } from '../../parser/report/types.js';
 
 const CAPTURE_NAME = /\.(pcap|pcapng|cap|ntar|dmp|pcap\d*)(\.gz)?$/i;
@@ -336,21 +336,18 @@ function captureFileName(input: InputFile): string {
 }
 
 /** One input file being read into the analysis (see analyzeFiles). */
-class FileSource implements TimedSource {
+class FileSource extends ChunkSource {
   readonly name: string;
-  ingest: CaptureIngest | null = null;
   readonly counter = { bytes: 0 };
   /** Of counter.bytes, how many the progress has counted. */
   counted = 0;
-  /** No more chunks: read to its end, or stopped by an error (`failure`). */
-  ended = false;
-  private failure: unknown = null;
   private raw: AsyncGenerator<Uint8Array> | null = null;
   private chunks: AsyncIterator<Uint8Array> | null = null;
   private reuse = false;
   private gz = false;
 
   constructor(readonly input: InputFile, readonly index: number, private readonly analysis: Analysis) {
+    super();
     this.name = captureFileName(input);
   }
 
@@ -368,22 +365,7 @@ class FileSource implements TimedSource {
       // Our own read buffers leave JOIN_ROOM free ahead of the bytes read (see rawChunks).
       this.ingest.push(value instanceof Uint8Array ? value : new Uint8Array(value as ArrayBuffer), this.reuse && !this.gz ? JOIN_ROOM : 0);
     } catch (e) {
-      this.failure = e;
-      this.ended = true;
-    }
-  }
-
-  /**
-   * Analyse the frames it held, up to `until`. An error there is the file's (a bug in
-   * resumescope: see close), as when its frames are analysed as read: the rest it held is let go.
-   */
-  release(until: number): void {
-    try {
-      this.ingest?.releaseHeld(until);
-    } catch (e) {
-      this.failure = e;
-      this.ended = true;
-      this.ingest?.dropHeld();
+      this.fail(e);
     }
   }
 

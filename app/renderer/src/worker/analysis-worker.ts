@@ -4,8 +4,8 @@
 // pages. Several files are one analysis, as in the CLI. The files' SHA-256 (for the overview and
 // the report) comes from a second pass after the results are shown: hashing in JavaScript runs at
 // ~150 MB/s, slower than the analysis itself, and would double the wait for the first chart.
-import { Analysis, NotACaptureError, type CaptureIngest } from '../../../../parser/analysis.js';
-import { mergedFiles, planReading, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, type HeadProbe, type TimedSource } from '../../../../parser/merged-reading.js';
+import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
+import { mergedFiles, planReading, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe } from '../../../../parser/merged-reading.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../../../parser/diagnose/diagnose.js';
 import { clockStepsOf } from '../../../../parser/diagnose/clock-segments.js';
 import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
@@ -382,16 +382,14 @@ async function gunzipHead(file: File): Promise<Uint8Array> {
 }
 
 /** One capture being read into the analysis, from its web stream (see readInTimeOrder). */
-class StreamSource implements TimedSource {
+class StreamSource extends ChunkSource {
   readonly name: string;
-  ingest: CaptureIngest | null = null;
-  ended = false;
   /** Bytes read as stored (compressed or not): what the progress bar and the report refer to. */
   rawBytes = 0;
-  private failure: unknown = null;
   private chunks: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
   constructor(readonly source: CaptureSource, readonly index: number, private readonly analysis: Analysis, readonly readMerged: boolean) {
+    super();
     this.name = nameOf(source);
   }
 
@@ -406,18 +404,7 @@ class StreamSource implements TimedSource {
       }
       this.ingest!.push(value);
     } catch (e) {
-      this.failure = e;
-      this.ended = true;
-    }
-  }
-
-  release(until: number): void {
-    try {
-      this.ingest?.releaseHeld(until);
-    } catch (e) {
-      this.failure = e;
-      this.ended = true;
-      this.ingest?.dropHeld();
+      this.fail(e);
     }
   }
 
