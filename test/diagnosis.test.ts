@@ -354,6 +354,18 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect((server.reasons.flush ?? 0) + (server.reasons['other-backend'] ?? 0)).toBe(server.rejected);
   });
 
+  it('ticket keys replaced every 5 minutes, the two newest opening tickets (nginx with two key files): keys open 2', () => {
+    const farm = simulateConfigAndAnalyze({ seed: 1, duration: 3600,
+      services: [{ sni: 'www.open2.test', resumption: 'ticket', backends: 1, captureAt: 'vip', sharedCache: true, ticketKeyRotation: 300, ticketKeysOpen: 2, ticketLifetimeHint: 7200, policy: { idleTimeout: null, lifetime: 7200, capacity: null, purgeOnAbort: false } }],
+      clients: { count: 60, meanGap: 120, minGap: 2, longGapShare: 0.4, longGap: [400, 1200], stacks: ['modern-a', 'modern-b'] } });
+    const server = farm.diagnosis.servers[0]!;
+    const rotation = server.cachePolicy.tickets.rotation!;
+    expect(rotation.keysOpen).toBe(2);
+    expect(rotation.every).toBeGreaterThan(290);
+    expect(rotation.every).toBeLessThan(310);
+    expect(server.reasons).toEqual({ flush: farm.truth.totals.byReason['ticket-key-rotated'] });
+  });
+
   it('backends each with ticket keys of their own: keys in use side by side are no rotation', () => {
     // Each key went on sealing tickets after the next one's first: with 4-8 backends the keys were
     // "replaced every 1.7s", and 11-90 of the balancer's refusals a rotation's (a warning).
