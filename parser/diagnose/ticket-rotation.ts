@@ -21,11 +21,19 @@ export const MIN_RETIRED_KEYS = 3;
 export const MIN_ROTATION_REFUSALS = 5;
 /**
  * How long after its successor's first ticket a replaced key may still seal tickets: handshakes
- * under way at the switch, workers of a server reloading one after another. At least this many
- * seconds, or this share of the key's own time in use.
+ * under way at the switch, workers of a server reloading one after another, servers of a farm
+ * switching a minute apart. At least this many seconds, or this share of the key's own time in
+ * use (a tenth lost a rotation every 5 minutes on two servers 60 s apart: the key after next was
+ * taken for the successor, and a lifetime and a cache were made up of the refusals between).
  */
 const KEY_HANDOVER = 5;
-const KEY_HANDOVER_SHARE = 0.1;
+const KEY_HANDOVER_SHARE = 0.25;
+/**
+ * ... and at most this many seconds: servers switching keys by a script or a config push do so
+ * within a minute or two. A key of a backend that only got no traffic for a while sealed nothing
+ * for minutes, and a share alone took another backend's first key for its successor.
+ */
+const MAX_KEY_HANDOVER = 120;
 
 interface KeyFacts {
   name: string;
@@ -70,12 +78,15 @@ export function explainRetiredTicketKeys(t: SessionTable, group: ServerGroup, of
   // Each key's refusals after its successor's first ticket and its own last acceptance are the
   // rotation's.
   const successorOf = new Map<KeyFacts, number>();
+  const handoverOf = new Map<KeyFacts, number>();
   for (const key of keys.values()) {
     const sealedUntil = group.ticketKeyLastIssue.get(key.name) ?? key.first;
-    const handover = Math.max(KEY_HANDOVER, KEY_HANDOVER_SHARE * (sealedUntil - key.first));
+    const handover = Math.max(KEY_HANDOVER, Math.min(KEY_HANDOVER_SHARE * (sealedUntil - key.first), MAX_KEY_HANDOVER));
     const from = Math.max(key.first, sealedUntil - handover);
     const next = firstIssues.find((time) => time > from);
-    if (next !== undefined) successorOf.set(key, next);
+    if (next === undefined) continue;
+    successorOf.set(key, next);
+    handoverOf.set(key, handover);
   }
   const retired: { key: KeyFacts; refused: number[] }[] = [];
   for (const [key, next] of successorOf) {
@@ -86,7 +97,8 @@ export function explainRetiredTicketKeys(t: SessionTable, group: ServerGroup, of
   if (retired.length < MIN_RETIRED_KEYS || refusals < MIN_ROTATION_REFUSALS) return null;
   // The moments keys were replaced at (successors within a handover of each other are one: the
   // backends of a farm switching together), and how many of them a key's tickets were still
-  // opened past: keys open = 1 + the most moments past (1: the newest key only).
+  // opened past, beyond its handover (servers switching a minute apart open the old key that
+  // much longer): keys open = 1 + the most moments past (1: the newest key only).
   const moments: number[] = [];
   for (const time of [...new Set(successorOf.values())].sort((a, b) => a - b)) {
     if (moments.length === 0 || time - moments[moments.length - 1]! > KEY_HANDOVER) moments.push(time);
@@ -94,7 +106,8 @@ export function explainRetiredTicketKeys(t: SessionTable, group: ServerGroup, of
   let keysOpen = 1;
   for (const [key, next] of successorOf) {
     let past = 0;
-    for (const moment of moments) if (moment >= next - KEY_HANDOVER && moment <= key.lastAccepted) past++;
+    const openUntil = key.lastAccepted - handoverOf.get(key)!;
+    for (const moment of moments) if (moment >= next - KEY_HANDOVER && moment <= openUntil) past++;
     keysOpen = Math.max(keysOpen, 1 + past);
   }
   // How often: the median time between moments; with one moment, a key's time in use before it.
