@@ -366,6 +366,23 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(server.reasons).toEqual({ flush: farm.truth.totals.byReason['ticket-key-rotated'] });
   });
 
+  it('two servers sharing ticket keys switch to each new key 60 s apart: one rotation every 5 minutes, the newest key open, no limit made up', () => {
+    // Taking a replaced key to seal on for a tenth of its use (30 s), the key after next was its
+    // successor: a lifetime of ~350 s and an LRU cache of ~75 were made of the refusals between.
+    // The session's start said "keys open 3" (the old key open 60 s longer on the second server).
+    const farm = simulateConfigAndAnalyze({ seed: 1, duration: 3600,
+      services: [{ sni: 'www.skew.test', resumption: 'ticket', backends: 2, captureAt: 'vip', balancing: 'random', sharedCache: true, ticketKeyRotation: 300, ticketKeyRotationSkew: 60, ticketLifetimeHint: 7200, policy: { idleTimeout: null, lifetime: 7200, capacity: null, purgeOnAbort: false } }],
+      clients: { count: 60, meanGap: 90, minGap: 2, longGapShare: 0, stacks: ['modern-a', 'modern-b'] } });
+    const server = farm.diagnosis.servers[0]!;
+    const rotation = server.cachePolicy.tickets.rotation!;
+    expect(rotation.every).toBeGreaterThan(290);
+    expect(rotation.every).toBeLessThan(310);
+    expect(rotation.keysOpen).toBe(1);
+    expect([server.cachePolicy.idleTimeout.seconds, server.cachePolicy.lifetime.seconds, server.cachePolicy.capacity.entries]).toEqual([null, null, null]);
+    // Refusals within the minute both keys were in use stay unexplained; most are the rotation's.
+    expect(server.reasons.flush! / farm.truth.totals.byReason['ticket-key-rotated']!).toBeGreaterThan(0.6);
+  });
+
   it('backends each with ticket keys of their own: keys in use side by side are no rotation', () => {
     // Each key went on sealing tickets after the next one's first: with 4-8 backends the keys were
     // "replaced every 1.7s", and 11-90 of the balancer's refusals a rotation's (a warning).
