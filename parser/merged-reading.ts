@@ -52,6 +52,27 @@ export function probeHead(head: Uint8Array, name: string): HeadProbe {
   return { firstTime, connections, oneSided: oneWay >= MIN_ONE_SIDED && oneWay >= ONE_SIDED_SHARE * connections.size };
 }
 
+/**
+ * Files probed at once: each probe holds a megabyte or two (a gzip file's decompressor and output
+ * too), and a day of rotated captures is a thousand files or more (all at once, a thousand gzip
+ * files took 5.2 GB to probe).
+ */
+export const PROBES_AT_ONCE = 4;
+
+/** `probe` of each item, at most `atOnce` running at a time; results in the items' order. */
+export async function probeAll<T>(items: readonly T[], probe: (item: T) => Promise<HeadProbe>, atOnce = PROBES_AT_ONCE): Promise<HeadProbe[]> {
+  const probes: HeadProbe[] = new Array(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      probes[i] = await probe(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, items.length) }, lane));
+  return probes;
+}
+
 /** The two endpoints of a connection in a fixed order, whichever file or direction showed it. */
 export function endpointPair(c: Pick<ConnectionRecord, 'client' | 'server'>): string {
   const a = `${c.client.ip}|${c.client.port}`;

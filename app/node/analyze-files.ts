@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { Analysis, NotACaptureError, sniffFormat } from '../../parser/analysis.js';
-import { mergedFiles, planReading, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe, type PlannedFile } from '../../parser/merged-reading.js';
+import { mergedFiles, planReading, probeAll, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe, type PlannedFile } from '../../parser/merged-reading.js';
 import type { CaptureSummary, ConnectionRecord, ConnectionSink } from '../../parser/report/types.js';
 
 const CAPTURE_NAME = /\.(pcap|pcapng|cap|ntar|dmp|pcap\d*)(\.gz)?$/i;
@@ -148,25 +148,9 @@ export async function firstPacketTimes(paths: string[]): Promise<number[]> {
   return (await probeFiles(paths)).map((probe) => probe.firstTime);
 }
 
-/**
- * Files probed at once: each probe holds a megabyte or two (a gzip file's decompressor and
- * output too), and a day of rotated captures is a thousand files or more (all at once, a thousand
- * gzip files took 5.2 GB to probe).
- */
-const PROBES_AT_ONCE = 4;
-
-/** probeFile of each path ("-": stdin, not probed), PROBES_AT_ONCE at a time. */
-async function probeFiles(paths: string[]): Promise<HeadProbe[]> {
-  const probes: HeadProbe[] = new Array(paths.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < paths.length) {
-      const i = next++;
-      probes[i] = await probeFile(paths[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PROBES_AT_ONCE, paths.length) }, lane));
-  return probes;
+/** probeFile of each path ("-": stdin, not probed), a few at a time (probeAll). */
+function probeFiles(paths: string[]): Promise<HeadProbe[]> {
+  return probeAll(paths, probeFile);
 }
 
 /**

@@ -5,7 +5,7 @@
 // the report) comes from a second pass after the results are shown: hashing in JavaScript runs at
 // ~150 MB/s, slower than the analysis itself, and would double the wait for the first chart.
 import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
-import { mergedFiles, planReading, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe } from '../../../../parser/merged-reading.js';
+import { mergedFiles, planReading, probeAll, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe } from '../../../../parser/merged-reading.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../../../parser/diagnose/diagnose.js';
 import { clockStepsOf } from '../../../../parser/diagnose/clock-segments.js';
 import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
@@ -140,7 +140,7 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
   const readable: { source: CaptureSource; file: AnalysedFile }[] = [];
   // As in the CLI: files that hold the same connections (a file per direction of a tap) are read
   // merged by packet time, the others one after another by their first packet.
-  const plan = sources.length > 1 ? planReading(await Promise.all(sources.map(probeSource))) : [{ index: 0, firstTime: 0, group: 0 }];
+  const plan = sources.length > 1 ? planReading(await probeAll(sources, probeSource)) : [{ index: 0, firstTime: 0, group: 0 }];
   const merged = new Set(mergedFiles(plan));
   const bytesTotal = sources.reduce((sum, s) => sum + sizeOf(s), 0);
   const open = new Set<StreamSource>();
