@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeChunks, simulateAndAnalyze, simulateConfigAndAnalyze } from './support/pipeline.js';
 import { Analysis } from '../parser/analysis.js';
-import { simulateFarm } from '../fixtures/simulator/farm.js';
+import { simulateFarm, type FarmConfigInput, type ServiceConfigInput } from '../fixtures/simulator/farm.js';
 import { presetConfig } from '../fixtures/simulator/presets.js';
 import { compareWithTruth } from './tools/compare-truth.js';
 import { diagnose, diagnosisShare } from '../parser/diagnose/diagnose.js';
@@ -297,25 +297,15 @@ describe('diagnosis on simulated farms with a known policy', () => {
     // The few offers below a second happened to be accepted; the tolerant fit took the offers
     // accepted far past that edge for a coarse clock's exceptions, and all 4,053 refusals went to
     // "dropped after 1s idle" with no word of the balancer.
-    const farm = simulateConfigAndAnalyze({ seed: 3, duration: 1200,
-      services: [{ sni: 'www.ns8.test', backends: 8, captureAt: 'vip', balancing: 'random', sharedCache: false, policy: { idleTimeout: null, lifetime: null, capacity: null, purgeOnAbort: false } }],
-      clients: { count: 200, meanGap: 20, minGap: 1, longGapShare: 0.1, longGap: [100, 600] } });
-    const server = farm.diagnosis.servers[0]!;
-    expect([server.cachePolicy.idleTimeout.seconds, server.cachePolicy.lifetime.seconds, server.cachePolicy.capacity.entries]).toEqual([null, null, null]);
-    expect(server.reasons).toEqual({ 'other-backend': farm.truth.totals.byReason['other-backend'] });
-    expect(server.cachePolicy.sharedCache.backends).toBe(8);
+    const farm = balancerWithoutLimit(3, 1200, 8, { count: 200, meanGap: 20, minGap: 1, longGapShare: 0.1, longGap: [100, 600] });
+    expect(farm.diagnosis.servers[0]!.cachePolicy.sharedCache.backends).toBe(8);
     expect(farm.diagnosis.findings.map((f) => `${f.severity}:${f.code}`)).toEqual(['critical:no-shared-cache']);
   });
 
   it('two backends at random, no limit: the last few offers refused in a row are no time limit', () => {
     // Half the offers refused whatever their idle time or age: the last six refused made "an idle
     // timeout of 15 min" and "a lifetime of 22 min" (info), a chance of 1 in 64 at the best edge.
-    const farm = simulateConfigAndAnalyze({ seed: 5, duration: 1800,
-      services: [{ sni: 'www.nl2.test', backends: 2, captureAt: 'vip', balancing: 'random', sharedCache: false, policy: { idleTimeout: null, lifetime: null, capacity: null, purgeOnAbort: false } }],
-      clients: { count: 60, meanGap: 60, minGap: 2, longGapShare: 0.2, longGap: [200, 1000] } });
-    const server = farm.diagnosis.servers[0]!;
-    expect([server.cachePolicy.idleTimeout.seconds, server.cachePolicy.lifetime.seconds, server.cachePolicy.capacity.entries]).toEqual([null, null, null]);
-    expect(server.reasons).toEqual({ 'other-backend': farm.truth.totals.byReason['other-backend'] });
+    balancerWithoutLimit(5, 1800, 2, { count: 60, meanGap: 60, minGap: 2, longGapShare: 0.2, longGap: [200, 1000] });
   });
 
   it('backends without a shared cache inferred at low confidence: a warning that says so, not critical', () => {
@@ -337,13 +327,7 @@ describe('diagnosis on simulated farms with a known policy', () => {
     // Taking a key's successor as the next key first issued at all (a sibling backend's), the keys
     // were replaced "every 3.5s" with "2 newest keys" open; asking a replaced key to seal nothing
     // after that sibling's first ticket lost the rotation, and a lifetime and a cache were made up.
-    const farm = simulateConfigAndAnalyze({ seed: 1, duration: 3600,
-      services: [{ sni: 'www.r2be.test', resumption: 'ticket', backends: 2, captureAt: 'backends', balancing: 'round-robin', sharedCache: false, ticketKeyRotation: 300, ticketLifetimeHint: 7200, policy: { idleTimeout: null, lifetime: 7200, capacity: null, purgeOnAbort: false } }],
-      clients: { count: 60, meanGap: 90, minGap: 2, longGapShare: 0, stacks: ['modern-a', 'modern-b'] } });
-    const server = farm.diagnosis.servers[0]!;
-    const rotation = server.cachePolicy.tickets.rotation!;
-    expect(rotation.every).toBeGreaterThan(290);
-    expect(rotation.every).toBeLessThan(310);
+    const { farm, server, rotation } = fiveMinuteRotation({ backends: 2, captureAt: 'backends', balancing: 'round-robin', sharedCache: false });
     expect(rotation.keysOpen).toBe(1);
     expect([server.cachePolicy.idleTimeout.seconds, server.cachePolicy.lifetime.seconds, server.cachePolicy.capacity.entries]).toEqual([null, null, null]);
     expect(farm.diagnosis.findings.map((f) => `${f.severity}:${f.code}`).sort()).toEqual(['critical:no-shared-cache', 'critical:ticket-key-rotation']);
@@ -355,14 +339,9 @@ describe('diagnosis on simulated farms with a known policy', () => {
   });
 
   it('ticket keys replaced every 5 minutes, the two newest opening tickets (nginx with two key files): keys open 2', () => {
-    const farm = simulateConfigAndAnalyze({ seed: 1, duration: 3600,
-      services: [{ sni: 'www.open2.test', resumption: 'ticket', backends: 1, captureAt: 'vip', sharedCache: true, ticketKeyRotation: 300, ticketKeysOpen: 2, ticketLifetimeHint: 7200, policy: { idleTimeout: null, lifetime: 7200, capacity: null, purgeOnAbort: false } }],
-      clients: { count: 60, meanGap: 120, minGap: 2, longGapShare: 0.4, longGap: [400, 1200], stacks: ['modern-a', 'modern-b'] } });
-    const server = farm.diagnosis.servers[0]!;
-    const rotation = server.cachePolicy.tickets.rotation!;
+    const { farm, server, rotation } = fiveMinuteRotation({ backends: 1, captureAt: 'vip', sharedCache: true, ticketKeysOpen: 2 },
+      { count: 60, meanGap: 120, minGap: 2, longGapShare: 0.4, longGap: [400, 1200], stacks: ['modern-a', 'modern-b'] });
     expect(rotation.keysOpen).toBe(2);
-    expect(rotation.every).toBeGreaterThan(290);
-    expect(rotation.every).toBeLessThan(310);
     expect(server.reasons).toEqual({ flush: farm.truth.totals.byReason['ticket-key-rotated'] });
   });
 
@@ -370,13 +349,7 @@ describe('diagnosis on simulated farms with a known policy', () => {
     // Taking a replaced key to seal on for a tenth of its use (30 s), the key after next was its
     // successor: a lifetime of ~350 s and an LRU cache of ~75 were made of the refusals between.
     // The session's start said "keys open 3" (the old key open 60 s longer on the second server).
-    const farm = simulateConfigAndAnalyze({ seed: 1, duration: 3600,
-      services: [{ sni: 'www.skew.test', resumption: 'ticket', backends: 2, captureAt: 'vip', balancing: 'random', sharedCache: true, ticketKeyRotation: 300, ticketKeyRotationSkew: 60, ticketLifetimeHint: 7200, policy: { idleTimeout: null, lifetime: 7200, capacity: null, purgeOnAbort: false } }],
-      clients: { count: 60, meanGap: 90, minGap: 2, longGapShare: 0, stacks: ['modern-a', 'modern-b'] } });
-    const server = farm.diagnosis.servers[0]!;
-    const rotation = server.cachePolicy.tickets.rotation!;
-    expect(rotation.every).toBeGreaterThan(290);
-    expect(rotation.every).toBeLessThan(310);
+    const { farm, server, rotation } = fiveMinuteRotation({ backends: 2, captureAt: 'vip', balancing: 'random', sharedCache: true, ticketKeyRotationSkew: 60 });
     expect(rotation.keysOpen).toBe(1);
     expect([server.cachePolicy.idleTimeout.seconds, server.cachePolicy.lifetime.seconds, server.cachePolicy.capacity.entries]).toEqual([null, null, null]);
     // Refusals within the minute both keys were in use stay unexplained; most are the rotation's.
@@ -737,3 +710,30 @@ const PSK_CACHE_AND_IDLE = {
   services: [{ sni: 'www.pci.test', resumption: 'psk' as const, policy: { idleTimeout: 300, lifetime: 7200, capacity: 60, purgeOnAbort: false } }],
   clients: { count: 100, meanGap: 150, minGap: 5, longGapShare: 0.3, longGap: [200, 900] as [number, number], firstConnectionSpread: 300, stacks: ['modern-a' as const, 'modern-b' as const] },
 };
+
+/**
+ * Backends without a shared cache behind a VIP, balanced at random, with no limit at all: the
+ * balancer's refusals must make no idle timeout, lifetime or cache size, and be its own.
+ */
+function balancerWithoutLimit(seed: number, duration: number, backends: number, clients: NonNullable<FarmConfigInput['clients']>) {
+  const farm = simulateConfigAndAnalyze({ seed, duration, clients,
+    services: [{ sni: 'www.nolimit.test', backends, captureAt: 'vip', balancing: 'random', sharedCache: false, policy: { idleTimeout: null, lifetime: null, capacity: null, purgeOnAbort: false } }] });
+  const server = farm.diagnosis.servers[0]!;
+  expect([server.cachePolicy.idleTimeout.seconds, server.cachePolicy.lifetime.seconds, server.cachePolicy.capacity.entries]).toEqual([null, null, null]);
+  expect(server.reasons).toEqual({ 'other-backend': farm.truth.totals.byReason['other-backend'] });
+  return farm;
+}
+
+/**
+ * An hour of a ticket farm whose keys are replaced every 5 minutes (tickets otherwise kept 2 hours):
+ * its group and the rotation found, asked to be every 5 minutes.
+ */
+function fiveMinuteRotation(service: ServiceConfigInput, clients: NonNullable<FarmConfigInput['clients']> = { count: 60, meanGap: 90, minGap: 2, longGapShare: 0, stacks: ['modern-a', 'modern-b'] }) {
+  const farm = simulateConfigAndAnalyze({ seed: 1, duration: 3600, clients,
+    services: [{ sni: 'www.rotation.test', resumption: 'ticket', ticketKeyRotation: 300, ticketLifetimeHint: 7200, policy: { idleTimeout: null, lifetime: 7200, capacity: null, purgeOnAbort: false }, ...service }] });
+  const server = farm.diagnosis.servers[0]!;
+  const rotation = server.cachePolicy.tickets.rotation!;
+  expect(rotation.every).toBeGreaterThan(290);
+  expect(rotation.every).toBeLessThan(310);
+  return { farm, server, rotation };
+}
