@@ -47,7 +47,7 @@ export function probeHead(head: Uint8Array, name: string): HeadProbe {
     probe.finish();
   } catch {
     // Which connections it holds only decides which files are merged: without them it is read alone.
-    connections.clear();
+    return { firstTime, connections: new Set() };
   }
   return { firstTime, connections, oneSided: oneWay >= MIN_ONE_SIDED && oneWay >= ONE_SIDED_SHARE * connections.size };
 }
