@@ -4,6 +4,9 @@
 
 import { Analysis, type CaptureIngest } from './analysis.js';
 import type { ConnectionRecord } from './report/types.js';
+import type { TimeOrderedIngest } from './capture/held-frames.js';
+
+export type { TimeOrderedIngest };
 
 /** How much of each file is read ahead to order and group the files. */
 export const PROBE_BYTES = 1 << 20;
@@ -130,7 +133,7 @@ export function mergedFiles(plan: readonly PlannedFile[]): number[] {
 /** A file being read into the analysis, chunk by chunk, as its platform reads it. */
 export interface TimedSource {
   /** Null until its first chunk is read (the format is known from its first bytes). */
-  readonly ingest: CaptureIngest | null;
+  readonly ingest: TimeOrderedIngest | null;
   /** No more chunks: read to its end, or stopped by an error (kept by the source for its close). */
   readonly ended: boolean;
   /** Reads and analyses its next chunk: frames later than `bound` are held (CaptureIngest.holdAfter). */
@@ -143,8 +146,8 @@ export interface TimedSource {
  * What the platforms' sources share (the CLI's files, the app's web streams): the ingest, the end,
  * the error kept for the close, and the release of held frames.
  */
-export abstract class ChunkSource implements TimedSource {
-  ingest: CaptureIngest | null = null;
+export abstract class ChunkSource<I extends TimeOrderedIngest = CaptureIngest> implements TimedSource {
+  ingest: I | null = null;
   /** No more chunks: read to its end, or stopped by an error (`failure`). */
   ended = false;
   /** What ended it early (a read, damage, a bug), reported when it is closed; null: nothing. */

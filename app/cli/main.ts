@@ -2,7 +2,7 @@ import { buildDocument, addToTotals, describeEncapsulation, emptyTotals, numberC
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { MemoryForecast, readMemory, type MemoryReading } from './memory-forecast.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
-import { analyzeFiles, filesReadTogether, firstPacketTimes, forEachCaptureChunk, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
+import { analyzeFiles, filesReadTogether, firstPacketTimes, readingPlan, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
 import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
 import { HELP, outputsOf, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_OUTPUT } from './writers.js';
@@ -17,6 +17,8 @@ import { CLOCK_SEGMENT_STEP, CLOCK_STEP_BACK_CODE, clockStepsOf } from '../../pa
 import { formatDuration } from '../../parser/diagnose/format.js';
 import type { CachePolicy, Diagnosis } from '../../parser/diagnose/types.js';
 import { terminalSafe } from './terminal-text.js';
+import { exportInReadingOrder } from '../node/export-pcapng.js';
+import type { PlannedFile } from '../../parser/merged-reading.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -226,15 +228,9 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       else wrote.push(`wrote ${outputName(path)} (${flag.slice(2)})`);
     }
     if (args.pcapngOut) {
-      const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files, connections, io);
+      const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files, result.plan, connections, io);
       if (written === null) return EXIT_FAILED;
       wrote.push(`wrote ${outputName(args.pcapngOut)} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
-      // The second pass copies packets file by file: files read merged by time (a file per
-      // direction) come out one after the other, each connection's two halves apart in time.
-      const merged = result.readMerged ?? [];
-      if (merged.length > 0 && written.packets > 0) {
-        io.stderr(`resumescope: note: --pcapng-out holds the packets of ${merged.map(terminalSafe).join(', ')} one file after another, not merged by time as they were analysed: \`reordercap ${terminalSafe(args.pcapngOut)} sorted.pcapng\` puts them in time order\n`);
-      }
       // A filter that keeps nothing is most likely a typo (a host name where an address belongs).
       if (written.connections === 0) {
         const filter = args.pcapngFilter ?? DEFAULT_FILTER;
@@ -564,8 +560,12 @@ function outputName(path: string): string {
   return path === STANDARD_OUTPUT ? 'standard output' : path;
 }
 
-/** --pcapng-out: a second pass over the inputs keeps the chosen connections' packets. */
-async function writeFailuresPcapng(path: string, filterText: string, inputs: InputFile[], connections: ConnectionRecord[], io: CliIo): Promise<{ packets: number; connections: number } | null> {
+/**
+ * --pcapng-out: a second pass over the inputs keeps the chosen connections' packets, read in the
+ * analysis's order (`plan`; made again where the files were read apart): files read merged by time
+ * come out merged by time.
+ */
+async function writeFailuresPcapng(path: string, filterText: string, inputs: InputFile[], plan: readonly PlannedFile[] | undefined, connections: ConnectionRecord[], io: CliIo): Promise<{ packets: number; connections: number } | null> {
   let filter;
   try {
     filter = parseConnectionFilter(filterText);
@@ -575,24 +575,10 @@ async function writeFailuresPcapng(path: string, filterText: string, inputs: Inp
   }
   const out = new OutputFile(path);
   const exporter = new FailureExporter(connections, filter, (chunk) => out.write(chunk), TOOL_VERSION);
-  for (const { path: input, stream } of inputs) {
-    if (stream) {
-      io.stderr(`resumescope: --pcapng-out cannot re-read ${input === '-' ? 'stdin' : `the pipe ${input}`}; its packets are not in the pcapng\n`);
-      continue;
-    }
-    let reader: ReturnType<FailureExporter['openFile']> | null = null;
-    try {
-      await forEachCaptureChunk(input, (chunk, first) => {
-        if (first) reader = exporter.openFile(input, chunk);
-        reader!.push(chunk);
-        return;
-      });
-      (reader as ReturnType<FailureExporter['openFile']> | null)?.finish();
-    } catch {
-      // Unreadable inputs were reported by the analysis pass.
-    }
-    await out.drained();
-  }
+  await exportInReadingOrder(inputs, plan ?? (await readingPlan(inputs)), exporter, {
+    skipped: (input) => io.stderr(`resumescope: --pcapng-out cannot re-read ${input.path === '-' ? 'stdin' : `the pipe ${terminalSafe(input.path)}`}; its packets are not in the pcapng\n`),
+    afterRead: () => out.drained(),
+  });
   await out.close();
   return { packets: exporter.packetsWritten, connections: exporter.connectionsSelected };
 }

@@ -223,7 +223,7 @@ async function gunzipHead(handle: fs.FileHandle): Promise<Uint8Array | null> {
 }
 
 /** The inputs' reading plan (planReading); a single file or a stream needs no probe. */
-async function readingPlan(inputs: InputFile[]): Promise<PlannedFile[]> {
+export async function readingPlan(inputs: InputFile[]): Promise<PlannedFile[]> {
   // Streams cannot be probed (the probe would consume them): they come first, as stdin does.
   const none: HeadProbe = { firstTime: 0, connections: new Set() };
   if (inputs.length <= 1) return planReading([none]);
@@ -275,6 +275,8 @@ export interface AnalyzeResult {
   internalErrors?: InputProblem[];
   /** The files (as their captures name them) read merged by time with others holding the same connections (see analyzeFiles). */
   readMerged?: string[];
+  /** The order and groups the files were read in (indexes into the inputs); absent where each was read apart (--jobs). */
+  plan?: PlannedFile[];
 }
 
 /**
@@ -311,7 +313,7 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
   });
   analysis.finish();
   const readMerged = mergedFiles(plan).map((index) => captureFileName(inputs[index]!));
-  return { captures: analysis.captures, problems, internalErrors, readMerged };
+  return { captures: analysis.captures, problems, internalErrors, readMerged, plan };
 }
 
 /** The name a file's capture (and its anomalies) carry. */
@@ -475,13 +477,9 @@ async function* prepend(head: Uint8Array | null, rest: AsyncGenerator<Uint8Array
 }
 
 /** Every (decompressed) chunk of a capture file, in order: for a second pass such as --pcapng-out. */
-export async function forEachCaptureChunk(path: string, onChunk: (chunk: Uint8Array, first: boolean) => void): Promise<void> {
+export async function* captureChunks(path: string): AsyncGenerator<Uint8Array> {
   const gz = await isGzipFile(path);
   const raw = rawChunks(path, !gz);
   const source: AsyncIterable<Uint8Array> = gz ? Readable.from(raw).pipe(createGunzip()) : raw;
-  let first = true;
-  for await (const chunk of source) {
-    onChunk(chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer), first);
-    first = false;
-  }
+  for await (const chunk of source) yield chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer);
 }

@@ -1,4 +1,5 @@
-import { Frame } from '../capture/frame.js';
+import { Frame, type CaptureReader } from '../capture/frame.js';
+import { HeldFrames, type TimeOrderedIngest } from '../capture/held-frames.js';
 import { isPcapMagic, PcapReader } from '../capture/pcap-reader.js';
 import { abortEnding, abortEndingLabel } from './abort-ending.js';
 import { PcapngReader } from '../capture/pcapng-reader.js';
@@ -120,11 +121,14 @@ export class FailureExporter {
     this.connectionsSelected = n;
   }
 
-  /** A reader for one file: push its bytes, then finish(). */
-  openFile(fileName: string, head: Uint8Array): { push(chunk: Uint8Array): void; finish(): void } {
+  /**
+   * A reader for one file: push its bytes, then finish(). `head`: its first bytes (the format).
+   * Read alone, its packets are written as they come; read with others by the loop that merged
+   * them for the analysis (readInTimeOrder), they are written in the same time order.
+   */
+  openFile(fileName: string, head: Uint8Array): ExportFileReader {
     const onFrame = (frame: Frame) => this.onFrame(frame, fileName);
-    const ignore = () => {};
-    return isPcapMagic(head) ? new PcapReader(onFrame, ignore, fileName) : new PcapngReader(onFrame, ignore, fileName);
+    return new ExportFileReader(onFrame, head, fileName);
   }
 
   private onFrame(frame: Frame, fileName: string): void {
@@ -202,6 +206,49 @@ export class FailureExporter {
     const iface = this.writer.interfaceFor(linkType, `linktype ${linkType}`);
     this.writer.writePacket(iface, frame.wholeSeconds, frame.nanoseconds, bytes, originalLength, comment);
     this.packetsWritten++;
+  }
+}
+
+/**
+ * One file's frames for the export, in time with other files read merged (TimeOrderedIngest):
+ * frames later than holdAfter wait until their turn. Damage was reported by the analysis's pass.
+ */
+export class ExportFileReader implements TimeOrderedIngest {
+  holdAfter = Infinity;
+  private readonly held = new HeldFrames();
+  private readonly reader: CaptureReader;
+
+  constructor(private readonly onFrame: (frame: Frame) => void, head: Uint8Array, fileName: string) {
+    const gated = (frame: Frame) => {
+      if (this.held.size === 0 && frame.time <= this.holdAfter) onFrame(frame);
+      else this.held.add(frame);
+    };
+    const ignore = () => {};
+    this.reader = isPcapMagic(head) ? new PcapReader(gated, ignore, fileName) : new PcapngReader(gated, ignore, fileName);
+  }
+
+  push(chunk: Uint8Array): void {
+    this.reader.push(chunk);
+  }
+
+  finish(): void {
+    this.reader.finish();
+  }
+
+  get holdsFrames(): boolean {
+    return this.held.size > 0;
+  }
+
+  get nextHeldTime(): number {
+    return this.held.nextTime;
+  }
+
+  releaseHeld(until: number): void {
+    this.held.release(until, this.onFrame);
+  }
+
+  dropHeld(): void {
+    this.held.clear();
   }
 }
 

@@ -6,8 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Analysis, type CaptureIngest } from '../../parser/analysis.js';
-import { planReading, probeHead, readInTimeOrder, mergedFiles, type TimedSource } from '../../parser/merged-reading.js';
+import { Analysis } from '../../parser/analysis.js';
+import { planReading, probeHead, readInTimeOrder, mergedFiles, type TimedSource, type TimeOrderedIngest } from '../../parser/merged-reading.js';
+import { FailureExporter } from '../../parser/report/failure-export.js';
+import { PcapngReader } from '../../parser/capture/pcapng-reader.js';
 import type { ConnectionRecord } from '../../parser/report/types.js';
 import { rewritePcapBytes } from '../support/pcap-edit.js';
 
@@ -15,17 +17,20 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const CAPTURE = readFileSync(join(ROOT, 'fixtures/captures/nginx-cache-capacity.pcap'));
 const OTHER = readFileSync(join(ROOT, 'fixtures/captures/nginx-session-timeout.pcap'));
 
-/** A file held in memory, handed to the analysis in chunks of the given sizes (in turn). */
-class MemorySource implements TimedSource {
-  ingest: CaptureIngest | null = null;
+/** What a file's chunks go into: the analysis's CaptureIngest, or the pcapng export's reader. */
+type Ingest = TimeOrderedIngest & { push(chunk: Uint8Array): void; finish(): void };
+
+/** A file held in memory, handed to `open`'s ingest in chunks of the given sizes (in turn). */
+class MemorySource<I extends Ingest> implements TimedSource {
+  ingest: I | null = null;
   ended = false;
   private at = 0;
   private turn = 0;
 
-  constructor(private readonly bytes: Uint8Array, private readonly name: string, private readonly analysis: Analysis, private readonly chunkSizes: number[]) {}
+  constructor(private readonly bytes: Uint8Array, private readonly open: (head: Uint8Array) => I, private readonly chunkSizes: number[]) {}
 
   async read(bound: number): Promise<void> {
-    if (this.ingest === null) this.ingest = this.analysis.openFile(this.name);
+    if (this.ingest === null) this.ingest = this.open(this.bytes.subarray(0, 64));
     this.ingest.holdAfter = bound;
     if (this.at >= this.bytes.length) {
       this.ended = true;
@@ -42,6 +47,17 @@ class MemorySource implements TimedSource {
   }
 }
 
+/** `files` through the core's plan and merge loop, each into the ingest `open` gives it. */
+async function readPlanned<I extends Ingest>(files: Uint8Array[], chunkSizes: number[], open: (index: number, head: Uint8Array) => I): Promise<number[]> {
+  const plan = planReading(files.map((bytes, i) => probeHead(bytes.subarray(0, 1 << 20), `part${i}`)));
+  await readInTimeOrder<MemorySource<I>>(plan, {
+    open: (planned) => new MemorySource(files[planned.index]!, (head) => open(planned.index, head), chunkSizes),
+    close: async (source) => source.ingest?.finish(),
+    abandon: async () => undefined,
+  });
+  return mergedFiles(plan);
+}
+
 /** What a connection is, whichever file or frame it was read from. */
 function outcome(c: ConnectionRecord): string {
   return [c.client.ip, c.client.port, c.server.port, c.startTime, c.endTime, c.handshake, c.resumption, c.version, c.history, c.packets, c.anomalies.map((a) => a.code).join('+')].join(' ');
@@ -50,14 +66,21 @@ function outcome(c: ConnectionRecord): string {
 async function readAll(files: Uint8Array[], chunkSizes: number[]): Promise<{ outcomes: string[]; merged: number[] }> {
   const records: ConnectionRecord[] = [];
   const analysis = new Analysis((c) => records.push(c));
-  const plan = planReading(files.map((bytes, i) => probeHead(bytes.subarray(0, 1 << 20), `part${i}`)));
-  await readInTimeOrder<MemorySource>(plan, {
-    open: (planned) => new MemorySource(files[planned.index]!, `part${planned.index}`, analysis, chunkSizes),
-    close: async (source) => source.ingest?.finish(),
-    abandon: async () => undefined,
-  });
+  const merged = await readPlanned(files, chunkSizes, (index) => analysis.openFile(`part${index}`));
   analysis.finish();
-  return { outcomes: records.map(outcome).sort(), merged: mergedFiles(plan) };
+  return { outcomes: records.map(outcome).sort(), merged };
+}
+
+/** --pcapng-out's packets (time and bytes, in the order written) of `records`' connections, read from `files`. */
+async function exportedPackets(files: Uint8Array[], chunkSizes: number[], records: ConnectionRecord[]): Promise<string[]> {
+  const written: Uint8Array[] = [];
+  const exporter = new FailureExporter(records, () => true, (chunk) => written.push(chunk.slice()), 'test');
+  await readPlanned(files, chunkSizes, (index, head) => exporter.openFile(`part${index}`, head));
+  const packets: string[] = [];
+  const reader = new PcapngReader((f) => packets.push(`${f.wholeSeconds}.${f.nanoseconds} ${Buffer.from(f.bytes.subarray(f.start, f.end)).toString('hex')}`), () => {}, 'out');
+  for (const chunk of written) reader.push(chunk);
+  reader.finish();
+  return packets;
 }
 
 function whole(bytes: Uint8Array): string[] {
@@ -90,6 +113,26 @@ describe('several files read merged by packet time (parser/merged-reading.ts)', 
         expect(read.outcomes).toEqual(expected);
       },
     ), { numRuns: 25 });
+  });
+
+  it('--pcapng-out over the same files, read by the same loop: the packets of the capture whole, in its order', async () => {
+    const records: ConnectionRecord[] = [];
+    const analysis = new Analysis((c) => records.push(c));
+    const ingest = analysis.openFile('whole');
+    ingest.push(CAPTURE);
+    ingest.finish();
+    analysis.finish();
+    const expectedPackets = await exportedPackets([new Uint8Array(CAPTURE)], [1 << 20], records);
+    expect(expectedPackets.length).toBeGreaterThan(400);
+    await fc.assert(fc.asyncProperty(
+      fc.integer({ min: 2, max: 3 }),
+      fc.array(fc.nat(), { minLength: 600, maxLength: 600 }),
+      fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 5 }),
+      async (parts, deal, chunkSizes) => {
+        const files = dealt(CAPTURE, parts, (index) => deal[index % deal.length]! % parts);
+        expect(await exportedPackets(files, chunkSizes, records)).toEqual(expectedPackets);
+      },
+    ), { numRuns: 15 });
   });
 
   it('files that share no connection are read one after another, in order of their first packet', async () => {
