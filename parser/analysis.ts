@@ -10,6 +10,7 @@ import { linkTypeName } from './capture/frame.js';
 import type { Anomaly, CaptureSummary, ConnectionRecord, ConnectionSink } from './report/types.js';
 import { CLOCK_STEP_BACK, FlowTable } from './tcp/flow-table.js';
 import { formatDuration, isoTime } from './diagnose/format.js';
+import { clockOffsetAnomaly, type ClockOffset } from './clock-offset.js';
 import { CLOCK_SEGMENT_STEP, CLOCK_STEP_BACK_CODE } from './diagnose/clock-segments.js';
 
 /** Per-file anomalies beyond this many are counted, not listed. */
@@ -56,7 +57,8 @@ export class Analysis {
   }
 
   /** Start reading a file; push its (decompressed) bytes in order, then call finish(). */
-  openFile(fileName: string, compressed = false): CaptureIngest {
+  /** `clockOffset`: the file's clock is off against another file of its group (see merged-reading.ts). */
+  openFile(fileName: string, compressed = false, clockOffset?: ClockOffset): CaptureIngest {
     const summary: CaptureSummary = {
       file: fileName, format: 'unknown', compressed, linkTypes: [], packets: 0, bytes: 0,
       firstTime: null, lastTime: null, anomalies: [],
@@ -65,7 +67,8 @@ export class Analysis {
     };
     this.captures.push(summary);
     this.flows.startFile();
-    return new CaptureIngest(summary, this.flows, this.packet);
+    if (clockOffset !== undefined && clockOffset.seconds !== 0) summary.anomalies.push(clockOffsetAnomaly(fileName, clockOffset));
+    return new CaptureIngest(summary, this.flows, this.packet, clockOffset?.seconds ?? 0);
   }
 
   /** No more input: every open connection produces its record. */
@@ -99,6 +102,8 @@ export class CaptureIngest implements TimeOrderedIngest {
     readonly summary: CaptureSummary,
     private readonly flows: FlowTable,
     private readonly packet: TcpPacket,
+    /** Seconds added to each frame's time: the file's clock against its group's (0: none). */
+    private readonly clockShift = 0,
   ) {}
 
   /**
@@ -163,9 +168,14 @@ export class CaptureIngest implements TimeOrderedIngest {
 
   private createReader(head: Uint8Array): CaptureReader {
     const format = sniffFormat(head);
-    const onFrame = (frame: Frame) => {
+    const timed = (frame: Frame) => {
       if (this.held.size === 0 && frame.time <= this.holdAfter) this.onFrame(frame);
       else this.hold(frame);
+    };
+    const shift = this.clockShift;
+    const onFrame = shift === 0 ? timed : (frame: Frame) => {
+      frame.time += shift;
+      timed(frame);
     };
     const onAnomaly = (a: Anomaly) => this.addAnomaly(a);
     if (format === 'pcap') {

@@ -5,6 +5,7 @@
 import { Analysis, type CaptureIngest } from './analysis.js';
 import type { ConnectionRecord } from './report/types.js';
 import type { TimeOrderedIngest } from './capture/held-frames.js';
+import { estimateOffset, handshakeTimes, type ClockOffset, type HandshakeTimes } from './clock-offset.js';
 
 export type { TimeOrderedIngest };
 
@@ -18,6 +19,12 @@ export interface HeadProbe {
   connections: Set<string>;
   /** Most of its TLS connections show one direction only (see ONE_SIDED_SHARE): a file per direction of a tap. */
   oneSided?: boolean;
+  /** The capture's name (what a clock offset names it by). */
+  name?: string;
+  /** Its connections' TCP handshakes (bounds a clock offset against another file's). */
+  handshakes?: Map<string, HandshakeTimes>;
+  /** A shift already estimated (by the host that serves the file to the app): taken as it is. */
+  clockOffset?: ClockOffset;
 }
 
 /** A file whose head could not be read (a stream, a damaged file): read on its own, last. */
@@ -52,7 +59,7 @@ export function probeHead(head: Uint8Array, name: string): HeadProbe {
     // Which connections it holds only decides which files are merged: without them it is read alone.
     return { firstTime, connections: new Set() };
   }
-  return { firstTime, connections, oneSided: oneWay >= MIN_ONE_SIDED && oneWay >= ONE_SIDED_SHARE * connections.size };
+  return { firstTime, connections, oneSided: oneWay >= MIN_ONE_SIDED && oneWay >= ONE_SIDED_SHARE * connections.size, name, handshakes: handshakeTimes(head, name) };
 }
 
 /**
@@ -86,9 +93,12 @@ export function endpointPair(c: Pick<ConnectionRecord, 'client' | 'server'>): st
 export interface PlannedFile {
   /** The file's place among the inputs. */
   index: number;
+  /** Its first packet's time (on the group's clock: clockOffset added). */
   firstTime: number;
   /** Files of one group hold the same connections and are read merged by time. */
   group: number;
+  /** Its clock is off against another file of its group: the shift its packet times take. */
+  clockOffset?: ClockOffset;
 }
 
 /**
@@ -117,10 +127,92 @@ export function planReading(probes: readonly HeadProbe[]): PlannedFile[] {
       else group[root(i)] = root(j);
     }
   });
-  const files = probes.map((probe, index) => ({ index, firstTime: probe.firstTime, group: root(index) }));
+  const files: PlannedFile[] = probes.map((probe, index) => ({ index, firstTime: probe.firstTime, group: root(index) }));
+  const members = new Map<number, PlannedFile[]>();
+  for (const x of files) members.set(x.group, [...(members.get(x.group) ?? []), x]);
+  for (const group of members.values()) {
+    if (group.length < 2) continue;
+    const offsets = clockOffsets(group.map((x) => probes[x.index]!));
+    group.forEach((x, i) => {
+      const offset = offsets[i];
+      if (offset === undefined || offset.seconds === 0) return;
+      x.clockOffset = offset;
+      x.firstTime += offset.seconds;
+    });
+  }
   const groupStart = new Map<number, number>();
   for (const x of files) groupStart.set(x.group, Math.min(groupStart.get(x.group) ?? Infinity, x.firstTime));
   return files.sort((a, b) => groupStart.get(a.group)! - groupStart.get(b.group)! || a.group - b.group || a.firstTime - b.firstTime || a.index - b.index);
+}
+
+/**
+ * The clock shift of each file of a group (see clock-offset.ts), against the first file given whose
+ * handshakes bound another's: files bounded by it, or by a file bounded before them, are brought
+ * to its clock. A file whose first megabyte shares no handshake with any of them (a
+ * direction rotated into parts: its later parts) takes the shift of the latest file before it
+ * that holds the same side of the connections (SYNs, or SYN-ACKs): the earlier part of the same
+ * rotation, on the same capture host's clock. Undefined: no shift.
+ */
+function clockOffsets(probes: readonly HeadProbe[]): (ClockOffset | undefined)[] {
+  const offsets: (ClockOffset | undefined)[] = probes.map((p) => p.clockOffset);
+  // Shifts the host estimated (hostedReading) are its files' whole plan: nothing to bound here.
+  if (offsets.some((o) => o !== undefined)) return offsets;
+  const order = probes.map((_, i) => i).sort((a, b) => probes[a]!.firstTime - probes[b]!.firstTime || a - b);
+  const shift = new Map<number, number>();
+  // The reference clock: the first file given whose handshakes bound another's.
+  for (let start = 0; start < probes.length; start++) {
+    const reference = probes[start]!;
+    if (reference.handshakes === undefined || reference.handshakes.size === 0) continue;
+    // Breadth first from `start`: each file bounded by one already placed.
+    shift.set(start, 0);
+    const placed = [start];
+    for (let k = 0; k < placed.length; k++) {
+      const known = probes[placed[k]!]!.handshakes!;
+      for (const i of order) {
+        const handshakes = probes[i]!.handshakes;
+        if (shift.has(i) || handshakes === undefined) continue;
+        const estimate = estimateOffset(known, handshakes);
+        if (estimate === null) continue;
+        const seconds = shift.get(placed[k]!)! + estimate.seconds;
+        shift.set(i, seconds);
+        placed.push(i);
+        offsets[i] = { seconds, against: reference.name ?? `file ${start + 1}`, handshakes: estimate.handshakes };
+      }
+    }
+    if (placed.length > 1) break;
+    shift.clear();
+  }
+  // Files no handshake bounds: the shift of the same side's latest earlier file.
+  for (const i of order) {
+    if (shift.has(i)) continue;
+    const side = sideOf(probes[i]!);
+    if (side === null) continue;
+    let source = -1;
+    for (const j of order) {
+      if (j === i) break;
+      if (shift.has(j) && sideOf(probes[j]!) === side) source = j;
+    }
+    if (source < 0) continue;
+    shift.set(i, shift.get(source)!);
+    const like = offsets[source];
+    if (like !== undefined) offsets[i] = { seconds: like.seconds, against: like.against, handshakes: 0, like: probes[source]!.name ?? `file ${source + 1}` };
+  }
+  return offsets;
+}
+
+/** Which side of its connections' handshakes a file shows: SYNs only (client), SYN-ACKs only (server), or both (null). */
+function sideOf(probe: HeadProbe): 'client' | 'server' | null {
+  let syns = 0;
+  let synAcks = 0;
+  for (const t of probe.handshakes?.values() ?? []) {
+    const syn = !Number.isNaN(t.syn);
+    const synAck = !Number.isNaN(t.synAck);
+    if (syn && !synAck) syns++;
+    else if (synAck && !syn) synAcks++;
+  }
+  if (syns >= MIN_ONE_SIDED && syns > 2 * synAcks) return 'client';
+  if (synAcks >= MIN_ONE_SIDED && synAcks > 2 * syns) return 'server';
+  return null;
 }
 
 /** The planned files read merged with another (their `index`), in reading order. */

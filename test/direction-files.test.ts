@@ -28,6 +28,16 @@ function outcomes(document: AnalysisDocument): string[] {
     [c.client.ip, c.client.port, c.server.port, c.startTime, c.handshake, c.abort?.by ?? '', c.resumption, c.reason ?? '', c.version ?? '', c.history].join(' '));
 }
 
+let mixed: string | null = null;
+/** A farm of several kinds of server (simulator preset mixed, 18 MB), made once. */
+function mixedFarm(): string {
+  if (mixed === null) {
+    mixed = join(work, 'mixed.pcap');
+    execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'mixed', '--scale', '3', '--out', mixed, '--quiet']);
+  }
+  return mixed;
+}
+
 /** Each packet of a capture as tshark reads it: time, ports, sequence number, payload length. */
 function packetList(path: string): string[] {
   return execFileSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tcp.seq_raw', '-e', 'tcp.len'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
@@ -95,8 +105,7 @@ describe('a capture file per direction, given together', () => {
   it('one direction whole, the other rotated into parts: all read merged, as their first megabytes show one direction each', () => {
     // The later parts share no connection with the first megabyte of the other direction's file:
     // read apart from it, this farm's 1,196 connections came out as 1,203, 398 of them "aborted".
-    const farm = join(work, 'mixed.pcap');
-    execFileSync(process.execPath, [join(ROOT, 'dist', 'fixtures', 'simulator', 'cli.js'), '--preset', 'mixed', '--scale', '3', '--out', farm, '--quiet']);
+    const farm = mixedFarm();
     const [toServer, fromServer] = splitByDirection(farm, 443, 'mixed');
     const parts = join(work, 'mixed-parts');
     execFileSync('mkdir', ['-p', parts]);
@@ -106,6 +115,54 @@ describe('a capture file per direction, given together', () => {
     const split = analyze([toServer, ...partFiles]);
     expect(split.stdout).toMatch(new RegExp(`${partFiles.length + 1} capture files \\(${partFiles.length + 1} of them holding the same connections: read merged by packet time\\)`));
     expect(outcomes(split.document)).toEqual(outcomes(analyze([farm]).document));
+  });
+
+  it('the server direction on a clock 1.5 s ahead (two capture hosts): moved onto the client file\'s clock, the outcomes of the capture whole', () => {
+    // Read merged on the two clocks, every ServerHello came 1.5 s before its ClientHello; at 2 s
+    // the simulated farm's 359 connections came out as 718, each half "one-way".
+    const whole = analyze([real]);
+    const [toServer, fromServer] = splitByDirection(real, 44314, 'nginx-skew');
+    const ahead = join(work, 'nginx-skew-s2c-ahead.pcap');
+    execFileSync('editcap', ['-t', '1.5', fromServer, ahead]);
+    const pcapng = join(work, 'nginx-skew.pcapng');
+    const split = analyze([toServer, ahead], ['--pcapng-out', pcapng, '--pcapng-filter', 'all']);
+    expect(split.status).toBe(0);
+    expect(outcomes(split.document)).toEqual(outcomes(whole.document));
+    expect(split.document.connections.every((c) => c.serverHelloTime! > c.clientHelloTime!)).toBe(true);
+    const moved = split.document.captures[1]!.anomalies.filter((a) => a.code === 'clock-offset');
+    expect(moved).toHaveLength(1);
+    // Loopback handshakes bound it to well under a millisecond.
+    expect(Math.abs(moved[0]!.seconds! + 1.5)).toBeLessThan(0.001);
+    expect(moved[0]!.message).toMatch(/clock reads 1\.5s ahead of .*nginx-skew-c2s\.pcap's, from \d+ TCP handshakes/);
+    expect(split.stdout).toMatch(/capture clock {7}packet times moved onto one clock .*nginx-skew-s2c-ahead\.pcap −1\.5s/);
+    // --pcapng-out writes the times as analysed: the packets of the capture whole, in time order.
+    const exported = packetList(pcapng);
+    expect(exported).toHaveLength(packetList(real).length);
+    const times = exported.map((line) => Number(line.split('\t')[0]));
+    expect(times.every((t, i) => i === 0 || t >= times[i - 1]!)).toBe(true);
+    // Split on one clock, nothing is moved.
+    expect(analyze([toServer, fromServer]).document.captures.flatMap((c) => c.anomalies).filter((a) => a.kind === 'clock')).toEqual([]);
+  });
+
+  it('a farm split by direction, the server side 2 s behind and rotated into parts: the verdicts of the capture whole', () => {
+    // The client's file is 2.4 MB: the later parts' first megabytes share no handshake with its
+    // first, and take the shift of the part before them.
+    const farm = mixedFarm();
+    const [toServer, fromServer] = splitByDirection(farm, 443, 'farm-skew');
+    const behind = join(work, 'farm-skew-s2c-behind.pcap');
+    execFileSync('editcap', ['-t', '-2', fromServer, behind]);
+    const parts = join(work, 'farm-skew-parts');
+    execFileSync('mkdir', ['-p', parts]);
+    execFileSync('editcap', ['-i', '600', behind, join(parts, 's2c.pcap')]);
+    const partFiles = readdirSync(parts).map((f) => join(parts, f)).sort();
+    expect(partFiles.length).toBeGreaterThanOrEqual(3);
+    const whole = analyze([farm]);
+    const split = analyze([toServer, ...partFiles]);
+    expect(outcomes(split.document)).toEqual(outcomes(whole.document));
+    expect(split.document.findings.map((f) => f.title)).toEqual(whole.document.findings.map((f) => f.title));
+    const moved = split.document.captures.slice(1).map((c) => c.anomalies.find((a) => a.code === 'clock-offset'));
+    expect(moved.every((a) => a !== undefined && Math.abs(a.seconds! - 2) < 0.01)).toBe(true);
+    expect(moved.at(-1)!.message).toMatch(/is taken to read 2\.0s behind .*farm-skew-c2s\.pcap's, as .*s2c_0000\d_\d+\.pcap's, the earlier file of the same direction/);
   });
 
   it('a simulated farm split by direction: what mergecap (without -a) of the two gives', () => {

@@ -18,6 +18,7 @@ import { formatDuration } from '../../parser/diagnose/format.js';
 import type { CachePolicy, Diagnosis } from '../../parser/diagnose/types.js';
 import { terminalSafe } from './terminal-text.js';
 import { exportInReadingOrder } from '../node/export-pcapng.js';
+import { CLOCK_OFFSET_CODE } from '../../parser/clock-offset.js';
 import type { PlannedFile } from '../../parser/merged-reading.js';
 
 export const EXIT_OK = 0;
@@ -433,6 +434,11 @@ export function formatSummary(captures: CaptureSummary[], t: Totals, compatibili
     const size = formatDuration(first.seconds ?? 0);
     const followed = steps.some((a) => (a.seconds ?? 0) >= CLOCK_SEGMENT_STEP) ? `no session followed across a step of ${formatDuration(CLOCK_SEGMENT_STEP)} or more` : 'sessions followed across';
     lines.push(`capture clock       steps back ${steps.length === 1 ? `${size} at ${where}` : `${n(steps.length)} times, first ${size} at ${where}`}: captures appended or the clock set back; ${followed} (see the anomalies)`);
+  }
+  const offsets = captures.flatMap((c) => c.anomalies.filter((a) => a.code === CLOCK_OFFSET_CODE).map((a) => ({ file: c.file, seconds: a.seconds ?? 0 })));
+  if (offsets.length > 0) {
+    const moved = offsets.map((o) => `${terminalSafe(o.file)} ${o.seconds > 0 ? '+' : '−'}${formatDuration(Math.abs(o.seconds))}`).join(', ');
+    lines.push(`capture clock       packet times moved onto one clock (TCP handshakes across files): ${moved} (see the anomalies)`);
   }
   if (anomalies > 0) lines.push(`capture anomalies   ${n(anomalies)} (the first ${WARNINGS_PER_FILE} of each file on stderr; all under "anomalies" in --json)`);
   return lines.join('\n') + '\n';

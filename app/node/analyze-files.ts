@@ -4,6 +4,8 @@ import { basename, join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { Analysis, NotACaptureError, sniffFormat } from '../../parser/analysis.js';
+import type { ClockOffset } from '../../parser/clock-offset.js';
+import type { HostedReading } from '../shared/ipc.js';
 import { mergedFiles, planReading, probeAll, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe, type PlannedFile } from '../../parser/merged-reading.js';
 import type { CaptureSummary, ConnectionRecord, ConnectionSink } from '../../parser/report/types.js';
 
@@ -148,9 +150,12 @@ export async function firstPacketTimes(paths: string[]): Promise<number[]> {
   return (await probeFiles(paths)).map((probe) => probe.firstTime);
 }
 
-/** probeFile of each path ("-": stdin, not probed), a few at a time (probeAll). */
-function probeFiles(paths: string[]): Promise<HeadProbe[]> {
-  return probeAll(paths, probeFile);
+/**
+ * probeFile of each path ("-": stdin, not probed), a few at a time (probeAll). `names`: what the
+ * files are called in messages (a clock offset names the other file); their base names by default.
+ */
+function probeFiles(paths: string[], names = paths.map((p) => basename(p))): Promise<HeadProbe[]> {
+  return probeAll(paths.map((path, i) => ({ path, name: names[i]! })), ({ path, name }) => probeFile(path, name));
 }
 
 /**
@@ -158,11 +163,11 @@ function probeFiles(paths: string[]): Promise<HeadProbe[]> {
  * it decompresses to: skipped, a direction of a tap compressed made every handshake of the other
  * direction's file "ClientHello not captured", and nothing said why.
  */
-async function probeFile(path: string): Promise<HeadProbe> {
+async function probeFile(path: string, name: string): Promise<HeadProbe> {
   if (path === '-') return { firstTime: 0, connections: new Set() };
   try {
     const head = await readHead(path);
-    return head === null ? UNKNOWN_HEAD : probeHead(head, basename(path));
+    return head === null ? UNKNOWN_HEAD : probeHead(head, name);
   } catch {
     return UNKNOWN_HEAD;
   }
@@ -227,7 +232,7 @@ export async function readingPlan(inputs: InputFile[]): Promise<PlannedFile[]> {
   // Streams cannot be probed (the probe would consume them): they come first, as stdin does.
   const none: HeadProbe = { firstTime: 0, connections: new Set() };
   if (inputs.length <= 1) return planReading([none]);
-  const probed = await probeFiles(inputs.map((f) => (f.stream ? '-' : f.path)));
+  const probed = await probeFiles(inputs.map((f) => (f.stream ? '-' : f.path)), inputs.map(captureFileName));
   return planReading(inputs.map((f, i) => (f.stream ? none : probed[i]!)));
 }
 
@@ -235,10 +240,14 @@ export async function readingPlan(inputs: InputFile[]): Promise<PlannedFile[]> {
  * For a host that serves the files to the app (ui server, Electron): each file's first packet time
  * and its reading group (planReading), in the order given, so that the app reads them as the CLI.
  */
-export async function hostedReading(paths: string[]): Promise<{ firstPacketTime: number | null; readGroup: number }[]> {
-  const plan = planReading(await probeFiles(paths));
-  const result: { firstPacketTime: number | null; readGroup: number }[] = [];
-  for (const x of plan) result[x.index] = { firstPacketTime: Number.isFinite(x.firstTime) ? x.firstTime : null, readGroup: x.group };
+export async function hostedReading(paths: string[]): Promise<HostedReading[]> {
+  const probes = await probeFiles(paths);
+  const result: HostedReading[] = [];
+  for (const x of planReading(probes)) {
+    // The first packet as the file holds it: the page's plan adds the clock offset again.
+    const firstTime = probes[x.index]!.firstTime;
+    result[x.index] = { firstPacketTime: Number.isFinite(firstTime) ? firstTime : null, readGroup: x.group, ...(x.clockOffset ? { clockOffset: x.clockOffset } : {}) };
+  }
   return result;
 }
 
@@ -296,7 +305,7 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
   let bytesOpen = 0;
   let opened = 0;
   await readInTimeOrder<FileSource>(plan, {
-    open: (planned) => new FileSource(inputs[planned.index]!, opened++, analysis),
+    open: (planned) => new FileSource(inputs[planned.index]!, opened++, analysis, planned.clockOffset),
     afterRead: async (source) => {
       bytesOpen += source.counter.bytes - source.counted;
       source.counted = source.counter.bytes;
@@ -332,7 +341,7 @@ class FileSource extends ChunkSource {
   private reuse = false;
   private gz = false;
 
-  constructor(readonly input: InputFile, readonly index: number, private readonly analysis: Analysis) {
+  constructor(readonly input: InputFile, readonly index: number, private readonly analysis: Analysis, private readonly clockOffset?: ClockOffset) {
     super();
     this.name = captureFileName(input);
   }
@@ -368,7 +377,7 @@ class FileSource extends ChunkSource {
     const first = await this.raw.next();
     const head = first.done ? null : first.value;
     this.gz = gzFile || (head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
-    this.ingest = this.analysis.openFile(this.name, this.gz);
+    this.ingest = this.analysis.openFile(this.name, this.gz, this.clockOffset);
     const all = prepend(head, this.raw);
     const source: AsyncIterable<Uint8Array> = this.gz ? Readable.from(all).pipe(createGunzip()) : all;
     this.chunks = source[Symbol.asyncIterator]();

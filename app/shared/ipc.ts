@@ -1,6 +1,8 @@
 // The one typed channel map between the Electron main process and the web UI (via the preload
 // bridge). Main, preload and renderer all type-check against these names and shapes.
 
+import type { ClockOffset } from '../../parser/clock-offset.js';
+
 export interface SaveFileRequest {
   /** Suggested file name, e.g. "resumescope-report.html". */
   suggestedName: string;
@@ -36,17 +38,23 @@ export interface ResumescopeBridge {
 }
 
 /** One capture the host (ui server or Electron) offers at /api/captures. */
-export interface HostedCapture {
-  id: string;
-  name: string;
-  size: number;
-  /** Epoch seconds of the first packet (orders the files as the CLI does), null when unknown. */
+/** How the host that serves captures to the app planned their reading (hostedReading). */
+export interface HostedReading {
+  /** Epoch seconds of the first packet, as the file holds it (orders the files as the CLI does), null when unknown. */
   firstPacketTime: number | null;
   /**
    * Captures of one group hold the same connections (a file per direction of a tap): the app reads
    * them merged by packet time, as the CLI does (parser/merged-reading.ts).
    */
   readGroup: number;
+  /** The capture's clock is off against another of its group's: the shift of its packet times (parser/clock-offset.ts). */
+  clockOffset?: ClockOffset;
+}
+
+export interface HostedCapture extends HostedReading {
+  id: string;
+  name: string;
+  size: number;
   /** Where its bytes are served, relative to the page. */
   url: string;
 }

@@ -1,5 +1,6 @@
 import { Frame, type CaptureReader } from '../capture/frame.js';
 import { HeldFrames, type TimeOrderedIngest } from '../capture/held-frames.js';
+import { shiftFrameTime } from '../clock-offset.js';
 import { isPcapMagic, PcapReader } from '../capture/pcap-reader.js';
 import { abortEnding, abortEndingLabel } from './abort-ending.js';
 import { PcapngReader } from '../capture/pcapng-reader.js';
@@ -125,10 +126,12 @@ export class FailureExporter {
    * A reader for one file: push its bytes, then finish(). `head`: its first bytes (the format).
    * Read alone, its packets are written as they come; read with others by the loop that merged
    * them for the analysis (readInTimeOrder), they are written in the same time order.
+   * `clockShift`: seconds the analysis added to the file's packet times (its clock offset), added
+   * to the times written too.
    */
-  openFile(fileName: string, head: Uint8Array): ExportFileReader {
+  openFile(fileName: string, head: Uint8Array, clockShift = 0): ExportFileReader {
     const onFrame = (frame: Frame) => this.onFrame(frame, fileName);
-    return new ExportFileReader(onFrame, head, fileName);
+    return new ExportFileReader(onFrame, head, fileName, clockShift);
   }
 
   private onFrame(frame: Frame, fileName: string): void {
@@ -218,8 +221,9 @@ export class ExportFileReader implements TimeOrderedIngest {
   private readonly held = new HeldFrames();
   private readonly reader: CaptureReader;
 
-  constructor(private readonly onFrame: (frame: Frame) => void, head: Uint8Array, fileName: string) {
+  constructor(private readonly onFrame: (frame: Frame) => void, head: Uint8Array, fileName: string, clockShift = 0) {
     const gated = (frame: Frame) => {
+      if (clockShift !== 0) shiftFrameTime(frame, clockShift);
       if (this.held.size === 0 && frame.time <= this.holdAfter) onFrame(frame);
       else this.held.add(frame);
     };

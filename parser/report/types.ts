@@ -16,7 +16,7 @@ export type AnomalyKind =
   | 'gap' // bytes missing from a TCP stream (lost or not captured)
   | 'malformed' // protocol data that does not parse
   | 'internal' // a bug in resumescope: please send the capture
-  | 'clock'; // the capture's timestamps step back: times on either side cannot be compared
+  | 'clock'; // the capture's timestamps step back, or its clock is off against another file's
 
 export interface Anomaly {
   kind: AnomalyKind;
@@ -28,7 +28,7 @@ export interface Anomaly {
   frame?: number;
   /** Byte offset within the capture file. */
   offset?: number;
-  /** Kind 'clock': how many seconds the capture clock stepped back at `frame`. */
+  /** Kind 'clock': how many seconds the capture clock stepped back at `frame`; code 'clock-offset': the seconds added to the file's packet times. */
   seconds?: number;
 }
 

@@ -235,15 +235,18 @@ describe('resumescope ui in Chromium', () => {
     await page.context().close();
   });
 
-  it('a file per direction of a tap, one of them gzip: read merged by time, through the file input and from the command line', async () => {
+  it('a file per direction of a tap, one of them gzip and on a clock 2 s ahead: read merged by time on one clock, through the file input and from the command line', async () => {
     // Read one after the other (as the app did before), 208 of the farm's 359 connections had no
-    // ClientHello and the rest were aborted; the CLI already merged such files.
+    // ClientHello and the rest were aborted; the CLI already merged such files. Merged on the two
+    // clocks, each came out twice, "one-way".
     const toServer = join(work.path, 'farm-c2s.pcap');
     const fromServer = join(work.path, 'farm-s2c.pcap');
+    const ahead = join(work.path, 'farm-s2c-ahead.pcap');
     execFileSync('tshark', ['-r', idleCapture, '-Y', 'tcp.dstport == 443', '-F', 'pcap', '-w', toServer], { stdio: 'ignore' });
     execFileSync('tshark', ['-r', idleCapture, '-Y', 'tcp.srcport == 443', '-F', 'pcap', '-w', fromServer], { stdio: 'ignore' });
-    const fromServerGz = `${fromServer}.gz`;
-    writeFileSync(fromServerGz, gzipSync(readFileSync(fromServer)));
+    execFileSync('editcap', ['-t', '2', fromServer, ahead], { stdio: 'ignore' });
+    const fromServerGz = join(work.path, 'farm-s2c.pcap.gz');
+    writeFileSync(fromServerGz, gzipSync(readFileSync(ahead)));
     const reference = await analyzeWithCli([idleCapture]);
     expect(expectedNumbers(reference).aborted).toBe(0);
 
@@ -252,6 +255,10 @@ describe('resumescope ui in Chromium', () => {
     expect(await shownNumbers(page)).toEqual(expectedNumbers(reference));
     // The client's SYN is in farm-c2s.pcap: read first.
     expect(await page.getByTestId('merged-note').textContent()).toMatch(/^farm-c2s\.pcap and farm-s2c\.pcap\.gz share connections .*: they were read merged by packet time/);
+    // The first file given is the clock the other is brought to; a note, not damage.
+    expect(await page.getByTestId('capture-clock').textContent()).toMatch(/farm-c2s\.pcap: the file's clock reads 2\.0s behind farm-s2c\.pcap\.gz's, from 77 TCP handshakes/);
+    expect(await page.getByTestId('capture-damage').count()).toBe(0);
+    await page.getByTestId('view-overview').screenshot({ path: screenshotPath('clock-offset-light.png') });
     await page.getByTestId('captures').screenshot({ path: screenshotPath('captures-merged-light.png') });
     expect(errors.errors).toEqual([]);
     await page.context().close();
@@ -263,6 +270,8 @@ describe('resumescope ui in Chromium', () => {
       await hosted.goto(server.url);
       await waitForAnalysis(hosted);
       expect(await shownNumbers(hosted)).toEqual(expectedNumbers(reference));
+      // The host estimated the shift (hostedReading): the server's file brought to the client's clock.
+      expect(await hosted.getByTestId('capture-clock').textContent()).toMatch(/farm-s2c\.pcap\.gz: the file's clock reads 2\.0s ahead of farm-c2s\.pcap's/);
       expect(hostedErrors.errors).toEqual([]);
       await hosted.close();
     } finally {

@@ -21,6 +21,7 @@ export function OverviewView() {
     <div className="view overview" data-testid="view-overview">
       <Headline />
       <CaptureDamageNote />
+      <CaptureClockNote />
       <CaptureLossNote />
       <div className="kpis" data-testid="kpis">
         <Kpi id="connections" label="TLS connections" value={formatCount(t.connections)} />
@@ -386,9 +387,10 @@ const DAMAGE_SHOWN_PER_FILE = 3;
  */
 function CaptureDamageNote() {
   const { model } = useView();
-  const damaged = model.captures.filter((c) => !c.error && c.anomalies.length > 0);
+  // A file's clock (a step back, an offset against another file) is no damage: CaptureClockNote.
+  const damaged = model.captures.filter((c) => !c.error && c.anomalies.some((a) => a.kind !== 'clock'));
   if (damaged.length === 0) return null;
-  const total = damaged.reduce((n, c) => n + c.anomalies.filter((a) => a.code !== 'more-anomalies').length, 0);
+  const total = damaged.reduce((n, c) => n + c.anomalies.filter((a) => a.code !== 'more-anomalies' && a.kind !== 'clock').length, 0);
   return (
     <div className="capture-note damage" data-testid="capture-damage" role="status">
       <p>
@@ -396,7 +398,7 @@ function CaptureDamageNote() {
       </p>
       <ul>
         {damaged.flatMap((c) => {
-          const listed = c.anomalies.filter((a) => a.code !== 'more-anomalies');
+          const listed = c.anomalies.filter((a) => a.code !== 'more-anomalies' && a.kind !== 'clock');
           const items = listed.slice(0, DAMAGE_SHOWN_PER_FILE).map((a, i) => {
             const where = [a.offset !== undefined ? `byte ${formatCount(a.offset)}` : null, a.frame !== undefined ? `frame ${a.frame}` : null].filter((x) => x !== null).join(', ');
             return <li key={`${c.file}-${i}`}><span className="mono">{c.file}</span>{where ? ` (${where})` : ''}: {a.message}</li>;
@@ -405,6 +407,32 @@ function CaptureDamageNote() {
           if (more > 0) items.push(<li key={`${c.file}-more`}><span className="mono">{c.file}</span>: {formatCount(more)} more (see the exported JSON)</li>);
           return items;
         })}
+      </ul>
+    </div>
+  );
+}
+
+/** Clock notes shown; more are counted (a rotated direction moved onto another clock is a note per part). */
+const CLOCK_NOTES_SHOWN = 4;
+
+/**
+ * What the files' clocks did: stepped back inside a file (captures appended, a clock set back),
+ * or read off against another file's (parser/clock-offset.ts), and what the analysis did about it.
+ * Every packet was read: listed as damage, it said the files "could not be read whole".
+ */
+function CaptureClockNote() {
+  const { model } = useView();
+  const notes = model.captures.flatMap((c) => c.anomalies.filter((a) => a.kind === 'clock').map((a) => ({ file: c.file, anomaly: a })));
+  if (notes.length === 0) return null;
+  const more = notes.length - CLOCK_NOTES_SHOWN;
+  return (
+    <div className="capture-note" data-testid="capture-clock" role="status">
+      <p>The capture clock{notes.length === 1 ? '' : 's'} (every packet was read):</p>
+      <ul>
+        {notes.slice(0, CLOCK_NOTES_SHOWN).map(({ file, anomaly }, i) => (
+          <li key={i}><span className="mono">{file}</span>{anomaly.frame !== undefined ? ` (frame ${anomaly.frame})` : ''}: {anomaly.message}</li>
+        ))}
+        {more > 0 ? <li>{formatCount(more)} more (see the exported JSON)</li> : null}
       </ul>
     </div>
   );

@@ -5,6 +5,7 @@
 // the report) comes from a second pass after the results are shown: hashing in JavaScript runs at
 // ~150 MB/s, slower than the analysis itself, and would double the wait for the first chart.
 import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
+import type { ClockOffset } from '../../../../parser/clock-offset.js';
 import { mergedFiles, planReading, probeAll, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe } from '../../../../parser/merged-reading.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../../../parser/diagnose/diagnose.js';
 import { clockStepsOf } from '../../../../parser/diagnose/clock-segments.js';
@@ -160,7 +161,7 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
 
   await readInTimeOrder<StreamSource>(plan, {
     open: (planned) => {
-      const source = new StreamSource(sources[planned.index]!, opened++, analysis, merged.has(planned.index));
+      const source = new StreamSource(sources[planned.index]!, opened++, analysis, merged.has(planned.index), planned.clockOffset);
       open.add(source);
       return source;
     },
@@ -315,7 +316,7 @@ function prepend(head: Uint8Array | null, reader: ReadableStreamDefaultReader<Ui
 /** What a file's first megabyte tells (probeHead); a gzip file's, decompressed. A served file's, from its host. */
 async function probeSource(s: CaptureSource): Promise<HeadProbe> {
   // The host probed its files (hostedReading): files of one group share a token, as they share connections.
-  if (s.kind === 'url') return { firstTime: s.firstPacketTime ?? Infinity, connections: new Set([`read group ${s.readGroup}`]) };
+  if (s.kind === 'url') return { firstTime: s.firstPacketTime ?? Infinity, connections: new Set([`read group ${s.readGroup}`]), ...(s.clockOffset ? { clockOffset: s.clockOffset } : {}) };
   try {
     const head = new Uint8Array(await s.file.slice(0, PROBE_BYTES).arrayBuffer());
     const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
@@ -388,7 +389,7 @@ class StreamSource extends ChunkSource {
   rawBytes = 0;
   private chunks: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
-  constructor(readonly source: CaptureSource, readonly index: number, private readonly analysis: Analysis, readonly readMerged: boolean) {
+  constructor(readonly source: CaptureSource, readonly index: number, private readonly analysis: Analysis, readonly readMerged: boolean, private readonly clockOffset?: ClockOffset) {
     super();
     this.name = nameOf(source);
   }
@@ -420,7 +421,7 @@ class StreamSource extends ChunkSource {
     const first = await reader.read();
     const head = first.done ? null : first.value;
     const gz = head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-    this.ingest = this.analysis.openFile(this.name, gz);
+    this.ingest = this.analysis.openFile(this.name, gz, this.clockOffset);
     const rest = prepend(head, reader);
     this.chunks = (gz ? rest.pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>) : rest).getReader();
   }

@@ -1,5 +1,6 @@
 // Messages between the UI thread and the analysis worker. The worker owns every connection
 // record; the UI holds the aggregated model and asks for table pages, one record or a client.
+import type { ClockOffset } from '../../../../parser/clock-offset.js';
 import type { AnalysedFile, ClientStep, ReportModel } from '../../../../parser/report/report-model.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../../../parser/report/types.js';
 import type { ConnectionFilter, ConnectionRow, ConnectionSort } from '../data/connection-query.js';
@@ -7,7 +8,7 @@ import type { ConnectionFilter, ConnectionRow, ConnectionSort } from '../data/co
 /** A capture to read: a File from the picker or drop, or a URL served by the ui server / Electron. */
 export type CaptureSource =
   | { kind: 'file'; file: File }
-  | { kind: 'url'; url: string; name: string; size: number; firstPacketTime: number | null; readGroup: number };
+  | { kind: 'url'; url: string; name: string; size: number; firstPacketTime: number | null; readGroup: number; clockOffset?: ClockOffset };
 
 export type WorkerRequest =
   /**

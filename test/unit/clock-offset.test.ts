@@ -1,0 +1,135 @@
+// Files of one connection set on different clocks (parser/clock-offset.ts): the offset bounded by
+// TCP handshakes whose SYN is in one file and SYN-ACK in the other, and the reading plan that
+// shifts a file only when its clock is demonstrably off.
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { estimateOffset, handshakeTimes, shiftFrameTime, type HandshakeTimes } from '../../parser/clock-offset.js';
+import { planReading, probeHead, type HeadProbe } from '../../parser/merged-reading.js';
+import { Frame } from '../../parser/capture/frame.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const NGINX = join(ROOT, 'fixtures/captures/nginx-cache-capacity.pcap');
+
+function times(syn: number, synAck: number, ack: number): HandshakeTimes {
+  return { syn, synAck, ack };
+}
+
+/** A client's side of its handshakes (SYN, ACK) and a server's (SYN-ACK), the server's clock `skew` ahead. */
+function split(handshakes: [syn: number, synAck: number, ack: number][], skew: number): [Map<string, HandshakeTimes>, Map<string, HandshakeTimes>] {
+  const client = new Map<string, HandshakeTimes>();
+  const server = new Map<string, HandshakeTimes>();
+  handshakes.forEach(([syn, synAck, ack], i) => {
+    client.set(`10.0.0.1|${5000 + i} 10.0.0.2|443`, times(syn, NaN, ack));
+    server.set(`10.0.0.1|${5000 + i} 10.0.0.2|443`, times(NaN, synAck + skew, NaN));
+  });
+  return [client, server];
+}
+
+describe('the offset of two clocks, from handshakes split between two files', () => {
+  const handshakes: [number, number, number][] = [[100, 100.001, 100.030], [200, 200.0005, 200.020], [300, 300.002, 300.050]];
+
+  it('clocks that may agree (every SYN-ACK between its SYN and ACK): no shift', () => {
+    const [client, server] = split(handshakes, 0);
+    expect(estimateOffset(client, server)).toEqual({ seconds: 0, handshakes: 3 });
+    // Off by less than the handshakes tell apart: still none.
+    expect(estimateOffset(client, split(handshakes, 0.010)[1])).toEqual({ seconds: 0, handshakes: 3 });
+  });
+
+  it('a server clock 2 s ahead: shifted back by the middle of the narrowest bounds', () => {
+    const [client, server] = split(handshakes, 2);
+    const estimate = estimateOffset(client, server)!;
+    // SYN ≤ SYN-ACK + s ≤ ACK for all three: s ∈ [-2.0005, -1.9805], the middle -1.9905.
+    expect(estimate.handshakes).toBe(3);
+    expect(estimate.seconds).toBeCloseTo(-1.9905, 6);
+    // The other way round (the server's file as reference): the client's file moves forward.
+    expect(estimateOffset(server, client)!.seconds).toBeCloseTo(1.9905, 6);
+  });
+
+  it('a server clock 2 s behind: shifted forward', () => {
+    const [client, server] = split(handshakes, -2);
+    expect(estimateOffset(client, server)!.seconds).toBeCloseTo(2.0095, 6);
+  });
+
+  it('no shared handshake, or handshakes that contradict each other: no estimate', () => {
+    const [client] = split(handshakes, 0);
+    const other = new Map([['10.9.9.9|1 10.0.0.2|443', times(NaN, 5, NaN)]]);
+    expect(estimateOffset(client, other)).toBeNull();
+    // Two connections on one port pair taken for one: bounds 10 s apart that cannot both hold.
+    const [c2, s2] = split([[100, 100.001, 100.002], [200, 200.001, 200.002]], 0);
+    s2.set('10.0.0.1|5001 10.0.0.2|443', times(NaN, 210, NaN));
+    expect(estimateOffset(c2, s2)).toBeNull();
+  });
+
+  it('only SYNs and SYN-ACKs, no ACK: the least shift that orders them, 0.1 ms to spare', () => {
+    const client = new Map([['a|1 b|2', times(100, NaN, NaN)]]);
+    const server = new Map([['a|1 b|2', times(NaN, 99, NaN)]]);
+    expect(estimateOffset(client, server)!.seconds).toBeCloseTo(1.0001, 9);
+  });
+
+  it('a real capture: one handshake per connection, in order, as tshark counts the SYNs', () => {
+    const found = handshakeTimes(new Uint8Array(readFileSync(NGINX)), 'nginx');
+    const syns = execFileSync('tshark', ['-r', NGINX, '-Y', 'tcp.flags.syn == 1 && tcp.flags.ack == 0', '-T', 'fields', '-e', 'tcp.srcport'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
+    expect(found.size).toBe(new Set(syns).size);
+    for (const t of found.values()) {
+      expect(t.syn).toBeLessThan(t.synAck);
+      expect(t.synAck).toBeLessThanOrEqual(t.ack);
+    }
+  });
+
+  it('a frame shifted: its time and the capture time it is written with, across a second', () => {
+    const frame = new Frame();
+    frame.time = 1700000000.9;
+    frame.wholeSeconds = 1700000000;
+    frame.nanoseconds = 900_000_000;
+    shiftFrameTime(frame, 0.25);
+    expect([frame.wholeSeconds, frame.nanoseconds]).toEqual([1700000001, 150_000_000]);
+    shiftFrameTime(frame, -2.5);
+    expect([frame.wholeSeconds, frame.nanoseconds]).toEqual([1699999998, 650_000_000]);
+    expect(frame.time).toBeCloseTo(1699999998.65, 6);
+  });
+});
+
+describe('the reading plan of files on different clocks', () => {
+  /** A probe of a file holding one side of the handshakes of `ports`. */
+  function probe(name: string, side: 'client' | 'server', ports: number[], start: number, skew: number): HeadProbe {
+    const handshakes = new Map<string, HandshakeTimes>();
+    for (const port of ports) {
+      const t = start + port;
+      handshakes.set(`10.0.0.1|${port} 10.0.0.2|443`, side === 'client' ? times(t, NaN, t + 0.02) : times(NaN, t + 0.001 + skew, NaN));
+    }
+    return { firstTime: start + ports[0]! + skew, connections: new Set(ports.map((p) => `10.0.0.1|${p} 10.0.0.2|443`)), oneSided: true, name, handshakes };
+  }
+
+  it('a direction rotated into parts: the parts no handshake bounds take the shift of the part before them', () => {
+    // The client's direction whole (its first megabyte: ports 1-5), the server's in three parts,
+    // its clock 3 s behind; only the first part's head shares handshakes with the whole file's.
+    // Each SYN-ACK 1 ms after its SYN, the ACK 20 ms after: s ∈ [2.999, 3.019], the middle 3.009.
+    const plan = planReading([
+      probe('c2s.pcap', 'client', [1, 2, 3, 4, 5], 0, 0),
+      probe('s2c-1.pcap', 'server', [1, 2, 3, 4, 5], 0, -3),
+      probe('s2c-2.pcap', 'server', [601, 602, 603, 604], 0, -3),
+      probe('s2c-3.pcap', 'server', [1201, 1202, 1203], 0, -3),
+    ]);
+    const byName = ['c2s.pcap', 's2c-1.pcap', 's2c-2.pcap', 's2c-3.pcap'];
+    const offsets = Object.fromEntries(plan.map((x) => [byName[x.index], x.clockOffset]));
+    expect(offsets['c2s.pcap']).toBeUndefined();
+    expect(offsets['s2c-1.pcap']!.seconds).toBeCloseTo(3.009, 6);
+    expect(offsets['s2c-1.pcap']).toMatchObject({ against: 'c2s.pcap', handshakes: 5 });
+    expect(offsets['s2c-2.pcap']).toMatchObject({ against: 'c2s.pcap', handshakes: 0, like: 's2c-1.pcap' });
+    expect(offsets['s2c-3.pcap']).toMatchObject({ handshakes: 0, like: 's2c-2.pcap' });
+    expect(offsets['s2c-3.pcap']!.seconds).toBeCloseTo(3.009, 6);
+    // Ordered by their first packets on the one clock: each part after the whole file's start.
+    expect(plan.map((x) => byName[x.index])).toEqual(byName);
+    expect(new Set(plan.map((x) => x.group)).size).toBe(1);
+  });
+
+  it('files on one clock, and files that share no connection: nothing shifted', () => {
+    const capture = new Uint8Array(readFileSync(NGINX));
+    const plan = planReading([probeHead(capture, 'a'), probeHead(new Uint8Array(readFileSync(join(ROOT, 'fixtures/captures/nginx-session-timeout.pcap'))), 'b')]);
+    expect(plan.every((x) => x.clockOffset === undefined)).toBe(true);
+    const sameClock = planReading([probe('c', 'client', [1, 2, 3], 0, 0), probe('s', 'server', [1, 2, 3], 0, 0)]);
+    expect(sameClock.every((x) => x.clockOffset === undefined)).toBe(true);
+  });
+});
