@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisDocument, ConnectionRecord } from '../parser/report/types.js';
 import type { ServerSummary } from '../parser/diagnose/types.js';
+import type { Finding } from '../parser/diagnose/findings.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'resumescope.js');
@@ -159,7 +160,8 @@ describe('a capture file per direction, given together', () => {
     const whole = analyze([farm]);
     const split = analyze([toServer, ...partFiles]);
     expect(outcomes(split.document)).toEqual(outcomes(whole.document));
-    expect(split.document.findings.map((f) => f.title)).toEqual(whole.document.findings.map((f) => f.title));
+    const titles = (document: AnalysisDocument) => (document.findings as Finding[]).map((f) => f.title);
+    expect(titles(split.document)).toEqual(titles(whole.document));
     const moved = split.document.captures.slice(1).map((c) => c.anomalies.find((a) => a.code === 'clock-offset'));
     expect(moved.every((a) => a !== undefined && Math.abs(a.seconds! - 2) < 0.01)).toBe(true);
     expect(moved.at(-1)!.message).toMatch(/is taken to read 2\.0s behind .*farm-skew-c2s\.pcap's, as .*s2c_0000\d_\d+\.pcap's, the earlier file of the same direction/);
