@@ -51,8 +51,11 @@ const MARGIN = 1e-4;
 const MAX_HANDSHAKES = 4096;
 
 /**
- * The first TCP handshake of each connection in a capture's head, keyed by "client|port server|port".
- * A head that is no capture gives none.
+ * The TCP handshakes in a capture's head, keyed by "client|port server|port ISN": the client's
+ * initial sequence number names the connection, so that a port pair used again is another one,
+ * and a SYN-ACK (acknowledging ISN + 1) is paired with its own SYN only (RFC 9293 §3.4). Keyed by
+ * the ports alone, a farm's port reused minutes later paired a SYN with another connection's
+ * SYN-ACK and would bound the shift by minutes. A head that is no capture gives none.
  */
 export function handshakeTimes(head: Uint8Array, name: string): Map<string, HandshakeTimes> {
   const times = new Map<string, HandshakeTimes>();
@@ -61,23 +64,27 @@ export function handshakeTimes(head: Uint8Array, name: string): Map<string, Hand
     if (decodeFrameAt(frame.linkType, frame.bytes, frame.start, frame.end, frame.originalLength, packet) !== DecodeResult.Tcp) return;
     const syn = (packet.flags & TCP_SYN) !== 0;
     const ack = (packet.flags & TCP_ACK) !== 0;
-    const forward = `${formatAddress(packet.source)}|${packet.sourcePort} ${formatAddress(packet.destination)}|${packet.destinationPort}`;
+    const source = `${formatAddress(packet.source)}|${packet.sourcePort}`;
+    const destination = `${formatAddress(packet.destination)}|${packet.destinationPort}`;
     if (syn && !ack) {
-      if (!times.has(forward) && times.size < MAX_HANDSHAKES) times.set(forward, { syn: frame.time, synAck: NaN, ack: NaN });
+      const key = `${source} ${destination} ${packet.sequence}`;
+      if (!times.has(key) && times.size < MAX_HANDSHAKES) times.set(key, { syn: frame.time, synAck: NaN, ack: NaN });
       return;
     }
     if (syn && ack) {
-      const client = `${formatAddress(packet.destination)}|${packet.destinationPort} ${formatAddress(packet.source)}|${packet.sourcePort}`;
-      const known = times.get(client);
+      const key = `${destination} ${source} ${(packet.acknowledgment - 1) >>> 0}`;
+      const known = times.get(key);
       if (known === undefined) {
-        if (times.size < MAX_HANDSHAKES) times.set(client, { syn: NaN, synAck: frame.time, ack: NaN });
+        if (times.size < MAX_HANDSHAKES) times.set(key, { syn: NaN, synAck: frame.time, ack: NaN });
       } else if (Number.isNaN(known.synAck)) {
         known.synAck = frame.time;
       }
       return;
     }
-    const known = times.get(forward);
-    if (ack && known !== undefined && !Number.isNaN(known.syn) && Number.isNaN(known.ack)) known.ack = frame.time;
+    if (!ack) return;
+    // The client's first segment after its SYN carries sequence number ISN + 1.
+    const known = times.get(`${source} ${destination} ${(packet.sequence - 1) >>> 0}`);
+    if (known !== undefined && !Number.isNaN(known.syn) && Number.isNaN(known.ack)) known.ack = frame.time;
   };
   const ignore = () => {};
   try {

@@ -8,6 +8,24 @@ import { describe, expect, it } from 'vitest';
 import { estimateOffset, handshakeTimes, shiftFrameTime, type HandshakeTimes } from '../../parser/clock-offset.js';
 import { planReading, probeHead, type HeadProbe } from '../../parser/merged-reading.js';
 import { Frame } from '../../parser/capture/frame.js';
+import { parseIPv4, PcapWriter } from '../../fixtures/simulator/pcap-writer.js';
+
+const SYN = 0x02;
+const ACK = 0x10;
+
+/** A pcap of the given TCP segments (times in seconds), client 10.0.0.1, server 10.0.0.2:443. */
+function capture(segments: { time: number; fromClient: boolean; port: number; seq: number; ack: number; flags: number }[]): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const writer = new PcapWriter((chunk) => chunks.push(chunk.slice()));
+  const client = parseIPv4('10.0.0.1');
+  const server = parseIPv4('10.0.0.2');
+  for (const s of segments) {
+    const [src, dst, sport, dport] = s.fromClient ? [client, server, s.port, 443] : [server, client, 443, s.port];
+    writer.writeTcp(Math.round(s.time * 1e6), src, dst, sport, dport, s.seq, s.ack, s.flags, null, 0, 0);
+  }
+  writer.flush();
+  return new Uint8Array(Buffer.concat(chunks));
+}
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const NGINX = join(ROOT, 'fixtures/captures/nginx-cache-capacity.pcap');
@@ -68,9 +86,26 @@ describe('the offset of two clocks, from handshakes split between two files', ()
     expect(estimateOffset(client, server)!.seconds).toBeCloseTo(1.0001, 9);
   });
 
+  it('a port pair used again is another connection: its SYN-ACK is not paired with the first one\'s SYN', () => {
+    // The client's file holds connection 1 (ISN 1000); the server's part, ten minutes on, only
+    // connection 2's SYN-ACK on the same ports (ISN 9000). Keyed by the ports alone, they bounded
+    // the shift at -600 s.
+    const client = capture([
+      { time: 100, fromClient: true, port: 5000, seq: 1000, ack: 0, flags: SYN },
+      { time: 100.02, fromClient: true, port: 5000, seq: 1001, ack: 50001, flags: ACK },
+    ]);
+    const server = capture([{ time: 700.001, fromClient: false, port: 5000, seq: 70000, ack: 9001, flags: SYN | ACK }]);
+    expect(estimateOffset(handshakeTimes(client, 'c'), handshakeTimes(server, 's'))).toBeNull();
+    // Its own SYN-ACK (acknowledging ISN 1000 + 1), 2 s behind: paired, and the ACK bounds it too.
+    const own = capture([{ time: 98.001, fromClient: false, port: 5000, seq: 50000, ack: 1001, flags: SYN | ACK }]);
+    const estimate = estimateOffset(handshakeTimes(client, 'c'), handshakeTimes(own, 's'))!;
+    expect(estimate.handshakes).toBe(1);
+    expect(estimate.seconds).toBeCloseTo((1.999 + 2.019) / 2, 6);
+  });
+
   it('a real capture: one handshake per connection, in order, as tshark counts the SYNs', () => {
     const found = handshakeTimes(new Uint8Array(readFileSync(NGINX)), 'nginx');
-    const syns = execFileSync('tshark', ['-r', NGINX, '-Y', 'tcp.flags.syn == 1 && tcp.flags.ack == 0', '-T', 'fields', '-e', 'tcp.srcport'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
+    const syns = execFileSync('tshark', ['-r', NGINX, '-Y', 'tcp.flags.syn == 1 && tcp.flags.ack == 0', '-T', 'fields', '-e', 'tcp.srcport', '-e', 'tcp.seq_raw'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
     expect(found.size).toBe(new Set(syns).size);
     for (const t of found.values()) {
       expect(t.syn).toBeLessThan(t.synAck);
