@@ -2,7 +2,7 @@ import { buildDocument, addToTotals, describeEncapsulation, emptyTotals, numberC
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { MemoryForecast, readMemory, type MemoryReading } from './memory-forecast.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
-import { analyzeFiles, filesReadTogether, firstPacketTimes, readingPlan, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
+import { analyzeFiles, captureFileName, filesReadTogether, firstPacketTimes, readingGroups, readingPlan, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
 import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
 import { HELP, outputsOf, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_OUTPUT } from './writers.js';
@@ -19,7 +19,7 @@ import type { CachePolicy, Diagnosis } from '../../parser/diagnose/types.js';
 import { terminalSafe } from './terminal-text.js';
 import { exportInReadingOrder } from '../node/export-pcapng.js';
 import { CLOCK_OFFSET_CODE } from '../../parser/clock-offset.js';
-import type { PlannedFile } from '../../parser/merged-reading.js';
+import { sharedPastHeads, type PlannedFile } from '../../parser/merged-reading.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -135,48 +135,64 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   for (const p of problems) io.stderr(`resumescope: ${terminalSafe(p.path)}: ${terminalSafe(p.reason)}\n`);
   if (files.length === 0) return EXIT_FAILED;
 
-  const totals = emptyTotals();
   const progress = new ProgressBar(io, args.progress === 'always' || (args.progress === 'auto' && io.stderrIsTty));
-  // Every record goes into the column store (~0.2 KB each, no object graph): memory grows with
-  // connections and sessions, not packets, and the outputs are written from it at the end.
-  const store = new ConnectionStore();
   const forecast = io.memory === null ? null : new MemoryForecast(io.memory ?? readMemory);
   const jobs = Math.min(args.jobs ?? defaultJobs(), files.length);
   // A thread per file cannot merge files by time: files that hold the same connections (a file
   // per direction of a tap), read apart, make every handshake one-sided. They are read in one.
   const together = jobs > 1 && !files.some((f) => f.stream) ? await filesReadTogether(files) : [];
   if (together.length > 0) io.stderr(`resumescope: ${together.map(terminalSafe).join(', ')} hold the same connections: read together, merged by time, in one thread (--jobs reads a file per thread)\n`);
-  const parallel = jobs > 1 && !files.some((f) => f.stream) && together.length === 0;
-  const options: AnalyzeOptions = {
-    onConnection: {
-      // Totals read no field that settle changes (packets, end time).
-      record: (record) => {
-        addToTotals(totals, record);
-        const row = store.record(record);
-        if (store.count === LARGE_CAPTURE) collectGarbageSooner();
-        return row;
+  /** Reads the files into a fresh store; `alsoTogether`: files (indexes) to read merged whatever their heads show. */
+  const readFiles = async (alsoTogether: [number, number][]) => {
+    const totals = emptyTotals();
+    // Every record goes into the column store (~0.2 KB each, no object graph): memory grows with
+    // connections and sessions, not packets, and the outputs are written from it at the end.
+    const store = new ConnectionStore();
+    const parallel = jobs > 1 && !files.some((f) => f.stream) && together.length === 0 && alsoTogether.length === 0;
+    const options: AnalyzeOptions = {
+      onConnection: {
+        // Totals read no field that settle changes (packets, end time).
+        record: (record) => {
+          addToTotals(totals, record);
+          const row = store.record(record);
+          if (store.count === LARGE_CAPTURE) collectGarbageSooner();
+          return row;
+        },
+        settle: (row, packets, endTime) => store.settle(row, packets, endTime),
       },
-      settle: (row, packets, endTime) => store.settle(row, packets, endTime),
-    },
-    onProgress: (p) => {
-      progress.update(p);
-      io.readProgress?.(p.bytesDone);
-      const warning = forecast?.check(p.bytesDone, p.bytesTotal) ?? null;
-      if (warning !== null) {
-        progress.done();
-        io.stderr(`resumescope: ${warning}\n`);
-      }
-    },
+      onProgress: (p) => {
+        progress.update(p);
+        io.readProgress?.(p.bytesDone);
+        const warning = forecast?.check(p.bytesDone, p.bytesTotal) ?? null;
+        if (warning !== null) {
+          progress.done();
+          io.stderr(`resumescope: ${warning}\n`);
+        }
+      },
+    };
+    // A worker's rows are copied into the one store (see ConnectionStore.append).
+    const fromWorker = (snapshot: StoreSnapshot) => {
+      store.append(snapshot);
+      if (store.count >= LARGE_CAPTURE) collectGarbageSooner();
+    };
+    const result = parallel ? await analyzeFilesInParallel(files, jobs, options, fromWorker) : await analyzeFiles(files, options, alsoTogether);
+    // The records' views, made now that all are in (see ConnectionStore.views).
+    const connections: ConnectionRecord[] = store.views();
+    if (parallel) for (const view of connections) addToTotals(totals, view);
+    return { totals, result, connections };
   };
-  // A worker's rows are copied into the one store (see ConnectionStore.append).
-  const fromWorker = (snapshot: StoreSnapshot) => {
-    store.append(snapshot);
-    if (store.count >= LARGE_CAPTURE) collectGarbageSooner();
-  };
-  const result = parallel ? await analyzeFilesInParallel(files, jobs, options, fromWorker) : await analyzeFiles(files, options);
-  // The records' views, made now that all are in (see ConnectionStore.views).
-  const connections: ConnectionRecord[] = store.views();
-  if (parallel) for (const view of connections) addToTotals(totals, view);
+  let { totals, result, connections } = await readFiles([]);
+  // Captures of one link that overlap in time, whose first megabytes showed no shared connection:
+  // read one after the other, each connection of the overlap counted twice. Read again, merged.
+  const apart = sharedPastHeads(connections, result.captures, readingGroups(files, result.plan));
+  if (apart.length > 0) {
+    progress.done();
+    for (const pair of apart) {
+      io.stderr(`resumescope: ${pair.files.map(terminalSafe).join(' and ')} hold the same connections past their first megabytes (${pair.connections.toLocaleString('en-US')} in both): read again, merged by packet time\n`);
+    }
+    const index = new Map(files.map((f, i) => [captureFileName(f), i]));
+    ({ totals, result, connections } = await readFiles(apart.map((pair) => [index.get(pair.files[0])!, index.get(pair.files[1])!])));
+  }
   progress.done();
   phase('read', io);
   for (const p of result.problems) io.stderr(`resumescope: ${terminalSafe(p.path)}: ${terminalSafe(p.reason)}\n`);

@@ -228,12 +228,20 @@ async function gunzipHead(handle: fs.FileHandle): Promise<Uint8Array | null> {
 }
 
 /** The inputs' reading plan (planReading); a single file or a stream needs no probe. */
-export async function readingPlan(inputs: InputFile[]): Promise<PlannedFile[]> {
+export async function readingPlan(inputs: InputFile[], alsoTogether: readonly (readonly [number, number])[] = []): Promise<PlannedFile[]> {
   // Streams cannot be probed (the probe would consume them): they come first, as stdin does.
   const none: HeadProbe = { firstTime: 0, connections: new Set() };
   if (inputs.length <= 1) return planReading([none]);
   const probed = await probeFiles(inputs.map((f) => (f.stream ? '-' : f.path)), inputs.map(captureFileName));
-  return planReading(inputs.map((f, i) => (f.stream ? none : probed[i]!)));
+  return planReading(inputs.map((f, i) => (f.stream ? none : probed[i]!)), alsoTogether);
+}
+
+/** The reading group of each capture (by its name) in `plan`; without a plan (--jobs) each file is its own. */
+export function readingGroups(inputs: InputFile[], plan: readonly PlannedFile[] | undefined): (file: string) => number {
+  const groups = new Map<string, number>();
+  inputs.forEach((input, i) => groups.set(captureFileName(input), i));
+  for (const x of plan ?? []) groups.set(captureFileName(inputs[x.index]!), x.group);
+  return (file) => groups.get(file) ?? -1;
 }
 
 /**
@@ -294,12 +302,12 @@ export interface AnalyzeResult {
  * after another in order of their first packet, the clock restarting where one starts before the
  * last ended (see FlowTable.startFile).
  */
-export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions): Promise<AnalyzeResult> {
+export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions, alsoTogether: readonly (readonly [number, number])[] = []): Promise<AnalyzeResult> {
   const problems: InputProblem[] = [];
   const internalErrors: InputProblem[] = [];
   const analysis = new Analysis(options.onConnection);
   // Order by first packet only matters (and is only worth a probe read) with several files.
-  const plan = await readingPlan(inputs);
+  const plan = await readingPlan(inputs, alsoTogether);
   const bytesTotal = plan.reduce((sum, x) => sum + inputs[x.index]!.size, 0);
   let bytesBefore = 0;
   let bytesOpen = 0;
@@ -326,7 +334,7 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions)
 }
 
 /** The name a file's capture (and its anomalies) carry. */
-function captureFileName(input: InputFile): string {
+export function captureFileName(input: InputFile): string {
   return input.path === '-' ? '<stdin>' : input.path;
 }
 

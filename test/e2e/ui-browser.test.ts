@@ -279,6 +279,24 @@ describe('resumescope ui in Chromium', () => {
     }
   }, 60_000);
 
+  it('two captures of one link that overlap in time: the page reads them again merged, as the CLI', async () => {
+    // Their first megabytes share no connection; read one after the other, the overlap's
+    // connections were counted twice.
+    const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', idleCapture], { encoding: 'utf8' }).trim().split('\t')[1]);
+    const first = join(work.path, 'idle-first.pcap');
+    const last = join(work.path, 'idle-last.pcap');
+    execFileSync('editcap', ['-r', idleCapture, first, `1-${Math.floor(frames * 0.7)}`]);
+    execFileSync('editcap', ['-r', idleCapture, last, `${Math.floor(frames * 0.3)}-${frames}`]);
+    const reference = await analyzeWithCli([idleCapture]);
+    expect(expectedNumbers(await analyzeWithCli([first, last]))).toEqual(expectedNumbers(reference));
+    const { page, errors } = await openPage();
+    await loadFiles(page, [last, first]);
+    expect(await shownNumbers(page)).toEqual(expectedNumbers(reference));
+    expect(await page.getByTestId('merged-note').textContent()).toMatch(/^idle-first\.pcap and idle-last\.pcap share connections/);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+
   it('behind a PROXY-protocol load balancer: clients by the header\'s address, the balancer named in the ladder', async () => {
     const { page, errors } = await openPage();
     await loadFiles(page, [join(FIXTURES, 'haproxy-proxy-protocol.pcap')]);

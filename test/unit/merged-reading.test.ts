@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Analysis } from '../../parser/analysis.js';
-import { planReading, probeHead, readInTimeOrder, mergedFiles, type TimedSource, type TimeOrderedIngest } from '../../parser/merged-reading.js';
+import { planReading, probeHead, readInTimeOrder, mergedFiles, sharedPastHeads, type TimedSource, type TimeOrderedIngest } from '../../parser/merged-reading.js';
 import { FailureExporter } from '../../parser/report/failure-export.js';
 import { PcapngReader } from '../../parser/capture/pcapng-reader.js';
 import type { ConnectionRecord } from '../../parser/report/types.js';
@@ -133,6 +133,35 @@ describe('several files read merged by packet time (parser/merged-reading.ts)', 
         expect(await exportedPackets(files, chunkSizes, records)).toEqual(expectedPackets);
       },
     ), { numRuns: 15 });
+  });
+
+  it('two captures of one link that overlap in time, read apart: the connections both hold are found', () => {
+    // The first 70 % of the frames and the last 70 %, each analysed on its own.
+    const first = new Uint8Array(rewritePcapBytes(CAPTURE, (record, index) => (index < 340 ? record : null)));
+    const last = new Uint8Array(rewritePcapBytes(CAPTURE, (record, index) => (index >= 140 ? record : null)));
+    const records: ConnectionRecord[] = [];
+    const analysis = new Analysis((c) => records.push(c));
+    for (const [name, bytes] of [['first', first], ['last', last]] as const) {
+      const ingest = analysis.openFile(name);
+      ingest.push(bytes);
+      ingest.finish();
+    }
+    analysis.finish();
+    const apart = sharedPastHeads(records, analysis.captures, (file) => (file === 'first' ? 0 : 1));
+    expect(apart).toHaveLength(1);
+    expect(apart[0]!.files).toEqual(['first', 'last']);
+    expect(apart[0]!.connections).toBeGreaterThanOrEqual(5);
+    // Read in one group (as they are read again), or split where they do not overlap: none.
+    expect(sharedPastHeads(records, analysis.captures, () => 0)).toEqual([]);
+    const rotated: ConnectionRecord[] = [];
+    const again = new Analysis((c) => rotated.push(c));
+    for (const [name, keep] of [['a', (i: number) => i < 240], ['b', (i: number) => i >= 240]] as const) {
+      const ingest = again.openFile(name);
+      ingest.push(new Uint8Array(rewritePcapBytes(CAPTURE, (record, index) => (keep(index) ? record : null))));
+      ingest.finish();
+    }
+    again.finish();
+    expect(sharedPastHeads(rotated, again.captures, (file) => (file === 'a' ? 0 : 1))).toEqual([]);
   });
 
   it('files that share no connection are read one after another, in order of their first packet', async () => {

@@ -6,7 +6,7 @@
 // ~150 MB/s, slower than the analysis itself, and would double the wait for the first chart.
 import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
 import type { ClockOffset } from '../../../../parser/clock-offset.js';
-import { mergedFiles, planReading, probeAll, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe } from '../../../../parser/merged-reading.js';
+import { mergedFiles, planReading, probeAll, sharedPastHeads, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe } from '../../../../parser/merged-reading.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../../../parser/diagnose/diagnose.js';
 import { clockStepsOf } from '../../../../parser/diagnose/clock-segments.js';
 import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
@@ -130,69 +130,86 @@ async function analyze(sources: CaptureSource[], state: File | null, analysedAt:
 async function runAnalysis(sources: CaptureSource[], state: File | null, analysedAt: string, current: number): Promise<{ finished: Finished; problems: { file: string; reason: string }[] }> {
   // A state file is checked whole before any capture is read, as the CLI does.
   const carried = state === null ? null : await readState(state);
-  // As in the CLI, every record goes into typed-array columns (~0.2 KB each, no object graph for
-  // the collector to copy): a 1 GB capture's plain records took ~250 MB of heap and made reading
-  // and diagnosing a third slower.
-  const columns = new ConnectionStore();
-  const analysis = new Analysis(columns);
-  const problems: { file: string; reason: string }[] = [];
-  // Listed in reading order (the captures' order), whichever ends first.
-  const files: AnalysedFile[] = [];
-  const readable: { source: CaptureSource; file: AnalysedFile }[] = [];
   // As in the CLI: files that hold the same connections (a file per direction of a tap) are read
   // merged by packet time, the others one after another by their first packet.
-  const plan = sources.length > 1 ? planReading(await probeAll(sources, probeSource)) : [{ index: 0, firstTime: 0, group: 0 }];
-  const merged = new Set(mergedFiles(plan));
-  const bytesTotal = sources.reduce((sum, s) => sum + sizeOf(s), 0);
-  const open = new Set<StreamSource>();
-  let bytesBefore = 0;
-  let opened = 0;
-  let lastProgress = 0;
-  let lastYield = performance.now();
-  const progress = (source: StreamSource, force: boolean) => {
-    const now = performance.now();
-    if (!force && now - lastProgress < PROGRESS_INTERVAL_MS) return;
-    lastProgress = now;
-    let bytesRead = bytesBefore;
-    for (const s of open) bytesRead += s.rawBytes;
-    const p: AnalysisProgress = { bytesRead, bytesTotal, file: source.name, fileIndex: source.index, fileCount: plan.length, connections: columns.count };
-    post({ type: 'progress', progress: p });
-  };
+  const probes = sources.length > 1 ? await probeAll(sources, probeSource) : null;
+  /** Reads the sources into fresh columns; `alsoTogether`: sources (indexes) to read merged whatever their heads show. */
+  const readAll = async (alsoTogether: [number, number][]) => {
+    // As in the CLI, every record goes into typed-array columns (~0.2 KB each, no object graph for
+    // the collector to copy): a 1 GB capture's plain records took ~250 MB of heap and made reading
+    // and diagnosing a third slower.
+    const columns = new ConnectionStore();
+    const analysis = new Analysis(columns);
+    const problems: { file: string; reason: string }[] = [];
+    // Listed in reading order (the captures' order), whichever ends first.
+    const files: AnalysedFile[] = [];
+    const readable: { source: CaptureSource; file: AnalysedFile }[] = [];
+    const plan = sources.length > 1 ? planReading(probes!, alsoTogether) : [{ index: 0, firstTime: 0, group: 0 }];
+    const merged = new Set(mergedFiles(plan));
+    const bytesTotal = sources.reduce((sum, s) => sum + sizeOf(s), 0);
+    const open = new Set<StreamSource>();
+    let bytesBefore = 0;
+    let opened = 0;
+    let lastProgress = 0;
+    let lastYield = performance.now();
+    const progress = (source: StreamSource, force: boolean) => {
+      const now = performance.now();
+      if (!force && now - lastProgress < PROGRESS_INTERVAL_MS) return;
+      lastProgress = now;
+      let bytesRead = bytesBefore;
+      for (const s of open) bytesRead += s.rawBytes;
+      const p: AnalysisProgress = { bytesRead, bytesTotal, file: source.name, fileIndex: source.index, fileCount: plan.length, connections: columns.count };
+      post({ type: 'progress', progress: p });
+    };
 
-  await readInTimeOrder<StreamSource>(plan, {
-    open: (planned) => {
-      const source = new StreamSource(sources[planned.index]!, opened++, analysis, merged.has(planned.index), planned.clockOffset);
-      open.add(source);
-      return source;
-    },
-    afterRead: async (source) => {
-      progress(source, false);
-      if (performance.now() - lastYield > YIELD_INTERVAL_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        lastYield = performance.now();
-      }
-      if (cancelRequested) throw new Cancelled('cancelled');
-    },
-    close: async (source) => {
-      open.delete(source);
-      const problem = source.close();
-      if (problem === null) {
-        files[source.index] = { name: source.name, size: source.rawBytes, sha256: null, hashPending: true, ...(source.readMerged ? { readMerged: true } : {}) };
-        readable.push({ source: source.source, file: files[source.index]! });
-      } else {
-        if (problem.lost) problems.push({ file: source.name, reason: problem.reason });
-        files[source.index] = { name: source.name, size: sizeOf(source.source), sha256: null, ...(source.readMerged ? { readMerged: true } : {}) };
-      }
-      bytesBefore += sizeOf(source.source);
-      progress(source, true);
-    },
-    abandon: (source) => source.abandon(),
+    await readInTimeOrder<StreamSource>(plan, {
+      open: (planned) => {
+        const source = new StreamSource(sources[planned.index]!, opened++, analysis, merged.has(planned.index), planned.clockOffset);
+        open.add(source);
+        return source;
+      },
+      afterRead: async (source) => {
+        progress(source, false);
+        if (performance.now() - lastYield > YIELD_INTERVAL_MS) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          lastYield = performance.now();
+        }
+        if (cancelRequested) throw new Cancelled('cancelled');
+      },
+      close: async (source) => {
+        open.delete(source);
+        const problem = source.close();
+        if (problem === null) {
+          files[source.index] = { name: source.name, size: source.rawBytes, sha256: null, hashPending: true, ...(source.readMerged ? { readMerged: true } : {}) };
+          readable.push({ source: source.source, file: files[source.index]! });
+        } else {
+          if (problem.lost) problems.push({ file: source.name, reason: problem.reason });
+          files[source.index] = { name: source.name, size: sizeOf(source.source), sha256: null, ...(source.readMerged ? { readMerged: true } : {}) };
+        }
+        bytesBefore += sizeOf(source.source);
+        progress(source, true);
+      },
+      abandon: (source) => source.abandon(),
+    });
+    // A Cancel sent while the last chunks were read is honoured before the diagnosis starts, and one
+    // sent during the diagnosis (which runs without a break) before the results go out: a click on
+    // Cancel never ends in results. (On a fast machine a 100 MB file is read in under a second.)
+    await throwIfCancelled();
+    analysis.finish();
+    return { columns, analysis, problems, files, readable, plan, bytesTotal };
+  };
+  let read = await readAll([]);
+  // Captures of one link that overlap in time, whose first megabytes showed no shared connection:
+  // read one after the other, each connection of the overlap counted twice. Read again, merged (as the CLI).
+  const apart = sharedPastHeads(read.columns.views(), read.analysis.captures, (file) => {
+    const planned = read.plan.find((x) => nameOf(sources[x.index]!) === file);
+    return planned === undefined ? -1 : planned.group;
   });
-  // A Cancel sent while the last chunks were read is honoured before the diagnosis starts, and one
-  // sent during the diagnosis (which runs without a break) before the results go out: a click on
-  // Cancel never ends in results. (On a fast machine a 100 MB file is read in under a second.)
-  await throwIfCancelled();
-  analysis.finish();
+  if (apart.length > 0) {
+    const index = new Map(sources.map((source, i) => [nameOf(source), i]));
+    read = await readAll(apart.map((pair) => [index.get(pair.files[0])!, index.get(pair.files[1])!]));
+  }
+  const { columns, analysis, problems, files, readable, plan, bytesTotal } = read;
   // The records' views, made now that all are in (see ConnectionStore.views).
   const connections: ConnectionRecord[] = columns.views();
   // Same ids as the CLI's JSON for the same files (ordered by time and endpoints).
