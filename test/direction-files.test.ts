@@ -197,6 +197,11 @@ describe('capture files of the same traffic, given together (a file per directio
       const titles = (document: AnalysisDocument) => (document.findings as Finding[]).map((f) => f.title);
       expect(titles(both.document)).toEqual(titles(whole.document));
     }
+    // One of them on stdin cannot be read again: said, and not lost (it was read a second time, empty).
+    const piped = spawnSync(process.execPath, [BIN, 'analyze', first, '-', '--json', join(work, 'piped.json')], { input: readFileSync(last), encoding: 'utf8', timeout: 120_000 });
+    expect(piped.status).toBe(0);
+    expect(piped.stderr).toMatch(/mixed-first\.pcap and <stdin> hold the same connections .*a stream cannot be read again merged/);
+    expect((JSON.parse(readFileSync(join(work, 'piped.json'), 'utf8')) as AnalysisDocument).connections.length).toBeGreaterThan(1196);
     // Captures one after the other (rotated), or of other traffic: nothing read again.
     const tail = join(work, 'mixed-tail.pcap');
     execFileSync('editcap', ['-r', farm, tail, `${Math.floor(frames * 0.7) + 1}-${frames}`]);

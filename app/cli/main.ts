@@ -184,7 +184,13 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   let { totals, result, connections } = await readFiles([]);
   // Captures of one link that overlap in time, whose first megabytes showed no shared connection:
   // read one after the other, each connection of the overlap counted twice. Read again, merged.
-  const apart = sharedPastHeads(connections, result.captures, readingGroups(files, result.plan));
+  const found = sharedPastHeads(connections, result.captures, readingGroups(files, result.plan));
+  // A stream (stdin, a pipe) cannot be read again: such a pair is said, and left as read.
+  const streams = new Set(files.filter((f) => f.stream).map(captureFileName));
+  const apart = found.filter((pair) => !pair.files.some((f) => streams.has(f)));
+  for (const pair of found.filter((p) => !apart.includes(p))) {
+    io.stderr(`resumescope: warning: ${pair.files.map(terminalSafe).join(' and ')} hold the same connections past their first megabytes (${pair.connections.toLocaleString('en-US')} in both), read one after the other: a stream cannot be read again merged, so those connections count twice (join the captures with mergecap first)\n`);
+  }
   if (apart.length > 0) {
     progress.done();
     for (const pair of apart) {

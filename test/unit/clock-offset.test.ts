@@ -160,6 +160,19 @@ describe('the reading plan of files on different clocks', () => {
     expect(new Set(plan.map((x) => x.group)).size).toBe(1);
   });
 
+  it('two links, each split by direction, one of them on a clock 2 s off: only that file is moved, onto its own link\'s clock', () => {
+    // Before, only the first link's files were bounded; the second link's server file took the
+    // first's shift "as the earlier file of the same direction", and its 359 handshakes broke.
+    const other = (p: HeadProbe): HeadProbe => ({ ...p, handshakes: new Map([...p.handshakes!].map(([k, v]) => [k.replace('10.0.0.1', '10.9.9.9'), v])) });
+    const plan = planReading([
+      probe('a-c2s', 'client', [1, 2, 3], 0, 0), probe('a-s2c', 'server', [1, 2, 3], 0, 2),
+      other(probe('b-c2s', 'client', [1, 2, 3], 5, 0)), other(probe('b-s2c', 'server', [1, 2, 3], 5, 0)),
+    ]);
+    const shifted = plan.filter((x) => x.clockOffset !== undefined);
+    expect(shifted.map((x) => x.index)).toEqual([1]);
+    expect(shifted[0]!.clockOffset!.seconds).toBeCloseTo(-1.991, 6);
+  });
+
   it('files on one clock, and files that share no connection: nothing shifted', () => {
     const capture = new Uint8Array(readFileSync(NGINX));
     const plan = planReading([probeHead(capture, 'a'), probeHead(new Uint8Array(readFileSync(join(ROOT, 'fixtures/captures/nginx-session-timeout.pcap'))), 'b')]);
