@@ -83,14 +83,19 @@ async function exportedPackets(files: Uint8Array[], chunkSizes: number[], record
   return packets;
 }
 
-function whole(bytes: Uint8Array): string[] {
+/** The records of a capture read whole, in one file. */
+function wholeRecords(bytes: Uint8Array): ConnectionRecord[] {
   const records: ConnectionRecord[] = [];
   const analysis = new Analysis((c) => records.push(c));
   const ingest = analysis.openFile('whole');
   ingest.push(bytes);
   ingest.finish();
   analysis.finish();
-  return records.map(outcome).sort();
+  return records;
+}
+
+function whole(bytes: Uint8Array): string[] {
+  return wholeRecords(bytes).map(outcome).sort();
 }
 
 /** The capture's records dealt to `parts` files by `partOf` (each keeps its records' order). */
@@ -116,12 +121,7 @@ describe('several files read merged by packet time (parser/merged-reading.ts)', 
   });
 
   it('--pcapng-out over the same files, read by the same loop: the packets of the capture whole, in its order', async () => {
-    const records: ConnectionRecord[] = [];
-    const analysis = new Analysis((c) => records.push(c));
-    const ingest = analysis.openFile('whole');
-    ingest.push(CAPTURE);
-    ingest.finish();
-    analysis.finish();
+    const records = wholeRecords(CAPTURE);
     const expectedPackets = await exportedPackets([new Uint8Array(CAPTURE)], [1 << 20], records);
     expect(expectedPackets.length).toBeGreaterThan(400);
     await fc.assert(fc.asyncProperty(
