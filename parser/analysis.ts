@@ -11,6 +11,7 @@ import type { Anomaly, CaptureSummary, ConnectionRecord, ConnectionSink } from '
 import { CLOCK_STEP_BACK, FlowTable } from './tcp/flow-table.js';
 import { formatDuration, isoTime } from './diagnose/format.js';
 import { clockOffsetAnomaly, type ClockOffset } from './clock-offset.js';
+import { PacketCopies } from './tcp/packet-copies.js';
 import { CLOCK_SEGMENT_STEP, CLOCK_STEP_BACK_CODE } from './diagnose/clock-segments.js';
 
 /** Per-file anomalies beyond this many are counted, not listed. */
@@ -47,6 +48,8 @@ export class Analysis {
   readonly captures: CaptureSummary[] = [];
   private readonly flows: FlowTable;
   private readonly packet = new TcpPacket();
+  /** Shared by the files opened with dropCopies. */
+  private copies: PacketCopies | null = null;
 
   constructor(onConnection: ConnectionSink | ((record: ConnectionRecord) => void)) {
     this.flows = new FlowTable(onConnection);
@@ -58,7 +61,8 @@ export class Analysis {
 
   /** Start reading a file; push its (decompressed) bytes in order, then call finish(). */
   /** `clockOffset`: the file's clock is off against another file of its group (see merged-reading.ts). */
-  openFile(fileName: string, compressed = false, clockOffset?: ClockOffset): CaptureIngest {
+  /** `dropCopies`: the file overlaps another read merged with it: the packets both hold are analysed once (PacketCopies). */
+  openFile(fileName: string, compressed = false, clockOffset?: ClockOffset, dropCopies = false): CaptureIngest {
     const summary: CaptureSummary = {
       file: fileName, format: 'unknown', compressed, linkTypes: [], packets: 0, bytes: 0,
       firstTime: null, lastTime: null, anomalies: [],
@@ -68,7 +72,12 @@ export class Analysis {
     this.captures.push(summary);
     this.flows.startFile();
     if (clockOffset !== undefined && clockOffset.seconds !== 0) summary.anomalies.push(clockOffsetAnomaly(fileName, clockOffset));
-    return new CaptureIngest(summary, this.flows, this.packet, clockOffset?.seconds ?? 0);
+    let copies: PacketCopies | null = null;
+    if (dropCopies) {
+      copies = this.copies ??= new PacketCopies();
+      summary.copiesDropped = 0;
+    }
+    return new CaptureIngest(summary, this.flows, this.packet, clockOffset?.seconds ?? 0, copies);
   }
 
   /** No more input: every open connection produces its record. */
@@ -104,6 +113,8 @@ export class CaptureIngest implements TimeOrderedIngest {
     private readonly packet: TcpPacket,
     /** Seconds added to each frame's time: the file's clock against its group's (0: none). */
     private readonly clockShift = 0,
+    /** Packets that another file read merged with it held too are let go (null: none looked for). */
+    private readonly copies: PacketCopies | null = null,
   ) {}
 
   /**
@@ -293,6 +304,10 @@ export class CaptureIngest implements TimeOrderedIngest {
     }
     if (this.packet.encapsulation !== 0 && (result === DecodeResult.Tcp || result === DecodeResult.Udp)) this.countEncapsulation(this.packet.encapsulation);
     if (result === DecodeResult.Tcp) {
+      if (this.copies !== null && this.copies.isCopy(this.packet, frame.time, summary)) {
+        summary.copiesDropped!++;
+        return;
+      }
       this.flows.onPacket(this.packet, frame.time, frame.number, summary.file, frame.fileOffset);
       return;
     }

@@ -42,6 +42,11 @@ export interface ClockOffset {
   handshakes: number;
   /** None did: the shift is that of this earlier file of the same side (an earlier part of a rotation). */
   like?: string;
+  /**
+   * Connections both files hold whole (overlapping captures of one link, found after a first
+   * reading): the shift is the difference of their ClientHellos' times, the same packets.
+   */
+  connections?: number;
 }
 
 /** Where only one bound is known: the handshakes are put in order with this much room (0.1 ms). */
@@ -51,16 +56,19 @@ const MARGIN = 1e-4;
 const MAX_HANDSHAKES = 4096;
 
 /**
- * The TCP handshakes in a capture's head, keyed by "client|port server|port ISN": the client's
- * initial sequence number names the connection, so that a port pair used again is another one,
- * and a SYN-ACK (acknowledging ISN + 1) is paired with its own SYN only (RFC 9293 §3.4). Keyed by
- * the ports alone, a farm's port reused minutes later paired a SYN with another connection's
- * SYN-ACK and would bound the shift by minutes. A head that is no capture gives none.
+ * The TCP handshakes in a capture's head, keyed by "client|port server|port N", N the client's
+ * sequence number after its SYN (ISN + 1, RFC 9293 §3.4): the client's initial sequence number
+ * names the connection, so that a port pair used again is another one, and a SYN-ACK
+ * (acknowledging N) is paired with its own SYN only. Keyed by the ports alone, a farm's port
+ * reused minutes later paired a SYN with another connection's SYN-ACK and would bound the shift by
+ * minutes. A SYN that carries data (TCP Fast Open, RFC 7413 §3) is acknowledged past it, at ISN +
+ * 1 + its length, or at ISN + 1 when the server did not take the data: it is keyed by both. A head
+ * that is no capture gives none.
  */
 export function handshakeTimes(head: Uint8Array, name: string): Map<string, HandshakeTimes> {
   const times = new Map<string, HandshakeTimes>();
-  // ISN + 1 of the SYNs whose ACK is awaited: most packets are neither, and are let go on a
-  // number, without the texts of their addresses (the pass is ~40 % of a file's probe).
+  // The sequence numbers after the SYNs whose ACK is awaited: most packets are neither, and are
+  // let go on a number, without the texts of their addresses (the pass is ~40 % of a file's probe).
   const awaited = new Set<number>();
   const packet = new TcpPacket();
   const onFrame = (frame: Frame) => {
@@ -71,15 +79,24 @@ export function handshakeTimes(head: Uint8Array, name: string): Map<string, Hand
     const source = `${formatAddress(packet.source)}|${packet.sourcePort}`;
     const destination = `${formatAddress(packet.destination)}|${packet.destinationPort}`;
     if (syn && !ack) {
-      const key = `${source} ${destination} ${packet.sequence}`;
+      const next = (packet.sequence + 1) >>> 0;
+      const key = `${source} ${destination} ${next}`;
       if (!times.has(key) && times.size < MAX_HANDSHAKES) {
-        times.set(key, { syn: frame.time, synAck: NaN, ack: NaN });
-        awaited.add((packet.sequence + 1) >>> 0);
+        const handshake = { syn: frame.time, synAck: NaN, ack: NaN };
+        times.set(key, handshake);
+        awaited.add(next);
+        const data = packet.payloadEnd - packet.payloadStart + packet.missingPayload;
+        if (data > 0) {
+          // Fast Open: the same handshake, under the number that acknowledges its data too.
+          const past = (next + data) >>> 0;
+          times.set(`${source} ${destination} ${past}`, handshake);
+          awaited.add(past);
+        }
       }
       return;
     }
     if (syn && ack) {
-      const key = `${destination} ${source} ${(packet.acknowledgment - 1) >>> 0}`;
+      const key = `${destination} ${source} ${packet.acknowledgment}`;
       const known = times.get(key);
       if (known === undefined) {
         if (times.size < MAX_HANDSHAKES) times.set(key, { syn: NaN, synAck: frame.time, ack: NaN });
@@ -89,8 +106,8 @@ export function handshakeTimes(head: Uint8Array, name: string): Map<string, Hand
       return;
     }
     if (!ack) return;
-    // The client's first segment after its SYN carries sequence number ISN + 1.
-    const known = times.get(`${source} ${destination} ${(packet.sequence - 1) >>> 0}`);
+    // The client's first segment after its SYN carries sequence number ISN + 1 (past its data, with Fast Open).
+    const known = times.get(`${source} ${destination} ${packet.sequence}`);
     if (known !== undefined && !Number.isNaN(known.syn) && Number.isNaN(known.ack)) known.ack = frame.time;
   };
   const ignore = () => {};
@@ -141,12 +158,19 @@ export function estimateOffset(reference: Map<string, HandshakeTimes>, other: Ma
 export function clockOffsetAnomaly(file: string, offset: ClockOffset): Anomaly {
   const size = formatDuration(Math.abs(offset.seconds));
   const relation = `${size} ${offset.seconds > 0 ? 'behind' : 'ahead of'} ${offset.against}'s`;
+  const move = `its packet times are moved ${offset.seconds > 0 ? '+' : '−'}${size}`;
+  if (offset.connections !== undefined && offset.like === undefined) {
+    return {
+      kind: 'clock', code: CLOCK_OFFSET_CODE, file, seconds: offset.seconds,
+      message: `the file's clock reads ${relation}, from ${offset.connections} connection${offset.connections === 1 ? '' : 's'} both files hold (their ClientHellos' times): ${move}, so that the packets both hold are read as one (read merged on the two clocks, each would be counted twice)`,
+    };
+  }
   const reads = offset.like !== undefined
     ? `is taken to read ${relation}, as ${offset.like}'s, the earlier file of the same direction (no handshake in its first megabyte is in another file)`
     : `reads ${relation}, from ${offset.handshakes} TCP handshake${offset.handshakes === 1 ? '' : 's'} whose SYN is in one file and SYN-ACK in the other`;
   return {
     kind: 'clock', code: CLOCK_OFFSET_CODE, file, seconds: offset.seconds,
-    message: `the file's clock ${reads}: its packet times are moved ${offset.seconds > 0 ? '+' : '−'}${size}, so that each SYN-ACK comes after its SYN (read merged on the two clocks, each handshake's packets would be out of order)`,
+    message: `the file's clock ${reads}: ${move}, so that each SYN-ACK comes after its SYN (read merged on the two clocks, each handshake's packets would be out of order)`,
   };
 }
 

@@ -99,6 +99,8 @@ export interface PlannedFile {
   group: number;
   /** Its clock is off against another file of its group: the shift its packet times take. */
   clockOffset?: ClockOffset;
+  /** It overlaps another file of its group (ReadTogether): the packets both hold are analysed once. */
+  dropCopies?: boolean;
 }
 
 /**
@@ -113,11 +115,11 @@ export interface PlannedFile {
  * from a merge (records and diagnosis are the same) and cost a copy of every frame held back:
  * the bench's four simulated farms of the same 21 minutes, read merged, took 0.4–1.3 s longer to read.
  */
-export function planReading(probes: readonly HeadProbe[], alsoTogether: readonly (readonly [number, number])[] = []): PlannedFile[] {
+export function planReading(probes: readonly HeadProbe[], alsoTogether: readonly ReadTogether[] = []): PlannedFile[] {
   const group = probes.map((_, i) => i);
   const root = (i: number): number => (group[i] === i ? i : (group[i] = root(group[i]!)));
   // Files found to share connections past their first megabytes (sharedPastHeads), read again.
-  for (const [a, b] of alsoTogether) group[root(a)] = root(b);
+  for (const { files: [a, b] } of alsoTogether) group[root(a)] = root(b);
   const holder = new Map<string, number>();
   let oneSided = -1;
   probes.forEach((probe, i) => {
@@ -131,12 +133,16 @@ export function planReading(probes: readonly HeadProbe[], alsoTogether: readonly
       else group[root(i)] = root(j);
     }
   });
-  const files: PlannedFile[] = probes.map((probe, index) => ({ index, firstTime: probe.firstTime, group: root(index) }));
+  const overlapping = new Set(alsoTogether.flatMap((t) => t.files));
+  const files: PlannedFile[] = probes.map((probe, index) => ({ index, firstTime: probe.firstTime, group: root(index), ...(overlapping.has(index) ? { dropCopies: true } : {}) }));
   const members = new Map<number, PlannedFile[]>();
   for (const x of files) members.set(x.group, [...(members.get(x.group) ?? []), x]);
   for (const group of members.values()) {
     if (group.length < 2) continue;
-    const offsets = clockOffsets(group.map((x) => probes[x.index]!));
+    const local = new Map(group.map((x, i) => [x.index, i]));
+    const links = alsoTogether.filter((t) => local.has(t.files[0]) && local.has(t.files[1]))
+      .map((t) => ({ ...t, files: [local.get(t.files[0])!, local.get(t.files[1])!] as const }));
+    const offsets = clockOffsets(group.map((x) => probes[x.index]!), links);
     group.forEach((x, i) => {
       const offset = offsets[i];
       if (offset === undefined || offset.seconds === 0) return;
@@ -152,15 +158,24 @@ export function planReading(probes: readonly HeadProbe[], alsoTogether: readonly
 /**
  * The clock shift of each file of a group (see clock-offset.ts), against the first file given whose
  * handshakes bound another's: files bounded by it, or by a file bounded before them, are brought
- * to its clock. A file whose first megabyte shares no handshake with any of them (a
- * direction rotated into parts: its later parts) takes the shift of the latest file before it
- * that holds the same side of the connections (SYNs, or SYN-ACKs): the earlier part of the same
- * rotation, on the same capture host's clock. Undefined: no shift.
+ * to its clock. Files that share no handshake but were found to hold the same packets (`links`:
+ * overlapping captures read again, see sharedPastHeads) are brought onto one clock by the
+ * difference of those packets' times, each set of files bounded by handshakes moved as one. A
+ * file whose first megabyte shares no handshake with any of them (a direction rotated into parts:
+ * its later parts) takes the shift of the latest file before it that holds the same side of the
+ * connections (SYNs, or SYN-ACKs): the earlier part of the same rotation, on the same capture
+ * host's clock. Undefined: no shift.
  */
-function clockOffsets(probes: readonly HeadProbe[]): (ClockOffset | undefined)[] {
+function clockOffsets(probes: readonly HeadProbe[], links: readonly ReadTogether[] = []): (ClockOffset | undefined)[] {
   const offsets: (ClockOffset | undefined)[] = probes.map((p) => p.clockOffset);
-  // Shifts the host estimated (hostedReading) are its files' whole plan: nothing to bound here.
-  if (offsets.some((o) => o !== undefined)) return offsets;
+  // Shifts the host estimated (hostedReading) are its files' plan; links found after a reading
+  // move them further (the host probes heads only).
+  if (offsets.some((o) => o !== undefined)) {
+    const shift = new Map<number, number>();
+    offsets.forEach((o, i) => shift.set(i, o?.seconds ?? 0));
+    joinLinkedClocks(probes, links, probes.map((_, i) => i), shift, offsets);
+    return offsets;
+  }
   const order = probes.map((_, i) => i).sort((a, b) => probes[a]!.firstTime - probes[b]!.firstTime || a - b);
   const shift = new Map<number, number>();
   // Which files share a handshake at all (by its key): only those are compared. Compared all with
@@ -177,6 +192,8 @@ function clockOffsets(probes: readonly HeadProbe[]): (ClockOffset | undefined)[]
   for (const list of holders.values()) {
     for (const i of list) for (const j of list) if (i !== j) neighbours[i]!.add(j);
   }
+  // The set of files bounded by one another each file is in (its reference's index).
+  const clockOf = probes.map((_, i) => i);
   // Each set of files bounded by one another has its own reference clock: its first file given
   // (a second link's files, split by direction too, are brought to their own, not to the first's).
   for (let start = 0; start < probes.length; start++) {
@@ -194,12 +211,14 @@ function clockOffsets(probes: readonly HeadProbe[]): (ClockOffset | undefined)[]
         if (estimate === null) continue;
         const seconds = shift.get(placed[k]!)! + estimate.seconds;
         shift.set(i, seconds);
+        clockOf[i] = start;
         placed.push(i);
         offsets[i] = { seconds, against: reference.name ?? `file ${start + 1}`, handshakes: estimate.handshakes };
       }
     }
     if (placed.length === 1) shift.delete(start);
   }
+  joinLinkedClocks(probes, links, clockOf, shift, offsets);
   // Files no handshake bounds: the shift of the same side's latest earlier file.
   for (const i of order) {
     if (shift.has(i)) continue;
@@ -217,6 +236,55 @@ function clockOffsets(probes: readonly HeadProbe[]): (ClockOffset | undefined)[]
   }
   return offsets;
 }
+
+/**
+ * Brings the clocks that `links` join onto one: each link says how far its second file's clock
+ * reads ahead of its first's (the same packets, times as the files hold them). Breadth first from
+ * the clock of the first file given, each clock reached (`clockOf`: the reference each file's shift
+ * is relative to; none in `shift`: 0) moves all its files by the same amount. `shift` and `offsets`
+ * are updated for the files moved.
+ */
+function joinLinkedClocks(probes: readonly HeadProbe[], links: readonly ReadTogether[], clockOf: readonly number[], shift: Map<number, number>, offsets: (ClockOffset | undefined)[]): void {
+  if (links.length === 0) return;
+  const moved = new Map<number, { by: number; against: number; connections: number }>();
+  const clocks = [...new Set(clockOf)].sort((a, b) => a - b);
+  for (const root of clocks) {
+    if (moved.has(root)) continue;
+    moved.set(root, { by: 0, against: root, connections: 0 });
+    const queue = [root];
+    for (let k = 0; k < queue.length; k++) {
+      const here = queue[k]!;
+      const by = moved.get(here)!.by;
+      for (const link of links) {
+        const [a, b] = link.files;
+        const ca = clockOf[a]!;
+        const cb = clockOf[b]!;
+        if (ca === cb) continue;
+        // Same packets: time in b + shift(b) = time in a + shift(a), times in b being `ahead` later.
+        const delta = (shift.get(a) ?? 0) - (shift.get(b) ?? 0) - link.ahead;
+        if (ca === here && !moved.has(cb)) {
+          moved.set(cb, { by: by + delta, against: root, connections: link.connections });
+          queue.push(cb);
+        } else if (cb === here && !moved.has(ca)) {
+          moved.set(ca, { by: by - delta, against: root, connections: link.connections });
+          queue.push(ca);
+        }
+      }
+    }
+  }
+  probes.forEach((_, i) => {
+    const m = moved.get(clockOf[i]!)!;
+    // Differences below the capture clocks' resolution are no shift (a capture restarted on one host).
+    if (m.against === clockOf[i] || Math.abs(m.by) < SAME_CLOCK) return;
+    const seconds = (shift.get(i) ?? 0) + m.by;
+    shift.set(i, seconds);
+    const reference = offsets[m.against]?.against ?? probes[m.against]!.name ?? `file ${m.against + 1}`;
+    offsets[i] = { seconds, against: reference, handshakes: offsets[i]?.handshakes ?? 0, connections: m.connections };
+  });
+}
+
+/** Clocks whose difference over the packets two files share is below this (0.1 ms) are taken as one. */
+const SAME_CLOCK = 1e-4;
 
 /** Which side of its connections' handshakes a file shows: SYNs only (client), SYN-ACKs only (server), or both (null). */
 function sideOf(probe: HeadProbe): 'client' | 'server' | null {
@@ -237,27 +305,61 @@ function sideOf(probe: HeadProbe): 'client' | 'server' | null {
 const MIN_SHARED_PAST_HEADS = 3;
 /** About how many connections sharedPastHeads looks at (those of every k-th client port). */
 const SHARED_SAMPLE = 8192;
+/** How far apart two capture hosts' clocks are looked for (seconds): a host without NTP drifts minutes. */
+const MAX_CLOCK_APART = 300;
+/**
+ * The same packets on two clocks are this close (seconds) once the clocks' difference is taken
+ * away: two hosts stamp one packet apart by the path and their interrupts (microseconds to a
+ * millisecond). Clocks that drift apart spread them further: only the part of the overlap within
+ * this spread is counted then (and `ahead` is its middle's).
+ */
+const SAME_PACKET_SPREAD = 2e-3;
+/** The cluster of time differences must be this many times what chance (port reuse) puts there. */
+const OVER_CHANCE = 20;
+
+/** Two files found to share connections after a first reading (sharedPastHeads). */
+export interface SharedConnections {
+  /** Their capture names. */
+  files: [string, string];
+  /** Connections both hold (of those sampled). */
+  connections: number;
+  /** Seconds the second file's times are ahead of the first's for the same packets, as read (0: one clock). */
+  ahead: number;
+}
+
+/** Two files (input indexes) to read merged whatever their heads show (see sharedPastHeads). */
+export interface ReadTogether {
+  files: readonly [number, number];
+  /** Seconds the second file's clock reads ahead of the first's (the same packets' times as the files hold them). */
+  ahead: number;
+  /** Connections both hold, which `ahead` rests on. */
+  connections: number;
+}
 
 /**
  * Files that were read apart (their first megabytes shared no connection and were not one-sided)
  * but hold the same connections further on: two captures of one link that overlap in time (one
- * host's capture started before another's ended, a capture restarted while the old one ran).
+ * host's capture started before another's ended, a capture restarted while the old one ran, two
+ * hosts capturing the same hour).
  * Read one after the other, such a connection is counted once per file: two captures of a
  * simulated farm overlapping by 40 % gave 1,673 connections for 1,196, a made-up cache flush
- * and 6 refusals "fit no inferred cause", without a word. Each pair of files (capture names) with
- * how many connections both hold (of those sampled): the same endpoints at overlapping times.
- * Only connections in the time the two files overlap are looked at, so files that do not overlap
- * cost one pass over the captures. `groupOf`: the reading group of a capture (by name).
+ * and 6 refusals "fit no inferred cause", without a word. The captures may be on two clocks (two
+ * hosts): a connection both hold is the same endpoints with ClientHellos whose times differ by
+ * the clocks' difference, the same for all of them, where endpoints used again differ by chance.
+ * So the differences of every pair of files are gathered (up to MAX_CLOCK_APART) and the densest
+ * few milliseconds of them taken, if far above chance: how many, and where (`ahead`). Only
+ * connections in the time the two files overlap (give or take that) are looked at, so files that
+ * are hours apart cost one pass over the captures. `groupOf`: the reading group of a capture (by name).
  */
-export function sharedPastHeads(records: readonly ConnectionRecord[], captures: readonly CaptureSummary[], groupOf: (file: string) => number): { files: [string, string]; connections: number }[] {
+export function sharedPastHeads(records: readonly ConnectionRecord[], captures: readonly CaptureSummary[], groupOf: (file: string) => number): SharedConnections[] {
   const spans = captures.filter((c) => c.firstTime !== null && c.lastTime !== null && c.error === undefined);
   // The time each capture overlaps another of another group (one window each: its widest).
   const windows = new Map<string, [number, number]>();
   for (const a of spans) {
     for (const b of spans) {
       if (a === b || groupOf(a.file) === groupOf(b.file)) continue;
-      const from = Math.max(a.firstTime!, b.firstTime!);
-      const to = Math.min(a.lastTime!, b.lastTime!);
+      const from = Math.max(a.firstTime!, b.firstTime! - MAX_CLOCK_APART);
+      const to = Math.min(a.lastTime!, b.lastTime! + MAX_CLOCK_APART);
       if (from > to) continue;
       const known = windows.get(a.file);
       windows.set(a.file, known === undefined ? [from, to] : [Math.min(known[0], from), Math.max(known[1], to)]);
@@ -268,38 +370,82 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
   // ports finds them as well, at a bounded cost (four captures of the same 21 minutes that share
   // nothing, 137,539 connections: 345 ms all looked at).
   const every = Math.max(1, Math.floor(records.length / SHARED_SAMPLE));
-  const seen = new Map<string, { file: string; start: number; end: number }[]>();
+  const seen = new Map<string, { file: string; time: number }[]>();
   for (const r of records) {
     const window = windows.get(r.file);
-    if (window === undefined || r.endTime < window[0] || r.startTime > window[1]) continue;
+    const time = r.clientHelloTime;
+    if (window === undefined || time === null || time < window[0] || time > window[1]) continue;
     const client = r.client;
     if (client.port % every !== 0) continue;
     const key = `${client.ip}|${client.port} ${r.server.ip}|${r.server.port}`;
     const list = seen.get(key);
-    const entry = { file: r.file, start: r.startTime, end: r.endTime };
+    const entry = { file: r.file, time };
     if (list === undefined) seen.set(key, [entry]);
     else list.push(entry);
   }
-  const pairs = new Map<string, { files: [string, string]; connections: number }>();
+  // Per pair of files (in name order), the time differences of their connections with the same endpoints.
+  const pairs = new Map<string, { files: [string, string]; differences: number[] }>();
   for (const list of seen.values()) {
     if (list.length < 2) continue;
-    const counted = new Set<string>();
     for (let i = 0; i < list.length; i++) {
       for (let j = i + 1; j < list.length; j++) {
-        const a = list[i]!;
-        const b = list[j]!;
-        if (a.file === b.file || groupOf(a.file) === groupOf(b.file) || a.start > b.end || b.start > a.end) continue;
-        const files: [string, string] = a.file < b.file ? [a.file, b.file] : [b.file, a.file];
-        const name = files.join('\n');
-        if (counted.has(name)) continue;
-        counted.add(name);
-        const pair = pairs.get(name) ?? { files, connections: 0 };
-        pair.connections++;
+        let a = list[i]!;
+        let b = list[j]!;
+        if (a.file === b.file || groupOf(a.file) === groupOf(b.file) || Math.abs(a.time - b.time) > MAX_CLOCK_APART) continue;
+        if (b.file < a.file) [a, b] = [b, a];
+        const name = `${a.file}\n${b.file}`;
+        const pair = pairs.get(name) ?? { files: [a.file, b.file], differences: [] };
+        pair.differences.push(b.time - a.time);
         pairs.set(name, pair);
       }
     }
   }
-  return [...pairs.values()].filter((p) => p.connections >= MIN_SHARED_PAST_HEADS);
+  const found: SharedConnections[] = [];
+  for (const { files, differences } of pairs.values()) {
+    const cluster = densestSpread(differences, SAME_PACKET_SPREAD);
+    const chance = differences.length * SAME_PACKET_SPREAD / (2 * MAX_CLOCK_APART);
+    if (cluster.count >= MIN_SHARED_PAST_HEADS && cluster.count >= OVER_CHANCE * chance) {
+      found.push({ files, connections: cluster.count, ahead: cluster.median });
+    }
+  }
+  return found;
+}
+
+/** The most values within `spread` of one another, and their median. */
+export function densestSpread(values: number[], spread: number): { count: number; median: number } {
+  const sorted = Float64Array.from(values).sort();
+  let best = 0;
+  let bestFrom = 0;
+  for (let from = 0, to = 0; to < sorted.length; to++) {
+    while (sorted[to]! - sorted[from]! > spread) from++;
+    if (to - from + 1 > best) {
+      best = to - from + 1;
+      bestFrom = from;
+    }
+  }
+  if (best === 0) return { count: 0, median: 0 };
+  const middle = bestFrom + (best - 1) / 2;
+  return { count: best, median: (sorted[Math.floor(middle)]! + sorted[Math.ceil(middle)]!) / 2 };
+}
+
+/**
+ * The files to read again merged (input indexes), from what sharedPastHeads found in a reading
+ * planned as `plan`: each pair's clock difference as the files hold their times (the reading's own
+ * shifts taken out), and the file given first first (its clock is the reference).
+ */
+export function readTogether(found: readonly SharedConnections[], indexOf: (file: string) => number, plan: readonly PlannedFile[] = []): ReadTogether[] {
+  const shiftOf = (index: number) => plan.find((x) => x.index === index)?.clockOffset?.seconds ?? 0;
+  return found.map((pair) => {
+    let a = indexOf(pair.files[0]);
+    let b = indexOf(pair.files[1]);
+    // Read times are the file's own plus its shift: ahead as read = own ahead + shift(b) − shift(a).
+    let ahead = pair.ahead - shiftOf(b) + shiftOf(a);
+    if (b < a) {
+      [a, b] = [b, a];
+      ahead = -ahead;
+    }
+    return { files: [a, b] as const, ahead, connections: pair.connections };
+  });
 }
 
 /** The planned files read merged with another (their `index`), in reading order. */

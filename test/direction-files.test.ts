@@ -26,7 +26,7 @@ function analyze(files: string[], extra: string[] = []): { document: AnalysisDoc
 /** What a connection is, whichever file or frame it was read from. */
 function outcomes(document: AnalysisDocument): string[] {
   return document.connections.map((c: ConnectionRecord) =>
-    [c.client.ip, c.client.port, c.server.port, c.startTime, c.handshake, c.abort?.by ?? '', c.resumption, c.reason ?? '', c.version ?? '', c.history].join(' '));
+    [c.client.ip, c.client.port, c.server.port, c.startTime, c.packets, c.handshake, c.abort?.by ?? '', c.resumption, c.reason ?? '', c.version ?? '', c.history].join(' '));
 }
 
 let mixed: string | null = null;
@@ -41,7 +41,7 @@ function mixedFarm(): string {
 
 /** Each packet of a capture as tshark reads it: time, ports, sequence number, payload length. */
 function packetList(path: string): string[] {
-  return execFileSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tcp.seq_raw', '-e', 'tcp.len'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  return execFileSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tcp.seq_raw', '-e', 'tcp.len'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 26 })
     .trim().split('\n');
 }
 
@@ -207,6 +207,34 @@ describe('capture files of the same traffic, given together (a file per directio
     execFileSync('editcap', ['-r', farm, tail, `${Math.floor(frames * 0.7) + 1}-${frames}`]);
     expect(analyze([first, tail]).stderr).not.toMatch(/read again/);
     expect(analyze([first, real]).stderr).not.toMatch(/read again/);
+  });
+
+  it('the two overlapping captures on two clocks (the later 0.5 s ahead): brought onto one clock, each packet counted and exported once', () => {
+    // Read again merged on the two clocks, 1,666 connections came out for 1,196 (each copy 0.5 s
+    // after its original: after the connection's end), and with one clock the overlap's
+    // connections counted their packets twice, and --pcapng-out wrote them twice.
+    const farm = mixedFarm();
+    const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', farm], { encoding: 'utf8' }).trim().split('\t')[1]);
+    const first = join(work, 'mixed-first-clock.pcap');
+    const last = join(work, 'mixed-last-clock.pcap');
+    const lastOnItsClock = join(work, 'mixed-last-ahead.pcap');
+    execFileSync('editcap', ['-r', farm, first, `1-${Math.floor(frames * 0.7)}`]);
+    execFileSync('editcap', ['-r', farm, last, `${Math.floor(frames * 0.3)}-${frames}`]);
+    execFileSync('editcap', ['-t', '0.5', last, lastOnItsClock]);
+    const whole = analyze([farm]);
+    const pcapng = join(work, 'mixed-overlap.pcapng');
+    const both = analyze([first, lastOnItsClock], ['--pcapng-out', pcapng, '--pcapng-filter', 'all']);
+    expect(both.status).toBe(0);
+    expect(both.stderr).toMatch(/mixed-last-ahead\.pcap: the file's clock reads 500ms ahead of .*mixed-first-clock\.pcap's, from \d+ connections both files hold/);
+    expect(both.stdout).toMatch(/capture clock {7}packet times moved onto one clock .*mixed-last-ahead\.pcap −500ms/);
+    expect(both.stdout).toMatch(/overlapping files {3}[\d,]+ TCP packets held by two files read merged/);
+    expect(outcomes(both.document)).toEqual(outcomes(whole.document));
+    const dropped = both.document.captures.reduce((n, c) => n + (c.copiesDropped ?? 0), 0);
+    expect(both.document.captures.reduce((n, c) => n + c.packets, 0) - dropped).toBe(frames);
+    // The export: the farm's packets, each once, on the first file's clock (as tshark lists them).
+    const everything = join(work, 'mixed-everything.pcapng');
+    analyze([farm], ['--pcapng-out', everything, '--pcapng-filter', 'all']);
+    expect(packetList(pcapng)).toEqual(packetList(everything));
   });
 
   it('the two appended into one file (mergecap -a): the step back of its clock is named, with the way out', () => {

@@ -19,7 +19,7 @@ import type { CachePolicy, Diagnosis } from '../../parser/diagnose/types.js';
 import { terminalSafe } from './terminal-text.js';
 import { exportInReadingOrder } from '../node/export-pcapng.js';
 import { CLOCK_OFFSET_CODE } from '../../parser/clock-offset.js';
-import { sharedPastHeads, type PlannedFile } from '../../parser/merged-reading.js';
+import { readTogether, sharedPastHeads, type PlannedFile, type ReadTogether } from '../../parser/merged-reading.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -143,7 +143,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   const together = jobs > 1 && !files.some((f) => f.stream) ? await filesReadTogether(files) : [];
   if (together.length > 0) io.stderr(`resumescope: ${together.map(terminalSafe).join(', ')} hold the same connections: read together, merged by time, in one thread (--jobs reads a file per thread)\n`);
   /** Reads the files into a fresh store; `alsoTogether`: files (indexes) to read merged whatever their heads show. */
-  const readFiles = async (alsoTogether: [number, number][]) => {
+  const readFiles = async (alsoTogether: ReadTogether[]) => {
     const totals = emptyTotals();
     // Every record goes into the column store (~0.2 KB each, no object graph): memory grows with
     // connections and sessions, not packets, and the outputs are written from it at the end.
@@ -197,7 +197,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       io.stderr(`resumescope: ${pair.files.map(terminalSafe).join(' and ')} hold the same connections past their first megabytes (${pair.connections.toLocaleString('en-US')} in both): read again, merged by packet time\n`);
     }
     const index = new Map(files.map((f, i) => [captureFileName(f), i]));
-    ({ totals, result, connections } = await readFiles(apart.map((pair) => [index.get(pair.files[0])!, index.get(pair.files[1])!])));
+    ({ totals, result, connections } = await readFiles(readTogether(apart, (name) => index.get(name)!, result.plan)));
   }
   progress.done();
   phase('read', io);
@@ -460,7 +460,11 @@ export function formatSummary(captures: CaptureSummary[], t: Totals, compatibili
   const offsets = captures.flatMap((c) => c.anomalies.filter((a) => a.code === CLOCK_OFFSET_CODE).map((a) => ({ file: c.file, seconds: a.seconds ?? 0 })));
   if (offsets.length > 0) {
     const moved = offsets.map((o) => `${terminalSafe(o.file)} ${o.seconds > 0 ? '+' : '−'}${formatDuration(Math.abs(o.seconds))}`).join(', ');
-    lines.push(`capture clock       packet times moved onto one clock (TCP handshakes across files): ${moved} (see the anomalies)`);
+    lines.push(`capture clock       packet times moved onto one clock (TCP handshakes, or packets, both files hold): ${moved} (see the anomalies)`);
+  }
+  const copies = captures.reduce((sum, c) => sum + (c.copiesDropped ?? 0), 0);
+  if (captures.some((c) => c.copiesDropped !== undefined)) {
+    lines.push(`overlapping files   ${n(copies)} TCP packets held by two files read merged (overlapping captures): each analysed once`);
   }
   if (anomalies > 0) lines.push(`capture anomalies   ${n(anomalies)} (the first ${WARNINGS_PER_FILE} of each file on stderr; all under "anomalies" in --json)`);
   return lines.join('\n') + '\n';

@@ -4,9 +4,8 @@ import { basename, join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { Analysis, NotACaptureError, sniffFormat } from '../../parser/analysis.js';
-import type { ClockOffset } from '../../parser/clock-offset.js';
 import type { HostedReading } from '../shared/ipc.js';
-import { mergedFiles, planReading, probeAll, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe, type PlannedFile } from '../../parser/merged-reading.js';
+import { mergedFiles, planReading, probeAll, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe, type PlannedFile, type ReadTogether } from '../../parser/merged-reading.js';
 import type { CaptureSummary, ConnectionRecord, ConnectionSink } from '../../parser/report/types.js';
 
 const CAPTURE_NAME = /\.(pcap|pcapng|cap|ntar|dmp|pcap\d*)(\.gz)?$/i;
@@ -228,7 +227,7 @@ async function gunzipHead(handle: fs.FileHandle): Promise<Uint8Array | null> {
 }
 
 /** The inputs' reading plan (planReading); a single file or a stream needs no probe. */
-export async function readingPlan(inputs: InputFile[], alsoTogether: readonly (readonly [number, number])[] = []): Promise<PlannedFile[]> {
+export async function readingPlan(inputs: InputFile[], alsoTogether: readonly ReadTogether[] = []): Promise<PlannedFile[]> {
   // Streams cannot be probed (the probe would consume them): they come first, as stdin does.
   const none: HeadProbe = { firstTime: 0, connections: new Set() };
   if (inputs.length <= 1) return planReading([none]);
@@ -302,7 +301,7 @@ export interface AnalyzeResult {
  * after another in order of their first packet, the clock restarting where one starts before the
  * last ended (see FlowTable.startFile).
  */
-export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions, alsoTogether: readonly (readonly [number, number])[] = []): Promise<AnalyzeResult> {
+export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions, alsoTogether: readonly ReadTogether[] = []): Promise<AnalyzeResult> {
   const problems: InputProblem[] = [];
   const internalErrors: InputProblem[] = [];
   const analysis = new Analysis(options.onConnection);
@@ -313,7 +312,7 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions,
   let bytesOpen = 0;
   let opened = 0;
   await readInTimeOrder<FileSource>(plan, {
-    open: (planned) => new FileSource(inputs[planned.index]!, opened++, analysis, planned.clockOffset),
+    open: (planned) => new FileSource(inputs[planned.index]!, opened++, analysis, planned),
     afterRead: async (source) => {
       bytesOpen += source.counter.bytes - source.counted;
       source.counted = source.counter.bytes;
@@ -349,7 +348,8 @@ class FileSource extends ChunkSource {
   private reuse = false;
   private gz = false;
 
-  constructor(readonly input: InputFile, readonly index: number, private readonly analysis: Analysis, private readonly clockOffset?: ClockOffset) {
+  /** `planned`: the file's clock offset and whether it overlaps another (PlannedFile). */
+  constructor(readonly input: InputFile, readonly index: number, private readonly analysis: Analysis, private readonly planned: Pick<PlannedFile, 'clockOffset' | 'dropCopies'> = {}) {
     super();
     this.name = captureFileName(input);
   }
@@ -385,7 +385,7 @@ class FileSource extends ChunkSource {
     const first = await this.raw.next();
     const head = first.done ? null : first.value;
     this.gz = gzFile || (head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
-    this.ingest = this.analysis.openFile(this.name, this.gz, this.clockOffset);
+    this.ingest = this.analysis.openFile(this.name, this.gz, this.planned.clockOffset, this.planned.dropCopies);
     const all = prepend(head, this.raw);
     const source: AsyncIterable<Uint8Array> = this.gz ? Readable.from(all).pipe(createGunzip()) : all;
     this.chunks = source[Symbol.asyncIterator]();

@@ -10,7 +10,7 @@ import { captureChunks, type InputFile } from './analyze-files.js';
 class ExportSource extends ChunkSource<ExportFileReader> {
   private chunks: AsyncIterator<Uint8Array> | null = null;
 
-  constructor(readonly input: InputFile, private readonly exporter: FailureExporter, private readonly clockShift: number) {
+  constructor(readonly input: InputFile, private readonly exporter: FailureExporter, private readonly planned: Pick<PlannedFile, 'clockOffset' | 'dropCopies'>) {
     super();
     if (input.stream) this.ended = true;
   }
@@ -24,7 +24,7 @@ class ExportSource extends ChunkSource<ExportFileReader> {
         this.ended = true;
         return;
       }
-      this.ingest ??= this.exporter.openFile(this.input.path, value, this.clockShift);
+      this.ingest ??= this.exporter.openFile(this.input.path, value, this.planned.clockOffset?.seconds ?? 0, this.planned.dropCopies);
       this.ingest.holdAfter = bound;
       this.ingest.push(value);
     } catch (e) {
@@ -54,7 +54,7 @@ class ExportSource extends ChunkSource<ExportFileReader> {
 export async function exportInReadingOrder(inputs: InputFile[], plan: readonly PlannedFile[], exporter: FailureExporter, hooks: { skipped(input: InputFile): void; afterRead(): Promise<void> }): Promise<void> {
   for (const input of inputs) if (input.stream) hooks.skipped(input);
   await readInTimeOrder<ExportSource>(plan, {
-    open: (planned) => new ExportSource(inputs[planned.index]!, exporter, planned.clockOffset?.seconds ?? 0),
+    open: (planned) => new ExportSource(inputs[planned.index]!, exporter, planned),
     afterRead: () => hooks.afterRead(),
     close: (source) => source.close(),
     abandon: (source) => source.abandon(),

@@ -1,6 +1,7 @@
 import { Frame, type CaptureReader } from '../capture/frame.js';
 import { HeldFrames, type TimeOrderedIngest } from '../capture/held-frames.js';
 import { shiftFrameTime } from '../clock-offset.js';
+import { PacketCopies } from '../tcp/packet-copies.js';
 import { isPcapMagic, PcapReader } from '../capture/pcap-reader.js';
 import { abortEnding, abortEndingLabel } from './abort-ending.js';
 import { PcapngReader } from '../capture/pcapng-reader.js';
@@ -103,6 +104,8 @@ export class FailureExporter {
   private readonly fragments = new IpFragmentReassembler(() => {});
   private readonly held = new Map<string, HeldFrame[]>();
   private heldBytes = 0;
+  /** Shared by the files opened with dropCopies. */
+  private copies: PacketCopies | null = null;
   private readonly writer: PcapngWriter;
   packetsWritten = 0;
   readonly connectionsSelected: number;
@@ -129,19 +132,22 @@ export class FailureExporter {
    * `clockShift`: seconds the analysis added to the file's packet times (its clock offset), added
    * to the times written too.
    */
-  openFile(fileName: string, head: Uint8Array, clockShift = 0): ExportFileReader {
-    const onFrame = (frame: Frame) => this.onFrame(frame, fileName);
+  openFile(fileName: string, head: Uint8Array, clockShift = 0, dropCopies = false): ExportFileReader {
+    // A file that overlaps another (PacketCopies): each packet both hold is written once, as analysed.
+    const token = {};
+    const copies = dropCopies ? (this.copies ??= new PacketCopies()) : null;
+    const onFrame = (frame: Frame) => this.onFrame(frame, fileName, copies, token);
     return new ExportFileReader(onFrame, head, fileName, clockShift);
   }
 
-  private onFrame(frame: Frame, fileName: string): void {
+  private onFrame(frame: Frame, fileName: string, copies: PacketCopies | null, file: object): void {
     if (this.byTuple.size === 0) return;
     const result = decodeFrameAt(frame.linkType, frame.bytes, frame.start, frame.end, frame.originalLength, this.packet);
     if (result === DecodeResult.Fragment) {
       this.onFragment(frame, fileName);
       return;
     }
-    if (result !== DecodeResult.Tcp) return;
+    if (result !== DecodeResult.Tcp || copies?.isCopy(this.packet, frame.time, file)) return;
     const entry = this.entryOf(frame.time);
     if (entry) this.write(entry, frame, frame.bytes.subarray(frame.start, frame.end), fileName);
   }

@@ -161,6 +161,12 @@ export interface CaptureSummary {
    * A packet in two tunnels counts under both. Absent in documents written before it existed.
    */
   encapsulated?: EncapsulationCounts;
+  /**
+   * TCP packets of this file that another file read merged with it held too (two captures of one
+   * link that overlap in time, see sharedPastHeads): analysed once, from the file they came first
+   * in. Present only for files read so; they are in `packets`, not in any connection's.
+   */
+  copiesDropped?: number;
   /** Set when the file could not be read at all. */
   error?: string;
 }

@@ -103,6 +103,36 @@ describe('the offset of two clocks, from handshakes split between two files', ()
     expect(estimate.seconds).toBeCloseTo((1.999 + 2.019) / 2, 6);
   });
 
+  it('TCP Fast Open: a SYN with data is paired with the SYN-ACK that acknowledges its data, and with one that does not', () => {
+    // The SYN-ACK acknowledges ISN + 1 + 100 when the server took the SYN's 100 bytes (RFC 7413
+    // §3), ISN + 1 when it did not; keyed by ISN alone (ack − 1), the first was never paired.
+    const withData = (fields: { time: number; fromClient: boolean; port: number; seq: number; ack: number; flags: number; data: number }[]): Uint8Array => {
+      const chunks: Uint8Array[] = [];
+      const writer = new PcapWriter((chunk) => chunks.push(chunk.slice()));
+      const [client, server] = [parseIPv4('10.0.0.1'), parseIPv4('10.0.0.2')];
+      for (const f of fields) {
+        const [src, dst, sport, dport] = f.fromClient ? [client, server, f.port, 443] : [server, client, 443, f.port];
+        writer.writeTcp(Math.round(f.time * 1e6), src, dst, sport, dport, f.seq, f.ack, f.flags, new Uint8Array(f.data), 0, f.data);
+      }
+      writer.flush();
+      return new Uint8Array(Buffer.concat(chunks));
+    };
+    const client = withData([
+      { time: 100, fromClient: true, port: 5000, seq: 1000, ack: 0, flags: SYN, data: 100 },
+      { time: 100.02, fromClient: true, port: 5000, seq: 1101, ack: 50001, flags: ACK, data: 0 },
+      { time: 200, fromClient: true, port: 5001, seq: 7000, ack: 0, flags: SYN, data: 100 },
+      { time: 200.03, fromClient: true, port: 5001, seq: 7001, ack: 60001, flags: ACK, data: 100 },
+    ]);
+    const taken = withData([{ time: 98.001, fromClient: false, port: 5000, seq: 50000, ack: 1101, flags: SYN | ACK, data: 0 }]);
+    const estimate = estimateOffset(handshakeTimes(client, 'c'), handshakeTimes(taken, 's'))!;
+    expect(estimate.handshakes).toBe(1);
+    expect(estimate.seconds).toBeCloseTo((1.999 + 2.019) / 2, 6);
+    const refused = withData([{ time: 198.001, fromClient: false, port: 5001, seq: 60000, ack: 7001, flags: SYN | ACK, data: 0 }]);
+    const second = estimateOffset(handshakeTimes(client, 'c'), handshakeTimes(refused, 's'))!;
+    expect(second.handshakes).toBe(1);
+    expect(second.seconds).toBeCloseTo((1.999 + 2.029) / 2, 6);
+  });
+
   it('a real capture: one handshake per connection, in order, as tshark counts the SYNs', () => {
     const found = handshakeTimes(new Uint8Array(readFileSync(NGINX)), 'nginx');
     const syns = execFileSync('tshark', ['-r', NGINX, '-Y', 'tcp.flags.syn == 1 && tcp.flags.ack == 0', '-T', 'fields', '-e', 'tcp.srcport', '-e', 'tcp.seq_raw'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');

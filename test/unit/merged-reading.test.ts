@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Analysis } from '../../parser/analysis.js';
-import { planReading, probeHead, readInTimeOrder, mergedFiles, sharedPastHeads, type TimedSource, type TimeOrderedIngest } from '../../parser/merged-reading.js';
+import { planReading, probeHead, readInTimeOrder, readTogether, mergedFiles, sharedPastHeads, densestSpread, type PlannedFile, type ReadTogether, type TimedSource, type TimeOrderedIngest } from '../../parser/merged-reading.js';
 import { FailureExporter } from '../../parser/report/failure-export.js';
 import { PcapngReader } from '../../parser/capture/pcapng-reader.js';
 import type { ConnectionRecord } from '../../parser/report/types.js';
-import { rewritePcapBytes } from '../support/pcap-edit.js';
+import { rewritePcapBytes, withTimesShifted } from '../support/pcap-edit.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CAPTURE = readFileSync(join(ROOT, 'fixtures/captures/nginx-cache-capacity.pcap'));
@@ -47,11 +47,18 @@ class MemorySource<I extends Ingest> implements TimedSource {
   }
 }
 
-/** `files` through the core's plan and merge loop, each into the ingest `open` gives it. */
-async function readPlanned<I extends Ingest>(files: Uint8Array[], chunkSizes: number[], open: (index: number, head: Uint8Array) => I): Promise<number[]> {
-  const plan = planReading(files.map((bytes, i) => probeHead(bytes.subarray(0, 1 << 20), `part${i}`)));
+/**
+ * `files` through the core's plan and merge loop, each into the ingest `open` gives it (the planned
+ * file: its index, clock offset, dropCopies). `together`: files found to overlap (sharedPastHeads);
+ * their heads are taken to show no connection (as a farm's first megabytes of two overlapping
+ * captures: this capture is smaller than a head).
+ */
+async function readPlanned<I extends Ingest>(files: Uint8Array[], chunkSizes: number[], open: (planned: PlannedFile, head: Uint8Array) => I, together: ReadTogether[] = []): Promise<number[]> {
+  const probes = files.map((bytes, i) => probeHead(bytes.subarray(0, 1 << 20), `part${i}`))
+    .map((probe) => (together.length > 0 ? { ...probe, connections: new Set<string>(), handshakes: new Map() } : probe));
+  const plan = planReading(probes, together);
   await readInTimeOrder<MemorySource<I>>(plan, {
-    open: (planned) => new MemorySource(files[planned.index]!, (head) => open(planned.index, head), chunkSizes),
+    open: (planned) => new MemorySource(files[planned.index]!, (head) => open(planned, head), chunkSizes),
     close: async (source) => source.ingest?.finish(),
     abandon: async () => undefined,
   });
@@ -63,19 +70,19 @@ function outcome(c: ConnectionRecord): string {
   return [c.client.ip, c.client.port, c.server.port, c.startTime, c.endTime, c.handshake, c.resumption, c.version, c.history, c.packets, c.anomalies.map((a) => a.code).join('+')].join(' ');
 }
 
-async function readAll(files: Uint8Array[], chunkSizes: number[]): Promise<{ outcomes: string[]; merged: number[] }> {
+async function readAll(files: Uint8Array[], chunkSizes: number[], together: ReadTogether[] = []): Promise<{ outcomes: string[]; merged: number[]; analysis: Analysis }> {
   const records: ConnectionRecord[] = [];
   const analysis = new Analysis((c) => records.push(c));
-  const merged = await readPlanned(files, chunkSizes, (index) => analysis.openFile(`part${index}`));
+  const merged = await readPlanned(files, chunkSizes, (planned) => analysis.openFile(`part${planned.index}`, false, planned.clockOffset, planned.dropCopies), together);
   analysis.finish();
-  return { outcomes: records.map(outcome).sort(), merged };
+  return { outcomes: records.map(outcome).sort(), merged, analysis };
 }
 
 /** --pcapng-out's packets (time and bytes, in the order written) of `records`' connections, read from `files`. */
-async function exportedPackets(files: Uint8Array[], chunkSizes: number[], records: ConnectionRecord[]): Promise<string[]> {
+async function exportedPackets(files: Uint8Array[], chunkSizes: number[], records: ConnectionRecord[], together: ReadTogether[] = []): Promise<string[]> {
   const written: Uint8Array[] = [];
   const exporter = new FailureExporter(records, () => true, (chunk) => written.push(chunk.slice()), 'test');
-  await readPlanned(files, chunkSizes, (index, head) => exporter.openFile(`part${index}`, head));
+  await readPlanned(files, chunkSizes, (planned, head) => exporter.openFile(`part${planned.index}`, head, planned.clockOffset?.seconds ?? 0, planned.dropCopies), together);
   const packets: string[] = [];
   const reader = new PcapngReader((f) => packets.push(`${f.wholeSeconds}.${f.nanoseconds} ${Buffer.from(f.bytes.subarray(f.start, f.end)).toString('hex')}`), () => {}, 'out');
   for (const chunk of written) reader.push(chunk);
@@ -162,6 +169,44 @@ describe('several files read merged by packet time (parser/merged-reading.ts)', 
     }
     again.finish();
     expect(sharedPastHeads(rotated, again.captures, (file) => (file === 'a' ? 0 : 1))).toEqual([]);
+  });
+
+  it('two overlapping captures on two clocks (the later 0.5 s ahead): found, brought onto one clock, each packet analysed and exported once', async () => {
+    // Read again merged on the two clocks, each connection of the overlap came twice (the copies
+    // 0.5 s apart: after its close), and with one clock every packet of it counted twice.
+    const first = new Uint8Array(rewritePcapBytes(CAPTURE, (record, index) => (index < 340 ? record : null)));
+    const last = new Uint8Array(withTimesShifted(rewritePcapBytes(CAPTURE, (record, index) => (index >= 140 ? record : null)), () => 0.5));
+    const records: ConnectionRecord[] = [];
+    const analysis = new Analysis((c) => records.push(c));
+    for (const [name, bytes] of [['part0', first], ['part1', last]] as const) {
+      const ingest = analysis.openFile(name);
+      ingest.push(bytes);
+      ingest.finish();
+    }
+    analysis.finish();
+    const found = sharedPastHeads(records, analysis.captures, (file) => (file === 'part0' ? 0 : 1));
+    expect(found).toHaveLength(1);
+    expect(found[0]!.ahead).toBeCloseTo(0.5, 6);
+    const together = readTogether(found, (file) => Number(file.slice(4)));
+    expect(together).toEqual([{ files: [0, 1], ahead: expect.closeTo(0.5, 6) as number, connections: found[0]!.connections }]);
+    const read = await readAll([first, last], [4096, 777], together);
+    expect(read.outcomes).toEqual(expected);
+    const moved = read.analysis.captures[1]!.anomalies.find((a) => a.code === 'clock-offset');
+    expect(moved?.seconds).toBeCloseTo(-0.5, 6);
+    expect(moved?.message).toMatch(/reads 500ms ahead of part0's, from \d+ connections both files hold/);
+    // Every frame is in one of them: those both hold are dropped once.
+    expect(read.analysis.captures.reduce((n, c) => n + c.packets - c.copiesDropped!, 0)).toBe(wholeRecords(new Uint8Array(CAPTURE)).reduce((n, c) => n + c.packets, 0));
+    // The export writes each packet once, on the first file's clock: the capture's own packets.
+    const wholeExport = await exportedPackets([new Uint8Array(CAPTURE)], [1 << 20], wholeRecords(new Uint8Array(CAPTURE)));
+    expect(await exportedPackets([first, last], [4096], wholeRecords(new Uint8Array(CAPTURE)), together)).toEqual(wholeExport);
+    // Given the other way round, the first file given is the reference: the earlier one moves +0.5 s.
+    expect(readTogether(found, (file) => (file === 'part0' ? 1 : 0))).toEqual([{ files: [0, 1], ahead: expect.closeTo(-0.5, 6) as number, connections: found[0]!.connections }]);
+  });
+
+  it('the densest few milliseconds of clock differences: how many, and their middle', () => {
+    expect(densestSpread([], 0.002)).toEqual({ count: 0, median: 0 });
+    expect(densestSpread([5, -120, 0.5001, 0.4999, 0.5, 33, 0.5003], 0.002)).toEqual({ count: 4, median: 0.50005 });
+    expect(densestSpread([1, 2, 3], 0.002).count).toBe(1);
   });
 
   it('files that share no connection are read one after another, in order of their first packet', async () => {

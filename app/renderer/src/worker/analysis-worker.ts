@@ -5,8 +5,7 @@
 // the report) comes from a second pass after the results are shown: hashing in JavaScript runs at
 // ~150 MB/s, slower than the analysis itself, and would double the wait for the first chart.
 import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
-import type { ClockOffset } from '../../../../parser/clock-offset.js';
-import { mergedFiles, planReading, probeAll, sharedPastHeads, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe } from '../../../../parser/merged-reading.js';
+import { mergedFiles, planReading, probeAll, readTogether, sharedPastHeads, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe, type PlannedFile, type ReadTogether } from '../../../../parser/merged-reading.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../../../parser/diagnose/diagnose.js';
 import { clockStepsOf } from '../../../../parser/diagnose/clock-segments.js';
 import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
@@ -134,7 +133,7 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
   // merged by packet time, the others one after another by their first packet.
   const probes = sources.length > 1 ? await probeAll(sources, probeSource) : null;
   /** Reads the sources into fresh columns; `alsoTogether`: sources (indexes) to read merged whatever their heads show. */
-  const readAll = async (alsoTogether: [number, number][]) => {
+  const readAll = async (alsoTogether: ReadTogether[]) => {
     // As in the CLI, every record goes into typed-array columns (~0.2 KB each, no object graph for
     // the collector to copy): a 1 GB capture's plain records took ~250 MB of heap and made reading
     // and diagnosing a third slower.
@@ -164,7 +163,7 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
 
     await readInTimeOrder<StreamSource>(plan, {
       open: (planned) => {
-        const source = new StreamSource(sources[planned.index]!, opened++, analysis, merged.has(planned.index), planned.clockOffset);
+        const source = new StreamSource(sources[planned.index]!, opened++, analysis, merged.has(planned.index), planned);
         open.add(source);
         return source;
       },
@@ -207,7 +206,7 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
   });
   if (apart.length > 0) {
     const index = new Map(sources.map((source, i) => [nameOf(source), i]));
-    read = await readAll(apart.map((pair) => [index.get(pair.files[0])!, index.get(pair.files[1])!]));
+    read = await readAll(readTogether(apart, (name) => index.get(name)!, read.plan));
   }
   const { columns, analysis, problems, files, readable, plan, bytesTotal } = read;
   // The records' views, made now that all are in (see ConnectionStore.views).
@@ -406,7 +405,7 @@ class StreamSource extends ChunkSource {
   rawBytes = 0;
   private chunks: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
-  constructor(readonly source: CaptureSource, readonly index: number, private readonly analysis: Analysis, readonly readMerged: boolean, private readonly clockOffset?: ClockOffset) {
+  constructor(readonly source: CaptureSource, readonly index: number, private readonly analysis: Analysis, readonly readMerged: boolean, private readonly planned: Pick<PlannedFile, 'clockOffset' | 'dropCopies'> = {}) {
     super();
     this.name = nameOf(source);
   }
@@ -438,7 +437,7 @@ class StreamSource extends ChunkSource {
     const first = await reader.read();
     const head = first.done ? null : first.value;
     const gz = head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-    this.ingest = this.analysis.openFile(this.name, gz, this.clockOffset);
+    this.ingest = this.analysis.openFile(this.name, gz, this.planned.clockOffset, this.planned.dropCopies);
     const rest = prepend(head, reader);
     this.chunks = (gz ? rest.pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>) : rest).getReader();
   }
