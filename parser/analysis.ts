@@ -10,7 +10,7 @@ import { linkTypeName } from './capture/frame.js';
 import type { Anomaly, CaptureSummary, ConnectionRecord, ConnectionSink } from './report/types.js';
 import { CLOCK_STEP_BACK, FlowTable } from './tcp/flow-table.js';
 import { formatDuration, isoTime } from './diagnose/format.js';
-import { clockOffsetAnomaly, type ClockOffset } from './clock-offset.js';
+import { clockOffsetAnomaly, HandshakeSample, type ClockOffset } from './clock-offset.js';
 import { PacketCopies } from './tcp/packet-copies.js';
 import { CLOCK_SEGMENT_STEP, CLOCK_STEP_BACK_CODE } from './diagnose/clock-segments.js';
 
@@ -37,6 +37,20 @@ export function sniffFormat(head: Uint8Array): CaptureFormat {
   return 'unknown';
 }
 
+/** How a file is read beside other files: its place in a reading plan (PlannedFile, merged-reading.ts). */
+export interface FileReading {
+  /** The file's clock is off against another file of its group: the shift its packet times take. */
+  clockOffset?: ClockOffset;
+  /** It overlaps another file of its group (ReadTogether): the packets both hold are analysed once. */
+  dropCopies?: boolean;
+  /**
+   * It is read merged with other files: its TCP handshakes are sampled over the whole file
+   * (CaptureIngest.handshakes), so that clocks its first megabyte could not bound are checked
+   * after the reading (clocksApart).
+   */
+  sampleHandshakes?: boolean;
+}
+
 /**
  * One analysis over any number of capture files: frames → packets → TCP flows →
  * TLS → connection records, pushed to `onConnection` as each connection ends (a sink is given
@@ -59,10 +73,12 @@ export class Analysis {
     return this.flows.liveFlows;
   }
 
-  /** Start reading a file; push its (decompressed) bytes in order, then call finish(). */
-  /** `clockOffset`: the file's clock is off against another file of its group (see merged-reading.ts). */
-  /** `dropCopies`: the file overlaps another read merged with it: the packets both hold are analysed once (PacketCopies). */
-  openFile(fileName: string, compressed = false, clockOffset?: ClockOffset, dropCopies = false): CaptureIngest {
+  /**
+   * Start reading a file; push its (decompressed) bytes in order, then call finish(). `reading`:
+   * how it is read beside other files (its place in a reading plan, see merged-reading.ts).
+   */
+  openFile(fileName: string, compressed = false, reading: FileReading = {}): CaptureIngest {
+    const { clockOffset, dropCopies } = reading;
     const summary: CaptureSummary = {
       file: fileName, format: 'unknown', compressed, linkTypes: [], packets: 0, bytes: 0,
       firstTime: null, lastTime: null, anomalies: [],
@@ -77,7 +93,7 @@ export class Analysis {
       copies = this.copies ??= new PacketCopies();
       summary.copiesDropped = 0;
     }
-    return new CaptureIngest(summary, this.flows, this.packet, clockOffset?.seconds ?? 0, copies);
+    return new CaptureIngest(summary, this.flows, this.packet, clockOffset?.seconds ?? 0, copies, reading.sampleHandshakes ? new HandshakeSample(true) : null);
   }
 
   /** No more input: every open connection produces its record. */
@@ -115,6 +131,8 @@ export class CaptureIngest implements TimeOrderedIngest {
     private readonly clockShift = 0,
     /** Packets that another file read merged with it held too are let go (null: none looked for). */
     private readonly copies: PacketCopies | null = null,
+    /** The file's TCP handshakes, sampled over all of it (times as read), to check its clock against the others' afterwards. */
+    readonly handshakes: HandshakeSample | null = null,
   ) {}
 
   /**
@@ -308,6 +326,7 @@ export class CaptureIngest implements TimeOrderedIngest {
         summary.copiesDropped!++;
         return;
       }
+      if (this.handshakes !== null) this.handshakes.add(this.packet, frame.time);
       this.flows.onPacket(this.packet, frame.time, frame.number, summary.file, frame.fileOffset);
       return;
     }

@@ -2,7 +2,7 @@
 // the loop that interleaves their frames. Shared by the CLI (files through Node) and the app (files
 // and URLs through web streams); each side only supplies how a file's chunks are read.
 
-import { Analysis, type CaptureIngest } from './analysis.js';
+import { Analysis, type CaptureIngest, type FileReading } from './analysis.js';
 import type { CaptureSummary, ConnectionRecord } from './report/types.js';
 import type { TimeOrderedIngest } from './capture/held-frames.js';
 import { estimateOffset, handshakeTimes, type ClockOffset, type HandshakeTimes } from './clock-offset.js';
@@ -90,17 +90,13 @@ export function endpointPair(c: Pick<ConnectionRecord, 'client' | 'server'>): st
   return a < b ? `${a} ${b}` : `${b} ${a}`;
 }
 
-export interface PlannedFile {
+export interface PlannedFile extends FileReading {
   /** The file's place among the inputs. */
   index: number;
   /** Its first packet's time (on the group's clock: clockOffset added). */
   firstTime: number;
   /** Files of one group hold the same connections and are read merged by time. */
   group: number;
-  /** Its clock is off against another file of its group: the shift its packet times take. */
-  clockOffset?: ClockOffset;
-  /** It overlaps another file of its group (ReadTogether): the packets both hold are analysed once. */
-  dropCopies?: boolean;
 }
 
 /**
@@ -133,7 +129,7 @@ export function planReading(probes: readonly HeadProbe[], alsoTogether: readonly
       else group[root(i)] = root(j);
     }
   });
-  const overlapping = new Set(alsoTogether.flatMap((t) => t.files));
+  const overlapping = new Set(alsoTogether.filter((t) => t.connections !== undefined).flatMap((t) => t.files));
   const files: PlannedFile[] = probes.map((probe, index) => ({ index, firstTime: probe.firstTime, group: root(index), ...(overlapping.has(index) ? { dropCopies: true } : {}) }));
   const members = new Map<number, PlannedFile[]>();
   for (const x of files) members.set(x.group, [...(members.get(x.group) ?? []), x]);
@@ -150,6 +146,7 @@ export function planReading(probes: readonly HeadProbe[], alsoTogether: readonly
       x.firstTime += offset.seconds;
     });
   }
+  for (const group of members.values()) if (group.length > 1) for (const x of group) x.sampleHandshakes = true;
   const groupStart = new Map<number, number>();
   for (const x of files) groupStart.set(x.group, Math.min(groupStart.get(x.group) ?? Infinity, x.firstTime));
   return files.sort((a, b) => groupStart.get(a.group)! - groupStart.get(b.group)! || a.group - b.group || a.firstTime - b.firstTime || a.index - b.index);
@@ -246,11 +243,11 @@ function clockOffsets(probes: readonly HeadProbe[], links: readonly ReadTogether
  */
 function joinLinkedClocks(probes: readonly HeadProbe[], links: readonly ReadTogether[], clockOf: readonly number[], shift: Map<number, number>, offsets: (ClockOffset | undefined)[]): void {
   if (links.length === 0) return;
-  const moved = new Map<number, { by: number; against: number; connections: number }>();
+  const moved = new Map<number, { by: number; against: number; link?: ReadTogether }>();
   const clocks = [...new Set(clockOf)].sort((a, b) => a - b);
   for (const root of clocks) {
     if (moved.has(root)) continue;
-    moved.set(root, { by: 0, against: root, connections: 0 });
+    moved.set(root, { by: 0, against: root });
     const queue = [root];
     for (let k = 0; k < queue.length; k++) {
       const here = queue[k]!;
@@ -263,10 +260,10 @@ function joinLinkedClocks(probes: readonly HeadProbe[], links: readonly ReadToge
         // Same packets: time in b + shift(b) = time in a + shift(a), times in b being `ahead` later.
         const delta = (shift.get(a) ?? 0) - (shift.get(b) ?? 0) - link.ahead;
         if (ca === here && !moved.has(cb)) {
-          moved.set(cb, { by: by + delta, against: root, connections: link.connections });
+          moved.set(cb, { by: by + delta, against: root, link });
           queue.push(cb);
         } else if (cb === here && !moved.has(ca)) {
-          moved.set(ca, { by: by - delta, against: root, connections: link.connections });
+          moved.set(ca, { by: by - delta, against: root, link });
           queue.push(ca);
         }
       }
@@ -279,7 +276,10 @@ function joinLinkedClocks(probes: readonly HeadProbe[], links: readonly ReadToge
     const seconds = (shift.get(i) ?? 0) + m.by;
     shift.set(i, seconds);
     const reference = offsets[m.against]?.against ?? probes[m.against]!.name ?? `file ${m.against + 1}`;
-    offsets[i] = { seconds, against: reference, handshakes: offsets[i]?.handshakes ?? 0, connections: m.connections };
+    const link = m.link!;
+    offsets[i] = link.connections !== undefined
+      ? { seconds, against: reference, handshakes: 0, connections: link.connections }
+      : { seconds, against: reference, handshakes: link.handshakes ?? 0 };
   });
 }
 
@@ -317,23 +317,30 @@ const SAME_PACKET_SPREAD = 2e-3;
 /** The cluster of time differences must be this many times what chance (port reuse) puts there. */
 const OVER_CHANCE = 20;
 
-/** Two files found to share connections after a first reading (sharedPastHeads). */
+/**
+ * Two files a first reading found to be read again: captures that overlap (sharedPastHeads:
+ * `connections`), or files read merged on clocks apart (clocksApart: `handshakes`).
+ */
 export interface SharedConnections {
   /** Their capture names. */
   files: [string, string];
-  /** Connections both hold (of those sampled). */
-  connections: number;
+  /** Overlapping captures: connections both hold (of those sampled). */
+  connections?: number;
+  /** Clocks apart: the TCP handshakes split between the two files that show it. */
+  handshakes?: number;
   /** Seconds the second file's times are ahead of the first's for the same packets, as read (0: one clock). */
   ahead: number;
 }
 
-/** Two files (input indexes) to read merged whatever their heads show (see sharedPastHeads). */
+/** Two files (input indexes) to read merged whatever their heads show, on one clock (see SharedConnections). */
 export interface ReadTogether {
   files: readonly [number, number];
   /** Seconds the second file's clock reads ahead of the first's (the same packets' times as the files hold them). */
   ahead: number;
-  /** Connections both hold, which `ahead` rests on. */
-  connections: number;
+  /** Overlapping captures: connections both hold, which `ahead` rests on (the packets both hold are analysed once). */
+  connections?: number;
+  /** Handshakes split between the two, which `ahead` rests on. */
+  handshakes?: number;
 }
 
 /**
@@ -429,6 +436,46 @@ export function densestSpread(values: number[], spread: number): { count: number
 }
 
 /**
+ * Files read merged on clocks apart that their first megabytes could not bound: direction files of
+ * two capture hosts that started minutes apart share no handshake in their heads, and were read on
+ * the two clocks (a server direction 3 s off made 799 of a farm's 1,196 handshakes "aborted", and
+ * 3 s the other way 1,994 connections of 1,196, all without a word). Their handshakes sampled
+ * over the whole files as read (CaptureIngest.handshakes, by input index) bound each pair of a
+ * group that shares some: where a shift of 0 does not fit, the pair is to be read again on one
+ * clock (`ahead` as read; readTogether takes the reading's own shifts out). `names`: the capture
+ * names by input index.
+ */
+export function clocksApart(plan: readonly PlannedFile[], samples: readonly (ReadonlyMap<string, HandshakeTimes> | null | undefined)[], names: readonly string[]): SharedConnections[] {
+  const found: SharedConnections[] = [];
+  const groups = new Map<number, number[]>();
+  for (const x of plan) if (samples[x.index]) groups.set(x.group, [...(groups.get(x.group) ?? []), x.index]);
+  for (const members of groups.values()) {
+    if (members.length < 2) continue;
+    // Only files that share a handshake are compared (see clockOffsets).
+    const holders = new Map<string, number[]>();
+    for (const i of members) {
+      for (const key of samples[i]!.keys()) {
+        const list = holders.get(key);
+        if (list === undefined) holders.set(key, [i]);
+        else if (list[list.length - 1] !== i) list.push(i);
+      }
+    }
+    const pairs = new Set<string>();
+    for (const list of holders.values()) {
+      for (const a of list) for (const b of list) if (a < b) pairs.add(`${a} ${b}`);
+    }
+    for (const pair of pairs) {
+      const [a, b] = pair.split(' ').map(Number) as [number, number];
+      const estimate = estimateOffset(samples[a] as Map<string, HandshakeTimes>, samples[b] as Map<string, HandshakeTimes>);
+      if (estimate === null || Math.abs(estimate.seconds) < SAME_CLOCK) continue;
+      // The shift of b onto a's clock: b reads that much behind, as read.
+      found.push({ files: [names[a]!, names[b]!], ahead: -estimate.seconds, handshakes: estimate.handshakes });
+    }
+  }
+  return found;
+}
+
+/**
  * The files to read again merged (input indexes), from what sharedPastHeads found in a reading
  * planned as `plan`: each pair's clock difference as the files hold their times (the reading's own
  * shifts taken out), and the file given first first (its clock is the reference).
@@ -444,7 +491,7 @@ export function readTogether(found: readonly SharedConnections[], indexOf: (file
       [a, b] = [b, a];
       ahead = -ahead;
     }
-    return { files: [a, b] as const, ahead, connections: pair.connections };
+    return { files: [a, b] as const, ahead, ...(pair.connections !== undefined ? { connections: pair.connections } : {}), ...(pair.handshakes !== undefined ? { handshakes: pair.handshakes } : {}) };
   });
 }
 

@@ -167,6 +167,32 @@ describe('capture files of the same traffic, given together (a file per directio
     expect(moved.at(-1)!.message).toMatch(/is taken to read 2\.0s behind .*farm-skew-c2s\.pcap's, as .*s2c_0000\d_\d+\.pcap's, the earlier file of the same direction/);
   });
 
+  it('direction files of two hosts that started a minute apart, the server\'s clock 3 s off: bounded by the whole files\' handshakes, read again on one clock', () => {
+    // Their first megabytes share no handshake: read merged on the two clocks, 3 s ahead made 799
+    // of 1,196 handshakes "aborted", 3 s behind 1,994 connections, without a word.
+    const farm = mixedFarm();
+    const [toServer, fromServer] = splitByDirection(farm, 443, 'farm-late');
+    const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', toServer], { encoding: 'utf8' }).trim().split('\t')[1]);
+    const late = join(work, 'farm-late-c2s-from-third.pcap');
+    execFileSync('editcap', ['-r', toServer, late, `${Math.floor(frames / 3)}-${frames}`]);
+    const truth = analyze([late, fromServer]);
+    expect(truth.stderr).not.toMatch(/read again/);
+    for (const skew of ['3', '-3']) {
+      const skewed = join(work, `farm-late-s2c${skew}.pcap`);
+      execFileSync('editcap', ['-t', skew, fromServer, skewed]);
+      const read = analyze([late, skewed]);
+      expect(read.status).toBe(0);
+      expect(read.stderr).toMatch(new RegExp(`farm-late-c2s-from-third\\.pcap and .*farm-late-s2c${skew}\\.pcap are on clocks 3\\.0s apart \\(\\d+ TCP handshakes split between them past their first megabytes\\): read again, on one clock`));
+      const moved = read.document.captures.find((c) => c.file === skewed)!.anomalies.find((a) => a.code === 'clock-offset')!;
+      expect(moved.seconds! + Number(skew)).toBeCloseTo(0, 1);
+      const core = (document: AnalysisDocument) => document.connections.map((c: ConnectionRecord) =>
+        [c.client.ip, c.client.port, c.packets, c.handshake, c.abort?.by ?? '', c.resumption, c.reason ?? '', c.version ?? '', c.history].join(' '));
+      expect(core(read.document)).toEqual(core(truth.document));
+      const titles = (document: AnalysisDocument) => (document.findings as Finding[]).map((f) => f.title);
+      expect(titles(read.document)).toEqual(titles(truth.document));
+    }
+  });
+
   it('a simulated farm split by direction: what mergecap (without -a) of the two gives', () => {
     const [toServer, fromServer] = splitByDirection(farm, 443, 'farm');
     const merged = join(work, 'farm-merged.pcap');

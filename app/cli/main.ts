@@ -19,7 +19,7 @@ import type { CachePolicy, Diagnosis } from '../../parser/diagnose/types.js';
 import { terminalSafe } from './terminal-text.js';
 import { exportInReadingOrder } from '../node/export-pcapng.js';
 import { CLOCK_OFFSET_CODE } from '../../parser/clock-offset.js';
-import { readTogether, sharedPastHeads, type PlannedFile, type ReadTogether } from '../../parser/merged-reading.js';
+import { clocksApart, readTogether, sharedPastHeads, type PlannedFile, type ReadTogether, type SharedConnections } from '../../parser/merged-reading.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -183,21 +183,30 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   };
   let { totals, result, connections } = await readFiles([]);
   // Captures of one link that overlap in time, whose first megabytes showed no shared connection:
-  // read one after the other, each connection of the overlap counted twice. Read again, merged.
-  const found = sharedPastHeads(connections, result.captures, readingGroups(files, result.plan));
+  // read one after the other, each connection of the overlap counted twice. And files read merged
+  // on clocks their first megabytes could not bound. Both are read again, merged, on one clock.
+  const overlapping = sharedPastHeads(connections, result.captures, readingGroups(files, result.plan));
+  const clocks = result.handshakes !== undefined ? clocksApart(result.plan ?? [], result.handshakes, files.map(captureFileName)) : [];
   // A stream (stdin, a pipe) cannot be read again: such a pair is said, and left as read.
   const streams = new Set(files.filter((f) => f.stream).map(captureFileName));
-  const apart = found.filter((pair) => !pair.files.some((f) => streams.has(f)));
-  for (const pair of found.filter((p) => !apart.includes(p))) {
-    io.stderr(`resumescope: warning: ${pair.files.map(terminalSafe).join(' and ')} hold the same connections past their first megabytes (${pair.connections.toLocaleString('en-US')} in both), read one after the other: a stream cannot be read again merged, so those connections count twice (join the captures with mergecap first)\n`);
+  const again = [...overlapping, ...clocks].filter((pair) => !pair.files.some((f) => streams.has(f)));
+  const named = (pair: SharedConnections) => pair.files.map(terminalSafe).join(' and ');
+  const apart = (pair: SharedConnections) => pair.connections !== undefined
+    ? `hold the same connections past their first megabytes (${pair.connections.toLocaleString('en-US')} in both)`
+    : `are on clocks ${formatDuration(Math.abs(pair.ahead))} apart (${(pair.handshakes ?? 0).toLocaleString('en-US')} TCP handshakes split between them past their first megabytes)`;
+  for (const pair of [...overlapping, ...clocks].filter((p) => !again.includes(p))) {
+    const left = pair.connections !== undefined
+      ? 'read one after the other: a stream cannot be read again merged, so those connections count twice (join the captures with mergecap first)'
+      : 'a stream cannot be read again: its packets were read on its own clock (shift it with editcap -t first)';
+    io.stderr(`resumescope: warning: ${named(pair)} ${apart(pair)}, ${left}\n`);
   }
-  if (apart.length > 0) {
+  if (again.length > 0) {
     progress.done();
-    for (const pair of apart) {
-      io.stderr(`resumescope: ${pair.files.map(terminalSafe).join(' and ')} hold the same connections past their first megabytes (${pair.connections.toLocaleString('en-US')} in both): read again, merged by packet time\n`);
+    for (const pair of again) {
+      io.stderr(`resumescope: ${named(pair)} ${apart(pair)}: read again, ${pair.connections !== undefined ? 'merged by packet time' : 'on one clock'}\n`);
     }
     const index = new Map(files.map((f, i) => [captureFileName(f), i]));
-    ({ totals, result, connections } = await readFiles(readTogether(apart, (name) => index.get(name)!, result.plan)));
+    ({ totals, result, connections } = await readFiles(readTogether(again, (name) => index.get(name)!, result.plan)));
   }
   progress.done();
   phase('read', io);

@@ -5,6 +5,7 @@ import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { Analysis, NotACaptureError, sniffFormat } from '../../parser/analysis.js';
 import type { HostedReading } from '../shared/ipc.js';
+import type { HandshakeTimes } from '../../parser/clock-offset.js';
 import { mergedFiles, planReading, probeAll, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe, type PlannedFile, type ReadTogether } from '../../parser/merged-reading.js';
 import type { CaptureSummary, ConnectionRecord, ConnectionSink } from '../../parser/report/types.js';
 
@@ -293,6 +294,8 @@ export interface AnalyzeResult {
   readMerged?: string[];
   /** The order and groups the files were read in (indexes into the inputs); absent where each was read apart (--jobs). */
   plan?: PlannedFile[];
+  /** Files read merged: their TCP handshakes sampled over the whole file, by input index (see clocksApart). */
+  handshakes?: (Map<string, HandshakeTimes> | null)[];
 }
 
 /**
@@ -311,6 +314,7 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions,
   let bytesBefore = 0;
   let bytesOpen = 0;
   let opened = 0;
+  const handshakes: (Map<string, HandshakeTimes> | null)[] = inputs.map(() => null);
   await readInTimeOrder<FileSource>(plan, {
     open: (planned) => new FileSource(inputs[planned.index]!, opened++, analysis, planned),
     afterRead: async (source) => {
@@ -320,6 +324,7 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions,
       if (options.betweenChunks) await options.betweenChunks();
     },
     close: async (source) => {
+      handshakes[source.planned.index] = source.ingest?.handshakes?.times ?? null;
       await source.close(problems, internalErrors);
       bytesOpen -= source.counted;
       bytesBefore += source.input.size;
@@ -329,7 +334,7 @@ export async function analyzeFiles(inputs: InputFile[], options: AnalyzeOptions,
   });
   analysis.finish();
   const readMerged = mergedFiles(plan).map((index) => captureFileName(inputs[index]!));
-  return { captures: analysis.captures, problems, internalErrors, readMerged, plan };
+  return { captures: analysis.captures, problems, internalErrors, readMerged, plan, handshakes };
 }
 
 /** The name a file's capture (and its anomalies) carry. */
@@ -349,7 +354,7 @@ class FileSource extends ChunkSource {
   private gz = false;
 
   /** `planned`: the file's clock offset and whether it overlaps another (PlannedFile). */
-  constructor(readonly input: InputFile, readonly index: number, private readonly analysis: Analysis, private readonly planned: Pick<PlannedFile, 'clockOffset' | 'dropCopies'> = {}) {
+  constructor(readonly input: InputFile, readonly index: number, private readonly analysis: Analysis, readonly planned: PlannedFile) {
     super();
     this.name = captureFileName(input);
   }
@@ -385,7 +390,7 @@ class FileSource extends ChunkSource {
     const first = await this.raw.next();
     const head = first.done ? null : first.value;
     this.gz = gzFile || (head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
-    this.ingest = this.analysis.openFile(this.name, this.gz, this.planned.clockOffset, this.planned.dropCopies);
+    this.ingest = this.analysis.openFile(this.name, this.gz, this.planned);
     const all = prepend(head, this.raw);
     const source: AsyncIterable<Uint8Array> = this.gz ? Readable.from(all).pipe(createGunzip()) : all;
     this.chunks = source[Symbol.asyncIterator]();

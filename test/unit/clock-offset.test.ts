@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { estimateOffset, handshakeTimes, shiftFrameTime, type HandshakeTimes } from '../../parser/clock-offset.js';
-import { planReading, probeHead, type HeadProbe } from '../../parser/merged-reading.js';
+import { estimateOffset, HandshakeSample, handshakeTimes, shiftFrameTime, type HandshakeTimes } from '../../parser/clock-offset.js';
+import { TcpPacket } from '../../parser/net/decode-packet.js';
+import { clocksApart, planReading, probeHead, type HeadProbe } from '../../parser/merged-reading.js';
 import { Frame } from '../../parser/capture/frame.js';
 import { parseIPv4, PcapWriter } from '../../fixtures/simulator/pcap-writer.js';
 
@@ -153,6 +154,66 @@ describe('the offset of two clocks, from handshakes split between two files', ()
     shiftFrameTime(frame, -2.5);
     expect([frame.wholeSeconds, frame.nanoseconds]).toEqual([1699999998, 650_000_000]);
     expect(frame.time).toBeCloseTo(1699999998.65, 6);
+  });
+});
+
+describe('handshakes sampled over whole files', () => {
+  /** A decoded SYN and the ACK after it (client side) or SYN-ACK (server side) of connection `i`, from port 1024 + i. */
+  function packet(i: number, synAck: boolean, ack = false): TcpPacket {
+    const p = new TcpPacket();
+    const client = new Uint8Array([10, 0, 0, 1]);
+    const server = new Uint8Array([10, 0, 0, 2]);
+    [p.sourceBytes, p.destinationBytes] = synAck ? [server, client] : [client, server];
+    [p.sourcePort, p.destinationPort] = synAck ? [443, 1024 + (i % 60000)] : [1024 + (i % 60000), 443];
+    p.sequence = synAck ? 900_000 + i : 1_000_000 + i * 7;
+    p.acknowledgment = synAck ? 1_000_000 + i * 7 + 1 : 0;
+    p.flags = synAck ? SYN | ACK : SYN;
+    if (ack) {
+      p.sequence = 1_000_000 + i * 7 + 1;
+      p.acknowledgment = 900_000 + i + 1;
+      p.flags = ACK;
+    }
+    return p;
+  }
+
+  it('a whole file keeps handshakes from all of it, thinned by client port, so that two files\' samples still meet', () => {
+    const client = new HandshakeSample(true);
+    const server = new HandshakeSample(true);
+    // 50,000 connections over 5,000 s; the server's capture starts 20 minutes later, its clock 3 s ahead.
+    for (let i = 0; i < 50_000; i++) {
+      client.add(packet(i, false), i / 10);
+      client.add(packet(i, false, true), i / 10 + 0.002);
+      if (i >= 12_000) server.add(packet(i, true), i / 10 + 0.001 + 3);
+    }
+    expect(client.times.size).toBeLessThanOrEqual(4096);
+    expect(client.times.size).toBeGreaterThan(1000);
+    const times = [...client.times.values()].map((t) => t.syn);
+    expect(Math.max(...times)).toBeGreaterThan(4900);
+    const estimate = estimateOffset(client.times, server.times)!;
+    expect(estimate.handshakes).toBeGreaterThan(500);
+    // Each SYN-ACK 1 ms after its SYN and 1 ms before the ACK: bounded to within a millisecond of −3 s.
+    expect(estimate.seconds).toBeCloseTo(-3, 2);
+    // A head keeps its first handshakes only: they end long before the server's capture starts.
+    const head = new HandshakeSample(false);
+    for (let i = 0; i < 50_000; i++) head.add(packet(i, false), i / 10);
+    expect(head.times.size).toBe(4096);
+    expect(estimateOffset(head.times, server.times)).toBeNull();
+  });
+});
+
+describe('the clocks of files read merged, checked after the reading', () => {
+  it('files whose whole handshakes do not fit one clock are a pair to read again; files on one clock, or in other groups, are not', () => {
+    const client = new Map([['a|1 b|2 1001', times(100, NaN, 100.02)], ['a|3 b|2 5001', times(200, NaN, 200.03)]]);
+    const server = new Map([['a|1 b|2 1001', times(NaN, 103.01, NaN)], ['a|3 b|2 5001', times(NaN, 203.001, NaN)]]);
+    const onTime = new Map([['a|1 b|2 1001', times(NaN, 100.01, NaN)]]);
+    const plan = [{ index: 0, firstTime: 100, group: 0 }, { index: 1, firstTime: 103, group: 0 }, { index: 2, firstTime: 100, group: 1 }, { index: 3, firstTime: 100, group: 0 }];
+    const found = clocksApart(plan, [client, server, server, onTime], ['c2s', 's2c', 'other', 's2c-synced']);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.files).toEqual(['c2s', 's2c']);
+    expect(found[0]!.handshakes).toBe(2);
+    // 3 s ahead, bounded by [−3.01, −2.99] and [−3.001, −2.971]: the middle of −3.001 … −2.99.
+    expect(found[0]!.ahead).toBeCloseTo(2.9955, 6);
+    expect(clocksApart(plan, [client, null, null, onTime], ['c2s', 's2c', 'other', 's2c-synced'])).toEqual([]);
   });
 });
 

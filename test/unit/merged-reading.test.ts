@@ -73,7 +73,7 @@ function outcome(c: ConnectionRecord): string {
 async function readAll(files: Uint8Array[], chunkSizes: number[], together: ReadTogether[] = []): Promise<{ outcomes: string[]; merged: number[]; analysis: Analysis }> {
   const records: ConnectionRecord[] = [];
   const analysis = new Analysis((c) => records.push(c));
-  const merged = await readPlanned(files, chunkSizes, (planned) => analysis.openFile(`part${planned.index}`, false, planned.clockOffset, planned.dropCopies), together);
+  const merged = await readPlanned(files, chunkSizes, (planned) => analysis.openFile(`part${planned.index}`, false, planned), together);
   analysis.finish();
   return { outcomes: records.map(outcome).sort(), merged, analysis };
 }

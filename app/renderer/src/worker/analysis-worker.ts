@@ -5,7 +5,8 @@
 // the report) comes from a second pass after the results are shown: hashing in JavaScript runs at
 // ~150 MB/s, slower than the analysis itself, and would double the wait for the first chart.
 import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
-import { mergedFiles, planReading, probeAll, readTogether, sharedPastHeads, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe, type PlannedFile, type ReadTogether } from '../../../../parser/merged-reading.js';
+import type { HandshakeTimes } from '../../../../parser/clock-offset.js';
+import { clocksApart, mergedFiles, planReading, probeAll, readTogether, sharedPastHeads, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe, type PlannedFile, type ReadTogether } from '../../../../parser/merged-reading.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../../../parser/diagnose/diagnose.js';
 import { clockStepsOf } from '../../../../parser/diagnose/clock-segments.js';
 import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
@@ -151,6 +152,8 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
     let opened = 0;
     let lastProgress = 0;
     let lastYield = performance.now();
+    // Files read merged: their handshakes over the whole file (see clocksApart).
+    const handshakes: (Map<string, HandshakeTimes> | null)[] = sources.map(() => null);
     const progress = (source: StreamSource, force: boolean) => {
       const now = performance.now();
       if (!force && now - lastProgress < PROGRESS_INTERVAL_MS) return;
@@ -177,6 +180,7 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
       },
       close: async (source) => {
         open.delete(source);
+        handshakes[source.planned.index] = source.ingest?.handshakes?.times ?? null;
         const problem = source.close();
         if (problem === null) {
           files[source.index] = { name: source.name, size: source.rawBytes, sha256: null, hashPending: true, ...(source.readMerged ? { readMerged: true } : {}) };
@@ -195,7 +199,7 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
     // Cancel never ends in results. (On a fast machine a 100 MB file is read in under a second.)
     await throwIfCancelled();
     analysis.finish();
-    return { columns, analysis, problems, files, readable, plan, bytesTotal };
+    return { columns, analysis, problems, files, readable, plan, bytesTotal, handshakes };
   };
   let read = await readAll([]);
   // Captures of one link that overlap in time, whose first megabytes showed no shared connection:
@@ -204,9 +208,11 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
     const planned = read.plan.find((x) => nameOf(sources[x.index]!) === file);
     return planned === undefined ? -1 : planned.group;
   });
-  if (apart.length > 0) {
+  // And files read merged on clocks their first megabytes could not bound (as the CLI).
+  const clocks = clocksApart(read.plan, read.handshakes, sources.map(nameOf));
+  if (apart.length + clocks.length > 0) {
     const index = new Map(sources.map((source, i) => [nameOf(source), i]));
-    read = await readAll(readTogether(apart, (name) => index.get(name)!, read.plan));
+    read = await readAll(readTogether([...apart, ...clocks], (name) => index.get(name)!, read.plan));
   }
   const { columns, analysis, problems, files, readable, plan, bytesTotal } = read;
   // The records' views, made now that all are in (see ConnectionStore.views).
@@ -405,7 +411,7 @@ class StreamSource extends ChunkSource {
   rawBytes = 0;
   private chunks: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
-  constructor(readonly source: CaptureSource, readonly index: number, private readonly analysis: Analysis, readonly readMerged: boolean, private readonly planned: Pick<PlannedFile, 'clockOffset' | 'dropCopies'> = {}) {
+  constructor(readonly source: CaptureSource, readonly index: number, private readonly analysis: Analysis, readonly readMerged: boolean, readonly planned: PlannedFile) {
     super();
     this.name = nameOf(source);
   }
@@ -437,7 +443,7 @@ class StreamSource extends ChunkSource {
     const first = await reader.read();
     const head = first.done ? null : first.value;
     const gz = head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-    this.ingest = this.analysis.openFile(this.name, gz, this.planned.clockOffset, this.planned.dropCopies);
+    this.ingest = this.analysis.openFile(this.name, gz, this.planned);
     const rest = prepend(head, reader);
     this.chunks = (gz ? rest.pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>) : rest).getReader();
   }
