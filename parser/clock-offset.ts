@@ -15,7 +15,7 @@
 import { Frame } from './capture/frame.js';
 import { isPcapMagic, PcapReader } from './capture/pcap-reader.js';
 import { PcapngReader } from './capture/pcapng-reader.js';
-import { decodeFrameAt, DecodeResult, formatAddress, TCP_ACK, TCP_SYN, TcpPacket } from './net/decode-packet.js';
+import { decodeFrameAt, DecodeResult, TCP_ACK, TCP_SYN, TcpPacket } from './net/decode-packet.js';
 import { formatDuration } from './diagnose/format.js';
 import type { Anomaly } from './report/types.js';
 
@@ -56,7 +56,7 @@ const MARGIN = 1e-4;
 const MAX_HANDSHAKES = 4096;
 
 /**
- * The TCP handshakes in a capture's head, keyed by "client|port server|port N", N the client's
+ * The TCP handshakes in a capture's head, keyed by "clientport serverport N", N the client's
  * sequence number after its SYN (ISN + 1, RFC 9293 §3.4): the client's initial sequence number
  * names the connection, so that a port pair used again is another one, and a SYN-ACK
  * (acknowledging N) is paired with its own SYN only. Keyed by the ports alone, a farm's port
@@ -81,6 +81,12 @@ export function handshakeTimes(head: Uint8Array, name: string): Map<string, Hand
   return sample.times;
 }
 
+/** A handshake as HandshakeSample keeps it: also its ports (client's << 16 | server's) and the number the client's ACK carries. */
+interface SampledHandshake extends HandshakeTimes {
+  ports: number;
+  next: number;
+}
+
 /**
  * The TCP handshakes of a file's packets as they are read (see handshakeTimes for the keys). A
  * head keeps its first MAX_HANDSHAKES. A whole file (`thinned`) keeps handshakes from all of it:
@@ -94,7 +100,7 @@ export class HandshakeSample {
   readonly times = new Map<string, HandshakeTimes>();
   // The sequence numbers after the SYNs whose ACK is awaited: most packets are neither, and are
   // let go on a number, without the texts of their addresses (the pass is ~40 % of a file's probe).
-  private readonly awaited = new Set<number>();
+  private readonly awaited = new AwaitedAcks();
   /** Only clients whose port is a multiple of this are kept. */
   private stride = 1;
 
@@ -103,41 +109,44 @@ export class HandshakeSample {
   add(packet: TcpPacket, time: number): void {
     const syn = (packet.flags & TCP_SYN) !== 0;
     const ack = (packet.flags & TCP_ACK) !== 0;
-    if (!syn && !(ack && this.awaited.has(packet.sequence))) return;
+    if (!syn) {
+      // The client's first segment after its SYN carries sequence number ISN + 1 (past its data, with Fast Open).
+      if (!ack) return;
+      const known = this.awaited.take(packet.sequence | 0, (packet.sourcePort << 16) | packet.destinationPort);
+      if (known !== undefined && !Number.isNaN(known.syn) && Number.isNaN(known.ack)) known.ack = time;
+      return;
+    }
     const clientPort = syn && ack ? packet.destinationPort : packet.sourcePort;
     if (clientPort % this.stride !== 0) return;
     const times = this.times;
-    const source = `${formatAddress(packet.source)}|${packet.sourcePort}`;
-    const destination = `${formatAddress(packet.destination)}|${packet.destinationPort}`;
+    // The ports and the client's number name a connection (two clients with the same port, server
+    // port and random ISN in one sample are a 2⁻³² chance); the addresses' texts cost ~1 µs a SYN.
     if (syn && !ack) {
+      const ports = `${packet.sourcePort} ${packet.destinationPort}`;
       const next = (packet.sequence + 1) >>> 0;
-      const key = `${source} ${destination} ${next}`;
+      const key = `${ports} ${next}`;
       if (times.has(key) || !this.room()) return;
-      const handshake = { syn: time, synAck: NaN, ack: NaN };
+      const pair = (packet.sourcePort << 16) | packet.destinationPort;
+      const handshake: SampledHandshake = { syn: time, synAck: NaN, ack: NaN, ports: pair, next: next | 0 };
       times.set(key, handshake);
-      this.awaited.add(next);
+      this.awaited.add(next | 0, pair, handshake);
       const data = packet.payloadEnd - packet.payloadStart + packet.missingPayload;
       if (data > 0) {
         // Fast Open: the same handshake, under the number that acknowledges its data too.
         const past = (next + data) >>> 0;
-        times.set(`${source} ${destination} ${past}`, handshake);
-        this.awaited.add(past);
+        times.set(`${ports} ${past}`, handshake);
+        this.awaited.add(past | 0, pair, handshake);
       }
       return;
     }
-    if (syn && ack) {
-      const key = `${destination} ${source} ${packet.acknowledgment}`;
-      const known = times.get(key);
-      if (known === undefined) {
-        if (this.room()) times.set(key, { syn: NaN, synAck: time, ack: NaN });
-      } else if (Number.isNaN(known.synAck)) {
-        known.synAck = time;
-      }
-      return;
+    const key = `${packet.destinationPort} ${packet.sourcePort} ${packet.acknowledgment}`;
+    const known = times.get(key);
+    if (known === undefined) {
+      const handshake: SampledHandshake = { syn: NaN, synAck: time, ack: NaN, ports: (packet.destinationPort << 16) | packet.sourcePort, next: packet.acknowledgment | 0 };
+      if (this.room()) times.set(key, handshake);
+    } else if (Number.isNaN(known.synAck)) {
+      known.synAck = time;
     }
-    // The client's first segment after its SYN carries sequence number ISN + 1 (past its data, with Fast Open).
-    const known = times.get(`${source} ${destination} ${packet.sequence}`);
-    if (known !== undefined && !Number.isNaN(known.syn) && Number.isNaN(known.ack)) known.ack = time;
   }
 
   /** Whether another handshake may be kept (thinning the sample first, when it may). */
@@ -146,11 +155,9 @@ export class HandshakeSample {
     if (!this.thinned) return false;
     this.stride *= 2;
     this.awaited.clear();
-    for (const [key, t] of this.times) {
-      // "client|port server|port next": the client's port, and the number its ACK will carry.
-      const port = Number(key.slice(key.indexOf('|') + 1, key.indexOf(' ')));
-      if (port % this.stride !== 0) this.times.delete(key);
-      else if (Number.isNaN(t.ack)) this.awaited.add(Number(key.slice(key.lastIndexOf(' ') + 1)));
+    for (const [key, t] of this.times as Map<string, SampledHandshake>) {
+      if ((t.ports >>> 16) % this.stride !== 0) this.times.delete(key);
+      else if (!Number.isNaN(t.syn) && Number.isNaN(t.ack)) this.awaited.add(t.next, t.ports, t);
     }
     return this.times.size < MAX_HANDSHAKES;
   }
@@ -228,4 +235,65 @@ export function shiftFrameTime(frame: Frame, seconds: number): void {
   frame.wholeSeconds = whole;
   frame.nanoseconds = nanoseconds;
   frame.time += seconds;
+}
+
+/**
+ * The handshakes HandshakeSample awaits the client's ACK of, by the sequence number and ports it
+ * will carry, in an open-addressed table of 32-bit integers: asked of nearly every packet of a file
+ * read merged, a Set of numbers (most beyond V8's small integers, boxed per lookup) and a text key
+ * per match cost ~0.2 s per 250 MB. Holds at most 2 × MAX_HANDSHAKES; a handshake is let go once
+ * its ACK came (a slot left as a tombstone), so the ClientHello after it (the same number) is not
+ * looked up again.
+ */
+class AwaitedAcks {
+  private readonly numbers = new Int32Array(4 * MAX_HANDSHAKES);
+  private readonly ports = new Int32Array(4 * MAX_HANDSHAKES);
+  /** 0: free; 1: in use; 2: let go (lookups go on past it). */
+  private readonly state = new Uint8Array(4 * MAX_HANDSHAKES);
+  private readonly handshakes: (HandshakeTimes | undefined)[] = new Array(4 * MAX_HANDSHAKES).fill(undefined);
+  private lettings = 0;
+
+  /** The handshake awaiting this ACK (let go from the table), if any. */
+  take(number: number, ports: number): HandshakeTimes | undefined {
+    const mask = this.numbers.length - 1;
+    for (let i = slotOf(number, mask); this.state[i] !== 0; i = (i + 1) & mask) {
+      if (this.state[i] === 1 && this.numbers[i] === number && this.ports[i] === ports) {
+        this.state[i] = 2;
+        this.lettings++;
+        const handshake = this.handshakes[i];
+        this.handshakes[i] = undefined;
+        return handshake;
+      }
+    }
+    return undefined;
+  }
+
+  add(number: number, ports: number, handshake: HandshakeTimes): void {
+    // Tombstones lengthen every lookup: past a table's worth, it is built again (by the sample's thinning, or here).
+    if (this.lettings > MAX_HANDSHAKES) this.compact();
+    const mask = this.numbers.length - 1;
+    let i = slotOf(number, mask);
+    while (this.state[i] === 1) i = (i + 1) & mask;
+    this.numbers[i] = number;
+    this.ports[i] = ports;
+    this.state[i] = 1;
+    this.handshakes[i] = handshake;
+  }
+
+  clear(): void {
+    this.state.fill(0);
+    this.handshakes.fill(undefined);
+    this.lettings = 0;
+  }
+
+  private compact(): void {
+    const kept: [number, number, HandshakeTimes][] = [];
+    for (let i = 0; i < this.state.length; i++) if (this.state[i] === 1) kept.push([this.numbers[i]!, this.ports[i]!, this.handshakes[i]!]);
+    this.clear();
+    for (const [number, ports, handshake] of kept) this.add(number, ports, handshake);
+  }
+}
+
+function slotOf(number: number, mask: number): number {
+  return (Math.imul(number, 0x9e3779b1) >>> 18) & mask;
 }

@@ -25,6 +25,8 @@ export interface HeadProbe {
   handshakes?: Map<string, HandshakeTimes>;
   /** A shift already estimated (by the host that serves the file to the app): taken as it is. */
   clockOffset?: ClockOffset;
+  /** The host that serves the file found it to hold the same packets as another of its group (PlannedFile.dropCopies). */
+  copies?: boolean;
 }
 
 /** A file whose head could not be read (a stream, a damaged file): read on its own, last. */
@@ -129,8 +131,7 @@ export function planReading(probes: readonly HeadProbe[], alsoTogether: readonly
       else group[root(i)] = root(j);
     }
   });
-  const overlapping = new Set(alsoTogether.filter((t) => t.connections !== undefined).flatMap((t) => t.files));
-  const files: PlannedFile[] = probes.map((probe, index) => ({ index, firstTime: probe.firstTime, group: root(index), ...(overlapping.has(index) ? { dropCopies: true } : {}) }));
+  const files: PlannedFile[] = probes.map((probe, index) => ({ index, firstTime: probe.firstTime, group: root(index) }));
   const members = new Map<number, PlannedFile[]>();
   for (const x of files) members.set(x.group, [...(members.get(x.group) ?? []), x]);
   for (const group of members.values()) {
@@ -138,15 +139,25 @@ export function planReading(probes: readonly HeadProbe[], alsoTogether: readonly
     const local = new Map(group.map((x, i) => [x.index, i]));
     const links = alsoTogether.filter((t) => local.has(t.files[0]) && local.has(t.files[1]))
       .map((t) => ({ ...t, files: [local.get(t.files[0])!, local.get(t.files[1])!] as const }));
-    const offsets = clockOffsets(group.map((x) => probes[x.index]!), links);
+    const { offsets, bounded } = clockOffsets(group.map((x) => probes[x.index]!), links);
+    // Captures that hold the same packets (not a direction each): found overlapping after a
+    // reading, two files of both directions of the same connections (two hosts capturing the same
+    // hour), or so found by the host. Every file of the group drops them, a direction file of an
+    // overlapping pair too (review: only the linked file did, and the other direction's copies
+    // counted twice).
+    const copies = links.some((t) => t.connections !== undefined)
+      || group.filter((x) => probes[x.index]!.oneSided === false && probes[x.index]!.connections.size > 0).length >= 2
+      || group.some((x) => probes[x.index]!.copies === true);
     group.forEach((x, i) => {
+      if (copies) x.dropCopies = true;
+      // Clocks the heads did not all bound are checked over the whole files (clocksApart).
+      if (!bounded) x.sampleHandshakes = true;
       const offset = offsets[i];
       if (offset === undefined || offset.seconds === 0) return;
       x.clockOffset = offset;
       x.firstTime += offset.seconds;
     });
   }
-  for (const group of members.values()) if (group.length > 1) for (const x of group) x.sampleHandshakes = true;
   const groupStart = new Map<number, number>();
   for (const x of files) groupStart.set(x.group, Math.min(groupStart.get(x.group) ?? Infinity, x.firstTime));
   return files.sort((a, b) => groupStart.get(a.group)! - groupStart.get(b.group)! || a.group - b.group || a.firstTime - b.firstTime || a.index - b.index);
@@ -163,15 +174,15 @@ export function planReading(probes: readonly HeadProbe[], alsoTogether: readonly
  * connections (SYNs, or SYN-ACKs): the earlier part of the same rotation, on the same capture
  * host's clock. Undefined: no shift.
  */
-function clockOffsets(probes: readonly HeadProbe[], links: readonly ReadTogether[] = []): (ClockOffset | undefined)[] {
+function clockOffsets(probes: readonly HeadProbe[], links: readonly ReadTogether[] = []): { offsets: (ClockOffset | undefined)[]; bounded: boolean } {
   const offsets: (ClockOffset | undefined)[] = probes.map((p) => p.clockOffset);
   // Shifts the host estimated (hostedReading) are its files' plan; links found after a reading
-  // move them further (the host probes heads only).
+  // move them further (the host probes heads only, and whether they bound every file is not known here).
   if (offsets.some((o) => o !== undefined)) {
     const shift = new Map<number, number>();
     offsets.forEach((o, i) => shift.set(i, o?.seconds ?? 0));
     joinLinkedClocks(probes, links, probes.map((_, i) => i), shift, offsets);
-    return offsets;
+    return { offsets, bounded: false };
   }
   const order = probes.map((_, i) => i).sort((a, b) => probes[a]!.firstTime - probes[b]!.firstTime || a - b);
   const shift = new Map<number, number>();
@@ -215,6 +226,8 @@ function clockOffsets(probes: readonly HeadProbe[], links: readonly ReadTogether
     }
     if (placed.length === 1) shift.delete(start);
   }
+  // Every file bounded by one another from the first's clock: the heads settle the group's clocks.
+  const bounded = probes.every((_, i) => shift.has(i) && clockOf[i] === clockOf[0]);
   joinLinkedClocks(probes, links, clockOf, shift, offsets);
   // Files no handshake bounds: the shift of the same side's latest earlier file.
   for (const i of order) {
@@ -231,7 +244,7 @@ function clockOffsets(probes: readonly HeadProbe[], links: readonly ReadTogether
     const like = offsets[source];
     if (like !== undefined) offsets[i] = { seconds: like.seconds, against: like.against, handshakes: 0, like: probes[source]!.name ?? `file ${source + 1}` };
   }
-  return offsets;
+  return { offsets, bounded };
 }
 
 /**
@@ -314,8 +327,15 @@ const MAX_CLOCK_APART = 300;
  * this spread is counted then (and `ahead` is its middle's).
  */
 const SAME_PACKET_SPREAD = 2e-3;
-/** The cluster of time differences must be this many times what chance (port reuse) puts there. */
-const OVER_CHANCE = 20;
+/**
+ * Of the endpoints (4-tuples) two files both hold within MAX_CLOCK_APART, the share whose time
+ * differences must fall in the densest spread: overlapping captures line up nearly all of theirs
+ * at the clocks' difference, where clients behind NAT reuse endpoints at random times. (Review:
+ * asking the densest 2 ms for 20 times the mean count read two farms of 300 clients per address
+ * again as "overlapping": the densest of 300,000 windows is far above the mean; and a client
+ * reconnecting from one port every 59 s lined up with itself, one endpoint many times.)
+ */
+const SHARE_LINED_UP = 0.5;
 
 /**
  * Two files a first reading found to be read again: captures that overlap (sharedPastHeads:
@@ -390,9 +410,12 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
     if (list === undefined) seen.set(key, [entry]);
     else list.push(entry);
   }
-  // Per pair of files (in name order), the time differences of their connections with the same endpoints.
-  const pairs = new Map<string, { files: [string, string]; differences: number[] }>();
+  // Per pair of files (in name order), the time differences of their connections with the same
+  // endpoints, and which endpoints (a number each).
+  const pairs = new Map<string, { files: [string, string]; differences: number[]; endpoints: number[] }>();
+  let endpoint = 0;
   for (const list of seen.values()) {
+    endpoint++;
     if (list.length < 2) continue;
     for (let i = 0; i < list.length; i++) {
       for (let j = i + 1; j < list.length; j++) {
@@ -401,26 +424,31 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
         if (a.file === b.file || groupOf(a.file) === groupOf(b.file) || Math.abs(a.time - b.time) > MAX_CLOCK_APART) continue;
         if (b.file < a.file) [a, b] = [b, a];
         const name = `${a.file}\n${b.file}`;
-        const pair = pairs.get(name) ?? { files: [a.file, b.file], differences: [] };
+        const pair = pairs.get(name) ?? { files: [a.file, b.file], differences: [], endpoints: [] };
         pair.differences.push(b.time - a.time);
+        pair.endpoints.push(endpoint);
         pairs.set(name, pair);
       }
     }
   }
   const found: SharedConnections[] = [];
-  for (const { files, differences } of pairs.values()) {
-    const cluster = densestSpread(differences, SAME_PACKET_SPREAD);
-    const chance = differences.length * SAME_PACKET_SPREAD / (2 * MAX_CLOCK_APART);
-    if (cluster.count >= MIN_SHARED_PAST_HEADS && cluster.count >= OVER_CHANCE * chance) {
-      found.push({ files, connections: cluster.count, ahead: cluster.median });
+  for (const { files, differences, endpoints } of pairs.values()) {
+    const cluster = densestSpread(differences, SAME_PACKET_SPREAD, endpoints);
+    const candidates = new Set(endpoints).size;
+    if (cluster.endpoints >= MIN_SHARED_PAST_HEADS && cluster.endpoints >= SHARE_LINED_UP * candidates) {
+      found.push({ files, connections: cluster.endpoints, ahead: cluster.median });
     }
   }
   return found;
 }
 
-/** The most values within `spread` of one another, and their median. */
-export function densestSpread(values: number[], spread: number): { count: number; median: number } {
-  const sorted = Float64Array.from(values).sort();
+/**
+ * The most values within `spread` of one another, their median, and how many distinct `keys` (one
+ * per value; without them, each value its own) those values have.
+ */
+export function densestSpread(values: readonly number[], spread: number, keys?: readonly number[]): { count: number; median: number; endpoints: number } {
+  const order = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]!);
+  const sorted = order.map((i) => values[i]!);
   let best = 0;
   let bestFrom = 0;
   for (let from = 0, to = 0; to < sorted.length; to++) {
@@ -430,9 +458,11 @@ export function densestSpread(values: number[], spread: number): { count: number
       bestFrom = from;
     }
   }
-  if (best === 0) return { count: 0, median: 0 };
+  if (best === 0) return { count: 0, median: 0, endpoints: 0 };
   const middle = bestFrom + (best - 1) / 2;
-  return { count: best, median: (sorted[Math.floor(middle)]! + sorted[Math.ceil(middle)]!) / 2 };
+  const inside = order.slice(bestFrom, bestFrom + best);
+  const endpoints = keys === undefined ? best : new Set(inside.map((i) => keys[i]!)).size;
+  return { count: best, median: (sorted[Math.floor(middle)]! + sorted[Math.ceil(middle)]!) / 2, endpoints };
 }
 
 /**

@@ -13,6 +13,9 @@ import type { TcpPacket } from '../net/decode-packet.js';
  */
 const COPY_WITHIN = 5e-3;
 
+/** Packets remembered (a power of two): far more than come in COPY_WITHIN on a busy link (500 at 100,000 a second). */
+const SLOTS = 1 << 16;
+
 /**
  * Finds the second copy of each TCP packet read from two files. A packet is the same when its
  * ports, sequence and acknowledgment numbers, flags and payload length are, coming from another
@@ -20,35 +23,54 @@ const COPY_WITHIN = 5e-3;
  * segment, a duplicate ACK) and stays. A retransmission the other file alone holds a few
  * milliseconds after the first is taken for a copy: TCP's shortest retransmission timeout is far
  * longer (RFC 6298 §2.4: 1 s; Linux: 200 ms).
+ *
+ * Each packet is remembered in a slot chosen by a hash of those fields, over whatever the slot held
+ * (a packet gone by, or another one: then a copy may be missed and counted twice, never a packet
+ * taken for another's copy), in typed arrays: every TCP packet of the files is asked.
  */
 export class PacketCopies {
-  /** The latest packet seen of each kind: its time and the file it came from. */
-  private readonly latest = new Map<string, { time: number; file: object }>();
-  /** Keys in the order seen, to let them go once COPY_WITHIN has passed. */
-  private readonly seen: { key: string; time: number }[] = [];
-  private oldest = 0;
+  private readonly sequence = new Int32Array(SLOTS);
+  private readonly acknowledgment = new Int32Array(SLOTS);
+  private readonly ports = new Int32Array(SLOTS);
+  /** Flags (low 8 bits) and payload length above them. */
+  private readonly flagsAndLength = new Int32Array(SLOTS);
+  private readonly time = new Float64Array(SLOTS).fill(-Infinity);
+  /**
+   * The files the packet came from so far, a bit each (a file's number modulo 31: files that far
+   * apart in a reading are rotated parts, not open at once).
+   */
+  private readonly from = new Int32Array(SLOTS);
+  private readonly files = new Map<object, number>();
 
   /** True when `packet` (just decoded, at `time`, from `file`) is a copy of one another file held. */
   isCopy(packet: TcpPacket, time: number, file: object): boolean {
-    this.forgetBefore(time - 2 * COPY_WITHIN);
-    const key = `${packet.sourcePort} ${packet.destinationPort} ${packet.sequence} ${packet.acknowledgment} ${packet.flags} ${packet.payloadEnd - packet.payloadStart}`;
-    const latest = this.latest.get(key);
-    if (latest !== undefined && latest.file !== file && Math.abs(time - latest.time) <= COPY_WITHIN) return true;
-    this.latest.set(key, { time, file });
-    this.seen.push({ key, time });
+    let bit = this.files.get(file);
+    if (bit === undefined) this.files.set(file, (bit = 1 << (this.files.size % 31)));
+    const sequence = packet.sequence | 0;
+    const acknowledgment = packet.acknowledgment | 0;
+    const ports = (packet.sourcePort << 16) | packet.destinationPort;
+    const flagsAndLength = (packet.flags & 0xff) | ((packet.payloadEnd - packet.payloadStart) << 8);
+    let hash = Math.imul(sequence ^ 0x2545f491, 0x9e3779b1);
+    hash = Math.imul(hash ^ acknowledgment, 0x85ebca6b);
+    hash = Math.imul(hash ^ ports, 0xc2b2ae35);
+    hash = Math.imul(hash ^ flagsAndLength, 0x27d4eb2f);
+    const slot = (hash ^ (hash >>> 15)) & (SLOTS - 1);
+    if (this.sequence[slot] === sequence && this.acknowledgment[slot] === acknowledgment && this.ports[slot] === ports &&
+        this.flagsAndLength[slot] === flagsAndLength && Math.abs(time - this.time[slot]!) <= COPY_WITHIN) {
+      const from = this.from[slot]!;
+      if ((from & bit) === 0) {
+        this.from[slot] = from | bit;
+        return true;
+      }
+      // The same packet from this file again is its sender's own (a retransmission only this file
+      // holds, or one both hold, whose copy comes next): a new packet.
+    }
+    this.sequence[slot] = sequence;
+    this.acknowledgment[slot] = acknowledgment;
+    this.ports[slot] = ports;
+    this.flagsAndLength[slot] = flagsAndLength;
+    this.time[slot] = time;
+    this.from[slot] = bit;
     return false;
-  }
-
-  private forgetBefore(time: number): void {
-    const seen = this.seen;
-    while (this.oldest < seen.length && seen[this.oldest]!.time < time) {
-      const { key, time: at } = seen[this.oldest++]!;
-      if (this.latest.get(key)?.time === at) this.latest.delete(key);
-    }
-    // The list is cut back now and then rather than shifted per packet.
-    if (this.oldest > 4096 && this.oldest * 2 > seen.length) {
-      seen.splice(0, this.oldest);
-      this.oldest = 0;
-    }
   }
 }

@@ -29,6 +29,18 @@ describe('copies of packets held by two files read merged', () => {
     expect(copies.isCopy(segment(1), 10.3001, b)).toBe(true);
   });
 
+  it('a retransmission one file alone holds stays, whichever file\'s copy came first; so does every copy of a third file', () => {
+    // Review: the other file's copy came first, and this file's own retransmission 1.2 ms later was dropped.
+    const copies = new PacketCopies();
+    expect(copies.isCopy(segment(1), 10, b)).toBe(false);
+    expect(copies.isCopy(segment(1), 10.0001, a)).toBe(true);
+    expect(copies.isCopy(segment(1), 10.0013, a)).toBe(false);
+    // Three captures of one link: the packet once, its two copies dropped.
+    const three = new PacketCopies();
+    const c = {};
+    expect([three.isCopy(segment(9), 20, a), three.isCopy(segment(9), 20.0002, b), three.isCopy(segment(9), 20.0003, c)]).toEqual([false, true, true]);
+  });
+
   it('another segment, an ACK number, flags or length apart, is no copy', () => {
     const copies = new PacketCopies();
     copies.isCopy(segment(1), 10, a);
