@@ -145,6 +145,21 @@ describe('capture files of the same traffic, given together (a file per directio
     expect(analyze([toServer, fromServer]).document.captures.flatMap((c) => c.anomalies).filter((a) => a.kind === 'clock')).toEqual([]);
   });
 
+  it('real TCP Fast Open (curl and nginx, data in each SYN) split by direction, the server 0.3 s ahead: its handshakes bound the clock', () => {
+    // The SYN-ACK acknowledges the SYN's data (ISN + 1 + length): keyed by ISN + 1 only, no
+    // handshake was paired, and the two clocks were read as one.
+    const tfo = join(ROOT, 'fixtures', 'captures', 'nginx-curl-tcp-fast-open.pcap');
+    const whole = analyze([tfo]);
+    const [toServer, fromServer] = splitByDirection(tfo, 44356, 'tfo');
+    const ahead = join(work, 'tfo-s2c-ahead.pcap');
+    execFileSync('editcap', ['-t', '0.3', fromServer, ahead]);
+    const split = analyze([toServer, ahead]);
+    const moved = split.document.captures.find((c) => c.file === ahead)!.anomalies.find((a) => a.code === 'clock-offset')!;
+    expect(moved.message).toMatch(/clock reads 300ms ahead of .*tfo-c2s\.pcap's, from \d+ TCP handshakes/);
+    expect(Math.abs(moved.seconds! + 0.3)).toBeLessThan(0.001);
+    expect(outcomes(split.document)).toEqual(outcomes(whole.document));
+  });
+
   it('a farm split by direction, the server side 2 s behind and rotated into parts: the verdicts of the capture whole', () => {
     // The client's file is 2.4 MB: the later parts' first megabytes share no handshake with its
     // first, and take the shift of the part before them.

@@ -279,20 +279,25 @@ describe('resumescope ui in Chromium', () => {
     }
   }, 60_000);
 
-  it('two captures of one link that overlap in time: the page reads them again merged, as the CLI', async () => {
+  it('two captures of one link that overlap in time, the later on a clock 0.5 s ahead: the page reads them again merged on one clock, as the CLI', async () => {
     // Their first megabytes share no connection; read one after the other, the overlap's
-    // connections were counted twice.
+    // connections were counted twice; read again on the two clocks, twice as well.
     const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', idleCapture], { encoding: 'utf8' }).trim().split('\t')[1]);
     const first = join(work.path, 'idle-first.pcap');
+    const cut = join(work.path, 'idle-last-cut.pcap');
     const last = join(work.path, 'idle-last.pcap');
     execFileSync('editcap', ['-r', idleCapture, first, `1-${Math.floor(frames * 0.7)}`]);
-    execFileSync('editcap', ['-r', idleCapture, last, `${Math.floor(frames * 0.3)}-${frames}`]);
+    execFileSync('editcap', ['-r', idleCapture, cut, `${Math.floor(frames * 0.3)}-${frames}`]);
+    execFileSync('editcap', ['-t', '0.5', cut, last]);
     const reference = await analyzeWithCli([idleCapture]);
     expect(expectedNumbers(await analyzeWithCli([first, last]))).toEqual(expectedNumbers(reference));
     const { page, errors } = await openPage();
     await loadFiles(page, [last, first]);
     expect(await shownNumbers(page)).toEqual(expectedNumbers(reference));
-    expect(await page.getByTestId('merged-note').textContent()).toMatch(/^idle-first\.pcap and idle-last\.pcap share connections/);
+    expect(await page.getByTestId('merged-note').textContent()).toMatch(/^idle-first\.pcap and idle-last\.pcap share connections.* [\d,]+ TCP packets were in two of them \(captures that overlap in time\): each was analysed once\./s);
+    // The first given (the later file) is the reference: the earlier file is brought onto its clock.
+    expect(await page.getByTestId('capture-clock').textContent()).toMatch(/idle-first\.pcap: the file's clock reads 500ms behind idle-last\.pcap's, from [\d,]+ connections both files hold/);
+    await page.getByTestId('capture-clock').screenshot({ path: screenshotPath('overlap-two-clocks-light.png') });
     expect(errors.errors).toEqual([]);
     await page.context().close();
   }, 60_000);

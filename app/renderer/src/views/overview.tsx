@@ -467,11 +467,14 @@ function MergedNote() {
   const { model } = useView();
   const merged = model.files.filter((f) => f.readMerged);
   if (merged.length === 0) return null;
+  // Overlapping captures (CaptureSummary.copiesDropped): the packets two of them held.
+  const copies = model.captures.reduce((sum, c) => sum + (c.copiesDropped ?? 0), 0);
   return (
     <p className="capture-note" data-testid="merged-note">
       {merged.length <= MERGED_NAMED ? listOfNames(merged.map((f) => f.name)) : `${formatCount(merged.length)} of the files`} share connections (a file per direction
       of a tap, two taps of the same traffic, or a rotated capture's files that a connection spans): they were read merged by packet time, as <code>mergecap</code> would
       join them, so that each connection reads whole.
+      {copies > 0 ? <> {formatCount(copies)} TCP packet{copies === 1 ? ' was' : 's were'} in two of them (captures that overlap in time): each was analysed once.</> : null}
     </p>
   );
 }
