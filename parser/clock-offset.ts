@@ -168,7 +168,7 @@ export class HandshakeSample {
  * when the handshakes they share disagree (ports reused, a head cut mid-handshake); 0 when the
  * clocks may agree.
  */
-export function estimateOffset(reference: Map<string, HandshakeTimes>, other: Map<string, HandshakeTimes>): { seconds: number; handshakes: number } | null {
+export function estimateOffset(reference: ReadonlyMap<string, HandshakeTimes>, other: ReadonlyMap<string, HandshakeTimes>): { seconds: number; handshakes: number } | null {
   let low = -Infinity;
   let high = Infinity;
   let handshakes = 0;

@@ -186,20 +186,7 @@ function clockOffsets(probes: readonly HeadProbe[], links: readonly ReadTogether
   }
   const order = probes.map((_, i) => i).sort((a, b) => probes[a]!.firstTime - probes[b]!.firstTime || a - b);
   const shift = new Map<number, number>();
-  // Which files share a handshake at all (by its key): only those are compared. Compared all with
-  // all, 1,000 one-direction files that share none took 22 s to plan (review).
-  const holders = new Map<string, number[]>();
-  probes.forEach((p, i) => {
-    for (const key of p.handshakes?.keys() ?? []) {
-      const list = holders.get(key);
-      if (list === undefined) holders.set(key, [i]);
-      else if (list[list.length - 1] !== i) list.push(i);
-    }
-  });
-  const neighbours = probes.map(() => new Set<number>());
-  for (const list of holders.values()) {
-    for (const i of list) for (const j of list) if (i !== j) neighbours[i]!.add(j);
-  }
+  const neighbours = sharingHandshakes(probes.map((p) => p.handshakes));
   // The set of files bounded by one another each file is in (its reference's index).
   const clockOf = probes.map((_, i) => i);
   // Each set of files bounded by one another has its own reference clock: its first file given
@@ -296,6 +283,26 @@ function joinLinkedClocks(probes: readonly HeadProbe[], links: readonly ReadToge
   });
 }
 
+/**
+ * For each file, the files that share a handshake with it (by key): only those are compared.
+ * Compared all with all, 1,000 one-direction files that share none took 22 s to plan (review).
+ */
+function sharingHandshakes(samples: readonly (ReadonlyMap<string, HandshakeTimes> | undefined)[]): Set<number>[] {
+  const holders = new Map<string, number[]>();
+  samples.forEach((sample, i) => {
+    for (const key of sample?.keys() ?? []) {
+      const list = holders.get(key);
+      if (list === undefined) holders.set(key, [i]);
+      else if (list[list.length - 1] !== i) list.push(i);
+    }
+  });
+  const neighbours = samples.map(() => new Set<number>());
+  for (const list of holders.values()) {
+    for (const i of list) for (const j of list) if (i !== j) neighbours[i]!.add(j);
+  }
+  return neighbours;
+}
+
 /** Clocks whose difference over the packets two files share is below this (0.1 ms) are taken as one. */
 const SAME_CLOCK = 1e-4;
 
@@ -374,7 +381,8 @@ export interface ReadTogether {
  * hosts): a connection both hold is the same endpoints with ClientHellos whose times differ by
  * the clocks' difference, the same for all of them, where endpoints used again differ by chance.
  * So the differences of every pair of files are gathered (up to MAX_CLOCK_APART) and the densest
- * few milliseconds of them taken, if far above chance: how many, and where (`ahead`). Only
+ * few milliseconds of them taken, if they hold at least half the endpoints the two files both
+ * hold (SHARE_LINED_UP): how many, and where (`ahead`). Only
  * connections in the time the two files overlap (give or take that) are looked at, so files that
  * are hours apart cost one pass over the captures. `groupOf`: the reading group of a capture (by name).
  */
@@ -481,26 +489,18 @@ export function clocksApart(plan: readonly PlannedFile[], samples: readonly (Rea
   for (const x of plan) if (samples[x.index]) groups.set(x.group, [...(groups.get(x.group) ?? []), x.index]);
   for (const members of groups.values()) {
     if (members.length < 2) continue;
-    // Only files that share a handshake are compared (see clockOffsets).
-    const holders = new Map<string, number[]>();
-    for (const i of members) {
-      for (const key of samples[i]!.keys()) {
-        const list = holders.get(key);
-        if (list === undefined) holders.set(key, [i]);
-        else if (list[list.length - 1] !== i) list.push(i);
+    const neighbours = sharingHandshakes(members.map((i) => samples[i]!));
+    neighbours.forEach((near, k) => {
+      for (const l of near) {
+        if (l < k) continue;
+        const a = members[k]!;
+        const b = members[l]!;
+        const estimate = estimateOffset(samples[a]!, samples[b]!);
+        if (estimate === null || Math.abs(estimate.seconds) < SAME_CLOCK) continue;
+        // The shift of b onto a's clock: b reads that much behind, as read.
+        found.push({ files: [names[a]!, names[b]!], ahead: -estimate.seconds, handshakes: estimate.handshakes });
       }
-    }
-    const pairs = new Set<string>();
-    for (const list of holders.values()) {
-      for (const a of list) for (const b of list) if (a < b) pairs.add(`${a} ${b}`);
-    }
-    for (const pair of pairs) {
-      const [a, b] = pair.split(' ').map(Number) as [number, number];
-      const estimate = estimateOffset(samples[a] as Map<string, HandshakeTimes>, samples[b] as Map<string, HandshakeTimes>);
-      if (estimate === null || Math.abs(estimate.seconds) < SAME_CLOCK) continue;
-      // The shift of b onto a's clock: b reads that much behind, as read.
-      found.push({ files: [names[a]!, names[b]!], ahead: -estimate.seconds, handshakes: estimate.handshakes });
-    }
+    });
   }
   return found;
 }

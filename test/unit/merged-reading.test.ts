@@ -90,6 +90,19 @@ async function exportedPackets(files: Uint8Array[], chunkSizes: number[], record
   return packets;
 }
 
+/** Files read one after another into one analysis, each whole (as files whose heads share nothing are). */
+function readOneAfterAnother(files: [name: string, bytes: Uint8Array][]): { records: ConnectionRecord[]; analysis: Analysis } {
+  const records: ConnectionRecord[] = [];
+  const analysis = new Analysis((c) => records.push(c));
+  for (const [name, bytes] of files) {
+    const ingest = analysis.openFile(name);
+    ingest.push(bytes);
+    ingest.finish();
+  }
+  analysis.finish();
+  return { records, analysis };
+}
+
 /** The records of a capture read whole, in one file. */
 function wholeRecords(bytes: Uint8Array): ConnectionRecord[] {
   const records: ConnectionRecord[] = [];
@@ -146,29 +159,16 @@ describe('several files read merged by packet time (parser/merged-reading.ts)', 
     // The first 70 % of the frames and the last 70 %, each analysed on its own.
     const first = new Uint8Array(rewritePcapBytes(CAPTURE, (record, index) => (index < 340 ? record : null)));
     const last = new Uint8Array(rewritePcapBytes(CAPTURE, (record, index) => (index >= 140 ? record : null)));
-    const records: ConnectionRecord[] = [];
-    const analysis = new Analysis((c) => records.push(c));
-    for (const [name, bytes] of [['first', first], ['last', last]] as const) {
-      const ingest = analysis.openFile(name);
-      ingest.push(bytes);
-      ingest.finish();
-    }
-    analysis.finish();
+    const { records, analysis } = readOneAfterAnother([['first', first], ['last', last]]);
     const apart = sharedPastHeads(records, analysis.captures, (file) => (file === 'first' ? 0 : 1));
     expect(apart).toHaveLength(1);
     expect(apart[0]!.files).toEqual(['first', 'last']);
     expect(apart[0]!.connections).toBeGreaterThanOrEqual(5);
     // Read in one group (as they are read again), or split where they do not overlap: none.
     expect(sharedPastHeads(records, analysis.captures, () => 0)).toEqual([]);
-    const rotated: ConnectionRecord[] = [];
-    const again = new Analysis((c) => rotated.push(c));
-    for (const [name, keep] of [['a', (i: number) => i < 240], ['b', (i: number) => i >= 240]] as const) {
-      const ingest = again.openFile(name);
-      ingest.push(new Uint8Array(rewritePcapBytes(CAPTURE, (record, index) => (keep(index) ? record : null))));
-      ingest.finish();
-    }
-    again.finish();
-    expect(sharedPastHeads(rotated, again.captures, (file) => (file === 'a' ? 0 : 1))).toEqual([]);
+    const part = (keep: (index: number) => boolean) => new Uint8Array(rewritePcapBytes(CAPTURE, (record, index) => (keep(index) ? record : null)));
+    const rotated = readOneAfterAnother([['a', part((i) => i < 240)], ['b', part((i) => i >= 240)]]);
+    expect(sharedPastHeads(rotated.records, rotated.analysis.captures, (file) => (file === 'a' ? 0 : 1))).toEqual([]);
   });
 
   it('two overlapping captures on two clocks (the later 0.5 s ahead): found, brought onto one clock, each packet analysed and exported once', async () => {
@@ -176,14 +176,7 @@ describe('several files read merged by packet time (parser/merged-reading.ts)', 
     // 0.5 s apart: after its close), and with one clock every packet of it counted twice.
     const first = new Uint8Array(rewritePcapBytes(CAPTURE, (record, index) => (index < 340 ? record : null)));
     const last = new Uint8Array(withTimesShifted(rewritePcapBytes(CAPTURE, (record, index) => (index >= 140 ? record : null)), () => 0.5));
-    const records: ConnectionRecord[] = [];
-    const analysis = new Analysis((c) => records.push(c));
-    for (const [name, bytes] of [['part0', first], ['part1', last]] as const) {
-      const ingest = analysis.openFile(name);
-      ingest.push(bytes);
-      ingest.finish();
-    }
-    analysis.finish();
+    const { records, analysis } = readOneAfterAnother([['part0', first], ['part1', last]]);
     const found = sharedPastHeads(records, analysis.captures, (file) => (file === 'part0' ? 0 : 1));
     expect(found).toHaveLength(1);
     expect(found[0]!.ahead).toBeCloseTo(0.5, 6);
