@@ -18,8 +18,8 @@ const CAPTURES = fileURLToPath(new URL('../../fixtures/captures/', import.meta.u
 
 describe('fuzz properties (short run)', () => {
   for (const target of TARGETS) {
-    it(target.name, () => {
-      fc.assert(fc.property(target.arbitrary, (value) => { target.check(value); }), { numRuns: RUNS[target.name] ?? 50, seed: 42, endOnFailure: true });
+    it(target.name, async () => {
+      await fc.assert(fc.asyncProperty(target.arbitrary, async (value) => { await target.check(value); }), { numRuns: RUNS[target.name] ?? 50, seed: 42, endOnFailure: true });
     });
   }
 

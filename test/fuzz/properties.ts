@@ -1,7 +1,8 @@
 // The properties every input must satisfy, as plain functions that throw on a
 // violation: shared by the vitest properties (test/fuzz/*.test.ts) and by the long
 // run (`npm run fuzz`, test/tools/fuzz.ts).
-import { Analysis, NotACaptureError } from '../../parser/analysis.js';
+import { Analysis, NotACaptureError, type CaptureIngest } from '../../parser/analysis.js';
+import { planReading, probeHead, readInTimeOrder, type TimedSource } from '../../parser/merged-reading.js';
 import { crc32 } from '../../parser/session/crc32.js';
 import type { Anomaly, CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
 import { parseClientHello, parseNewSessionTicket12, parseServerHello, parseSslv2ClientHello } from '../../parser/tls/hello.js';
@@ -423,4 +424,73 @@ export function checkStateFile(valid: CarriedSessions, flips: [number, number][]
   if (chunks.length !== written.length || chunks.some((b, i) => b !== written[i])) fail(`streamed state: ${chunks.length} bytes, differing from the ${written.length} written at once`);
   if (reread.sessions.kind.length !== state.sessions.kind.length) fail(`${state.sessions.kind.length} sessions carried in, ${reread.sessions.kind.length} carried on`);
   if (reread.clients.length !== state.clients.length) fail(`${state.clients.length} clients carried in, ${reread.clients.length} carried on`);
+}
+
+// ---------------------------------------------------------------------------
+// Several files
+
+/**
+ * Two captures of one link that overlap (the first `a` frames, and the frames from `b` on, the
+ * second on a clock `skewMicros` ahead), read merged on one clock as after sharedPastHeads found
+ * them: the records of the capture whole, each packet counted once (PacketCopies), in bounded time.
+ */
+export async function checkOverlappingCaptures(spec: CaptureSpec, a: number, b: number, skewMicros: number): Promise<void> {
+  // Each capture in time order, as a capturing host writes it (the generator interleaves
+  // connections out of time order; merged by time, such files read differently from one).
+  const interleaved = buildCapture(spec);
+  const timeOf = ([c, k]: [number, number]) => interleaved.segments[c]![k]!.time;
+  const order = [...interleaved.order].sort((x, y) => timeOf(x) - timeOf(y));
+  const base = buildCapture(spec, order);
+  const frames = order.length;
+  const firstEnd = frames === 0 ? 0 : 1 + (a % frames);
+  const secondStart = firstEnd === 0 ? 0 : b % firstEnd;
+  const skew = skewMicros / 1e6;
+  const first = buildCapture(spec, order.slice(0, firstEnd)).bytes;
+  const ahead = { ...spec, connections: spec.connections.map((c) => ({ ...c, startTime: c.startTime + skew })) };
+  const second = buildCapture(ahead, order.slice(secondStart)).bytes;
+  const started = performance.now();
+  const connections: ConnectionRecord[] = [];
+  const analysis = new Analysis((c) => connections.push(c));
+  const files = [first, second];
+  // As if their heads shared nothing: the link is what the first reading found.
+  const plan = planReading(files.map((bytes, i) => ({ ...probeHead(bytes, `part${i}`), connections: new Set<string>(), handshakes: new Map() })), [{ files: [0, 1], ahead: skew, connections: 3 }]);
+  await readInTimeOrder<MemorySource>(plan, {
+    open: (planned) => new MemorySource(files[planned.index]!, () => analysis.openFile(`part${planned.index}`, false, planned)),
+    close: async (source) => source.ingest?.finish(),
+    abandon: async () => undefined,
+  });
+  analysis.finish();
+  const ms = performance.now() - started;
+  if (ms > TIME_LIMIT_MS) fail(`two overlapping captures took ${ms.toFixed(0)} ms (limit ${TIME_LIMIT_MS} ms)`);
+  const whole = analyze([base.bytes]);
+  const keys = connections.map(connectionKey).sort();
+  if (JSON.stringify(keys) !== JSON.stringify(connectionKeys(whole))) {
+    fail(`overlapping captures read merged changed the connection records:\n  whole:  ${connectionKeys(whole).join('\n          ')}\n  merged: ${keys.join('\n          ')}`);
+  }
+  const packets = (records: ConnectionRecord[]) => records.reduce((n, c) => n + c.packets, 0);
+  if (packets(connections) !== packets(whole.connections)) fail(`the packets both files held counted twice: ${packets(connections)} against ${packets(whole.connections)}`);
+}
+
+/** A file in memory for readInTimeOrder, handed over in chunks of 1,500 bytes. */
+class MemorySource implements TimedSource {
+  ingest: CaptureIngest | null = null;
+  ended = false;
+  private at = 0;
+
+  constructor(private readonly bytes: Uint8Array, private readonly open: () => CaptureIngest) {}
+
+  async read(bound: number): Promise<void> {
+    this.ingest ??= this.open();
+    this.ingest.holdAfter = bound;
+    if (this.at >= this.bytes.length) {
+      this.ended = true;
+      return;
+    }
+    this.ingest.push(this.bytes.slice(this.at, this.at + 1500));
+    this.at += 1500;
+  }
+
+  release(until: number): void {
+    this.ingest?.releaseHeld(until);
+  }
 }

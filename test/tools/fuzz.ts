@@ -40,7 +40,7 @@ for (let round = 0; Date.now() < deadline; round++) {
       stats.iterations++;
       iterations++;
       try {
-        target.check(value);
+        await target.check(value);
       } catch (e) {
         crashes++;
         stats.crashes++;
