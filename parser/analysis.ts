@@ -41,7 +41,7 @@ export function sniffFormat(head: Uint8Array): CaptureFormat {
 export interface FileReading {
   /** The file's clock is off against another file of its group: the shift its packet times take. */
   clockOffset?: ClockOffset;
-  /** It overlaps another file of its group (ReadTogether): the packets both hold are analysed once. */
+  /** It is read merged with other files: the packets another of them held too are analysed once (PacketCopies). */
   dropCopies?: boolean;
   /**
    * It is read merged with other files: its TCP handshakes are sampled over the whole file
@@ -89,10 +89,7 @@ export class Analysis {
     this.flows.startFile();
     if (clockOffset !== undefined && clockOffset.seconds !== 0) summary.anomalies.push(clockOffsetAnomaly(fileName, clockOffset));
     let copies: PacketCopies | null = null;
-    if (dropCopies) {
-      copies = this.copies ??= new PacketCopies();
-      summary.copiesDropped = 0;
-    }
+    if (dropCopies) copies = this.copies ??= new PacketCopies();
     return new CaptureIngest(summary, this.flows, this.packet, clockOffset?.seconds ?? 0, copies, reading.sampleHandshakes ? new HandshakeSample(true) : null);
   }
 
@@ -323,7 +320,7 @@ export class CaptureIngest implements TimeOrderedIngest {
     if (this.packet.encapsulation !== 0 && (result === DecodeResult.Tcp || result === DecodeResult.Udp)) this.countEncapsulation(this.packet.encapsulation);
     if (result === DecodeResult.Tcp) {
       if (this.copies !== null && this.copies.isCopy(this.packet, frame.time, summary)) {
-        summary.copiesDropped!++;
+        summary.copiesDropped = (summary.copiesDropped ?? 0) + 1;
         return;
       }
       if (this.handshakes !== null) this.handshakes.add(this.packet, frame.time);

@@ -169,6 +169,12 @@ export class HandshakeSample {
  * clocks may agree.
  */
 export function estimateOffset(reference: ReadonlyMap<string, HandshakeTimes>, other: ReadonlyMap<string, HandshakeTimes>): { seconds: number; handshakes: number } | null {
+  const bounds = offsetBounds(reference, other);
+  return bounds === null ? null : { seconds: shiftWithin(bounds.low, bounds.high), handshakes: bounds.handshakes };
+}
+
+/** The shifts of `other`'s clock onto `reference`'s that every handshake both show allows (see estimateOffset). */
+export function offsetBounds(reference: ReadonlyMap<string, HandshakeTimes>, other: ReadonlyMap<string, HandshakeTimes>): { low: number; high: number; handshakes: number } | null {
   let low = -Infinity;
   let high = Infinity;
   let handshakes = 0;
@@ -191,10 +197,15 @@ export function estimateOffset(reference: ReadonlyMap<string, HandshakeTimes>, o
     if (bounded) handshakes++;
   }
   if (handshakes === 0 || low > high) return null;
-  if (low <= 0 && high >= 0) return { seconds: 0, handshakes };
+  return { low, high, handshakes };
+}
+
+/** The shift taken within [low, high]: 0 where it fits (the clocks may agree), else the middle. */
+export function shiftWithin(low: number, high: number): number {
+  if (low <= 0 && high >= 0) return 0;
   // The middle, as NTP takes it: off by at most half the narrowest handshake's round trip.
-  if (Number.isFinite(low) && Number.isFinite(high)) return { seconds: (low + high) / 2, handshakes };
-  return { seconds: low > 0 ? low + MARGIN : high - MARGIN, handshakes };
+  if (Number.isFinite(low) && Number.isFinite(high)) return (low + high) / 2;
+  return low > 0 ? low + MARGIN : high - MARGIN;
 }
 
 /** The capture's note that its times were shifted (kind 'clock', `seconds` the shift). */

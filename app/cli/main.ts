@@ -472,7 +472,7 @@ export function formatSummary(captures: CaptureSummary[], t: Totals, compatibili
     lines.push(`capture clock       packet times moved onto one clock (TCP handshakes, or packets, both files hold): ${moved} (see the anomalies)`);
   }
   const copies = captures.reduce((sum, c) => sum + (c.copiesDropped ?? 0), 0);
-  if (captures.some((c) => c.copiesDropped !== undefined)) {
+  if (copies > 0) {
     lines.push(`overlapping files   ${n(copies)} TCP packets held by two files read merged (overlapping captures): each analysed once`);
   }
   if (anomalies > 0) lines.push(`capture anomalies   ${n(anomalies)} (the first ${WARNINGS_PER_FILE} of each file on stderr; all under "anomalies" in --json)`);

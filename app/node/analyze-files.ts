@@ -254,7 +254,7 @@ export async function hostedReading(paths: string[]): Promise<HostedReading[]> {
   for (const x of planReading(probes)) {
     // The first packet as the file holds it: the page's plan adds the clock offset again.
     const firstTime = probes[x.index]!.firstTime;
-    result[x.index] = { firstPacketTime: Number.isFinite(firstTime) ? firstTime : null, readGroup: x.group, ...(x.clockOffset ? { clockOffset: x.clockOffset } : {}), ...(x.dropCopies ? { dropCopies: true } : {}) };
+    result[x.index] = { firstPacketTime: Number.isFinite(firstTime) ? firstTime : null, readGroup: x.group, ...(x.clockOffset ? { clockOffset: x.clockOffset } : {}) };
   }
   return result;
 }

@@ -49,8 +49,6 @@ export interface HostedReading {
   readGroup: number;
   /** The capture's clock is off against another of its group's: the shift of its packet times (parser/clock-offset.ts). */
   clockOffset?: ClockOffset;
-  /** Its group's captures hold the same packets (overlapping captures of both directions): each is analysed once (PlannedFile.dropCopies). */
-  dropCopies?: boolean;
 }
 
 export interface HostedCapture extends HostedReading {

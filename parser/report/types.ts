@@ -164,7 +164,7 @@ export interface CaptureSummary {
   /**
    * TCP packets of this file that another file read merged with it held too (two captures of one
    * link that overlap in time, see sharedPastHeads): analysed once, from the file they came first
-   * in. Present only for files read so; they are in `packets`, not in any connection's.
+   * in. Present only when there were any; they are in `packets`, not in any connection's.
    */
   copiesDropped?: number;
   /** Set when the file could not be read at all. */

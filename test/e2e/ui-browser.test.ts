@@ -298,6 +298,28 @@ describe('resumescope ui in Chromium', () => {
     // The first given (the later file) is the reference: the earlier file is brought onto its clock.
     expect(await page.getByTestId('capture-clock').textContent()).toMatch(/idle-first\.pcap: the file's clock reads 500ms behind idle-last\.pcap's, from [\d,]+ connections both files hold/);
     await page.getByTestId('capture-clock').screenshot({ path: screenshotPath('overlap-two-clocks-light.png') });
+    // Served by the ui server, the later capture split by direction (the host groups the two): both
+    // directions brought onto the first file's clock (review: only the file linked to it was, the
+    // other stayed 0.5 s off and its copies counted twice).
+    const lastToServer = join(work.path, 'idle-last-c2s.pcap');
+    const lastFromServer = join(work.path, 'idle-last-s2c.pcap');
+    execFileSync('tshark', ['-r', last, '-Y', 'tcp.dstport == 443', '-F', 'pcap', '-w', lastToServer], { stdio: 'ignore' });
+    execFileSync('tshark', ['-r', last, '-Y', 'tcp.srcport == 443', '-F', 'pcap', '-w', lastFromServer], { stdio: 'ignore' });
+    const server = await startUi([first, lastToServer, lastFromServer]);
+    try {
+      const hosted = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const hostedErrors = watchPageErrors(hosted);
+      await hosted.goto(server.url);
+      await waitForAnalysis(hosted);
+      expect(await shownNumbers(hosted)).toEqual(expectedNumbers(reference));
+      const clock = await hosted.getByTestId('capture-clock').textContent();
+      expect(clock).toMatch(/idle-last-c2s\.pcap: the file's clock reads 500ms ahead of idle-first\.pcap's/);
+      expect(clock).toMatch(/idle-last-s2c\.pcap: the file's clock reads 500ms ahead of idle-first\.pcap's/);
+      expect(hostedErrors.errors).toEqual([]);
+      await hosted.close();
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
     expect(errors.errors).toEqual([]);
     await page.context().close();
   }, 60_000);

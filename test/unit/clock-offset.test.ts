@@ -228,6 +228,21 @@ describe('the reading plan of files on different clocks', () => {
     return { firstTime: start + ports[0]! + skew, connections: new Set(ports.map((p) => `10.0.0.1|${p} 10.0.0.2|443`)), oneSided: true, name, handshakes };
   }
 
+  it('a client direction rotated into parts, each part bounded through the server\'s file: parts on the first part\'s clock are not moved', () => {
+    // The server's file whole and 3 s ahead; the client's in two parts on one clock. The second
+    // part shares handshakes with the server's file only: bounded through it, it took the error
+    // of the server's estimate (the middle of its bounds) as a shift of its own, "5ms behind".
+    const server = new Map([['10.0.0.1|1 10.0.0.2|443', times(NaN, 103.01, NaN)], ['10.0.0.1|900 10.0.0.2|443', times(NaN, 1003.005, NaN)]]);
+    const plan = planReading([
+      { firstTime: 100, connections: new Set(['a']), oneSided: true, name: 'c2s-1', handshakes: new Map([['10.0.0.1|1 10.0.0.2|443', times(100, NaN, 100.02)]]) },
+      { firstTime: 1000, connections: new Set(['b']), oneSided: true, name: 'c2s-2', handshakes: new Map([['10.0.0.1|900 10.0.0.2|443', times(1000, NaN, 1000.02)]]) },
+      { firstTime: 103, connections: new Set(['a', 'b']), oneSided: true, name: 's2c', handshakes: server },
+    ]);
+    const offsets = new Map(plan.map((x) => [x.index, x.clockOffset]));
+    expect(offsets.get(2)!.seconds).toBeCloseTo(-3, 1);
+    expect(offsets.get(1)).toBeUndefined();
+  });
+
   it('a direction rotated into parts: the parts no handshake bounds take the shift of the part before them', () => {
     // The client's direction whole (its first megabyte: ports 1-5), the server's in three parts,
     // its clock 3 s behind; only the first part's head shares handshakes with the whole file's.

@@ -97,7 +97,7 @@ export function App(props: AppProps) {
       }
       state = new File([await response.blob()], states[0]!.name);
     }
-    analyse(captures.map((c) => ({ kind: 'url', url: absolute(c.url), name: c.name, size: c.size, firstPacketTime: c.firstPacketTime, readGroup: c.readGroup, ...(c.clockOffset ? { clockOffset: c.clockOffset } : {}), ...(c.dropCopies ? { dropCopies: true } : {}) })), state);
+    analyse(captures.map((c) => ({ kind: 'url', url: absolute(c.url), name: c.name, size: c.size, firstPacketTime: c.firstPacketTime, readGroup: c.readGroup, ...(c.clockOffset ? { clockOffset: c.clockOffset } : {}) })), state);
   }, [analyse]);
 
   // Captures given on the command line (ui server, Electron) are analysed on start.

@@ -338,7 +338,7 @@ function prepend(head: Uint8Array | null, reader: ReadableStreamDefaultReader<Ui
 /** What a file's first megabyte tells (probeHead); a gzip file's, decompressed. A served file's, from its host. */
 async function probeSource(s: CaptureSource): Promise<HeadProbe> {
   // The host probed its files (hostedReading): files of one group share a token, as they share connections.
-  if (s.kind === 'url') return { firstTime: s.firstPacketTime ?? Infinity, connections: new Set([`read group ${s.readGroup}`]), ...(s.clockOffset ? { clockOffset: s.clockOffset } : {}), ...(s.dropCopies ? { copies: true } : {}) };
+  if (s.kind === 'url') return { firstTime: s.firstPacketTime ?? Infinity, connections: new Set([`read group ${s.readGroup}`]), name: s.name, hostGroup: s.readGroup, ...(s.clockOffset ? { clockOffset: s.clockOffset } : {}) };
   try {
     const head = new Uint8Array(await s.file.slice(0, PROBE_BYTES).arrayBuffer());
     const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;

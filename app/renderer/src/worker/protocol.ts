@@ -8,7 +8,7 @@ import type { ConnectionFilter, ConnectionRow, ConnectionSort } from '../data/co
 /** A capture to read: a File from the picker or drop, or a URL served by the ui server / Electron. */
 export type CaptureSource =
   | { kind: 'file'; file: File }
-  | { kind: 'url'; url: string; name: string; size: number; firstPacketTime: number | null; readGroup: number; clockOffset?: ClockOffset; dropCopies?: boolean };
+  | { kind: 'url'; url: string; name: string; size: number; firstPacketTime: number | null; readGroup: number; clockOffset?: ClockOffset };
 
 export type WorkerRequest =
   /**
