@@ -130,7 +130,12 @@ export class CaptureIngest implements TimeOrderedIngest {
     private readonly copies: PacketCopies | null = null,
     /** The file's TCP handshakes, sampled over all of it (times as read), to check its clock against the others' afterwards. */
     readonly handshakes: HandshakeSample | null = null,
-  ) {}
+  ) {
+    this.copyBit = copies?.fileBit() ?? 0;
+  }
+
+  /** This file's bit in `copies`. */
+  private readonly copyBit: number;
 
   /**
    * Feed the next chunk of the file. Throws NotACaptureError when the first bytes are no capture.
@@ -319,7 +324,7 @@ export class CaptureIngest implements TimeOrderedIngest {
     }
     if (this.packet.encapsulation !== 0 && (result === DecodeResult.Tcp || result === DecodeResult.Udp)) this.countEncapsulation(this.packet.encapsulation);
     if (result === DecodeResult.Tcp) {
-      if (this.copies !== null && this.copies.isCopy(this.packet, frame.time, summary)) {
+      if (this.copies !== null && this.copies.isCopy(this.packet, frame.time, this.copyBit)) {
         summary.copiesDropped = (summary.copiesDropped ?? 0) + 1;
         return;
       }

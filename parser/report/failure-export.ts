@@ -134,20 +134,20 @@ export class FailureExporter {
    */
   openFile(fileName: string, head: Uint8Array, clockShift = 0, dropCopies = false): ExportFileReader {
     // A file that overlaps another (PacketCopies): each packet both hold is written once, as analysed.
-    const token = {};
     const copies = dropCopies ? (this.copies ??= new PacketCopies()) : null;
-    const onFrame = (frame: Frame) => this.onFrame(frame, fileName, copies, token);
+    const bit = copies?.fileBit() ?? 0;
+    const onFrame = (frame: Frame) => this.onFrame(frame, fileName, copies, bit);
     return new ExportFileReader(onFrame, head, fileName, clockShift);
   }
 
-  private onFrame(frame: Frame, fileName: string, copies: PacketCopies | null, file: object): void {
+  private onFrame(frame: Frame, fileName: string, copies: PacketCopies | null, bit: number): void {
     if (this.byTuple.size === 0) return;
     const result = decodeFrameAt(frame.linkType, frame.bytes, frame.start, frame.end, frame.originalLength, this.packet);
     if (result === DecodeResult.Fragment) {
       this.onFragment(frame, fileName);
       return;
     }
-    if (result !== DecodeResult.Tcp || copies?.isCopy(this.packet, frame.time, file)) return;
+    if (result !== DecodeResult.Tcp || copies?.isCopy(this.packet, frame.time, bit)) return;
     const entry = this.entryOf(frame.time);
     if (entry) this.write(entry, frame, frame.bytes.subarray(frame.start, frame.end), fileName);
   }
