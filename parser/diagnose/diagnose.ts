@@ -151,9 +151,13 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
       const o = offerOf(c);
       const id = o >= 0 ? table.abortedByOf(o) : null;
       if (id === null || id < 0) return null;
-      // Asked for the few purged offers only: the index by id is made on first use.
-      byId ??= new Map(connections.map((x) => [x.id, x]));
-      const aborted = byId.get(id);
+      // Numbered connections (numberConnections) sit at id − 1; others (a part of a capture
+      // diagnosed alone) are found through an index by id, made on first use.
+      let aborted: ConnectionRecord | undefined = connections[id - 1];
+      if (aborted?.id !== id) {
+        byId ??= new Map(connections.map((x) => [x.id, x]));
+        aborted = byId.get(id);
+      }
       if (!aborted?.abort) return null;
       return abortEnding(aborted);
     },
