@@ -350,6 +350,15 @@ const SAME_PACKET_SPREAD = 2e-3;
  * reconnecting from one port every 59 s lined up with itself, one endpoint many times.)
  */
 const SHARE_LINED_UP = 0.5;
+/**
+ * Clocks that drift apart (unsynchronised hosts: 20–50 ppm, 70–180 ms over an hour) spread the
+ * same packets' differences past SAME_PACKET_SPREAD: where the differences of many endpoints line
+ * up within this much (seconds) but not within SAME_PACKET_SPREAD, the files are said to be
+ * such captures (not read again: one shift would not bring them onto one clock).
+ */
+const DRIFT_SPREAD = 1;
+/** Endpoints that must line up within DRIFT_SPREAD before two files are said to drift apart. */
+const MIN_DRIFTING = 10;
 
 /**
  * Two files a first reading found to be read again: captures that overlap (sharedPastHeads:
@@ -364,6 +373,12 @@ export interface SharedConnections {
   handshakes?: number;
   /** Seconds the second file's times are ahead of the first's for the same packets, as read (0: one clock). */
   ahead: number;
+  /**
+   * Overlapping captures whose clocks drift apart: the same packets' differences spread over
+   * this many seconds, `ahead` their middle. Not read again (no one shift fits); said, as their
+   * connections count twice.
+   */
+  drift?: number;
 }
 
 /** Two files (input indexes) to read merged whatever their heads show, on one clock (see SharedConnections). */
@@ -452,16 +467,49 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
     const candidates = new Set(endpoints).size;
     if (cluster.endpoints >= MIN_SHARED_PAST_HEADS && cluster.endpoints >= SHARE_LINED_UP * candidates) {
       found.push({ files, connections: cluster.endpoints, ahead: cluster.median });
+      continue;
+    }
+    const wide = densestSpread(differences, DRIFT_SPREAD, endpoints);
+    if (wide.endpoints >= MIN_DRIFTING && wide.endpoints >= SHARE_LINED_UP * candidates) {
+      found.push({ files, connections: wide.endpoints, ahead: wide.low + wide.spread / 2, drift: wide.spread });
     }
   }
   return found;
 }
 
+/** The anomaly code of a capture that overlaps another on a clock drifting apart from it (SharedConnections.drift). */
+export const CLOCK_DRIFT_CODE = 'clock-drift';
+
 /**
- * The most values within `spread` of one another, their median, and how many distinct `keys` (one
- * per value; without them, each value its own) those values have.
+ * Pairs whose clocks drift apart (SharedConnections.drift) are not read again but said: an anomaly
+ * of the second file's capture (kind 'clock': the CLI warns, the JSON and the app's clock note
+ * carry it), put on the captures of the analysis's last reading.
  */
-export function densestSpread(values: readonly number[], spread: number, keys?: readonly number[]): { count: number; median: number; endpoints: number } {
+export function sayDrifting(found: readonly SharedConnections[], captures: readonly CaptureSummary[]): void {
+  for (const pair of found) {
+    if (pair.drift === undefined) continue;
+    // The file read later carries it, its times told against the other's.
+    const [a, b] = pair.files.map((file) => captures.findIndex((c) => c.file === file)) as [number, number];
+    if (a < 0 || b < 0) continue;
+    const [earlier, later, ahead] = a <= b ? [a, b, pair.ahead] : [b, a, -pair.ahead];
+    const file = captures[later]!.file;
+    captures[later]!.anomalies.push({
+      kind: 'clock', code: CLOCK_DRIFT_CODE, file,
+      message: `the file seems to hold ${pair.connections} connections that ${captures[earlier]!.file} holds too, on a clock drifting apart from that file's (the same packets' times differ by ${signed(ahead - pair.drift / 2)} to ${signed(ahead + pair.drift / 2)}): no one shift brings the two onto one clock, so they were read one after the other and the connections both hold count twice (bring the capture hosts' clocks together with NTP, or cut the captures where they overlap)`,
+    });
+  }
+}
+
+/** Seconds with a sign, to the millisecond (a drift of 0.2 s over an hour is the point). */
+function signed(seconds: number): string {
+  return `${seconds < 0 ? '−' : '+'}${Math.abs(seconds).toFixed(3)} s`;
+}
+
+/**
+ * The most values within `spread` of one another: their median, the least and how far the most
+ * is from it, and how many distinct `keys` (one per value; without them, each value its own) they have.
+ */
+export function densestSpread(values: readonly number[], spread: number, keys?: readonly number[]): { count: number; median: number; endpoints: number; low: number; spread: number } {
   const order = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]!);
   const sorted = order.map((i) => values[i]!);
   let best = 0;
@@ -473,11 +521,11 @@ export function densestSpread(values: readonly number[], spread: number, keys?: 
       bestFrom = from;
     }
   }
-  if (best === 0) return { count: 0, median: 0, endpoints: 0 };
+  if (best === 0) return { count: 0, median: 0, endpoints: 0, low: 0, spread: 0 };
   const middle = bestFrom + (best - 1) / 2;
   const inside = order.slice(bestFrom, bestFrom + best);
   const endpoints = keys === undefined ? best : new Set(inside.map((i) => keys[i]!)).size;
-  return { count: best, median: (sorted[Math.floor(middle)]! + sorted[Math.ceil(middle)]!) / 2, endpoints };
+  return { count: best, median: (sorted[Math.floor(middle)]! + sorted[Math.ceil(middle)]!) / 2, endpoints, low: sorted[bestFrom]!, spread: sorted[bestFrom + best - 1]! - sorted[bestFrom]! };
 }
 
 /**

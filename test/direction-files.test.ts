@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisDocument, ConnectionRecord } from '../parser/report/types.js';
+import { rewritePcapBytes } from './support/pcap-edit.js';
 import type { ServerSummary } from '../parser/diagnose/types.js';
 import type { Finding } from '../parser/diagnose/findings.js';
 
@@ -305,6 +306,36 @@ describe('capture files of the same traffic, given together (a file per directio
     const four = analyze([firstToServer, firstFromServer, lastToServer, lastFromServer]);
     expect(outcomes(four.document)).toEqual(outcomes(whole.document));
     expect(four.document.captures.reduce((n, c) => n + c.packets - (c.copiesDropped ?? 0), 0)).toBe(frames);
+  });
+
+  it('an overlapping capture on a clock drifting 100 ppm from the other: said, not read again on one shift', () => {
+    // 76 ms apart from one end of the overlap to the other: no shift lines up its copies, and
+    // nothing was said (review: 20 ppm over 400 s left 51 connections doubled, without a word).
+    const farm = mixedFarm();
+    const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', farm], { encoding: 'utf8' }).trim().split('\t')[1]);
+    const first = join(work, 'mixed-first-drift.pcap');
+    const cut = join(work, 'mixed-last-cut.pcap');
+    execFileSync('editcap', ['-r', farm, first, `1-${Math.floor(frames * 0.7)}`]);
+    execFileSync('editcap', ['-F', 'pcap', '-r', farm, cut, `${Math.floor(frames * 0.3)}-${frames}`]);
+    let start = -1;
+    const drifting = rewritePcapBytes(readFileSync(cut), (record) => {
+      const micros = record.readUInt32LE(0) * 1e6 + record.readUInt32LE(4);
+      if (start < 0) start = micros;
+      const moved = Math.round(micros + 0.5e6 + 1e-4 * (micros - start));
+      record.writeUInt32LE(Math.floor(moved / 1e6), 0);
+      record.writeUInt32LE(moved % 1e6, 4);
+      return record;
+    });
+    const last = join(work, 'mixed-last-drifting.pcap');
+    writeFileSync(last, drifting);
+    const both = analyze([first, last]);
+    expect(both.status).toBe(0);
+    expect(both.stderr).not.toMatch(/read again/);
+    expect(both.stderr).toMatch(/mixed-last-drifting\.pcap: the file seems to hold \d+ connections that .*mixed-first-drift\.pcap holds too, on a clock drifting apart from that file's \(the same packets' times differ by \+0\.50\d s to \+0\.5[5-9]\d s\)/);
+    const said = both.document.captures.find((c) => c.file === last)!.anomalies.filter((a) => a.code === 'clock-drift');
+    expect(said).toHaveLength(1);
+    // What it says: the overlap's connections count twice.
+    expect(both.document.connections.length).toBeGreaterThan(1196);
   });
 
   it('the two appended into one file (mergecap -a): the step back of its clock is named, with the way out', () => {

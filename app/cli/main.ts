@@ -19,7 +19,7 @@ import type { CachePolicy, Diagnosis } from '../../parser/diagnose/types.js';
 import { terminalSafe } from './terminal-text.js';
 import { exportInReadingOrder } from '../node/export-pcapng.js';
 import { CLOCK_OFFSET_CODE } from '../../parser/clock-offset.js';
-import { clocksApart, readTogether, sharedPastHeads, type PlannedFile, type ReadTogether, type SharedConnections } from '../../parser/merged-reading.js';
+import { clocksApart, readTogether, sayDrifting, sharedPastHeads, type PlannedFile, type ReadTogether, type SharedConnections } from '../../parser/merged-reading.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -185,7 +185,8 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   // Captures of one link that overlap in time, whose first megabytes showed no shared connection:
   // read one after the other, each connection of the overlap counted twice. And files read merged
   // on clocks their first megabytes could not bound. Both are read again, merged, on one clock.
-  const overlapping = sharedPastHeads(connections, result.captures, readingGroups(files, result.plan));
+  const found = sharedPastHeads(connections, result.captures, readingGroups(files, result.plan));
+  const overlapping = found.filter((pair) => pair.drift === undefined);
   const clocks = result.handshakes !== undefined ? clocksApart(result.plan ?? [], result.handshakes, files.map(captureFileName)) : [];
   // A stream (stdin, a pipe) cannot be read again: such a pair is said, and left as read.
   const streams = new Set(files.filter((f) => f.stream).map(captureFileName));
@@ -208,6 +209,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     const index = new Map(files.map((f, i) => [captureFileName(f), i]));
     ({ totals, result, connections } = await readFiles(readTogether(again, (name) => index.get(name)!, result.plan)));
   }
+  sayDrifting(found, result.captures);
   progress.done();
   phase('read', io);
   for (const p of result.problems) io.stderr(`resumescope: ${terminalSafe(p.path)}: ${terminalSafe(p.reason)}\n`);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Analysis } from '../../parser/analysis.js';
-import { planReading, probeHead, readInTimeOrder, readTogether, mergedFiles, sharedPastHeads, densestSpread, type PlannedFile, type ReadTogether, type TimedSource, type TimeOrderedIngest } from '../../parser/merged-reading.js';
+import { planReading, probeHead, readInTimeOrder, readTogether, mergedFiles, sayDrifting, sharedPastHeads, densestSpread, type PlannedFile, type ReadTogether, type TimedSource, type TimeOrderedIngest } from '../../parser/merged-reading.js';
 import { FailureExporter } from '../../parser/report/failure-export.js';
 import { PcapngReader } from '../../parser/capture/pcapng-reader.js';
 import type { CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
@@ -218,9 +218,30 @@ describe('several files read merged by packet time (parser/merged-reading.ts)', 
     expect(found[0]!.ahead).toBeCloseTo(12.3, 6);
   });
 
+  it('an overlapping capture on a clock drifting 100 ppm: said as an anomaly of its capture, not read again on one shift', () => {
+    // No one shift brings such files onto one clock: their copies 180 ms apart at the ends of the
+    // overlap. Read again on the middle shift, the ends would still count twice; said instead.
+    const record = (file: string, port: number, time: number) => ({
+      file, clientHelloTime: time, startTime: time, endTime: time + 1,
+      client: { ip: '198.51.100.7', port }, server: { ip: '203.0.113.1', port: 443 },
+    }) as unknown as ConnectionRecord;
+    const captures = ['farm', 'drifting'].map((file) => ({ file, firstTime: 0, lastTime: 3600, anomalies: [] }) as unknown as CaptureSummary);
+    const records: ConnectionRecord[] = [];
+    for (let i = 0; i < 3000; i++) records.push(record('farm', 1024 + i, i * 1.2));
+    for (const r of records.filter((x) => x.clientHelloTime! >= 1800)) records.push(record('drifting', r.client.port, r.clientHelloTime! + 12.3 + 1e-4 * (r.clientHelloTime! - 1800)));
+    const found = sharedPastHeads(records, captures, (file) => (file === 'farm' ? 0 : 1));
+    expect(found).toHaveLength(1);
+    expect(found[0]!.drift).toBeGreaterThan(0.15);
+    expect(found[0]!.drift).toBeLessThan(0.2);
+    sayDrifting(found, captures);
+    expect(captures[1]!.anomalies).toEqual([expect.objectContaining({ kind: 'clock', code: 'clock-drift', file: 'drifting' })]);
+    expect(captures[1]!.anomalies[0]!.message).toMatch(/on a clock drifting apart from that file's \(the same packets' times differ by \+12\.3\d\d s to \+12\.4\d\d s\)/);
+    expect(captures[0]!.anomalies).toEqual([]);
+  });
+
   it('the densest few milliseconds of clock differences: how many, and their middle', () => {
-    expect(densestSpread([], 0.002)).toEqual({ count: 0, median: 0, endpoints: 0 });
-    expect(densestSpread([5, -120, 0.5001, 0.4999, 0.5, 33, 0.5003], 0.002)).toEqual({ count: 4, median: 0.50005, endpoints: 4 });
+    expect(densestSpread([], 0.002)).toEqual({ count: 0, median: 0, endpoints: 0, low: 0, spread: 0 });
+    expect(densestSpread([5, -120, 0.5001, 0.4999, 0.5, 33, 0.5003], 0.002)).toEqual({ count: 4, median: 0.50005, endpoints: 4, low: 0.4999, spread: expect.closeTo(0.0004, 9) as number });
     // One endpoint lined up with itself many times counts once.
     expect(densestSpread([59, 59.0001, 59.0002, 7], 0.002, [1, 1, 1, 2]).endpoints).toBe(1);
     expect(densestSpread([1, 2, 3], 0.002).count).toBe(1);
