@@ -40,6 +40,25 @@ function mixedFarm(): string {
   return mixed;
 }
 
+/** How many frames a capture holds (capinfos). */
+function frameCount(path: string): number {
+  return Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', path], { encoding: 'utf8' }).trim().split('\t')[1]);
+}
+
+/**
+ * Two captures of the mixed farm that overlap by 40 % (its first 70 % of frames, and its last 70 %),
+ * as pcap files `NAME-first.pcap` and `NAME-last.pcap`; `frames`: the farm's.
+ */
+function overlappingHalves(name: string): { frames: number; first: string; last: string } {
+  const farm = mixedFarm();
+  const frames = frameCount(farm);
+  const first = join(work, `${name}-first.pcap`);
+  const last = join(work, `${name}-last.pcap`);
+  execFileSync('editcap', ['-F', 'pcap', '-r', farm, first, `1-${Math.floor(frames * 0.7)}`]);
+  execFileSync('editcap', ['-F', 'pcap', '-r', farm, last, `${Math.floor(frames * 0.3)}-${frames}`]);
+  return { frames, first, last };
+}
+
 /** Each packet of a capture as tshark reads it: time, ports, sequence number, payload length. */
 function packetList(path: string): string[] {
   return execFileSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tcp.seq_raw', '-e', 'tcp.len'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 26 })
@@ -188,7 +207,7 @@ describe('capture files of the same traffic, given together (a file per directio
     // of 1,196 handshakes "aborted", 3 s behind 1,994 connections, without a word.
     const farm = mixedFarm();
     const [toServer, fromServer] = splitByDirection(farm, 443, 'farm-late');
-    const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', toServer], { encoding: 'utf8' }).trim().split('\t')[1]);
+    const frames = frameCount(toServer);
     const late = join(work, 'farm-late-c2s-from-third.pcap');
     execFileSync('editcap', ['-r', toServer, late, `${Math.floor(frames / 3)}-${frames}`]);
     const truth = analyze([late, fromServer]);
@@ -224,11 +243,7 @@ describe('capture files of the same traffic, given together (a file per directio
     // Read one after the other, the overlap's connections were counted twice: 1,673 for 1,196, a
     // made-up cache flush and 6 refusals that "fit no inferred cause", without a word.
     const farm = mixedFarm();
-    const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', farm], { encoding: 'utf8' }).trim().split('\t')[1]);
-    const first = join(work, 'mixed-first.pcap');
-    const last = join(work, 'mixed-last.pcap');
-    execFileSync('editcap', ['-r', farm, first, `1-${Math.floor(frames * 0.7)}`]);
-    execFileSync('editcap', ['-r', farm, last, `${Math.floor(frames * 0.3)}-${frames}`]);
+    const { frames, first, last } = overlappingHalves('mixed');
     const whole = analyze([farm]);
     for (const jobs of ['1', '2']) {
       const both = analyze([first, last], ['--jobs', jobs]);
@@ -256,18 +271,14 @@ describe('capture files of the same traffic, given together (a file per directio
     // after its original: after the connection's end), and with one clock the overlap's
     // connections counted their packets twice, and --pcapng-out wrote them twice.
     const farm = mixedFarm();
-    const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', farm], { encoding: 'utf8' }).trim().split('\t')[1]);
-    const first = join(work, 'mixed-first-clock.pcap');
-    const last = join(work, 'mixed-last-clock.pcap');
+    const { frames, first, last } = overlappingHalves('mixed-clock');
     const lastOnItsClock = join(work, 'mixed-last-ahead.pcap');
-    execFileSync('editcap', ['-r', farm, first, `1-${Math.floor(frames * 0.7)}`]);
-    execFileSync('editcap', ['-r', farm, last, `${Math.floor(frames * 0.3)}-${frames}`]);
     execFileSync('editcap', ['-t', '0.5', last, lastOnItsClock]);
     const whole = analyze([farm]);
     const pcapng = join(work, 'mixed-overlap.pcapng');
     const both = analyze([first, lastOnItsClock], ['--pcapng-out', pcapng, '--pcapng-filter', 'all']);
     expect(both.status).toBe(0);
-    expect(both.stderr).toMatch(/mixed-last-ahead\.pcap: the file's clock reads 500ms ahead of .*mixed-first-clock\.pcap's, from \d+ connections both files hold/);
+    expect(both.stderr).toMatch(/mixed-last-ahead\.pcap: the file's clock reads 500ms ahead of .*mixed-clock-first\.pcap's, from \d+ connections both files hold/);
     expect(both.stdout).toMatch(/capture clock {7}packet times moved onto one clock .*mixed-last-ahead\.pcap −500ms/);
     expect(both.stdout).toMatch(/overlapping files {3}[\d,]+ TCP packets held by two files read merged/);
     expect(outcomes(both.document)).toEqual(outcomes(whole.document));
@@ -284,17 +295,14 @@ describe('capture files of the same traffic, given together (a file per directio
     // (every connection of two captures of the same hour counted its packets twice), and of an
     // overlapping capture split by direction only the file linked to the other capture dropped copies.
     const farm = mixedFarm();
-    const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', farm], { encoding: 'utf8' }).trim().split('\t')[1]);
+    const frames = frameCount(farm);
     const whole = analyze([farm]);
     const sameHour = join(work, 'mixed-other-host.pcap');
     execFileSync('editcap', ['-t', '0.3', farm, sameHour]);
     const both = analyze([farm, sameHour]);
     expect(outcomes(both.document)).toEqual(outcomes(whole.document));
     expect(both.document.captures.reduce((n, c) => n + c.packets - (c.copiesDropped ?? 0), 0)).toBe(frames);
-    const first = join(work, 'mixed-first-split.pcap');
-    const last = join(work, 'mixed-last-split.pcap');
-    execFileSync('editcap', ['-r', farm, first, `1-${Math.floor(frames * 0.7)}`]);
-    execFileSync('editcap', ['-r', farm, last, `${Math.floor(frames * 0.3)}-${frames}`]);
+    const { first, last } = overlappingHalves('mixed-split');
     const [lastToServer, lastFromServer] = splitByDirection(last, 443, 'mixed-last-split');
     const three = analyze([first, lastToServer, lastFromServer]);
     expect(three.stderr).toMatch(/read again, merged by packet time/);
@@ -311,12 +319,7 @@ describe('capture files of the same traffic, given together (a file per directio
   it('an overlapping capture on a clock drifting 100 ppm from the other: said, not read again on one shift', () => {
     // 76 ms apart from one end of the overlap to the other: no shift lines up its copies, and
     // nothing was said (review: 20 ppm over 400 s left 51 connections doubled, without a word).
-    const farm = mixedFarm();
-    const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', farm], { encoding: 'utf8' }).trim().split('\t')[1]);
-    const first = join(work, 'mixed-first-drift.pcap');
-    const cut = join(work, 'mixed-last-cut.pcap');
-    execFileSync('editcap', ['-r', farm, first, `1-${Math.floor(frames * 0.7)}`]);
-    execFileSync('editcap', ['-F', 'pcap', '-r', farm, cut, `${Math.floor(frames * 0.3)}-${frames}`]);
+    const { first, last: cut } = overlappingHalves('mixed-drift');
     let start = -1;
     const drifting = rewritePcapBytes(readFileSync(cut), (record) => {
       const micros = record.readUInt32LE(0) * 1e6 + record.readUInt32LE(4);
@@ -331,7 +334,7 @@ describe('capture files of the same traffic, given together (a file per directio
     const both = analyze([first, last]);
     expect(both.status).toBe(0);
     expect(both.stderr).not.toMatch(/read again/);
-    expect(both.stderr).toMatch(/mixed-last-drifting\.pcap: the file seems to hold \d+ connections that .*mixed-first-drift\.pcap holds too, on a clock drifting apart from that file's \(the same packets' times differ by \+0\.50\d s to \+0\.5[5-9]\d s\)/);
+    expect(both.stderr).toMatch(/mixed-last-drifting\.pcap: the file seems to hold \d+ connections that .*mixed-drift-first\.pcap holds too, on a clock drifting apart from that file's \(the same packets' times differ by \+0\.50\d s to \+0\.5[5-9]\d s\)/);
     const said = both.document.captures.find((c) => c.file === last)!.anomalies.filter((a) => a.code === 'clock-drift');
     expect(said).toHaveLength(1);
     // What it says: the overlap's connections count twice.

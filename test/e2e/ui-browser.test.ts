@@ -46,6 +46,25 @@ async function openPage(theme: 'light' | 'dark' = 'light'): Promise<{ page: Page
   return { page, dialogs, errors };
 }
 
+/**
+ * The page served by a ui server started on `captures` (hosted: the server probes and plans them),
+ * once its analysis is shown: `check` looks at it; no page error, and the server stops cleanly.
+ */
+async function onHostedPage(captures: string[], check: (page: Page) => Promise<void>): Promise<void> {
+  const server = await startUi(captures);
+  try {
+    const hosted = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const hostedErrors = watchPageErrors(hosted);
+    await hosted.goto(server.url);
+    await waitForAnalysis(hosted);
+    await check(hosted);
+    expect(hostedErrors.errors).toEqual([]);
+    await hosted.close();
+  } finally {
+    expect(await server.stop()).toBe(0);
+  }
+}
+
 async function loadFiles(page: Page, files: string[]): Promise<void> {
   await page.getByTestId('file-input').setInputFiles(files);
   await waitForAnalysis(page);
@@ -263,20 +282,11 @@ describe('resumescope ui in Chromium', () => {
     expect(errors.errors).toEqual([]);
     await page.context().close();
 
-    const server = await startUi([toServer, fromServerGz]);
-    try {
-      const hosted = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      const hostedErrors = watchPageErrors(hosted);
-      await hosted.goto(server.url);
-      await waitForAnalysis(hosted);
+    await onHostedPage([toServer, fromServerGz], async (hosted) => {
       expect(await shownNumbers(hosted)).toEqual(expectedNumbers(reference));
       // The host estimated the shift (hostedReading): the server's file brought to the client's clock.
       expect(await hosted.getByTestId('capture-clock').textContent()).toMatch(/farm-s2c\.pcap\.gz: the file's clock reads 2\.0s ahead of farm-c2s\.pcap's/);
-      expect(hostedErrors.errors).toEqual([]);
-      await hosted.close();
-    } finally {
-      expect(await server.stop()).toBe(0);
-    }
+    });
   }, 60_000);
 
   it('two captures of one link that overlap in time, the later on a clock 0.5 s ahead: the page reads them again merged on one clock, as the CLI', async () => {
@@ -305,21 +315,12 @@ describe('resumescope ui in Chromium', () => {
     const lastFromServer = join(work.path, 'idle-last-s2c.pcap');
     execFileSync('tshark', ['-r', last, '-Y', 'tcp.dstport == 443', '-F', 'pcap', '-w', lastToServer], { stdio: 'ignore' });
     execFileSync('tshark', ['-r', last, '-Y', 'tcp.srcport == 443', '-F', 'pcap', '-w', lastFromServer], { stdio: 'ignore' });
-    const server = await startUi([first, lastToServer, lastFromServer]);
-    try {
-      const hosted = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      const hostedErrors = watchPageErrors(hosted);
-      await hosted.goto(server.url);
-      await waitForAnalysis(hosted);
+    await onHostedPage([first, lastToServer, lastFromServer], async (hosted) => {
       expect(await shownNumbers(hosted)).toEqual(expectedNumbers(reference));
       const clock = await hosted.getByTestId('capture-clock').textContent();
       expect(clock).toMatch(/idle-last-c2s\.pcap: the file's clock reads 500ms ahead of idle-first\.pcap's/);
       expect(clock).toMatch(/idle-last-s2c\.pcap: the file's clock reads 500ms ahead of idle-first\.pcap's/);
-      expect(hostedErrors.errors).toEqual([]);
-      await hosted.close();
-    } finally {
-      expect(await server.stop()).toBe(0);
-    }
+    });
     expect(errors.errors).toEqual([]);
     await page.context().close();
   }, 60_000);
@@ -497,19 +498,10 @@ describe('resumescope ui: a series of captures through state files (as the CLI\'
     await page.context().close();
 
     // On the command line (`resumescope ui series-2.pcap series.state`, Electron's File › Open): the same.
-    const server = await startUi([part2, saved]);
-    try {
-      const hosted = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      const hostedErrors = watchPageErrors(hosted);
-      await hosted.goto(server.url);
-      await waitForAnalysis(hosted);
+    await onHostedPage([part2, saved], async (hosted) => {
       expect(await hosted.getByTestId('file-names').textContent()).toBe('series-2.pcap');
       expect(await hosted.getByTestId('carried-note').textContent()).toMatch(/^2 sessions were carried in from a state file of earlier analyses of this series:/);
-      expect(hostedErrors.errors).toEqual([]);
-      await hosted.close();
-    } finally {
-      expect(await server.stop()).toBe(0);
-    }
+    });
   }, 60_000);
 
   it('in the desktop shell, hands the preload bridge the state\'s bytes (Save sessions) and the report (File › Export report)', async () => {
