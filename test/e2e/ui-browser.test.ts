@@ -308,6 +308,7 @@ describe('resumescope ui in Chromium', () => {
     // The first given (the later file) is the reference: the earlier file is brought onto its clock.
     expect(await page.getByTestId('capture-clock').textContent()).toMatch(/idle-first\.pcap: the file's clock reads 500ms behind idle-last\.pcap's, from [\d,]+ connections both files hold/);
     await page.getByTestId('capture-clock').screenshot({ path: screenshotPath('overlap-two-clocks-light.png') });
+    await page.getByTestId('merged-note').screenshot({ path: screenshotPath('overlap-merged-note-light.png') });
     // Served by the ui server, the later capture split by direction (the host groups the two): both
     // directions brought onto the first file's clock (review: only the file linked to it was, the
     // other stayed 0.5 s off and its copies counted twice).
