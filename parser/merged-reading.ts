@@ -477,6 +477,22 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
   return found;
 }
 
+/**
+ * What a first reading of several files (planned as `plan`; `names` the captures' names by input
+ * index, `samples` their handshakes over the whole files) found to read again: overlapping captures
+ * (sharedPastHeads) and files read merged on clocks apart (clocksApart), in `again`; `found` also
+ * holds the overlapping captures on clocks drifting apart, to be said (sayDrifting). The CLI and the
+ * app's worker ask the same.
+ */
+export function toReadAgain(records: readonly ConnectionRecord[], captures: readonly CaptureSummary[], plan: readonly PlannedFile[], samples: readonly (ReadonlyMap<string, HandshakeTimes> | null | undefined)[], names: readonly string[]): { again: SharedConnections[]; found: SharedConnections[] } {
+  // Without a plan (each file analysed apart, --jobs) each file is its own group.
+  const groups = new Map(names.map((name, i) => [name, i]));
+  for (const x of plan) groups.set(names[x.index]!, x.group);
+  const found = sharedPastHeads(records, captures, (file) => groups.get(file) ?? -1);
+  const again = [...found.filter((pair) => pair.drift === undefined), ...clocksApart(plan, samples, names)];
+  return { again, found };
+}
+
 /** The anomaly code of a capture that overlaps another on a clock drifting apart from it (SharedConnections.drift). */
 export const CLOCK_DRIFT_CODE = 'clock-drift';
 

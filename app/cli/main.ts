@@ -2,7 +2,7 @@ import { buildDocument, addToTotals, describeEncapsulation, emptyTotals, numberC
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { MemoryForecast, readMemory, type MemoryReading } from './memory-forecast.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
-import { analyzeFiles, captureFileName, filesReadTogether, firstPacketTimes, readingGroups, readingPlan, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
+import { analyzeFiles, captureFileName, filesReadTogether, firstPacketTimes, readingPlan, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
 import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
 import { HELP, outputsOf, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_OUTPUT } from './writers.js';
@@ -19,7 +19,7 @@ import type { CachePolicy, Diagnosis } from '../../parser/diagnose/types.js';
 import { terminalSafe } from './terminal-text.js';
 import { exportInReadingOrder } from '../node/export-pcapng.js';
 import { CLOCK_OFFSET_CODE } from '../../parser/clock-offset.js';
-import { clocksApart, readTogether, sayDrifting, sharedPastHeads, type PlannedFile, type ReadTogether, type SharedConnections } from '../../parser/merged-reading.js';
+import { readTogether, sayDrifting, toReadAgain, type PlannedFile, type ReadTogether, type SharedConnections } from '../../parser/merged-reading.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PARTIAL = 1;
@@ -185,17 +185,15 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   // Captures of one link that overlap in time, whose first megabytes showed no shared connection:
   // read one after the other, each connection of the overlap counted twice. And files read merged
   // on clocks their first megabytes could not bound. Both are read again, merged, on one clock.
-  const found = sharedPastHeads(connections, result.captures, readingGroups(files, result.plan));
-  const overlapping = found.filter((pair) => pair.drift === undefined);
-  const clocks = result.handshakes !== undefined ? clocksApart(result.plan ?? [], result.handshakes, files.map(captureFileName)) : [];
+  const { again: pairs, found } = toReadAgain(connections, result.captures, result.plan ?? [], result.handshakes ?? [], files.map(captureFileName));
   // A stream (stdin, a pipe) cannot be read again: such a pair is said, and left as read.
   const streams = new Set(files.filter((f) => f.stream).map(captureFileName));
-  const again = [...overlapping, ...clocks].filter((pair) => !pair.files.some((f) => streams.has(f)));
+  const again = pairs.filter((pair) => !pair.files.some((f) => streams.has(f)));
   const named = (pair: SharedConnections) => pair.files.map(terminalSafe).join(' and ');
   const apart = (pair: SharedConnections) => pair.connections !== undefined
     ? `hold the same connections past their first megabytes (${pair.connections.toLocaleString('en-US')} in both)`
     : `are on clocks ${formatDuration(Math.abs(pair.ahead))} apart (${(pair.handshakes ?? 0).toLocaleString('en-US')} TCP handshakes split between them past their first megabytes)`;
-  for (const pair of [...overlapping, ...clocks].filter((p) => !again.includes(p))) {
+  for (const pair of pairs.filter((p) => !again.includes(p))) {
     const left = pair.connections !== undefined
       ? 'read one after the other: a stream cannot be read again merged, so those connections count twice (join the captures with mergecap first)'
       : 'a stream cannot be read again: its packets were read on its own clock (shift it with editcap -t first)';

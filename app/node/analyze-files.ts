@@ -236,14 +236,6 @@ export async function readingPlan(inputs: InputFile[], alsoTogether: readonly Re
   return planReading(inputs.map((f, i) => (f.stream ? none : probed[i]!)), alsoTogether);
 }
 
-/** The reading group of each capture (by its name) in `plan`; without a plan (--jobs) each file is its own. */
-export function readingGroups(inputs: InputFile[], plan: readonly PlannedFile[] | undefined): (file: string) => number {
-  const groups = new Map<string, number>();
-  inputs.forEach((input, i) => groups.set(captureFileName(input), i));
-  for (const x of plan ?? []) groups.set(captureFileName(inputs[x.index]!), x.group);
-  return (file) => groups.get(file) ?? -1;
-}
-
 /**
  * For a host that serves the files to the app (ui server, Electron): each file's first packet time
  * and its reading group (planReading), in the order given, so that the app reads them as the CLI.
@@ -353,7 +345,7 @@ class FileSource extends ChunkSource {
   private reuse = false;
   private gz = false;
 
-  /** `planned`: the file's clock offset and whether it overlaps another (PlannedFile). */
+  /** `planned`: how it is read beside the other files (clock offset, copies, handshake sample). */
   constructor(readonly input: InputFile, readonly index: number, private readonly analysis: Analysis, readonly planned: PlannedFile) {
     super();
     this.name = captureFileName(input);

@@ -6,7 +6,7 @@
 // ~150 MB/s, slower than the analysis itself, and would double the wait for the first chart.
 import { Analysis, NotACaptureError } from '../../../../parser/analysis.js';
 import type { HandshakeTimes } from '../../../../parser/clock-offset.js';
-import { clocksApart, mergedFiles, planReading, probeAll, readTogether, sayDrifting, sharedPastHeads, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe, type PlannedFile, type ReadTogether } from '../../../../parser/merged-reading.js';
+import { mergedFiles, planReading, probeAll, readTogether, sayDrifting, toReadAgain, probeHead, PROBE_BYTES, readInTimeOrder, UNKNOWN_HEAD, ChunkSource, type HeadProbe, type PlannedFile, type ReadTogether } from '../../../../parser/merged-reading.js';
 import { describeDiagnosisStep, diagnose, diagnosisShare } from '../../../../parser/diagnose/diagnose.js';
 import { clockStepsOf } from '../../../../parser/diagnose/clock-segments.js';
 import { buildDocument, numberConnections, TOOL_VERSION } from '../../../../parser/report/document.js';
@@ -204,16 +204,11 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
   let read = await readAll([]);
   // Captures of one link that overlap in time, whose first megabytes showed no shared connection:
   // read one after the other, each connection of the overlap counted twice. Read again, merged (as the CLI).
-  const found = sharedPastHeads(read.columns.views(), read.analysis.captures, (file) => {
-    const planned = read.plan.find((x) => nameOf(sources[x.index]!) === file);
-    return planned === undefined ? -1 : planned.group;
-  });
-  const apart = found.filter((pair) => pair.drift === undefined);
   // And files read merged on clocks their first megabytes could not bound (as the CLI).
-  const clocks = clocksApart(read.plan, read.handshakes, sources.map(nameOf));
-  if (apart.length + clocks.length > 0) {
+  const { again, found } = toReadAgain(read.columns.views(), read.analysis.captures, read.plan, read.handshakes, sources.map(nameOf));
+  if (again.length > 0) {
     const index = new Map(sources.map((source, i) => [nameOf(source), i]));
-    read = await readAll(readTogether([...apart, ...clocks], (name) => index.get(name)!, read.plan));
+    read = await readAll(readTogether(again, (name) => index.get(name)!, read.plan));
   }
   sayDrifting(found, read.analysis.captures);
   const { columns, analysis, problems, files, readable, plan, bytesTotal } = read;
