@@ -671,9 +671,13 @@ describe('diagnosis on real stacks', () => {
       expect(c).toMatchObject({ resumed: true, resumedBy: 'psk', offeredPskIdentity: identity, reason: null });
       const s = c.session as { issuedBy: number; age: number; reuseGap: number; known: boolean };
       expect(s).toMatchObject({ known: true, issuedBy: first!.id });
-      expect(s.age).toBeCloseTo(c.clientHelloTime! - first!.clientHelloTime!, 3);
+      // To the microsecond, as the capture's times: not the doubles' difference (1.9140839576721191).
+      const micros = (seconds: number) => Math.round(seconds * 1e6) / 1e6;
+      expect(s.age).toBe(micros(c.clientHelloTime! - first!.clientHelloTime!));
       // Each resumption is a use: the next offer's gap runs from it, not from the issue.
-      expect(s.reuseGap).toBeCloseTo(c.clientHelloTime! - lastUse, 3);
+      expect(s.reuseGap).toBe(micros(c.clientHelloTime! - lastUse));
+      expect(s.reuseGap).toBeGreaterThan(0);
+      expect(String(s.age).split('.')[1]?.length ?? 0).toBeLessThanOrEqual(6);
       lastUse = c.clientHelloTime!;
     }
     expect(diagnosis.findings).toEqual([]);

@@ -293,6 +293,16 @@ function displayAddress(address: string): string {
   return shown;
 }
 
+/**
+ * A span between two capture times, to the microsecond as the times themselves (pcap's µs; a ns
+ * clock's times, as doubles near 1.7e9 s, hold ~0.24 µs). The doubles' difference carries float
+ * noise past that: an age of 1.914084 s came out as 1.9140839576721191, 17 digits in the JSON,
+ * each such number taking String() where the writer's microsecond path prints the rest.
+ */
+function toMicroseconds(seconds: number | null): number | null {
+  return seconds === null ? null : Math.round(seconds * 1e6) / 1e6;
+}
+
 function offerView(t: SessionTable, o: number): SessionView {
   const session = t.sessionRowOf(o);
   const issuedBy = session >= 0 ? t.session(session).issuedBy : -1;
@@ -302,7 +312,7 @@ function offerView(t: SessionTable, o: number): SessionView {
     issuedBy: issuedBy >= 0 ? issuedBy : null,
     // A session carried in from an earlier analysis: no connection of this one issued it, but its time is known.
     issuedAt: issuedBy >= 0 || issuedBy === ISSUED_IN_EARLIER_ANALYSIS ? t.session(session).issuedAt : null,
-    age: t.ageOf(o), reuseGap: t.reuseGapOf(o), churn: t.churnOf(o), abortedBy: t.abortedByOf(o), crossAddress: t.isCrossAddress(o),
+    age: toMicroseconds(t.ageOf(o)), reuseGap: toMicroseconds(t.reuseGapOf(o)), churn: t.churnOf(o), abortedBy: t.abortedByOf(o), crossAddress: t.isCrossAddress(o),
     issuer: issuer ? displayAddress(issuer) : null,
   };
 }
