@@ -4,6 +4,7 @@
 
 import { Analysis, type CaptureIngest, type FileReading } from './analysis.js';
 import type { CaptureSummary, ConnectionRecord } from './report/types.js';
+import { CLIENT_RANDOM_HASH } from './report/types.js';
 import type { TimeOrderedIngest } from './capture/held-frames.js';
 import { estimateOffset, handshakeTimes, offsetBounds, shiftWithin, type ClockOffset, type HandshakeTimes } from './clock-offset.js';
 
@@ -330,10 +331,8 @@ function sideOf(probe: HeadProbe): 'client' | 'server' | null {
 
 /** Connections two files read apart must share (in the sample) before they are read again merged. */
 const MIN_SHARED_PAST_HEADS = 3;
-/** About how many connections sharedPastHeads looks at (those of every k-th client port). */
+/** About how many connections sharedPastHeads looks at (a sample by their ClientHello randoms). */
 const SHARED_SAMPLE = 8192;
-/** How far apart two capture hosts' clocks are looked for (seconds): a host without NTP drifts minutes. */
-const MAX_CLOCK_APART = 300;
 /**
  * The same packets on two clocks are this close (seconds) once the clocks' difference is taken
  * away: two hosts stamp one packet apart by the path and their interrupts (microseconds to a
@@ -342,22 +341,23 @@ const MAX_CLOCK_APART = 300;
  */
 const SAME_PACKET_SPREAD = 2e-3;
 /**
- * Of the endpoints (4-tuples) two files both hold within MAX_CLOCK_APART, the share whose time
- * differences must fall in the densest spread: overlapping captures line up nearly all of theirs
- * at the clocks' difference, where clients behind NAT reuse endpoints at random times. (Review:
- * asking the densest 2 ms for 20 times the mean count read two farms of 300 clients per address
- * again as "overlapping": the densest of 300,000 windows is far above the mean; and a client
- * reconnecting from one port every 59 s lined up with itself, one endpoint many times.)
+ * Of the connections two files both hold, the share whose time differences must fall in the
+ * densest spread. A connection is known by its ClientHello's random and endpoints, so two
+ * connections are taken for one by chance only (one in 2^32); the share guards what remains: a
+ * client that sent one ClientHello on two connections (replayed), or a file read twice on purpose
+ * with a part of it cut. (With endpoints alone, before the random was kept, two NAT farms of 300
+ * clients per address had read as overlapping: 656,950 connections and 127,214 "unexplained"
+ * refusals; a client reconnecting from one port every 59 s lined up with itself.)
  */
 const SHARE_LINED_UP = 0.5;
 /**
  * Clocks that drift apart (unsynchronised hosts: 20–50 ppm, 70–180 ms over an hour) spread the
- * same packets' differences past SAME_PACKET_SPREAD: where the differences of many endpoints line
+ * same packets' differences past SAME_PACKET_SPREAD: where the differences of many connections line
  * up within this much (seconds) but not within SAME_PACKET_SPREAD, the files are said to be
  * such captures (not read again: one shift would not bring them onto one clock).
  */
 const DRIFT_SPREAD = 1;
-/** Endpoints that must line up within DRIFT_SPREAD before two files are said to drift apart. */
+/** Connections that must line up within DRIFT_SPREAD before two files are said to drift apart. */
 const MIN_DRIFTING = 10;
 
 /**
@@ -400,48 +400,35 @@ export interface ReadTogether {
  * Read one after the other, such a connection is counted once per file: two captures of a
  * simulated farm overlapping by 40 % gave 1,673 connections for 1,196, a made-up cache flush
  * and 6 refusals "fit no inferred cause", without a word. The captures may be on two clocks (two
- * hosts): a connection both hold is the same endpoints with ClientHellos whose times differ by
- * the clocks' difference, the same for all of them, where endpoints used again differ by chance.
- * So the differences of every pair of files are gathered (up to MAX_CLOCK_APART) and the densest
- * few milliseconds of them taken, if they hold at least half the endpoints the two files both
- * hold (SHARE_LINED_UP): how many, and where (`ahead`). Only
- * connections in the time the two files overlap (give or take that) are looked at, so files that
- * are hours apart cost one pass over the captures. `groupOf`: the reading group of a capture (by name).
+ * hosts), however far apart (a host that wrote local time for UTC is hours off): a connection
+ * both hold is the same ClientHello random (RFC 8446 §4.1.2) with the same endpoints, and its
+ * ClientHellos' times differ by the clocks' difference, the same for all of them. So the
+ * differences of every pair of files are gathered and the densest few milliseconds of them taken,
+ * if they hold at least half the connections the two files both hold (SHARE_LINED_UP): how many,
+ * and where (`ahead`). A sample of the connections (by their randoms) is looked at, so the check
+ * costs one pass over the records. `groupOf`: the reading group of a capture (by name).
  */
 export function sharedPastHeads(records: readonly ConnectionRecord[], captures: readonly CaptureSummary[], groupOf: (file: string) => number): SharedConnections[] {
-  const spans = captures.filter((c) => c.firstTime !== null && c.lastTime !== null && c.error === undefined);
-  // The time each capture overlaps another of another group (one window each: its widest).
-  const windows = new Map<string, [number, number]>();
-  for (const a of spans) {
-    for (const b of spans) {
-      if (a === b || groupOf(a.file) === groupOf(b.file)) continue;
-      const from = Math.max(a.firstTime!, b.firstTime! - MAX_CLOCK_APART);
-      const to = Math.min(a.lastTime!, b.lastTime! + MAX_CLOCK_APART);
-      if (from > to) continue;
-      const known = windows.get(a.file);
-      windows.set(a.file, known === undefined ? [from, to] : [Math.min(known[0], from), Math.max(known[1], to)]);
-    }
-  }
-  if (windows.size === 0) return [];
-  // Overlapping captures of one link share most connections of the overlap: a sample of client
-  // ports finds them as well, at a bounded cost (four captures of the same 21 minutes that share
-  // nothing, 137,539 connections: 345 ms all looked at).
+  const groups = new Set(captures.filter((c) => c.firstTime !== null && c.error === undefined).map((c) => groupOf(c.file)));
+  if (groups.size < 2) return [];
+  // Overlapping captures of one link share most connections of the overlap: a sample of them
+  // finds them as well, at a bounded cost (four captures of the same 21 minutes that share
+  // nothing, 137,539 connections: 345 ms all looked at). The random is the same in both files,
+  // so both keep a connection or neither does.
   const every = Math.max(1, Math.floor(records.length / SHARED_SAMPLE));
   const seen = new Map<string, { file: string; time: number }[]>();
   for (const r of records) {
-    const window = windows.get(r.file);
     const time = r.clientHelloTime;
-    if (window === undefined || time === null || time < window[0] || time > window[1]) continue;
-    const client = r.client;
-    if (client.port % every !== 0) continue;
-    const key = `${client.ip}|${client.port} ${r.server.ip}|${r.server.port}`;
+    const random = r[CLIENT_RANDOM_HASH] ?? 0;
+    if (time === null || random === 0 || random % every !== 0) continue;
+    const key = `${random} ${r.client.ip}|${r.client.port} ${r.server.ip}|${r.server.port}`;
     const list = seen.get(key);
     const entry = { file: r.file, time };
     if (list === undefined) seen.set(key, [entry]);
     else list.push(entry);
   }
-  // Per pair of files (in name order), the time differences of their connections with the same
-  // endpoints, and which endpoints (a number each).
+  // Per pair of files (in name order), the time differences of their connections held by both,
+  // and which connections (a number each).
   const pairs = new Map<string, { files: [string, string]; differences: number[]; endpoints: number[] }>();
   let endpoint = 0;
   for (const list of seen.values()) {
@@ -451,7 +438,7 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
       for (let j = i + 1; j < list.length; j++) {
         let a = list[i]!;
         let b = list[j]!;
-        if (a.file === b.file || groupOf(a.file) === groupOf(b.file) || Math.abs(a.time - b.time) > MAX_CLOCK_APART) continue;
+        if (a.file === b.file || groupOf(a.file) === groupOf(b.file)) continue;
         if (b.file < a.file) [a, b] = [b, a];
         const name = `${a.file}\n${b.file}`;
         const pair = pairs.get(name) ?? { files: [a.file, b.file], differences: [], endpoints: [] };

@@ -290,6 +290,22 @@ describe('capture files of the same traffic, given together (a file per directio
     expect(packetList(pcapng)).toEqual(packetList(everything));
   });
 
+  it('the two overlapping captures on clocks two hours apart (a host writing local time for UTC), read by workers: found by their ClientHello randoms', () => {
+    // Matched by endpoints within 300 s, before the random was kept: read one after the other,
+    // 1,673 connections for 1,196, and nothing said.
+    const { frames, first, last } = overlappingHalves('mixed-hours');
+    const lastOnItsClock = join(work, 'mixed-last-hours-ahead.pcap');
+    execFileSync('editcap', ['-t', '7200', last, lastOnItsClock]);
+    const whole = analyze([mixedFarm()]);
+    for (const jobs of ['1', '2']) {
+      const both = analyze([first, lastOnItsClock], ['--jobs', jobs]);
+      expect(both.status).toBe(0);
+      expect(both.stderr).toMatch(/mixed-last-hours-ahead\.pcap: the file's clock reads 2h00m ahead of .*mixed-hours-first\.pcap's, from \d+ connections both files hold/);
+      expect(outcomes(both.document)).toEqual(outcomes(whole.document));
+      expect(both.document.captures.reduce((n, c) => n + c.packets - (c.copiesDropped ?? 0), 0)).toBe(frames);
+    }
+  });
+
   it('two hosts capturing the same hour, and an overlapping capture split by direction: each packet counted once', () => {
     // Review: files whose first megabytes share connections were read merged with no copy dropped
     // (every connection of two captures of the same hour counted its packets twice), and of an

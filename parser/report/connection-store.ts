@@ -1,4 +1,5 @@
 import type { Abort, Anomaly, ConnectionRecord, ConnectionSink, Endpoint, HandshakeState, Offer, ProxyHeaderKind, ResumedBy, Resumption } from './types.js';
+import { CLIENT_RANDOM_HASH } from './types.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
 import { ByteWriter } from './byte-writer.js';
 import type { HexField, SessionKeySource } from '../session/session-keys.js';
@@ -39,8 +40,8 @@ const FLOATS = 7;
 const I_ID = 0, I_CLIENT_IP = 1, I_PORTS = 2, I_PROFILE = 3, I_FIRST_FRAME = 4,
   I_PACKETS = 5, I_HANDSHAKE_BYTES = 6, I_OFFER_SID = 7, I_SERVER_SID = 8, I_ISSUED_TICKET = 9,
   I_OFFERED_TICKET = 10, I_PSK_IDENTITY = 11, I_ISSUED_BY = 12, I_CHURN = 13, I_ABORTED_BY = 14, I_ISSUER = 15,
-  I_REASON = 16, I_DETAIL = 17, I_TICKET_HINT = 18;
-const INTS = 19;
+  I_REASON = 16, I_DETAIL = 17, I_TICKET_HINT = 18, I_CLIENT_RANDOM = 19;
+const INTS = 20;
 // A profile's fields, each a pool index.
 const F_SERVER_IP = 0, F_SNI = 1, F_ALPN = 2, F_VERSION = 3, F_CIPHER = 4, F_HELLO_VERSION = 5, F_HISTORY = 6,
   F_FINGERPRINT = 7, F_FILE = 8;
@@ -283,6 +284,7 @@ export class ConnectionStore implements ConnectionSink {
     else if (c.proxyHeader === 'local' || c.proxyHeader === 'other') this.setProxied(row, c.proxyHeader === 'local' ? PROXY_LOCAL : PROXY_OTHER, 0);
     ints[i + I_PACKETS] = c.packets;
     ints[i + I_HANDSHAKE_BYTES] = c.handshakeBytes;
+    ints[i + I_CLIENT_RANDOM] = c[CLIENT_RANDOM_HASH] ?? 0;
     const hint = c.ticketLifetimeHint;
     if (isPort(c.client.port) && isPort(c.server.port) && isUint32(c.firstFrame) && (hint === null || isUint32(hint))) {
       ints[i + I_PORTS] = (c.client.port << 16) | c.server.port;
@@ -571,6 +573,7 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
   get firstFrame(): number { return this.store.firstFrame(this.row); }
   get packets(): number { return this.store.int(this.row, I_PACKETS); }
   get handshakeBytes(): number { return this.store.int(this.row, I_HANDSHAKE_BYTES); }
+  get [CLIENT_RANDOM_HASH](): number { return this.store.int(this.row, I_CLIENT_RANDOM) >>> 0; }
   get wiresharkFilter(): string { return wiresharkFilter(this.client, this.server); }
   get proxiedClient(): Endpoint | null {
     const ip = this.store.proxiedIpIndex(this.row);

@@ -5,6 +5,13 @@
 
 export const SCHEMA_VERSION = 1;
 
+/**
+ * A record's hash of its ClientHello's random (see ConnectionRecord): a symbol key, so that no
+ * JSON of a record carries it (JSON.stringify leaves symbol keys out), where a record is written
+ * whole.
+ */
+export const CLIENT_RANDOM_HASH: unique symbol = Symbol('clientRandomHash');
+
 export interface Endpoint {
   ip: string;
   port: number;
@@ -132,6 +139,12 @@ export interface ConnectionRecord {
    * Absent in records made before it existed.
    */
   proxyHeader?: ProxyHeaderKind | null;
+  /**
+   * Not part of the output: a 32-bit hash of the ClientHello's random (clientRandomHash in
+   * hello-scan.ts), 0 or absent without one. The same connection held by two captures
+   * (overlapping, on two clocks) has the same; see sharedPastHeads.
+   */
+  [CLIENT_RANDOM_HASH]?: number;
   // Filled by the diagnosis stage (issue 4); null until then.
   reason?: string | null;
   /** Plain-words evidence for `reason`. */

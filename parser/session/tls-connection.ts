@@ -1,4 +1,5 @@
 import type { Abort, AbortStage, Anomaly, ConnectionRecord, Endpoint, Offer, ResumedBy, Resumption } from '../report/types.js';
+import { CLIENT_RANDOM_HASH } from '../report/types.js';
 import { CIPHER_SUITE_NAMES } from '../tls/cipher-suites.js';
 import {
   isGrease, parseClientHello, parseNewSessionTicket12, parseServerHello, parseSslv2ClientHello,
@@ -8,7 +9,7 @@ import {
   CONTENT_APPLICATION_DATA, HS_CERTIFICATE, HS_CLIENT_HELLO, HS_CLIENT_KEY_EXCHANGE, HS_NEW_SESSION_TICKET,
   HS_SERVER_HELLO, HS_SERVER_KEY_EXCHANGE, TlsStream, type TlsStreamListener,
 } from '../tls/tls-stream.js';
-import { fingerprintKey, scanClientHello, scanServerHello, type ClientHelloScan, type ServerHelloScan } from '../tls/hello-scan.js';
+import { clientRandomHash, fingerprintKey, scanClientHello, scanServerHello, type ClientHelloScan, type ServerHelloScan } from '../tls/hello-scan.js';
 
 /** Zeek ssl_history letters per handshake type (scripts/base/protocols/ssl/main.zeek). */
 const HISTORY_LETTER: Record<number, string> = {
@@ -54,6 +55,8 @@ export class TlsConnection implements TlsStreamListener {
   clientHello: ClientHelloFacts | null = null;
   clientHelloCount = 0;
   clientHelloTime: number | null = null;
+  /** clientRandomHash of the first ClientHello (a HelloRetryRequest's second one repeats its random); 0 before one. */
+  clientRandomHash = 0;
   /** The facts of the first ServerHello (not a HelloRetryRequest) that a record needs. */
   serverHello: ServerHelloFacts | null = null;
   serverHelloTime: number | null = null;
@@ -147,6 +150,7 @@ export class TlsConnection implements TlsStreamListener {
 
   onHandshakeMessage(side: Side, type: number, bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
     if (type === HS_CLIENT_HELLO) {
+      if (this.clientRandomHash === 0) this.clientRandomHash = clientRandomHash(bytes, start, end);
       // Most hellos: one scan, and the fingerprint of a TLS stack seen before. The rest (a new
       // stack, anything the scan leaves alone, malformed ones) are parsed in full.
       const scan = scanClientHello(bytes, start, end);
@@ -427,6 +431,7 @@ export class TlsConnection implements TlsStreamListener {
       // Only the TLS client's side speaks for a client (a balancer sends the header first).
       proxiedClient: this.proxiedSide === clientIndex ? this.proxied : null,
       proxyHeader: this.proxiedSide !== clientIndex ? null : this.proxied !== null ? 'client' : this.proxiedLocal ? 'local' : 'other',
+      [CLIENT_RANDOM_HASH]: this.clientRandomHash,
     };
   }
 }

@@ -89,6 +89,19 @@ function keptBit(type: number): number {
 }
 
 /**
+ * A 32-bit hash of a ClientHello body's random (bytes[start, end); RFC 5246 §7.4.1.2, RFC 8446
+ * §4.1.2: 32 bytes after legacy_version, from a secure generator, new for every connection): the
+ * same connection in two captures has the same, two connections have the same by chance only
+ * (one in 2^32). Unsigned; 0 when the body is too short to hold one, never 0 otherwise.
+ */
+export function clientRandomHash(bytes: Uint8Array, start: number, end: number): number {
+  if (end - start < 34) return 0;
+  let hash = FNV_OFFSET;
+  for (let at = start + 2; at < start + 34; at++) hash = feed(hash, bytes[at]!);
+  return (hash >>> 0) || 1;
+}
+
+/**
  * Scan a ClientHello body bytes[start, end). Null when it is malformed or repeats an extension
  * whose value it keeps: parseClientHello decides those.
  */

@@ -7,6 +7,7 @@ import { sessionKey, type HexField } from '../../parser/session/session-keys.js'
 import { diagnose } from '../../parser/diagnose/diagnose.js';
 import { numberConnections } from '../../parser/report/document.js';
 import type { ConnectionRecord, ConnectionSink } from '../../parser/report/types.js';
+import { CLIENT_RANDOM_HASH } from '../../parser/report/types.js';
 import { Analysis } from '../../parser/analysis.js';
 import { simulateFarm } from '../../fixtures/simulator/farm.js';
 import { presetConfig } from '../../fixtures/simulator/presets.js';
@@ -38,7 +39,10 @@ describe('ConnectionStore', () => {
     const views = records.map((r) => store.add(r));
     views.forEach((view, i) => {
       expect(plain(view)).toEqual(plain(records[i]));
-      for (const key of Object.keys(records[i]!) as (keyof ConnectionRecord)[]) expect(view[key], key).toEqual(records[i]![key]);
+      for (const key of Object.keys(records[i]!) as Exclude<keyof ConnectionRecord, symbol>[]) expect(view[key], key).toEqual(records[i]![key]);
+      // The ClientHello random's hash (not part of the output: a symbol key) is kept too.
+      expect(view[CLIENT_RANDOM_HASH]).toBe(records[i]![CLIENT_RANDOM_HASH]);
+      if (records[i]!.clientHelloTime !== null) expect(view[CLIENT_RANDOM_HASH]).not.toBe(0);
       // The output pass writes the text straight from the columns: byte for byte what JSON.stringify gives.
       expect(jsonText(view)).toBe(JSON.stringify(view));
     });

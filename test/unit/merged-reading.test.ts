@@ -11,6 +11,7 @@ import { planReading, probeHead, readInTimeOrder, readTogether, mergedFiles, say
 import { FailureExporter } from '../../parser/report/failure-export.js';
 import { PcapngReader } from '../../parser/capture/pcapng-reader.js';
 import type { CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
+import { CLIENT_RANDOM_HASH } from '../../parser/report/types.js';
 import { rewritePcapBytes, withTimesShifted } from '../support/pcap-edit.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -196,13 +197,31 @@ describe('several files read merged by packet time (parser/merged-reading.ts)', 
     expect(readTogether(found, (file) => (file === 'part0' ? 1 : 0))).toEqual([{ files: [0, 1], ahead: expect.closeTo(-0.5, 6) as number, connections: found[0]!.connections }]);
   });
 
+  it('two overlapping captures on clocks an hour apart (local time written for UTC): found by their ClientHello randoms, read on one clock', async () => {
+    // Matched by endpoints within 300 s, before the random was kept, they were not found: read one
+    // after the other, every connection of the overlap twice, and nothing said.
+    const first = new Uint8Array(rewritePcapBytes(CAPTURE, (record, index) => (index < 340 ? record : null)));
+    const last = new Uint8Array(withTimesShifted(rewritePcapBytes(CAPTURE, (record, index) => (index >= 140 ? record : null)), () => 3600));
+    const { records, analysis } = readOneAfterAnother([['part0', first], ['part1', last]]);
+    expect(records.length).toBeGreaterThan(wholeRecords(new Uint8Array(CAPTURE)).length);
+    const found = sharedPastHeads(records, analysis.captures, (file) => (file === 'part0' ? 0 : 1));
+    expect(found).toEqual([{ files: ['part0', 'part1'], connections: expect.any(Number) as number, ahead: expect.closeTo(3600, 6) as number }]);
+    const read = await readAll([first, last], [4096], readTogether(found, (file) => Number(file.slice(4))));
+    expect(read.outcomes).toEqual(expected);
+    expect(read.analysis.captures[1]!.anomalies.find((a) => a.code === 'clock-offset')?.seconds).toBeCloseTo(-3600, 6);
+    // A connection is its random and endpoints: the same endpoints with other randoms are not it.
+    const otherRandoms = records.map((r) => (r.file === 'part1' ? { ...r, [CLIENT_RANDOM_HASH]: (r[CLIENT_RANDOM_HASH]! ^ 0x5a5a5a5a) >>> 0 } : r) as ConnectionRecord);
+    expect(sharedPastHeads(otherRandoms, analysis.captures, (file) => (file === 'part0' ? 0 : 1))).toEqual([]);
+  });
+
   it('two farms of clients behind NAT over the same hour reuse endpoints at random times: not taken for overlapping captures', () => {
     // Review: the densest 2 ms of 300,000 windows asked to be 20 times the mean read two such farms
     // "again, merged", one shifted 23 s: 656,950 connections and 127,214 unexplained refusals.
     let seed = 7;
-    const random = () => ((seed = Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5 | 0) >>> 0) / 2 ** 32;
-    const record = (file: string, port: number, time: number) => ({
-      file, clientHelloTime: time, startTime: time, endTime: time + 1,
+    const next = () => (seed = Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5 | 0) >>> 0;
+    const random = () => next() / 2 ** 32;
+    const record = (file: string, port: number, time: number, clientRandomHash = next() || 1) => ({
+      file, clientHelloTime: time, startTime: time, endTime: time + 1, [CLIENT_RANDOM_HASH]: clientRandomHash,
       client: { ip: '198.51.100.7', port }, server: { ip: '203.0.113.1', port: 443 },
     }) as unknown as ConnectionRecord;
     const captures = ['farm-a', 'farm-b', 'overlap'].map((file) => ({ file, firstTime: 0, lastTime: 3600, anomalies: [] }) as unknown as CaptureSummary);
@@ -212,7 +231,7 @@ describe('several files read merged by packet time (parser/merged-reading.ts)', 
     const groups = (file: string) => ['farm-a', 'farm-b', 'overlap'].indexOf(file);
     expect(sharedPastHeads(records, captures, groups)).toEqual([]);
     // A capture of farm-a's second half on a clock 12.3 s ahead: found, as busy as the endpoints are.
-    for (const r of records.filter((x) => x.file === 'farm-a' && x.clientHelloTime! > 1800)) records.push(record('overlap', r.client.port, r.clientHelloTime! + 12.3));
+    for (const r of records.filter((x) => x.file === 'farm-a' && x.clientHelloTime! > 1800)) records.push(record('overlap', r.client.port, r.clientHelloTime! + 12.3, r[CLIENT_RANDOM_HASH]));
     const found = sharedPastHeads(records, captures, groups);
     expect(found.map((f) => f.files)).toEqual([['farm-a', 'overlap']]);
     expect(found[0]!.ahead).toBeCloseTo(12.3, 6);
@@ -222,7 +241,7 @@ describe('several files read merged by packet time (parser/merged-reading.ts)', 
     // No one shift brings such files onto one clock: their copies 180 ms apart at the ends of the
     // overlap. Read again on the middle shift, the ends would still count twice; said instead.
     const record = (file: string, port: number, time: number) => ({
-      file, clientHelloTime: time, startTime: time, endTime: time + 1,
+      file, clientHelloTime: time, startTime: time, endTime: time + 1, [CLIENT_RANDOM_HASH]: port,
       client: { ip: '198.51.100.7', port }, server: { ip: '203.0.113.1', port: 443 },
     }) as unknown as ConnectionRecord;
     const captures = ['farm', 'drifting'].map((file) => ({ file, firstTime: 0, lastTime: 3600, anomalies: [] }) as unknown as CaptureSummary);
