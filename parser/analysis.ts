@@ -10,7 +10,7 @@ import { linkTypeName } from './capture/frame.js';
 import type { Anomaly, CaptureSummary, ConnectionRecord, ConnectionSink } from './report/types.js';
 import { CLOCK_STEP_BACK, FlowTable } from './tcp/flow-table.js';
 import { formatDuration, isoTime } from './diagnose/format.js';
-import { clockOffsetAnomaly, HandshakeSample, type ClockOffset } from './clock-offset.js';
+import { clockDriftAnomaly, clockOffsetAnomaly, driftCorrection, HandshakeSample, type ClockDrift, type ClockOffset } from './clock-offset.js';
 import { PacketCopies } from './tcp/packet-copies.js';
 import { CLOCK_SEGMENT_STEP, CLOCK_STEP_BACK_CODE } from './diagnose/clock-segments.js';
 
@@ -41,6 +41,8 @@ export function sniffFormat(head: Uint8Array): CaptureFormat {
 export interface FileReading {
   /** The file's clock is off against another file of its group: the shift its packet times take. */
   clockOffset?: ClockOffset;
+  /** Its clock runs at another rate than another file's of its group: its times are brought onto that rate first. */
+  clockDrift?: ClockDrift;
   /** It is read merged with other files: the packets another of them held too are analysed once (PacketCopies). */
   dropCopies?: boolean;
   /**
@@ -87,10 +89,11 @@ export class Analysis {
     };
     this.captures.push(summary);
     this.flows.startFile();
+    if (reading.clockDrift !== undefined) summary.anomalies.push(clockDriftAnomaly(fileName, reading.clockDrift));
     if (clockOffset !== undefined && clockOffset.seconds !== 0) summary.anomalies.push(clockOffsetAnomaly(fileName, clockOffset));
     let copies: PacketCopies | null = null;
     if (dropCopies) copies = this.copies ??= new PacketCopies();
-    return new CaptureIngest(summary, this.flows, this.packet, clockOffset?.seconds ?? 0, copies, reading.sampleHandshakes ? new HandshakeSample(true) : null);
+    return new CaptureIngest(summary, this.flows, this.packet, clockOffset?.seconds ?? 0, copies, reading.sampleHandshakes ? new HandshakeSample(true) : null, reading.clockDrift ?? null);
   }
 
   /** No more input: every open connection produces its record. */
@@ -130,6 +133,8 @@ export class CaptureIngest implements TimeOrderedIngest {
     private readonly copies: PacketCopies | null = null,
     /** The file's TCP handshakes, sampled over all of it (times as read), to check its clock against the others' afterwards. */
     readonly handshakes: HandshakeSample | null = null,
+    /** The file's clock runs at another rate than its group's: each frame's time is brought onto that rate before the shift. */
+    private readonly clockDrift: ClockDrift | null = null,
   ) {
     this.copyBit = copies?.fileBit() ?? 0;
   }
@@ -204,7 +209,11 @@ export class CaptureIngest implements TimeOrderedIngest {
       else this.hold(frame);
     };
     const shift = this.clockShift;
-    const onFrame = shift === 0 ? timed : (frame: Frame) => {
+    const drift = this.clockDrift;
+    const onFrame = drift !== null ? (frame: Frame) => {
+      frame.time += driftCorrection(frame.time, drift) + shift;
+      timed(frame);
+    } : shift === 0 ? timed : (frame: Frame) => {
       frame.time += shift;
       timed(frame);
     };

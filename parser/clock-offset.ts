@@ -21,6 +21,8 @@ import type { Anomaly } from './report/types.js';
 
 /** The anomaly code of a file whose packet times were shifted onto another file's clock. */
 export const CLOCK_OFFSET_CODE = 'clock-offset';
+/** The anomaly code of a capture on a clock drifting apart from another's (corrected, or said: see ClockDrift). */
+export const CLOCK_DRIFT_CODE = 'clock-drift';
 
 /** What a file's head shows of one connection's TCP handshake (seconds; NaN: not in the file). */
 export interface HandshakeTimes {
@@ -47,6 +49,41 @@ export interface ClockOffset {
    * reading): the shift is the difference of their ClientHellos' times, the same packets.
    */
   connections?: number;
+}
+
+/**
+ * A file's clock runs at another rate than another file's (unsynchronised hosts: quartz is off by
+ * 20–50 ppm, 70–180 ms an hour): found where the same connections' ClientHello times differ by
+ * a line in time, not by one shift (sharedPastHeads). Its times are brought onto the other's rate
+ * around `at` (driftCorrection), before any shift (ClockOffset).
+ */
+export interface ClockDrift {
+  /** How much faster the file's clock runs (seconds per second: 1e-4 is 100 ppm; negative: slower). */
+  rate: number;
+  /** Its own time that the correction leaves where it is (the middle of the overlap). */
+  at: number;
+  /** The file whose rate it is brought to (a capture's name). */
+  against: string;
+  /** Connections both files hold, whose ClientHello times the rate rests on. */
+  connections: number;
+}
+
+/**
+ * Seconds to add to a time of the file (on its own clock) to bring it onto the other file's rate:
+ * the time `at` stays, and a second of its clock past it becomes 1 / (1 + rate) seconds.
+ */
+export function driftCorrection(time: number, drift: ClockDrift): number {
+  return (time - drift.at) * (1 / (1 + drift.rate) - 1);
+}
+
+/** The anomaly that says a file's times were corrected for its clock's rate (ClockDrift). */
+export function clockDriftAnomaly(file: string, drift: ClockDrift): Anomaly {
+  const ppm = Math.abs(drift.rate) * 1e6;
+  const hourly = formatDuration(Math.abs(driftCorrection(drift.at + 3600, drift)));
+  return {
+    kind: 'clock', code: CLOCK_DRIFT_CODE, file,
+    message: `the file's clock runs ${ppm < 10 ? ppm.toFixed(1) : Math.round(ppm)} ppm ${drift.rate > 0 ? 'fast' : 'slow'} against ${drift.against}'s, from ${drift.connections} connection${drift.connections === 1 ? '' : 's'} both files hold (their ClientHellos' times lie on a line, not one shift apart): its packet times are corrected for the rate (${hourly} an hour), so that the packets both hold are read as one`,
+  };
 }
 
 /** Where only one bound is known: the handshakes are put in order with this much room (0.1 ms). */

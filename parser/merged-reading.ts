@@ -6,7 +6,7 @@ import { Analysis, type CaptureIngest, type FileReading } from './analysis.js';
 import type { CaptureSummary, ConnectionRecord } from './report/types.js';
 import { CLIENT_RANDOM_HASH } from './report/types.js';
 import type { TimeOrderedIngest } from './capture/held-frames.js';
-import { estimateOffset, handshakeTimes, offsetBounds, shiftWithin, type ClockOffset, type HandshakeTimes } from './clock-offset.js';
+import { CLOCK_DRIFT_CODE, driftCorrection, estimateOffset, handshakeTimes, offsetBounds, shiftWithin, type ClockDrift, type ClockOffset, type HandshakeTimes } from './clock-offset.js';
 
 export type { TimeOrderedIngest };
 
@@ -133,6 +133,12 @@ export function planReading(probes: readonly HeadProbe[], alsoTogether: readonly
     }
   });
   const files: PlannedFile[] = probes.map((probe, index) => ({ index, firstTime: probe.firstTime, group: root(index) }));
+  for (const { drift } of alsoTogether) {
+    if (drift === undefined) continue;
+    const { file, ...clockDrift } = drift;
+    files[file]!.clockDrift = clockDrift;
+    files[file]!.firstTime += driftCorrection(files[file]!.firstTime, clockDrift);
+  }
   const members = new Map<number, PlannedFile[]>();
   for (const x of files) members.set(x.group, [...(members.get(x.group) ?? []), x]);
   for (const group of members.values()) {
@@ -359,6 +365,11 @@ const SHARE_LINED_UP = 0.5;
 const DRIFT_SPREAD = 1;
 /** Connections that must line up within DRIFT_SPREAD before two files are said to drift apart. */
 const MIN_DRIFTING = 10;
+/**
+ * The fastest rate between two clocks corrected (seconds per second): quartz is off by 20–50 ppm,
+ * a clock slewed by NTP by up to 500 ppm; a steeper line is no clock's rate.
+ */
+const MAX_DRIFT_RATE = 1e-3;
 
 /**
  * Two files a first reading found to be read again: captures that overlap (sharedPastHeads:
@@ -375,10 +386,17 @@ export interface SharedConnections {
   ahead: number;
   /**
    * Overlapping captures whose clocks drift apart: the same packets' differences spread over
-   * this many seconds, `ahead` their middle. Not read again (no one shift fits); said, as their
-   * connections count twice.
+   * this many seconds. Without `rate`, `ahead` is their middle, and they are said, not read again
+   * (no one shift fits): their connections count twice.
    */
   drift?: number;
+  /**
+   * The differences lie on a line: the second file's clock runs this much faster (seconds per
+   * second), and `ahead` is the difference at `at` (the first file's time). Read again with the
+   * second file's times corrected for the rate (ClockDrift), where both were read alone.
+   */
+  rate?: number;
+  at?: number;
 }
 
 /** Two files (input indexes) to read merged whatever their heads show, on one clock (see SharedConnections). */
@@ -390,6 +408,8 @@ export interface ReadTogether {
   connections?: number;
   /** Handshakes split between the two, which `ahead` rests on. */
   handshakes?: number;
+  /** Clocks that run at two rates: one file's (its index) brought onto the other's rate first; `ahead` then holds throughout. */
+  drift?: ClockDrift & { file: number };
 }
 
 /**
@@ -429,7 +449,7 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
   }
   // Per pair of files (in name order), the time differences of their connections held by both,
   // and which connections (a number each).
-  const pairs = new Map<string, { files: [string, string]; differences: number[]; endpoints: number[] }>();
+  const pairs = new Map<string, { files: [string, string]; differences: number[]; times: number[]; endpoints: number[] }>();
   let endpoint = 0;
   for (const list of seen.values()) {
     endpoint++;
@@ -441,15 +461,16 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
         if (a.file === b.file || groupOf(a.file) === groupOf(b.file)) continue;
         if (b.file < a.file) [a, b] = [b, a];
         const name = `${a.file}\n${b.file}`;
-        const pair = pairs.get(name) ?? { files: [a.file, b.file], differences: [], endpoints: [] };
+        const pair = pairs.get(name) ?? { files: [a.file, b.file], differences: [], times: [], endpoints: [] };
         pair.differences.push(b.time - a.time);
+        pair.times.push(a.time);
         pair.endpoints.push(endpoint);
         pairs.set(name, pair);
       }
     }
   }
   const found: SharedConnections[] = [];
-  for (const { files, differences, endpoints } of pairs.values()) {
+  for (const { files, differences, times, endpoints } of pairs.values()) {
     const cluster = densestSpread(differences, SAME_PACKET_SPREAD, endpoints);
     const candidates = new Set(endpoints).size;
     if (cluster.endpoints >= MIN_SHARED_PAST_HEADS && cluster.endpoints >= SHARE_LINED_UP * candidates) {
@@ -458,7 +479,14 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
     }
     const wide = densestSpread(differences, DRIFT_SPREAD, endpoints);
     if (wide.endpoints >= MIN_DRIFTING && wide.endpoints >= SHARE_LINED_UP * candidates) {
-      found.push({ files, connections: wide.endpoints, ahead: wide.low + wide.spread / 2, drift: wide.spread });
+      // Two clocks at two rates: the differences grow along a line through the overlap.
+      const inBand = differences.map((_, i) => i).filter((i) => differences[i]! >= wide.low && differences[i]! <= wide.low + wide.spread);
+      const line = driftLine(inBand.map((i) => times[i]!), inBand.map((i) => differences[i]!), inBand.map((i) => endpoints[i]!));
+      if (line !== null && line.endpoints >= MIN_DRIFTING && line.endpoints >= SHARE_LINED_UP * candidates && Math.abs(line.rate) <= MAX_DRIFT_RATE) {
+        found.push({ files, connections: line.endpoints, ahead: line.ahead, drift: wide.spread, rate: line.rate, at: line.at });
+      } else {
+        found.push({ files, connections: wide.endpoints, ahead: wide.low + wide.spread / 2, drift: wide.spread });
+      }
     }
   }
   return found;
@@ -467,29 +495,35 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
 /**
  * What a first reading of several files (planned as `plan`; `names` the captures' names by input
  * index, `samples` their handshakes over the whole files) found to read again: overlapping captures
- * (sharedPastHeads) and files read merged on clocks apart (clocksApart), in `again`; `found` also
- * holds the overlapping captures on clocks drifting apart, to be said (sayDrifting). The CLI and the
- * app's worker ask the same.
+ * (sharedPastHeads) and files read merged on clocks apart (clocksApart), in `again`; `drifting`:
+ * overlapping captures on clocks drifting apart that are not read again, to be said (sayDrifting).
+ * Clocks at two rates are corrected where each of the two files was read alone and overlaps no
+ * other (a file split by direction, or linked to a third, would need its partners brought to the
+ * rate too). The CLI and the app's worker ask the same.
  */
-export function toReadAgain(records: readonly ConnectionRecord[], captures: readonly CaptureSummary[], plan: readonly PlannedFile[], samples: readonly (ReadonlyMap<string, HandshakeTimes> | null | undefined)[], names: readonly string[]): { again: SharedConnections[]; found: SharedConnections[] } {
+export function toReadAgain(records: readonly ConnectionRecord[], captures: readonly CaptureSummary[], plan: readonly PlannedFile[], samples: readonly (ReadonlyMap<string, HandshakeTimes> | null | undefined)[], names: readonly string[]): { again: SharedConnections[]; drifting: SharedConnections[] } {
   // Without a plan (each file analysed apart, --jobs) each file is its own group.
   const groups = new Map(names.map((name, i) => [name, i]));
   for (const x of plan) groups.set(names[x.index]!, x.group);
+  const members = new Map<number, number>();
+  for (const group of groups.values()) members.set(group, (members.get(group) ?? 0) + 1);
+  const alone = (file: string) => members.get(groups.get(file) ?? -1) === 1;
   const found = sharedPastHeads(records, captures, (file) => groups.get(file) ?? -1);
-  const again = [...found.filter((pair) => pair.drift === undefined), ...clocksApart(plan, samples, names)];
-  return { again, found };
+  // A file that overlaps two others: its rate against one and its shift against the other need
+  // not agree, so only a pair of files that overlap nothing else is brought onto one rate.
+  const pairsOf = new Map<string, number>();
+  for (const pair of found) for (const file of pair.files) pairsOf.set(file, (pairsOf.get(file) ?? 0) + 1);
+  const corrected = (pair: SharedConnections) => pair.drift === undefined || (pair.rate !== undefined && pair.files.every((file) => alone(file) && pairsOf.get(file) === 1));
+  return { again: [...found.filter(corrected), ...clocksApart(plan, samples, names)], drifting: found.filter((pair) => !corrected(pair)) };
 }
 
-/** The anomaly code of a capture that overlaps another on a clock drifting apart from it (SharedConnections.drift). */
-export const CLOCK_DRIFT_CODE = 'clock-drift';
-
 /**
- * Pairs whose clocks drift apart (SharedConnections.drift) are not read again but said: an anomaly
- * of the second file's capture (kind 'clock': the CLI warns, the JSON and the app's clock note
- * carry it), put on the captures of the analysis's last reading.
+ * Pairs whose clocks drift apart (SharedConnections.drift) and are not read again are said: an
+ * anomaly of the second file's capture (kind 'clock': the CLI warns, the JSON and the app's clock
+ * note carry it), put on the captures of the analysis's last reading.
  */
-export function sayDrifting(found: readonly SharedConnections[], captures: readonly CaptureSummary[]): void {
-  for (const pair of found) {
+export function sayDrifting(drifting: readonly SharedConnections[], captures: readonly CaptureSummary[]): void {
+  for (const pair of drifting) {
     if (pair.drift === undefined) continue;
     // The file read later carries it, its times told against the other's.
     const [a, b] = pair.files.map((file) => captures.findIndex((c) => c.file === file)) as [number, number];
@@ -529,6 +563,64 @@ export function densestSpread(values: readonly number[], spread: number, keys?: 
   const inside = order.slice(bestFrom, bestFrom + best);
   const endpoints = keys === undefined ? best : new Set(inside.map((i) => keys[i]!)).size;
   return { count: best, median: (sorted[Math.floor(middle)]! + sorted[Math.ceil(middle)]!) / 2, endpoints, low: sorted[bestFrom]!, spread: sorted[bestFrom + best - 1]! - sorted[bestFrom]! };
+}
+
+/**
+ * The line most of the points (times[i], differences[i]) lie on within SAME_PACKET_SPREAD / 2: the
+ * differences of the same packets' times on two clocks that run at two rates. The slope is
+ * Theil–Sen's (the median of the slopes between points half the overlap apart, so that the few
+ * differences a ClientHello lost by one capture throws off do not tilt it), then least squares
+ * over the points near it. `rate`: the slope; `ahead`: the difference at `at`, the points' middle
+ * time; `endpoints`: the distinct `keys` of the points near the line. Null without two times.
+ */
+export function driftLine(times: readonly number[], differences: readonly number[], keys: readonly number[]): { rate: number; ahead: number; at: number; endpoints: number } | null {
+  const n = times.length;
+  const order = times.map((_, i) => i).sort((a, b) => times[a]! - times[b]!);
+  if (n < 2 || !(times[order[n - 1]!]! > times[order[0]!]!)) return null;
+  const half = Math.floor(n / 2);
+  const slopes: number[] = [];
+  for (let k = 0; k + half < n; k++) {
+    const i = order[k]!;
+    const j = order[k + half]!;
+    const span = times[j]! - times[i]!;
+    if (span > 0) slopes.push((differences[j]! - differences[i]!) / span);
+  }
+  if (slopes.length === 0) return null;
+  const at = times[order[half]!]!;
+  let rate = middleOf(slopes);
+  let ahead = middleOf(order.map((i) => differences[i]! - rate * (times[i]! - at)));
+  const near = (i: number) => Math.abs(differences[i]! - ahead - rate * (times[i]! - at)) <= SAME_PACKET_SPREAD / 2;
+  let inliers = order.filter(near);
+  if (inliers.length >= 2) {
+    let sumT = 0;
+    let sumD = 0;
+    for (const i of inliers) {
+      sumT += times[i]! - at;
+      sumD += differences[i]!;
+    }
+    const meanT = sumT / inliers.length;
+    const meanD = sumD / inliers.length;
+    let tt = 0;
+    let td = 0;
+    for (const i of inliers) {
+      const t = times[i]! - at - meanT;
+      tt += t * t;
+      td += t * (differences[i]! - meanD);
+    }
+    if (tt > 0) {
+      rate = td / tt;
+      ahead = meanD - rate * meanT;
+      inliers = order.filter(near);
+    }
+  }
+  return { rate, ahead, at, endpoints: new Set(inliers.map((i) => keys[i]!)).size };
+}
+
+/** The median of some numbers (sorts them). */
+function middleOf(values: number[]): number {
+  values.sort((a, b) => a - b);
+  const m = (values.length - 1) / 2;
+  return (values[Math.floor(m)]! + values[Math.ceil(m)]!) / 2;
 }
 
 /**
@@ -576,11 +668,22 @@ export function readTogether(found: readonly SharedConnections[], indexOf: (file
     let b = indexOf(pair.files[1]);
     // Read times are the file's own plus its shift: ahead as read = own ahead + shift(b) − shift(a).
     let ahead = pair.ahead - shiftOf(b) + shiftOf(a);
+    // Clocks at two rates: the file given later is brought onto the rate of the one given first,
+    // around the time (its own) where the line puts them `ahead`; the shift then holds throughout.
+    // pair.files[1]'s clock runs (1 + rate) times pair.files[0]'s, so the first's runs 1 / (1 + rate)
+    // times the second's.
+    const { rate, at } = pair;
+    const drift = rate === undefined || at === undefined ? undefined
+      : b > a ? { file: b, rate, at: at + pair.ahead - shiftOf(b), against: pair.files[0], connections: pair.connections ?? 0 }
+      : { file: a, rate: 1 / (1 + rate) - 1, at: at - shiftOf(a), against: pair.files[1], connections: pair.connections ?? 0 };
     if (b < a) {
       [a, b] = [b, a];
       ahead = -ahead;
     }
-    return { files: [a, b] as const, ahead, ...(pair.connections !== undefined ? { connections: pair.connections } : {}), ...(pair.handshakes !== undefined ? { handshakes: pair.handshakes } : {}) };
+    return {
+      files: [a, b] as const, ahead, ...(pair.connections !== undefined ? { connections: pair.connections } : {}),
+      ...(pair.handshakes !== undefined ? { handshakes: pair.handshakes } : {}), ...(drift !== undefined ? { drift } : {}),
+    };
   });
 }
 

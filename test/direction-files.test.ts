@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisDocument, ConnectionRecord } from '../parser/report/types.js';
-import { rewritePcapBytes } from './support/pcap-edit.js';
+import { rewritePcapBytes, withClockDrift } from './support/pcap-edit.js';
 import type { ServerSummary } from '../parser/diagnose/types.js';
 import type { Finding } from '../parser/diagnose/findings.js';
 
@@ -306,6 +306,35 @@ describe('capture files of the same traffic, given together (a file per directio
     }
   });
 
+  it('the two overlapping captures, the later on a clock 100 ppm fast: brought onto the first one\'s rate and clock, each packet counted and exported once', () => {
+    // One shift cannot line them up (the copies 55 ms apart across the overlap): before the rate was
+    // found they were said and read one after the other, the overlap's connections counted twice.
+    const { frames, first, last } = overlappingHalves('mixed-rate');
+    const bytes = readFileSync(last);
+    const start = bytes.readUInt32LE(24) + bytes.readUInt32LE(28) / 1e6;
+    const fast = join(work, 'mixed-rate-last-fast.pcap');
+    writeFileSync(fast, withClockDrift(bytes, 2.5, 1e-4, start));
+    const whole = analyze([mixedFarm()]);
+    const pcapng = join(work, 'mixed-rate.pcapng');
+    const both = analyze([first, fast], ['--pcapng-out', pcapng, '--pcapng-filter', 'all']);
+    expect(both.status).toBe(0);
+    expect(both.stderr).toMatch(/mixed-rate-last-fast\.pcap: the file's clock runs 100 ppm fast against .*mixed-rate-first\.pcap's, from \d+ connections both files hold/);
+    expect(both.stderr).not.toMatch(/count twice/);
+    // The same outcomes; the times of the fast file's packets within 2 µs of the originals (it
+    // stamped them to the microsecond on its own clock, and the rate is fitted).
+    const withoutTime = (document: AnalysisDocument) => outcomes(document).map((line) => line.replace(/ \d+\.\d{6} /, ' '));
+    expect(withoutTime(both.document)).toEqual(withoutTime(whole.document));
+    const apart = both.document.connections.map((c: ConnectionRecord, i: number) => Math.abs(c.startTime - (whole.document.connections[i] as ConnectionRecord).startTime));
+    expect(Math.max(...apart)).toBeLessThan(2.5e-6);
+    expect(both.document.captures.reduce((n, c) => n + c.packets - (c.copiesDropped ?? 0), 0)).toBe(frames);
+    // The export: the farm's packets, each once, on the first file's clock (within 2 µs).
+    const everything = join(work, 'mixed-rate-everything.pcapng');
+    analyze([mixedFarm()], ['--pcapng-out', everything, '--pcapng-filter', 'all']);
+    const [exported, original] = [packetList(pcapng), packetList(everything)].map((list) => list.map((line) => line.split('\t')));
+    expect(exported.map((fields) => fields.slice(1))).toEqual(original!.map((fields) => fields.slice(1)));
+    expect(Math.max(...exported.map((fields, i) => Math.abs(Number(fields[0]) - Number(original![i]![0]))))).toBeLessThan(2.5e-6);
+  });
+
   it('two hosts capturing the same hour, and an overlapping capture split by direction: each packet counted once', () => {
     // Review: files whose first megabytes share connections were read merged with no copy dropped
     // (every connection of two captures of the same hour counted its packets twice), and of an
@@ -332,15 +361,16 @@ describe('capture files of the same traffic, given together (a file per directio
     expect(four.document.captures.reduce((n, c) => n + c.packets - (c.copiesDropped ?? 0), 0)).toBe(frames);
   });
 
-  it('an overlapping capture on a clock drifting 100 ppm from the other: said, not read again on one shift', () => {
-    // 76 ms apart from one end of the overlap to the other: no shift lines up its copies, and
-    // nothing was said (review: 20 ppm over 400 s left 51 connections doubled, without a word).
+  it('an overlapping capture on a clock stepped 10 ms every 100 s (no one rate lines it up): said, not read again', () => {
+    // ~70 ms apart from one end of the overlap to the other: no shift lines up its copies, nor does
+    // a rate (a line through the steps holds a fifth of them within 1 ms), and nothing was said
+    // (review: 20 ppm over 400 s left 51 connections doubled, without a word).
     const { first, last: cut } = overlappingHalves('mixed-drift');
     let start = -1;
     const drifting = rewritePcapBytes(readFileSync(cut), (record) => {
       const micros = record.readUInt32LE(0) * 1e6 + record.readUInt32LE(4);
       if (start < 0) start = micros;
-      const moved = Math.round(micros + 0.5e6 + 1e-4 * (micros - start));
+      const moved = Math.round(micros + 0.5e6 + 10_000 * Math.floor((micros - start) / 100e6));
       record.writeUInt32LE(Math.floor(moved / 1e6), 0);
       record.writeUInt32LE(moved % 1e6, 4);
       return record;

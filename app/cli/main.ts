@@ -185,7 +185,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   // Captures of one link that overlap in time, whose first megabytes showed no shared connection:
   // read one after the other, each connection of the overlap counted twice. And files read merged
   // on clocks their first megabytes could not bound. Both are read again, merged, on one clock.
-  const { again: pairs, found } = toReadAgain(connections, result.captures, result.plan ?? [], result.handshakes ?? [], files.map(captureFileName));
+  const { again: pairs, drifting } = toReadAgain(connections, result.captures, result.plan ?? [], result.handshakes ?? [], files.map(captureFileName));
   // A stream (stdin, a pipe) cannot be read again: such a pair is said, and left as read.
   const streams = new Set(files.filter((f) => f.stream).map(captureFileName));
   const again = pairs.filter((pair) => !pair.files.some((f) => streams.has(f)));
@@ -207,7 +207,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     const index = new Map(files.map((f, i) => [captureFileName(f), i]));
     ({ totals, result, connections } = await readFiles(readTogether(again, (name) => index.get(name)!, result.plan)));
   }
-  sayDrifting(found, result.captures);
+  sayDrifting(drifting, result.captures);
   progress.done();
   phase('read', io);
   for (const p of result.problems) io.stderr(`resumescope: ${terminalSafe(p.path)}: ${terminalSafe(p.reason)}\n`);

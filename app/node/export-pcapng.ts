@@ -10,7 +10,7 @@ import { captureChunks, type InputFile } from './analyze-files.js';
 class ExportSource extends ChunkSource<ExportFileReader> {
   private chunks: AsyncIterator<Uint8Array> | null = null;
 
-  constructor(readonly input: InputFile, private readonly exporter: FailureExporter, private readonly planned: Pick<PlannedFile, 'clockOffset' | 'dropCopies'>) {
+  constructor(readonly input: InputFile, private readonly exporter: FailureExporter, private readonly planned: Pick<PlannedFile, 'clockOffset' | 'clockDrift' | 'dropCopies'>) {
     super();
     if (input.stream) this.ended = true;
   }
@@ -24,7 +24,7 @@ class ExportSource extends ChunkSource<ExportFileReader> {
         this.ended = true;
         return;
       }
-      this.ingest ??= this.exporter.openFile(this.input.path, value, this.planned.clockOffset?.seconds ?? 0, this.planned.dropCopies);
+      this.ingest ??= this.exporter.openFile(this.input.path, value, this.planned);
       this.ingest.holdAfter = bound;
       this.ingest.push(value);
     } catch (e) {

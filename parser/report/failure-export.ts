@@ -1,6 +1,7 @@
 import { Frame, type CaptureReader } from '../capture/frame.js';
 import { HeldFrames, type TimeOrderedIngest } from '../capture/held-frames.js';
-import { shiftFrameTime } from '../clock-offset.js';
+import { driftCorrection, shiftFrameTime, type ClockDrift } from '../clock-offset.js';
+import type { FileReading } from '../analysis.js';
 import { PacketCopies } from '../tcp/packet-copies.js';
 import { isPcapMagic, PcapReader } from '../capture/pcap-reader.js';
 import { abortEnding, abortEndingLabel } from './abort-ending.js';
@@ -129,15 +130,15 @@ export class FailureExporter {
    * A reader for one file: push its bytes, then finish(). `head`: its first bytes (the format).
    * Read alone, its packets are written as they come; read with others by the loop that merged
    * them for the analysis (readInTimeOrder), they are written in the same time order.
-   * `clockShift`: seconds the analysis added to the file's packet times (its clock offset), added
-   * to the times written too.
+   * `reading`: how the analysis read it beside other files; the times it gave the file's packets
+   * (its clock offset and drift) are the times written.
    */
-  openFile(fileName: string, head: Uint8Array, clockShift = 0, dropCopies = false): ExportFileReader {
+  openFile(fileName: string, head: Uint8Array, reading: FileReading = {}): ExportFileReader {
     // A file that overlaps another (PacketCopies): each packet both hold is written once, as analysed.
-    const copies = dropCopies ? (this.copies ??= new PacketCopies()) : null;
+    const copies = reading.dropCopies ? (this.copies ??= new PacketCopies()) : null;
     const bit = copies?.fileBit() ?? 0;
     const onFrame = (frame: Frame) => this.onFrame(frame, fileName, copies, bit);
-    return new ExportFileReader(onFrame, head, fileName, clockShift);
+    return new ExportFileReader(onFrame, head, fileName, reading.clockOffset?.seconds ?? 0, reading.clockDrift ?? null);
   }
 
   private onFrame(frame: Frame, fileName: string, copies: PacketCopies | null, bit: number): void {
@@ -227,9 +228,10 @@ export class ExportFileReader implements TimeOrderedIngest {
   private readonly held = new HeldFrames();
   private readonly reader: CaptureReader;
 
-  constructor(private readonly onFrame: (frame: Frame) => void, head: Uint8Array, fileName: string, clockShift = 0) {
+  constructor(private readonly onFrame: (frame: Frame) => void, head: Uint8Array, fileName: string, clockShift = 0, drift: ClockDrift | null = null) {
     const gated = (frame: Frame) => {
-      if (clockShift !== 0) shiftFrameTime(frame, clockShift);
+      if (drift !== null) shiftFrameTime(frame, driftCorrection(frame.time, drift) + clockShift);
+      else if (clockShift !== 0) shiftFrameTime(frame, clockShift);
       if (this.held.size === 0 && frame.time <= this.holdAfter) onFrame(frame);
       else this.held.add(frame);
     };

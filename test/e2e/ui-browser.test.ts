@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { HOSTILE_SNIS, writeHostileCapture } from './hostile.js';
 import { concat, ethernet, fill, ipv4, pcapFile, u16be, u32be } from '../unit/bytes.js';
-import { rewritePcapRecords, withSnaplen } from '../support/pcap-edit.js';
+import { rewritePcapRecords, withClockDrift, withSnaplen } from '../support/pcap-edit.js';
 import {
   analyzeWithCli, expectedNumbers, forbidDialogs, launchBrowser, ROOT, screenshotPath, shownNumbers, simulate, startUi, tempDir,
   waitForAnalysis, watchPageErrors, type UiProcess,
@@ -322,6 +322,31 @@ describe('resumescope ui in Chromium', () => {
       expect(clock).toMatch(/idle-last-c2s\.pcap: the file's clock reads 500ms ahead of idle-first\.pcap's/);
       expect(clock).toMatch(/idle-last-s2c\.pcap: the file's clock reads 500ms ahead of idle-first\.pcap's/);
     });
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+
+  it('two overlapping captures, the later on a clock 200 ppm fast: the page brings it onto the first one\'s rate and clock, as the CLI', async () => {
+    // No one shift lines such captures up; before the rate was found they were read one after the
+    // other, the overlap's connections counted twice, and only said.
+    const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', idleCapture], { encoding: 'utf8' }).trim().split('\t')[1]);
+    const first = join(work.path, 'idle-drift-first.pcap');
+    const cut = join(work.path, 'idle-drift-cut.pcap');
+    const fast = join(work.path, 'idle-drift-fast.pcap');
+    execFileSync('editcap', ['-F', 'pcap', '-r', idleCapture, first, `1-${Math.floor(frames * 0.7)}`]);
+    execFileSync('editcap', ['-F', 'pcap', '-r', idleCapture, cut, `${Math.floor(frames * 0.3)}-${frames}`]);
+    const bytes = readFileSync(cut);
+    writeFileSync(fast, withClockDrift(bytes, 1.5, 2e-4, bytes.readUInt32LE(24) + bytes.readUInt32LE(28) / 1e6));
+    const reference = await analyzeWithCli([idleCapture]);
+    expect(expectedNumbers(await analyzeWithCli([first, fast]))).toEqual(expectedNumbers(reference));
+    const { page, errors } = await openPage();
+    await loadFiles(page, [first, fast]);
+    expect(await shownNumbers(page)).toEqual(expectedNumbers(reference));
+    const clock = await page.getByTestId('capture-clock').textContent();
+    expect(clock).toMatch(/idle-drift-fast\.pcap: the file's clock runs 200 ppm fast against idle-drift-first\.pcap's, from [\d,]+ connections both files hold/);
+    // The shift where the line was fitted, the middle of the overlap: 1.5 s at its start, 200 ppm on.
+    expect(clock).toMatch(/idle-drift-fast\.pcap: the file's clock reads 1\.[56]s ahead of idle-drift-first\.pcap's/);
+    await page.getByTestId('capture-clock').screenshot({ path: screenshotPath('overlap-drift-light.png') });
     expect(errors.errors).toEqual([]);
     await page.context().close();
   }, 60_000);

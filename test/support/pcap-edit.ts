@@ -34,6 +34,20 @@ export function withTimesShifted(bytes: Buffer, shift: (index: number) => number
   });
 }
 
+/**
+ * The capture as a host whose clock runs `rate` fast (seconds per second: 1e-4 is 100 ppm) and reads
+ * `ahead` seconds ahead at the time `at` (a microsecond pcap) would have stamped it.
+ */
+export function withClockDrift(bytes: Buffer, ahead: number, rate: number, at: number): Buffer {
+  return rewritePcapBytes(bytes, (record) => {
+    const time = record.readUInt32LE(0) + record.readUInt32LE(4) / 1e6;
+    const micros = Math.round((time + ahead + rate * (time - at)) * 1e6);
+    record.writeUInt32LE(Math.floor(micros / 1e6), 0);
+    record.writeUInt32LE(micros % 1e6, 4);
+    return record;
+  });
+}
+
 /** As `tcpdump -s snaplen` would have captured it: each record cut to `snaplen` bytes, its original length kept. */
 export function withSnaplen(path: string, snaplen: number): Buffer {
   return rewritePcapRecords(path, (record) => {

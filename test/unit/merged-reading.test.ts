@@ -1,4 +1,5 @@
 // The core's reading of several files (parser/merged-reading.ts), the one plan and loop of the CLI
+import { driftCorrection } from '../../parser/clock-offset.js';
 // and the app: a capture's packets dealt out to several files in any way (each file in time order,
 // as a tap's port or a host writes it) and read in chunks of any size give the records of the
 // capture read whole, and files that share no connection are read one after another.
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Analysis } from '../../parser/analysis.js';
-import { planReading, probeHead, readInTimeOrder, readTogether, mergedFiles, sayDrifting, sharedPastHeads, densestSpread, type PlannedFile, type ReadTogether, type TimedSource, type TimeOrderedIngest } from '../../parser/merged-reading.js';
+import { planReading, probeHead, readInTimeOrder, readTogether, mergedFiles, sayDrifting, sharedPastHeads, densestSpread, toReadAgain, type PlannedFile, type ReadTogether, type TimedSource, type TimeOrderedIngest } from '../../parser/merged-reading.js';
 import { FailureExporter } from '../../parser/report/failure-export.js';
 import { PcapngReader } from '../../parser/capture/pcapng-reader.js';
 import type { CaptureSummary, ConnectionRecord } from '../../parser/report/types.js';
@@ -83,7 +84,7 @@ async function readAll(files: Uint8Array[], chunkSizes: number[], together: Read
 async function exportedPackets(files: Uint8Array[], chunkSizes: number[], records: ConnectionRecord[], together: ReadTogether[] = []): Promise<string[]> {
   const written: Uint8Array[] = [];
   const exporter = new FailureExporter(records, () => true, (chunk) => written.push(chunk.slice()), 'test');
-  await readPlanned(files, chunkSizes, (planned, head) => exporter.openFile(`part${planned.index}`, head, planned.clockOffset?.seconds ?? 0, planned.dropCopies), together);
+  await readPlanned(files, chunkSizes, (planned, head) => exporter.openFile(`part${planned.index}`, head, planned), together);
   const packets: string[] = [];
   const reader = new PcapngReader((f) => packets.push(`${f.wholeSeconds}.${f.nanoseconds} ${Buffer.from(f.bytes.subarray(f.start, f.end)).toString('hex')}`), () => {}, 'out');
   for (const chunk of written) reader.push(chunk);
@@ -237,26 +238,71 @@ describe('several files read merged by packet time (parser/merged-reading.ts)', 
     expect(found[0]!.ahead).toBeCloseTo(12.3, 6);
   });
 
-  it('an overlapping capture on a clock drifting 100 ppm: said as an anomaly of its capture, not read again on one shift', () => {
+  it('an overlapping capture on a clock drifting 100 ppm: its rate found and corrected where each file was read alone, else said', () => {
     // No one shift brings such files onto one clock: their copies 180 ms apart at the ends of the
-    // overlap. Read again on the middle shift, the ends would still count twice; said instead.
+    // overlap. Read again on the middle shift, the ends would still count twice.
     const record = (file: string, port: number, time: number) => ({
       file, clientHelloTime: time, startTime: time, endTime: time + 1, [CLIENT_RANDOM_HASH]: port,
       client: { ip: '198.51.100.7', port }, server: { ip: '203.0.113.1', port: 443 },
     }) as unknown as ConnectionRecord;
-    const captures = ['farm', 'drifting'].map((file) => ({ file, firstTime: 0, lastTime: 3600, anomalies: [] }) as unknown as CaptureSummary);
+    const names = ['farm', 'drifting', 'other'];
+    const capturesOf = () => names.map((file) => ({ file, firstTime: 0, lastTime: 3600, anomalies: [] }) as unknown as CaptureSummary);
     const records: ConnectionRecord[] = [];
     for (let i = 0; i < 3000; i++) records.push(record('farm', 1024 + i, i * 1.2));
     for (const r of records.filter((x) => x.clientHelloTime! >= 1800)) records.push(record('drifting', r.client.port, r.clientHelloTime! + 12.3 + 1e-4 * (r.clientHelloTime! - 1800)));
-    const found = sharedPastHeads(records, captures, (file) => (file === 'farm' ? 0 : 1));
+    const found = sharedPastHeads(records, capturesOf(), (file) => names.indexOf(file));
     expect(found).toHaveLength(1);
-    expect(found[0]!.drift).toBeGreaterThan(0.15);
-    expect(found[0]!.drift).toBeLessThan(0.2);
-    sayDrifting(found, captures);
+    const [pair] = found;
+    expect(pair!.drift).toBeGreaterThan(0.15);
+    expect(pair!.drift).toBeLessThan(0.2);
+    // In name order, the farm's clock against the drifting one's: 1 / (1 + 1e-4) its rate.
+    expect(pair!.files).toEqual(['drifting', 'farm']);
+    expect(pair!.rate).toBeCloseTo(1 / (1 + 1e-4) - 1, 9);
+    // The difference at `at` (the drifting file's time) is where the line puts it.
+    const farmTime = 1800 + (pair!.at! - 12.3 - 1800) / (1 + 1e-4);
+    expect(pair!.ahead).toBeCloseTo(farmTime - pair!.at!, 6);
+    // Each file read alone: read again with the rate corrected; nothing to say.
+    const lone: PlannedFile[] = names.map((_, index) => ({ index, firstTime: 0, group: index }));
+    const apart = toReadAgain(records, capturesOf(), lone, [], names);
+    expect(apart.again).toEqual([pair]);
+    expect(apart.drifting).toEqual([]);
+    // The file given later (drifting) is brought onto the rate of the first (farm), whose clock stays.
+    const together = readTogether(apart.again, (file) => names.indexOf(file), lone);
+    expect(together[0]!.files).toEqual([0, 1]);
+    expect(together[0]!.drift).toMatchObject({ file: 1, rate: expect.closeTo(1e-4, 9) as number, against: 'farm' });
+    // Corrected, the drifting file's times are the farm's plus one shift, throughout.
+    const drift = together[0]!.drift!;
+    for (const time of [1800, 2700, 3599]) {
+      const drifted = time + 12.3 + 1e-4 * (time - 1800);
+      expect(drifted + driftCorrection(drifted, drift) - together[0]!.ahead).toBeCloseTo(time, 5);
+    }
+    // The drifting file read with another (split by direction, say): its partner would need the
+    // rate too, so the pair is said, as before the rate was found.
+    const withPartner: PlannedFile[] = [{ index: 0, firstTime: 0, group: 0 }, { index: 1, firstTime: 0, group: 1 }, { index: 2, firstTime: 0, group: 1 }];
+    const partnered = toReadAgain(records, capturesOf(), withPartner, [], names);
+    expect(partnered.again).toEqual([]);
+    expect(partnered.drifting).toEqual([pair]);
+    const captures = capturesOf();
+    sayDrifting(partnered.drifting, captures);
     expect(captures[1]!.anomalies).toEqual([expect.objectContaining({ kind: 'clock', code: 'clock-drift', file: 'drifting' })]);
     expect(captures[1]!.anomalies[0]!.message).toMatch(/on a clock drifting apart from that file's \(the same packets' times differ by \+12\.3\d\d s to \+12\.4\d\d s\)/);
     expect(captures[0]!.anomalies).toEqual([]);
+    // A third capture of the drifting host's, overlapping it on its own clock: the rate against
+    // the farm and the shift against the third need not agree, so the rate is not corrected.
+    const third = [...records];
+    for (const r of records.filter((x) => x.file === 'drifting' && x.clientHelloTime! < 3000)) third.push(record('other', r.client.port, r.clientHelloTime!));
+    const overlappingThree = toReadAgain(third, capturesOf(), lone, [], names);
+    expect(overlappingThree.again.map((p) => p.files)).toEqual([['drifting', 'other']]);
+    expect(overlappingThree.drifting.map((p) => p.files)).toEqual([['drifting', 'farm'], ['farm', 'other']]);
+    // Differences spread with no line through them (a clock stepped by NTP now and then): said.
+    const stepped = records.filter((r) => r.file === 'farm');
+    for (const r of stepped.filter((x) => x.clientHelloTime! >= 1800)) stepped.push(record('drifting', r.client.port, r.clientHelloTime! + 12.3 + 0.05 * Math.floor((r.clientHelloTime! - 1800) / 300)));
+    const steps = sharedPastHeads(stepped, capturesOf(), (file) => names.indexOf(file));
+    expect(steps).toHaveLength(1);
+    expect(steps[0]!.rate).toBeUndefined();
+    expect(toReadAgain(stepped, capturesOf(), lone, [], names).drifting).toEqual(steps);
   });
+
 
   it('the densest few milliseconds of clock differences: how many, and their middle', () => {
     expect(densestSpread([], 0.002)).toEqual({ count: 0, median: 0, endpoints: 0, low: 0, spread: 0 });

@@ -205,12 +205,12 @@ async function runAnalysis(sources: CaptureSource[], state: File | null, analyse
   // Captures of one link that overlap in time, whose first megabytes showed no shared connection:
   // read one after the other, each connection of the overlap counted twice. Read again, merged (as the CLI).
   // And files read merged on clocks their first megabytes could not bound (as the CLI).
-  const { again, found } = toReadAgain(read.columns.views(), read.analysis.captures, read.plan, read.handshakes, sources.map(nameOf));
+  const { again, drifting } = toReadAgain(read.columns.views(), read.analysis.captures, read.plan, read.handshakes, sources.map(nameOf));
   if (again.length > 0) {
     const index = new Map(sources.map((source, i) => [nameOf(source), i]));
     read = await readAll(readTogether(again, (name) => index.get(name)!, read.plan));
   }
-  sayDrifting(found, read.analysis.captures);
+  sayDrifting(drifting, read.analysis.captures);
   const { columns, analysis, problems, files, readable, plan, bytesTotal } = read;
   // The records' views, made now that all are in (see ConnectionStore.views).
   const connections: ConnectionRecord[] = columns.views();
