@@ -397,6 +397,8 @@ export interface SharedConnections {
    */
   rate?: number;
   at?: number;
+  /** With `rate`: the middle of the differences (`ahead` is the line's at `at`). */
+  middle?: number;
 }
 
 /** Two files (input indexes) to read merged whatever their heads show, on one clock (see SharedConnections). */
@@ -426,11 +428,14 @@ export interface ReadTogether {
  * differences of every pair of files are gathered and the densest few milliseconds of them taken,
  * if they hold at least half the connections the two files both hold (SHARE_LINED_UP): how many,
  * and where (`ahead`). A sample of the connections (by their randoms) is looked at, so the check
- * costs one pass over the records. `groupOf`: the reading group of a capture (by name).
+ * costs one pass over the records. `groupOf`: the reading group of a capture (by name). Files of
+ * one group were read merged, each packet once where the copies lined up within milliseconds:
+ * a connection both still hold is one whose copies did not, on clocks that run at two rates
+ * (review: two hosts capturing the same hour, one 50 ppm fast, whose first megabytes lined up,
+ * gave every connection twice without a word); only such drift is looked for there.
  */
 export function sharedPastHeads(records: readonly ConnectionRecord[], captures: readonly CaptureSummary[], groupOf: (file: string) => number): SharedConnections[] {
-  const groups = new Set(captures.filter((c) => c.firstTime !== null && c.error === undefined).map((c) => groupOf(c.file)));
-  if (groups.size < 2) return [];
+  if (captures.filter((c) => c.firstTime !== null && c.error === undefined).length < 2) return [];
   // Overlapping captures of one link share most connections of the overlap: a sample of them
   // finds them as well, at a bounded cost (four captures of the same 21 minutes that share
   // nothing, 137,539 connections: 345 ms all looked at). The random is the same in both files,
@@ -449,7 +454,7 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
   }
   // Per pair of files (in name order), the time differences of their connections held by both,
   // and which connections (a number each).
-  const pairs = new Map<string, { files: [string, string]; differences: number[]; times: number[]; endpoints: number[] }>();
+  const pairs = new Map<string, { files: [string, string]; sameGroup: boolean; differences: number[]; times: number[]; endpoints: number[] }>();
   let endpoint = 0;
   for (const list of seen.values()) {
     endpoint++;
@@ -458,10 +463,10 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
       for (let j = i + 1; j < list.length; j++) {
         let a = list[i]!;
         let b = list[j]!;
-        if (a.file === b.file || groupOf(a.file) === groupOf(b.file)) continue;
+        if (a.file === b.file) continue;
         if (b.file < a.file) [a, b] = [b, a];
         const name = `${a.file}\n${b.file}`;
-        const pair = pairs.get(name) ?? { files: [a.file, b.file], differences: [], times: [], endpoints: [] };
+        const pair = pairs.get(name) ?? { files: [a.file, b.file], sameGroup: groupOf(a.file) === groupOf(b.file), differences: [], times: [], endpoints: [] };
         pair.differences.push(b.time - a.time);
         pair.times.push(a.time);
         pair.endpoints.push(endpoint);
@@ -470,23 +475,27 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
     }
   }
   const found: SharedConnections[] = [];
-  for (const { files, differences, times, endpoints } of pairs.values()) {
+  for (const { files, sameGroup, differences, times, endpoints } of pairs.values()) {
     const cluster = densestSpread(differences, SAME_PACKET_SPREAD, endpoints);
     const candidates = new Set(endpoints).size;
     if (cluster.endpoints >= MIN_SHARED_PAST_HEADS && cluster.endpoints >= SHARE_LINED_UP * candidates) {
-      found.push({ files, connections: cluster.endpoints, ahead: cluster.median });
+      // Files read merged already hold a connection once where the copies lined up.
+      if (!sameGroup) found.push({ files, connections: cluster.endpoints, ahead: cluster.median });
+      continue;
+    }
+    // Two clocks at two rates: the differences grow along a line through the overlap, however far
+    // it spreads them (review: 500 ppm over 1.6 hours spread them over 2.9 s, and a window of 1 s
+    // found neither the line nor the drift).
+    const line = driftLine(times, differences, endpoints);
+    if (line !== null && line.endpoints >= MIN_DRIFTING && line.endpoints >= SHARE_LINED_UP * candidates) {
+      const spread = line.high - line.low;
+      if (Math.abs(line.rate) <= MAX_DRIFT_RATE) found.push({ files, connections: line.endpoints, ahead: line.ahead, drift: spread, rate: line.rate, at: line.at, middle: line.low + spread / 2 });
+      else found.push({ files, connections: line.endpoints, ahead: line.low + spread / 2, drift: spread });
       continue;
     }
     const wide = densestSpread(differences, DRIFT_SPREAD, endpoints);
     if (wide.endpoints >= MIN_DRIFTING && wide.endpoints >= SHARE_LINED_UP * candidates) {
-      // Two clocks at two rates: the differences grow along a line through the overlap.
-      const inBand = differences.map((_, i) => i).filter((i) => differences[i]! >= wide.low && differences[i]! <= wide.low + wide.spread);
-      const line = driftLine(inBand.map((i) => times[i]!), inBand.map((i) => differences[i]!), inBand.map((i) => endpoints[i]!));
-      if (line !== null && line.endpoints >= MIN_DRIFTING && line.endpoints >= SHARE_LINED_UP * candidates && Math.abs(line.rate) <= MAX_DRIFT_RATE) {
-        found.push({ files, connections: line.endpoints, ahead: line.ahead, drift: wide.spread, rate: line.rate, at: line.at });
-      } else {
-        found.push({ files, connections: wide.endpoints, ahead: wide.low + wide.spread / 2, drift: wide.spread });
-      }
+      found.push({ files, connections: wide.endpoints, ahead: wide.low + wide.spread / 2, drift: wide.spread });
     }
   }
   return found;
@@ -497,9 +506,9 @@ export function sharedPastHeads(records: readonly ConnectionRecord[], captures: 
  * index, `samples` their handshakes over the whole files) found to read again: overlapping captures
  * (sharedPastHeads) and files read merged on clocks apart (clocksApart), in `again`; `drifting`:
  * overlapping captures on clocks drifting apart that are not read again, to be said (sayDrifting).
- * Clocks at two rates are corrected where each of the two files was read alone and overlaps no
- * other (a file split by direction, or linked to a third, would need its partners brought to the
- * rate too). The CLI and the app's worker ask the same.
+ * Clocks at two rates are corrected where the two files were read alone (or merged with each other
+ * only) and overlap no other (a file split by direction, or linked to a third, would need its
+ * partners brought to the rate too). The CLI and the app's worker ask the same.
  */
 export function toReadAgain(records: readonly ConnectionRecord[], captures: readonly CaptureSummary[], plan: readonly PlannedFile[], samples: readonly (ReadonlyMap<string, HandshakeTimes> | null | undefined)[], names: readonly string[]): { again: SharedConnections[]; drifting: SharedConnections[] } {
   // Without a plan (each file analysed apart, --jobs) each file is its own group.
@@ -507,13 +516,18 @@ export function toReadAgain(records: readonly ConnectionRecord[], captures: read
   for (const x of plan) groups.set(names[x.index]!, x.group);
   const members = new Map<number, number>();
   for (const group of groups.values()) members.set(group, (members.get(group) ?? 0) + 1);
-  const alone = (file: string) => members.get(groups.get(file) ?? -1) === 1;
   const found = sharedPastHeads(records, captures, (file) => groups.get(file) ?? -1);
   // A file that overlaps two others: its rate against one and its shift against the other need
-  // not agree, so only a pair of files that overlap nothing else is brought onto one rate.
+  // not agree, so only a pair of files that overlap nothing else, and were read alone or merged
+  // with each other only, is brought onto one rate.
   const pairsOf = new Map<string, number>();
   for (const pair of found) for (const file of pair.files) pairsOf.set(file, (pairsOf.get(file) ?? 0) + 1);
-  const corrected = (pair: SharedConnections) => pair.drift === undefined || (pair.rate !== undefined && pair.files.every((file) => alone(file) && pairsOf.get(file) === 1));
+  const onTheirOwn = ([a, b]: [string, string]) => {
+    const [ga, gb] = [groups.get(a) ?? -1, groups.get(b) ?? -1];
+    return ga === gb ? members.get(ga) === 2 : members.get(ga) === 1 && members.get(gb) === 1;
+  };
+  const corrected = (pair: SharedConnections) => pair.drift === undefined
+    || (pair.rate !== undefined && onTheirOwn(pair.files) && pair.files.every((file) => pairsOf.get(file) === 1));
   return { again: [...found.filter(corrected), ...clocksApart(plan, samples, names)], drifting: found.filter((pair) => !corrected(pair)) };
 }
 
@@ -528,11 +542,12 @@ export function sayDrifting(drifting: readonly SharedConnections[], captures: re
     // The file read later carries it, its times told against the other's.
     const [a, b] = pair.files.map((file) => captures.findIndex((c) => c.file === file)) as [number, number];
     if (a < 0 || b < 0) continue;
-    const [earlier, later, ahead] = a <= b ? [a, b, pair.ahead] : [b, a, -pair.ahead];
+    const middle = pair.middle ?? pair.ahead;
+    const [earlier, later, ahead] = a <= b ? [a, b, middle] : [b, a, -middle];
     const file = captures[later]!.file;
     captures[later]!.anomalies.push({
       kind: 'clock', code: CLOCK_DRIFT_CODE, file,
-      message: `the file seems to hold ${pair.connections} connections that ${captures[earlier]!.file} holds too, on a clock drifting apart from that file's (the same packets' times differ by ${signed(ahead - pair.drift / 2)} to ${signed(ahead + pair.drift / 2)}): no one shift brings the two onto one clock, so they were read one after the other and the connections both hold count twice (bring the capture hosts' clocks together with NTP, or cut the captures where they overlap)`,
+      message: `the file seems to hold ${pair.connections} connections that ${captures[earlier]!.file} holds too, on a clock drifting apart from that file's (the same packets' times differ by ${signed(ahead - pair.drift / 2)} to ${signed(ahead + pair.drift / 2)}): ${pair.rate !== undefined ? `its clock runs ${Math.round(Math.abs(pair.rate) * 1e6)} ppm ${pair.rate > 0 === (later === b) ? 'fast' : 'slow'} against that file's, but the files are read with others (split by direction, or a third capture overlapping them), which would need that rate too` : 'no one shift or rate brings the two onto one clock'}, so the connections both hold count twice (bring the capture hosts' clocks together with NTP, or cut the captures where they overlap)`,
     });
   }
 }
@@ -571,9 +586,10 @@ export function densestSpread(values: readonly number[], spread: number, keys?: 
  * Theil–Sen's (the median of the slopes between points half the overlap apart, so that the few
  * differences a ClientHello lost by one capture throws off do not tilt it), then least squares
  * over the points near it. `rate`: the slope; `ahead`: the difference at `at`, the points' middle
- * time; `endpoints`: the distinct `keys` of the points near the line. Null without two times.
+ * time; `endpoints`: the distinct `keys` of the points near the line, `low` and `high` their least
+ * and greatest differences. Null without two times.
  */
-export function driftLine(times: readonly number[], differences: readonly number[], keys: readonly number[]): { rate: number; ahead: number; at: number; endpoints: number } | null {
+export function driftLine(times: readonly number[], differences: readonly number[], keys: readonly number[]): { rate: number; ahead: number; at: number; endpoints: number; low: number; high: number } | null {
   const n = times.length;
   const order = times.map((_, i) => i).sort((a, b) => times[a]! - times[b]!);
   if (n < 2 || !(times[order[n - 1]!]! > times[order[0]!]!)) return null;
@@ -613,7 +629,13 @@ export function driftLine(times: readonly number[], differences: readonly number
       inliers = order.filter(near);
     }
   }
-  return { rate, ahead, at, endpoints: new Set(inliers.map((i) => keys[i]!)).size };
+  let low = Infinity;
+  let high = -Infinity;
+  for (const i of inliers) {
+    low = Math.min(low, differences[i]!);
+    high = Math.max(high, differences[i]!);
+  }
+  return { rate, ahead, at, endpoints: new Set(inliers.map((i) => keys[i]!)).size, low, high };
 }
 
 /** The median of some numbers (sorts them). */
@@ -663,19 +685,32 @@ export function clocksApart(plan: readonly PlannedFile[], samples: readonly (Rea
  */
 export function readTogether(found: readonly SharedConnections[], indexOf: (file: string) => number, plan: readonly PlannedFile[] = []): ReadTogether[] {
   const shiftOf = (index: number) => plan.find((x) => x.index === index)?.clockOffset?.seconds ?? 0;
+  /** The file's first packet time as read (its shift added). */
+  const firstOf = (index: number) => plan.find((x) => x.index === index)?.firstTime;
   return found.map((pair) => {
     let a = indexOf(pair.files[0]);
     let b = indexOf(pair.files[1]);
     // Read times are the file's own plus its shift: ahead as read = own ahead + shift(b) − shift(a).
     let ahead = pair.ahead - shiftOf(b) + shiftOf(a);
     // Clocks at two rates: the file given later is brought onto the rate of the one given first,
-    // around the time (its own) where the line puts them `ahead`; the shift then holds throughout.
-    // pair.files[1]'s clock runs (1 + rate) times pair.files[0]'s, so the first's runs 1 / (1 + rate)
-    // times the second's.
+    // around its first packet (so that its head reads as the probes read it: their handshakes bound
+    // the shift of files read merged); the shift is then the difference there, and holds throughout.
+    // The line: pair.files[1]'s time (as read) = pair.files[0]'s + pair.ahead + rate × (that − pair.at),
+    // so the second's clock runs (1 + rate) times the first's, and the first's 1 / (1 + rate) times the second's.
     const { rate, at } = pair;
-    const drift = rate === undefined || at === undefined ? undefined
-      : b > a ? { file: b, rate, at: at + pair.ahead - shiftOf(b), against: pair.files[0], connections: pair.connections ?? 0 }
-      : { file: a, rate: 1 / (1 + rate) - 1, at: at - shiftOf(a), against: pair.files[1], connections: pair.connections ?? 0 };
+    let drift: ReadTogether['drift'];
+    if (rate !== undefined && at !== undefined) {
+      const connections = pair.connections ?? 0;
+      if (b > a) {
+        const anchor = firstOf(b) ?? at + pair.ahead;
+        drift = { file: b, rate, at: anchor - shiftOf(b), against: pair.files[0], connections };
+        ahead = (pair.ahead + rate * (anchor - at)) / (1 + rate) - shiftOf(b) + shiftOf(a);
+      } else {
+        const anchor = firstOf(a) ?? at;
+        drift = { file: a, rate: 1 / (1 + rate) - 1, at: anchor - shiftOf(a), against: pair.files[1], connections };
+        ahead = pair.ahead + rate * (anchor - at) - shiftOf(b) + shiftOf(a);
+      }
+    }
     if (b < a) {
       [a, b] = [b, a];
       ahead = -ahead;

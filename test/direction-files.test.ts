@@ -361,6 +361,24 @@ describe('capture files of the same traffic, given together (a file per directio
     expect(four.document.captures.reduce((n, c) => n + c.packets - (c.copiesDropped ?? 0), 0)).toBe(frames);
   });
 
+  it('two hosts capturing the same 23 minutes, one clock 1 s ahead and 50 ppm fast: read merged by their heads, then on one rate', () => {
+    // Review: their first megabytes line up (one group, the shift from the heads), but the copies
+    // drift apart past the 5 ms a packet is known in: every connection and packet twice, unsaid.
+    const farm = mixedFarm();
+    const bytes = readFileSync(farm);
+    const other = join(work, 'mixed-other-host-fast.pcap');
+    writeFileSync(other, withClockDrift(bytes, 1, 5e-5, bytes.readUInt32LE(24) + bytes.readUInt32LE(28) / 1e6));
+    const whole = analyze([farm]);
+    const both = analyze([farm, other]);
+    expect(both.status).toBe(0);
+    expect(both.stderr).toMatch(/hold the same connections on clocks that run at two rates \(1,196 in both\): read again, on one clock and rate/);
+    expect(both.stderr).toMatch(/mixed-other-host-fast\.pcap: the file's clock runs 50 ppm fast against .*mixed\.pcap's/);
+    expect(both.document.connections).toHaveLength(1196);
+    const withoutTime = (document: AnalysisDocument) => outcomes(document).map((line) => line.replace(/ \d+\.\d{6} /, ' '));
+    expect(withoutTime(both.document)).toEqual(withoutTime(whole.document));
+    expect(both.document.captures.reduce((n, c) => n + c.packets - (c.copiesDropped ?? 0), 0)).toBe(frameCount(farm));
+  });
+
   it('an overlapping capture on a clock stepped 10 ms every 100 s (no one rate lines it up): said, not read again', () => {
     // ~70 ms apart from one end of the overlap to the other: no shift lines up its copies, nor does
     // a rate (a line through the steps holds a fifth of them within 1 ms), and nothing was said

@@ -190,11 +190,15 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   const streams = new Set(files.filter((f) => f.stream).map(captureFileName));
   const again = pairs.filter((pair) => !pair.files.some((f) => streams.has(f)));
   const named = (pair: SharedConnections) => pair.files.map(terminalSafe).join(' and ');
-  const apart = (pair: SharedConnections) => pair.connections !== undefined
+  const apart = (pair: SharedConnections) => pair.rate !== undefined
+    ? `hold the same connections on clocks that run at two rates (${(pair.connections ?? 0).toLocaleString('en-US')} in both)`
+    : pair.connections !== undefined
     ? `hold the same connections past their first megabytes (${pair.connections.toLocaleString('en-US')} in both)`
     : `are on clocks ${formatDuration(Math.abs(pair.ahead))} apart (${(pair.handshakes ?? 0).toLocaleString('en-US')} TCP handshakes split between them past their first megabytes)`;
   for (const pair of pairs.filter((p) => !again.includes(p))) {
-    const left = pair.connections !== undefined
+    const left = pair.rate !== undefined
+      ? 'a stream cannot be read again on one rate, so those connections count twice (capture on clocks kept together by NTP)'
+      : pair.connections !== undefined
       ? 'read one after the other: a stream cannot be read again merged, so those connections count twice (join the captures with mergecap first)'
       : 'a stream cannot be read again: its packets were read on its own clock (shift it with editcap -t first)';
     io.stderr(`resumescope: warning: ${named(pair)} ${apart(pair)}, ${left}\n`);
@@ -202,7 +206,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
   if (again.length > 0) {
     progress.done();
     for (const pair of again) {
-      io.stderr(`resumescope: ${named(pair)} ${apart(pair)}: read again, ${pair.connections !== undefined ? 'merged by packet time' : 'on one clock'}\n`);
+      io.stderr(`resumescope: ${named(pair)} ${apart(pair)}: read again, ${pair.rate !== undefined ? 'on one clock and rate' : pair.connections !== undefined ? 'merged by packet time' : 'on one clock'}\n`);
     }
     const index = new Map(files.map((f, i) => [captureFileName(f), i]));
     ({ totals, result, connections } = await readFiles(readTogether(again, (name) => index.get(name)!, result.plan)));

@@ -301,6 +301,15 @@ describe('several files read merged by packet time (parser/merged-reading.ts)', 
     expect(steps).toHaveLength(1);
     expect(steps[0]!.rate).toBeUndefined();
     expect(toReadAgain(stepped, capturesOf(), lone, [], names).drifting).toEqual(steps);
+    // 500 ppm over the hour spreads the differences over 0.9 s, 900 ppm over 1.6 s: the rate is
+    // found however wide (review: a window of 1 s looked for before the line missed it, unsaid).
+    for (const ppm of [500, 900, -900]) {
+      const wide = records.filter((r) => r.file === 'farm');
+      for (const r of wide.filter((x) => x.clientHelloTime! >= 1800)) wide.push(record('drifting', r.client.port, r.clientHelloTime! + 60 + ppm * 1e-6 * (r.clientHelloTime! - 1800)));
+      const [far] = sharedPastHeads(wide, capturesOf(), (file) => names.indexOf(file));
+      expect(1 / (1 + far!.rate!) - 1).toBeCloseTo(ppm * 1e-6, 8);
+      expect(toReadAgain(wide, capturesOf(), lone, [], names).again).toEqual([far]);
+    }
   });
 
 
