@@ -60,7 +60,7 @@ export interface ClockOffset {
 export interface ClockDrift {
   /** How much faster the file's clock runs (seconds per second: 1e-4 is 100 ppm; negative: slower). */
   rate: number;
-  /** Its own time that the correction leaves where it is (the middle of the overlap). */
+  /** Its own time that the correction leaves where it is (its first packet, so that its head reads as probed). */
   at: number;
   /** The file whose rate it is brought to (a capture's name). */
   against: string;
