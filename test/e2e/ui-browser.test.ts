@@ -70,6 +70,19 @@ async function loadFiles(page: Page, files: string[]): Promise<void> {
   await waitForAnalysis(page);
 }
 
+/**
+ * Two captures of one link that overlap in time, cut from the idle-timeout farm as microsecond pcaps:
+ * its first 70 % of frames (`name`-first.pcap) and its last 70 % (`name`-last-cut.pcap).
+ */
+function overlappingHalves(name: string): { first: string; last: string } {
+  const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', idleCapture], { encoding: 'utf8' }).trim().split('\t')[1]);
+  const first = join(work.path, `${name}-first.pcap`);
+  const last = join(work.path, `${name}-last-cut.pcap`);
+  execFileSync('editcap', ['-F', 'pcap', '-r', idleCapture, first, `1-${Math.floor(frames * 0.7)}`]);
+  execFileSync('editcap', ['-F', 'pcap', '-r', idleCapture, last, `${Math.floor(frames * 0.3)}-${frames}`]);
+  return { first, last };
+}
+
 describe('resumescope ui in Chromium', () => {
   it('analyses all fixture captures through the file input with the CLI\'s numbers', async () => {
     const { page, dialogs, errors } = await openPage();
@@ -292,12 +305,8 @@ describe('resumescope ui in Chromium', () => {
   it('two captures of one link that overlap in time, the later on a clock 0.5 s ahead: the page reads them again merged on one clock, as the CLI', async () => {
     // Their first megabytes share no connection; read one after the other, the overlap's
     // connections were counted twice; read again on the two clocks, twice as well.
-    const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', idleCapture], { encoding: 'utf8' }).trim().split('\t')[1]);
-    const first = join(work.path, 'idle-first.pcap');
-    const cut = join(work.path, 'idle-last-cut.pcap');
+    const { first, last: cut } = overlappingHalves('idle');
     const last = join(work.path, 'idle-last.pcap');
-    execFileSync('editcap', ['-r', idleCapture, first, `1-${Math.floor(frames * 0.7)}`]);
-    execFileSync('editcap', ['-r', idleCapture, cut, `${Math.floor(frames * 0.3)}-${frames}`]);
     execFileSync('editcap', ['-t', '0.5', cut, last]);
     const reference = await analyzeWithCli([idleCapture]);
     expect(expectedNumbers(await analyzeWithCli([first, last]))).toEqual(expectedNumbers(reference));
@@ -329,12 +338,8 @@ describe('resumescope ui in Chromium', () => {
   it('two overlapping captures, the later on a clock 200 ppm fast: the page brings it onto the first one\'s rate and clock, as the CLI', async () => {
     // No one shift lines such captures up; before the rate was found they were read one after the
     // other, the overlap's connections counted twice, and only said.
-    const frames = Number(execFileSync('capinfos', ['-c', '-M', '-T', '-r', idleCapture], { encoding: 'utf8' }).trim().split('\t')[1]);
-    const first = join(work.path, 'idle-drift-first.pcap');
-    const cut = join(work.path, 'idle-drift-cut.pcap');
+    const { first, last: cut } = overlappingHalves('idle-drift');
     const fast = join(work.path, 'idle-drift-fast.pcap');
-    execFileSync('editcap', ['-F', 'pcap', '-r', idleCapture, first, `1-${Math.floor(frames * 0.7)}`]);
-    execFileSync('editcap', ['-F', 'pcap', '-r', idleCapture, cut, `${Math.floor(frames * 0.3)}-${frames}`]);
     const bytes = readFileSync(cut);
     writeFileSync(fast, withClockDrift(bytes, 1.5, 2e-4, bytes.readUInt32LE(24) + bytes.readUInt32LE(28) / 1e6));
     const reference = await analyzeWithCli([idleCapture]);
