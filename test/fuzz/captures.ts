@@ -209,10 +209,12 @@ export function interleaveSegments(segments: Segment[][], interleave: number[]):
   return order;
 }
 
-export function buildCapture(spec: CaptureSpec, order?: [number, number][]): BuiltCapture {
+/** `clock`: the time each packet is stamped with, from its time (a capture host's clock); as it is by default. */
+export function buildCapture(spec: CaptureSpec, order?: [number, number][], clock?: (time: number) => number): BuiltCapture {
   const segments = spec.connections.map((c, i) => connectionSegments(c, i, i * 7919 + c.clientPort));
   const fileOrder = order ?? interleaveSegments(segments, spec.interleave);
-  const frames = fileOrder.map(([c, s]) => ({ segment: segments[c]![s]!, data: frameBytes(segments[c]![s]!, spec.connections[c]!, spec.linkType) }));
+  const stamped = (segment: Segment) => (clock === undefined ? segment : { ...segment, time: clock(segment.time) });
+  const frames = fileOrder.map(([c, s]) => ({ segment: stamped(segments[c]![s]!), data: frameBytes(segments[c]![s]!, spec.connections[c]!, spec.linkType) }));
   return spec.format === 'pcap' ? buildPcap(spec, frames, fileOrder, segments) : buildPcapng(spec, frames, fileOrder, segments);
 }
 

@@ -431,10 +431,11 @@ export function checkStateFile(valid: CarriedSessions, flips: [number, number][]
 
 /**
  * Two captures of one link that overlap (the first `a` frames, and the frames from `b` on, the
- * second on a clock `skewMicros` ahead), read merged on one clock as after sharedPastHeads found
- * them: the records of the capture whole, each packet counted once (PacketCopies), in bounded time.
+ * second on a clock `skewMicros` ahead that runs `ratePpm` fast from its first packet on), read
+ * merged on one clock and rate as after sharedPastHeads found them: the records of the capture
+ * whole, each packet counted once (PacketCopies), in bounded time.
  */
-export async function checkOverlappingCaptures(spec: CaptureSpec, a: number, b: number, skewMicros: number): Promise<void> {
+export async function checkOverlappingCaptures(spec: CaptureSpec, a: number, b: number, skewMicros: number, ratePpm = 0): Promise<void> {
   // Each capture in time order, as a capturing host writes it (the generator interleaves
   // connections out of time order; merged by time, such files read differently from one).
   const interleaved = buildCapture(spec);
@@ -445,15 +446,19 @@ export async function checkOverlappingCaptures(spec: CaptureSpec, a: number, b: 
   const firstEnd = frames === 0 ? 0 : 1 + (a % frames);
   const secondStart = firstEnd === 0 ? 0 : b % firstEnd;
   const skew = skewMicros / 1e6;
+  const rate = ratePpm / 1e6;
   const first = buildCapture(spec, order.slice(0, firstEnd)).bytes;
   const ahead = { ...spec, connections: spec.connections.map((c) => ({ ...c, startTime: c.startTime + skew })) };
-  const second = buildCapture(ahead, order.slice(secondStart)).bytes;
+  // The second host's clock: `skew` ahead at its first packet, `rate` fast from there.
+  const from = secondStart < frames ? timeOf(order[secondStart]!) + skew : 0;
+  const second = buildCapture(ahead, order.slice(secondStart), rate === 0 ? undefined : (time) => from + (time - from) * (1 + rate)).bytes;
   const started = performance.now();
   const connections: ConnectionRecord[] = [];
   const analysis = new Analysis((c) => connections.push(c));
   const files = [first, second];
   // As if their heads shared nothing: the link is what the first reading found.
-  const plan = planReading(files.map((bytes, i) => ({ ...probeHead(bytes, `part${i}`), connections: new Set<string>(), handshakes: new Map() })), [{ files: [0, 1], ahead: skew, connections: 3 }]);
+  const drift = rate === 0 ? {} : { drift: { file: 1, rate, at: from, against: 'part0', connections: 3 } };
+  const plan = planReading(files.map((bytes, i) => ({ ...probeHead(bytes, `part${i}`), connections: new Set<string>(), handshakes: new Map() })), [{ files: [0, 1], ahead: skew, connections: 3, ...drift }]);
   await readInTimeOrder<MemorySource>(plan, {
     open: (planned) => new MemorySource(files[planned.index]!, () => analysis.openFile(`part${planned.index}`, false, planned)),
     close: async (source) => source.ingest?.finish(),

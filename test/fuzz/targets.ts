@@ -110,8 +110,8 @@ export const TARGETS: FuzzTarget<any>[] = [
   },
   {
     name: 'overlapping-captures',
-    arbitrary: fc.tuple(captureSpecArb, fc.nat(), fc.nat(), fc.integer({ min: -5_000_000, max: 5_000_000 })),
-    check: ([spec, a, b, skew]) => checkOverlappingCaptures(spec, a, b, skew),
+    arbitrary: fc.tuple(captureSpecArb, fc.nat(), fc.nat(), fc.integer({ min: -5_000_000, max: 5_000_000 }), fc.oneof(fc.constant(0), fc.integer({ min: -1000, max: 1000 }))),
+    check: ([spec, a, b, skew, ratePpm]) => checkOverlappingCaptures(spec, a, b, skew, ratePpm),
     capture: ([spec]) => buildCapture(spec).bytes,
   },
   {
