@@ -191,9 +191,19 @@ async function main(): Promise<void> {
   // (shared caches, memory bandwidth) apart from the CPU an analysis uses besides its main thread.
   const pinnedTogetherRuns: number[] = [];
   const pinnedAloneRuns: number[] = [];
+  // The outputs of the run before go first, outside the timing: a run writing over a 200 MB
+  // JSON had its rename spend ~0.1 s freeing the old file's blocks (the 1 GB file's profile),
+  // which a run writing a new file never pays.
+  const removeOutputs = () => {
+    rmSync(json, { force: true });
+    for (const part of parts) rmSync(join(dir, `each-${basename(part).replace(/\.pcap$/, '')}.json`), { force: true });
+  };
   // Rounds, each running every measurement once: a drift of the machine's speed touches all alike.
   for (let round = 0; round < repeat; round++) {
-    specs.forEach((spec, i) => runs[i]!.push(measure(spec.tool, spec.file, spec.bytes, spec.command)));
+    specs.forEach((spec, i) => {
+      removeOutputs();
+      runs[i]!.push(measure(spec.tool, spec.file, spec.bytes, spec.command));
+    });
     togetherRuns.push(await measureTogether(shares.map((share) => [process.execPath, cli, 'analyze', ...share, '-q', '--jobs', '1'])));
     aloneRuns.push(measure('resumescope, one share alone', shares[0]!.join(','), 0, [process.execPath, cli, 'analyze', ...shares[0]!, '-q', '--jobs', '1']));
     if (pinned) {
@@ -221,16 +231,17 @@ async function main(): Promise<void> {
   const [eachWorkers, eachOneCore] = [best[firstEach]!, pinned ? best[firstEach + 1]! : null];
   rows.push(eachWorkers);
   if (eachOneCore) rows.push(eachOneCore);
-  for (const part of parts) rmSync(join(dir, `each-${basename(part).replace(/\.pcap$/, '')}.json`), { force: true });
+  removeOutputs();
   const together = Math.min(...togetherRuns);
   const alone = fastest(aloneRuns);
-  rmSync(json, { force: true });
 
   let scale: { connections: number; sessions: number; run: Measurement; withState: Measurement; stateBytes: number } | null = null;
   if (process.argv.includes('--memory')) {
     const file = join(dir, 'sessions-2M.pcap');
     if (!existsSync(file)) execFileSync(process.execPath, [simulator, '--preset', 'sessions', '--out', file, '--seed', '3'], { stdio: 'inherit' });
     const out = join(dir, 'sessions.ndjson');
+    rmSync(out, { force: true });
+    rmSync(join(dir, 'sessions.json'), { force: true });
     const run = measure('resumescope analyze --ndjson, 2 M connections', file, statSync(file).size, [process.execPath, cli, 'analyze', file, '-q', '--ndjson', out, '--json', join(dir, 'sessions.json')]);
     // The JSON document's head (everything before the connection list) has the session count.
     const jsonPath = join(dir, 'sessions.json');
@@ -240,6 +251,7 @@ async function main(): Promise<void> {
     // Again with --state: the sessions written out for the next analysis (~90 MB) must not add to the peak.
     const state = join(dir, 'sessions.state');
     rmSync(state, { force: true });
+    rmSync(out, { force: true });
     const withState = measure('resumescope analyze --ndjson --state, 2 M connections', file, statSync(file).size, [process.execPath, cli, 'analyze', file, '-q', '--ndjson', out, '--state', state]);
     scale = { connections: summary.c, sessions: summary.s, run, withState, stateBytes: statSync(state).size };
     rmSync(state, { force: true });
