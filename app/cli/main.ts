@@ -586,7 +586,7 @@ export function formatDiagnosis(d: Diagnosis): string {
     if (p.flushes.length > 0) parts.push(`${p.flushes.length} flush${p.flushes.length > 1 ? 'es' : ''}`);
     // (older documents have no key names)
     const rotation = p.tickets.rotation ?? null;
-    if (rotation !== null) parts.push(`ticket keys replaced about every ${formatDuration(rotation.every)}, tickets opened under ${rotation.keysOpen === 1 ? 'the newest key only' : `the ${rotation.keysOpen} newest keys`}`);
+    if (rotation !== null) parts.push(`ticket keys replaced about every ${formatDuration(rotation.every)}, tickets opened under ${rotation.keysOpen === 1 ? 'the newest key only' : `the ${rotation.keysOpen} newest keys`}${(rotation.switchSpread ?? 0) > 0 ? `, servers switching up to ${formatDuration(rotation.switchSpread)} apart` : ''}`);
     if ((p.tickets.rejectedUnusedKey ?? 0) > 0) parts.push(`${p.tickets.rejectedUnusedKey.toLocaleString('en-US')} ${p.tickets.rejectedUnusedKey === 1 ? 'ticket' : 'tickets'} under a key not in use`);
     // The group's name is the capture's SNI: shown, never executed by the terminal.
     lines.push(`cache policy ${terminalSafe(s.group)}: ${parts.join('; ')}`);

@@ -6,7 +6,7 @@ import { looksLikeCompatibilityId } from './compatibility-ids.js';
 import { formatDuration, isoBetween, isoTime } from './format.js';
 import { MIN_OFFERS_FOR_BACKENDS } from './shared-cache.js';
 import { offeredKeyNameHex, OLD_TICKET_KEY_DETAIL } from './ticket-keys.js';
-import { ROTATED_KEY_DETAIL } from './ticket-rotation.js';
+import { KEY_SWITCH_DETAIL, ROTATED_KEY_DETAIL } from './ticket-rotation.js';
 import { wiresharkFilter } from '../session/tls-connection.js';
 import { groupKeyOf } from '../session/session-table.js';
 
@@ -229,14 +229,18 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     }
     const flushed = withReason('flush');
     // Refused under a key the group kept replacing (ticket-rotation.ts): a finding of their own.
-    const rotated = flushed.filter((c) => c.reasonDetail?.includes(ROTATED_KEY_DETAIL) ?? false);
+    const rotated = flushed.filter((c) => (c.reasonDetail?.includes(ROTATED_KEY_DETAIL) || c.reasonDetail?.includes(KEY_SWITCH_DETAIL)) ?? false);
+    const switching = rotated.filter((c) => c.reasonDetail!.includes(KEY_SWITCH_DETAIL)).length;
     const rotation = policy.tickets.rotation ?? null;
     if (rotated.length > 0 && rotation !== null) {
       const open = rotation.keysOpen === 1 ? 'its newest key only' : `its ${n(rotation.keysOpen)} newest keys`;
       const lifetime = policy.tickets.lifetimeHint;
       add('ticket-key-rotation', rotated, `${server.group} replaces its session ticket keys about every ${formatDuration(rotation.every)} and refuses tickets under the replaced ones`,
-        `${n(rotated.length)} of ${n(server.offers)} offers were tickets sealed under a key it had replaced (by their key names, RFC 5077 §4: ${n(rotation.keys)} keys in the capture, ${n(rotation.keysReplaced)} seen replaced); it opened tickets under ${open}, so a ticket lives at most ${formatDuration(rotation.every * rotation.keysOpen)}, ` +
+        `${n(rotated.length)} of ${n(server.offers)} offers were tickets sealed under a key it had replaced${switching > 0 ? ' or, while its servers switched, not yet taken everywhere' : ''} (by their key names, RFC 5077 §4: ${n(rotation.keys)} keys in the capture, ${n(rotation.keysReplaced)} seen replaced); it opened tickets under ${open}, so a ticket lives at most ${formatDuration(rotation.every * rotation.keysOpen)}, ` +
         (lifetime !== null && lifetime > rotation.every * rotation.keysOpen ? `less than the ${formatDuration(lifetime)} its lifetime hint promises. ` : 'however long the session could be kept. ') +
+        (switching > 0
+          ? `${n(switching)} of them came while its servers switched from one key to the next one after another (up to ${formatDuration(rotation.switchSpread)} apart): a server already on the new key refused tickets under the old one, and a server not yet on it refused tickets under the new one, each opened by the others meanwhile. Give every server the new key for opening first, and only then let them seal with it. `
+          : '') +
         'Keep replaced keys for opening tickets (decryption only) for as long as a ticket should live: nginx takes several `ssl_session_ticket_key` files, the first one sealing new tickets and all of them opening; a rotation script should add the new key in front and drop the oldest, not replace them all.');
       replay('keep-replaced-ticket-keys', 'replaced ticket keys kept for opening tickets', rotated);
     }

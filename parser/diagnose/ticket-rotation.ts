@@ -77,13 +77,31 @@ export function explainRetiredTicketKeys(t: SessionTable, group: ServerGroup, of
   // taken in the order of their first tickets, eight such keys had read as "replaced every 1.7s".
   // Each key's refusals after its successor's first ticket and its own last acceptance are the
   // rotation's.
+  // Servers sharing keys but switching one after another (a script run server by server) seal
+  // under both keys for a while: the successor then begins well inside the key's time in use, and
+  // goes on sealing long after it (see switchingSuccessor). The handover is then at least the
+  // time both sealed.
   const successorOf = new Map<KeyFacts, number>();
   const handoverOf = new Map<KeyFacts, number>();
+  const switchOf = new Map<KeyFacts, KeySwitch>();
+  // The group's last ticket sealed or opened: where the capture ends for its keys.
+  let lastUse = -Infinity;
+  for (const key of keys.values()) lastUse = Math.max(lastUse, group.ticketKeyLastIssue.get(key.name) ?? key.first, key.lastAccepted);
   for (const key of keys.values()) {
     const sealedUntil = group.ticketKeyLastIssue.get(key.name) ?? key.first;
-    const handover = Math.max(KEY_HANDOVER, Math.min(KEY_HANDOVER_SHARE * (sealedUntil - key.first), MAX_KEY_HANDOVER));
+    let handover = Math.max(KEY_HANDOVER, Math.min(KEY_HANDOVER_SHARE * (sealedUntil - key.first), MAX_KEY_HANDOVER));
     const from = Math.max(key.first, sealedUntil - handover);
-    const next = firstIssues.find((time) => time > from);
+    let next = firstIssues.find((time) => time > from);
+    // In use until its last ticket sealed or opened, whichever came later: a capture sees only some
+    // of the tickets, and a server still on the key opens its tickets after the last one seen sealed.
+    const inUseUntil = Math.max(sealedUntil, key.lastAccepted);
+    const switching = switchingSuccessor(t, key, sealedUntil, inUseUntil, ordered, group, lastUse);
+    if (switching !== null && (next === undefined || switching.first <= next)) {
+      next = switching.first;
+      handover = Math.max(handover, inUseUntil - next + KEY_HANDOVER);
+      const from = Math.max(next, key.first);
+      if (inUseUntil - from > KEY_HANDOVER) switchOf.set(key, { successor: switching, from, until: inUseUntil });
+    }
     if (next === undefined) continue;
     successorOf.set(key, next);
     handoverOf.set(key, handover);
@@ -126,5 +144,84 @@ export function explainRetiredTicketKeys(t: SessionTable, group: ServerGroup, of
       explained++;
     }
   }
-  return { keys: ordered.length, keysReplaced: retired.length, every, keysOpen, refused: explained };
+  // While the servers switched, a server already on the new key refused the old one's tickets and
+  // one not yet on it refused the new one's, each accepted elsewhere meanwhile (simulated: two
+  // servers switching 60 s apart left ~30 % of the rotation's refusals unexplained; four, 60 s
+  // apart each, 60–77 %, with a lifetime, an idle timeout or a cache of 62 made up of them).
+  let spread = 0;
+  for (const [key, window] of switchOf) {
+    spread = Math.max(spread, window.until - window.from);
+    const between = `${isoTime(window.from)} and ${isoTime(window.until)}`;
+    const oldKey = `under the ticket key named ${offeredKeyNameHex(t.connectionOf(key.offers[0]!))}, ${KEY_SWITCH_DETAIL} ${group.key} switched from it to the next key (between ${between}, some sealed under the new key and no longer opened this one)`;
+    const newKey = `under the ticket key named ${offeredKeyNameHex(t.connectionOf(window.successor.offers[0]!))}, new at ${isoTime(window.from)}, ${KEY_SWITCH_DETAIL} ${group.key} switched to it (until ${isoTime(window.until)} some still sealed under the previous key and could not open this one)`;
+    for (const [facts, detail] of [[key, oldKey], [window.successor, newKey]] as const) {
+      for (const o of facts.offers) {
+        const time = t.timeOf(o);
+        if (t.isAccepted(o) || verdicts.has(o) || time < window.from || time > window.until + KEY_HANDOVER) continue;
+        verdicts.set(o, 'flush', detail);
+        explained++;
+      }
+    }
+  }
+  return { keys: ordered.length, keysReplaced: retired.length, every, keysOpen, refused: explained, switchSpread: spread };
+}
+
+/**
+ * The key's tickets offered between `from` and `until` were opened wherever they went (true when
+ * none was offered): servers sharing their keys. A key of one backend's own is refused by the
+ * others all along (backends with keys of their own, switching a minute apart: each took another
+ * backend's next key, begun while it was in use, for its successor, and their refusals by the
+ * other backends became the rotation's).
+ */
+function openedEverywhere(t: SessionTable, key: KeyFacts, from: number, until: number): boolean {
+  let offers = 0;
+  let refused = 0;
+  for (const o of key.offers) {
+    const time = t.timeOf(o);
+    if (time < from || time >= until) continue;
+    offers++;
+    if (!t.isAccepted(o)) refused++;
+  }
+  return refused <= MAX_REFUSED_SHARE_OUTSIDE_SWITCH * offers;
+}
+
+/** Share of a key's offers refused, at most, outside a switch of servers that share their keys (see openedEverywhere). */
+const MAX_REFUSED_SHARE_OUTSIDE_SWITCH = 0.25;
+
+/** What the detail of a refusal while the servers switched keys says (findings tell them by it). */
+export const KEY_SWITCH_DETAIL = 'refused while the servers of';
+
+/** Servers switching from a key to its successor one after another: both sealed tickets from `from` to `until`. */
+interface KeySwitch {
+  successor: KeyFacts;
+  from: number;
+  until: number;
+}
+
+/**
+ * The key that took over from `key` while it was still in use, where servers sharing keys switch
+ * one after another: first issued before the key's last use; in use after that for more than half
+ * its own time in use so far (keys in use side by side, each backend's own, stop together, or not
+ * at all within the capture); and the two in use together, not one after the other: the key went
+ * on sealing after the other's first ticket, or was refused then while still opened elsewhere (a
+ * key only opened after its successor took over, as nginx's second key file, is refused nowhere
+ * meanwhile). The earliest such; it may have begun before the key itself: at the capture's start
+ * a server still on the previous key sealed under it after the others had switched. `lastUse`:
+ * the group's last ticket sealed or opened. Null: none.
+ */
+function switchingSuccessor(t: SessionTable, key: KeyFacts, sealedUntil: number, inUseUntil: number, ordered: KeyFacts[], group: ServerGroup, lastUse: number): KeyFacts | null {
+  for (const other of ordered) {
+    if (other === key || other.first >= inUseUntil) continue;
+    const otherUntil = Math.max(group.ticketKeyLastIssue.get(other.name) ?? other.first, other.lastAccepted);
+    // A key still in use when the capture ends has shown only part of its time: a quarter will do.
+    const share = otherUntil >= lastUse - MAX_KEY_HANDOVER ? 0.25 : 0.5;
+    if (otherUntil - inUseUntil <= share * (otherUntil - other.first)) continue;
+    const together = sealedUntil > other.first + KEY_HANDOVER ||
+      key.offers.some((o) => !t.isAccepted(o) && t.timeOf(o) > other.first && t.timeOf(o) < key.lastAccepted);
+    // Servers sharing their keys open both everywhere but while switching: the key before the
+    // other began, the other once the key is out of use (as long again as the two were in use together).
+    const after = Math.max(inUseUntil - other.first, KEY_HANDOVER);
+    if (together && openedEverywhere(t, key, -Infinity, other.first) && openedEverywhere(t, other, inUseUntil, inUseUntil + after)) return other;
+  }
+  return null;
 }

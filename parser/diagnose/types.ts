@@ -26,6 +26,11 @@ export interface TicketRotation {
   keysOpen: number;
   /** Refusals explained by it. */
   refused: number;
+  /**
+   * Seconds the servers took to switch from a key to the next, one after another, where the
+   * capture shows it: the longest time two successive keys both sealed tickets (0: at once).
+   */
+  switchSpread: number;
 }
 
 export type Eviction = 'fifo' | 'lru' | 'unknown' | 'partitioned' | null;

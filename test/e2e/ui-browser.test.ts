@@ -10,9 +10,10 @@ import type { Browser, Page } from 'playwright-core';
 import { HOSTILE_SNIS, writeHostileCapture } from './hostile.js';
 import { concat, ethernet, fill, ipv4, pcapFile, u16be, u32be } from '../unit/bytes.js';
 import { rewritePcapRecords, withClockDrift, withSnaplen } from '../support/pcap-edit.js';
+import { formatDuration } from '../../parser/diagnose/format.js';
 import {
   analyzeWithCli, expectedNumbers, forbidDialogs, launchBrowser, ROOT, screenshotPath, shownNumbers, simulate, startUi, tempDir,
-  waitForAnalysis, watchPageErrors, type UiProcess,
+  waitForAnalysis, watchPageErrors, type AnalysisJson, type UiProcess,
 } from './support.js';
 
 const FIXTURES = join(ROOT, 'fixtures/captures');
@@ -180,6 +181,27 @@ describe('resumescope ui in Chromium', () => {
     expect(await rowOf(44349, 'TLS 1.3 tickets').textContent()).toContain('3 TLS 1.3 reconnections offered no ticket');
     await expect.poll(() => page.getByTestId('findings').textContent()).toContain('keeps no sessions: every resumption is refused');
     await page.screenshot({ path: screenshotPath('policy-no-sessions-light.png'), fullPage: true });
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('says when servers sharing ticket keys switch to each new key one after another, and what to do', async () => {
+    // Two servers, a new key every 5 minutes, the second switching a minute after the first.
+    const config = join(work.path, 'rotation-switch.json');
+    writeFileSync(config, JSON.stringify({ seed: 1, duration: 3600, clients: { count: 60, meanGap: 90, minGap: 2, longGapShare: 0, stacks: ['modern-a', 'modern-b'] },
+      services: [{ sni: 'www.rotation.test', resumption: 'ticket', ticketKeyRotation: 300, ticketLifetimeHint: 7200, policy: { idleTimeout: null, lifetime: 7200, capacity: null, purgeOnAbort: false },
+        backends: 2, captureAt: 'vip', balancing: 'random', sharedCache: true, ticketKeyRotationSkew: 60 }] }));
+    const capture = join(work.path, 'rotation-switch.pcap');
+    await simulate(capture, ['--config', config, '--quiet']);
+    const doc = await analyzeWithCli([capture]) as AnalysisJson & { servers: { cachePolicy: { tickets: { rotation: { switchSpread: number; refused: number } } } }[] };
+    const rotation = doc.servers[0]!.cachePolicy.tickets.rotation;
+    const { page, dialogs, errors } = await openPage();
+    await loadFiles(page, [capture]);
+    const row = page.getByTestId('policy-card').locator('.policy-row.found').filter({ hasText: 'Ticket key rotation' });
+    expect(await row.textContent()).toContain(`${rotation.refused.toLocaleString('en-US')} refused under a replaced key or while the servers switched keys, up to ${formatDuration(rotation.switchSpread)} apart`);
+    await expect.poll(() => page.getByTestId('findings').textContent()).toContain('Give every server the new key for opening first');
+    await page.screenshot({ path: screenshotPath('rotation-switch-light.png'), fullPage: true });
     expect(dialogs.dialogs).toEqual([]);
     expect(errors.errors).toEqual([]);
     await page.context().close();

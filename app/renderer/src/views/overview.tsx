@@ -302,7 +302,8 @@ function PolicyCard({ server }: { server: ServerSummary }) {
   if (rotation !== null) {
     rows.push({
       name: 'Ticket key rotation', value: `every ${formatDuration(rotation.every)}`, confidence: null, found: true,
-      evidence: `${formatCount(rotation.keysReplaced)} of ${formatCount(rotation.keys)} keys seen replaced; tickets opened under ${rotation.keysOpen === 1 ? 'the newest key only' : `the ${formatCount(rotation.keysOpen)} newest keys`}; ${formatCount(rotation.refused)} refused under a replaced key`,
+      // (older documents have no switchSpread)
+      evidence: `${formatCount(rotation.keysReplaced)} of ${formatCount(rotation.keys)} keys seen replaced; tickets opened under ${rotation.keysOpen === 1 ? 'the newest key only' : `the ${formatCount(rotation.keysOpen)} newest keys`}; ${formatCount(rotation.refused)} refused under a replaced key${(rotation.switchSpread ?? 0) > 0 ? ` or while the servers switched keys, up to ${formatDuration(rotation.switchSpread)} apart` : ''}`,
     });
   }
   return (
