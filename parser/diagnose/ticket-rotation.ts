@@ -167,13 +167,13 @@ export function explainRetiredTicketKeys(t: SessionTable, group: ServerGroup, of
 }
 
 /**
- * The key's tickets offered between `from` and `until` were opened wherever they went (true when
- * none was offered): servers sharing their keys. A key of one backend's own is refused by the
+ * The key's tickets offered between `from` and `until`, at least `minOffers` of them, were opened
+ * wherever they went: servers sharing their keys. A key of one backend's own is refused by the
  * others all along (backends with keys of their own, switching a minute apart: each took another
  * backend's next key, begun while it was in use, for its successor, and their refusals by the
  * other backends became the rotation's).
  */
-function openedEverywhere(t: SessionTable, key: KeyFacts, from: number, until: number): boolean {
+function openedEverywhere(t: SessionTable, key: KeyFacts, from: number, until: number, minOffers: number): boolean {
   let offers = 0;
   let refused = 0;
   for (const o of key.offers) {
@@ -182,8 +182,11 @@ function openedEverywhere(t: SessionTable, key: KeyFacts, from: number, until: n
     offers++;
     if (!t.isAccepted(o)) refused++;
   }
-  return refused <= MAX_REFUSED_SHARE_OUTSIDE_SWITCH * offers;
+  return offers >= minOffers && refused <= MAX_REFUSED_SHARE_OUTSIDE_SWITCH * offers;
 }
+
+/** Offers of a successor seen after the switch, at least, to call it opened everywhere (see switchingSuccessor). */
+const MIN_OFFERS_AFTER_SWITCH = 3;
 
 /** Share of a key's offers refused, at most, outside a switch of servers that share their keys (see openedEverywhere). */
 const MAX_REFUSED_SHARE_OUTSIDE_SWITCH = 0.25;
@@ -219,9 +222,13 @@ function switchingSuccessor(t: SessionTable, key: KeyFacts, sealedUntil: number,
     const together = sealedUntil > other.first + KEY_HANDOVER ||
       key.offers.some((o) => !t.isAccepted(o) && t.timeOf(o) > other.first && t.timeOf(o) < key.lastAccepted);
     // Servers sharing their keys open both everywhere but while switching: the key before the
-    // other began, the other once the key is out of use (as long again as the two were in use together).
-    const after = Math.max(inUseUntil - other.first, KEY_HANDOVER);
-    if (together && openedEverywhere(t, key, -Infinity, other.first) && openedEverywhere(t, other, inUseUntil, inUseUntil + after)) return other;
+    // other began, and the other once the key is out of use, until the next key begins (the next
+    // switch: servers 90 s apart each, four of them, use two keys 4.5 minutes of every 5). That
+    // second look must see a few offers: a backend's own next key begins as its last one ends.
+    if (!together || !openedEverywhere(t, key, -Infinity, other.first, 0)) continue;
+    let nextBegins = Infinity;
+    for (const k of ordered) if (k !== key && k !== other && k.first > inUseUntil) nextBegins = Math.min(nextBegins, k.first);
+    if (openedEverywhere(t, other, inUseUntil, nextBegins, MIN_OFFERS_AFTER_SWITCH)) return other;
   }
   return null;
 }
