@@ -445,6 +445,56 @@ describe('diagnosis on simulated farms with a known policy', () => {
     }
   });
 
+  it('a restart after 20 minutes on a TLS 1.3 server with a 5-minute idle timeout: sessions expired before it are the timeout\'s, not the restart\'s', () => {
+    // The flush took every session last used before it, also those idle 8 to 19 minutes that had
+    // expired long before: 132 idle-timeout refusals and 200 "sessions lost" were the restart's.
+    const result = simulateConfigAndAnalyze({ seed: 20, duration: 3600,
+      services: [{ sni: 'www.sweep.test', resumption: 'psk', policy: { idleTimeout: 300, lifetime: 3600, capacity: null, purgeOnAbort: false }, flushes: [1200] }],
+      clients: { count: 200, meanGap: 60, minGap: 2, longGapShare: 0.2, longGap: [200, 2000], firstConnectionSpread: 300, stacks: ['modern-a', 'modern-b'] } });
+    const server = result.diagnosis.servers[0]!;
+    expect(server.reasons).toEqual({ flush: result.truth.totals.byReason.flush, 'idle-timeout': result.truth.totals.byReason['idle-timeout'] });
+    expect(compareWithTruth(result.document, result.truth).reasonAgreement).toBe(1);
+    const [flush] = server.cachePolicy.flushes;
+    expect(flush!.time - 1_700_000_000).toBeGreaterThan(1199);
+    expect(flush!.time - 1_700_000_000).toBeLessThan(1210);
+    expect(flush!.sessionsLost).toBe(result.truth.totals.byReason.flush);
+    const expired = result.connections.filter((c) => c.reason === 'idle-timeout' && (c.reasonDetail ?? '').includes('it had expired before the cache was emptied'));
+    expect(expired.length).toBeGreaterThan(100);
+    expect(expired.every((c) => (c.session as { reuseGap: number }).reuseGap > 300)).toBe(true);
+  });
+
+  it('a restart of two servers sharing a cache of 50: sessions pushed out before it are the cache\'s, not the restart\'s', () => {
+    // 150 sessions already evicted by 50 newer ones when the servers restarted were the restart's.
+    const result = simulateConfigAndAnalyze({ seed: 5, duration: 3600,
+      services: [{ sni: 'www.sweep.test', resumption: 'psk', backends: 2, captureAt: 'vip', balancing: 'round-robin', sharedCache: true, policy: { idleTimeout: null, lifetime: 36000, capacity: 50, purgeOnAbort: true }, flushes: [1200] }],
+      clients: { count: 200, meanGap: 60, minGap: 2, longGapShare: 0.2, longGap: [200, 2000], firstConnectionSpread: 300, stacks: ['modern-a', 'modern-b'] } });
+    const server = result.diagnosis.servers[0]!;
+    const truth = result.truth.totals.byReason;
+    expect(server.cachePolicy.capacity.entries).toBe(50);
+    expect(Math.abs(server.reasons.flush! - truth.flush!)).toBeLessThanOrEqual(2);
+    expect(Math.abs(server.reasons.capacity! - truth.capacity!)).toBeLessThanOrEqual(2);
+    expect(Math.abs(server.cachePolicy.flushes[0]!.sessionsLost - truth.flush!)).toBeLessThanOrEqual(2);
+    expect(result.connections.filter((c) => (c.reasonDetail ?? '').includes('it was gone before')).length).toBeGreaterThan(100);
+  });
+
+  it('a restart hidden by a busy idle timeout is found among the refusals the timeout leaves', () => {
+    // Half the offers refused for idle time made the restart's few refusals within the timeout
+    // look like the usual rate: no flush was found, and they stayed "unexplained".
+    const result = simulateConfigAndAnalyze({ seed: 18, duration: 3600,
+      services: [{ sni: 'www.sweep.test', resumption: 'psk', policy: { idleTimeout: 300, lifetime: 3600, capacity: null, purgeOnAbort: true }, flushes: [1200] }],
+      clients: { count: 200, meanGap: 400, minGap: 2, longGapShare: 0.4, longGap: [200, 2000], abortShare: 0.05, forgetShare: 0.05, firstConnectionSpread: 300, stacks: ['modern-a', 'modern-b'] } });
+    const server = result.diagnosis.servers[0]!;
+    expect(server.cachePolicy.idleTimeout.seconds).toBe(300);
+    expect(server.cachePolicy.flushes).toHaveLength(1);
+    const flush = server.cachePolicy.flushes[0]!;
+    expect(flush.low - 1_700_000_000).toBeLessThanOrEqual(1200);
+    expect(flush.time - 1_700_000_000).toBeGreaterThanOrEqual(1200);
+    const flushed = result.connections.filter((c) => c.reason === 'flush');
+    const truthOf = new Map(result.truth.connections.map((t) => [`${t.clientIp}:${t.clientPort}@${t.startTime.toFixed(3)}`, t.reason]));
+    expect(flushed.length).toBeGreaterThan(5);
+    expect(flushed.every((c) => truthOf.get(`${c.client.ip}:${c.client.port}@${c.startTime.toFixed(3)}`) === 'flush')).toBe(true);
+  });
+
   it('purge on abort with an idle timeout: an abort whose own offer was refused purged nothing', () => {
     // Seed 2 had 14 idle-timeout refusals put down to aborts whose offers had been refused for
     // idle time already: the session was gone before the abort.

@@ -3,6 +3,7 @@ import { formatDuration, isoTime } from './format.js';
 import { count, select, spanIndex, valuesOf } from './offer-lists.js';
 import { binomialTail } from './statistics.js';
 import type { CachePolicy } from './types.js';
+import type { Estimate } from './threshold.js';
 import type { Verdicts } from './verdicts.js';
 
 /**
@@ -129,6 +130,70 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
   }
   return flushes.sort((a, b) => a.time - b.time);
 }
+
+/**
+ * A flush takes every older session it finds, but some were gone before it: past the idle timeout
+ * or lifetime fitted afterwards, at the latest by the limit's upper bound, or pushed out of a FIFO
+ * cache by as many newer sessions, before the flush's earliest moment. Those refusals are the
+ * limit's, and the flush lost fewer sessions. Simulated: a TLS 1.3 server with a 300 s idle
+ * timeout and a restart after 20 minutes had 132 refusals of sessions idle 8 to 19 minutes,
+ * expired long before, put down to the restart; one with a cache of 50, 150 evicted sessions.
+ * `offers`: the group's, in time order; `rejected`: its refusals.
+ */
+export function returnExpiredToLimits(t: SessionTable, offers: Int32Array, rejected: Int32Array, flushes: CachePolicy['flushes'],
+  limits: Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'>, verdicts: Verdicts): void {
+  if (flushes.length === 0) return;
+  const { idleTimeout, lifetime, capacity } = limits;
+  const applies = (e: Estimate, o: number) => e.seconds !== null && e.high !== null &&
+    (e.appliesTo === undefined || (e.appliesTo === 'session-ids') === (t.kindOf(o) === 'session-id'));
+  // A FIFO cache's size, in churn: a session is gone once more than `high` sessions from it on were issued.
+  const fifo = capacity.eviction === 'fifo' || capacity.eviction === 'unknown';
+  // Sessions the group had issued by a moment: as its latest offer before then saw (a lower bound).
+  const issuedBy = (time: number): number => {
+    let lo = 0, hi = offers.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (t.timeOf(offers[mid]!) <= time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? 0 : t.issuedSoFarOf(offers[lo - 1]!);
+  };
+  const issuedAtFlush = flushes.map((f) => issuedBy(f.low));
+  const lost = flushes.map(() => new Set<number>());
+  const evidence: number[][] = flushes.map(() => []);
+  for (const o of rejected) {
+    if (verdicts.reasonOf(o) !== 'flush' || !verdicts.detailOf(o).includes(FLUSH_DETAIL)) continue;
+    const gap = t.reuseGapOf(o);
+    if (gap === null) continue;
+    const lastUse = t.timeOf(o) - gap;
+    // The flush it was given to: the first whose moment its span (last use, offer] crosses.
+    const k = flushes.findIndex((f) => lastUse <= f.low && t.timeOf(o) >= f.time);
+    if (k < 0) continue;
+    const flush = flushes[k]!;
+    const age = t.ageOf(o);
+    const churn = t.churnOf(o);
+    // Its place in the queue when the flush began: the sessions issued from it on until then.
+    const churnAtFlush = churn === null ? null : issuedAtFlush[k]! - (t.issuedSoFarOf(o) - churn);
+    if (applies(idleTimeout, o) && gap > idleTimeout.high! && lastUse + idleTimeout.high! < flush.low) {
+      verdicts.set(o, 'idle-timeout', `idle ${formatDuration(gap)} > inferred idle timeout ${formatDuration(idleTimeout.seconds!)}: it had expired before the cache was emptied at ${isoTime(flush.low)}`);
+    } else if (age !== null && applies(lifetime, o) && age > lifetime.high! && t.timeOf(o) - age + lifetime.high! < flush.low) {
+      verdicts.set(o, 'lifetime', `age ${formatDuration(age)} > inferred lifetime ${formatDuration(lifetime.seconds!)}: it had expired before the cache was emptied at ${isoTime(flush.low)}`);
+    } else if (fifo && churnAtFlush !== null && applies(capacity, o) && churnAtFlush > capacity.high!) {
+      verdicts.set(o, 'capacity', `${churnAtFlush - 1} newer sessions had been issued before the cache was emptied at ${isoTime(flush.low)} (inferred cache size ${capacity.entries}): it was gone before`);
+    } else {
+      lost[k]!.add(t.sessionRowOf(o));
+      if (evidence[k]!.length < 20) evidence[k]!.push(t.connectionOf(o).id);
+      continue;
+    }
+  }
+  flushes.forEach((f, k) => {
+    f.sessionsLost = lost[k]!.size;
+    f.evidence = evidence[k]!;
+  });
+}
+
+/** What the detail of a refusal a flush explains says (the cache emptied between two moments). */
+const FLUSH_DETAIL = 'before the cache was emptied between';
 
 /** Offers outside a flush's moment, at its rejections' churn, needed to judge a cache size by them. */
 const MIN_EVIDENCE_OUTSIDE_FLUSH = 5;

@@ -1,5 +1,5 @@
 import type { ServerGroup, SessionTable } from '../session/session-table.js';
-import { findFlushes } from './flushes.js';
+import { findFlushes, returnExpiredToLimits } from './flushes.js';
 import { explainUnknownSessions } from './issued-before-capture.js';
 import { explainKeepsNoSessions } from './keeps-no-sessions.js';
 import { fitLimitsBehindBalancer, fitLimitsByKind } from './limits.js';
@@ -35,8 +35,14 @@ export function inferGroup(table: SessionTable, group: ServerGroup, offers: Int3
   // 5. Time and size limits, fitted on what is not yet explained.
   // 5b. A limit the balancer's steady refusals hid from the fit (backends without a shared cache).
   const { idleTimeout, lifetime, capacity } = fitLimitsBehindBalancer(t, known, verdicts, fitLimitsByKind(t, offers, known, rejected, verdicts));
+  // 5c. Sessions a flush took that had expired before it: the limit's.
+  returnExpiredToLimits(t, offers, rejected, flushes, { idleTimeout, lifetime, capacity }, verdicts);
   // 6. What is left, refused at a steady rate: backends without a shared cache.
   const sharedCache = inferSharedCache(t, known, crossAddress, verdicts);
+  // 6b. Flushes again, among the refusals nothing else explained: a limit refusing many offers
+  // hid them in step 4 (the usual refusal rate there counts the limit's refusals).
+  const later = findFlushes(t, select(known, (o) => t.isAccepted(o) || !verdicts.has(o)), verdicts, []);
+  if (later.length > 0) flushes.push(...later), flushes.sort((a, b) => a.time - b.time);
   // 7. Sessions never seen issued or used, or issued before the capture: a limit or flush explains
   // them only when even their shortest possible idle time or age passes it.
   explainUnknownSessions(t, rejected, flushes, idleTimeout, lifetime, capacity, verdicts);

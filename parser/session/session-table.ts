@@ -317,6 +317,10 @@ export class SessionTable {
     const s = this.offerSessions.get(o);
     return s !== NONE && this.sessionIssuedBy.get(s) !== ISSUED_BEFORE_CAPTURE ? this.offerIssuedSoFar.get(o) - this.sessionIssueIndex.get(s) : null;
   }
+  /** Sessions the group that issued the offered session had issued when it was offered (the offer's group's, for an unknown session). */
+  issuedSoFarOf(o: number): number {
+    return this.offerIssuedSoFar.get(o);
+  }
   /**
    * What churnOf says, or for a session issued before the capture (and before the earlier
    * analyses of a state carried in) the least it can be: it came before every session issued
