@@ -477,6 +477,20 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(result.connections.filter((c) => (c.reasonDetail ?? '').includes('it was gone before')).length).toBeGreaterThan(100);
   });
 
+  it('an idle timeout of 5 minutes and a cache of 50 at once: each refusal the limit that took the session first', () => {
+    // The limit fitted first (the cache) took every refusal past both: 78 sessions idle past the
+    // timeout long before 50 newer ones came were the cache's.
+    const result = simulateConfigAndAnalyze({ seed: 10, duration: 3600,
+      services: [{ sni: 'www.sweep.test', resumption: 'psk', backends: 2, captureAt: 'vip', balancing: 'source-ip', sharedCache: true, policy: { idleTimeout: 300, lifetime: 3600, capacity: 50, purgeOnAbort: false } }],
+      clients: { count: 80, meanGap: 60, minGap: 2, longGapShare: 0.2, longGap: [200, 2000], firstConnectionSpread: 300, stacks: ['modern-a', 'modern-b'] } });
+    const server = result.diagnosis.servers[0]!;
+    const truth = result.truth.totals.byReason;
+    expect([server.cachePolicy.idleTimeout.seconds, server.cachePolicy.capacity.entries]).toEqual([300, 50]);
+    expect(Math.abs(server.reasons['idle-timeout']! - truth['idle-timeout']!)).toBeLessThanOrEqual(2);
+    expect(Math.abs(server.reasons.capacity! - truth.capacity!)).toBeLessThanOrEqual(2);
+    expect(compareWithTruth(result.document, result.truth).reasonAgreement).toBeGreaterThan(0.98);
+  });
+
   it('a restart hidden by a busy idle timeout is found among the refusals the timeout leaves', () => {
     // Half the offers refused for idle time made the restart's few refusals within the timeout
     // look like the usual rate: no flush was found, and they stayed "unexplained".

@@ -2,7 +2,7 @@ import type { ServerGroup, SessionTable } from '../session/session-table.js';
 import { findFlushes, returnExpiredToLimits } from './flushes.js';
 import { explainUnknownSessions } from './issued-before-capture.js';
 import { explainKeepsNoSessions } from './keeps-no-sessions.js';
-import { fitLimitsBehindBalancer, fitLimitsByKind } from './limits.js';
+import { firstLimitInTime, fitLimitsBehindBalancer, fitLimitsByKind } from './limits.js';
 import { select } from './offer-lists.js';
 import { inferPurgeOnAbort } from './purge-on-abort.js';
 import { inferCrossAddressSharing, inferSharedCache } from './shared-cache.js';
@@ -35,7 +35,9 @@ export function inferGroup(table: SessionTable, group: ServerGroup, offers: Int3
   // 5. Time and size limits, fitted on what is not yet explained.
   // 5b. A limit the balancer's steady refusals hid from the fit (backends without a shared cache).
   const { idleTimeout, lifetime, capacity } = fitLimitsBehindBalancer(t, known, verdicts, fitLimitsByKind(t, offers, known, rejected, verdicts));
-  // 5c. Sessions a flush took that had expired before it: the limit's.
+  // 5c. Refusals past two limits: the one that took the session first. Sessions a flush took
+  // that had expired before it: the limit's.
+  firstLimitInTime(t, offers, rejected, { idleTimeout, lifetime, capacity }, verdicts);
   returnExpiredToLimits(t, offers, rejected, flushes, { idleTimeout, lifetime, capacity }, verdicts);
   // 6. What is left, refused at a steady rate: backends without a shared cache.
   const sharedCache = inferSharedCache(t, known, crossAddress, verdicts);
