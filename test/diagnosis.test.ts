@@ -402,7 +402,7 @@ describe('diagnosis on simulated farms with a known policy', () => {
 
   it('backends each with ticket keys of their own, switching a minute apart: no switch of shared keys is made up', () => {
     // Another backend's next key began while a key was in use and outlived it: taken for a switch
-    // of shared keys, the other backends' refusals of each key (1,151 of 1,850) became the rotation's.
+    // of shared keys, the 1,151 refusals given to other backends became the rotation's or unexplained.
     const farm = simulateConfigAndAnalyze({ seed: 1, duration: 3600, clients: { count: 60, meanGap: 90, minGap: 2, longGapShare: 0, stacks: ['modern-a', 'modern-b'] },
       services: [{ sni: 'www.rotation.test', resumption: 'ticket', ticketKeyRotation: 300, ticketLifetimeHint: 7200, policy: { idleTimeout: null, lifetime: 7200, capacity: null, purgeOnAbort: false },
         backends: 3, captureAt: 'vip', balancing: 'random', sharedCache: false, ticketKeyRotationSkew: 60 }] });

@@ -4,6 +4,7 @@ import { count, select, spanIndex, valuesOf } from './offer-lists.js';
 import { binomialTail } from './statistics.js';
 import type { CachePolicy } from './types.js';
 import type { Estimate } from './threshold.js';
+import { limitShownFor } from './limits.js';
 import type { Verdicts } from './verdicts.js';
 
 /**
@@ -144,8 +145,7 @@ export function returnExpiredToLimits(t: SessionTable, offers: Int32Array, rejec
   limits: Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'>, verdicts: Verdicts): void {
   if (flushes.length === 0) return;
   const { idleTimeout, lifetime, capacity } = limits;
-  const applies = (e: Estimate, o: number) => e.seconds !== null && e.high !== null &&
-    (e.appliesTo === undefined || (e.appliesTo === 'session-ids') === (t.kindOf(o) === 'session-id'));
+  const applies = (e: Estimate, o: number) => limitShownFor(t, e, o);
   // A FIFO cache's size, in churn: a session is gone once more than `high` sessions from it on were issued.
   const fifo = capacity.eviction === 'fifo' || capacity.eviction === 'unknown';
   // Sessions the group had issued by a moment: as its latest offer before then saw (a lower bound).

@@ -297,8 +297,7 @@ const MIN_OFFERS_OF_EACH_KIND = 20;
  */
 export function firstLimitInTime(t: SessionTable, offers: Int32Array, rejected: Int32Array, limits: Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'>, verdicts: Verdicts): void {
   const { idleTimeout, lifetime, capacity } = limits;
-  const shown = (e: Estimate, o: number) => e.seconds !== null && e.high !== null &&
-    (e.appliesTo === undefined || (e.appliesTo === 'session-ids') === (t.kindOf(o) === 'session-id'));
+  const shown = (e: Estimate, o: number) => limitShownFor(t, e, o);
   const fifo = capacity.eviction === 'fifo' || capacity.eviction === 'unknown';
   if ([idleTimeout, lifetime, capacity].filter((e) => e.seconds !== null).length < 2) return;
   // The first offer (in time order) that saw at least `count` sessions issued: a binary search.
@@ -334,4 +333,9 @@ export function firstLimitInTime(t: SessionTable, offers: Int32Array, rejected: 
     const first = causes.reduce((a, b) => (b.at < a.at ? b : a));
     if (first.reason !== given) verdicts.set(o, first.reason, first.detail());
   }
+}
+
+/** The limit was found (a value and an upper bound), for the kind of session offer `o` is (see Estimate.appliesTo). */
+export function limitShownFor(t: SessionTable, e: Estimate, o: number): boolean {
+  return e.seconds !== null && e.high !== null && (e.appliesTo === undefined || (e.appliesTo === 'session-ids') === (t.kindOf(o) === 'session-id'));
 }

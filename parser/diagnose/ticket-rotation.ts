@@ -79,8 +79,8 @@ export function explainRetiredTicketKeys(t: SessionTable, group: ServerGroup, of
   // rotation's.
   // Servers sharing keys but switching one after another (a script run server by server) seal
   // under both keys for a while: the successor then begins well inside the key's time in use, and
-  // goes on sealing long after it (see switchingSuccessor). The handover is then at least the
-  // time both sealed.
+  // stays in use long after it (see switchingSuccessor). The handover is then at least the time
+  // both were in use.
   const successorOf = new Map<KeyFacts, number>();
   const handoverOf = new Map<KeyFacts, number>();
   const switchOf = new Map<KeyFacts, KeySwitch>();
@@ -99,8 +99,8 @@ export function explainRetiredTicketKeys(t: SessionTable, group: ServerGroup, of
     if (switching !== null && (next === undefined || switching.first <= next)) {
       next = switching.first;
       handover = Math.max(handover, inUseUntil - next + KEY_HANDOVER);
-      const from = Math.max(next, key.first);
-      if (inUseUntil - from > KEY_HANDOVER) switchOf.set(key, { successor: switching, from, until: inUseUntil });
+      const switchFrom = Math.max(next, key.first);
+      if (inUseUntil - switchFrom > KEY_HANDOVER) switchOf.set(key, { successor: switching, from: switchFrom, until: inUseUntil });
     }
     if (next === undefined) continue;
     successorOf.set(key, next);
@@ -146,8 +146,8 @@ export function explainRetiredTicketKeys(t: SessionTable, group: ServerGroup, of
   }
   // While the servers switched, a server already on the new key refused the old one's tickets and
   // one not yet on it refused the new one's, each accepted elsewhere meanwhile (simulated: two
-  // servers switching 60 s apart left ~30 % of the rotation's refusals unexplained; four, 60 s
-  // apart each, 60–77 %, with a lifetime, an idle timeout or a cache of 62 made up of them).
+  // servers switching 60 s apart left 27–31 % of the rotation's refusals unexplained; four, 60 s
+  // apart each, 63–79 % unexplained or given to a lifetime, an idle timeout or a cache of 62 made up of them).
   let spread = 0;
   for (const [key, window] of switchOf) {
     spread = Math.max(spread, window.until - window.from);
@@ -194,7 +194,7 @@ const MAX_REFUSED_SHARE_OUTSIDE_SWITCH = 0.25;
 /** What the detail of a refusal while the servers switched keys says (findings tell them by it). */
 export const KEY_SWITCH_DETAIL = 'refused while the servers of';
 
-/** Servers switching from a key to its successor one after another: both sealed tickets from `from` to `until`. */
+/** Servers switching from a key to its successor one after another: both in use from `from` to `until`. */
 interface KeySwitch {
   successor: KeyFacts;
   from: number;
