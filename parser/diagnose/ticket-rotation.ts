@@ -214,7 +214,9 @@ interface KeySwitch {
  */
 function switchingSuccessor(t: SessionTable, key: KeyFacts, sealedUntil: number, inUseUntil: number, ordered: KeyFacts[], group: ServerGroup, lastUse: number): KeyFacts | null {
   for (const other of ordered) {
-    if (other === key || other.first >= inUseUntil) continue;
+    // In the order of their first tickets: none after this one began before the key's last use.
+    if (other.first >= inUseUntil) break;
+    if (other === key) continue;
     const otherUntil = Math.max(group.ticketKeyLastIssue.get(other.name) ?? other.first, other.lastAccepted);
     // A key still in use when the capture ends has shown only part of its time: a quarter will do.
     const share = otherUntil >= lastUse - MAX_KEY_HANDOVER ? 0.25 : 0.5;
@@ -226,8 +228,8 @@ function switchingSuccessor(t: SessionTable, key: KeyFacts, sealedUntil: number,
     // switch: servers 90 s apart each, four of them, use two keys 4.5 minutes of every 5). That
     // second look must see a few offers: a backend's own next key begins as its last one ends.
     if (!together || !openedEverywhere(t, key, -Infinity, other.first, 0)) continue;
-    let nextBegins = Infinity;
-    for (const k of ordered) if (k !== key && k !== other && k.first > inUseUntil) nextBegins = Math.min(nextBegins, k.first);
+    // Both began before inUseUntil: the next key is the first to begin after it.
+    const nextBegins = ordered.find((k) => k.first > inUseUntil)?.first ?? Infinity;
     if (openedEverywhere(t, other, inUseUntil, nextBegins, MIN_OFFERS_AFTER_SWITCH)) return other;
   }
   return null;
