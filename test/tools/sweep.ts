@@ -1,7 +1,7 @@
 // Random single-service farms against the simulator's ground truth: where does the diagnosis give
 // a refusal another reason than the one that took the session? Every farm is drawn from its set
 // and index alone, so a farm named in the output can be run again (--show SET:INDEX).
-//   node dist/test/tools/sweep.js [--sets 1-6] [--farms 40] [--worst 10] [--show SET:INDEX]
+//   node dist/test/tools/sweep.js [--sets 1-6] [--farms 40] [--worst 10] [--two-services] [--show SET:INDEX]
 import { simulateConfigAndAnalyze } from '../support/pipeline.js';
 import { compareWithTruth } from './compare-truth.js';
 import type { FarmConfigInput } from '../../fixtures/simulator/farm.js';
@@ -39,6 +39,29 @@ export function sweepFarm(set: number, index: number): FarmConfigInput {
   };
 }
 
+/**
+ * Farm `index` of set `set` with two services sharing their clients, some of the clients four to
+ * an address (NAT): each service's resumption, backends, limits and restart drawn at random.
+ */
+export function sweepTwoServiceFarm(set: number, index: number): FarmConfigInput {
+  const pick = generator(set * 99991 + index * 7907);
+  const service = (k: number) => ({
+    sni: `s${k}.sweep.test`, resumption: pick(['session-id', 'ticket', 'psk'] as const), backends: pick([1, 2]),
+    captureAt: pick(['vip', 'backends'] as const), balancing: pick(['random', 'source-ip'] as const), sharedCache: pick([true, false]),
+    policy: { idleTimeout: pick([null, 300, 900]), lifetime: pick([36000, 3600]), capacity: pick([null, 100]), purgeOnAbort: pick([false, true]) },
+    flushes: pick([[], [1800]]), clientShare: pick([1, 2]),
+  });
+  return {
+    seed: index + 1,
+    duration: 3600,
+    services: [service(1), service(2)],
+    clients: {
+      count: pick([60, 150]), perAddress: pick([1, 1, 4]), meanGap: pick([90, 300]), minGap: 2, longGapShare: 0.2, longGap: [200, 2000],
+      abortShare: pick([0, 0.05]), forgetShare: pick([0, 0.05]), firstConnectionSpread: 300, stacks: ['modern-a', 'modern-b', 'legacy'],
+    },
+  };
+}
+
 export interface SweepResult {
   set: number;
   index: number;
@@ -51,20 +74,23 @@ export interface SweepResult {
   summary: string;
 }
 
-export function runFarm(set: number, index: number): SweepResult {
-  const config = sweepFarm(set, index);
+export function runFarm(set: number, index: number, twoServices = false): SweepResult {
+  const config = twoServices ? sweepTwoServiceFarm(set, index) : sweepFarm(set, index);
   const farm = simulateConfigAndAnalyze(config);
   const comparison = compareWithTruth(farm.document, farm.truth);
   const confusion = Object.entries(comparison.confusion).flatMap(([truth, row]) =>
     Object.entries(row).filter(([ours]) => ours !== truth).map(([ours, n]) => `${truth}→${ours} ${n}`));
   const wrong = Object.entries(comparison.confusion).reduce((sum, [truth, row]) =>
     sum + Object.entries(row).reduce((s, [ours, n]) => s + (ours === truth ? 0 : n), 0), 0);
-  const service = config.services![0]!;
-  const policy = farm.diagnosis.servers[0]?.cachePolicy;
-  const summary = `${service.resumption}, ${service.backends} backend(s) at the ${service.captureAt}, ${service.balancing}, shared ${service.sharedCache}; ` +
-    `policy ${JSON.stringify(service.policy)}, rotation ${service.ticketKeyRotation ?? 'none'}, flushes [${service.flushes}] | inferred idle ${policy?.idleTimeout.seconds ?? '–'}, ` +
-    `lifetime ${policy?.lifetime.seconds ?? '–'}, cache ${policy?.capacity.entries ?? '–'}, flushes ${policy?.flushes.length ?? 0}`;
-  return { set, index, wrong, confusion, flushesTrue: service.flushes?.length ?? 0, flushesFound: policy?.flushes.length ?? 0, summary };
+  const services = config.services!;
+  const policies = farm.diagnosis.servers.map((s) => s.cachePolicy);
+  const summary = services.map((service) => `${service.resumption}, ${service.backends} backend(s) at the ${service.captureAt}, ${service.balancing}, shared ${service.sharedCache}; ` +
+    `policy ${JSON.stringify(service.policy)}, rotation ${service.ticketKeyRotation ?? 'none'}, flushes [${service.flushes}]`).join(' || ') +
+    (config.clients?.perAddress !== undefined && config.clients.perAddress > 1 ? ` | ${config.clients.perAddress} clients an address` : '') +
+    ' | inferred ' + policies.map((p) => `idle ${p.idleTimeout.seconds ?? '–'}, lifetime ${p.lifetime.seconds ?? '–'}, cache ${p.capacity.entries ?? '–'}, flushes ${p.flushes.length}`).join(' || ');
+  const flushesTrue = services.reduce((n, s) => n + (s.flushes?.length ?? 0), 0);
+  const flushesFound = policies.reduce((n, p) => n + p.flushes.length, 0);
+  return { set, index, wrong, confusion, flushesTrue, flushesFound, summary };
 }
 
 function main(argv: string[]): void {
@@ -72,11 +98,12 @@ function main(argv: string[]): void {
     const i = argv.indexOf(name);
     return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
   };
+  const twoServices = argv.includes('--two-services');
   const show = option('--show', '');
   if (show !== '') {
     const [set, index] = show.split(':').map(Number) as [number, number];
-    console.log(JSON.stringify(sweepFarm(set, index)));
-    const r = runFarm(set, index);
+    console.log(JSON.stringify(twoServices ? sweepTwoServiceFarm(set, index) : sweepFarm(set, index)));
+    const r = runFarm(set, index, twoServices);
     console.log(`${r.wrong} wrong: ${r.confusion.join(', ') || 'none'}\n${r.summary}`);
     return;
   }
@@ -85,7 +112,7 @@ function main(argv: string[]): void {
   const worst = Number(option('--worst', '10'));
   const results: SweepResult[] = [];
   for (let set = from; set <= (to ?? from); set++) {
-    for (let index = 0; index < farms; index++) results.push(runFarm(set, index));
+    for (let index = 0; index < farms; index++) results.push(runFarm(set, index, twoServices));
   }
   const total = results.reduce((n, r) => n + r.wrong, 0);
   // A flush the truth has but no flush listed is no error where its refusals got their reason
