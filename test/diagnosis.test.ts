@@ -491,6 +491,17 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(compareWithTruth(result.document, result.truth).reasonAgreement).toBeGreaterThan(0.98);
   });
 
+  it('a client that dropped its session and then reset a handshake has no session: its next connection without an offer is no second forgetting', () => {
+    // Still holding the dropped session, every later connection without an offer was "client
+    // forgot" again: 615 for the truth's 594, each one right after a reset handshake.
+    const result = simulateConfigAndAnalyze({ seed: 33, duration: 3600,
+      services: [{ sni: 'www.sweep.test', resumption: 'session-id', captureAt: 'backends', policy: { idleTimeout: 1800, lifetime: 3600, capacity: null, purgeOnAbort: false } }],
+      clients: { count: 200, meanGap: 60, minGap: 2, longGapShare: 0, longGap: [200, 2000], abortShare: 0.05, forgetShare: 0.05, firstConnectionSpread: 300, stacks: ['modern-a', 'modern-b', 'legacy'] } });
+    const comparison = compareWithTruth(result.document, result.truth);
+    expect(comparison.confusion.none?.['client-forgot'] ?? 0).toBe(0);
+    expect(result.diagnosis.servers[0]!.reasons['client-forgot']).toBe(result.truth.totals.byReason['client-forgot']);
+  });
+
   it('a restart hidden by a busy idle timeout is found among the refusals the timeout leaves', () => {
     // Half the offers refused for idle time made the restart's few refusals within the timeout
     // look like the usual rate: no flush was found, and they stayed "unexplained".

@@ -241,6 +241,11 @@ export function trackSessions(connections: ConnectionRecord[], order: Uint32Arra
         changesByGroup.set(group, changes);
       }
       clients.set(client, now);
+    } else if (offeredNothing && heldReady && held !== SEVERAL_CLIENTS) {
+      // It offered nothing though it held a session, and got none (a handshake it reset): it holds
+      // none now. Still holding the dropped one, each later connection without an offer was that
+      // same forgetting again (simulated: 21 of 615 "client forgot" after a client's reset handshake).
+      clients.set(client, -1);
     }
     if (offer >= 0) c.session = offerView(table, offer);
     else if (now >= 0 && table.session(now).issuedBy === c.id) c.session = issueView(table.session(now));
