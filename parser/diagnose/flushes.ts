@@ -183,7 +183,6 @@ export function returnExpiredToLimits(t: SessionTable, offers: Int32Array, rejec
     } else {
       lost[k]!.add(t.sessionRowOf(o));
       if (evidence[k]!.length < 20) evidence[k]!.push(t.connectionOf(o).id);
-      continue;
     }
   }
   flushes.forEach((f, k) => {
