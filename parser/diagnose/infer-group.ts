@@ -1,5 +1,5 @@
 import type { ServerGroup, SessionTable } from '../session/session-table.js';
-import { findFlushes, returnExpiredToLimits } from './flushes.js';
+import { claimForLateFlushes, findFlushes, returnExpiredToLimits } from './flushes.js';
 import { explainUnknownSessions } from './issued-before-capture.js';
 import { explainKeepsNoSessions } from './keeps-no-sessions.js';
 import { firstLimitInTime, fitLimitsBehindBalancer, fitLimitsByKind } from './limits.js';
@@ -44,7 +44,14 @@ export function inferGroup(table: SessionTable, group: ServerGroup, offers: Int3
   // 6b. Flushes again, among the refusals nothing else explained: a limit refusing many offers
   // hid them in step 4 (the usual refusal rate there counts the limit's refusals).
   const later = findFlushes(t, select(known, (o) => t.isAccepted(o) || !verdicts.has(o)), verdicts, []);
-  if (later.length > 0) flushes.push(...later), flushes.sort((a, b) => a.time - b.time);
+  if (later.length > 0) {
+    // The limits took the refusals of sessions the flush emptied out too: the flush's, unless
+    // they had expired before it.
+    claimForLateFlushes(t, rejected, later, verdicts);
+    flushes.push(...later);
+    flushes.sort((a, b) => a.time - b.time);
+    returnExpiredToLimits(t, offers, rejected, flushes, { idleTimeout, lifetime, capacity }, verdicts);
+  }
   // 7. Sessions never seen issued or used, or issued before the capture: a limit or flush explains
   // them only when even their shortest possible idle time or age passes it.
   explainUnknownSessions(t, rejected, flushes, idleTimeout, lifetime, capacity, verdicts);
