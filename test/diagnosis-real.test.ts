@@ -248,6 +248,28 @@ describe('diagnosis on real stacks', () => {
     expect(connections.filter((c) => c.resumption === 'accepted').every((c) => c.resumedBy === 'ticket')).toBe(true);
   });
 
+  it('s_server restarted with a new ticket key a second before the capture ends: a key change by the key names, not a 1-second idle timeout', () => {
+    // Nothing resumed after the restart, so each refusal was idle longer than every acceptance and
+    // read as "[critical] Sessions are dropped after 1.0s idle".
+    const { server, connections, diagnosis } = analyze('tls12-ticket-key-restart-at-end.pcap');
+    const rejected = connections.filter((c) => c.resumption === 'rejected');
+    expect(rejected).toHaveLength(6);
+    expect(rejected.every((c) => c.reason === 'flush')).toBe(true);
+    expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
+    expect(server.cachePolicy.flushes).toHaveLength(1);
+    expect(server.cachePolicy.flushes[0]!.sessionsLost).toBe(6);
+    expect(server.cachePolicy.tickets.keyNames).toBe(2);
+    expect(diagnosis.findings.map((f) => f.code)).not.toContain('idle-timeout');
+    expect(diagnosis.findings.find((f) => f.code === 'flush')!.title).toMatch(/^The session ticket keys of resumescope\.test:44367 changed between /);
+    // The refused tickets name the first key, the tickets the refusing handshakes issued the second.
+    const firstKey = (hex: string | null) => (hex ?? '').slice(0, 32);
+    const oldKeys = new Set(rejected.map((c) => firstKey(c.offeredTicket)));
+    const newKeys = new Set(rejected.map((c) => firstKey(c.issuedTicket ?? null)));
+    expect(oldKeys.size).toBe(1);
+    expect(newKeys.size).toBe(1);
+    expect([...oldKeys][0]).not.toBe([...newKeys][0]);
+  });
+
   it('OpenSSL purges a session when the client aborts its resumption with a fatal alert: abort by the client, purge detected', () => {
     const { server, connections, diagnosis } = analyze('tls12-alert-purge.pcap');
     // The handshakes ended with the client's fatal alert, not a reset: the finding says which.

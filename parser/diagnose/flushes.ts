@@ -87,6 +87,37 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
     }
     return others >= MIN_EVIDENCE_OUTSIDE_FLUSH && othersRefused >= FLUSH_LIKE_CAPACITY * others;
   };
+  const group = offers.length > 0 ? t.groupOf(offers[0]!) : null;
+  /**
+   * Whether the key names show keys replaced at the moment (RFC 5077 §4: a ticket begins with the
+   * name of its key): every refusal a ticket or PSK identity under a key last sealed with before the
+   * moment and opened by none of the accepted offers after it, and a key first sealed with after
+   * those took over by the last refusal. A limit may fit the refusals as well (nothing resumed after
+   * the restart, so each refusal is "idle" longer than every acceptance), but the keys say what
+   * happened: real s_server restarted with a new random key a second before the capture ended read
+   * as "sessions are dropped after 1.0s idle" (tls12-ticket-key-restart-at-end.pcap).
+   */
+  const keysReplacedAt = (rejected: Int32Array, moment: number): boolean => {
+    if (group === null || !group.namesTicketKeys()) return false;
+    const oldKeys = new Set<string>();
+    let lastRefusal = -Infinity;
+    for (const o of rejected) {
+      const name = t.kindOf(o) === 'session-id' ? null : t.offeredTicketKeyNameOf(o);
+      if (name === null) return false;
+      oldKeys.add(name);
+      lastRefusal = Math.max(lastRefusal, t.timeOf(o));
+    }
+    let oldSealedUntil = -Infinity;
+    for (const name of oldKeys) oldSealedUntil = Math.max(oldSealedUntil, group.ticketKeyLastIssue.get(name) ?? -Infinity);
+    if (oldSealedUntil >= moment) return false;
+    for (const o of accepted) {
+      if (t.timeOf(o) >= moment && t.kindOf(o) !== 'session-id' && oldKeys.has(t.offeredTicketKeyNameOf(o) ?? '')) return false;
+    }
+    for (const [name, first] of group.ticketKeyFirstIssue) {
+      if (!oldKeys.has(name) && first > oldSealedUntil && first <= lastRefusal + NEW_KEY_SLACK) return true;
+    }
+    return false;
+  };
   for (let round = 0; round < 10; round++) {
     const candidates = select(offers, (o) => !t.isAccepted(o) && !verdicts.has(o) && t.reuseGapOf(o) !== null);
     if (candidates.length < 3) break;
@@ -115,7 +146,7 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
     if (!best) break;
     const flushAt = best.time;
     const explained = select(candidates, (o) => lastUseOf(o) < flushAt && t.timeOf(o) >= flushAt);
-    if (aLimitExplains(explained) || aCacheSizeExplains(explained, select(offers, (o) => t.isAccepted(o) || !verdicts.has(o)))) break;
+    if (!keysReplacedAt(explained, flushAt) && (aLimitExplains(explained) || aCacheSizeExplains(explained, select(offers, (o) => t.isAccepted(o) || !verdicts.has(o))))) break;
     // The flush lies after the last use of every explained session and before the first rejection.
     let low = -Infinity;
     for (const o of explained) low = Math.max(low, lastUseOf(o));
@@ -211,6 +242,9 @@ export function claimForLateFlushes(t: SessionTable, rejected: Int32Array, late:
     verdicts.set(o, 'flush', `last used ${formatDuration(gap)} earlier, ${FLUSH_DETAIL} ${isoTime(flush.low)} and ${isoTime(flush.time)}`);
   }
 }
+
+/** How long after the last refusal of a key change the new key's first ticket may come (the refusing handshake seals it, a little later). */
+const NEW_KEY_SLACK = 5;
 
 /** What the detail of a refusal a flush explains says (the cache emptied between two moments). */
 const FLUSH_DETAIL = 'before the cache was emptied between';

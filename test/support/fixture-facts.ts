@@ -146,6 +146,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'nginx-cache-none.pcap': outcomesOf('FRRRRRRRRRRRRR'),
   // A fresh s_server (fresh ticket keys) for every connection: every ticket refused.
   'tls12-tickets-never-accepted.pcap': outcomesOf('FRRRRR'),
+  // Six tickets resumed, s_server restarted (new ticket keys): the six refused a second later, and the capture ends.
+  'tls12-ticket-key-restart-at-end.pcap': outcomesOf('FFFFFFTTTTTTRRRRRR'),
   // nginx's ssl_session_cache off: an empty session ID, no ticket; nothing to offer.
   'nginx-cache-off.pcap': outcomesOf('FFFF'),
   // TLS 1.3 with tickets off: stateful tickets sent, none kept; every PSK refused.
@@ -227,6 +229,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-nginx-new-visitor.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44362 },
   'nginx-cache-none.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44345 },
   'tls12-tickets-never-accepted.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44346 },
+  'tls12-ticket-key-restart-at-end.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44367 },
   'nginx-cache-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44347 },
   'nginx-tls13-tickets-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44348 },
   'tls13-no-tickets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44349 },
