@@ -323,8 +323,15 @@ describe('resumescope CLI', () => {
     writeFileSync(stub, readFileSync(join(CAPTURES, 'tls12-full.pcap')).subarray(0, 4));
     const stubNg = join(work, 'stub.pcapng');
     writeFileSync(stubNg, readFileSync(join(CAPTURES, 'tls12-ticket-resume.pcapng')).subarray(0, 20));
+    // Cut inside the section header block's options, or inside the first packet record: not one
+    // packet read (these passed as empty captures, exit 0, with a warning at "frame 1" or none).
+    const headNg = join(work, 'head.pcapng');
+    writeFileSync(headNg, readFileSync(join(CAPTURES, 'tls12-ticket-resume.pcapng')).subarray(0, 100));
+    const headPcap = join(work, 'head.pcap');
+    writeFileSync(headPcap, readFileSync(join(CAPTURES, 'tls12-full.pcap')).subarray(0, 40));
     for (const [path, why] of [[text, /not a pcap or pcapng capture/], [empty, /empty file/], [random, /not a pcap or pcapng/], [join(work, 'missing.pcap'), /no such file/], [emptyDir, /holds no capture files/],
-      [stub, /too short to be a capture: it ends inside the pcap file header \(4 bytes\)/], [stubNg, /too short to be a capture: it ends inside the pcapng section header \(20 bytes\)/]] as const) {
+      [stub, /too short to be a capture: it ends inside the pcap file header \(4 bytes\)/], [stubNg, /too short to be a capture: it ends inside the pcapng section header \(20 bytes\)/],
+      [headNg, /too short to be a capture: it ends inside its first blocks, before any packet \(100 bytes\)/], [headPcap, /too short to be a capture: it ends inside its first packet record, before any packet \(40 bytes\)/]] as const) {
       const r = cli(['analyze', path]);
       expect(r.code, path).toBe(2);
       const lines = r.stderr.trim().split('\n');
