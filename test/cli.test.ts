@@ -114,6 +114,21 @@ describe('resumescope CLI', () => {
     }
   });
 
+  it('ui with inputs none of which is a capture: exit 2 naming each, no server started', () => {
+    // A missing file or a text file was passed over and the server started anyway, to show nothing.
+    const text = join(work, 'ui-notes.txt');
+    writeFileSync(text, 'hello\n');
+    const r = spawnSync(process.execPath, [BIN, 'ui', join(work, 'ui-missing.pcap'), text, '--no-open', '--port', '0'], { cwd: work, encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stdout).not.toContain('resumescope ui: http');
+    expect(r.stderr.split('\n')).toEqual([
+      `resumescope: ${join(work, 'ui-missing.pcap')}: no such file or folder`,
+      `resumescope: ${text}: not a pcap or pcapng capture (starts with 68 65 6c 6c)`,
+      'resumescope: ui: none of the inputs is a capture it can serve',
+      '',
+    ]);
+  });
+
   it('an option where an output file belongs is bad usage, and no file named after it is written', () => {
     const r = spawnSync(process.execPath, [BIN, 'analyze', join(CAPTURES, 'tls12-session-id-resume.pcap'), '--json', '-o', 'x.json'], { cwd: work, encoding: 'utf8' });
     expect(r.status).toBe(2);

@@ -12,6 +12,7 @@ import { CAPTURES_API, type HostedCapture } from '../shared/ipc.js';
 import type { UiArgs } from '../cli/args.js';
 import type { CliIo } from '../cli/main.js';
 import { hostedReading, resolveInputs } from '../node/analyze-files.js';
+import { sniffFormat } from '../../parser/analysis.js';
 
 export { CONTENT_SECURITY_POLICY as UI_CONTENT_SECURITY_POLICY } from '../shared/content-security-policy.js';
 import { CONTENT_SECURITY_POLICY as UI_CONTENT_SECURITY_POLICY } from '../shared/content-security-policy.js';
@@ -202,8 +203,21 @@ export function openBrowser(url: string): void {
 export async function runUi(args: UiArgs, io: CliIo): Promise<number> {
   const { files, problems } = await resolveInputs(args.inputs);
   for (const p of problems) io.stderr(`resumescope: ${p.path}: ${p.reason}\n`);
-  const readable = files.filter((f) => !f.stream);
   for (const f of files) if (f.stream) io.stderr(`resumescope: ${f.path === '-' ? 'stdin ("-")' : f.path}: ui cannot serve a stream (it reads a capture twice); open the capture in the page instead\n`);
+  // A file that is not a capture is named now, as analyze does, not served for the page to refuse.
+  const readable: typeof files = [];
+  let refused = problems.length;
+  for (const f of files) {
+    if (f.stream) { refused++; continue; }
+    const why = await whyNotACapture(f.path);
+    if (why === null) readable.push(f);
+    else { refused++; io.stderr(`resumescope: ${f.path}: ${why}\n`); }
+  }
+  // Captures named and none of them servable: nothing to show, exit 2 as analyze (no page opened).
+  if (args.inputs.length > 0 && readable.length === 0) {
+    io.stderr('resumescope: ui: none of the inputs is a capture it can serve\n');
+    return 2;
+  }
   let server: UiServer;
   try {
     server = await startUiServer({ port: args.port, captures: readable.map((f) => f.path) });
@@ -225,5 +239,22 @@ export async function runUi(args: UiArgs, io: CliIo): Promise<number> {
   });
   await server.close();
   io.stdout('resumescope ui: stopped\n');
-  return problems.length > 0 ? 1 : 0;
+  return refused > 0 ? 1 : 0;
+}
+
+/** Why the file at `path` is no capture the page can read (its first bytes), or null. */
+async function whyNotACapture(path: string): Promise<string | null> {
+  let handle: fs.FileHandle | null = null;
+  try {
+    handle = await fs.open(path, 'r');
+    const head = new Uint8Array(16);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    if (bytesRead === 0) return 'empty file';
+    if (sniffFormat(head.subarray(0, bytesRead)) !== 'unknown') return null;
+    return `not a pcap or pcapng capture (starts with ${[...head.subarray(0, Math.min(4, bytesRead))].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  } finally {
+    await handle?.close();
+  }
 }
