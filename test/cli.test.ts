@@ -54,6 +54,13 @@ describe('resumescope CLI', () => {
     expect(bogus.stderr).toMatch(/^resumescope: --pcapng-filter: unknown reason "bogus" \(one of idle-timeout, lifetime, capacity, purged-after-abort,/);
     expect(bogus.stdout).toBe('');
     expect(existsSync(out)).toBe(false);
+    // A mistyped address or port kept nothing, silently: an empty pcapng and exit 0.
+    for (const [filter, why] of [['server=notanip', '"notanip" is not an IPv4 or IPv6 address'], ['server=10.0.0.300', '"10.0.0.300" is not an IPv4'], ['server=10.0.0.5:70000', 'port 70000 is not a TCP port']]) {
+      const r = cli(['analyze', capture, '--pcapng-out', out, '--pcapng-filter', filter!]);
+      expect(r.code, filter).toBe(2);
+      expect(r.stderr, filter).toContain(`resumescope: --pcapng-filter: ${filter}: ${why}`);
+      expect(existsSync(out)).toBe(false);
+    }
     const alone = cli(['analyze', capture, '--pcapng-filter', 'aborted']);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toContain('--pcapng-filter chooses what --pcapng-out keeps');
@@ -61,10 +68,14 @@ describe('resumescope CLI', () => {
     expect(good.code).toBe(0);
     expect(good.stdout).toMatch(/wrote .*filtered\.pcapng \(pcapng: \d+ packets of 8 connections, commented\)/);
     expect(good.stderr).toBe('');
-    // A filter that keeps nothing says so (a group's name where server= wants an address).
-    const none = cli(['analyze', capture, '--pcapng-out', out, '--pcapng-filter', 'server=resumescope.test', '-q']);
+    // A group's name where server= wants an address: refused before reading, saying so.
+    const named = cli(['analyze', capture, '--pcapng-out', out, '--pcapng-filter', 'server=resumescope.test', '-q']);
+    expect(named.code).toBe(2);
+    expect(named.stderr).toContain('resumescope: --pcapng-filter: server=resumescope.test: "resumescope.test" is not an IPv4 or IPv6 address: server= takes an IP address, not a name');
+    // A filter that keeps nothing says so.
+    const none = cli(['analyze', capture, '--pcapng-out', out, '--pcapng-filter', 'server=192.0.2.7', '-q']);
     expect(none.code).toBe(0);
-    expect(none.stderr).toBe('resumescope: warning: --pcapng-filter server=resumescope.test chose no connection (server= takes an IP address, not a name); the pcapng holds no packet\n');
+    expect(none.stderr).toBe('resumescope: warning: --pcapng-filter server=192.0.2.7 chose no connection; the pcapng holds no packet\n');
   });
 
   it('a handshake ended by a fatal alert is told as such, not as the close that followed it', () => {

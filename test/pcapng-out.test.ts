@@ -45,6 +45,11 @@ describe('--pcapng-out', () => {
     expect(new Set(comments.map((c) => /connection (\d+):/.exec(c)![1]))).toEqual(new Set(failed.map((c) => String(c.id))));
     expect(comments.some((c) => /resumption rejected: connection \d+ offered this session and was aborted/.test(c))).toBe(true);
     expect(comments.some((c) => /handshake aborted by client RST after-server-hello/.test(c))).toBe(true);
+    // An aborted handshake was no full handshake, whatever it offered (the comment said so).
+    const abortedIds = new Set(failed.filter((c) => c.handshake === 'aborted').map((c) => String(c.id)));
+    const abortedComments = comments.filter((c) => abortedIds.has(/connection (\d+):/.exec(c)![1]!));
+    expect(abortedComments.length).toBeGreaterThan(0);
+    expect(abortedComments.filter((c) => c.includes('full handshake'))).toEqual([]);
     const expectedPackets = failed.reduce((sum, c) => sum + c.packets, 0);
     expect(tsharkPacketCount(out)).toBe(expectedPackets);
     // Our own reader sees the same connections, with the same outcomes.

@@ -7,7 +7,7 @@ import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../par
 import { HELP, outputsOf, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
 import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_OUTPUT } from './writers.js';
 import { ByteWriter } from '../../parser/report/byte-writer.js';
-import { DEFAULT_FILTER, FailureExporter, filterNamesAHost, parseConnectionFilter } from '../../parser/report/failure-export.js';
+import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
 import { checkStateFolder, readStateFile, StateFileWriter, stateFileOrderProblem, stateFileStamp } from './state-file.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -270,7 +270,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       // A filter that keeps nothing is most likely a typo (a host name where an address belongs).
       if (written.connections === 0) {
         const filter = args.pcapngFilter ?? DEFAULT_FILTER;
-        io.stderr(`resumescope: warning: --pcapng-filter ${terminalSafe(filter)} chose no connection${filterNamesAHost(filter) ? ' (server= takes an IP address, not a name)' : ''}; the pcapng holds no packet\n`);
+        io.stderr(`resumescope: warning: --pcapng-filter ${terminalSafe(filter)} chose no connection; the pcapng holds no packet\n`);
       }
     }
     if (stateOut !== null) {

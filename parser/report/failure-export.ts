@@ -21,14 +21,6 @@ export type ConnectionFilter = (c: ConnectionRecord) => boolean;
 
 export const DEFAULT_FILTER = 'failed';
 
-/** A `server=` in the filter names a host, not an address (letters outside an IPv6 address's hex): the likely typo when nothing matched. */
-export function filterNamesAHost(expression: string): boolean {
-  return expression.split(',').some((part) => {
-    const value = part.trim().startsWith('server=') ? part.trim().slice(7) : null;
-    return value !== null && /[g-z]/i.test(value.replace(/^\[|\](:\d+)?$/g, ''));
-  });
-}
-
 /** Parse --pcapng-filter: failed, aborted, rejected, all, reason=<r>, server=<ip[:port]>; commas = any of. */
 export function parseConnectionFilter(expression: string): ConnectionFilter {
   const parts = expression.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
@@ -48,14 +40,22 @@ export function parseConnectionFilter(expression: string): ConnectionFilter {
       const value = part.slice(7);
       if (value.length === 0) throw new Error('server= needs an address: server=<ip[:port]>');
       const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(value.includes('.') || value.startsWith('[') ? value : `[${value}]`);
-      const ip = m?.[1] ?? value;
+      const ip = (m?.[1] ?? value).toLowerCase();
       const port = m?.[2] ? Number(m[2]) : null;
+      // A mistyped address kept nothing, silently (server=notanip: an empty pcapng and exit 0).
+      if (!IPV4.test(ip) && !(ip.includes(':') && IPV6.test(ip))) throw new Error(`server=${value}: "${ip}" is not an IPv4 or IPv6 address: server= takes an IP address, not a name (server=<ip[:port]>, e.g. server=10.0.0.5:443 or server=[2001:db8::1]:443)`);
+      if (port !== null && (port < 1 || port > 65535)) throw new Error(`server=${value}: port ${port} is not a TCP port (1–65535)`);
       return (c) => c.server.ip === ip && (port === null || c.server.port === port);
     }
     throw new Error(`unknown filter "${part}" (use failed, aborted, rejected, all, reason=<reason>, server=<ip[:port]>)`);
   });
   return (c) => tests.some((t) => t(c));
 }
+
+/** A dotted IPv4 address, each part 0–255 (as records write them). */
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+/** An IPv6 address in text (RFC 4291 §2.2): hex groups and colons, an IPv4 tail allowed. */
+const IPV6 = /^[0-9a-f:]+(?:\d+\.\d+\.\d+\.\d+)?$/;
 
 /** What happened to a connection, in one line for a packet comment. */
 export function describeConnection(c: ConnectionRecord): string {
@@ -65,7 +65,7 @@ export function describeConnection(c: ConnectionRecord): string {
   else if (c.reason === 'client-forgot') parts.push(`full handshake: ${c.reasonDetail ?? 'the client forgot its session'}`);
   else if (c.resumption === 'unanswered') parts.push('resumption offered, no ServerHello');
   else if (c.resumption === 'unknown') parts.push('the ClientHello was not captured: whether it offered a session is unknown');
-  else parts.push('full handshake, nothing offered');
+  else parts.push(c.handshake === 'complete' ? 'full handshake, nothing offered' : 'no session offered');
   if (c.abort) {
     const at = c.clientHelloTime !== null ? ` ${formatDuration(Math.max(0, c.abort.time - c.clientHelloTime))} after the ClientHello` : '';
     parts.push(`handshake aborted by ${c.abort.by} ${abortEndingLabel(abortEnding(c)!)} ${c.abort.stage}${at}`);
