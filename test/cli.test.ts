@@ -714,7 +714,7 @@ describe('resumescope CLI', () => {
     const r = cli(['analyze', join(CAPTURES, 'nginx-tls13-ticket-key-before-capture.pcap')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/cache policy resumescope\.test:44366: .*; 8 tickets under a key not in use\n/);
-    expect(r.stdout).toContain('[critical] 8 tickets sealed under a key resumescope.test:44366 no longer uses were refused');
+    expect(r.stdout).toContain('[critical] 8 tickets sealed under a key that resumescope.test:44366 no longer uses were refused');
   });
 
   it('--progress shows reading, then the diagnosis and the writing, and leaves a clean line', () => {

@@ -29,7 +29,16 @@ export function fillReportTemplate(template: string, model: ReportModel): string
 }
 
 export function reportFileName(model: ReportModel): string {
-  const first = model.files[0]?.name.replace(/^.*[\\/]/, '').replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '') ?? 'capture';
+  return `${exportBaseName(model.files[0]?.name)}.html`;
+}
+
+/**
+ * The name every export of an analysis starts with, from its first capture's name: the report,
+ * the JSON and the CSV of one capture sort together (the JSON and CSV were "resumescope.json"
+ * whatever the capture).
+ */
+export function exportBaseName(firstCapture: string | undefined): string {
+  const first = firstCapture?.replace(/^.*[\\/]/, '').replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '') ?? 'capture';
   const safe = first.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'capture';
-  return `resumescope-${safe}.html`;
+  return `resumescope-${safe}`;
 }

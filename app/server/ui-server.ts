@@ -13,6 +13,7 @@ import type { UiArgs } from '../cli/args.js';
 import type { CliIo } from '../cli/main.js';
 import { hostedReading, resolveInputs } from '../node/analyze-files.js';
 import { sniffFormat } from '../../parser/analysis.js';
+import { STATE_MAGIC } from '../../parser/session/session-state.js';
 
 export { CONTENT_SECURITY_POLICY as UI_CONTENT_SECURITY_POLICY } from '../shared/content-security-policy.js';
 import { CONTENT_SECURITY_POLICY as UI_CONTENT_SECURITY_POLICY } from '../shared/content-security-policy.js';
@@ -242,15 +243,17 @@ export async function runUi(args: UiArgs, io: CliIo): Promise<number> {
   return refused > 0 ? 1 : 0;
 }
 
-/** Why the file at `path` is no capture the page can read (its first bytes), or null. */
+/** Why the file at `path` is neither a capture nor a state file the page can read (its first bytes), or null. */
 async function whyNotACapture(path: string): Promise<string | null> {
   let handle: fs.FileHandle | null = null;
   try {
     handle = await fs.open(path, 'r');
-    const head = new Uint8Array(16);
+    const head = new Uint8Array(32);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
     if (bytesRead === 0) return 'empty file';
     if (sniffFormat(head.subarray(0, bytesRead)) !== 'unknown') return null;
+    // The state file of a series (the page carries its sessions into the captures'): served as well.
+    if (new TextDecoder().decode(head.subarray(0, STATE_MAGIC.length)) === STATE_MAGIC) return null;
     return `not a pcap or pcapng capture (starts with ${[...head.subarray(0, Math.min(4, bytesRead))].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`;
   } catch (e) {
     return e instanceof Error ? e.message : String(e);

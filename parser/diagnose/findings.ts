@@ -267,7 +267,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       // Tickets from before the capture whose key the server's own tickets never name (real nginx
       // restarted with a new ssl_session_ticket_key: nginx-ticket-key-before-capture.pcap).
       const names = new Set(oldKey.map(offeredKeyNameHex));
-      add('old-ticket-key', oldKey, `${n(oldKey.length)} ${plural(oldKey.length, 'ticket')} sealed under a key ${server.group} no longer uses ${oldKey.length === 1 ? 'was' : 'were'} refused`,
+      add('old-ticket-key', oldKey, `${n(oldKey.length)} ${plural(oldKey.length, 'ticket')} sealed under a key that ${server.group} no longer uses ${oldKey.length === 1 ? 'was' : 'were'} refused`,
         `Clients got them before the capture began, under ${names.size === 1 ? 'the key named' : `${n(names.size)} keys named`} ${[...names].slice(0, 3).join(', ')}${names.size > 3 ? ', …' : ''}; every ticket the server issued or accepted in the capture names another (RFC 5077 §4: a ticket begins with the name of its key). The key was replaced before the capture (a restart or reload without fixed keys: nginx makes random ones unless given \`ssl_session_ticket_key\`; a rotation that dropped the previous key) or is another server's (backends behind a load balancer, each with keys of its own: give them the same keys). Keep the previous key for opening tickets for one ticket lifetime (nginx: list it after the current one).`);
     }
     // The rotation's refusals are keep-replaced-ticket-keys' replay: counted once, not in both.

@@ -265,6 +265,64 @@ describe('resumescope ui in Chromium', () => {
     await page.context().close();
   });
 
+  it('the detail pane: Esc from the table closes it, a new sort keeps it on its connection; an unreadable time says so; cut cells show their text on hover', async () => {
+    const { page, dialogs, errors } = await openPage();
+    await loadFiles(page, [join(FIXTURES, 'nginx-session-timeout.pcap')]);
+    await page.getByTestId('tab-connections').click();
+    const grid = page.getByTestId('connection-table');
+    await grid.focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    const heading = () => page.getByTestId('detail-pane').locator('h2').textContent();
+    await expect.poll(heading).toBe('Connection 2');
+    // Sorting closed the pane: it now stays on connection 2, whose row is marked again where it went.
+    await page.getByTestId('sort-time').click(); // the table starts by time, ascending
+    await expect.poll(async () => page.getByTestId('sort-time').getAttribute('aria-sort')).toBe('descending');
+    await expect.poll(() => page.locator('.vrow.selected').getAttribute('data-id')).toBe('2');
+    expect(await heading()).toBe('Connection 2');
+    // Esc with the focus on the table (not in the pane) closed nothing.
+    await grid.focus();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('detail-pane').count()).toBe(0);
+    // Every cell carries its whole text as a title (server addresses and reasons were cut with no way to read them).
+    const cells = page.getByTestId('connection-row').first().locator('[role=gridcell]');
+    expect(await cells.nth(2).getAttribute('title')).toMatch(/^127\.0\.0\.1:44313$/);
+    expect(await cells.nth(0).getAttribute('title')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC$/);
+    // A time bound that cannot be read filters nothing and says so.
+    const count = async () => Number((await page.getByTestId('match-count').textContent())!.replace(/,/g, ''));
+    const all = await count();
+    await page.getByTestId('filter-to').fill('2026-13-45 99:00');
+    await page.getByTestId('filter-to-error').waitFor();
+    expect(await page.getByTestId('filter-to').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByTestId('filter-to-error').textContent()).toBe('not a time (YYYY-MM-DD hh:mm:ss): ignored');
+    expect(await count()).toBe(all);
+    expect(await page.locator('label', { has: page.getByTestId('filter-to') }).textContent()).toContain('To (UTC)');
+    await page.getByTestId('filter-to').fill('');
+    await expect.poll(() => page.getByTestId('filter-to-error').count()).toBe(0);
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('TLS 1.3 random session IDs answered by TLS 1.2: the Rejected tile and the table say which of the rejected they are, as the headline does', async () => {
+    // Real Chromium, a TLS 1.2 nginx: 6 rejected, 2 of them first visits' random IDs. The headline
+    // said 4 rejected, the tile 6, and the rows "issued before capture" with nothing more.
+    const { page, dialogs, errors } = await openPage();
+    await loadFiles(page, [join(FIXTURES, 'chromium-nginx-new-visitor.pcap')]);
+    expect(await page.getByTestId('kpi-rejected-value').textContent()).toBe('6');
+    expect(await page.getByTestId('kpi-rejected-note').textContent()).toBe('2 of them TLS 1.3 random IDs');
+    expect(await page.getByTestId('headline').textContent()).toContain('4 were rejected');
+    await page.getByTestId('kpis').screenshot({ path: screenshotPath('kpis-random-ids-light.png') });
+    await page.getByTestId('tab-connections').click();
+    await page.getByTestId('filter-outcome').selectOption('rejected');
+    await expect.poll(() => page.getByTestId('connection-row').count()).toBe(6);
+    const reasons = await page.getByTestId('connection-row').evaluateAll((rows) => rows.map((r) => r.querySelectorAll('[role=gridcell]')[5]!.textContent));
+    expect(reasons.filter((r) => r === 'TLS 1.3 random ID (no offer?)')).toHaveLength(2);
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('names the tunnel a capture\'s packets were found in (a VXLAN traffic mirror)', async () => {
     const { page, errors } = await openPage();
     await loadFiles(page, [join(FIXTURES, 'vxlan-session-id-resume.pcap'), join(FIXTURES, 'tls12-full.pcap')]);
@@ -443,6 +501,8 @@ describe('resumescope ui in Chromium', () => {
     const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
     const csvPath = join(work.path, 'app-export.csv');
     await csvDownload.saveAs(csvPath);
+    // Named after the capture, as the report is (they were resumescope.json and resumescope-connections.csv).
+    expect(csvDownload.suggestedFilename()).toBe('resumescope-idle-timeout-connections.csv');
     const csvRows = readFileSync(csvPath, 'utf8').trim().split('\n');
     expect(csvRows[0]).toContain('offer.sessionId');
     const cliConnections = (await analyzeWithCli([idleCapture])).connections as unknown as { resumption: string }[];
@@ -455,6 +515,7 @@ describe('resumescope ui in Chromium', () => {
     const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
     const jsonPath = join(work.path, 'app-export.json');
     await jsonDownload.saveAs(jsonPath);
+    expect(jsonDownload.suggestedFilename()).toBe('resumescope-idle-timeout.json');
     const exported = JSON.parse(readFileSync(jsonPath, 'utf8')) as { connections: unknown[] };
     // (The app knows a file by its name, the CLI by the path it was given.)
     const byName = (c: unknown) => ({ ...(c as { file: string }), file: basename((c as { file: string }).file) });
@@ -730,7 +791,7 @@ describe('resumescope ui with captures on the command line', () => {
       // key is named in the finding, and the policy card has a row for the ticket keys.
       await page.getByTestId('file-input').setInputFiles([join(FIXTURES, 'nginx-tls13-ticket-key-before-capture.pcap')]);
       await page.getByText('Ticket keys', { exact: true }).waitFor();
-      expect(await page.getByTestId('headline').textContent()).toContain('Main finding: 8 tickets sealed under a key resumescope.test:44366 no longer uses were refused.');
+      expect(await page.getByTestId('headline').textContent()).toContain('Main finding: 8 tickets sealed under a key that resumescope.test:44366 no longer uses were refused.');
       const card = await page.getByTestId('policy-card').first().textContent();
       expect(card).toContain('Ticket keys8 refused under a key not in use');
       expect(card).toContain('the tickets issued or accepted in the capture name one key (RFC 5077 §4: a ticket begins with its key\'s name); 8 refused tickets name another: a key the server no longer holds');

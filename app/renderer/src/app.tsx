@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type KeyboardEvent } from 'react';
 import { connectionsToCsv } from '../../../parser/report/csv.js';
 import type { ReportModel } from '../../../parser/report/report-model.js';
-import { fillReportTemplate, reportFileName } from '../../report/report-html.js';
+import { exportBaseName, fillReportTemplate, reportFileName } from '../../report/report-html.js';
 import { EMPTY_FILTER, type ConnectionFilter } from './data/connection-query.js';
 import { formatBytes, formatCount } from './data/format.js';
 import { electronBridge, hostedCaptures, saveToFile } from './data/host.js';
@@ -126,14 +126,14 @@ export function App(props: AppProps) {
   const exportJson = useCallback(async () => {
     if (!worker || phase.kind !== 'ready') return;
     const document = await worker.document();
-    const saved = await saveToFile('resumescope.json', 'application/json', { name: 'JSON', extensions: ['json'] }, JSON.stringify(document, null, 1) + '\n');
+    const saved = await saveToFile(`${exportBaseName(document.captures[0]?.file)}.json`, 'application/json', { name: 'JSON', extensions: ['json'] }, JSON.stringify(document, null, 1) + '\n');
     setNotice(saved ? `JSON saved: ${saved}` : null);
   }, [worker, phase.kind]);
 
   const exportCsv = useCallback(async () => {
     if (!worker || phase.kind !== 'ready') return;
     const document = await worker.document();
-    const saved = await saveToFile('resumescope-connections.csv', 'text/csv', { name: 'CSV', extensions: ['csv'] }, connectionsToCsv(document.connections));
+    const saved = await saveToFile(`${exportBaseName(document.captures[0]?.file)}-connections.csv`, 'text/csv', { name: 'CSV', extensions: ['csv'] }, connectionsToCsv(document.connections));
     setNotice(saved ? `CSV saved: ${saved}` : null);
   }, [worker, phase.kind]);
 

@@ -3,6 +3,7 @@
 import { groupKeyOf } from '../../../../parser/session/session-table.js';
 import { outcomeOf, type Outcome } from '../../../../parser/report/report-model.js';
 import { clientAddress, type ConnectionRecord } from '../../../../parser/report/types.js';
+import { looksLikeCompatibilityId } from '../../../../parser/diagnose/compatibility-ids.js';
 
 export interface ConnectionFilter {
   outcome: Outcome | '';
@@ -40,6 +41,11 @@ export interface ConnectionRow {
   resumedBy: string | null;
   duration: number;
   history: string;
+  /**
+   * A refusal of a TLS 1.3 client's random session ID (looksLikeCompatibilityId): most likely no
+   * offer at all. The findings and the headline leave these out; the table says so on the row.
+   */
+  randomSessionId: boolean;
 }
 
 /** Behind a load balancer that sent a PROXY header: the client it named, then the balancer's end; or the balancer's own connection. */
@@ -62,6 +68,7 @@ export function rowOf(c: ConnectionRecord): ConnectionRow {
     resumedBy: c.resumedBy,
     duration: c.endTime - c.startTime,
     history: c.history,
+    randomSessionId: c.reason === 'issued-before-capture' && looksLikeCompatibilityId(c),
   };
 }
 

@@ -66,6 +66,16 @@ export function Swatch({ color }: { color: string }) {
 export function TextWithCode({ text }: { text: string }) {
   const parts = text.split('`');
   // An odd count of backticks: not pairs, so nothing to mark.
-  if (parts.length % 2 === 0) return <>{text}</>;
-  return <>{parts.map((part, i) => (i % 2 === 1 ? <code key={i}>{part}</code> : part))}</>;
+  if (parts.length % 2 === 0) return <TextWithTimes text={text} />;
+  return <>{parts.map((part, i) => (i % 2 === 1 ? <code key={i}>{part}</code> : <TextWithTimes key={i} text={part} />))}</>;
+}
+
+/** An ISO time (2026-11-28T12:12:34.938Z) or a time of day (12:12:36.080Z) in a finding's text. */
+const TIME_IN_TEXT = /(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z|\b\d\d:\d\d:\d\d(?:\.\d+)?Z)/;
+
+/** Text whose times never break across lines (a narrow column broke them at a date's hyphens). */
+export function TextWithTimes({ text }: { text: string }) {
+  const parts = text.split(TIME_IN_TEXT);
+  if (parts.length === 1) return <>{text}</>;
+  return <>{parts.map((part, i) => (i % 2 === 1 ? <span key={i} className="nowrap">{part}</span> : part))}</>;
 }

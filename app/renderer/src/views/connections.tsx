@@ -10,6 +10,8 @@ import { HandshakeLadder } from './ladder.js';
 import { VirtualList } from './virtual-list.js';
 
 const ROW_HEIGHT = 30;
+/** The reason cell of a refused TLS 1.3 random session ID (ConnectionRow.randomSessionId). */
+const RANDOM_ID_LABEL = 'TLS 1.3 random ID (no offer?)';
 const PAGE_SIZE = 100;
 
 const COLUMNS: { key: SortKey; label: string }[] = [
@@ -30,6 +32,9 @@ export function ConnectionsView({ filter, onFilterChange }: { filter: Connection
   const [pages, setPages] = useState<Map<number, ConnectionRow[]>>(new Map());
   const requested = useRef(new Set<string>());
   const [selectedIndex, setSelectedIndex] = useState<number | null>(null);
+  // The connection in the detail pane: chosen by a row, it stays open when the rows are sorted or
+  // filtered again (sorting closed it), and its row is marked again once it is among the rows loaded.
+  const [openId, setOpenId] = useState<number | null>(null);
   const [detail, setDetail] = useState<ConnectionRecord | null>(null);
 
   // Pages belong to one query: a late page of an earlier query must never fill the new table.
@@ -69,13 +74,28 @@ export function ConnectionsView({ filter, onFilterChange }: { filter: Connection
   const rowAt = (index: number): ConnectionRow | undefined => pages.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE];
   const selectedRow = selectedIndex === null ? undefined : rowAt(selectedIndex);
   const selectedId = selectedRow?.id ?? null;
+  useEffect(() => { if (selectedId !== null) setOpenId(selectedId); }, [selectedId]);
+  // After a new sort or filter, the open connection's row is marked again when its page is in.
+  useEffect(() => {
+    if (openId === null || selectedIndex !== null) return;
+    for (const [page, rows] of pages) {
+      const at = rows.findIndex((r) => r.id === openId);
+      if (at >= 0) { setSelectedIndex(page * PAGE_SIZE + at); return; }
+    }
+  }, [pages, openId, selectedIndex]);
 
   useEffect(() => {
-    if (selectedId === null) { setDetail(null); return; }
+    if (openId === null) { setDetail(null); return; }
     let live = true;
-    void store.connection(selectedId).then((c) => { if (live) setDetail(c); });
+    void store.connection(openId).then((c) => { if (live) setDetail(c); });
     return () => { live = false; };
-  }, [selectedId, store]);
+  }, [openId, store]);
+  const closeDetail = () => {
+    // The pane and its focused button go away: the focus returns to the list, not to the page.
+    tableBox.current?.querySelector<HTMLElement>('.vlist')?.focus();
+    setSelectedIndex(null);
+    setOpenId(null);
+  };
 
   // A single match (e.g. "show this connection" from elsewhere) opens straight away.
   useEffect(() => {
@@ -117,7 +137,9 @@ export function ConnectionsView({ filter, onFilterChange }: { filter: Connection
           ? <strong className="cap-note" data-testid="cap-note"> — this report lists {formatCount(model.connections.rows.length)} of {formatCount(model.connections.total)} connections ({model.connections.selection}); the charts and totals count all of them.</strong>
           : null}
       </div>
-      <div className={detail ? 'table-and-detail with-detail' : 'table-and-detail'}>
+      <div className={detail ? 'table-and-detail with-detail' : 'table-and-detail'}
+        // Esc closes the pane wherever the focus is, in it or in the table.
+        onKeyDown={(e) => { if (e.key === 'Escape' && detail) { e.preventDefault(); closeDetail(); } }}>
         <div className="ctable" role="presentation" ref={tableBox}>
           <div className="ctable-head" role="row" ref={headRow} data-testid="connection-table-head">
             {COLUMNS.map((c) => (
@@ -143,11 +165,7 @@ export function ConnectionsView({ filter, onFilterChange }: { filter: Connection
             />
           )}
         </div>
-        {detail ? <DetailPane connection={detail} onClose={() => {
-          // The pane and its focused button go away: the focus returns to the list, not to the page.
-          tableBox.current?.querySelector<HTMLElement>('.vlist')?.focus();
-          setSelectedIndex(null);
-        }} /> : null}
+        {detail ? <DetailPane connection={detail} onClose={closeDetail} /> : null}
       </div>
     </div>
   );
@@ -158,13 +176,16 @@ function Row({ row, selected, onClick }: { row: ConnectionRow | undefined; selec
   if (!row) return <div className="vrow loading" />;
   return (
     <div className={selected ? 'vrow selected' : 'vrow'} onClick={onClick} data-testid="connection-row" data-id={row.id}>
-      <span role="gridcell" className="mono">{formatTime(row.startTime)}</span>
+      {/* Each cell's whole text on hover: a narrow column cuts addresses and reasons with an ellipsis. */}
+      <span role="gridcell" className="mono" title={`${formatTime(row.startTime)} UTC`}>{formatTime(row.startTime)}</span>
       <span role="gridcell" className="mono" title={row.client}>{row.client}</span>
-      <span role="gridcell" className="mono">{row.server}</span>
+      <span role="gridcell" className="mono" title={row.server}>{row.server}</span>
       <span role="gridcell" className="sni" title={row.sni ?? ''}>{row.sni ?? '—'}</span>
-      <span role="gridcell"><Swatch color={palette.outcome[row.outcome]} /> {OUTCOME_LABEL[row.outcome]}</span>
-      <span role="gridcell">{reasonLabel(row.reason)}</span>
-      <span role="gridcell">{row.version ?? '—'}</span>
+      <span role="gridcell" title={OUTCOME_LABEL[row.outcome]}><Swatch color={palette.outcome[row.outcome]} /> {OUTCOME_LABEL[row.outcome]}</span>
+      {row.randomSessionId
+        ? <span role="gridcell" title={`${reasonLabel(row.reason)}: a TLS 1.3 client's random session ID (RFC 8446 §4.1.2), most likely no offer at all`}>{RANDOM_ID_LABEL}</span>
+        : <span role="gridcell" title={reasonLabel(row.reason)}>{reasonLabel(row.reason)}</span>}
+      <span role="gridcell" title={row.version ?? ''}>{row.version ?? '—'}</span>
       <span role="gridcell" className="num">{formatDelta(row.duration)}</span>
     </div>
   );
@@ -214,15 +235,27 @@ function FilterBar({ filter, onChange }: { filter: ConnectionFilter; onChange(f:
       <label>Client
         <input type="search" value={draft.client} placeholder="address" onChange={(e) => setDraft({ ...draft, client: e.target.value })} data-testid="filter-client" />
       </label>
-      <label>From (UTC)
-        <input type="text" value={draft.from} placeholder="YYYY-MM-DD hh:mm:ss" onChange={(e) => setDraft({ ...draft, from: e.target.value })} className="time-input" data-testid="filter-from" />
-      </label>
-      <label>To
-        <input type="text" value={draft.to} placeholder="YYYY-MM-DD hh:mm:ss" onChange={(e) => setDraft({ ...draft, to: e.target.value })} className="time-input" data-testid="filter-to" />
-      </label>
+      <TimeField label="From (UTC)" text={draft.from} onChange={(from) => setDraft({ ...draft, from })} testId="filter-from" />
+      <TimeField label="To (UTC)" text={draft.to} onChange={(to) => setDraft({ ...draft, to })} testId="filter-to" />
       {filter.ids.length > 0 ? <span className="tag">{filter.ids.length} chosen connection{filter.ids.length === 1 ? '' : 's'}</span> : null}
       {active ? <button type="button" className="button" onClick={() => onChange(EMPTY_FILTER)}>Clear filters</button> : null}
     </form>
+  );
+}
+
+/**
+ * A time bound typed as text. One that cannot be read filters nothing, so the field says so
+ * (it was ignored silently: a typo showed every connection as if within the bounds).
+ */
+function TimeField({ label, text, onChange, testId }: { label: string; text: string; onChange(text: string): void; testId: string }) {
+  const unreadable = text.trim() !== '' && parseTime(text) === null;
+  return (
+    <label>{label}
+      <input type="text" value={text} placeholder="YYYY-MM-DD hh:mm:ss" onChange={(e) => onChange(e.target.value)}
+        className={unreadable ? 'time-input invalid' : 'time-input'} aria-invalid={unreadable} data-testid={testId}
+        title={unreadable ? 'Not a time: write it as YYYY-MM-DD hh:mm:ss (UTC); until then it filters nothing' : undefined} />
+      {unreadable ? <span className="field-error" role="alert" data-testid={`${testId}-error`}>not a time (YYYY-MM-DD hh:mm:ss): ignored</span> : null}
+    </label>
   );
 }
 
@@ -235,8 +268,7 @@ function DetailPane({ connection, onClose }: { connection: ConnectionRecord; onC
   const [copied, setCopied] = useState(false);
   useEffect(() => setCopied(false), [connection]);
   return (
-    <aside className="detail" aria-label={`Connection ${connection.id}`} data-testid="detail-pane"
-      onKeyDown={(e) => { if (e.key === 'Escape') onClose(); }}>
+    <aside className="detail" aria-label={`Connection ${connection.id}`} data-testid="detail-pane">
       <header className="detail-head">
         <h2>Connection {connection.id}</h2>
         <div className="detail-actions">

@@ -8,7 +8,7 @@ import { abortEndingLabel } from '../../../../parser/report/abort-ending.js';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatTime } from '../data/format.js';
 import { OUTCOME_HELP, OUTCOME_LABEL, reasonLabel, SEVERITY_LABEL, STAGE_LABEL } from '../data/labels.js';
 import { copyText } from '../data/host.js';
-import { EmptyState, Section, Swatch, TextWithCode, useView } from './common.js';
+import { EmptyState, Section, Swatch, TextWithCode, TextWithTimes, useView } from './common.js';
 
 const MAX_POLICY_CARDS = 12;
 
@@ -27,7 +27,10 @@ export function OverviewView() {
         <Kpi id="connections" label="TLS connections" value={formatCount(t.connections)} />
         <Kpi id="offers" label="Resumption offers" value={formatCount(t.offers)} />
         <Kpi id="accepted" label="Accepted" value={formatCount(t.accepted)} tone="good" />
-        <Kpi id="rejected" label="Rejected" value={formatCount(t.rejected)} tone={t.rejected > 0 ? 'bad' : undefined} />
+        <Kpi id="rejected" label="Rejected" value={formatCount(t.rejected)} tone={t.rejected > 0 ? 'bad' : undefined}
+          // The headline counts the rejected without TLS 1.3 random session IDs: the tile says how many it holds.
+          note={o.compatibilityIds > 0 ? `${formatCount(o.compatibilityIds)} of them TLS 1.3 random ID${o.compatibilityIds === 1 ? '' : 's'}` : undefined}
+          hint={o.compatibilityIds > 0 ? `rejected offers, with ${formatCount(o.compatibilityIds)} TLS 1.3 random session ID${o.compatibilityIds === 1 ? '' : 's'} (most likely no offer; the headline and the rate leave them out)` : undefined} />
         <Kpi id="aborted" label="Aborted handshakes" value={formatCount(t.aborted)} tone={t.aborted > 0 ? 'warn' : undefined} />
         <Kpi id="rate" label="Resumption rate" value={formatPercent(o.resumptionRate)} hint={rateHint(o.compatibilityIds)} />
       </div>
@@ -84,21 +87,22 @@ function Headline() {
           ? `${formatCount(t.offers)} resumption offer${t.offers === 1 ? '' : 's'}, none answered in the capture: nothing to tell about the session cache.`
         : t.complete + t.aborted === 0
           // Not one handshake seen through (cut ClientHellos, hellos only): nothing to say about offers.
-          ? `${formatCount(t.connections)} TLS connections, none seen through its handshake: no resumption offer seen.`
+          ? `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection, not seen through its handshake' : 'connections, none seen through its handshake'}: no resumption offer seen.`
           : unknown === t.connections
-            ? `${formatCount(t.connections)} TLS connections, none with its ClientHello captured: no resumption offer seen.`
-            : `${formatCount(t.connections)} TLS connections; no client offered a session to resume, so every handshake seen was a full one.`}
+            ? `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection, its ClientHello not captured' : 'connections, none with its ClientHello captured'}: no resumption offer seen.`
+            : `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection' : 'connections'}; no client offered a session to resume, so every handshake seen was a full one.`}
       {unknown > 0 && t.complete + t.aborted > 0 ? ` The ClientHello of ${formatCount(unknown)} connection${unknown === 1 ? ' was' : 's was'} not captured: whether ${unknown === 1 ? 'it' : 'they'} offered a session is unknown.` : null}
       {top ? <> <strong>Main finding:</strong> {top.title}.</> : null}
     </p>
   );
 }
 
-function Kpi({ id, label, value, tone, hint }: { id: string; label: string; value: string; tone?: 'good' | 'bad' | 'warn'; hint?: string }) {
+function Kpi({ id, label, value, tone, hint, note }: { id: string; label: string; value: string; tone?: 'good' | 'bad' | 'warn'; hint?: string; note?: string }) {
   return (
     <div className={`kpi${tone ? ' kpi-' + tone : ''}`} data-testid={`kpi-${id}`} title={hint}>
       <div className="kpi-value" data-testid={`kpi-${id}-value`}>{value}</div>
       <div className="kpi-label">{label}</div>
+      {note ? <div className="kpi-note" data-testid={`kpi-${id}-note`}>{note}</div> : null}
     </div>
   );
 }
@@ -110,7 +114,7 @@ function FindingItem({ finding }: { finding: Finding }) {
     <li className={`finding severity-${finding.severity}`} data-testid="finding">
       <div className="finding-head">
         <span className={`badge badge-${finding.severity}`}>{SEVERITY_LABEL[finding.severity] ?? finding.severity}</span>
-        <h3>{finding.title}</h3>
+        <h3><TextWithTimes text={finding.title} /></h3>
       </div>
       <p><TextWithCode text={finding.detail} /></p>
       <div className="finding-actions">
