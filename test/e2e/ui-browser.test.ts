@@ -323,6 +323,30 @@ describe('resumescope ui in Chromium', () => {
     await page.context().close();
   });
 
+  it('All servers in the reuse-gap view: each limit line names its server (one server\'s line over every server\'s bars read as all of theirs)', async () => {
+    const { page, dialogs, errors } = await openPage();
+    await loadFiles(page, [join(FIXTURES, 'nginx-session-timeout.pcap'), join(FIXTURES, 'nginx-cache-capacity.pcap')]);
+    await page.getByTestId('tab-reuse').click();
+    await page.getByTestId('histogram-group').selectOption('');
+    // nginx with a 4 s session timeout (a lifetime: each resumption keeps the session's start) and one with a cache of ten.
+    const chart = page.getByTestId('chart-age');
+    await expect.poll(() => chart.locator('.recharts-reference-line').count()).toBe(1);
+    // (Recharts draws a line's label apart from the line: found in the chart's text.)
+    expect(await chart.locator('.recharts-wrapper > svg').textContent()).toMatch(/inferred lifetime \S+ \(resumescope\.test:44313\)/);
+    expect(await chart.textContent()).toContain('each red line is the limit of the server named on it');
+    expect(await page.getByTestId('chart-churn').locator('.recharts-wrapper > svg').textContent()).toMatch(/inferred capacity 9 \(resumescope\.test:44314\)/);
+    // The list under the chart names it once.
+    expect(await page.getByTestId('chart-age-references').textContent()).toMatch(/^ inferred lifetime \S+ \(resumescope\.test:44313, confidence [\d.]+\)$/);
+    await chart.screenshot({ path: screenshotPath('age-all-servers-light.png') });
+    // One server chosen: its own line, unnamed (the chart is its alone).
+    await page.getByTestId('histogram-group').selectOption('resumescope.test:44313');
+    await expect.poll(() => chart.locator('.recharts-wrapper > svg').textContent()).toMatch(/inferred lifetime \d\S*s(?! \()/);
+    expect(await chart.locator('.recharts-wrapper > svg').textContent()).not.toContain('(resumescope.test:44313)');
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('names the tunnel a capture\'s packets were found in (a VXLAN traffic mirror)', async () => {
     const { page, errors } = await openPage();
     await loadFiles(page, [join(FIXTURES, 'vxlan-session-id-resume.pcap'), join(FIXTURES, 'tls12-full.pcap')]);

@@ -53,9 +53,9 @@ export function ReuseGapView() {
         </label>
         <span className="muted small">Blue: offers accepted · orange: offers rejected. Red lines: the limits resumescope inferred.</span>
       </div>
-      <HistogramChart histogram={set.reuseGap} answered={answered} testId="chart-reuse-gap" />
-      <HistogramChart histogram={set.age} answered={answered} testId="chart-age" />
-      <HistogramChart histogram={set.churn} answered={answered} testId="chart-churn" />
+      <HistogramChart histogram={set.reuseGap} answered={answered} pooled={set.group === '' && model.servers.length > 1} testId="chart-reuse-gap" />
+      <HistogramChart histogram={set.age} answered={answered} pooled={set.group === '' && model.servers.length > 1} testId="chart-age" />
+      <HistogramChart histogram={set.churn} answered={answered} pooled={set.group === '' && model.servers.length > 1} testId="chart-churn" />
     </div>
   );
 }
@@ -99,7 +99,11 @@ function EdgeTick({ x, y, payload, fill }: EdgeTickProps) {
   );
 }
 
-function HistogramChart({ histogram, answered, testId }: { histogram: Histogram; answered: number; testId: string }) {
+/**
+ * `pooled`: the bars are every server group's offers together, so each limit line is one group's
+ * and says whose (a line over all the bars read as every server's limit).
+ */
+function HistogramChart({ histogram, answered, pooled, testId }: { histogram: Histogram; answered: number; pooled: boolean; testId: string }) {
   const { palette } = useView();
   const text = METRIC_TEXT[histogram.metric];
   const format = histogram.unit === 'seconds' ? formatEdge : (x: number) => formatCount(x);
@@ -115,12 +119,17 @@ function HistogramChart({ histogram, answered, testId }: { histogram: Histogram;
       return index >= 0 ? { ...r, label: data[index]!.label, text: r.label } : null;
     })
     .filter((r): r is NonNullable<typeof r> => r !== null);
-  // Several groups may infer the same limit: draw each position once.
-  const unique = references.filter((r, i) => references.findIndex((x) => x.label === r.label) === i);
+  // Several groups may infer the same limit: draw each position once, naming its groups when pooled.
+  const unique = references.filter((r, i) => references.findIndex((x) => x.label === r.label) === i).map((r) => {
+    if (!pooled) return { ...r, chartText: r.text };
+    const groups = references.filter((x) => x.label === r.label).map((x) => x.group);
+    return { ...r, chartText: `${r.text} (${groups.length === 1 ? groups[0] : `${groups.length} servers`})` };
+  });
   return (
     <Section title={text.title} testId={testId}>
       <p className="muted small">
         {text.help} {formatCount(histogram.samples)} offer{histogram.samples === 1 ? '' : 's'}; bars of {format(histogram.binWidth)}.
+        {pooled ? ' All servers\' offers together: each red line is the limit of the server named on it, not of the others.' : ''}
         {answered > histogram.samples ? ` Not shown: ${formatCount(answered - histogram.samples)} offer${answered - histogram.samples === 1 ? '' : 's'} of sessions issued before the capture began (or unknown to it), whose ${text.axis} is unknown.` : ''}
       </p>
       {histogram.samples === 0 ? <p className="muted">No offer with a known {text.axis}.</p> : (
@@ -140,7 +149,7 @@ function HistogramChart({ histogram, answered, testId }: { histogram: Histogram;
               <Bar dataKey="rejected" name="rejected" stackId="offers" fill={palette.rejected} isAnimationActive={false} />
               {unique.map((r) => (
                 <ReferenceLine key={r.label} x={r.label} position="start" stroke={palette.reference} strokeWidth={2} strokeDasharray="6 3"
-                  label={{ value: r.text, position: 'insideTopLeft', fill: palette.reference, fontSize: 13, fontWeight: 600 }} />
+                  label={{ value: r.chartText, position: 'insideTopLeft', fill: palette.reference, fontSize: 13, fontWeight: 600 }} />
               ))}
             </BarChart>
           </ResponsiveContainer>
