@@ -347,6 +347,40 @@ describe('resumescope ui in Chromium', () => {
     await page.context().close();
   });
 
+  it('the clients list: arrow keys take the focus along and keep it in view; a filter says what it shows, chooses among what it shows, and says when nothing matches', async () => {
+    const { page, dialogs, errors } = await openPage();
+    await loadFiles(page, [idleCapture]);
+    await page.getByTestId('tab-clients').click();
+    const list = page.getByTestId('client-list');
+    await list.locator('li').first().click();
+    for (let i = 0; i < 30; i++) await page.keyboard.press('ArrowDown');
+    // The focus is on the selected client (the ring stayed on the first one), and it is in view.
+    const focused = await page.evaluate(() => document.activeElement?.getAttribute('aria-selected'));
+    expect(focused).toBe('true');
+    const selected = list.locator('li[aria-selected=true]');
+    const [itemBox, listBox] = [await selected.boundingBox(), await list.boundingBox()];
+    expect(itemBox!.y).toBeGreaterThanOrEqual(listBox!.y - 1);
+    expect(itemBox!.y + itemBox!.height).toBeLessThanOrEqual(listBox!.y + listBox!.height + 1);
+    const chosen = (await selected.locator('.mono').textContent())!;
+    expect(await page.getByTestId('client-sequence').locator('h2').textContent()).toContain(`Client ${chosen}:`);
+    await page.getByTestId('client-list').screenshot({ path: screenshotPath('clients-keyboard-light.png') });
+    // A filter: the heading counts what it shows; a chosen client it hides gives way to the first it shows.
+    const total = (await page.getByTestId('client-list-section').locator('h2').textContent())!;
+    expect(total).toMatch(/^Clients \(\d+\)$/);
+    const other = (await list.locator('li').first().locator('.mono').textContent())!;
+    await page.getByTestId('client-filter').fill(other);
+    await expect.poll(() => page.getByTestId('client-list-section').locator('h2').textContent()).toMatch(new RegExp(`^Clients \\(\\d+ of ${total.replace(/\D/g, '')}\\)$`));
+    await expect.poll(() => page.getByTestId('client-sequence').locator('h2').textContent()).toContain(`Client ${other}:`);
+    await page.getByTestId('client-filter').fill('no-such-address');
+    expect(await page.getByTestId('client-no-match').textContent()).toBe('No client address contains “no-such-address”.');
+    expect(await page.getByTestId('client-list-section').locator('h2').textContent()).toMatch(/^Clients \(0 of \d+\)$/);
+    // The sequence's times are the ClientHellos', and say so (the Connections table shows first packets).
+    expect(await page.getByTestId('sequence-table').locator('th').first().textContent()).toBe('ClientHello (UTC)');
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('names the tunnel a capture\'s packets were found in (a VXLAN traffic mirror)', async () => {
     const { page, errors } = await openPage();
     await loadFiles(page, [join(FIXTURES, 'vxlan-session-id-resume.pcap'), join(FIXTURES, 'tls12-full.pcap')]);

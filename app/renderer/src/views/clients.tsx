@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { CartesianGrid, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
 import { OUTCOMES, type ClientStep } from '../../../../parser/report/report-model.js';
 import { formatCount, formatTime } from '../data/format.js';
@@ -24,13 +24,32 @@ export function ClientsView({ selected, onSelect }: { selected: string | null; o
   }, [ip, model, store]);
 
   const shown = useMemo(() => model.clients.filter((c) => c.ip.includes(filter.trim())), [model.clients, filter]);
+  // The filter and the selection stay in step: a filter that hides the chosen client chooses the
+  // first one it shows (the sequence of a client no longer listed stayed on screen).
+  useEffect(() => {
+    if (filter.trim() !== '' && shown.length > 0 && !shown.some((c) => c.ip === ip)) onSelect(shown[0]!.ip);
+  }, [shown]); // eslint-disable-line react-hooks/exhaustive-deps
+  // Arrow keys move the focus with the selection and keep it in view (it moved out of sight, the
+  // focus ring left behind on the previous client).
+  const list = useRef<HTMLUListElement>(null);
+  useLayoutEffect(() => {
+    const element = list.current;
+    if (!element || !element.contains(document.activeElement)) return;
+    const chosen = element.querySelector<HTMLElement>('[aria-selected="true"]');
+    if (chosen && chosen !== document.activeElement) {
+      chosen.focus({ preventScroll: true });
+      chosen.scrollIntoView({ block: 'nearest' });
+    }
+  }, [ip]);
   if (model.clients.length === 0) return <div className="view" data-testid="view-clients"><EmptyState title="No clients" /></div>;
+  const filtered = filter.trim() !== '';
   return (
     <div className="view clients-view" data-testid="view-clients">
-      <Section title={`Clients (${formatCount(model.clientsSummary.clients)})`}>
-        <input type="search" placeholder="Filter by address" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Filter clients by address" />
+      <Section title={filtered ? `Clients (${formatCount(shown.length)} of ${formatCount(model.clientsSummary.clients)})` : `Clients (${formatCount(model.clientsSummary.clients)})`} testId="client-list-section">
+        <input type="search" placeholder="Filter by address" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Filter clients by address" data-testid="client-filter" />
         <p className="small muted">Most rejected offers first{model.clients.length < model.clientsSummary.clients ? ` (first ${formatCount(model.clients.length)})` : ''}.</p>
-        <ul className="client-list" role="listbox" aria-label="Clients" data-testid="client-list"
+        {shown.length === 0 ? <p className="muted" role="status" data-testid="client-no-match">No client address contains “{filter.trim()}”.</p> : null}
+        <ul className="client-list" role="listbox" aria-label="Clients" data-testid="client-list" ref={list}
           onKeyDown={(e) => {
             const index = shown.findIndex((c) => c.ip === ip);
             if (e.key === 'ArrowDown' && index + 1 < shown.length) { onSelect(shown[index + 1]!.ip); e.preventDefault(); }
@@ -89,7 +108,7 @@ function Sequence({ ip, steps, total }: { ip: string; steps: ClientStep[] | null
                   if (!p) return null;
                   return (
                     <div className="tooltip">
-                      <div>{formatTime(p.time)}</div>
+                      <div>ClientHello {formatTime(p.time)} UTC</div>
                       <div>{p.server} ({p.sni ?? 'no SNI'})</div>
                       <div>{OUTCOME_LABEL[p.outcome]}{p.reason ? ` — ${reasonLabel(p.reason)}` : ''}</div>
                     </div>
@@ -106,7 +125,7 @@ function Sequence({ ip, steps, total }: { ip: string; steps: ClientStep[] | null
       <Section title="Sessions in order">
         <div className="table-scroll sequence-scroll">
           <table className="plain sequence" data-testid="sequence-table">
-            <thead><tr><th>Time (UTC)</th><th>Server</th><th>Offered</th><th>Outcome</th><th>Session after</th><th>Note</th></tr></thead>
+            <thead><tr><th title="When the client sent its ClientHello: the order it offered sessions in (the Connections table shows each connection's first packet)">ClientHello (UTC)</th><th>Server</th><th>Offered</th><th>Outcome</th><th>Session after</th><th>Note</th></tr></thead>
             <tbody>
               {steps.map((s) => (
                 <tr key={s.id} className={s.crossServer || s.outcome === 'rejected' ? 'flagged' : ''}>
