@@ -267,6 +267,7 @@ describe('resumescope ui in Chromium', () => {
 
   it('the detail pane: Esc from the table closes it, a new sort keeps it on its connection; an unreadable time says so; cut cells show their text on hover', async () => {
     const { page, dialogs, errors } = await openPage();
+    await page.setViewportSize({ width: 1280, height: 800 });
     await loadFiles(page, [join(FIXTURES, 'nginx-session-timeout.pcap')]);
     await page.getByTestId('tab-connections').click();
     const grid = page.getByTestId('connection-table');
@@ -275,6 +276,15 @@ describe('resumescope ui in Chromium', () => {
     await page.keyboard.press('ArrowDown');
     const heading = () => page.getByTestId('detail-pane').locator('h2').textContent();
     await expect.poll(heading).toBe('Connection 2');
+    // Beside the pane (a 1280-px window) the table still shows each row's outcome and reason whole.
+    const tableBox = (await page.locator('.ctable').boundingBox())!;
+    for (const column of ['outcome', 'reason']) {
+      const header = (await page.getByTestId(`sort-${column}`).boundingBox())!;
+      expect(header.x + Math.min(header.width, 100), column).toBeLessThanOrEqual(tableBox.x + tableBox.width);
+    }
+    await page.screenshot({ path: screenshotPath('connections-detail-columns-light.png') });
+    // The ladder's history letters are spelled out (a bare "CsiI" meant nothing to a reader).
+    expect(await page.getByTestId('ladder').textContent()).toContain("Message history CsiI (Zeek's ssl_history letters, in order: C ClientHello from the client, s ServerHello from the server, i ChangeCipherSpec from the server, I ChangeCipherSpec from the client).");
     // Sorting closed the pane: it now stays on connection 2, whose row is marked again where it went.
     await page.getByTestId('sort-time').click(); // the table starts by time, ascending
     await expect.poll(async () => page.getByTestId('sort-time').getAttribute('aria-sort')).toBe('descending');

@@ -53,3 +53,16 @@ export const HISTORY_MESSAGE: Record<string, string> = {
 };
 
 export const SEVERITY_LABEL: Record<string, string> = { critical: 'Critical', warning: 'Warning', info: 'Info' };
+
+/** A history's letters spelled out, each once, in their first order: "C ClientHello, s ServerHello, …". */
+export function historyLegend(history: string): string {
+  const seen = new Set<string>();
+  const parts: string[] = [];
+  for (const letter of history) {
+    if (seen.has(letter)) continue;
+    seen.add(letter);
+    const meaning = HISTORY_MESSAGE[letter.toLowerCase()];
+    if (meaning) parts.push(`${letter} ${meaning} from the ${letter === letter.toUpperCase() ? 'client' : 'server'}`);
+  }
+  return parts.join(', ');
+}

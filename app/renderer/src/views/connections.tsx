@@ -217,7 +217,8 @@ function FilterBar({ filter, onChange }: { filter: ConnectionFilter; onChange(f:
         </select>
       </label>
       <label>Reason
-        <select value={filter.reason} onChange={(e) => onChange({ ...filter, reason: e.target.value })} data-testid="filter-reason">
+        <select value={filter.reason} onChange={(e) => onChange({ ...filter, reason: e.target.value })} data-testid="filter-reason"
+          disabled={reasons.length === 0 && filter.reason === ''} title={reasons.length === 0 ? 'No refusal or forgotten session to give a reason for' : undefined}>
           <option value="">any</option>
           {reasons.map((r) => <option key={r} value={r}>{REASON_LABEL[r] ?? r}</option>)}
         </select>

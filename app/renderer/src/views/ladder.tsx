@@ -4,7 +4,7 @@
 import type { ConnectionRecord } from '../../../../parser/report/types.js';
 import { abortEnding } from '../../../../parser/report/abort-ending.js';
 import { formatDelta, formatTime } from '../data/format.js';
-import { HISTORY_MESSAGE, STAGE_LABEL } from '../data/labels.js';
+import { HISTORY_MESSAGE, STAGE_LABEL, historyLegend } from '../data/labels.js';
 
 interface Step {
   direction: 'right' | 'left' | 'none';
@@ -76,7 +76,8 @@ export function HandshakeLadder({ connection }: { connection: ConnectionRecord }
         ))}
       </ol>
       <figcaption className="small muted">
-        Times relative to the first packet ({formatTime(connection.startTime)} UTC). Encrypted messages (TLS 1.3, Finished) are not visible; history "{connection.history}".
+        Times relative to the first packet ({formatTime(connection.startTime)} UTC). Encrypted messages (TLS 1.3, Finished) are not visible.
+        {connection.history !== '' ? <> Message history <code>{connection.history}</code> (Zeek's ssl_history letters, in order: {historyLegend(connection.history)}).</> : null}
       </figcaption>
     </figure>
   );
