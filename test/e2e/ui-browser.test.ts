@@ -348,6 +348,20 @@ describe('resumescope ui in Chromium', () => {
     // The list under the chart names it once.
     expect(await page.getByTestId('chart-age-references').textContent()).toMatch(/^ inferred lifetime \S+ \(resumescope\.test:44313, confidence [\d.]+\)$/);
     await chart.screenshot({ path: screenshotPath('age-all-servers-light.png') });
+    // The servers table sorts by a header (its headers did nothing).
+    await page.getByTestId('tab-servers').click();
+    const rows = page.getByTestId('servers-table').locator(':scope > tbody > tr:not(.expansion)');
+    const groupsShown = async () => (await rows.locator(':scope > td:first-child').allTextContents()).map((t) => t.replace(/^[▾▸] /, ''));
+    const connectionsShown = async () => (await rows.locator(':scope > td:nth-child(3)').allTextContents()).map(Number);
+    await page.getByTestId('servers-sort-group').click();
+    await expect.poll(groupsShown).toEqual(['resumescope.test:44313', 'resumescope.test:44314']);
+    await page.getByTestId('servers-sort-group').click();
+    await expect.poll(groupsShown).toEqual(['resumescope.test:44314', 'resumescope.test:44313']);
+    await page.getByTestId('servers-sort-connections').click();
+    const counts = await connectionsShown();
+    expect(counts[0]).toBeGreaterThan(counts[1]!);
+    expect(await page.locator('th', { has: page.getByTestId('servers-sort-connections') }).getAttribute('aria-sort')).toBe('descending');
+    await page.getByTestId('tab-reuse').click();
     // One server chosen: its own line, unnamed (the chart is its alone).
     await page.getByTestId('histogram-group').selectOption('resumescope.test:44313');
     await expect.poll(() => chart.locator('.recharts-wrapper > svg').textContent()).toMatch(/inferred lifetime \d\S*s(?! \()/);

@@ -1,4 +1,4 @@
-import { Fragment, useState } from 'react';
+import { Fragment, useMemo, useState } from 'react';
 import type { ServerSummary } from '../../../../parser/diagnose/types.js';
 import { formatCount, formatDuration, formatPercent } from '../data/format.js';
 import { reasonLabel } from '../data/labels.js';
@@ -8,6 +8,18 @@ import { EmptyState, Section, useView } from './common.js';
 export function ServersView() {
   const { model } = useView();
   const [open, setOpen] = useState<string | null>(model.servers[0]?.group ?? null);
+  // null: the analysis's own order (most rejections first); a header click sorts by its column.
+  const [sort, setSort] = useState<{ key: ServerSortKey; descending: boolean } | null>(null);
+  const toggleSort = (key: ServerSortKey) => setSort((old) => ({ key, descending: old?.key === key ? !old.descending : key !== 'group' }));
+  const servers = useMemo(() => {
+    if (sort === null) return model.servers;
+    const value = SORTABLE.find((c) => c.key === sort.key)!.value;
+    const sign = sort.descending ? -1 : 1;
+    return [...model.servers].sort((a, b) => {
+      const [x, y] = [value(a), value(b)];
+      return sign * (typeof x === 'string' ? x.localeCompare(String(y)) : x - Number(y));
+    });
+  }, [model.servers, sort]);
   if (model.servers.length === 0) return <div className="view" data-testid="view-servers"><EmptyState title="No servers" /></div>;
   return (
     <div className="view" data-testid="view-servers">
@@ -17,12 +29,18 @@ export function ServersView() {
           <table className="plain servers" data-testid="servers-table">
             <thead>
               <tr>
-                <th>Group</th><th className="num">Addresses</th><th className="num">Connections</th><th className="num">Offers</th>
-                <th className="num">Accepted</th><th className="num">Rejected</th><th className="num">Rate</th><th className="num">Cross-backend</th><th>Policy</th><th title="Rejected offers by cause, and reconnections whose client forgot a session the server would have resumed">Why resumption failed</th>
+                {SORTABLE.map((c) => (
+                  <th key={c.key} className={c.key === 'group' ? undefined : 'num'} aria-sort={sort?.key === c.key ? (sort.descending ? 'descending' : 'ascending') : 'none'}>
+                    <button type="button" className="th-sort" data-testid={`servers-sort-${c.key}`} onClick={() => toggleSort(c.key)}>
+                      {c.label}{sort?.key === c.key ? (sort.descending ? ' ▼' : ' ▲') : ''}
+                    </button>
+                  </th>
+                ))}
+                <th className="num">Cross-backend</th><th>Policy</th><th title="Rejected offers by cause, and reconnections whose client forgot a session the server would have resumed">Why resumption failed</th>
               </tr>
             </thead>
             <tbody>
-              {model.servers.map((s) => (
+              {servers.map((s) => (
                 <Fragment key={s.group}>
                   <tr className={open === s.group ? 'selected' : ''}>
                     <td>
@@ -56,6 +74,20 @@ export function ServersView() {
     </div>
   );
 }
+
+type ServerSortKey = 'group' | 'addresses' | 'connections' | 'offers' | 'accepted' | 'rejected' | 'rate';
+
+/** The columns a click sorts by (numbers start with the largest). */
+const SORTABLE: { key: ServerSortKey; label: string; value(s: ServerSummary): number | string }[] = [
+  { key: 'group', label: 'Group', value: (s) => s.group },
+  { key: 'addresses', label: 'Addresses', value: (s) => s.addresses.length },
+  { key: 'connections', label: 'Connections', value: (s) => s.connections },
+  { key: 'offers', label: 'Offers', value: (s) => s.offers },
+  { key: 'accepted', label: 'Accepted', value: (s) => s.accepted },
+  { key: 'rejected', label: 'Rejected', value: (s) => s.rejected },
+  // No answered offer: below every rate.
+  { key: 'rate', label: 'Rate', value: (s) => resumptionRate(s.accepted, s.rejected, s.tls13CompatibilityIds) ?? -1 },
+];
 
 function policySummary(s: ServerSummary): string {
   const p = s.cachePolicy;
