@@ -405,6 +405,40 @@ describe('resumescope ui in Chromium', () => {
     await page.context().close();
   });
 
+  it('timeline: tooltips list what a bar holds, top first, in the page\'s text colour; a bar of the aborted chart lists its aborted handshakes', async () => {
+    const { page, dialogs, errors } = await openPage();
+    await loadFiles(page, [join(FIXTURES, 'tls12-alert-purge.pcap')]);
+    await page.getByTestId('tab-timeline').click();
+    const bar = page.getByTestId('timeline-chart').locator('.recharts-bar-rectangle path').first();
+    await bar.hover();
+    const tooltip = page.getByTestId('chart-tooltip');
+    await tooltip.waitFor();
+    // Only series that count something (five outcomes, zeros included, were listed), top of the stack first.
+    const lines = await tooltip.locator('.tooltip-row').allTextContents();
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => /\s[1-9][\d,]*$/.test(l))).toBe(true);
+    const order = ['incomplete', 'aborted', 'full (no offer)', 'rejected', 'resumed'];
+    const names = lines.map((l) => order.find((o) => l.trim().startsWith(o)));
+    expect(names.every((n) => n !== undefined)).toBe(true);
+    expect([...names].sort((a, b) => order.indexOf(a!) - order.indexOf(b!))).toEqual(names);
+    const [text, surface] = await tooltip.evaluate((el) => [getComputedStyle(el).color, getComputedStyle(el).backgroundColor]);
+    expect(text).not.toBe(surface);
+    await page.getByTestId('timeline-chart').screenshot({ path: screenshotPath('timeline-tooltip-light.png') });
+    // The aborted chart's bars lead to their connections, as the main chart's do.
+    // (Recharts draws an empty path for a bucket without aborts: the first bar drawn with a height.)
+    const abortedBars = page.getByTestId('aborted-chart').locator('.recharts-bar-rectangle path');
+    const heights = await abortedBars.evaluateAll((paths) => paths.map((p) => p.getBoundingClientRect().height));
+    await abortedBars.nth(heights.findIndex((h) => h > 0)).click();
+    await page.getByTestId('view-connections').waitFor();
+    expect(await page.getByTestId('filter-outcome').inputValue()).toBe('aborted');
+    await expect.poll(() => page.getByTestId('connection-row').count()).toBeGreaterThan(0);
+    const outcomes = await page.getByTestId('connection-row').evaluateAll((rows) => rows.map((r) => r.querySelectorAll('[role=gridcell]')[4]!.textContent!.trim()));
+    expect(new Set(outcomes)).toEqual(new Set(['aborted']));
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('names the tunnel a capture\'s packets were found in (a VXLAN traffic mirror)', async () => {
     const { page, errors } = await openPage();
     await loadFiles(page, [join(FIXTURES, 'vxlan-session-id-resume.pcap'), join(FIXTURES, 'tls12-full.pcap')]);

@@ -79,3 +79,27 @@ export function TextWithTimes({ text }: { text: string }) {
   if (parts.length === 1) return <>{text}</>;
   return <>{parts.map((part, i) => (i % 2 === 1 ? <span key={i} className="nowrap">{part}</span> : part))}</>;
 }
+
+/** One line of a chart's tooltip: a series, its colour and its count. */
+export interface TooltipRow {
+  name: string;
+  value: number;
+  color: string;
+}
+
+/**
+ * A chart tooltip in the page's text colour (Recharts writes each line in its series' colour, pale
+ * orange and blue on white), listing the series that count something, top of the stack first, as
+ * the bars read (its default listed the zeros too, bottom first).
+ */
+export function ChartTooltip({ title, rows }: { title: string; rows: TooltipRow[] }) {
+  const shown = rows.filter((r) => r.value > 0);
+  return (
+    <div className="tooltip" data-testid="chart-tooltip">
+      <div className="tooltip-title">{title}</div>
+      {shown.length === 0 ? <div className="muted">none</div> : shown.map((r) => (
+        <div key={r.name} className="tooltip-row"><Swatch color={r.color} /> {r.name} <strong>{r.value.toLocaleString('en-US')}</strong></div>
+      ))}
+    </div>
+  );
+}
