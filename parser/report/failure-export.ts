@@ -64,7 +64,7 @@ export function describeConnection(c: ConnectionRecord): string {
   else if (c.resumption === 'accepted') parts.push(`resumption accepted (${c.resumedBy})`);
   else if (c.reason === 'client-forgot') parts.push(`full handshake: ${c.reasonDetail ?? 'the client forgot its session'}`);
   else if (c.resumption === 'unanswered') parts.push('resumption offered, no ServerHello');
-  else if (c.resumption === 'unknown') parts.push('the ClientHello was not captured: whether it offered a session is unknown');
+  else if (c.resumption === 'unknown') parts.push('the ClientHello was not captured whole: whether it offered a session is unknown');
   else parts.push(c.handshake === 'complete' ? 'full handshake, nothing offered' : 'no session offered');
   if (c.abort) {
     const at = c.clientHelloTime !== null ? ` ${formatDuration(Math.max(0, c.abort.time - c.clientHelloTime))} after the ClientHello` : '';

@@ -363,7 +363,9 @@ export class TlsConnection implements TlsStreamListener {
     // No readable ClientHello, yet the handshake went on (a ServerHello) or lost bytes: what the
     // client offered is unknown, not "nothing". Counted as no offer, a server-only capture's
     // abbreviated handshakes made sessions "issued" by the connections that resumed them.
-    const helloUnread = ch === null && (sh !== null || this.handshakeBytesLost);
+    // So is a ClientHello begun and never finished (the client reset the connection or the capture
+    // ended inside it): its offer sits in bytes that never came. A RST that cut one was "nothing offered".
+    const helloUnread = ch === null && (sh !== null || this.handshakeBytesLost || this.streams[clientIndex].isTls);
     let resumption: Resumption = helloUnread ? 'unknown' : 'not-offered';
     // The offer is unknown, but a TLS 1.3 server that took a PSK says so in its ServerHello (RFC
     // 8446 §4.2.11): resumed, with whichever identity the client sent.

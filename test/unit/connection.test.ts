@@ -339,6 +339,20 @@ describe('TLS connection records', () => {
     expect(r.resumption).toBe('not-offered');
   });
 
+  it('a ClientHello cut short by the client\'s RST: what it offered is unknown, not "nothing"', () => {
+    // The first 60 bytes of a ClientHello record (its session ID and extensions never came).
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(clientHelloRecord({ sessionId: SID_A, extensions: [ext.serverName('cut.example')] }).subarray(0, 60));
+    c.rst(0);
+    table.finishAll();
+    const r = only(records);
+    expect(r.handshake).toBe('aborted');
+    expect(r.abort).toMatchObject({ by: 'client', how: 'rst' });
+    expect(r.clientHelloTime).toBeNull();
+    expect(r.resumption).toBe('unknown');
+  });
+
   it('server FIN right after the ClientHello: aborted after-client-hello by the server', () => {
     const { table, records } = newTable();
     const c = new Conversation(table).open();

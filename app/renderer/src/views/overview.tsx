@@ -91,7 +91,7 @@ function Headline() {
           : unknown === t.connections
             ? `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection, its ClientHello not captured' : 'connections, none with its ClientHello captured'}: no resumption offer seen.`
             : `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection' : 'connections'}; no client offered a session to resume, so every handshake seen was a full one.`}
-      {unknown > 0 && t.complete + t.aborted > 0 ? ` The ClientHello of ${formatCount(unknown)} connection${unknown === 1 ? ' was' : 's was'} not captured: whether ${unknown === 1 ? 'it' : 'they'} offered a session is unknown.` : null}
+      {unknown > 0 && t.complete + t.aborted > 0 ? ` The ClientHello of ${formatCount(unknown)} connection${unknown === 1 ? ' was' : 's was'} not captured whole: whether ${unknown === 1 ? 'it' : 'they'} offered a session is unknown.` : null}
       {top ? <> <strong>Main finding:</strong> {top.title}.</> : null}
     </p>
   );
