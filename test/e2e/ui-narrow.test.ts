@@ -164,6 +164,19 @@ describe('resumescope ui in a narrow window', () => {
       await done();
     }, 60_000);
 
+    it(`the six tiles fill whole rows at every width: six, three and three, or two by three (${capture})`, async () => {
+      // At 900 px they went five and one, the last tile alone on its row.
+      for (const [width, perRow] of [[1280, 6], [900, 3], [800, 3], [500, 2]] as const) {
+        const { page, done } = await openCapture(capture, { width, height: 800 });
+        const tops = await page.getByTestId('kpis').locator('.kpi').evaluateAll((tiles) => tiles.map((t) => Math.round(t.getBoundingClientRect().top)));
+        const rows = new Map<number, number>();
+        for (const top of tops) rows.set(top, (rows.get(top) ?? 0) + 1);
+        expect([...rows.values()], `${width}px`).toEqual(Array(6 / perRow).fill(perRow));
+        if (width === 900) await page.getByTestId('kpis').screenshot({ path: screenshotPath(`kpis-900-${capture}.png`) });
+        await done();
+      }
+    });
+
     it(`keeps the wide layout at 1280px (${capture})`, async () => {
       const { page, done } = await openCapture(capture, WIDE);
       await showClients(page);
