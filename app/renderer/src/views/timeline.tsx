@@ -35,7 +35,7 @@ export function TimelineView() {
         </p>
         <div className="chart chart-tall" data-testid="timeline-chart">
           <ResponsiveContainer width="100%" height="100%">
-            <BarChart data={data} margin={{ top: 24, right: 24, bottom: 8, left: 8 }} barCategoryGap={1}>
+            <BarChart data={data} margin={{ top: 24, right: 24, bottom: 8, left: 8 }} barCategoryGap={1} maxBarSize={64}>
               <CartesianGrid stroke={palette.grid} vertical={false} />
               <XAxis dataKey="label" stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} minTickGap={24} />
               <YAxis stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} allowDecimals={false} width={56}
@@ -67,7 +67,7 @@ export function TimelineView() {
           <p className="muted small">One bar per {formatDuration(width)}, as above: handshakes ended by a reset, a close or a fatal alert before they were established. Click a bar to list them.</p>
           <div className="chart" data-testid="aborted-chart">
             <ResponsiveContainer width="100%" height="100%">
-              <BarChart data={data} margin={{ top: 8, right: 24, bottom: 8, left: 8 }} barCategoryGap={1}>
+              <BarChart data={data} margin={{ top: 8, right: 24, bottom: 8, left: 8 }} barCategoryGap={1} maxBarSize={64}>
                 <CartesianGrid stroke={palette.grid} vertical={false} />
                 <XAxis dataKey="label" stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} minTickGap={24} />
                 <YAxis stroke={palette.muted} tick={{ fill: palette.muted, fontSize: 12 }} allowDecimals={false} width={56}
