@@ -439,6 +439,21 @@ describe('resumescope ui in Chromium', () => {
     await page.context().close();
   });
 
+  it('a finding with more connections than it names leads to all of them by their reason', async () => {
+    const { page, dialogs, errors } = await openPage();
+    const [reference] = await Promise.all([analyzeWithCli([idleCapture]), loadFiles(page, [idleCapture])]);
+    const idle = reference.connections.filter((c) => c.reason === 'idle-timeout').length;
+    expect(idle).toBeGreaterThan(50);
+    const finding = page.getByTestId('finding').filter({ hasText: 'idle' }).first();
+    await finding.getByTestId('finding-show-all').click();
+    await page.getByTestId('view-connections').waitFor();
+    await expect.poll(async () => Number((await page.getByTestId('match-count').textContent())!.replace(/,/g, ''))).toBe(idle);
+    expect(await page.getByTestId('filter-reason').inputValue()).toBe('idle-timeout');
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('names the tunnel a capture\'s packets were found in (a VXLAN traffic mirror)', async () => {
     const { page, errors } = await openPage();
     await loadFiles(page, [join(FIXTURES, 'vxlan-session-id-resume.pcap'), join(FIXTURES, 'tls12-full.pcap')]);

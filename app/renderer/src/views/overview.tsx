@@ -107,9 +107,21 @@ function Kpi({ id, label, value, tone, hint, note }: { id: string; label: string
   );
 }
 
+/**
+ * Findings whose connections are exactly one reason's in their group: past the 50 connections a
+ * finding names, the table shows them all by that reason (the link stopped at the first 50 of 64).
+ */
+const FINDING_REASON: Record<string, string> = {
+  'idle-timeout': 'idle-timeout', lifetime: 'lifetime', capacity: 'capacity',
+  'purge-on-abort': 'purged-after-abort', 'no-shared-cache': 'other-backend', unexplained: 'unexplained',
+};
+
 function FindingItem({ finding }: { finding: Finding }) {
-  const { showConnections } = useView();
+  const { model, showConnections } = useView();
   const [copied, setCopied] = useState(false);
+  const reason = FINDING_REASON[finding.code];
+  const server = finding.group === null ? undefined : model.servers.find((s) => s.group === finding.group);
+  const all = reason === undefined || server === undefined ? 0 : (server.reasons as Record<string, number | undefined>)[reason] ?? 0;
   return (
     <li className={`finding severity-${finding.severity}`} data-testid="finding">
       <div className="finding-head">
@@ -121,6 +133,11 @@ function FindingItem({ finding }: { finding: Finding }) {
         {finding.evidence.length > 0 ? (
           <button type="button" className="link" onClick={() => showConnections({ ids: finding.evidence })}>
             Show {finding.evidence.length === 50 ? 'the first 50' : finding.evidence.length} connection{finding.evidence.length === 1 ? '' : 's'}
+          </button>
+        ) : null}
+        {all > finding.evidence.length ? (
+          <button type="button" className="link" data-testid="finding-show-all" onClick={() => showConnections({ reason, server: finding.group! })}>
+            Show all {formatCount(all)} ({reasonLabel(reason)} on {finding.group})
           </button>
         ) : null}
         {finding.wiresharkFilter ? (
