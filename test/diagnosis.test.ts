@@ -4,6 +4,7 @@ import { Analysis } from '../parser/analysis.js';
 import { simulateFarm, type FarmConfigInput, type ServiceConfigInput } from '../fixtures/simulator/farm.js';
 import { presetConfig } from '../fixtures/simulator/presets.js';
 import { compareWithTruth } from './tools/compare-truth.js';
+import { sweepTwoServiceFarm } from './tools/sweep.js';
 import { diagnose, diagnosisShare } from '../parser/diagnose/diagnose.js';
 import { buildFindings } from '../parser/diagnose/findings.js';
 import { KEY_SWITCH_DETAIL } from '../parser/diagnose/ticket-rotation.js';
@@ -500,6 +501,19 @@ describe('diagnosis on simulated farms with a known policy', () => {
     const comparison = compareWithTruth(result.document, result.truth);
     expect(comparison.confusion.none?.['client-forgot'] ?? 0).toBe(0);
     expect(result.diagnosis.servers[0]!.reasons['client-forgot']).toBe(result.truth.totals.byReason['client-forgot']);
+  });
+
+  it('two backends with caches of their own and a 5-minute idle timeout: refusals past the timeout make up no restart', () => {
+    // Spans crossing a moment were all refused: most past the timeout, the few within it at the 50 %
+    // of a random balancer. Counted together they read as "the cache was emptied" (one flush of 24
+    // refusals in the first farm, two of 13 and 16 in the second); within the timeout they show nothing.
+    for (const [set, index] of [[1, 24], [1, 35]] as const) {
+      const result = simulateConfigAndAnalyze(sweepTwoServiceFarm(set, index));
+      const balanced = result.diagnosis.servers.find((s) => s.cachePolicy.idleTimeout.seconds !== null && s.cachePolicy.sharedCache.shared === false)!;
+      expect(Math.abs(balanced.cachePolicy.idleTimeout.seconds! - 300), `${set}:${index}`).toBeLessThanOrEqual(10);
+      expect(result.diagnosis.servers.flatMap((s) => s.cachePolicy.flushes), `${set}:${index}`).toEqual([]);
+      expect(result.connections.filter((c) => c.reason === 'flush'), `${set}:${index}`).toEqual([]);
+    }
   });
 
   it('a restart hidden by a busy idle timeout is found among the refusals the timeout leaves', () => {

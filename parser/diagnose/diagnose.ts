@@ -68,6 +68,8 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
       counts[reason]!++;
       if (reason === 'issued-before-capture' && looksLikeCompatibilityId(c)) compatibilityIds++;
     }
+    // A reason given and then taken back everywhere (a flush the limits did not confirm) counts nothing.
+    for (const reason of verdicts.reasonsGiven) if (counts[reason] === 0) delete counts[reason];
     servers.push({
       group: group.key,
       sni: group.sni,

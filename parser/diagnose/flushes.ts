@@ -11,7 +11,8 @@ import type { Verdicts } from './verdicts.js';
  * Flush: a time F such that offers of sessions last used before F and made after F are
  * all rejected, while such offers straddling no F are accepted. Greedy, one flush at a time.
  */
-export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdicts, carriedFlushes: readonly { low: number; time: number }[]): CachePolicy['flushes'] {
+export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdicts, carriedFlushes: readonly { low: number; time: number }[],
+  vetoed: readonly { low: number; time: number }[] = []): CachePolicy['flushes'] {
   const flushes: CachePolicy['flushes'] = [];
   const lastUseOf = (o: number) => t.timeOf(o) - (t.reuseGapOf(o) ?? 0);
   const timeOf = (o: number) => t.timeOf(o);
@@ -118,6 +119,15 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
     }
     return false;
   };
+  /** Whether most of the `count` refusals whose span crosses `moment` also cross a vetoed flush's moment. */
+  const mostlyVetoed = (candidates: Int32Array, moment: number, count: number): boolean => vetoed.some((v) => {
+    let both = 0;
+    for (const o of candidates) {
+      const last = lastUseOf(o);
+      if (last < moment && t.timeOf(o) >= moment && last <= v.low && t.timeOf(o) >= v.time) both++;
+    }
+    return both * 2 > count;
+  });
   for (let round = 0; round < 10; round++) {
     const candidates = select(offers, (o) => !t.isAccepted(o) && !verdicts.has(o) && t.reuseGapOf(o) !== null);
     if (candidates.length < 3) break;
@@ -131,6 +141,9 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
       if (i > 0 && moment === times[i - 1]) continue;
       const count = rejectedSpans.containing(moment);
       if (count < 3 || (best && count <= best.count)) continue;
+      // A moment the limits showed to be no flush (unconfirmedFlushes) is not taken again, nor one a
+      // little later that most of the same refusals cross (it came back a second later otherwise).
+      if (vetoed.length > 0 && mostlyVetoed(candidates, moment, count)) continue;
       const contradicting = acceptedSpans.containing(moment);
       if (contradicting > count * 0.05) continue;
       // So many rejections in a row must be unlikely at the usual rejection rate: many
@@ -140,7 +153,7 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
       const otherRejected = candidates.length - count;
       const otherAccepted = accepted.length - contradicting;
       const usualRate = Math.max(0.01, (otherRejected + 1) / (otherRejected + otherAccepted + 2));
-      if (binomialTail(count, count + contradicting, usualRate) > 1e-4) continue;
+      if (binomialTail(count, count + contradicting, usualRate) > FLUSH_SIGNIFICANCE) continue;
       best = { time: moment, count };
     }
     if (!best) break;
@@ -158,7 +171,9 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
       verdicts.set(o, 'flush', `last used ${formatDuration(t.timeOf(o) - lastUseOf(o))} earlier, before the cache was emptied between ${isoTime(low)} and ${isoTime(time)}`);
       sessionsLost.add(t.sessionRowOf(o));
     }
-    flushes.push({ time, low, sessionsLost: sessionsLost.size, evidence: Array.from(explained.subarray(0, 20), (o) => t.connectionOf(o).id) });
+    const flush = { time, low, sessionsLost: sessionsLost.size, evidence: Array.from(explained.subarray(0, 20), (o) => t.connectionOf(o).id) };
+    if (keysReplacedAt(explained, flushAt)) FOUND_BY_KEY_NAMES.add(flush);
+    flushes.push(flush);
   }
   return flushes.sort((a, b) => a.time - b.time);
 }
@@ -242,6 +257,59 @@ export function claimForLateFlushes(t: SessionTable, rejected: Int32Array, late:
     verdicts.set(o, 'flush', `last used ${formatDuration(gap)} earlier, ${FLUSH_DETAIL} ${isoTime(flush.low)} and ${isoTime(flush.time)}`);
   }
 }
+
+/** Flushes the key names showed (findFlushes' keysReplacedAt): hard evidence, which unconfirmedFlushes never drops. */
+const FOUND_BY_KEY_NAMES = new WeakSet<object>();
+
+/**
+ * The flushes (found before the limits were fitted) that the refusals a limit does not explain
+ * fail to show. A flush was found by the refusals whose span crosses its moment, and a busy limit
+ * refuses long spans anyway: with those counted, a few short ones refused at the usual rate of
+ * backends without a shared cache made up a restart (simulated: two backends with caches of their
+ * own behind a random balancer and a 300 s idle timeout; 8 refusals within the timeout, at a 50 %
+ * base rate, and 16 past it read as "the cache was emptied"). Here only the offers within every
+ * limit fitted count, both across the moment and for the usual rate, and a flush they do not show
+ * beyond chance is returned, to be searched again without it. A flush carried in (--state) or
+ * shown by the ticket key names stands.
+ */
+export function unconfirmedFlushes(t: SessionTable, known: Int32Array, flushes: CachePolicy['flushes'],
+  limits: Pick<CachePolicy, 'idleTimeout' | 'lifetime'>, verdicts: Verdicts, carried: readonly { low: number; time: number }[]): CachePolicy['flushes'] {
+  const { idleTimeout, lifetime } = limits;
+  if (flushes.length === 0 || (idleTimeout.seconds === null && lifetime.seconds === null)) return [];
+  /** Whether a fitted limit may have refused it: its idle time, age or churn past what the limit was seen to accept. */
+  const pastALimit = (o: number): boolean => {
+    for (const [estimate, value] of [[idleTimeout, t.reuseGapOf(o)], [lifetime, t.ageOf(o)]] as const) {
+      if (value !== null && limitShownFor(t, estimate, o) && value > (estimate.low ?? estimate.seconds!)) return true;
+    }
+    return false;
+  };
+  const crossing = flushes.map(() => ({ refused: 0, accepted: 0 }));
+  let usualRefused = 0;
+  let usualOffers = 0;
+  for (const o of known) {
+    const gap = t.reuseGapOf(o);
+    if (gap === null || pastALimit(o)) continue;
+    const accepted = t.isAccepted(o);
+    // A refusal another cause explained (an abort's purge, another address) shows nothing here.
+    if (!accepted && verdicts.has(o) && verdicts.reasonOf(o) !== 'flush') continue;
+    const lastUse = t.timeOf(o) - gap;
+    const k = flushes.findIndex((f) => lastUse <= f.low && t.timeOf(o) >= f.time);
+    if (k < 0) {
+      usualOffers++;
+      if (!accepted) usualRefused++;
+    } else if (accepted) crossing[k]!.accepted++;
+    else crossing[k]!.refused++;
+  }
+  const usualRate = Math.max(0.01, (usualRefused + 1) / (usualOffers + 2));
+  return flushes.filter((f, k) => {
+    if (FOUND_BY_KEY_NAMES.has(f) || carried.some((c) => c.time === f.time && c.low === f.low)) return false;
+    const { refused, accepted } = crossing[k]!;
+    return binomialTail(refused, refused + accepted, usualRate) > FLUSH_SIGNIFICANCE;
+  });
+}
+
+/** How unlikely at the usual refusal rate a flush's refusals in a row must be (many moments are tried). */
+const FLUSH_SIGNIFICANCE = 1e-4;
 
 /** How long after the last refusal of a key change the new key's first ticket may come (the refusing handshake seals it, a little later). */
 const NEW_KEY_SLACK = 5;

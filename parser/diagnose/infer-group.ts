@@ -1,5 +1,5 @@
 import type { ServerGroup, SessionTable } from '../session/session-table.js';
-import { claimForLateFlushes, findFlushes, returnExpiredToLimits } from './flushes.js';
+import { claimForLateFlushes, findFlushes, returnExpiredToLimits, unconfirmedFlushes } from './flushes.js';
 import { explainUnknownSessions } from './issued-before-capture.js';
 import { explainKeepsNoSessions } from './keeps-no-sessions.js';
 import { firstLimitInTime, fitLimitsBehindBalancer, fitLimitsByKind } from './limits.js';
@@ -14,6 +14,21 @@ import type { Verdicts } from './verdicts.js';
 // One group's cache policy: the estimators in the order of how certain their evidence is, each
 // rejection given the first cause that explains it (an estimator passes over the refusals an
 // earlier one explained).
+
+/**
+ * Steps 4–5c: flushes (a moment after which every older session is rejected), then the time and
+ * size limits fitted on what is not yet explained (5), a limit the balancer's steady refusals hid
+ * (5b), and each refusal past two limits given to the one that took the session first, sessions a
+ * flush took that had expired before it to the limit (5c). `vetoed`: moments not to take for flushes.
+ */
+function flushesAndLimits(t: SessionTable, group: ServerGroup, offers: Int32Array, known: Int32Array, rejected: Int32Array, verdicts: Verdicts,
+  vetoed: readonly { low: number; time: number }[]): Pick<CachePolicy, 'flushes' | 'idleTimeout' | 'lifetime' | 'capacity'> {
+  const flushes = findFlushes(t, select(known, (o) => t.isAccepted(o) || !verdicts.has(o)), verdicts, group.carriedFlushes, vetoed);
+  const { idleTimeout, lifetime, capacity } = fitLimitsBehindBalancer(t, known, verdicts, fitLimitsByKind(t, offers, known, rejected, verdicts));
+  firstLimitInTime(t, offers, rejected, { idleTimeout, lifetime, capacity }, verdicts);
+  returnExpiredToLimits(t, offers, rejected, flushes, { idleTimeout, lifetime, capacity }, verdicts);
+  return { flushes, idleTimeout, lifetime, capacity };
+}
 
 /** Infer one group's cache policy from its offers (rows of `table`); records a verdict for each rejection it explains. */
 export function inferGroup(table: SessionTable, group: ServerGroup, offers: Int32Array, verdicts: Verdicts): Omit<CachePolicy, 'issuesNoSessions' | 'tls13TicketsUnseen'> {
@@ -30,15 +45,16 @@ export function inferGroup(table: SessionTable, group: ServerGroup, offers: Int3
   const crossAddress = inferCrossAddressSharing(t, known, verdicts);
   // 3. Sessions an aborted handshake offered, refused far above the base rate.
   const purgeOnAbort = inferPurgeOnAbort(t, offers, known, verdicts);
-  // 4. Flushes: a moment after which every older session is rejected.
-  const flushes = findFlushes(t, select(known, (o) => t.isAccepted(o) || !verdicts.has(o)), verdicts, group.carriedFlushes);
-  // 5. Time and size limits, fitted on what is not yet explained.
-  // 5b. A limit the balancer's steady refusals hid from the fit (backends without a shared cache).
-  const { idleTimeout, lifetime, capacity } = fitLimitsBehindBalancer(t, known, verdicts, fitLimitsByKind(t, offers, known, rejected, verdicts));
-  // 5c. Refusals past two limits: the one that took the session first. Sessions a flush took
-  // that had expired before it: the limit's.
-  firstLimitInTime(t, offers, rejected, { idleTimeout, lifetime, capacity }, verdicts);
-  returnExpiredToLimits(t, offers, rejected, flushes, { idleTimeout, lifetime, capacity }, verdicts);
+  // 4.–5c., once more without the flushes the limits did not confirm (unconfirmedFlushes): their
+  // refusals are explained again from step 4, by the limits, other backends or nothing.
+  const explainedBefore = new Set(select(rejected, (o) => verdicts.has(o)));
+  let fit = flushesAndLimits(t, group, offers, known, rejected, verdicts, []);
+  const vetoed = unconfirmedFlushes(t, known, fit.flushes, fit, verdicts, group.carriedFlushes);
+  if (vetoed.length > 0) {
+    for (const o of rejected) if (!explainedBefore.has(o)) verdicts.clear(o);
+    fit = flushesAndLimits(t, group, offers, known, rejected, verdicts, vetoed);
+  }
+  const { flushes, idleTimeout, lifetime, capacity } = fit;
   // 6. What is left, refused at a steady rate: backends without a shared cache.
   const sharedCache = inferSharedCache(t, known, crossAddress, verdicts);
   // 6b. Flushes again, among the refusals nothing else explained: a limit refusing many offers

@@ -29,6 +29,10 @@ export class Verdicts {
     this.reasons[o] = 1 + REASONS.indexOf(reason);
     this.details[o] = text;
   }
+  /** Takes the verdict back (a flush the limits did not confirm: its refusals are explained again). */
+  clear(o: number): void {
+    this.reasons[o] = 0;
+  }
   reasonOf(o: number): Reason | null {
     const r = this.reasons[o]!;
     return r === 0 ? null : REASONS[r - 1]!;
