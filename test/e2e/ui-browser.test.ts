@@ -304,11 +304,31 @@ describe('resumescope ui in Chromium', () => {
     await page.getByTestId('filter-to').fill('2026-13-45 99:00');
     await page.getByTestId('filter-to-error').waitFor();
     expect(await page.getByTestId('filter-to').getAttribute('aria-invalid')).toBe('true');
-    expect(await page.getByTestId('filter-to-error').textContent()).toBe('not a time (YYYY-MM-DD hh:mm:ss): ignored');
+    expect(await page.getByTestId('filter-to-error').textContent()).toBe('not a time (YYYY-MM-DD hh:mm:ss): the last readable bound stands');
     expect(await count()).toBe(all);
     expect(await page.locator('label', { has: page.getByTestId('filter-to') }).textContent()).toContain('To (UTC)');
     await page.getByTestId('filter-to').fill('');
     await expect.poll(() => page.getByTestId('filter-to-error').count()).toBe(0);
+    // One match opens by itself, once: closed, it stays closed (it reopened at once).
+    const client = (await page.getByTestId('connection-row').first().locator('[role=gridcell]').nth(1).textContent())!;
+    await page.getByTestId('filter-client').fill(client);
+    await expect.poll(() => page.getByTestId('detail-pane').count()).toBe(1);
+    await page.getByRole('button', { name: 'Close detail' }).click();
+    await page.waitForTimeout(400);
+    expect(await page.getByTestId('detail-pane').count()).toBe(0);
+    await page.getByTestId('filter-client').fill('');
+    await expect.poll(count).toBe(all);
+    // A readable bound edited into a typo: the bound stands and the typo stays to be fixed (the bound
+    // was dropped and the field emptied, typo and warning with it, a quarter of a second later).
+    const third = (await page.getByTestId('connection-row').nth(2).locator('[role=gridcell]').first().textContent())!;
+    await page.getByTestId('filter-from').fill(third);
+    await expect.poll(count).toBeLessThan(all);
+    const bounded = await count();
+    await page.getByTestId('filter-from').fill(`${third.slice(0, -5)}7x`);
+    await page.waitForTimeout(800);
+    expect(await page.getByTestId('filter-from').inputValue()).toBe(`${third.slice(0, -5)}7x`);
+    expect(await page.getByTestId('filter-from-error').count()).toBe(1);
+    expect(await count()).toBe(bounded);
     expect(dialogs.dialogs).toEqual([]);
     expect(errors.errors).toEqual([]);
     await page.context().close();

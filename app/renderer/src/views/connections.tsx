@@ -91,15 +91,21 @@ export function ConnectionsView({ filter, onFilterChange }: { filter: Connection
     return () => { live = false; };
   }, [openId, store]);
   const closeDetail = () => {
-    // The pane and its focused button go away: the focus returns to the list, not to the page.
-    tableBox.current?.querySelector<HTMLElement>('.vlist')?.focus();
+    // The pane and its focused button go away: the focus returns to the list (with no row to
+    // list, to the filters), not to the page.
+    (tableBox.current?.querySelector<HTMLElement>('.vlist') ?? document.querySelector<HTMLElement>('[data-testid="filter-outcome"]'))?.focus();
     setSelectedIndex(null);
     setOpenId(null);
   };
 
-  // A single match (e.g. "show this connection" from elsewhere) opens straight away.
+  // A single match (e.g. "show this connection" from elsewhere) opens straight away, once per
+  // query: closed, it stays closed (it reopened at once, so neither Esc nor ✕ could close it).
+  const autoOpened = useRef<number | null>(null);
   useEffect(() => {
-    if (result?.count === 1 && selectedIndex === null) setSelectedIndex(0);
+    if (result?.count === 1 && selectedIndex === null && autoOpened.current !== result.queryId) {
+      autoOpened.current = result.queryId;
+      setSelectedIndex(0);
+    }
   }, [result, selectedIndex]);
 
   const toggleSort = (key: SortKey) => setSort((s) => ({ key, descending: s.key === key ? !s.descending : false }));
@@ -195,11 +201,25 @@ function FilterBar({ filter, onChange }: { filter: ConnectionFilter; onChange(f:
   const { model } = useView();
   // Text fields apply after a short pause, so typing does not re-query a million rows per key.
   const [draft, setDraft] = useState({ sni: filter.sni, client: filter.client, from: timeText(filter.timeFrom), to: timeText(filter.timeTo) });
-  useEffect(() => setDraft({ sni: filter.sni, client: filter.client, from: timeText(filter.timeFrom), to: timeText(filter.timeTo) }), [filter]);
+  // A filter changed elsewhere (a chart, Clear filters) shows in the fields; a time field whose
+  // bound did not change keeps its text (a typo being fixed is not wiped by another filter's change).
+  const shownFilter = useRef(filter);
+  useEffect(() => {
+    const before = shownFilter.current;
+    shownFilter.current = filter;
+    setDraft((d) => ({
+      sni: filter.sni,
+      client: filter.client,
+      from: filter.timeFrom === before.timeFrom && filter !== before ? d.from : timeText(filter.timeFrom),
+      to: filter.timeTo === before.timeTo && filter !== before ? d.to : timeText(filter.timeTo),
+    }));
+  }, [filter]);
   useEffect(() => {
     const timer = setTimeout(() => {
-      const timeFrom = parseTime(draft.from);
-      const timeTo = parseTime(draft.to);
+      // A bound that cannot be read keeps the last one that could (TimeField says it is ignored):
+      // sent as "no bound", it dropped the bound and the field was emptied, typo and warning with it.
+      const timeFrom = unreadableTime(draft.from) ? filter.timeFrom : parseTime(draft.from);
+      const timeTo = unreadableTime(draft.to) ? filter.timeTo : parseTime(draft.to);
       if (draft.sni !== filter.sni || draft.client !== filter.client || timeFrom !== filter.timeFrom || timeTo !== filter.timeTo) {
         onChange({ ...filter, sni: draft.sni, client: draft.client, timeFrom, timeTo });
       }
@@ -249,15 +269,20 @@ function FilterBar({ filter, onChange }: { filter: ConnectionFilter; onChange(f:
  * (it was ignored silently: a typo showed every connection as if within the bounds).
  */
 function TimeField({ label, text, onChange, testId }: { label: string; text: string; onChange(text: string): void; testId: string }) {
-  const unreadable = text.trim() !== '' && parseTime(text) === null;
+  const unreadable = unreadableTime(text);
   return (
     <label>{label}
       <input type="text" value={text} placeholder="YYYY-MM-DD hh:mm:ss" onChange={(e) => onChange(e.target.value)}
         className={unreadable ? 'time-input invalid' : 'time-input'} aria-invalid={unreadable} data-testid={testId}
-        title={unreadable ? 'Not a time: write it as YYYY-MM-DD hh:mm:ss (UTC); until then it filters nothing' : undefined} />
-      {unreadable ? <span className="field-error" role="alert" data-testid={`${testId}-error`}>not a time (YYYY-MM-DD hh:mm:ss): ignored</span> : null}
+        title={unreadable ? 'Not a time: write it as YYYY-MM-DD hh:mm:ss (UTC); until then the last readable bound (or none) stands' : undefined} />
+      {unreadable ? <span className="field-error" role="alert" data-testid={`${testId}-error`}>not a time (YYYY-MM-DD hh:mm:ss): the last readable bound stands</span> : null}
     </label>
   );
+}
+
+/** Text typed as a time bound that cannot be read (empty text is no bound, not unreadable). */
+function unreadableTime(text: string): boolean {
+  return text.trim() !== '' && parseTime(text) === null;
 }
 
 function timeText(t: number | null): string {
