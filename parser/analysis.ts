@@ -200,7 +200,9 @@ export class CaptureIngest implements TimeOrderedIngest {
     // Cut inside its first block or record (the head of a pcapng whose section header block carries
     // options, or of a pcap whose first packet is cut): not one packet was read, so nothing is
     // analysed, and it is refused as a file too short rather than passed as an empty capture.
-    if (this.summary.packets === 0 && this.summary.anomalies.some((a) => a.code === 'file-cut-short')) {
+    // (By the records the reader read, not the packets analysed: a pcapng whose packets name an
+    // undeclared interface holds packets the analysis cannot use, and is no stub.)
+    if (this.reader.frames === 0 && this.summary.anomalies.some((a) => a.code === 'file-cut-short')) {
       throw new NotACaptureError(`too short to be a capture: it ends inside its first ${this.summary.format === 'pcapng' ? 'blocks' : 'packet record'}, before any packet (${this.summary.bytes} bytes)`);
     }
   }

@@ -367,6 +367,22 @@ describe('resumescope CLI', () => {
     }
   });
 
+  it('a cut pcapng whose packets name an undeclared interface holds packets: analysed with warnings, not refused as too short', () => {
+    // Its packet blocks were read but none could be analysed: "too short ... before any packet", exit 2.
+    const ng = readFileSync(join(CAPTURES, 'tls12-ticket-resume.pcapng'));
+    const blocks: Buffer[] = [];
+    for (let at = 0; at < ng.length; at += ng.readUInt32LE(at + 4)) {
+      if (ng.readUInt32LE(at) !== 1) blocks.push(ng.subarray(at, at + ng.readUInt32LE(at + 4))); // drop the interface description
+    }
+    const path = join(work, 'no-interface-cut.pcapng');
+    const whole = Buffer.concat(blocks);
+    writeFileSync(path, whole.subarray(0, whole.length - 10));
+    const r = cli(['analyze', path, '-q', '--json', join(work, 'no-interface.json')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain('too short');
+    expect(r.stderr).toContain('which no interface description block declared');
+  });
+
   it('some good and some bad files: the good ones are analysed, exit 1', () => {
     const text = join(work, 'bad.pcap');
     writeFileSync(text, 'garbage garbage garbage');
