@@ -101,14 +101,21 @@ function parseV1(data: Uint8Array, from: number, to: number): ProxyHeader {
   return { kind: 'header', version: 1, end, source: { ip: formatAddress(address), port }, local: false };
 }
 
-function ipv4Bytes(text: string): Uint8Array | null {
+export function ipv4Bytes(text: string): Uint8Array | null {
   const parts = text.split('.');
   if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return null;
   return Uint8Array.from(parts, Number);
 }
 
-/** RFC 4291 §2.2 text form (with one "::" at most; no embedded IPv4) → 16 bytes. */
-function ipv6Bytes(text: string): Uint8Array | null {
+/** RFC 4291 §2.2 text form (with one "::" at most, an IPv4 tail allowed: form 3) → 16 bytes. */
+export function ipv6Bytes(text: string): Uint8Array | null {
+  // A dotted IPv4 tail (::ffff:10.0.0.1) stands for the last two groups.
+  const tail4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (tail4) {
+    const v4 = ipv4Bytes(tail4[2]!);
+    if (v4 === null) return null;
+    text = `${tail4[1]}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
+  }
   const halves = text.split('::');
   if (halves.length > 2) return null;
   const groupsOf = (part: string) => (part === '' ? [] : part.split(':'));

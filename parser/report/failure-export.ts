@@ -11,6 +11,7 @@ import { decodeFrameAt, DecodeResult, formatAddress, TcpPacket } from '../net/de
 import { FRAGMENT_TIMEOUT, fragmentKey, IpFragmentReassembler, LINKTYPE_RAW } from '../net/ip-fragments.js';
 import type { ConnectionRecord } from './types.js';
 import { REASONS } from '../diagnose/types.js';
+import { ipv4Bytes, ipv6Bytes } from '../net/proxy-protocol.js';
 import { formatDuration } from '../diagnose/format.js';
 
 // Writes the packets of chosen connections (by default: those whose resumption failed or
@@ -37,14 +38,7 @@ export function parseConnectionFilter(expression: string): ConnectionFilter {
       return (c) => c.reason === reason;
     }
     if (part.startsWith('server=')) {
-      const value = part.slice(7);
-      if (value.length === 0) throw new Error('server= needs an address: server=<ip[:port]>');
-      const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(value.includes('.') || value.startsWith('[') ? value : `[${value}]`);
-      const ip = (m?.[1] ?? value).toLowerCase();
-      const port = m?.[2] ? Number(m[2]) : null;
-      // A mistyped address kept nothing, silently (server=notanip: an empty pcapng and exit 0).
-      if (!IPV4.test(ip) && !(ip.includes(':') && IPV6.test(ip))) throw new Error(`server=${value}: "${ip}" is not an IPv4 or IPv6 address: server= takes an IP address, not a name (server=<ip[:port]>, e.g. server=10.0.0.5:443 or server=[2001:db8::1]:443)`);
-      if (port !== null && (port < 1 || port > 65535)) throw new Error(`server=${value}: port ${port} is not a TCP port (1–65535)`);
+      const { ip, port } = serverAddress(part.slice(7));
       return (c) => c.server.ip === ip && (port === null || c.server.port === port);
     }
     throw new Error(`unknown filter "${part}" (use failed, aborted, rejected, all, reason=<reason>, server=<ip[:port]>)`);
@@ -52,10 +46,25 @@ export function parseConnectionFilter(expression: string): ConnectionFilter {
   return (c) => tests.some((t) => t(c));
 }
 
-/** A dotted IPv4 address, each part 0–255 (as records write them). */
-const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-/** An IPv6 address in text (RFC 4291 §2.2): hex groups and colons, an IPv4 tail allowed. */
-const IPV6 = /^[0-9a-f:]+(?:\d+\.\d+\.\d+\.\d+)?$/;
+const SERVER_USAGE = 'server=<ip[:port]>, e.g. server=10.0.0.5:443 or server=[2001:db8::1]:443';
+
+/**
+ * The address (and port) of a server= filter, written as records write addresses (RFC 5952's
+ * compressed IPv6): any text form of an address matches (::ffff:10.0.0.1, 0:0:0:0:0:0:0:1, upper
+ * case), and what is no address is bad usage: compared as typed, they kept nothing, silently.
+ */
+function serverAddress(value: string): { ip: string; port: number | null } {
+  if (value.length === 0) throw new Error(`server= needs an address (${SERVER_USAGE})`);
+  // [v6]:port, [v6], v4:port, v4 or v6 (two colons or more: an address, its port needs brackets).
+  const m = /^\[([^\]]*)\](?::(\d+))?$/.exec(value) ?? (value.split(':').length === 2 ? /^([^:]*):(\d+)$/.exec(value) : null);
+  const text = m ? m[1]! : value;
+  const port = m?.[2] !== undefined ? Number(m[2]) : null;
+  if (text.includes('%')) throw new Error(`server=${value}: a zone ID (${text.slice(text.indexOf('%'))}) is not part of the addresses a capture holds: leave it out`);
+  const bytes = text.includes(':') ? ipv6Bytes(text) : ipv4Bytes(text);
+  if (bytes === null) throw new Error(`server=${value}: "${text}" is not an IPv4 or IPv6 address: server= takes an IP address, not a name (${SERVER_USAGE})`);
+  if (port !== null && (port < 1 || port > 65535)) throw new Error(`server=${value}: port ${port} is not a TCP port (1–65535)`);
+  return { ip: formatAddress(bytes), port };
+}
 
 /** What happened to a connection, in one line for a packet comment. */
 export function describeConnection(c: ConnectionRecord): string {
