@@ -245,10 +245,13 @@ export function returnExpiredToLimits(t: SessionTable, offers: Int32Array, rejec
  * the ones that had expired before it. Simulated: a TLS 1.3 server with a 300 s idle timeout
  * restarted after 20 minutes; 47 of its 56 restart refusals had been put down to the timeout.
  */
-export function claimForLateFlushes(t: SessionTable, rejected: Int32Array, late: CachePolicy['flushes'], verdicts: Verdicts): void {
+export function claimForLateFlushes(t: SessionTable, rejected: Int32Array, late: CachePolicy['flushes'], capacity: CachePolicy['capacity'], verdicts: Verdicts): void {
+  // A cache's refusals only where returnExpiredToLimits can give back the ones evicted before the
+  // flush: a FIFO cache's (by churn); an LRU or partitioned cache's stay the cache's.
+  const fifo = capacity.eviction === 'fifo' || capacity.eviction === 'unknown';
   for (const o of rejected) {
     const reason = verdicts.reasonOf(o);
-    if (reason !== 'idle-timeout' && reason !== 'lifetime' && reason !== 'capacity') continue;
+    if (reason !== 'idle-timeout' && reason !== 'lifetime' && !(reason === 'capacity' && fifo)) continue;
     const gap = t.reuseGapOf(o);
     if (gap === null) continue;
     const lastUse = t.timeOf(o) - gap;
@@ -267,8 +270,8 @@ const FOUND_BY_KEY_NAMES = new WeakSet<object>();
  * refuses long spans anyway: with those counted, a few short ones refused at the usual rate of
  * backends without a shared cache made up a restart (simulated: two backends with caches of their
  * own behind a random balancer and a 300 s idle timeout; 8 refusals within the timeout, at a 50 %
- * base rate, and 16 past it read as "the cache was emptied"). Here only the offers within every
- * limit fitted count, both across the moment and for the usual rate, and a flush they do not show
+ * base rate, and 16 past it read as "the cache was emptied"). Here only the offers within the
+ * idle timeout and lifetime fitted count, both across the moment and for the usual rate, and a flush they do not show
  * beyond chance is returned, to be searched again without it. A flush carried in (--state) or
  * shown by the ticket key names stands.
  */
@@ -276,7 +279,9 @@ export function unconfirmedFlushes(t: SessionTable, known: Int32Array, flushes: 
   limits: Pick<CachePolicy, 'idleTimeout' | 'lifetime'>, verdicts: Verdicts, carried: readonly { low: number; time: number }[]): CachePolicy['flushes'] {
   const { idleTimeout, lifetime } = limits;
   if (flushes.length === 0 || (idleTimeout.seconds === null && lifetime.seconds === null)) return [];
-  /** Whether a fitted limit may have refused it: its idle time, age or churn past what the limit was seen to accept. */
+  // Not the cache size: a size fitted wrong (a 300 s timeout read as a cache of 31, churn growing
+  // with time) made a real restart's 71 refusals "past the limit", and the restart was dropped.
+  /** Whether a fitted time limit may have refused it: its idle time or age past what the limit was seen to accept. */
   const pastALimit = (o: number): boolean => {
     for (const [estimate, value] of [[idleTimeout, t.reuseGapOf(o)], [lifetime, t.ageOf(o)]] as const) {
       if (value !== null && limitShownFor(t, estimate, o) && value > (estimate.low ?? estimate.seconds!)) return true;
@@ -290,8 +295,9 @@ export function unconfirmedFlushes(t: SessionTable, known: Int32Array, flushes: 
     const gap = t.reuseGapOf(o);
     if (gap === null || pastALimit(o)) continue;
     const accepted = t.isAccepted(o);
-    // A refusal another cause explained (an abort's purge, another address) shows nothing here.
-    if (!accepted && verdicts.has(o) && verdicts.reasonOf(o) !== 'flush') continue;
+    // A refusal another cause explained (an abort's purge, another address, a ticket key the
+    // server dropped or rotated: reason flush, but no moment's) shows nothing here.
+    if (!accepted && verdicts.has(o) && (verdicts.reasonOf(o) !== 'flush' || !verdicts.detailOf(o).includes(FLUSH_DETAIL))) continue;
     const lastUse = t.timeOf(o) - gap;
     const k = flushes.findIndex((f) => lastUse <= f.low && t.timeOf(o) >= f.time);
     if (k < 0) {

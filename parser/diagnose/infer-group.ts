@@ -63,7 +63,7 @@ export function inferGroup(table: SessionTable, group: ServerGroup, offers: Int3
   if (later.length > 0) {
     // The limits took the refusals of sessions the flush emptied out too: the flush's, unless
     // they had expired before it.
-    claimForLateFlushes(t, rejected, later, verdicts);
+    claimForLateFlushes(t, rejected, later, capacity, verdicts);
     flushes.push(...later);
     flushes.sort((a, b) => a.time - b.time);
     returnExpiredToLimits(t, offers, rejected, flushes, { idleTimeout, lifetime, capacity }, verdicts);
