@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { CAPTURES_API, type HostedCapture } from '../shared/ipc.js';
 import type { UiArgs } from '../cli/args.js';
 import type { CliIo } from '../cli/main.js';
-import { hostedReading, resolveInputs } from '../node/analyze-files.js';
+import { describeFsError, hostedReading, resolveInputs } from '../node/analyze-files.js';
 import { sniffFormat } from '../../parser/analysis.js';
 import { STATE_MAGIC } from '../../parser/session/session-state.js';
 
@@ -227,7 +227,11 @@ export async function runUi(args: UiArgs, io: CliIo): Promise<number> {
     return 2;
   }
   io.stdout(`resumescope ui: ${server.openUrl}\n`);
-  io.stdout(readable.length > 0 ? `serving ${readable.length} capture${readable.length === 1 ? '' : 's'}; press Ctrl+C to stop\n` : 'open captures in the page; press Ctrl+C to stop\n');
+  const states = readable.filter((f) => /\.state$/i.test(f.path)).length;
+  const captures = readable.length - states;
+  io.stdout(readable.length > 0
+    ? `serving ${captures} capture${captures === 1 ? '' : 's'}${states > 0 ? ` and ${states} state file${states === 1 ? '' : 's'}` : ''}; press Ctrl+C to stop\n`
+    : 'open captures in the page; press Ctrl+C to stop\n');
   if (args.open) openBrowser(server.openUrl);
   await new Promise<void>((resolve) => {
     const stop = () => {
@@ -243,7 +247,11 @@ export async function runUi(args: UiArgs, io: CliIo): Promise<number> {
   return refused > 0 ? 1 : 0;
 }
 
-/** Why the file at `path` is neither a capture nor a state file the page can read (its first bytes), or null. */
+/**
+ * Why the file at `path` is neither a capture nor a state file the page can read, by its first
+ * bytes, or null. Only the start: a file damaged further on (a stub of a header, a cut first
+ * record) is served, and the page says what analyze would (it reads it with the same core).
+ */
 async function whyNotACapture(path: string): Promise<string | null> {
   let handle: fs.FileHandle | null = null;
   try {
@@ -251,12 +259,14 @@ async function whyNotACapture(path: string): Promise<string | null> {
     const head = new Uint8Array(32);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
     if (bytesRead === 0) return 'empty file';
+    // As analyze says it: fewer bytes than a format's magic number tell nothing.
+    if (bytesRead < 4) return `too short to be a capture (${bytesRead} bytes)`;
     if (sniffFormat(head.subarray(0, bytesRead)) !== 'unknown') return null;
     // The state file of a series (the page carries its sessions into the captures'): served as well.
     if (new TextDecoder().decode(head.subarray(0, STATE_MAGIC.length)) === STATE_MAGIC) return null;
     return `not a pcap or pcapng capture (starts with ${[...head.subarray(0, Math.min(4, bytesRead))].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`;
   } catch (e) {
-    return e instanceof Error ? e.message : String(e);
+    return describeFsError(e);
   } finally {
     await handle?.close();
   }

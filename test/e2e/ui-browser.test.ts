@@ -419,6 +419,9 @@ describe('resumescope ui in Chromium', () => {
     await page.getByTestId('client-filter').fill('no-such-address');
     expect(await page.getByTestId('client-no-match').textContent()).toBe('No client address contains “no-such-address”.');
     expect(await page.getByTestId('client-list-section').locator('h2').textContent()).toMatch(/^Clients \(0 of \d+\)$/);
+    // No client listed, none shown beside the list either.
+    expect(await page.getByTestId('client-sequence').count()).toBe(0);
+    await page.getByTestId('client-filter').fill('');
     // The sequence's times are the ClientHellos', and say so (the Connections table shows first packets).
     expect(await page.getByTestId('sequence-table').locator('th').first().textContent()).toBe('ClientHello (UTC)');
     expect(dialogs.dialogs).toEqual([]);

@@ -64,7 +64,7 @@ export function ClientsView({ selected, onSelect }: { selected: string | null; o
         </ul>
       </Section>
       <div className="stack">
-        {ip !== null ? <Sequence ip={ip} steps={steps} total={model.clients.find((c) => c.ip === ip)?.connections ?? null} /> : null}
+        {ip !== null && shown.length > 0 ? <Sequence ip={ip} steps={steps} total={model.clients.find((c) => c.ip === ip)?.connections ?? null} /> : null}
       </div>
     </div>
   );

@@ -157,7 +157,8 @@ function HistogramChart({ histogram, answered, pooled, testId }: { histogram: Hi
       )}
       {unique.length > 0 ? (
         <ul className="references" data-testid={`${testId}-references`}>
-          {unique.map((r) => <li key={r.label}><span className="ref-mark" /> {r.text} ({r.group}, confidence {r.confidence.toFixed(2)})</li>)}
+          {/* Every group's limit, also those drawn as one line with another's. */}
+          {references.map((r) => <li key={`${r.label} ${r.group}`}><span className="ref-mark" /> {r.text} ({r.group}, confidence {r.confidence.toFixed(2)})</li>)}
         </ul>
       ) : null}
     </Section>
