@@ -271,8 +271,8 @@ const FOUND_BY_KEY_NAMES = new WeakSet<object>();
  * backends without a shared cache made up a restart (simulated: two backends with caches of their
  * own behind a random balancer and a 300 s idle timeout; 8 refusals within the timeout, at a 50 %
  * base rate, and 16 past it read as "the cache was emptied"). Here only the offers within the
- * idle timeout and lifetime fitted count, both across the moment and for the usual rate, and a flush they do not show
- * beyond chance is returned, to be searched again without it. A flush carried in (--state) or
+ * idle timeout and lifetime fitted count, both across the moment and for the usual rate, and a
+ * flush they do not show beyond chance is returned, to be searched again without it. A flush carried in (--state) or
  * shown by the ticket key names stands.
  */
 export function unconfirmedFlushes(t: SessionTable, known: Int32Array, flushes: CachePolicy['flushes'],

@@ -11,7 +11,7 @@ import { decodeFrameAt, DecodeResult, formatAddress, TcpPacket } from '../net/de
 import { FRAGMENT_TIMEOUT, fragmentKey, IpFragmentReassembler, LINKTYPE_RAW } from '../net/ip-fragments.js';
 import type { ConnectionRecord } from './types.js';
 import { REASONS } from '../diagnose/types.js';
-import { ipv4Bytes, ipv6Bytes } from '../net/proxy-protocol.js';
+import { ipv4Bytes, ipv6Bytes } from '../net/address-text.js';
 import { formatDuration } from '../diagnose/format.js';
 
 // Writes the packets of chosen connections (by default: those whose resumption failed or
