@@ -292,6 +292,7 @@ describe('resumescope ui in Chromium', () => {
     expect(await heading()).toBe('Connection 2');
     // Esc with the focus on the table (not in the pane) closed nothing.
     await grid.focus();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('connection-table');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByTestId('detail-pane').count()).toBe(0);
     // Every cell carries its whole text as a title (server addresses and reasons were cut with no way to read them).
