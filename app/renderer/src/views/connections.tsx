@@ -265,8 +265,9 @@ function FilterBar({ filter, onChange }: { filter: ConnectionFilter; onChange(f:
 }
 
 /**
- * A time bound typed as text. One that cannot be read filters nothing, so the field says so
- * (it was ignored silently: a typo showed every connection as if within the bounds).
+ * A time bound typed as text. One that cannot be read leaves the last readable bound (or none) in
+ * force, and the field says so (a typo was ignored silently, every connection shown as if within
+ * the bounds).
  */
 function TimeField({ label, text, onChange, testId }: { label: string; text: string; onChange(text: string): void; testId: string }) {
   const unreadable = unreadableTime(text);

@@ -42,6 +42,8 @@ export function ReuseGapView() {
       </div>
     );
   }
+  // All servers' offers in one chart (more than one server): each limit line is one server's.
+  const pooled = set.group === '' && model.servers.length > 1;
   return (
     <div className="view" data-testid="view-reuse">
       <div className="toolbar">
@@ -53,9 +55,9 @@ export function ReuseGapView() {
         </label>
         <span className="muted small">Blue: offers accepted · orange: offers rejected. Red lines: the limits resumescope inferred.</span>
       </div>
-      <HistogramChart histogram={set.reuseGap} answered={answered} pooled={set.group === '' && model.servers.length > 1} testId="chart-reuse-gap" />
-      <HistogramChart histogram={set.age} answered={answered} pooled={set.group === '' && model.servers.length > 1} testId="chart-age" />
-      <HistogramChart histogram={set.churn} answered={answered} pooled={set.group === '' && model.servers.length > 1} testId="chart-churn" />
+      <HistogramChart histogram={set.reuseGap} answered={answered} pooled={pooled} testId="chart-reuse-gap" />
+      <HistogramChart histogram={set.age} answered={answered} pooled={pooled} testId="chart-age" />
+      <HistogramChart histogram={set.churn} answered={answered} pooled={pooled} testId="chart-churn" />
     </div>
   );
 }
