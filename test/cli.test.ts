@@ -547,16 +547,23 @@ describe('resumescope CLI', () => {
     const json = join(work, 'snap120.json');
     const r = cli(['analyze', snapped, '--json', json]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/TLS connections +3 +\(handshake complete 0, aborted 0, incomplete 3\)/);
-    expect(r.stdout).toContain('lost to the capture 3 cut by the snap length (capture with -s 0): handshakes incomplete, outcome unknown');
-    // The cut ClientHellos' offers are unknown, not "nothing offered".
-    expect(r.stdout).toContain('not offered 0; unknown 3 (ClientHello not captured)');
+    // Each segment's first bytes show the TLS 1.3 handshakes through: the client's Finished, then
+    // the server's data after it (test/snaplen.test.ts). Before, all three were "incomplete".
+    expect(r.stdout).toMatch(/TLS connections +3 +\(handshake complete 3, aborted 0, incomplete 0\)/);
+    // The cut ClientHellos' offers are unknown, not "nothing offered", and the summary says why.
+    expect(r.stdout).toContain('not offered 0; unknown 3 (ClientHello cut by the snap length: capture with -s 0)');
     expect(JSON.parse(readFileSync(json, 'utf8')).connections.map((c: { resumption: string }) => c.resumption)).toEqual(['unknown', 'unknown', 'unknown']);
     expect(r.stdout).not.toContain('aborted handshakes');
     for (const c of JSON.parse(readFileSync(json, 'utf8')).connections) {
       expect(c.abort).toBeNull(); // was: aborted by the server "before the ClientHello"
       expect(c.anomalies.map((a: { code: string }) => a.code)).toContain('snaplen');
     }
+    // Cut so short that no handshake header is left (a record header and one byte): nothing is
+    // known of how they went, and the summary says how to capture them whole.
+    writeFileSync(snapped, withSnaplen(join(CAPTURES, 'nginx-curl-resume.pcap'), 72));
+    const shorter = cli(['analyze', snapped]);
+    expect(shorter.stdout).toMatch(/TLS connections +3 +\(handshake complete 0, aborted 0, incomplete 3\)/);
+    expect(shorter.stdout).toContain('lost to the capture 3 cut by the snap length (capture with -s 0): handshakes incomplete, outcome unknown');
     // The first connection's server flight (ServerHello … ServerHelloDone, one segment) missing from the capture.
     const dropped = join(work, 'dropped.pcap');
     writeFileSync(dropped, rewritePcapRecords(join(CAPTURES, 'tls12-session-id-resume.pcap'), (record, index) => (index === 5 ? null : record)));

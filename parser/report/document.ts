@@ -26,6 +26,8 @@ export interface Totals {
   notOffered: number;
   /** Connections whose ClientHello was not captured or not readable (resumption "unknown"). */
   offerUnknown: number;
+  /** Of offerUnknown: ClientHellos the snap length cut (seen sent, their offer not captured). */
+  offerCut: number;
   resumed: number;
   complete: number;
   aborted: number;
@@ -43,7 +45,7 @@ export interface Totals {
 
 export function emptyTotals(): Totals {
   return {
-    connections: 0, offers: 0, accepted: 0, rejected: 0, unanswered: 0, notOffered: 0, offerUnknown: 0, resumed: 0,
+    connections: 0, offers: 0, accepted: 0, rejected: 0, unanswered: 0, notOffered: 0, offerUnknown: 0, offerCut: 0, resumed: 0,
     complete: 0, aborted: 0, incomplete: 0, abortedByStage: {}, abortedBy: { client: 0, server: 0 }, byVersion: {},
     handshakesCut: { snaplen: 0, missing: 0, oneWay: 0 },
     proxied: 0,
@@ -68,7 +70,10 @@ export function addToTotals(t: Totals, c: ConnectionRecord): void {
     case 'accepted': t.offers++; t.accepted++; break;
     case 'rejected': t.offers++; t.rejected++; break;
     case 'unanswered': t.offers++; t.unanswered++; break;
-    case 'unknown': t.offerUnknown++; break;
+    case 'unknown':
+      t.offerUnknown++;
+      if (c.history.includes('C') && c.anomalies.some((a) => a.code === 'snaplen')) t.offerCut++;
+      break;
     default: t.notOffered++;
   }
   if (c.resumed) t.resumed++;

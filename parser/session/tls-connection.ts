@@ -6,7 +6,7 @@ import {
   versionName, type ClientHello, type ServerHello,
 } from '../tls/hello.js';
 import {
-  CONTENT_APPLICATION_DATA, HS_CERTIFICATE, HS_CLIENT_HELLO, HS_CLIENT_KEY_EXCHANGE, HS_NEW_SESSION_TICKET,
+  CONTENT_APPLICATION_DATA, CONTENT_HANDSHAKE, HS_CERTIFICATE, HS_CLIENT_HELLO, HS_CLIENT_KEY_EXCHANGE, HS_NEW_SESSION_TICKET,
   HS_SERVER_HELLO, HS_SERVER_KEY_EXCHANGE, TlsStream, type TlsStreamListener,
 } from '../tls/tls-stream.js';
 import { clientRandomHash, fingerprintKey, scanClientHello, scanServerHello, type ClientHelloScan, type ServerHelloScan } from '../tls/hello-scan.js';
@@ -93,6 +93,22 @@ export class TlsConnection implements TlsStreamListener {
    * completed where the capture could not see it).
    */
   handshakeBytesLost = false;
+  /**
+   * The capture's snap length cut bytes of the handshake (they were sent; no segment is missing).
+   * Each segment's first bytes and every RST and FIN are still seen: some aborts stay certain
+   * (abortSeenDespiteCut) and application data still shows the handshake completed.
+   */
+  handshakeBytesCut = false;
+  /** A ClientHello / ServerHello went by, its body cut by the snap length (onHandshakeMessageCut). */
+  clientHelloCut = false;
+  serverHelloCut = false;
+  /** Under a snap length: each side's Finished, or what only follows it, went by (see cutHandshakeData). */
+  private clientFinishedUnderCut = false;
+  private serverFinishedUnderCut = false;
+  /** The client sent a clear handshake message after its ClientHello: a full TLS 1.2 handshake's flight. */
+  private clientFullFlightSeen = false;
+  /** Under a snap length, the client's records before its Finished were all read (none went by unseen). */
+  private clientFlightWhole = false;
   /** Set when the handshake is over (established) or hopeless: the owner may stop reassembling. */
   done = false;
   /** The client a PROXY protocol header named, and the side that sent it (-1: none came). */
@@ -194,6 +210,7 @@ export class TlsConnection implements TlsStreamListener {
     }
     this.addHistory(side, HISTORY_LETTER[type] ?? 'z');
     const fromServer = this.clientSide >= 0 && !this.isClient(side);
+    if (!fromServer) this.clientFullFlightSeen = true;
     switch (type) {
       case HS_CERTIFICATE:
         if (fromServer) this.certificateSeen = true;
@@ -207,6 +224,7 @@ export class TlsConnection implements TlsStreamListener {
       case HS_NEW_SESSION_TICKET: {
         if (!fromServer) break;
         this.ticketIssued = true;
+        this.cutTicketMessage(side);
         const ticket = parseNewSessionTicket12(bytes, start, end);
         if (ticket.ok && this.ticketLifetimeHint === null) {
           this.ticketLifetimeHint = ticket.value.lifetimeHint;
@@ -217,6 +235,34 @@ export class TlsConnection implements TlsStreamListener {
       default:
         break;
     }
+  }
+
+  /**
+   * A handshake message the snap length cut: which one it was is all that is known. A hello still
+   * says which side is the client and how far the handshake went (its time fields stay null: they
+   * say a hello was read, and the diagnosis reads them so); the server's certificate or key
+   * exchange still says the handshake was a full one.
+   */
+  onHandshakeMessageCut(side: Side, type: number, _time: number, _frame: number): void {
+    if (type === HS_CLIENT_HELLO) {
+      if (this.clientSide < 0) this.clientSide = side;
+      this.addHistory(side, 'c');
+      this.clientHelloCut = true;
+      return;
+    }
+    if (type === HS_SERVER_HELLO) {
+      if (this.clientSide < 0) this.clientSide = side === 0 ? 1 : 0;
+      this.addHistory(side, 's');
+      this.serverHelloCut = true;
+      return;
+    }
+    this.addHistory(side, HISTORY_LETTER[type] ?? 'z');
+    const fromServer = this.clientSide >= 0 && !this.isClient(side);
+    if (!fromServer) this.clientFullFlightSeen = true;
+    if (type === HS_NEW_SESSION_TICKET) this.cutTicketMessage(side);
+    if (fromServer && type === HS_CERTIFICATE) this.certificateSeen = true;
+    else if (fromServer && type === HS_SERVER_KEY_EXCHANGE) this.serverKeyExchangeSeen = true;
+    else if (!fromServer && type === HS_CLIENT_KEY_EXCHANGE) this.clientKeyExchangeSeen = true;
   }
 
   onSslv2ClientHello(side: Side, bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
@@ -252,9 +298,16 @@ export class TlsConnection implements TlsStreamListener {
     else this.ccsTime1 = time;
     // A CCS before the ServerHello (after a HelloRetryRequest) or in TLS 1.3 is the
     // middlebox-compatibility one (RFC 8446 Appendix D.4): no change of state.
-    if (this.tls13 || this.serverHello === null) return;
+    if (this.tls13 || this.serverHello === null) {
+      // A snap length cut the ServerHello: whichever the version, what follows a ChangeCipherSpec
+      // is encrypted (TLS 1.3's compatibility one comes just before the encrypted flight, RFC 8446
+      // Appendix D.4), but for a second ClientHello after a HelloRetryRequest, which the cut hides too.
+      if (this.serverHello === null && this.serverHelloCut) this.streams[side].encrypting = true;
+      return;
+    }
     this.streams[side].encrypting = true;
-    if (!this.isClient(side) && this.serverHello !== null && !this.certificateSeen && !this.serverKeyExchangeSeen) {
+    // Where the snap length hid records, a certificate may have gone by unseen.
+    if (!this.isClient(side) && this.serverHello !== null && !this.certificateSeen && !this.serverKeyExchangeSeen && !this.streams[side].recordsMissed) {
       this.abbreviated = true;
     }
   }
@@ -266,6 +319,7 @@ export class TlsConnection implements TlsStreamListener {
   }
 
   onEncryptedRecord(side: Side, contentType: number, _time: number, _frame: number): void {
+    if (this.handshakeBytesCut && (this.serverHello !== null || this.serverHelloCut)) this.cutHandshakeData(side, contentType);
     if (this.serverHello === null) return; // 0-RTT early data or a mid-stream start
     if (side === 0) this.encryptedRecords0++;
     else this.encryptedRecords1++;
@@ -285,8 +339,52 @@ export class TlsConnection implements TlsStreamListener {
     }
   }
 
+  /**
+   * An encrypted record under a snap length, after the ServerHello, when the cut may have hidden
+   * the Finished messages. The client's says it finished: its encrypted handshake record after its
+   * ChangeCipherSpec is the Finished (RFC 5246 §7.4.9), it sends no application data before it, and
+   * in TLS 1.3 its first record after the ServerHello is its Finished (RFC 8446 §4.4.4). The
+   * server's application data after that says the server took the Finished and went on (in TLS
+   * 1.3 the server's own handshake comes before the client's Finished, as application_data too).
+   */
+  private cutHandshakeData(side: Side, contentType: number): void {
+    if (this.established) return;
+    if (this.isClient(side)) {
+      if (!this.clientFinishedUnderCut) this.clientFlightWhole = !this.streams[side].recordsMissed;
+      this.clientFinishedUnderCut = true;
+    } else if (contentType === CONTENT_HANDSHAKE || (contentType === CONTENT_APPLICATION_DATA && this.clientFinishedUnderCut)) {
+      // An encrypted handshake record after the server's ChangeCipherSpec is its TLS 1.2 Finished.
+      this.serverFinishedUnderCut = true;
+    }
+    this.settleCutHandshake();
+  }
+
+  /**
+   * Under a snap length: whether what went by completes the handshake. Both Finished messages; or
+   * the server's after a full TLS 1.2 flight of the client's, which it answers only once it has the
+   * client's Finished (RFC 5246 §7.3); or the client's after a flight with no clear message before
+   * it (an abbreviated TLS 1.2 handshake, or TLS 1.3), which comes after the server's Finished.
+   */
+  private settleCutHandshake(): void {
+    const complete = this.serverFinishedUnderCut
+      ? this.clientFinishedUnderCut || this.clientFullFlightSeen
+      : this.clientFinishedUnderCut && this.clientFlightWhole && !this.clientFullFlightSeen;
+    if (!complete || this.established) return;
+    this.clientFinished = true;
+    this.established = true;
+    this.done = true;
+  }
+
+  /** A TLS 1.2 NewSessionTicket is sent with the server's Finished, after the client's (RFC 5077 §3.3). */
+  private cutTicketMessage(side: Side): void {
+    if (!this.handshakeBytesCut || this.tls13 || this.isClient(side) || (this.serverHello === null && !this.serverHelloCut)) return;
+    this.serverFinishedUnderCut = true;
+    this.settleCutHandshake();
+  }
+
   onStreamTrouble(_side: Side, kind: 'gap' | 'malformed' | 'truncated', code: string, message: string, frame: number): void {
-    if (!this.established && kind !== 'malformed') this.handshakeBytesLost = true;
+    if (!this.established && kind === 'gap') this.handshakeBytesLost = true;
+    if (!this.established && kind === 'truncated') this.handshakeBytesCut = true;
     this.anomaly({ kind, code, message, file: this.fileName, frame });
   }
 
@@ -298,10 +396,36 @@ export class TlsConnection implements TlsStreamListener {
 
   /** The stage a handshake stopped at, for an RST or FIN before it was established. */
   abortStage(): AbortStage {
-    if (this.clientHello === null && this.clientHelloCount === 0 && this.serverHello === null) return 'before-client-hello';
-    if (this.serverHello === null) return 'after-client-hello';
+    const serverHelloSeen = this.serverHello !== null || this.serverHelloCut;
+    if (this.clientHello === null && this.clientHelloCount === 0 && !this.clientHelloCut && !serverHelloSeen) return 'before-client-hello';
+    if (!serverHelloSeen) return 'after-client-hello';
     if (!this.clientFinished) return 'after-server-hello';
     return 'after-client-finished';
+  }
+
+  /**
+   * Whether an abort's stage holds though the snap length cut the handshake: the RST or FIN and each
+   * segment's first bytes were still captured. Before the ClientHello, the client sent no byte;
+   * after it, the server sent none; after the ServerHello (read or cut), the client sent nothing
+   * but the one record of its ClientHello and any clear alerts, so it never answered. A later stage rests on Finished
+   * messages, which the cut hides: that handshake stays incomplete, its outcome unknown.
+   */
+  private abortSeenDespiteCut(abort: Abort, clientIndex: Side): boolean {
+    const client = this.streams[clientIndex];
+    const server = this.streams[clientIndex === 0 ? 1 : 0];
+    switch (abort.stage) {
+      case 'before-client-hello':
+        return client.bytesSeen === 0;
+      case 'after-client-hello':
+        return server.bytesSeen === 0;
+      case 'after-server-hello': {
+        // A clear alert is no Finished: the client said why it gave up instead (RFC 5246 §7.2.2).
+        const clientAlerts = this.alerts === null ? 0 : this.alerts.filter((a) => a.by === 'client').length;
+        return client.recordsStarted === 1 + clientAlerts && !client.recordsMissed && !this.helloRetry;
+      }
+      default:
+        return false;
+    }
   }
 
   /**
@@ -365,7 +489,7 @@ export class TlsConnection implements TlsStreamListener {
     // abbreviated handshakes made sessions "issued" by the connections that resumed them.
     // So is a ClientHello begun and never finished (the client reset the connection or the capture
     // ended inside it): its offer sits in bytes that never came. A RST that cut one was "nothing offered".
-    const helloUnread = ch === null && (sh !== null || this.handshakeBytesLost || this.streams[clientIndex].isTls);
+    const helloUnread = ch === null && (sh !== null || this.handshakeBytesLost || this.handshakeBytesCut || this.streams[clientIndex].isTls);
     let resumption: Resumption = helloUnread ? 'unknown' : 'not-offered';
     // The offer is unknown, but a TLS 1.3 server that took a PSK says so in its ServerHello (RFC
     // 8446 §4.2.11): resumed, with whichever identity the client sent.
@@ -391,7 +515,8 @@ export class TlsConnection implements TlsStreamListener {
     if (ch === null && sh !== null) {
       anomalies.push({ kind: 'gap', code: 'no-client-hello', message: 'the ClientHello was not captured (the capture starts mid-connection or lost it)', file: this.fileName, frame: base.firstFrame });
     }
-    const abort = this.established || this.handshakeBytesLost ? null : this.attributed(base.abort);
+    const abortCertain = base.abort === null || !this.handshakeBytesCut || this.abortSeenDespiteCut(base.abort, clientIndex);
+    const abort = this.established || this.handshakeBytesLost || !abortCertain ? null : this.attributed(base.abort);
     const handshake = this.established ? 'complete' : abort !== null ? 'aborted' : 'incomplete';
     return {
       id: base.id,

@@ -146,7 +146,8 @@ export class TcpFlow {
 
   onGap(side: 0 | 1, length: number, frame: number, cause: 'lost' | 'snaplen'): void {
     const tls = this.tls;
-    if (!tls.established) tls.handshakeBytesLost = true;
+    if (!tls.established && cause === 'snaplen') tls.handshakeBytesCut = true;
+    else if (!tls.established) tls.handshakeBytesLost = true;
     if (cause === 'snaplen') {
       if (!tls.established) tls.anomaly({ kind: 'truncated', code: 'snaplen', message: `${length} bytes of TCP payload not captured (snaplen)`, file: this.file, frame });
     } else if (!tls.established) {

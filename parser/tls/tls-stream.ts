@@ -41,6 +41,11 @@ export interface TlsStreamListener {
    * balancer spoke for itself (LOCAL, v1 UNKNOWN: its health checks).
    */
   onProxyHeader?(side: 0 | 1, source: Endpoint | null, frame: number, local: boolean): void;
+  /**
+   * A handshake message whose header was read but whose body the capture cut (snaplen): it was
+   * sent, at `time`, though what it says is lost. Optional: only the connection needs it.
+   */
+  onHandshakeMessageCut?(side: 0 | 1, type: number, time: number, frame: number): void;
   /** kind 'truncated': the bytes were on the wire but the capture cut them (snaplen), not an error. */
   onStreamTrouble(side: 0 | 1, kind: 'gap' | 'malformed' | 'truncated', code: string, message: string, frame: number): void;
 }
@@ -51,6 +56,11 @@ const enum Mode {
   RecordBody,
   NotTls,
   Lost,
+  /**
+   * The capture's snap length cut record headers away: each segment's first bytes were captured,
+   * so the framing is picked up again at the next segment that starts with a record header.
+   */
+  Resync,
 }
 
 export class TlsStream {
@@ -91,6 +101,14 @@ export class TlsStream {
   private gapKind: 'gap' | 'truncated' = 'gap';
   /** The stream's first bytes were checked for a PROXY protocol header (once, at its start). */
   private proxyChecked = false;
+  /** The arrival time of the handshake message being assembled (a cut one is reported with it). */
+  private messageTime = 0;
+  /** Records whose header was read (a snap-length-cut stream's records can be counted, not read). */
+  recordsStarted = 0;
+  /** Bytes this direction carried, captured or not (a gap's bytes count: they were sent). */
+  bytesSeen = 0;
+  /** The snap length cut record headers away: records may have gone by unseen (see Mode.Resync). */
+  recordsMissed = false;
 
   constructor(
     readonly side: 0 | 1,
@@ -108,6 +126,13 @@ export class TlsStream {
   /** The next bytes of this direction: bytes[start, end) (the whole array by default). */
   push(bytes: Uint8Array, time: number, frame: number, start = 0, end = bytes.length): void {
     let pos = start;
+    this.bytesSeen += end - start;
+    if (this.mode === Mode.Resync) {
+      // A segment's first captured bytes: a record header here picks the framing up again. A
+      // segment that starts inside a record (one spanning segments) waits for the next.
+      if (end - pos < 5 || !looksLikeTlsRecord(bytes, pos)) return;
+      this.mode = Mode.RecordHeader;
+    }
     if (this.mode === Mode.Detect) {
       pos = this.detect(bytes, start, end, time, frame);
       if (pos < 0) return;
@@ -143,6 +168,11 @@ export class TlsStream {
     // snaplen-cut capture showed 'gap' anomalies next to the 'truncated' ones.
     const kind = cause === 'snaplen' ? 'truncated' : 'gap';
     this.gapKind = kind;
+    this.bytesSeen += length;
+    if (this.mode === Mode.Resync) {
+      if (cause === 'lost') this.mode = Mode.Lost;
+      return;
+    }
     if (this.mode === Mode.Detect) {
       // Nothing decided yet: keep looking after the hole (the ClientHello may follow).
       this.detectBuffer = null;
@@ -163,12 +193,26 @@ export class TlsStream {
       return;
     }
     if (this.mode === Mode.RecordHeader || this.mode === Mode.RecordBody) {
+      if (cause === 'snaplen') {
+        // The message being assembled was sent: which one it was still counts (abandonMessage).
+        if (this.mode === Mode.RecordBody && this.recordType === CONTENT_HANDSHAKE && !this.encrypting && !this.handshakeFramingLost) this.abandonMessage(frame);
+        // The record's header was read, so it was sent: an encrypted one (a Finished) still counts.
+        if (this.mode === Mode.RecordBody && (this.encrypting || this.recordType === CONTENT_APPLICATION_DATA)) this.listener.onEncryptedRecord(this.side, this.recordType, 0, frame);
+        // Cut by the snap length: the lost bytes end where their segment ends, and the next
+        // segment's first bytes were captured (see Mode.Resync).
+        this.resetMessage();
+        this.listener.onStreamTrouble(this.side, kind, 'tcp-gap-lost-sync', `${length} bytes not captured across TLS record boundaries; records are read again from the next segment that starts with one`, frame);
+        this.mode = Mode.Resync;
+        this.recordsMissed = true;
+        this.headerFill = 0;
+        this.headerValue = 0;
+        return;
+      }
       this.listener.onStreamTrouble(this.side, kind, 'tcp-gap-lost-sync', `${length} bytes missing across TLS record boundaries; stopped parsing this direction`, frame);
       this.mode = Mode.Lost;
     }
   }
 
-  /** Find the first TLS record; returns the offset where records start, or -1 to wait for more. */
   /**
    * Find the first TLS record in bytes[start, end); returns the offset in `bytes` where records
    * start, or -1 when the bytes were taken (kept to wait for more, or replayed from a joined copy).
@@ -264,6 +308,7 @@ export class TlsStream {
       this.mode = Mode.Lost;
       return;
     }
+    this.recordsStarted++;
     this.recordType = type;
     this.recordRemaining = length;
     this.recordLength = length;
@@ -303,13 +348,7 @@ export class TlsStream {
   private endRecord(time: number, frame: number): void {
     const type = this.recordType;
     this.mode = Mode.RecordHeader;
-    if (this.handshakeFramingLost) {
-      this.handshakeFramingLost = false;
-      this.messageType = -1;
-      this.messageHeaderFill = 0;
-      this.messageHeaderValue = 0;
-      this.messageBuffer = null;
-    }
+    if (this.handshakeFramingLost) this.resetMessage();
     if (type === CONTENT_CHANGE_CIPHER_SPEC) {
       this.listener.onChangeCipherSpec(this.side, time, frame);
       return;
@@ -330,6 +369,7 @@ export class TlsStream {
         if (this.messageHeaderFill < 4) return;
         // RFC 5246 §7.4: msg_type(1) length(3).
         this.messageType = Math.floor(this.messageHeaderValue / 16777216);
+        this.messageTime = time;
         this.messageRemaining = this.messageHeaderValue % 16777216;
         this.messageHeaderValue = 0;
         this.messageHeaderFill = 0;
@@ -380,6 +420,13 @@ export class TlsStream {
     if (this.messageType >= 0 && this.wantsBody(this.messageType)) {
       this.listener.onStreamTrouble(this.side, this.gapKind, 'tls-message-incomplete', `handshake message of type ${this.messageType} lost bytes in a gap`, frame);
     }
+    // Its header was read, so it was sent: the connection still learns which message it was.
+    if (this.messageType >= 0 && this.gapKind === 'truncated') this.listener.onHandshakeMessageCut?.(this.side, this.messageType, this.messageTime, frame);
+    this.resetMessage();
+  }
+
+  private resetMessage(): void {
+    this.handshakeFramingLost = false;
     this.messageType = -1;
     this.messageHeaderFill = 0;
     this.messageHeaderValue = 0;

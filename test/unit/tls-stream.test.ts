@@ -14,6 +14,7 @@ type Ev =
   | { ev: 'ccs' }
   | { ev: 'alert'; level: number; description: number }
   | { ev: 'enc'; type: number }
+  | { ev: 'cut'; type: number }
   | { ev: 'trouble'; kind: string; code: string };
 
 function recorder(): { listener: TlsStreamListener; events: Ev[] } {
@@ -24,6 +25,7 @@ function recorder(): { listener: TlsStreamListener; events: Ev[] } {
     onChangeCipherSpec: () => events.push({ ev: 'ccs' }),
     onAlert: (_s, level, description) => events.push({ ev: 'alert', level, description }),
     onEncryptedRecord: (_s, type) => events.push({ ev: 'enc', type }),
+    onHandshakeMessageCut: (_s, type) => events.push({ ev: 'cut', type }),
     onStreamTrouble: (_s, kind, code) => events.push({ ev: 'trouble', kind, code }),
   };
   return { listener, events };
@@ -255,6 +257,61 @@ describe('TlsStream', () => {
     stream.gap(CH_RECORD.length, 2);
     expect(stream.gaveUp).toBe(true);
     expect(events.map((e) => ('code' in e ? e.code : e.ev))).toEqual(['tcp-gap-lost-sync']);
+  });
+
+  describe("cut by the snap length (each segment's first bytes captured, the rest not)", () => {
+    const SH_RECORD = serverHelloRecord({ sessionId: fill(32, 0x44) });
+    const CERT_RECORD = tlsRecord(CT.handshake, handshake(HS.certificate, fill(900, 7)));
+    const labels = (events: Ev[]) => events.map((e) => (e.ev === 'trouble' ? `${e.kind}:${e.code}` : e.ev === 'cut' || e.ev === 'enc' ? `${e.ev}:${e.type}` : e.ev));
+
+    it('a hello cut inside its record is reported as sent, and the framing holds for the next segment', () => {
+      const { listener, events } = recorder();
+      const stream = new TlsStream(0, listener);
+      stream.push(CH_RECORD.subarray(0, 30), 0, 1);
+      stream.gap(CH_RECORD.length - 30, 1, 'snaplen');
+      expect(stream.recordsMissed).toBe(false);
+      stream.push(ccsRecord(), 0, 2);
+      expect(labels(events)).toEqual(['truncated:tcp-gap-in-record', 'truncated:tls-message-incomplete', 'cut:1', 'ccs']);
+      expect(stream.recordsStarted).toBe(2);
+      expect(stream.bytesSeen).toBe(CH_RECORD.length + ccsRecord().length);
+    });
+
+    it('a cut across record boundaries waits for a segment that starts with a record, skipping one that does not', () => {
+      const { listener, events } = recorder();
+      const stream = new TlsStream(1, listener);
+      const flight = concat(SH_RECORD, CERT_RECORD);
+      stream.push(flight.subarray(0, 30), 0, 1);
+      stream.gap(flight.length - 30, 1, 'snaplen');
+      expect(stream.gaveUp).toBe(false);
+      expect(stream.recordsMissed).toBe(true);
+      // The next segment starts inside a record (its bytes do not look like a header): skipped.
+      stream.push(fill(40, 0x99), 0, 2);
+      // This one starts with a record: read again.
+      stream.push(concat(ccsRecord(), tlsRecord(CT.alert, [2, 40])), 0, 3);
+      expect(labels(events)).toEqual(['truncated:tls-message-incomplete', 'cut:2', 'truncated:tcp-gap-lost-sync', 'ccs', 'alert']);
+    });
+
+    it("an encrypted record whose header the cut left is counted as sent (a Finished)", () => {
+      const { listener, events } = recorder();
+      const stream = new TlsStream(0, listener);
+      stream.push(CH_RECORD, 0, 1);
+      stream.encrypting = true; // after its ChangeCipherSpec
+      const flight = concat(encryptedRecord(CT.handshake, 40), encryptedRecord(CT.applicationData, 200));
+      stream.push(flight.subarray(0, 20), 0, 2);
+      stream.gap(flight.length - 20, 2, 'snaplen');
+      expect(labels(events)).toEqual(['hs', 'enc:22', 'truncated:tcp-gap-lost-sync']);
+    });
+
+    it('a lost segment (not the snap length) still stops parsing, and reports no cut message', () => {
+      const { listener, events } = recorder();
+      const stream = new TlsStream(1, listener);
+      const flight = concat(SH_RECORD, CERT_RECORD);
+      stream.push(flight.subarray(0, 30), 0, 1);
+      stream.gap(flight.length - 30, 1, 'lost');
+      stream.push(ccsRecord(), 0, 2);
+      expect(stream.gaveUp).toBe(true);
+      expect(labels(events)).toEqual(['gap:tcp-gap-lost-sync']);
+    });
   });
 
   it('a gap before TLS was found keeps looking', () => {

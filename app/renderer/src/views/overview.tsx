@@ -73,6 +73,8 @@ function Headline() {
   const compatibilityIds = model.overview.compatibilityIds ?? 0;
   const answered = t.accepted + t.rejected - compatibilityIds;
   const unknown = t.offerUnknown ?? 0;
+  // Reports and state files written before the count existed have none.
+  const cutHellos = t.offerCut ?? 0;
   const rejected = t.rejected - compatibilityIds;
   const left = compatibilityIds > 0
     ? ` ${formatCount(compatibilityIds)} more ${compatibilityIds === 1 ? 'was' : 'were'} only a TLS 1.3 client's random session ID, most likely a first visit rather than an offer.`
@@ -91,7 +93,7 @@ function Headline() {
           : unknown === t.connections
             ? `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection, its ClientHello not captured' : 'connections, none with its ClientHello captured'}: no resumption offer seen.`
             : `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection' : 'connections'}; no client offered a session to resume, so every handshake seen was a full one.`}
-      {unknown > 0 && t.complete + t.aborted > 0 ? ` The ClientHello of ${formatCount(unknown)} connection${unknown === 1 ? ' was' : 's was'} not captured whole: whether ${unknown === 1 ? 'it' : 'they'} offered a session is unknown.` : null}
+      {unknown > 0 && t.complete + t.aborted > 0 ? ` The ClientHello of ${formatCount(unknown)} connection${unknown === 1 ? ' was' : 's was'} not captured whole: whether ${unknown === 1 ? 'it' : 'they'} offered a session is unknown${cutHellos > 0 ? ` (${cutHellos === unknown ? 'cut' : `${formatCount(cutHellos)} cut`} by the snap length: capture again with tcpdump -s 0)` : ''}.` : null}
       {top ? <> <strong>Main finding:</strong> {top.title}.</> : null}
     </p>
   );
