@@ -502,6 +502,24 @@ describe('resumescope CLI', () => {
     expect(r.stderr.trim()).toBe('resumescope: /dev/full: cannot write: no space left on the device');
   });
 
+  it('one output that fails leaves the others written, the summary shown and the state where it was', () => {
+    const csv = join(work, 'beside-full.csv');
+    const state = join(work, 'beside-full.state');
+    const first = cli(['analyze', join(CAPTURES, 'tls12-session-id-resume.pcap'), '--state', state, '-q']);
+    expect(first.code).toBe(0);
+    const stateBefore = readFileSync(state);
+    const r = cli(['analyze', join(CAPTURES, 'nginx-curl-resume.pcap'), '--json', '/dev/full', '--csv', csv, '--state', state]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('resumescope: /dev/full: cannot write: no space left on the device');
+    // Before, the failed --json took the summary and the other outputs' lines with it.
+    expect(r.stdout).toMatch(/TLS connections +3 /);
+    expect(r.stdout).toContain('/dev/full (json): not written (the error is above)');
+    expect(r.stdout).toMatch(/wrote \S*beside-full\.csv \(csv\)/);
+    expect(r.stdout).toMatch(/beside-full\.state \(state\): left as it was, since an output failed/);
+    expect(readFileSync(csv, 'utf8').trim().split('\n')).toHaveLength(4);
+    expect(readFileSync(state).equals(stateBefore)).toBe(true);
+  });
+
   it('"-" writes an output to standard output and moves the summary to standard error', () => {
     const r = cli(['analyze', join(CAPTURES, 'nginx-curl-resume.pcap'), '--ndjson', '-']);
     expect(r.code).toBe(0);

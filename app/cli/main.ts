@@ -251,16 +251,27 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     progress.done();
     phase('diagnosed', io);
     const extra = { servers: diagnosis.servers, clients: diagnosis.clients, findings: diagnosis.findings, whatIf: diagnosis.whatIf, sessions: diagnosis.sessions };
-    const cutShort = await writeOutputs(args, connections, result.captures, extra, progress);
+    const { cutShort, failed } = await writeOutputs(args, connections, result.captures, extra, progress);
     progress.done();
     phase('written', io);
     const document = buildDocument(result.captures, connections, extra);
     // --report: the self-contained HTML report (app/report), from the same document and diagnosis.
-    if (args.report) await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis, new Set(result.readMerged ?? []));
+    if (args.report) {
+      try {
+        await (await import('../report/write-report.js')).writeHtmlReport(args.report, document, diagnosis, new Set(result.readMerged ?? []));
+      } catch (e) {
+        if (!(e instanceof OutputError)) throw e;
+        failed.set('--report', e.message);
+      }
+    }
+    // An output that failed (a full disk) is said at once, and the analysis still gives what it
+    // can: the other outputs and the summary (a failed --json lost both).
+    for (const message of failed.values()) io.stderr(`resumescope: ${message}\n`);
     const wrote: string[] = [];
     for (const [flag, path] of outputs) {
       if (!path || flag === '--pcapng-out') continue;
-      if (cutShort.has(flag)) wrote.push(`${outputName(path)} (${flag.slice(2)}): its reader stopped reading before the end; the rest was not written`);
+      if (failed.has(flag)) wrote.push(`${outputName(path)} (${flag.slice(2)}): not written (the error is above)`);
+      else if (cutShort.has(flag)) wrote.push(`${outputName(path)} (${flag.slice(2)}): its reader stopped reading before the end; the rest was not written`);
       else wrote.push(`wrote ${outputName(path)} (${flag.slice(2)})`);
     }
     if (args.pcapngOut) {
@@ -273,7 +284,9 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
         io.stderr(`resumescope: warning: --pcapng-filter ${terminalSafe(filter)} chose no connection; the pcapng holds no packet\n`);
       }
     }
-    if (stateOut !== null) {
+    // A series moves on only with every output of its analysis written: run again, it is read again.
+    if (stateOut !== null && failed.size > 0) wrote.push(`${outputName(stateOut.path)} (state): left as it was, since an output failed`);
+    else if (stateOut !== null) {
       stateOut.commit();
       wrote.push(`wrote ${outputName(stateOut.path)} (state: ${describeCarried(diagnosis)})`);
     }
@@ -281,6 +294,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
     // A capture whose reading stopped part way (a cut or damaged .gz, an I/O error) was read in part
     // only: like an unreadable file beside good ones, exit 1 (it was 0, "all input analysed").
     const readInPart = readable.some((c) => c.anomalies.some((a) => a.code === 'read-error'));
+    if (failed.size > 0) return EXIT_FAILED;
     return allProblems.length > 0 || readInPart ? EXIT_PARTIAL : EXIT_OK;
   } finally {
     // Not committed (a failure on the way): the previous state stays.
@@ -330,9 +344,15 @@ function collectGarbageNow(): void {
  * the flags of outputs to standard output whose reader went away before the end (`| head`);
  * once every output's has, the pass stops.
  */
-async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], captures: CaptureSummary[], extra: Record<string, unknown>, progress: ProgressBar): Promise<Set<string>> {
+/**
+ * Writes --json, --ndjson and --csv in one pass. Returns the outputs whose reader stopped reading
+ * (cut short, no failure) and those that failed (a full disk: flag → message), each on its own:
+ * one output that cannot be written leaves the others written.
+ */
+async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], captures: CaptureSummary[], extra: Record<string, unknown>, progress: ProgressBar): Promise<{ cutShort: Set<string>; failed: Map<string, string> }> {
   const cutShort = new Set<string>();
-  if (!args.json && !args.ndjson && !args.csv) return cutShort;
+  const failed = new Map<string, string>();
+  if (!args.json && !args.ndjson && !args.csv) return { cutShort, failed };
   const json = args.json ? new OutputFile(args.json) : null;
   const ndjson = args.ndjson ? new OutputFile(args.ndjson) : null;
   const csv = args.csv ? new OutputFile(args.csv) : null;
@@ -365,11 +385,16 @@ async function writeOutputs(args: AnalyzeArgs, connections: ConnectionRecord[], 
     }
   }
   json?.write('\n ]\n}\n');
-  await Promise.all([json?.close(), ndjson?.close(), csv?.close()]);
-  for (const [flag, file] of [['--json', json], ['--ndjson', ndjson], ['--csv', csv]] as const) {
-    if (file?.readerGone) cutShort.add(flag);
-  }
-  return cutShort;
+  const outputs = [['--json', json], ['--ndjson', ndjson], ['--csv', csv]] as const;
+  const closed = await Promise.allSettled(outputs.map(([, file]) => file?.close()));
+  closed.forEach((result, i) => {
+    const flag = outputs[i]![0];
+    if (result.status === 'rejected') {
+      if (!(result.reason instanceof OutputError)) throw result.reason;
+      failed.set(flag, result.reason.message);
+    } else if (outputs[i]![1]?.readerGone) cutShort.add(flag);
+  });
+  return { cutShort, failed };
 }
 
 /** With RESUMESCOPE_DEBUG set: time and memory at the end of each stage, on stderr. */
