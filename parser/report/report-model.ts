@@ -347,12 +347,8 @@ function buildHistograms(connections: ConnectionRecord[], servers: ServerSummary
     let g = byGroup.get(key);
     if (!g) byGroup.set(key, (g = empty()));
     for (const metric of ['reuseGap', 'age', 'churn'] as const) {
-      const value = s[metric];
-      if (value === null || !Number.isFinite(value)) continue;
-      // Churn is a session's place in its group's issue order, itself included (1: no newer one);
-      // the chart counts the newer sessions, so that a cache of M is the edge at M: every offer left
-      // of it accepted, every one from it on evicted ("after M or more newer sessions").
-      const x = metric === 'churn' ? value - 1 : value;
+      const x = offerMetric(c, metric);
+      if (x === null) continue;
       all[metric].push(x, accepted);
       g[metric].push(x, accepted);
     }
@@ -386,6 +382,27 @@ function buildHistograms(connections: ConnectionRecord[], servers: ServerSummary
   return sets;
 }
 
+/**
+ * Where an answered offer sits on a reuse-gap, age or churn chart; null for a connection the
+ * chart leaves out (no answered offer, or a session whose value is unknown).
+ */
+export function offerMetric(c: ConnectionRecord, metric: HistogramMetric): number | null {
+  if (c.resumption !== 'accepted' && c.resumption !== 'rejected') return null;
+  const s = sessionOf(c);
+  if (!s || s.role !== 'offer') return null;
+  const value = s[metric];
+  if (value === null || !Number.isFinite(value)) return null;
+  // Churn is a session's place in its group's issue order, itself included (1: no newer one);
+  // the chart counts the newer sessions, so that a cache of M is the edge at M: every offer left
+  // of it accepted, every one from it on evicted ("after M or more newer sessions").
+  return metric === 'churn' ? value - 1 : value;
+}
+
+/** The bar of a chart of `binCount` bars `binWidth` wide that a value falls in (the last one is open). */
+export function histogramBinOf(x: number, binWidth: number, binCount: number): number {
+  return Math.min(binCount - 1, Math.max(0, Math.floor(x / binWidth)));
+}
+
 function histogram(metric: HistogramMetric, samples: Samples, references: ReferenceLine[]): Histogram {
   const unit = metric === 'churn' ? 'sessions' : 'seconds';
   const steps = unit === 'seconds' ? TIME_STEPS : COUNT_STEPS;
@@ -411,7 +428,7 @@ function histogram(metric: HistogramMetric, samples: Samples, references: Refere
   const bins: HistogramBin[] = [];
   for (let i = 0; i < binCount; i++) bins.push({ start: i * binWidth, end: i === binCount - 1 ? null : (i + 1) * binWidth, accepted: 0, rejected: 0 });
   for (let i = 0; i < samples.length; i++) {
-    const bin = bins[Math.min(binCount - 1, Math.max(0, Math.floor(samples.values[i]! / binWidth)))]!;
+    const bin = bins[histogramBinOf(samples.values[i]!, binWidth, binCount)]!;
     if (samples.accepted[i] === 1) bin.accepted++;
     else bin.rejected++;
   }

@@ -46,7 +46,7 @@ export async function simulate(out: string, args: string[]): Promise<void> {
 }
 
 export interface AnalysisJson {
-  connections: { id: number; resumption: string; handshake: string; sni: string | null; reason?: string | null }[];
+  connections: { id: number; resumption: string; handshake: string; sni: string | null; reason?: string | null; session?: { role?: string; reuseGap?: number | null } | null }[];
   findings: { title: string }[];
   servers: { group: string; tls13CompatibilityIds: number; cachePolicy: { idleTimeout: { seconds: number | null } } }[];
 }

@@ -122,6 +122,28 @@ describe('resumescope ui in Chromium', () => {
       await page.getByTestId('tab-reuse').click();
       await expect.poll(() => page.getByTestId('chart-reuse-gap').locator('.recharts-reference-line').count()).toBeGreaterThan(0);
       expect(await page.getByTestId('chart-reuse-gap').textContent()).toContain('inferred idle timeout 5m00s');
+      // A bar of rejected offers lists exactly the offers the chart counts in it, by its own binning.
+      const rejectedBars = page.getByTestId('chart-reuse-gap').locator('.recharts-bar').nth(1).locator('.recharts-bar-rectangle');
+      // The first bar of rejected offers that is drawn (an empty bin's is no target).
+      const tallest = await rejectedBars.evaluateAll((bars) => bars.findIndex((b) => b.getBoundingClientRect().height > 4));
+      expect(tallest).toBeGreaterThanOrEqual(0);
+      await rejectedBars.nth(tallest).click();
+      await page.getByTestId('view-connections').waitFor();
+      const bar = page.getByTestId('filter-offers');
+      expect(await bar.textContent()).toMatch(/^offers with reuse gap \S+ – \S+/);
+      const [binWidth, bin, binCount] = await Promise.all(['data-bin-width', 'data-bin', 'data-bin-count'].map(async (name) => Number(await bar.getAttribute(name))));
+      const inBar = reference.connections.filter((c) => {
+        const gap = c.session?.reuseGap;
+        return (c.resumption === 'accepted' || c.resumption === 'rejected') && c.session?.role === 'offer' &&
+          typeof gap === 'number' && Math.min(binCount! - 1, Math.floor(gap / binWidth!)) === bin;
+      });
+      expect(inBar.some((c) => c.resumption === 'rejected')).toBe(true);
+      await expect.poll(async () => Number((await page.getByTestId('match-count').textContent())!.replace(/,/g, ''))).toBe(inBar.length);
+      await page.screenshot({ path: screenshotPath(`reuse-gap-bar-${theme}.png`) });
+      // Its ✕ takes that filter away alone.
+      await bar.getByRole('button', { name: 'Remove this filter' }).click();
+      await expect.poll(() => page.getByTestId('filter-offers').count()).toBe(0);
+      await page.getByRole('button', { name: 'Clear filters' }).click();
 
       // Connections: filter by outcome, reason, SNI, client and time; sort; open the ladder.
       await page.getByTestId('tab-connections').click();

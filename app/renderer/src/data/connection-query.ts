@@ -1,7 +1,7 @@
 // Filtering and sorting the connection table. Pure: it runs in the analysis worker over every
 // connection (the app) and on the main thread over the report's capped list.
 import { groupKeyOf } from '../../../../parser/session/session-table.js';
-import { outcomeOf, type Outcome } from '../../../../parser/report/report-model.js';
+import { histogramBinOf, offerMetric, outcomeOf, type HistogramMetric, type Outcome } from '../../../../parser/report/report-model.js';
 import { clientAddress, type ConnectionRecord } from '../../../../parser/report/types.js';
 import { looksLikeCompatibilityId } from '../../../../parser/diagnose/compatibility-ids.js';
 
@@ -18,9 +18,20 @@ export interface ConnectionFilter {
   timeTo: number | null;
   /** Only these connection ids (from a finding's evidence), empty for any. */
   ids: number[];
+  /** Only the offers in one bar of a reuse-gap, age or churn chart (its own binning), null for any. */
+  offers: OfferBar | null;
 }
 
-export const EMPTY_FILTER: ConnectionFilter = { outcome: '', reason: '', server: '', sni: '', client: '', timeFrom: null, timeTo: null, ids: [] };
+export interface OfferBar {
+  metric: HistogramMetric;
+  binWidth: number;
+  bin: number;
+  binCount: number;
+  /** What the filter bar shows: "reuse gap 5m00s – 10m00s". */
+  text: string;
+}
+
+export const EMPTY_FILTER: ConnectionFilter = { outcome: '', reason: '', server: '', sni: '', client: '', timeFrom: null, timeTo: null, ids: [], offers: null };
 
 export type SortKey = 'time' | 'client' | 'server' | 'sni' | 'outcome' | 'reason' | 'version' | 'duration' | 'id';
 export interface ConnectionSort {
@@ -81,6 +92,10 @@ export function matchesFilter(c: ConnectionRecord, f: ConnectionFilter, ids: Set
   if (f.server !== '' && groupKeyOf(c).key !== f.server && `${c.server.ip}:${c.server.port}` !== f.server) return false;
   if (f.sni !== '' && !(c.sni ?? '').toLowerCase().includes(f.sni.toLowerCase())) return false;
   if (f.client !== '' && !clientText(c).includes(f.client.trim())) return false;
+  if (f.offers !== null) {
+    const x = offerMetric(c, f.offers.metric);
+    if (x === null || histogramBinOf(x, f.offers.binWidth, f.offers.binCount) !== f.offers.bin) return false;
+  }
   return true;
 }
 

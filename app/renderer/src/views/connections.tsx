@@ -259,6 +259,12 @@ function FilterBar({ filter, onChange }: { filter: ConnectionFilter; onChange(f:
       <TimeField label="From (UTC)" text={draft.from} onChange={(from) => setDraft({ ...draft, from })} testId="filter-from" />
       <TimeField label="To (UTC)" text={draft.to} onChange={(to) => setDraft({ ...draft, to })} testId="filter-to" />
       {filter.ids.length > 0 ? <span className="tag">{filter.ids.length} chosen connection{filter.ids.length === 1 ? '' : 's'}</span> : null}
+      {filter.offers !== null ? (
+        <span className="tag" data-testid="filter-offers" data-metric={filter.offers.metric} data-bin={filter.offers.bin} data-bin-width={filter.offers.binWidth} data-bin-count={filter.offers.binCount}>
+          offers with {filter.offers.text}{' '}
+          <button type="button" className="tag-remove" aria-label="Remove this filter" title="Remove this filter" onClick={() => onChange({ ...filter, offers: null })}>✕</button>
+        </span>
+      ) : null}
       {active ? <button type="button" className="button" onClick={() => onChange(EMPTY_FILTER)}>Clear filters</button> : null}
     </form>
   );

@@ -9,16 +9,19 @@ const METRIC_TEXT = {
     title: 'Reuse gap: time since the session was last used',
     help: 'If every offer to the right of a line is rejected and every offer to its left accepted, the server forgets sessions that sit idle that long.',
     axis: 'idle time before the offer',
+    filter: 'reuse gap',
   },
   age: {
     title: 'Age: time since the session was issued',
     help: 'A cliff here, and not in the reuse gap, means an absolute lifetime: sessions expire however often they are used.',
     axis: 'session age at the offer',
+    filter: 'session age',
   },
   churn: {
     title: 'Churn: new sessions the server issued since this one',
     help: 'A cliff here means a full cache: the oldest sessions are evicted once this many newer ones exist.',
     axis: 'newer sessions issued',
+    filter: 'newer sessions issued',
   },
 } as const;
 
@@ -55,9 +58,9 @@ export function ReuseGapView() {
         </label>
         <span className="muted small">Blue: offers accepted · orange: offers rejected. Red lines: the limits resumescope inferred.</span>
       </div>
-      <HistogramChart histogram={set.reuseGap} answered={answered} pooled={pooled} testId="chart-reuse-gap" />
-      <HistogramChart histogram={set.age} answered={answered} pooled={pooled} testId="chart-age" />
-      <HistogramChart histogram={set.churn} answered={answered} pooled={pooled} testId="chart-churn" />
+      <HistogramChart histogram={set.reuseGap} group={set.group} answered={answered} pooled={pooled} testId="chart-reuse-gap" />
+      <HistogramChart histogram={set.age} group={set.group} answered={answered} pooled={pooled} testId="chart-age" />
+      <HistogramChart histogram={set.churn} group={set.group} answered={answered} pooled={pooled} testId="chart-churn" />
     </div>
   );
 }
@@ -105,16 +108,30 @@ function EdgeTick({ x, y, payload, fill }: EdgeTickProps) {
  * `pooled`: the bars are every server group's offers together, so each limit line is one group's
  * and says whose (a line over all the bars read as every server's limit).
  */
-function HistogramChart({ histogram, answered, pooled, testId }: { histogram: Histogram; answered: number; pooled: boolean; testId: string }) {
-  const { palette } = useView();
+function HistogramChart({ histogram, group, answered, pooled, testId }: { histogram: Histogram; group: string; answered: number; pooled: boolean; testId: string }) {
+  const { palette, showConnections } = useView();
   const text = METRIC_TEXT[histogram.metric];
   const format = histogram.unit === 'seconds' ? formatEdge : (x: number) => formatCount(x);
-  const data = histogram.bins.map((b) => ({
+  const data = histogram.bins.map((b, bin) => ({
+    bin,
     label: b.end === null ? `≥ ${format(b.start)}` : format(b.start),
     range: b.end === null ? `${format(b.start)} or more` : `${format(b.start)} – ${format(b.end)}`,
     accepted: b.accepted,
     rejected: b.rejected,
   }));
+  /**
+   * A bar clicked: the offers it counts, by the chart's own binning, of its server group (all for
+   * "All servers"). Taken from the bar's own data, as the timeline's (the chart's tooltip index at a
+   * click is the one before).
+   */
+  const openBar = (bar: { bin?: number } | undefined) => {
+    const bin = bar?.bin;
+    if (bin === undefined || data[bin] === undefined) return;
+    showConnections({
+      server: group,
+      offers: { metric: histogram.metric, binWidth: histogram.binWidth, bin, binCount: histogram.bins.length, text: `${METRIC_TEXT[histogram.metric].filter} ${data[bin]!.range}` },
+    });
+  };
   const references = histogram.references
     .map((r) => {
       const index = histogram.bins.findIndex((b) => b.start === r.value);
@@ -130,7 +147,7 @@ function HistogramChart({ histogram, answered, pooled, testId }: { histogram: Hi
   return (
     <Section title={text.title} testId={testId}>
       <p className="muted small">
-        {text.help} {formatCount(histogram.samples)} offer{histogram.samples === 1 ? '' : 's'}; bars of {format(histogram.binWidth)}.
+        {text.help} {formatCount(histogram.samples)} offer{histogram.samples === 1 ? '' : 's'}; bars of {format(histogram.binWidth)}; click a bar to list its offers.
         {pooled ? ' All servers\' offers together: each red line is the limit of the server named on it, not of the others.' : ''}
         {answered > histogram.samples ? ` Not shown: ${formatCount(answered - histogram.samples)} offer${answered - histogram.samples === 1 ? '' : 's'} of sessions issued before the capture began (or unknown to it), whose ${text.axis} is unknown.` : ''}
       </p>
@@ -147,8 +164,8 @@ function HistogramChart({ histogram, answered, pooled, testId }: { histogram: Hi
                 labelFormatter={(_l, payload) => String((payload?.[0]?.payload as { range?: string } | undefined)?.range ?? '')}
                 formatter={(value, name) => [formatCount(Number(value)), String(name)]} />
               <Legend verticalAlign="top" align="right" wrapperStyle={{ color: palette.text, top: 0 }} formatter={(value) => <span style={{ color: palette.text }}>{String(value)}</span>} />
-              <Bar dataKey="accepted" name="accepted" stackId="offers" fill={palette.accepted} isAnimationActive={false} />
-              <Bar dataKey="rejected" name="rejected" stackId="offers" fill={palette.rejected} isAnimationActive={false} />
+              <Bar dataKey="accepted" name="accepted" stackId="offers" fill={palette.accepted} isAnimationActive={false} cursor="pointer" onClick={(item) => openBar(item.payload)} />
+              <Bar dataKey="rejected" name="rejected" stackId="offers" fill={palette.rejected} isAnimationActive={false} cursor="pointer" onClick={(item) => openBar(item.payload)} />
               {unique.map((r) => (
                 <ReferenceLine key={r.label} x={r.label} position="start" stroke={palette.reference} strokeWidth={2} strokeDasharray="6 3"
                   label={{ value: r.chartText, position: 'insideTopLeft', fill: palette.reference, fontSize: 13, fontWeight: 600 }} />
