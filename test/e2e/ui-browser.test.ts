@@ -926,10 +926,19 @@ describe('resumescope ui with captures on the command line', () => {
       expect(await page.getByTestId('tls-over-udp').count()).toBe(1);
       expect(await page.getByTestId('tls-over-udp').textContent()).toMatch(/^The files also hold 1 QUIC handshake datagram: TLS over UDP/);
       await page.screenshot({ path: screenshotPath('empty-quic-only-light.png') });
-      // A capture taken with a snap length of 120: the overview says the handshakes were cut, and how to capture them.
+      // A capture taken with a snap length of 120: the handshakes are seen through (each segment's
+      // first bytes), their offers cut away, and the headline says so and how to capture them.
       const snapped = join(work.path, 'snap120.pcap');
       writeFileSync(snapped, withSnaplen(join(FIXTURES, 'nginx-curl-resume.pcap'), 120));
       await page.getByTestId('file-input').setInputFiles([snapped]);
+      await expect.poll(() => page.getByTestId('headline').textContent()).toBe('3 TLS connections, their ClientHellos cut by the snap length: whether they offered a session is unknown (capture again with tcpdump -s 0).');
+      expect(await page.getByTestId('capture-loss').count()).toBe(0);
+      expect(await page.getByTestId('view-overview').textContent()).toContain('No offer was seen (a ClientHello not captured whole hides what it offered)');
+      await page.screenshot({ path: screenshotPath('snaplen-120-light.png') });
+      // Cut to a record header and a byte: the overview says the handshakes were cut, and how to capture them.
+      const snapped72 = join(work.path, 'snap72.pcap');
+      writeFileSync(snapped72, withSnaplen(join(FIXTURES, 'nginx-curl-resume.pcap'), 72));
+      await page.getByTestId('file-input').setInputFiles([snapped72]);
       await page.getByTestId('capture-loss').waitFor();
       expect(await page.getByTestId('capture-loss').textContent()).toMatch(/^3 handshakes lost bytes in the capture, so their outcome is unknown \(counted as incomplete, not aborted\): 3 cut by the snap length — capture again with tcpdump -s 0\.$/);
       // Nor does the headline claim every handshake was a full one: none was seen through.

@@ -49,7 +49,13 @@ export function OverviewView() {
         <p className="muted small">What the servers' session caches must be doing for the traffic to look like this. Confidence is 0–1; each value says which observations back it.</p>
         <div className="policy-grid">
           {model.servers.filter(showsPolicy).slice(0, MAX_POLICY_CARDS).map((s) => <PolicyCard key={s.group} server={s} />)}
-          {model.servers.every((s) => !showsPolicy(s)) ? <p className="muted">No client offered a session, so nothing can be said about the cache.</p> : null}
+          {model.servers.every((s) => !showsPolicy(s)) ? (
+            <p className="muted">
+              {model.overview.totals.offers === 0 && (model.overview.totals.offerUnknown ?? 0) > 0
+                ? 'No offer was seen (a ClientHello not captured whole hides what it offered), so nothing can be said about the cache.'
+                : 'No client offered a session, so nothing can be said about the cache.'}
+            </p>
+          ) : null}
         </div>
       </Section>
       <CapturesTable />
@@ -90,10 +96,12 @@ function Headline() {
         : t.complete + t.aborted === 0
           // Not one handshake seen through (cut ClientHellos, hellos only): nothing to say about offers.
           ? `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection, not seen through its handshake' : 'connections, none seen through its handshake'}: no resumption offer seen.`
+          : unknown === t.connections && cutHellos === unknown
+            ? `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection, its ClientHello' : 'connections, their ClientHellos'} cut by the snap length: whether ${t.connections === 1 ? 'it' : 'they'} offered a session is unknown (capture again with tcpdump -s 0).`
           : unknown === t.connections
             ? `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection, its ClientHello not captured' : 'connections, none with its ClientHello captured'}: no resumption offer seen.`
             : `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection' : 'connections'}; no client offered a session to resume, so every handshake seen was a full one.`}
-      {unknown > 0 && t.complete + t.aborted > 0 ? ` The ClientHello of ${formatCount(unknown)} connection${unknown === 1 ? ' was' : 's was'} not captured whole: whether ${unknown === 1 ? 'it' : 'they'} offered a session is unknown${cutHellos > 0 ? ` (${cutHellos === unknown ? 'cut' : `${formatCount(cutHellos)} cut`} by the snap length: capture again with tcpdump -s 0)` : ''}.` : null}
+      {unknown > 0 && t.complete + t.aborted > 0 && !(unknown === t.connections && cutHellos === unknown) ? ` The ClientHello of ${formatCount(unknown)} connection${unknown === 1 ? ' was' : 's was'} not captured whole: whether ${unknown === 1 ? 'it' : 'they'} offered a session is unknown${cutHellos > 0 ? ` (${cutHellos === unknown ? 'cut' : `${formatCount(cutHellos)} cut`} by the snap length: capture again with tcpdump -s 0)` : ''}.` : null}
       {top ? <> <strong>Main finding:</strong> {top.title}.</> : null}
     </p>
   );
