@@ -414,6 +414,30 @@ describe('resumescope ui in Chromium', () => {
     await page.context().close();
   });
 
+  it("a client's connections opened at once are dots apart, each with its own tooltip", async () => {
+    const { page, dialogs, errors } = await openPage();
+    // Chromium opening parallel connections to nginx: pairs of ClientHellos within a millisecond.
+    await loadFiles(page, [join(FIXTURES, 'chromium-nginx-parallel-rtt.pcap')]);
+    await page.getByTestId('tab-clients').click();
+    await page.getByTestId('client-list').locator('li').first().click();
+    const dots = page.getByTestId('client-sequence').locator('.recharts-scatter-symbol');
+    await expect.poll(() => dots.count()).toBe(8);
+    const centres = await dots.evaluateAll((symbols) => symbols.map((d) => {
+      const r = d.getBoundingClientRect();
+      return [r.x + r.width / 2, r.y + r.height / 2] as [number, number];
+    }));
+    // Before, the two connections of each pair were drawn on one spot: one dot for two.
+    for (let i = 0; i < centres.length; i++) {
+      for (let j = i + 1; j < centres.length; j++) {
+        expect(Math.hypot(centres[i]![0] - centres[j]![0], centres[i]![1] - centres[j]![1]), `dots ${i} and ${j}`).toBeGreaterThan(4);
+      }
+    }
+    await page.getByTestId('client-sequence').screenshot({ path: screenshotPath('client-parallel-dots-light.png') });
+    expect(dialogs.dialogs).toEqual([]);
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('the clients list: arrow keys take the focus along and keep it in view; a filter says what it shows, chooses among what it shows, and says when nothing matches', async () => {
     const { page, dialogs, errors } = await openPage();
     await loadFiles(page, [idleCapture]);

@@ -70,12 +70,39 @@ export function ClientsView({ selected, onSelect }: { selected: string | null; o
   );
 }
 
+/** A dot's share of the chart's width within which dots of one row are taken to fall on each other. */
+const DOTS_NEAR = 1 / 150;
+/** How far (in rows) each further dot of a bunch moves up or down, and at most. */
+const DOT_STEP = 0.12;
+const DOT_REACH = 0.36;
+
+/**
+ * Each step as a dot: time across, server address down. A browser opens several connections at
+ * once; their dots fell on one another and showed as one, whatever became of each. Dots of a row
+ * closer than DOTS_NEAR of the time shown are moved up and down in turn (0, +1, −1, +2, … steps,
+ * within the row's band), so each stays visible and keeps its tooltip; their times are unchanged.
+ */
+function spreadDots(steps: ClientStep[], servers: string[]): (ClientStep & { x: number; y: number })[] {
+  const times = steps.map((s) => s.time);
+  const near = Math.max(Math.max(...times) - Math.min(...times), 1e-3) * DOTS_NEAR;
+  const lastOnRow = new Map<number, { time: number; k: number }>();
+  const most = Math.floor(DOT_REACH / DOT_STEP) * 2 + 1;
+  return steps.map((s) => {
+    const row = servers.indexOf(s.server);
+    const previous = lastOnRow.get(row);
+    const k = previous !== undefined && Math.abs(s.time - previous.time) < near ? (previous.k + 1) % most : 0;
+    lastOnRow.set(row, { time: s.time, k });
+    const offset = k === 0 ? 0 : (k % 2 === 1 ? 1 : -1) * Math.ceil(k / 2) * DOT_STEP;
+    return { ...s, x: s.time, y: row + offset };
+  });
+}
+
 /** `total`: the client's connections in the analysis; a capped report may hold fewer of them. */
 function Sequence({ ip, steps, total }: { ip: string; steps: ClientStep[] | null; total: number | null }) {
   const { palette, showConnections } = useView();
   if (steps === null) return <Section title={`Client ${ip}`}><p className="muted">Loading…</p></Section>;
   const servers = [...new Set(steps.map((s) => s.server))];
-  const points = steps.map((s) => ({ ...s, x: s.time, y: servers.indexOf(s.server) }));
+  const points = spreadDots(steps, servers);
   const crossAddress = steps.filter((s) => s.crossServer).length;
   // Refused as another backend's behind the same address: the backend is inferred, not on the chart.
   const otherBackend = steps.filter((s) => !s.crossServer && s.reason === 'other-backend').length;
@@ -90,7 +117,7 @@ function Sequence({ ip, steps, total }: { ip: string; steps: ClientStep[] | null
           </p>
         ) : null}
         <p className="muted small">
-          Each dot is one connection: which server address it reached (row) and what happened to its offer (colour).
+          Each dot is one connection: which server address it reached (row) and what happened to its offer (colour); dots at nearly the same moment are spread up and down within their row.
           {crossAddress > 0 ? ` ${crossAddress} offer${crossAddress === 1 ? '' : 's'} reached another server address than the one that issued the session: stickiness broke there.` : ''}
           {otherBackend > 0 ? ` ${otherBackend} offer${otherBackend === 1 ? ' was' : 's were'} refused as if ${otherBackend === 1 ? 'it' : 'they'} reached another backend behind the same address: a backend inferred from the refusals, which the chart cannot show.` : ''}
         </p>
