@@ -502,6 +502,21 @@ describe('resumescope CLI', () => {
     expect(r.stderr.trim()).toBe('resumescope: /dev/full: cannot write: no space left on the device');
   });
 
+  it('--each: a capture whose output fails is counted apart, its summary and other outputs kept, exit 2', () => {
+    const dir = join(work, 'each-full');
+    mkdirSync(dir, { recursive: true });
+    // Its JSON goes through a link to a full device.
+    symlinkSync('/dev/full', join(dir, 'tls12-full.json'));
+    const r = cli(['analyze', '--each', join(CAPTURES, 'tls12-full.pcap'), join(CAPTURES, 'tls12-ipv6.pcap'), '--json', join(dir, '{name}.json'), '--csv', join(dir, '{name}.csv')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('tls12-full.json: cannot write: no space left on the device');
+    // Before: "1 could not be analysed", exit 1, though it was analysed and its CSV written.
+    expect(r.stdout).toMatch(/2 captures analysed each on its own, \d at a time: 1 read whole, 1 analysed with an output not written/);
+    expect(r.stdout).toMatch(/tls12-full\.json \(json\): not written/);
+    expect(readFileSync(join(dir, 'tls12-full.csv'), 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(JSON.parse(readFileSync(join(dir, 'tls12-ipv6.json'), 'utf8')).connections).toHaveLength(1);
+  });
+
   it('one output that fails leaves the others written, the summary shown and the state where it was', () => {
     const csv = join(work, 'beside-full.csv');
     const state = join(work, 'beside-full.state');
@@ -518,6 +533,12 @@ describe('resumescope CLI', () => {
     expect(r.stdout).toMatch(/beside-full\.state \(state\): left as it was, since an output failed/);
     expect(readFileSync(csv, 'utf8').trim().split('\n')).toHaveLength(4);
     expect(readFileSync(state).equals(stateBefore)).toBe(true);
+    // So with --pcapng-out (it returned before the summary).
+    const p = cli(['analyze', join(CAPTURES, 'tls12-rst-after-server-hello.pcap'), '--pcapng-out', '/dev/full', '--csv', csv]);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toContain('resumescope: /dev/full: cannot write: no space left on the device');
+    expect(p.stdout).toMatch(/TLS connections +3 /);
+    expect(p.stdout).toContain('/dev/full (pcapng): not written (the error is above)');
   });
 
   it('"-" writes an output to standard output and moves the summary to standard error', () => {

@@ -56,12 +56,19 @@ describe('outcomes the recordings guarantee', () => {
         expect(c.resumption !== 'not-offered').toBe(e.offered);
         if (e.helloRetry !== undefined) expect(c.helloRetry).toBe(e.helloRetry);
         const aborted = ABORTED[file];
+        if (e.clientGaveUp) {
+          // The client's fatal alert (in clear, or TLS 1.3's encrypted one) after the ServerHello.
+          expect(c.handshake).toBe('aborted');
+          expect(c.abort).toMatchObject({ by: 'client', stage: 'after-server-hello' });
+          expect(c.alerts[0]).toMatchObject({ by: 'client', level: 2, description: e.clientGaveUp === 'clear' ? expect.any(Number) : null });
+          expect(c.resumed).toBe(false);
+        }
         if (aborted?.connections.includes(i)) {
           expect(c.resumption).toBe('accepted');
           expect(c.handshake).toBe('aborted');
           expect(c.abort).toMatchObject(aborted.abort);
           expect(c.resumed).toBe(false);
-        } else {
+        } else if (!e.clientGaveUp) {
           expect(c.handshake).toBe('complete');
           expect(c.established).toBe(true);
           expect(c.resumed).toBe(e.resumed);

@@ -119,6 +119,7 @@ function observed(c: TsharkConnection, want: ExpectedConnection | undefined): Ex
   if (c.resumedBy) o.resumedBy = c.resumedBy;
   if (c.helloRetry) o.helloRetry = true;
   if (c.rstBy) o.rstBy = want?.rstBy === 'either' ? 'either' : c.rstBy;
+  if (c.clientGaveUp) o.clientGaveUp = c.clientGaveUp;
   // A health check is known by its missing SNI (its PROXY LOCAL header: the crosscheck holds it to tshark's proxy.v2.cmd).
   if (want?.healthCheck && c.sni === null) o.healthCheck = true;
   return o;

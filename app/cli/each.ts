@@ -75,15 +75,20 @@ export async function runEach(args: AnalyzeArgs, io: CliIo): Promise<number> {
     await analyzeOnWorkers(perCapture, files.map((f) => f.size), jobs, finished, (i, bytes) => progress.read(i, bytes));
   }
   progress.clear();
-  const codes = results.map((r) => r!.code);
+  // An analysis whose output could not be written was made (its summary printed): counted apart.
+  const unwritten = results.filter((r) => r!.outputFailed).length;
+  const codes = results.filter((r) => !r!.outputFailed).map((r) => r!.code);
   const failed = codes.filter((c) => c === EXIT_FAILED).length;
   const partial = codes.filter((c) => c === EXIT_PARTIAL).length;
   for (const temporary of temporaries) untrackTemporary(temporary);
   if (!args.quiet) {
-    const counts = [`${files.length - failed - partial} read whole`, partial > 0 ? `${partial} in part` : null, failed > 0 ? `${failed} could not be analysed` : null];
+    const counts = [`${files.length - failed - partial - unwritten} read whole`, partial > 0 ? `${partial} in part` : null, failed > 0 ? `${failed} could not be analysed` : null,
+      unwritten > 0 ? `${unwritten} analysed with an output not written` : null];
     const what = failed === files.length ? 'given' : 'analysed each on its own';
     io.stdout(`${files.length} capture${files.length === 1 ? '' : 's'} ${what}, ${jobs} at a time: ${counts.filter((c) => c !== null).join(', ')}\n`);
   }
+  // As one analysis: an output not written is exit 2.
+  if (unwritten > 0) return EXIT_FAILED;
   if (problems.length === 0 && failed === 0 && partial === 0) return EXIT_OK;
   return failed === files.length ? EXIT_FAILED : EXIT_PARTIAL;
 }
@@ -178,12 +183,12 @@ function analyzeOn(worker: Worker, args: AnalyzeArgs, onRead: (bytesDone: number
       resolve(result);
     };
     const lost = (why: string) => settle({
-      code: EXIT_FAILED, stdout: '', workerGone: true,
+      code: EXIT_FAILED, stdout: '', workerGone: true, outputFailed: false,
       stderr: `resumescope: ${args.inputs[0]}: internal error (a bug in resumescope): the analysis stopped (${why}); please report it with this capture\n`,
     });
     const onMessage = (message: EachMessage) => {
       if (message.type === 'progress') onRead(message.bytesDone);
-      else settle({ code: message.code, stdout: message.stdout, stderr: message.stderr });
+      else settle({ code: message.code, stdout: message.stdout, stderr: message.stderr, outputFailed: message.outputFailed });
     };
     const onError = (e: Error) => lost(e.message);
     const onExit = (code: number) => lost(`its thread exited with ${code}`);

@@ -37,6 +37,8 @@ export interface CliIo {
    * readMemory().
    */
   memory?: (() => MemoryReading) | null;
+  /** Told when the analysis was made but an output of it could not be written (a full disk). */
+  outputFailed?: () => void;
 }
 
 const defaultIo: CliIo = {
@@ -264,9 +266,6 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
         failed.set('--report', e.message);
       }
     }
-    // An output that failed (a full disk) is said at once, and the analysis still gives what it
-    // can: the other outputs and the summary (a failed --json lost both).
-    for (const message of failed.values()) io.stderr(`resumescope: ${message}\n`);
     const wrote: string[] = [];
     for (const [flag, path] of outputs) {
       if (!path || flag === '--pcapng-out') continue;
@@ -275,15 +274,26 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIo): Promise<number> 
       else wrote.push(`wrote ${outputName(path)} (${flag.slice(2)})`);
     }
     if (args.pcapngOut) {
-      const written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files, result.plan, connections, io);
-      if (written === null) return EXIT_FAILED;
-      wrote.push(`wrote ${outputName(args.pcapngOut)} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
+      let written: Awaited<ReturnType<typeof writeFailuresPcapng>> = null;
+      try {
+        written = await writeFailuresPcapng(args.pcapngOut, args.pcapngFilter ?? DEFAULT_FILTER, files, result.plan, connections, io);
+      } catch (e) {
+        if (!(e instanceof OutputError)) throw e;
+        failed.set('--pcapng-out', e.message);
+      }
+      if (written === null && !failed.has('--pcapng-out')) return EXIT_FAILED;
+      if (written === null) wrote.push(`${outputName(args.pcapngOut)} (pcapng): not written (the error is above)`);
+      else wrote.push(`wrote ${outputName(args.pcapngOut)} (pcapng: ${written.packets} packets of ${written.connections} connections, commented)`);
       // A filter that keeps nothing is most likely a typo (a host name where an address belongs).
-      if (written.connections === 0) {
+      if (written !== null && written.connections === 0) {
         const filter = args.pcapngFilter ?? DEFAULT_FILTER;
         io.stderr(`resumescope: warning: --pcapng-filter ${terminalSafe(filter)} chose no connection; the pcapng holds no packet\n`);
       }
     }
+    // An output that failed (a full disk) is said, and the analysis still gives what it can: the
+    // other outputs and the summary (a failed --json lost both).
+    for (const message of failed.values()) io.stderr(`resumescope: ${message}\n`);
+    if (failed.size > 0) io.outputFailed?.();
     // A series moves on only with every output of its analysis written: run again, it is read again.
     if (stateOut !== null && failed.size > 0) wrote.push(`${outputName(stateOut.path)} (state): left as it was, since an output failed`);
     else if (stateOut !== null) {

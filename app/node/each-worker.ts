@@ -5,7 +5,8 @@ import type { AnalyzeArgs } from '../cli/args.js';
 import { reportingErrors, runAnalyze, type CliIo } from '../cli/main.js';
 
 export type EachRequest = { args: AnalyzeArgs };
-export type EachResult = { code: number; stdout: string; stderr: string };
+/** `outputFailed`: analysed, but an output could not be written (the code is then 2 too). */
+export type EachResult = { code: number; stdout: string; stderr: string; outputFailed: boolean };
 export type EachMessage = ({ type: 'done' } & EachResult) | { type: 'progress'; bytesDone: number };
 
 /**
@@ -14,10 +15,14 @@ export type EachMessage = ({ type: 'done' } & EachResult) | { type: 'progress'; 
  */
 export async function analyzeToText(args: AnalyzeArgs, onRead?: (bytesDone: number) => void): Promise<EachResult> {
   const text = { stdout: '', stderr: '' };
+  let outputFailed = false;
   // No memory forecast: the analyses share this process, and what one prints is shown when it ends.
-  const io: CliIo = { stdout: (t) => { text.stdout += t; }, stderr: (t) => { text.stderr += t; }, stderrIsTty: false, readProgress: onRead, memory: null };
+  const io: CliIo = {
+    stdout: (t) => { text.stdout += t; }, stderr: (t) => { text.stderr += t; }, stderrIsTty: false, readProgress: onRead, memory: null,
+    outputFailed: () => { outputFailed = true; },
+  };
   const code = await reportingErrors(io, () => runAnalyze(args, io));
-  return { code, ...text };
+  return { code, ...text, outputFailed };
 }
 
 /** Progress messages at most this often (a message per megabyte read would flood the main thread). */

@@ -72,7 +72,8 @@ export function addToTotals(t: Totals, c: ConnectionRecord): void {
     case 'unanswered': t.offers++; t.unanswered++; break;
     case 'unknown':
       t.offerUnknown++;
-      if (c.history.includes('C') && c.anomalies.some((a) => a.code === 'snaplen')) t.offerCut++;
+      // Cut by the snap length, not missing from the capture (whose ServerHello then says so).
+      if (c.anomalies.some((a) => a.code === 'snaplen') && !c.anomalies.some((a) => a.code === 'no-client-hello')) t.offerCut++;
       break;
     default: t.notOffered++;
   }

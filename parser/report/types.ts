@@ -114,7 +114,11 @@ export interface ConnectionRecord {
   /** First TLS 1.3 PSK identity offered (hex, shortened to 64 hex digits). */
   offeredPskIdentity: string | null;
   certificateSeen: boolean;
-  alerts: { by: 'client' | 'server'; level: number; description: number; time: number }[];
+  /**
+   * Alerts seen: in clear, or a TLS 1.3 client's encrypted one before its Finished, known by its
+   * length: `description` null (not readable), `level` 2 (TLS 1.3's alerts are fatal, RFC 8446 §6).
+   */
+  alerts: { by: 'client' | 'server'; level: number; description: number | null; time: number }[];
   /** JA4-style client fingerprint (part a + sorted cipher and extension hashes, unhashed prefix). */
   clientFingerprint: string | null;
   file: string;

@@ -2,7 +2,7 @@ import type { Abort, AbortStage, Anomaly, ConnectionRecord, Endpoint, Offer, Res
 import { CLIENT_RANDOM_HASH } from '../report/types.js';
 import { CIPHER_SUITE_NAMES } from '../tls/cipher-suites.js';
 import {
-  isGrease, parseClientHello, parseNewSessionTicket12, parseServerHello, parseSslv2ClientHello,
+  HELLO_RETRY_RANDOM, isGrease, parseClientHello, parseNewSessionTicket12, parseServerHello, parseSslv2ClientHello,
   versionName, type ClientHello, type ServerHello,
 } from '../tls/hello.js';
 import {
@@ -17,6 +17,20 @@ const HISTORY_LETTER: Record<number, string> = {
   15: 'y', 16: 'g', 20: 'f', 21: 'w', 22: 'u', 23: 'a', 24: 'p', 254: 'm',
 };
 const MAX_HISTORY = 100;
+/** A TLS 1.3 alert record: alert (2) + content type (1) + AEAD tag (16, or 8 for AES-CCM-8). */
+const TLS13_ALERT_RECORD = 19;
+const TLS13_ALERT_RECORD_CCM8 = 11;
+
+/**
+ * Whether a cut ServerHello's kept bytes (legacy_version, then the random) begin the random of a
+ * HelloRetryRequest (RFC 8446 §4.1.3); null when fewer than four bytes of the random were kept.
+ */
+function retryRandomPrefix(prefix: Uint8Array): boolean | null {
+  const kept = Math.min(prefix.length - 2, HELLO_RETRY_RANDOM.length);
+  if (kept < 4) return null;
+  for (let i = 0; i < kept; i++) if (prefix[2 + i] !== HELLO_RETRY_RANDOM[i]) return false;
+  return true;
+}
 /** Letters a history code holds: 6 bits each (letter index, side), exact in a double up to 8. */
 const HISTORY_CODED = 8;
 /** Every letter addHistory is given: the handshake types', then z (an unknown type), i (ChangeCipherSpec), l (alert). */
@@ -102,6 +116,13 @@ export class TlsConnection implements TlsStreamListener {
   /** A ClientHello / ServerHello went by, its body cut by the snap length (onHandshakeMessageCut). */
   clientHelloCut = false;
   serverHelloCut = false;
+  /**
+   * The cut ServerHello kept too little of its random to tell it from a HelloRetryRequest (RFC
+   * 8446 §4.1.3: the same message type, a fixed random): nothing is claimed from what follows it.
+   */
+  private serverHelloMaybeRetry = false;
+  /** A clear alert the snap length cut (onAlertCut): which side gave up first is not known. */
+  private alertCut = false;
   /** Under a snap length: each side's Finished, or what only follows it, went by (see cutHandshakeData). */
   private clientFinishedUnderCut = false;
   private serverFinishedUnderCut = false;
@@ -237,13 +258,17 @@ export class TlsConnection implements TlsStreamListener {
     }
   }
 
+  onAlertCut(_side: Side): void {
+    this.alertCut = true;
+  }
+
   /**
    * A handshake message the snap length cut: which one it was is all that is known. A hello still
    * says which side is the client and how far the handshake went (its time fields stay null: they
    * say a hello was read, and the diagnosis reads them so); the server's certificate or key
    * exchange still says the handshake was a full one.
    */
-  onHandshakeMessageCut(side: Side, type: number, _time: number, _frame: number): void {
+  onHandshakeMessageCut(side: Side, type: number, prefix: Uint8Array, _time: number, _frame: number): void {
     if (type === HS_CLIENT_HELLO) {
       if (this.clientSide < 0) this.clientSide = side;
       this.addHistory(side, 'c');
@@ -252,7 +277,16 @@ export class TlsConnection implements TlsStreamListener {
     }
     if (type === HS_SERVER_HELLO) {
       if (this.clientSide < 0) this.clientSide = side === 0 ? 1 : 0;
+      const retry = retryRandomPrefix(prefix);
+      if (retry === true) {
+        // A HelloRetryRequest: the client's next hello (after a compatibility ChangeCipherSpec) is
+        // in clear, and the handshake is not answered yet.
+        this.addHistory(side, 'j');
+        this.helloRetry = true;
+        return;
+      }
       this.addHistory(side, 's');
+      if (this.serverHello === null && !this.serverHelloCut && retry === null) this.serverHelloMaybeRetry = true;
       this.serverHelloCut = true;
       return;
     }
@@ -318,7 +352,14 @@ export class TlsConnection implements TlsStreamListener {
     if (this.alerts.length < 8) this.alerts.push({ by: this.isClient(side) ? 'client' : 'server', level, description, time });
   }
 
-  onEncryptedRecord(side: Side, contentType: number, _time: number, _frame: number): void {
+  onEncryptedRecord(side: Side, contentType: number, time: number, _frame: number, length: number): void {
+    if (this.isEncryptedClientAlert(side, contentType, length)) {
+      // Not its Finished: the client gave up (a certificate it does not trust, most often).
+      this.addHistory(side, 'l');
+      this.alerts ??= [];
+      if (this.alerts.length < 8) this.alerts.push({ by: 'client', level: 2, description: null, time });
+      return;
+    }
     if (this.handshakeBytesCut && (this.serverHello !== null || this.serverHelloCut)) this.cutHandshakeData(side, contentType);
     if (this.serverHello === null) return; // 0-RTT early data or a mid-stream start
     if (side === 0) this.encryptedRecords0++;
@@ -337,6 +378,20 @@ export class TlsConnection implements TlsStreamListener {
       this.established = true;
       this.done = true;
     }
+  }
+
+  /**
+   * A TLS 1.3 client's alert after the ServerHello, before its Finished: encrypted (RFC 8446 §5.2,
+   * §6), so known by its length alone: a 2-byte alert, its content type and a 16-byte AEAD tag are
+   * 19 bytes (11 with AES-CCM-8's 8-byte tag), shorter than any Finished (at least 45) and unlike
+   * EndOfEarlyData (21, or 13). Read as the client's Finished, a Chromium that refused the server's
+   * certificate (its alert, then FIN) made a "complete" handshake. Also when the snap length cut the
+   * ServerHello, whose version is then unknown: a TLS 1.2 Finished is never 11 or 19 bytes.
+   */
+  private isEncryptedClientAlert(side: Side, contentType: number, length: number): boolean {
+    if (contentType !== CONTENT_APPLICATION_DATA || this.clientFinished || !this.isClient(side)) return false;
+    if (!this.tls13 && !(this.serverHello === null && this.serverHelloCut)) return false;
+    return length === TLS13_ALERT_RECORD || length === TLS13_ALERT_RECORD_CCM8;
   }
 
   /**
@@ -366,6 +421,7 @@ export class TlsConnection implements TlsStreamListener {
    * it (an abbreviated TLS 1.2 handshake, or TLS 1.3), which comes after the server's Finished.
    */
   private settleCutHandshake(): void {
+    if (this.serverHelloMaybeRetry) return;
     const complete = this.serverFinishedUnderCut
       ? this.clientFinishedUnderCut || this.clientFullFlightSeen
       : this.clientFinishedUnderCut && this.clientFlightWhole && !this.clientFullFlightSeen;
@@ -407,10 +463,13 @@ export class TlsConnection implements TlsStreamListener {
    * Whether an abort's stage holds though the snap length cut the handshake: the RST or FIN and each
    * segment's first bytes were still captured. Before the ClientHello, the client sent no byte;
    * after it, the server sent none; after the ServerHello (read or cut), the client sent nothing
-   * but the one record of its ClientHello and any clear alerts, so it never answered. A later stage rests on Finished
-   * messages, which the cut hides: that handshake stays incomplete, its outcome unknown.
+   * but the one record of its ClientHello, a ChangeCipherSpec and alerts, so it never finished. A
+   * later stage rests on Finished messages, which the cut hides: that handshake stays incomplete,
+   * its outcome unknown.
    */
   private abortSeenDespiteCut(abort: Abort, clientIndex: Side): boolean {
+    // A fatal alert decides who ended the handshake (see attributed): one cut leaves that open.
+    if (this.alertCut) return false;
     const client = this.streams[clientIndex];
     const server = this.streams[clientIndex === 0 ? 1 : 0];
     switch (abort.stage) {
@@ -419,9 +478,12 @@ export class TlsConnection implements TlsStreamListener {
       case 'after-client-hello':
         return server.bytesSeen === 0;
       case 'after-server-hello': {
+        if (this.serverHelloMaybeRetry) return false;
         // A clear alert is no Finished: the client said why it gave up instead (RFC 5246 §7.2.2).
+        // Nor is a ChangeCipherSpec (TLS 1.3's comes before the encrypted flight, RFC 8446 Appendix D.4).
         const clientAlerts = this.alerts === null ? 0 : this.alerts.filter((a) => a.by === 'client').length;
-        return client.recordsStarted === 1 + clientAlerts && !client.recordsMissed && !this.helloRetry;
+        const clientChangeCipherSpec = this.ccsTimeOf(clientIndex) >= 0 ? 1 : 0;
+        return client.recordsStarted === 1 + clientAlerts + clientChangeCipherSpec && !client.recordsMissed && !this.helloRetry;
       }
       default:
         return false;
@@ -495,7 +557,8 @@ export class TlsConnection implements TlsStreamListener {
     // 8446 §4.2.11): resumed, with whichever identity the client sent.
     let resumedBy: ResumedBy | null = helloUnread && sh !== null && this.tls13 && sh.pskAccepted ? 'psk' : null;
     if (offered) {
-      if (sh === null) resumption = 'unanswered';
+      // A ServerHello the snap length cut answered it, how is not known.
+      if (sh === null) resumption = this.serverHelloCut ? 'unknown' : 'unanswered';
       else {
         if (this.tls13) {
           // RFC 8446 §2.2: only the server's pre_shared_key accepts; an echoed legacy ID does not.

@@ -34,7 +34,7 @@ export interface TlsStreamListener {
   onChangeCipherSpec(side: 0 | 1, time: number, frame: number): void;
   onAlert(side: 0 | 1, level: number, description: number, time: number, frame: number): void;
   /** A record this side sent after it started encrypting (Finished, application data, encrypted alerts). */
-  onEncryptedRecord(side: 0 | 1, contentType: number, time: number, frame: number): void;
+  onEncryptedRecord(side: 0 | 1, contentType: number, time: number, frame: number, length: number): void;
   /**
    * A PROXY protocol header opened this direction's stream (see proxy-protocol.ts): `source` is the
    * client the sender (a load balancer) spoke for, null where it named none; `local` when the
@@ -43,9 +43,12 @@ export interface TlsStreamListener {
   onProxyHeader?(side: 0 | 1, source: Endpoint | null, frame: number, local: boolean): void;
   /**
    * A handshake message whose header was read but whose body the capture cut (snaplen): it was
-   * sent, at `time`, though what it says is lost. Optional: only the connection needs it.
+   * sent, at `time`, though what it says is lost but for `prefix`, the body's first bytes the
+   * capture kept (hellos and tickets only; empty otherwise). Optional: only the connection needs it.
    */
-  onHandshakeMessageCut?(side: 0 | 1, type: number, time: number, frame: number): void;
+  onHandshakeMessageCut?(side: 0 | 1, type: number, prefix: Uint8Array, time: number, frame: number): void;
+  /** A clear alert record whose level or description the snap length cut: who gave up why is not known. */
+  onAlertCut?(side: 0 | 1): void;
   /** kind 'truncated': the bytes were on the wire but the capture cut them (snaplen), not an error. */
   onStreamTrouble(side: 0 | 1, kind: 'gap' | 'malformed' | 'truncated', code: string, message: string, frame: number): void;
 }
@@ -107,7 +110,10 @@ export class TlsStream {
   recordsStarted = 0;
   /** Bytes this direction carried, captured or not (a gap's bytes count: they were sent). */
   bytesSeen = 0;
-  /** The snap length cut record headers away: records may have gone by unseen (see Mode.Resync). */
+  /**
+   * The snap length cut record headers away (see Mode.Resync), or a handshake message's header
+   * within a record: records or messages may have gone by unseen.
+   */
   recordsMissed = false;
 
   constructor(
@@ -163,6 +169,7 @@ export class TlsStream {
 
   /** Bytes missing from the stream. Inside a record body the framing survives; elsewhere it is lost. */
   gap(length: number, frame: number, cause: 'lost' | 'snaplen' = 'lost'): void {
+    if (cause === 'snaplen' && this.mode === Mode.RecordBody && this.recordType === CONTENT_ALERT && !this.encrypting && this.recordLength === 2) this.listener.onAlertCut?.(this.side);
     // Bytes cut by snaplen were sent; the trouble they cause is a capture cut short
     // ('truncated', not an error), not data missing from the stream ('gap'). Before, a
     // snaplen-cut capture showed 'gap' anomalies next to the 'truncated' ones.
@@ -183,6 +190,9 @@ export class TlsStream {
       this.recordDamaged = true;
       this.recordRemaining -= length;
       this.listener.onStreamTrouble(this.side, kind, 'tcp-gap-in-record', `${length} bytes missing inside a TLS record`, frame);
+      // Cut past the message being read, or before its type: a whole message went by unseen.
+      const messageHidden = this.messageType < 0 || length > this.messageRemaining;
+      if (cause === 'snaplen' && this.recordType === CONTENT_HANDSHAKE && !this.encrypting && !this.handshakeFramingLost && messageHidden) this.recordsMissed = true;
       if (this.recordType === CONTENT_HANDSHAKE && !this.encrypting) {
         // Where the lost bytes fell among this record's messages is unknown: give up the
         // message being assembled and pick the framing up again at the next record.
@@ -197,7 +207,7 @@ export class TlsStream {
         // The message being assembled was sent: which one it was still counts (abandonMessage).
         if (this.mode === Mode.RecordBody && this.recordType === CONTENT_HANDSHAKE && !this.encrypting && !this.handshakeFramingLost) this.abandonMessage(frame);
         // The record's header was read, so it was sent: an encrypted one (a Finished) still counts.
-        if (this.mode === Mode.RecordBody && (this.encrypting || this.recordType === CONTENT_APPLICATION_DATA)) this.listener.onEncryptedRecord(this.side, this.recordType, 0, frame);
+        if (this.mode === Mode.RecordBody && (this.encrypting || this.recordType === CONTENT_APPLICATION_DATA)) this.listener.onEncryptedRecord(this.side, this.recordType, 0, frame, this.recordLength);
         // Cut by the snap length: the lost bytes end where their segment ends, and the next
         // segment's first bytes were captured (see Mode.Resync).
         this.resetMessage();
@@ -354,7 +364,7 @@ export class TlsStream {
       return;
     }
     if (this.encrypting || type === CONTENT_APPLICATION_DATA) {
-      this.listener.onEncryptedRecord(this.side, type, time, frame);
+      this.listener.onEncryptedRecord(this.side, type, time, frame, this.recordLength);
     }
   }
 
@@ -421,7 +431,10 @@ export class TlsStream {
       this.listener.onStreamTrouble(this.side, this.gapKind, 'tls-message-incomplete', `handshake message of type ${this.messageType} lost bytes in a gap`, frame);
     }
     // Its header was read, so it was sent: the connection still learns which message it was.
-    if (this.messageType >= 0 && this.gapKind === 'truncated') this.listener.onHandshakeMessageCut?.(this.side, this.messageType, this.messageTime, frame);
+    if (this.messageType >= 0 && this.gapKind === 'truncated') {
+      const prefix = this.messageBuffer === null ? EMPTY : this.messageBuffer.subarray(0, this.messageFill);
+      this.listener.onHandshakeMessageCut?.(this.side, this.messageType, prefix, this.messageTime, frame);
+    }
     this.resetMessage();
   }
 

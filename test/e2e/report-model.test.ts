@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildReportModel } from '../../parser/report/report-model.js';
+import { EMPTY_FILTER, matchesFilter } from '../../app/renderer/src/data/connection-query.js';
 import type { Diagnosis } from '../../parser/diagnose/types.js';
 import type { AnalysisDocument, ConnectionRecord } from '../../parser/report/types.js';
 import { CLI, ROOT, simulate, tempDir } from './support.js';
@@ -137,6 +138,30 @@ describe('report model', () => {
     expect(sequences).toEqual(expected.slice(0, 100).map((e) => e.ip));
     for (const e of expected.slice(0, 100)) expect(model.clientSequences[e.ip]).toHaveLength(e.list.length);
   }, 60_000);
+});
+
+describe("a chart bar's click lists exactly the offers the bar counts", () => {
+  // Groups keyed by address (HAProxy's health checks carry no SNI) beside ones keyed by SNI on the
+  // same address: the address's filter took the SNI group's offers too (a bar of 1 listed 3).
+  for (const source of ['haproxy-proxy-protocol-checks.pcap', 'nginx-cache-capacity.pcap', 'nginx-two-addresses-own-caches.pcap']) {
+    it(source, () => {
+      const { doc, model } = modelOfCapture(source);
+      let bars = 0;
+      for (const set of model.histograms) {
+        for (const histogram of [set.reuseGap, set.age, set.churn]) {
+          histogram.bins.forEach((bin, index) => {
+            const filter = { ...EMPTY_FILTER, server: set.group, offers: { metric: histogram.metric, binWidth: histogram.binWidth, bin: index, binCount: histogram.bins.length, text: '' } };
+            const listed = doc.connections.filter((c) => matchesFilter(c, filter, null));
+            expect(listed.filter((c) => c.resumption === 'accepted').length, `${set.group || 'all'} ${histogram.metric} bar ${index}`).toBe(bin.accepted);
+            expect(listed.filter((c) => c.resumption === 'rejected').length, `${set.group || 'all'} ${histogram.metric} bar ${index}`).toBe(bin.rejected);
+            expect(listed.length).toBe(bin.accepted + bin.rejected);
+            bars++;
+          });
+        }
+      }
+      expect(bars).toBeGreaterThan(3);
+    });
+  }
 });
 
 describe('report model on a real browser capture (Chromium, TLS 1.3, a page of six images)', () => {

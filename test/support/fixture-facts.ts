@@ -30,6 +30,11 @@ export interface ExpectedConnection {
   rstBy?: 'client' | 'server' | 'either';
   /** A load balancer's own health check (PROXY LOCAL header): its ClientHello names no server (no SNI). */
   healthCheck?: boolean;
+  /**
+   * The client gave up after the ServerHello with a fatal alert (refusing the certificate), in clear
+   * or encrypted (TLS 1.3): the handshake was aborted by the client, never completed.
+   */
+  clientGaveUp?: 'clear' | 'encrypted';
 }
 
 /** File-level facts of a fixture. */
@@ -118,7 +123,8 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'nginx-tls13-ticket-key-before-capture.pcap': outcomesOf('FFFFRRRRRRRRSSSSSSSSSSSS', 'TLS 1.3'),
   // Each cycle: a resumption aborted by the client's fatal alert (the server had resumed it), the
   // purged session refused, the new one resumed.
-  'tls12-alert-purge.pcap': outcomesOf('F' + 'SRS'.repeat(4)),
+  // Each session resumed, then the client's fatal alert (alert-client.mjs), then refused.
+  'tls12-alert-purge.pcap': outcomesOf('F' + 'SRS'.repeat(4)).map((c, i) => (i % 3 === 1 ? { ...c, clientGaveUp: 'clear' as const } : c)),
   'chromium-nginx-mtu1500.pcap': outcomesOf('FSS', 'TLS 1.3'),
   'nginx-two-addresses-own-caches.pcap': outcomesOf('F' + 'R'.repeat(11)),
   'nginx-two-addresses-shared-cache.pcap': outcomesOf('F' + 'S'.repeat(11)),
@@ -148,6 +154,10 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'tls12-tickets-never-accepted.pcap': outcomesOf('FRRRRR'),
   // Six tickets resumed, s_server restarted (new ticket keys): the six refused a second later, and the capture ends.
   'tls12-ticket-key-restart-at-end.pcap': outcomesOf('FFFFFFTTTTTTRRRRRR'),
+  // Clients refusing the server's self-signed certificate: full TLS 1.3 handshakes the client gave
+  // up (OpenSSL's alert in clear, Chromium's encrypted), then (OpenSSL) one that accepts it.
+  'tls13-client-rejects-certificate.pcap': [{ ...full13, clientGaveUp: 'clear' }, full13],
+  'chromium-rejects-certificate.pcap': [{ ...full13, clientGaveUp: 'encrypted' }, { ...full13, clientGaveUp: 'encrypted' }],
   // nginx's ssl_session_cache off: an empty session ID, no ticket; nothing to offer.
   'nginx-cache-off.pcap': outcomesOf('FFFF'),
   // TLS 1.3 with tickets off: stateful tickets sent, none kept; every PSK refused.
@@ -230,6 +240,8 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'nginx-cache-none.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44345 },
   'tls12-tickets-never-accepted.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44346 },
   'tls12-ticket-key-restart-at-end.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44367 },
+  'tls13-client-rejects-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44368 },
+  'chromium-rejects-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44369 },
   'nginx-cache-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44347 },
   'nginx-tls13-tickets-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44348 },
   'tls13-no-tickets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44349 },
@@ -257,6 +269,7 @@ export function outcomeLabel(c: ExpectedConnection): string {
   else s = 'full handshake';
   if (c.helloRetry) s = `HelloRetryRequest, ${s}`;
   if (c.healthCheck) s = `health check (LOCAL): ${s}`;
+  if (c.clientGaveUp) s += `, then the client's ${c.clientGaveUp === 'clear' ? 'fatal alert in clear' : 'encrypted alert'}`;
   if (c.rstBy === 'either') s += ', then RST by either side';
   else if (c.rstBy) s += `, then RST by ${c.rstBy}`;
   return s;

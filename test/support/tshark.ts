@@ -117,6 +117,13 @@ export interface TsharkConnection {
   resumedBy: ResumedBy | null;
   /** Who sent the first TCP RST of the connection, null if none. */
   rstBy: 'client' | 'server' | null;
+  /**
+   * The client gave up after the ServerHello, before anything that could be its Finished: 'clear'
+   * when its next record was a fatal alert tshark reads (tls.alert_message.level 2); 'encrypted'
+   * when it was a TLS 1.3 application_data record of an alert's length (19 or 11 bytes, RFC 8446
+   * §5.2: 2 bytes, the content type, the tag) and no other followed; null otherwise.
+   */
+  clientGaveUp: 'clear' | 'encrypted' | null;
 }
 
 const HRR_RANDOM = 'cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c';
@@ -131,7 +138,7 @@ const VERSION_NAMES: Record<number, string> = {
 
 /** Frames tshark has to show us; everything else is irrelevant. */
 const DISPLAY_FILTER =
-  'tls.handshake.type || tls.record.content_type == 20 || tcp.flags.reset == 1 || tcp.flags.syn == 1';
+  'tls.handshake.type || tls.record.content_type == 20 || tcp.flags.reset == 1 || tcp.flags.syn == 1 || tls.alert_message.level == 2 || tls.record.opaque_type == 23';
 
 let availableCache: boolean | undefined;
 
@@ -283,7 +290,7 @@ function parseNum(s: string | undefined): number {
   return s.startsWith('0x') ? parseInt(s.slice(2), 16) : Number(s);
 }
 
-type EventKind = 'syn' | 'synack' | 'rst' | 'ch' | 'sh' | 'cert' | 'nst' | 'ccs';
+type EventKind = 'syn' | 'synack' | 'rst' | 'ch' | 'sh' | 'cert' | 'nst' | 'ccs' | 'fatal' | 'data';
 
 interface StreamEvent {
   kind: EventKind;
@@ -291,6 +298,8 @@ interface StreamEvent {
   src: Endpoint;
   dst: Endpoint;
   hs?: PdmlNode;
+  /** 'data': the record's length. */
+  length?: number;
 }
 
 interface StreamAcc {
@@ -346,6 +355,7 @@ function reduceStream(acc: StreamAcc): TsharkConnection {
     resumed: false,
     resumedBy: null,
     rstBy: null,
+    clientGaveUp: null,
   };
 
   for (const ch of chs) {
@@ -432,6 +442,12 @@ function reduceStream(acc: StreamAcc): TsharkConnection {
 
   const rst = ev.find((e) => e.kind === 'rst');
   if (rst) conn.rstBy = fromClient(rst) ? 'client' : 'server';
+  const lastSh = shs[shs.length - 1];
+  if (lastSh !== undefined) {
+    const after = ev.filter((e) => fromClient(e) && e.frame >= lastSh.frame && (e.kind === 'fatal' || e.kind === 'data'));
+    if (after[0]?.kind === 'fatal') conn.clientGaveUp = 'clear';
+    else if (after.length === 1 && (after[0]!.length === 19 || after[0]!.length === 11)) conn.clientGaveUp = 'encrypted';
+  }
   return conn;
 }
 
@@ -440,7 +456,8 @@ const cache = new Map<string, { key: string; facts: TsharkConnection[] }>();
 /**
  * Per-TCP-stream TLS facts of a pcap/pcapng file according to tshark, in
  * tcp.stream order. Streams appear when at least one of their packets is a
- * SYN, a RST, a ChangeCipherSpec or a plaintext handshake message. Results
+ * SYN, a RST, a ChangeCipherSpec, a plaintext handshake message, a clear fatal
+ * alert or a TLS 1.3 encrypted record. Results
  * are cached per path (invalidated when size or mtime change).
  */
 export function tsharkConnectionFacts(file: string, options: { tlsPorts?: readonly number[] } = {}): TsharkConnection[] {
@@ -499,6 +516,9 @@ export function tsharkConnectionFacts(file: string, options: { tlsPorts?: readon
           push('ccs');
           continue;
         }
+        if (ct === 21 && find(record, 'tls.alert_message.level')?.show === '2') push('fatal');
+        // TLS 1.3's encrypted records carry their type as opaque_type (always 23).
+        if (ct === 23 || child(record, 'tls.record.opaque_type')?.show === '23') acc.events.push({ kind: 'data', frame, src, dst, length: Number(child(record, 'tls.record.length')?.show) });
         if (ct !== 22) continue;
         for (const hs of record.children.filter((c) => c.name === 'tls.handshake')) {
           const type = Number(child(hs, 'tls.handshake.type')?.show);

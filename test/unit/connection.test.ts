@@ -24,6 +24,11 @@ class Conversation {
   frame = 0;
   readonly clientIp: number[];
   readonly serverIp: number[];
+  /**
+   * As tcpdump -s: at most this many payload bytes of each packet kept (client's, server's), the
+   * rest counted missing; null: whole. (Headers of different lengths leave each side its own share.)
+   */
+  snap: [number, number] | null = null;
   constructor(
     readonly table: FlowTable,
     opts: { clientIsn?: number; serverIsn?: number; time?: number; clientPort?: number; clientIp?: number[]; serverIp?: number[] } = {},
@@ -45,7 +50,9 @@ class Conversation {
     p.sequence = opts.seq ?? this.seq[from];
     p.acknowledgment = opts.ack ?? this.seq[from === 0 ? 1 : 0];
     p.flags = flags;
-    p.payload = payload;
+    const keep = this.snap === null ? payload.length : this.snap[from];
+    p.payload = payload.length > keep ? payload.subarray(0, keep) : payload;
+    p.missingPayload = payload.length - p.payload.length;
     if (opts.advance !== false) {
       let length = payload.length;
       if (flags & (TCP_SYN | TCP_FIN)) length += 1;
@@ -908,5 +915,126 @@ describe('History text', () => {
     expect(tls.historyString()).toBe('L');
     tls.clientSide = 1;
     expect(tls.historyString()).toBe('l');
+  });
+});
+
+/** A scenario run twice: whole, and each packet's payload cut to `snap` bytes (as tcpdump -s). */
+function wholeAndCut(snap: number | [number, number], scenario: (c: Conversation) => void): { whole: ConnectionRecord; cut: ConnectionRecord } {
+  const run = (cut: [number, number] | null) => {
+    const { table, records } = newTable();
+    const c = new Conversation(table);
+    c.snap = cut;
+    c.open();
+    scenario(c);
+    table.finishAll();
+    return only(records);
+  };
+  return { whole: run(null), cut: run(typeof snap === 'number' ? [snap, snap] : snap) };
+}
+
+const tls13Flight = () => [ccsRecord(), encryptedRecord(CT.applicationData, 30), encryptedRecord(CT.applicationData, 800), encryptedRecord(CT.applicationData, 280), encryptedRecord(CT.applicationData, 53)];
+const tls13Hrr = () => hs(serverHello({ random: HRR_RANDOM, sessionId: fill(32, 0x13), cipherSuite: 0x1301, extensions: [ext.supportedVersionsServer(0x0304), tlsKeyShareHrrGroup(0x0017)] }));
+function tlsKeyShareHrrGroup(group: number): Uint8Array {
+  return concat([0, 51, 0, 2], [group >> 8, group & 0xff]);
+}
+
+describe('a capture cut by a snap length knows less, never something else', () => {
+  it('a HelloRetryRequest whose random the cut kept is no ServerHello: the server refusing the second ClientHello is no complete handshake', () => {
+    const { whole, cut } = wholeAndCut(30, (c) => {
+      c.client(tls13Client());
+      c.server(tls13Hrr(), ccsRecord());
+      c.client(ccsRecord(), tls13Client());
+      c.server(tlsRecord(CT.alert, [2, 40]));
+      c.fin(1).fin(0);
+    });
+    expect(whole).toMatchObject({ handshake: 'aborted', abort: { stage: 'after-client-hello', by: 'server' } });
+    // Before: "complete" (the second ClientHello read as the client's Finished).
+    expect(cut.handshake).not.toBe('complete');
+    expect(cut.helloRetry).toBe(true);
+    expect(cut.history).toMatch(/^Cj/);
+  });
+
+  it('a cut ServerHello with too little of its random kept claims nothing from what follows it', () => {
+    // 5 + 4 + 2 + 3: the record and message headers, the version and three bytes of the random.
+    const { whole, cut } = wholeAndCut(14, (c) => {
+      c.client(tls13Client());
+      c.server(tls13Hrr(), ccsRecord());
+      c.client(ccsRecord(), tls13Client());
+      c.server(tls13Server(), ...tls13Flight());
+      c.client(encryptedRecord(CT.applicationData, 53));
+      c.server(encryptedRecord(CT.applicationData, 200));
+      c.fin(0).fin(1);
+    });
+    expect(whole.handshake).toBe('complete');
+    expect(cut.handshake).toBe('incomplete');
+    expect(cut.abort).toBeNull();
+  });
+
+  it('an offer whose ServerHello the cut hid is unknown, not unanswered', () => {
+    const { whole, cut } = wholeAndCut(60, (c) => {
+      // The ClientHello in segments the snap length keeps whole; the ServerHello in one it cuts.
+      const hello = clientHelloRecord({ sessionId: SID_A, extensions: [ext.serverName('cut.example')] });
+      for (let at = 0; at < hello.length; at += 50) c.client(hello.subarray(at, Math.min(at + 50, hello.length)));
+      c.server(hs(serverHello({ sessionId: SID_B, cipherSuite: 0xc02f }), certificate, serverHelloDone));
+      c.client(hs(clientKeyExchange), ccsRecord(), finished12());
+      c.server(ccsRecord(), finished12());
+      c.fin(0).fin(1);
+    });
+    expect(whole.resumption).toBe('rejected');
+    expect(cut.offer.sessionId).not.toBeNull();
+    expect(cut.resumption).toBe('unknown');
+  });
+
+  it("a message whose header the cut hid inside a record: the client's Finished then says nothing about the server's", () => {
+    // The client's flight in three segments; the first, its ClientKeyExchange, keeps 7 bytes (a
+    // record header and part of the message's: more TCP options than its ClientHello's had). The
+    // server then rejects the client's Finished.
+    const run = (cut: boolean) => {
+      const { table, records } = newTable();
+      const c = new Conversation(table).open();
+      c.snap = cut ? [60, 24] : null;
+      c.client(clientHelloRecord({ sessionId: SID_A }));
+      c.server(hs(serverHello({ sessionId: SID_B, cipherSuite: 0xc02f })), hs(certificate), hs(serverHelloDone));
+      if (cut) c.snap = [7, 24];
+      c.client(hs(clientKeyExchange));
+      c.client(ccsRecord());
+      c.client(finished12());
+      c.server(tlsRecord(CT.alert, [2, 51]));
+      c.fin(1).fin(0);
+      table.finishAll();
+      return only(records);
+    };
+    const whole = run(false);
+    const cut = run(true);
+    expect(whole).toMatchObject({ handshake: 'aborted', abort: { stage: 'after-client-finished', by: 'server' } });
+    // Before: "complete", the Finished taken for an abbreviated handshake's, which follows the server's.
+    expect(cut.handshake).not.toBe('complete');
+  });
+});
+
+describe('a TLS 1.3 client that gives up after the ServerHello', () => {
+  const run = (clientRecord: Uint8Array) => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(tls13Client());
+    c.server(tls13Server(), ...tls13Flight());
+    // Its alert is encrypted (RFC 8446 §5.2): 2 bytes, the content type and a 16-byte tag.
+    c.client(ccsRecord(), clientRecord);
+    c.fin(1).fin(0);
+    table.finishAll();
+    return only(records);
+  };
+
+  it('an encrypted alert (19 bytes) is no Finished: aborted by the client, the alert listed unread', () => {
+    const r = run(encryptedRecord(CT.applicationData, 19));
+    // Before: "complete" (Chromium refusing a certificate, chromium-rejects-certificate.pcap).
+    expect(r).toMatchObject({ handshake: 'aborted', established: false, abort: { by: 'client', how: 'fin', stage: 'after-server-hello' } });
+    expect(r.alerts).toEqual([{ by: 'client', level: 2, description: null, time: expect.any(Number) }]);
+    expect(r.history).toBe('CsiIL');
+  });
+
+  it('a Finished (53 bytes) or EndOfEarlyData (21) is no alert', () => {
+    expect(run(encryptedRecord(CT.applicationData, 53))).toMatchObject({ handshake: 'complete', alerts: [] });
+    expect(run(encryptedRecord(CT.applicationData, 21))).toMatchObject({ handshake: 'complete', alerts: [] });
   });
 });

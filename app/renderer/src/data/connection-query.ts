@@ -93,6 +93,9 @@ export function matchesFilter(c: ConnectionRecord, f: ConnectionFilter, ids: Set
   if (f.sni !== '' && !(c.sni ?? '').toLowerCase().includes(f.sni.toLowerCase())) return false;
   if (f.client !== '' && !clientText(c).includes(f.client.trim())) return false;
   if (f.offers !== null) {
+    // A chart's group only: a group keyed by address (no SNI) would also take the same address's
+    // offers with an SNI, binned on another chart.
+    if (f.server !== '' && groupKeyOf(c).key !== f.server) return false;
     const x = offerMetric(c, f.offers.metric);
     if (x === null || histogramBinOf(x, f.offers.binWidth, f.offers.binCount) !== f.offers.bin) return false;
   }
