@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync, chmodSync, existsSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync, chmodSync, existsSync, symlinkSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -500,6 +500,21 @@ describe('resumescope CLI', () => {
     const r = cli(['analyze', join(CAPTURES, 'nginx-curl-resume.pcap'), '--json', '/dev/full', '-q']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('resumescope: /dev/full: cannot write: no space left on the device');
+  });
+
+  it('a summary redirected to a full disk: one line on stderr and exit 2 (it was a stack trace and exit 1)', () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      for (const args of [['analyze', join(CAPTURES, 'tls12-full.pcap')], ['--help'], ['analyze', join(CAPTURES, 'tls12-full.pcap'), '--json', '-']]) {
+        const r = spawnSync(process.execPath, [BIN, ...args], { cwd: work, encoding: 'utf8', timeout: 60_000, stdio: ['ignore', full, 'pipe'] });
+        expect(r.status, args.join(' ')).toBe(2);
+        expect(r.stderr, args.join(' ')).not.toContain('Unhandled');
+        // Said once, by the output when "-" is one.
+        expect(r.stderr.match(/resumescope: standard output: cannot write: no space left on the device/g), args.join(' ')).toHaveLength(1);
+      }
+    } finally {
+      closeSync(full);
+    }
   });
 
   it('--each: a capture whose output fails is counted apart, its summary and other outputs kept, exit 2', () => {

@@ -2,10 +2,10 @@ import { buildDocument, addToTotals, describeEncapsulation, emptyTotals, numberC
 import { analyzeFilesInParallel, defaultJobs } from '../node/parallel.js';
 import { MemoryForecast, readMemory, type MemoryReading } from './memory-forecast.js';
 import { SCHEMA_VERSION, type CaptureSummary, type ConnectionRecord } from '../../parser/report/types.js';
-import { analyzeFiles, captureFileName, filesReadTogether, firstPacketTimes, readingPlan, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
+import { analyzeFiles, captureFileName, describeFsError, filesReadTogether, firstPacketTimes, readingPlan, resolveInputs, type AnalyzeOptions, type AnalyzeProgress, type InputFile } from '../node/analyze-files.js';
 import { ConnectionStore, StoredConnection, type StoreSnapshot } from '../../parser/report/connection-store.js';
 import { HELP, outputsOf, parseArgs, UsageError, type AnalyzeArgs } from './args.js';
-import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_OUTPUT } from './writers.js';
+import { checkOutputPaths, csvHeader, csvRow, OutputError, OutputFile, STANDARD_OUTPUT, standardOutputWrittenAsOutput } from './writers.js';
 import { ByteWriter } from '../../parser/report/byte-writer.js';
 import { DEFAULT_FILTER, FailureExporter, parseConnectionFilter } from '../../parser/report/failure-export.js';
 import { checkStateFolder, readStateFile, StateFileWriter, stateFileOrderProblem, stateFileStamp } from './state-file.js';
@@ -47,7 +47,30 @@ const defaultIo: CliIo = {
   stderrIsTty: process.stderr.isTTY === true,
 };
 
+/**
+ * Standard output that fails (the summary redirected to a full disk) is said once on stderr and
+ * makes the exit 2; a reader that went away (`| head`, EPIPE) took what it wanted. Unheard, the
+ * failure was an unhandled 'error' event: a stack trace and exit 1.
+ */
+let standardOutputFailure: string | null = null;
+function watchStandardOutput(): void {
+  if (process.stdout.listenerCount('error') > 0) return;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || standardOutputFailure !== null) return;
+    standardOutputFailure = describeFsError(e);
+    if (!standardOutputWrittenAsOutput()) process.stderr.write(`resumescope: standard output: cannot write: ${standardOutputFailure}\n`);
+    // The event may come after main returned (it is emitted on the next tick): the exit says it too.
+    process.exitCode = Math.max(Number(process.exitCode ?? 0), EXIT_FAILED);
+  });
+}
+
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  if (io === defaultIo) watchStandardOutput();
+  const code = await runCommand(argv, io);
+  return standardOutputFailure !== null && io === defaultIo ? Math.max(code, EXIT_FAILED) : code;
+}
+
+async function runCommand(argv: string[], io: CliIo): Promise<number> {
   return reportingErrors(io, async () => {
     const args = parseArgs(argv);
     switch (args.command) {

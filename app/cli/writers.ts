@@ -86,6 +86,12 @@ const BLOCK = 1 << 18;
  * and no joined string to encode. Bytes written are copied at once, so the caller may reuse its
  * buffer.
  */
+/** An output ("-") writes to standard output: its failure is that output's to report (see main's watch). */
+let standardOutputIsAnOutput = false;
+export function standardOutputWrittenAsOutput(): boolean {
+  return standardOutputIsAnOutput;
+}
+
 export class OutputFile {
   private readonly stream: Writable;
   /** "-": standard output, which is never ended; a reader that goes away (EPIPE) ends the writing quietly. */
@@ -112,6 +118,7 @@ export class OutputFile {
 
   constructor(readonly path: string) {
     this.toStandardOutput = path === STANDARD_OUTPUT;
+    if (this.toStandardOutput) standardOutputIsAnOutput = true;
     const staged = this.toStandardOutput ? null : temporaryFor(path);
     this.temporary = staged?.temporary ?? null;
     this.target = staged?.target ?? path;
