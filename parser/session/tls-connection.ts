@@ -268,7 +268,7 @@ export class TlsConnection implements TlsStreamListener {
    * say a hello was read, and the diagnosis reads them so); the server's certificate or key
    * exchange still says the handshake was a full one.
    */
-  onHandshakeMessageCut(side: Side, type: number, prefix: Uint8Array, _time: number, _frame: number): void {
+  onHandshakeMessageCut(side: Side, type: number, prefix: Uint8Array, _frame: number): void {
     if (type === HS_CLIENT_HELLO) {
       if (this.clientSide < 0) this.clientSide = side;
       this.addHistory(side, 'c');

@@ -43,10 +43,10 @@ export interface TlsStreamListener {
   onProxyHeader?(side: 0 | 1, source: Endpoint | null, frame: number, local: boolean): void;
   /**
    * A handshake message whose header was read but whose body the capture cut (snaplen): it was
-   * sent, at `time`, though what it says is lost but for `prefix`, the body's first bytes the
-   * capture kept (hellos and tickets only; empty otherwise). Optional: only the connection needs it.
+   * sent, though what it says is lost but for `prefix`, the body's first bytes the capture kept
+   * (hellos and tickets only; empty otherwise). Optional: only the connection needs it.
    */
-  onHandshakeMessageCut?(side: 0 | 1, type: number, prefix: Uint8Array, time: number, frame: number): void;
+  onHandshakeMessageCut?(side: 0 | 1, type: number, prefix: Uint8Array, frame: number): void;
   /** A clear alert record whose level or description the snap length cut: who gave up why is not known. */
   onAlertCut?(side: 0 | 1): void;
   /** kind 'truncated': the bytes were on the wire but the capture cut them (snaplen), not an error. */
@@ -104,8 +104,6 @@ export class TlsStream {
   private gapKind: 'gap' | 'truncated' = 'gap';
   /** The stream's first bytes were checked for a PROXY protocol header (once, at its start). */
   private proxyChecked = false;
-  /** The arrival time of the handshake message being assembled (a cut one is reported with it). */
-  private messageTime = 0;
   /** Records whose header was read (a snap-length-cut stream's records can be counted, not read). */
   recordsStarted = 0;
   /** Bytes this direction carried, captured or not (a gap's bytes count: they were sent). */
@@ -167,7 +165,11 @@ export class TlsStream {
     }
   }
 
-  /** Bytes missing from the stream. Inside a record body the framing survives; elsewhere it is lost. */
+  /**
+   * Bytes missing from the stream. Inside a record body the framing survives; across record
+   * boundaries it is picked up again at a later segment's start when the snap length cut them
+   * (Mode.Resync), and lost when a segment is missing.
+   */
   gap(length: number, frame: number, cause: 'lost' | 'snaplen' = 'lost'): void {
     if (cause === 'snaplen' && this.mode === Mode.RecordBody && this.recordType === CONTENT_ALERT && !this.encrypting && this.recordLength === 2) this.listener.onAlertCut?.(this.side);
     // Bytes cut by snaplen were sent; the trouble they cause is a capture cut short
@@ -379,7 +381,6 @@ export class TlsStream {
         if (this.messageHeaderFill < 4) return;
         // RFC 5246 §7.4: msg_type(1) length(3).
         this.messageType = Math.floor(this.messageHeaderValue / 16777216);
-        this.messageTime = time;
         this.messageRemaining = this.messageHeaderValue % 16777216;
         this.messageHeaderValue = 0;
         this.messageHeaderFill = 0;
@@ -433,7 +434,7 @@ export class TlsStream {
     // Its header was read, so it was sent: the connection still learns which message it was.
     if (this.messageType >= 0 && this.gapKind === 'truncated') {
       const prefix = this.messageBuffer === null ? EMPTY : this.messageBuffer.subarray(0, this.messageFill);
-      this.listener.onHandshakeMessageCut?.(this.side, this.messageType, prefix, this.messageTime, frame);
+      this.listener.onHandshakeMessageCut?.(this.side, this.messageType, prefix, frame);
     }
     this.resetMessage();
   }
