@@ -472,8 +472,7 @@ export function formatAnomalyWarnings(captures: CaptureSummary[]): string {
 /** `unread`: inputs that could not be read (missing, not a capture, failing), named on stderr already. */
 /** `merged`: files read merged by packet time (AnalyzeResult.readMerged). */
 /** Why offers are unknown: ClientHellos the snap length cut (say how to capture them), the rest not captured. */
-function unknownOffersText(unknown: number, cut: number): string {
-  const n = (x: number) => x.toLocaleString('en-US');
+function unknownOffersText(unknown: number, cut: number, n: (x: number) => string): string {
   if (cut === 0) return 'ClientHello not captured';
   if (cut >= unknown) return 'ClientHello cut by the snap length: capture with -s 0';
   return `${n(cut)} ClientHello${cut === 1 ? '' : 's'} cut by the snap length (capture with -s 0), ${n(unknown - cut)} not captured`;
@@ -494,7 +493,7 @@ export function formatSummary(captures: CaptureSummary[], t: Totals, compatibili
   const lines = [
     `resumescope ${TOOL_VERSION}: ${read.length} capture file${read.length === 1 ? '' : 's'}${merged > 1 ? ` (${n(merged)} of them holding the same connections: read merged by packet time)` : ''}${unread > 0 ? ` (${n(unread)} more input${unread === 1 ? '' : 's'} could not be read)` : ''}, ${n(packets)} packets, ${bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`}`,
     `TLS connections     ${n(t.connections)}  (handshake complete ${n(t.complete)}, aborted ${n(t.aborted)}, incomplete ${n(t.incomplete)})`,
-    `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${percent(resumptionRate(t.accepted, t.rejected, compatibilityIds))} of those answered), rejected ${n(t.rejected)}${notOffers}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}${t.offerUnknown > 0 ? `; unknown ${n(t.offerUnknown)} (${unknownOffersText(t.offerUnknown, t.offerCut ?? 0)})` : ''}`,
+    `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${percent(resumptionRate(t.accepted, t.rejected, compatibilityIds))} of those answered), rejected ${n(t.rejected)}${notOffers}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}${t.offerUnknown > 0 ? `; unknown ${n(t.offerUnknown)} (${unknownOffersText(t.offerUnknown, t.offerCut ?? 0, n)})` : ''}`,
   ];
   if (t.aborted > 0) {
     const stages = Object.entries(t.abortedByStage).map(([stage, count]) => `${stage} ${n(count)}`).join(', ');

@@ -81,6 +81,8 @@ function Headline() {
   const unknown = t.offerUnknown ?? 0;
   // Reports and state files written before the count existed have none.
   const cutHellos = t.offerCut ?? 0;
+  // Every connection's offer unknown, all by the snap length: the headline's first sentence says so.
+  const allHellosCut = unknown === t.connections && cutHellos === unknown;
   const rejected = t.rejected - compatibilityIds;
   const left = compatibilityIds > 0
     ? ` ${formatCount(compatibilityIds)} more ${compatibilityIds === 1 ? 'was' : 'were'} only a TLS 1.3 client's random session ID, most likely a first visit rather than an offer.`
@@ -96,12 +98,12 @@ function Headline() {
         : t.complete + t.aborted === 0
           // Not one handshake seen through (cut ClientHellos, hellos only): nothing to say about offers.
           ? `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection, not seen through its handshake' : 'connections, none seen through its handshake'}: no resumption offer seen.`
-          : unknown === t.connections && cutHellos === unknown
+          : allHellosCut
             ? `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection, its ClientHello' : 'connections, their ClientHellos'} cut by the snap length: whether ${t.connections === 1 ? 'it' : 'they'} offered a session is unknown (capture again with tcpdump -s 0).`
           : unknown === t.connections
             ? `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection, its ClientHello not captured' : 'connections, none with its ClientHello captured'}: no resumption offer seen.`
             : `${formatCount(t.connections)} TLS ${t.connections === 1 ? 'connection' : 'connections'}; no client offered a session to resume, so every handshake seen was a full one.`}
-      {unknown > 0 && t.complete + t.aborted > 0 && !(unknown === t.connections && cutHellos === unknown) ? ` The ClientHello of ${formatCount(unknown)} connection${unknown === 1 ? ' was' : 's was'} not captured whole: whether ${unknown === 1 ? 'it' : 'they'} offered a session is unknown${cutHellos > 0 ? ` (${cutHellos === unknown ? 'cut' : `${formatCount(cutHellos)} cut`} by the snap length: capture again with tcpdump -s 0)` : ''}.` : null}
+      {unknown > 0 && t.complete + t.aborted > 0 && !allHellosCut ? ` The ClientHello of ${formatCount(unknown)} connection${unknown === 1 ? ' was' : 's was'} not captured whole: whether ${unknown === 1 ? 'it' : 'they'} offered a session is unknown${cutHellos > 0 ? ` (${cutHellos === unknown ? 'cut' : `${formatCount(cutHellos)} cut`} by the snap length: capture again with tcpdump -s 0)` : ''}.` : null}
       {top ? <> <strong>Main finding:</strong> {top.title}.</> : null}
     </p>
   );
