@@ -63,12 +63,21 @@ describe('outcomes the recordings guarantee', () => {
           expect(c.alerts[0]).toMatchObject({ by: 'client', level: 2, description: e.clientGaveUp === 'clear' ? expect.any(Number) : null });
           expect(c.resumed).toBe(false);
         }
+        if (e.serverRefused) {
+          // The server's fatal alert after the client's Finished (TLS 1.3: encrypted, known by its
+          // length and its haste; TLS 1.2: in clear), then its close.
+          expect(c.handshake).toBe('aborted');
+          expect(c.established).toBe(false);
+          expect(c.abort).toMatchObject({ by: 'server', stage: 'after-client-finished' });
+          expect(c.alerts).toEqual([expect.objectContaining({ by: 'server', level: 2, description: e.serverRefused === 'clear' ? expect.any(Number) : null })]);
+          expect(c.resumed).toBe(false);
+        }
         if (aborted?.connections.includes(i)) {
           expect(c.resumption).toBe('accepted');
           expect(c.handshake).toBe('aborted');
           expect(c.abort).toMatchObject(aborted.abort);
           expect(c.resumed).toBe(false);
-        } else if (!e.clientGaveUp) {
+        } else if (!e.clientGaveUp && !e.serverRefused) {
           expect(c.handshake).toBe('complete');
           expect(c.established).toBe(true);
           expect(c.resumed).toBe(e.resumed);

@@ -796,3 +796,24 @@ describe('diagnosis on real stacks', () => {
     expect(connections.filter((c) => c.reason === 'client-forgot')).toHaveLength(0);
   });
 });
+
+describe('certificate refusals named in the aborted-handshakes finding', () => {
+  const detailOf = (name: string) => {
+    const { document } = analyze(name);
+    const finding = (document.findings as { code: string; detail: string }[]).find((f) => f.code === 'aborted-handshakes');
+    expect(finding).toBeDefined();
+    return finding!.detail;
+  };
+
+  it('a server requiring a client certificate from its CA (OpenSSL s_server -Verify): three refusals by the server', () => {
+    const detail = detailOf('tls13-server-rejects-client-certificate.pcap');
+    expect(detail).toContain('3 were refused by the server with a fatal alert after the client\'s Finished');
+    expect(detail).not.toContain('refused by the client');
+  });
+
+  it('Chromium refusing the server\'s certificate: two refusals by the client', () => {
+    const detail = detailOf('chromium-rejects-certificate.pcap');
+    expect(detail).toContain('2 were refused by the client with a fatal alert after the ServerHello');
+    expect(detail).not.toContain('refused by the server');
+  });
+});

@@ -5,7 +5,7 @@
  *
  * tshark (Debian package "tshark") is required: `npm test` installs it.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -120,6 +120,7 @@ function observed(c: TsharkConnection, want: ExpectedConnection | undefined): Ex
   if (c.helloRetry) o.helloRetry = true;
   if (c.rstBy) o.rstBy = want?.rstBy === 'either' ? 'either' : c.rstBy;
   if (c.clientGaveUp) o.clientGaveUp = c.clientGaveUp;
+  if (c.serverRefused) o.serverRefused = c.serverRefused;
   // A health check is known by its missing SNI (its PROXY LOCAL header: the crosscheck holds it to tshark's proxy.v2.cmd).
   if (want?.healthCheck && c.sni === null) o.healthCheck = true;
   return o;
@@ -132,7 +133,9 @@ describe('tshark oracle: fixtures are what they claim', () => {
       const want = FIXTURE_FACTS[file]!;
       const meta = FIXTURE_FILES[file]!;
       // Each fixture's server port is decoded as TLS (tshark's heuristic misses some handshakes there).
-      const conns = tsharkConnectionFacts(path, { tlsPorts: [meta.serverPort] });
+      // A fixture recorded with its session keys kept is decrypted: what the encrypted records hide shows.
+      const keylog = path.replace(/\.pcap(ng)?$/, '.keys');
+      const conns = tsharkConnectionFacts(path, { tlsPorts: [meta.serverPort], ...(existsSync(keylog) ? { keylog } : {}) });
 
       // Outcome of every connection, in TCP stream order.
       expect(conns.map((c, i) => observed(c, want[i]))).toEqual(want);

@@ -341,10 +341,19 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
   if (aborted.length > 0) {
     const afterServerHello = aborted.filter((c) => c.abort!.stage === 'after-server-hello' && c.abort!.by === 'client' && abortEnding(c) === 'rst');
     const main = afterServerHello.length >= aborted.length / 2 ? afterServerHello : aborted;
+    // A fatal alert at either end of a full handshake names who refused whose certificate, most
+    // often; a resumed one sends none (a client's alert there is no certificate's: alert-client.mjs).
+    const refusal = (c: ConnectionRecord, stage: string, by: string): boolean => c.abort!.stage === stage && c.abort!.by === by && c.resumedBy === null && abortEnding(c) === 'alert';
+    const refusedByServer = aborted.filter((c) => refusal(c, 'after-client-finished', 'server'));
+    const refusedByClient = aborted.filter((c) => refusal(c, 'after-server-hello', 'client'));
+    const refusals = [
+      refusedByClient.length > 0 ? `${n(refusedByClient.length)} ${refusedByClient.length === 1 ? 'was' : 'were'} refused by the client with a fatal alert after the ServerHello (a server certificate it does not trust, most often). ` : '',
+      refusedByServer.length > 0 ? `${n(refusedByServer.length)} ${refusedByServer.length === 1 ? 'was' : 'were'} refused by the server with a fatal alert after the client's Finished (a client certificate it does not accept, or none where one is required, most often): no session is issued to such a client. ` : '',
+    ].join('');
     findings.push({
       code: 'aborted-handshakes', severity: aborted.length / connections.length >= 0.05 ? 'warning' : 'info',
       title: `${n(aborted.length)} ${plural(aborted.length, 'handshake')} ${aborted.length === 1 ? 'was' : 'were'} aborted`,
-      detail: `${afterServerHello.length > 0 ? `${n(afterServerHello.length)} ${afterServerHello.length === 1 ? 'was' : 'were'} reset by the client right after the ServerHello (browsers that navigate away mid-load do this; some servers then drop the session). ` : ''}By stage: ${stageCounts(aborted)}.`,
+      detail: `${afterServerHello.length > 0 ? `${n(afterServerHello.length)} ${afterServerHello.length === 1 ? 'was' : 'were'} reset by the client right after the ServerHello (browsers that navigate away mid-load do this; some servers then drop the session). ` : ''}${refusals}By stage: ${stageCounts(aborted)}.`,
       group: null, evidence: main.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(main),
     });
   }

@@ -115,8 +115,9 @@ export interface ConnectionRecord {
   offeredPskIdentity: string | null;
   certificateSeen: boolean;
   /**
-   * Alerts seen: in clear, or a TLS 1.3 client's encrypted one before its Finished, known by its
-   * length: `description` null (not readable), `level` 2 (TLS 1.3's alerts are fatal, RFC 8446 §6).
+   * Alerts seen: in clear, or a TLS 1.3 client's encrypted one before its Finished, or a TLS 1.3
+   * server's refusing the client's Finished flight (TlsConnection.refusedByServer), known by its
+   * length: `description` null (not readable), `level` 2 (a refusal is fatal, RFC 8446 §6.2).
    */
   alerts: { by: 'client' | 'server'; level: number; description: number | null; time: number }[];
   /** JA4-style client fingerprint (part a + sorted cipher and extension hashes, unhashed prefix). */

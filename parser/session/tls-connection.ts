@@ -20,6 +20,13 @@ const MAX_HISTORY = 100;
 /** A TLS 1.3 alert record: alert (2) + content type (1) + AEAD tag (16, or 8 for AES-CCM-8). */
 const TLS13_ALERT_RECORD = 19;
 const TLS13_ALERT_RECORD_CCM8 = 11;
+/**
+ * How soon after the client's Finished a TLS 1.3 server's alert-sized record is its refusal (see
+ * onServerReply): at least a second, or three times the hello's round trip where that is longer.
+ * An idle timeout's close_notify (the same 19 bytes) comes later.
+ */
+const REFUSAL_WINDOW_MIN = 1;
+const REFUSAL_WINDOW_ROUND_TRIPS = 3;
 
 /**
  * Whether a cut ServerHello's kept bytes (legacy_version, then the random) begin the random of a
@@ -132,6 +139,15 @@ export class TlsConnection implements TlsStreamListener {
   private clientFlightWhole = false;
   /** Set when the handshake is over (established) or hopeless: the owner may stop reassembling. */
   done = false;
+  /**
+   * TLS 1.3: the handshake looks established and the server's first record after the client's
+   * Finished is still to come (see onServerReply); the time it was established, -1 otherwise.
+   */
+  private awaitingServerReplySince = -1;
+  /** TLS 1.3: that first record was alert-sized and came at once: its time (see refusedByServer), else -1. */
+  private serverAlertTime = -1;
+  /** A close came after the handshake looked established (see refusedByServer). */
+  private closedAfterEstablished = false;
   /** The client a PROXY protocol header named, and the side that sent it (-1: none came). */
   private proxied: Endpoint | null = null;
   private proxiedSide: -1 | Side = -1;
@@ -353,6 +369,10 @@ export class TlsConnection implements TlsStreamListener {
   }
 
   onEncryptedRecord(side: Side, contentType: number, time: number, _frame: number, length: number): void {
+    if (this.awaitingServerReplySince >= 0) {
+      this.onServerReply(side, contentType, time, length);
+      return;
+    }
     if (this.isEncryptedClientAlert(side, contentType, length)) {
       // Not its Finished: the client gave up (a certificate it does not trust, most often).
       this.addHistory(side, 'l');
@@ -360,7 +380,7 @@ export class TlsConnection implements TlsStreamListener {
       if (this.alerts.length < 8) this.alerts.push({ by: 'client', level: 2, description: null, time });
       return;
     }
-    if (this.handshakeBytesCut && (this.serverHello !== null || this.serverHelloCut)) this.cutHandshakeData(side, contentType);
+    if (this.handshakeBytesCut && (this.serverHello !== null || this.serverHelloCut)) this.cutHandshakeData(side, contentType, time);
     if (this.serverHello === null) return; // 0-RTT early data or a mid-stream start
     if (side === 0) this.encryptedRecords0++;
     else this.encryptedRecords1++;
@@ -376,8 +396,63 @@ export class TlsConnection implements TlsStreamListener {
     const serverDone = this.tls13 ? serverRecords > 0 : this.ccsTimeOf(serverSide) >= 0 && serverRecords > 0;
     if (this.clientFinished && serverDone && !this.established) {
       this.established = true;
-      this.done = true;
+      // A TLS 1.3 server checks the client's flight (its certificate) after sending its own
+      // Finished: a refusal is the server's next record (see onServerReply).
+      if (this.tls13) this.awaitingServerReplySince = time;
+      else this.done = true;
     }
+  }
+
+  /**
+   * A record after a TLS 1.3 handshake looked established, while the server's first one after the
+   * client's Finished is awaited. A server that refuses the client's flight (a certificate from an
+   * unknown CA, none where one is required) sends a fatal alert and closes (RFC 8446 §4.4.2.4:
+   * "certificate_required", "unknown_ca" ...): encrypted, so known by its length alone (19 bytes, 11
+   * with AES-CCM-8), where a server that took the flight sends NewSessionTickets or data. It is kept
+   * only when it came at once (REFUSAL_WINDOW_MIN): an idle timeout's close_notify has the same
+   * length. A close_notify of the client's, or a server's record after the client's, is no refusal.
+   */
+  private onServerReply(side: Side, contentType: number, time: number, length: number): void {
+    const alertSized = contentType === CONTENT_APPLICATION_DATA && (length === TLS13_ALERT_RECORD || length === TLS13_ALERT_RECORD_CCM8);
+    if (this.isClient(side)) {
+      // The rest of the client's flight, or its data: only its own alert (closing first) ends the wait.
+      if (alertSized) this.stopAwaitingServerReply();
+      return;
+    }
+    if (alertSized && time - this.awaitingServerReplySince <= this.refusalWindow()) this.serverAlertTime = time;
+    this.stopAwaitingServerReply();
+  }
+
+  private stopAwaitingServerReply(): void {
+    this.awaitingServerReplySince = -1;
+    this.done = true;
+  }
+
+  /** See REFUSAL_WINDOW_MIN: the hello's round trip as the capture saw it, where both hellos were. */
+  private refusalWindow(): number {
+    const helloRoundTrip = this.clientHelloTime !== null && this.serverHelloTime !== null ? this.serverHelloTime - this.clientHelloTime : 0;
+    return Math.max(REFUSAL_WINDOW_MIN, REFUSAL_WINDOW_ROUND_TRIPS * helloRoundTrip);
+  }
+
+  /**
+   * The connection's first close (RST or FIN, either side) at `time`: whether it ends a TLS 1.3
+   * handshake the server refused (its alert-sized record at once after the client's Finished, this
+   * close at once after that). Then the handshake was never established: its alert is listed
+   * (description unknown) and the close aborts it after the client's Finished, by the server.
+   */
+  refusedByServer(time: number): boolean {
+    // Only the first close counts: a server's alert after the client closed answers that close.
+    if (this.closedAfterEstablished) return false;
+    this.closedAfterEstablished = true;
+    if (this.awaitingServerReplySince >= 0) this.stopAwaitingServerReply();
+    if (this.serverAlertTime < 0 || time - this.serverAlertTime > this.refusalWindow()) return false;
+    this.established = false;
+    const serverSide: Side = this.clientSide === 0 ? 1 : 0;
+    this.addHistory(serverSide, 'l');
+    this.alerts ??= [];
+    if (this.alerts.length < 8) this.alerts.push({ by: 'server', level: 2, description: null, time: this.serverAlertTime });
+    this.serverAlertTime = -1;
+    return true;
   }
 
   /**
@@ -402,7 +477,7 @@ export class TlsConnection implements TlsStreamListener {
    * server's application data after that says the server took the Finished and went on (in TLS
    * 1.3 the server's own handshake comes before the client's Finished, as application_data too).
    */
-  private cutHandshakeData(side: Side, contentType: number): void {
+  private cutHandshakeData(side: Side, contentType: number, time: number): void {
     if (this.established) return;
     if (this.isClient(side)) {
       if (!this.clientFinishedUnderCut) this.clientFlightWhole = !this.streams[side].recordsMissed;
@@ -411,7 +486,7 @@ export class TlsConnection implements TlsStreamListener {
       // An encrypted handshake record after the server's ChangeCipherSpec is its TLS 1.2 Finished.
       this.serverFinishedUnderCut = true;
     }
-    this.settleCutHandshake();
+    this.settleCutHandshake(time);
   }
 
   /**
@@ -420,7 +495,7 @@ export class TlsConnection implements TlsStreamListener {
    * client's Finished (RFC 5246 §7.3); or the client's after a flight with no clear message before
    * it (an abbreviated TLS 1.2 handshake, or TLS 1.3), which comes after the server's Finished.
    */
-  private settleCutHandshake(): void {
+  private settleCutHandshake(time: number): void {
     if (this.serverHelloMaybeRetry) return;
     const complete = this.serverFinishedUnderCut
       ? this.clientFinishedUnderCut || this.clientFullFlightSeen
@@ -428,14 +503,19 @@ export class TlsConnection implements TlsStreamListener {
     if (!complete || this.established) return;
     this.clientFinished = true;
     this.established = true;
-    this.done = true;
+    // A TLS 1.3 server may still refuse the client's flight (see onServerReply): the cut leaves
+    // each segment's first record header, enough to see its alert-sized record; the abort's stage
+    // then rests on Finished messages the cut hid, so such a handshake stays incomplete.
+    const mayBeTls13 = this.tls13 || (this.serverHello === null && this.serverHelloCut);
+    if (mayBeTls13 && time >= 0) this.awaitingServerReplySince = time;
+    else this.done = true;
   }
 
   /** A TLS 1.2 NewSessionTicket is sent with the server's Finished, after the client's (RFC 5077 §3.3). */
   private cutTicketMessage(side: Side): void {
     if (!this.handshakeBytesCut || this.tls13 || this.isClient(side) || (this.serverHello === null && !this.serverHelloCut)) return;
     this.serverFinishedUnderCut = true;
-    this.settleCutHandshake();
+    this.settleCutHandshake(-1); // a TLS 1.2 handshake's: no refusal follows its NewSessionTicket
   }
 
   onStreamTrouble(_side: Side, kind: 'gap' | 'malformed' | 'truncated', code: string, message: string, frame: number): void {

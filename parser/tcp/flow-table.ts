@@ -144,7 +144,7 @@ export class TcpFlow {
     this.afterTls();
   }
 
-  onGap(side: 0 | 1, length: number, frame: number, cause: 'lost' | 'snaplen'): void {
+  onGap(side: 0 | 1, length: number, time: number, frame: number, cause: 'lost' | 'snaplen'): void {
     const tls = this.tls;
     if (!tls.established && cause === 'snaplen') tls.handshakeBytesCut = true;
     else if (!tls.established) tls.handshakeBytesLost = true;
@@ -153,7 +153,7 @@ export class TcpFlow {
     } else if (!tls.established) {
       tls.anomaly({ kind: 'gap', code: 'tcp-gap', message: `${length} bytes missing from the ${side === tls.clientSide ? 'client' : 'server'} stream`, file: this.file, frame });
     }
-    tls.streams[side].gap(length, frame, cause);
+    tls.streams[side].gap(length, frame, cause, time);
     this.afterTls();
   }
 
@@ -216,8 +216,8 @@ class FlowSide implements StreamConsumer {
   onData(bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
     this.flow.onData(this.side, bytes, start, end, time, frame);
   }
-  onGap(length: number, _time: number, frame: number, cause: 'lost' | 'snaplen'): void {
-    this.flow.onGap(this.side, length, frame, cause);
+  onGap(length: number, time: number, frame: number, cause: 'lost' | 'snaplen'): void {
+    this.flow.onGap(this.side, length, time, frame, cause);
   }
 }
 
@@ -759,10 +759,13 @@ export class FlowTable {
     }
   }
 
-  /** The first RST or FIN before the handshake was established aborts it. */
+  /**
+   * The first RST or FIN before the handshake was established aborts it; so does one right after
+   * a TLS 1.3 server's refusal of the client's Finished flight (TlsConnection.refusedByServer).
+   */
   private closeEvent(flow: TcpFlow, side: 0 | 1, how: 'rst' | 'fin', time: number, frame: number, file: string): void {
     const tls = flow.tls;
-    if (tls.established || flow.abort !== null) return;
+    if (flow.abort !== null || (tls.established && !tls.refusedByServer(time))) return;
     const clientSide = tls.clientSide >= 0 ? tls.clientSide : tls.synSide >= 0 ? tls.synSide : 0;
     flow.abort = {
       by: side === clientSide ? 'client' : 'server',

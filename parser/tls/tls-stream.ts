@@ -148,7 +148,7 @@ export class TlsStream {
             this.headerValue = this.headerValue * 256 + bytes[pos++]!;
             this.headerFill++;
           }
-          if (this.headerFill === 5) this.startRecord(frame);
+          if (this.headerFill === 5) this.startRecord(time, frame);
           break;
         }
         case Mode.RecordBody: {
@@ -168,9 +168,10 @@ export class TlsStream {
   /**
    * Bytes missing from the stream. Inside a record body the framing survives; across record
    * boundaries it is picked up again at a later segment's start when the snap length cut them
-   * (Mode.Resync), and lost when a segment is missing.
+   * (Mode.Resync), and lost when a segment is missing. `time` is the segment's whose bytes are
+   * missing: a record the gap ends is told at that time.
    */
-  gap(length: number, frame: number, cause: 'lost' | 'snaplen' = 'lost'): void {
+  gap(length: number, frame: number, cause: 'lost' | 'snaplen' = 'lost', time = 0): void {
     if (cause === 'snaplen' && this.mode === Mode.RecordBody && this.recordType === CONTENT_ALERT && !this.encrypting && this.recordLength === 2) this.listener.onAlertCut?.(this.side);
     // Bytes cut by snaplen were sent; the trouble they cause is a capture cut short
     // ('truncated', not an error), not data missing from the stream ('gap'). Before, a
@@ -201,7 +202,7 @@ export class TlsStream {
         this.abandonMessage(frame);
         this.handshakeFramingLost = true;
       }
-      if (this.recordRemaining === 0) this.endRecord(0, frame);
+      if (this.recordRemaining === 0) this.endRecord(time, frame);
       return;
     }
     if (this.mode === Mode.RecordHeader || this.mode === Mode.RecordBody) {
@@ -209,7 +210,7 @@ export class TlsStream {
         // The message being assembled was sent: which one it was still counts (abandonMessage).
         if (this.mode === Mode.RecordBody && this.recordType === CONTENT_HANDSHAKE && !this.encrypting && !this.handshakeFramingLost) this.abandonMessage(frame);
         // The record's header was read, so it was sent: an encrypted one (a Finished) still counts.
-        if (this.mode === Mode.RecordBody && (this.encrypting || this.recordType === CONTENT_APPLICATION_DATA)) this.listener.onEncryptedRecord(this.side, this.recordType, 0, frame, this.recordLength);
+        if (this.mode === Mode.RecordBody && (this.encrypting || this.recordType === CONTENT_APPLICATION_DATA)) this.listener.onEncryptedRecord(this.side, this.recordType, time, frame, this.recordLength);
         // Cut by the snap length: the lost bytes end where their segment ends, and the next
         // segment's first bytes were captured (see Mode.Resync).
         this.resetMessage();
@@ -307,7 +308,7 @@ export class TlsStream {
   }
 
 
-  private startRecord(frame: number): void {
+  private startRecord(time: number, frame: number): void {
     // RFC 5246 §6.2.1: type(1) version(2) length(2).
     const value = this.headerValue;
     const type = Math.floor(value / 4294967296);
@@ -327,7 +328,7 @@ export class TlsStream {
     this.alertLevel = -1;
     this.recordDamaged = false;
     this.mode = Mode.RecordBody;
-    if (length === 0) this.endRecord(0, frame);
+    if (length === 0) this.endRecord(time, frame);
   }
 
   private recordBody(bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {

@@ -35,6 +35,13 @@ export interface ExpectedConnection {
    * or encrypted (TLS 1.3): the handshake was aborted by the client, never completed.
    */
   clientGaveUp?: 'clear' | 'encrypted';
+  /**
+   * The server refused the client's Finished flight (a client certificate from an unknown CA, or
+   * none where one is required) with a fatal alert, encrypted (TLS 1.3) or in clear (TLS 1.2): the
+   * handshake was aborted by the server after the client's Finished. The oracle checks it only
+   * where the fixture's session keys are kept (`<name>.keys`): the client's Finished is encrypted.
+   */
+  serverRefused?: 'clear' | 'encrypted';
 }
 
 /** File-level facts of a fixture. */
@@ -158,6 +165,12 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // up (OpenSSL's alert in clear, Chromium's encrypted), then (OpenSSL) one that accepts it.
   'tls13-client-rejects-certificate.pcap': [{ ...full13, clientGaveUp: 'clear' }, full13],
   'chromium-rejects-certificate.pcap': [{ ...full13, clientGaveUp: 'encrypted' }, { ...full13, clientGaveUp: 'encrypted' }],
+  // A server requiring a client certificate from its CA: a stranger's and none refused after the
+  // client's Finished (TLS 1.3: encrypted alerts), a trusted client's taken and its session resumed
+  // (no certificate asked for), a stranger's refused in TLS 1.2 (in clear).
+  'tls13-server-rejects-client-certificate.pcap': [
+    { ...full13, serverRefused: 'encrypted' }, { ...full13, serverRefused: 'encrypted' }, full13, psk13, { ...full12, serverRefused: 'clear' },
+  ],
   // nginx's ssl_session_cache off: an empty session ID, no ticket; nothing to offer.
   'nginx-cache-off.pcap': outcomesOf('FFFF'),
   // TLS 1.3 with tickets off: stateful tickets sent, none kept; every PSK refused.
@@ -242,6 +255,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'tls12-ticket-key-restart-at-end.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44367 },
   'tls13-client-rejects-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44368 },
   'chromium-rejects-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44369 },
+  'tls13-server-rejects-client-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44370 },
   'nginx-cache-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44347 },
   'nginx-tls13-tickets-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44348 },
   'tls13-no-tickets.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44349 },
@@ -270,6 +284,7 @@ export function outcomeLabel(c: ExpectedConnection): string {
   if (c.helloRetry) s = `HelloRetryRequest, ${s}`;
   if (c.healthCheck) s = `health check (LOCAL): ${s}`;
   if (c.clientGaveUp) s += `, then the client's ${c.clientGaveUp === 'clear' ? 'fatal alert in clear' : 'encrypted alert'}`;
+  if (c.serverRefused) s += `, refused by the server after the client's Finished (${c.serverRefused === 'clear' ? 'fatal alert in clear' : 'encrypted alert'})`;
   if (c.rstBy === 'either') s += ', then RST by either side';
   else if (c.rstBy) s += `, then RST by ${c.rstBy}`;
   return s;

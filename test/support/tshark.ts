@@ -124,6 +124,13 @@ export interface TsharkConnection {
    * §5.2: 2 bytes, the content type, the tag) and no other followed; null otherwise.
    */
   clientGaveUp: 'clear' | 'encrypted' | null;
+  /**
+   * The server refused the client's Finished flight (its certificate, most often): a fatal alert of
+   * the server's after the client's Finished, 'encrypted' when tshark decrypted it (TLS 1.3, RFC 8446
+   * §5.2), 'clear' when it was not (TLS 1.2 before the server's ChangeCipherSpec). Known only when
+   * tshark has the session keys (`keylog`): the client's Finished is encrypted; null otherwise.
+   */
+  serverRefused: 'clear' | 'encrypted' | null;
 }
 
 const HRR_RANDOM = 'cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c';
@@ -290,7 +297,7 @@ function parseNum(s: string | undefined): number {
   return s.startsWith('0x') ? parseInt(s.slice(2), 16) : Number(s);
 }
 
-type EventKind = 'syn' | 'synack' | 'rst' | 'ch' | 'sh' | 'cert' | 'nst' | 'ccs' | 'fatal' | 'data';
+type EventKind = 'syn' | 'synack' | 'rst' | 'ch' | 'sh' | 'cert' | 'nst' | 'ccs' | 'fatal' | 'data' | 'finished';
 
 interface StreamEvent {
   kind: EventKind;
@@ -300,6 +307,8 @@ interface StreamEvent {
   hs?: PdmlNode;
   /** 'data': the record's length. */
   length?: number;
+  /** 'fatal': the alert came in an encrypted TLS 1.3 record (tshark decrypted it with the session keys). */
+  encrypted?: boolean;
 }
 
 interface StreamAcc {
@@ -356,6 +365,7 @@ function reduceStream(acc: StreamAcc): TsharkConnection {
     resumedBy: null,
     rstBy: null,
     clientGaveUp: null,
+    serverRefused: null,
   };
 
   for (const ch of chs) {
@@ -448,6 +458,11 @@ function reduceStream(acc: StreamAcc): TsharkConnection {
     if (after[0]?.kind === 'fatal') conn.clientGaveUp = 'clear';
     else if (after.length === 1 && (after[0]!.length === 19 || after[0]!.length === 11)) conn.clientGaveUp = 'encrypted';
   }
+  const clientFinished = ev.find((e) => e.kind === 'finished' && fromClient(e));
+  if (clientFinished !== undefined) {
+    const refusal = ev.find((e) => e.kind === 'fatal' && !fromClient(e) && e.frame >= clientFinished.frame);
+    if (refusal !== undefined) conn.serverRefused = refusal.encrypted ? 'encrypted' : 'clear';
+  }
   return conn;
 }
 
@@ -460,20 +475,22 @@ const cache = new Map<string, { key: string; facts: TsharkConnection[] }>();
  * alert or a TLS 1.3 encrypted record. Results
  * are cached per path (invalidated when size or mtime change).
  */
-export function tsharkConnectionFacts(file: string, options: { tlsPorts?: readonly number[] } = {}): TsharkConnection[] {
+export function tsharkConnectionFacts(file: string, options: { tlsPorts?: readonly number[]; keylog?: string } = {}): TsharkConnection[] {
   const path = resolve(file);
   const st = statSync(path);
   // tshark finds TLS on other ports than its own by a heuristic that misses some (Chromium's
   // TLS 1.3 ClientHello on port 44321): these ports are decoded as TLS outright ("Decode As").
   const ports = [...new Set(options.tlsPorts ?? [])].sort((a, b) => a - b);
   const decodeAs = ports.flatMap((port) => ['-d', `tcp.port==${port},tls`]);
-  const key = `${st.size}:${st.mtimeMs}:${ports.join(',')}`;
+  // With the session keys (an NSS key log), tshark decrypts: encrypted alerts and Finished messages show.
+  const keys = options.keylog === undefined ? [] : ['-o', `tls.keylog_file:${resolve(options.keylog)}`];
+  const key = `${st.size}:${st.mtimeMs}:${ports.join(',')}:${options.keylog ?? ''}`;
   const hit = cache.get(path);
   if (hit && hit.key === key) return hit.facts.map((c) => structuredClone(c));
 
   const xml = execFileSync(
     'tshark',
-    ['-n', '-r', path, ...decodeAs, '-Y', DISPLAY_FILTER, '-T', 'pdml', '-J', 'ip ipv6 tcp tls'],
+    ['-n', '-r', path, ...decodeAs, ...keys, '-Y', DISPLAY_FILTER, '-T', 'pdml', '-J', 'ip ipv6 tcp tls'],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 },
   );
 
@@ -516,7 +533,9 @@ export function tsharkConnectionFacts(file: string, options: { tlsPorts?: readon
           push('ccs');
           continue;
         }
-        if (ct === 21 && find(record, 'tls.alert_message.level')?.show === '2') push('fatal');
+        if (ct === 21 && find(record, 'tls.alert_message.level')?.show === '2') {
+          acc.events.push({ kind: 'fatal', frame, src, dst, encrypted: child(record, 'tls.record.opaque_type') !== undefined });
+        }
         // TLS 1.3's encrypted records carry their type as opaque_type (always 23).
         if (ct === 23 || child(record, 'tls.record.opaque_type')?.show === '23') acc.events.push({ kind: 'data', frame, src, dst, length: Number(child(record, 'tls.record.length')?.show) });
         if (ct !== 22) continue;
@@ -526,6 +545,7 @@ export function tsharkConnectionFacts(file: string, options: { tlsPorts?: readon
           else if (type === 2) push('sh', hs);
           else if (type === 4) push('nst', hs);
           else if (type === 11) push('cert', hs);
+          else if (type === 20) push('finished', hs);
         }
       }
     }

@@ -1038,3 +1038,84 @@ describe('a TLS 1.3 client that gives up after the ServerHello', () => {
     expect(run(encryptedRecord(CT.applicationData, 21))).toMatchObject({ handshake: 'complete', alerts: [] });
   });
 });
+
+describe('a TLS 1.3 server that refuses the client\'s Finished flight (its certificate)', () => {
+  // The client's Certificate, CertificateVerify and Finished (OpenSSL: a record each), then as
+  // tls13-server-rejects-client-certificate.pcap: the server's encrypted alert at once, then its FIN.
+  const clientFlight = () => [ccsRecord(), encryptedRecord(CT.applicationData, 809), encryptedRecord(CT.applicationData, 281), encryptedRecord(CT.applicationData, 69)];
+  const run = (after: (c: Conversation) => void, o: { flight?: Uint8Array[] } = {}) => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(tls13Client());
+    c.server(tls13Server(), ...tls13Flight());
+    c.client(...(o.flight ?? clientFlight()));
+    after(c);
+    table.finishAll();
+    return only(records);
+  };
+
+  it('an alert-sized record (19 bytes, 11 with AES-CCM-8) at once, then the close: aborted by the server after the client\'s Finished', () => {
+    for (const length of [19, 11]) {
+      const r = run((c) => c.server(encryptedRecord(CT.applicationData, length)).fin(1).fin(0));
+      // Before: "complete" (the client's first flight record was taken as its Finished, and that was all).
+      expect(r).toMatchObject({ handshake: 'aborted', established: false, resumed: false, abort: { by: 'server', how: 'fin', stage: 'after-client-finished' } });
+      expect(r.alerts).toEqual([{ by: 'server', level: 2, description: null, time: expect.any(Number) }]);
+      expect(r.history).toBe('CsiIl');
+    }
+  });
+
+  it('also when the client sent its request first and the server resets the connection', () => {
+    const r = run((c) => c.client(encryptedRecord(CT.applicationData, 35)).server(encryptedRecord(CT.applicationData, 19)).rst(1));
+    expect(r).toMatchObject({ handshake: 'aborted', abort: { by: 'server', how: 'rst', stage: 'after-client-finished' } });
+  });
+
+  it('a server that took the flight sends tickets or data first: complete, though it closes with close_notify', () => {
+    const r = run((c) => c.server(encryptedRecord(CT.applicationData, 954)).server(encryptedRecord(CT.applicationData, 19)).fin(1).fin(0));
+    expect(r).toMatchObject({ handshake: 'complete', established: true, abort: null, alerts: [] });
+  });
+
+  it('an idle timeout\'s close_notify (the same 19 bytes, seconds later) is no refusal', () => {
+    const r = run((c) => {
+      c.time += 5;
+      c.server(encryptedRecord(CT.applicationData, 19)).fin(1).fin(0);
+    });
+    expect(r).toMatchObject({ handshake: 'complete', established: true, abort: null, alerts: [] });
+  });
+
+  it('nor a close that comes long after the alert-sized record (it was data)', () => {
+    const r = run((c) => {
+      c.server(encryptedRecord(CT.applicationData, 19));
+      c.time += 30;
+      c.fin(1).fin(0);
+    });
+    expect(r).toMatchObject({ handshake: 'complete', abort: null });
+  });
+
+  it('nor the server\'s answer to the client closing first (its close_notify, or its FIN)', () => {
+    const afterClientAlert = run((c) => c.client(encryptedRecord(CT.applicationData, 19)).server(encryptedRecord(CT.applicationData, 19)).fin(0).fin(1));
+    expect(afterClientAlert).toMatchObject({ handshake: 'complete', abort: null, alerts: [] });
+    const afterClientFin = run((c) => c.fin(0).server(encryptedRecord(CT.applicationData, 19)).fin(1));
+    expect(afterClientFin).toMatchObject({ handshake: 'complete', abort: null, alerts: [] });
+  });
+
+  it('nor an alert-sized record the capture ends after, with no close', () => {
+    expect(run((c) => c.server(encryptedRecord(CT.applicationData, 19)))).toMatchObject({ handshake: 'complete', abort: null });
+  });
+
+  it('the window stretches with a slow path: three times the hello\'s round trip', () => {
+    const slow = (wait: number) => {
+      const { table, records } = newTable();
+      const c = new Conversation(table).open();
+      c.client(tls13Client());
+      c.time += 0.6; // the ServerHello 0.6 s after the ClientHello (a capture at the client, a long path)
+      c.server(tls13Server(), ...tls13Flight());
+      c.client(...clientFlight());
+      c.time += wait;
+      c.server(encryptedRecord(CT.applicationData, 19)).fin(1).fin(0);
+      table.finishAll();
+      return only(records);
+    };
+    expect(slow(1.5).handshake).toBe('aborted');
+    expect(slow(2.5).handshake).toBe('complete');
+  });
+});
