@@ -86,6 +86,13 @@ describe('fixtures/captures inventory', () => {
     expect(Object.keys(FIXTURE_FILES).sort()).toEqual([...files].sort());
     const sections = provenanceSections();
     for (const f of files) expect(sections.has(f), `PROVENANCE.md has a "### ${f}" section`).toBe(true);
+    // Session keys (an NSS key log) sit beside the capture they decrypt, and its section says so.
+    for (const keys of readdirSync(CAPTURES).filter((f) => f.endsWith('.keys'))) {
+      const capture = files.find((f) => f.replace(/\.pcap(ng)?$/, '.keys') === keys);
+      expect(capture, `${keys} belongs to a capture`).toBeDefined();
+      expect(sections.get(capture!)).toContain(keys);
+      expect(readFileSync(join(CAPTURES, keys), 'utf8')).toMatch(/^(CLIENT_RANDOM|CLIENT_HANDSHAKE_TRAFFIC_SECRET) [0-9a-f]{64} [0-9a-f]+$/m);
+    }
   });
 
   for (const file of files) {
