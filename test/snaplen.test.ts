@@ -63,10 +63,11 @@ describe('captures cut by a snap length', () => {
       const t = compareAt(snaplen);
       expect(t.contradictions).toEqual([]);
       expect(t.connections).toBeGreaterThan(600);
-      // Measured: 629 of 632 at -s 96, 630 of 639 at -s 128 (a cut ServerHello that keeps too little
-      // of its random to rule out a HelloRetryRequest claims nothing: IPv6 and tunnel headers).
-      // Before, none at -s 96 and 128: every cut handshake was "incomplete, outcome unknown".
-      expect(t.completeCut / t.completeWhole).toBeGreaterThan(0.97);
+      // Measured: 630 of 632 at -s 96, 636 of 639 at -s 128, 638 of 639 at -s 200. A cut ServerHello
+      // that keeps too little of its random to rule out a HelloRetryRequest (tunnel headers) claims
+      // nothing until the client's next record shows it real (before that, 629 and 630: VXLAN's
+      // TLS 1.2 handshakes at -s 128). Before the snap-length reading, none at -s 96 and 128.
+      expect(t.completeWhole - t.completeCut).toBeLessThanOrEqual(3);
       // tls12-rst-after-server-hello (an RST), tls12-alert-purge (fatal alerts, then FIN) and the
       // clients refusing a certificate (OpenSSL's alert in clear, Chromium's encrypted): the client
       // gave up after the ServerHello. Before, they were incomplete with no abort. The server's

@@ -26,7 +26,19 @@ const TLS13_ALERT_RECORD_CCM8 = 11;
  * An idle timeout's close_notify (the same 19 bytes) comes later.
  */
 const REFUSAL_WINDOW_MIN = 1;
+/**
+ * The longest TLS 1.2 Finished record: CBC with an explicit IV and HMAC-SHA384 (RFC 5246 §6.2.3.2:
+ * 16 IV + 12 verify_data + 4 header + 48 MAC, padded to 80). A second ClientHello, after a
+ * HelloRetryRequest, is at least 96 bytes (RFC 8446 §4.1.2: a random, supported_versions and a key
+ * share of at least 32 bytes), so a shorter encrypted-looking record of the client's is no hello.
+ */
+const MAX_TLS12_FINISHED_RECORD = 80;
 const REFUSAL_WINDOW_ROUND_TRIPS = 3;
+
+/** An encrypted record of a TLS 1.3 alert's length (TLS13_ALERT_RECORD): no Finished is this short. */
+function isAlertSized(length: number): boolean {
+  return length === TLS13_ALERT_RECORD || length === TLS13_ALERT_RECORD_CCM8;
+}
 
 /**
  * Whether a cut ServerHello's kept bytes (legacy_version, then the random) begin the random of a
@@ -380,7 +392,13 @@ export class TlsConnection implements TlsStreamListener {
       if (this.alerts.length < 8) this.alerts.push({ by: 'client', level: 2, description: null, time });
       return;
     }
-    if (this.handshakeBytesCut && (this.serverHello !== null || this.serverHelloCut)) this.cutHandshakeData(side, contentType, time);
+    if (this.serverHelloMaybeRetry && this.isClient(side) && (contentType === CONTENT_APPLICATION_DATA || length <= MAX_TLS12_FINISHED_RECORD)) {
+      // After a HelloRetryRequest the client has no keys: its next record is its second ClientHello,
+      // in clear (RFC 8446 §4.1.4). An encrypted record (TLS 1.3's outer type 23), or one too short
+      // for a hello, follows a real ServerHello: the cut one was no retry.
+      this.serverHelloMaybeRetry = false;
+    }
+    if (this.handshakeBytesCut && (this.serverHello !== null || this.serverHelloCut)) this.cutHandshakeData(side, contentType, time, length);
     if (this.serverHello === null) return; // 0-RTT early data or a mid-stream start
     if (side === 0) this.encryptedRecords0++;
     else this.encryptedRecords1++;
@@ -413,7 +431,7 @@ export class TlsConnection implements TlsStreamListener {
    * length. A close_notify of the client's, or a server's record after the client's, is no refusal.
    */
   private onServerReply(side: Side, contentType: number, time: number, length: number): void {
-    const alertSized = contentType === CONTENT_APPLICATION_DATA && (length === TLS13_ALERT_RECORD || length === TLS13_ALERT_RECORD_CCM8);
+    const alertSized = contentType === CONTENT_APPLICATION_DATA && isAlertSized(length);
     if (this.isClient(side)) {
       // The rest of the client's flight, or its data: only its own alert (closing first) ends the wait.
       if (alertSized) this.stopAwaitingServerReply();
@@ -466,7 +484,7 @@ export class TlsConnection implements TlsStreamListener {
   private isEncryptedClientAlert(side: Side, contentType: number, length: number): boolean {
     if (contentType !== CONTENT_APPLICATION_DATA || this.clientFinished || !this.isClient(side)) return false;
     if (!this.tls13 && !(this.serverHello === null && this.serverHelloCut)) return false;
-    return length === TLS13_ALERT_RECORD || length === TLS13_ALERT_RECORD_CCM8;
+    return isAlertSized(length);
   }
 
   /**
@@ -477,12 +495,14 @@ export class TlsConnection implements TlsStreamListener {
    * server's application data after that says the server took the Finished and went on (in TLS
    * 1.3 the server's own handshake comes before the client's Finished, as application_data too).
    */
-  private cutHandshakeData(side: Side, contentType: number, time: number): void {
+  private cutHandshakeData(side: Side, contentType: number, time: number, length: number): void {
     if (this.established) return;
     if (this.isClient(side)) {
       if (!this.clientFinishedUnderCut) this.clientFlightWhole = !this.streams[side].recordsMissed;
       this.clientFinishedUnderCut = true;
-    } else if (contentType === CONTENT_HANDSHAKE || (contentType === CONTENT_APPLICATION_DATA && this.clientFinishedUnderCut)) {
+    } else if (contentType === CONTENT_HANDSHAKE || (contentType === CONTENT_APPLICATION_DATA && this.clientFinishedUnderCut && !isAlertSized(length))) {
+      // (A TLS 1.3 alert's 19 or 11 bytes are no Finished, nor anything that only follows one: a
+      // server refusing the client's flight sends just that, see onServerReply.)
       // An encrypted handshake record after the server's ChangeCipherSpec is its TLS 1.2 Finished.
       this.serverFinishedUnderCut = true;
     }
