@@ -817,3 +817,36 @@ describe('certificate refusals named in the aborted-handshakes finding', () => {
     expect(detail).not.toContain('refused by the server');
   });
 });
+
+describe('a session the negotiated version cannot resume (tls-version-change.pcap)', () => {
+  it('a TLS 1.2 ticket in a TLS 1.3 handshake and a TLS 1.3 PSK in a TLS 1.2 one: version-change, left out of the cache policy', () => {
+    const { connections, server, document } = analyze('tls-version-change.pcap');
+    expect(connections.map((c) => [c.version, c.resumption, c.reason])).toEqual([
+      ['TLS 1.2', 'not-offered', null],
+      ['TLS 1.2', 'accepted', null],
+      ['TLS 1.3', 'rejected', 'version-change'],
+      ['TLS 1.3', 'accepted', null],
+      ['TLS 1.2', 'rejected', 'version-change'],
+    ]);
+    // Before: "unexplained", both.
+    expect(server.reasons).toEqual({ 'version-change': 2 });
+    expect(connections[2]!.reasonDetail).toContain('TLS 1.2 session ticket offered in a handshake the server took to TLS 1.3');
+    expect(connections[4]!.reasonDetail).toContain('TLS 1.3 session (PSK) offered in a handshake the server answered with TLS 1.2');
+    const findings = (document.findings as { code: string; severity: string; title: string }[]).filter((f) => f.code === 'version-change');
+    expect(findings.map((f) => [f.severity, f.title])).toEqual([
+      ['warning', '1 TLS 1.3 session offered to resumescope.test:44371 was refused: it answered with TLS 1.2'],
+      ['info', '1 TLS 1.2 session offered to resumescope.test:44371 was refused: the handshake went to TLS 1.3'],
+    ]);
+    expect((document.findings as { code: string }[]).some((f) => f.code === 'unexplained')).toBe(false);
+  });
+});
+
+describe('a version change explains a session never seen issued as well', () => {
+  it('the TLS 1.2 ticket issued before the capture, offered where TLS 1.3 is negotiated: version-change, not issued-before-capture', () => {
+    // The capture from its third connection on: the TLS 1.2 ticket was issued before it began.
+    const { connections } = analyze('tls-version-change.pcap');
+    const later = connections.slice(2).map((c, i) => ({ ...structuredClone(c), id: i + 1, reason: null, reasonDetail: undefined, session: null }));
+    diagnose(later as ConnectionRecord[]);
+    expect(later.map((c) => c.reason)).toEqual(['version-change', null, 'version-change']);
+  });
+});

@@ -118,6 +118,21 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       add('tls13-tickets-unseen', tls13, `No TLS 1.3 client offered ${server.group} a ticket`,
         `${n(policy.tls13TicketsUnseen.reconnections)} TLS 1.3 ${plural(policy.tls13TicketsUnseen.reconnections, 'reconnection')} to ${server.group} came after a full handshake with it and offered no ticket, and no client offered it one at all. A TLS 1.3 server's tickets travel encrypted (RFC 8446 §4.6.1), so the capture cannot show whether it sent any: either it sends none (OpenSSL's \`num_tickets\` set to 0, resumption turned off) and every TLS 1.3 connection pays a full handshake, or its clients keep none. Wireshark with the clients' key log (SSLKEYLOGFILE) shows the NewSessionTicket messages, if any.`, 'info');
     }
+    const versionChanged = withReason('version-change');
+    if (versionChanged.length > 0) {
+      const toTls12 = versionChanged.filter((c) => c.version !== 'TLS 1.3');
+      const toTls13 = versionChanged.filter((c) => c.version === 'TLS 1.3');
+      if (toTls13.length > 0) {
+        // A one-off cost per client after TLS 1.3 was turned on: no cache setting changes it.
+        add('version-change', toTls13, `${n(toTls13.length)} TLS 1.2 ${plural(toTls13.length, 'session')} offered to ${server.group} ${toTls13.length === 1 ? 'was' : 'were'} refused: the handshake went to TLS 1.3`,
+          `The clients offered session tickets made under TLS 1.2, and the server took these handshakes to TLS 1.3, which resumes only TLS 1.3 sessions (by PSK, RFC 8446 §2.2). Each client pays one full handshake and gets a TLS 1.3 ticket; its next visits resume with it. Expected once per client after TLS 1.3 comes into use, at the server or at the clients: no cache setting changes it, and these refusals are left out of the cache policy.`, 'info');
+      }
+      if (toTls12.length > 0) {
+        add('version-change', toTls12, `${n(toTls12.length)} TLS 1.3 ${plural(toTls12.length, 'session')} offered to ${server.group} ${toTls12.length === 1 ? 'was' : 'were'} refused: it answered with TLS 1.2`,
+          `The clients offered TLS 1.3 sessions (PSK), and the server answered these handshakes with TLS 1.2, which cannot resume them (RFC 8446 §4.2.11). The clients got their sessions from a server speaking TLS 1.3: behind this address some servers or backends do not speak it (a rolling upgrade, a backend left behind), or TLS 1.3 was turned off. Each time a client lands on such a server it pays a full handshake: let every backend speak TLS 1.3. These refusals are left out of the cache policy.`,
+          severityFor(toTls12.length) === 'info' ? 'info' : 'warning');
+      }
+    }
     const notKept = withReason('not-kept');
     if (notKept.length > 0 && policy.keepsNoSessions.detected) {
       const k = policy.keepsNoSessions;

@@ -8,6 +8,7 @@ import { inferPurgeOnAbort } from './purge-on-abort.js';
 import { inferCrossAddressSharing, inferSharedCache } from './shared-cache.js';
 import { explainUnusedTicketKeys, summarizeTickets } from './ticket-keys.js';
 import { explainRetiredTicketKeys } from './ticket-rotation.js';
+import { explainVersionChanges } from './version-change.js';
 import type { CachePolicy } from './types.js';
 import type { Verdicts } from './verdicts.js';
 
@@ -31,8 +32,10 @@ function flushesAndLimits(t: SessionTable, group: ServerGroup, offers: Int32Arra
 }
 
 /** Infer one group's cache policy from its offers (rows of `table`); records a verdict for each rejection it explains. */
-export function inferGroup(table: SessionTable, group: ServerGroup, offers: Int32Array, verdicts: Verdicts): Omit<CachePolicy, 'issuesNoSessions' | 'tls13TicketsUnseen'> {
+export function inferGroup(table: SessionTable, group: ServerGroup, allOffers: Int32Array, verdicts: Verdicts): Omit<CachePolicy, 'issuesNoSessions' | 'tls13TicketsUnseen'> {
   const t = table;
+  // 0. Offers the negotiated version cannot resume (hard evidence): set apart before anything reads the cache from them.
+  const offers = explainVersionChanges(t, allOffers, verdicts);
   const rejected = select(offers, (o) => !t.isAccepted(o));
   const known = select(offers, (o) => t.isKnown(o));
   // 1. A server that keeps no session: it accepted none of its own sessions (hard evidence).

@@ -9,7 +9,7 @@ import type { Finding, WhatIf } from './findings.js';
 
 export const REASONS = [
   'idle-timeout', 'lifetime', 'capacity', 'purged-after-abort', 'other-backend', 'flush',
-  'issued-before-capture', 'unexplained', 'client-forgot', 'not-kept',
+  'issued-before-capture', 'unexplained', 'client-forgot', 'not-kept', 'version-change',
 ] as const;
 
 export type Reason = (typeof REASONS)[number];

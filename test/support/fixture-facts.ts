@@ -168,6 +168,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // A server requiring a client certificate from its CA: a stranger's and none refused after the
   // client's Finished (TLS 1.3: encrypted alerts), a trusted client's taken and its session resumed
   // (no certificate asked for), a stranger's refused in TLS 1.2 (in clear).
+  // One server, both versions: a TLS 1.2 ticket resumed, then offered by a client that now offers
+  // TLS 1.3 (refused), its TLS 1.3 ticket resumed, then offered to the server restarted TLS 1.2-only (refused).
+  'tls-version-change.pcap': [full12, ticket12, rej13, psk13, rej12],
   'tls13-server-rejects-client-certificate.pcap': [
     { ...full13, serverRefused: 'encrypted' }, { ...full13, serverRefused: 'encrypted' }, full13, psk13, { ...full12, serverRefused: 'clear' },
   ],
@@ -255,6 +258,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'tls12-ticket-key-restart-at-end.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44367 },
   'tls13-client-rejects-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44368 },
   'chromium-rejects-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44369 },
+  'tls-version-change.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44371 },
   'tls13-server-rejects-client-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44370 },
   'nginx-cache-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44347 },
   'nginx-tls13-tickets-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44348 },
