@@ -827,15 +827,19 @@ describe('a session the negotiated version cannot resume (tls-version-change.pca
       ['TLS 1.3', 'rejected', 'version-change'],
       ['TLS 1.3', 'accepted', null],
       ['TLS 1.2', 'rejected', 'version-change'],
+      ['TLS 1.2', 'not-offered', null],
+      // Its TLS 1.2 session's ID in the legacy session ID: no offer by TLS 1.3's rules, still that session.
+      ['TLS 1.3', 'not-offered', 'version-change'],
     ]);
-    // Before: "unexplained", both.
-    expect(server.reasons).toEqual({ 'version-change': 2 });
+    expect(connections[6]!.offer.sessionId).toBe(connections[5]!.serverSessionId);
+    // Before: "unexplained", both offers.
+    expect(server.reasons).toEqual({ 'version-change': 3 });
     expect(connections[2]!.reasonDetail).toContain('TLS 1.2 session ticket offered in a handshake the server took to TLS 1.3');
     expect(connections[4]!.reasonDetail).toContain('TLS 1.3 session (PSK) offered in a handshake the server answered with TLS 1.2');
     const findings = (document.findings as { code: string; severity: string; title: string }[]).filter((f) => f.code === 'version-change');
     expect(findings.map((f) => [f.severity, f.title])).toEqual([
       ['warning', '1 TLS 1.3 session offered to resumescope.test:44371 was refused: it answered with TLS 1.2'],
-      ['info', '1 TLS 1.2 session offered to resumescope.test:44371 was refused: the handshake went to TLS 1.3'],
+      ['info', '2 TLS 1.2 sessions offered to resumescope.test:44371 were refused: the handshake went to TLS 1.3'],
     ]);
     expect((document.findings as { code: string }[]).some((f) => f.code === 'unexplained')).toBe(false);
   });
@@ -847,6 +851,10 @@ describe('a version change explains a session never seen issued as well', () => 
     const { connections } = analyze('tls-version-change.pcap');
     const later = connections.slice(2).map((c, i) => ({ ...structuredClone(c), id: i + 1, reason: null, reasonDetail: undefined, session: null }));
     diagnose(later as ConnectionRecord[]);
-    expect(later.map((c) => c.reason)).toEqual(['version-change', null, 'version-change']);
+    expect(later.map((c) => c.reason)).toEqual(['version-change', null, 'version-change', null, 'version-change']);
+    // A legacy session ID the capture never saw issued is as likely TLS 1.3's random one: no verdict.
+    const withoutIssue = later.filter((_, i) => i !== 3).map((c, i) => ({ ...c, id: i + 1, reason: null, reasonDetail: undefined, session: null }));
+    diagnose(withoutIssue as ConnectionRecord[]);
+    expect(withoutIssue.map((c) => c.reason)).toEqual(['version-change', null, 'version-change', null]);
   });
 });

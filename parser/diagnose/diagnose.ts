@@ -10,6 +10,8 @@ import { looksLikeCompatibilityId } from './compatibility-ids.js';
 import { numberClients, sessionOrder, SEVERAL_CLIENTS, trackSessions } from './track-sessions.js';
 import type { DiagnoseOptions, Diagnosis, DiagnosisProgress, Reason, ServerSummary } from './types.js';
 import { Verdicts } from './verdicts.js';
+import { TLS12_SESSION_ID_IN_TLS13 } from './version-change.js';
+import { groupKeyOf } from '../session/session-table.js';
 
 // Why each failed resumption failed, and what the servers' session caches must be doing for the
 // traffic to look like this. One estimator per cause; each rejection gets the first cause that
@@ -43,7 +45,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
   const order = sessionOrder(connections);
   const clientNumbers = numberClients(connections);
   const segments = clockSegmentsOf(connections, options.clockSteps);
-  const { table, offerOf, reconnection, forgotten, sessionChanges, pskNeverOffered, carriedOut, sharedAddresses: sharedAddressCounts } = trackSessions(connections, order, clientNumbers, options, segments);
+  const { table, offerOf, reconnection, forgotten, legacyIdOffers, sessionChanges, pskNeverOffered, carriedOut, sharedAddresses: sharedAddressCounts } = trackSessions(connections, order, clientNumbers, options, segments);
   const groups = table.groups.size;
   options.onProgress?.({ step: 'sessions tracked', done: connections.length, total: connections.length });
 
@@ -137,6 +139,14 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
       `the client held a session last used ${formatDuration(gap)} earlier (the server accepts gaps up to ${formatDuration(provenValid)}) but ${c.resumption === 'not-offered' ? 'offered nothing' : 'offered an older one'}`;
     forgotIds.add(c.id);
     if (server) server.reasons['client-forgot'] = (server.reasons['client-forgot'] ?? 0) + 1;
+  }
+
+  // A TLS 1.2 session offered by its ID where the server took the handshake to TLS 1.3.
+  for (const c of legacyIdOffers) {
+    c.reason = 'version-change';
+    c.reasonDetail = TLS12_SESSION_ID_IN_TLS13;
+    const server = servers.find((s) => s.group === groupKeyOf(c).key);
+    if (server) server.reasons['version-change'] = (server.reasons['version-change'] ?? 0) + 1;
   }
 
   const clients = summarizeClients(connections, order, clientNumbers, reconnection, forgotIds, sharedAddressCounts);

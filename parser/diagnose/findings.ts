@@ -60,7 +60,8 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
   const byGroupAndReason = new Map<string, ConnectionRecord[]>();
   for (const c of connections) {
     if (!c.reason) continue;
-    const key = `${groupOf(c, facts)}\u0000${c.reason}`;
+    // A session offered by a TLS 1.3 handshake's legacy ID is no offer row: its own group.
+    const key = `${groupOf(c, facts) ?? (c.reason === 'version-change' ? groupKeyOf(c).key : null)}\u0000${c.reason}`;
     const list = byGroupAndReason.get(key);
     if (list) list.push(c);
     else byGroupAndReason.set(key, [c]);
@@ -125,7 +126,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       if (toTls13.length > 0) {
         // A one-off cost per client after TLS 1.3 was turned on: no cache setting changes it.
         add('version-change', toTls13, `${n(toTls13.length)} TLS 1.2 ${plural(toTls13.length, 'session')} offered to ${server.group} ${toTls13.length === 1 ? 'was' : 'were'} refused: the handshake went to TLS 1.3`,
-          `The clients offered session tickets made under TLS 1.2, and the server took these handshakes to TLS 1.3, which resumes only TLS 1.3 sessions (by PSK, RFC 8446 §2.2). Each client pays one full handshake and gets a TLS 1.3 ticket; its next visits resume with it. Expected once per client after TLS 1.3 comes into use, at the server or at the clients: no cache setting changes it, and these refusals are left out of the cache policy.`, 'info');
+          `The clients offered sessions made under TLS 1.2 (session tickets, or session IDs in the field TLS 1.3 keeps for them), and the server took these handshakes to TLS 1.3, which resumes only TLS 1.3 sessions (by PSK, RFC 8446 §2.2). Each client pays one full handshake and gets a TLS 1.3 ticket; its next visits resume with it. Expected once per client after TLS 1.3 comes into use, at the server or at the clients: no cache setting changes it, and these refusals are left out of the cache policy.`, 'info');
       }
       if (toTls12.length > 0) {
         add('version-change', toTls12, `${n(toTls12.length)} TLS 1.3 ${plural(toTls12.length, 'session')} offered to ${server.group} ${toTls12.length === 1 ? 'was' : 'were'} refused: it answered with TLS 1.2`,

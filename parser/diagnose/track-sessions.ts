@@ -2,6 +2,7 @@ import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, IntMap } from '../session/columns.js';
 import { ISSUED_IN_EARLIER_ANALYSIS, MAX_CARRIED_IDLE, offerTime, PSK_SESSION_KIND, SessionTable, usedSession, type PendingState, type ServerGroup, type TrackedSession } from '../session/session-table.js';
 import type { ClientVisitor } from '../session/session-state.js';
+import { keyOf } from '../session/session-keys.js';
 import type { DiagnoseOptions, SessionView } from './types.js';
 
 // The diagnosis's first step: every connection in session order through the session table, what
@@ -83,6 +84,12 @@ export interface TrackedConnections {
   reconnection: Uint8Array;
   /** Connections that offered nothing, or an older session, while the client held one. */
   forgotten: ForgottenSession[];
+  /**
+   * TLS 1.3 handshakes whose legacy session ID is a TLS 1.2 session the capture saw (RFC 8446
+   * §4.1.2: a client with a cached pre-TLS 1.3 session sends its ID there): the client offered it,
+   * the version change refused it. No offer by the record's rules, no forgetting either.
+   */
+  legacyIdOffers: ConnectionRecord[];
   /** How many clients turned out to be several behind one address (see SEVERAL_CLIENTS). */
   sharedAddresses: SharedAddresses;
   /** Per group: how often a client's session changed, and how many clients that was. */
@@ -158,6 +165,7 @@ export function trackSessions(connections: ConnectionRecord[], order: Uint32Arra
   }
   const changesByGroup = new Map<ServerGroup, { clients: IntMap; changes: number }>();
   const forgotten: ForgottenSession[] = [];
+  const legacyIdOffers: ConnectionRecord[] = [];
   // By session row: from when its client could resume it (sessionReadyTime); -Infinity: held
   // since before the capture. A browser opens connections in parallel: those that start while
   // the handshake delivering the newest session is still under way cannot offer it.
@@ -202,6 +210,9 @@ export function trackSessions(connections: ConnectionRecord[], order: Uint32Arra
         }
       } else clients.set(client, -1);
     }
+    // Looked up before the table learns from c (its own issue is no earlier session).
+    const legacyId = c.version === 'TLS 1.3' && c.resumption === 'not-offered' ? keyOf(c, 'offerSessionId', 'session-id') : null;
+    const offeredTls12Session = legacyId !== null && table.sessionOfKey(legacyId) >= 0;
     const offer = table.add(c, group);
     if (offer >= 0) {
       if (offerById !== null && c.id >= 0) offerById[c.id] = offer;
@@ -210,7 +221,8 @@ export function trackSessions(connections: ConnectionRecord[], order: Uint32Arra
       if (table.kindOf(offer) === 'psk') groupsOfferingPsk.add(group.index);
     }
     const offeredNothing = c.resumption === 'not-offered' && c.clientHelloTime !== null;
-    if (heldReady && (offeredNothing || (offer >= 0 && table.sessionRowOf(offer) !== held && table.sessionRowOf(offer) >= 0 && !table.isAccepted(offer)))) {
+    if (offeredTls12Session) legacyIdOffers.push(c);
+    else if (heldReady && (offeredNothing || (offer >= 0 && table.sessionRowOf(offer) !== held && table.sessionRowOf(offer) >= 0 && !table.isAccepted(offer)))) {
       forgotten.push({ c, group, gap: time - table.session(held).lastUse, clients, client, tls13: table.sessionKind.get(held) === PSK_SESSION_KIND });
     }
     const now = table.heldAfter;
@@ -269,7 +281,7 @@ export function trackSessions(connections: ConnectionRecord[], order: Uint32Arra
   const sessionChanges = new Map<ServerGroup, { clients: number; changes: number }>();
   for (const [group, { clients, changes }] of changesByGroup) sessionChanges.set(group, { clients: clients.size, changes });
   const offerOf = (c: ConnectionRecord) => (offerById !== null && c.id >= 0 ? offerById[c.id] ?? -1 : sparseOfferById.get(c.id) ?? -1);
-  return { table, offerOf, reconnection, forgotten: forgottenKnown, sessionChanges, pskNeverOffered, carriedOut, sharedAddresses: clientState.shared() };
+  return { table, offerOf, reconnection, forgotten: forgottenKnown, legacyIdOffers, sessionChanges, pskNeverOffered, carriedOut, sharedAddresses: clientState.shared() };
 }
 
 /**

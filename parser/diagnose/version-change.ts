@@ -13,6 +13,8 @@ import type { Verdicts } from './verdicts.js';
 /** The verdict's detail, as the finding and the CSV show it. */
 export const TLS12_SESSION_IN_TLS13 =
   'a TLS 1.2 session ticket offered in a handshake the server took to TLS 1.3, which resumes only its own sessions (PSK, RFC 8446 §2.2): TLS 1.3 came into use, at the server or the client, after the session was made';
+export const TLS12_SESSION_ID_IN_TLS13 =
+  'a TLS 1.2 session offered by its ID (in the legacy session ID, RFC 8446 §4.1.2) in a handshake the server took to TLS 1.3, which resumes only its own sessions (PSK, RFC 8446 §2.2); by TLS 1.3\'s rules that field is no offer, so the record says not-offered';
 export const TLS13_SESSION_IN_TLS12 =
   'a TLS 1.3 session (PSK) offered in a handshake the server answered with TLS 1.2, which cannot resume it (RFC 8446 §4.2.11): this server, or the backend behind it, does not speak TLS 1.3';
 

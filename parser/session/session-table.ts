@@ -290,6 +290,10 @@ export class SessionTable {
     const { key } = offeredKey(this.offerConnections[o]!);
     return key === null ? null : ticketKeyNameOf(key);
   }
+  /** Row of the session a key (sessionKey) names, -1 when the table does not know it. */
+  sessionOfKey(key: string): number {
+    return this.inClockSegment(this.sessions.get(key));
+  }
   /** Row of the offered session in the session columns (-1: unknown session). */
   sessionRowOf(o: number): number { return this.offerSessions.get(o); }
   kindOf(o: number): SessionKind { return KINDS[this.offerFlagBits.get(o) & 3]!; }

@@ -169,8 +169,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // client's Finished (TLS 1.3: encrypted alerts), a trusted client's taken and its session resumed
   // (no certificate asked for), a stranger's refused in TLS 1.2 (in clear).
   // One server, both versions: a TLS 1.2 ticket resumed, then offered by a client that now offers
-  // TLS 1.3 (refused), its TLS 1.3 ticket resumed, then offered to the server restarted TLS 1.2-only (refused).
-  'tls-version-change.pcap': [full12, ticket12, rej13, psk13, rej12],
+  // TLS 1.3 (refused), its TLS 1.3 ticket resumed, then offered to the server restarted TLS 1.2-only
+  // (refused); then a TLS 1.2 session ID, offered in a TLS 1.3 handshake's legacy ID (no offer by TLS 1.3's rules).
+  'tls-version-change.pcap': [full12, ticket12, rej13, psk13, rej12, full12, full13],
   'tls13-server-rejects-client-certificate.pcap': [
     { ...full13, serverRefused: 'encrypted' }, { ...full13, serverRefused: 'encrypted' }, full13, psk13, { ...full12, serverRefused: 'clear' },
   ],
