@@ -26,14 +26,15 @@ const TLS13_ALERT_RECORD_CCM8 = 11;
  * An idle timeout's close_notify (the same 19 bytes) comes later.
  */
 const REFUSAL_WINDOW_MIN = 1;
-/**
- * The longest TLS 1.2 Finished record: CBC with an explicit IV and HMAC-SHA384 (RFC 5246 §6.2.3.2:
- * 16 IV + 12 verify_data + 4 header + 48 MAC, padded to 80). A second ClientHello, after a
- * HelloRetryRequest, is at least 96 bytes (RFC 8446 §4.1.2: a random, supported_versions and a key
- * share of at least 32 bytes), so a shorter encrypted-looking record of the client's is no hello.
- */
-const MAX_TLS12_FINISHED_RECORD = 80;
 const REFUSAL_WINDOW_ROUND_TRIPS = 3;
+/**
+ * The longest TLS 1.2 Finished record: CBC with HMAC-SHA384 (RFC 5246 §6.2.3.2: a 16-byte IV, then
+ * the 4-byte header, 12 bytes of verify_data and a 48-byte MAC padded to 80). A second ClientHello,
+ * after a HelloRetryRequest, is at least 104 bytes (RFC 8446 §4.1.2: a random, supported_versions,
+ * a key share of at least 32 bytes and, with it, supported_groups, §9.2), so a record of the
+ * client's no longer than this is no hello.
+ */
+const MAX_TLS12_FINISHED_RECORD = 96;
 
 /** An encrypted record of a TLS 1.3 alert's length (TLS13_ALERT_RECORD): no Finished is this short. */
 function isAlertSized(length: number): boolean {

@@ -981,7 +981,7 @@ describe('a capture cut by a snap length knows less, never something else', () =
     expect(retried.whole.handshake).toBe('complete');
     // Before: incomplete (9 of 639 completed handshakes at -s 128: VXLAN headers leave 12 bytes a segment).
     expect(retried.cut.handshake).toBe('complete');
-    // A TLS 1.2 session resumed: the client's Finished (40 bytes, type 22) is no ClientHello (96 bytes at least).
+    // A TLS 1.2 session resumed: the client's Finished (40 bytes, type 22) is no ClientHello (104 bytes at least).
     const resumed12 = wholeAndCut(14, (c) => {
       c.client(clientHelloRecord({ sessionId: SID_A }));
       c.server(hs(serverHello({ sessionId: SID_A, cipherSuite: 0xc02f })), ccsRecord(), finished12());
