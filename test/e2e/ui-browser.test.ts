@@ -105,6 +105,25 @@ describe('resumescope ui in Chromium', () => {
     await page.context().close();
   }, 60_000);
 
+  it('the ladder names each alert: a clear one by its description, an encrypted one as such', async () => {
+    await onHostedPage([join(FIXTURES, 'tls13-server-rejects-client-certificate.pcap')], async (page) => {
+      await page.getByTestId('tab-connections').click();
+      await page.getByTestId('filter-outcome').selectOption('aborted');
+      await expect.poll(() => page.getByTestId('match-count').textContent()).toBe('3');
+      // TLS 1.3: the server's refusal of the client's certificate, encrypted.
+      await page.getByTestId('connection-row').first().click();
+      const ladder = page.getByTestId('ladder');
+      await expect.poll(() => ladder.textContent()).toMatch(/Alert.*encrypted alert: its description is not readable/);
+      expect(await ladder.textContent()).toMatch(/the first close after the server's fatal alert, which ended the handshake after the client's Finished/);
+      // Its session ID is TLS 1.3's compatibility value, no offer (it read "offers session ID …").
+      expect(await ladder.textContent()).toMatch(/offers nothing to resume \(session ID [0-9a-f]{16}…: TLS 1.3's compatibility value\)/);
+      await page.screenshot({ path: screenshotPath('ladder-encrypted-alert-light.png') });
+      // TLS 1.2: the same refusal in clear, by name.
+      await page.getByTestId('connection-row').nth(2).click();
+      await expect.poll(() => ladder.textContent()).toMatch(/Alert.*fatal alert unknown_ca \(48\)/);
+    });
+  }, 60_000);
+
   for (const theme of ['light', 'dark'] as const) {
     it(`shows the idle-timeout farm in every view (${theme}) and agrees with the CLI`, async () => {
       const { page, dialogs, errors } = await openPage(theme);

@@ -4,7 +4,7 @@
 import type { ConnectionRecord } from '../../../../parser/report/types.js';
 import { abortEnding } from '../../../../parser/report/abort-ending.js';
 import { formatDelta, formatTime } from '../data/format.js';
-import { HISTORY_MESSAGE, STAGE_LABEL, historyLegend } from '../data/labels.js';
+import { alertText, HISTORY_MESSAGE, STAGE_LABEL, historyLegend } from '../data/labels.js';
 
 interface Step {
   direction: 'right' | 'left' | 'none';
@@ -18,6 +18,8 @@ export function ladderSteps(c: ConnectionRecord): Step[] {
   const steps: Step[] = [{ direction: 'right', label: 'TCP connection opened (first packet)', time: c.startTime, kind: 'tcp' }];
   let clientHelloSeen = false;
   let serverHelloSeen = false;
+  // The record lists alerts in the order its history shows them (both capped: up to 8 are listed).
+  let alertIndex = 0;
   for (const letter of c.history) {
     const fromClient = letter !== letter.toLowerCase();
     const lower = letter.toLowerCase();
@@ -28,6 +30,13 @@ export function ladderSteps(c: ConnectionRecord): Step[] {
     let note: string | undefined;
     if (lower === 'c' && time !== null) note = offerNote(c);
     if (lower === 's' && time !== null) note = c.resumption === 'accepted' ? `accepts the offer (${c.resumedBy ?? 'resumed'})` : c.resumption === 'rejected' ? 'rejects the offer: full handshake' : undefined;
+    if (lower === 'l') {
+      const alert = c.alerts[alertIndex++];
+      if (alert !== undefined && (alert.by === 'client') === fromClient) {
+        time = alert.time;
+        note = alertText(alert);
+      }
+    }
     steps.push({ direction: fromClient ? 'right' : 'left', label: name, time, note, kind: 'tls' });
   }
   if (c.abort) {
@@ -46,6 +55,14 @@ export function ladderSteps(c: ConnectionRecord): Step[] {
 
 function offerNote(c: ConnectionRecord): string {
   const offers: string[] = [];
+  // A session ID the record does not count as an offer is TLS 1.3's compatibility value (RFC 8446
+  // §4.1.2), or a TLS 1.2 session's that TLS 1.3 does not resume (reason version-change).
+  if (c.offer.sessionId && c.resumption === 'not-offered') {
+    const id = `${c.offer.sessionId.slice(0, 16)}…`;
+    return c.reason === 'version-change'
+      ? `offers nothing TLS 1.3 resumes: its legacy session ID ${id} is a TLS 1.2 session's`
+      : `offers nothing to resume (session ID ${id}: TLS 1.3's compatibility value)`;
+  }
   if (c.offer.sessionId) offers.push(`session ID ${c.offer.sessionId.slice(0, 16)}…`);
   if (c.offer.ticket) offers.push('session ticket');
   if (c.offer.psk) offers.push('PSK identity');
