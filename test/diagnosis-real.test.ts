@@ -836,11 +836,18 @@ describe('a session the negotiated version cannot resume (tls-version-change.pca
     expect(server.reasons).toEqual({ 'version-change': 3 });
     expect(connections[2]!.reasonDetail).toContain('TLS 1.2 session ticket offered in a handshake the server took to TLS 1.3');
     expect(connections[4]!.reasonDetail).toContain('TLS 1.3 session (PSK) offered in a handshake the server answered with TLS 1.2');
-    const findings = (document.findings as { code: string; severity: string; title: string }[]).filter((f) => f.code === 'version-change');
-    expect(findings.map((f) => [f.severity, f.title])).toEqual([
-      ['warning', '1 TLS 1.3 session offered to resumescope.test:44371 was refused: it answered with TLS 1.2'],
-      ['info', '2 TLS 1.2 sessions offered to resumescope.test:44371 were refused: the handshake went to TLS 1.3'],
+    // Both ways behind one address: servers that speak TLS 1.3 and one that does not.
+    const findings = (document.findings as { code: string; severity: string; title: string; evidence: number[] }[]).filter((f) => f.code === 'version-change');
+    expect(findings.map((f) => [f.severity, f.title, f.evidence])).toEqual([
+      ['critical', '3 sessions offered to resumescope.test:44371 were refused for a change of TLS version, both ways', [3, 5, 7]],
     ]);
+    // One way each: the first four connections (TLS 1.3 came into use), and the fourth and fifth (a server without it).
+    const oneWay = (from: number, to: number) => {
+      const part = connections.slice(from, to).map((c, i) => ({ ...structuredClone(c), id: i + 1, reason: null, reasonDetail: undefined, session: null }));
+      return diagnose(part as ConnectionRecord[]).findings.filter((f) => f.code === 'version-change').map((f) => [f.severity, f.title]);
+    };
+    expect(oneWay(0, 4)).toEqual([['info', '1 TLS 1.2 session offered to resumescope.test:44371 was refused: the handshake went to TLS 1.3']]);
+    expect(oneWay(3, 5)).toEqual([['critical', '1 TLS 1.3 session offered to resumescope.test:44371 was refused: it answered with TLS 1.2']]);
     expect((document.findings as { code: string }[]).some((f) => f.code === 'unexplained')).toBe(false);
   });
 });

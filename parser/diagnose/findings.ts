@@ -123,15 +123,20 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     if (versionChanged.length > 0) {
       const toTls12 = versionChanged.filter((c) => c.version !== 'TLS 1.3');
       const toTls13 = versionChanged.filter((c) => c.version === 'TLS 1.3');
-      if (toTls13.length > 0) {
+      const leftOut = 'These refusals are left out of the cache policy.';
+      if (toTls12.length > 0 && toTls13.length > 0) {
+        // Both ways: clients move between servers that speak TLS 1.3 and servers that do not.
+        add('version-change', versionChanged, `${n(versionChanged.length)} ${plural(versionChanged.length, 'session')} offered to ${server.group} ${versionChanged.length === 1 ? 'was' : 'were'} refused for a change of TLS version, both ways`,
+          `${n(toTls12.length)} TLS 1.3 ${plural(toTls12.length, 'session')} (PSK) came to handshakes answered with TLS 1.2, which cannot resume them (RFC 8446 §4.2.11), and ${n(toTls13.length)} TLS 1.2 ${plural(toTls13.length, 'session')} to handshakes taken to TLS 1.3, which resumes only its own (RFC 8446 §2.2). Behind this address some servers or backends speak TLS 1.3 and some do not (a rolling upgrade, a backend left behind, TLS 1.3 turned off and on): each time a client moves from one kind to the other it pays a full handshake. Let every backend speak the same versions. ${leftOut}`,
+          severityFor(versionChanged.length) === 'info' ? 'warning' : severityFor(versionChanged.length));
+      } else if (toTls13.length > 0) {
         // A one-off cost per client after TLS 1.3 was turned on: no cache setting changes it.
         add('version-change', toTls13, `${n(toTls13.length)} TLS 1.2 ${plural(toTls13.length, 'session')} offered to ${server.group} ${toTls13.length === 1 ? 'was' : 'were'} refused: the handshake went to TLS 1.3`,
-          `The clients offered sessions made under TLS 1.2 (session tickets, or session IDs in the field TLS 1.3 keeps for them), and the server took these handshakes to TLS 1.3, which resumes only TLS 1.3 sessions (by PSK, RFC 8446 §2.2). Each client pays one full handshake and gets a TLS 1.3 ticket; its next visits resume with it. Expected once per client after TLS 1.3 comes into use, at the server or at the clients: no cache setting changes it, and these refusals are left out of the cache policy.`, 'info');
-      }
-      if (toTls12.length > 0) {
+          `The clients offered sessions made under TLS 1.2 (session tickets, or session IDs in the field TLS 1.3 keeps for them), and the server took these handshakes to TLS 1.3, which resumes only TLS 1.3 sessions (by PSK, RFC 8446 §2.2). Each client pays one full handshake and gets a TLS 1.3 ticket; its next visits resume with it. Expected once per client after TLS 1.3 comes into use, at the server or at the clients: no cache setting changes it. ${leftOut}`, 'info');
+      } else {
         add('version-change', toTls12, `${n(toTls12.length)} TLS 1.3 ${plural(toTls12.length, 'session')} offered to ${server.group} ${toTls12.length === 1 ? 'was' : 'were'} refused: it answered with TLS 1.2`,
-          `The clients offered TLS 1.3 sessions (PSK), and the server answered these handshakes with TLS 1.2, which cannot resume them (RFC 8446 §4.2.11). The clients got their sessions from a server speaking TLS 1.3: behind this address some servers or backends do not speak it (a rolling upgrade, a backend left behind), or TLS 1.3 was turned off. Each time a client lands on such a server it pays a full handshake: let every backend speak TLS 1.3. These refusals are left out of the cache policy.`,
-          severityFor(toTls12.length) === 'info' ? 'info' : 'warning');
+          `The clients offered TLS 1.3 sessions (PSK), and the server answered these handshakes with TLS 1.2, which cannot resume them (RFC 8446 §4.2.11). The clients got their sessions from a server speaking TLS 1.3: behind this address some servers or backends do not speak it (a rolling upgrade, a backend left behind), or TLS 1.3 was turned off. Each time a client lands on such a server it pays a full handshake: let every backend speak TLS 1.3. ${leftOut}`,
+          severityFor(toTls12.length) === 'info' ? 'warning' : severityFor(toTls12.length));
       }
     }
     const notKept = withReason('not-kept');
