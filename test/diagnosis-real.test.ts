@@ -811,6 +811,10 @@ describe('certificate refusals named in the aborted-handshakes finding', () => {
     expect(detail).not.toContain('refused by the client');
   });
 
+  it('HAProxy\'s verify required (mutual TLS at a load balancer): three refusals by the server', () => {
+    expect(detailOf('haproxy-verify-required.pcap')).toContain('3 were refused by the server with a fatal alert after the client\'s Finished');
+  });
+
   it('Chromium refusing the server\'s certificate: two refusals by the client', () => {
     const detail = detailOf('chromium-rejects-certificate.pcap');
     expect(detail).toContain('2 were refused by the client with a fatal alert after the ServerHello');

@@ -172,6 +172,13 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // TLS 1.3 (refused), its TLS 1.3 ticket resumed, then offered to the server restarted TLS 1.2-only
   // (refused); then a TLS 1.2 session ID, offered in a TLS 1.3 handshake's legacy ID (no offer by TLS 1.3's rules).
   'tls-version-change.pcap': [full12, ticket12, rej13, psk13, rej12, full12, full13],
+  // HAProxy's "verify required" (mutual TLS at a load balancer): the same five as just below. After
+  // the trusted client's HTTP 200 HAProxy has closed when the client's close_notify comes: its RST
+  // (in four recordings of four; the resumed one's close_notify came in time in each).
+  'haproxy-verify-required.pcap': [
+    { ...full13, serverRefused: 'encrypted' }, { ...full13, serverRefused: 'encrypted' }, { ...full13, rstBy: 'server' }, psk13,
+    { ...full12, serverRefused: 'clear' },
+  ],
   'tls13-server-rejects-client-certificate.pcap': [
     { ...full13, serverRefused: 'encrypted' }, { ...full13, serverRefused: 'encrypted' }, full13, psk13, { ...full12, serverRefused: 'clear' },
   ],
@@ -260,6 +267,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'tls13-client-rejects-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44368 },
   'chromium-rejects-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44369 },
   'tls-version-change.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44371 },
+  'haproxy-verify-required.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44372 },
   'tls13-server-rejects-client-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44370 },
   'nginx-cache-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44347 },
   'nginx-tls13-tickets-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44348 },
