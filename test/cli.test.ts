@@ -140,6 +140,18 @@ describe('resumescope CLI', () => {
     ]);
   });
 
+  it('a mistyped option is bad usage that names the option meant, where one is near', () => {
+    const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: work, encoding: 'utf8' });
+    const typo = run(['analyze', join(CAPTURES, 'tls12-full.pcap'), '--jsn', 'x.json']);
+    expect(typo.status).toBe(2);
+    expect(typo.stderr.split('\n')[0]).toBe('resumescope: unknown option --jsn (did you mean --json?)');
+    expect(existsSync(join(work, 'x.json'))).toBe(false);
+    expect(run(['analyze', 'x.pcap', '--pcapng-fliter=all']).stderr.split('\n')[0]).toBe('resumescope: unknown option --pcapng-fliter (did you mean --pcapng-filter?)');
+    expect(run(['ui', '--prot', '0']).stderr.split('\n')[0]).toBe('resumescope: unknown option --prot (did you mean --port?)');
+    // Nothing near: no guess.
+    expect(run(['analyze', 'x.pcap', '--verbose']).stderr.split('\n')[0]).toBe('resumescope: unknown option --verbose');
+  });
+
   it('an option where an output file belongs is bad usage, and no file named after it is written', () => {
     const r = spawnSync(process.execPath, [BIN, 'analyze', join(CAPTURES, 'tls12-session-id-resume.pcap'), '--json', '-o', 'x.json'], { cwd: work, encoding: 'utf8' });
     expect(r.status).toBe(2);

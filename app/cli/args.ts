@@ -141,7 +141,7 @@ function parseAnalyze(argv: string[]): AnalyzeArgs | { command: 'help' } {
       }
       case '-h': case '--help': return { command: 'help' };
       default:
-        if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`);
+        if (arg.startsWith('-') && arg !== '-') throw new UsageError(unknownOption(arg, ANALYZE_OPTIONS));
         args.inputs.push(arg);
     }
   }
@@ -198,11 +198,42 @@ function parseUi(argv: string[]): UiArgs | { command: 'help' } {
       case '--no-open': args.open = false; break;
       case '-h': case '--help': return { command: 'help' };
       default:
-        if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
+        if (arg.startsWith('-')) throw new UsageError(unknownOption(arg, UI_OPTIONS));
         args.inputs.push(arg);
     }
   }
   return args;
+}
+
+const ANALYZE_OPTIONS = ['--json', '--ndjson', '--csv', '--report', '--pcapng-out', '--pcapng-filter', '--progress', '--no-progress', '--quiet', '--each', '--state', '--jobs', '--help'];
+const UI_OPTIONS = ['--port', '--no-open', '--help'];
+
+/** "unknown option --jsn (did you mean --json?)": the nearest option within two typed characters. */
+function unknownOption(arg: string, options: readonly string[]): string {
+  const flag = splitInline(arg)[0];
+  let nearest: string | null = null;
+  let best = 3;
+  for (const option of options) {
+    const distance = editDistance(flag, option);
+    if (distance < best) {
+      best = distance;
+      nearest = option;
+    }
+  }
+  return `unknown option ${flag}${nearest === null ? '' : ` (did you mean ${nearest}?)`}`;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
 }
 
 function splitInline(arg: string): [string, string | null] {
