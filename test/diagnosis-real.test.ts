@@ -852,6 +852,11 @@ describe('a session the negotiated version cannot resume (tls-version-change.pca
     };
     expect(oneWay(0, 4)).toEqual([['info', '1 TLS 1.2 session offered to resumescope.test:44371 was refused: the handshake went to TLS 1.3']]);
     expect(oneWay(3, 5)).toEqual([['critical', '1 TLS 1.3 session offered to resumescope.test:44371 was refused: it answered with TLS 1.2']]);
+    // Captured at the backends: the one that answered TLS 1.2 is named (the restarted server as another address).
+    const backends = connections.map((c, i) => ({ ...structuredClone(c), reason: null, reasonDetail: undefined, session: null, server: { ...c.server, ip: i === 4 ? '127.0.0.2' : c.server.ip } }));
+    const detail = diagnose(backends as ConnectionRecord[]).findings.find((f) => f.code === 'version-change')!.detail;
+    expect(detail).toContain('The TLS 1.2 answers came from 127.0.0.2 (1), of the group\'s 2 addresses.');
+    expect(findings[0]!.code).toBe('version-change');
     expect((document.findings as { code: string }[]).some((f) => f.code === 'unexplained')).toBe(false);
   });
 });

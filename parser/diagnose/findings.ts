@@ -124,10 +124,17 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const toTls12 = versionChanged.filter((c) => c.version !== 'TLS 1.3');
       const toTls13 = versionChanged.filter((c) => c.version === 'TLS 1.3');
       const leftOut = 'These refusals are left out of the cache policy.';
+      // Where the group has several addresses (a capture at the backends), those that answered a
+      // TLS 1.3 session with TLS 1.2 are the servers to upgrade.
+      const answeredTls12 = new Map<string, number>();
+      for (const c of toTls12) answeredTls12.set(c.server.ip, (answeredTls12.get(c.server.ip) ?? 0) + 1);
+      const where = server.addresses.length > 1 && toTls12.length > 0
+        ? ` The TLS 1.2 answers came from ${[...answeredTls12].sort((a, b) => b[1] - a[1]).map(([ip, count]) => `${ip} (${n(count)})`).join(', ')}, of the group's ${n(server.addresses.length)} addresses.`
+        : '';
       if (toTls12.length > 0 && toTls13.length > 0) {
         // Both ways: clients move between servers that speak TLS 1.3 and servers that do not.
         add('version-change', versionChanged, `${n(versionChanged.length)} ${plural(versionChanged.length, 'session')} offered to ${server.group} ${versionChanged.length === 1 ? 'was' : 'were'} refused for a change of TLS version, both ways`,
-          `${n(toTls12.length)} TLS 1.3 ${plural(toTls12.length, 'session')} (PSK) came to handshakes answered with TLS 1.2, which cannot resume them (RFC 8446 §4.2.11), and ${n(toTls13.length)} TLS 1.2 ${plural(toTls13.length, 'session')} to handshakes taken to TLS 1.3, which resumes only its own (RFC 8446 §2.2). Behind this address some servers or backends speak TLS 1.3 and some do not (a rolling upgrade, a backend left behind, TLS 1.3 turned off and on): each time a client moves from one kind to the other it pays a full handshake. Let every backend speak the same versions. ${leftOut}`,
+          `${n(toTls12.length)} TLS 1.3 ${plural(toTls12.length, 'session')} (PSK) came to handshakes answered with TLS 1.2, which cannot resume them (RFC 8446 §4.2.11), and ${n(toTls13.length)} TLS 1.2 ${plural(toTls13.length, 'session')} to handshakes taken to TLS 1.3, which resumes only its own (RFC 8446 §2.2). Behind this address some servers or backends speak TLS 1.3 and some do not (a rolling upgrade, a backend left behind, TLS 1.3 turned off and on): each time a client moves from one kind to the other it pays a full handshake. Let every backend speak the same versions.${where} ${leftOut}`,
           severityFor(versionChanged.length) === 'info' ? 'warning' : severityFor(versionChanged.length));
       } else if (toTls13.length > 0) {
         // A one-off cost per client after TLS 1.3 was turned on: no cache setting changes it.
@@ -135,7 +142,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
           `The clients offered sessions made under TLS 1.2 (session tickets, or session IDs in the field TLS 1.3 keeps for them), and the server took these handshakes to TLS 1.3, which resumes only TLS 1.3 sessions (by PSK, RFC 8446 §2.2). Each client pays one full handshake and gets a TLS 1.3 ticket; its next visits resume with it. Expected once per client after TLS 1.3 comes into use, at the server or at the clients: no cache setting changes it. ${leftOut}`, 'info');
       } else {
         add('version-change', toTls12, `${n(toTls12.length)} TLS 1.3 ${plural(toTls12.length, 'session')} offered to ${server.group} ${toTls12.length === 1 ? 'was' : 'were'} refused: it answered with TLS 1.2`,
-          `The clients offered TLS 1.3 sessions (PSK), and the server answered these handshakes with TLS 1.2, which cannot resume them (RFC 8446 §4.2.11). The clients got their sessions from a server speaking TLS 1.3: behind this address some servers or backends do not speak it (a rolling upgrade, a backend left behind), or TLS 1.3 was turned off. Each time a client lands on such a server it pays a full handshake: let every backend speak TLS 1.3. ${leftOut}`,
+          `The clients offered TLS 1.3 sessions (PSK), and the server answered these handshakes with TLS 1.2, which cannot resume them (RFC 8446 §4.2.11). The clients got their sessions from a server speaking TLS 1.3: behind this address some servers or backends do not speak it (a rolling upgrade, a backend left behind), or TLS 1.3 was turned off. Each time a client lands on such a server it pays a full handshake: let every backend speak TLS 1.3.${where} ${leftOut}`,
           severityFor(toTls12.length) === 'info' ? 'warning' : severityFor(toTls12.length));
       }
     }
