@@ -2,10 +2,10 @@ import type { SessionTable } from '../session/session-table.js';
 import { select } from './offer-lists.js';
 import type { Verdicts } from './verdicts.js';
 
-// Offers the negotiated protocol version cannot resume, whatever the cache holds. TLS 1.3 resumes
-// only by PSK (RFC 8446 §2.2), its tickets are no RFC 5077 tickets, and a TLS 1.2 server knows no
-// pre_shared_key (RFC 8446 §4.2.11 is TLS 1.3's; RFC 8446 Appendix D: a session is resumed with the
-// version it was made with). So a farm that turns TLS 1.3 on refuses each client's TLS 1.2 session
+// Offers the negotiated protocol version cannot resume, whatever the cache holds. TLS 1.3 replaced
+// session IDs and tickets with its PSK exchange (RFC 8446 §1.2, §2.2): its tickets are no RFC 5077
+// tickets, and a TLS 1.2 server knows no pre_shared_key (RFC 8446 §4.2.11 is TLS 1.3's), so neither
+// version resumes the other's sessions. So a farm that turns TLS 1.3 on refuses each client's TLS 1.2 session
 // once, and one with backends that do not all speak TLS 1.3 refuses TLS 1.3 sessions at every visit
 // to an older one. Neither is a cache's doing: taken for one, a server just upgraded "kept no
 // sessions", or its refusals fitted a limit.
