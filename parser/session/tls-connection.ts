@@ -434,8 +434,9 @@ export class TlsConnection implements TlsStreamListener {
   private onServerReply(side: Side, contentType: number, time: number, length: number): void {
     const alertSized = contentType === CONTENT_APPLICATION_DATA && isAlertSized(length);
     if (this.isClient(side)) {
-      // The rest of the client's flight, or its data: only its own alert (closing first) ends the wait.
-      if (alertSized) this.stopAwaitingServerReply();
+      // The rest of the client's flight, or its data: its own alert (closing first) ends the wait,
+      // and so does the window's end (no later record is a refusal: a long upload is not followed).
+      if (alertSized || time - this.awaitingServerReplySince > this.refusalWindow()) this.stopAwaitingServerReply();
       return;
     }
     if (alertSized && time - this.awaitingServerReplySince <= this.refusalWindow()) this.serverAlertTime = time;

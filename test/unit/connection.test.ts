@@ -1163,3 +1163,26 @@ describe('a TLS 1.3 server\'s refusal under a snap length', () => {
     expect(cut.handshake).toBe('incomplete');
   });
 });
+
+describe('a TLS 1.3 connection is followed past the client\'s Finished only as long as a refusal could come', () => {
+  it('a client that goes on sending past the window: the wait ends, the streams are let go', () => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    c.client(tls13Client());
+    c.server(tls13Server(), ...tls13Flight());
+    c.client(ccsRecord(), encryptedRecord(CT.applicationData, 53));
+    // The one live flow, from the table's buckets (the resource bound is not in the record).
+    type Flow = { reassemblers: { isActive: boolean }[] };
+    const liveFlow = (): Flow => (table as unknown as { buckets: (Flow | null)[] }).buckets.find((f) => f !== null)!;
+    // The server's first record after the Finished is still to come: both streams are read.
+    expect(liveFlow().reassemblers.map((r) => r.isActive)).toEqual([true, true]);
+    c.client(encryptedRecord(CT.applicationData, 1000));
+    expect(liveFlow().reassemblers.map((r) => r.isActive)).toEqual([true, true]);
+    c.time += 2;
+    c.client(encryptedRecord(CT.applicationData, 1000)); // an upload, the server silent: past the window
+    expect(liveFlow().reassemblers.map((r) => r.isActive)).toEqual([false, false]);
+    c.server(encryptedRecord(CT.applicationData, 19)).fin(1).fin(0);
+    table.finishAll();
+    expect(only(records)).toMatchObject({ handshake: 'complete', abort: null });
+  });
+});
