@@ -1,5 +1,4 @@
 import type { SessionTable } from '../session/session-table.js';
-import { select } from './offer-lists.js';
 import type { Verdicts } from './verdicts.js';
 
 // Offers the negotiated protocol version cannot resume, whatever the cache holds. TLS 1.3 replaced
@@ -35,13 +34,13 @@ export function versionChangeOf(t: SessionTable, o: number): 'to-tls13' | 'to-tl
  * the cache's estimators (an offer the version forbade says nothing about what the cache holds).
  */
 export function explainVersionChanges(t: SessionTable, offers: Int32Array, verdicts: Verdicts): Int32Array {
-  let changed = 0;
+  const left = new Int32Array(offers.length);
+  let kept = 0;
   for (let i = 0; i < offers.length; i++) {
     const o = offers[i]!;
     const change = versionChangeOf(t, o);
-    if (change === null) continue;
-    verdicts.set(o, 'version-change', change === 'to-tls13' ? TLS12_SESSION_IN_TLS13 : TLS13_SESSION_IN_TLS12);
-    changed++;
+    if (change === null) left[kept++] = o;
+    else verdicts.set(o, 'version-change', change === 'to-tls13' ? TLS12_SESSION_IN_TLS13 : TLS13_SESSION_IN_TLS12);
   }
-  return changed === 0 ? offers : select(offers, (o) => versionChangeOf(t, o) === null);
+  return kept === offers.length ? offers : left.slice(0, kept);
 }
