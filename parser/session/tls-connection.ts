@@ -36,6 +36,16 @@ const REFUSAL_WINDOW_ROUND_TRIPS = 3;
  */
 const MAX_TLS12_FINISHED_RECORD = 96;
 
+/**
+ * A TLS 1.3 Finished alone in its record (RFC 8446 §4.4.4, §5.2): the header and verify_data of the
+ * hash's length, the content type and the AEAD tag: SHA-256 with a 16-byte tag 53, with AES-CCM-8's
+ * 8-byte tag 45, SHA-384 69. A client whose flight begins so sent no Certificate: no CertificateRequest
+ * came, so the server has no certificate of its to refuse (see onServerReply).
+ */
+function isBareFinishedRecord(length: number): boolean {
+  return length === 53 || length === 45 || length === 69;
+}
+
 /** An encrypted record of a TLS 1.3 alert's length (TLS13_ALERT_RECORD): no Finished is this short. */
 function isAlertSized(length: number): boolean {
   return length === TLS13_ALERT_RECORD || length === TLS13_ALERT_RECORD_CCM8;
@@ -161,6 +171,8 @@ export class TlsConnection implements TlsStreamListener {
   private serverAlertTime = -1;
   /** A close came after the handshake looked established (see refusedByServer). */
   private closedAfterEstablished = false;
+  /** The length of the client's first encrypted record after the ServerHello (read or cut), -1 before it. */
+  private clientFirstEncryptedLength = -1;
   /** The client a PROXY protocol header named, and the side that sent it (-1: none came). */
   private proxied: Endpoint | null = null;
   private proxiedSide: -1 | Side = -1;
@@ -399,6 +411,7 @@ export class TlsConnection implements TlsStreamListener {
       // for a hello, follows a real ServerHello: the cut one was no retry.
       this.serverHelloMaybeRetry = false;
     }
+    if (this.clientFirstEncryptedLength < 0 && this.isClient(side) && (this.serverHello !== null || this.serverHelloCut)) this.clientFirstEncryptedLength = length;
     if (this.handshakeBytesCut && (this.serverHello !== null || this.serverHelloCut)) this.cutHandshakeData(side, contentType, time, length);
     if (this.serverHello === null) return; // 0-RTT early data or a mid-stream start
     if (side === 0) this.encryptedRecords0++;
@@ -417,7 +430,7 @@ export class TlsConnection implements TlsStreamListener {
       this.established = true;
       // A TLS 1.3 server checks the client's flight (its certificate) after sending its own
       // Finished: a refusal is the server's next record (see onServerReply).
-      if (this.tls13) this.awaitingServerReplySince = time;
+      if (this.tls13 && this.clientSentCertificate()) this.awaitingServerReplySince = time;
       else this.done = true;
     }
   }
@@ -441,6 +454,15 @@ export class TlsConnection implements TlsStreamListener {
     }
     if (alertSized && time - this.awaitingServerReplySince <= this.refusalWindow()) this.serverAlertTime = time;
     this.stopAwaitingServerReply();
+  }
+
+  /**
+   * The client's flight after the server's may hold a Certificate (asked for by a CertificateRequest,
+   * encrypted in TLS 1.3): it does not begin with a bare Finished. Only then can the server refuse
+   * it; a 19-byte record after a bare Finished is a close_notify (a server shutting down at once).
+   */
+  private clientSentCertificate(): boolean {
+    return !isBareFinishedRecord(this.clientFirstEncryptedLength);
   }
 
   private stopAwaitingServerReply(): void {
@@ -529,7 +551,7 @@ export class TlsConnection implements TlsStreamListener {
     // each segment's first record header, enough to see its alert-sized record; the abort's stage
     // then rests on Finished messages the cut hid, so such a handshake stays incomplete.
     const mayBeTls13 = this.tls13 || (this.serverHello === null && this.serverHelloCut);
-    if (mayBeTls13 && time >= 0) this.awaitingServerReplySince = time;
+    if (mayBeTls13 && time >= 0 && this.clientSentCertificate()) this.awaitingServerReplySince = time;
     else this.done = true;
   }
 

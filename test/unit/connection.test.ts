@@ -1121,6 +1121,17 @@ describe('a TLS 1.3 server that refuses the client\'s Finished flight (its certi
     expect(afterClientFin).toMatchObject({ handshake: 'complete', abort: null, alerts: [] });
   });
 
+  it('nor a close_notify at once after a bare Finished: no certificate was asked for, none to refuse', () => {
+    for (const finished of [53, 45, 69]) {
+      // A server shutting down as the handshake ends (no tickets, no data): its close_notify is 19 bytes too.
+      const r = run((c) => c.server(encryptedRecord(CT.applicationData, 19)).fin(1).fin(0), { flight: [ccsRecord(), encryptedRecord(CT.applicationData, finished)] });
+      expect(r).toMatchObject({ handshake: 'complete', established: true, abort: null, alerts: [] });
+    }
+    // An empty Certificate (25 bytes: none where one is asked for) still can be refused.
+    const none = run((c) => c.server(encryptedRecord(CT.applicationData, 19)).fin(1).fin(0), { flight: [ccsRecord(), encryptedRecord(CT.applicationData, 25), encryptedRecord(CT.applicationData, 53)] });
+    expect(none).toMatchObject({ handshake: 'aborted', abort: { by: 'server', stage: 'after-client-finished' } });
+  });
+
   it('nor an alert-sized record the capture ends after, with no close', () => {
     expect(run((c) => c.server(encryptedRecord(CT.applicationData, 19)))).toMatchObject({ handshake: 'complete', abort: null });
   });
@@ -1170,7 +1181,8 @@ describe('a TLS 1.3 connection is followed past the client\'s Finished only as l
     const c = new Conversation(table).open();
     c.client(tls13Client());
     c.server(tls13Server(), ...tls13Flight());
-    c.client(ccsRecord(), encryptedRecord(CT.applicationData, 53));
+    // Its Certificate, CertificateVerify and Finished: a flight the server may refuse.
+    c.client(ccsRecord(), encryptedRecord(CT.applicationData, 809), encryptedRecord(CT.applicationData, 281), encryptedRecord(CT.applicationData, 69));
     // The one live flow, from the table's buckets (the resource bound is not in the record).
     type Flow = { reassemblers: { isActive: boolean }[] };
     const liveFlow = (): Flow => (table as unknown as { buckets: (Flow | null)[] }).buckets.find((f) => f !== null)!;
