@@ -834,16 +834,22 @@ describe('a session the negotiated version cannot resume (tls-version-change.pca
       ['TLS 1.2', 'not-offered', null],
       // Its TLS 1.2 session's ID in the legacy session ID: no offer by TLS 1.3's rules, still that session.
       ['TLS 1.3', 'not-offered', 'version-change'],
+      ['TLS 1.0', 'not-offered', null],
+      ['TLS 1.0', 'accepted', null],
+      // The TLS 1.0 session offered where TLS 1.2 is negotiated.
+      ['TLS 1.2', 'rejected', 'version-change'],
     ]);
+    expect(connections[9]!.reasonDetail).toBe('a TLS 1.0 session offered in a handshake the server took to TLS 1.2: a server resumes a session only under the version it was made with');
     expect(connections[6]!.offer.sessionId).toBe(connections[5]!.serverSessionId);
-    // Before: "unexplained", both offers.
-    expect(server.reasons).toEqual({ 'version-change': 3 });
+    // Before: "unexplained", the three offers.
+    expect(server.reasons).toEqual({ 'version-change': 4 });
     expect(connections[2]!.reasonDetail).toContain('TLS 1.2 session ticket offered in a handshake the server took to TLS 1.3');
     expect(connections[4]!.reasonDetail).toContain('TLS 1.3 session (PSK) offered in a handshake the server answered with TLS 1.2');
     // Both ways behind one address: servers that speak TLS 1.3 and one that does not.
     const findings = (document.findings as { code: string; severity: string; title: string; evidence: number[] }[]).filter((f) => f.code === 'version-change');
     expect(findings.map((f) => [f.severity, f.title, f.evidence])).toEqual([
       ['critical', '3 sessions offered to resumescope.test:44371 were refused for a change of TLS version, both ways', [3, 5, 7]],
+      ['info', '1 session offered to resumescope.test:44371 was refused: made under another TLS version than the handshake\'s', [10]],
     ]);
     // One way each: the first four connections (TLS 1.3 came into use), and the fourth and fifth (a server without it).
     const oneWay = (from: number, to: number) => {
@@ -867,10 +873,14 @@ describe('a version change explains a session never seen issued as well', () => 
     const { connections } = analyze('tls-version-change.pcap');
     const later = connections.slice(2).map((c, i) => ({ ...structuredClone(c), id: i + 1, reason: null, reasonDetail: undefined, session: null }));
     diagnose(later as ConnectionRecord[]);
-    expect(later.map((c) => c.reason)).toEqual(['version-change', null, 'version-change', null, 'version-change']);
+    expect(later.map((c) => c.reason)).toEqual(['version-change', null, 'version-change', null, 'version-change', null, null, 'version-change']);
     // A legacy session ID the capture never saw issued is as likely TLS 1.3's random one: no verdict.
     const withoutIssue = later.filter((_, i) => i !== 3).map((c, i) => ({ ...c, id: i + 1, reason: null, reasonDetail: undefined, session: null }));
     diagnose(withoutIssue as ConnectionRecord[]);
-    expect(withoutIssue.map((c) => c.reason)).toEqual(['version-change', null, 'version-change', null]);
+    expect(withoutIssue.map((c) => c.reason)).toEqual(['version-change', null, 'version-change', null, null, null, 'version-change']);
+    // A session first seen resumed (issued before the capture) has that resumption's version: TLS 1.0.
+    const lastTwo = connections.slice(8).map((c, i) => ({ ...structuredClone(c), id: i + 1, reason: null, reasonDetail: undefined, session: null }));
+    diagnose(lastTwo as ConnectionRecord[]);
+    expect(lastTwo.map((c) => c.reason)).toEqual([null, 'version-change']);
   });
 });

@@ -317,11 +317,11 @@ describe('diagnosis on simulated farms with a known policy', () => {
     const servers = farm.diagnosis.servers.map((s) => ({ ...s, cachePolicy: { ...s.cachePolicy, sharedCache: { ...s.cachePolicy.sharedCache, confidence: 0.33 } } }));
     const none = () => null;
     const group = servers[0]!.group;
-    const { findings } = buildFindings(servers, farm.diagnosis.clients, farm.connections, { groupKey: () => group, reuseGap: none, age: none, churn: none, recency: none, abortOf: none });
+    const { findings } = buildFindings(servers, farm.diagnosis.clients, farm.connections, { groupKey: () => group, reuseGap: none, age: none, churn: none, recency: none, abortOf: none, sessionVersion: none });
     const backend = findings.find((f) => f.code === 'no-shared-cache')!;
     expect(backend.severity).toBe('warning');
     expect(backend.detail).toMatch(/The inference is uncertain \(confidence 0\.33/);
-    const sure = buildFindings(farm.diagnosis.servers, farm.diagnosis.clients, farm.connections, { groupKey: () => group, reuseGap: none, age: none, churn: none, recency: none, abortOf: none });
+    const sure = buildFindings(farm.diagnosis.servers, farm.diagnosis.clients, farm.connections, { groupKey: () => group, reuseGap: none, age: none, churn: none, recency: none, abortOf: none, sessionVersion: none });
     expect(sure.findings.find((f) => f.code === 'no-shared-cache')!.severity).toBe('critical');
   });
 

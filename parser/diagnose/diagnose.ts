@@ -173,6 +173,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
       if (!aborted?.abort) return null;
       return abortEnding(aborted);
     },
+    sessionVersion: (c) => { const o = offerOf(c); const row = o >= 0 ? table.sessionRowOf(o) : -1; return row >= 0 ? table.versionOfSession(row) : null; },
   };
   const { findings, whatIf } = buildFindings(servers, clients, connections, lookup);
   const carrying = options.carriedIn !== undefined || (options.carryOut !== undefined && options.carryOut !== false);

@@ -49,6 +49,8 @@ export interface OfferLookup {
   recency(c: ConnectionRecord): number | null;
   /** How the handshake that aborted the offered session ended: a fatal alert, a reset or a FIN (null: none). */
   abortOf(c: ConnectionRecord): 'alert' | 'rst' | 'fin' | null;
+  /** The version the offered session was made under (null: unknown, or no offer). */
+  sessionVersion(c: ConnectionRecord): string | null;
 }
 
 export function buildFindings(servers: ServerSummary[], clients: ClientsSummary, connections: ConnectionRecord[], facts: OfferLookup): { findings: Finding[]; whatIf: WhatIf[] } {
@@ -120,9 +122,22 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
         `${n(policy.tls13TicketsUnseen.reconnections)} TLS 1.3 ${plural(policy.tls13TicketsUnseen.reconnections, 'reconnection')} to ${server.group} came after a full handshake with it and offered no ticket, and no client offered it one at all. A TLS 1.3 server's tickets travel encrypted (RFC 8446 §4.6.1), so the capture cannot show whether it sent any: either it sends none (OpenSSL's \`num_tickets\` set to 0, resumption turned off) and every TLS 1.3 connection pays a full handshake, or its clients keep none. Wireshark with the clients' key log (SSLKEYLOGFILE) shows the NewSessionTicket messages, if any.`, 'info');
     }
     const versionChanged = withReason('version-change');
-    if (versionChanged.length > 0) {
-      const toTls12 = versionChanged.filter((c) => c.version !== 'TLS 1.3');
-      const toTls13 = versionChanged.filter((c) => c.version === 'TLS 1.3');
+    // TLS 1.0–1.2 sessions under another of those versions: a finding of their own (below).
+    const belowTls13 = versionChanged.filter((c) => c.version !== 'TLS 1.3' && !c.offer.psk);
+    if (belowTls13.length > 0) {
+      const pairs = new Map<string, number>();
+      for (const c of belowTls13) {
+        const pair = `${facts.sessionVersion(c) ?? 'another version'} → ${c.version}`;
+        pairs.set(pair, (pairs.get(pair) ?? 0) + 1);
+      }
+      add('version-change', belowTls13, `${n(belowTls13.length)} ${plural(belowTls13.length, 'session')} offered to ${server.group} ${belowTls13.length === 1 ? 'was' : 'were'} refused: made under another TLS version than the handshake's`,
+        `The clients offered sessions made under one version of TLS, and the server took these handshakes to another (${[...pairs].map(([pair, count]) => `${pair}: ${n(count)}`).join(', ')}). A server resumes a session only under the version it was made with, so each pays a full handshake: expected once per client after a version is turned on or off, at the server or the clients; again and again where servers behind one address differ in the versions they speak. These refusals are left out of the cache policy.`, 'info');
+    }
+    // TLS 1.2 sessions under TLS 1.3, TLS 1.3 sessions under TLS 1.2.
+    const aroundTls13 = versionChanged.filter((c) => c.version === 'TLS 1.3' || c.offer.psk);
+    if (aroundTls13.length > 0) {
+      const toTls12 = aroundTls13.filter((c) => c.version !== 'TLS 1.3');
+      const toTls13 = aroundTls13.filter((c) => c.version === 'TLS 1.3');
       const leftOut = 'These refusals are left out of the cache policy.';
       // Where the group has several addresses (a capture at the backends), those that answered a
       // TLS 1.3 session with TLS 1.2 are the servers to upgrade.
@@ -133,9 +148,9 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
         : '';
       if (toTls12.length > 0 && toTls13.length > 0) {
         // Both ways: clients move between servers that speak TLS 1.3 and servers that do not.
-        add('version-change', versionChanged, `${n(versionChanged.length)} ${plural(versionChanged.length, 'session')} offered to ${server.group} ${versionChanged.length === 1 ? 'was' : 'were'} refused for a change of TLS version, both ways`,
+        add('version-change', aroundTls13, `${n(aroundTls13.length)} ${plural(aroundTls13.length, 'session')} offered to ${server.group} ${aroundTls13.length === 1 ? 'was' : 'were'} refused for a change of TLS version, both ways`,
           `${n(toTls12.length)} TLS 1.3 ${plural(toTls12.length, 'session')} (PSK) came to handshakes answered with TLS 1.2, which cannot resume them (RFC 8446 §4.2.11), and ${n(toTls13.length)} TLS 1.2 ${plural(toTls13.length, 'session')} to handshakes taken to TLS 1.3, which resumes only its own (RFC 8446 §2.2). Behind this address some servers or backends speak TLS 1.3 and some do not (a rolling upgrade, a backend left behind, TLS 1.3 turned off and on): each time a client moves from one kind to the other it pays a full handshake. Let every backend speak the same versions.${where} ${leftOut}`,
-          severityFor(versionChanged.length) === 'info' ? 'warning' : severityFor(versionChanged.length));
+          severityFor(aroundTls13.length) === 'info' ? 'warning' : severityFor(aroundTls13.length));
       } else if (toTls13.length > 0) {
         // A one-off cost per client after TLS 1.3 was turned on: no cache setting changes it.
         add('version-change', toTls13, `${n(toTls13.length)} TLS 1.2 ${plural(toTls13.length, 'session')} offered to ${server.group} ${toTls13.length === 1 ? 'was' : 'were'} refused: the handshake went to TLS 1.3`,

@@ -17,8 +17,13 @@ export const TLS12_SESSION_ID_IN_TLS13 =
 export const TLS13_SESSION_IN_TLS12 =
   'a TLS 1.3 session (PSK) offered in a handshake the server answered with TLS 1.2, which cannot resume it (RFC 8446 §4.2.11): this server, or the backend behind it, does not speak TLS 1.3';
 
-/** Which way the version changed under a refused offer, or null when the version allowed it. */
-export function versionChangeOf(t: SessionTable, o: number): 'to-tls13' | 'to-tls12' | null {
+/**
+ * Which way the version changed under a refused offer, or null when the version allowed it (or is
+ * not known): 'below-tls13' for a TLS 1.0–1.2 session the capture saw under another of those
+ * versions (a server resumes a session only under the version it was made with: OpenSSL's
+ * ssl_get_prev_session, as RFC 5246 §7.4.1.2 resumes "the specified session state").
+ */
+export function versionChangeOf(t: SessionTable, o: number): 'to-tls13' | 'to-tls12' | 'below-tls13' | null {
   if (t.isAccepted(o)) return null;
   const c = t.connectionOf(o);
   if (c.version === null) return null;
@@ -26,7 +31,15 @@ export function versionChangeOf(t: SessionTable, o: number): 'to-tls13' | 'to-tl
   // A client that also offered a TLS 1.3 PSK made a TLS 1.3 resumption attempt: the cache refused that.
   if (kind === 'ticket' && c.version === 'TLS 1.3' && !c.offer.psk) return 'to-tls13';
   if (kind === 'psk' && c.version !== 'TLS 1.3') return 'to-tls12';
-  return null;
+  const row = t.sessionRowOf(o);
+  if (kind === 'psk' || c.version === 'TLS 1.3' || row < 0) return null;
+  const made = t.versionOfSession(row);
+  return made !== null && made !== 'TLS 1.3' && made !== c.version ? 'below-tls13' : null;
+}
+
+/** The verdict's detail for a TLS 1.0–1.2 session offered under another of those versions. */
+export function otherVersionDetail(made: string, negotiated: string): string {
+  return `a ${made} session offered in a handshake the server took to ${negotiated}: a server resumes a session only under the version it was made with`;
 }
 
 /**
@@ -40,6 +53,7 @@ export function explainVersionChanges(t: SessionTable, offers: Int32Array, verdi
     const o = offers[i]!;
     const change = versionChangeOf(t, o);
     if (change === null) left[kept++] = o;
+    else if (change === 'below-tls13') verdicts.set(o, 'version-change', otherVersionDetail(t.versionOfSession(t.sessionRowOf(o))!, t.connectionOf(o).version!));
     else verdicts.set(o, 'version-change', change === 'to-tls13' ? TLS12_SESSION_IN_TLS13 : TLS13_SESSION_IN_TLS12);
   }
   return kept === offers.length ? offers : left.slice(0, kept);

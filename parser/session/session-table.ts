@@ -15,6 +15,9 @@ import { readSessionState, SessionStateWriter, type CarriedAbort, type CarriedCl
 export type SessionKind = 'session-id' | 'ticket' | 'psk';
 
 const KINDS: readonly SessionKind[] = ['session-id', 'ticket', 'psk'];
+/** SessionTable.sessionVersion's values (0: unknown, as carried in from an earlier analysis). */
+const SESSION_VERSIONS: readonly (string | null)[] = [null, 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2', 'TLS 1.3'];
+
 /** SessionTable.sessionKind's value for a TLS 1.3 session. */
 export const PSK_SESSION_KIND = KINDS.indexOf('psk');
 
@@ -253,6 +256,11 @@ export class SessionTable {
 
   // Session columns (row = session index).
   readonly sessionKind = new Uint8Column();
+  /**
+   * The protocol version a session was negotiated under (its issue, or the resumption it was first
+   * seen in, which keeps it: see version-change.ts), as an index in SESSION_VERSIONS; 0 unknown.
+   */
+  readonly sessionVersion = new Uint8Column();
   readonly sessionIssuedBy = new Int32Column();
   readonly sessionIssuedAt = new Float64Column();
   readonly sessionIssuer = new Int32Column();
@@ -289,6 +297,10 @@ export class SessionTable {
   offeredTicketKeyNameOf(o: number): string | null {
     const { key } = offeredKey(this.offerConnections[o]!);
     return key === null ? null : ticketKeyNameOf(key);
+  }
+  /** The version a session was negotiated under, null when unknown (SessionTable.sessionVersion). */
+  versionOfSession(row: number): string | null {
+    return SESSION_VERSIONS[this.sessionVersion.get(row)] ?? null;
   }
   /** Row of the session a key (sessionKey) names, -1 when the table does not know it. */
   sessionOfKey(key: string): number {
@@ -596,9 +608,10 @@ export class SessionTable {
     return entry === undefined || entry.segment !== this.clockSegment ? NONE : entry.by;
   }
 
-  private newSession(kind: SessionKind, issuedBy: number, time: number, address: number, group: ServerGroup, issueIndex: number): number {
+  private newSession(kind: SessionKind, issuedBy: number, time: number, address: number, group: ServerGroup, issueIndex: number, version: string | null = null): number {
     const row = this.sessionRows++;
     this.sessionKind.push(KINDS.indexOf(kind));
+    this.sessionVersion.push(Math.max(0, SESSION_VERSIONS.indexOf(version)));
     this.sessionIssuedBy.push(issuedBy);
     this.sessionIssuedAt.push(time);
     this.sessionIssuer.push(address);
@@ -664,7 +677,7 @@ export class SessionTable {
       }
       if (!known && key !== null && used) {
         // First sight of a session issued before the capture: remember it from now on.
-        const adopted = this.newSession(kind, ISSUED_BEFORE_CAPTURE, time, address, group, group.issued);
+        const adopted = this.newSession(kind, ISSUED_BEFORE_CAPTURE, time, address, group, group.issued, c.version);
         this.sessions.set(key, adopted);
         this.heldAfter = adopted;
       } else if (known) {
@@ -757,7 +770,7 @@ export class SessionTable {
       keys.push(pskClientKey(c, group));
     }
     if (kind === null) return;
-    const session = this.newSession(kind, c.id, time, address, group, group.issued++);
+    const session = this.newSession(kind, c.id, time, address, group, group.issued++, c.version);
     for (const key of keys) this.sessions.set(key, session);
     this.heldAfter = session;
   }

@@ -16,7 +16,7 @@ export interface ExpectedConnection {
   /** Set exactly when `resumed`. */
   resumedBy?: ExpectedResumedBy;
   /** Negotiated protocol version, as in TsharkConnection.version. */
-  version: 'TLS 1.2' | 'TLS 1.3';
+  version: 'TLS 1.0' | 'TLS 1.2' | 'TLS 1.3';
   /** The ClientHello offered something to resume (session ID, ticket or PSK). */
   offered: boolean;
   /** The server answered the first ClientHello with a HelloRetryRequest. */
@@ -170,8 +170,12 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // (no certificate asked for), a stranger's refused in TLS 1.2 (in clear).
   // One server, both versions: a TLS 1.2 ticket resumed, then offered by a client that now offers
   // TLS 1.3 (refused), its TLS 1.3 ticket resumed, then offered to the server restarted TLS 1.2-only
-  // (refused); then a TLS 1.2 session ID, offered in a TLS 1.3 handshake's legacy ID (no offer by TLS 1.3's rules).
-  'tls-version-change.pcap': [full12, ticket12, rej13, psk13, rej12, full12, full13],
+  // (refused); then a TLS 1.2 session ID, offered in a TLS 1.3 handshake's legacy ID (no offer by TLS 1.3's
+  // rules); then a TLS 1.0 session (by ID), resumed, then offered where TLS 1.2 is negotiated (refused).
+  'tls-version-change.pcap': [
+    full12, ticket12, rej13, psk13, rej12, full12, full13,
+    { resumed: false, version: 'TLS 1.0', offered: false }, { resumed: true, resumedBy: 'session-id', version: 'TLS 1.0', offered: true }, rej12,
+  ],
   // HAProxy's "verify required" (mutual TLS at a load balancer): the same five as just below. After
   // the trusted client's HTTP 200 HAProxy has closed when the client's close_notify comes: its RST
   // (in four recordings of four; the resumed one's close_notify came in time in each).
