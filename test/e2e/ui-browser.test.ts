@@ -124,6 +124,20 @@ describe('resumescope ui in Chromium', () => {
     });
   }, 60_000);
 
+  it('version changes: two findings of one reason, each offering its own connections, none "all" of the reason\'s', async () => {
+    await onHostedPage([join(FIXTURES, 'tls-version-change.pcap')], async (page) => {
+      const findings = page.getByTestId('finding');
+      await expect.poll(() => findings.count()).toBe(2);
+      expect(await findings.allTextContents()).toEqual([
+        expect.stringContaining('refused for a change of TLS version, both ways'),
+        expect.stringContaining('made under another TLS version than the handshake\'s'),
+      ]);
+      // "Show all 4" under a finding about 1 of them read as if it were about all four.
+      expect(await page.getByTestId('finding-show-all').count()).toBe(0);
+      expect(await page.getByTestId('view-overview').textContent()).toContain('another TLS version than the session\'s');
+    });
+  }, 60_000);
+
   for (const theme of ['light', 'dark'] as const) {
     it(`shows the idle-timeout farm in every view (${theme}) and agrees with the CLI`, async () => {
       const { page, dialogs, errors } = await openPage(theme);

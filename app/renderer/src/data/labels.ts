@@ -29,7 +29,7 @@ export const REASON_LABEL: Record<string, string> = {
   // Not a refusal: the client offered nothing (or an older session) while it held a valid one.
   'client-forgot': 'client forgot its session (offered nothing or an older one)',
   'not-kept': 'server keeps no sessions',
-  'version-change': 'another TLS version (1.2 ⇄ 1.3) than the session\'s',
+  'version-change': 'another TLS version than the session\'s',
 };
 
 export function reasonLabel(reason: string | null | undefined): string {

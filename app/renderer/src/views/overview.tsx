@@ -126,7 +126,6 @@ function Kpi({ id, label, value, tone, hint, note }: { id: string; label: string
 const FINDING_REASON: Record<string, string> = {
   'idle-timeout': 'idle-timeout', lifetime: 'lifetime', capacity: 'capacity',
   'purge-on-abort': 'purged-after-abort', 'no-shared-cache': 'other-backend', unexplained: 'unexplained',
-  'version-change': 'version-change',
 };
 
 function FindingItem({ finding }: { finding: Finding }) {
