@@ -428,11 +428,18 @@ export class TlsConnection implements TlsStreamListener {
     const serverDone = this.tls13 ? serverRecords > 0 : this.ccsTimeOf(serverSide) >= 0 && serverRecords > 0;
     if (this.clientFinished && serverDone && !this.established) {
       this.established = true;
-      // A TLS 1.3 server checks the client's flight (its certificate) after sending its own
-      // Finished: a refusal is the server's next record (see onServerReply).
-      if (this.tls13 && this.clientSentCertificate()) this.awaitingServerReplySince = time;
-      else this.done = true;
+      this.followForRefusal(this.tls13, time);
     }
+  }
+
+  /**
+   * The handshake was just seen established at `time`. A TLS 1.3 server checks the client's flight
+   * (its certificate) after sending its own Finished: where one may have been refused, the server's
+   * next record is awaited (see onServerReply); else nothing more is learnt, the streams are let go.
+   */
+  private followForRefusal(mayBeTls13: boolean, time: number): void {
+    if (mayBeTls13 && time >= 0 && this.clientSentCertificate()) this.awaitingServerReplySince = time;
+    else this.done = true;
   }
 
   /**
@@ -547,12 +554,9 @@ export class TlsConnection implements TlsStreamListener {
     if (!complete || this.established) return;
     this.clientFinished = true;
     this.established = true;
-    // A TLS 1.3 server may still refuse the client's flight (see onServerReply): the cut leaves
-    // each segment's first record header, enough to see its alert-sized record; the abort's stage
-    // then rests on Finished messages the cut hid, so such a handshake stays incomplete.
-    const mayBeTls13 = this.tls13 || (this.serverHello === null && this.serverHelloCut);
-    if (mayBeTls13 && time >= 0 && this.clientSentCertificate()) this.awaitingServerReplySince = time;
-    else this.done = true;
+    // The cut leaves each segment's first record header, enough to see a refusal's alert-sized
+    // record; its stage then rests on Finished messages the cut hid: such a handshake stays incomplete.
+    this.followForRefusal(this.tls13 || (this.serverHello === null && this.serverHelloCut), time);
   }
 
   /** A TLS 1.2 NewSessionTicket is sent with the server's Finished, after the client's (RFC 5077 §3.3). */
