@@ -867,6 +867,22 @@ describe('a session the negotiated version cannot resume (tls-version-change.pca
   });
 });
 
+describe('a version change across analyses (--state): the session\'s version is carried with it', () => {
+  it('the capture cut after each connection, the first part carried into the second: every reason as the whole capture gives it', () => {
+    const { connections } = analyze('tls-version-change.pcap');
+    const whole = connections.map((c) => c.reason);
+    expect(whole.filter((r) => r === 'version-change')).toHaveLength(4);
+    const fresh = (part: ConnectionRecord[]) => part.map((c) => ({ ...structuredClone(c), reason: null, reasonDetail: undefined, session: null }) as ConnectionRecord);
+    for (let cut = 1; cut < connections.length; cut++) {
+      const first = fresh(connections.slice(0, cut));
+      const second = fresh(connections.slice(cut));
+      const carried = diagnose(first, { carryOut: true }).carriedOut!;
+      diagnose(second, { carriedIn: carried });
+      expect(second.map((c) => c.reason), `cut after connection ${cut}`).toEqual(whole.slice(cut));
+    }
+  });
+});
+
 describe('a version change explains a session never seen issued as well', () => {
   it('the TLS 1.2 ticket issued before the capture, offered where TLS 1.3 is negotiated: version-change, not issued-before-capture', () => {
     // The capture from its third connection on: the TLS 1.2 ticket was issued before it began.

@@ -8,14 +8,15 @@
 // Binary, little-endian, read with bounds checks everywhere: a state file is input like a capture,
 // and a damaged one is refused with the byte offset, never half-used.
 //
-//   magic "resumescope-state\n" (18 bytes), u32 format version (4; versions 1 to 3 are read too)
+//   magic "resumescope-state\n" (18 bytes), u32 format version (5; versions 1 to 4 are read too)
 //   f64 lastTime: the latest session use (or, since version 3, carried abort) the analyses so far saw (epoch seconds)
 //   (version 3) f64 observedSince: every session unknown to the state was last used before this
 //       time (the first packet of the series, or where sessions idle for 7 days were dropped);
 //       -Infinity when no analysis saw traffic yet
 //   u32 groups, each: text key, u8 has-SNI, [text SNI], u32 port, u32 issued (the group's issue counter)
 //   u32 addresses, each: text "ip|port" (server addresses that issued sessions)
-//   u32 sessions (in order of last use), each: u8 kind (+4: issued before any analysis saw it), u32 group,
+//   u32 sessions (in order of last use), each: u8 kind (+4: issued before any analysis saw it; since version 5,
+//       + 8 × the TLS version it was made under, SESSION_VERSIONS' index, 0: unknown), u32 group,
 //       u32 issuer address, u32 issue index (the group's counter at its issue), f64 issuedAt, f64 lastUse
 //   u32 keys, each: u32 session, text key (the session table's key: kind letter + ID bytes, …)
 //   (version 2) u32 stacks, each: text (a client's TLS stack: its fingerprint, "" when unknown);
@@ -41,7 +42,9 @@ import { stringOfCodes } from '../tls/hello.js';
 import { Crc32, crc32 } from './crc32.js';
 
 export const STATE_MAGIC = 'resumescope-state\n';
-export const STATE_VERSION = 4;
+export const STATE_VERSION = 5;
+/** The fourth version, without the sessions' TLS versions: still read (every version unknown). */
+const STATE_VERSION_WITHOUT_SESSION_VERSIONS = 4;
 /** The third version, without the checksum: still read. */
 const STATE_VERSION_WITHOUT_CHECKSUM = 3;
 /** The first version, without clients: still read. */
@@ -52,6 +55,14 @@ const KIND_NAMES: readonly SessionKind[] = ['session-id', 'ticket', 'psk'];
 const WIDE = 0x80000000;
 /** In a session's kind byte: its issue was never seen (see CarriedSessions.sessions.issueSeen). */
 const ISSUE_UNSEEN = 4;
+/** In a session's kind byte (version 5): the TLS version it was made under sits above this bit. */
+const VERSION_SHIFT = 3;
+/**
+ * The TLS versions a session can be made under, by the index a state file and the session table keep
+ * (0: unknown). A session resumes only under its own version (version-change), and sessions are
+ * carried across analyses: a TLS 1.0 session offered in the next file's TLS 1.2 handshake is known as such.
+ */
+export const SESSION_VERSIONS: readonly (string | null)[] = [null, 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2', 'TLS 1.3'];
 
 export interface CarriedGroup {
   key: string;
@@ -77,6 +88,8 @@ export interface CarriedSessions {
     kind: Uint8Array;
     /** 0: first seen resumed, issued before any analysis began (its issue time and churn unknown); 1: issue seen. */
     issueSeen: Uint8Array;
+    /** The TLS version each was made under: an index of SESSION_VERSIONS (0: unknown; always 0 in files before version 5). */
+    version: Uint8Array;
     group: Uint32Array;
     issuer: Uint32Array;
     issueIndex: Uint32Array;
@@ -182,7 +195,7 @@ export function encodeSessionState(state: CarriedSessions): Uint8Array {
   w.addresses(state.addresses);
   const s = state.sessions;
   w.startSessions(s.kind.length);
-  for (let i = 0; i < s.kind.length; i++) w.session(s.kind[i]!, s.issueSeen[i] === 1, s.group[i]!, s.issuer[i]!, s.issueIndex[i]!, s.issuedAt[i]!, s.lastUse[i]!);
+  for (let i = 0; i < s.kind.length; i++) w.session(s.kind[i]!, s.issueSeen[i] === 1, s.group[i]!, s.issuer[i]!, s.issueIndex[i]!, s.issuedAt[i]!, s.lastUse[i]!, s.version[i]!);
   w.startKeys(state.keys.length);
   for (let i = 0; i < state.keys.length; i++) w.key(state.keySessions[i]!, state.keys[i]!);
   w.clients((visit) => { for (const c of state.clients) visit(c.group, c.stack, c.address, c.session); });
@@ -237,8 +250,9 @@ export class SessionStateWriter {
   startSessions(count: number): void {
     this.out.u32(count);
   }
-  session(kind: number, issueSeen: boolean, group: number, issuer: number, issueIndex: number, issuedAt: number, lastUse: number): void {
-    this.out.u8(kind | (issueSeen ? 0 : ISSUE_UNSEEN));
+  /** version: an index of SESSION_VERSIONS (0: unknown). */
+  session(kind: number, issueSeen: boolean, group: number, issuer: number, issueIndex: number, issuedAt: number, lastUse: number, version: number): void {
+    this.out.u8(kind | (issueSeen ? 0 : ISSUE_UNSEEN) | (version << VERSION_SHIFT));
     this.out.u32(group);
     this.out.u32(issuer);
     this.out.u32(issueIndex);
@@ -318,7 +332,8 @@ export interface SessionStateSink {
   group(key: string, sni: string | null, port: number, issued: number): void;
   address(address: string): void;
   sessions(count: number): void;
-  session(kind: number, issueSeen: boolean, group: number, issuer: number, issueIndex: number, issuedAt: number, lastUse: number): void;
+  /** version: an index of SESSION_VERSIONS (0: unknown, and in every file before version 5). */
+  session(kind: number, issueSeen: boolean, group: number, issuer: number, issueIndex: number, issuedAt: number, lastUse: number, version: number): void;
   key(session: number, key: string): void;
   client(group: number, stack: string, address: string, session: number): void;
   /** Version 3: see CarriedSessions.observedSince (Infinity: unknown); called before the groups. */
@@ -344,14 +359,14 @@ export function readSessionState(bytes: Uint8Array, sink: SessionStateSink = CHE
   }
   const versionAt = r.offset;
   const version = r.u32('format version');
-  if (version !== STATE_VERSION && version !== STATE_VERSION_WITHOUT_CHECKSUM && version !== STATE_VERSION_WITHOUT_ABORTS && version !== STATE_VERSION_WITHOUT_CLIENTS) {
+  if (version !== STATE_VERSION && version !== STATE_VERSION_WITHOUT_SESSION_VERSIONS && version !== STATE_VERSION_WITHOUT_CHECKSUM && version !== STATE_VERSION_WITHOUT_ABORTS && version !== STATE_VERSION_WITHOUT_CLIENTS) {
     throw new StateFileError(version > STATE_VERSION
       ? `state format version ${version}, newer than this resumescope reads (${STATE_VERSION_WITHOUT_CLIENTS} to ${STATE_VERSION}): it was written by a newer resumescope; use that one for this series`
       : `state format version ${version}; this resumescope reads versions ${STATE_VERSION_WITHOUT_CLIENTS} to ${STATE_VERSION}`, versionAt);
   }
   // The checksum first: a damaged file is refused as such, before any part of it goes to the sink.
   let end = bytes.length;
-  if (version >= STATE_VERSION) {
+  if (version >= STATE_VERSION_WITHOUT_SESSION_VERSIONS) {
     if (bytes.length < r.offset + 4) throw new StateFileError('cut short in the checksum', r.offset);
     end = bytes.length - 4;
     const stored = new DataView(bytes.buffer, bytes.byteOffset + end, 4).getUint32(0, true);
@@ -403,8 +418,11 @@ export function readSessionState(bytes: Uint8Array, sink: SessionStateSink = CHE
   for (let i = 0; i < n; i++) {
     const at = r.offset;
     const flags = r.u8('session kind');
-    const kind = flags & ~ISSUE_UNSEEN;
-    if (kind >= KIND_NAMES.length) throw new StateFileError(`session kind ${flags}`, at);
+    const kind = flags & (ISSUE_UNSEEN - 1);
+    const sessionVersion = version >= STATE_VERSION ? flags >> VERSION_SHIFT : 0;
+    if (kind >= KIND_NAMES.length || sessionVersion >= SESSION_VERSIONS.length || (version < STATE_VERSION && flags >= 1 << VERSION_SHIFT)) {
+      throw new StateFileError(`session kind ${flags}`, at);
+    }
     const group = r.u32('session group');
     if (group >= groupCount) throw new StateFileError(`session group ${group} of ${groupCount}`, at + 1);
     const issuer = r.u32('session issuer');
@@ -415,7 +433,7 @@ export function readSessionState(bytes: Uint8Array, sink: SessionStateSink = CHE
     const lastUse = r.time('session last use', false);
     if (lastUse < issuedAt || lastUse < previousUse || lastUse > lastTime) throw new StateFileError('session last use out of order', at + 21);
     previousUse = lastUse;
-    sink.session(kind, (flags & ISSUE_UNSEEN) === 0, group, issuer, issueIndex, issuedAt, lastUse);
+    sink.session(kind, (flags & ISSUE_UNSEEN) === 0, group, issuer, issueIndex, issuedAt, lastUse, sessionVersion);
   }
   const keyCount = r.count('keys', 8);
   for (let i = 0; i < keyCount; i++) {
@@ -480,7 +498,7 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
   const groups: CarriedGroup[] = [];
   const addresses: string[] = [];
   let sessions: CarriedSessions['sessions'] = {
-    kind: new Uint8Array(0), issueSeen: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0),
+    kind: new Uint8Array(0), issueSeen: new Uint8Array(0), version: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0),
     issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0),
   };
   let i = 0;
@@ -498,13 +516,14 @@ export function decodeSessionState(bytes: Uint8Array): CarriedSessions {
     address: (a) => addresses.push(a),
     sessions: (n) => {
       sessions = {
-        kind: new Uint8Array(n), issueSeen: new Uint8Array(n), group: new Uint32Array(n), issuer: new Uint32Array(n),
+        kind: new Uint8Array(n), issueSeen: new Uint8Array(n), version: new Uint8Array(n), group: new Uint32Array(n), issuer: new Uint32Array(n),
         issueIndex: new Uint32Array(n), issuedAt: new Float64Array(n), lastUse: new Float64Array(n),
       };
     },
-    session: (kind, issueSeen, group, issuer, issueIndex, issuedAt, lastUse) => {
+    session: (kind, issueSeen, group, issuer, issueIndex, issuedAt, lastUse, version) => {
       sessions.kind[i] = kind;
       sessions.issueSeen[i] = issueSeen ? 1 : 0;
+      sessions.version[i] = version;
       sessions.group[i] = group;
       sessions.issuer[i] = issuer;
       sessions.issueIndex[i] = issueIndex;

@@ -3,7 +3,7 @@ import { Float64Column, Int32Column, Uint8Column } from './columns.js';
 import { SessionKeyIndex } from './key-index.js';
 import { RecencyIndex } from './recency-index.js';
 import { keyOf, offeredKey, pskClientKey } from './session-keys.js';
-import { readSessionState, SessionStateWriter, type CarriedAbort, type CarriedClient, type CarriedUnknownAbort, type ClientVisitor, type StateChunkSink } from './session-state.js';
+import { readSessionState, SESSION_VERSIONS, SessionStateWriter, type CarriedAbort, type CarriedClient, type CarriedUnknownAbort, type ClientVisitor, type StateChunkSink } from './session-state.js';
 
 // Follows every session (ID, ticket, PSK identity) across connections: who issued
 // it, every later offer and its fate. Records are processed in ClientHello order,
@@ -15,8 +15,6 @@ import { readSessionState, SessionStateWriter, type CarriedAbort, type CarriedCl
 export type SessionKind = 'session-id' | 'ticket' | 'psk';
 
 const KINDS: readonly SessionKind[] = ['session-id', 'ticket', 'psk'];
-/** SessionTable.sessionVersion's values (0: unknown, as carried in from an earlier analysis). */
-const SESSION_VERSIONS: readonly (string | null)[] = [null, 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2', 'TLS 1.3'];
 
 /** SessionTable.sessionKind's value for a TLS 1.3 session. */
 export const PSK_SESSION_KIND = KINDS.indexOf('psk');
@@ -473,8 +471,8 @@ export class SessionTable {
         addresses.push(this.addressIndexOf({ ip: text.slice(0, bar), port: Number(text.slice(bar + 1)) }));
       },
       sessions: (count) => { this.carriedIn = count; },
-      session: (kind, issueSeen, group, issuer, issueIndex, issuedAt, lastUse) => {
-        const row = this.newSession(KINDS[kind]!, issueSeen ? ISSUED_IN_EARLIER_ANALYSIS : ISSUED_BEFORE_CAPTURE, issuedAt, addresses[issuer]!, groups[group]!, issueIndex);
+      session: (kind, issueSeen, group, issuer, issueIndex, issuedAt, lastUse, version) => {
+        const row = this.newSession(KINDS[kind]!, issueSeen ? ISSUED_IN_EARLIER_ANALYSIS : ISSUED_BEFORE_CAPTURE, issuedAt, addresses[issuer]!, groups[group]!, issueIndex, SESSION_VERSIONS[version] ?? null);
         this.sessionLastUse.set(row, lastUse);
       },
       key: (session, key) => {
@@ -565,7 +563,7 @@ export class SessionTable {
     for (let i = 0; i < n; i++) {
       const row = kept[i]!;
       writer.session(this.sessionKind.get(row), this.sessionIssuedBy.get(row) !== ISSUED_BEFORE_CAPTURE, this.sessionGroup.get(row), this.sessionIssuer.get(row),
-        this.sessionIssueIndex.get(row), this.sessionIssuedAt.get(row), this.sessionLastUse.get(row));
+        this.sessionIssueIndex.get(row), this.sessionIssuedAt.get(row), this.sessionLastUse.get(row), this.sessionVersion.get(row));
     }
     let keys = 0;
     this.sessions.forEachValue((row) => { if (row >= 0 && place[row]! >= 0) keys++; });

@@ -9,7 +9,7 @@ export const sessionStateArb: fc.Arbitrary<CarriedSessions> = fc
   .record({
     groups: fc.uniqueArray(fc.record({ key: text, sni: fc.option(text, { nil: null }), port: fc.integer({ min: 0, max: 65535 }), issued: fc.integer({ min: 1, max: 1e6 }), flushes: fc.array(fc.tuple(fc.double({ min: 1e9, max: 2e9, noNaN: true }), fc.double({ min: 0, max: 1e4, noNaN: true })).map(([low, d]) => ({ low, time: low + d })), { maxLength: 3 }) }), { minLength: 1, maxLength: 4, selector: (g) => g.key }),
     addresses: fc.array(fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 65535 })).map(([ip, port]) => `${ip}|${port}`), { minLength: 1, maxLength: 4 }),
-    sessions: fc.array(fc.record({ kind: fc.integer({ min: 0, max: 2 }), seen: fc.boolean(), group: fc.nat(), issuer: fc.nat(), issue: fc.nat(), issuedAt: fc.double({ min: 1e9, max: 2e9, noNaN: true }), idle: fc.double({ min: 0, max: 1e5, noNaN: true }) }), { maxLength: 20 }),
+    sessions: fc.array(fc.record({ kind: fc.integer({ min: 0, max: 2 }), seen: fc.boolean(), version: fc.integer({ min: 0, max: 5 }), group: fc.nat(), issuer: fc.nat(), issue: fc.nat(), issuedAt: fc.double({ min: 1e9, max: 2e9, noNaN: true }), idle: fc.double({ min: 0, max: 1e5, noNaN: true }) }), { maxLength: 20 }),
     keys: fc.array(fc.tuple(text, fc.nat()), { maxLength: 30 }),
     clients: fc.array(fc.record({ group: fc.nat(), stack: text, address: text, session: fc.nat() }), { maxLength: 10 }),
     since: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
@@ -35,6 +35,7 @@ export const sessionStateArb: fc.Arbitrary<CarriedSessions> = fc
       sessions: {
         kind: Uint8Array.from(rows, (r) => r.kind),
         issueSeen: Uint8Array.from(rows, (r) => (r.seen ? 1 : 0)),
+        version: Uint8Array.from(rows, (r) => r.version),
         group: Uint32Array.from(rows, (r) => r.group),
         issuer: Uint32Array.from(rows, (r) => r.issuer),
         issueIndex: Uint32Array.from(rows, (r) => r.issue % (groups[r.group]!.issued + 1)),

@@ -19,11 +19,16 @@ function failure(bytes: Uint8Array): StateFileError {
   throw new Error('decoded');
 }
 
-const NO_SESSIONS: CarriedSessions['sessions'] = { kind: new Uint8Array(0), issueSeen: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0), issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0) };
+const NO_SESSIONS: CarriedSessions['sessions'] = { kind: new Uint8Array(0), issueSeen: new Uint8Array(0), version: new Uint8Array(0), group: new Uint32Array(0), issuer: new Uint32Array(0), issueIndex: new Uint32Array(0), issuedAt: new Float64Array(0), lastUse: new Float64Array(0) };
 
 /** A state holding nothing but what `parts` gives. */
 function stateWith(parts: Partial<CarriedSessions>): CarriedSessions {
   return { lastTime: -Infinity, groups: [], addresses: [], sessions: NO_SESSIONS, keys: [], keySessions: new Uint32Array(0), clients: [], observedSince: Infinity, aborts: [], unknownAborts: [], ...parts };
+}
+
+/** The state with every session's TLS version unknown, as files before format version 5 hold it. */
+function withoutVersions(s: CarriedSessions): CarriedSessions {
+  return { ...s, sessions: { ...s.sessions, version: new Uint8Array(s.sessions.kind.length) } };
 }
 
 /** Bytes of `bytes` without [start, end). */
@@ -38,7 +43,7 @@ function without(bytes: Uint8Array, start: number, end: number): Uint8Array {
 // with no flushes, a file ends with the aborts' two counts and the flushes' count.
 const OBSERVED_SINCE_AT = STATE_MAGIC.length + 4 + 8;
 
-/** A state file's contents without its CRC-32 trailer (format version 4). */
+/** A state file's contents without its CRC-32 trailer (format version 4 on). */
 function withoutChecksum(bytes: Uint8Array): Uint8Array {
   return bytes.slice(0, bytes.length - 4);
 }
@@ -115,7 +120,7 @@ describe('session state file', () => {
 
   it('reads a version 1 file (before clients were carried): the same state, no clients', () => {
     fc.assert(fc.property(state, (s) => {
-      const noFlushes = { ...s, groups: s.groups.map((g) => ({ ...g, flushes: [] })), clients: [], observedSince: Infinity, aborts: [], unknownAborts: [] };
+      const noFlushes = { ...withoutVersions(s), groups: s.groups.map((g) => ({ ...g, flushes: [] })), clients: [], observedSince: Infinity, aborts: [], unknownAborts: [] };
       const v3 = withoutChecksum(encodeSessionState(noFlushes));
       // Version 1 has no observed-since time and ends with the keys, then the flushes' count: no
       // stacks', clients' or aborts' counts.
@@ -127,7 +132,7 @@ describe('session state file', () => {
 
   it('reads a version 2 file (before aborts and the observed-since time were carried): the same state, no aborts', () => {
     fc.assert(fc.property(state, (s) => {
-      const noFlushes = { ...s, groups: s.groups.map((g) => ({ ...g, flushes: [] })), observedSince: Infinity, aborts: [], unknownAborts: [] };
+      const noFlushes = { ...withoutVersions(s), groups: s.groups.map((g) => ({ ...g, flushes: [] })), observedSince: Infinity, aborts: [], unknownAborts: [] };
       const v3 = withoutChecksum(encodeSessionState(noFlushes));
       const v2 = without(without(v3, v3.length - 12, v3.length - 4), OBSERVED_SINCE_AT, OBSERVED_SINCE_AT + 8);
       new DataView(v2.buffer).setUint32(STATE_MAGIC.length, 2, true);
@@ -137,7 +142,7 @@ describe('session state file', () => {
 
   it('refuses aborts that name no session or come after the state\'s last time, and an observed-since time after it', () => {
     const group = { key: 'a.test:443', sni: 'a.test', port: 443, issued: 1, flushes: [] };
-    const sessions = { ...NO_SESSIONS, kind: Uint8Array.of(0), issueSeen: Uint8Array.of(1), group: Uint32Array.of(0), issuer: Uint32Array.of(0), issueIndex: Uint32Array.of(0), issuedAt: Float64Array.of(100), lastUse: Float64Array.of(150) };
+    const sessions = { ...NO_SESSIONS, kind: Uint8Array.of(0), issueSeen: Uint8Array.of(1), version: Uint8Array.of(4), group: Uint32Array.of(0), issuer: Uint32Array.of(0), issueIndex: Uint32Array.of(0), issuedAt: Float64Array.of(100), lastUse: Float64Array.of(150) };
     const good = stateWith({ lastTime: 200, groups: [group], addresses: ['10.0.0.1|443'], sessions, observedSince: 50, aborts: [{ session: 0, time: 180 }], unknownAborts: [{ key: 'tkey', time: 190 }] });
     expect(decodeSessionState(encodeSessionState(good))).toEqual(good);
     expect(failure(encodeSessionState({ ...good, aborts: [{ session: 1, time: 180 }] })).message).toBe('abort of session 1 of 1');
@@ -152,7 +157,7 @@ describe('session state file', () => {
     // time lies between: carried on by a table that saw no traffic, the state read back must hold
     // the same times, not a last time of the sessions' uses alone, now before observedSince.
     const group = { key: 'a.test:443', sni: 'a.test', port: 443, issued: 1, flushes: [] };
-    const sessions = { ...NO_SESSIONS, kind: Uint8Array.of(0), issueSeen: Uint8Array.of(1), group: Uint32Array.of(0), issuer: Uint32Array.of(0), issueIndex: Uint32Array.of(0), issuedAt: Float64Array.of(100), lastUse: Float64Array.of(150) };
+    const sessions = { ...NO_SESSIONS, kind: Uint8Array.of(0), issueSeen: Uint8Array.of(1), version: Uint8Array.of(4), group: Uint32Array.of(0), issuer: Uint32Array.of(0), issueIndex: Uint32Array.of(0), issuedAt: Float64Array.of(100), lastUse: Float64Array.of(150) };
     const carried = stateWith({ lastTime: 200, groups: [group], addresses: ['10.0.0.1|443'], sessions, keys: ['sab'], keySessions: Uint32Array.of(0), observedSince: 170 });
     const table = new SessionTable();
     table.carryIn(encodeSessionState(carried));
@@ -165,13 +170,35 @@ describe('session state file', () => {
     expect(decodeSessionState(later.carryOut(10).finish()!)).toMatchObject({ observedSince: 140 });
   });
 
+  it('reads a version 4 file (before the sessions\' TLS versions were carried): the same state, every version unknown', () => {
+    fc.assert(fc.property(state, (s) => {
+      const unknown = withoutVersions(s);
+      const v4 = withoutChecksum(encodeSessionState(unknown));
+      new DataView(v4.buffer).setUint32(STATE_MAGIC.length, 4, true);
+      expect(decodeSessionState(withChecksum(v4))).toEqual(unknown);
+    }), { numRuns: 50, seed: 20261139 });
+    // In a version 4 file the kind byte's upper bits were never set: set, they are damage, not a version.
+    const group = { key: 'a.test:443', sni: 'a.test', port: 443, issued: 1, flushes: [] };
+    const tls10 = { ...NO_SESSIONS, kind: Uint8Array.of(0), issueSeen: Uint8Array.of(1), version: Uint8Array.of(2), group: Uint32Array.of(0), issuer: Uint32Array.of(0), issueIndex: Uint32Array.of(0), issuedAt: Float64Array.of(100), lastUse: Float64Array.of(150) };
+    const v5 = encodeSessionState(stateWith({ lastTime: 200, groups: [group], addresses: ['10.0.0.1|443'], sessions: tls10 }));
+    expect(decodeSessionState(v5).sessions.version).toEqual(Uint8Array.of(2));
+    const asV4 = withoutChecksum(v5);
+    new DataView(asV4.buffer).setUint32(STATE_MAGIC.length, 4, true);
+    const kindAt = asV4.indexOf(2 << 3, OBSERVED_SINCE_AT + 8);
+    expect(failure(withChecksum(asV4))).toMatchObject({ message: 'session kind 16', offset: kindAt });
+    // And a version past those known is damage in a version 5 file.
+    const unknownVersion = withoutChecksum(v5);
+    unknownVersion[kindAt] = 6 << 3;
+    expect(failure(withChecksum(unknownVersion))).toMatchObject({ message: 'session kind 48', offset: kindAt });
+  });
+
   it('names what is wrong: another file, another format version', () => {
     const pcap = Uint8Array.from([0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]);
     expect(failure(pcap)).toMatchObject({ message: 'not a resumescope state file', offset: 0 });
     const bytes = encodeSessionState(stateWith({ lastTime: 5 })).slice();
     new DataView(bytes.buffer).setUint32(STATE_MAGIC.length, 7, true);
     expect(failure(bytes)).toMatchObject({ offset: STATE_MAGIC.length });
-    expect(failure(bytes).message).toBe('state format version 7, newer than this resumescope reads (1 to 4): it was written by a newer resumescope; use that one for this series');
+    expect(failure(bytes).message).toBe('state format version 7, newer than this resumescope reads (1 to 5): it was written by a newer resumescope; use that one for this series');
     // One group twice would merge two groups' counters (the fuzz target found a table that then gave churn past its group's issues).
     const group = { key: 'a.test:443', sni: 'a.test', port: 443, issued: 3, flushes: [] };
     const twice = encodeSessionState(stateWith({ lastTime: 5, groups: [group, { ...group, issued: 1 }] }));
