@@ -696,6 +696,32 @@ describe('diagnosis on simulated farms with a known policy', () => {
     // One restart (a single key change, nginx-ticket-key-rotation.pcap) stays a moment's flush: see diagnosis-real.
   });
 
+  it('a farm half way through a TLS 1.3 rollout (one backend TLS 1.2 only): every version change found, the idle timeout still inferred', () => {
+    for (const seed of [1, 2, 3]) {
+      const result = simulateAndAnalyze('version-mix', 1, seed);
+      const comparison = compareWithTruth(result.document, result.truth);
+      const server = (result.document.servers as ServerSummary[])[0]!;
+      const truth = result.truth;
+      const changes = truth.connections.filter((c) => c.reason === 'version-change');
+      expect(changes.length, `seed ${seed}`).toBeGreaterThan(50);
+      // Both ways, and the TLS 1.2 session IDs in TLS 1.3 handshakes (no offer by TLS 1.3's rules) among them.
+      expect(changes.some((c) => c.outcome === 'full')).toBe(true);
+      expect(comparison.unmatched).toBe(0);
+      expect(comparison.outcomeAgreement, `seed ${seed}`).toBe(1);
+      expect(comparison.confusion['version-change'], `seed ${seed}`).toEqual({ 'version-change': changes.length });
+      expect(comparison.reasonAgreement, `seed ${seed}`).toBe(1);
+      // Left out of the estimators: the 600 s idle timeout from the other refusals alone, no cache size, nothing against sharing.
+      expect(server.cachePolicy.idleTimeout.seconds).toBe(600);
+      expect(server.cachePolicy.capacity.entries).toBeNull();
+      const finding = result.diagnosis.findings.find((f) => f.code === 'version-change')!;
+      expect(finding.title).toBe(`${changes.length} sessions offered to www.rollout.test:443 were refused for a change of TLS version, both ways`);
+      const tls12Answers = changes.filter((c) => c.version === 'TLS 1.2').length;
+      expect(finding.detail).toContain(`Of this group's servers some speak TLS 1.3 and some do not`);
+      expect(finding.detail).toContain(`The TLS 1.2 answers came from ${truth.services[0]!.backendAddresses[3]} (${tls12Answers}), of the group's 4 addresses.`);
+      expect(result.diagnosis.findings.map((f) => f.code)).not.toContain('unexplained');
+    }
+  });
+
   it('TLS 1.3 PSK: idle timeout inferred from PSK offers', () => {
     const { comparison, server, truth } = run('tls13-psk');
     expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.95);

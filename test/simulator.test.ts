@@ -358,7 +358,8 @@ describe('simulator: ground truth follows the policy', () => {
         expect(c.accepted).toBe(false);
         expect(c.reason === null || c.reason === 'client-forgot').toBe(true);
       } else {
-        expect(c.outcome).not.toBe('full');
+        // A TLS 1.2 session's ID in a TLS 1.3 handshake's legacy session ID is no offer (RFC 8446 §4.1.2).
+        if (c.outcome === 'full') expect([c.offered, c.version, c.reason]).toEqual(['session-id', 'TLS 1.3', 'version-change']);
         if (c.outcome === 'resumed') expect(c.accepted).toBe(true);
         if (c.outcome === 'rejected') expect(c.reason).not.toBeNull();
         expect(c.accepted).toBe(c.reason === null);
@@ -377,7 +378,8 @@ describe('simulator: ground truth follows the policy', () => {
       }
       if (c.offered === 'session-id') {
         expect(c.clientHelloSessionId).toBe(c.offeredSessionId);
-        if (!c.accepted) expect(c.serverHelloSessionId).not.toBe(c.offeredSessionId);
+        // A TLS 1.3 server echoes the legacy session ID; a TLS 1.2 one refusing gives a new ID.
+        if (!c.accepted && c.version === 'TLS 1.2') expect(c.serverHelloSessionId).not.toBe(c.offeredSessionId);
       }
       if (c.version === 'TLS 1.3') expect(c.serverHelloSessionId).toBe(c.clientHelloSessionId);
       expect(c.clientHelloTime).toBeGreaterThan(c.startTime);
@@ -557,6 +559,39 @@ describe('simulator: ground truth follows the policy', () => {
     }
   });
 
+  it('version-mix: the TLS 1.2 backend answers TLS 1.2 and issues session IDs; a session offered to a backend of another version is version-change', () => {
+    const { truth } = run('version-mix');
+    const tls12Backend = truth.services[0]!.backends - 1;
+    expect(Object.keys(reasons(truth)).sort()).toEqual(['idle-timeout', 'issued-before-capture', 'version-change']);
+    let bothWays = [0, 0];
+    for (const list of byClient(truth.connections).values()) {
+      // What each client holds: the session its last full handshake issued, and which backend's kind it is.
+      let held: { id: string; tls12: boolean } | null = null;
+      for (const c of list) {
+        expect(c.version).toBe(c.backend === tls12Backend ? 'TLS 1.2' : 'TLS 1.3');
+        if (held === null) {
+          // Nothing held: a TLS 1.2 backend takes the TLS 1.3 client's random compatibility ID for an unknown session.
+          if (c.offered !== 'none') expect([c.version, c.offered, c.offeredSessionId, c.reason]).toEqual(['TLS 1.2', 'session-id', c.clientHelloSessionId, 'issued-before-capture']);
+          else expect(c.reason).toBeNull();
+        } else {
+          expect(c.offered).toBe(held.tls12 ? 'session-id' : 'psk');
+          expect(held.tls12 ? c.offeredSessionId : c.offeredPskIdentity).toBe(held.id);
+          // The version decides before the cache is looked at.
+          const crossed = held.tls12 !== (c.backend === tls12Backend);
+          expect(c.reason === 'version-change').toBe(crossed);
+          if (crossed) bothWays[held.tls12 ? 0 : 1]!++;
+          // A TLS 1.2 session's ID in a TLS 1.3 handshake: the legacy session ID, echoed, no offer.
+          if (crossed && held.tls12) expect([c.outcome, c.clientHelloSessionId, c.serverHelloSessionId]).toEqual(['full', held.id, held.id]);
+          if (crossed && !held.tls12) expect(c.outcome).toBe('rejected');
+        }
+        if (c.issued) held = { id: c.issued, tls12: c.version === 'TLS 1.2' };
+        if (c.version === 'TLS 1.2') expect(c.issued === null || c.serverHelloSessionId === c.issued).toBe(true);
+      }
+    }
+    expect(bothWays[0]).toBeGreaterThan(5);
+    expect(bothWays[1]).toBeGreaterThan(5);
+  });
+
   it('mixed: each service shows its own problem', () => {
     const { truth } = run('mixed');
     const per = truth.totals.perService;
@@ -624,7 +659,7 @@ describe('simulator: tshark reads the captures', () => {
   const tshark = (args: string[]): string =>
     execFileSync(TSHARK, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 28 });
 
-  it.each(['mixed', 'purge-on-abort'] as PresetName[])('%s: no malformed packets, every hello seen', (name) => {
+  it.each(['mixed', 'purge-on-abort', 'version-mix'] as PresetName[])('%s: no malformed packets, every hello seen', (name) => {
     const dir = mkdtempSync(join(tmpdir(), 'resumescope-sim-'));
     try {
       const { bytes, truth } = run(name);

@@ -51,7 +51,7 @@ function sessionFacts(c: ConnectionRecord) {
 }
 
 describe('--state: sessions carried from one analysis to the next', () => {
-  const presets: PresetName[] = ['idle-timeout', 'lru-capacity', 'tls13-psk', 'ticket-rotation', 'lb-no-shared-cache', 'proxy-protocol'];
+  const presets: PresetName[] = ['idle-timeout', 'lru-capacity', 'tls13-psk', 'version-mix', 'ticket-rotation', 'lb-no-shared-cache', 'proxy-protocol'];
   for (const preset of presets) {
     it(`${preset}: the second half, carried on from the first, knows every session as the whole capture does`, () => {
       const { connections } = simulateAndAnalyze(preset, 1, 5);
@@ -80,6 +80,24 @@ describe('--state: sessions carried from one analysis to the next', () => {
       expect(issued(later.servers)).toEqual(issued(alone.servers));
     });
   }
+
+  it('version-mix: each session\'s TLS version is carried, so the second half finds every version change the whole capture does', () => {
+    let changes = 0;
+    for (const seed of [1, 2]) {
+      const { connections } = simulateAndAnalyze('version-mix', 1, seed);
+      diagnose(connections);
+      const whole = new Map(connections.map((c) => [c.id, c.reason]));
+      const { first, second } = splitAtMiddle(connections);
+      const carried = diagnose(first, { carryOut: true }).carriedOut!;
+      const state = decodeSessionState(carried);
+      // TLS 1.2 session IDs from the TLS 1.2 backend, TLS 1.3 PSKs from the others.
+      expect(new Set(state.sessions.version)).toEqual(new Set([4, 5]));
+      diagnose(second, { carriedIn: carried });
+      for (const c of second) expect(c.reason, `seed ${seed} connection ${c.id}`).toBe(whole.get(c.id));
+      changes += second.filter((c) => c.reason === 'version-change').length;
+    }
+    expect(changes).toBeGreaterThan(50);
+  });
 
   it('the last of four files, carried on from the three before, infers the policies the whole capture shows (and alone cannot)', () => {
     type Policy = { idle: number | null; capacity: number | null; flushes: number };
