@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { analyzeChunks, simulateAndAnalyze, simulateConfigAndAnalyze } from './support/pipeline.js';
 import { Analysis } from '../parser/analysis.js';
@@ -10,6 +11,7 @@ import { buildFindings } from '../parser/diagnose/findings.js';
 import { KEY_SWITCH_DETAIL } from '../parser/diagnose/ticket-rotation.js';
 import type { DiagnosisProgress, ServerSummary } from '../parser/diagnose/types.js';
 import type { PresetName } from '../fixtures/simulator/presets.js';
+import type { ConnectionRecord } from '../parser/report/types.js';
 
 // The farm simulator writes captures whose cache policy and per-connection reasons are
 // known; the analysis must find them from the packets alone.
@@ -697,6 +699,7 @@ describe('diagnosis on simulated farms with a known policy', () => {
   });
 
   it('a farm half way through a TLS 1.3 rollout (one backend TLS 1.2 only): every version change found, the idle timeout still inferred', () => {
+    let compatibilityAdvice = 0;
     for (const seed of [1, 2, 3]) {
       const result = simulateAndAnalyze('version-mix', 1, seed);
       const comparison = compareWithTruth(result.document, result.truth);
@@ -719,7 +722,25 @@ describe('diagnosis on simulated farms with a known policy', () => {
       expect(finding.detail).toContain(`Of this group's servers some speak TLS 1.3 and some do not`);
       expect(finding.detail).toContain(`The TLS 1.2 answers came from ${truth.services[0]!.backendAddresses[3]} (${tls12Answers}), of the group's 4 addresses.`);
       expect(result.diagnosis.findings.map((f) => f.code)).not.toContain('unexplained');
+      // The TLS 1.3 clients' random IDs the TLS 1.2 backend looked up: the advice names that backend,
+      // not "enable TLS 1.3" on a group that speaks it.
+      const compatibility = result.diagnosis.findings.find((f) => f.code === 'tls13-compatibility-id');
+      if (compatibility !== undefined) {
+        expect(compatibility.detail).toContain(`www.rollout.test:443 answers other connections with TLS 1.3 already: enabling it on the server that answered these (${truth.services[0]!.backendAddresses[3]}) would make them TLS 1.3 handshakes.`);
+        compatibilityAdvice++;
+      }
     }
+    expect(compatibilityAdvice).toBeGreaterThan(0);
+  });
+
+  it('TLS 1.3 random IDs at several servers, one of which speaks TLS 1.3 elsewhere: the finding says which', () => {
+    // The rollout farm beside real Chromium against a TLS 1.2-only nginx (chromium-nginx-resume.pcap).
+    const farm = simulateAndAnalyze('version-mix', 1, 1).connections;
+    const nginx = analyzeChunks('chromium-nginx-resume.pcap', [readFileSync(new URL('../fixtures/captures/chromium-nginx-resume.pcap', import.meta.url))]).connections;
+    const both = [...farm, ...nginx].map((c, i) => ({ ...structuredClone(c), id: i + 1, reason: null, reasonDetail: undefined, session: null }) as ConnectionRecord);
+    const finding = diagnose(both).findings.find((f) => f.code === 'tls13-compatibility-id')!;
+    expect(finding.title).toMatch(/^\d+ connections to 2 servers carried/);
+    expect(finding.detail).toMatch(/Enabling TLS 1\.3 on these servers \(.*\) would make them TLS 1\.3 handshakes; www\.rollout\.test:443 answers other connections with TLS 1\.3 already: some of its servers do not speak it\.$/);
   });
 
   it('TLS 1.3 PSK: idle timeout inferred from PSK offers', () => {

@@ -345,7 +345,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     findings.push({
       code: 'tls13-compatibility-id', severity: 'info',
       title: `${n(list.length)} ${plural(list.length, 'connection')} to ${one ?? `${n(names.length)} servers`} carried the random session ID of TLS 1.3's compatibility mode, not a resumption`,
-      detail: `These clients offer TLS 1.3, which fills the session ID with 32 random bytes (RFC 8446 §4.1.2); the server answered with TLS 1.2 and did not know the ID, so by TLS 1.2's rules they are refused offers. Most likely first connections: they say nothing about the session cache. Enabling TLS 1.3 on ${servers} would make them TLS 1.3 handshakes.`,
+      detail: `These clients offer TLS 1.3, which fills the session ID with 32 random bytes (RFC 8446 §4.1.2); the server answered with TLS 1.2 and did not know the ID, so by TLS 1.2's rules they are refused offers. Most likely first connections: they say nothing about the session cache. ${enableTls13Advice(compatibilityByGroup, connections, servers)}`,
       group: one, evidence: list.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(list),
     });
   }
@@ -508,4 +508,22 @@ function appliesToText(appliesTo: 'session-ids' | 'tickets' | undefined): string
 function lostHandshakesText(count: number): string {
   if (count === 0) return '';
   return ` The capture also lost the server's hello in ${count.toLocaleString('en-US')} ${count === 1 ? 'handshake' : 'handshakes'} with this group (segments missing): sessions issued there look the same.`;
+}
+
+/**
+ * What would make TLS 1.3 clients' compatibility IDs TLS 1.3 handshakes. A group that answers other
+ * connections with TLS 1.3 already has servers of both kinds (a rollout half done, a backend left
+ * behind): those that answered TLS 1.2 are the ones to change, named by address where one group has them.
+ */
+function enableTls13Advice(byGroup: readonly { group: string; list: ConnectionRecord[] }[], connections: readonly ConnectionRecord[], servers: string): string {
+  const answersTls13 = new Set<string>();
+  for (const c of connections) if (c.version === 'TLS 1.3') answersTls13.add(groupKeyOf(c).key);
+  const partly = byGroup.filter((g) => answersTls13.has(g.group));
+  if (partly.length === 0) return `Enabling TLS 1.3 on ${servers} would make them TLS 1.3 handshakes.`;
+  if (byGroup.length === 1) {
+    const addresses = [...new Set(byGroup[0]!.list.map((c) => c.server.ip))];
+    const named = `${addresses.slice(0, 5).join(', ')}${addresses.length > 5 ? `, and ${(addresses.length - 5).toLocaleString('en-US')} more` : ''}`;
+    return `${byGroup[0]!.group} answers other connections with TLS 1.3 already: enabling it on the ${plural(addresses.length, 'server')} that answered these (${named}) would make them TLS 1.3 handshakes.`;
+  }
+  return `Enabling TLS 1.3 on ${servers} would make them TLS 1.3 handshakes; ${partly.length === 1 ? `${partly[0]!.group} answers` : `${partly.length.toLocaleString('en-US')} of them answer`} other connections with TLS 1.3 already: some of ${partly.length === 1 ? 'its' : 'their'} servers do not speak it.`;
 }
