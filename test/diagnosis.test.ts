@@ -700,6 +700,8 @@ describe('diagnosis on simulated farms with a known policy', () => {
 
   it('a farm half way through a TLS 1.3 rollout (one backend TLS 1.2 only): every version change found, the idle timeout still inferred', () => {
     let compatibilityAdvice = 0;
+    // Version changes whose session was idle past the timeout as well: no TLS version would have saved them.
+    let pastTimeout = 0;
     for (const seed of [1, 2, 3]) {
       const result = simulateAndAnalyze('version-mix', 1, seed);
       const comparison = compareWithTruth(result.document, result.truth);
@@ -722,6 +724,10 @@ describe('diagnosis on simulated farms with a known policy', () => {
       expect(finding.detail).toContain(`Of this group's servers some speak TLS 1.3 and some do not`);
       expect(finding.detail).toContain(`The TLS 1.2 answers came from ${truth.services[0]!.backendAddresses[3]} (${tls12Answers}), of the group's 4 addresses.`);
       expect(result.diagnosis.findings.map((f) => f.code)).not.toContain('unexplained');
+      // Every backend speaking TLS 1.3 (the cache is shared) would have resumed each of them not idle past the timeout.
+      const wouldResume = changes.filter((c) => c.reuseGap !== null && c.reuseGap <= 600).length;
+      pastTimeout += changes.length - wouldResume;
+      expect(result.diagnosis.whatIf.find((w) => w.scenario === 'same-tls-versions')?.fullHandshakesAvoided, `seed ${seed}`).toBe(wouldResume);
       // The TLS 1.3 clients' random IDs the TLS 1.2 backend looked up: the advice names that backend,
       // not "enable TLS 1.3" on a group that speaks it.
       const compatibility = result.diagnosis.findings.find((f) => f.code === 'tls13-compatibility-id');
@@ -731,6 +737,7 @@ describe('diagnosis on simulated farms with a known policy', () => {
       }
     }
     expect(compatibilityAdvice).toBeGreaterThan(0);
+    expect(pastTimeout).toBeGreaterThan(0);
   });
 
   it('TLS 1.3 random IDs at several servers, one of which speaks TLS 1.3 elsewhere: the finding says which', () => {

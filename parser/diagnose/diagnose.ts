@@ -142,7 +142,10 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
   }
 
   // A TLS 1.2 session offered by its ID where the server took the handshake to TLS 1.3.
-  for (const c of legacyIdOffers) {
+  const legacyIdFacts = new Map<ConnectionRecord, { reuseGap: number; age: number | null }>();
+  for (const legacy of legacyIdOffers) {
+    const c = legacy.c;
+    legacyIdFacts.set(c, legacy);
     c.reason = 'version-change';
     c.reasonDetail = TLS12_SESSION_ID_IN_TLS13;
     const server = servers.find((s) => s.group === groupKeyOf(c).key);
@@ -155,8 +158,9 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
   let byId: Map<number, ConnectionRecord> | null = null;
   const lookup: OfferLookup = {
     groupKey: (c) => { const o = offerOf(c); return o >= 0 ? table.groupOf(o).key : null; },
-    reuseGap: (c) => { const o = offerOf(c); return o >= 0 ? table.reuseGapOf(o) : null; },
-    age: (c) => { const o = offerOf(c); return o >= 0 ? table.ageOf(o) : null; },
+    // A legacy ID offer (no offer row) has its session's facts as an offer would.
+    reuseGap: (c) => { const o = offerOf(c); return o >= 0 ? table.reuseGapOf(o) : legacyIdFacts.get(c)?.reuseGap ?? null; },
+    age: (c) => { const o = offerOf(c); return o >= 0 ? table.ageOf(o) : legacyIdFacts.get(c)?.age ?? null; },
     churn: (c) => { const o = offerOf(c); return o >= 0 ? table.churnOf(o) : null; },
     recency: (c) => { const o = offerOf(c); return o >= 0 ? table.recencyOf(o) : null; },
     abortOf: (c) => {

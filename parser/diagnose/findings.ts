@@ -160,6 +160,10 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
           `The clients offered TLS 1.3 sessions (PSK), and the server answered these handshakes with TLS 1.2, which cannot resume them (RFC 8446 §4.2.11). The clients got their sessions from a server speaking TLS 1.3: behind this address some servers or backends do not speak it (a rolling upgrade, a backend left behind), or TLS 1.3 was turned off. Each time a client lands on such a server it pays a full handshake: let every backend speak TLS 1.3.${where} ${leftOut}`,
           severityFor(toTls12.length) === 'info' ? 'warning' : severityFor(toTls12.length));
       }
+      // Servers without TLS 1.3 beside servers with it: each move between them costs a full
+      // handshake, which one setting avoids. (TLS 1.3 coming into use alone costs each client one,
+      // whatever is set: no what-if.)
+      if (toTls12.length > 0) replay('same-tls-versions', 'every server of the group speaking TLS 1.3', aroundTls13);
     }
     const notKept = withReason('not-kept');
     if (notKept.length > 0 && policy.keepsNoSessions.detected) {

@@ -1,6 +1,6 @@
 import { clientAddress, type ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, IntMap } from '../session/columns.js';
-import { ISSUED_IN_EARLIER_ANALYSIS, MAX_CARRIED_IDLE, offerTime, PSK_SESSION_KIND, SessionTable, usedSession, type PendingState, type ServerGroup, type TrackedSession } from '../session/session-table.js';
+import { ISSUED_BEFORE_CAPTURE, ISSUED_IN_EARLIER_ANALYSIS, MAX_CARRIED_IDLE, offerTime, PSK_SESSION_KIND, SessionTable, usedSession, type PendingState, type ServerGroup, type TrackedSession } from '../session/session-table.js';
 import type { ClientVisitor } from '../session/session-state.js';
 import { keyOf } from '../session/session-keys.js';
 import type { DiagnoseOptions, SessionView } from './types.js';
@@ -76,6 +76,14 @@ export interface ForgottenSession {
   tls13: boolean;
 }
 
+/** A TLS 1.3 handshake carrying a known TLS 1.2 session's ID (TrackedConnections.legacyIdOffers). */
+export interface LegacyIdOffer {
+  c: ConnectionRecord;
+  /** That session's idle time and age at the ClientHello, as an offer's (age null: issued before the capture). */
+  reuseGap: number;
+  age: number | null;
+}
+
 export interface TrackedConnections {
   table: SessionTable;
   /** The offer row of a connection (-1: it offered nothing). */
@@ -89,7 +97,7 @@ export interface TrackedConnections {
    * §4.1.2: a client with a cached pre-TLS 1.3 session sends its ID there): the client offered it,
    * the version change refused it. No offer by the record's rules, no forgetting either.
    */
-  legacyIdOffers: ConnectionRecord[];
+  legacyIdOffers: LegacyIdOffer[];
   /** How many clients turned out to be several behind one address (see SEVERAL_CLIENTS). */
   sharedAddresses: SharedAddresses;
   /** Per group: how often a client's session changed, and how many clients that was. */
@@ -165,7 +173,7 @@ export function trackSessions(connections: ConnectionRecord[], order: Uint32Arra
   }
   const changesByGroup = new Map<ServerGroup, { clients: IntMap; changes: number }>();
   const forgotten: ForgottenSession[] = [];
-  const legacyIdOffers: ConnectionRecord[] = [];
+  const legacyIdOffers: LegacyIdOffer[] = [];
   // By session row: from when its client could resume it (sessionReadyTime); -Infinity: held
   // since before the capture. A browser opens connections in parallel: those that start while
   // the handshake delivering the newest session is still under way cannot offer it.
@@ -212,7 +220,12 @@ export function trackSessions(connections: ConnectionRecord[], order: Uint32Arra
     }
     // Looked up before the table learns from c (its own issue is no earlier session).
     const legacyId = c.version === 'TLS 1.3' && c.resumption === 'not-offered' ? keyOf(c, 'offerSessionId', 'session-id') : null;
-    const offeredTls12Session = legacyId !== null && table.sessionOfKey(legacyId) >= 0;
+    const legacySession = legacyId === null ? -1 : table.sessionOfKey(legacyId);
+    // Its idle time and age now, before c: what the cache would have judged, had the version allowed it.
+    if (legacySession >= 0) {
+      const session = table.session(legacySession);
+      legacyIdOffers.push({ c, reuseGap: time - session.lastUse, age: session.issuedBy === ISSUED_BEFORE_CAPTURE ? null : time - session.issuedAt });
+    }
     const offer = table.add(c, group);
     if (offer >= 0) {
       if (offerById !== null && c.id >= 0) offerById[c.id] = offer;
@@ -221,8 +234,8 @@ export function trackSessions(connections: ConnectionRecord[], order: Uint32Arra
       if (table.kindOf(offer) === 'psk') groupsOfferingPsk.add(group.index);
     }
     const offeredNothing = c.resumption === 'not-offered' && c.clientHelloTime !== null;
-    if (offeredTls12Session) legacyIdOffers.push(c);
-    else if (heldReady && (offeredNothing || (offer >= 0 && table.sessionRowOf(offer) !== held && table.sessionRowOf(offer) >= 0 && !table.isAccepted(offer)))) {
+    // A legacy ID offer is a version change, no forgetting (see legacyIdOffers).
+    if (legacySession < 0 && heldReady && (offeredNothing || (offer >= 0 && table.sessionRowOf(offer) !== held && table.sessionRowOf(offer) >= 0 && !table.isAccepted(offer)))) {
       forgotten.push({ c, group, gap: time - table.session(held).lastUse, clients, client, tls13: table.sessionKind.get(held) === PSK_SESSION_KIND });
     }
     const now = table.heldAfter;
