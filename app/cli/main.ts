@@ -663,6 +663,14 @@ export function formatDiagnosis(d: Diagnosis): string {
     for (const f of top) lines.push(`  [${f.severity}] ${terminalSafe(f.title)}`);
     if (d.findings.length > top.length) lines.push(`  … ${d.findings.length - top.length} more (all in --json and --report)`);
   }
+  // Each change replayed alone on this capture's offers: the ones that would have saved the most.
+  const helps = [...(d.whatIf ?? [])].sort((a, b) => b.fullHandshakesAvoided - a.fullHandshakesAvoided);
+  if (helps.length > 0) {
+    lines.push('what would have helped (full handshakes avoided in this capture, each change alone):');
+    const several = new Set(helps.map((w) => w.group)).size > 1;
+    for (const w of helps.slice(0, 3)) lines.push(`  ${w.fullHandshakesAvoided.toLocaleString('en-US').padStart(7)}  ${terminalSafe(w.description)}${several ? ` (${terminalSafe(w.group)})` : ''}`);
+    if (helps.length > 3) lines.push(`  … ${helps.length - 3} more (all in --json and --report)`);
+  }
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
 }
 

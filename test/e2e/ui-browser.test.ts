@@ -138,6 +138,22 @@ describe('resumescope ui in Chromium', () => {
     });
   }, 60_000);
 
+  it('what would have helped: the diagnosis\'s what-ifs, the most saving first, as in the CLI\'s JSON (a farm half way to TLS 1.3)', async () => {
+    const farm = join(work.path, 'version-mix.pcap');
+    await simulate(farm, ['--preset', 'version-mix', '--quiet']);
+    const reference = await analyzeWithCli([farm]) as AnalysisJson & { whatIf: { description: string; fullHandshakesAvoided: number }[] };
+    const expected = [...reference.whatIf].sort((a, b) => b.fullHandshakesAvoided - a.fullHandshakesAvoided);
+    expect(expected.map((w) => w.description)).toEqual(['every server of the group speaking TLS 1.3', 'idle timeout 30m00s instead of 10m00s']);
+    await onHostedPage([farm], async (page) => {
+      const rows = page.getByTestId('what-if-row');
+      await expect.poll(() => rows.count()).toBe(expected.length);
+      const cells = await Promise.all(expected.map((_, i) => rows.nth(i).locator('td').allTextContents()));
+      expect(cells.map((c) => [c[0], c[1]])).toEqual(expected.map((w) => [w.description, w.fullHandshakesAvoided.toLocaleString('en-US')]));
+      await page.getByTestId('what-if').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: screenshotPath('what-if-light.png') });
+    });
+  }, 60_000);
+
   for (const theme of ['light', 'dark'] as const) {
     it(`shows the idle-timeout farm in every view (${theme}) and agrees with the CLI`, async () => {
       const { page, dialogs, errors } = await openPage(theme);

@@ -43,6 +43,7 @@ export function OverviewView() {
         <div className="stack">
           <OutcomeBreakdown />
           <AbortBreakdown />
+          <WhatWouldHelp />
         </div>
       </div>
       <Section title="Inferred cache policy" testId="cache-policy">
@@ -204,6 +205,35 @@ function OutcomeBreakdown() {
           </table>
         </>
       ) : null}
+    </Section>
+  );
+}
+
+const MAX_WHAT_IF_ROWS = 6;
+
+/** The diagnosis's what-ifs: each change replayed alone on the capture's offers, the most saving first. */
+function WhatWouldHelp() {
+  const { model } = useView();
+  const rows = [...model.whatIf].sort((a, b) => b.fullHandshakesAvoided - a.fullHandshakesAvoided);
+  if (rows.length === 0) return null;
+  const several = new Set(rows.map((w) => w.group)).size > 1;
+  return (
+    <Section title="What would have helped" testId="what-if">
+      <p className="muted small">Each change replayed alone on this capture's offers: the full handshakes it would have avoided, and what they cost beyond a resumption.</p>
+      <table className="plain">
+        <thead><tr><th>Change</th><th className="num" title="full handshakes avoided">Avoided</th><th className="num" title="bytes on the wire beyond a resumed handshake">Bytes</th><th className="num" title="round trips beyond a resumed handshake">Round trips</th></tr></thead>
+        <tbody>
+          {rows.slice(0, MAX_WHAT_IF_ROWS).map((w) => (
+            <tr key={`${w.group}\u0000${w.scenario}`} data-testid="what-if-row">
+              <td>{w.description}{several ? <span className="muted small"> · {w.group}</span> : null}</td>
+              <td className="num">{formatCount(w.fullHandshakesAvoided)}</td>
+              <td className="num">{formatBytes(w.bytesSaved)}</td>
+              <td className="num">{formatCount(w.roundTripsSaved)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {rows.length > MAX_WHAT_IF_ROWS ? <p className="small muted">{formatCount(rows.length - MAX_WHAT_IF_ROWS)} more in the exported JSON.</p> : null}
     </Section>
   );
 }
