@@ -846,6 +846,8 @@ describe('a session the negotiated version cannot resume (tls-version-change.pca
     expect(connections[6]!.offer.sessionId).toBe(connections[5]!.serverSessionId);
     // Before: "unexplained", the three offers.
     expect(server.reasons).toEqual({ 'version-change': 4 });
+    // One address, its connections by negotiated version.
+    expect(server.addresses).toEqual([{ address: '127.0.0.1:44371', connections: 10, versions: { 'TLS 1.2': 5, 'TLS 1.3': 3, 'TLS 1.0': 2 } }]);
     expect(connections[2]!.reasonDetail).toContain('TLS 1.2 session ticket offered in a handshake the server took to TLS 1.3');
     expect(connections[4]!.reasonDetail).toContain('TLS 1.3 session (PSK) offered in a handshake the server answered with TLS 1.2');
     // Both ways behind one address: servers that speak TLS 1.3 and one that does not.

@@ -12,6 +12,7 @@ import type { DiagnoseOptions, Diagnosis, DiagnosisProgress, Reason, ServerSumma
 import { Verdicts } from './verdicts.js';
 import { TLS12_SESSION_ID_IN_TLS13 } from './version-change.js';
 import { groupKeyOf } from '../session/session-table.js';
+import { SESSION_VERSIONS } from '../session/session-state.js';
 
 // Why each failed resumption failed, and what the servers' session caches must be doing for the
 // traffic to look like this. One estimator per cause; each rejection gets the first cause that
@@ -76,7 +77,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
       group: group.key,
       sni: group.sni,
       port: group.port,
-      addresses: [...group.addresses].map(([address, n]) => ({ address: address.replace('|', ':'), connections: n })),
+      addresses: [...group.addresses].map(([address, counts]) => ({ address: address.replace('|', ':'), connections: counts[0]!, versions: versionCounts(counts) })),
       connections: group.connections,
       offers: offers.length,
       accepted,
@@ -188,4 +189,11 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
       carriedIn: carrying ? table.carriedIn : null, carriedOut: carrying && carriedOut !== null ? carriedOut.sessions : null,
     },
   };
+}
+
+/** An address's connections by negotiated version (ServerGroup.addresses' counts), the versions it answered with only. */
+function versionCounts(counts: Uint32Array): Record<string, number> {
+  const versions: Record<string, number> = {};
+  for (let i = 1; i < counts.length; i++) if (counts[i]! > 0) versions[SESSION_VERSIONS[i]!] = counts[i]!;
+  return versions;
 }

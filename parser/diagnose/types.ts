@@ -90,7 +90,8 @@ export interface ServerSummary {
   group: string;
   sni: string | null;
   port: number;
-  addresses: { address: string; connections: number }[];
+  /** versions: the address's connections by negotiated version ("TLS 1.3": n), those with one known. */
+  addresses: { address: string; connections: number; versions: Record<string, number> }[];
   connections: number;
   offers: number;
   accepted: number;

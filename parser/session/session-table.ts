@@ -64,7 +64,11 @@ export function usedSession(c: ConnectionRecord): boolean {
 
 /** One service (SNI + port, or address + port without SNI): may hide several backends. */
 export class ServerGroup {
-  readonly addresses = new Map<string, number>();
+  /**
+   * Per server address ("ip|port"): [0] its connections, [i] those negotiated under SESSION_VERSIONS[i]
+   * (i ≥ 1): a backend left on older versions stands out among its group's addresses.
+   */
+  readonly addresses = new Map<string, Uint32Array>();
   issued = 0;
   connections = 0;
   /**
@@ -631,7 +635,13 @@ export class SessionTable {
     const address = this.addressIndexOf(c.server);
     this.heldAfter = NONE;
     const shared = this.addressList[address]!;
-    group.addresses.set(shared, (group.addresses.get(shared) ?? 0) + 1);
+    let counts = group.addresses.get(shared);
+    if (counts === undefined) group.addresses.set(shared, counts = new Uint32Array(SESSION_VERSIONS.length));
+    counts[0]!++;
+    if (c.version !== null) {
+      const version = SESSION_VERSIONS.indexOf(c.version);
+      if (version > 0) counts[version]!++;
+    }
     const time = offerTime(c);
     let offer = NONE;
     const used = usedSession(c);

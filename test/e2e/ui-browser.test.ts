@@ -138,7 +138,7 @@ describe('resumescope ui in Chromium', () => {
     });
   }, 60_000);
 
-  it('what would have helped: the diagnosis\'s what-ifs, the most saving first, as in the CLI\'s JSON (a farm half way to TLS 1.3)', async () => {
+  it('a farm half way to TLS 1.3: what would have helped, as in the CLI\'s JSON, and the backend left on TLS 1.2 marked among its group\'s addresses', async () => {
     const farm = join(work.path, 'version-mix.pcap');
     await simulate(farm, ['--preset', 'version-mix', '--quiet']);
     const reference = await analyzeWithCli([farm]) as AnalysisJson & { whatIf: { description: string; fullHandshakesAvoided: number }[] };
@@ -151,6 +151,16 @@ describe('resumescope ui in Chromium', () => {
       expect(cells.map((c) => [c[0], c[1]])).toEqual(expected.map((w) => [w.description, w.fullHandshakesAvoided.toLocaleString('en-US')]));
       await page.getByTestId('what-if').scrollIntoViewIfNeeded();
       await page.screenshot({ path: screenshotPath('what-if-light.png') });
+      // The servers view: each backend's versions, the one left on TLS 1.2 marked.
+      await page.getByTestId('tab-servers').click();
+      const versions = page.getByTestId('address-versions');
+      await expect.poll(() => versions.count()).toBe(4);
+      const texts = await versions.allTextContents();
+      const behind = texts.filter((t) => t.endsWith(' — no TLS 1.3'));
+      expect(behind).toHaveLength(1);
+      expect(behind[0]).toMatch(/^TLS 1\.2 [\d,]+ — no TLS 1\.3$/);
+      for (const t of texts.filter((x) => x !== behind[0])) expect(t).toMatch(/^TLS 1\.3 [\d,]+$/);
+      await page.screenshot({ path: screenshotPath('servers-versions-light.png') });
     });
   }, 60_000);
 

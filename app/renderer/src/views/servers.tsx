@@ -110,9 +110,17 @@ function ReasonBar({ server }: { server: ServerSummary }) {
   return <span>{entries.map(([r, n]) => `${reasonLabel(r)} ${formatCount(n ?? 0)}`).join(' · ')}</span>;
 }
 
+/** The versions an address answered with, newest first ("TLS 1.3 61 · TLS 1.2 4"); documents from before the count have none. */
+function versionsText(versions: Record<string, number> | undefined): string {
+  return Object.entries(versions ?? {}).sort((a, b) => b[0].localeCompare(a[0])).map(([v, n]) => `${v} ${formatCount(n)}`).join(' · ');
+}
+
 function Addresses({ server }: { server: ServerSummary }) {
   const { showConnections } = useView();
   const max = Math.max(1, ...server.addresses.map((a) => a.connections));
+  // Addresses that never answered a version others of the group did (a backend left behind in a rollout).
+  const groupSpeaksTls13 = server.addresses.some((a) => (a.versions?.['TLS 1.3'] ?? 0) > 0);
+  const lacking = (a: ServerSummary['addresses'][number]) => groupSpeaksTls13 && a.versions !== undefined && Object.keys(a.versions).length > 0 && !('TLS 1.3' in a.versions);
   return (
     <div className="addresses">
       <p className="small muted">Addresses of {server.group} ({server.sni ? `SNI ${server.sni}` : 'no SNI'}, port {server.port}) — {formatCount(server.sessionsIssued)} sessions issued</p>
@@ -125,6 +133,10 @@ function Addresses({ server }: { server: ServerSummary }) {
               </td>
               <td className="num">{formatCount(a.connections)}</td>
               <td className="bar-cell"><span className="hbar" style={{ width: `${(100 * a.connections) / max}%` }} /></td>
+              <td className={`small address-versions ${lacking(a) ? 'version-lacking' : 'muted'}`} data-testid="address-versions"
+                title={lacking(a) ? 'this address never answered with TLS 1.3, which others of the group did: its clients\' TLS 1.3 sessions cannot be resumed there' : 'connections by negotiated TLS version'}>
+                {versionsText(a.versions)}{lacking(a) ? ' — no TLS 1.3' : ''}
+              </td>
             </tr>
           ))}
         </tbody>
