@@ -7,7 +7,7 @@ import { inferGroup } from './infer-group.js';
 import { offersByGroup } from './offer-lists.js';
 import { addressesLookShared, summarizeClients } from './clients-summary.js';
 import { looksLikeCompatibilityId } from './compatibility-ids.js';
-import { numberClients, sessionOrder, SEVERAL_CLIENTS, trackSessions } from './track-sessions.js';
+import { numberClients, sessionOrder, SEVERAL_CLIENTS, trackSessions, type LegacyIdOffer } from './track-sessions.js';
 import type { DiagnoseOptions, Diagnosis, DiagnosisProgress, Reason, ServerSummary } from './types.js';
 import { Verdicts } from './verdicts.js';
 import { TLS12_SESSION_ID_IN_TLS13 } from './version-change.js';
@@ -143,7 +143,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
   }
 
   // A TLS 1.2 session offered by its ID where the server took the handshake to TLS 1.3.
-  const legacyIdFacts = new Map<ConnectionRecord, { reuseGap: number; age: number | null }>();
+  const legacyIdFacts = new Map<ConnectionRecord, LegacyIdOffer>();
   for (const legacy of legacyIdOffers) {
     const c = legacy.c;
     legacyIdFacts.set(c, legacy);
