@@ -872,6 +872,34 @@ describe('a session the negotiated version cannot resume (tls-version-change.pca
   });
 });
 
+describe('a TLS 1.3 rollout half done behind a load balancer (haproxy-tls13-rollout.pcap: HAProxy round robin over a TLS 1.3 and a TLS 1.2-only s_server)', () => {
+  it('each move between the kinds is a version change, the TLS 1.2 backend named, its versions per address, the compatibility ID\'s advice naming it', () => {
+    const { connections, server, document } = analyze('haproxy-tls13-rollout.pcap');
+    expect(connections.map((c) => [c.server.ip, c.version, c.resumption, c.reason])).toEqual([
+      ['127.0.0.2', 'TLS 1.3', 'not-offered', null],
+      ['127.0.0.3', 'TLS 1.2', 'rejected', 'version-change'],
+      ['127.0.0.2', 'TLS 1.3', 'rejected', 'version-change'],
+      ['127.0.0.3', 'TLS 1.2', 'rejected', 'version-change'],
+      ['127.0.0.2', 'TLS 1.3', 'not-offered', null],
+      ['127.0.0.3', 'TLS 1.2', 'rejected', 'issued-before-capture'],
+      ['127.0.0.2', 'TLS 1.3', 'accepted', null],
+      ['127.0.0.3', 'TLS 1.2', 'accepted', null],
+    ]);
+    expect(server.addresses).toEqual([
+      { address: '127.0.0.2:44374', connections: 4, versions: { 'TLS 1.3': 4 } },
+      { address: '127.0.0.3:44374', connections: 4, versions: { 'TLS 1.2': 4 } },
+    ]);
+    const findings = document.findings as { code: string; title: string; detail: string }[];
+    const change = findings.find((f) => f.code === 'version-change')!;
+    expect(change.title).toBe('3 sessions offered to resumescope.test:44374 were refused for a change of TLS version, both ways');
+    expect(change.detail).toContain('Of this group\'s servers some speak TLS 1.3 and some do not');
+    expect(change.detail).toContain('The TLS 1.2 answers came from 127.0.0.3 (2), of the group\'s 2 addresses.');
+    const compatibility = findings.find((f) => f.code === 'tls13-compatibility-id')!;
+    expect(compatibility.detail).toContain('resumescope.test:44374 answers other connections with TLS 1.3 already: enabling it on the server that answered these (127.0.0.3) would make them TLS 1.3 handshakes.');
+    expect((document.whatIf as { scenario: string; fullHandshakesAvoided: number }[]).map((w) => [w.scenario, w.fullHandshakesAvoided])).toEqual([['same-tls-versions', 3]]);
+  });
+});
+
 describe('a version change across analyses (--state): the session\'s version is carried with it', () => {
   it('the capture cut after each connection, the first part carried into the second: every reason as the whole capture gives it', () => {
     const { connections } = analyze('tls-version-change.pcap');

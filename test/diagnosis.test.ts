@@ -319,11 +319,11 @@ describe('diagnosis on simulated farms with a known policy', () => {
     const servers = farm.diagnosis.servers.map((s) => ({ ...s, cachePolicy: { ...s.cachePolicy, sharedCache: { ...s.cachePolicy.sharedCache, confidence: 0.33 } } }));
     const none = () => null;
     const group = servers[0]!.group;
-    const { findings } = buildFindings(servers, farm.diagnosis.clients, farm.connections, { groupKey: () => group, reuseGap: none, age: none, churn: none, recency: none, abortOf: none, sessionVersion: none });
+    const { findings } = buildFindings(servers, farm.diagnosis.clients, farm.connections, { groupKey: () => group, reuseGap: none, age: none, churn: none, recency: none, abortOf: none, sessionVersion: none, crossAddress: () => false });
     const backend = findings.find((f) => f.code === 'no-shared-cache')!;
     expect(backend.severity).toBe('warning');
     expect(backend.detail).toMatch(/The inference is uncertain \(confidence 0\.33/);
-    const sure = buildFindings(farm.diagnosis.servers, farm.diagnosis.clients, farm.connections, { groupKey: () => group, reuseGap: none, age: none, churn: none, recency: none, abortOf: none, sessionVersion: none });
+    const sure = buildFindings(farm.diagnosis.servers, farm.diagnosis.clients, farm.connections, { groupKey: () => group, reuseGap: none, age: none, churn: none, recency: none, abortOf: none, sessionVersion: none, crossAddress: () => false });
     expect(sure.findings.find((f) => f.code === 'no-shared-cache')!.severity).toBe('critical');
   });
 
@@ -738,6 +738,18 @@ describe('diagnosis on simulated farms with a known policy', () => {
     }
     expect(compatibilityAdvice).toBeGreaterThan(0);
     expect(pastTimeout).toBeGreaterThan(0);
+  });
+
+  it('the same rollout where the backends do not share their cache: no TLS version alone would have resumed a session another backend issued', () => {
+    const config = presetConfig('version-mix', 1, 1);
+    const result = simulateConfigAndAnalyze({ ...config, services: [{ ...config.services![0]!, sharedCache: false }] });
+    const server = (result.document.servers as ServerSummary[])[0]!;
+    expect(server.cachePolicy.sharedCache.shared).toBe(false);
+    // Every version change crossed backends (the TLS 1.2 one issues what the others cannot take, and back).
+    const changes = result.truth.connections.filter((c) => c.reason === 'version-change');
+    expect(changes.length).toBeGreaterThan(20);
+    expect(result.diagnosis.findings.some((f) => f.code === 'version-change')).toBe(true);
+    expect(result.diagnosis.whatIf.map((w) => w.scenario)).not.toContain('same-tls-versions');
   });
 
   it('TLS 1.3 random IDs at several servers, one of which speaks TLS 1.3 elsewhere: the finding says which', () => {

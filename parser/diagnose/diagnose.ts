@@ -178,6 +178,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
       if (!aborted?.abort) return null;
       return abortEnding(aborted);
     },
+    crossAddress: (c) => { const o = offerOf(c); return o >= 0 ? table.isCrossAddress(o) : legacyIdFacts.get(c)?.crossAddress ?? false; },
     sessionVersion: (c) => { const o = offerOf(c); const row = o >= 0 ? table.sessionRowOf(o) : -1; return row >= 0 ? table.versionOfSession(row) : null; },
   };
   const { findings, whatIf } = buildFindings(servers, clients, connections, lookup);

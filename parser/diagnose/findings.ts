@@ -51,6 +51,8 @@ export interface OfferLookup {
   abortOf(c: ConnectionRecord): 'alert' | 'rst' | 'fin' | null;
   /** The version the offered session was made under (null: unknown, or no offer). */
   sessionVersion(c: ConnectionRecord): string | null;
+  /** The offered session was issued by another server address than the one offered it. */
+  crossAddress(c: ConnectionRecord): boolean;
 }
 
 export function buildFindings(servers: ServerSummary[], clients: ClientsSummary, connections: ConnectionRecord[], facts: OfferLookup): { findings: Finding[]; whatIf: WhatIf[] } {
@@ -163,7 +165,11 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       // Servers without TLS 1.3 beside servers with it: each move between them costs a full
       // handshake, which one setting avoids. (TLS 1.3 coming into use alone costs each client one,
       // whatever is set: no what-if.)
-      if (toTls12.length > 0) replay('same-tls-versions', 'every server of the group speaking TLS 1.3', aroundTls13);
+      // Where the group's addresses do not share their cache, a session offered to another address
+      // than its issuer's would have been refused whatever the version.
+      if (toTls12.length > 0) {
+        replay('same-tls-versions', 'every server of the group speaking TLS 1.3', policy.sharedCache.shared === false ? aroundTls13.filter((c) => !facts.crossAddress(c)) : aroundTls13);
+      }
     }
     const notKept = withReason('not-kept');
     if (notKept.length > 0 && policy.keepsNoSessions.detected) {

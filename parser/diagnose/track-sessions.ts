@@ -82,6 +82,8 @@ export interface LegacyIdOffer {
   /** That session's idle time and age at the ClientHello, as an offer's (age null: issued before the capture). */
   reuseGap: number;
   age: number | null;
+  /** That session was issued by another server address than c's. */
+  crossAddress: boolean;
 }
 
 export interface TrackedConnections {
@@ -224,7 +226,10 @@ export function trackSessions(connections: ConnectionRecord[], order: Uint32Arra
     // Its idle time and age now, before c: what the cache would have judged, had the version allowed it.
     if (legacySession >= 0) {
       const session = table.session(legacySession);
-      legacyIdOffers.push({ c, reuseGap: time - session.lastUse, age: session.issuedBy === ISSUED_BEFORE_CAPTURE ? null : time - session.issuedAt });
+      legacyIdOffers.push({
+        c, reuseGap: time - session.lastUse, age: session.issuedBy === ISSUED_BEFORE_CAPTURE ? null : time - session.issuedAt,
+        crossAddress: session.issuer !== `${c.server.ip}|${c.server.port}`,
+      });
     }
     const offer = table.add(c, group);
     if (offer >= 0) {
