@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { diagnose } from '../parser/diagnose/diagnose.js';
+import { decodeSessionState, encodeSessionState } from '../parser/session/session-state.js';
 import type { ClientsSummary, ServerSummary, SessionView } from '../parser/diagnose/types.js';
 import { analyzeChunks } from './support/pipeline.js';
 import { withoutStartOfConnection } from './support/pcap-edit.js';
@@ -913,6 +914,17 @@ describe('a version change across analyses (--state): the session\'s version is 
       diagnose(second, { carriedIn: carried });
       expect(second.map((c) => c.reason), `cut after connection ${cut}`).toEqual(whole.slice(cut));
     }
+  });
+
+  it('a carried session of unknown version (a state written before format version 5) takes the version it is resumed under', () => {
+    const { connections } = analyze('tls-version-change.pcap');
+    const fresh = (part: ConnectionRecord[]) => part.map((c) => ({ ...structuredClone(c), reason: null, reasonDetail: undefined, session: null }) as ConnectionRecord);
+    // The TLS 1.0 session issued in the first part; resumed under TLS 1.0, then offered under TLS 1.2, in the second.
+    const state = decodeSessionState(diagnose(fresh(connections.slice(0, 8)), { carryOut: true }).carriedOut!);
+    const unknown = encodeSessionState({ ...state, sessions: { ...state.sessions, version: new Uint8Array(state.sessions.kind.length) } });
+    const second = fresh(connections.slice(8));
+    diagnose(second, { carriedIn: unknown });
+    expect(second.map((c) => [c.version, c.resumption, c.reason])).toEqual([['TLS 1.0', 'accepted', null], ['TLS 1.2', 'rejected', 'version-change']]);
   });
 });
 

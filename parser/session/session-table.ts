@@ -693,6 +693,9 @@ export class SessionTable {
           this.sessionLastUse.set(session, time);
           this.sessionRecencyUse.set(session, this.groupList[this.sessionGroup.get(session)]!.recency.use(this.sessionRecencyUse.get(session)));
           this.heldAfter = session;
+          // A session of unknown version (carried in from a state file before format version 5)
+          // resumed: a server resumes only under the version it was made with, so that is its version.
+          if (this.sessionVersion.get(session) === 0 && c.version !== null) this.sessionVersion.set(session, Math.max(0, SESSION_VERSIONS.indexOf(c.version)));
           if (kind === 'psk') this.sessions.set(pskClientKey(c, group), session);
         } else if (abortMayPurge && c.abort !== null) {
           this.sessionAbortedBy.set(session, c.id);
