@@ -167,8 +167,11 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       // whatever is set: no what-if.)
       // Where the group's addresses do not share their cache, a session offered to another address
       // than its issuer's would have been refused whatever the version.
+      // Where the capture cannot tell whether they share it, the what-if says what it assumes.
       if (toTls12.length > 0) {
-        replay('same-tls-versions', 'every server of the group speaking TLS 1.3', policy.sharedCache.shared === false ? aroundTls13.filter((c) => !facts.crossAddress(c)) : aroundTls13);
+        const counted = policy.sharedCache.shared === false ? aroundTls13.filter((c) => !facts.crossAddress(c)) : aroundTls13;
+        const assumesSharing = policy.sharedCache.shared === null && counted.some((c) => facts.crossAddress(c));
+        replay('same-tls-versions', `every server of the group speaking TLS 1.3${assumesSharing ? ' (and sharing its session cache or ticket keys, which this capture cannot tell)' : ''}`, counted);
       }
     }
     const notKept = withReason('not-kept');
