@@ -904,6 +904,22 @@ describe('a TLS 1.3 rollout half done behind a load balancer (haproxy-tls13-roll
   });
 });
 
+describe('the same rollout with Chromium (chromium-tls13-rollout.pcap)', () => {
+  it('the browser moves its session between the kinds on every connection: each offer a version change, both ways', () => {
+    const { connections, server, document } = analyze('chromium-tls13-rollout.pcap');
+    expect(new Set(connections.map((c) => c.clientFingerprint)).size).toBe(1);
+    expect(connections.map((c) => [c.server.ip, c.version, c.resumption, c.reason])).toEqual(connections.map((_, i) =>
+      i % 2 === 0 ? ['127.0.0.2', 'TLS 1.3', i === 0 ? 'not-offered' : 'rejected', i === 0 ? null : 'version-change'] : ['127.0.0.3', 'TLS 1.2', 'rejected', 'version-change']));
+    // BoringSSL offers its TLS 1.2 ticket in a TLS 1.3 ClientHello, and its PSK (beside the random compatibility ID) to TLS 1.2.
+    for (const c of connections.slice(1)) expect([Boolean(c.offer.ticket), c.offer.psk]).toEqual(c.version === 'TLS 1.3' ? [true, false] : [false, true]);
+    expect(server.addresses.map((a) => [a.address, a.versions])).toEqual([['127.0.0.2:44378', { 'TLS 1.3': 4 }], ['127.0.0.3:44378', { 'TLS 1.2': 4 }]]);
+    const findings = document.findings as { code: string; title: string; detail: string }[];
+    expect(findings.map((f) => f.code)).toEqual(['version-change']);
+    expect(findings[0]!.title).toBe('7 sessions offered to resumescope.test:44378 were refused for a change of TLS version, both ways');
+    expect(findings[0]!.detail).toContain('The TLS 1.2 answers came from 127.0.0.3 (4), of the group\'s 2 addresses.');
+  });
+});
+
 describe('a version change across analyses (--state): the session\'s version is carried with it', () => {
   it('the capture cut after each connection, the first part carried into the second: every reason as the whole capture gives it', () => {
     const { connections } = analyze('tls-version-change.pcap');

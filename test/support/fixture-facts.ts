@@ -187,6 +187,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // carried back and forth (refused each way), a new client's compatibility ID at the TLS 1.2 one, then
   // each resuming its own.
   'haproxy-tls13-rollout.pcap': [full13, rej12, rej13, rej12, full13, rej12, psk13, ticket12],
+  // The same farm with Chromium: every connection after the first offers what the one before gave,
+  // to a backend of the other version (a page, then its icon, on connections of their own).
+  'chromium-tls13-rollout.pcap': [full13, rej12, rej13, rej12, rej13, rej12, rej13, rej12],
   'tls13-server-rejects-client-certificate.pcap': [
     { ...full13, serverRefused: 'encrypted' }, { ...full13, serverRefused: 'encrypted' }, full13, psk13, { ...full12, serverRefused: 'clear' },
   ],
@@ -276,6 +279,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'chromium-rejects-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44369 },
   'tls-version-change.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44371 },
   'haproxy-verify-required.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44372 },
+  'chromium-tls13-rollout.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44378, serverAddresses: ['127.0.0.2', '127.0.0.3'] },
   'haproxy-tls13-rollout.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44374, serverAddresses: ['127.0.0.2', '127.0.0.3'] },
   'tls13-server-rejects-client-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44370 },
   'nginx-cache-off.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44347 },
