@@ -118,7 +118,7 @@ function versionsText(versions: Record<string, number> | undefined): string {
 function Addresses({ server }: { server: ServerSummary }) {
   const { showConnections } = useView();
   const max = Math.max(1, ...server.addresses.map((a) => a.connections));
-  // Addresses that never answered a version others of the group did (a backend left behind in a rollout).
+  // Addresses that answered nothing with TLS 1.3 where others of the group did (a backend left behind in a rollout).
   const groupSpeaksTls13 = server.addresses.some((a) => (a.versions?.['TLS 1.3'] ?? 0) > 0);
   const lacking = (a: ServerSummary['addresses'][number]) => groupSpeaksTls13 && a.versions !== undefined && Object.keys(a.versions).length > 0 && !('TLS 1.3' in a.versions);
   return (
@@ -134,7 +134,7 @@ function Addresses({ server }: { server: ServerSummary }) {
               <td className="num">{formatCount(a.connections)}</td>
               <td className="bar-cell"><span className="hbar" style={{ width: `${(100 * a.connections) / max}%` }} /></td>
               <td className={`small address-versions ${lacking(a) ? 'version-lacking' : 'muted'}`} data-testid="address-versions"
-                title={lacking(a) ? 'this address never answered with TLS 1.3, which others of the group did: its clients\' TLS 1.3 sessions cannot be resumed there' : 'connections by negotiated TLS version'}>
+                title={lacking(a) ? 'this address answered no connection with TLS 1.3, where others of the group did: if it does not speak it, TLS 1.3 sessions offered there cannot be resumed' : 'connections by negotiated TLS version'}>
                 {versionsText(a.versions)}{lacking(a) ? ' — no TLS 1.3' : ''}
               </td>
             </tr>
