@@ -192,7 +192,10 @@ export class PcapReader implements CaptureReader {
   /** Lengths and fraction only; the time is judged by the caller against the last good record. */
   private plausibleRecord(_seconds: number, fraction: number, capturedLength: number, originalLength: number): boolean {
     if (capturedLength > this.recordLimit) return false;
-    if (fraction >= this.fractionsPerSecond) return false;
+    // A fraction of exactly one second is a writer's rounding (0.9999996 s written as 1,000,000 µs):
+    // the next whole second, as Wireshark reads it. Taken for damage, a valid record sent the
+    // reader scanning through packet data (fuzz: a capture clock 0.518 s behind, frame 506).
+    if (fraction > this.fractionsPerSecond) return false;
     if (originalLength < capturedLength && originalLength !== 0) return false;
     return true;
   }

@@ -207,13 +207,30 @@ describe('PcapReader', () => {
     expect(frames[1]!.data).toBe(Buffer.from(records[1]!.data).toString('hex'));
   });
 
-  it('rejects a record whose fraction is not below one second', () => {
-    const bad = pcapRecord({ seconds: T0, fraction: 1_000_000, data: fill(4) });
+  it('rejects a record whose fraction is more than one second', () => {
+    const bad = pcapRecord({ seconds: T0, fraction: 1_000_001, data: fill(4) });
     const { frames, anomalies } = read([concat(pcapFile(records.slice(0, 1)), bad.subarray(0, 16))]);
     // Only the good frame; the bad header is reported (and what follows is too short to be a record).
     expect(frames).toHaveLength(1);
     expect(anomalies[0]!.code).toBe('pcap-bad-record');
   });
+
+  for (const nano of [false, true]) {
+    it(`reads a fraction of exactly one second (a writer's rounding) as the next second, and the records after it (${nano ? 'ns' : 'µs'})`, () => {
+      // Before, the valid record was "implausible" and the reader scanned packet data for another
+      // (fuzz: a clock 0.518 s behind wrote 1699999999 s + 1,000,000 µs at frame 506; Wireshark reads it).
+      const second = nano ? 1_000_000_000 : 1_000_000;
+      const file = pcapFile([
+        { seconds: T0, fraction: second - 1, data: pseudoRandom(60, 11) },
+        { seconds: T0, fraction: second, data: pseudoRandom(61, 12) },
+        { seconds: T0 + 1, fraction: 1, data: pseudoRandom(62, 13) },
+      ], { nano });
+      const { frames, anomalies } = read([file]);
+      expect(anomalies).toEqual([]);
+      expect(frames.map((f) => f.time)).toEqual([T0 + (second - 1) / second, T0 + 1, T0 + 1 + 1 / second]);
+      expect(frames[2]!.data).toBe(Buffer.from(pseudoRandom(62, 13)).toString('hex'));
+    });
+  }
 
   describe('chunk boundaries', () => {
     const bigger: PcapRecord[] = [];
