@@ -631,6 +631,10 @@ describe('diagnosis on real stacks', () => {
     expect(diagnosis.findings.map((f) => [f.code, f.severity])).toEqual([['keeps-no-sessions', 'critical']]);
     expect(diagnosis.findings[0]!.detail).toContain('ssl_session_cache none');
     expect(diagnosis.whatIf).toEqual([expect.objectContaining({ scenario: 'keep-sessions', fullHandshakesAvoided: 13 })]);
+    // Nothing was resumed, so no resumed handshake to measure by: each refused one's own certificate
+    // and key exchange (1,175 bytes, as tshark counts them) is what keeping sessions saves. Before: 0 bytes.
+    expect(rejected.map((c) => c.fullHandshakeOnlyBytes)).toEqual(rejected.map(() => 1175));
+    expect(diagnosis.whatIf[0]!.bytesSaved).toBe(13 * 1175);
   });
 
   it('a fresh server (fresh ticket keys) per connection: it accepts none of the tickets it issues', () => {
@@ -917,6 +921,10 @@ describe('the same rollout with Chromium (chromium-tls13-rollout.pcap)', () => {
     expect(findings.map((f) => f.code)).toEqual(['version-change']);
     expect(findings[0]!.title).toBe('7 sessions offered to resumescope.test:44378 were refused for a change of TLS version, both ways');
     expect(findings[0]!.detail).toContain('The TLS 1.2 answers came from 127.0.0.3 (4), of the group\'s 2 addresses.');
+    // No handshake was resumed: the saving is each refused handshake's own, by version (TLS 1.2 its
+    // certificate and key exchange messages, TLS 1.3 its server's encrypted flight but the Finished).
+    expect(connections.map((c) => c.fullHandshakeOnlyBytes)).toEqual(connections.map((c) => (c.version === 'TLS 1.3' ? 1158 : 1175)));
+    expect(document.whatIf).toEqual([expect.objectContaining({ scenario: 'same-tls-versions', fullHandshakesAvoided: 7, bytesSaved: 4 * 1175 + 3 * 1158 })]);
   });
 });
 

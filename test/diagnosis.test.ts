@@ -12,6 +12,12 @@ import { KEY_SWITCH_DETAIL } from '../parser/diagnose/ticket-rotation.js';
 import type { DiagnosisProgress, ServerSummary } from '../parser/diagnose/types.js';
 import type { PresetName } from '../fixtures/simulator/presets.js';
 import type { ConnectionRecord } from '../parser/report/types.js';
+import { DUMMY_CERTIFICATE_DER, Tls13RecordSize } from '../fixtures/simulator/tls-bytes.js';
+
+/** The simulator's TLS 1.2 messages only a full handshake sends, headers included (see tls-bytes.ts). */
+const TLS12_FULL_ONLY = (4 + 3 + 3 + DUMMY_CERTIFICATE_DER.length) + (4 + 1 + 2 + 1 + 32 + 2 + 2 + 256) + 4 + (4 + 1 + 32);
+/** Its TLS 1.3 server flight but the Finished record. */
+const TLS13_FULL_ONLY = Tls13RecordSize.encryptedExtensions + Tls13RecordSize.certificate + Tls13RecordSize.certificateVerify;
 
 // The farm simulator writes captures whose cache policy and per-connection reasons are
 // known; the analysis must find them from the packets alone.
@@ -725,9 +731,16 @@ describe('diagnosis on simulated farms with a known policy', () => {
       expect(finding.detail).toContain(`The TLS 1.2 answers came from ${truth.services[0]!.backendAddresses[3]} (${tls12Answers}), of the group's 4 addresses.`);
       expect(result.diagnosis.findings.map((f) => f.code)).not.toContain('unexplained');
       // Every backend speaking TLS 1.3 (the cache is shared) would have resumed each of them not idle past the timeout.
-      const wouldResume = changes.filter((c) => c.reuseGap !== null && c.reuseGap <= 600).length;
+      const resumable = changes.filter((c) => c.reuseGap !== null && c.reuseGap <= 600);
+      const wouldResume = resumable.length;
       pastTimeout += changes.length - wouldResume;
-      expect(result.diagnosis.whatIf.find((w) => w.scenario === 'same-tls-versions')?.fullHandshakesAvoided, `seed ${seed}`).toBe(wouldResume);
+      const sameVersions = result.diagnosis.whatIf.find((w) => w.scenario === 'same-tls-versions');
+      expect(sameVersions?.fullHandshakesAvoided, `seed ${seed}`).toBe(wouldResume);
+      // Each avoided handshake saves what the simulator wrote for a full one only: TLS 1.2 its
+      // Certificate, ServerKeyExchange, ServerHelloDone and ClientKeyExchange; TLS 1.3 the server's
+      // EncryptedExtensions, Certificate and CertificateVerify records (the Finished stays).
+      const savedBy = (version: string | null) => (version === 'TLS 1.3' ? TLS13_FULL_ONLY : TLS12_FULL_ONLY);
+      expect(sameVersions?.bytesSaved, `seed ${seed}`).toBe(resumable.reduce((sum, c) => sum + savedBy(c.version), 0));
       // The TLS 1.3 clients' random IDs the TLS 1.2 backend looked up: the advice names that backend,
       // not "enable TLS 1.3" on a group that speaks it.
       const compatibility = result.diagnosis.findings.find((f) => f.code === 'tls13-compatibility-id');

@@ -482,14 +482,36 @@ function churnOf(c: ConnectionRecord, facts: OfferLookup): number {
   return facts.churn(c) ?? Infinity;
 }
 
-/** Bytes and round trips an abbreviated handshake saves over a full one, from this capture's own handshakes. */
+/** handshakeSavings' key for the mean over every version. */
+const ALL_VERSIONS = '*';
+
+/**
+ * Bytes and round trips resuming would have saved the avoided full handshakes: each one's own
+ * fullHandshakeOnlyBytes (its certificates and key exchange). One the capture did not show whole
+ * (aborted, cut by the snap length) counts its version's mean over the capture's full handshakes.
+ * Before, the mean full handshake less the mean resumed one: where nothing was resumed (a server
+ * keeping no sessions, a rollout refusing every offer) that saved 0 bytes.
+ */
 function handshakeSavings(connections: ConnectionRecord[]): (avoided: ConnectionRecord[]) => { bytes: number; roundTrips: number } {
-  const mean = (list: number[]) => (list.length === 0 ? 0 : list.reduce((a, b) => a + b, 0) / list.length);
-  const full = mean(connections.filter((c) => c.established && !c.resumed).map((c) => c.handshakeBytes));
-  const resumed = mean(connections.filter((c) => c.resumed).map((c) => c.handshakeBytes));
-  const perHandshake = resumed > 0 && full > resumed ? full - resumed : 0;
+  const sums = new Map<string | null, { bytes: number; count: number }>();
+  for (const c of connections) {
+    const bytes = c.fullHandshakeOnlyBytes;
+    if (bytes === null || c.resumed) continue;
+    for (const key of [c.version, ALL_VERSIONS]) {
+      const sum = sums.get(key);
+      if (sum === undefined) sums.set(key, { bytes, count: 1 });
+      else {
+        sum.bytes += bytes;
+        sum.count++;
+      }
+    }
+  }
+  const meanOf = (version: string | null): number => {
+    const sum = sums.get(version) ?? sums.get(ALL_VERSIONS);
+    return sum === undefined ? 0 : sum.bytes / sum.count;
+  };
   return (avoided) => ({
-    bytes: Math.round(perHandshake * avoided.length),
+    bytes: Math.round(avoided.reduce((total, c) => total + (c.fullHandshakeOnlyBytes ?? meanOf(c.version)), 0)),
     // RFC 5246 §7.3: the abbreviated handshake takes one round trip less; TLS 1.3 PSK saves none (no 0-RTT here).
     roundTrips: avoided.filter((c) => c.version !== 'TLS 1.3').length,
   });

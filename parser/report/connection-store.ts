@@ -40,8 +40,8 @@ const FLOATS = 7;
 const I_ID = 0, I_CLIENT_IP = 1, I_PORTS = 2, I_PROFILE = 3, I_FIRST_FRAME = 4,
   I_PACKETS = 5, I_HANDSHAKE_BYTES = 6, I_OFFER_SID = 7, I_SERVER_SID = 8, I_ISSUED_TICKET = 9,
   I_OFFERED_TICKET = 10, I_PSK_IDENTITY = 11, I_ISSUED_BY = 12, I_CHURN = 13, I_ABORTED_BY = 14, I_ISSUER = 15,
-  I_REASON = 16, I_DETAIL = 17, I_TICKET_HINT = 18, I_CLIENT_RANDOM = 19;
-const INTS = 20;
+  I_REASON = 16, I_DETAIL = 17, I_TICKET_HINT = 18, I_CLIENT_RANDOM = 19, I_FULL_ONLY_BYTES = 20;
+const INTS = 21;
 // A profile's fields, each a pool index.
 const F_SERVER_IP = 0, F_SNI = 1, F_ALPN = 2, F_VERSION = 3, F_CIPHER = 4, F_HELLO_VERSION = 5, F_HISTORY = 6,
   F_FINGERPRINT = 7, F_FILE = 8;
@@ -284,6 +284,7 @@ export class ConnectionStore implements ConnectionSink {
     else if (c.proxyHeader === 'local' || c.proxyHeader === 'other') this.setProxied(row, c.proxyHeader === 'local' ? PROXY_LOCAL : PROXY_OTHER, 0);
     ints[i + I_PACKETS] = c.packets;
     ints[i + I_HANDSHAKE_BYTES] = c.handshakeBytes;
+    ints[i + I_FULL_ONLY_BYTES] = c.fullHandshakeOnlyBytes ?? NULL_INT;
     ints[i + I_CLIENT_RANDOM] = c[CLIENT_RANDOM_HASH] ?? 0;
     const hint = c.ticketLifetimeHint;
     if (isPort(c.client.port) && isPort(c.server.port) && isUint32(c.firstFrame) && (hint === null || isUint32(hint))) {
@@ -573,6 +574,7 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
   get firstFrame(): number { return this.store.firstFrame(this.row); }
   get packets(): number { return this.store.int(this.row, I_PACKETS); }
   get handshakeBytes(): number { return this.store.int(this.row, I_HANDSHAKE_BYTES); }
+  get fullHandshakeOnlyBytes(): number | null { return this.store.nullableInt(this.row, I_FULL_ONLY_BYTES); }
   get [CLIENT_RANDOM_HASH](): number { return this.store.int(this.row, I_CLIENT_RANDOM) >>> 0; }
   get wiresharkFilter(): string { return wiresharkFilter(this.client, this.server); }
   get proxiedClient(): Endpoint | null {
@@ -640,7 +642,7 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
       issuedTicket: this.issuedTicket, offeredTicket: this.offeredTicket, offeredPskIdentity: this.offeredPskIdentity,
       certificateSeen: this.certificateSeen, alerts: this.alerts, clientFingerprint: this.clientFingerprint,
       file: this.file, firstFrame: this.firstFrame, packets: this.packets, handshakeBytes: this.handshakeBytes,
-      wiresharkFilter: this.wiresharkFilter, proxiedClient: this.proxiedClient, proxyHeader: this.proxyHeader, reason: this.reason,
+      fullHandshakeOnlyBytes: this.fullHandshakeOnlyBytes, wiresharkFilter: this.wiresharkFilter, proxiedClient: this.proxiedClient, proxyHeader: this.proxyHeader, reason: this.reason,
     };
     const detail = this.reasonDetail;
     if (detail !== undefined) record.reasonDetail = detail;
@@ -710,6 +712,7 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
     out.raw(J.firstFrame); out.number(s.firstFrame(r));
     out.raw(J.packets); out.integer(s.int(r, I_PACKETS));
     out.raw(J.handshakeBytes); out.integer(s.int(r, I_HANDSHAKE_BYTES));
+    out.raw(J.fullHandshakeOnlyBytes); out.number(s.nullableInt(r, I_FULL_ONLY_BYTES));
     out.raw(J.wiresharkFilter); s.writeFilterJson(r, out);
     const noReason = detail === NULL_INDEX && s.int(r, I_REASON) === NULL_INDEX;
     const proxiedIp = s.proxiedIpIndex(r);
@@ -772,7 +775,7 @@ const J = {
   offeredTicket: ascii(',"offeredTicket":'), offeredPskIdentity: ascii(',"offeredPskIdentity":'),
   certificateTrue: ascii(',"certificateSeen":true,"alerts":'), certificateFalse: ascii(',"certificateSeen":false,"alerts":'),
   clientFingerprint: ascii(',"clientFingerprint":'), file: ascii(',"file":'), firstFrame: ascii(',"firstFrame":'), packets: ascii(',"packets":'),
-  handshakeBytes: ascii(',"handshakeBytes":'), wiresharkFilter: ascii(',"wiresharkFilter":'), reason: ascii(',"reason":'),
+  handshakeBytes: ascii(',"handshakeBytes":'), fullHandshakeOnlyBytes: ascii(',"fullHandshakeOnlyBytes":'), wiresharkFilter: ascii(',"wiresharkFilter":'), reason: ascii(',"reason":'),
   noAnomalies: ascii(',"anomalies":[],"clientHelloVersion":'),
   noProxiedNoReason: ascii(',"proxiedClient":null,"proxyHeader":null,"reason":null,"session":'), noProxied: ascii(',"proxiedClient":null,"proxyHeader":null'),
   proxiedIp: ascii(',"proxiedClient":{"ip":'), proxiedNoReason: ascii('},"proxyHeader":"client","reason":null,"session":'),

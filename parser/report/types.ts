@@ -128,6 +128,16 @@ export interface ConnectionRecord {
   packets: number;
   /** TCP payload bytes of both directions up to the end of the handshake. */
   handshakeBytes: number;
+  /**
+   * The bytes of this handshake that only a full handshake sends, what resuming would have saved:
+   * TLS 1.0–1.2 the messages an abbreviated handshake leaves out (RFC 5246 §7.3: Certificate,
+   * CertificateStatus, ServerKeyExchange, CertificateRequest, ServerHelloDone, ClientKeyExchange,
+   * CertificateVerify, each with its 4-byte header); TLS 1.3 the server's encrypted flight before
+   * the client's Finished less a Finished record (its certificate, CertificateVerify and
+   * EncryptedExtensions; the client's own certificate is not counted). 0 for a resumed handshake;
+   * null where the capture did not show the handshake complete and whole.
+   */
+  fullHandshakeOnlyBytes: number | null;
   /** Wireshark display filter that isolates this connection. */
   wiresharkFilter: string;
   /**

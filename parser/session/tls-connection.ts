@@ -46,6 +46,20 @@ function isBareFinishedRecord(length: number): boolean {
   return length === 53 || length === 45 || length === 69;
 }
 
+/** The bare Finished record (isBareFinishedRecord) of a TLS 1.3 cipher suite: its hash and tag decide. */
+function bareFinishedRecordOf(cipherSuite: number): number {
+  // TLS_AES_256_GCM_SHA384 (SHA-384), TLS_AES_128_CCM_8_SHA256 (an 8-byte tag); the rest SHA-256, 16 (RFC 8446 §B.4).
+  return cipherSuite === 0x1302 ? 69 : cipherSuite === 0x1305 ? 45 : 53;
+}
+
+/**
+ * Handshake messages of TLS 1.0–1.2 that only a full handshake sends: an abbreviated one (RFC 5246
+ * §7.3, Figure 2) goes from the ServerHello to the ChangeCipherSpec. Certificate, ServerKeyExchange,
+ * CertificateRequest, ServerHelloDone, CertificateVerify, ClientKeyExchange (§7.4), CertificateStatus
+ * (RFC 6066 §8).
+ */
+const FULL_HANDSHAKE_ONLY = new Set([11, 12, 13, 14, 15, 16, 22]);
+
 /** An encrypted record of a TLS 1.3 alert's length (TLS13_ALERT_RECORD): no Finished is this short. */
 function isAlertSized(length: number): boolean {
   return length === TLS13_ALERT_RECORD || length === TLS13_ALERT_RECORD_CCM8;
@@ -109,6 +123,13 @@ export class TlsConnection implements TlsStreamListener {
   certificateSeen = false;
   serverKeyExchangeSeen = false;
   clientKeyExchangeSeen = false;
+  /** TLS 1.0–1.2: bytes of the FULL_HANDSHAKE_ONLY messages, both sides, their 4-byte headers included. */
+  private fullHandshakeOnlyMessageBytes = 0;
+  /**
+   * TLS 1.3: bytes of the server's encrypted records between its ServerHello and the client's
+   * Finished (as their headers state them: content, type and tag), its flight.
+   */
+  private serverFlightBytes = 0;
   // Per-side pairs as fields, not arrays (see TcpFlow).
   /** Time of each side's first ChangeCipherSpec, -1 before it. */
   private ccsTime0 = -1;
@@ -226,7 +247,7 @@ export class TlsConnection implements TlsStreamListener {
     this.proxiedLocal = local;
   }
 
-  onHandshakeMessage(side: Side, type: number, bytes: Uint8Array, start: number, end: number, time: number, frame: number): void {
+  onHandshakeMessage(side: Side, type: number, bytes: Uint8Array, start: number, end: number, time: number, frame: number, length: number): void {
     if (type === HS_CLIENT_HELLO) {
       if (this.clientRandomHash === 0) this.clientRandomHash = clientRandomHash(bytes, start, end);
       // Most hellos: one scan, and the fingerprint of a TLS stack seen before. The rest (a new
@@ -273,6 +294,8 @@ export class TlsConnection implements TlsStreamListener {
     this.addHistory(side, HISTORY_LETTER[type] ?? 'z');
     const fromServer = this.clientSide >= 0 && !this.isClient(side);
     if (!fromServer) this.clientFullFlightSeen = true;
+    // Only the first handshake's are read: a renegotiation's come encrypted.
+    if (FULL_HANDSHAKE_ONLY.has(type)) this.fullHandshakeOnlyMessageBytes += 4 + length;
     switch (type) {
       case HS_CERTIFICATE:
         if (fromServer) this.certificateSeen = true;
@@ -417,6 +440,9 @@ export class TlsConnection implements TlsStreamListener {
     if (side === 0) this.encryptedRecords0++;
     else this.encryptedRecords1++;
     const client = this.isClient(side);
+    // RFC 8446 §5.2: encrypted records are all application_data outside; the ServerHello's own
+    // record, which ended after the stream began encrypting, is not one of them.
+    if (this.tls13 && !client && !this.clientFinished && contentType === CONTENT_APPLICATION_DATA) this.serverFlightBytes += length;
     if (this.tls13) {
       // The client's first encrypted record after the ServerHello is its Finished (RFC 8446 §4.4.4).
       if (client && (contentType === CONTENT_APPLICATION_DATA || contentType === 22)) this.clientFinished = true;
@@ -649,6 +675,20 @@ export class TlsConnection implements TlsStreamListener {
     return out;
   }
 
+  /**
+   * What resuming would have saved this handshake: the bytes only a full handshake sends (see
+   * ConnectionRecord.fullHandshakeOnlyBytes). 0 for a resumption; null where the capture did not
+   * show the whole handshake (not seen complete, bytes cut or lost).
+   */
+  private fullHandshakeOnlyBytes(resumed: boolean): number | null {
+    if (!this.established || this.serverHello === null || this.handshakeBytesLost || this.handshakeBytesCut) return null;
+    if (resumed) return 0;
+    if (!this.tls13) return this.fullHandshakeOnlyMessageBytes;
+    // A PSK resumption's server flight is its EncryptedExtensions and Finished (RFC 8446 §2.2):
+    // all but the Finished is counted, the EncryptedExtensions (a few bytes) with the certificate.
+    return Math.max(0, this.serverFlightBytes - bareFinishedRecordOf(this.serverHello.cipherSuite));
+  }
+
   toRecord(base: {
     id: number; endpoints: [Endpoint, Endpoint]; startTime: number; endTime: number; firstFrame: number;
     packets: number; handshakeBytes: number; abort: Abort | null; endedCleanly: boolean;
@@ -745,6 +785,7 @@ export class TlsConnection implements TlsStreamListener {
       firstFrame: base.firstFrame,
       packets: base.packets,
       handshakeBytes: base.handshakeBytes,
+      fullHandshakeOnlyBytes: this.fullHandshakeOnlyBytes(resumedBy !== null),
       wiresharkFilter: wiresharkFilter(client, server, base.ipv6),
       // Only the TLS client's side speaks for a client (a balancer sends the header first).
       proxiedClient: this.proxiedSide === clientIndex ? this.proxied : null,

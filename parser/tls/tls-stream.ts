@@ -29,7 +29,12 @@ const MAX_DETECT_BYTES = 16384;
 const MAX_BUFFERED_MESSAGE = 1 << 18;
 
 export interface TlsStreamListener {
-  onHandshakeMessage(side: 0 | 1, type: number, bytes: Uint8Array, bodyStart: number, bodyEnd: number, time: number, frame: number): void;
+  /**
+   * A whole handshake message. Its body is bytes[bodyStart, bodyEnd) for the messages read (hellos,
+   * tickets); the others come without their body (an empty range), `length` still their length
+   * as the message header states it (RFC 5246 §7.4), the header's 4 bytes not included.
+   */
+  onHandshakeMessage(side: 0 | 1, type: number, bytes: Uint8Array, bodyStart: number, bodyEnd: number, time: number, frame: number, length: number): void;
   onSslv2ClientHello(side: 0 | 1, bytes: Uint8Array, start: number, end: number, time: number, frame: number): void;
   onChangeCipherSpec(side: 0 | 1, time: number, frame: number): void;
   onAlert(side: 0 | 1, level: number, description: number, time: number, frame: number): void;
@@ -394,7 +399,7 @@ export class TlsStream {
           const type = this.messageType;
           this.messageType = -1;
           this.messageRemaining = 0;
-          this.listener.onHandshakeMessage(this.side, type, bytes, pos, bodyEnd, time, frame);
+          this.listener.onHandshakeMessage(this.side, type, bytes, pos, bodyEnd, time, frame, bodyEnd - pos);
           pos = bodyEnd;
           continue;
         }
@@ -462,7 +467,8 @@ export class TlsStream {
       this.listener.onStreamTrouble(this.side, this.gapKind, 'tls-message-incomplete', `handshake message of type ${type} lost bytes in a gap`, frame);
       return;
     }
-    this.listener.onHandshakeMessage(this.side, type, buffer, 0, buffer.length, time, frame);
+    // messageFill counted every byte of the body, kept or not.
+    this.listener.onHandshakeMessage(this.side, type, buffer, 0, buffer.length, time, frame, this.messageFill);
   }
 }
 

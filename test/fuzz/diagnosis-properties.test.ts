@@ -56,7 +56,7 @@ function toRecord(r: typeof recordArb extends fc.Arbitrary<infer T> ? T : never,
     offeredTicket: offers && r.offerKind === 'ticket' ? hex(200 + r.offered) : null,
     offeredPskIdentity: offers && r.offerKind === 'psk' ? hex(300 + r.offered) : null,
     certificateSeen: !accepted, alerts: [], clientFingerprint: r.stack, file: 'x.pcap', firstFrame: index + 1,
-    packets: 10, handshakeBytes: accepted ? 600 : 4000, wiresharkFilter: wiresharkFilter(client, server),
+    packets: 10, handshakeBytes: accepted ? 600 : 4000, fullHandshakeOnlyBytes: accepted ? 0 : 3400, wiresharkFilter: wiresharkFilter(client, server),
   };
 }
 

@@ -131,6 +131,15 @@ export interface TsharkConnection {
    * tshark has the session keys (`keylog`): the client's Finished is encrypted; null otherwise.
    */
   serverRefused: 'clear' | 'encrypted' | null;
+  /**
+   * What resuming would have saved a full handshake: TLS 1.0–1.2 the bytes of the messages only a
+   * full handshake sends (Certificate, CertificateStatus, ServerKeyExchange, CertificateRequest,
+   * ServerHelloDone, ClientKeyExchange, CertificateVerify, by tls.handshake.length plus their
+   * 4-byte headers); TLS 1.3 the lengths of the server's encrypted records from its ServerHello's
+   * frame to the client's first encrypted record, less the bare Finished record of the suite's
+   * hash and tag (53, 69 for SHA-384, 45 for AES-CCM-8). 0 when resumed; null without a ServerHello.
+   */
+  fullHandshakeOnlyBytes: number | null;
 }
 
 const HRR_RANDOM = 'cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c';
@@ -297,7 +306,7 @@ function parseNum(s: string | undefined): number {
   return s.startsWith('0x') ? parseInt(s.slice(2), 16) : Number(s);
 }
 
-type EventKind = 'syn' | 'synack' | 'rst' | 'ch' | 'sh' | 'cert' | 'nst' | 'ccs' | 'fatal' | 'data' | 'finished';
+type EventKind = 'syn' | 'synack' | 'rst' | 'ch' | 'sh' | 'cert' | 'nst' | 'ccs' | 'fatal' | 'data' | 'finished' | 'full-only';
 
 interface StreamEvent {
   kind: EventKind;
@@ -305,7 +314,7 @@ interface StreamEvent {
   src: Endpoint;
   dst: Endpoint;
   hs?: PdmlNode;
-  /** 'data': the record's length. */
+  /** 'data': the record's length; 'full-only': the message's, its 4-byte header included. */
   length?: number;
   /** 'fatal': the alert came in an encrypted TLS 1.3 record (tshark decrypted it with the session keys). */
   encrypted?: boolean;
@@ -366,6 +375,7 @@ function reduceStream(acc: StreamAcc): TsharkConnection {
     rstBy: null,
     clientGaveUp: null,
     serverRefused: null,
+    fullHandshakeOnlyBytes: null,
   };
 
   for (const ch of chs) {
@@ -442,6 +452,17 @@ function reduceStream(acc: StreamAcc): TsharkConnection {
         (conn.offeredSessionId !== null && conn.offeredSessionId === conn.serverSessionId) ||
         conn.abbreviatedHandshake;
       if (conn.resumed) conn.resumedBy = conn.ticketOffered ? 'ticket' : 'session-id';
+    }
+  }
+  if (serverHello !== undefined) {
+    if (conn.resumed) conn.fullHandshakeOnlyBytes = 0;
+    else if (conn.version !== 'TLS 1.3') {
+      conn.fullHandshakeOnlyBytes = ev.filter((e) => e.kind === 'full-only' && e.frame >= serverHello.frame).reduce((sum, e) => sum + e.length!, 0);
+    } else {
+      const clientData = ev.find((e) => e.kind === 'data' && fromClient(e) && e.frame > serverHello.frame);
+      const flight = ev.filter((e) => e.kind === 'data' && !fromClient(e) && e.frame >= serverHello.frame && (clientData === undefined || e.frame < clientData.frame));
+      const finished = conn.cipherId === 0x1302 ? 69 : conn.cipherId === 0x1305 ? 45 : 53;
+      conn.fullHandshakeOnlyBytes = Math.max(0, flight.reduce((sum, e) => sum + e.length!, 0) - finished);
     }
   }
   // A session ID alone from a client that offers TLS 1.3 is its compatibility value unless a server
@@ -546,6 +567,10 @@ export function tsharkConnectionFacts(file: string, options: { tlsPorts?: readon
           else if (type === 4) push('nst', hs);
           else if (type === 11) push('cert', hs);
           else if (type === 20) push('finished', hs);
+          // The messages only a full TLS 1.0–1.2 handshake sends (RFC 5246 §7.3), certificate included.
+          if ([11, 12, 13, 14, 15, 16, 22].includes(type)) {
+            acc.events.push({ kind: 'full-only', frame, src, dst, length: 4 + Number(child(hs, 'tls.handshake.length')?.show) });
+          }
         }
       }
     }

@@ -1198,3 +1198,93 @@ describe('a TLS 1.3 connection is followed past the client\'s Finished only as l
     expect(only(records)).toMatchObject({ handshake: 'complete', abort: null });
   });
 });
+
+describe('what resuming would have saved a handshake (fullHandshakeOnlyBytes)', () => {
+  const record = (scenario: (c: Conversation) => void) => {
+    const { table, records } = newTable();
+    const c = new Conversation(table).open();
+    scenario(c);
+    table.finishAll();
+    return only(records);
+  };
+
+  it('TLS 1.2 full handshake: the certificate and key exchange messages with their headers, both sides (RFC 5246 §7.3)', () => {
+    const r = record((c) => tls12Full(c, { issueTicket: true }));
+    // Not the hellos, the ticket, the ChangeCipherSpecs or the Finished messages: a resumption sends those too.
+    expect(r.fullHandshakeOnlyBytes).toBe(certificate.length + serverKeyExchange.length + serverHelloDone.length + clientKeyExchange.length);
+    expect(r.fullHandshakeOnlyBytes).toBe(210 + 104 + 4 + 37);
+  });
+
+  it('TLS 1.2 with a client certificate: its Certificate and CertificateVerify count as well', () => {
+    const clientCertificate = handshake(HS.certificate, vec(3, vec(3, fill(300, 0x31))));
+    const certificateVerify = handshake(15, concat([4, 1], vec(2, fill(256, 0x76))));
+    const r = record((c) => {
+      c.client(clientHelloRecord({ extensions: [ext.serverName('mutual.example')] }));
+      c.server(hs(serverHello({ sessionId: SID_B }), certificate, serverKeyExchange, handshake(13, concat(vec(1, [1]), vec(2, [4, 1]), vec(2, []))), serverHelloDone));
+      c.client(hs(clientCertificate, clientKeyExchange, certificateVerify), ccsRecord(), finished12());
+      c.server(ccsRecord(), finished12());
+      c.client(appData());
+    });
+    expect(r.handshake).toBe('complete');
+    expect(r.fullHandshakeOnlyBytes).toBe(certificate.length + serverKeyExchange.length + 4 + 1 + 1 + 2 + 2 + 2 + serverHelloDone.length
+      + clientCertificate.length + clientKeyExchange.length + certificateVerify.length);
+  });
+
+  it('an abbreviated TLS 1.2 handshake saves nothing more: 0', () => {
+    const r = record((c) => {
+      c.client(clientHelloRecord({ sessionId: SID_A }));
+      c.server(hs(serverHello({ sessionId: SID_A })), ccsRecord(), finished12());
+      c.client(ccsRecord(), finished12(), appData());
+    });
+    expect(r.resumed).toBe(true);
+    expect(r.fullHandshakeOnlyBytes).toBe(0);
+  });
+
+  it('TLS 1.3: the server\'s encrypted flight before the client\'s Finished, less a Finished record of the suite (RFC 8446 §2.2)', () => {
+    const r = record((c) => {
+      c.client(tls13Client());
+      c.server(tls13Server(), ...tls13Flight());
+      c.client(ccsRecord(), encryptedRecord(CT.applicationData, 53));
+      // Tickets and data after the client's Finished are no part of it.
+      c.server(encryptedRecord(CT.applicationData, 250), appData());
+    });
+    expect(r.handshake).toBe('complete');
+    // tls13Flight: 30 + 800 + 280 + 53; the ServerHello's own record is not counted.
+    expect(r.fullHandshakeOnlyBytes).toBe(30 + 800 + 280 + 53 - 53);
+  });
+
+  it('TLS 1.3 with SHA-384 (TLS_AES_256_GCM_SHA384): its Finished record is 69 bytes', () => {
+    const r = record((c) => {
+      c.client(tls13Client());
+      c.server(hs(serverHello({ sessionId: fill(32, 0x13), cipherSuite: 0x1302, extensions: [ext.supportedVersionsServer(0x0304), ext.keyShareServer(0x001d)] })),
+        ccsRecord(), encryptedRecord(CT.applicationData, 1500), encryptedRecord(CT.applicationData, 69));
+      c.client(ccsRecord(), encryptedRecord(CT.applicationData, 69));
+    });
+    expect(r.cipher).toBe('TLS_AES_256_GCM_SHA384');
+    expect(r.fullHandshakeOnlyBytes).toBe(1500);
+  });
+
+  it('a TLS 1.3 PSK resumption: 0', () => {
+    const r = record((c) => {
+      c.client(tls13Client({ psk: true }));
+      c.server(tls13Server({ psk: true }), ccsRecord(), appData(), appData());
+      c.client(ccsRecord(), appData());
+    });
+    expect(r.resumed).toBe(true);
+    expect(r.fullHandshakeOnlyBytes).toBe(0);
+  });
+
+  it('unknown (null) where the handshake was not seen whole: aborted, or cut by the snap length', () => {
+    const aborted = record((c) => {
+      c.client(clientHelloRecord({ extensions: [ext.serverName('abort.example')] }));
+      c.server(hs(serverHello({ sessionId: SID_B }), certificate, serverKeyExchange, serverHelloDone));
+      c.rst(0);
+    });
+    expect(aborted.handshake).toBe('aborted');
+    expect(aborted.fullHandshakeOnlyBytes).toBeNull();
+    const { whole, cut } = wholeAndCut(120, (c) => tls12Full(c));
+    expect(whole.fullHandshakeOnlyBytes).toBe(355);
+    expect(cut.handshake).toBe('complete');
+    expect(cut.fullHandshakeOnlyBytes).toBeNull();
+  });
+});
