@@ -759,10 +759,14 @@ describe('resumescope CLI', () => {
     expect(r.stdout).toMatch(/cache policy www\.idle\.test:443: idle timeout 5m00s/);
     expect(r.stdout).toMatch(/\[critical\] Sessions are dropped after 5m00s idle/);
     // What would have helped: the JSON's what-ifs, the most saving first, one group so no group named.
-    const whatIf = JSON.parse(readFileSync(join(work, 'idle.json'), 'utf8')).whatIf as { description: string; fullHandshakesAvoided: number }[];
+    const whatIf = JSON.parse(readFileSync(join(work, 'idle.json'), 'utf8')).whatIf as { description: string; fullHandshakesAvoided: number; bytesSaved: number; roundTripsSaved: number }[];
     expect(whatIf.length).toBeGreaterThan(0);
     const best = [...whatIf].sort((a, b) => b.fullHandshakesAvoided - a.fullHandshakesAvoided)[0]!;
-    expect(r.stdout).toContain(`what would have helped (full handshakes avoided in this capture, each change alone):\n  ${best.fullHandshakesAvoided.toLocaleString('en-US').padStart(7)}  ${best.description}\n`);
+    // With the bytes and round trips it saves (the farm's handshakes: kilobytes each).
+    expect(best.bytesSaved).toBeGreaterThan(best.fullHandshakesAvoided * 1000);
+    const kilobytes = `${(best.bytesSaved / 1e3).toFixed(1)} kB`;
+    expect(r.stdout).toContain('what would have helped (each change alone: full handshakes, bytes and round trips it saves in this capture):\n' +
+      `  ${best.fullHandshakesAvoided.toLocaleString('en-US').padStart(7)}  ${kilobytes.padStart(8)}  ${best.roundTripsSaved.toLocaleString('en-US').padStart(7)}  ${best.description}\n`);
     // The finding's Wireshark filter selects the connections it lists, all of them, in tshark.
     const finding = JSON.parse(readFileSync(join(work, 'idle.json'), 'utf8')).findings.find((f: { code: string }) => f.code === 'idle-timeout');
     expect(finding.evidence).toHaveLength(50);
@@ -783,7 +787,7 @@ describe('resumescope CLI', () => {
       s.offers > 0 || s.cachePolicy.issuesNoSessions.detected || s.cachePolicy.tls13TicketsUnseen.detected).length;
     expect(r.stdout).toContain(`  … ${listed - 5} more server groups (all in --json and --report)\n`);
     // Several groups: each what-if names its group; the rest are counted.
-    expect(r.stdout).toMatch(/what would have helped \(full handshakes avoided in this capture, each change alone\):\n( +\d+  .+ \(\S+:\d+\)\n){3}  … \d+ more \(all in --json and --report\)\nwrote /);
+    expect(r.stdout).toMatch(/what would have helped \(each change alone: full handshakes, bytes and round trips it saves in this capture\):\n( +[\d,]+ +[\d.]+ k?B +[\d,]+  .+ \(\S+:\d+\)\n){3}  … \d+ more \(all in --json and --report\)\nwrote /);
   });
 
   it('an SNI with terminal control characters is printed as visible escapes, never acted on', () => {

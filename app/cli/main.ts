@@ -491,7 +491,7 @@ export function formatSummary(captures: CaptureSummary[], t: Totals, compatibili
   const packets = captures.reduce((s, c) => s + c.packets, 0);
   const anomalies = captures.reduce((s, c) => s + c.anomalies.length, 0);
   const lines = [
-    `resumescope ${TOOL_VERSION}: ${read.length} capture file${read.length === 1 ? '' : 's'}${merged > 1 ? ` (${n(merged)} of them holding the same connections: read merged by packet time)` : ''}${unread > 0 ? ` (${n(unread)} more input${unread === 1 ? '' : 's'} could not be read)` : ''}, ${n(packets)} packets, ${bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`}`,
+    `resumescope ${TOOL_VERSION}: ${read.length} capture file${read.length === 1 ? '' : 's'}${merged > 1 ? ` (${n(merged)} of them holding the same connections: read merged by packet time)` : ''}${unread > 0 ? ` (${n(unread)} more input${unread === 1 ? '' : 's'} could not be read)` : ''}, ${n(packets)} packets, ${sizeText(bytes)}`,
     `TLS connections     ${n(t.connections)}  (handshake complete ${n(t.complete)}, aborted ${n(t.aborted)}, incomplete ${n(t.incomplete)})`,
     `resumption offers   ${n(t.offers)}  accepted ${n(t.accepted)} (${percent(resumptionRate(t.accepted, t.rejected, compatibilityIds))} of those answered), rejected ${n(t.rejected)}${notOffers}, unanswered ${n(t.unanswered)}; not offered ${n(t.notOffered)}${t.offerUnknown > 0 ? `; unknown ${n(t.offerUnknown)} (${unknownOffersText(t.offerUnknown, t.offerCut ?? 0, n)})` : ''}`,
   ];
@@ -666,12 +666,20 @@ export function formatDiagnosis(d: Diagnosis): string {
   // Each change replayed alone on this capture's offers: the ones that would have saved the most.
   const helps = [...(d.whatIf ?? [])].sort((a, b) => b.fullHandshakesAvoided - a.fullHandshakesAvoided);
   if (helps.length > 0) {
-    lines.push('what would have helped (full handshakes avoided in this capture, each change alone):');
+    lines.push('what would have helped (each change alone: full handshakes, bytes and round trips it saves in this capture):');
     const several = new Set(helps.map((w) => w.group)).size > 1;
-    for (const w of helps.slice(0, 3)) lines.push(`  ${w.fullHandshakesAvoided.toLocaleString('en-US').padStart(7)}  ${terminalSafe(w.description)}${several ? ` (${terminalSafe(w.group)})` : ''}`);
+    for (const w of helps.slice(0, 3)) {
+      lines.push(`  ${w.fullHandshakesAvoided.toLocaleString('en-US').padStart(7)}  ${sizeText(w.bytesSaved).padStart(8)}  ${w.roundTripsSaved.toLocaleString('en-US').padStart(7)}  ` +
+        `${terminalSafe(w.description)}${several ? ` (${terminalSafe(w.group)})` : ''}`);
+    }
     if (helps.length > 3) lines.push(`  … ${helps.length - 3} more (all in --json and --report)`);
   }
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
+}
+
+/** Bytes as the summary writes them: 812 B, 38.5 kB, 1000.1 MB (decimal units, as the app's). */
+function sizeText(bytes: number): string {
+  return bytes < 1e3 ? `${bytes} B` : bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 function outputName(path: string): string {
