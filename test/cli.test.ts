@@ -664,8 +664,10 @@ describe('resumescope CLI', () => {
     const validate = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(ROOT, 'docs', 'schema.json'), 'utf8')));
     expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
     const [header, first] = readFileSync(csv, 'utf8').split('\n');
-    expect(header!.split(',').slice(-3)).toEqual(['proxiedClient.ip', 'proxiedClient.port', 'proxyHeader']);
-    expect(first!.split(',').slice(-3)).toEqual(['127.0.0.2', String(doc.connections[0].proxiedClient.port), 'client']);
+    expect(header!.split(',').slice(-4)).toEqual(['proxiedClient.ip', 'proxiedClient.port', 'proxyHeader', 'fullHandshakeOnlyBytes']);
+    expect(first!.split(',').slice(-4)).toEqual(['127.0.0.2', String(doc.connections[0].proxiedClient.port), 'client', String(doc.connections[0].fullHandshakeOnlyBytes)]);
+    // The first connection is a full TLS 1.3 handshake: its certificate flight, as the JSON says.
+    expect(doc.connections[0].fullHandshakeOnlyBytes).toBeGreaterThan(1000);
     expect(cli(['analyze', join(CAPTURES, 'tls12-full.pcap')]).stdout).not.toContain('PROXY protocol');
   });
 

@@ -38,6 +38,8 @@ export const CSV_COLUMNS: [string, (c: ConnectionRecord) => unknown][] = [
   ['proxiedClient.ip', (c) => c.proxiedClient?.ip],
   ['proxiedClient.port', (c) => c.proxiedClient?.port],
   ['proxyHeader', (c) => c.proxyHeader],
+  // What the handshake cost beyond a resumption: a spreadsheet sums what the refusals cost.
+  ['fullHandshakeOnlyBytes', (c) => c.fullHandshakeOnlyBytes],
 ];
 
 export function csvHeader(): string {
