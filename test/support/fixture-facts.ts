@@ -83,6 +83,8 @@ function outcomesOf(letters: string, version: 'TLS 1.2' | 'TLS 1.3' = 'TLS 1.2')
 export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   'tls12-full.pcap': [full12],
   'tls12-session-id-resume.pcap': [full12, sid12, sid12],
+  // Mutual TLS 1.2: the client's certificate in each full handshake, none in the resumption.
+  'tls12-client-certificate.pcap': [full12, sid12, full12],
   'tls12-ticket-resume.pcapng': [
     full12,
     { resumed: true, resumedBy: 'ticket', version: 'TLS 1.2', offered: true },
@@ -233,6 +235,7 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
 export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'tls12-full.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44301 },
   'tls12-session-id-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44302 },
+  'tls12-client-certificate.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44380 },
   'tls12-ticket-resume.pcapng': { format: 'pcapng', linkType: 1, ipVersion: 4, serverPort: 44303 },
   'tls13-psk-resume.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44304 },
   'tls12-rejected-after-restart.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44305 },

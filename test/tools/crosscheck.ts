@@ -22,6 +22,8 @@ export interface CrosscheckResult {
   connections: number;
   tsharkConnections: number;
   compared: number;
+  /** Connections whose fullHandshakeOnlyBytes was compared (resumescope knew it: the handshake seen whole). */
+  bytesCompared: number;
   disagreements: Disagreement[];
   onlyOurs: string[];
   onlyTshark: string[];
@@ -69,7 +71,7 @@ export async function crosscheckFile(file: string): Promise<CrosscheckResult> {
   const withHello = ours.filter((c) => c.clientHelloTime !== null);
   // tshark is told which ports carry TLS (where resumescope found it by content); what it reads there is its own.
   const theirs = tsharkConnectionFacts(file, { tlsPorts: ours.map((c) => c.server.port) }).filter((t) => t.clientHelloCount > 0);
-  const result: CrosscheckResult = { file, connections: withHello.length, tsharkConnections: theirs.length, compared: 0, disagreements: [], onlyOurs: [], onlyTshark: [] };
+  const result: CrosscheckResult = { file, connections: withHello.length, tsharkConnections: theirs.length, compared: 0, bytesCompared: 0, disagreements: [], onlyOurs: [], onlyTshark: [] };
   const pool = new Map<string, ConnectionRecord[]>();
   for (const c of withHello) {
     const key = endpointKey(c.client, c.server);
@@ -89,6 +91,7 @@ export async function crosscheckFile(file: string): Promise<CrosscheckResult> {
     for (const field of Object.keys(b)) {
       // Known only of a handshake the capture showed complete and whole (tshark's reduction does not tell).
       if (field === 'fullHandshakeOnlyBytes' && a[field] === null) continue;
+      if (field === 'fullHandshakeOnlyBytes') result.bytesCompared++;
       if (JSON.stringify(a[field]) !== JSON.stringify(b[field])) {
         result.disagreements.push({ file, connection: `tcp.stream ${t.tcpStream} ${key} (ours: id ${c.id})`, field, ours: a[field], tshark: b[field] });
       }
