@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RecencyIndex } from '../../parser/session/recency-index.js';
+import { MarkedPositions } from '../../parser/session/marked-positions.js';
 
 // A session's place in an LRU list, from the Fenwick tree, against counting it out directly.
 
@@ -37,5 +38,32 @@ describe('RecencyIndex', () => {
     expect(index.usedSince(first)).toBe(2);
     expect(index.usedSince(third)).toBe(0);
     expect(index.usedSince(other)).toBe(1);
+  });
+});
+
+describe('MarkedPositions', () => {
+  it('counts the marks above a position as a set kept by hand does, marks and unmarks in any order, far past its first size', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 5000 })), { minLength: 1, maxLength: 400 }), fc.array(fc.integer({ min: 0, max: 6000 }), { minLength: 1, maxLength: 20 }),
+        (steps, questions) => {
+          const marks = new MarkedPositions();
+          const set = new Set<number>();
+          for (const [mark, position] of steps) {
+            if (mark) {
+              expect(marks.mark(position)).toBe(!set.has(position));
+              set.add(position);
+            } else {
+              marks.unmark(position);
+              set.delete(position);
+            }
+            expect(marks.count).toBe(set.size);
+          }
+          for (const q of questions) {
+            expect(marks.above(q)).toBe([...set].filter((p) => p > q).length);
+            expect(marks.isMarked(q)).toBe(set.has(q));
+          }
+        }),
+      { numRuns: 60, seed: 11 },
+    );
   });
 });
