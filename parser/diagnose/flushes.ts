@@ -225,7 +225,7 @@ export function returnExpiredToLimits(t: SessionTable, offers: Int32Array, rejec
     } else if (age !== null && applies(lifetime, o) && age > lifetime.high! && t.timeOf(o) - age + lifetime.high! < flush.low) {
       verdicts.set(o, 'lifetime', `age ${formatDuration(age)} > inferred lifetime ${formatDuration(lifetime.seconds!)}: it had expired before the cache was emptied at ${isoTime(flush.low)}`);
     } else if (fifo && churnAtFlush !== null && applies(capacity, o) && churnAtFlush > capacity.high!) {
-      verdicts.set(o, 'capacity', `${churnAtFlush - 1} newer sessions had been issued before the cache was emptied at ${isoTime(flush.low)} (inferred cache size ${capacity.entries}): it was gone before`);
+      verdicts.set(o, 'capacity', `${churnAtFlush - 1} newer sessions had been issued${t.purgedNewerOf(o) > 0 ? ' and kept' : ''} before the cache was emptied at ${isoTime(flush.low)} (inferred cache size ${capacity.entries}): it was gone before`);
     } else {
       lost[k]!.add(t.sessionRowOf(o));
       if (evidence[k]!.length < 20) evidence[k]!.push(t.connectionOf(o).id);

@@ -48,6 +48,8 @@ export function inferGroup(table: SessionTable, group: ServerGroup, allOffers: I
   const crossAddress = inferCrossAddressSharing(t, known, verdicts);
   // 3. Sessions an aborted handshake offered, refused far above the base rate.
   const purgeOnAbort = inferPurgeOnAbort(t, offers, known, verdicts);
+  // The sessions it purged held no place in its cache from then on: the churn the limits read leaves them out.
+  group.purgesOnAbort = purgeOnAbort.detected;
   // 4.–5c., once more without the flushes the limits did not confirm (unconfirmedFlushes): their
   // refusals are explained again from step 4, by the limits, other backends or nothing.
   const explainedBefore = new Set(select(rejected, (o) => verdicts.has(o)));

@@ -101,15 +101,15 @@ export function fitLimits(t: SessionTable, offers: Int32Array, known: Int32Array
         // 100 with no idle timeout got "dropped after 1m49s idle" from a 5-minute slice.
         const least = t.churnAtLeastOf(o);
         if (least > e.high!) {
-          verdicts.set(o, 'capacity', `issued before the capture, and ${least - 1} or more newer sessions were issued since (inferred cache size ${e.seconds}${eviction === 'partitioned' ? ', in parts' : ''})`);
+          verdicts.set(o, 'capacity', `issued before the capture, and ${newerSessionsText(t, o, `${least - 1} or more`)} (inferred cache size ${e.seconds}${eviction === 'partitioned' ? ', in parts' : ''})`);
         }
         continue;
       }
       if (x === null || x <= e.low!) continue;
       const detail = best === 'idle-timeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(e.seconds!)}`
         : best === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(e.seconds!)}`
-        : best === 'capacity' && eviction === 'partitioned' ? `${x - 1} newer sessions were issued since (inferred cache size ~${e.seconds}, split into parts evicted separately: sessions went after ${e.low} to ${e.high! - 1} newer ones)`
-        : best === 'capacity' ? `${x - 1} newer sessions were issued since (inferred cache size ${e.seconds})`
+        : best === 'capacity' && eviction === 'partitioned' ? `${newerSessionsText(t, o, x - 1)} (inferred cache size ~${e.seconds}, split into parts evicted separately: sessions went after ${e.low} to ${e.high! - 1} newer ones)`
+        : best === 'capacity' ? `${newerSessionsText(t, o, x - 1)} (inferred cache size ${e.seconds})`
         : `${x - 1} other sessions were used since its last use (inferred cache size ${e.seconds}, least recently used evicted first)`;
       verdicts.set(o, best === 'lru-capacity' ? 'capacity' : best, detail);
     }
@@ -168,7 +168,7 @@ export function fitLimitsBehindBalancer(t: SessionTable, known: Int32Array, verd
       if (t.isAccepted(o) || verdicts.has(o) || x === null || x <= low) continue;
       verdicts.set(o, limit, key === 'idleTimeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(value)} (no offer idle longer than ${formatDuration(low)} was accepted, ${behind})`
         : key === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(value)} (no session older than ${formatDuration(low)} was accepted, ${behind})`
-          : `${x - 1} newer sessions were issued since (inferred cache size ${value}: no session with more than ${low - 1} newer ones was accepted, ${behind})`);
+          : `${newerSessionsText(t, o, x - 1)} (inferred cache size ${value}: no session with more than ${low - 1} newer ones was accepted, ${behind})`);
     }
   }
 }
@@ -327,12 +327,21 @@ export function firstLimitInTime(t: SessionTable, offers: Int32Array, rejected: 
     if (churn !== null && fifo && shown(capacity, o) && churn > capacity.high!) {
       // Evicted once more than `entries` sessions from it on were issued: its own index is issuedSoFar − churn.
       const evicted = firstSeeing(t.issuedSoFarOf(o) - churn + capacity.entries! + 1);
-      causes.push({ reason: 'capacity', at: Math.min(evicted, time), detail: () => `${churn - 1} newer sessions were issued since (inferred cache size ${capacity.entries})` });
+      causes.push({ reason: 'capacity', at: Math.min(evicted, time), detail: () => `${newerSessionsText(t, o, churn - 1)} (inferred cache size ${capacity.entries})` });
     }
     if (causes.length < 2 || !causes.some((c) => c.reason === given)) continue;
     const first = causes.reduce((a, b) => (b.at < a.at ? b : a));
     if (first.reason !== given) verdicts.set(o, first.reason, first.detail());
   }
+}
+
+/**
+ * "N newer sessions were issued since", saying where the group purges on abort that N leaves out
+ * the newer ones it dropped (SessionTable.purgedNewerOf): they held no place in its cache.
+ */
+export function newerSessionsText(t: SessionTable, o: number, newer: number | string): string {
+  const purged = t.purgedNewerOf(o);
+  return `${newer} newer sessions were issued since${purged > 0 ? ` and kept (${purged} more ${purged === 1 ? 'was' : 'were'} dropped after aborted handshakes)` : ''}`;
 }
 
 /** The limit was found (a value and an upper bound), for the kind of session offer `o` is (see Estimate.appliesTo). */

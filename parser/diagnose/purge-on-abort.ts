@@ -16,8 +16,12 @@ export function inferPurgeOnAbort(t: SessionTable, offers: Int32Array, known: In
   const baseRate = notAborted.length > 0 ? count(notAborted, (o) => !t.isAccepted(o)) / notAborted.length : null;
   const abortRate = afterAbort.length > 0 ? abortRejected.length / afterAbort.length : 0;
   // Significant when so many rejections after aborts are unlikely at the base rate (binomial tail < 1%).
-  const purgeDetected = afterAbort.length >= 2 && abortRate >= 0.8 && abortRate - (baseRate ?? 0) >= 0.4 &&
-    binomialTail(abortRejected.length, afterAbort.length, Math.max(baseRate ?? 0, 0.01)) < 0.01;
+  const tail = binomialTail(abortRejected.length, afterAbort.length, Math.max(baseRate ?? 0, 0.01));
+  // Or nearly every one of many refused, beyond any chance, where a full cache (not yet fitted: the
+  // limits come after) makes the base rate high: 42 of 42 against 63 % (one in 10^8) in a farm with
+  // a cache of 50, whose purges then read as its refusals, the cache as 53.
+  const purgeDetected = afterAbort.length >= 2 && abortRate >= 0.8 && abortRate - (baseRate ?? 0) >= 0.4 && tail < 0.01 ||
+    afterAbort.length >= 10 && abortRate >= 0.95 && tail < 1e-6;
   const purgeConfidence = purgeDetected ? round2((1 - Math.exp(-afterAbort.length / 4)) * (abortRate - (baseRate ?? 0))) : afterAbort.length >= 3 ? round2((1 - Math.exp(-afterAbort.length / 4)) * (1 - abortRate)) : 0;
   if (purgeDetected) {
     for (const o of abortRejected) {

@@ -1,6 +1,7 @@
 import type { ConnectionRecord } from '../report/types.js';
 import { Float64Column, Int32Column, Uint8Column } from './columns.js';
 import { SessionKeyIndex } from './key-index.js';
+import { MarkedPositions } from './marked-positions.js';
 import { RecencyIndex } from './recency-index.js';
 import { keyOf, offeredKey, pskClientKey } from './session-keys.js';
 import { readSessionState, SESSION_VERSIONS, SessionStateWriter, type CarriedAbort, type CarriedClient, type CarriedUnknownAbort, type ClientVisitor, type StateChunkSink } from './session-state.js';
@@ -84,6 +85,15 @@ export class ServerGroup {
   carriedFlushes: { low: number; time: number }[] = [];
   /** The group's sessions by their last use (issue or accepted resumption): their places in an LRU list. */
   readonly recency = new RecencyIndex();
+  /**
+   * The group's sessions an aborted handshake offered (after their last use), marked at their issue
+   * index; null until one is. A server that purges such a session frees its place in a FIFO cache:
+   * the newer sessions it purged push no older one out (churnOf, once purgesOnAbort is inferred).
+   * Sessions from before the capture are not marked: they are older than every session it issued.
+   */
+  abortedSessions: MarkedPositions | null = null;
+  /** The diagnosis inferred that the group purges a session an aborted handshake offered (purge-on-abort.ts). */
+  purgesOnAbort = false;
   /**
    * Key names of the tickets (and TLS 1.3 PSK identities) the group was seen to issue or accept
    * (or an earlier analysis carried in), each ticket counted once. RFC 5077 §4 recommends that a
@@ -287,6 +297,11 @@ export class SessionTable {
   private readonly offerAddresses = new Int32Column();
   /** Place of the offered session in its issuing group's LRU list at the offer (1: the most recently used); 0: unknown session. */
   private readonly offerRecency = new Int32Column();
+  /**
+   * Sessions newer than the offered one that an aborted handshake had offered by then (its issuing
+   * group's abortedSessions above its issue index); for an unknown session, all the offer's group's.
+   */
+  private readonly offerAbortedNewer = new Int32Column();
 
   get offerCount(): number {
     return this.offerConnections.length;
@@ -333,7 +348,19 @@ export class SessionTable {
    */
   churnOf(o: number): number | null {
     const s = this.offerSessions.get(o);
-    return s !== NONE && this.sessionIssuedBy.get(s) !== ISSUED_BEFORE_CAPTURE ? this.offerIssuedSoFar.get(o) - this.sessionIssueIndex.get(s) : null;
+    if (s === NONE || this.sessionIssuedBy.get(s) === ISSUED_BEFORE_CAPTURE) return null;
+    return this.offerIssuedSoFar.get(o) - this.sessionIssueIndex.get(s) - this.purgedNewerOf(o);
+  }
+  /**
+   * The newer sessions a group that purges on abort had dropped by the offer (0 otherwise), which
+   * churnOf leaves out: their places in a FIFO cache were freed (a session is pushed out once N
+   * newer ones remain). Counted in, a cache of 50 read as 53 where 5 % of handshakes aborted
+   * (simulated), 46 of its refusals "unexplained".
+   */
+  purgedNewerOf(o: number): number {
+    const s = this.offerSessions.get(o);
+    const group = this.groupList[s === NONE ? this.offerGroups.get(o) : this.sessionGroup.get(s)]!;
+    return group.purgesOnAbort ? this.offerAbortedNewer.get(o) : 0;
   }
   /** Sessions the group that issued the offered session had issued when it was offered (the offer's group's, for an unknown session). */
   issuedSoFarOf(o: number): number {
@@ -346,7 +373,7 @@ export class SessionTable {
    * to) are newer. A FIFO cache of N held it only while this is ≤ N.
    */
   churnAtLeastOf(o: number): number {
-    return this.churnOf(o) ?? this.offerIssuedSoFar.get(o) + 1;
+    return this.churnOf(o) ?? this.offerIssuedSoFar.get(o) + 1 - this.purgedNewerOf(o);
   }
   /**
    * The offered session's place in its issuing group's LRU list at the offer: 1 + the distinct
@@ -492,6 +519,7 @@ export class SessionTable {
         if (time < this.sessionLastUse.get(session)) return;
         this.sessionAbortedBy.set(session, ABORTED_EARLIER);
         this.sessionAbortedAt.set(session, time);
+        this.markAborted(session);
       },
       unknownAbort: (key, time) => { this.abortedUnknown.set(key, { by: ABORTED_EARLIER, at: time, segment: 0 }); },
       flush: (group, low, time) => { groups[group]!.carriedFlushes.push({ low, time }); },
@@ -610,6 +638,13 @@ export class SessionTable {
     return entry === undefined || entry.segment !== this.clockSegment ? NONE : entry.by;
   }
 
+  /** An aborted handshake offered `session` after its last use: marked for churnOf, unless it is from before the capture. */
+  private markAborted(session: number): void {
+    if (this.sessionIssuedBy.get(session) === ISSUED_BEFORE_CAPTURE) return;
+    const group = this.groupList[this.sessionGroup.get(session)]!;
+    (group.abortedSessions ??= new MarkedPositions()).mark(this.sessionIssueIndex.get(session));
+  }
+
   private newSession(kind: SessionKind, issuedBy: number, time: number, address: number, group: ServerGroup, issueIndex: number, version: string | null = null): number {
     const row = this.sessionRows++;
     this.sessionKind.push(KINDS.indexOf(kind));
@@ -672,6 +707,8 @@ export class SessionTable {
       this.offerAbortedByIds.push(abortedBy);
       this.offerAddresses.push(address);
       this.offerRecency.push(known ? 1 + this.groupList[this.sessionGroup.get(session)]!.recency.usedSince(this.sessionRecencyUse.get(session)) : 0);
+      const aborted = known ? this.groupList[this.sessionGroup.get(session)]!.abortedSessions : group.abortedSessions;
+      this.offerAbortedNewer.push(aborted === null ? 0 : known ? aborted.above(this.sessionIssueIndex.get(session)) : aborted.count);
       this.offerSegments?.push(this.clockSegment);
       if (c.resumption !== 'unanswered') this.answeredOffers.push(offer);
       if (accepted && firstSight && key !== null && kind !== 'session-id') group.noteTicketKey(key);
@@ -700,6 +737,7 @@ export class SessionTable {
         } else if (abortMayPurge && c.abort !== null) {
           this.sessionAbortedBy.set(session, c.id);
           this.sessionAbortedAt.set(session, time);
+          this.markAborted(session);
         }
       }
     }
