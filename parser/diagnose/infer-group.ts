@@ -34,6 +34,8 @@ function flushesAndLimits(t: SessionTable, group: ServerGroup, offers: Int32Arra
 /** Infer one group's cache policy from its offers (rows of `table`); records a verdict for each rejection it explains. */
 export function inferGroup(table: SessionTable, group: ServerGroup, allOffers: Int32Array, verdicts: Verdicts): Omit<CachePolicy, 'issuesNoSessions' | 'tls13TicketsUnseen'> {
   const t = table;
+  // Until step 3 says otherwise (a diagnosis run again starts from the plain churn).
+  group.purgesOnAbort = false;
   // 0. Offers the negotiated version cannot resume (hard evidence): set apart before anything reads the cache from them.
   const offers = explainVersionChanges(t, allOffers, verdicts);
   const rejected = select(offers, (o) => !t.isAccepted(o));

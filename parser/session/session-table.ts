@@ -299,7 +299,8 @@ export class SessionTable {
   private readonly offerRecency = new Int32Column();
   /**
    * Sessions newer than the offered one that an aborted handshake had offered by then (its issuing
-   * group's abortedSessions above its issue index); for an unknown session, all the offer's group's.
+   * group's abortedSessions above its issue index); for a session from before the capture, all its
+   * group's; for an unknown one, all the offer's group's.
    */
   private readonly offerAbortedNewer = new Int32Column();
 
@@ -707,8 +708,10 @@ export class SessionTable {
       this.offerAbortedByIds.push(abortedBy);
       this.offerAddresses.push(address);
       this.offerRecency.push(known ? 1 + this.groupList[this.sessionGroup.get(session)]!.recency.usedSince(this.sessionRecencyUse.get(session)) : 0);
+      // For a session from before the capture every session the capture saw issued is newer.
       const aborted = known ? this.groupList[this.sessionGroup.get(session)]!.abortedSessions : group.abortedSessions;
-      this.offerAbortedNewer.push(aborted === null ? 0 : known ? aborted.above(this.sessionIssueIndex.get(session)) : aborted.count);
+      const fromCapture = known && this.sessionIssuedBy.get(session) !== ISSUED_BEFORE_CAPTURE;
+      this.offerAbortedNewer.push(aborted === null ? 0 : fromCapture ? aborted.above(this.sessionIssueIndex.get(session)) : aborted.count);
       this.offerSegments?.push(this.clockSegment);
       if (c.resumption !== 'unanswered') this.answeredOffers.push(offer);
       if (accepted && firstSight && key !== null && kind !== 'session-id') group.noteTicketKey(key);
