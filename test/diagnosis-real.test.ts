@@ -637,6 +637,20 @@ describe('diagnosis on real stacks', () => {
     expect(diagnosis.whatIf[0]!.bytesSaved).toBe(13 * 1175);
   });
 
+  it('HAProxy\'s cache purges on a fatal alert but keeps each session\'s turn: the churn counts the purged sessions', () => {
+    const { server, connections } = analyze('haproxy-purge-fifo-cache.pcap');
+    expect(server.cachePolicy.purgeOnAbort).toMatchObject({ detected: true, offersAfterAbort: 4, rejectedAfterAbort: 4 });
+    expect(connections.filter((c) => c.reason === 'purged-after-abort')).toHaveLength(4);
+    // A: resumed after 9 newer issues, 4 of them purged, refused after the tenth. Read without the
+    // purges (as a simulated OpenSSL cache needs) A would be resumed at 6 and refused at 7 while an
+    // older kept session was resumed at 7: the purges freed no place here, so they stay counted.
+    const a = connections.filter((c) => c.offer.sessionId !== null && c.offer.sessionId === connections[0]!.serverSessionId);
+    expect(a.map((c) => [c.resumption, (c.session as { churn: number }).churn])).toEqual([['accepted', 10], ['rejected', 11]]);
+    const kept = connections.slice(-6);
+    expect(kept.every((c) => c.resumption === 'accepted')).toBe(true);
+    expect(Math.max(...kept.map((c) => (c.session as { churn: number }).churn))).toBe(10);
+  });
+
   it('a fresh server (fresh ticket keys) per connection: it accepts none of the tickets it issues', () => {
     const { server, connections, diagnosis } = analyze('tls12-tickets-never-accepted.pcap');
     expect(connections.filter((c) => c.reason === 'not-kept')).toHaveLength(5);

@@ -163,8 +163,14 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(server.reasons.unexplained ?? 0).toBeLessThanOrEqual(1);
     expect(comparison.reasonAgreement).toBeGreaterThan(0.99);
     // The refusals' details say that the churn leaves out the purged sessions.
-    const kept = (result.document.connections as ConnectionRecord[]).filter((c) => c.reason === 'capacity' && /were issued since and kept \(\d+ more (was|were) dropped after aborted handshakes\)/.test(c.reasonDetail ?? ''));
+    const connections = result.document.connections as ConnectionRecord[];
+    const kept = connections.filter((c) => c.reason === 'capacity' && /were issued since and kept \(\d+ more (was|were) dropped after aborted handshakes\)/.test(c.reasonDetail ?? ''));
     expect(kept.length).toBeGreaterThan(100);
+    // And the churn the JSON shows is the one read: no resumed session beyond the cache's 50, where
+    // counting the purged ones (the simulator's own count) puts some past it.
+    const resumed = connections.filter((c) => c.resumed && (c.session as { churn: number | null } | null)?.churn != null);
+    expect(Math.max(...resumed.map((c) => (c.session as { churn: number }).churn))).toBe(50);
+    expect(resumed.some((c) => result.truth.connections[c.id - 1]!.churn! + 1 > 50)).toBe(true);
   });
 
   it('load balancer without a shared cache: ~3 backends behind one VIP', () => {

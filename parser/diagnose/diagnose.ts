@@ -8,10 +8,10 @@ import { offersByGroup } from './offer-lists.js';
 import { addressesLookShared, summarizeClients } from './clients-summary.js';
 import { looksLikeCompatibilityId } from './compatibility-ids.js';
 import { numberClients, sessionOrder, SEVERAL_CLIENTS, trackSessions, type LegacyIdOffer } from './track-sessions.js';
-import type { DiagnoseOptions, Diagnosis, DiagnosisProgress, Reason, ServerSummary } from './types.js';
+import type { DiagnoseOptions, Diagnosis, DiagnosisProgress, Reason, ServerSummary, SessionView } from './types.js';
 import { Verdicts } from './verdicts.js';
 import { TLS12_SESSION_ID_IN_TLS13 } from './version-change.js';
-import { groupKeyOf } from '../session/session-table.js';
+import { groupKeyOf, type SessionTable } from '../session/session-table.js';
 import { SESSION_VERSIONS } from '../session/session-state.js';
 
 // Why each failed resumption failed, and what the servers' session caches must be doing for the
@@ -63,6 +63,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
     let compatibilityIds = 0;
     for (const o of offers) {
       if (table.isAccepted(o)) accepted++;
+      if (group.purgesOnAbort) showChurnWithoutPurges(table, o);
       const reason = verdicts.reasonOf(o);
       if (reason === null) continue;
       const c = table.connectionOf(o);
@@ -197,4 +198,15 @@ function versionCounts(counts: Uint32Array): Record<string, number> {
   const versions: Record<string, number> = {};
   for (let i = 1; i < counts.length; i++) if (counts[i]! > 0) versions[SESSION_VERSIONS[i]!] = counts[i]!;
   return versions;
+}
+
+/**
+ * The offer's session view shows its churn as the limits read it: without the newer sessions a
+ * group that purges on abort dropped (SessionTable.purgedNewerOf), known only once the group's
+ * policy is (the view was made while the sessions were tracked).
+ */
+function showChurnWithoutPurges(table: SessionTable, o: number): void {
+  const c = table.connectionOf(o);
+  const view = c.session as SessionView | null | undefined;
+  if (view?.role === 'offer') c.session = { ...view, churn: table.churnOf(o) };
 }

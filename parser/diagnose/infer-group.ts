@@ -4,7 +4,7 @@ import { explainUnknownSessions } from './issued-before-capture.js';
 import { explainKeepsNoSessions } from './keeps-no-sessions.js';
 import { firstLimitInTime, fitLimitsBehindBalancer, fitLimitsByKind } from './limits.js';
 import { select } from './offer-lists.js';
-import { inferPurgeOnAbort } from './purge-on-abort.js';
+import { inferPurgeOnAbort, purgesFreePlaces } from './purge-on-abort.js';
 import { inferCrossAddressSharing, inferSharedCache } from './shared-cache.js';
 import { explainUnusedTicketKeys, summarizeTickets } from './ticket-keys.js';
 import { explainRetiredTicketKeys } from './ticket-rotation.js';
@@ -50,8 +50,8 @@ export function inferGroup(table: SessionTable, group: ServerGroup, allOffers: I
   const crossAddress = inferCrossAddressSharing(t, known, verdicts);
   // 3. Sessions an aborted handshake offered, refused far above the base rate.
   const purgeOnAbort = inferPurgeOnAbort(t, offers, known, verdicts);
-  // The sessions it purged held no place in its cache from then on: the churn the limits read leaves them out.
-  group.purgesOnAbort = purgeOnAbort.detected;
+  // Where the sessions it purged held no place in its cache from then on, the churn the limits read leaves them out.
+  group.purgesOnAbort = purgeOnAbort.detected && purgesFreePlaces(t, known, verdicts);
   // 4.–5c., once more without the flushes the limits did not confirm (unconfirmedFlushes): their
   // refusals are explained again from step 4, by the limits, other backends or nothing.
   const explainedBefore = new Set(select(rejected, (o) => verdicts.has(o)));

@@ -40,3 +40,38 @@ export function inferPurgeOnAbort(t: SessionTable, offers: Int32Array, known: In
     baseRejectionRate: baseRate === null ? null : round2(baseRate),
   };
 }
+
+/**
+ * Whether a group that purges on abort frees the purged sessions' places in its cache: the churn
+ * without them (SessionTable.abortedNewerOf) parts the accepted offers from the refused ones with
+ * fewer exceptions than the churn with them. Caches differ: OpenSSL's own counts the sessions it
+ * holds, so a purge lets an older session stay longer (a simulated cache of 50 read as 53 with
+ * the purges counted); HAProxy's keeps each session's turn in its ring, purged or not
+ * (`haproxy-purge-fifo-cache.pcap`: a session outlived its 9 newer issues, 4 of them purged, and
+ * went with the tenth).
+ */
+export function purgesFreePlaces(t: SessionTable, known: Int32Array, verdicts: Verdicts): boolean {
+  const open = select(known, (o) => t.churnOf(o) !== null && (t.isAccepted(o) || !verdicts.has(o)));
+  if (!open.some((o) => !t.isAccepted(o))) return false;
+  const withPurged = exceptionsAtBestEdge(open, (o) => t.churnOf(o)!, (o) => t.isAccepted(o));
+  const withoutPurged = exceptionsAtBestEdge(open, (o) => t.churnOf(o)! - t.abortedNewerOf(o), (o) => t.isAccepted(o));
+  return withoutPurged < withPurged;
+}
+
+/** The fewest offers on the wrong side of any one edge: refused at or below it, or accepted above it. */
+function exceptionsAtBestEdge(offers: Int32Array, churn: (o: number) => number, accepted: (o: number) => boolean): number {
+  const sorted = Array.from(offers, (o) => ({ churn: churn(o), accepted: accepted(o) })).sort((a, b) => a.churn - b.churn);
+  let acceptedAbove = sorted.filter((x) => x.accepted).length;
+  let refusedAtOrBelow = 0;
+  // The edge below every offer, then after each run of equal churns.
+  let best = acceptedAbove;
+  for (let i = 0; i < sorted.length;) {
+    const edge = sorted[i]!.churn;
+    for (; i < sorted.length && sorted[i]!.churn === edge; i++) {
+      if (sorted[i]!.accepted) acceptedAbove--;
+      else refusedAtOrBelow++;
+    }
+    best = Math.min(best, acceptedAbove + refusedAtOrBelow);
+  }
+  return best;
+}

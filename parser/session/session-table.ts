@@ -363,6 +363,10 @@ export class SessionTable {
     const group = this.groupList[s === NONE ? this.offerGroups.get(o) : this.sessionGroup.get(s)]!;
     return group.purgesOnAbort ? this.offerAbortedNewer.get(o) : 0;
   }
+  /** The newer sessions an aborted handshake had offered by the offer (purged or not): see offerAbortedNewer. */
+  abortedNewerOf(o: number): number {
+    return this.offerAbortedNewer.get(o);
+  }
   /** Sessions the group that issued the offered session had issued when it was offered (the offer's group's, for an unknown session). */
   issuedSoFarOf(o: number): number {
     return this.offerIssuedSoFar.get(o);

@@ -134,6 +134,9 @@ export const FIXTURE_FACTS: Record<string, ExpectedConnection[]> = {
   // purged session refused, the new one resumed.
   // Each session resumed, then the client's fatal alert (alert-client.mjs), then refused.
   'tls12-alert-purge.pcap': outcomesOf('F' + 'SRS'.repeat(4)).map((c, i) => (i % 3 === 1 ? { ...c, clientGaveUp: 'clear' as const } : c)),
+  // HAProxy's FIFO cache of 10 purging on a fatal alert (purge-fifo-client.mjs): four sessions resumed and
+  // ended with the alert, each refused next; A resumed after 9 newer issues, refused after 10; the rest kept.
+  'haproxy-purge-fifo-cache.pcap': outcomesOf('F' + 'FSR'.repeat(4) + 'FSFR' + 'SSSSSS').map((c, i) => ([2, 5, 8, 11].includes(i) ? { ...c, clientGaveUp: 'clear' as const } : c)),
   'chromium-nginx-mtu1500.pcap': outcomesOf('FSS', 'TLS 1.3'),
   'nginx-two-addresses-own-caches.pcap': outcomesOf('F' + 'R'.repeat(11)),
   'nginx-two-addresses-shared-cache.pcap': outcomesOf('F' + 'S'.repeat(11)),
@@ -259,6 +262,7 @@ export const FIXTURE_FILES: Record<string, ExpectedFile> = {
   'gnutls-ticket-key-before-capture.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44365 },
   'nginx-tls13-ticket-key-before-capture.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44366 },
   'tls12-alert-purge.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44324 },
+  'haproxy-purge-fifo-cache.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44382 },
   'chromium-nginx-mtu1500.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44325 },
   'nginx-tls13-early-data.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44326 },
   'nginx-two-addresses-own-caches.pcap': { format: 'pcap', linkType: 1, ipVersion: 4, serverPort: 44327, serverAddresses: ['127.0.0.2', '127.0.0.3'] },
