@@ -53,8 +53,10 @@ export function inferPurgeOnAbort(t: SessionTable, offers: Int32Array, known: In
 export function purgesFreePlaces(t: SessionTable, known: Int32Array, verdicts: Verdicts): boolean {
   const open = select(known, (o) => t.churnOf(o) !== null && (t.isAccepted(o) || !verdicts.has(o)));
   if (!open.some((o) => !t.isAccepted(o))) return false;
-  const withPurged = exceptionsAtBestEdge(open, (o) => t.churnOf(o)!, (o) => t.isAccepted(o));
-  const withoutPurged = exceptionsAtBestEdge(open, (o) => t.churnOf(o)! - t.abortedNewerOf(o), (o) => t.isAccepted(o));
+  // The plain churn, whatever an issuing group inferred before (a ticket offered to another group).
+  const plain = (o: number) => t.churnOf(o)! + t.purgedNewerOf(o);
+  const withPurged = exceptionsAtBestEdge(open, plain, (o) => t.isAccepted(o));
+  const withoutPurged = exceptionsAtBestEdge(open, (o) => plain(o) - t.abortedNewerOf(o), (o) => t.isAccepted(o));
   return withoutPurged < withPurged;
 }
 
