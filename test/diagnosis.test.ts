@@ -380,6 +380,25 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect((server.reasons.flush ?? 0) + (server.reasons['other-backend'] ?? 0)).toBe(server.rejected);
   });
 
+  it('two critical findings: the one with more connections comes first, counted whole, though both list 50', () => {
+    // Ranked by the 50 connections each lists, they tied and the first one built led the summary
+    // and the app's "Main finding": the backends' 342 refusals before the rotation's 801.
+    const farm = simulateConfigAndAnalyze({ seed: 16, duration: 3600,
+      clients: { count: 200, meanGap: 150, minGap: 2, longGapShare: 0.4, longGap: [200, 2000], abortShare: 0, forgetShare: 0, firstConnectionSpread: 300, stacks: ['modern-a', 'modern-b', 'legacy'] },
+      services: [{ sni: 'www.sweep.test', resumption: 'ticket', backends: 3, captureAt: 'vip', balancing: 'round-robin', sharedCache: false,
+        policy: { idleTimeout: 1800, lifetime: 36000, capacity: 1000, purgeOnAbort: true }, ticketKeyRotation: 300, ticketKeyRotationSkew: 0 }] });
+    const { findings } = farm.diagnosis;
+    expect(findings.map((f) => `${f.severity}:${f.code}`)).toEqual(['critical:ticket-key-rotation', 'critical:no-shared-cache']);
+    const [rotation, backends] = findings as [typeof findings[0], typeof findings[0]];
+    expect(backends.evidenceCount).toBe(farm.connections.filter((c) => c.reason === 'other-backend').length);
+    expect(rotation.evidenceCount).toBe(farm.connections.filter((c) => c.reason === 'flush').length);
+    expect(backends.evidenceCount).toBeGreaterThan(50);
+    expect(rotation.evidenceCount).toBeGreaterThan(backends.evidenceCount);
+    expect([rotation.evidence.length, backends.evidence.length]).toEqual([50, 50]);
+    // The what-ifs agree on which change saves more.
+    expect(farm.diagnosis.whatIf.map((w) => w.scenario).slice(0, 2)).toEqual(['keep-replaced-ticket-keys', 'shared-cache']);
+  });
+
   it('ticket keys replaced every 5 minutes, the two newest opening tickets (nginx with two key files): keys open 2', () => {
     const { farm, server, rotation } = fiveMinuteRotation({ backends: 1, captureAt: 'vip', sharedCache: true, ticketKeysOpen: 2 },
       { count: 60, meanGap: 120, minGap: 2, longGapShare: 0.4, longGap: [400, 1200], stacks: ['modern-a', 'modern-b'] });

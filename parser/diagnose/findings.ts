@@ -21,8 +21,10 @@ export interface Finding {
   title: string;
   detail: string;
   group: string | null;
-  /** Connection ids that show it (at most 50). */
+  /** Connection ids that show it (the first 50). */
   evidence: number[];
+  /** How many connections show it: `evidence` lists the first 50 of them. */
+  evidenceCount: number;
   wiresharkFilter: string;
 }
 
@@ -85,7 +87,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const withReason = (reason: string) => byGroupAndReason.get(`${server.group}\u0000${reason}`) ?? [];
     const severityFor = (count: number): Severity => (server.offers > 0 && count / server.offers >= 0.1 ? 'critical' : count / Math.max(1, server.offers) >= 0.02 ? 'warning' : 'info');
     const add = (code: string, list: ConnectionRecord[], title: string, detail: string, severity = severityFor(list.length)) => {
-      findings.push({ code, severity, title, detail, group: server.group, evidence: list.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(list) });
+      findings.push({ code, severity, title, detail, group: server.group, ...evidenceOf(list) });
     };
     // A refusal one change would avoid may still be refused by another limit the group has: a
     // session idle past the timeout gains nothing from a larger cache. Simulated TLS 1.3 farm with
@@ -359,7 +361,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       code: 'tls13-compatibility-id', severity: 'info',
       title: `${n(list.length)} ${plural(list.length, 'connection')} to ${one ?? `${n(names.length)} servers`} carried the random session ID of TLS 1.3's compatibility mode, not a resumption`,
       detail: `These clients offer TLS 1.3, which fills the session ID with 32 random bytes (RFC 8446 §4.1.2); the server answered with TLS 1.2 and did not know the ID, so by TLS 1.2's rules they are refused offers. Most likely first connections: they say nothing about the session cache. ${enableTls13Advice(compatibilityByGroup, connections, servers)}`,
-      group: one, evidence: list.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(list),
+      group: one, ...evidenceOf(list),
     });
   }
 
@@ -380,7 +382,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       code: 'client-forgets', severity: share >= 0.1 && forgot.length >= MIN_CRITICAL_FORGOT && !sharedAddresses ? 'critical' : 'warning',
       title: sharedAddresses ? 'Clients forget sessions the server would still resume, or share their addresses with other clients' : 'Clients forget sessions the server would still resume',
       detail: `${n(forgot.length)} of ${n(clients.reconnections)} reconnections offered nothing (or an older session) although the client held a session the server was still accepting${worst ? `; the TLS stack with ClientHello fingerprint ${worst.fingerprint} forgets in ${Math.round((worst.forgetShare ?? 0) * 100)}% of its reconnections` : ''}. The client's own session cache is being purged (Windows XP purges it a few minutes after boot); a browser also keeps separate caches per site partition and for requests without cookies, which looks the same from the network.${sharedAddresses ? ` Not certain: ${n(several)} of ${n(seen)} clients (an address and TLS stack) were found to be several clients behind one address (NAT, a proxy), and a further client's first connection from such an address looks the same as forgetting; a longer capture tells more of them apart.` : ''}`,
-      group: null, evidence: forgot.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(forgot),
+      group: null, ...evidenceOf(forgot),
     });
   }
   for (const stack of clients.stacks) {
@@ -389,7 +391,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     findings.push({
       code: 'client-never-offers', severity: 'info', title: `TLS stack ${stack.fingerprint} never offers a session`,
       detail: `${n(stack.reconnections)} reconnections from ${n(stack.clients)} clients with this ClientHello fingerprint never offered a session ID, ticket or PSK: every one is a full handshake. Either this stack keeps no sessions, or each of these addresses hides several clients (NAT, a proxy) that connected once each: the network cannot tell the two apart.`,
-      group: null, evidence: list.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(list),
+      group: null, ...evidenceOf(list),
     });
   }
 
@@ -410,11 +412,13 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       code: 'aborted-handshakes', severity: aborted.length / connections.length >= 0.05 ? 'warning' : 'info',
       title: `${n(aborted.length)} ${plural(aborted.length, 'handshake')} ${aborted.length === 1 ? 'was' : 'were'} aborted`,
       detail: `${afterServerHello.length > 0 ? `${n(afterServerHello.length)} ${afterServerHello.length === 1 ? 'was' : 'were'} reset by the client right after the ServerHello (browsers that navigate away mid-load do this; some servers then drop the session). ` : ''}${refusals}By stage: ${stageCounts(aborted)}.`,
-      group: null, evidence: main.slice(0, MAX_EVIDENCE).map((c) => c.id), wiresharkFilter: filterFor(main),
+      group: null, ...evidenceOf(main),
     });
   }
   const order: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-  findings.sort((a, b) => order[a.severity] - order[b.severity] || b.evidence.length - a.evidence.length);
+  // The most connections first within a severity (by the whole count: the 50 listed tied every large
+  // finding, so the first one built led the summary and the "Main finding", even one a third the size).
+  findings.sort((a, b) => order[a.severity] - order[b.severity] || b.evidenceCount - a.evidenceCount);
   whatIf.sort((a, b) => b.fullHandshakesAvoided - a.fullHandshakesAvoided);
   return { findings, whatIf };
 }
@@ -515,6 +519,11 @@ function handshakeSavings(connections: ConnectionRecord[]): (avoided: Connection
     // RFC 5246 §7.3: the abbreviated handshake takes one round trip less; TLS 1.3 PSK saves none (no 0-RTT here).
     roundTrips: avoided.filter((c) => c.version !== 'TLS 1.3').length,
   });
+}
+
+/** A finding's connections: the first MAX_EVIDENCE listed, how many there are, and a filter for those listed. */
+function evidenceOf(list: ConnectionRecord[]): Pick<Finding, 'evidence' | 'evidenceCount' | 'wiresharkFilter'> {
+  return { evidence: list.slice(0, MAX_EVIDENCE).map((c) => c.id), evidenceCount: list.length, wiresharkFilter: filterFor(list) };
 }
 
 /** A display filter for the finding's evidence, up to MAX_EVIDENCE connections (50 address pairs: Wireshark takes it). */

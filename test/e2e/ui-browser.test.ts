@@ -575,6 +575,8 @@ describe('resumescope ui in Chromium', () => {
     const idle = reference.connections.filter((c) => c.reason === 'idle-timeout').length;
     expect(idle).toBeGreaterThan(50);
     const finding = page.getByTestId('finding').filter({ hasText: 'idle' }).first();
+    // The listed ones say how many there are in all (the finding's evidenceCount).
+    expect(await finding.getByTestId('finding-show-evidence').textContent()).toBe(`Show the first 50 of ${idle.toLocaleString('en-US')} connections`);
     await finding.getByTestId('finding-show-all').click();
     await page.getByTestId('view-connections').waitFor();
     await expect.poll(async () => Number((await page.getByTestId('match-count').textContent())!.replace(/,/g, ''))).toBe(idle);

@@ -144,8 +144,8 @@ function FindingItem({ finding }: { finding: Finding }) {
       <p><TextWithCode text={finding.detail} /></p>
       <div className="finding-actions">
         {finding.evidence.length > 0 ? (
-          <button type="button" className="link" onClick={() => showConnections({ ids: finding.evidence })}>
-            Show {finding.evidence.length === 50 ? 'the first 50' : finding.evidence.length} connection{finding.evidence.length === 1 ? '' : 's'}
+          <button type="button" className="link" data-testid="finding-show-evidence" onClick={() => showConnections({ ids: finding.evidence })}>
+            Show {finding.evidenceCount > finding.evidence.length ? `the first ${finding.evidence.length} of ${formatCount(finding.evidenceCount)}` : formatCount(finding.evidence.length)} connection{finding.evidenceCount === 1 ? '' : 's'}
           </button>
         ) : null}
         {all > finding.evidence.length ? (
