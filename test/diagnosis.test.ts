@@ -173,6 +173,29 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(resumed.some((c) => result.truth.connections[c.id - 1]!.churn! + 1 > 50)).toBe(true);
   });
 
+  it('an LRU cache that purges on abort: the purged sessions leave the list, so its size is read without them', () => {
+    // One server whose cache of 60 drops the least recently used session (Java's) and a session
+    // whose handshake a client reset (8 % of them), which frees its place.
+    const result = simulateConfigAndAnalyze({
+      seed: 7, duration: 3600,
+      services: [{ sni: 'www.lru.test', policy: { idleTimeout: null, lifetime: null, capacity: 60, purgeOnAbort: true, eviction: 'lru' } }],
+      clients: { count: 200, meanGap: 120, minGap: 2, longGapShare: 0.3, longGap: [200, 1500], abortShare: 0.08, forgetShare: 0, firstConnectionSpread: 300,
+        stacks: ['modern-a', 'modern-b', 'legacy'] },
+    });
+    const server = (result.document.servers as ServerSummary[])[0]!;
+    const comparison = compareWithTruth(result.document, result.truth);
+    expect(server.cachePolicy.purgeOnAbort.detected).toBe(true);
+    // Counting the purged sessions in each place: a cache of 66, and 37 of its refusals "unexplained".
+    expect(server.cachePolicy.capacity).toMatchObject({ entries: 60, eviction: 'lru' });
+    expect(server.reasons.unexplained ?? 0).toBeLessThanOrEqual(2);
+    const truthPurged = result.truth.connections.filter((c) => c.reason === 'purged-after-abort').length;
+    expect(comparison.confusion['purged-after-abort']).toEqual({ 'purged-after-abort': truthPurged });
+    expect(comparison.reasonAgreement).toBeGreaterThan(0.99);
+    const connections = result.document.connections as ConnectionRecord[];
+    const kept = connections.filter((c) => c.reason === 'capacity' && /other sessions were used since its last use and kept \(\d+ more (was|were) dropped after aborted handshakes\)/.test(c.reasonDetail ?? ''));
+    expect(kept.length).toBeGreaterThan(100);
+  });
+
   it('load balancer without a shared cache: ~3 backends behind one VIP', () => {
     const { comparison, server, truth } = run('lb-no-shared-cache');
     expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.95);

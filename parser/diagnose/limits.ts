@@ -110,7 +110,7 @@ export function fitLimits(t: SessionTable, offers: Int32Array, known: Int32Array
         : best === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(e.seconds!)}`
         : best === 'capacity' && eviction === 'partitioned' ? `${newerSessionsText(t, o, x - 1)} (inferred cache size ~${e.seconds}, split into parts evicted separately: sessions went after ${e.low} to ${e.high! - 1} newer ones)`
         : best === 'capacity' ? `${newerSessionsText(t, o, x - 1)} (inferred cache size ${e.seconds})`
-        : `${x - 1} other sessions were used since its last use (inferred cache size ${e.seconds}, least recently used evicted first)`;
+        : `${usedSinceText(t, o, x - 1)} (inferred cache size ${e.seconds}, least recently used evicted first)`;
       verdicts.set(o, best === 'lru-capacity' ? 'capacity' : best, detail);
     }
   }
@@ -342,6 +342,12 @@ export function firstLimitInTime(t: SessionTable, offers: Int32Array, rejected: 
 export function newerSessionsText(t: SessionTable, o: number, newer: number | string): string {
   const purged = t.purgedNewerOf(o);
   return `${newer} newer sessions were issued since${purged > 0 ? ` and kept (${purged} more ${purged === 1 ? 'was' : 'were'} dropped after aborted handshakes)` : ''}`;
+}
+
+/** "N other sessions were used since its last use", as newerSessionsText for an LRU cache's list (SessionTable.purgedUsedSinceOf). */
+function usedSinceText(t: SessionTable, o: number, others: number): string {
+  const purged = t.purgedUsedSinceOf(o);
+  return `${others} other sessions were used since its last use${purged > 0 ? ` and kept (${purged} more ${purged === 1 ? 'was' : 'were'} dropped after aborted handshakes)` : ''}`;
 }
 
 /** The limit was found (a value and an upper bound), for the kind of session offer `o` is (see Estimate.appliesTo). */

@@ -43,20 +43,28 @@ export function inferPurgeOnAbort(t: SessionTable, offers: Int32Array, known: In
 
 /**
  * Whether a group that purges on abort frees the purged sessions' places in its cache: the churn
- * without them (SessionTable.abortedNewerOf) parts the accepted offers from the refused ones with
- * fewer exceptions than the churn with them. Caches differ: OpenSSL's own counts the sessions it
- * holds, so a purge lets an older session stay longer (a simulated cache of 50 read as 53 with
- * the purges counted); HAProxy's keeps each session's turn in its ring, purged or not
- * (`haproxy-purge-fifo-cache.pcap`: a session outlived its 9 newer issues, 4 of them purged, and
- * went with the tenth).
+ * without them (SessionTable.abortedNewerOf), or for a cache that evicts the least recently used
+ * the place in its list without them (abortedUsedSinceOf), parts the accepted offers from the
+ * refused ones with fewer exceptions than either measure with them. Caches differ: OpenSSL's own
+ * counts the sessions it holds, so a purge lets an older session stay longer (a simulated cache of
+ * 50 read as 53 with the purges counted), and so does Java's LRU cache, which removes an
+ * invalidated session (an LRU cache of 60 read as 66); HAProxy's keeps each session's turn in its
+ * ring, purged or not (`haproxy-purge-fifo-cache.pcap`: a session outlived its 9 newer issues, 4
+ * of them purged, and went with the tenth).
  */
 export function purgesFreePlaces(t: SessionTable, known: Int32Array, verdicts: Verdicts): boolean {
-  const open = select(known, (o) => t.churnOf(o) !== null && (t.isAccepted(o) || !verdicts.has(o)));
-  if (!open.some((o) => !t.isAccepted(o))) return false;
-  // The plain churn, whatever an issuing group inferred before (a ticket offered to another group).
-  const plain = (o: number) => t.churnOf(o)! + t.purgedNewerOf(o);
-  const withPurged = exceptionsAtBestEdge(open, plain, (o) => t.isAccepted(o));
-  const withoutPurged = exceptionsAtBestEdge(open, (o) => plain(o) - t.abortedNewerOf(o), (o) => t.isAccepted(o));
+  const accepted = (o: number) => t.isAccepted(o);
+  const open = select(known, (o) => t.isAccepted(o) || !verdicts.has(o));
+  // The plain measures, whatever an issuing group inferred before (a ticket offered to another group).
+  const fifo = select(open, (o) => t.churnOf(o) !== null);
+  const lru = select(open, (o) => t.recencyOf(o) !== null);
+  const churn = (o: number) => t.churnOf(o)! + t.purgedNewerOf(o);
+  const place = (o: number) => t.recencyOf(o)! + t.purgedUsedSinceOf(o);
+  const refused = (offers: Int32Array) => offers.some((o) => !t.isAccepted(o));
+  if (!refused(fifo) && !refused(lru)) return false;
+  const withPurged = Math.min(exceptionsAtBestEdge(fifo, churn, accepted), exceptionsAtBestEdge(lru, place, accepted));
+  const withoutPurged = Math.min(exceptionsAtBestEdge(fifo, (o) => churn(o) - t.abortedNewerOf(o), accepted),
+    exceptionsAtBestEdge(lru, (o) => place(o) - t.abortedUsedSinceOf(o), accepted));
   return withoutPurged < withPurged;
 }
 

@@ -297,6 +297,8 @@ export class SessionTable {
   private readonly offerAddresses = new Int32Column();
   /** Place of the offered session in its issuing group's LRU list at the offer (1: the most recently used); 0: unknown session. */
   private readonly offerRecency = new Int32Column();
+  /** Of the sessions used since the offered one (offerRecency − 1), those an aborted handshake offered since their own latest use (RecencyIndex.abortedSince). */
+  private readonly offerAbortedUsedSince = new Int32Column();
   /**
    * Sessions newer than the offered one that an aborted handshake had offered by then (its issuing
    * group's abortedSessions above its issue index); for a session from before the capture, all its
@@ -387,7 +389,20 @@ export class SessionTable {
    */
   recencyOf(o: number): number | null {
     const place = this.offerRecency.get(o);
-    return place > 0 ? place : null;
+    return place > 0 ? place - this.purgedUsedSinceOf(o) : null;
+  }
+  /**
+   * The sessions used since the offered one that a group that purges on abort had dropped by the
+   * offer (0 otherwise), which recencyOf leaves out: their places in an LRU cache were freed. As
+   * purgedNewerOf for a FIFO cache (a simulated LRU cache of 60 read as 66 with them).
+   */
+  purgedUsedSinceOf(o: number): number {
+    const s = this.offerSessions.get(o);
+    return s !== NONE && this.groupList[this.sessionGroup.get(s)]!.purgesOnAbort ? this.offerAbortedUsedSince.get(o) : 0;
+  }
+  /** The sessions used since the offered one that an aborted handshake had offered by the offer (purged or not). */
+  abortedUsedSinceOf(o: number): number {
+    return this.offerAbortedUsedSince.get(o);
   }
   /** Id of an aborted handshake that offered this session since its last success (null also when that was in an earlier analysis). */
   abortedByOf(o: number): number | null {
@@ -643,10 +658,14 @@ export class SessionTable {
     return entry === undefined || entry.segment !== this.clockSegment ? NONE : entry.by;
   }
 
-  /** An aborted handshake offered `session` after its last use: marked for churnOf, unless it is from before the capture. */
+  /**
+   * An aborted handshake offered `session` after its last use: marked at its latest use for
+   * recencyOf, and at its issue for churnOf unless it is from before the capture.
+   */
   private markAborted(session: number): void {
-    if (this.sessionIssuedBy.get(session) === ISSUED_BEFORE_CAPTURE) return;
     const group = this.groupList[this.sessionGroup.get(session)]!;
+    group.recency.markAborted(this.sessionRecencyUse.get(session));
+    if (this.sessionIssuedBy.get(session) === ISSUED_BEFORE_CAPTURE) return;
     (group.abortedSessions ??= new MarkedPositions()).mark(this.sessionIssueIndex.get(session));
   }
 
@@ -711,7 +730,9 @@ export class SessionTable {
       this.offerIssuedSoFar.push(known ? this.groupList[this.sessionGroup.get(session)]!.issued : group.issued);
       this.offerAbortedByIds.push(abortedBy);
       this.offerAddresses.push(address);
-      this.offerRecency.push(known ? 1 + this.groupList[this.sessionGroup.get(session)]!.recency.usedSince(this.sessionRecencyUse.get(session)) : 0);
+      const recency = known ? this.groupList[this.sessionGroup.get(session)]!.recency : null;
+      this.offerRecency.push(recency === null ? 0 : 1 + recency.usedSince(this.sessionRecencyUse.get(session)));
+      this.offerAbortedUsedSince.push(recency === null ? 0 : recency.abortedSince(this.sessionRecencyUse.get(session)));
       // For a session from before the capture every session the capture saw issued is newer.
       const aborted = known ? this.groupList[this.sessionGroup.get(session)]!.abortedSessions : group.abortedSessions;
       const fromCapture = known && this.sessionIssuedBy.get(session) !== ISSUED_BEFORE_CAPTURE;

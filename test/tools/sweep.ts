@@ -1,7 +1,8 @@
 // Random single-service farms against the simulator's ground truth: where does the diagnosis give
 // a refusal another reason than the one that took the session? Every farm is drawn from its set
 // and index alone, so a farm named in the output can be run again (--show SET:INDEX).
-//   node dist/test/tools/sweep.js [--sets 1-6] [--farms 40] [--worst 10] [--two-services] [--show SET:INDEX]
+//   node dist/test/tools/sweep.js [--sets 1-6] [--farms 40] [--worst 10] [--two-services | --lru] [--show SET:INDEX]
+// --lru: the same single-service farms with caches that evict the least recently used session.
 import { simulateConfigAndAnalyze } from '../support/pipeline.js';
 import { compareWithTruth } from './compare-truth.js';
 import type { FarmConfigInput } from '../../fixtures/simulator/farm.js';
@@ -15,8 +16,12 @@ function generator(seed: number): <T>(choices: readonly T[]) => T {
   };
 }
 
-/** Farm `index` of set `set`: one service, its resumption, backends, limits, events and clients drawn at random. */
-export function sweepFarm(set: number, index: number): FarmConfigInput {
+/**
+ * Farm `index` of set `set`: one service, its resumption, backends, limits, events and clients drawn
+ * at random; its cache evicts the earliest issued session, or with `eviction` 'lru' the least
+ * recently used (the same draws otherwise).
+ */
+export function sweepFarm(set: number, index: number, eviction: 'fifo' | 'lru' = 'fifo'): FarmConfigInput {
   const pick = generator(set * 7919 + index * 104729);
   const resumption = pick(['session-id', 'ticket', 'psk'] as const);
   const backends = pick([1, 1, 2, 3]);
@@ -26,7 +31,7 @@ export function sweepFarm(set: number, index: number): FarmConfigInput {
     services: [{
       sni: 'www.sweep.test', resumption, backends,
       captureAt: pick(['vip', 'backends'] as const), balancing: pick(['random', 'round-robin', 'source-ip'] as const), sharedCache: pick([true, true, false]),
-      policy: { idleTimeout: pick([null, 300, 600, 1800]), lifetime: pick([36000, 3600, 7200]), capacity: pick([null, null, 50, 200, 1000]), purgeOnAbort: pick([false, false, true]) },
+      policy: { idleTimeout: pick([null, 300, 600, 1800]), lifetime: pick([36000, 3600, 7200]), capacity: pick([null, null, 50, 200, 1000]), purgeOnAbort: pick([false, false, true]), eviction },
       ticketKeyRotation: resumption === 'ticket' ? pick([null, null, 300, 600]) : null,
       ticketKeyRotationSkew: pick([0, 0, 30]),
       flushes: pick([[], [], [1200]]),
@@ -74,8 +79,8 @@ export interface SweepResult {
   summary: string;
 }
 
-export function runFarm(set: number, index: number, twoServices = false): SweepResult {
-  const config = twoServices ? sweepTwoServiceFarm(set, index) : sweepFarm(set, index);
+export function runFarm(set: number, index: number, twoServices = false, eviction: 'fifo' | 'lru' = 'fifo'): SweepResult {
+  const config = twoServices ? sweepTwoServiceFarm(set, index) : sweepFarm(set, index, eviction);
   const farm = simulateConfigAndAnalyze(config);
   const comparison = compareWithTruth(farm.document, farm.truth);
   const confusion = Object.entries(comparison.confusion).flatMap(([truth, row]) =>
@@ -99,11 +104,12 @@ function main(argv: string[]): void {
     return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
   };
   const twoServices = argv.includes('--two-services');
+  const eviction = argv.includes('--lru') ? 'lru' : 'fifo';
   const show = option('--show', '');
   if (show !== '') {
     const [set, index] = show.split(':').map(Number) as [number, number];
-    console.log(JSON.stringify(twoServices ? sweepTwoServiceFarm(set, index) : sweepFarm(set, index)));
-    const r = runFarm(set, index, twoServices);
+    console.log(JSON.stringify(twoServices ? sweepTwoServiceFarm(set, index) : sweepFarm(set, index, eviction)));
+    const r = runFarm(set, index, twoServices, eviction);
     console.log(`${r.wrong} wrong: ${r.confusion.join(', ') || 'none'}\n${r.summary}`);
     return;
   }
@@ -112,7 +118,7 @@ function main(argv: string[]): void {
   const worst = Number(option('--worst', '10'));
   const results: SweepResult[] = [];
   for (let set = from; set <= (to ?? from); set++) {
-    for (let index = 0; index < farms; index++) results.push(runFarm(set, index, twoServices));
+    for (let index = 0; index < farms; index++) results.push(runFarm(set, index, twoServices, eviction));
   }
   const total = results.reduce((n, r) => n + r.wrong, 0);
   // A flush the truth has but no flush listed is no error where its refusals got their reason

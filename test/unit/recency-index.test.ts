@@ -27,6 +27,37 @@ describe('RecencyIndex', () => {
     );
   });
 
+  it('counts, of the sessions used since, those an abort touched after their latest use, as a list kept by hand does', () => {
+    // Each step uses a session (an issue or an accepted resumption) or has an aborted handshake offer it.
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 30 })), { minLength: 1, maxLength: 2000, size: 'max' }), (steps) => {
+        const index = new RecencyIndex();
+        const latest = new Map<number, number>();
+        const latestClock = new Map<number, number>();
+        const abortedSinceUse = new Set<number>();
+        let clock = 0;
+        for (const [abort, session] of steps) {
+          if (abort) {
+            if (!latest.has(session)) continue;
+            index.markAborted(latest.get(session)!);
+            abortedSinceUse.add(session);
+          } else {
+            latest.set(session, index.use(latest.get(session) ?? -1));
+            latestClock.set(session, clock++);
+            abortedSinceUse.delete(session);
+          }
+        }
+        for (const [session, use] of latest) {
+          const mine = latestClock.get(session)!;
+          const after = [...latestClock].filter(([, t]) => t > mine);
+          expect(index.usedSince(use)).toBe(after.length);
+          expect(index.abortedSince(use)).toBe(after.filter(([other]) => abortedSinceUse.has(other)).length);
+        }
+      }),
+      { numRuns: 30, seed: 11 },
+    );
+  });
+
   it('grows past its first thousand uses without losing count', () => {
     const index = new RecencyIndex();
     const first = index.use(-1);
