@@ -196,6 +196,43 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(kept.length).toBeGreaterThan(100);
   });
 
+  it('an LRU cache emptied once: the sessions it had evicted before are the cache\'s, and its first filling is no flush', () => {
+    // Two servers sharing an LRU cache of 50, restarted after 20 minutes (farm 3:4 of `sweep.js --lru`).
+    const result = simulateConfigAndAnalyze({
+      seed: 5, duration: 3600,
+      services: [{ sni: 'www.sweep.test', resumption: 'psk', backends: 2, captureAt: 'vip', balancing: 'round-robin', sharedCache: true,
+        policy: { idleTimeout: null, lifetime: 36000, capacity: 50, purgeOnAbort: true, eviction: 'lru' }, flushes: [1200] }],
+      clients: { count: 200, meanGap: 60, minGap: 2, longGapShare: 0.2, longGap: [200, 2000], abortShare: 0, forgetShare: 0, firstConnectionSpread: 300, stacks: ['modern-a', 'modern-b'] },
+    });
+    const server = (result.document.servers as ServerSummary[])[0]!;
+    expect(server.cachePolicy.capacity).toMatchObject({ entries: 50, eviction: 'lru' });
+    // The moment the cache first filled (every session used before it refused after it) was taken
+    // for a second flush: only the place by last use sets those refusals apart, as churn does for FIFO.
+    expect(server.cachePolicy.flushes).toHaveLength(1);
+    expect(Math.abs(server.cachePolicy.flushes[0]!.time - (result.truth.startTime + 1200))).toBeLessThan(10);
+    // Sessions the cache had pushed out before the restart: 212 were the flush's, now at most 90.
+    const comparison = compareWithTruth(result.document, result.truth);
+    expect(comparison.confusion.capacity?.flush ?? 0).toBeLessThanOrEqual(90);
+    const connections = result.document.connections as ConnectionRecord[];
+    expect(connections.some((c) => c.reason === 'capacity' && /or more other sessions had been used since its last use before the cache was emptied at .* least recently used evicted first\): it was gone before/.test(c.reasonDetail ?? ''))).toBe(true);
+  });
+
+  it('an idle timeout and an LRU cache at once: both found, not a cache evicting in parts', () => {
+    // Each limit alone leaves the other's refusals as ~40 exceptions; a band of churn, which has none
+    // by its nature, took them all (farm 5:9 of `sweep.js --lru`: "a cache of 61 in parts", no timeout).
+    const result = simulateConfigAndAnalyze({
+      seed: 10, duration: 3600,
+      services: [{ sni: 'www.sweep.test', resumption: 'psk', backends: 2, captureAt: 'vip', balancing: 'source-ip', sharedCache: true,
+        policy: { idleTimeout: 300, lifetime: 3600, capacity: 50, purgeOnAbort: false, eviction: 'lru' } }],
+      clients: { count: 80, meanGap: 60, minGap: 2, longGapShare: 0.2, longGap: [200, 2000], abortShare: 0, forgetShare: 0, firstConnectionSpread: 300, stacks: ['modern-a', 'modern-b'] },
+    });
+    const policy = (result.document.servers as ServerSummary[])[0]!.cachePolicy;
+    expect(policy.idleTimeout.seconds).toBe(300);
+    expect(policy.capacity).toMatchObject({ entries: 50, eviction: 'lru' });
+    const server = (result.document.servers as ServerSummary[])[0]!;
+    expect(server.reasons.unexplained ?? 0).toBe(0);
+  });
+
   it('load balancer without a shared cache: ~3 backends behind one VIP', () => {
     const { comparison, server, truth } = run('lb-no-shared-cache');
     expect(comparison.reasonAgreement).toBeGreaterThanOrEqual(0.95);

@@ -37,8 +37,8 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
   // The accepted offers are the same in every round.
   const accepted = select(offers, (o) => t.isAccepted(o) && t.reuseGapOf(o) !== null);
   let acceptedSpans: { containing(t: number): number } | null = null;
-  // Largest idle time, age and churn the group accepted (null: none measured).
-  const limits = [(o: number) => t.reuseGapOf(o), (o: number) => t.ageOf(o), (o: number) => t.churnOf(o)];
+  // Largest idle time, age, churn and place by last use (in an LRU cache's list) the group accepted (null: none measured).
+  const limits = [(o: number) => t.reuseGapOf(o), (o: number) => t.ageOf(o), (o: number) => t.churnOf(o), (o: number) => t.recencyOf(o)];
   const acceptedUpTo = limits.map((measure) => {
     let largest: number | null = null;
     for (const o of accepted) {
@@ -180,11 +180,12 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
 
 /**
  * A flush takes every older session it finds, but some were gone before it: past the idle timeout
- * or lifetime fitted afterwards, at the latest by the limit's upper bound, or pushed out of a FIFO
- * cache by as many newer sessions, before the flush's earliest moment. Those refusals are the
- * limit's, and the flush lost fewer sessions. Simulated: a TLS 1.3 server with a 300 s idle
- * timeout and a restart after 20 minutes had 132 refusals of sessions idle 8 to 19 minutes,
- * expired long before, put down to the restart; one with a cache of 50, 150 evicted sessions.
+ * or lifetime fitted afterwards, at the latest by the limit's upper bound, or pushed out of the
+ * cache by as many newer sessions (FIFO) or sessions used since (LRU), before the flush's earliest
+ * moment. Those refusals are the limit's, and the flush lost fewer sessions. Simulated: a TLS 1.3
+ * server with a 300 s idle timeout and a restart after 20 minutes had 132 refusals of sessions idle
+ * 8 to 19 minutes, expired long before, put down to the restart; one with a cache of 50, 150
+ * evicted sessions; the same with an LRU cache of 50, 150 again.
  * `offers`: the group's, in time order; `rejected`: its refusals.
  */
 export function returnExpiredToLimits(t: SessionTable, offers: Int32Array, rejected: Int32Array, flushes: CachePolicy['flushes'],
@@ -194,17 +195,20 @@ export function returnExpiredToLimits(t: SessionTable, offers: Int32Array, rejec
   const applies = (e: Estimate, o: number) => limitShownFor(t, e, o);
   // A FIFO cache's size, in churn: a session is gone once more than `high` sessions from it on were issued.
   const fifo = capacity.eviction === 'fifo' || capacity.eviction === 'unknown';
-  // Sessions the group had issued by a moment: as its latest offer before then saw (a lower bound).
-  const issuedBy = (time: number): number => {
+  const lru = capacity.eviction === 'lru';
+  // Sessions the group had issued (or uses of them it had seen) by a moment: as its latest offer
+  // before then saw (a lower bound).
+  const soFarBy = (time: number, soFar: (o: number) => number): number => {
     let lo = 0, hi = offers.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (t.timeOf(offers[mid]!) <= time) lo = mid + 1;
       else hi = mid;
     }
-    return lo === 0 ? 0 : t.issuedSoFarOf(offers[lo - 1]!);
+    return lo === 0 ? 0 : soFar(offers[lo - 1]!);
   };
-  const issuedAtFlush = flushes.map((f) => issuedBy(f.low));
+  const issuedAtFlush = flushes.map((f) => soFarBy(f.low, (o) => t.issuedSoFarOf(o)));
+  const usesAtFlush = flushes.map((f) => soFarBy(f.low, (o) => t.usesSoFarOf(o)));
   const lost = flushes.map(() => new Set<number>());
   const evidence: number[][] = flushes.map(() => []);
   for (const o of rejected) {
@@ -220,12 +224,18 @@ export function returnExpiredToLimits(t: SessionTable, offers: Int32Array, rejec
     const churn = t.churnOf(o);
     // Its place in the queue when the flush began: the sessions issued from it on until then.
     const churnAtFlush = churn === null ? null : issuedAtFlush[k]! - (t.issuedSoFarOf(o) - churn);
+    // Its place in the LRU list then, at least: of the sessions used since its last use, at most
+    // one per use after the flush began came after it.
+    const place = t.recencyOf(o);
+    const placeAtFlush = place === null ? null : place - (t.usesSoFarOf(o) - usesAtFlush[k]!);
     if (applies(idleTimeout, o) && gap > idleTimeout.high! && lastUse + idleTimeout.high! < flush.low) {
       verdicts.set(o, 'idle-timeout', `idle ${formatDuration(gap)} > inferred idle timeout ${formatDuration(idleTimeout.seconds!)}: it had expired before the cache was emptied at ${isoTime(flush.low)}`);
     } else if (age !== null && applies(lifetime, o) && age > lifetime.high! && t.timeOf(o) - age + lifetime.high! < flush.low) {
       verdicts.set(o, 'lifetime', `age ${formatDuration(age)} > inferred lifetime ${formatDuration(lifetime.seconds!)}: it had expired before the cache was emptied at ${isoTime(flush.low)}`);
     } else if (fifo && churnAtFlush !== null && applies(capacity, o) && churnAtFlush > capacity.high!) {
       verdicts.set(o, 'capacity', `${churnAtFlush - 1} newer sessions had been issued${t.purgedNewerOf(o) > 0 ? ' and kept' : ''} before the cache was emptied at ${isoTime(flush.low)} (inferred cache size ${capacity.entries}): it was gone before`);
+    } else if (lru && placeAtFlush !== null && applies(capacity, o) && placeAtFlush > capacity.high!) {
+      verdicts.set(o, 'capacity', `${placeAtFlush - 1} or more other sessions had been used since its last use${t.purgedUsedSinceOf(o) > 0 ? ' and kept' : ''} before the cache was emptied at ${isoTime(flush.low)} (inferred cache size ${capacity.entries}, least recently used evicted first): it was gone before`);
     } else {
       lost[k]!.add(t.sessionRowOf(o));
       if (evidence[k]!.length < 20) evidence[k]!.push(t.connectionOf(o).id);
@@ -247,11 +257,11 @@ export function returnExpiredToLimits(t: SessionTable, offers: Int32Array, rejec
  */
 export function claimForLateFlushes(t: SessionTable, rejected: Int32Array, late: CachePolicy['flushes'], capacity: CachePolicy['capacity'], verdicts: Verdicts): void {
   // A cache's refusals only where returnExpiredToLimits can give back the ones evicted before the
-  // flush: a FIFO cache's (by churn); an LRU or partitioned cache's stay the cache's.
-  const fifo = capacity.eviction === 'fifo' || capacity.eviction === 'unknown';
+  // flush: a FIFO cache's (by churn) or an LRU cache's (by place); a partitioned cache's stay the cache's.
+  const byPlace = capacity.eviction !== 'partitioned';
   for (const o of rejected) {
     const reason = verdicts.reasonOf(o);
-    if (reason !== 'idle-timeout' && reason !== 'lifetime' && !(reason === 'capacity' && fifo)) continue;
+    if (reason !== 'idle-timeout' && reason !== 'lifetime' && !(reason === 'capacity' && byPlace)) continue;
     const gap = t.reuseGapOf(o);
     if (gap === null) continue;
     const lastUse = t.timeOf(o) - gap;

@@ -6,6 +6,9 @@ import type { CachePolicy, Eviction } from './types.js';
 import { count, select } from './offer-lists.js';
 import type { Verdicts } from './verdicts.js';
 
+/** Two limits whose exceptions together are at most this share of the open refusals explain them (twoLimitsExplain). */
+const TWO_LIMITS_EXCEPTIONS = 0.1;
+
 const CAPACITY_NICE = [
   50, 100, 128, 200, 250, 256, 300, 400, 500, 512, 1000, 1024, 2000, 2048, 2500, 4096, 5000, 8192, 10000, 16384,
   20000, 32768, 50000, 65536, 100000, 131072, 200000, 262144, 500000, 1000000,
@@ -59,6 +62,39 @@ export function fitLimits(t: SessionTable, offers: Int32Array, known: Int32Array
       ? estimateLimitOf(fitValues.subarray(0, a), fitValues.subarray(r), CAPACITY_NICE, { wholeNumbers: true })
       : estimateLimitOf(fitValues.subarray(0, a), fitValues.subarray(r));
   };
+  /**
+   * Whether two of these limits together leave few open refusals within both and no more than few
+   * acceptances past either: then each one's exceptions are the other's refusals, not a cache
+   * evicting in parts, whose band of churn would take them all with "no exception" (farm 5:9 of
+   * `sweep.js --lru`: a 300 s idle timeout and an LRU cache of 50, each alone ~40 exceptions,
+   * read as a cache in parts of 61 with no idle timeout, 134 of its refusals given to that cache).
+   */
+  const twoLimitsExplain = (limits: Limit[]): boolean => {
+    const shown = limits.filter((l) => estimates[l].seconds !== null && estimates[l].high !== null);
+    // Only where no limit alone explains them (partitionedCache looks for a band then).
+    if (shown.length < 2 || shown.some((l) => estimates[l].exceptions <= TWO_LIMITS_EXCEPTIONS * estimates[l].rejectedAbove)) return false;
+    for (let i = 0; i < shown.length; i++) {
+      for (let j = i + 1; j < shown.length; j++) {
+        const [a, b] = [shown[i]!, shown[j]!];
+        const [va, vb] = [valuesOf(a), valuesOf(b)];
+        const [ha, hb] = [estimates[a].high!, estimates[b].high!];
+        let refused = 0;
+        let exceptions = 0;
+        for (let k = 0; k < known.length; k++) {
+          const o = known[k]!;
+          const past = va[k]! >= ha || vb[k]! >= hb;
+          if (t.isAccepted(o)) {
+            if (past) exceptions++;
+          } else if (!verdicts.has(o)) {
+            refused++;
+            if (!past) exceptions++;
+          }
+        }
+        if (refused > 0 && exceptions <= TWO_LIMITS_EXCEPTIONS * refused) return true;
+      }
+    }
+    return false;
+  };
   // Each round fits the limits not yet applied (round 0 fits all of them).
   const notFitted: Estimate = { seconds: null, low: null, high: null, confidence: 0, rejectedAbove: 0, acceptedBelow: 0, exceptions: 0 };
   const estimates: Record<Limit, Estimate> = { 'idle-timeout': notFitted, lifetime: notFitted, capacity: notFitted, 'lru-capacity': notFitted };
@@ -72,7 +108,7 @@ export function fitLimits(t: SessionTable, offers: Int32Array, known: Int32Array
     // edge and left the rest "unexplained", or found no edge at all where a few sessions outlived
     // the band (their part had room); a lifetime or idle timeout then took them first (age grows
     // with churn: real Apache's first 250 connections got "lifetime" and 22 "unexplained").
-    const inParts = pending.includes('capacity')
+    const inParts = pending.includes('capacity') && !twoLimitsExplain(pending.filter((l) => l !== 'capacity'))
       ? partitionedCache(t, offers, verdicts, pending.filter((l) => l !== 'capacity').map((l) => estimates[l]))
       : null;
     if (inParts !== null) estimates.capacity = inParts;
@@ -293,22 +329,48 @@ const MIN_OFFERS_OF_EACH_KIND = 20;
  * lifetime, and for a FIFO cache the first offer that saw more sessions issued from it on than
  * the cache holds (a bound from above: the eviction came at or before it). The simulator's truth
  * is the first: two limits at once (an idle timeout of 300 s and a cache of 50, of 600 s and of
- * 200) had 55–78 refusals per farm of the one given to the other. `offers`: the group's, in time order.
+ * 200) had 55–78 refusals per farm of the one given to the other. An LRU cache's eviction is known
+ * between two bounds only (uses are counted, not which sessions they were): the cache is taken
+ * from another limit where it came before that limit's moment at the latest, and given up for one
+ * whose moment came before its earliest (farm 5:9 of `sweep.js --lru`: a 300 s idle timeout and an
+ * LRU cache of 50, 134 of the timeout's refusals given to the cache). `offers`: the group's, in time order.
  */
 export function firstLimitInTime(t: SessionTable, offers: Int32Array, rejected: Int32Array, limits: Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'>, verdicts: Verdicts): void {
   const { idleTimeout, lifetime, capacity } = limits;
   const shown = (e: Estimate, o: number) => limitShownFor(t, e, o);
   const fifo = capacity.eviction === 'fifo' || capacity.eviction === 'unknown';
+  const lru = capacity.eviction === 'lru';
   if ([idleTimeout, lifetime, capacity].filter((e) => e.seconds !== null).length < 2) return;
-  // The first offer (in time order) that saw at least `count` sessions issued: a binary search.
-  const firstSeeing = (count: number): number => {
+  const issued = (o: number) => t.issuedSoFarOf(o);
+  const uses = (o: number) => t.usesSoFarOf(o);
+  // The first offer (in time order) that saw at least `count` sessions issued (or uses): a binary search.
+  const firstIndexSeeing = (count: number, soFar: (o: number) => number): number => {
     let lo = 0, hi = offers.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (t.issuedSoFarOf(offers[mid]!) < count) lo = mid + 1;
+      if (soFar(offers[mid]!) < count) lo = mid + 1;
       else hi = mid;
     }
-    return lo < offers.length ? t.timeOf(offers[lo]!) : Infinity;
+    return lo;
+  };
+  const firstSeeing = (count: number, soFar = issued): number => {
+    const k = firstIndexSeeing(count, soFar);
+    return k < offers.length ? t.timeOf(offers[k]!) : Infinity;
+  };
+  // The last offer that had seen fewer than `count` uses: the count came after it.
+  const lastBefore = (count: number): number => {
+    const k = firstIndexSeeing(count, uses) - 1;
+    return k >= 0 ? t.timeOf(offers[k]!) : -Infinity;
+  };
+  // Uses the group had seen by a moment, as its latest offer before then saw (a lower bound).
+  const usesBy = (time: number): number => {
+    let lo = 0, hi = offers.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (t.timeOf(offers[mid]!) <= time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? 0 : uses(offers[lo - 1]!);
   };
   for (const o of rejected) {
     const given = verdicts.reasonOf(o);
@@ -328,6 +390,18 @@ export function firstLimitInTime(t: SessionTable, offers: Int32Array, rejected: 
       // Evicted once more than `entries` sessions from it on were issued: its own index is issuedSoFar − churn.
       const evicted = firstSeeing(t.issuedSoFarOf(o) - churn + capacity.entries! + 1);
       causes.push({ reason: 'capacity', at: Math.min(evicted, time), detail: () => `${newerSessionsText(t, o, churn - 1)} (inferred cache size ${capacity.entries})` });
+    }
+    const place = t.recencyOf(o);
+    if (place !== null && gap !== null && lru && shown(capacity, o) && place > capacity.high!) {
+      // Gone once N + 1 others were used after its last use (N: the size). That takes N + 1 uses
+      // at least, so came after the last offer that had seen fewer than the uses by its last use
+      // plus N + 1 (an offer's count leaves out its own use); and it had come once the uses since
+      // a moment were fewer than the others used since its last use beyond the N + 1.
+      const entries = capacity.entries!;
+      const earliest = lastBefore(usesBy(time - gap) + entries + 1);
+      const latest = Math.min(time, firstSeeing(t.usesSoFarOf(o) - (place - 1) + entries + 1, uses));
+      causes.push({ reason: 'capacity', at: given === 'capacity' ? Math.max(earliest, time - gap) : latest,
+        detail: () => `${usedSinceText(t, o, place - 1)} (inferred cache size ${entries}, least recently used evicted first)` });
     }
     if (causes.length < 2 || !causes.some((c) => c.reason === given)) continue;
     const first = causes.reduce((a, b) => (b.at < a.at ? b : a));

@@ -40,6 +40,11 @@ export class RecencyIndex {
     this.aborted?.release();
   }
 
+  /** Uses recorded so far (the next use's index). */
+  get usesSoFar(): number {
+    return this.uses;
+  }
+
   /** Distinct sessions used after use `index` (their latest use comes after it). */
   usedSince(index: number): number {
     return this.latest.above(index);

@@ -299,6 +299,8 @@ export class SessionTable {
   private readonly offerRecency = new Int32Column();
   /** Of the sessions used since the offered one (offerRecency − 1), those an aborted handshake offered since their own latest use (RecencyIndex.abortedSince). */
   private readonly offerAbortedUsedSince = new Int32Column();
+  /** The issuing group's uses of sessions (issues and accepted resumptions) at the time of the offer (the offer's group's, for an unknown session). */
+  private readonly offerUsesSoFar = new Int32Column();
   /**
    * Sessions newer than the offered one that an aborted handshake had offered by then (its issuing
    * group's abortedSessions above its issue index); for a session from before the capture, all its
@@ -399,6 +401,10 @@ export class SessionTable {
   purgedUsedSinceOf(o: number): number {
     const s = this.offerSessions.get(o);
     return s !== NONE && this.groupList[this.sessionGroup.get(s)]!.purgesOnAbort ? this.offerAbortedUsedSince.get(o) : 0;
+  }
+  /** Uses of the issuing group's sessions (issues and accepted resumptions) at the time of the offer: as issuedSoFarOf, for an LRU cache's list. */
+  usesSoFarOf(o: number): number {
+    return this.offerUsesSoFar.get(o);
   }
   /** The sessions used since the offered one that an aborted handshake had offered by the offer (purged or not). */
   abortedUsedSinceOf(o: number): number {
@@ -733,6 +739,7 @@ export class SessionTable {
       const recency = known ? this.groupList[this.sessionGroup.get(session)]!.recency : null;
       this.offerRecency.push(recency === null ? 0 : 1 + recency.usedSince(this.sessionRecencyUse.get(session)));
       this.offerAbortedUsedSince.push(recency === null ? 0 : recency.abortedSince(this.sessionRecencyUse.get(session)));
+      this.offerUsesSoFar.push((recency ?? group.recency).usesSoFar);
       // For a session from before the capture every session the capture saw issued is newer.
       const aborted = known ? this.groupList[this.sessionGroup.get(session)]!.abortedSessions : group.abortedSessions;
       const fromCapture = known && this.sessionIssuedBy.get(session) !== ISSUED_BEFORE_CAPTURE;
