@@ -184,7 +184,10 @@ describe('diagnosis on simulated farms with a known policy', () => {
     });
     const server = (result.document.servers as ServerSummary[])[0]!;
     const comparison = compareWithTruth(result.document, result.truth);
-    expect(server.cachePolicy.purgeOnAbort.detected).toBe(true);
+    // Every one of the 90 sessions offered after an abort refused, where half of the others were:
+    // as sure as can be (the difference of the two rates had read as 0.50).
+    expect(server.cachePolicy.purgeOnAbort).toMatchObject({ detected: true, offersAfterAbort: 90, rejectedAfterAbort: 90 });
+    expect(server.cachePolicy.purgeOnAbort.confidence).toBeGreaterThanOrEqual(0.99);
     // Counting the purged sessions in each place: a cache of 66, and 37 of its refusals "unexplained".
     expect(server.cachePolicy.capacity).toMatchObject({ entries: 60, eviction: 'lru' });
     expect(server.reasons.unexplained ?? 0).toBeLessThanOrEqual(2);

@@ -22,7 +22,11 @@ export function inferPurgeOnAbort(t: SessionTable, offers: Int32Array, known: In
   // a cache of 50, whose purges then read as its refusals, the cache as 53.
   const purgeDetected = afterAbort.length >= 2 && abortRate >= 0.8 && abortRate - (baseRate ?? 0) >= 0.4 && tail < 0.01 ||
     afterAbort.length >= 10 && abortRate >= 0.95 && tail < 1e-6;
-  const purgeConfidence = purgeDetected ? round2((1 - Math.exp(-afterAbort.length / 4)) * (abortRate - (baseRate ?? 0))) : afterAbort.length >= 3 ? round2((1 - Math.exp(-afterAbort.length / 4)) * (1 - abortRate)) : 0;
+  // Detected: the share of the offers the base rate would have let through that the aborts turned
+  // into refusals, by how many there were. Against the plain difference of rates, 90 of 90 refused
+  // where a full LRU cache refused half of the others read as confidence 0.50 (simulated).
+  const excess = baseRate === null ? abortRate : baseRate >= 1 ? 0 : Math.max(0, (abortRate - baseRate) / (1 - baseRate));
+  const purgeConfidence = purgeDetected ? round2((1 - Math.exp(-afterAbort.length / 4)) * excess) : afterAbort.length >= 3 ? round2((1 - Math.exp(-afterAbort.length / 4)) * (1 - abortRate)) : 0;
   if (purgeDetected) {
     for (const o of abortRejected) {
       if (verdicts.has(o)) continue;
