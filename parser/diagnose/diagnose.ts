@@ -7,7 +7,7 @@ import { inferGroup } from './infer-group.js';
 import { offersByGroup } from './offer-lists.js';
 import { addressesLookShared, summarizeClients } from './clients-summary.js';
 import { looksLikeCompatibilityId } from './compatibility-ids.js';
-import { numberClients, sessionOrder, SEVERAL_CLIENTS, trackSessions, type LegacyIdOffer } from './track-sessions.js';
+import { numberClients, sessionOrder, SEVERAL_CLIENTS, trackSessions, usedSinceOf, type LegacyIdOffer } from './track-sessions.js';
 import type { DiagnoseOptions, Diagnosis, DiagnosisProgress, Reason, ServerSummary, SessionView } from './types.js';
 import { Verdicts } from './verdicts.js';
 import { TLS12_SESSION_ID_IN_TLS13 } from './version-change.js';
@@ -63,7 +63,7 @@ export function diagnose(connections: ConnectionRecord[], options: DiagnoseOptio
     let compatibilityIds = 0;
     for (const o of offers) {
       if (table.isAccepted(o)) accepted++;
-      if (group.purgesOnAbort) showChurnWithoutPurges(table, o);
+      if (group.purgesOnAbort) showPlacesWithoutPurges(table, o);
       const reason = verdicts.reasonOf(o);
       if (reason === null) continue;
       const c = table.connectionOf(o);
@@ -201,12 +201,13 @@ function versionCounts(counts: Uint32Array): Record<string, number> {
 }
 
 /**
- * The offer's session view shows its churn as the limits read it: without the newer sessions a
- * group that purges on abort dropped (SessionTable.purgedNewerOf), known only once the group's
- * policy is (the view was made while the sessions were tracked).
+ * The offer's session view shows its churn and its place by last use as the limits read them:
+ * without the sessions a group that purges on abort dropped (SessionTable.purgedNewerOf,
+ * purgedUsedSinceOf), known only once the group's policy is (the view was made while the sessions
+ * were tracked).
  */
-function showChurnWithoutPurges(table: SessionTable, o: number): void {
+function showPlacesWithoutPurges(table: SessionTable, o: number): void {
   const c = table.connectionOf(o);
   const view = c.session as SessionView | null | undefined;
-  if (view?.role === 'offer') c.session = { ...view, churn: table.churnOf(o) };
+  if (view?.role === 'offer') c.session = { ...view, churn: table.churnOf(o), usedSince: usedSinceOf(table, o) };
 }

@@ -347,7 +347,7 @@ function offerView(t: SessionTable, o: number): SessionView {
     issuedBy: issuedBy >= 0 ? issuedBy : null,
     // A session carried in from an earlier analysis: no connection of this one issued it, but its time is known.
     issuedAt: issuedBy >= 0 || issuedBy === ISSUED_IN_EARLIER_ANALYSIS ? t.session(session).issuedAt : null,
-    age: toMicroseconds(t.ageOf(o)), reuseGap: toMicroseconds(t.reuseGapOf(o)), churn: t.churnOf(o), abortedBy: t.abortedByOf(o), crossAddress: t.isCrossAddress(o),
+    age: toMicroseconds(t.ageOf(o)), reuseGap: toMicroseconds(t.reuseGapOf(o)), churn: t.churnOf(o), usedSince: usedSinceOf(t, o), abortedBy: t.abortedByOf(o), crossAddress: t.isCrossAddress(o),
     issuer: issuer ? displayAddress(issuer) : null,
   };
 }
@@ -355,8 +355,14 @@ function offerView(t: SessionTable, o: number): SessionView {
 function issueView(s: TrackedSession): SessionView {
   return {
     role: 'issue', kind: s.kind, known: true, issuedBy: s.issuedBy, issuedAt: s.issuedAt, age: 0, reuseGap: null,
-    churn: null, abortedBy: null, crossAddress: false, issuer: displayAddress(s.issuer),
+    churn: null, usedSince: null, abortedBy: null, crossAddress: false, issuer: displayAddress(s.issuer),
   };
+}
+
+/** The other sessions used since the offered one's last use (SessionView.usedSince), null for an unknown session. */
+export function usedSinceOf(t: SessionTable, o: number): number | null {
+  const place = t.recencyOf(o);
+  return place === null ? null : place - 1;
 }
 
 /**

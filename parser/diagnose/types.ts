@@ -144,6 +144,13 @@ export interface SessionView {
    * offer: its place in a FIFO queue (a cache of N sessions still holds it while churn ≤ N).
    */
   churn: number | null;
+  /**
+   * Other sessions of the issuing group used (issued or resumed) since this one's last use, by the
+   * time of the offer: its place in an LRU list less one (an LRU cache of N sessions still holds it
+   * while usedSince < N). Both leave out the sessions a group that purges on abort dropped, where
+   * its cache frees their places (SessionTable.purgedNewerOf, purgedUsedSinceOf).
+   */
+  usedSince: number | null;
   /** Id of an aborted handshake that offered the session since its last success; null also when it was in an earlier analysis (a state carried in). */
   abortedBy: number | null;
   crossAddress: boolean;

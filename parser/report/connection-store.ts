@@ -40,8 +40,8 @@ const FLOATS = 7;
 const I_ID = 0, I_CLIENT_IP = 1, I_PORTS = 2, I_PROFILE = 3, I_FIRST_FRAME = 4,
   I_PACKETS = 5, I_HANDSHAKE_BYTES = 6, I_OFFER_SID = 7, I_SERVER_SID = 8, I_ISSUED_TICKET = 9,
   I_OFFERED_TICKET = 10, I_PSK_IDENTITY = 11, I_ISSUED_BY = 12, I_CHURN = 13, I_ABORTED_BY = 14, I_ISSUER = 15,
-  I_REASON = 16, I_DETAIL = 17, I_TICKET_HINT = 18, I_CLIENT_RANDOM = 19, I_FULL_ONLY_BYTES = 20;
-const INTS = 21;
+  I_REASON = 16, I_DETAIL = 17, I_TICKET_HINT = 18, I_CLIENT_RANDOM = 19, I_FULL_ONLY_BYTES = 20, I_USED_SINCE = 21;
+const INTS = 22;
 // A profile's fields, each a pool index.
 const F_SERVER_IP = 0, F_SNI = 1, F_ALPN = 2, F_VERSION = 3, F_CIPHER = 4, F_HELLO_VERSION = 5, F_HISTORY = 6,
   F_FINGERPRINT = 7, F_FILE = 8;
@@ -481,7 +481,7 @@ export class ConnectionStore implements ConnectionSink {
   }
 }
 
-const SESSION_VIEW_KEYS = 'role,kind,known,issuedBy,issuedAt,age,reuseGap,churn,abortedBy,crossAddress,issuer';
+const SESSION_VIEW_KEYS = 'role,kind,known,issuedBy,issuedAt,age,reuseGap,churn,usedSince,abortedBy,crossAddress,issuer';
 
 const SESSION_VIEW_KEY_LIST = SESSION_VIEW_KEYS.split(',');
 
@@ -494,7 +494,7 @@ function isSessionView(v: unknown): v is SessionView {
   return keys === SESSION_VIEW_KEY_LIST.length && (s.role === 'offer' || s.role === 'issue') &&
     (s.kind === 'session-id' || s.kind === 'ticket' || s.kind === 'psk') && typeof s.known === 'boolean' &&
     typeof s.crossAddress === 'boolean' && (s.issuer === null || typeof s.issuer === 'string') &&
-    isNullableInt32(s.issuedBy) && isNullableInt32(s.churn) && isNullableInt32(s.abortedBy) &&
+    isNullableInt32(s.issuedBy) && isNullableInt32(s.churn) && isNullableInt32(s.usedSince) && isNullableInt32(s.abortedBy) &&
     isNullableNumber(s.issuedAt) && isNullableNumber(s.age) && isNullableNumber(s.reuseGap);
 }
 
@@ -605,6 +605,7 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
       age: s.float(r, T_AGE),
       reuseGap: s.float(r, T_REUSE_GAP),
       churn: s.nullableInt(r, I_CHURN),
+      usedSince: s.nullableInt(r, I_USED_SINCE),
       abortedBy: s.nullableInt(r, I_ABORTED_BY),
       crossAddress: (packed & 32) !== 0,
       issuer: s.string(r, I_ISSUER),
@@ -626,6 +627,7 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
     s.setFloat(r, T_AGE, v.age);
     s.setFloat(r, T_REUSE_GAP, v.reuseGap);
     s.setInt(r, I_CHURN, v.churn ?? NULL_INT);
+    s.setInt(r, I_USED_SINCE, v.usedSince ?? NULL_INT);
     s.setInt(r, I_ABORTED_BY, v.abortedBy ?? NULL_INT);
     s.setInt(r, I_ISSUER, s.intern(v.issuer));
   }
@@ -747,12 +749,14 @@ export class StoredConnection implements ConnectionRecord, SessionKeySource, Cli
     out.raw(sessionHeadJson(packed)); out.number(s.nullableInt(r, I_ISSUED_BY));
     out.raw(J.issuedAt); out.number(s.float(r, T_ISSUED_AT));
     const age = s.float(r, T_AGE), reuseGap = s.float(r, T_REUSE_GAP), churn = s.nullableInt(r, I_CHURN), abortedBy = s.nullableInt(r, I_ABORTED_BY);
+    const usedSince = s.nullableInt(r, I_USED_SINCE);
     // An issue's view (age 0, nothing else yet) as one piece.
-    if (age === 0 && reuseGap === null && churn === null && abortedBy === null && (packed & 32) === 0) out.raw(J.freshSession);
+    if (age === 0 && reuseGap === null && churn === null && usedSince === null && abortedBy === null && (packed & 32) === 0) out.raw(J.freshSession);
     else {
       out.raw(J.age); out.number(age);
       out.raw(J.reuseGap); out.number(reuseGap);
       out.raw(J.churn); out.number(churn);
+      out.raw(J.usedSince); out.number(usedSince);
       out.raw(J.abortedBy); out.number(abortedBy);
       out.raw((packed & 32) !== 0 ? J.crossAddressTrue : J.crossAddressFalse);
     }
@@ -781,9 +785,9 @@ const J = {
   proxiedIp: ascii(',"proxiedClient":{"ip":'), proxiedNoReason: ascii('},"proxyHeader":"client","reason":null,"session":'),
   proxiedClose: ascii('},"proxyHeader":"client"'), noReason: ascii(',"reason":null,"session":'),
   proxyLocal: ascii(',"proxiedClient":null,"proxyHeader":"local"'), proxyOther: ascii(',"proxiedClient":null,"proxyHeader":"other"'),
-  freshSession: ascii(',"age":0,"reuseGap":null,"churn":null,"abortedBy":null,"crossAddress":false,"issuer":'),
+  freshSession: ascii(',"age":0,"reuseGap":null,"churn":null,"usedSince":null,"abortedBy":null,"crossAddress":false,"issuer":'),
   reasonDetail: ascii(',"reasonDetail":'), session: ascii(',"session":'), close: ascii('}'),
-  issuedAt: ascii(',"issuedAt":'), age: ascii(',"age":'), reuseGap: ascii(',"reuseGap":'), churn: ascii(',"churn":'), abortedBy: ascii(',"abortedBy":'),
+  issuedAt: ascii(',"issuedAt":'), age: ascii(',"age":'), reuseGap: ascii(',"reuseGap":'), churn: ascii(',"churn":'), usedSince: ascii(',"usedSince":'), abortedBy: ascii(',"abortedBy":'),
   crossAddressTrue: ascii(',"crossAddress":true,"issuer":'), crossAddressFalse: ascii(',"crossAddress":false,"issuer":'),
 };
 

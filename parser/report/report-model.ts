@@ -90,7 +90,7 @@ export interface Timeline {
   flushes: { time: number; group: string; sessionsLost: number }[];
 }
 
-export type HistogramMetric = 'reuseGap' | 'age' | 'churn';
+export type HistogramMetric = 'reuseGap' | 'age' | 'churn' | 'usedSince';
 
 export interface HistogramBin {
   start: number;
@@ -123,6 +123,8 @@ export interface HistogramSet {
   reuseGap: Histogram;
   age: Histogram;
   churn: Histogram;
+  /** Other sessions used since the offered one's last use: where an LRU cache's edge shows. */
+  usedSince: Histogram;
 }
 
 export interface ClientRow {
@@ -297,6 +299,7 @@ interface OfferView {
   reuseGap: number | null;
   age: number | null;
   churn: number | null;
+  usedSince: number | null;
   crossAddress: boolean;
   issuer: string | null;
 }
@@ -334,7 +337,7 @@ class Samples {
 
 function buildHistograms(connections: ConnectionRecord[], servers: ServerSummary[]): HistogramSet[] {
   type MetricSamples = Record<HistogramMetric, Samples>;
-  const empty = (): MetricSamples => ({ reuseGap: new Samples(), age: new Samples(), churn: new Samples() });
+  const empty = (): MetricSamples => ({ reuseGap: new Samples(), age: new Samples(), churn: new Samples(), usedSince: new Samples() });
   const all = empty();
   const byGroup = new Map<string, MetricSamples>();
   const groupKeys = new GroupKeys((c) => groupKeyOf(c).key);
@@ -346,7 +349,7 @@ function buildHistograms(connections: ConnectionRecord[], servers: ServerSummary
     const key = groupKeys.of(c);
     let g = byGroup.get(key);
     if (!g) byGroup.set(key, (g = empty()));
-    for (const metric of ['reuseGap', 'age', 'churn'] as const) {
+    for (const metric of ['reuseGap', 'age', 'churn', 'usedSince'] as const) {
       const x = offerMetric(c, metric);
       if (x === null) continue;
       all[metric].push(x, accepted);
@@ -360,6 +363,12 @@ function buildHistograms(connections: ConnectionRecord[], servers: ServerSummary
       const p = s.cachePolicy;
       const estimate = metric === 'reuseGap' ? p.idleTimeout : metric === 'age' ? p.lifetime : p.capacity;
       if (estimate.seconds === null) continue;
+      // A cache's size on the measure its eviction reads: churn for the earliest issued first (or
+      // in parts), the sessions used since for the least recently used; both where either fits.
+      // (An LRU cache's line on the churn chart stood left of accepted offers, a wrong-looking edge.)
+      const eviction = p.capacity.eviction;
+      if (metric === 'churn' && eviction === 'lru') continue;
+      if (metric === 'usedSince' && eviction !== 'lru' && eviction !== 'unknown') continue;
       const what = metric === 'reuseGap' ? `idle timeout ${formatDuration(estimate.seconds)}`
         : metric === 'age' ? `lifetime ${formatDuration(estimate.seconds)}`
         : `capacity ${Math.round(estimate.seconds).toLocaleString('en-US')}`;
@@ -372,6 +381,7 @@ function buildHistograms(connections: ConnectionRecord[], servers: ServerSummary
     reuseGap: histogram('reuseGap', samples.reuseGap, referencesFor('reuseGap', groups)),
     age: histogram('age', samples.age, referencesFor('age', groups)),
     churn: histogram('churn', samples.churn, referencesFor('churn', groups)),
+    usedSince: histogram('usedSince', samples.usedSince, referencesFor('usedSince', groups)),
   });
   const sets: HistogramSet[] = [setFor('', all, servers)];
   const ranked = [...byGroup].sort((a, b) => b[1].reuseGap.length + b[1].churn.length - (a[1].reuseGap.length + a[1].churn.length));
@@ -394,7 +404,8 @@ export function offerMetric(c: ConnectionRecord, metric: HistogramMetric): numbe
   if (value === null || !Number.isFinite(value)) return null;
   // Churn is a session's place in its group's issue order, itself included (1: no newer one);
   // the chart counts the newer sessions, so that a cache of M is the edge at M: every offer left
-  // of it accepted, every one from it on evicted ("after M or more newer sessions").
+  // of it accepted, every one from it on evicted ("after M or more newer sessions"). usedSince
+  // counts the others already: an LRU cache of M evicted it once M others were used since.
   return metric === 'churn' ? value - 1 : value;
 }
 
@@ -404,7 +415,7 @@ export function histogramBinOf(x: number, binWidth: number, binCount: number): n
 }
 
 function histogram(metric: HistogramMetric, samples: Samples, references: ReferenceLine[]): Histogram {
-  const unit = metric === 'churn' ? 'sessions' : 'seconds';
+  const unit = metric === 'churn' || metric === 'usedSince' ? 'sessions' : 'seconds';
   const steps = unit === 'seconds' ? TIME_STEPS : COUNT_STEPS;
   if (samples.length === 0) return { metric, unit, binWidth: steps[0]!, bins: [], references, samples: 0 };
   // A typed array sorts numerically without a comparator call per comparison (a farm's offers

@@ -70,6 +70,27 @@ describe('report model', () => {
     expect(timeout.bins[0]!.accepted + timeout.bins[0]!.rejected).toBe(timeout.samples);
   });
 
+  it('an LRU cache\'s size is drawn on the chart of sessions used since, where its edge is clean, not on the churn chart', () => {
+    // Real Java (SunJSSE) with a cache of ten (fixtures/captures/PROVENANCE.md): a session resumed
+    // often outlives more than ten newer ones, so on the churn chart accepted offers stood right of
+    // the "inferred capacity 10" line.
+    const { doc, model } = modelOfCapture('java-lru-cache.pcap');
+    const set = model.histograms.find((h) => h.group !== '')!;
+    const capacity = doc.servers[0]!.cachePolicy.capacity;
+    expect(capacity).toMatchObject({ entries: 10, eviction: 'lru' });
+    expect(set.churn.references).toEqual([]);
+    expect(set.churn.bins.some((b) => b.start >= 10 && b.accepted > 0)).toBe(true);
+    const usedSince = set.usedSince;
+    expect(usedSince.references.map((r) => r.value)).toEqual([10]);
+    const edge = usedSince.bins.findIndex((b) => b.start === 10);
+    expect(usedSince.bins.slice(0, edge).every((b) => b.rejected === 0)).toBe(true);
+    expect(usedSince.bins.slice(edge).every((b) => b.accepted === 0)).toBe(true);
+    expect(usedSince.bins.slice(edge).some((b) => b.rejected > 0)).toBe(true);
+    // Each offer's usedSince in the JSON is what the chart places.
+    const offers = doc.connections.filter((c) => (c.resumption === 'accepted' || c.resumption === 'rejected') && (c.session as { usedSince?: number | null } | null)?.usedSince != null);
+    expect(offers.length).toBe(usedSince.samples);
+  });
+
   it('leaves the TLS 1.3 random session IDs out of the resumption rate, and counts them', () => {
     // Real Chromium against a TLS 1.2 nginx (fixtures/captures/chromium-nginx-new-visitor.pcap).
     const dir = tempDir('model-visitor');

@@ -318,6 +318,19 @@ describe('resumescope ui in Chromium', () => {
     const nine = (await chart.locator('.edge-tick text', { hasText: /^9$/ }).boundingBox())!;
     expect(Math.abs(line.x + line.width / 2 - (nine.x + nine.width / 2))).toBeLessThan(2);
     await chart.screenshot({ path: screenshotPath('churn-edge-light.png') });
+    // Java's LRU cache of 10: its line on the chart of sessions used since, on the edge labelled 10,
+    // and none on the churn chart, where sessions resumed often stood accepted right of it.
+    await page.getByTestId('tab-overview').click();
+    await loadFiles(page, [join(FIXTURES, 'java-lru-cache.pcap')]);
+    await page.getByTestId('tab-reuse').click();
+    const usedSince = page.getByTestId('chart-used-since');
+    await usedSince.locator('.recharts-reference-line line').first().waitFor({ state: 'attached' });
+    const lruLine = (await usedSince.locator('.recharts-reference-line line').first().boundingBox())!;
+    const ten = (await usedSince.locator('.edge-tick text', { hasText: /^10$/ }).boundingBox())!;
+    expect(Math.abs(lruLine.x + lruLine.width / 2 - (ten.x + ten.width / 2))).toBeLessThan(2);
+    expect(await usedSince.locator('.recharts-wrapper > svg').textContent()).toMatch(/inferred capacity 10/);
+    expect(await page.getByTestId('chart-churn').locator('.recharts-reference-line').count()).toBe(0);
+    await usedSince.screenshot({ path: screenshotPath('used-since-edge-light.png') });
     expect(dialogs.dialogs).toEqual([]);
     expect(errors.errors).toEqual([]);
     await page.context().close();

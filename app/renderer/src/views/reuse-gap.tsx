@@ -19,9 +19,15 @@ const METRIC_TEXT = {
   },
   churn: {
     title: 'Churn: new sessions the server issued since this one',
-    help: 'A cliff here means a full cache: the oldest sessions are evicted once this many newer ones exist.',
+    help: 'A cliff here means a full cache that evicts the earliest issued session once this many newer ones exist.',
     axis: 'newer sessions issued',
     filter: 'newer sessions issued',
+  },
+  usedSince: {
+    title: 'Used since: other sessions the server issued or resumed since this one was last used',
+    help: 'A cliff here, and not in the churn, means a full cache that evicts the least recently used session: one resumed often stays however many newer ones exist.',
+    axis: 'other sessions used since its last use',
+    filter: 'other sessions used since',
   },
 } as const;
 
@@ -31,7 +37,7 @@ export function ReuseGapView() {
   const set = model.histograms.find((h) => h.group === group) ?? model.histograms[0];
   // Answered offers of the group (all groups for ''), to say how many a chart cannot place.
   const answered = model.servers.filter((s) => set === undefined || set.group === '' || s.group === set.group).reduce((n, s) => n + s.accepted + s.rejected, 0);
-  if (!set || set.reuseGap.samples + set.age.samples + set.churn.samples === 0) {
+  if (!set || set.reuseGap.samples + set.age.samples + set.churn.samples + set.usedSince.samples === 0) {
     return (
       <div className="view" data-testid="view-reuse">
         <EmptyState title="No session was offered again">
@@ -61,6 +67,7 @@ export function ReuseGapView() {
       <HistogramChart histogram={set.reuseGap} group={set.group} answered={answered} pooled={pooled} testId="chart-reuse-gap" />
       <HistogramChart histogram={set.age} group={set.group} answered={answered} pooled={pooled} testId="chart-age" />
       <HistogramChart histogram={set.churn} group={set.group} answered={answered} pooled={pooled} testId="chart-churn" />
+      <HistogramChart histogram={set.usedSince} group={set.group} answered={answered} pooled={pooled} testId="chart-used-since" />
     </div>
   );
 }
@@ -72,7 +79,7 @@ export function ReuseGapView() {
 function pickDefaultGroup(sets: HistogramSet[]): string {
   const groups = sets.filter((s) => s.group !== '');
   if (groups.length === 1) return groups[0]!.group;
-  const score = (s: HistogramSet) => Math.max(0, ...[s.reuseGap, s.age, s.churn].flatMap((h) => h.references.map((r) => r.confidence * h.samples)));
+  const score = (s: HistogramSet) => Math.max(0, ...[s.reuseGap, s.age, s.churn, s.usedSince].flatMap((h) => h.references.map((r) => r.confidence * h.samples)));
   const best = groups.reduce<HistogramSet | null>((b, s) => (score(s) > (b ? score(b) : 0) ? s : b), null);
   return best?.group ?? '';
 }
