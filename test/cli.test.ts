@@ -199,6 +199,15 @@ describe('resumescope CLI', () => {
     expect(rows).toHaveLength(4);
     const header = rows[0]!.split(',');
     expect(rows[2]!.split(',')[header.indexOf('resumedBy')]).toBe('session-id');
+    // The offered session's facts, as the JSON's session view has them: empty for the first
+    // connection (it offered nothing), numbers for the two resumptions.
+    const facts = ['session.reuseGap', 'session.age', 'session.churn', 'session.usedSince'];
+    expect(header.slice(-facts.length)).toEqual(facts);
+    doc.connections.forEach((c: { session: Record<string, number> | null }, k: number) => {
+      const cells = rows[k + 1]!.split(',').slice(-facts.length);
+      expect(cells).toEqual(facts.map((f) => (c.session?.role as unknown) === 'offer' ? String(c.session![f.slice('session.'.length)]) : ''));
+    });
+    expect(rows[2]!.split(',').slice(-2)).toEqual(['1', '0']);
   });
 
   it('writes, from its column store, exactly the records and diagnosis the in-memory pipeline computes, in id order', () => {
@@ -664,8 +673,11 @@ describe('resumescope CLI', () => {
     const validate = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(ROOT, 'docs', 'schema.json'), 'utf8')));
     expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
     const [header, first] = readFileSync(csv, 'utf8').split('\n');
-    expect(header!.split(',').slice(-4)).toEqual(['proxiedClient.ip', 'proxiedClient.port', 'proxyHeader', 'fullHandshakeOnlyBytes']);
-    expect(first!.split(',').slice(-4)).toEqual(['127.0.0.2', String(doc.connections[0].proxiedClient.port), 'client', String(doc.connections[0].fullHandshakeOnlyBytes)]);
+    // Columns added later come after the earlier ones: a script reading by position keeps working.
+    const columns = header!.split(',');
+    const from = columns.indexOf('proxiedClient.ip');
+    expect(columns.slice(from, from + 4)).toEqual(['proxiedClient.ip', 'proxiedClient.port', 'proxyHeader', 'fullHandshakeOnlyBytes']);
+    expect(first!.split(',').slice(from, from + 4)).toEqual(['127.0.0.2', String(doc.connections[0].proxiedClient.port), 'client', String(doc.connections[0].fullHandshakeOnlyBytes)]);
     // The first connection is a full TLS 1.3 handshake: its certificate flight, as the JSON says.
     expect(doc.connections[0].fullHandshakeOnlyBytes).toBeGreaterThan(1000);
     expect(cli(['analyze', join(CAPTURES, 'tls12-full.pcap')]).stdout).not.toContain('PROXY protocol');

@@ -40,7 +40,21 @@ export const CSV_COLUMNS: [string, (c: ConnectionRecord) => unknown][] = [
   ['proxyHeader', (c) => c.proxyHeader],
   // What the handshake cost beyond a resumption: a spreadsheet sums what the refusals cost.
   ['fullHandshakeOnlyBytes', (c) => c.fullHandshakeOnlyBytes],
+  // The offered session's facts the limits are read from (empty for a connection that offered none
+  // the analysis knew): a spreadsheet plots its own reuse-gap or churn chart of the refusals.
+  ['session.reuseGap', (c) => offeredSessionFact(c, 'reuseGap')],
+  ['session.age', (c) => offeredSessionFact(c, 'age')],
+  ['session.churn', (c) => offeredSessionFact(c, 'churn')],
+  ['session.usedSince', (c) => offeredSessionFact(c, 'usedSince')],
 ];
+
+/** A number of the session view (diagnose/types.ts SessionView) of a connection that offered a session; undefined otherwise. */
+function offeredSessionFact(c: ConnectionRecord, key: 'reuseGap' | 'age' | 'churn' | 'usedSince'): number | null | undefined {
+  const session = c.session as Record<string, unknown> | null | undefined;
+  if (session === null || typeof session !== 'object' || session.role !== 'offer') return undefined;
+  const value = session[key];
+  return typeof value === 'number' ? value : null;
+}
 
 export function csvHeader(): string {
   return CSV_COLUMNS.map(([name]) => name).join(',') + '\n';
