@@ -1,6 +1,6 @@
 import type { SessionTable } from '../session/session-table.js';
 import { formatDuration, isoTime } from './format.js';
-import { count, select, spanIndex, valuesOf } from './offer-lists.js';
+import { count, select, soFarAt, spanIndex, valuesOf } from './offer-lists.js';
 import { binomialTail } from './statistics.js';
 import type { CachePolicy } from './types.js';
 import type { Estimate } from './threshold.js';
@@ -196,19 +196,9 @@ export function returnExpiredToLimits(t: SessionTable, offers: Int32Array, rejec
   // A FIFO cache's size, in churn: a session is gone once more than `high` sessions from it on were issued.
   const fifo = capacity.eviction === 'fifo' || capacity.eviction === 'unknown';
   const lru = capacity.eviction === 'lru';
-  // Sessions the group had issued (or uses of them it had seen) by a moment: as its latest offer
-  // before then saw (a lower bound).
-  const soFarBy = (time: number, soFar: (o: number) => number): number => {
-    let lo = 0, hi = offers.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (t.timeOf(offers[mid]!) <= time) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo === 0 ? 0 : soFar(offers[lo - 1]!);
-  };
-  const issuedAtFlush = flushes.map((f) => soFarBy(f.low, (o) => t.issuedSoFarOf(o)));
-  const usesAtFlush = flushes.map((f) => soFarBy(f.low, (o) => t.usesSoFarOf(o)));
+  // Sessions the group had issued (and uses of them) by each flush's earliest moment, at least.
+  const issuedAtFlush = flushes.map((f) => soFarAt(t, offers, f.low, (o) => t.issuedSoFarOf(o)));
+  const usesAtFlush = flushes.map((f) => soFarAt(t, offers, f.low, (o) => t.usesSoFarOf(o)));
   const lost = flushes.map(() => new Set<number>());
   const evidence: number[][] = flushes.map(() => []);
   for (const o of rejected) {

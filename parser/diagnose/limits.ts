@@ -3,7 +3,7 @@ import { formatDuration } from './format.js';
 import { partitionedCache } from './partitioned-cache.js';
 import { estimateLimitOf, pickValue, round2, type Estimate } from './threshold.js';
 import type { CachePolicy, Eviction } from './types.js';
-import { count, select } from './offer-lists.js';
+import { count, select, soFarAt } from './offer-lists.js';
 import type { Verdicts } from './verdicts.js';
 
 /** Two limits whose exceptions together are at most this share of the open refusals explain them (twoLimitsExplain). */
@@ -362,16 +362,6 @@ export function firstLimitInTime(t: SessionTable, offers: Int32Array, rejected: 
     const k = firstIndexSeeing(count, uses) - 1;
     return k >= 0 ? t.timeOf(offers[k]!) : -Infinity;
   };
-  // Uses the group had seen by a moment, as its latest offer before then saw (a lower bound).
-  const usesBy = (time: number): number => {
-    let lo = 0, hi = offers.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (t.timeOf(offers[mid]!) <= time) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo === 0 ? 0 : uses(offers[lo - 1]!);
-  };
   for (const o of rejected) {
     const given = verdicts.reasonOf(o);
     if (given !== 'idle-timeout' && given !== 'lifetime' && given !== 'capacity') continue;
@@ -398,7 +388,7 @@ export function firstLimitInTime(t: SessionTable, offers: Int32Array, rejected: 
       // plus N + 1 (an offer's count leaves out its own use); and it had come once the uses since
       // a moment were fewer than the others used since its last use beyond the N + 1.
       const entries = capacity.entries!;
-      const earliest = lastBefore(usesBy(time - gap) + entries + 1);
+      const earliest = lastBefore(soFarAt(t, offers, time - gap, uses) + entries + 1);
       const latest = Math.min(time, firstSeeing(t.usesSoFarOf(o) - (place - 1) + entries + 1, uses));
       causes.push({ reason: 'capacity', at: given === 'capacity' ? Math.max(earliest, time - gap) : latest,
         detail: () => `${usedSinceText(t, o, place - 1)} (inferred cache size ${entries}, least recently used evicted first)` });
@@ -414,14 +404,16 @@ export function firstLimitInTime(t: SessionTable, offers: Int32Array, rejected: 
  * the newer ones it dropped (SessionTable.purgedNewerOf): they held no place in its cache.
  */
 export function newerSessionsText(t: SessionTable, o: number, newer: number | string): string {
-  const purged = t.purgedNewerOf(o);
-  return `${newer} newer sessions were issued since${purged > 0 ? ` and kept (${purged} more ${purged === 1 ? 'was' : 'were'} dropped after aborted handshakes)` : ''}`;
+  return `${newer} newer sessions were issued since${keptText(t.purgedNewerOf(o))}`;
 }
 
 /** "N other sessions were used since its last use", as newerSessionsText for an LRU cache's list (SessionTable.purgedUsedSinceOf). */
 function usedSinceText(t: SessionTable, o: number, others: number): string {
-  const purged = t.purgedUsedSinceOf(o);
-  return `${others} other sessions were used since its last use${purged > 0 ? ` and kept (${purged} more ${purged === 1 ? 'was' : 'were'} dropped after aborted handshakes)` : ''}`;
+  return `${others} other sessions were used since its last use${keptText(t.purgedUsedSinceOf(o))}`;
+}
+
+function keptText(purged: number): string {
+  return purged > 0 ? ` and kept (${purged} more ${purged === 1 ? 'was' : 'were'} dropped after aborted handshakes)` : '';
 }
 
 /** The limit was found (a value and an upper bound), for the kind of session offer `o` is (see Estimate.appliesTo). */

@@ -59,6 +59,20 @@ export function lowerBound(sorted: Float64Array, t: number): number {
   return lo;
 }
 
+/**
+ * A count a group's offers carry (sessions issued so far, uses so far) as it stood at a moment: the
+ * count the latest offer at or before it saw, a lower bound (0 before the first). `offers` in time order.
+ */
+export function soFarAt(t: SessionTable, offers: Int32Array, time: number, soFar: (o: number) => number): number {
+  let lo = 0, hi = offers.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t.timeOf(offers[mid]!) <= time) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === 0 ? 0 : soFar(offers[lo - 1]!);
+}
+
 /** The first 20 offers of a list, by `id` (a policy's evidence). */
 export function firstIds(list: Int32Array, id: (o: number) => number): number[] {
   return Array.from(list.subarray(0, 20), id);

@@ -1,5 +1,5 @@
 import type { ConnectionRecord } from '../report/types.js';
-import { Float64Column, Int32Column, Uint8Column } from './columns.js';
+import { Float64Column, Int32Column, Uint8Column, ZeroMostlyInt32Column } from './columns.js';
 import { SessionKeyIndex } from './key-index.js';
 import { MarkedPositions } from './marked-positions.js';
 import { RecencyIndex } from './recency-index.js';
@@ -298,7 +298,7 @@ export class SessionTable {
   /** Place of the offered session in its issuing group's LRU list at the offer (1: the most recently used); 0: unknown session. */
   private readonly offerRecency = new Int32Column();
   /** Of the sessions used since the offered one (offerRecency − 1), those an aborted handshake offered since their own latest use (RecencyIndex.abortedSince). */
-  private readonly offerAbortedUsedSince = new Int32Column();
+  private readonly offerAbortedUsedSince = new ZeroMostlyInt32Column();
   /** The issuing group's uses of sessions (issues and accepted resumptions) at the time of the offer (the offer's group's, for an unknown session). */
   private readonly offerUsesSoFar = new Int32Column();
   /**
@@ -306,7 +306,7 @@ export class SessionTable {
    * group's abortedSessions above its issue index); for a session from before the capture, all its
    * group's; for an unknown one, all the offer's group's.
    */
-  private readonly offerAbortedNewer = new Int32Column();
+  private readonly offerAbortedNewer = new ZeroMostlyInt32Column();
 
   get offerCount(): number {
     return this.offerConnections.length;
