@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { HOSTILE_SNIS, writeHostileCapture } from './hostile.js';
 import { concat, ethernet, fill, ipv4, pcapFile, u16be, u32be } from '../unit/bytes.js';
 import { rewritePcapRecords, withClockDrift, withSnaplen } from '../support/pcap-edit.js';
@@ -313,10 +313,7 @@ describe('resumescope ui in Chromium', () => {
     await loadFiles(page, [join(FIXTURES, 'nginx-fifo-cache.pcap')]);
     await page.getByTestId('tab-reuse').click();
     const chart = page.getByTestId('chart-churn');
-    await chart.locator('.recharts-reference-line line').first().waitFor({ state: 'attached' });
-    const line = (await chart.locator('.recharts-reference-line line').first().boundingBox())!;
-    const nine = (await chart.locator('.edge-tick text', { hasText: /^9$/ }).boundingBox())!;
-    expect(Math.abs(line.x + line.width / 2 - (nine.x + nine.width / 2))).toBeLessThan(2);
+    expect(await limitLineOffEdge(chart, '9')).toBeLessThan(2);
     await chart.screenshot({ path: screenshotPath('churn-edge-light.png') });
     // Java's LRU cache of 10: its line on the chart of sessions used since, on the edge labelled 10,
     // and none on the churn chart, where sessions resumed often stood accepted right of it.
@@ -324,10 +321,7 @@ describe('resumescope ui in Chromium', () => {
     await loadFiles(page, [join(FIXTURES, 'java-lru-cache.pcap')]);
     await page.getByTestId('tab-reuse').click();
     const usedSince = page.getByTestId('chart-used-since');
-    await usedSince.locator('.recharts-reference-line line').first().waitFor({ state: 'attached' });
-    const lruLine = (await usedSince.locator('.recharts-reference-line line').first().boundingBox())!;
-    const ten = (await usedSince.locator('.edge-tick text', { hasText: /^10$/ }).boundingBox())!;
-    expect(Math.abs(lruLine.x + lruLine.width / 2 - (ten.x + ten.width / 2))).toBeLessThan(2);
+    expect(await limitLineOffEdge(usedSince, '10')).toBeLessThan(2);
     expect(await usedSince.locator('.recharts-wrapper > svg').textContent()).toMatch(/inferred capacity 10/);
     expect(await page.getByTestId('chart-churn').locator('.recharts-reference-line').count()).toBe(0);
     await usedSince.screenshot({ path: screenshotPath('used-since-edge-light.png') });
@@ -1107,4 +1101,13 @@ function pcapWithOneUdpPacket(): Buffer {
   record.writeUInt32LE(frame.length, 8);
   record.writeUInt32LE(frame.length, 12);
   return Buffer.concat([header, record, frame]);
+}
+
+/** How far (px) a chart's first limit line stands from the bin edge labelled `edge`. */
+async function limitLineOffEdge(chart: Locator, edge: string): Promise<number> {
+  const lines = chart.locator('.recharts-reference-line line');
+  await lines.first().waitFor({ state: 'attached' });
+  const line = (await lines.first().boundingBox())!;
+  const tick = (await chart.locator('.edge-tick text', { hasText: new RegExp(`^${edge}$`) }).boundingBox())!;
+  return Math.abs(line.x + line.width / 2 - (tick.x + tick.width / 2));
 }
