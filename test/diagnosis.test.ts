@@ -446,10 +446,7 @@ describe('diagnosis on simulated farms with a known policy', () => {
   it('two critical findings: the one with more connections comes first, counted whole, though both list 50', () => {
     // Ranked by the 50 connections each lists, they tied and the first one built led the summary
     // and the app's "Main finding": the backends' 342 refusals before the rotation's 801.
-    const farm = simulateConfigAndAnalyze({ seed: 16, duration: 3600,
-      clients: { count: 200, meanGap: 150, minGap: 2, longGapShare: 0.4, longGap: [200, 2000], abortShare: 0, forgetShare: 0, firstConnectionSpread: 300, stacks: ['modern-a', 'modern-b', 'legacy'] },
-      services: [{ sni: 'www.sweep.test', resumption: 'ticket', backends: 3, captureAt: 'vip', balancing: 'round-robin', sharedCache: false,
-        policy: { idleTimeout: 1800, lifetime: 36000, capacity: 1000, purgeOnAbort: true }, ticketKeyRotation: 300, ticketKeyRotationSkew: 0 }] });
+    const farm = threeBackendsRotatingOwnKeys();
     const { findings } = farm.diagnosis;
     expect(findings.map((f) => `${f.severity}:${f.code}`)).toEqual(['critical:ticket-key-rotation', 'critical:no-shared-cache']);
     const [rotation, backends] = findings as [typeof findings[0], typeof findings[0]];
@@ -458,8 +455,51 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(backends.evidenceCount).toBeGreaterThan(50);
     expect(rotation.evidenceCount).toBeGreaterThan(backends.evidenceCount);
     expect([rotation.evidence.length, backends.evidence.length]).toEqual([50, 50]);
-    // The what-ifs agree on which change saves more.
-    expect(farm.diagnosis.whatIf.map((w) => w.scenario).slice(0, 2)).toEqual(['keep-replaced-ticket-keys', 'shared-cache']);
+  });
+
+  it('what would have helped behind a balancer whose backends rotate keys of their own: keeping replaced keys helps only where a ticket reached its own backend', () => {
+    // Counted whole, keeping the replaced keys claimed all 801 refusals under replaced keys, and
+    // ranked above sharing the keys; the truth: 291 of them reached the backend that had sealed
+    // the ticket, the others one that never held its key.
+    const farm = threeBackendsRotatingOwnKeys();
+    const server = farm.diagnosis.servers[0]!;
+    expect(server.cachePolicy.sharedCache).toMatchObject({ shared: false, backends: 3 });
+    const share = server.cachePolicy.sharedCache.sameBackendShare!;
+    expect(share).toBeGreaterThan(0.25);
+    expect(share).toBeLessThan(0.4);
+    const atOwnBackend = farm.truth.connections.filter((c) => c.reason === 'ticket-key-rotated').length;
+    const keep = farm.diagnosis.whatIf.find((w) => w.scenario === 'keep-replaced-ticket-keys')!;
+    expect(Math.abs(keep.fullHandshakesAvoided - atOwnBackend) / atOwnBackend).toBeLessThan(0.2);
+    expect(keep.description).toBe(`replaced ticket keys kept for opening tickets (only for the offers that reach the backend holding their session, about ${Math.round(share * 100)} %)`);
+    // Both changes together resume every refusal; sharing alone the backends' own.
+    expect(farm.diagnosis.whatIf.map((w) => [w.scenario, w.fullHandshakesAvoided])).toEqual([
+      ['keep-replaced-ticket-keys+shared-cache', server.rejected],
+      ['shared-cache', server.reasons['other-backend']],
+      ['keep-replaced-ticket-keys', keep.fullHandshakesAvoided],
+    ]);
+    expect(farm.diagnosis.whatIf[0]!.description).toBe('replaced ticket keys kept for opening tickets, and the same session ticket keys on all backends');
+  });
+
+  it('what would have helped with backends at addresses of their own and an idle timeout: a longer timeout alone leaves out the offers to the other address, together with a shared cache it gets them', () => {
+    const farm = simulateConfigAndAnalyze({ seed: 7, duration: 3600,
+      clients: { count: 80, meanGap: 200, minGap: 2, longGapShare: 0.4, longGap: [320, 900], stacks: ['modern-a', 'modern-b'] },
+      services: [{ sni: 'www.pair.test', resumption: 'session-id', backends: 2, captureAt: 'backends', balancing: 'random', sharedCache: false,
+        policy: { idleTimeout: 300, lifetime: 36000, capacity: null, purgeOnAbort: false } }] });
+    const server = farm.diagnosis.servers[0]!;
+    expect(server.cachePolicy.idleTimeout.seconds).toBe(300);
+    expect(server.cachePolicy.sharedCache).toMatchObject({ shared: false, backends: 2, sameBackendShare: null });
+    const longer = farm.diagnosis.whatIf.find((w) => w.scenario === 'idle-timeout=1800')!;
+    const both = farm.diagnosis.whatIf.find((w) => w.scenario === 'idle-timeout=1800+shared-cache')!;
+    const sharing = farm.diagnosis.whatIf.find((w) => w.scenario === 'shared-cache')!;
+    // From the simulator's truth: refusals at the issuing backend for idle time, and the other
+    // backend's refusals of sessions idle less than 30 minutes.
+    const truth = farm.truth.connections;
+    const idleAtOwn = truth.filter((c) => c.reason === 'idle-timeout' && c.reuseGap! <= 1800).length;
+    const elsewhereWithin = truth.filter((c) => c.reason === 'other-backend' && c.reuseGap! <= 1800).length;
+    expect(longer.fullHandshakesAvoided).toBe(idleAtOwn);
+    expect(both.fullHandshakesAvoided).toBe(idleAtOwn + elsewhereWithin);
+    expect(both.fullHandshakesAvoided).toBeGreaterThan(longer.fullHandshakesAvoided + sharing.fullHandshakesAvoided);
+    expect(both.description).toBe('idle timeout 30m00s instead of 5m00s, and one session cache shared by all backends');
   });
 
   it('ticket keys replaced every 5 minutes, the two newest opening tickets (nginx with two key files): keys open 2', () => {
@@ -1066,6 +1106,14 @@ function balancerWithoutLimit(seed: number, duration: number, backends: number, 
   expect([server.cachePolicy.idleTimeout.seconds, server.cachePolicy.lifetime.seconds, server.cachePolicy.capacity.entries]).toEqual([null, null, null]);
   expect(server.reasons).toEqual({ 'other-backend': farm.truth.totals.byReason['other-backend'] });
   return farm;
+}
+
+/** Sweep farm 3:15: three backends behind one address, each with ticket keys of its own, replaced every 5 minutes. */
+function threeBackendsRotatingOwnKeys() {
+  return simulateConfigAndAnalyze({ seed: 16, duration: 3600,
+    clients: { count: 200, meanGap: 150, minGap: 2, longGapShare: 0.4, longGap: [200, 2000], abortShare: 0, forgetShare: 0, firstConnectionSpread: 300, stacks: ['modern-a', 'modern-b', 'legacy'] },
+    services: [{ sni: 'www.sweep.test', resumption: 'ticket', backends: 3, captureAt: 'vip', balancing: 'round-robin', sharedCache: false,
+      policy: { idleTimeout: 1800, lifetime: 36000, capacity: 1000, purgeOnAbort: true }, ticketKeyRotation: 300, ticketKeyRotationSkew: 0 }] });
 }
 
 /**

@@ -663,10 +663,11 @@ export function formatDiagnosis(d: Diagnosis): string {
     for (const f of top) lines.push(`  [${f.severity}] ${terminalSafe(f.title)}`);
     if (d.findings.length > top.length) lines.push(`  … ${d.findings.length - top.length} more (all in --json and --report)`);
   }
-  // Each change replayed alone on this capture's offers: the ones that would have saved the most.
+  // Each change replayed alone on this capture's offers (with backends that do not share their
+  // cache, also together with sharing it): the ones that would have saved the most.
   const helps = [...(d.whatIf ?? [])].sort((a, b) => b.fullHandshakesAvoided - a.fullHandshakesAvoided);
   if (helps.length > 0) {
-    lines.push('what would have helped (each change alone: full handshakes, bytes and round trips it saves in this capture):');
+    lines.push(`what would have helped (each change alone${helps.some((w) => w.scenario.endsWith('+shared-cache')) ? ', or two where a row names two' : ''}: full handshakes, bytes and round trips it saves in this capture):`);
     const several = new Set(helps.map((w) => w.group)).size > 1;
     for (const w of helps.slice(0, 3)) {
       lines.push(`  ${w.fullHandshakesAvoided.toLocaleString('en-US').padStart(7)}  ${sizeText(w.bytesSaved).padStart(8)}  ${w.roundTripsSaved.toLocaleString('en-US').padStart(7)}  ` +

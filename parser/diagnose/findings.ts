@@ -108,11 +108,49 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     const limitRefusals = [...withReason('idle-timeout'), ...withReason('lifetime'), ...withReason('capacity')];
     const alsoPast = (limit: Limit): number => limitRefusals.filter((c) => c.reason !== limit && pastLimit(c, limit)).length;
     const alsoPastText = (count: number) => count > 0 ? ` ${n(count)} more ${count === 1 ? 'offer was' : 'offers were'} refused for another limit and past this one as well.` : '';
+    // Refused by a backend that had not issued the session: a ticket (RFC 5077 §4) or TLS 1.3 PSK
+    // carries its session, sealed with the server's ticket key, so refused elsewhere it is the keys
+    // that differ, not a cache (real nginx backends with tickets behind a load balancer,
+    // chromium-lb-tickets.pcap). Session IDs need a shared cache.
+    const backend = withReason('other-backend');
+    const backendTickets = backend.filter((c) => c.offer.ticket || c.offer.psk).length;
+    const byTicket = backendTickets * 2 >= backend.length && backend.length > 0;
+    const sharing = byTicket ? 'the same session ticket keys on all backends' : 'one session cache shared by all backends';
+    // Backends that do not share their cache: a change to the cache of the backend that holds a
+    // session helps only the offers that reached that backend. One to another address that does not
+    // share its cache gains nothing; of those to an address with such backends behind it, the
+    // group's sameBackendShare reached the right one. Counted whole, a farm of three backends each
+    // with its own ticket keys, replaced every 5 minutes, claimed 801 handshakes for keeping the
+    // replaced keys, where the simulator's truth had 291 (the others went to a backend without
+    // the key); the change together with sharing gets them all, a row of its own.
+    const unshared = policy.sharedCache.shared === false;
+    const sameBackendShare = policy.sharedCache.sameBackendShare ?? 1;
     const replay = (scenario: string, description: string, refused: ConnectionRecord[], changed: Limit | null = null) => {
       const avoided = refused.filter((c) => keptByOtherLimits(c, changed));
       if (avoided.length === 0) return;
-      const s = savings(avoided);
-      whatIf.push({ group: server.group, scenario, description, fullHandshakesAvoided: avoided.length, bytesSaved: s.bytes, roundTripsSaved: s.roundTrips });
+      if (!unshared || scenario === 'shared-cache') {
+        const s = savings(avoided);
+        whatIf.push({ group: server.group, scenario, description, fullHandshakesAvoided: avoided.length, bytesSaved: s.bytes, roundTripsSaved: s.roundTrips });
+        return;
+      }
+      const reaching = avoided.filter((c) => !facts.crossAddress(c));
+      const elsewhere = avoided.length - reaching.length;
+      const count = Math.round(reaching.length * sameBackendShare);
+      const notes: string[] = [];
+      if (sameBackendShare < 1 && reaching.length > 0) notes.push(`only for the offers that reach the backend holding their session, about ${Math.round(sameBackendShare * 100)} %`);
+      if (elsewhere > 0) notes.push(`not for the ${n(elsewhere)} that went to another address, which does not share its cache`);
+      if (count > 0) {
+        const reached = savings(reaching);
+        whatIf.push({ group: server.group, scenario, description: notes.length > 0 ? `${description} (${notes.join('; ')})` : description,
+          fullHandshakesAvoided: count, bytesSaved: Math.round(reached.bytes * sameBackendShare), roundTripsSaved: Math.round(reached.roundTrips * sameBackendShare) });
+      }
+      // Both changes: this one's refusals and the backends', those past this limit among them. A
+      // row of its own where together they save more than each alone added up.
+      const together = [...avoided, ...backend.filter((c) => keptByOtherLimits(c, changed))];
+      if (together.length > count + backend.filter((c) => keptByOtherLimits(c, null)).length) {
+        const both = savings(together);
+        whatIf.push({ group: server.group, scenario: `${scenario}+shared-cache`, description: `${description}, and ${sharing}`, fullHandshakesAvoided: together.length, bytesSaved: both.bytes, roundTripsSaved: both.roundTrips });
+      }
     };
 
     const nothing = issuingNothing.get(server.group);
@@ -259,14 +297,9 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
         `${n(policy.purgeOnAbort.rejectedAfterAbort)} of ${n(policy.purgeOnAbort.offersAfterAbort)} sessions offered after an aborted handshake were rejected, against ${policy.purgeOnAbort.baseRejectionRate === null ? 'no' : Math.round(policy.purgeOnAbort.baseRejectionRate * 100) + '%'} of other offers (the IE 6/7 case: the browser resets connections still in the handshake; OpenSSL drops a session whose handshake ends with a fatal alert). Keeping sessions on abort would have resumed ${n(purged.filter((c) => keptByOtherLimits(c, null)).length)}${purged.some((c) => !keptByOtherLimits(c, null)) ? ' (the others were past another limit as well)' : ''}.`);
       replay('no-purge-on-abort', 'keep sessions when a handshake is aborted', purged);
     }
-    const backend = withReason('other-backend');
     if (backend.length > 0) {
       const k = policy.sharedCache.backends;
-      // A ticket (RFC 5077 §4) or TLS 1.3 PSK carries its session, sealed with the server's ticket
-      // key: refused elsewhere, it is the keys that differ, not a cache (real nginx backends with
-      // tickets behind a load balancer, chromium-lb-tickets.pcap). Session IDs need a shared cache.
-      const tickets = backend.filter((c) => c.offer.ticket || c.offer.psk).length;
-      const byTicket = tickets * 2 >= backend.length;
+      const tickets = backendTickets;
       const mixed = tickets > 0 && tickets < backend.length ? ` (${n(tickets)} with a ticket, ${n(backend.length - tickets)} with a session ID)` : '';
       const oneAddress = server.addresses.length === 1 ? server.addresses[0]!.address : null;
       if (byTicket) {
@@ -274,7 +307,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
           `${n(backend.length)} of ${n(server.offers)} offers${mixed} reached a backend that could not open the session ticket another one had issued, and were rejected; the same ticket keys on every backend (nginx \`ssl_session_ticket_key\` files, rotated together; HAProxy \`tls-ticket-keys\`), or session-sticky balancing, would have resumed them.` +
           (oneAddress ? ` All went to one address (${oneAddress}): the backends sit behind it, behind a load balancer, each with keys of its own (nginx and OpenSSL make random ones at start unless given them).` : '') +
           uncertainBalancer(policy.sharedCache.confidence), tempered(severityFor(backend.length), policy.sharedCache.confidence));
-        replay('shared-cache', 'the same session ticket keys on all backends', backend);
+        replay('shared-cache', sharing, backend);
       } else {
         add('no-shared-cache', backend, `Backends of ${server.group} do not share a session cache${k ? ` (about ${k} backends)` : ''}`,
           `${n(backend.length)} of ${n(server.offers)} offers${mixed} reached a backend that had not issued the session and were rejected; a shared cache (or session-sticky balancing) would have resumed ${backend.every((c) => keptByOtherLimits(c, null)) ? 'them' : `${n(backend.filter((c) => keptByOtherLimits(c, null)).length)} of them (the others were past another limit as well)`}.` +
@@ -282,7 +315,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
           (oneAddress ? ` All went to one address (${oneAddress}): the backends sit behind it, behind a load balancer or as the worker processes of one server, each with a cache of its own (as nginx's \`ssl_session_cache builtin\` with several workers).` : '') +
           (policy.sharedCache.sessionChanges ? ` Clients changed session ${n(policy.sharedCache.sessionChanges)} times (${n(policy.sharedCache.clientsWithSessionChanges ?? 0)} ${plural(policy.sharedCache.clientsWithSessionChanges ?? 0, 'client')}): balancing by SSL session ID loses its stickiness at each change.` : '') +
           uncertainBalancer(policy.sharedCache.confidence), tempered(severityFor(backend.length), policy.sharedCache.confidence));
-        replay('shared-cache', 'one session cache shared by all backends', backend);
+        replay('shared-cache', sharing, backend);
       }
     }
     const flushed = withReason('flush');

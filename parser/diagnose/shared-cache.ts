@@ -51,6 +51,7 @@ export function inferSharedCache(t: SessionTable, known: Int32Array, crossAddres
   const remaining = select(known, (o) => t.isAccepted(o) || !verdicts.has(o));
   const unexplained = select(remaining, (o) => !t.isAccepted(o));
   let backends: number | null = null;
+  let sameBackendShare: number | null = null;
   let sharedConfidence = 0;
   let shared: boolean | null = sharedAcross;
   // Random balancing also mixes the outcomes in time; rejections in a block are an event instead.
@@ -59,6 +60,7 @@ export function inferSharedCache(t: SessionTable, known: Int32Array, crossAddres
     // Random balancing over k backends accepts about 1/k: only a rate that fits k >= 2.
     if (acceptRate > 0.05 && Math.round(1 / acceptRate) >= 2) {
       backends = Math.max(2, Math.round(1 / acceptRate));
+      sameBackendShare = round2(acceptRate);
       shared = false;
       sharedConfidence = round2((1 - Math.exp(-unexplained.length / 8)) * Math.min(1, (1 - acceptRate) * 2));
       for (const o of unexplained) {
@@ -80,7 +82,7 @@ export function inferSharedCache(t: SessionTable, known: Int32Array, crossAddres
   }
   return {
     shared, backends, confidence: sharedConfidence, crossAddressOffers: cross.length, crossAddressRejected: crossRejected.length,
-    evidence: firstIds(crossRejected, (o) => t.connectionOf(o).id),
+    evidence: firstIds(crossRejected, (o) => t.connectionOf(o).id), sameBackendShare,
   };
 }
 

@@ -50,6 +50,14 @@ export interface CachePolicy {
   purgeOnAbort: { detected: boolean; confidence: number; evidence: number[]; rejectedAfterAbort: number; offersAfterAbort: number; baseRejectionRate: number | null };
   sharedCache: {
     shared: boolean | null; backends: number | null; confidence: number; crossAddressOffers: number; crossAddressRejected: number; evidence: number[];
+    /**
+     * Backends behind one address without a shared cache (read from refusals at a steady rate): the
+     * share of offers that reached the backend holding their session, estimated as the accepted
+     * share of the offers nothing else refused. Null where no such backends were inferred. The
+     * what-ifs weigh by it every change but sharing: a session past the idle timeout that went to
+     * another backend would be refused there, whatever the timeout.
+     */
+    sameBackendShare: number | null;
     /** Times a client's session with this group changed to a new one (what breaks session-ID stickiness). */
     sessionChanges?: number;
     clientsWithSessionChanges?: number;

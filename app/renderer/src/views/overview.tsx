@@ -219,7 +219,7 @@ function WhatWouldHelp() {
   const several = new Set(rows.map((w) => w.group)).size > 1;
   return (
     <Section title="What would have helped" testId="what-if">
-      <p className="muted small">Each change replayed alone on this capture's offers: the full handshakes it would have avoided, and what they cost beyond a resumption.</p>
+      <p className="muted small">Each change replayed alone on this capture's offers (where backends do not share their cache, also together with sharing it): the full handshakes it would have avoided, and what they cost beyond a resumption.</p>
       <table className="plain">
         <thead><tr><th>Change</th><th className="num" title="full handshakes avoided">Avoided</th><th className="num" title="bytes on the wire beyond a resumed handshake">Bytes</th><th className="num" title="round trips beyond a resumed handshake">Round trips</th></tr></thead>
         <tbody>
@@ -318,7 +318,7 @@ function PolicyCard({ server }: { server: ServerSummary }) {
       confidence: p.sharedCache.shared === null ? null : p.sharedCache.confidence, found: p.sharedCache.shared === false,
       evidence: p.sharedCache.crossAddressOffers > 0
         ? `${formatCount(p.sharedCache.crossAddressRejected)} of ${formatCount(p.sharedCache.crossAddressOffers)} offers to another address than the issuer were rejected`
-        : p.sharedCache.shared === false ? 'rejections at a steady rate that no time or size limit explains'
+        : p.sharedCache.shared === false ? `rejections at a steady rate that no time or size limit explains${p.sharedCache.sameBackendShare != null ? `; of the offers no limit refused, about ${formatPercent(p.sharedCache.sameBackendShare, 0)} reached the backend holding their session` : ''}`
         : p.sharedCache.shared === true ? 'no steady share of refusals that no limit explains: whatever answers at this address shares one cache (or ticket keys)'
         : 'no session was offered to another address than its issuer',
     },
