@@ -658,10 +658,10 @@ export class SessionTable {
     return this.sessionSegments.get(session) === this.clockSegment ? session : NONE;
   }
 
-  /** The aborted connection that offered an unknown session by this key, in the current clock segment (NONE: none). */
-  private unknownAbortOf(key: string): number {
+  /** The aborted connection that offered an unknown session by this key, in the current clock segment, ended by `time` (NONE: none). */
+  private unknownAbortOf(key: string, time: number): number {
     const entry = this.abortedUnknown.get(key);
-    return entry === undefined || entry.segment !== this.clockSegment ? NONE : entry.by;
+    return entry === undefined || entry.segment !== this.clockSegment || entry.at > time ? NONE : entry.by;
   }
 
   /**
@@ -724,8 +724,11 @@ export class SessionTable {
       // The server's answer is the cache's decision, even if the client then aborts.
       const accepted = c.resumption === 'accepted';
       const lastUse = known ? this.sessionLastUse.get(session) : NaN;
-      const abortedBy = known && this.sessionAbortedBy.get(session) !== NONE && this.sessionAbortedAt.get(session) >= lastUse ? this.sessionAbortedBy.get(session)
-        : !known && key !== null ? this.unknownAbortOf(key) : NONE;
+      // Aborted after its last use, and before this offer: a connection opened while the aborting
+      // one was still under way (a browser's parallel connections) came before any purge.
+      const abortedAt = known ? this.sessionAbortedAt.get(session) : NaN;
+      const abortedBy = known && this.sessionAbortedBy.get(session) !== NONE && abortedAt >= lastUse && abortedAt <= time ? this.sessionAbortedBy.get(session)
+        : !known && key !== null ? this.unknownAbortOf(key, time) : NONE;
       offer = this.offerConnections.length;
       this.offerConnections.push(c);
       this.offerGroups.push(group.index);
@@ -752,14 +755,25 @@ export class SessionTable {
       // idle timeout with purge on abort: 14 idle-timeout refusals had been put down to aborts
       // whose own offers were refused for idle time.
       const abortMayPurge = c.handshake === 'aborted' && c.resumption !== 'rejected';
+      // A server purges the session when the handshake ends (OpenSSL's SSL_CTX_remove_session on
+      // the failed handshake), at the RST, FIN or fatal alert, not at the ClientHello: offers made
+      // in between found it still there.
+      const purgeTime = c.abort !== null ? Math.max(time, c.abort.time) : time;
       if (!known && key !== null && abortMayPurge) {
-        this.abortedUnknown.set(key, { by: c.id, at: time, segment: this.clockSegment });
+        this.abortedUnknown.set(key, { by: c.id, at: purgeTime, segment: this.clockSegment });
       }
       if (!known && key !== null && used) {
         // First sight of a session issued before the capture: remember it from now on.
         const adopted = this.newSession(kind, ISSUED_BEFORE_CAPTURE, time, address, group, group.issued, c.version);
         this.sessions.set(key, adopted);
         this.heldAfter = adopted;
+        // Used while a handshake that offered it was still under way: that one's end purges it.
+        const pending = this.abortedUnknown.get(key);
+        if (pending !== undefined && pending.segment === this.clockSegment && pending.at > time) {
+          this.sessionAbortedBy.set(adopted, pending.by);
+          this.sessionAbortedAt.set(adopted, pending.at);
+          this.markAborted(adopted);
+        }
       } else if (known) {
         if (used) {
           this.sessionLastUse.set(session, time);
@@ -771,7 +785,7 @@ export class SessionTable {
           if (kind === 'psk') this.sessions.set(pskClientKey(c, group), session);
         } else if (abortMayPurge && c.abort !== null) {
           this.sessionAbortedBy.set(session, c.id);
-          this.sessionAbortedAt.set(session, time);
+          this.sessionAbortedAt.set(session, purgeTime);
           this.markAborted(session);
         }
       }
