@@ -502,6 +502,24 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(both.description).toBe('idle timeout 30m00s instead of 5m00s, and one session cache shared by all backends');
   });
 
+  it('an idle timeout behind a balancer over three backends with caches of their own: the finding and the what-if count the same offers that reached their own backend, near the truth', () => {
+    // Sweep farm 6:24. The idle timeout's refusals include offers that went to another backend
+    // (the simulator's truth calls those the backend's): a longer timeout resumes neither.
+    const farm = simulateConfigAndAnalyze({ seed: 25, duration: 3600,
+      clients: { count: 200, meanGap: 150, minGap: 2, longGapShare: 0.4, longGap: [200, 2000], abortShare: 0, forgetShare: 0, firstConnectionSpread: 300, stacks: ['modern-a', 'modern-b'] },
+      services: [{ sni: 'www.sweep.test', resumption: 'psk', backends: 3, captureAt: 'vip', balancing: 'round-robin', sharedCache: false,
+        policy: { idleTimeout: 300, lifetime: 7200, capacity: null, purgeOnAbort: false } }] });
+    const server = farm.diagnosis.servers[0]!;
+    expect(server.cachePolicy.idleTimeout.seconds).toBe(300);
+    const longer = farm.diagnosis.whatIf.find((w) => w.scenario === 'idle-timeout=1800')!;
+    const truth = farm.truth.connections.filter((c) => c.reason === 'idle-timeout' && c.reuseGap! <= 1800).length;
+    expect(Math.abs(longer.fullHandshakesAvoided - truth) / truth).toBeLessThan(0.2);
+    const finding = farm.diagnosis.findings.find((f) => f.code === 'idle-timeout')!;
+    expect(finding.detail).toContain(`raising the idle timeout to 30m00s would have resumed about ${longer.fullHandshakesAvoided} of them (those that reached the backend holding their session; the others went to a backend that did not have it)`);
+    // Counted whole, the timeout's every refusal within 30 minutes: three times the truth.
+    expect(server.reasons['idle-timeout']!).toBeGreaterThan(2.5 * truth);
+  });
+
   it('ticket keys replaced every 5 minutes, the two newest opening tickets (nginx with two key files): keys open 2', () => {
     const { farm, server, rotation } = fiveMinuteRotation({ backends: 1, captureAt: 'vip', sharedCache: true, ticketKeysOpen: 2 },
       { count: 60, meanGap: 120, minGap: 2, longGapShare: 0.4, longGap: [400, 1200], stacks: ['modern-a', 'modern-b'] });

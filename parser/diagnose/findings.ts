@@ -125,6 +125,15 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
     // the key); the change together with sharing gets them all, a row of its own.
     const unshared = policy.sharedCache.shared === false;
     const sameBackendShare = policy.sharedCache.sameBackendShare ?? 1;
+    /** Of refusals a change to the cache of the backend holding the session avoids, how many it resumes (see replay). */
+    const reachingCount = (avoided: ConnectionRecord[]): number =>
+      unshared ? Math.round(avoided.filter((c) => !facts.crossAddress(c)).length * sameBackendShare) : avoided.length;
+    /** "N", or "about N of …" where the backends' own caches would have refused the others anyway: as the what-if counts them. */
+    const resumedText = (avoided: ConnectionRecord[], ofWhat: string | null): string => {
+      const count = reachingCount(avoided);
+      const of = ofWhat === null ? '' : ` of ${ofWhat}`;
+      return count === avoided.length ? `${n(count)}${of}` : `${sameBackendShare < 1 ? 'about ' : ''}${n(count)}${of} (those that reached the backend holding their session; the others went to a backend that did not have it)`;
+    };
     const replay = (scenario: string, description: string, refused: ConnectionRecord[], changed: Limit | null = null) => {
       const avoided = refused.filter((c) => keptByOtherLimits(c, changed));
       if (avoided.length === 0) return;
@@ -135,7 +144,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       }
       const reaching = avoided.filter((c) => !facts.crossAddress(c));
       const elsewhere = avoided.length - reaching.length;
-      const count = Math.round(reaching.length * sameBackendShare);
+      const count = reachingCount(avoided);
       const notes: string[] = [];
       if (sameBackendShare < 1 && reaching.length > 0) notes.push(`only for the offers that reach the backend holding their session, about ${Math.round(sameBackendShare * 100)} %`);
       if (elsewhere > 0) notes.push(`not for the ${n(elsewhere)} that went to another address, which does not share its cache`);
@@ -246,7 +255,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const past = alsoPast('idle-timeout');
       const kindNote = appliesToText(policy.idleTimeout.appliesTo);
       add('idle-timeout', idle, `Sessions are dropped after ${formatDuration(t)} idle on ${server.group}`,
-        `${n(idle.length)} of ${n(server.offers)} offers were rejected after more than ${formatDuration(policy.idleTimeout.low!)} idle (accepted up to ${formatDuration(policy.idleTimeout.low!)}, rejected from ${formatDuration(policy.idleTimeout.high!)})${notSharp(policy.idleTimeout.exceptions)}; raising the idle timeout to ${formatDuration(longer)} would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}${kindNote}` +
+        `${n(idle.length)} of ${n(server.offers)} offers were rejected after more than ${formatDuration(policy.idleTimeout.low!)} idle (accepted up to ${formatDuration(policy.idleTimeout.low!)}, rejected from ${formatDuration(policy.idleTimeout.high!)})${notSharp(policy.idleTimeout.exceptions)}; raising the idle timeout to ${formatDuration(longer)} would have resumed ${resumedText(wouldResume, 'them')}.${alsoPastText(past)}${kindNote}` +
         (lifetimeFits ? ` A lifetime fits them as well: each session was older than any accepted one (over ${formatDuration(maxAcceptedAge)}), and this capture cannot tell the two apart. OpenSSL-based servers, nginx among them, count the session timeout from a session's creation, not its last use; offers more often than the limit, over a longer time, would show which it is.` : '') +
         uncertain(policy.idleTimeout.confidence), tempered(severityFor(idle.length + past), policy.idleTimeout.confidence));
       replay(`idle-timeout=${longer}`, `idle timeout ${formatDuration(longer)} instead of ${formatDuration(t)}`, wouldResume, 'idle-timeout');
@@ -257,7 +266,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const wouldResume = life.filter((c) => ageOf(c, facts) <= t * 2 && keptByOtherLimits(c, 'lifetime'));
       const past = alsoPast('lifetime');
       add('lifetime', life, `Sessions expire ${formatDuration(t)} after they were issued on ${server.group}`,
-        `${n(life.length)} of ${n(server.offers)} offers were rejected because their session was older than the lifetime (accepted up to ${formatDuration(policy.lifetime.low!)} after the issue${policy.lifetime.high !== null ? `, rejected from ${formatDuration(policy.lifetime.high)}` : ''})${notSharp(policy.lifetime.exceptions)}; a lifetime of ${formatDuration(t * 2)} would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}${appliesToText(policy.lifetime.appliesTo)}` +
+        `${n(life.length)} of ${n(server.offers)} offers were rejected because their session was older than the lifetime (accepted up to ${formatDuration(policy.lifetime.low!)} after the issue${policy.lifetime.high !== null ? `, rejected from ${formatDuration(policy.lifetime.high)}` : ''})${notSharp(policy.lifetime.exceptions)}; a lifetime of ${formatDuration(t * 2)} would have resumed ${resumedText(wouldResume, 'them')}.${alsoPastText(past)}${appliesToText(policy.lifetime.appliesTo)}` +
         uncertain(policy.lifetime.confidence), tempered(severityFor(life.length + past), policy.lifetime.confidence));
       replay(`lifetime=${t * 2}`, `session lifetime ${formatDuration(t * 2)} instead of ${formatDuration(t)}`, wouldResume, 'lifetime');
     }
@@ -277,12 +286,12 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
         partitioned
           ? `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.low!)} or more newer sessions had been issued. ` +
             `Sessions went anywhere from ${n(policy.capacity.low!)} to ${n(policy.capacity.high! - 1)} newer ones on, ever more of them as more came, not at one size: the cache is split into parts by session ID, each evicting its own oldest (Apache's shmcb cache does so: raise the size in SSLSessionCache). ` +
-            `A cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}${perBackend}${appliesToText(policy.capacity.appliesTo)}`
+            `A cache of ${n(size * 4)} entries would have resumed ${resumedText(wouldResume, 'them')}.${alsoPastText(past)}${perBackend}${appliesToText(policy.capacity.appliesTo)}`
           : `${n(capacity.length)} of ${n(server.offers)} offers were rejected after ${n(policy.capacity.high! - 1)} or more ` +
             (lru ? 'other sessions had been used since their own last use (least recently used evicted first)'
               : policy.capacity.eviction === 'unknown' ? 'newer sessions had been issued (each session was used only when issued, so the capture cannot tell whether the oldest or the least recently used goes first)'
               : 'newer sessions had been issued (oldest evicted first)') +
-            `; a cache of ${n(size * 4)} entries would have resumed ${n(wouldResume.length)} of them.${alsoPastText(past)}${perBackend}${appliesToText(policy.capacity.appliesTo)}` +
+            `; a cache of ${n(size * 4)} entries would have resumed ${resumedText(wouldResume, 'them')}.${alsoPastText(past)}${perBackend}${appliesToText(policy.capacity.appliesTo)}` +
           uncertain(policy.capacity.confidence), tempered(severityFor(capacity.length + past), policy.capacity.confidence));
       replay(`capacity=${size * 4}`, `cache of ${n(size * 4)} sessions instead of ${n(size)}`, wouldResume, 'capacity');
     }
@@ -294,7 +303,7 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
       const how = aborts.length > 0 && aborts.every((a) => a === 'alert') ? 'ended with a fatal alert'
         : aborts.length > 0 && aborts.every((a) => a === 'rst') ? 'reset' : 'aborted';
       add('purge-on-abort', purged, `${server.group} drops a session when a handshake using it is ${how}`,
-        `${n(policy.purgeOnAbort.rejectedAfterAbort)} of ${n(policy.purgeOnAbort.offersAfterAbort)} sessions offered after an aborted handshake were rejected, against ${policy.purgeOnAbort.baseRejectionRate === null ? 'no' : Math.round(policy.purgeOnAbort.baseRejectionRate * 100) + '%'} of other offers (the IE 6/7 case: the browser resets connections still in the handshake; OpenSSL drops a session whose handshake ends with a fatal alert). Keeping sessions on abort would have resumed ${n(purged.filter((c) => keptByOtherLimits(c, null)).length)}${purged.some((c) => !keptByOtherLimits(c, null)) ? ' (the others were past another limit as well)' : ''}.`);
+        `${n(policy.purgeOnAbort.rejectedAfterAbort)} of ${n(policy.purgeOnAbort.offersAfterAbort)} sessions offered after an aborted handshake were rejected, against ${policy.purgeOnAbort.baseRejectionRate === null ? 'no' : Math.round(policy.purgeOnAbort.baseRejectionRate * 100) + '%'} of other offers (the IE 6/7 case: the browser resets connections still in the handshake; OpenSSL drops a session whose handshake ends with a fatal alert). Keeping sessions on abort would have resumed ${resumedText(purged.filter((c) => keptByOtherLimits(c, null)), null)}${purged.some((c) => !keptByOtherLimits(c, null)) ? ' (the others were past another limit as well)' : ''}.`);
       replay('no-purge-on-abort', 'keep sessions when a handshake is aborted', purged);
     }
     if (backend.length > 0) {
