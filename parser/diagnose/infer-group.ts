@@ -2,10 +2,10 @@ import type { ServerGroup, SessionTable } from '../session/session-table.js';
 import { claimForLateFlushes, findFlushes, returnExpiredToLimits, unconfirmedFlushes } from './flushes.js';
 import { explainUnknownSessions } from './issued-before-capture.js';
 import { explainKeepsNoSessions } from './keeps-no-sessions.js';
-import { firstLimitInTime, fitLimitsBehindBalancer, fitLimitsByKind } from './limits.js';
+import { firstLimitInTime, fitLimitsBehindBalancer, fitLimitsByKind, widenLimitsBehindBalancer } from './limits.js';
 import { select } from './offer-lists.js';
 import { inferPurgeOnAbort, purgesFreePlaces } from './purge-on-abort.js';
-import { inferCrossAddressSharing, inferSharedCache } from './shared-cache.js';
+import { inferCrossAddressSharing, inferSharedCache, steadyRateDetail } from './shared-cache.js';
 import { explainUnusedTicketKeys, summarizeTickets } from './ticket-keys.js';
 import { explainRetiredTicketKeys } from './ticket-rotation.js';
 import { explainVersionChanges } from './version-change.js';
@@ -61,9 +61,17 @@ export function inferGroup(table: SessionTable, group: ServerGroup, allOffers: I
     for (const o of rejected) if (!explainedBefore.has(o)) verdicts.clear(o);
     fit = flushesAndLimits(t, group, offers, known, rejected, verdicts, vetoed);
   }
-  const { flushes, idleTimeout, lifetime, capacity } = fit;
+  const { flushes } = fit;
+  let { idleTimeout, lifetime, capacity } = fit;
   // 6. What is left, refused at a steady rate: backends without a shared cache.
   const sharedCache = inferSharedCache(t, known, crossAddress, verdicts);
+  // 6a. A limit fitted beside that steady rate: its first refusals past the edge may be the balancer's.
+  if (sharedCache.sameBackendShare !== null && sharedCache.backends !== null) {
+    const share = sharedCache.sameBackendShare, backends = sharedCache.backends;
+    const limits = { idleTimeout, lifetime, capacity };
+    widenLimitsBehindBalancer(t, rejected, limits, share, verdicts, (o) => steadyRateDetail(t, o, share, backends));
+    ({ idleTimeout, lifetime, capacity } = limits);
+  }
   // 6b. Flushes again, among the refusals nothing else explained: a limit refusing many offers
   // hid them in step 4 (the usual refusal rate there counts the limit's refusals).
   const later = findFlushes(t, select(known, (o) => t.isAccepted(o) || !verdicts.has(o)), verdicts, []);

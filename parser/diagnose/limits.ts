@@ -142,12 +142,7 @@ export function fitLimits(t: SessionTable, offers: Int32Array, known: Int32Array
         continue;
       }
       if (x === null || x <= e.low!) continue;
-      const detail = best === 'idle-timeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(e.seconds!)}`
-        : best === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(e.seconds!)}`
-        : best === 'capacity' && eviction === 'partitioned' ? `${newerSessionsText(t, o, x - 1)} (inferred cache size ~${e.seconds}, split into parts evicted separately: sessions went after ${e.low} to ${e.high! - 1} newer ones)`
-        : best === 'capacity' ? `${newerSessionsText(t, o, x - 1)} (inferred cache size ${e.seconds})`
-        : `${usedSinceText(t, o, x - 1)} (inferred cache size ${e.seconds}, least recently used evicted first)`;
-      verdicts.set(o, best === 'lru-capacity' ? 'capacity' : best, detail);
+      verdicts.set(o, best === 'lru-capacity' ? 'capacity' : best, limitDetail(t, o, best, x, e, eviction));
     }
   }
   const idleTimeout = estimates['idle-timeout'];
@@ -419,4 +414,61 @@ function keptText(purged: number): string {
 /** The limit was found (a value and an upper bound), for the kind of session offer `o` is (see Estimate.appliesTo). */
 export function limitShownFor(t: SessionTable, e: Estimate, o: number): boolean {
   return e.seconds !== null && e.high !== null && (e.appliesTo === undefined || (e.appliesTo === 'session-ids') === (t.kindOf(o) === 'session-id'));
+}
+
+/** The verdict detail of refusal `o`, `x` past limit `e` (fitLimits). */
+function limitDetail(t: SessionTable, o: number, limit: 'idle-timeout' | 'lifetime' | 'capacity' | 'lru-capacity', x: number, e: Estimate, eviction: Eviction): string {
+  return limit === 'idle-timeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(e.seconds!)}`
+    : limit === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(e.seconds!)}`
+    : limit === 'capacity' && eviction === 'partitioned' ? `${newerSessionsText(t, o, x - 1)} (inferred cache size ~${e.seconds}, split into parts evicted separately: sessions went after ${e.low} to ${e.high! - 1} newer ones)`
+    : limit === 'capacity' ? `${newerSessionsText(t, o, x - 1)} (inferred cache size ${e.seconds})`
+    : `${usedSinceText(t, o, x - 1)} (inferred cache size ${e.seconds}, least recently used evicted first)`;
+}
+
+/**
+ * A limit fitted beside refusals of another cause at a steady rate (backends behind one address
+ * without a shared cache, inferred afterwards: `sameBackendShare` of the offers nothing else refused
+ * reached the backend holding their session). Its edge was put at the first refusal past the
+ * largest accepted value, but the first refusals past it may be the balancer's too: the limit lies
+ * below the value past which a run of refusals that long would be unlikely (1 in 20) at that rate,
+ * as fitLimitsBehindBalancer has it. The estimate is widened to there, and the refusals below the
+ * value now inferred go to the balancer (`backendDetail`). Real HAProxy backends with caches of
+ * their own and a 10 s lifetime behind a round robin (haproxy-lifetime-own-caches.pcap): the
+ * oldest session resumed was 7.2 s old, the next ones refused 7.5 s old at the other backend, and
+ * "a lifetime of 7.4 s" came out, three of the balancer's refusals said to be "age 7.5s > inferred
+ * lifetime 7.4s". Done after the policy is settled: the flushes and the order of two limits read
+ * the edge as fitted.
+ */
+export function widenLimitsBehindBalancer(t: SessionTable, rejected: Int32Array, limits: Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'>,
+  sameBackendShare: number, verdicts: Verdicts, backendDetail: (o: number) => string): void {
+  const refusedElsewhere = 1 - sameBackendShare;
+  if (refusedElsewhere <= 0 || refusedElsewhere >= 1) return;
+  const plausibleRun = Math.floor(Math.log(PLAUSIBLE_RUN_CHANCE) / Math.log(refusedElsewhere));
+  if (plausibleRun < 1) return;
+  const kinds = [
+    { key: 'idleTimeout', reason: 'idle-timeout', measure: (o: number) => t.reuseGapOf(o), whole: false },
+    { key: 'lifetime', reason: 'lifetime', measure: (o: number) => t.ageOf(o), whole: false },
+    { key: 'capacity', reason: 'capacity', measure: (o: number) => (limits.capacity.eviction === 'lru' ? t.recencyOf(o) : t.churnOf(o)), whole: true },
+  ] as const;
+  for (const { key, reason, measure, whole } of kinds) {
+    const e = limits[key];
+    // Only an edge fitted with refusals below it (exceptions), and not a cache in parts (no edge).
+    if (e.seconds === null || e.low === null || e.high === null || e.exceptions === 0) continue;
+    if (key === 'capacity' && limits.capacity.eviction !== 'fifo' && limits.capacity.eviction !== 'lru') continue;
+    const past = select(rejected, (o) => verdicts.reasonOf(o) === reason && (measure(o) ?? -Infinity) > e.low!);
+    if (past.length <= plausibleRun) continue;
+    const values = Float64Array.from(past, (o) => measure(o)!).sort();
+    const high = values[plausibleRun]!;
+    if (high <= e.high) continue;
+    const seconds = whole ? pickValue(e.low, high - 1, CAPACITY_NICE) : pickValue(e.low, high);
+    if (seconds <= e.seconds) continue;
+    const widened = { ...e, seconds, high };
+    if (key === 'capacity') limits.capacity = { ...limits.capacity, ...widened, entries: seconds };
+    else limits[key] = widened;
+    const limit = key === 'capacity' && limits.capacity.eviction === 'lru' ? 'lru-capacity' : reason;
+    for (const o of past) {
+      const x = measure(o)!;
+      verdicts.set(o, x < seconds ? 'other-backend' : reason, x < seconds ? backendDetail(o) : limitDetail(t, o, limit, x, widened, limits.capacity.eviction));
+    }
+  }
 }

@@ -41,6 +41,11 @@ export function inferCrossAddressSharing(t: SessionTable, known: Int32Array, ver
   return { cross, crossRejected, sharedAcross };
 }
 
+/** The verdict detail of a refusal by one of `backends` backends behind one address (inferSharedCache). */
+export function steadyRateDetail(t: SessionTable, o: number, acceptRate: number, backends: number): string {
+  return `rejected at a steady rate (${Math.round((1 - acceptRate) * 100)}% of offers, independent of idle time): about ${backends} backends behind ${t.serverAddressOf(o).replace('|', ':')} without a shared cache`;
+}
+
 /**
  * Rejections that no time, size or event explains, at a steady rate: several backends
  * behind one address without a shared cache (random balancing accepts ~1/k).
@@ -63,9 +68,7 @@ export function inferSharedCache(t: SessionTable, known: Int32Array, crossAddres
       sameBackendShare = round2(acceptRate);
       shared = false;
       sharedConfidence = round2((1 - Math.exp(-unexplained.length / 8)) * Math.min(1, (1 - acceptRate) * 2));
-      for (const o of unexplained) {
-        verdicts.set(o, 'other-backend', `rejected at a steady rate (${Math.round((1 - acceptRate) * 100)}% of offers, independent of idle time): about ${backends} backends behind ${t.serverAddressOf(o).replace('|', ':')} without a shared cache`);
-      }
+      for (const o of unexplained) verdicts.set(o, 'other-backend', steadyRateDetail(t, o, acceptRate, backends));
     }
   }
   if (sharedAcross !== null) {
