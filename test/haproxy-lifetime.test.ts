@@ -58,6 +58,8 @@ describe('HAProxy backends with caches of their own and a session lifetime, behi
     expect(lifetime.low!).toBeLessThan(10);
     expect(lifetime.high!).toBeGreaterThanOrEqual(11);
     expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
+    // The balancer's three refusals past 7.2 s counted as its own, not the lifetime's.
+    expect(lifetime.rejectedAbove).toBe(connections.filter((c) => c.reason === 'lifetime').length);
     expect(server.cachePolicy.sharedCache).toMatchObject({ shared: false, backends: 2 });
     const share = server.cachePolicy.sharedCache.sameBackendShare!;
     expect(share).toBeGreaterThan(0.4);

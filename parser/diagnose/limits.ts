@@ -462,7 +462,10 @@ export function widenLimitsBehindBalancer(t: SessionTable, rejected: Int32Array,
     if (high <= e.high) continue;
     const seconds = whole ? pickValue(e.low, high - 1, CAPACITY_NICE) : pickValue(e.low, high);
     if (seconds <= e.seconds) continue;
-    const widened = { ...e, seconds, high };
+    // The refusals below the value inferred go to the balancer: fewer past the limit, more below it.
+    let moved = 0;
+    for (const o of past) if (measure(o)! < seconds) moved++;
+    const widened = { ...e, seconds, high, rejectedAbove: e.rejectedAbove - moved, exceptions: e.exceptions + moved };
     if (key === 'capacity') limits.capacity = { ...limits.capacity, ...widened, entries: seconds };
     else limits[key] = widened;
     const limit = key === 'capacity' && limits.capacity.eviction === 'lru' ? 'lru-capacity' : reason;
