@@ -12,6 +12,12 @@ export interface TruthComparison {
   confusion: Record<string, Record<string, number>>;
   reasonAgreement: number;
   outcomeAgreement: number;
+  /**
+   * Of the refusals given another reason than the truth's, those refused by another backend whose
+   * issuing backend would have refused them too, for the reason given (two causes at once: the
+   * truth names the backend first).
+   */
+  secondCause: number;
 }
 
 /**
@@ -32,7 +38,7 @@ export function compareWithTruth(doc: AnalysisDocument, truth: GroundTruth): Tru
     (ours.get(k) ?? ours.set(k, []).get(k)!).push(c);
   }
   const confusion: Record<string, Record<string, number>> = {};
-  let matched = 0, unmatched = 0, reasonOk = 0, reasonTotal = 0, outcomeOk = 0;
+  let matched = 0, unmatched = 0, reasonOk = 0, reasonTotal = 0, outcomeOk = 0, secondCause = 0;
   for (const t of truth.connections) {
     const list = ours.get(key(t.clientIp, t.clientPort, t.serverIp, t.serverPort)) ?? [];
     const c = list.find((x) => Math.abs(x.startTime - t.startTime) < 0.001);
@@ -44,11 +50,12 @@ export function compareWithTruth(doc: AnalysisDocument, truth: GroundTruth): Tru
     if (expected !== null || got !== null) {
       reasonTotal++;
       if (expected === got) reasonOk++;
+      else if (t.reasonAtIssuer != null && mapTruthReason(t.reasonAtIssuer) === got) secondCause++;
       const row = (confusion[expected ?? 'none'] ??= {});
       row[got ?? 'none'] = (row[got ?? 'none'] ?? 0) + 1;
     }
   }
-  return { matched, unmatched, confusion, reasonAgreement: reasonTotal === 0 ? 1 : reasonOk / reasonTotal, outcomeAgreement: matched === 0 ? 0 : outcomeOk / matched };
+  return { matched, unmatched, confusion, reasonAgreement: reasonTotal === 0 ? 1 : reasonOk / reasonTotal, outcomeAgreement: matched === 0 ? 0 : outcomeOk / matched, secondCause };
 }
 
 export function outcomeOf(c: ConnectionRecord): TruthConnection['outcome'] {

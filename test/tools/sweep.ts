@@ -74,6 +74,8 @@ export interface SweepResult {
   wrong: number;
   /** truth → ours, for the wrong ones. */
   confusion: string[];
+  /** Of the wrong ones, refused by another backend and past a cause its own backend had as well, that cause given (compareWithTruth's secondCause). */
+  secondCause: number;
   flushesTrue: number;
   flushesFound: number;
   summary: string;
@@ -95,7 +97,7 @@ export function runFarm(set: number, index: number, twoServices = false, evictio
     ' | inferred ' + policies.map((p) => `idle ${p.idleTimeout.seconds ?? '–'}, lifetime ${p.lifetime.seconds ?? '–'}, cache ${p.capacity.entries ?? '–'}, flushes ${p.flushes.length}`).join(' || ');
   const flushesTrue = services.reduce((n, s) => n + (s.flushes?.length ?? 0), 0);
   const flushesFound = policies.reduce((n, p) => n + p.flushes.length, 0);
-  return { set, index, wrong, confusion, flushesTrue, flushesFound, summary };
+  return { set, index, wrong, confusion, secondCause: comparison.secondCause, flushesTrue, flushesFound, summary };
 }
 
 function main(argv: string[]): void {
@@ -125,9 +127,10 @@ function main(argv: string[]): void {
   // otherwise (a ticket key reset amid a rotation is the rotation's): the refusals count that.
   const madeUp = results.filter((r) => r.flushesFound > r.flushesTrue).length;
   for (const r of [...results].sort((a, b) => b.wrong - a.wrong).slice(0, worst)) {
-    console.log(`${r.set}:${r.index}  ${r.wrong} wrong (${r.confusion.join(', ')})\n    ${r.summary}`);
+    console.log(`${r.set}:${r.index}  ${r.wrong} wrong${r.secondCause > 0 ? `, ${r.secondCause} of them their own backend's cause too` : ''} (${r.confusion.join(', ')})\n    ${r.summary}`);
   }
-  console.log(`sweep: ${results.length} farms, ${total} refusals given another reason than the truth; flushes made up in ${madeUp} farms`);
+  const second = results.reduce((n, r) => n + r.secondCause, 0);
+  console.log(`sweep: ${results.length} farms, ${total} refusals given another reason than the truth (${second} of them refused by another backend and given the cause their own backend had too); flushes made up in ${madeUp} farms`);
 }
 
 if (process.argv[1]?.endsWith('sweep.js')) main(process.argv.slice(2));
