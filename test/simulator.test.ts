@@ -347,6 +347,21 @@ describe('simulator: capture structure', () => {
 });
 
 describe('simulator: ground truth follows the policy', () => {
+  it('a refusal by another backend says what the issuing backend would have done: past the lifetime refused there too, younger resumed', () => {
+    const truth = simulateFarm({ seed: 3, duration: 1800, clients: { count: 60, meanGap: 90, minGap: 2, longGapShare: 0.3, longGap: [300, 900] },
+      services: [{ backends: 2, captureAt: 'vip', balancing: 'random', sharedCache: false, policy: { idleTimeout: null, lifetime: 600, capacity: null, purgeOnAbort: false } }] }, () => {});
+    const elsewhere = truth.connections.filter((c) => c.reason === 'other-backend');
+    expect(elsewhere.length).toBeGreaterThan(20);
+    const old = elsewhere.filter((c) => c.age! > 600);
+    const young = elsewhere.filter((c) => c.age! <= 600);
+    expect(old.length).toBeGreaterThan(3);
+    expect(young.length).toBeGreaterThan(3);
+    for (const c of old) expect(c.reasonAtIssuer).toBe('lifetime');
+    for (const c of young) expect(c.reasonAtIssuer).toBeNull();
+    // Other refusals carry none.
+    for (const c of truth.connections) if (c.reason !== 'other-backend') expect(c.reasonAtIssuer).toBeUndefined();
+  });
+
   it.each(SMALL)('%s: outcomes, offers and reasons are consistent', (name) => {
     const { truth } = run(name);
     const t = truth.connections;
