@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -6,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { ServerSummary, SessionView } from '../parser/diagnose/types.js';
 import type { ConnectionRecord } from '../parser/report/types.js';
 import { analyzeChunks } from './support/pipeline.js';
+import { tsharkSessionIdOutcomes } from './support/tshark.js';
 import { crosscheckFile } from './tools/crosscheck.js';
 
 // Real HAProxy backends, each with a session cache of its own and a 10 s session lifetime, behind a
@@ -19,26 +19,12 @@ function analyzeCapture() {
   return { ...result, server: (result.document.servers as ServerSummary[])[0]! };
 }
 
-/** tshark's outcome of each TCP stream: "F" no session ID offered, "S" the offered ID echoed, "R" another one. */
-function tsharkOutcomes(): string {
-  const out = execFileSync('tshark', ['-n', '-r', PATH, '-d', 'tcp.port==44383,tls', '-Y', 'tls.handshake.type == 1 || tls.handshake.type == 2',
-    '-T', 'fields', '-e', 'tcp.stream', '-e', 'tls.handshake.type', '-e', 'tls.handshake.session_id'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const offered = new Map<number, string>();
-  const outcome = new Map<number, string>();
-  for (const line of out.trim().split('\n')) {
-    const [stream, types, id = ''] = line.split('\t');
-    if (types!.split(',')[0] === '1') offered.set(Number(stream), id);
-    else outcome.set(Number(stream), offered.get(Number(stream)) === '' ? 'F' : offered.get(Number(stream)) === id ? 'S' : 'R');
-  }
-  return [...outcome.keys()].sort((a, b) => a - b).map((s) => outcome.get(s)).join('');
-}
-
 const letter = (c: ConnectionRecord) => (c.resumption === 'accepted' ? 'S' : c.resumption === 'rejected' ? 'R' : 'F');
 
 describe('HAProxy backends with caches of their own and a session lifetime, behind a round robin (real capture)', () => {
   it('every connection\'s outcome is tshark\'s, and every field tshark also reports agrees', async () => {
     const { connections } = analyzeCapture();
-    const want = tsharkOutcomes();
+    const want = tsharkSessionIdOutcomes(PATH, 44383);
     expect(want).toHaveLength(100);
     expect([...connections].sort((a, b) => a.startTime - b.startTime).map(letter).join('')).toBe(want);
     const check = await crosscheckFile(PATH);

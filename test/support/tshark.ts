@@ -599,3 +599,21 @@ export function tsharkTlsOverUdp(file: string): { quicHandshakeDatagrams: number
     dtlsDatagrams: lines.filter((l) => /(^|:)dtls(:|$)/.test(l)).length,
   };
 }
+
+/**
+ * tshark's outcome of each TCP stream of a TLS 1.2 capture resumed by session ID, in stream order:
+ * "F" no session ID offered, "S" the offered ID echoed (resumed), "R" another one (refused).
+ * `port`: the server's, decoded as TLS whatever it is.
+ */
+export function tsharkSessionIdOutcomes(file: string, port: number): string {
+  const out = execFileSync('tshark', ['-n', '-r', file, '-d', `tcp.port==${port},tls`, '-Y', 'tls.handshake.type == 1 || tls.handshake.type == 2',
+    '-T', 'fields', '-e', 'tcp.stream', '-e', 'tls.handshake.type', '-e', 'tls.handshake.session_id'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const offered = new Map<number, string>();
+  const outcome = new Map<number, string>();
+  for (const line of out.trim().split('\n')) {
+    const [stream, types, id = ''] = line.split('\t');
+    if (types!.split(',')[0] === '1') offered.set(Number(stream), id);
+    else outcome.set(Number(stream), offered.get(Number(stream)) === '' ? 'F' : offered.get(Number(stream)) === id ? 'S' : 'R');
+  }
+  return [...outcome.keys()].sort((a, b) => a - b).map((s) => outcome.get(s)).join('');
+}
