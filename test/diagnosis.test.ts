@@ -364,6 +364,9 @@ describe('diagnosis on simulated farms with a known policy', () => {
       expect(saved).toBeGreaterThan(0.9 * withinTimeout);
       // The wrong backend's refusals within the timeout are the balancer's, no exception to the timeout.
       expect(result.diagnosis.findings.find((f) => f.code === 'idle-timeout')!.detail).not.toContain('not sharp');
+      // So are those between the longest idle time accepted and the timeout inferred: none is
+      // "idle 4m58s > inferred idle timeout 5m00s".
+      for (const c of result.connections.filter((x) => x.reason === 'idle-timeout')) expect((c.session as { reuseGap: number }).reuseGap).toBeGreaterThanOrEqual(idle.seconds!);
     }
   });
 

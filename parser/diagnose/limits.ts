@@ -196,7 +196,9 @@ export function fitLimitsBehindBalancer(t: SessionTable, known: Int32Array, verd
     const behind = 'behind backends that refuse others\' sessions at a steady rate';
     for (const o of known) {
       const x = measure(o);
-      if (t.isAccepted(o) || verdicts.has(o) || x === null || x <= low) continue;
+      // Below the value inferred, a refusal is the balancer's: "idle 4m58s > inferred idle timeout
+      // 5m00s" had said otherwise of the refusals between the last acceptance and the limit.
+      if (t.isAccepted(o) || verdicts.has(o) || x === null || x <= low || x < value) continue;
       verdicts.set(o, limit, key === 'idleTimeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(value)} (no offer idle longer than ${formatDuration(low)} was accepted, ${behind})`
         : key === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(value)} (no session older than ${formatDuration(low)} was accepted, ${behind})`
           : `${newerSessionsText(t, o, x - 1)} (inferred cache size ${value}: no session with more than ${low - 1} newer ones was accepted, ${behind})`);
