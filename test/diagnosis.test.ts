@@ -481,6 +481,9 @@ describe('diagnosis on simulated farms with a known policy', () => {
       ['keep-replaced-ticket-keys', keep.fullHandshakesAvoided],
     ]);
     expect(farm.diagnosis.whatIf[0]!.description).toBe('replaced ticket keys kept for opening tickets, and the same session ticket keys on all backends');
+    // The rotation's finding says so too.
+    const rotation = farm.diagnosis.findings.find((f) => f.code === 'ticket-key-rotation')!;
+    expect(rotation.detail).toContain(`The backends behind www.sweep.test:443 also keep keys of their own: kept replaced keys would open only the tickets that reach the backend that sealed them (about ${keep.fullHandshakesAvoided} of the ${rotation.evidenceCount}); with the same keys on every backend as well, all of them.`);
   });
 
   it('what would have helped with backends at addresses of their own and an idle timeout: a longer timeout alone leaves out the offers to the other address, together with a shared cache it gets them', () => {

@@ -341,7 +341,12 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
         (switching > 0
           ? `${n(switching)} of them came while its servers switched from one key to the next one after another (up to ${formatDuration(rotation.switchSpread)} apart): a server already on the new key refused tickets under the old one, and a server not yet on it refused tickets under the new one, each opened by the others meanwhile. Give every server the new key for opening first, and only then let them seal with it. `
           : '') +
-        'Keep replaced keys for opening tickets (decryption only) for as long as a ticket should live: nginx takes several `ssl_session_ticket_key` files, the first one sealing new tickets and all of them opening; a rotation script should add the new key in front and drop the oldest, not replace them all.');
+        'Keep replaced keys for opening tickets (decryption only) for as long as a ticket should live: nginx takes several `ssl_session_ticket_key` files, the first one sealing new tickets and all of them opening; a rotation script should add the new key in front and drop the oldest, not replace them all.' +
+        // Backends with keys of their own besides: keeping the replaced ones helps where a ticket
+        // reached the backend that sealed it (the what-ifs count it so).
+        (unshared && reachingCount(rotated.filter((c) => keptByOtherLimits(c, null))) < rotated.length
+          ? ` The backends behind ${server.group} also keep keys of their own: kept replaced keys would open only the tickets that reach the backend that sealed them (${sameBackendShare < 1 ? 'about ' : ''}${n(reachingCount(rotated.filter((c) => keptByOtherLimits(c, null))))} of the ${n(rotated.length)}); with the same keys on every backend as well, all of them.`
+          : ''));
       replay('keep-replaced-ticket-keys', 'replaced ticket keys kept for opening tickets', rotated);
     }
     // Refused for a key the server no longer holds (not a moment's flush): a finding of their own.
