@@ -6,7 +6,7 @@ import { diagnose } from '../parser/diagnose/diagnose.js';
 import type { ServerSummary } from '../parser/diagnose/types.js';
 import type { ConnectionRecord } from '../parser/report/types.js';
 import { analyzeChunks } from './support/pipeline.js';
-import { tsharkSessionIdOutcomes } from './support/tshark.js';
+import { sessionIdOutcomeLetter as letter, tsharkSessionIdOutcomes } from './support/tshark.js';
 import { crosscheckFile } from './tools/crosscheck.js';
 
 // Real Apache httpd 2.4 (mod_ssl) with an 8 KB shmcb session cache, 400 connections of returning
@@ -21,8 +21,6 @@ function analyzeApache() {
   const result = analyzeChunks('apache-shmcb-cache.pcap', [gunzipSync(readFileSync(PATH))]);
   return { ...result, server: (result.document.servers as ServerSummary[])[0]! };
 }
-
-const letter = (c: ConnectionRecord) => (c.resumption === 'accepted' ? 'S' : c.resumption === 'rejected' ? 'R' : 'F');
 
 describe('Apache httpd with a shmcb session cache too small (real capture)', () => {
   it('every connection\'s outcome is tshark\'s, and every field tshark also reports agrees', async () => {

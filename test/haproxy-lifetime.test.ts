@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { ServerSummary, SessionView } from '../parser/diagnose/types.js';
 import type { ConnectionRecord } from '../parser/report/types.js';
 import { analyzeChunks } from './support/pipeline.js';
-import { tsharkSessionIdOutcomes } from './support/tshark.js';
+import { sessionIdOutcomeLetter as letter, tsharkSessionIdOutcomes } from './support/tshark.js';
 import { crosscheckFile } from './tools/crosscheck.js';
 
 // Real HAProxy backends, each with a session cache of its own and a 10 s session lifetime, behind a
@@ -18,8 +18,6 @@ function analyzeCapture() {
   const result = analyzeChunks('haproxy-lifetime-own-caches.pcap', [gunzipSync(readFileSync(PATH))]);
   return { ...result, server: (result.document.servers as ServerSummary[])[0]! };
 }
-
-const letter = (c: ConnectionRecord) => (c.resumption === 'accepted' ? 'S' : c.resumption === 'rejected' ? 'R' : 'F');
 
 describe('HAProxy backends with caches of their own and a session lifetime, behind a round robin (real capture)', () => {
   it('every connection\'s outcome is tshark\'s, and every field tshark also reports agrees', async () => {

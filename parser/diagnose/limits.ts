@@ -249,7 +249,7 @@ function tailPastLargestAccepted(t: SessionTable, known: Int32Array, verdicts: V
     if (x !== null && x > largestAccepted) pastValues[p++] = x;
   }
   pastValues.sort();
-  const plausibleRun = Math.floor(Math.log(PLAUSIBLE_RUN_CHANCE) / Math.log(1 - acceptRate));
+  const plausibleRun = plausibleRunOfRefusals(1 - acceptRate);
   const high = pastValues[Math.min(past - 1, plausibleRun)]!;
   return {
     largestAccepted,
@@ -279,6 +279,11 @@ const MIN_PAST_LIMIT = 8;
  */
 const MAX_TAIL_CHANCE = 1e-6;
 const PLAUSIBLE_RUN_CHANCE = 0.05;
+
+/** The longest run of refusals that refusals at `rate` give by chance more often than PLAUSIBLE_RUN_CHANCE. */
+function plausibleRunOfRefusals(rate: number): number {
+  return Math.floor(Math.log(PLAUSIBLE_RUN_CHANCE) / Math.log(rate));
+}
 
 /**
  * A session cache and tickets are two stores: a cache of session IDs (its idle timeout, its size)
@@ -445,7 +450,7 @@ export function widenLimitsBehindBalancer(t: SessionTable, rejected: Int32Array,
   sameBackendShare: number, verdicts: Verdicts, backendDetail: (o: number) => string): void {
   const refusedElsewhere = 1 - sameBackendShare;
   if (refusedElsewhere <= 0 || refusedElsewhere >= 1) return;
-  const plausibleRun = Math.floor(Math.log(PLAUSIBLE_RUN_CHANCE) / Math.log(refusedElsewhere));
+  const plausibleRun = plausibleRunOfRefusals(refusedElsewhere);
   if (plausibleRun < 1) return;
   const kinds = [
     { key: 'idleTimeout', reason: 'idle-timeout', measure: (o: number) => t.reuseGapOf(o), whole: false },

@@ -617,3 +617,6 @@ export function tsharkSessionIdOutcomes(file: string, port: number): string {
   }
   return [...outcome.keys()].sort((a, b) => a - b).map((s) => outcome.get(s)).join('');
 }
+
+/** resumescope's outcome of a connection in tsharkSessionIdOutcomes's letters. */
+export const sessionIdOutcomeLetter = (c: { resumption: string }): string => (c.resumption === 'accepted' ? 'S' : c.resumption === 'rejected' ? 'R' : 'F');
