@@ -1,7 +1,7 @@
 // npm run bench [-- --size MB] [--no-tshark] [--no-ssldump] [--dir DIR] [--memory] [--repeat N]
 // Generates farm captures with the simulator, then runs on the same files in the same run:
 // resumescope (whole analysis + JSON), the JavaScript floor (header walk + TLS byte check),
-// npm pcap-parser (reading alone), tshark (handshake fields) and ssldump (every handshake
+// npm pcap-parser and resumescope's own capture readers (reading alone), tshark (handshake fields) and ssldump (every handshake
 // message printed; Debian package ssldump), the last two when installed; prints one table.
 // --repeat N (default 3): every measurement but tshark's and the scale run's is taken N times,
 // interleaved, and the fastest run counts (peak RSS: the largest of the N). This virtual machine's
@@ -153,6 +153,7 @@ async function main(): Promise<void> {
   const specs: Spec[] = [
     { tool: 'floor: header walk + TLS byte check', file: big, bytes, command: [process.execPath, join(DIST, 'test', 'tools', 'floor.js'), big] },
     { tool: 'npm pcap-parser 0.2.1, counting packets', file: big, bytes, command: [process.execPath, join(DIST, 'test', 'tools', 'pcap-parser-count.js'), big] },
+    { tool: "resumescope's capture readers, counting packets", file: big, bytes, command: [process.execPath, join(DIST, 'test', 'tools', 'reader-count.js'), big] },
     { tool: 'resumescope analyze --json (whole analysis)', file: big, bytes, command: [process.execPath, cli, 'analyze', big, '-q', '--json', json] },
     { tool: 'resumescope analyze --ndjson', file: big, bytes, command: [process.execPath, cli, 'analyze', big, '-q', '--ndjson', json] },
     { tool: 'resumescope, 4 files, --jobs 1', file: parts.join(','), bytes: partBytes, command: [process.execPath, cli, 'analyze', ...parts, '-q', '--jobs', '1', '--json', json] },
@@ -214,9 +215,11 @@ async function main(): Promise<void> {
     spinTogetherRuns.push(await measureTogether(Array.from({ length: cores }, () => spin)));
   }
   const best = runs.map(fastest);
-  const [sequential, workers] = [best[4]!, best[5]!];
-  const strictlyOneCore = pinned ? best[6]! : null;
-  rows.push(...best.slice(0, 4));
+  // By name, not by place: the single-file rows come first, then the batches.
+  const bestOf = (tool: string) => best[specs.findIndex((spec) => spec.tool === tool)]!;
+  const [sequential, workers] = [bestOf('resumescope, 4 files, --jobs 1'), bestOf(`resumescope, 4 files, --jobs ${cpus().length}`)];
+  const strictlyOneCore = pinned ? bestOf('resumescope, 4 files, --jobs 1, pinned to one core (taskset)') : null;
+  rows.push(...best.slice(0, specs.findIndex((spec) => spec.tool.startsWith('resumescope, 4 files'))));
   if (withTshark) {
     // Once: at ~20 MB/s it takes most of a minute, and ten times the others' drift would not change its ratio much.
     rows.push(measure('tshark, handshake fields', big, bytes, ['tshark', '-r', big, '-Y', 'tls.handshake.type==1 || tls.handshake.type==2', '-T', 'fields', '-e', 'tcp.stream', '-e', 'tls.handshake.type', '-e', 'tls.handshake.session_id', '-e', 'tls.handshake.extensions_server_name']));
@@ -260,6 +263,7 @@ async function main(): Promise<void> {
   }
 
   const floor = rows[0]!;
+  const ours = rows.find((r) => r.tool === 'resumescope analyze --json (whole analysis)')!;
   const floorSpeed = floor.bytes / floor.seconds;
   const lines = [
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
@@ -285,14 +289,13 @@ async function main(): Promise<void> {
     lines.push(`pinned ceiling: the same ${cores} processes, each pinned to a core of its own, take ${pinnedTogether.toFixed(2)} s at once, one share alone pinned ${pinnedAlone.toFixed(2)} s: ` +
       `${((cores * pinnedAlone) / pinnedTogether).toFixed(2)}× the work per second of one`);
   }
-  for (const r of [rows[2]!, sequential]) {
+  for (const r of [ours, sequential]) {
     if (r.cpuSeconds !== null) lines.push(`CPU of "${r.tool}": ${r.cpuSeconds.toFixed(2)} s over ${r.seconds.toFixed(2)} s of wall time (${(r.cpuSeconds / r.seconds).toFixed(2)} cores busy)`);
   }
   const [spinAlone, spinTogether] = [Math.min(...spinAloneRuns), Math.min(...spinTogetherRuns)];
   lines.push(`hardware ceiling: ${cores} processes of a loop that touches no memory take ${spinTogether.toFixed(2)} s at once, one alone ${spinAlone.toFixed(2)} s: ` +
     `${((cores * spinAlone) / spinTogether).toFixed(2)}× the work per second of one`);
   const tshark = rows.find((r) => r.tool.startsWith('tshark'));
-  const ours = rows[2]!;
   if (tshark) lines.push(`resumescope vs tshark: ${((ours.bytes / ours.seconds) / (tshark.bytes / tshark.seconds)).toFixed(1)}× faster`);
   const ssldump = rows.find((r) => r.tool.startsWith('ssldump'));
   if (ssldump) lines.push(`resumescope vs ssldump: ${((ours.bytes / ours.seconds) / (ssldump.bytes / ssldump.seconds)).toFixed(2)}× as fast`);
