@@ -44,6 +44,13 @@ describe('HAProxy backends with caches of their own and a session lifetime, behi
     expect(server.cachePolicy.idleTimeout.seconds).toBeNull();
     // The balancer's three refusals past 7.2 s counted as its own, not the lifetime's.
     expect(lifetime.rejectedAbove).toBe(connections.filter((c) => c.reason === 'lifetime').length);
+    // The balancer's refusals below the lifetime are explained, not exceptions to it: counted as
+    // such, the lifetime read at confidence 0.52 and its finding called it "not sharp".
+    expect(lifetime.exceptions).toBe(0);
+    expect(lifetime.confidence).toBeGreaterThan(0.9);
+    const finding = diagnosis.findings.find((f) => f.code === 'lifetime')!;
+    expect(finding.severity).toBe('critical');
+    expect(finding.detail).not.toContain('not sharp');
     expect(server.cachePolicy.sharedCache).toMatchObject({ shared: false, backends: 2 });
     const share = server.cachePolicy.sharedCache.sameBackendShare!;
     expect(share).toBeGreaterThan(0.4);

@@ -69,7 +69,7 @@ export function inferGroup(table: SessionTable, group: ServerGroup, allOffers: I
   if (sharedCache.sameBackendShare !== null && sharedCache.backends !== null) {
     const share = sharedCache.sameBackendShare, backends = sharedCache.backends;
     const limits = { idleTimeout, lifetime, capacity };
-    widenLimitsBehindBalancer(t, rejected, limits, share, verdicts, (o) => steadyRateDetail(t, o, share, backends));
+    widenLimitsBehindBalancer(t, known, rejected, limits, share, verdicts, (o) => steadyRateDetail(t, o, share, backends));
     ({ idleTimeout, lifetime, capacity } = limits);
   }
   // 6b. Flushes again, among the refusals nothing else explained: a limit refusing many offers

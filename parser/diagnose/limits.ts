@@ -444,9 +444,12 @@ function limitDetail(t: SessionTable, o: number, limit: 'idle-timeout' | 'lifeti
  * oldest session resumed was 7.2 s old, the next ones refused 7.5 s old at the other backend, and
  * "a lifetime of 7.4 s" came out, three of the balancer's refusals said to be "age 7.5s > inferred
  * lifetime 7.4s". Done after the policy is settled: the flushes and the order of two limits read
- * the edge as fitted.
+ * the edge as fitted. The refusals below the limit that the balancer explains are no exceptions to
+ * it, as in fitLimitsBehindBalancer: counted as such, the capture's lifetime read at confidence
+ * 0.52 and its finding called the limit "not sharp" for 25 refusals at the other backend.
+ * `known`: the group's offers of sessions seen issued or used.
  */
-export function widenLimitsBehindBalancer(t: SessionTable, rejected: Int32Array, limits: Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'>,
+export function widenLimitsBehindBalancer(t: SessionTable, known: Int32Array, rejected: Int32Array, limits: Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'>,
   sameBackendShare: number, verdicts: Verdicts, backendDetail: (o: number) => string): void {
   const refusedElsewhere = 1 - sameBackendShare;
   if (refusedElsewhere <= 0 || refusedElsewhere >= 1) return;
@@ -472,7 +475,22 @@ export function widenLimitsBehindBalancer(t: SessionTable, rejected: Int32Array,
     // The refusals below the value inferred go to the balancer: fewer past the limit, more below it.
     let moved = 0;
     for (const o of past) if (measure(o)! < seconds) moved++;
-    const widened = { ...e, seconds, high, rejectedAbove: e.rejectedAbove - moved, exceptions: e.exceptions + moved };
+    // What still contradicts the limit: offers accepted past it, and refusals within it that
+    // nothing explains (the balancer's have their verdict already, or get it below).
+    let acceptedAbove = 0, unexplainedBelow = 0;
+    for (const o of known) {
+      const x = measure(o);
+      if (x === null) continue;
+      if (t.isAccepted(o)) { if (x > seconds) acceptedAbove++; }
+      else if (x < seconds && !verdicts.has(o)) unexplainedBelow++;
+    }
+    // fitLimit's confidence (threshold.ts), with the rate below the edge that of what nothing explains.
+    const rejectedAbove = e.rejectedAbove - moved;
+    const support = (1 - Math.exp(-rejectedAbove / 4)) * (1 - Math.exp(-e.acceptedBelow / 4));
+    const rateAbove = rejectedAbove / (rejectedAbove + acceptedAbove);
+    const rateBelow = unexplainedBelow / Math.max(1, e.acceptedBelow + unexplainedBelow);
+    const confidence = round2(support * rateAbove * (1 - rateBelow) * (acceptedAbove === 0 ? 1 : 0.7));
+    const widened = { ...e, seconds, high, rejectedAbove, exceptions: acceptedAbove + unexplainedBelow, confidence };
     if (key === 'capacity') limits.capacity = { ...limits.capacity, ...widened, entries: seconds };
     else limits[key] = widened;
     const limit = key === 'capacity' && limits.capacity.eviction === 'lru' ? 'lru-capacity' : reason;
