@@ -114,6 +114,29 @@ describe('HTML report (--report)', () => {
     }
   }, 60_000);
 
+  it('draws a limit line on its edge where the bars are finer than a duration is rounded to', async () => {
+    // Real HAProxy with a 10 s lifetime: bars of 500 ms past 10 s were labelled "10s, 11s, 11s,
+    // 12s, 12s"; the line, placed at its edge's label among repeated ones, was not drawn at all.
+    const { html } = await writeReport('lifetime', [join(ROOT, 'fixtures/captures-large/haproxy-lifetime-own-caches.pcap.gz')]);
+    const { page, errors } = await openOffline(html, 'light');
+    await page.getByTestId('tab-reuse').click();
+    const age = page.getByTestId('chart-age');
+    await age.locator('.recharts-reference-line line').first().waitFor({ state: 'attached', timeout: 10_000 });
+    expect(await age.locator('.recharts-reference-line').count()).toBe(1);
+    // On the edge labelled 10s: the line's x is that tick's.
+    const lineX = Number(await age.locator('.recharts-reference-line line').getAttribute('x1'));
+    const tickX = await age.locator('.edge-tick', { hasText: /^10s$/ }).locator('line').getAttribute('x1');
+    expect(Math.abs(lineX - Number(tickX))).toBeLessThan(1);
+    for (const chart of ['chart-reuse-gap', 'chart-age']) {
+      const ticks = await page.getByTestId(chart).locator('.edge-tick text').allTextContents();
+      expect(ticks.length).toBeGreaterThan(5);
+      expect(new Set(ticks).size, ticks.join(' ')).toBe(ticks.length);
+    }
+    await page.screenshot({ path: screenshotPath('report-lifetime-edge-light.png'), fullPage: true });
+    expect(errors.errors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+
   it('keeps hostile SNIs as text: no dialog, no injected element, nothing fetched', async () => {
     const hostile = await writeHostileCapture(work.path);
     const { html, json } = await writeReport('hostile', [hostile]);

@@ -1,5 +1,7 @@
 // Formatting shared by every view. Times are UTC: captures come from other machines and time zones.
-export { formatDuration } from '../../../../parser/diagnose/format.js';
+import { formatDuration } from '../../../../parser/diagnose/format.js';
+
+export { formatDuration };
 
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
@@ -62,4 +64,31 @@ export function parseTime(text: string): number | null {
   const iso = trimmed.replace(' ', 'T');
   const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + 'Z');
   return Number.isNaN(ms) ? null : ms / 1000;
+}
+
+/**
+ * Bin edges as durations; the first edge is plain zero ("0ms" reads like a measurement).
+ * formatDuration rounds to what a reader needs of one value (tenths below 10 s, whole seconds below
+ * an hour, minutes above), but edges finer than that must say their fraction: bars of 500 ms past
+ * 10 s were labelled "10s, 11s, 11s, 12s, 12s", and the limit line at 10 s, drawn at its edge's
+ * label, was lost among the repeated ones.
+ */
+export function formatEdge(seconds: number, binWidth: number): string {
+  if (seconds === 0) return '0';
+  const shown = seconds < 1 ? 0.001 : seconds < 10 ? 0.1 : seconds < 3600 ? 1 : 60;
+  const steps = binWidth / shown;
+  return Math.abs(steps - Math.round(steps)) < 1e-6 && Math.round(steps) >= 1 ? formatDuration(seconds) : exactDuration(seconds);
+}
+
+/** A duration with every component it has, to the millisecond: "10.5s", "1m02.5s", "1h02m30s". */
+function exactDuration(seconds: number): string {
+  const text = (s: number) => String(Math.round(s * 1000) / 1000);
+  const padded = (s: number) => `${s < 10 ? '0' : ''}${text(s)}`;
+  if (seconds < 1) return `${text(seconds * 1000)}ms`;
+  if (seconds < 60) return `${text(seconds)}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${padded(seconds - 60 * minutes)}s`;
+  const rest = seconds - 3600 * Math.floor(minutes / 60);
+  const s = rest - 60 * Math.floor(rest / 60);
+  return `${Math.floor(minutes / 60)}h${String(Math.floor(rest / 60)).padStart(2, '0')}m${s > 0.0005 ? `${padded(s)}s` : ''}`;
 }

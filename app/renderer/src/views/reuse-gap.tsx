@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Histogram, HistogramSet } from '../../../../parser/report/report-model.js';
-import { formatCount, formatDuration } from '../data/format.js';
+import { formatCount, formatEdge } from '../data/format.js';
 import { EmptyState, Section, useView } from './common.js';
 
 const METRIC_TEXT = {
@@ -84,11 +84,6 @@ function pickDefaultGroup(sets: HistogramSet[]): string {
   return best?.group ?? '';
 }
 
-/** Bin edges as durations; the first edge is plain zero ("0ms" reads like a measurement). */
-function formatEdge(seconds: number): string {
-  return seconds === 0 ? '0' : formatDuration(seconds);
-}
-
 interface EdgeTickProps {
   x?: number | string;
   y?: number | string;
@@ -118,7 +113,7 @@ function EdgeTick({ x, y, payload, fill }: EdgeTickProps) {
 function HistogramChart({ histogram, group, answered, pooled, testId }: { histogram: Histogram; group: string; answered: number; pooled: boolean; testId: string }) {
   const { palette, showConnections } = useView();
   const text = METRIC_TEXT[histogram.metric];
-  const format = histogram.unit === 'seconds' ? formatEdge : (x: number) => formatCount(x);
+  const format = histogram.unit === 'seconds' ? (x: number) => formatEdge(x, histogram.binWidth) : (x: number) => formatCount(x);
   const data = histogram.bins.map((b, bin) => ({
     bin,
     label: b.end === null ? `≥ ${format(b.start)}` : format(b.start),
