@@ -316,7 +316,7 @@ function sessionOf(c: ConnectionRecord): OfferView | null {
  * connection capture (9 bytes a sample here). Doubling arrays rather than the session table's
  * columns: those start at 64 K-entry blocks, ~1.7 MB for each of hundreds of small groups.
  */
-class Samples {
+export class Samples {
   values = new Float64Array(64);
   accepted = new Uint8Array(64);
   length = 0;
@@ -409,12 +409,27 @@ export function offerMetric(c: ConnectionRecord, metric: HistogramMetric): numbe
   return metric === 'churn' ? value - 1 : value;
 }
 
+/**
+ * Whether `value` is a whole number of `width`s. Not `value % width === 0`: in binary floating point
+ * 1.2 % 0.1 is 0.0999…, so a limit of 1.2 s was never put on a bin edge of 0.1 s bars, and its
+ * line, drawn at the bar that starts at it (12 × 0.1 = 1.2000000000000002), was not drawn.
+ */
+function onEdge(value: number, width: number): boolean {
+  const steps = value / width;
+  return Math.abs(steps - Math.round(steps)) < 1e-9 * Math.max(1, steps);
+}
+
+/** The bar of histogram `h` that starts at `value` (a limit's line is drawn there), -1 for none. */
+export function binStartingAt(h: Histogram, value: number): number {
+  return onEdge(value, h.binWidth) ? h.bins.findIndex((b) => Math.abs(b.start - value) < h.binWidth * 1e-6) : -1;
+}
+
 /** The bar of a chart of `binCount` bars `binWidth` wide that a value falls in (the last one is open). */
 export function histogramBinOf(x: number, binWidth: number, binCount: number): number {
   return Math.min(binCount - 1, Math.max(0, Math.floor(x / binWidth)));
 }
 
-function histogram(metric: HistogramMetric, samples: Samples, references: ReferenceLine[]): Histogram {
+export function histogram(metric: HistogramMetric, samples: Samples, references: ReferenceLine[]): Histogram {
   const unit = metric === 'churn' || metric === 'usedSince' ? 'sessions' : 'seconds';
   const steps = unit === 'seconds' ? TIME_STEPS : COUNT_STEPS;
   if (samples.length === 0) return { metric, unit, binWidth: steps[0]!, bins: [], references, samples: 0 };
@@ -430,14 +445,16 @@ function histogram(metric: HistogramMetric, samples: Samples, references: Refere
   const top = Math.max(p99, refMax * 1.6, unit === 'seconds' ? 0.01 : 10);
   let binWidth = steps.find((s) => top / s <= TARGET_HISTOGRAM_BINS) ?? Math.ceil(top / TARGET_HISTOGRAM_BINS);
   // Put every inferred limit on a bin edge, so the cliff is a clean step between two bars.
-  while (references.some((r) => r.value % binWidth !== 0)) {
-    const smaller = [...steps].reverse().find((s) => s < binWidth && references.every((r) => r.value % s === 0) && top / s <= MAX_HISTOGRAM_BINS);
+  while (references.some((r) => !onEdge(r.value, binWidth))) {
+    const smaller = [...steps].reverse().find((s) => s < binWidth && references.every((r) => onEdge(r.value, s)) && top / s <= MAX_HISTOGRAM_BINS);
     if (smaller === undefined) break;
     binWidth = smaller;
   }
   const binCount = Math.min(MAX_HISTOGRAM_BINS, Math.floor(top / binWidth) + 1);
   const bins: HistogramBin[] = [];
-  for (let i = 0; i < binCount; i++) bins.push({ start: i * binWidth, end: i === binCount - 1 ? null : (i + 1) * binWidth, accepted: 0, rejected: 0 });
+  // Edges to the microsecond: i × 0.1 is 0.30000000000000004 for i = 3, which labels and filters show.
+  const edge = (i: number) => Math.round(i * binWidth * 1e6) / 1e6;
+  for (let i = 0; i < binCount; i++) bins.push({ start: edge(i), end: i === binCount - 1 ? null : edge(i + 1), accepted: 0, rejected: 0 });
   for (let i = 0; i < samples.length; i++) {
     const bin = bins[histogramBinOf(samples.values[i]!, binWidth, binCount)]!;
     if (samples.accepted[i] === 1) bin.accepted++;

@@ -3,6 +3,7 @@
 // its edge's label, lands on its own bar.
 import { describe, expect, it } from 'vitest';
 import { formatDuration, formatEdge } from '../../app/renderer/src/data/format.js';
+import { binStartingAt, histogram, Samples } from '../../parser/report/report-model.js';
 
 describe('bin edges as durations', () => {
   it('say the fraction where the bins are finer than formatDuration rounds to', () => {
@@ -27,5 +28,32 @@ describe('bin edges as durations', () => {
       const labels = Array.from({ length: 60 }, (_, k) => formatEdge(k * width, width));
       expect(new Set(labels).size, `bins of ${width} s: ${labels.join(' ')}`).toBe(labels.length);
     }
+  });
+});
+
+describe('a limit on a bin edge (parser/report/report-model.ts)', () => {
+  /** A chart of accepted offers up to `top` and refused ones past `limit`, with the limit's line. */
+  function chartOf(limit: number, top: number) {
+    const samples = new Samples();
+    for (let x = 0; x <= top; x += top / 400) samples.push(x, x < limit);
+    return histogram('reuseGap', samples, [{ value: limit, label: `inferred idle timeout ${limit}`, group: 'g', confidence: 1 }]);
+  }
+
+  it('puts fractional limits on an edge and finds the bar the line is drawn at', () => {
+    // 1.2 % 0.1 is 0.0999… in floating point: the limit stayed off the edges and its line undrawn.
+    for (const limit of [0.3, 1.2, 7.4, 2.35, 12.5, 0.015]) {
+      const chart = chartOf(limit, limit * 1.5);
+      const bar = binStartingAt(chart, limit);
+      expect(bar, `limit ${limit}: bars of ${chart.binWidth}`).toBeGreaterThan(0);
+      expect(chart.bins[bar]!.start).toBe(limit);
+      // A clean step at the line: accepted left of it, refused from it on.
+      expect(chart.bins.slice(0, bar).every((b) => b.rejected === 0)).toBe(true);
+      expect(chart.bins.slice(bar).every((b) => b.accepted === 0)).toBe(true);
+    }
+  });
+
+  it('writes edges to the microsecond, not 0.30000000000000004', () => {
+    const chart = chartOf(1.2, 2);
+    for (const b of chart.bins) expect(String(b.start)).toMatch(/^\d+(\.\d{1,6})?$/);
   });
 });

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import type { Histogram, HistogramSet } from '../../../../parser/report/report-model.js';
+import { binStartingAt, type Histogram, type HistogramSet } from '../../../../parser/report/report-model.js';
 import { formatCount, formatEdge } from '../data/format.js';
 import { EmptyState, Section, useView } from './common.js';
 
@@ -136,7 +136,7 @@ function HistogramChart({ histogram, group, answered, pooled, testId }: { histog
   };
   const references = histogram.references
     .map((r) => {
-      const index = histogram.bins.findIndex((b) => b.start === r.value);
+      const index = binStartingAt(histogram, r.value);
       return index >= 0 ? { ...r, label: data[index]!.label, text: r.label } : null;
     })
     .filter((r): r is NonNullable<typeof r> => r !== null);
