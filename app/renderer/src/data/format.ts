@@ -40,13 +40,25 @@ export function formatTime(epochSeconds: number | null, withMillis = true): stri
   return iso.slice(0, 10) + ' ' + iso.slice(11, withMillis ? 23 : 19);
 }
 
-export function formatClock(epochSeconds: number, bucketSeconds: number): string {
+export function formatClock(epochSeconds: number, bucketSeconds: number, withDate = false): string {
   const iso = isoOrNull(epochSeconds);
   if (iso === null) return String(epochSeconds);
   if (bucketSeconds >= 86400) return iso.slice(0, 10);
-  if (bucketSeconds >= 60) return iso.slice(11, 16);
-  if (bucketSeconds >= 1) return iso.slice(11, 19);
-  return iso.slice(11, 23);
+  const date = withDate ? `${iso.slice(5, 10)} ` : '';
+  if (bucketSeconds >= 60) return date + iso.slice(11, 16);
+  if (bucketSeconds >= 1) return date + iso.slice(11, 19);
+  return date + iso.slice(11, 23);
+}
+
+/**
+ * The timeline's bar labels: formatClock of each bar's start, with the date (month-day) where the
+ * bars run over more than one UTC day. A capture of two days in bars of an hour read "13:00" twice,
+ * and the chart, whose flush lines are drawn at a bar's label, lost them among the repeats.
+ */
+export function clockLabels(starts: readonly number[], bucketSeconds: number): string[] {
+  const day = (t: number) => isoOrNull(t)?.slice(0, 10) ?? '';
+  const withDate = starts.length > 1 && bucketSeconds < 86400 && day(starts[0]!) !== day(starts[starts.length - 1]!);
+  return starts.map((t) => formatClock(t, bucketSeconds, withDate));
 }
 
 /** Milliseconds between two epoch-second times, for the ladder. */

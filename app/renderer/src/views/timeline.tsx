@@ -1,6 +1,6 @@
 import { Bar, BarChart, CartesianGrid, Legend, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { OUTCOMES } from '../../../../parser/report/report-model.js';
-import { formatClock, formatDuration, formatTime } from '../data/format.js';
+import { clockLabels, formatDuration, formatTime } from '../data/format.js';
 import { OUTCOME_LABEL } from '../data/labels.js';
 import type { ConnectionFilter } from '../data/connection-query.js';
 import { ChartTooltip, EmptyState, Section, useView } from './common.js';
@@ -12,10 +12,11 @@ export function TimelineView() {
     return <div className="view" data-testid="view-timeline"><EmptyState title="No TLS connections to draw" /></div>;
   }
   const width = timeline.bucketSeconds;
-  const data = timeline.buckets.map((b) => ({ ...b, label: formatClock(b.start, width) }));
+  const labels = clockLabels(timeline.buckets.map((b) => b.start), width);
+  const data = timeline.buckets.map((b, i) => ({ ...b, label: labels[i]! }));
   const flushMarks = timeline.flushes.map((f) => {
-    const bucket = timeline.buckets.find((b) => f.time >= b.start && f.time < b.start + width);
-    return bucket ? { label: formatClock(bucket.start, width), flush: f } : null;
+    const bucket = timeline.buckets.findIndex((b) => f.time >= b.start && f.time < b.start + width);
+    return bucket >= 0 ? { label: labels[bucket]!, flush: f } : null;
   }).filter((x) => x !== null);
   const peakAborted = timeline.buckets.reduce((m, b) => Math.max(m, b.aborted), 0);
   /**

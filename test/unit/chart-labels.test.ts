@@ -1,8 +1,8 @@
-// The reuse-gap charts' bin edges (app/renderer/src/data/format.ts formatEdge): each edge's label
-// says its value at the bins' resolution, so no two edges read alike and a limit line, drawn at
-// its edge's label, lands on its own bar.
+// The charts' axis labels (app/renderer/src/data/format.ts): the reuse-gap charts' bin edges and the
+// timeline's bars each say their value at the bars' resolution, so no two read alike and a line
+// (a limit, a flush), drawn at its bar's label, lands on its own bar.
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatEdge } from '../../app/renderer/src/data/format.js';
+import { clockLabels, formatDuration, formatEdge } from '../../app/renderer/src/data/format.js';
 import { binStartingAt, histogram, Samples } from '../../parser/report/report-model.js';
 
 describe('bin edges as durations', () => {
@@ -55,5 +55,28 @@ describe('a limit on a bin edge (parser/report/report-model.ts)', () => {
   it('writes edges to the microsecond, not 0.30000000000000004', () => {
     const chart = chartOf(1.2, 2);
     for (const b of chart.bins) expect(String(b.start)).toMatch(/^\d+(\.\d{1,6})?$/);
+  });
+});
+
+describe('the timeline\'s bar labels', () => {
+  const start = Date.UTC(2026, 10, 28, 6, 0, 0) / 1000;
+  it('carry the date where the bars run over more than one day', () => {
+    // Two days in bars of an hour had read "13:00" twice, and a flush line drawn there was lost.
+    const hours = Array.from({ length: 48 }, (_, k) => start + 3600 * k);
+    const labels = clockLabels(hours, 3600);
+    expect(labels[0]).toBe('11-28 06:00');
+    expect(labels[24]).toBe('11-29 06:00');
+    expect(new Set(labels).size).toBe(labels.length);
+    // Bars of 30 s across midnight keep their seconds.
+    const halfMinutes = Array.from({ length: 120 }, (_, k) => Date.UTC(2026, 10, 28, 23, 30, 0) / 1000 + 30 * k);
+    const short = clockLabels(halfMinutes, 30);
+    expect(short[0]).toBe('11-28 23:30:00');
+    expect(new Set(short).size).toBe(short.length);
+  });
+
+  it('are the time alone within one day', () => {
+    expect(clockLabels([start, start + 60, start + 120], 60)).toEqual(['06:00', '06:01', '06:02']);
+    expect(clockLabels([start, start + 0.5], 0.5)).toEqual(['06:00:00.000', '06:00:00.500']);
+    expect(clockLabels([start, start + 86400], 86400)).toEqual(['2026-11-28', '2026-11-29']);
   });
 });
