@@ -414,7 +414,7 @@ export function offerMetric(c: ConnectionRecord, metric: HistogramMetric): numbe
  * 1.2 % 0.1 is 0.0999…, so a limit of 1.2 s was never put on a bin edge of 0.1 s bars, and its
  * line, drawn at the bar that starts at it (12 × 0.1 = 1.2000000000000002), was not drawn.
  */
-function onEdge(value: number, width: number): boolean {
+export function onEdge(value: number, width: number): boolean {
   const steps = value / width;
   return Math.abs(steps - Math.round(steps)) < 1e-9 * Math.max(1, steps);
 }

@@ -1,5 +1,6 @@
 // Formatting shared by every view. Times are UTC: captures come from other machines and time zones.
 import { formatDuration } from '../../../../parser/diagnose/format.js';
+import { onEdge } from '../../../../parser/report/report-model.js';
 
 export { formatDuration };
 
@@ -88,8 +89,7 @@ export function parseTime(text: string): number | null {
 export function formatEdge(seconds: number, binWidth: number): string {
   if (seconds === 0) return '0';
   const shown = seconds < 1 ? 0.001 : seconds < 10 ? 0.1 : seconds < 3600 ? 1 : 60;
-  const steps = binWidth / shown;
-  return Math.abs(steps - Math.round(steps)) < 1e-6 && Math.round(steps) >= 1 ? formatDuration(seconds) : exactDuration(seconds);
+  return binWidth >= shown && onEdge(binWidth, shown) ? formatDuration(seconds) : exactDuration(seconds);
 }
 
 /** A duration with every component it has, to the millisecond: "10.5s", "1m02.5s", "1h02m30s". */
