@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,35 @@ describe('resumescope agrees with tshark on real captures', () => {
     expect(resumed!.resumedBy).toBe('session-id');
     expect(resumed!.fullHandshakeOnlyBytes).toBe(0);
   });
+
+  it('TLS 1.3 (decrypted with the recording\'s keys): what resuming saves is the server flight\'s records but its EncryptedExtensions and Finished', async () => {
+    // s_server asking for a client certificate: connection 2 a full handshake, 3 its PSK resumption.
+    const file = join(CAPTURES, 'tls13-server-rejects-client-certificate.pcap');
+    const rows = execFileSync('tshark', ['-n', '-r', file, '-o', `tls.keylog_file:${file.replace(/\.pcap$/, '.keys')}`, '-Y', 'tls && tcp.srcport == 44370',
+      '-T', 'fields', '-e', 'tcp.stream', '-e', 'tls.record.length', '-e', 'tls.handshake.type'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .trim().split('\n').map((line) => line.split('\t'));
+    /** The server's first flight of a stream: each record's length and the handshake message it carries (one each here). */
+    const flightOf = (stream: string) => {
+      const [, lengths, types] = rows.find(([s]) => s === stream)!;
+      const records = lengths!.split(',').map(Number);
+      const messages = types!.split(',').map(Number);
+      // Records: ServerHello, ChangeCipherSpec (no message), then one encrypted message each.
+      return records.slice(2).map((length, i) => ({ length, type: messages[i + 1]! }));
+    };
+    const full = flightOf('2');
+    const resumption = flightOf('3');
+    // RFC 8446: EncryptedExtensions 8, CertificateRequest 13, Certificate 11, CertificateVerify 15, Finished 20.
+    expect(full.map((r) => r.type)).toEqual([8, 13, 11, 15, 20]);
+    expect(resumption.map((r) => r.type)).toEqual([8, 20]);
+    const onlyFull = full.filter((r) => r.type === 13 || r.type === 11 || r.type === 15).reduce((sum, r) => sum + r.length, 0);
+    const total = (records: { length: number }[]) => records.reduce((sum, r) => sum + r.length, 0);
+    expect(onlyFull).toBe(total(full) - total(resumption));
+    const connections = await analyze('tls13-server-rejects-client-certificate.pcap');
+    expect(connections[2]!.resumption).toBe('not-offered');
+    expect(connections[2]!.fullHandshakeOnlyBytes).toBe(onlyFull);
+    expect(connections[3]!.resumedBy).toBe('psk');
+  });
+
   let bytesCompared = 0;
   for (const file of files) {
     it(`${file}: every field tshark also reports`, async () => {

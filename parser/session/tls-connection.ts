@@ -46,6 +46,13 @@ function isBareFinishedRecord(length: number): boolean {
   return length === 53 || length === 45 || length === 69;
 }
 
+/**
+ * The largest first record of a TLS 1.3 server flight taken for its EncryptedExtensions alone (see
+ * fullHandshakeOnlyBytes): its extensions (ALPN, server_name, supported_groups, early_data, a
+ * record size limit) take tens of bytes; a record that also carries a certificate, hundreds or more.
+ */
+const MAX_ENCRYPTED_EXTENSIONS_RECORD = 512;
+
 /** The bare Finished record (isBareFinishedRecord) of a TLS 1.3 cipher suite: its hash and tag decide. */
 function bareFinishedRecordOf(cipherSuite: number): number {
   // TLS_AES_256_GCM_SHA384 (SHA-384), TLS_AES_128_CCM_8_SHA256 (an 8-byte tag); the rest SHA-256, 16 (RFC 8446 §B.4).
@@ -130,6 +137,9 @@ export class TlsConnection implements TlsStreamListener {
    * Finished (as their headers state them: content, type and tag), its flight.
    */
   private serverFlightBytes = 0;
+  /** TLS 1.3: how many records that flight has, and the length of its first (-1 before it). */
+  private serverFlightRecords = 0;
+  private serverFlightFirstRecord = -1;
   // Per-side pairs as fields, not arrays (see TcpFlow).
   /** Time of each side's first ChangeCipherSpec, -1 before it. */
   private ccsTime0 = -1;
@@ -442,7 +452,10 @@ export class TlsConnection implements TlsStreamListener {
     const client = this.isClient(side);
     // RFC 8446 §5.2: encrypted records are all application_data outside; the ServerHello's own
     // record, which ended after the stream began encrypting, is not one of them.
-    if (this.tls13 && !client && !this.clientFinished && contentType === CONTENT_APPLICATION_DATA) this.serverFlightBytes += length;
+    if (this.tls13 && !client && !this.clientFinished && contentType === CONTENT_APPLICATION_DATA) {
+      this.serverFlightBytes += length;
+      if (this.serverFlightRecords++ === 0) this.serverFlightFirstRecord = length;
+    }
     if (this.tls13) {
       // The client's first encrypted record after the ServerHello is its Finished (RFC 8446 §4.4.4).
       if (client && (contentType === CONTENT_APPLICATION_DATA || contentType === 22)) this.clientFinished = true;
@@ -684,9 +697,16 @@ export class TlsConnection implements TlsStreamListener {
     if (!this.established || this.serverHello === null || this.handshakeBytesLost || this.handshakeBytesCut) return null;
     if (resumed) return 0;
     if (!this.tls13) return this.fullHandshakeOnlyMessageBytes;
-    // A PSK resumption's server flight is its EncryptedExtensions and Finished (RFC 8446 §2.2):
-    // all but the Finished is counted, the EncryptedExtensions (a few bytes) with the certificate.
-    return Math.max(0, this.serverFlightBytes - bareFinishedRecordOf(this.serverHello.cipherSuite));
+    // A PSK resumption's server flight is its EncryptedExtensions and Finished (RFC 8446 §2.2): the
+    // rest is saved. The EncryptedExtensions is the flight's first message (§4.3.1); a stack that
+    // writes each message in a record of its own (OpenSSL, GnuTLS, Go) shows it as a first record
+    // of a few dozen bytes before the certificate's, and it is left out. One that packs its flight
+    // into fewer records (BoringSSL) hides it, and its few bytes stay counted. Real s_server
+    // (tls13-server-rejects-client-certificate.pcap, decrypted): EncryptedExtensions 23 bytes,
+    // CertificateRequest 104, Certificate 854, CertificateVerify 281, Finished 69; resuming saves the
+    // 1,239 in the middle, where 1,262 had been counted.
+    const encryptedExtensions = this.serverFlightRecords >= 3 && this.serverFlightFirstRecord <= MAX_ENCRYPTED_EXTENSIONS_RECORD ? this.serverFlightFirstRecord : 0;
+    return Math.max(0, this.serverFlightBytes - encryptedExtensions - bareFinishedRecordOf(this.serverHello.cipherSuite));
   }
 
   toRecord(base: {

@@ -462,7 +462,9 @@ function reduceStream(acc: StreamAcc): TsharkConnection {
       const clientData = ev.find((e) => e.kind === 'data' && fromClient(e) && e.frame > serverHello.frame);
       const flight = ev.filter((e) => e.kind === 'data' && !fromClient(e) && e.frame >= serverHello.frame && (clientData === undefined || e.frame < clientData.frame));
       const finished = conn.cipherId === 0x1302 ? 69 : conn.cipherId === 0x1305 ? 45 : 53;
-      conn.fullHandshakeOnlyBytes = Math.max(0, flight.reduce((sum, e) => sum + e.length!, 0) - finished);
+      // The EncryptedExtensions, a resumption's too: the flight's first record where each message has one.
+      const encryptedExtensions = flight.length >= 3 && flight[0]!.length! <= 512 ? flight[0]!.length! : 0;
+      conn.fullHandshakeOnlyBytes = Math.max(0, flight.reduce((sum, e) => sum + e.length!, 0) - encryptedExtensions - finished);
     }
   }
   // A session ID alone from a client that offers TLS 1.3 is its compatibility value unless a server
