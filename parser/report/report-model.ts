@@ -424,9 +424,14 @@ export function binStartingAt(h: Histogram, value: number): number {
   return onEdge(value, h.binWidth) ? h.bins.findIndex((b) => Math.abs(b.start - value) < h.binWidth * 1e-6) : -1;
 }
 
-/** The bar of a chart of `binCount` bars `binWidth` wide that a value falls in (the last one is open). */
+/**
+ * The bar of a chart of `binCount` bars `binWidth` wide that a value falls in (the last one is open).
+ * A value on an edge belongs to the bar that starts there: 0.3 / 0.1 is 2.9999999999999996 in
+ * floating point, which put an offer idle 0.3 s under the bar labelled 0.2s (the division's error,
+ * ~1e-16 of it, is far below the nudge; a real value is never within it of an edge unless on it).
+ */
 export function histogramBinOf(x: number, binWidth: number, binCount: number): number {
-  return Math.min(binCount - 1, Math.max(0, Math.floor(x / binWidth)));
+  return Math.min(binCount - 1, Math.max(0, Math.floor(x / binWidth + 1e-9)));
 }
 
 export function histogram(metric: HistogramMetric, samples: Samples, references: ReferenceLine[]): Histogram {

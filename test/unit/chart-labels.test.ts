@@ -3,7 +3,7 @@
 // (a limit, a flush), drawn at its bar's label, lands on its own bar.
 import { describe, expect, it } from 'vitest';
 import { clockLabels, formatDuration, formatEdge } from '../../app/renderer/src/data/format.js';
-import { binStartingAt, histogram, Samples } from '../../parser/report/report-model.js';
+import { binStartingAt, histogram, histogramBinOf, Samples } from '../../parser/report/report-model.js';
 
 describe('bin edges as durations', () => {
   it('say the fraction where the bins are finer than formatDuration rounds to', () => {
@@ -50,6 +50,13 @@ describe('a limit on a bin edge (parser/report/report-model.ts)', () => {
       expect(chart.bins.slice(0, bar).every((b) => b.rejected === 0)).toBe(true);
       expect(chart.bins.slice(bar).every((b) => b.accepted === 0)).toBe(true);
     }
+  });
+
+  it('counts a value on an edge in the bar that starts there (0.3 / 0.1 is 2.9999999999999996)', () => {
+    expect([0.3, 0.7, 1.2].map((x) => histogramBinOf(x, 0.1, 100))).toEqual([3, 7, 12]);
+    expect(histogramBinOf(0.6, 0.2, 100)).toBe(3);
+    expect(histogramBinOf(0.299999, 0.1, 100)).toBe(2);
+    expect(histogramBinOf(1e6, 0.1, 1e8)).toBe(1e7);
   });
 
   it('writes edges to the microsecond, not 0.30000000000000004', () => {
