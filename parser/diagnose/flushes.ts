@@ -61,6 +61,35 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
     }
     return true;
   });
+  const withinAcceptedRanges = (o: number): boolean => limits.every((measure, k) => {
+    const x = measure(o);
+    const largestAccepted = acceptedUpTo[k]!;
+    return x === null || largestAccepted === null || x <= largestAccepted;
+  });
+  /**
+   * Whether, where offers are refused at a steady rate whatever their idle time, age and churn
+   * (backends without a shared cache: two in three behind three), limits and that rate explain these
+   * rejections as well as a moment does: those no limit can explain (idle time, age, churn and place
+   * by last use all within what the group accepted) are too few to stand out from how often offers
+   * within those ranges were refused at other moments. (Simulated, three backends and a 300 s idle
+   * timeout: long-idle sessions crossed a moment with no acceptance by chance, 90 refusals, 79 of
+   * them past the timeout, 11 within it, where 67 % were refused at other moments.) Where refusals
+   * within those ranges are rare, a flush's youngest sessions stand out, however few.
+   */
+  const aSteadyRateExplains = (rejected: Int32Array, moment: number, contradicting: number): boolean => {
+    if (accepted.length < 3) return false;
+    let usualOffers = 0;
+    let usualRefused = 0;
+    for (const o of offers) {
+      if (t.reuseGapOf(o) === null || (lastUseOf(o) < moment && t.timeOf(o) >= moment) || !withinAcceptedRanges(o)) continue;
+      usualOffers++;
+      if (!t.isAccepted(o)) usualRefused++;
+    }
+    const usualRate = (usualRefused + 1) / (usualOffers + 2);
+    if (usualOffers < MIN_EVIDENCE_BELOW_FLUSH || usualRate < STEADY_REFUSAL_RATE) return false;
+    const within = count(rejected, withinAcceptedRanges);
+    return binomialTail(within, within + contradicting, usualRate) > FLUSH_SIGNIFICANCE;
+  };
   /**
    * Whether a cache size explains them although some sessions as old in churn were accepted: the
    * other offers from their smallest churn up were refused nearly as often (FLUSH_LIKE_CAPACITY),
@@ -80,13 +109,26 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
     const inFlush = new Set(rejected);
     let others = 0;
     let othersRefused = 0;
+    let younger = 0;
+    let youngerRefused = 0;
     for (const o of open) {
       const churn = t.churnOf(o);
-      if (churn === null || churn < smallest || inFlush.has(o)) continue;
+      if (churn === null || inFlush.has(o)) continue;
+      const refused = !t.isAccepted(o);
+      if (churn < smallest) {
+        younger++;
+        if (refused) youngerRefused++;
+        continue;
+      }
       others++;
-      if (!t.isAccepted(o)) othersRefused++;
+      if (refused) othersRefused++;
     }
-    return others >= MIN_EVIDENCE_OUTSIDE_FLUSH && othersRefused >= FLUSH_LIKE_CAPACITY * others;
+    // Refused as often below that churn, the refusals do not grow with churn: no cache size, but
+    // backends without a shared cache, which refuse at their steady rate whatever the churn.
+    // (Simulated: three backends behind round-robin, each refusing 67 % at churn 0–24 and 67 %
+    // from 25 up; the restart's 200 refusals in a row went unfound, put down to other backends.)
+    const steady = younger >= MIN_EVIDENCE_BELOW_FLUSH && youngerRefused >= FLUSH_LIKE_CAPACITY * younger;
+    return !steady && others >= MIN_EVIDENCE_OUTSIDE_FLUSH && othersRefused >= FLUSH_LIKE_CAPACITY * others;
   };
   const group = offers.length > 0 ? t.groupOf(offers[0]!) : null;
   /**
@@ -159,7 +201,7 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
     if (!best) break;
     const flushAt = best.time;
     const explained = select(candidates, (o) => lastUseOf(o) < flushAt && t.timeOf(o) >= flushAt);
-    if (!keysReplacedAt(explained, flushAt) && (aLimitExplains(explained) || aCacheSizeExplains(explained, select(offers, (o) => t.isAccepted(o) || !verdicts.has(o))))) break;
+    if (!keysReplacedAt(explained, flushAt) && (aLimitExplains(explained) || aSteadyRateExplains(explained, flushAt, acceptedSpans.containing(flushAt)) || aCacheSizeExplains(explained, select(offers, (o) => t.isAccepted(o) || !verdicts.has(o))))) break;
     // The flush lies after the last use of every explained session and before the first rejection.
     let low = -Infinity;
     for (const o of explained) low = Math.max(low, lastUseOf(o));
@@ -325,5 +367,9 @@ const FLUSH_DETAIL = 'before the cache was emptied between';
 
 /** Offers outside a flush's moment, at its rejections' churn, needed to judge a cache size by them. */
 const MIN_EVIDENCE_OUTSIDE_FLUSH = 5;
+/** Refused this often within every range the group accepted, offers are refused whatever their idle time, age and churn: other backends'. */
+const STEADY_REFUSAL_RATE = 0.3;
+/** Offers below a flush's smallest churn needed to say that the refusals do not grow with churn. */
+const MIN_EVIDENCE_BELOW_FLUSH = 20;
 /** Refused this often at other moments from the same churn up, a flush's refusals are a cache size's. */
 const FLUSH_LIKE_CAPACITY = 0.6;
