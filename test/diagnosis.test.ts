@@ -213,9 +213,10 @@ describe('diagnosis on simulated farms with a known policy', () => {
     // for a second flush: only the place by last use sets those refusals apart, as churn does for FIFO.
     expect(server.cachePolicy.flushes).toHaveLength(1);
     expect(Math.abs(server.cachePolicy.flushes[0]!.time - (result.truth.startTime + 1200))).toBeLessThan(10);
-    // Sessions the cache had pushed out before the restart: 212 were the flush's, now at most 90.
+    // Sessions the cache had pushed out before the restart: 212 were the flush's, then 86, now at most
+    // 30 (every session issued between a session's last use and the restart went in ahead of it).
     const comparison = compareWithTruth(result.document, result.truth);
-    expect(comparison.confusion.capacity?.flush ?? 0).toBeLessThanOrEqual(90);
+    expect(comparison.confusion.capacity?.flush ?? 0).toBeLessThanOrEqual(30);
     const connections = result.document.connections as ConnectionRecord[];
     expect(connections.some((c) => c.reason === 'capacity' && /or more other sessions had been used since its last use before the cache was emptied at .* least recently used evicted first\): it was gone before/.test(c.reasonDetail ?? ''))).toBe(true);
   });

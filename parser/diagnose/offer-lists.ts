@@ -73,6 +73,20 @@ export function soFarAt(t: SessionTable, offers: Int32Array, time: number, soFar
   return lo === 0 ? 0 : soFar(offers[lo - 1]!);
 }
 
+/**
+ * A running count (`soFar`) at the first offer after `time`: at least the count at that time, so an
+ * upper bound of it (soFarAt is the lower). Infinity when no offer comes after.
+ */
+export function soFarAfter(t: SessionTable, offers: Int32Array, time: number, soFar: (o: number) => number): number {
+  let lo = 0, hi = offers.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t.timeOf(offers[mid]!) <= time) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === offers.length ? Infinity : soFar(offers[lo]!);
+}
+
 /** The first 20 offers of a list, by `id` (a policy's evidence). */
 export function firstIds(list: Int32Array, id: (o: number) => number): number[] {
   return Array.from(list.subarray(0, 20), id);
