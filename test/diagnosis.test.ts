@@ -221,6 +221,25 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(connections.some((c) => c.reason === 'capacity' && /or more other sessions had been used since its last use before the cache was emptied at .* least recently used evicted first\): it was gone before/.test(c.reasonDetail ?? ''))).toBe(true);
   });
 
+  it('a busy LRU cache restarted: found by the moment after its refusals\' last uses, though sessions issued since were resumed before the first refusal', () => {
+    // Farm 1:5 of `sweep.js --lru`. Most sessions from before the restart had been pushed out anyway;
+    // the five it took were last used 21–96 s before it and refused 16–103 s after, each refusal's
+    // moment crossed by a session issued after the restart and resumed: "5 rejections fit no cause".
+    const result = simulateConfigAndAnalyze({
+      seed: 6, duration: 3600,
+      services: [{ sni: 'www.sweep.test', resumption: 'psk', backends: 1, captureAt: 'backends', balancing: 'round-robin', sharedCache: true,
+        policy: { idleTimeout: null, lifetime: 36000, capacity: 50, purgeOnAbort: false, eviction: 'lru' }, flushes: [1200] }],
+      clients: { count: 200, meanGap: 400, minGap: 2, longGapShare: 0.4, longGap: [200, 2000], abortShare: 0.05, forgetShare: 0, firstConnectionSpread: 300, stacks: ['modern-a', 'modern-b'] },
+    });
+    const server = (result.document.servers as ServerSummary[])[0]!;
+    expect(server.cachePolicy.capacity).toMatchObject({ entries: 50, eviction: 'lru' });
+    expect(server.cachePolicy.flushes).toHaveLength(1);
+    const restart = result.truth.startTime + 1200;
+    expect(server.cachePolicy.flushes[0]!.low).toBeLessThanOrEqual(restart);
+    expect(server.cachePolicy.flushes[0]!.time).toBeGreaterThanOrEqual(restart);
+    expect(server.reasons['unexplained'] ?? 0).toBe(0);
+  });
+
   it('an idle timeout and an LRU cache at once: both found, not a cache evicting in parts', () => {
     // Each limit alone leaves the other's refusals as ~40 exceptions; a band of churn, which has none
     // by its nature, took them all (farm 5:9 of `sweep.js --lru`: "a cache of 61 in parts", no timeout).

@@ -173,10 +173,17 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
   for (let round = 0; round < 10; round++) {
     const candidates = select(offers, (o) => !t.isAccepted(o) && !verdicts.has(o) && t.reuseGapOf(o) !== null);
     if (candidates.length < 3) break;
-    // Candidate moments: just before each unexplained rejection (the earliest after a flush bounds it).
+    // Candidate moments: just before each unexplained rejection (the earliest after a flush bounds
+    // it), and just after each one's last use (the latest before a flush bounds it). Where sessions
+    // are issued and resumed between the restart and its first refusal, those resumptions cross
+    // every moment of the first kind: simulated, a busy LRU cache restarted, five sessions last used
+    // 21 to 96 s before it refused, each moment of theirs crossed by a session issued since.
     const rejectedSpans = spanIndex(candidates, lastUseOf, timeOf);
     acceptedSpans ??= spanIndex(accepted, lastUseOf, timeOf);
-    const times = valuesOf(candidates, timeOf).sort();
+    const times = new Float64Array(2 * candidates.length);
+    times.set(valuesOf(candidates, timeOf));
+    times.set(valuesOf(candidates, (o) => lastUseOf(o) + JUST_AFTER), candidates.length);
+    times.sort();
     let best: { time: number; count: number } | null = null;
     for (let i = 0; i < times.length; i++) {
       const moment = times[i]!;
@@ -363,6 +370,9 @@ export function unconfirmedFlushes(t: SessionTable, known: Int32Array, flushes: 
 
 /** How unlikely at the usual refusal rate a flush's refusals in a row must be (many moments are tried). */
 const FLUSH_SIGNIFICANCE = 1e-4;
+
+/** A moment just after a last use (capture clocks count microseconds at best). */
+const JUST_AFTER = 1e-6;
 
 /** How long after the last refusal of a key change the new key's first ticket may come (the refusing handshake seals it, a little later). */
 const NEW_KEY_SLACK = 5;
