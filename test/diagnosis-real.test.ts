@@ -247,6 +247,13 @@ describe('diagnosis on real stacks', () => {
     }
     expect(server.cachePolicy.flushes).toHaveLength(1);
     expect(server.cachePolicy.flushes[0]!.time).toBe(Math.min(...rejected.map((c) => c.clientHelloTime!)));
+    // The finding says which sessions: issued by the moment's lower bound, offered from its upper
+    // one on (it read "every ticket issued before <upper> (and after <lower>)", as if only tickets
+    // issued between the two had been refused).
+    const { low, time } = server.cachePolicy.flushes[0]!;
+    const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+    expect(flush.detail).toContain(`Every ticket issued by ${iso(low)} and offered from ${iso(time)} on was refused: 8 sessions lost.`);
+    for (const c of rejected) expect(c.clientHelloTime! - (c.session as { age: number }).age).toBeLessThanOrEqual(low);
     expect(server.cachePolicy.tickets).toMatchObject({ offers: 24, accepted: 16, rejected: 8, lifetimeHint: 600, rejectedWithinHint: 8 });
     expect(connections.filter((c) => c.resumption === 'accepted').every((c) => c.resumedBy === 'ticket')).toBe(true);
   });

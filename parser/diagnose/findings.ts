@@ -362,10 +362,10 @@ export function buildFindings(servers: ServerSummary[], clients: ClientsSummary,
         // Only tickets refused: no cache was involved; the key that opens them changed (real nginx
         // restarted with a new ssl_session_ticket_key, nginx-ticket-key-rotation.pcap).
         add('flush', list, `The session ticket keys of ${server.group} changed ${isoBetween(f.low, f.time)}`,
-          `Every ticket issued before ${isoTime(f.time)} (and after ${isoTime(f.low)}) was refused afterwards: ${lost}. A restart or reload without fixed keys (nginx makes random ones unless given \`ssl_session_ticket_key\`), or a rotation that dropped the previous key: keep it for opening tickets for one ticket lifetime.`, 'warning');
+          `Every ticket issued by ${isoTime(f.low)} and offered from ${isoTime(f.time)} on was refused: ${lost}. A restart or reload without fixed keys (nginx makes random ones unless given \`ssl_session_ticket_key\`), or a rotation that dropped the previous key: keep it for opening tickets for one ticket lifetime.`, 'warning');
       } else {
         add('flush', list, `The session cache of ${server.group} was emptied ${isoBetween(f.low, f.time)}`,
-          `Every session last used before ${isoTime(f.time)} (and after ${isoTime(f.low)}) was rejected afterwards: ${lost}. Look for a restart, reload or ticket-key rotation at that moment (nginx keeps a \`shared\` cache across reloads, not a \`builtin\` one).`, 'warning');
+          `Every session last used by ${isoTime(f.low)} and offered from ${isoTime(f.time)} on was rejected: ${lost}. Look for a restart, reload or ticket-key rotation at that moment (nginx keeps a \`shared\` cache across reloads, not a \`builtin\` one).`, 'warning');
       }
     }
     if (oldKey.length > 0) {
