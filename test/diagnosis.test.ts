@@ -405,6 +405,30 @@ describe('diagnosis on simulated farms with a known policy', () => {
     }
   });
 
+  it('backends with LRU caches of their own behind a VIP, under steady load: a cache size by place in the list, no idle timeout', () => {
+    // Farm 1:6 of `sweep.js --lru`. Under steady load the time since a session's last use follows
+    // its place in an LRU list, so both mark the cache's edge; only idle time, age and churn were
+    // tried behind a balancer, and the capture read "sessions are dropped after 2m45s idle". The
+    // place parts refusals by the session's own backend from acceptances with 54 misfits, idle time
+    // with 86.
+    const result = simulateConfigAndAnalyze({ seed: 7, duration: 3600,
+      services: [{ sni: 'www.sweep.test', resumption: 'session-id', backends: 2, captureAt: 'vip', balancing: 'random', sharedCache: false,
+        policy: { idleTimeout: 1800, lifetime: 7200, capacity: 50, purgeOnAbort: false, eviction: 'lru' } }],
+      clients: { count: 80, meanGap: 60, minGap: 2, longGapShare: 0, longGap: [200, 2000], abortShare: 0.05, forgetShare: 0.05, firstConnectionSpread: 300, stacks: ['legacy'] } });
+    const policy = result.diagnosis.servers[0]!.cachePolicy;
+    expect(policy.idleTimeout.seconds).toBeNull();
+    expect(policy.lifetime.seconds).toBeNull();
+    expect(policy.capacity.eviction).toBe('lru');
+    // The group's list: two backends' worth.
+    expect(policy.capacity.entries).toBeGreaterThanOrEqual(90);
+    expect(policy.capacity.entries).toBeLessThanOrEqual(125);
+    expect(policy.sharedCache.backends).toBe(2);
+    const finding = result.diagnosis.findings.find((f) => f.code === 'capacity')!;
+    expect(finding.detail).toContain('least recently used evicted first');
+    expect(finding.detail).toMatch(/each backend's own cache holds about (4[5-9]|5\d|6[0-2])\b/);
+    expect(result.diagnosis.findings.some((f) => f.code === 'idle-timeout')).toBe(false);
+  });
+
   it('backends without a shared cache and no limit: the balancer\'s refusals make no time limit or cache size', () => {
     for (const seed of [1, 2, 3, 4]) {
       const result = simulateAndAnalyze('lb-no-shared-cache', 1, seed);

@@ -168,30 +168,36 @@ export function fitLimits(t: SessionTable, offers: Int32Array, known: Int32Array
  */
 export function fitLimitsBehindBalancer(t: SessionTable, known: Int32Array, verdicts: Verdicts, limits: Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'>): Pick<CachePolicy, 'idleTimeout' | 'lifetime' | 'capacity'> {
   const result = { ...limits };
-  type Key = 'idleTimeout' | 'lifetime' | 'capacity';
+  type Key = 'idleTimeout' | 'lifetime' | 'capacity' | 'lruCapacity';
   const measures: Record<Key, (o: number) => number | null> = {
     idleTimeout: (o) => t.reuseGapOf(o),
     lifetime: (o) => t.ageOf(o),
     // Churn counts the whole group's issues: behind a balancer each backend's cache holds its
     // share of them, so the size is the group's (see the finding's text).
     capacity: (o) => t.churnOf(o),
+    // The place by last use in the group's list, for caches that evict the least recently used
+    // session: likewise each backend's list holds its share. Without it, two backends with LRU
+    // caches of 50 under steady load read as "dropped after 2m45s idle" (simulated: the place
+    // parts same-backend refusals from acceptances with 54 misfits, idle time with 86).
+    lruCapacity: (o) => t.recencyOf(o),
   };
+  const slotOf = (key: Key) => (key === 'lruCapacity' ? 'capacity' : key);
   // Idle time, age and churn all grow with time: each limit's refusals show as a tail in the
   // others too. The least likely tail is the limit; then the others are tried on what is left.
   for (;;) {
     let best: { key: Key; tail: Tail } | null = null;
-    for (const key of ['idleTimeout', 'lifetime', 'capacity'] as const) {
-      if (result[key].seconds !== null) continue;
-      const tail = tailPastLargestAccepted(t, known, verdicts, measures[key], key === 'capacity');
+    for (const key of ['idleTimeout', 'lifetime', 'capacity', 'lruCapacity'] as const) {
+      if (result[slotOf(key)].seconds !== null) continue;
+      const tail = tailPastLargestAccepted(t, known, verdicts, measures[key], key === 'capacity' || key === 'lruCapacity');
       if (tail !== null && (best === null || tail.chance < best.tail.chance)) best = { key, tail };
     }
     if (best === null) return result;
     const { key, tail } = best;
     const measure = measures[key];
     const low = tail.largestAccepted;
-    if (key === 'capacity') result.capacity = { ...tail.estimate, entries: tail.estimate.seconds, eviction: 'fifo' };
+    if (key === 'capacity' || key === 'lruCapacity') result.capacity = { ...tail.estimate, entries: tail.estimate.seconds, eviction: key === 'capacity' ? 'fifo' : 'lru' };
     else result[key] = tail.estimate;
-    const limit = key === 'idleTimeout' ? 'idle-timeout' : key;
+    const limit = key === 'idleTimeout' ? 'idle-timeout' : key === 'lifetime' ? 'lifetime' : 'capacity';
     const value = tail.estimate.seconds!;
     const behind = 'behind backends that refuse others\' sessions at a steady rate';
     for (const o of known) {
@@ -201,7 +207,8 @@ export function fitLimitsBehindBalancer(t: SessionTable, known: Int32Array, verd
       if (t.isAccepted(o) || verdicts.has(o) || x === null || x <= low || x < value) continue;
       verdicts.set(o, limit, key === 'idleTimeout' ? `idle ${formatDuration(x)} > inferred idle timeout ${formatDuration(value)} (no offer idle longer than ${formatDuration(low)} was accepted, ${behind})`
         : key === 'lifetime' ? `age ${formatDuration(x)} > inferred lifetime ${formatDuration(value)} (no session older than ${formatDuration(low)} was accepted, ${behind})`
-          : `${newerSessionsText(t, o, x - 1)} (inferred cache size ${value}: no session with more than ${low - 1} newer ones was accepted, ${behind})`);
+          : key === 'capacity' ? `${newerSessionsText(t, o, x - 1)} (inferred cache size ${value}: no session with more than ${low - 1} newer ones was accepted, ${behind})`
+            : `${usedSinceText(t, o, x - 1)} (inferred cache size ${value}, least recently used evicted first: no session with more than ${low - 1} others used since its last use was accepted, ${behind})`);
     }
   }
 }

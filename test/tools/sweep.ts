@@ -94,7 +94,7 @@ export function runFarm(set: number, index: number, twoServices = false, evictio
   const summary = services.map((service) => `${service.resumption}, ${service.backends} backend(s) at the ${service.captureAt}, ${service.balancing}, shared ${service.sharedCache}; ` +
     `policy ${JSON.stringify(service.policy)}, rotation ${service.ticketKeyRotation ?? 'none'}, flushes [${service.flushes}]`).join(' || ') +
     (config.clients?.perAddress !== undefined && config.clients.perAddress > 1 ? ` | ${config.clients.perAddress} clients an address` : '') +
-    ' | inferred ' + policies.map((p) => `idle ${p.idleTimeout.seconds ?? '–'}, lifetime ${p.lifetime.seconds ?? '–'}, cache ${p.capacity.entries ?? '–'}, flushes ${p.flushes.length}`).join(' || ');
+    ' | inferred ' + policies.map((p) => `idle ${p.idleTimeout.seconds ?? '–'}, lifetime ${p.lifetime.seconds ?? '–'}, cache ${p.capacity.entries === null ? '–' : `${p.capacity.entries} ${p.capacity.eviction}`}, flushes ${p.flushes.length}`).join(' || ');
   const flushesTrue = services.reduce((n, s) => n + (s.flushes?.length ?? 0), 0);
   const flushesFound = policies.reduce((n, p) => n + p.flushes.length, 0);
   return { set, index, wrong, confusion, secondCause: comparison.secondCause, flushesTrue, flushesFound, summary };
