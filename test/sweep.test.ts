@@ -21,13 +21,15 @@ describe('random one-service farms against their truth (npm run sweep)', () => {
   it('the same farms with LRU caches: few refusals given another reason than the truth, and no flush made up', () => {
     // 928 before the twenty-seventh session read an LRU cache's place without the sessions it
     // purged, weighed its evictions against a flush and found a timeout beside it; 813 before the
-    // thirtieth bounded a session's place at a restart by the sessions issued since its last use and
-    // found restarts by the moments after last uses; 769 now.
+    // thirtieth bounded a session's place at a restart by the sessions issued since its last use,
+    // found restarts by the moments after last uses (769) and read LRU caches behind a balancer by
+    // the place in the list, not as an idle timeout (651 now).
     const results = [1, 2].flatMap((set) => Array.from({ length: 40 }, (_, index) => runFarm(set, index, false, 'lru')));
     const wrong = results.reduce((n, r) => n + r.wrong, 0);
-    expect(wrong).toBeLessThanOrEqual(840);
+    expect(wrong).toBeLessThanOrEqual(720);
     expect(results.filter((r) => r.flushesFound > r.flushesTrue).map((r) => `${r.set}:${r.index}`)).toEqual([]);
-    // The worst: two backends with LRU caches of 50 of their own behind a random balancer (572).
-    expect(Math.max(...results.map((r) => r.wrong))).toBeLessThanOrEqual(630);
+    // The worst: two backends with LRU caches of 50 of their own behind a random balancer (451, 341
+    // of them two causes; 569 when it read as an idle timeout).
+    expect(Math.max(...results.map((r) => r.wrong))).toBeLessThanOrEqual(500);
   }, 120_000);
 });
