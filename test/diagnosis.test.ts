@@ -598,6 +598,23 @@ describe('diagnosis on simulated farms with a known policy', () => {
     expect(Math.abs(noFlush.fullHandshakesAvoided - flushed) / flushed).toBeLessThan(0.3);
   });
 
+  it('three backends with ticket keys of their own, restarted once: a key change at that moment, no rotation', () => {
+    // Farm 5:20 of `sweep.js`. The restart replaced three keys at once, enough for "replaces its
+    // keys about every 20m03s" (critical), timed from the capture's start to the restart.
+    const farm = simulateConfigAndAnalyze({ seed: 21, duration: 3600,
+      services: [{ sni: 'www.sweep.test', resumption: 'ticket', backends: 3, captureAt: 'vip', balancing: 'random', sharedCache: false, ticketKeyRotationSkew: 30,
+        policy: { idleTimeout: 300, lifetime: 36000, capacity: 1000, purgeOnAbort: false }, flushes: [1200] }],
+      clients: { count: 200, meanGap: 400, minGap: 2, longGapShare: 0.4, longGap: [200, 2000], abortShare: 0, forgetShare: 0.05, firstConnectionSpread: 300, stacks: ['legacy'] } });
+    const policy = farm.diagnosis.servers[0]!.cachePolicy;
+    expect(policy.tickets.rotation).toBeNull();
+    expect(policy.flushes).toHaveLength(1);
+    const restart = farm.truth.startTime + 1200;
+    expect(policy.flushes[0]!.low).toBeLessThanOrEqual(restart);
+    expect(policy.flushes[0]!.time).toBeGreaterThanOrEqual(restart);
+    expect(farm.diagnosis.findings.map((f) => f.code)).not.toContain('ticket-key-rotation');
+    expect(farm.diagnosis.findings.find((f) => f.code === 'flush')!.title).toMatch(/^The session ticket keys of www\.sweep\.test:443 changed between /);
+  });
+
   it('ticket keys replaced every 5 minutes, the two newest opening tickets (nginx with two key files): keys open 2', () => {
     const { farm, server, rotation } = fiveMinuteRotation({ backends: 1, captureAt: 'vip', sharedCache: true, ticketKeysOpen: 2 },
       { count: 60, meanGap: 120, minGap: 2, longGapShare: 0.4, longGap: [400, 1200], stacks: ['modern-a', 'modern-b'] });

@@ -13,6 +13,7 @@ describe('random one-service farms against their truth (npm run sweep)', () => {
     const wrong = results.reduce((n, r) => n + r.wrong, 0);
     expect(wrong).toBeLessThanOrEqual(800);
     expect(results.filter((r) => r.flushesFound > r.flushesTrue).map((r) => `${r.set}:${r.index}`)).toEqual([]);
+    expect(results.filter((r) => r.rotationsMadeUp > 0).map((r) => `${r.set}:${r.index}`)).toEqual([]);
     // No farm far off: the worst now is two backends without a shared cache, each with a cache of 50,
     // whose refusals the capture cannot tell apart (541).
     expect(Math.max(...results.map((r) => r.wrong))).toBeLessThanOrEqual(560);
@@ -28,6 +29,7 @@ describe('random one-service farms against their truth (npm run sweep)', () => {
     const wrong = results.reduce((n, r) => n + r.wrong, 0);
     expect(wrong).toBeLessThanOrEqual(720);
     expect(results.filter((r) => r.flushesFound > r.flushesTrue).map((r) => `${r.set}:${r.index}`)).toEqual([]);
+    expect(results.filter((r) => r.rotationsMadeUp > 0).map((r) => `${r.set}:${r.index}`)).toEqual([]);
     // The worst: two backends with LRU caches of 50 of their own behind a random balancer (451, 341
     // of them two causes; 569 when it read as an idle timeout).
     expect(Math.max(...results.map((r) => r.wrong))).toBeLessThanOrEqual(500);

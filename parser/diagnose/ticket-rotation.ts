@@ -121,6 +121,11 @@ export function explainRetiredTicketKeys(t: SessionTable, group: ServerGroup, of
   for (const time of [...new Set(successorOf.values())].sort((a, b) => a - b)) {
     if (moments.length === 0 || time - moments[moments.length - 1]! > KEY_HANDOVER) moments.push(time);
   }
+  // Keys replaced at one moment only are a restart, however many: backends with keys of their own,
+  // each given a new one when the farm restarts (simulated, three backends restarted once, 20
+  // minutes into the capture: "replaces its keys about every 20m03s", the time from the capture's
+  // start). Again and again is what a rotation is; the flushes say when keys changed once.
+  if (moments.length < 2) return null;
   let keysOpen = 1;
   for (const [key, next] of successorOf) {
     let past = 0;
@@ -128,11 +133,9 @@ export function explainRetiredTicketKeys(t: SessionTable, group: ServerGroup, of
     for (const moment of moments) if (moment >= next - KEY_HANDOVER && moment <= openUntil) past++;
     keysOpen = Math.max(keysOpen, 1 + past);
   }
-  // How often: the median time between moments; with one moment, a key's time in use before it.
+  // How often: the median time between moments.
   const gaps: number[] = [];
   for (let i = 1; i < moments.length; i++) gaps.push(moments[i]! - moments[i - 1]!);
-  if (gaps.length === 0) for (const [key, next] of successorOf) if (group.ticketKeyFirstIssue.has(key.name)) gaps.push(next - key.first);
-  if (gaps.length === 0) for (let i = 1; i < firstIssues.length; i++) gaps.push(firstIssues[i]! - firstIssues[i - 1]!);
   gaps.sort((a, b) => a - b);
   const every = gaps[Math.floor(gaps.length / 2)]!;
   let explained = 0;

@@ -78,6 +78,8 @@ export interface SweepResult {
   secondCause: number;
   flushesTrue: number;
   flushesFound: number;
+  /** Services said to rotate their ticket keys that do not. */
+  rotationsMadeUp: number;
   summary: string;
 }
 
@@ -94,10 +96,13 @@ export function runFarm(set: number, index: number, twoServices = false, evictio
   const summary = services.map((service) => `${service.resumption}, ${service.backends} backend(s) at the ${service.captureAt}, ${service.balancing}, shared ${service.sharedCache}; ` +
     `policy ${JSON.stringify(service.policy)}, rotation ${service.ticketKeyRotation ?? 'none'}, flushes [${service.flushes}]`).join(' || ') +
     (config.clients?.perAddress !== undefined && config.clients.perAddress > 1 ? ` | ${config.clients.perAddress} clients an address` : '') +
-    ' | inferred ' + policies.map((p) => `idle ${p.idleTimeout.seconds ?? '–'}, lifetime ${p.lifetime.seconds ?? '–'}, cache ${p.capacity.entries === null ? '–' : `${p.capacity.entries} ${p.capacity.eviction}`}, flushes ${p.flushes.length}`).join(' || ');
+    ' | inferred ' + policies.map((p) => `idle ${p.idleTimeout.seconds ?? '–'}, lifetime ${p.lifetime.seconds ?? '–'}, cache ${p.capacity.entries === null ? '–' : `${p.capacity.entries} ${p.capacity.eviction}`}, flushes ${p.flushes.length}, rotation ${p.tickets.rotation ? Math.round(p.tickets.rotation.every) : '–'}`).join(' || ');
   const flushesTrue = services.reduce((n, s) => n + (s.flushes?.length ?? 0), 0);
   const flushesFound = policies.reduce((n, p) => n + p.flushes.length, 0);
-  return { set, index, wrong, confusion, secondCause: comparison.secondCause, flushesTrue, flushesFound, summary };
+  // Servers are listed by SNI, as the services are named.
+  const rotationsMadeUp = farm.diagnosis.servers.filter((s) => s.cachePolicy.tickets.rotation &&
+    !services.some((service) => service.ticketKeyRotation != null && s.group.startsWith(`${service.sni}:`))).length;
+  return { set, index, wrong, confusion, secondCause: comparison.secondCause, flushesTrue, flushesFound, rotationsMadeUp, summary };
 }
 
 function main(argv: string[]): void {
@@ -126,11 +131,12 @@ function main(argv: string[]): void {
   // A flush the truth has but no flush listed is no error where its refusals got their reason
   // otherwise (a ticket key reset amid a rotation is the rotation's): the refusals count that.
   const madeUp = results.filter((r) => r.flushesFound > r.flushesTrue).length;
+  const rotationsMadeUp = results.filter((r) => r.rotationsMadeUp > 0).length;
   for (const r of [...results].sort((a, b) => b.wrong - a.wrong).slice(0, worst)) {
     console.log(`${r.set}:${r.index}  ${r.wrong} wrong${r.secondCause > 0 ? `, ${r.secondCause} of them their own backend's cause too` : ''} (${r.confusion.join(', ')})\n    ${r.summary}`);
   }
   const second = results.reduce((n, r) => n + r.secondCause, 0);
-  console.log(`sweep: ${results.length} farms, ${total} refusals given another reason than the truth (${second} of them refused by another backend and given the cause their own backend had too); flushes made up in ${madeUp} farms`);
+  console.log(`sweep: ${results.length} farms, ${total} refusals given another reason than the truth (${second} of them refused by another backend and given the cause their own backend had too); flushes made up in ${madeUp} farms, ticket-key rotations in ${rotationsMadeUp}`);
 }
 
 if (process.argv[1]?.endsWith('sweep.js')) main(process.argv.slice(2));
