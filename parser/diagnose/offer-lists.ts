@@ -59,32 +59,33 @@ export function lowerBound(sorted: Float64Array, t: number): number {
   return lo;
 }
 
+/** How many of `offers` (in time order) come at or before `time`. */
+function offersUpTo(t: SessionTable, offers: Int32Array, time: number): number {
+  let lo = 0, hi = offers.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t.timeOf(offers[mid]!) <= time) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * A count a group's offers carry (sessions issued so far, uses so far) as it stood at a moment: the
  * count the latest offer at or before it saw, a lower bound (0 before the first). `offers` in time order.
  */
 export function soFarAt(t: SessionTable, offers: Int32Array, time: number, soFar: (o: number) => number): number {
-  let lo = 0, hi = offers.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (t.timeOf(offers[mid]!) <= time) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo === 0 ? 0 : soFar(offers[lo - 1]!);
+  const before = offersUpTo(t, offers, time);
+  return before === 0 ? 0 : soFar(offers[before - 1]!);
 }
 
 /**
- * A running count (`soFar`) at the first offer after `time`: at least the count at that time, so an
- * upper bound of it (soFarAt is the lower). Infinity when no offer comes after.
+ * The same count at the first offer after the moment: at least what it was then, an upper bound
+ * (Infinity when no offer comes after).
  */
 export function soFarAfter(t: SessionTable, offers: Int32Array, time: number, soFar: (o: number) => number): number {
-  let lo = 0, hi = offers.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (t.timeOf(offers[mid]!) <= time) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo === offers.length ? Infinity : soFar(offers[lo]!);
+  const before = offersUpTo(t, offers, time);
+  return before === offers.length ? Infinity : soFar(offers[before]!);
 }
 
 /** The first 20 offers of a list, by `id` (a policy's evidence). */
