@@ -4,7 +4,7 @@ import { count, select, soFarAfter, soFarAt, spanIndex, valuesOf } from './offer
 import { binomialTail } from './statistics.js';
 import type { CachePolicy } from './types.js';
 import type { Estimate } from './threshold.js';
-import { limitShownFor } from './limits.js';
+import { limitShownFor, MAX_TAIL_CHANCE } from './limits.js';
 import type { Verdicts } from './verdicts.js';
 
 /**
@@ -61,33 +61,61 @@ export function findFlushes(t: SessionTable, offers: Int32Array, verdicts: Verdi
     }
     return true;
   });
-  const withinAcceptedRanges = (o: number): boolean => limits.every((measure, k) => {
-    const x = measure(o);
-    const largestAccepted = acceptedUpTo[k]!;
-    return x === null || largestAccepted === null || x <= largestAccepted;
-  });
   /**
    * Whether, where offers are refused at a steady rate whatever their idle time, age and churn
    * (backends without a shared cache: two in three behind three), limits and that rate explain these
-   * rejections as well as a moment does: those no limit can explain (idle time, age, churn and place
-   * by last use all within what the group accepted) are too few to stand out from how often offers
-   * within those ranges were refused at other moments. (Simulated, three backends and a 300 s idle
-   * timeout: long-idle sessions crossed a moment with no acceptance by chance, 90 refusals, 79 of
-   * them past the timeout, 11 within it, where 67 % were refused at other moments.) Where refusals
-   * within those ranges are rare, a flush's youngest sessions stand out, however few.
+   * rejections as well as a moment does. A measure (idle time, age, churn, place by last use) shows
+   * a limit where so many offers at other moments were refused past the largest value the group
+   * accepted that the steady rate cannot account for them (MAX_TAIL_CHANCE, as behind balancers in
+   * limits.ts); the moment's refusals within every such limit must then stand out on their own.
+   * (Simulated, three backends and a 300 s idle timeout: long-idle sessions crossed a moment with no
+   * acceptance by chance, 90 refusals, 79 of them past the timeout, 11 within it, where 67 % were
+   * refused at other moments.) A measure without such a tail sets nothing apart: sessions that cross
+   * a restart are the ones idle longest, past the longest idle time a third of the offers accepted
+   * reached (real HAProxy, three backends restarted: 19 of 41 refusals idle past it, which no other
+   * moment's refusals made a limit of). Where refusals are rare, a flush's youngest sessions stand
+   * out, however few.
    */
   const aSteadyRateExplains = (rejected: Int32Array, moment: number, contradicting: number): boolean => {
     if (accepted.length < 3) return false;
+    const crosses = (o: number) => lastUseOf(o) < moment && t.timeOf(o) >= moment;
+    let others = 0;
+    let othersRefused = 0;
+    const refusedPast = limits.map(() => 0);
+    const refusedWithin = limits.map(() => 0);
+    for (const o of offers) {
+      if (t.reuseGapOf(o) === null || crosses(o)) continue;
+      others++;
+      if (t.isAccepted(o)) continue;
+      othersRefused++;
+      limits.forEach((measure, k) => {
+        const x = measure(o);
+        const largest = acceptedUpTo[k]!;
+        if (x !== null && largest !== null) {
+          if (x > largest) refusedPast[k]!++;
+          else refusedWithin[k]!++;
+        }
+      });
+    }
+    if (others < MIN_EVIDENCE_BELOW_FLUSH || (othersRefused + 1) / (others + 2) < STEADY_REFUSAL_RATE) return false;
+    const shown = limits.map((_, k) => {
+      const acceptRate = accepted.length / (accepted.length + refusedWithin[k]!);
+      return refusedPast[k]! > 0 && Math.pow(1 - acceptRate, refusedPast[k]!) < MAX_TAIL_CHANCE;
+    });
+    const withinLimits = (o: number) => limits.every((measure, k) => {
+      const x = measure(o);
+      const largest = acceptedUpTo[k]!;
+      return !shown[k] || x === null || largest === null || x <= largest;
+    });
     let usualOffers = 0;
     let usualRefused = 0;
     for (const o of offers) {
-      if (t.reuseGapOf(o) === null || (lastUseOf(o) < moment && t.timeOf(o) >= moment) || !withinAcceptedRanges(o)) continue;
+      if (t.reuseGapOf(o) === null || crosses(o) || !withinLimits(o)) continue;
       usualOffers++;
       if (!t.isAccepted(o)) usualRefused++;
     }
     const usualRate = (usualRefused + 1) / (usualOffers + 2);
-    if (usualOffers < MIN_EVIDENCE_BELOW_FLUSH || usualRate < STEADY_REFUSAL_RATE) return false;
-    const within = count(rejected, withinAcceptedRanges);
+    const within = count(rejected, withinLimits);
     return binomialTail(within, within + contradicting, usualRate) > FLUSH_SIGNIFICANCE;
   };
   /**
@@ -382,7 +410,7 @@ const FLUSH_DETAIL = 'before the cache was emptied between';
 
 /** Offers outside a flush's moment, at its rejections' churn, needed to judge a cache size by them. */
 const MIN_EVIDENCE_OUTSIDE_FLUSH = 5;
-/** Refused this often within every range the group accepted, offers are refused whatever their idle time, age and churn: other backends'. */
+/** Refused this often at other moments, offers are refused whatever their idle time, age and churn: other backends'. */
 const STEADY_REFUSAL_RATE = 0.3;
 /** Offers below a flush's smallest churn needed to say that the refusals do not grow with churn. */
 const MIN_EVIDENCE_BELOW_FLUSH = 20;

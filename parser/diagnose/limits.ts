@@ -284,7 +284,7 @@ const MIN_PAST_LIMIT = 8;
  * expire after 12m39s" (critical) from 35 refusals past the oldest accepted ((5/6)^35 = 0.0017). Real
  * limits leave long tails: 158 refusals past a 300 s timeout behind 3 backends ((2/3)^158 ≈ 1e-28).
  */
-const MAX_TAIL_CHANCE = 1e-6;
+export const MAX_TAIL_CHANCE = 1e-6;
 const PLAUSIBLE_RUN_CHANCE = 0.05;
 
 /** The longest run of refusals that refusals at `rate` give by chance more often than PLAUSIBLE_RUN_CHANCE. */
